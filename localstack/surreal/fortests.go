@@ -1,0 +1,24 @@
+package surreal
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+)
+
+// ForTests gives a test binary a SurrealDB: the one at SURREAL_TEST_URL when set,
+// else a fresh in-memory server of its own. stop is safe to call either way.
+func ForTests() (url string, stop func(), err error) {
+	if u := os.Getenv("SURREAL_TEST_URL"); u != "" {
+		return u, func() {}, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	quiet := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	srv, err := Start(ctx, Options{Storage: "mem://", Logger: quiet})
+	if err != nil {
+		return "", func() {}, err
+	}
+	return srv.URL(), func() { _ = srv.Close() }, nil
+}

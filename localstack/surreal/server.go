@@ -1,0 +1,285 @@
+// Package surreal runs the local SurrealDB: the Node bridge in server.mjs that
+// serves the embedded engine of @surrealdb/node as a standard SurrealDB RPC
+// endpoint. It installs the bridge's npm packages when they are missing,
+// supervises the process (restarting it if it dies) and stops it on Close.
+package surreal
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Options configure a local SurrealDB server.
+type Options struct {
+	// Storage is the engine URL: "mem://", "surrealkv://<dir>" or "rocksdb://<dir>".
+	Storage string
+	// Addr is host:port to bind; empty picks a free port on 127.0.0.1.
+	Addr string
+	User string
+	Pass string
+	// Dir holds server.mjs and package.json; empty finds it next to this source file
+	// or under the working directory.
+	Dir    string
+	Logger *slog.Logger
+}
+
+// Server is a supervised SurrealDB bridge process.
+type Server struct {
+	opts    Options
+	url     string
+	log     *slog.Logger
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	restart int
+}
+
+// Start installs the npm packages if needed, starts the server and waits until it
+// accepts connections. The server is restarted whenever it dies, until Close.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	if opts.Storage == "" {
+		opts.Storage = "mem://"
+	}
+	if opts.User == "" {
+		opts.User = "root"
+	}
+	if opts.Pass == "" {
+		opts.Pass = "root"
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	dir, err := findDir(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	opts.Dir = dir
+	if err := EnsureInstalled(ctx, dir); err != nil {
+		return nil, err
+	}
+	if opts.Addr == "" {
+		port, err := FreePort()
+		if err != nil {
+			return nil, err
+		}
+		opts.Addr = "127.0.0.1:" + strconv.Itoa(port)
+	}
+	s := &Server{opts: opts, url: "ws://" + opts.Addr, log: opts.Logger.With("component", "surrealdb"),
+		stop: make(chan struct{}), done: make(chan struct{})}
+	if err := s.spawn(ctx); err != nil {
+		return nil, err
+	}
+	go s.supervise()
+	return s, nil
+}
+
+// URL is the ws:// endpoint (without /rpc, as surrealdb.go expects).
+func (s *Server) URL() string { return s.url }
+
+// Storage is where the data lives.
+func (s *Server) Storage() string { return s.opts.Storage }
+
+// Restarts counts how often the supervisor brought the server back.
+func (s *Server) Restarts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.restart
+}
+
+// Kill ends the current process abruptly, as a crash would; the supervisor restarts it.
+func (s *Server) Kill() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil || s.cmd.Process == nil {
+		return errors.New("surrealdb is not running")
+	}
+	return s.cmd.Process.Kill()
+}
+
+// Close stops supervising and terminates the server.
+func (s *Server) Close() error {
+	select {
+	case <-s.stop:
+		return nil
+	default:
+	}
+	close(s.stop)
+	s.mu.Lock()
+	cmd, exited := s.cmd, s.exited
+	s.mu.Unlock()
+	if cmd != nil && cmd.Process != nil {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}
+	<-s.done
+	return nil
+}
+
+func (s *Server) spawn(ctx context.Context) error {
+	cmd := exec.Command("node", filepath.Join(s.opts.Dir, "server.mjs"),
+		"--bind", s.opts.Addr, "--path", s.opts.Storage, "--user", s.opts.User, "--pass", s.opts.Pass)
+	cmd.Dir = s.opts.Dir
+	cmd.Stderr = &logWriter{log: s.log}
+	// The server must not outlive us, even if we are killed without cleanup.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return fmt.Errorf("surrealdb stdout: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start surrealdb (node %s): %w", s.opts.Dir, err)
+	}
+	exited := make(chan struct{})
+	ready := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		announced := false
+		for sc.Scan() {
+			var line struct {
+				Ready bool `json:"ready"`
+			}
+			if !announced && json.Unmarshal(sc.Bytes(), &line) == nil && line.Ready {
+				announced = true
+				ready <- nil
+				continue
+			}
+			s.log.Info(sc.Text())
+		}
+		if !announced {
+			ready <- errors.New("surrealdb exited before it was ready")
+		}
+	}()
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	s.mu.Lock()
+	s.cmd, s.exited = cmd, exited
+	s.mu.Unlock()
+	timer := time.NewTimer(60 * time.Second)
+	defer timer.Stop()
+	select {
+	case err := <-ready:
+		if err != nil {
+			<-exited
+			return fmt.Errorf("start surrealdb on %s: %w", s.opts.Addr, err)
+		}
+		return nil
+	case <-ctx.Done():
+		_ = cmd.Process.Kill()
+		return ctx.Err()
+	case <-timer.C:
+		_ = cmd.Process.Kill()
+		return fmt.Errorf("surrealdb on %s not ready after 60s", s.opts.Addr)
+	}
+}
+
+// supervise restarts the server whenever it exits, with a short backoff.
+func (s *Server) supervise() {
+	defer close(s.done)
+	backoff := 100 * time.Millisecond
+	for {
+		s.mu.Lock()
+		exited := s.exited
+		s.mu.Unlock()
+		select {
+		case <-s.stop:
+			return
+		case <-exited:
+		}
+		select {
+		case <-s.stop:
+			return
+		case <-time.After(backoff):
+		}
+		s.log.Warn("surrealdb exited; restarting", "storage", s.opts.Storage)
+		if err := s.spawn(context.Background()); err != nil {
+			s.log.Error("restart surrealdb", "err", err)
+			backoff = min(backoff*2, 5*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		s.mu.Lock()
+		s.restart++
+		s.mu.Unlock()
+	}
+}
+
+// EnsureInstalled runs `npm ci` in dir when its node_modules lack the engine.
+func EnsureInstalled(ctx context.Context, dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@surrealdb", "node", "package.json")); err == nil {
+		return nil
+	}
+	cmd := exec.CommandContext(ctx, "npm", "ci", "--legacy-peer-deps", "--no-audit", "--no-fund")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("npm ci in %s: %w\n%s", dir, err, out)
+	}
+	return nil
+}
+
+// FreePort asks the kernel for an unused TCP port on 127.0.0.1.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func findDir(dir string) (string, error) {
+	var candidates []string
+	if dir != "" {
+		candidates = append(candidates, dir)
+	}
+	if env := os.Getenv("STRATUM_SURREAL_DIR"); env != "" {
+		candidates = append(candidates, env)
+	}
+	if _, file, _, ok := runtime.Caller(0); ok {
+		candidates = append(candidates, filepath.Dir(file))
+	}
+	if wd, err := os.Getwd(); err == nil {
+		for d := wd; ; d = filepath.Dir(d) {
+			candidates = append(candidates, filepath.Join(d, "localstack", "surreal"))
+			if filepath.Dir(d) == d {
+				break
+			}
+		}
+	}
+	for _, c := range candidates {
+		if _, err := os.Stat(filepath.Join(c, "server.mjs")); err == nil {
+			return filepath.Abs(c)
+		}
+	}
+	return "", errors.New("localstack/surreal/server.mjs not found: run from the repository or set STRATUM_SURREAL_DIR")
+}
+
+// logWriter forwards the server's stderr lines to slog.
+type logWriter struct{ log *slog.Logger }
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	w.log.Warn(string(p))
+	return len(p), nil
+}

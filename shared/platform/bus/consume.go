@@ -1,0 +1,249 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/stratumiops/stratumiops/shared/platform/catalog"
+)
+
+// Delivery is one message handed to a consumer: the payload the consumer Lambda receives.
+type Delivery struct {
+	Subject  string            `json:"subject"`
+	MsgID    string            `json:"msg_id"`
+	Data     json.RawMessage   `json:"data"`
+	Headers  map[string]string `json:"headers,omitempty"`
+	Attempt  int               `json:"attempt"`
+	Stream   string            `json:"stream"`
+	Sequence uint64            `json:"sequence"`
+	Time     time.Time         `json:"time"`
+}
+
+// Handler processes one delivery. nil acks; an error naks for a later retry, or
+// dead-letters at once when it is Permanent.
+type Handler func(ctx context.Context, d Delivery) error
+
+// PermanentError marks a failure that no retry can fix (a malformed event):
+// the message goes straight to the dead-letter stream.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent wraps err as a PermanentError.
+func Permanent(err error) error { return &PermanentError{Err: err} }
+
+// permanentTypeName is how a PermanentError is named once it has crossed the
+// Lambda Invoke API as an errorType.
+const permanentTypeName = "PermanentError"
+
+// typedError is implemented by errors that carry a remote error type name (invoke.FunctionError).
+type typedError interface{ ErrorTypeName() string }
+
+// IsPermanent reports whether err, local or returned by an invoked function, is permanent.
+func IsPermanent(err error) bool {
+	var pe *PermanentError
+	if errors.As(err, &pe) {
+		return true
+	}
+	var te typedError
+	return errors.As(err, &te) && te.ErrorTypeName() == permanentTypeName
+}
+
+// ConsumerSpec is a durable JetStream consumer.
+type ConsumerSpec struct {
+	// Name is the durable name; the catalog function name.
+	Name       string
+	Subjects   []string
+	MaxDeliver int
+	// AckWait is how long a delivery may take before JetStream redelivers it.
+	AckWait time.Duration
+	// RetryBase is the first retry delay; each later one doubles, up to RetryMax.
+	RetryBase time.Duration
+	RetryMax  time.Duration
+	// Concurrency is how many deliveries are handled at once (default 8).
+	Concurrency int
+	// Observe, if set, is told each outcome: "acked", "retried", "dead_lettered".
+	Observe func(outcome string)
+}
+
+// SpecFor builds the consumer spec of a catalog consumer function.
+func SpecFor(f catalog.Function, retryBase time.Duration) ConsumerSpec {
+	conc := f.Concurrency
+	if conc == 0 {
+		conc = 8
+	}
+	return ConsumerSpec{
+		Name: f.Name, Subjects: f.Subjects, MaxDeliver: f.MaxDeliver,
+		AckWait: f.Timeout + 5*time.Second, RetryBase: retryBase, RetryMax: time.Minute, Concurrency: conc,
+	}
+}
+
+// Backoff is the delay before delivery attempt+1.
+func (s ConsumerSpec) Backoff(attempt int) time.Duration {
+	base, ceiling := s.RetryBase, s.RetryMax
+	if base <= 0 {
+		base = time.Second
+	}
+	if ceiling <= 0 {
+		ceiling = time.Minute
+	}
+	d := base
+	for i := 1; i < attempt && d < ceiling; i++ {
+		d *= 2
+	}
+	return min(d, ceiling)
+}
+
+// Subscription is a running consumer.
+type Subscription struct {
+	cc   jetstream.ConsumeContext
+	wg   *sync.WaitGroup
+	stop context.CancelFunc
+}
+
+// Stop stops fetching and waits for in-flight deliveries to finish.
+func (s *Subscription) Stop() {
+	s.cc.Stop()
+	s.wg.Wait()
+	s.stop()
+}
+
+// Consume runs h for every message on spec's subjects through a durable consumer.
+func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler) (*Subscription, error) {
+	if spec.MaxDeliver < 1 {
+		return nil, fmt.Errorf("consumer %s: MaxDeliver must be ≥ 1", spec.Name)
+	}
+	stream, ok := catalog.StreamFor(spec.Subjects[0])
+	if !ok {
+		return nil, fmt.Errorf("consumer %s: no stream keeps %s", spec.Name, spec.Subjects[0])
+	}
+	if spec.AckWait == 0 {
+		spec.AckWait = 30 * time.Second
+	}
+	if spec.Concurrency == 0 {
+		spec.Concurrency = 8
+	}
+	cons, err := b.js.CreateOrUpdateConsumer(ctx, stream.Name, jetstream.ConsumerConfig{
+		Durable:        spec.Name,
+		FilterSubjects: spec.Subjects,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        spec.AckWait,
+		MaxDeliver:     spec.MaxDeliver,
+		MaxAckPending:  spec.Concurrency * 4,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s on %s: %w", spec.Name, stream.Name, err)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	sem := make(chan struct{}, spec.Concurrency)
+	wg := &sync.WaitGroup{}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			b.deliver(runCtx, spec, stream.Name, m, h)
+		}()
+	}, jetstream.PullMaxMessages(spec.Concurrency*2), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
+			b.log.Warn("consume", "consumer", spec.Name, "err", err)
+		}
+	}))
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("consume %s: %w", spec.Name, err)
+	}
+	return &Subscription{cc: cc, wg: wg, stop: cancel}, nil
+}
+
+func (b *Bus) deliver(ctx context.Context, spec ConsumerSpec, stream string, m jetstream.Msg, h Handler) {
+	meta, err := m.Metadata()
+	if err != nil {
+		b.log.Error("message without metadata", "consumer", spec.Name, "err", err)
+		_ = m.Term()
+		return
+	}
+	d := Delivery{
+		Subject: m.Subject(), MsgID: m.Headers().Get(nats.MsgIdHdr), Data: json.RawMessage(m.Data()),
+		Attempt: int(meta.NumDelivered), Stream: stream, Sequence: meta.Sequence.Stream, Time: meta.Timestamp,
+	}
+	if len(m.Headers()) > 0 {
+		d.Headers = map[string]string{}
+		for k := range m.Headers() {
+			d.Headers[k] = m.Headers().Get(k)
+		}
+	}
+	log := b.log.With("consumer", spec.Name, "subject", d.Subject, "msg_id", d.MsgID, "attempt", d.Attempt)
+	herr := h(ctx, d)
+	observe := func(outcome string) {
+		if spec.Observe != nil {
+			spec.Observe(outcome)
+		}
+	}
+	switch {
+	case herr == nil:
+		if err := m.Ack(); err != nil {
+			log.Warn("ack", "err", err)
+		}
+		observe("acked")
+	case IsPermanent(herr) || d.Attempt >= spec.MaxDeliver:
+		if err := b.deadLetter(ctx, spec.Name, m, d, herr); err != nil {
+			// Not acknowledged: JetStream redelivers after AckWait and we try again.
+			log.Error("dead-letter failed; message stays pending", "err", err, "cause", herr)
+			return
+		}
+		if err := m.Term(); err != nil {
+			log.Warn("term", "err", err)
+		}
+		log.Warn("dead-lettered", "err", herr, "permanent", IsPermanent(herr))
+		observe("dead_lettered")
+	default:
+		delay := spec.Backoff(d.Attempt)
+		if err := m.NakWithDelay(delay); err != nil {
+			log.Warn("nak", "err", err)
+		}
+		log.Info("retrying", "err", herr, "delay", delay.String())
+		observe("retried")
+	}
+}
+
+// deadLetter keeps the original message with its last error on deadletter.<consumer>.
+func (b *Bus) deadLetter(ctx context.Context, consumer string, m jetstream.Msg, d Delivery, cause error) error {
+	msg := nats.NewMsg("deadletter." + consumer)
+	msg.Data = m.Data()
+	for k, vs := range m.Headers() {
+		if k == nats.MsgIdHdr {
+			continue
+		}
+		for _, v := range vs {
+			msg.Header.Add(k, v)
+		}
+	}
+	msg.Header.Set(HeaderOriginalSubject, d.Subject)
+	msg.Header.Set(HeaderOriginalStream, d.Stream)
+	msg.Header.Set(HeaderOriginalSequence, strconv.FormatUint(d.Sequence, 10))
+	msg.Header.Set(HeaderOriginalMsgID, d.MsgID)
+	msg.Header.Set(HeaderConsumer, consumer)
+	msg.Header.Set(HeaderError, truncate(cause.Error(), 2048))
+	msg.Header.Set(HeaderAttempts, strconv.Itoa(d.Attempt))
+	// One dead letter per (consumer, original message), even if Term is lost and we retry.
+	_, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(consumer+":"+d.Stream+":"+strconv.FormatUint(d.Sequence, 10)))
+	return err
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,274 @@
+// Package catalog lists every function of StratumIOps once: its kind, its HTTP
+// routes or NATS subjects, its environment, memory and timeout. The CDK app in
+// infra/ and the devstack in localstack/ are both generated from it, so the
+// deployed and the local shape cannot drift.
+package catalog
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Kind says how a function is reached.
+type Kind string
+
+const (
+	// HTTP functions sit behind their system's API Gateway HTTP API.
+	HTTP Kind = "http"
+	// Consumer functions are invoked by the NATS → Lambda dispatcher, one message at a time.
+	Consumer Kind = "consumer"
+	// Invoke functions have no route: only other functions call them, through the Lambda Invoke API.
+	Invoke Kind = "invoke"
+)
+
+// Route is one API Gateway route key: "GET /executions/{id}".
+// A greedy path parameter is written "{name+}" as in API Gateway.
+type Route struct {
+	Method string
+	Path   string
+}
+
+func (r Route) String() string { return r.Method + " " + r.Path }
+
+// MuxPattern is the route as a Go 1.22 ServeMux pattern ("{name+}" becomes "{name...}").
+func (r Route) MuxPattern() string {
+	return r.Method + " " + strings.ReplaceAll(r.Path, "+}", "...}")
+}
+
+// Function is one Lambda.
+type Function struct {
+	Name        string
+	System      string
+	Kind        Kind
+	Description string
+	// Routes of an HTTP function.
+	Routes []Route
+	// Subjects a consumer function takes from JetStream.
+	Subjects []string
+	// MaxDeliver bounds the deliveries of one message to a consumer before it
+	// goes to the dead-letter stream.
+	MaxDeliver int
+	// Database is the SurrealDB database the function uses ("" for none).
+	Database string
+	// Bus says whether the function publishes to NATS.
+	Bus bool
+	// Env holds function-specific variables and their defaults.
+	Env         map[string]string
+	MemoryMB    int
+	Timeout     time.Duration
+	Concurrency int // reserved concurrency; 0 = unreserved
+}
+
+// Stream is a JetStream stream and the subjects it keeps.
+type Stream struct {
+	Name     string
+	Subjects []string
+	MaxAge   time.Duration
+}
+
+// System is one product with its own HTTP gateway.
+type System struct {
+	Name string
+	// DevPort is where the devstack serves the system's gateway by default.
+	DevPort int
+}
+
+// DeadLetterStream keeps messages that a consumer could not process, with the
+// last error, under deadletter.<consumer>.
+var DeadLetterStream = Stream{Name: "DEADLETTER", Subjects: []string{"deadletter.>"}, MaxAge: 14 * 24 * time.Hour}
+
+// Systems lists the products; the vault keeps Vault's port so its clients work unchanged.
+var Systems = []System{
+	{Name: "portfolio", DevPort: 8400},
+	{Name: "vault", DevPort: 8200},
+}
+
+// Streams lists the JetStream streams, one per system that publishes events.
+var Streams = []Stream{
+	{Name: "PORTFOLIO", Subjects: []string{"portfolio.>"}, MaxAge: 7 * 24 * time.Hour},
+}
+
+// Functions lists every function exactly once.
+var Functions = []Function{
+	{
+		Name:        "portfolio-executions",
+		System:      "portfolio",
+		Kind:        HTTP,
+		Description: "Cross-system execution records: create, get, list with filters.",
+		Routes: []Route{
+			{"POST", "/executions"},
+			{"GET", "/executions"},
+			{"GET", "/executions/{id}"},
+		},
+		Database: "portfolio",
+		Bus:      true,
+		MemoryMB: 256,
+		Timeout:  10 * time.Second,
+	},
+	{
+		Name:        "portfolio-on-execution",
+		System:      "portfolio",
+		Kind:        Consumer,
+		Description: "Stores executions announced on the bus, once per event id.",
+		Subjects:    []string{"portfolio.executions.recorded"},
+		MaxDeliver:  5,
+		Database:    "portfolio",
+		MemoryMB:    256,
+		Timeout:     10 * time.Second,
+	},
+}
+
+// Lookup finds a function by name.
+func Lookup(name string) (Function, bool) {
+	i := slices.IndexFunc(Functions, func(f Function) bool { return f.Name == name })
+	if i < 0 {
+		return Function{}, false
+	}
+	return Functions[i], true
+}
+
+// LookupSystem finds a system by name.
+func LookupSystem(name string) (System, bool) {
+	i := slices.IndexFunc(Systems, func(s System) bool { return s.Name == name })
+	if i < 0 {
+		return System{}, false
+	}
+	return Systems[i], true
+}
+
+// OfSystem returns the functions of one system in catalog order.
+func OfSystem(system string) []Function {
+	var out []Function
+	for _, f := range Functions {
+		if f.System == system {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// StreamFor returns the stream that keeps subject.
+func StreamFor(subject string) (Stream, bool) {
+	for _, s := range append(slices.Clone(Streams), DeadLetterStream) {
+		for _, pattern := range s.Subjects {
+			if SubjectMatches(pattern, subject) {
+				return s, true
+			}
+		}
+	}
+	return Stream{}, false
+}
+
+// SubjectMatches reports whether a NATS subject matches a pattern with * and > wildcards.
+func SubjectMatches(pattern, subject string) bool {
+	p, s := strings.Split(pattern, "."), strings.Split(subject, ".")
+	for i, tok := range p {
+		if tok == ">" {
+			return len(s) > i
+		}
+		if i >= len(s) || (tok != "*" && tok != s[i]) {
+			return false
+		}
+	}
+	return len(p) == len(s)
+}
+
+// Validate checks the catalog's own consistency: unique names, known systems,
+// kinds with what they need, every route claimed once, every subject in a stream.
+// It returns every problem, each naming the function concerned.
+func Validate(systems []System, streams []Stream, functions []Function) error {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	knownSystem := map[string]bool{}
+	for _, s := range systems {
+		knownSystem[s.Name] = true
+	}
+	names := map[string]bool{}
+	routes := map[string]string{}
+	for _, f := range functions {
+		if f.Name == "" || strings.ToLower(f.Name) != f.Name || strings.ContainsAny(f.Name, " /_") {
+			add("function %q: name must be lower-case kebab-case", f.Name)
+		}
+		if names[f.Name] {
+			add("function %q: listed twice", f.Name)
+		}
+		names[f.Name] = true
+		if !knownSystem[f.System] {
+			add("function %q: unknown system %q", f.Name, f.System)
+		}
+		if !strings.HasPrefix(f.Name, f.System+"-") {
+			add("function %q: name must start with its system %q", f.Name, f.System)
+		}
+		if f.MemoryMB < 128 || f.MemoryMB > 10240 {
+			add("function %q: memory %d MB outside Lambda's 128–10240", f.Name, f.MemoryMB)
+		}
+		if f.Timeout <= 0 || f.Timeout > 15*time.Minute {
+			add("function %q: timeout %s outside Lambda's (0, 15m]", f.Name, f.Timeout)
+		}
+		switch f.Kind {
+		case HTTP:
+			if len(f.Routes) == 0 {
+				add("function %q: http function without routes", f.Name)
+			}
+			if len(f.Subjects) > 0 {
+				add("function %q: http function with subjects", f.Name)
+			}
+			for _, r := range f.Routes {
+				if !validMethod(r.Method) || !strings.HasPrefix(r.Path, "/") {
+					add("function %q: bad route %q", f.Name, r)
+				}
+				key := f.System + " " + r.String()
+				if other, ok := routes[key]; ok {
+					add("route %q of system %s claimed by both %q and %q", r, f.System, other, f.Name)
+				}
+				routes[key] = f.Name
+			}
+		case Consumer:
+			if len(f.Subjects) == 0 {
+				add("function %q: consumer without subjects", f.Name)
+			}
+			if len(f.Routes) > 0 {
+				add("function %q: consumer with routes", f.Name)
+			}
+			if f.MaxDeliver < 1 {
+				add("function %q: consumer needs MaxDeliver ≥ 1", f.Name)
+			}
+			for _, subj := range f.Subjects {
+				if !inStreams(streams, subj) {
+					add("function %q: subject %q is kept by no stream", f.Name, subj)
+				}
+			}
+		case Invoke:
+			if len(f.Routes) > 0 || len(f.Subjects) > 0 {
+				add("function %q: invoke-only function with routes or subjects", f.Name)
+			}
+		default:
+			add("function %q: unknown kind %q", f.Name, f.Kind)
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("catalog: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func inStreams(streams []Stream, subject string) bool {
+	for _, s := range streams {
+		for _, p := range s.Subjects {
+			if SubjectMatches(p, subject) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func validMethod(m string) bool {
+	switch m {
+	case "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "LIST", "ANY":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,120 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// DecodeJSON reads the request body into v strictly: one JSON value, no unknown
+// fields, types as declared. Every failure is a 4xx *Error that names the problem
+// (413 when the body exceeds the limit set by the middleware).
+func DecodeJSON(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return Errorf(http.StatusUnsupportedMediaType, "unsupported_media_type",
+				"content type %q is not JSON", ct)
+		}
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+		if err != nil {
+			if e := tooLarge(err); e != nil {
+				return e
+			}
+		}
+		return BadRequest("request body must hold a single JSON value")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	if e := tooLarge(err); e != nil {
+		return e
+	}
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return BadRequest("request body is empty")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return BadRequest("malformed JSON: unexpected end of input")
+	case errors.As(err, &syntax):
+		return BadRequest("malformed JSON at byte %d: %s", syntax.Offset, syntax.Error())
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			return BadRequest("request body must be a JSON %s, not %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
+		}
+		return BadRequest("field %q: want %s, got %s", field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return BadRequest("unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	}
+	return BadRequest("malformed JSON: %v", err)
+}
+
+func tooLarge(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return Errorf(http.StatusRequestEntityTooLarge, "too_large", "request body exceeds %d bytes", mbe.Limit)
+	}
+	return nil
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "integer"
+	case "float32", "float64":
+		return "number"
+	case "map", "struct":
+		return "object"
+	case "slice", "array":
+		return "array"
+	}
+	return goKind
+}
+
+// Require returns a 400 naming the first empty required field.
+func Require(fields ...Field) error {
+	for _, f := range fields {
+		if f.Empty {
+			return BadRequest("field %q is required", f.Name)
+		}
+	}
+	return nil
+}
+
+// Field is a named required-field check for Require.
+type Field struct {
+	Name  string
+	Empty bool
+}
+
+// Str checks that a string field is not blank.
+func Str(name, value string) Field { return Field{Name: name, Empty: strings.TrimSpace(value) == ""} }
+
+// QueryInt parses an optional integer query parameter within [min, max].
+func QueryInt(r *http.Request, name string, def, min, max int) (int, error) {
+	raw := r.URL.Query().Get(name)
+	if raw == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil {
+		return 0, BadRequest("query parameter %q: %q is not an integer", name, raw)
+	}
+	if n < min || n > max {
+		return 0, BadRequest("query parameter %q: %d is outside [%d, %d]", name, n, min, max)
+	}
+	return n, nil
+}

@@ -1,0 +1,74 @@
+package invoke
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+)
+
+// Lambda invokes functions through the AWS Lambda Invoke API.
+type Lambda struct {
+	client *lambda.Client
+	// prefix is prepended to function names (the deployed names carry a stack prefix).
+	prefix string
+}
+
+// NewLambda builds an Invoke API client from the default AWS configuration.
+// endpoint overrides the service endpoint (the devstack, LocalStack); with an
+// endpoint and no credentials in the environment, static local credentials are used.
+// prefix is prepended to every function name.
+func NewLambda(ctx context.Context, endpoint, prefix string) (*Lambda, error) {
+	var opts []func(*config.LoadOptions) error
+	if os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
+		opts = append(opts, config.WithRegion("us-east-1"))
+	}
+	if endpoint != "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" {
+		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load aws config: %w", err)
+	}
+	client := lambda.NewFromConfig(cfg, func(o *lambda.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})
+	return &Lambda{client: client, prefix: prefix}, nil
+}
+
+// Invoke calls function synchronously (RequestResponse).
+func (l *Lambda) Invoke(ctx context.Context, function string, payload []byte) ([]byte, error) {
+	out, err := l.client.Invoke(ctx, &lambda.InvokeInput{
+		FunctionName:   aws.String(l.prefix + function),
+		InvocationType: types.InvocationTypeRequestResponse,
+		Payload:        payload,
+	})
+	if err != nil {
+		var nf *types.ResourceNotFoundException
+		if errors.As(err, &nf) {
+			return nil, fmt.Errorf("invoke %s: %w", function, ErrFunctionNotFound)
+		}
+		return nil, fmt.Errorf("invoke %s: %w", function, err)
+	}
+	if out.FunctionError != nil {
+		var body struct {
+			Message string `json:"errorMessage"`
+			Type    string `json:"errorType"`
+		}
+		_ = json.Unmarshal(out.Payload, &body)
+		if body.Type == "" {
+			body.Type = aws.ToString(out.FunctionError)
+		}
+		return nil, &FunctionError{Function: function, Type: body.Type, Message: body.Message}
+	}
+	return out.Payload, nil
+}

@@ -1,0 +1,249 @@
+// Package surreal is the only package that talks to SurrealDB. It connects and
+// signs in from the environment, redials when the connection is lost, runs the
+// schema migrations of one database, and offers typed query helpers.
+package surreal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"sync"
+	"time"
+
+	surrealdb "github.com/surrealdb/surrealdb.go"
+	"github.com/surrealdb/surrealdb.go/pkg/connection"
+	"github.com/surrealdb/surrealdb.go/pkg/connection/gorillaws"
+	"github.com/surrealdb/surrealdb.go/pkg/logger"
+)
+
+// Namespace holds every system's database.
+const Namespace = "portfolio"
+
+// ErrUnavailable means SurrealDB could not be reached. It reports HTTP status
+// 503 (httpapi.StatusCoder), so HTTP functions answer "unavailable", not 500.
+var ErrUnavailable error = unavailableError{}
+
+type unavailableError struct{}
+
+func (unavailableError) Error() string   { return "surrealdb unavailable" }
+func (unavailableError) HTTPStatus() int { return 503 }
+
+// Config says where and as whom to connect.
+type Config struct {
+	URL       string // ws://host:port (the SDK appends /rpc)
+	User      string
+	Pass      string
+	Namespace string
+	Database  string
+	// Timeout bounds each round trip; a request that exceeds it drops the connection.
+	Timeout time.Duration
+}
+
+// ConfigFromEnv reads SURREAL_URL, SURREAL_USER, SURREAL_PASS and
+// SURREAL_NAMESPACE; database is the system's own database.
+func ConfigFromEnv(database string) Config {
+	return Config{
+		URL:       envOr("SURREAL_URL", "ws://127.0.0.1:8000"),
+		User:      envOr("SURREAL_USER", "root"),
+		Pass:      envOr("SURREAL_PASS", "root"),
+		Namespace: envOr("SURREAL_NAMESPACE", Namespace),
+		Database:  database,
+		Timeout:   10 * time.Second,
+	}
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// Client is a SurrealDB connection that redials on the next call after a failure.
+// It is safe for concurrent use.
+type Client struct {
+	cfg Config
+	log *slog.Logger
+
+	mu   sync.Mutex
+	db   *surrealdb.DB
+	conn *gorillaws.Connection
+}
+
+// New returns a client; it connects on first use.
+func New(cfg Config, log *slog.Logger) *Client {
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Client{cfg: cfg, log: log.With("component", "surreal", "database", cfg.Database)}
+}
+
+// Database is the database this client uses.
+func (c *Client) Database() string { return c.cfg.Database }
+
+// Close drops the connection.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dropLocked()
+	return nil
+}
+
+func (c *Client) dropLocked() {
+	if c.db != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = c.db.Close(ctx)
+		cancel()
+	}
+	c.db, c.conn = nil, nil
+}
+
+// handle returns a live connection, dialling and signing in if there is none.
+func (c *Client) handle(ctx context.Context) (*surrealdb.DB, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.db != nil && !c.conn.IsClosed() {
+		return c.db, nil
+	}
+	c.dropLocked()
+	u, err := url.ParseRequestURI(c.cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("SURREAL_URL %q: %w", c.cfg.URL, err)
+	}
+	conf := connection.NewConfig(u)
+	conf.Logger = logger.New(c.log.Handler())
+	conn := gorillaws.New(conf)
+	dialCtx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	db, err := surrealdb.FromConnection(dialCtx, conn)
+	if err != nil {
+		return nil, fmt.Errorf("%w: dial %s: %v", ErrUnavailable, c.cfg.URL, err)
+	}
+	if _, err := db.SignIn(dialCtx, map[string]any{"user": c.cfg.User, "pass": c.cfg.Pass}); err != nil {
+		_ = db.Close(dialCtx)
+		return nil, fmt.Errorf("surreal sign in as %q: %w", c.cfg.User, err)
+	}
+	// Namespace and database are defined here so a fresh server needs no set-up.
+	define := fmt.Sprintf("DEFINE NAMESPACE IF NOT EXISTS %s; USE NS %s; DEFINE DATABASE IF NOT EXISTS %s;",
+		ident(c.cfg.Namespace), ident(c.cfg.Namespace), ident(c.cfg.Database))
+	if _, err := surrealdb.Query[any](dialCtx, db, define, nil); err != nil {
+		_ = db.Close(dialCtx)
+		return nil, fmt.Errorf("define %s/%s: %w", c.cfg.Namespace, c.cfg.Database, err)
+	}
+	if err := db.Use(dialCtx, c.cfg.Namespace, c.cfg.Database); err != nil {
+		_ = db.Close(dialCtx)
+		return nil, fmt.Errorf("use %s/%s: %w", c.cfg.Namespace, c.cfg.Database, err)
+	}
+	c.db, c.conn = db, conn
+	return db, nil
+}
+
+// markBroken drops db if it is still the current connection, so the next call redials.
+func (c *Client) markBroken(db *surrealdb.DB) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.db == db {
+		c.log.Warn("surreal connection lost; will redial")
+		c.dropLocked()
+	}
+}
+
+// Ping checks that SurrealDB answers a query.
+func (c *Client) Ping(ctx context.Context) error {
+	_, err := Query[int](ctx, c, "RETURN 1", nil)
+	return err
+}
+
+// QueryError is a statement that SurrealDB rejected (bad input, constraint, ...).
+type QueryError struct {
+	Statement int
+	Message   string
+}
+
+func (e *QueryError) Error() string { return fmt.Sprintf("statement %d: %s", e.Statement, e.Message) }
+
+// Query runs sql (one or more statements) and decodes the result of the last
+// statement into T. Any failed statement returns a *QueryError; a lost connection
+// returns an error wrapping ErrUnavailable.
+func Query[T any](ctx context.Context, c *Client, sql string, vars map[string]any) (T, error) {
+	var zero T
+	results, err := queryAll[T](ctx, c, sql, vars)
+	if err != nil {
+		return zero, err
+	}
+	if len(results) == 0 {
+		return zero, nil
+	}
+	return results[len(results)-1].Result, nil
+}
+
+// QueryAll runs sql and returns every statement's result decoded into T.
+func QueryAll[T any](ctx context.Context, c *Client, sql string, vars map[string]any) ([]T, error) {
+	results, err := queryAll[T](ctx, c, sql, vars)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, len(results))
+	for i, r := range results {
+		out[i] = r.Result
+	}
+	return out, nil
+}
+
+func queryAll[T any](ctx context.Context, c *Client, sql string, vars map[string]any) ([]surrealdb.QueryResult[T], error) {
+	db, err := c.handle(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	res, err := surrealdb.Query[T](ctx, db, sql, vars)
+	if res != nil {
+		// Statement errors come back alongside the results: report the first one.
+		for i, r := range *res {
+			if r.Error != nil {
+				return nil, &QueryError{Statement: i, Message: r.Error.Message}
+			}
+		}
+		if err == nil {
+			return *res, nil
+		}
+	}
+	var rpcErr *connection.RPCError
+	var rpcVal connection.RPCError
+	switch {
+	case err == nil:
+		return nil, nil
+	case errors.As(err, &rpcErr):
+		return nil, &QueryError{Message: rpcErr.Error()}
+	case errors.As(err, &rpcVal):
+		return nil, &QueryError{Message: rpcVal.Error()}
+	default:
+		// Anything else (closed socket, timeout, protocol error) means the
+		// connection can no longer be trusted.
+		c.markBroken(db)
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+}
+
+// ident quotes a SurrealDB identifier with backticks.
+func ident(name string) string {
+	return "`" + escapeIdent(name) + "`"
+}
+
+func escapeIdent(s string) string {
+	out := make([]rune, 0, len(s))
+	for _, r := range s {
+		if r == '`' || r == '\\' {
+			out = append(out, '\\')
+		}
+		out = append(out, r)
+	}
+	return string(out)
+}
