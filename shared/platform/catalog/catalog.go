@@ -103,7 +103,6 @@ var Functions = []Function{
 			{"GET", "/executions/{id}"},
 		},
 		Database: "portfolio",
-		Bus:      true,
 		MemoryMB: 256,
 		Timeout:  10 * time.Second,
 	},

@@ -300,3 +300,18 @@ func TestQueryInt(t *testing.T) {
 		t.Fatal("1000 accepted")
 	}
 }
+
+func TestMuxPlainErrorsBecomeJSON(t *testing.T) {
+	srv, _, _ := server(t, 0)
+	res, eb := do(t, srv, "DELETE", "/things", "")
+	if res.StatusCode != 405 || eb.Error.Code != "method_not_allowed" || !strings.Contains(eb.Error.Message, "allowed: POST") {
+		t.Fatalf("405: %d %+v", res.StatusCode, eb)
+	}
+	if res.Header.Get("Allow") == "" || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+		t.Fatalf("headers %v", res.Header)
+	}
+	res, eb = do(t, srv, "GET", "/nowhere", "")
+	if res.StatusCode != 404 || eb.Error.Code != "not_found" {
+		t.Fatalf("404: %d %+v", res.StatusCode, eb)
+	}
+}

@@ -3,10 +3,12 @@ package httpapi
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stratumiops/stratumiops/shared/platform/obs"
@@ -79,7 +81,7 @@ func (o Options) Middleware(next http.Handler) http.Handler {
 		ctx = obs.WithRequestID(ctx, id)
 		r = r.WithContext(ctx)
 		w.Header().Set(RequestIDHeader, id)
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &statusRecorder{ResponseWriter: w, req: r, errors: o.errorWriter()}
 
 		defer func() {
 			if p := recover(); p != nil {
@@ -122,21 +124,40 @@ func NewRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// statusRecorder remembers the status code written.
+// statusRecorder remembers the status code written, and turns the plain-text
+// errors of net/http (the mux's 404 and 405, http.Error) into the function's
+// error shape, so clients see one error format whatever answered.
 type statusRecorder struct {
 	http.ResponseWriter
-	code  int
-	wrote bool
+	req     *http.Request
+	errors  ErrorWriter
+	code    int
+	wrote   bool
+	swallow bool
 }
 
 func (s *statusRecorder) WriteHeader(code int) {
-	if !s.wrote {
-		s.code, s.wrote = code, true
+	if s.wrote {
+		return
+	}
+	s.code, s.wrote = code, true
+	if code >= 400 && strings.HasPrefix(s.Header().Get("Content-Type"), "text/plain") {
+		s.swallow = true
+		s.Header().Del("X-Content-Type-Options")
+		msg := strings.ToLower(http.StatusText(code))
+		if allow := s.Header().Get("Allow"); code == http.StatusMethodNotAllowed && allow != "" {
+			msg = fmt.Sprintf("method %s not allowed; allowed: %s", s.req.Method, allow)
+		}
+		s.errors(s.ResponseWriter, s.req, code, codeFor(code), msg)
+		return
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
 
 func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.swallow {
+		return len(b), nil
+	}
 	if !s.wrote {
 		s.code, s.wrote = http.StatusOK, true
 	}

@@ -1,0 +1,9 @@
+// Command portfolio-on-execution is the Lambda of the catalog function of that name.
+package main
+
+import (
+	"github.com/stratumiops/stratumiops/shared/platform/function"
+	"github.com/stratumiops/stratumiops/shared/portfolio"
+)
+
+func main() { function.Main("portfolio-on-execution", portfolio.Functions) }

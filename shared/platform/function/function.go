@@ -1,0 +1,199 @@
+// Package function turns a system's handler builder into a running function:
+// under Lambda (Main) or in the devstack (Build), with the same wrapping —
+// request ids, JSON errors, body limits, logs, metrics and health for HTTP
+// functions; the bus delivery contract for consumers.
+package function
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+
+	"github.com/stratumiops/stratumiops/schemas"
+	"github.com/stratumiops/stratumiops/shared/platform/bus"
+	"github.com/stratumiops/stratumiops/shared/platform/catalog"
+	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
+	"github.com/stratumiops/stratumiops/shared/platform/invoke"
+	"github.com/stratumiops/stratumiops/shared/platform/obs"
+	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+)
+
+// Deps are what a handler may use. Fields the catalog entry does not ask for are nil.
+type Deps struct {
+	Function catalog.Function
+	Log      *slog.Logger
+	Metrics  *obs.Metrics
+	Health   *obs.Health
+	Surreal  *surreal.Client
+	Bus      *bus.Bus
+	Invoker  invoke.Invoker
+	// FaultInjection lets a delivery's Stratum-Fault-Fail-Attempts header make a
+	// consumer fail its first N attempts. Only the devstack's e2e mode turns it on.
+	FaultInjection bool
+}
+
+// Env reads a function-specific variable, falling back to the catalog default.
+func (d *Deps) Env(key string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return d.Function.Env[key]
+}
+
+// Builders construct one kind of handler.
+type (
+	HTTPBuilder     func(ctx context.Context, d *Deps) (http.Handler, error)
+	ConsumerBuilder func(ctx context.Context, d *Deps) (bus.Handler, error)
+	InvokeBuilder   func(ctx context.Context, d *Deps) (invoke.Handler, error)
+)
+
+// Builder is the constructor of one function; exactly one field is set, matching its catalog kind.
+type Builder struct {
+	HTTP     HTTPBuilder
+	Consumer ConsumerBuilder
+	Invoke   InvokeBuilder
+}
+
+// HTTP, Consumer and Invoke wrap a constructor as a Builder.
+func HTTP(b HTTPBuilder) Builder         { return Builder{HTTP: b} }
+func Consumer(b ConsumerBuilder) Builder { return Builder{Consumer: b} }
+func Invoke(b InvokeBuilder) Builder     { return Builder{Invoke: b} }
+
+// Set maps function names to their builders; each system exports one.
+type Set map[string]Builder
+
+// Kind is the catalog kind this builder makes.
+func (b Builder) Kind() catalog.Kind {
+	switch {
+	case b.HTTP != nil:
+		return catalog.HTTP
+	case b.Consumer != nil:
+		return catalog.Consumer
+	case b.Invoke != nil:
+		return catalog.Invoke
+	}
+	return ""
+}
+
+// Built is a ready function. Invoke is its Lambda entry point (API Gateway
+// events for HTTP functions, bus deliveries for consumers); HTTP is set for
+// HTTP functions so a gateway can call them directly.
+type Built struct {
+	Function catalog.Function
+	HTTP     http.Handler
+	Invoke   invoke.Handler
+}
+
+// FaultHeader is the delivery header read when fault injection is on.
+const FaultHeader = "Stratum-Fault-Fail-Attempts"
+
+// Build constructs f with b and wraps it for its kind.
+func Build(ctx context.Context, f catalog.Function, b Builder, d *Deps) (Built, error) {
+	if b.Kind() != f.Kind {
+		return Built{}, fmt.Errorf("function %s: catalog kind %q but builder makes %q", f.Name, f.Kind, b.Kind())
+	}
+	d.Function = f
+	if d.Log == nil {
+		d.Log = obs.NewLogger(os.Stderr, f.Name)
+	}
+	if d.Metrics == nil {
+		d.Metrics = obs.NewMetrics()
+	}
+	if d.Health == nil {
+		d.Health = obs.NewHealth()
+		if d.Surreal != nil {
+			d.Health.Add("surrealdb", d.Surreal.Ping)
+		}
+		if d.Bus != nil {
+			d.Health.Add("nats", d.Bus.Ping)
+		}
+	}
+	out := Built{Function: f}
+	switch f.Kind {
+	case catalog.HTTP:
+		h, err := b.HTTP(ctx, d)
+		if err != nil {
+			return Built{}, fmt.Errorf("build %s: %w", f.Name, err)
+		}
+		out.HTTP = WrapHTTP(d, h)
+		out.Invoke = apiGatewayHandler(out.HTTP)
+	case catalog.Consumer:
+		h, err := b.Consumer(ctx, d)
+		if err != nil {
+			return Built{}, fmt.Errorf("build %s: %w", f.Name, err)
+		}
+		out.Invoke = bus.InvokeHandler(consumerWrapper(d, h))
+	case catalog.Invoke:
+		h, err := b.Invoke(ctx, d)
+		if err != nil {
+			return Built{}, fmt.Errorf("build %s: %w", f.Name, err)
+		}
+		out.Invoke = h
+	}
+	return out, nil
+}
+
+// WrapHTTP adds the health and metrics endpoints and the httpapi middleware.
+func WrapHTTP(d *Deps, h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /health", d.Health.LiveHandler())
+	mux.Handle("GET /health/live", d.Health.LiveHandler())
+	mux.Handle("GET /health/ready", d.Health.ReadyHandler())
+	mux.Handle("GET /metrics", d.Metrics.Handler())
+	mux.Handle("/", h)
+	return httpapi.Options{Function: d.Function.Name, Logger: d.Log, Metrics: d.Metrics}.Middleware(mux)
+}
+
+func apiGatewayHandler(h http.Handler) invoke.Handler {
+	serve := httpapi.Lambda(h)
+	return func(ctx context.Context, payload []byte) ([]byte, error) {
+		var ev lambdaevents.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return nil, fmt.Errorf("payload is not an API Gateway HTTP API event: %w", err)
+		}
+		res, err := serve(ctx, ev)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(res)
+	}
+}
+
+// consumerWrapper logs, counts and (in e2e mode) injects faults around a consumer.
+func consumerWrapper(d *Deps, h bus.Handler) bus.Handler {
+	return func(ctx context.Context, del bus.Delivery) error {
+		log := d.Log.With("subject", del.Subject, "msg_id", del.MsgID, "attempt", del.Attempt)
+		ctx = obs.WithLogger(ctx, log)
+		if d.FaultInjection {
+			if n, err := strconv.Atoi(del.Headers[FaultHeader]); err == nil && del.Attempt <= n {
+				d.Metrics.ObserveError(d.Function.Name, "consumer")
+				return fmt.Errorf("injected fault: attempt %d of %d failing", del.Attempt, n)
+			}
+		}
+		if err := h(ctx, del); err != nil {
+			d.Metrics.ObserveError(d.Function.Name, "consumer")
+			log.Warn("consumer failed", "err", err, "permanent", bus.IsPermanent(err))
+			return err
+		}
+		d.Metrics.ObserveMessage(d.Function.Name, "processed")
+		return nil
+	}
+}
+
+// Migrate applies the function's database schema (schemas/surreal/<database>).
+func Migrate(ctx context.Context, c *surreal.Client, log *slog.Logger) error {
+	applied, err := surreal.Migrate(ctx, c, schemas.Surreal, "surreal/"+c.Database())
+	if err != nil {
+		return err
+	}
+	if len(applied) > 0 {
+		log.Info("migrations applied", "database", c.Database(), "files", applied)
+	}
+	return nil
+}

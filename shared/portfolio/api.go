@@ -1,0 +1,147 @@
+package portfolio
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
+)
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
+
+// listParams are the query parameters GET /executions understands.
+var listParams = map[string]bool{"project": true, "source": true, "since": true, "until": true, "limit": true, "cursor": true}
+
+// NewAPI serves the executions HTTP API over store.
+func NewAPI(store *Store) http.Handler {
+	a := &api{store: store}
+	var o httpapi.Options
+	mux := http.NewServeMux()
+	mux.Handle("POST /executions", o.Handle(a.create))
+	mux.Handle("GET /executions", o.Handle(a.list))
+	mux.Handle("GET /executions/{id}", o.Handle(a.get))
+	return mux
+}
+
+type api struct{ store *Store }
+
+func (a *api) create(w http.ResponseWriter, r *http.Request) error {
+	var in NewExecution
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := in.Validate(); err != nil {
+		return err
+	}
+	ex, err := a.store.Create(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/executions/"+ex.ID)
+	httpapi.WriteJSON(w, http.StatusCreated, ex)
+	return nil
+}
+
+func (a *api) get(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if !idPattern.MatchString(id) {
+		return httpapi.BadRequest("execution id %q is malformed", id)
+	}
+	ex, err := a.store.Get(r.Context(), id)
+	if errors.Is(err, ErrNotFound) {
+		return httpapi.NotFound("execution %q not found", id)
+	}
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, ex)
+	return nil
+}
+
+type listResponse struct {
+	Executions []Execution `json:"executions"`
+	NextCursor string      `json:"next_cursor,omitempty"`
+}
+
+func (a *api) list(w http.ResponseWriter, r *http.Request) error {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return httpapi.BadRequest("malformed query string: %v", err)
+	}
+	for k := range q {
+		if !listParams[k] {
+			return httpapi.BadRequest("unknown query parameter %q (known: project, source, since, until, limit, cursor)", k)
+		}
+	}
+	f := Filter{Project: q.Get("project"), Source: q.Get("source")}
+	if f.Limit, err = httpapi.QueryInt(r, "limit", 50, 1, 500); err != nil {
+		return err
+	}
+	if f.Since, err = queryTime(q.Get("since"), "since"); err != nil {
+		return err
+	}
+	if f.Until, err = queryTime(q.Get("until"), "until"); err != nil {
+		return err
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
+		return httpapi.BadRequest("query parameter \"since\" must be before \"until\"")
+	}
+	if c := q.Get("cursor"); c != "" {
+		cur, err := decodeCursor(c)
+		if err != nil {
+			return err
+		}
+		f.After = &cur
+	}
+	items, more, err := a.store.List(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	res := listResponse{Executions: items}
+	if res.Executions == nil {
+		res.Executions = []Execution{}
+	}
+	if more {
+		last := items[len(items)-1]
+		res.NextCursor = encodeCursor(Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
+	}
+	httpapi.WriteJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func queryTime(raw, name string) (time.Time, error) {
+	if raw == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, raw)
+	if err != nil {
+		return time.Time{}, httpapi.BadRequest("query parameter %q: %q is not an RFC 3339 time", name, raw)
+	}
+	return t.UTC(), nil
+}
+
+func encodeCursor(c Cursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(c.CreatedAt.UTC().Format(time.RFC3339Nano) + "|" + c.ID))
+}
+
+func decodeCursor(s string) (Cursor, error) {
+	bad := httpapi.BadRequest("query parameter \"cursor\" is not a cursor from a previous page")
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return Cursor{}, bad
+	}
+	ts, id, ok := strings.Cut(string(raw), "|")
+	if !ok || !idPattern.MatchString(id) {
+		return Cursor{}, bad
+	}
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return Cursor{}, bad
+	}
+	return Cursor{CreatedAt: t, ID: id}, nil
+}

@@ -1,0 +1,19 @@
+package portfolio
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/stratumiops/stratumiops/shared/platform/bus"
+	"github.com/stratumiops/stratumiops/shared/platform/function"
+)
+
+// Functions are the portfolio's functions, by catalog name.
+var Functions = function.Set{
+	"portfolio-executions": function.HTTP(func(ctx context.Context, d *function.Deps) (http.Handler, error) {
+		return NewAPI(NewStore(d.Surreal)), nil
+	}),
+	"portfolio-on-execution": function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
+		return OnExecutionRecorded(NewStore(d.Surreal)), nil
+	}),
+}

@@ -1,0 +1,145 @@
+package portfolio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/surrealdb/surrealdb.go/pkg/models"
+
+	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+)
+
+// ErrNotFound is returned for an execution id that does not exist.
+var ErrNotFound = errors.New("execution not found")
+
+const table = "executions"
+
+// Store keeps executions in SurrealDB (database "portfolio").
+type Store struct{ db *surreal.Client }
+
+// NewStore returns a store over db.
+func NewStore(db *surreal.Client) *Store { return &Store{db: db} }
+
+// row is an executions record as SurrealDB returns it.
+type row struct {
+	ID         models.RecordID `json:"id"`
+	Project    string          `json:"project"`
+	Source     string          `json:"source"`
+	TaskType   string          `json:"task_type"`
+	AgentID    *string         `json:"agent_id"`
+	Status     string          `json:"status"`
+	DurationMs int64           `json:"duration_ms"`
+	Metadata   map[string]any  `json:"metadata"`
+	CreatedAt  time.Time       `json:"created_at"`
+	EventID    *string         `json:"event_id"`
+}
+
+func (r row) execution() Execution {
+	meta := r.Metadata
+	if meta == nil {
+		meta = map[string]any{}
+	}
+	return Execution{ID: fmt.Sprint(r.ID.ID), Project: r.Project, Source: r.Source, TaskType: r.TaskType,
+		AgentID: r.AgentID, Status: r.Status, DurationMs: r.DurationMs, Metadata: meta,
+		CreatedAt: r.CreatedAt.UTC(), EventID: r.EventID}
+}
+
+func content(n NewExecution) map[string]any {
+	meta := n.Metadata
+	if meta == nil {
+		meta = map[string]any{}
+	}
+	c := map[string]any{"project": n.Project, "source": n.Source, "task_type": n.TaskType,
+		"status": n.Status, "duration_ms": *n.DurationMs, "metadata": meta}
+	if n.AgentID != nil {
+		c["agent_id"] = *n.AgentID
+	}
+	return c
+}
+
+// Create stores a new execution with a generated id.
+func (s *Store) Create(ctx context.Context, n NewExecution) (Execution, error) {
+	rows, err := surreal.Query[[]row](ctx, s.db, "CREATE executions CONTENT $content", map[string]any{"content": content(n)})
+	if err != nil {
+		return Execution{}, fmt.Errorf("create execution: %w", err)
+	}
+	if len(rows) != 1 {
+		return Execution{}, fmt.Errorf("create execution: %d records returned", len(rows))
+	}
+	return rows[0].execution(), nil
+}
+
+// RecordEvent stores the execution of a bus event under the event's id, once:
+// a redelivered or republished event finds its record and changes nothing.
+// It reports whether this call created the record.
+func (s *Store) RecordEvent(ctx context.Context, eventID string, n NewExecution, occurredAt time.Time) (bool, error) {
+	c := content(n)
+	c["id"] = models.NewRecordID(table, eventID)
+	c["event_id"] = eventID
+	c["created_at"] = models.CustomDateTime{Time: occurredAt.UTC()}
+	rows, err := surreal.Query[[]row](ctx, s.db, "INSERT IGNORE INTO executions $content", map[string]any{"content": c})
+	if err != nil {
+		return false, fmt.Errorf("record execution event %s: %w", eventID, err)
+	}
+	return len(rows) == 1, nil
+}
+
+// Get returns one execution.
+func (s *Store) Get(ctx context.Context, id string) (Execution, error) {
+	r, err := surreal.Query[*row](ctx, s.db, "SELECT * FROM ONLY $id", map[string]any{"id": models.NewRecordID(table, id)})
+	if err != nil {
+		return Execution{}, fmt.Errorf("get execution %q: %w", id, err)
+	}
+	if r == nil {
+		return Execution{}, ErrNotFound
+	}
+	return r.execution(), nil
+}
+
+// List returns executions matching f, newest first, and whether more follow.
+func (s *Store) List(ctx context.Context, f Filter) ([]Execution, bool, error) {
+	var where []string
+	vars := map[string]any{"limit": f.Limit + 1}
+	if f.Project != "" {
+		where = append(where, "project = $project")
+		vars["project"] = f.Project
+	}
+	if f.Source != "" {
+		where = append(where, "source = $source")
+		vars["source"] = f.Source
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "created_at >= $since")
+		vars["since"] = models.CustomDateTime{Time: f.Since}
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "created_at < $until")
+		vars["until"] = models.CustomDateTime{Time: f.Until}
+	}
+	if f.After != nil {
+		where = append(where, "(created_at < $after_t OR (created_at = $after_t AND id < $after_id))")
+		vars["after_t"] = models.CustomDateTime{Time: f.After.CreatedAt}
+		vars["after_id"] = models.NewRecordID(table, f.After.ID)
+	}
+	sql := "SELECT * FROM executions"
+	if len(where) > 0 {
+		sql += " WHERE " + strings.Join(where, " AND ")
+	}
+	sql += " ORDER BY created_at DESC, id DESC LIMIT $limit"
+	rows, err := surreal.Query[[]row](ctx, s.db, sql, vars)
+	if err != nil {
+		return nil, false, fmt.Errorf("list executions: %w", err)
+	}
+	more := len(rows) > f.Limit
+	if more {
+		rows = rows[:f.Limit]
+	}
+	out := make([]Execution, len(rows))
+	for i, r := range rows {
+		out[i] = r.execution()
+	}
+	return out, more, nil
+}
