@@ -16,7 +16,8 @@ import (
 func DecodeJSON(r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		// curl -d sends form-urlencoded by default; the body is still JSON, as Vault users expect.
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json") && mt != "application/x-www-form-urlencoded") {
 			return Errorf(http.StatusUnsupportedMediaType, "unsupported_media_type",
 				"content type %q is not JSON", ct)
 		}

@@ -315,3 +315,27 @@ func TestMuxPlainErrorsBecomeJSON(t *testing.T) {
 		t.Fatalf("404: %d %+v", res.StatusCode, eb)
 	}
 }
+
+func TestContentTypes(t *testing.T) {
+	srv, _, _ := server(t, 0)
+	for ct, want := range map[string]int{
+		"":                                  201,
+		"application/json; charset=utf-8":   201,
+		"application/x-www-form-urlencoded": 201, // curl -d's default
+		"text/xml":                          415,
+		"multipart/form-data; boundary=x":   415,
+	} {
+		req, _ := http.NewRequest("POST", srv.URL+"/things", strings.NewReader(`{"name":"a"}`))
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("%q: %d, want %d", ct, res.StatusCode, want)
+		}
+	}
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stratumiops/stratumiops/localstack/devstack"
+	"github.com/stratumiops/stratumiops/shared/platform/catalog"
+	"github.com/stratumiops/stratumiops/shared/platform/obs"
+)
+
+func devCommand() *cobra.Command {
+	var cfg devstack.Config
+	var endpointsFile, logFile string
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run every system locally: NATS, SurrealDB, all functions behind their gateways",
+		Long: `Starts the whole of StratumIOps on 127.0.0.1 with no docker and no cloud account:
+embedded NATS with JetStream, a supervised local SurrealDB (data under --data-dir),
+every catalog function in-process behind one HTTP gateway per system, the Lambda
+Invoke API and the NATS → consumer dispatcher. Ctrl-C stops everything cleanly.
+
+SURREAL_URL and NATS_URL, when set, point it at external servers instead.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			logOut := io.Writer(os.Stderr)
+			if logFile != "" {
+				f, err := os.OpenFile(logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+				if err != nil {
+					return fmt.Errorf("log file: %w", err)
+				}
+				defer f.Close()
+				logOut = f
+			}
+			cfg.Log = obs.NewLogger(logOut, "")
+			stack, err := devstack.Start(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer stack.Close()
+			if endpointsFile != "" {
+				if err := stack.WriteEndpoints(endpointsFile); err != nil {
+					return err
+				}
+			}
+			printEndpoints(cmd.OutOrStdout(), stack.Endpoints())
+			<-cmd.Context().Done()
+			fmt.Fprintln(cmd.OutOrStdout(), "stopping…")
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data-dir", ".stratum", "where SurrealDB and JetStream keep their data")
+	f.BoolVar(&cfg.Memory, "mem", false, "keep all data in memory (lost on exit)")
+	f.StringVar(&cfg.SurrealURL, "surreal-url", os.Getenv("SURREAL_URL"), "use this SurrealDB instead of starting one")
+	f.StringVar(&cfg.NATSURL, "nats-url", os.Getenv("NATS_URL"), "use this NATS instead of starting one")
+	f.StringVar(&cfg.Host, "host", "127.0.0.1", "address to bind")
+	f.BoolVar(&cfg.EphemeralPorts, "ephemeral-ports", false, "bind every listener to a free port")
+	f.BoolVar(&cfg.FaultInjection, "fault-injection", false, "let consumers fail on the Stratum-Fault-Fail-Attempts header (e2e tests)")
+	f.DurationVar(&cfg.RetryBase, "retry-base", time.Second, "first redelivery delay of a failed consumer; doubles per attempt")
+	f.StringVar(&endpointsFile, "endpoints-file", "", "write the endpoints as JSON to this file once ready")
+	f.StringVar(&logFile, "log-file", "", "append logs here instead of stderr")
+	return cmd
+}
+
+func printEndpoints(w io.Writer, e devstack.Endpoints) {
+	fmt.Fprintf(w, "StratumIOps devstack ready in %s (%d functions)\n\n", time.Duration(e.StartupMillis)*time.Millisecond, e.Functions)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "WHAT\tWHERE\tNOTES")
+	systems := make([]string, 0, len(e.Gateways))
+	for s := range e.Gateways {
+		systems = append(systems, s)
+	}
+	sort.Strings(systems)
+	for _, s := range systems {
+		var names []string
+		for _, f := range catalog.OfSystem(s) {
+			if f.Kind == catalog.HTTP {
+				names = append(names, f.Name)
+			}
+		}
+		fmt.Fprintf(tw, "%s API\t%s\t%s; /health/ready, /metrics\n", s, e.Gateways[s], strings.Join(names, ", "))
+	}
+	fmt.Fprintf(tw, "Lambda Invoke API\t%s\tAWS SDK: lambda BaseEndpoint\n", e.Invoke)
+	fmt.Fprintf(tw, "NATS JetStream\t%s\t%s\n", e.NATS, orExternal(e.NATSStore))
+	fmt.Fprintf(tw, "SurrealDB\t%s\t%s (ns portfolio, user root)\n", e.Surreal, e.SurrealStorage)
+	_ = tw.Flush()
+	if p, ok := e.Gateways["portfolio"]; ok {
+		fmt.Fprintf(w, "\nTry:\n  curl -s -X POST %s/executions -H 'Content-Type: application/json' \\\n"+
+			"    -d '{\"project\":\"demo\",\"source\":\"vapora\",\"task_type\":\"build\",\"status\":\"success\",\"duration_ms\":1200}'\n"+
+			"  curl -s '%s/executions?project=demo'\n", p, p)
+	}
+	fmt.Fprintln(w, "\nCtrl-C to stop.")
+}
+
+func orExternal(store string) string {
+	if store == "" {
+		return "external"
+	}
+	return "store " + store
+}

@@ -1,0 +1,30 @@
+// Command stratum is the one binary a person installs: the CLI of the five
+// systems, `stratum dev` (the local devstack) and `stratum dispatch` (the
+// NATS → Lambda dispatcher that runs as a Fargate service in AWS).
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := &cobra.Command{
+		Use:           "stratum",
+		Short:         "StratumIOps: secrets, agents, knowledge, forms and infrastructure workflows",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(devCommand(), dispatchCommand())
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "stratum:", err)
+		os.Exit(1)
+	}
+}

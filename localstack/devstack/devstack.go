@@ -1,0 +1,341 @@
+// Package devstack runs all of StratumIOps on 127.0.0.1 with no docker and no
+// cloud account: embedded NATS with JetStream, a supervised local SurrealDB,
+// every catalog function in-process behind one HTTP gateway per system, the
+// Lambda Invoke API, and the NATS → consumer dispatcher. Everything is derived
+// from the catalog, as the CDK app is.
+package devstack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	localnats "github.com/stratumiops/stratumiops/localstack/nats"
+	localsurreal "github.com/stratumiops/stratumiops/localstack/surreal"
+	"github.com/stratumiops/stratumiops/shared/platform/bus"
+	"github.com/stratumiops/stratumiops/shared/platform/catalog"
+	"github.com/stratumiops/stratumiops/shared/platform/function"
+	"github.com/stratumiops/stratumiops/shared/platform/invoke"
+	"github.com/stratumiops/stratumiops/shared/platform/obs"
+	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+)
+
+// Config says how to run the stack.
+type Config struct {
+	// DataDir holds SurrealDB and JetStream data between runs (default .stratum).
+	DataDir string
+	// Memory keeps SurrealDB in memory and JetStream in a temporary directory.
+	Memory bool
+	// SurrealURL and NATSURL use external servers instead of starting local ones.
+	SurrealURL string
+	NATSURL    string
+	// Host to bind (default 127.0.0.1).
+	Host string
+	// EphemeralPorts binds every listener to a free port instead of the defaults.
+	EphemeralPorts bool
+	// FaultInjection honours the Stratum-Fault-Fail-Attempts header in consumers (e2e tests).
+	FaultInjection bool
+	// RetryBase is the first redelivery delay of consumers (default 1s).
+	RetryBase time.Duration
+	Log       *slog.Logger
+}
+
+// Default ports when EphemeralPorts is off (system gateways come from the catalog).
+const (
+	DefaultInvokePort  = 8409
+	DefaultNATSPort    = 4222
+	DefaultSurrealPort = 8000
+)
+
+// Endpoints is where everything listens; `stratum dev --endpoints-file` writes it as JSON.
+type Endpoints struct {
+	Gateways       map[string]string `json:"gateways"`
+	Invoke         string            `json:"invoke"`
+	NATS           string            `json:"nats"`
+	Surreal        string            `json:"surreal"`
+	SurrealStorage string            `json:"surreal_storage"`
+	SurrealPID     int               `json:"surreal_pid,omitempty"`
+	NATSStore      string            `json:"nats_store,omitempty"`
+	Functions      int               `json:"functions"`
+	StartupMillis  int64             `json:"startup_ms"`
+}
+
+// Stack is a running devstack.
+type Stack struct {
+	cfg        Config
+	log        *slog.Logger
+	nats       *localnats.Server
+	surrealSrv *localsurreal.Server
+	bus        *bus.Bus
+	dbs        map[string]*surreal.Client
+	dispatcher *bus.Dispatcher
+	servers    []*http.Server
+	endpoints  Endpoints
+}
+
+// Start brings the whole stack up, or nothing: on error everything started is stopped.
+func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
+	began := time.Now()
+	if cfg.Host == "" {
+		cfg.Host = "127.0.0.1"
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = ".stratum"
+	}
+	if cfg.RetryBase == 0 {
+		cfg.RetryBase = time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = obs.NewLogger(os.Stderr, "")
+	}
+	s := &Stack{cfg: cfg, log: cfg.Log.With("component", "devstack"), dbs: map[string]*surreal.Client{},
+		endpoints: Endpoints{Gateways: map[string]string{}}}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if err := catalog.Validate(catalog.Systems, catalog.Streams, catalog.Functions); err != nil {
+		return nil, err
+	}
+	if err := s.startNATS(); err != nil {
+		return nil, err
+	}
+	if err := s.startSurreal(ctx); err != nil {
+		return nil, err
+	}
+	if s.bus, err = bus.Connect(ctx, s.endpoints.NATS, "stratum-devstack", cfg.Log); err != nil {
+		return nil, err
+	}
+	if err := s.bus.EnsureStreams(ctx, catalog.Streams); err != nil {
+		return nil, err
+	}
+	metrics := obs.NewMetrics()
+	local := invoke.NewLocal()
+	built, err := s.buildFunctions(ctx, metrics, local)
+	if err != nil {
+		return nil, err
+	}
+	for _, sys := range catalog.Systems {
+		if err := s.serveGateway(sys, built, metrics); err != nil {
+			return nil, err
+		}
+	}
+	invokeAddr, err := s.listen("invoke", DefaultInvokePort, invoke.APIHandler(local, "us-east-1", "000000000000"))
+	if err != nil {
+		return nil, err
+	}
+	s.endpoints.Invoke = "http://" + invokeAddr
+	s.dispatcher = &bus.Dispatcher{Bus: s.bus, Invoker: local, RetryBase: cfg.RetryBase,
+		Observe: func(fn, outcome string) { metrics.ObserveMessage(fn, outcome) }}
+	if err := s.dispatcher.Start(ctx, catalog.Functions); err != nil {
+		return nil, err
+	}
+	s.endpoints.Functions = len(built)
+	s.endpoints.StartupMillis = time.Since(began).Milliseconds()
+	return s, nil
+}
+
+func (s *Stack) startNATS() error {
+	if s.cfg.NATSURL != "" {
+		s.endpoints.NATS = s.cfg.NATSURL
+		return nil
+	}
+	opts := localnats.Options{Host: s.cfg.Host, Port: DefaultNATSPort}
+	if s.cfg.EphemeralPorts {
+		opts.Port = 0
+	}
+	if !s.cfg.Memory {
+		opts.StoreDir = filepath.Join(s.cfg.DataDir, "nats")
+	}
+	srv, err := localnats.Start(opts)
+	if err != nil {
+		return fmt.Errorf("embedded nats: %w", err)
+	}
+	s.nats = srv
+	s.endpoints.NATS = srv.URL()
+	s.endpoints.NATSStore = srv.StoreDir()
+	return nil
+}
+
+func (s *Stack) startSurreal(ctx context.Context) error {
+	if s.cfg.SurrealURL != "" {
+		s.endpoints.Surreal = s.cfg.SurrealURL
+		s.endpoints.SurrealStorage = "external"
+		return nil
+	}
+	storage := "mem://"
+	if !s.cfg.Memory {
+		dir, err := filepath.Abs(filepath.Join(s.cfg.DataDir, "surreal"))
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("surreal data dir: %w", err)
+		}
+		storage = "surrealkv://" + dir
+	}
+	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(DefaultSurrealPort))
+	if s.cfg.EphemeralPorts {
+		addr = ""
+	}
+	srv, err := localsurreal.Start(ctx, localsurreal.Options{Storage: storage, Addr: addr, Logger: s.cfg.Log})
+	if err != nil {
+		return err
+	}
+	s.surrealSrv = srv
+	s.endpoints.Surreal = srv.URL()
+	s.endpoints.SurrealStorage = storage
+	s.endpoints.SurrealPID = srv.PID()
+	return nil
+}
+
+// db returns the shared client of one database, migrating it on first use.
+func (s *Stack) db(ctx context.Context, database string) (*surreal.Client, error) {
+	if c, ok := s.dbs[database]; ok {
+		return c, nil
+	}
+	cfg := surreal.ConfigFromEnv(database)
+	cfg.URL = s.endpoints.Surreal
+	c := surreal.New(cfg, s.cfg.Log)
+	if err := function.Migrate(ctx, c, s.log); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("migrate %s: %w", database, err)
+	}
+	s.dbs[database] = c
+	return c, nil
+}
+
+func (s *Stack) buildFunctions(ctx context.Context, metrics *obs.Metrics, local *invoke.Local) (map[string]function.Built, error) {
+	builders, err := Builders()
+	if err != nil {
+		return nil, err
+	}
+	built := map[string]function.Built{}
+	for _, f := range catalog.Functions {
+		d := &function.Deps{Log: s.cfg.Log.With("function", f.Name), Metrics: metrics, Invoker: local,
+			FaultInjection: s.cfg.FaultInjection}
+		if f.Database != "" {
+			if d.Surreal, err = s.db(ctx, f.Database); err != nil {
+				return nil, err
+			}
+		}
+		if f.Bus {
+			d.Bus = s.bus
+		}
+		b, err := function.Build(ctx, f, builders[f.Name], d)
+		if err != nil {
+			return nil, err
+		}
+		local.Register(f.Name, b.Invoke)
+		built[f.Name] = b
+	}
+	return built, nil
+}
+
+// serveGateway routes a system's catalog routes to its functions, as its API
+// Gateway HTTP API does, and answers health and metrics for the system.
+func (s *Stack) serveGateway(sys catalog.System, built map[string]function.Built, metrics *obs.Metrics) error {
+	fns := catalog.OfSystem(sys.Name)
+	if len(fns) == 0 {
+		return nil
+	}
+	health := obs.NewHealth()
+	health.Add("nats", s.bus.Ping)
+	mux := http.NewServeMux()
+	routes := 0
+	for _, f := range fns {
+		if f.Database != "" {
+			health.Add("surrealdb", s.dbs[f.Database].Ping)
+		}
+		for _, r := range f.Routes {
+			pattern := r.MuxPattern()
+			if r.Method == "ANY" {
+				pattern = r.Path
+			}
+			mux.Handle(pattern, built[f.Name].HTTP)
+			routes++
+		}
+	}
+	if routes == 0 {
+		return nil
+	}
+	mux.Handle("GET /health/live", health.LiveHandler())
+	mux.Handle("GET /health/ready", health.ReadyHandler())
+	mux.Handle("GET /metrics", metrics.Handler())
+	addr, err := s.listen(sys.Name, sys.DevPort, mux)
+	if err != nil {
+		return err
+	}
+	s.endpoints.Gateways[sys.Name] = "http://" + addr
+	return nil
+}
+
+func (s *Stack) listen(name string, port int, h http.Handler) (string, error) {
+	if s.cfg.EphemeralPorts {
+		port = 0
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(s.cfg.Host, strconv.Itoa(port)))
+	if err != nil {
+		return "", fmt.Errorf("%s gateway on port %d: %w (another devstack running? try --ephemeral-ports)", name, port, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.servers = append(s.servers, srv)
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("gateway stopped", "gateway", name, "err", err)
+		}
+	}()
+	return l.Addr().String(), nil
+}
+
+// Endpoints returns where everything listens.
+func (s *Stack) Endpoints() Endpoints { return s.endpoints }
+
+// Surreal returns the supervised SurrealDB server, or nil when external.
+func (s *Stack) Surreal() *localsurreal.Server { return s.surrealSrv }
+
+// WriteEndpoints writes the endpoints as JSON to path, atomically.
+func (s *Stack) WriteEndpoints(path string) error {
+	raw, err := json.MarshalIndent(s.endpoints, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, raw, 0o644); err != nil {
+		return fmt.Errorf("write endpoints: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// Close stops the gateways, then the dispatcher, then the servers it started.
+func (s *Stack) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, srv := range s.servers {
+		_ = srv.Shutdown(ctx)
+	}
+	if s.dispatcher != nil {
+		s.dispatcher.Stop()
+	}
+	if s.bus != nil {
+		s.bus.Close()
+	}
+	for _, c := range s.dbs {
+		_ = c.Close()
+	}
+	if s.surrealSrv != nil {
+		_ = s.surrealSrv.Close()
+	}
+	if s.nats != nil {
+		s.nats.Close()
+	}
+}
