@@ -23,6 +23,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/bus"
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
 	"github.com/stratumiops/stratumiops/shared/platform/function"
+	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
 	"github.com/stratumiops/stratumiops/shared/platform/obs"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
@@ -62,7 +63,6 @@ type Endpoints struct {
 	NATS           string            `json:"nats"`
 	Surreal        string            `json:"surreal"`
 	SurrealStorage string            `json:"surreal_storage"`
-	SurrealPID     int               `json:"surreal_pid,omitempty"`
 	NATSStore      string            `json:"nats_store,omitempty"`
 	Functions      int               `json:"functions"`
 	StartupMillis  int64             `json:"startup_ms"`
@@ -194,7 +194,6 @@ func (s *Stack) startSurreal(ctx context.Context) error {
 	s.surrealSrv = srv
 	s.endpoints.Surreal = srv.URL()
 	s.endpoints.SurrealStorage = storage
-	s.endpoints.SurrealPID = srv.PID()
 	return nil
 }
 
@@ -271,7 +270,7 @@ func (s *Stack) serveGateway(sys catalog.System, built map[string]function.Built
 	mux.Handle("GET /health/live", health.LiveHandler())
 	mux.Handle("GET /health/ready", health.ReadyHandler())
 	mux.Handle("GET /metrics", metrics.Handler())
-	addr, err := s.listen(sys.Name, sys.DevPort, mux)
+	addr, err := s.listen(sys.Name, sys.DevPort, httpapi.ErrorShape(mux, httpapi.WriteJSONError))
 	if err != nil {
 		return err
 	}

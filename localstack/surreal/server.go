@@ -283,13 +283,3 @@ func (w *logWriter) Write(p []byte) (int, error) {
 	w.log.Warn(string(p))
 	return len(p), nil
 }
-
-// PID is the process id of the running server (it changes when the supervisor restarts it).
-func (s *Server) PID() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd == nil || s.cmd.Process == nil {
-		return 0
-	}
-	return s.cmd.Process.Pid
-}

@@ -117,6 +117,15 @@ func (o Options) Middleware(next http.Handler) http.Handler {
 	})
 }
 
+// ErrorShape gives net/http's plain-text errors (a mux's 404 and 405,
+// http.Error) the error shape of ew. Middleware does this already; a bare
+// router such as the devstack gateway uses it alone.
+func ErrorShape(next http.Handler, ew ErrorWriter) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&statusRecorder{ResponseWriter: w, req: r, errors: ew}, r)
+	})
+}
+
 // NewRequestID returns 16 random bytes in hex.
 func NewRequestID() string {
 	var b [16]byte

@@ -8,14 +8,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
 	surrealdb "github.com/surrealdb/surrealdb.go"
 	"github.com/surrealdb/surrealdb.go/pkg/connection"
-	"github.com/surrealdb/surrealdb.go/pkg/connection/gorillaws"
+	"github.com/surrealdb/surrealdb.go/pkg/connection/gws"
 	"github.com/surrealdb/surrealdb.go/pkg/logger"
 )
 
@@ -68,9 +70,8 @@ type Client struct {
 	cfg Config
 	log *slog.Logger
 
-	mu   sync.Mutex
-	db   *surrealdb.DB
-	conn *gorillaws.Connection
+	mu sync.Mutex
+	db *surrealdb.DB
 }
 
 // New returns a client; it connects on first use.
@@ -101,24 +102,29 @@ func (c *Client) dropLocked() {
 		_ = c.db.Close(ctx)
 		cancel()
 	}
-	c.db, c.conn = nil, nil
+	c.db = nil
 }
 
-// handle returns a live connection, dialling and signing in if there is none.
+// handle returns the current connection, dialling and signing in if there is
+// none. A connection is dropped (markBroken) by the first call that fails on it
+// for any reason other than a SurrealDB error, so the next call redials.
+//
+// The transport is the SDK's gws connection: its gorillaws one keeps reading a
+// reset socket until gorilla panics in a background goroutine, which would take
+// the whole process down when SurrealDB restarts.
 func (c *Client) handle(ctx context.Context) (*surrealdb.DB, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.db != nil && !c.conn.IsClosed() {
+	if c.db != nil {
 		return c.db, nil
 	}
-	c.dropLocked()
 	u, err := url.ParseRequestURI(c.cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("SURREAL_URL %q: %w", c.cfg.URL, err)
 	}
 	conf := connection.NewConfig(u)
 	conf.Logger = logger.New(c.log.Handler())
-	conn := gorillaws.New(conf)
+	conn := gws.New(conf)
 	dialCtx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	db, err := surrealdb.FromConnection(dialCtx, conn)
@@ -140,7 +146,7 @@ func (c *Client) handle(ctx context.Context) (*surrealdb.DB, error) {
 		_ = db.Close(dialCtx)
 		return nil, fmt.Errorf("use %s/%s: %w", c.cfg.Namespace, c.cfg.Database, err)
 	}
-	c.db, c.conn = db, conn
+	c.db = db
 	return db, nil
 }
 
@@ -167,6 +173,12 @@ type QueryError struct {
 }
 
 func (e *QueryError) Error() string { return fmt.Sprintf("statement %d: %s", e.Statement, e.Message) }
+
+// Retryable reports an optimistic-concurrency conflict that SurrealDB says may be retried.
+func (e *QueryError) Retryable() bool { return strings.Contains(e.Message, "can be retried") }
+
+// conflictRetries bounds the retries of a query that hit a retryable write conflict.
+const conflictRetries = 8
 
 // Query runs sql (one or more statements) and decodes the result of the last
 // statement into T. Any failed statement returns a *QueryError; a lost connection
@@ -196,11 +208,37 @@ func QueryAll[T any](ctx context.Context, c *Client, sql string, vars map[string
 	return out, nil
 }
 
+// queryAll runs sql, retrying it (a whole query is one transaction) when it
+// fails on a write conflict that SurrealDB marks as retryable.
 func queryAll[T any](ctx context.Context, c *Client, sql string, vars map[string]any) ([]surrealdb.QueryResult[T], error) {
+	for attempt := 0; ; attempt++ {
+		res, err := queryOnce[T](ctx, c, sql, vars)
+		var qe *QueryError
+		if !errors.As(err, &qe) || !qe.Retryable() || attempt == conflictRetries {
+			return res, err
+		}
+		backoff := time.Duration(1<<attempt) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(backoff + time.Duration(rand.Int64N(int64(backoff)))):
+		}
+	}
+}
+
+func queryOnce[T any](ctx context.Context, c *Client, sql string, vars map[string]any) (_ []surrealdb.QueryResult[T], err error) {
 	db, err := c.handle(ctx)
 	if err != nil {
 		return nil, err
 	}
+	// The SDK dereferences the reply without checking it; a connection that dies
+	// mid-call must read as unavailability, not crash the request.
+	defer func() {
+		if p := recover(); p != nil {
+			c.markBroken(db)
+			err = fmt.Errorf("%w: surrealdb client failed: %v", ErrUnavailable, p)
+		}
+	}()
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	res, err := surrealdb.Query[T](ctx, db, sql, vars)
@@ -219,7 +257,8 @@ func queryAll[T any](ctx context.Context, c *Client, sql string, vars map[string
 	var rpcVal connection.RPCError
 	switch {
 	case err == nil:
-		return nil, nil
+		c.markBroken(db)
+		return nil, fmt.Errorf("%w: no reply", ErrUnavailable)
 	case errors.As(err, &rpcErr):
 		return nil, &QueryError{Message: rpcErr.Error()}
 	case errors.As(err, &rpcVal):

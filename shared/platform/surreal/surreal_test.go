@@ -167,3 +167,33 @@ func TestShippedSchemaApplies(t *testing.T) {
 		t.Fatal("duration_ms as string accepted")
 	}
 }
+
+// Concurrent writers of one record conflict inside SurrealDB; the client retries
+// the conflicts SurrealDB marks retryable, so each writer succeeds.
+func TestWriteConflictsAreRetried(t *testing.T) {
+	ctx := context.Background()
+	c := client(t, "t_conflict")
+	if _, err := surreal.Query[any](ctx, c, "DEFINE TABLE hits SCHEMALESS; CREATE hits:one SET n = 0", nil); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := surreal.Query[any](ctx, c, "UPDATE hits:one SET n += 1", nil); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	n, err := surreal.Query[int](ctx, c, "RETURN (SELECT VALUE n FROM ONLY hits:one)", nil)
+	if err != nil || n != 40 {
+		t.Fatalf("n = %d (err %v), want 40: no increment may be lost", n, err)
+	}
+}

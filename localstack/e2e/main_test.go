@@ -1,0 +1,164 @@
+// Package e2e is the end-to-end suite. It drives a running StratumIOps only
+// from outside — HTTP through the gateways, NATS, the AWS SDK Lambda client —
+// so the same suite judges the devstack and a LocalStack deployment.
+//
+// With STRATUM_ENDPOINTS set to an endpoints JSON file (written by
+// `stratum dev --endpoints-file`, or by `make e2e-local` from the stack outputs)
+// it uses those. Otherwise it builds cmd/stratum, starts `stratum dev` on free
+// ports with its own data directory, and stops it with SIGINT at the end,
+// checking that it shuts down cleanly.
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stratumiops/stratumiops/localstack/devstack"
+)
+
+var (
+	ep devstack.Endpoints
+	// own is set when this suite started the devstack itself, so crash tests may kill its parts.
+	own bool
+)
+
+func TestMain(m *testing.M) {
+	code, err := run(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+func run(m *testing.M) (int, error) {
+	if path := os.Getenv("STRATUM_ENDPOINTS"); path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return 1, err
+		}
+		if err := json.Unmarshal(raw, &ep); err != nil {
+			return 1, fmt.Errorf("%s: %w", path, err)
+		}
+		return m.Run(), nil
+	}
+	dir, err := os.MkdirTemp("", "stratum-e2e-")
+	if err != nil {
+		return 1, err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "stratum")
+	build := exec.Command("go", "build", "-o", bin, "github.com/stratumiops/stratumiops/cmd/stratum")
+	if out, err := build.CombinedOutput(); err != nil {
+		return 1, fmt.Errorf("build stratum: %v\n%s", err, out)
+	}
+	endpoints := filepath.Join(dir, "endpoints.json")
+	logFile := filepath.Join(dir, "devstack.log")
+	dev := exec.Command(bin, "dev", "--data-dir", filepath.Join(dir, "data"), "--ephemeral-ports",
+		"--fault-injection", "--retry-base", "50ms", "--endpoints-file", endpoints, "--log-file", logFile)
+	dev.Stdout, dev.Stderr = os.Stderr, os.Stderr
+	began := time.Now()
+	if err := dev.Start(); err != nil {
+		return 1, fmt.Errorf("start stratum dev: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- dev.Wait() }()
+	if err := waitForFile(endpoints, exited, 3*time.Minute); err != nil {
+		_ = dev.Process.Kill()
+		dumpLog(logFile)
+		return 1, err
+	}
+	raw, _ := os.ReadFile(endpoints)
+	if err := json.Unmarshal(raw, &ep); err != nil {
+		_ = dev.Process.Kill()
+		return 1, err
+	}
+	own = true
+	fmt.Fprintf(os.Stderr, "e2e: devstack up in %s (its own start-up %d ms)\n", time.Since(began).Round(time.Millisecond), ep.StartupMillis)
+
+	code := m.Run()
+
+	// A clean stop: SIGINT ends the devstack, with exit code 0, and takes SurrealDB with it.
+	_ = dev.Process.Signal(os.Interrupt)
+	select {
+	case err := <-exited:
+		if err != nil {
+			dumpLog(logFile)
+			return code, fmt.Errorf("stratum dev did not exit cleanly on SIGINT: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		_ = dev.Process.Kill()
+		return code, errors.New("stratum dev still running 30s after SIGINT")
+	}
+	if pid := surrealPID(); pid != 0 {
+		return code, fmt.Errorf("SurrealDB (pid %d) outlived the devstack", pid)
+	}
+	if code != 0 {
+		dumpLog(logFile)
+	}
+	return code, nil
+}
+
+func waitForFile(path string, exited <-chan error, timeout time.Duration) error {
+	deadline := time.After(timeout)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return nil
+		}
+		select {
+		case err := <-exited:
+			return fmt.Errorf("stratum dev exited before it was ready: %v", err)
+		case <-deadline:
+			return fmt.Errorf("stratum dev not ready after %s", timeout)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func dumpLog(path string) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	if len(raw) > 20000 {
+		raw = raw[len(raw)-20000:]
+	}
+	fmt.Fprintf(os.Stderr, "--- devstack log (tail) ---\n%s\n", raw)
+}
+
+// surrealPID finds the SurrealDB server of this devstack by the address it
+// binds (its pid changes whenever the supervisor restarts it); 0 if none runs.
+func surrealPID() int {
+	addr := strings.TrimPrefix(ep.Surreal, "ws://")
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(raw), "\x00")
+		if len(args) > 3 && strings.HasSuffix(args[1], "server.mjs") && slices.Contains(args, addr) {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+			return pid
+		}
+	}
+	return 0
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
