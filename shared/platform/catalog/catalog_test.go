@@ -55,18 +55,35 @@ func TestValidateNamesEachProblem(t *testing.T) {
 		want string
 	}{
 		{"route claimed twice", []catalog.Function{
-			with(func(f *catalog.Function) { f.Name = "demo-a"; f.Kind = catalog.HTTP; f.Routes = []catalog.Route{{"GET", "/x"}} }),
-			with(func(f *catalog.Function) { f.Name = "demo-b"; f.Kind = catalog.HTTP; f.Routes = []catalog.Route{{"GET", "/x"}} }),
+			with(func(f *catalog.Function) {
+				f.Name = "demo-a"
+				f.Kind = catalog.HTTP
+				f.Routes = []catalog.Route{{"GET", "/x"}}
+			}),
+			with(func(f *catalog.Function) {
+				f.Name = "demo-b"
+				f.Kind = catalog.HTTP
+				f.Routes = []catalog.Route{{"GET", "/x"}}
+			}),
 		}, `claimed by both "demo-a" and "demo-b"`},
 		{"consumer without stream", []catalog.Function{
-			with(func(f *catalog.Function) { f.Name = "demo-c"; f.Kind = catalog.Consumer; f.MaxDeliver = 3; f.Subjects = []string{"other.thing"} }),
+			with(func(f *catalog.Function) {
+				f.Name = "demo-c"
+				f.Kind = catalog.Consumer
+				f.MaxDeliver = 3
+				f.Subjects = []string{"other.thing"}
+			}),
 		}, `"demo-c": subject "other.thing" is kept by no stream`},
 		{"duplicate name", []catalog.Function{
 			with(func(f *catalog.Function) { f.Name = "demo-d"; f.Kind = catalog.Invoke }),
 			with(func(f *catalog.Function) { f.Name = "demo-d"; f.Kind = catalog.Invoke }),
 		}, `"demo-d": listed twice`},
 		{"invoke with route", []catalog.Function{
-			with(func(f *catalog.Function) { f.Name = "demo-e"; f.Kind = catalog.Invoke; f.Routes = []catalog.Route{{"GET", "/y"}} }),
+			with(func(f *catalog.Function) {
+				f.Name = "demo-e"
+				f.Kind = catalog.Invoke
+				f.Routes = []catalog.Route{{"GET", "/y"}}
+			}),
 		}, `"demo-e": invoke-only function with routes`},
 		{"bad memory", []catalog.Function{
 			with(func(f *catalog.Function) { f.Name = "demo-f"; f.Kind = catalog.Invoke; f.MemoryMB = 64 }),

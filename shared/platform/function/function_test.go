@@ -1,0 +1,142 @@
+package function_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+
+	localnats "github.com/stratumiops/stratumiops/localstack/nats"
+	localsurreal "github.com/stratumiops/stratumiops/localstack/surreal"
+	"github.com/stratumiops/stratumiops/shared/platform/bus"
+	"github.com/stratumiops/stratumiops/shared/platform/catalog"
+	"github.com/stratumiops/stratumiops/shared/platform/function"
+	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+)
+
+var demoHTTP = catalog.Function{Name: "portfolio-demo", System: "portfolio", Kind: catalog.HTTP,
+	Routes: []catalog.Route{{Method: "GET", Path: "/demo"}}, MemoryMB: 128, Timeout: time.Second}
+
+func deadSurreal(t *testing.T) *surreal.Client {
+	t.Helper()
+	port, err := localsurreal.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return surreal.New(surreal.Config{URL: fmt.Sprintf("ws://127.0.0.1:%d", port), Database: "d", Timeout: 500 * time.Millisecond}, nil)
+}
+
+// A handler whose database is unreachable answers 503, and /health/ready names
+// the dependency that is down.
+func TestUnreachableDependenciesAre503(t *testing.T) {
+	db := deadSurreal(t)
+	nats, err := localnats.Start(localnats.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bus.Connect(context.Background(), nats.URL(), "t", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	nats.Close() // NATS goes away too
+	builder := function.HTTP(func(ctx context.Context, d *function.Deps) (http.Handler, error) {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := d.Surreal.Ping(r.Context()); err != nil {
+				status := http.StatusInternalServerError
+				var sc interface{ HTTPStatus() int }
+				if errors.As(err, &sc) {
+					status = sc.HTTPStatus()
+				}
+				w.WriteHeader(status)
+				return
+			}
+			w.WriteHeader(http.StatusOK)
+		}), nil
+	})
+	built, err := function.Build(context.Background(), demoHTTP, builder, &function.Deps{Surreal: db, Bus: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	built.HTTP.ServeHTTP(rec, httptest.NewRequest("GET", "/demo", nil))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("request with SurrealDB down: %d", rec.Code)
+	}
+	rec = httptest.NewRecorder()
+	built.HTTP.ServeHTTP(rec, httptest.NewRequest("GET", "/health/ready", nil))
+	var rep struct {
+		Checks map[string]string `json:"checks"`
+	}
+	_ = json.Unmarshal(rec.Body.Bytes(), &rep)
+	if rec.Code != 503 || !strings.HasPrefix(rep.Checks["surrealdb"], "unavailable") || !strings.HasPrefix(rep.Checks["nats"], "unavailable") {
+		t.Fatalf("ready: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestBuildRefusesKindMismatch(t *testing.T) {
+	consumer := function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) { return nil, nil })
+	if _, err := function.Build(context.Background(), demoHTTP, consumer, &function.Deps{}); err == nil ||
+		!strings.Contains(err.Error(), "catalog kind") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// An HTTP function's Lambda entry point takes API Gateway events and returns API Gateway responses.
+func TestHTTPFunctionInvokeEntryPoint(t *testing.T) {
+	builder := function.HTTP(func(ctx context.Context, d *function.Deps) (http.Handler, error) {
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /demo", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{"ok":true}`)) })
+		return mux, nil
+	})
+	built, err := function.Build(context.Background(), demoHTTP, builder, &function.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, _ := json.Marshal(lambdaevents.APIGatewayV2HTTPRequest{RawPath: "/demo", RequestContext: lambdaevents.APIGatewayV2HTTPRequestContext{
+		RequestID: "rid", HTTP: lambdaevents.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/demo"}}})
+	out, err := built.Invoke(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res lambdaevents.APIGatewayV2HTTPResponse
+	_ = json.Unmarshal(out, &res)
+	if res.StatusCode != 200 || res.Body != `{"ok":true}` || res.Headers["X-Request-Id"] != "rid" {
+		t.Fatalf("%+v", res)
+	}
+	if _, err := built.Invoke(context.Background(), []byte(`"not an event"`)); err == nil {
+		t.Fatal("garbage accepted")
+	}
+}
+
+func TestFaultInjectionOnlyWhenEnabled(t *testing.T) {
+	fn := catalog.Function{Name: "portfolio-demo-consumer", System: "portfolio", Kind: catalog.Consumer,
+		Subjects: []string{"portfolio.demo"}, MaxDeliver: 3, MemoryMB: 128, Timeout: time.Second}
+	calls := 0
+	builder := function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
+		return func(ctx context.Context, del bus.Delivery) error { calls++; return nil }, nil
+	})
+	delivery := func(attempt int) []byte {
+		raw, _ := json.Marshal(bus.Delivery{Subject: "portfolio.demo", Data: json.RawMessage(`{}`), Attempt: attempt,
+			Headers: map[string]string{function.FaultHeader: "2"}})
+		return raw
+	}
+	off, _ := function.Build(context.Background(), fn, builder, &function.Deps{})
+	if _, err := off.Invoke(context.Background(), delivery(1)); err != nil || calls != 1 {
+		t.Fatalf("fault injection off: err %v calls %d", err, calls)
+	}
+	on, _ := function.Build(context.Background(), fn, builder, &function.Deps{FaultInjection: true})
+	for attempt, wantErr := range map[int]bool{1: true, 2: true, 3: false} {
+		_, err := on.Invoke(context.Background(), delivery(attempt))
+		if (err != nil) != wantErr {
+			t.Errorf("attempt %d: err %v", attempt, err)
+		}
+	}
+}
