@@ -119,6 +119,26 @@ var Functions = []Function{
 	},
 }
 
+// Environment lists every variable f reads with its default; an empty default
+// is filled by the deployment (the devstack, or CDK from Secrets Manager and
+// stack outputs). Function-specific Env entries are included.
+func (f Function) Environment() map[string]string {
+	env := map[string]string{"LOG_LEVEL": "info"}
+	if f.Database != "" {
+		env["SURREAL_URL"] = ""
+		env["SURREAL_USER"] = ""
+		env["SURREAL_PASS"] = ""
+		env["SURREAL_NAMESPACE"] = "portfolio"
+	}
+	if f.Bus {
+		env["NATS_URL"] = ""
+	}
+	for k, v := range f.Env {
+		env[k] = v
+	}
+	return env
+}
+
 // Lookup finds a function by name.
 func Lookup(name string) (Function, bool) {
 	i := slices.IndexFunc(Functions, func(f Function) bool { return f.Name == name })

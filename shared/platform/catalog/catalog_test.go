@@ -129,3 +129,19 @@ func TestMuxPattern(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestEnvironmentFollowsNeeds(t *testing.T) {
+	f := catalog.Function{Database: "portfolio", Env: map[string]string{"EXTRA": "1"}}
+	env := f.Environment()
+	for _, k := range []string{"SURREAL_URL", "SURREAL_USER", "SURREAL_PASS", "SURREAL_NAMESPACE", "LOG_LEVEL", "EXTRA"} {
+		if _, ok := env[k]; !ok {
+			t.Errorf("missing %s", k)
+		}
+	}
+	if _, ok := env["NATS_URL"]; ok {
+		t.Error("NATS_URL for a function that does not publish")
+	}
+	if _, ok := (catalog.Function{Bus: true}).Environment()["NATS_URL"]; !ok {
+		t.Error("publisher without NATS_URL")
+	}
+}
