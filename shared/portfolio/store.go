@@ -23,29 +23,8 @@ type Store struct{ db *surreal.Client }
 // NewStore returns a store over db.
 func NewStore(db *surreal.Client) *Store { return &Store{db: db} }
 
-// row is an executions record as SurrealDB returns it.
-type row struct {
-	ID         models.RecordID `json:"id"`
-	Project    string          `json:"project"`
-	Source     string          `json:"source"`
-	TaskType   string          `json:"task_type"`
-	AgentID    *string         `json:"agent_id"`
-	Status     string          `json:"status"`
-	DurationMs int64           `json:"duration_ms"`
-	Metadata   map[string]any  `json:"metadata"`
-	CreatedAt  time.Time       `json:"created_at"`
-	EventID    *string         `json:"event_id"`
-}
-
-func (r row) execution() Execution {
-	meta := r.Metadata
-	if meta == nil {
-		meta = map[string]any{}
-	}
-	return Execution{ID: fmt.Sprint(r.ID.ID), Project: r.Project, Source: r.Source, TaskType: r.TaskType,
-		AgentID: r.AgentID, Status: r.Status, DurationMs: r.DurationMs, Metadata: meta,
-		CreatedAt: r.CreatedAt.UTC(), EventID: r.EventID}
-}
+// fields projects a record with its key as a plain string id.
+const fields = "*, record::id(id) AS id"
 
 func content(n NewExecution) map[string]any {
 	meta := n.Metadata
@@ -62,14 +41,15 @@ func content(n NewExecution) map[string]any {
 
 // Create stores a new execution with a generated id.
 func (s *Store) Create(ctx context.Context, n NewExecution) (Execution, error) {
-	rows, err := surreal.Query[[]row](ctx, s.db, "CREATE executions CONTENT $content", map[string]any{"content": content(n)})
+	rows, err := surreal.Query[[]Execution](ctx, s.db, "CREATE executions CONTENT $content RETURN "+fields,
+		map[string]any{"content": content(n)})
 	if err != nil {
 		return Execution{}, fmt.Errorf("create execution: %w", err)
 	}
 	if len(rows) != 1 {
 		return Execution{}, fmt.Errorf("create execution: %d records returned", len(rows))
 	}
-	return rows[0].execution(), nil
+	return rows[0], nil
 }
 
 // RecordEvent stores the execution of a bus event under the event's id, once:
@@ -80,7 +60,8 @@ func (s *Store) RecordEvent(ctx context.Context, eventID string, n NewExecution,
 	c["id"] = models.NewRecordID(table, eventID)
 	c["event_id"] = eventID
 	c["created_at"] = models.CustomDateTime{Time: occurredAt.UTC()}
-	rows, err := surreal.Query[[]row](ctx, s.db, "INSERT IGNORE INTO executions $content", map[string]any{"content": c})
+	rows, err := surreal.Query[[]Execution](ctx, s.db, "INSERT IGNORE INTO executions $content RETURN "+fields,
+		map[string]any{"content": c})
 	if err != nil {
 		return false, fmt.Errorf("record execution event %s: %w", eventID, err)
 	}
@@ -89,14 +70,15 @@ func (s *Store) RecordEvent(ctx context.Context, eventID string, n NewExecution,
 
 // Get returns one execution.
 func (s *Store) Get(ctx context.Context, id string) (Execution, error) {
-	r, err := surreal.Query[*row](ctx, s.db, "SELECT * FROM ONLY $id", map[string]any{"id": models.NewRecordID(table, id)})
+	ex, err := surreal.Query[*Execution](ctx, s.db, "SELECT "+fields+" FROM ONLY $id",
+		map[string]any{"id": models.NewRecordID(table, id)})
 	if err != nil {
 		return Execution{}, fmt.Errorf("get execution %q: %w", id, err)
 	}
-	if r == nil {
+	if ex == nil {
 		return Execution{}, ErrNotFound
 	}
-	return r.execution(), nil
+	return *ex, nil
 }
 
 // List returns executions matching f, newest first, and whether more follow.
@@ -124,12 +106,12 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Execution, bool, error) {
 		vars["after_t"] = models.CustomDateTime{Time: f.After.CreatedAt}
 		vars["after_id"] = models.NewRecordID(table, f.After.ID)
 	}
-	sql := "SELECT * FROM executions"
+	sql := "SELECT " + fields + " FROM executions"
 	if len(where) > 0 {
 		sql += " WHERE " + strings.Join(where, " AND ")
 	}
 	sql += " ORDER BY created_at DESC, id DESC LIMIT $limit"
-	rows, err := surreal.Query[[]row](ctx, s.db, sql, vars)
+	rows, err := surreal.Query[[]Execution](ctx, s.db, sql, vars)
 	if err != nil {
 		return nil, false, fmt.Errorf("list executions: %w", err)
 	}
@@ -137,9 +119,5 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Execution, bool, error) {
 	if more {
 		rows = rows[:f.Limit]
 	}
-	out := make([]Execution, len(rows))
-	for i, r := range rows {
-		out[i] = r.execution()
-	}
-	return out, more, nil
+	return rows, more, nil
 }

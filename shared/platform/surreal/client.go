@@ -123,7 +123,7 @@ func (c *Client) handle(ctx context.Context) (*surrealdb.DB, error) {
 		return nil, fmt.Errorf("SURREAL_URL %q: %w", c.cfg.URL, err)
 	}
 	conf := connection.NewConfig(u)
-	conf.Logger = logger.New(c.log.Handler())
+	conf.Logger = logger.New(quietClose{c.log.Handler()})
 	conn := gws.New(conf)
 	dialCtx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
@@ -149,6 +149,23 @@ func (c *Client) handle(ctx context.Context) (*surrealdb.DB, error) {
 	c.db = db
 	return db, nil
 }
+
+// quietClose drops the error record that the SDK's gws transport writes on
+// every Close: it closes the socket twice and reports the second close.
+type quietClose struct{ slog.Handler }
+
+func (h quietClose) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "failed to close underlying network connection" {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h quietClose) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return quietClose{h.Handler.WithAttrs(attrs)}
+}
+
+func (h quietClose) WithGroup(name string) slog.Handler { return quietClose{h.Handler.WithGroup(name)} }
 
 // markBroken drops db if it is still the current connection, so the next call redials.
 func (c *Client) markBroken(db *surrealdb.DB) {
