@@ -1,18 +1,27 @@
 # StratumIOps. Two commands set everything up: `make dev` and `make test`.
 GO       ?= go
 SURREAL  := localstack/surreal
-# go test runs two packages at a time: CI has 2 cores.
-TESTFLAGS ?= -race -p 2 -timeout 20m
+# go test runs two packages at a time: CI has 2 cores. The race detector runs
+# everywhere but the CDK app (synth-only code, and a heavy compile under -race).
+TESTFLAGS ?= -p 2 -timeout 20m
+RACE_PKGS  = $(shell $(GO) list ./... | grep -v /infra)
+# The CDK CLI, pinned in infra/cdk-cli, installed under .tools (outside the Go module tree).
+CDK      := .tools/cdk/node_modules/.bin/cdk
+CDKLOCAL := .tools/cdk/node_modules/.bin/cdklocal
+COMPOSE  := docker compose -f localstack/docker-compose.yml
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: dev test deps vet fmt-check
+.PHONY: dev test deps vet fmt-check build synth deploy cdk-cli localstack-up localstack-down deploy-local e2e-local
 
 ## dev: start every system locally (NATS, SurrealDB, all functions) and print the endpoints
 dev: deps
 	$(GO) run ./cmd/stratum dev
 
-## test: install what the tests need, then vet and run every test (unit, integration, e2e)
+## test: install what the tests need, then vet and run every test (unit, integration, e2e, CDK)
 test: deps vet fmt-check
-	$(GO) test $(TESTFLAGS) ./...
+	$(GO) test -race $(TESTFLAGS) $(RACE_PKGS)
+	$(GO) test $(TESTFLAGS) ./infra/...
 
 ## deps: Go modules and the SurrealDB server's npm packages (pinned by package-lock.json)
 deps: $(SURREAL)/node_modules/.package-lock.json
@@ -27,3 +36,41 @@ vet:
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## build: cross-compile every function to dist/<function>/bootstrap (linux/arm64) and the dispatcher image
+build:
+	$(GO) run ./cmd/stratum build --out dist
+
+cdk-cli: .tools/cdk/node_modules/.package-lock.json
+
+.tools/cdk/node_modules/.package-lock.json: infra/cdk-cli/package.json infra/cdk-cli/package-lock.json
+	mkdir -p .tools/cdk && cp infra/cdk-cli/package.json infra/cdk-cli/package-lock.json .tools/cdk/
+	cd .tools/cdk && npm ci --no-audit --no-fund
+
+## synth: write cdk.out/ offline (no AWS account needed)
+synth: build cdk-cli
+	$(CDK) synth --no-notices -q
+
+## deploy: deploy every stack to the AWS account of your credentials
+deploy: build cdk-cli
+	$(CDK) deploy --all --no-notices
+
+## localstack-up / localstack-down: LocalStack, SurrealDB and NATS in docker
+localstack-up:
+	$(COMPOSE) up -d --wait
+
+localstack-down:
+	$(COMPOSE) down
+
+## deploy-local: deploy the real CDK app to LocalStack; outputs go to .stratum/cdk-outputs.json
+deploy-local: build cdk-cli
+	mkdir -p .stratum
+	$(CDKLOCAL) bootstrap --no-notices -c localstack=true
+	$(CDKLOCAL) deploy --all --no-notices --require-approval never -c localstack=true --outputs-file .stratum/cdk-outputs.json
+
+## e2e-local: the e2e suite against LocalStack (the dispatcher runs on the host: LocalStack has no ECS)
+e2e-local:
+	$(GO) build -o .tools/bin/stratum ./cmd/stratum
+	.tools/bin/stratum dispatch --nats-url nats://localhost:4222 --lambda-endpoint http://localhost:4566 \
+		--function-prefix stratum- & pid=$$!; \
+	STRATUM_CDK_OUTPUTS=.stratum/cdk-outputs.json $(GO) test -count=1 ./localstack/e2e; rc=$$?; kill $$pid; exit $$rc

@@ -22,7 +22,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(devCommand(), dispatchCommand())
+	root.AddCommand(devCommand(), dispatchCommand(), buildCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "stratum:", err)
 		os.Exit(1)

@@ -65,7 +65,11 @@ type Endpoints struct {
 	SurrealStorage string            `json:"surreal_storage"`
 	NATSStore      string            `json:"nats_store,omitempty"`
 	Functions      int               `json:"functions"`
-	StartupMillis  int64             `json:"startup_ms"`
+	// Devstack is false for LocalStack/AWS targets: no gateway /metrics or /health there.
+	Devstack bool `json:"devstack"`
+	// FaultInjection says consumers honour the Stratum-Fault-Fail-Attempts header.
+	FaultInjection bool  `json:"fault_injection"`
+	StartupMillis  int64 `json:"startup_ms"`
 }
 
 // Stack is a running devstack.
@@ -97,7 +101,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		cfg.Log = obs.NewLogger(os.Stderr, "")
 	}
 	s := &Stack{cfg: cfg, log: cfg.Log.With("component", "devstack"), dbs: map[string]*surreal.Client{},
-		endpoints: Endpoints{Gateways: map[string]string{}}}
+		endpoints: Endpoints{Gateways: map[string]string{}, Devstack: true, FaultInjection: cfg.FaultInjection}}
 	defer func() {
 		if err != nil {
 			s.Close()

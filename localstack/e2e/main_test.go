@@ -3,8 +3,8 @@
 // so the same suite judges the devstack and a LocalStack deployment.
 //
 // With STRATUM_ENDPOINTS set to an endpoints JSON file (written by
-// `stratum dev --endpoints-file`, or by `make e2e-local` from the stack outputs)
-// it uses those. Otherwise it builds cmd/stratum, starts `stratum dev` on free
+// `stratum dev --endpoints-file`) it uses those; with STRATUM_CDK_OUTPUTS set to
+// the outputs of `cdklocal deploy` (make e2e-local) it targets LocalStack. Otherwise it builds cmd/stratum, starts `stratum dev` on free
 // ports with its own data directory, and stops it with SIGINT at the end,
 // checking that it shuts down cleanly.
 package e2e
@@ -44,6 +44,13 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) (int, error) {
+	if path := os.Getenv("STRATUM_CDK_OUTPUTS"); path != "" {
+		var err error
+		if ep, err = devstack.EndpointsFromCDKOutputs(path); err != nil {
+			return 1, err
+		}
+		return m.Run(), nil
+	}
 	if path := os.Getenv("STRATUM_ENDPOINTS"); path != "" {
 		raw, err := os.ReadFile(path)
 		if err != nil {

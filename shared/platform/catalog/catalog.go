@@ -54,6 +54,14 @@ type Function struct {
 	Database string
 	// Bus says whether the function publishes to NATS.
 	Bus bool
+	// Invokes lists the functions of the same system this one may call
+	// through the Lambda Invoke API; IAM grants exactly these.
+	Invokes []string
+	// KMS says whether the function may use the vault's auto-unseal KMS key.
+	KMS bool
+	// Schedule runs an invoke-only function periodically: "rate(1 minute)" or
+	// "cron(...)" in EventBridge syntax (a ticker in the devstack).
+	Schedule string
 	// Env holds function-specific variables and their defaults.
 	Env         map[string]string
 	MemoryMB    int
@@ -263,8 +271,31 @@ func Validate(systems []System, streams []Stream, functions []Function) error {
 			if len(f.Routes) > 0 || len(f.Subjects) > 0 {
 				add("function %q: invoke-only function with routes or subjects", f.Name)
 			}
+			if f.Schedule != "" && !validSchedule(f.Schedule) {
+				add("function %q: schedule %q is not rate(...) or cron(...)", f.Name, f.Schedule)
+			}
 		default:
 			add("function %q: unknown kind %q", f.Name, f.Kind)
+		}
+		if f.Schedule != "" && f.Kind != Invoke {
+			add("function %q: only invoke-only functions take a schedule", f.Name)
+		}
+	}
+	byName := map[string]Function{}
+	for _, f := range functions {
+		byName[f.Name] = f
+	}
+	for _, f := range functions {
+		for _, target := range f.Invokes {
+			t, ok := byName[target]
+			switch {
+			case !ok:
+				add("function %q invokes unknown function %q", f.Name, target)
+			case t.System != f.System:
+				add("function %q invokes %q of another system; systems talk over the bus", f.Name, target)
+			case t.Kind != Invoke:
+				add("function %q invokes %q, which is not invoke-only", f.Name, target)
+			}
 		}
 	}
 	if len(problems) > 0 {
@@ -282,6 +313,10 @@ func inStreams(streams []Stream, subject string) bool {
 		}
 	}
 	return false
+}
+
+func validSchedule(s string) bool {
+	return (strings.HasPrefix(s, "rate(") || strings.HasPrefix(s, "cron(")) && strings.HasSuffix(s, ")")
 }
 
 func validMethod(m string) bool {

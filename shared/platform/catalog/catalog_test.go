@@ -45,7 +45,7 @@ func TestFunctionsFoldersMatchCatalog(t *testing.T) {
 }
 
 func TestValidateNamesEachProblem(t *testing.T) {
-	systems := []catalog.System{{Name: "demo"}}
+	systems := []catalog.System{{Name: "demo"}, {Name: "other"}}
 	streams := []catalog.Stream{{Name: "DEMO", Subjects: []string{"demo.>"}}}
 	base := catalog.Function{System: "demo", MemoryMB: 128, Timeout: time.Second}
 	with := func(f func(*catalog.Function)) catalog.Function { c := base; f(&c); return c }
@@ -88,6 +88,22 @@ func TestValidateNamesEachProblem(t *testing.T) {
 		{"bad memory", []catalog.Function{
 			with(func(f *catalog.Function) { f.Name = "demo-f"; f.Kind = catalog.Invoke; f.MemoryMB = 64 }),
 		}, `"demo-f": memory 64 MB`},
+		{"invokes across systems", []catalog.Function{
+			with(func(f *catalog.Function) { f.Name = "demo-h"; f.Kind = catalog.Invoke; f.Invokes = []string{"other-i"} }),
+			{Name: "other-i", System: "other", Kind: catalog.Invoke, MemoryMB: 128, Timeout: time.Second},
+		}, `invokes "other-i" of another system`},
+		{"invokes a consumer", []catalog.Function{
+			with(func(f *catalog.Function) { f.Name = "demo-j"; f.Kind = catalog.Invoke; f.Invokes = []string{"demo-k"} }),
+			with(func(f *catalog.Function) {
+				f.Name = "demo-k"
+				f.Kind = catalog.Consumer
+				f.MaxDeliver = 1
+				f.Subjects = []string{"demo.x"}
+			}),
+		}, `"demo-k", which is not invoke-only`},
+		{"bad schedule", []catalog.Function{
+			with(func(f *catalog.Function) { f.Name = "demo-l"; f.Kind = catalog.Invoke; f.Schedule = "every minute" }),
+		}, `schedule "every minute"`},
 		{"wrong system prefix", []catalog.Function{
 			with(func(f *catalog.Function) { f.Name = "other-g"; f.Kind = catalog.Invoke }),
 		}, `must start with its system`},

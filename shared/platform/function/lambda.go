@@ -42,12 +42,16 @@ func run(name string, set Set, log *slog.Logger) error {
 }
 
 // DepsFromEnv connects what the catalog entry of name asks for: SurrealDB
-// (SURREAL_*; the schema is migrated), NATS (NATS_URL) and the Lambda Invoke API
+// (SURREAL_*, or SURREAL_SECRET_ARN; the schema is migrated), NATS (NATS_URL or
+// NATS_SECRET_ARN) and the Lambda Invoke API
 // (LAMBDA_ENDPOINT to override, STRATUM_FUNCTION_PREFIX for deployed names).
 func DepsFromEnv(ctx context.Context, name string) (*Deps, error) {
 	f, ok := catalog.Lookup(name)
 	if !ok {
 		return nil, fmt.Errorf("function %q is not in the catalog", name)
+	}
+	if err := resolveSecrets(ctx); err != nil {
+		return nil, err
 	}
 	d := &Deps{Function: f, Log: obs.NewLogger(os.Stderr, name),
 		FaultInjection: os.Getenv("STRATUM_FAULT_INJECTION") == "on"}

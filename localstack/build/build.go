@@ -1,0 +1,152 @@
+// Package build cross-compiles the catalog's functions into Lambda bootstrap
+// binaries: dist/<function>/bootstrap, linux/arm64 for AWS (provided.al2023),
+// or the host's architecture for the devstack's Lambda runtime emulator mode.
+package build
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"text/tabwriter"
+	"time"
+)
+
+// Budget is the largest bootstrap binary we ship (bytes).
+const Budget = 15 << 20
+
+// Target is a GOOS/GOARCH pair.
+type Target struct{ GOOS, GOARCH string }
+
+// Lambda is the deployment target: Graviton, provided.al2023.
+var Lambda = Target{GOOS: "linux", GOARCH: "arm64"}
+
+// Native is the machine we run on (the emulator runs host binaries).
+func Native() Target { return Target{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH} }
+
+// Result is one built function.
+type Result struct {
+	Function string
+	Path     string
+	Size     int64
+	Took     time.Duration
+	// Lambda marks a function binary, which the size budget applies to.
+	Lambda bool
+}
+
+// Functions builds each named function from root/functions/<name> into
+// outDir/<name>/bootstrap, `parallel` at a time, with the flags Lambda wants:
+// CGO off, -tags lambda.norpc, -trimpath, stripped.
+func Functions(ctx context.Context, root, outDir string, t Target, names []string, parallel int) ([]Result, error) {
+	if parallel < 1 {
+		parallel = 1
+	}
+	results := make([]Result, len(names))
+	errs := make([]error, len(names))
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i], errs[i] = one(ctx, root, outDir, t, name)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return results, err
+		}
+	}
+	return results, nil
+}
+
+func one(ctx context.Context, root, outDir string, t Target, name string) (Result, error) {
+	began := time.Now()
+	out, err := filepath.Abs(filepath.Join(outDir, name, "bootstrap"))
+	if err != nil {
+		return Result{}, err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w",
+		"-o", out, "./functions/"+name)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+t.GOOS, "GOARCH="+t.GOARCH)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return Result{}, fmt.Errorf("build %s for %s/%s: %w\n%s", name, t.GOOS, t.GOARCH, err, msg)
+	}
+	info, err := os.Stat(out)
+	if err != nil {
+		return Result{}, fmt.Errorf("build %s: %w", name, err)
+	}
+	return Result{Function: name, Path: out, Size: info.Size(), Took: time.Since(began), Lambda: true}, nil
+}
+
+// dispatcherDockerfile packages `stratum dispatch` for Fargate (arm64).
+const dispatcherDockerfile = `FROM public.ecr.aws/amazonlinux/amazonlinux:2023-minimal
+COPY stratum /usr/local/bin/stratum
+USER 65534
+ENTRYPOINT ["/usr/local/bin/stratum"]
+CMD ["dispatch"]
+`
+
+// Dispatcher builds cmd/stratum for t into outDir/dispatcher/ with the
+// Dockerfile of the dispatcher's container image (the CDK image asset).
+func Dispatcher(ctx context.Context, root, outDir string, t Target) (Result, error) {
+	began := time.Now()
+	dir, err := filepath.Abs(filepath.Join(outDir, "dispatcher"))
+	if err != nil {
+		return Result{}, err
+	}
+	bin := filepath.Join(dir, "stratum")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./cmd/stratum")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+t.GOOS, "GOARCH="+t.GOARCH)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return Result{}, fmt.Errorf("build dispatcher: %w\n%s", err, msg)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dispatcherDockerfile), 0o644); err != nil {
+		return Result{}, fmt.Errorf("dispatcher Dockerfile: %w", err)
+	}
+	info, err := os.Stat(bin)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Function: "dispatcher (stratum)", Path: bin, Size: info.Size(), Took: time.Since(began)}, nil
+}
+
+// OverBudget returns the results larger than Budget.
+func OverBudget(results []Result) []Result {
+	var over []Result
+	for _, r := range results {
+		if r.Lambda && r.Size > Budget {
+			over = append(over, r)
+		}
+	}
+	return over
+}
+
+// PrintTable writes a size table, largest first.
+func PrintTable(w io.Writer, results []Result) {
+	sorted := append([]Result(nil), results...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Size > sorted[j].Size })
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "FUNCTION\tSIZE\tBUDGET\tBUILD\t")
+	for _, r := range sorted {
+		mark := "ok"
+		switch {
+		case !r.Lambda:
+			mark = "n/a"
+		case r.Size > Budget:
+			mark = "OVER"
+		}
+		fmt.Fprintf(tw, "%s\t%.1f MB\t%s\t%s\t\n", r.Function, float64(r.Size)/(1<<20), mark, r.Took.Round(10*time.Millisecond))
+	}
+	_ = tw.Flush()
+}

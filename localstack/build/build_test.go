@@ -1,0 +1,44 @@
+package build_test
+
+import (
+	"context"
+	"debug/elf"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/stratumiops/stratumiops/localstack/build"
+	"github.com/stratumiops/stratumiops/shared/platform/catalog"
+)
+
+// Every catalog function builds for Lambda (linux/arm64) within the size budget.
+func TestEveryFunctionBuildsWithinBudget(t *testing.T) {
+	var names []string
+	for _, f := range catalog.Functions {
+		names = append(names, f.Name)
+	}
+	out := t.TempDir()
+	results, err := build.Functions(context.Background(), filepath.Join("..", ".."), out, build.Lambda, names, runtime.NumCPU())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != len(names) {
+		t.Fatalf("%d results for %d functions", len(results), len(names))
+	}
+	for _, r := range build.OverBudget(results) {
+		t.Errorf("%s is %d bytes, over the %d budget", r.Function, r.Size, build.Budget)
+	}
+	for _, r := range results {
+		f, err := elf.Open(r.Path)
+		if err != nil {
+			t.Fatalf("%s: %v", r.Function, err)
+		}
+		if f.Machine != elf.EM_AARCH64 {
+			t.Errorf("%s is %v, want arm64", r.Function, f.Machine)
+		}
+		if f.Section(".symtab") != nil {
+			t.Errorf("%s is not stripped", r.Function)
+		}
+		f.Close()
+	}
+}

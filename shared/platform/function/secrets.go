@@ -1,0 +1,56 @@
+package function
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+// Deployed functions get SurrealDB and NATS settings from Secrets Manager:
+// SURREAL_SECRET_ARN names a JSON secret {"url","user","pass"} and
+// NATS_SECRET_ARN one {"url"}. resolveSecrets copies them into the plain
+// variables (SURREAL_URL, …) that the adapters read, unless those are set.
+func resolveSecrets(ctx context.Context) error {
+	specs := []struct {
+		arnVar string
+		fields map[string]string // JSON field → variable
+	}{
+		{"SURREAL_SECRET_ARN", map[string]string{"url": "SURREAL_URL", "user": "SURREAL_USER", "pass": "SURREAL_PASS"}},
+		{"NATS_SECRET_ARN", map[string]string{"url": "NATS_URL"}},
+	}
+	var client *secretsmanager.Client
+	for _, spec := range specs {
+		arn := os.Getenv(spec.arnVar)
+		if arn == "" {
+			continue
+		}
+		if client == nil {
+			cfg, err := config.LoadDefaultConfig(ctx)
+			if err != nil {
+				return fmt.Errorf("aws config: %w", err)
+			}
+			client = secretsmanager.NewFromConfig(cfg)
+		}
+		out, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+		if err != nil {
+			return fmt.Errorf("read secret %s (%s): %w", spec.arnVar, arn, err)
+		}
+		var values map[string]string
+		if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &values); err != nil {
+			return fmt.Errorf("secret %s is not a JSON object of strings: %w", spec.arnVar, err)
+		}
+		for field, envVar := range spec.fields {
+			if os.Getenv(envVar) == "" && values[field] != "" {
+				if err := os.Setenv(envVar, values[field]); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
