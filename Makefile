@@ -18,14 +18,18 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 dev: deps
 	$(GO) run ./cmd/stratum dev
 
-## test: install what the tests need, then vet and run every test (unit, integration, e2e, CDK)
+## test: install what the tests need, then vet and run every test: unit, integration, the e2e
+## suite twice (functions in-process, then the real bootstraps under aws-lambda-rie), CDK
 test: deps vet fmt-check
 	$(GO) test -race $(TESTFLAGS) $(RACE_PKGS)
+	STRATUM_E2E_LAMBDA_RUNTIME=1 $(GO) test $(TESTFLAGS) ./localstack/e2e
 	$(GO) test $(TESTFLAGS) ./infra/...
 
-## deps: Go modules and the SurrealDB server's npm packages (pinned by package-lock.json)
+## deps: Go modules, the SurrealDB server's npm packages (pinned by package-lock.json)
+## and the local AWS stand-ins (aws-lambda-rie, local-kms; pinned, via the Go proxy)
 deps: $(SURREAL)/node_modules/.package-lock.json
 	$(GO) mod download
+	$(GO) run ./cmd/stratum tools
 
 $(SURREAL)/node_modules/.package-lock.json: $(SURREAL)/package.json $(SURREAL)/package-lock.json
 	@command -v node >/dev/null || { echo "node is required (Node.js 20+): apt-get install nodejs npm"; exit 1; }

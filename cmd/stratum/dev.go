@@ -24,8 +24,10 @@ func devCommand() *cobra.Command {
 		Short: "Run every system locally: NATS, SurrealDB, all functions behind their gateways",
 		Long: `Starts the whole of StratumIOps on 127.0.0.1 with no docker and no cloud account:
 embedded NATS with JetStream, a supervised local SurrealDB (data under --data-dir),
-every catalog function in-process behind one HTTP gateway per system, the Lambda
-Invoke API and the NATS → consumer dispatcher. Ctrl-C stops everything cleanly.
+every catalog function in-process behind one HTTP gateway per system (or, with
+--lambda-runtime, the real bootstrap binaries under the Lambda runtime interface
+emulator), the Lambda Invoke API, the NATS → consumer dispatcher and local-kms.
+Ctrl-C stops everything cleanly.
 
 SURREAL_URL and NATS_URL, when set, point it at external servers instead.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -62,6 +64,7 @@ SURREAL_URL and NATS_URL, when set, point it at external servers instead.`,
 	f.StringVar(&cfg.NATSURL, "nats-url", os.Getenv("NATS_URL"), "use this NATS instead of starting one")
 	f.StringVar(&cfg.Host, "host", "127.0.0.1", "address to bind")
 	f.BoolVar(&cfg.EphemeralPorts, "ephemeral-ports", false, "bind every listener to a free port")
+	f.BoolVar(&cfg.LambdaRuntime, "lambda-runtime", false, "run the real bootstrap binaries under the Lambda runtime interface emulator")
 	f.BoolVar(&cfg.FaultInjection, "fault-injection", false, "let consumers fail on the Stratum-Fault-Fail-Attempts header (e2e tests)")
 	f.DurationVar(&cfg.RetryBase, "retry-base", time.Second, "first redelivery delay of a failed consumer; doubles per attempt")
 	f.StringVar(&endpointsFile, "endpoints-file", "", "write the endpoints as JSON to this file once ready")
@@ -87,7 +90,12 @@ func printEndpoints(w io.Writer, e devstack.Endpoints) {
 		}
 		fmt.Fprintf(tw, "%s API\t%s\t%s; /health/ready, /metrics\n", s, e.Gateways[s], strings.Join(names, ", "))
 	}
-	fmt.Fprintf(tw, "Lambda Invoke API\t%s\tAWS SDK: lambda BaseEndpoint\n", e.Invoke)
+	mode := "functions in-process"
+	if e.LambdaRuntime {
+		mode = "bootstrap binaries under aws-lambda-rie"
+	}
+	fmt.Fprintf(tw, "Lambda Invoke API\t%s\tAWS SDK: lambda BaseEndpoint; %s\n", e.Invoke, mode)
+	fmt.Fprintf(tw, "KMS (local-kms)\t%s\tunseal key %s\n", e.KMS, e.KMSKey)
 	fmt.Fprintf(tw, "NATS JetStream\t%s\t%s\n", e.NATS, orExternal(e.NATSStore))
 	fmt.Fprintf(tw, "SurrealDB\t%s\t%s (ns portfolio, user root)\n", e.Surreal, e.SurrealStorage)
 	_ = tw.Flush()

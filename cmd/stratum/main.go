@@ -22,7 +22,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(devCommand(), dispatchCommand(), buildCommand())
+	root.AddCommand(devCommand(), dispatchCommand(), buildCommand(), toolsCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "stratum:", err)
 		os.Exit(1)

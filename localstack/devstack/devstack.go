@@ -14,10 +14,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
+	"github.com/stratumiops/stratumiops/localstack/emulator"
 	localnats "github.com/stratumiops/stratumiops/localstack/nats"
 	localsurreal "github.com/stratumiops/stratumiops/localstack/surreal"
 	"github.com/stratumiops/stratumiops/shared/platform/bus"
@@ -44,6 +47,9 @@ type Config struct {
 	EphemeralPorts bool
 	// FaultInjection honours the Stratum-Fault-Fail-Attempts header in consumers (e2e tests).
 	FaultInjection bool
+	// LambdaRuntime runs the real bootstrap binaries under the Lambda runtime
+	// interface emulator instead of in-process handlers.
+	LambdaRuntime bool
 	// RetryBase is the first redelivery delay of consumers (default 1s).
 	RetryBase time.Duration
 	Log       *slog.Logger
@@ -64,6 +70,9 @@ type Endpoints struct {
 	Surreal        string            `json:"surreal"`
 	SurrealStorage string            `json:"surreal_storage"`
 	NATSStore      string            `json:"nats_store,omitempty"`
+	KMS            string            `json:"kms"`
+	KMSKey         string            `json:"kms_key"`
+	LambdaRuntime  bool              `json:"lambda_runtime"`
 	Functions      int               `json:"functions"`
 	// Devstack is false for LocalStack/AWS targets: no gateway /metrics or /health there.
 	Devstack bool `json:"devstack"`
@@ -82,6 +91,9 @@ type Stack struct {
 	dbs        map[string]*surreal.Client
 	dispatcher *bus.Dispatcher
 	servers    []*http.Server
+	kms        *exec.Cmd
+	emulator   *emulator.Emulator
+	tempDirs   []string
 	endpoints  Endpoints
 }
 
@@ -122,28 +134,50 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := s.bus.EnsureStreams(ctx, catalog.Streams); err != nil {
 		return nil, err
 	}
-	metrics := obs.NewMetrics()
-	local := invoke.NewLocal()
-	built, err := s.buildFunctions(ctx, metrics, local)
-	if err != nil {
+	if err := s.startKMS(ctx); err != nil {
 		return nil, err
 	}
-	for _, sys := range catalog.Systems {
-		if err := s.serveGateway(sys, built, metrics); err != nil {
-			return nil, err
-		}
-	}
-	invokeAddr, err := s.listen("invoke", DefaultInvokePort, invoke.APIHandler(local, "us-east-1", "000000000000"))
+	metrics := obs.NewMetrics()
+	// The Invoke API listens first: emulated functions are told its URL.
+	var inv switchInvoker
+	invokeAddr, err := s.listen("invoke", DefaultInvokePort, invoke.APIHandler(&inv, "us-east-1", "000000000000"))
 	if err != nil {
 		return nil, err
 	}
 	s.endpoints.Invoke = "http://" + invokeAddr
-	s.dispatcher = &bus.Dispatcher{Bus: s.bus, Invoker: local, RetryBase: cfg.RetryBase,
+	for _, f := range catalog.Functions {
+		if f.Database != "" {
+			if _, err := s.db(ctx, f.Database); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var handlers map[string]http.Handler
+	if cfg.LambdaRuntime {
+		emu, err := s.startEmulator(ctx)
+		if err != nil {
+			return nil, err
+		}
+		inv.set(emu)
+		handlers = viaInvoke(emu, cfg.Log)
+	} else {
+		local := invoke.NewLocal()
+		if handlers, err = s.buildFunctions(ctx, metrics, local); err != nil {
+			return nil, err
+		}
+		inv.set(local)
+	}
+	for _, sys := range catalog.Systems {
+		if err := s.serveGateway(sys, handlers, metrics); err != nil {
+			return nil, err
+		}
+	}
+	s.dispatcher = &bus.Dispatcher{Bus: s.bus, Invoker: &inv, RetryBase: cfg.RetryBase,
 		Observe: func(fn, outcome string) { metrics.ObserveMessage(fn, outcome) }}
 	if err := s.dispatcher.Start(ctx, catalog.Functions); err != nil {
 		return nil, err
 	}
-	s.endpoints.Functions = len(built)
+	s.endpoints.Functions = len(catalog.Functions)
 	s.endpoints.StartupMillis = time.Since(began).Milliseconds()
 	return s, nil
 }
@@ -217,20 +251,17 @@ func (s *Stack) db(ctx context.Context, database string) (*surreal.Client, error
 	return c, nil
 }
 
-func (s *Stack) buildFunctions(ctx context.Context, metrics *obs.Metrics, local *invoke.Local) (map[string]function.Built, error) {
+// buildFunctions builds every function in-process and registers it with local;
+// it returns the HTTP functions' handlers.
+func (s *Stack) buildFunctions(ctx context.Context, metrics *obs.Metrics, local *invoke.Local) (map[string]http.Handler, error) {
 	builders, err := Builders()
 	if err != nil {
 		return nil, err
 	}
-	built := map[string]function.Built{}
+	handlers := map[string]http.Handler{}
 	for _, f := range catalog.Functions {
 		d := &function.Deps{Log: s.cfg.Log.With("function", f.Name), Metrics: metrics, Invoker: local,
-			FaultInjection: s.cfg.FaultInjection}
-		if f.Database != "" {
-			if d.Surreal, err = s.db(ctx, f.Database); err != nil {
-				return nil, err
-			}
-		}
+			FaultInjection: s.cfg.FaultInjection, Surreal: s.dbs[f.Database]}
 		if f.Bus {
 			d.Bus = s.bus
 		}
@@ -239,14 +270,16 @@ func (s *Stack) buildFunctions(ctx context.Context, metrics *obs.Metrics, local 
 			return nil, err
 		}
 		local.Register(f.Name, b.Invoke)
-		built[f.Name] = b
+		if b.HTTP != nil {
+			handlers[f.Name] = b.HTTP
+		}
 	}
-	return built, nil
+	return handlers, nil
 }
 
 // serveGateway routes a system's catalog routes to its functions, as its API
 // Gateway HTTP API does, and answers health and metrics for the system.
-func (s *Stack) serveGateway(sys catalog.System, built map[string]function.Built, metrics *obs.Metrics) error {
+func (s *Stack) serveGateway(sys catalog.System, handlers map[string]http.Handler, metrics *obs.Metrics) error {
 	fns := catalog.OfSystem(sys.Name)
 	if len(fns) == 0 {
 		return nil
@@ -264,7 +297,7 @@ func (s *Stack) serveGateway(sys catalog.System, built map[string]function.Built
 			if r.Method == "ANY" {
 				pattern = r.Path
 			}
-			mux.Handle(pattern, built[f.Name].HTTP)
+			mux.Handle(pattern, handlers[f.Name])
 			routes++
 		}
 	}
@@ -329,6 +362,13 @@ func (s *Stack) Close() {
 	if s.dispatcher != nil {
 		s.dispatcher.Stop()
 	}
+	if s.emulator != nil {
+		s.emulator.Close()
+	}
+	if s.kms != nil && s.kms.Process != nil {
+		_ = s.kms.Process.Kill()
+		_ = s.kms.Wait()
+	}
 	if s.bus != nil {
 		s.bus.Close()
 	}
@@ -341,4 +381,29 @@ func (s *Stack) Close() {
 	if s.nats != nil {
 		s.nats.Close()
 	}
+	for _, d := range s.tempDirs {
+		_ = os.RemoveAll(d)
+	}
+}
+
+// switchInvoker lets the Invoke API listen before the functions behind it exist.
+type switchInvoker struct {
+	mu  sync.RWMutex
+	inv invoke.Invoker
+}
+
+func (s *switchInvoker) set(inv invoke.Invoker) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inv = inv
+}
+
+func (s *switchInvoker) Invoke(ctx context.Context, function string, payload []byte) ([]byte, error) {
+	s.mu.RLock()
+	inv := s.inv
+	s.mu.RUnlock()
+	if inv == nil {
+		return nil, fmt.Errorf("invoke %s: functions are still starting", function)
+	}
+	return inv.Invoke(ctx, function, payload)
 }

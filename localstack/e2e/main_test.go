@@ -6,7 +6,8 @@
 // `stratum dev --endpoints-file`) it uses those; with STRATUM_CDK_OUTPUTS set to
 // the outputs of `cdklocal deploy` (make e2e-local) it targets LocalStack. Otherwise it builds cmd/stratum, starts `stratum dev` on free
 // ports with its own data directory, and stops it with SIGINT at the end,
-// checking that it shuts down cleanly.
+// checking that it shuts down cleanly; STRATUM_E2E_LAMBDA_RUNTIME=1 starts it
+// with --lambda-runtime, so the real bootstrap binaries answer.
 package e2e
 
 import (
@@ -73,8 +74,12 @@ func run(m *testing.M) (int, error) {
 	}
 	endpoints := filepath.Join(dir, "endpoints.json")
 	logFile := filepath.Join(dir, "devstack.log")
-	dev := exec.Command(bin, "dev", "--data-dir", filepath.Join(dir, "data"), "--ephemeral-ports",
-		"--fault-injection", "--retry-base", "50ms", "--endpoints-file", endpoints, "--log-file", logFile)
+	args := []string{"dev", "--data-dir", filepath.Join(dir, "data"), "--ephemeral-ports",
+		"--fault-injection", "--retry-base", "50ms", "--endpoints-file", endpoints, "--log-file", logFile}
+	if os.Getenv("STRATUM_E2E_LAMBDA_RUNTIME") == "1" {
+		args = append(args, "--lambda-runtime")
+	}
+	dev := exec.Command(bin, args...)
 	dev.Stdout, dev.Stderr = os.Stderr, os.Stderr
 	began := time.Now()
 	if err := dev.Start(); err != nil {

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +19,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/stratumiops/stratumiops/localstack/tools"
 )
 
 // Options configure a local SurrealDB server.
@@ -73,7 +74,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	if opts.Addr == "" {
-		port, err := FreePort()
+		port, err := tools.FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -237,16 +238,6 @@ func EnsureInstalled(ctx context.Context, dir string) error {
 		return fmt.Errorf("npm ci in %s: %w\n%s", dir, err, out)
 	}
 	return nil
-}
-
-// FreePort asks the kernel for an unused TCP port on 127.0.0.1.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func findDir(dir string) (string, error) {

@@ -14,7 +14,7 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	localnats "github.com/stratumiops/stratumiops/localstack/nats"
-	localsurreal "github.com/stratumiops/stratumiops/localstack/surreal"
+	"github.com/stratumiops/stratumiops/localstack/tools"
 	"github.com/stratumiops/stratumiops/shared/platform/bus"
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
 	"github.com/stratumiops/stratumiops/shared/platform/function"
@@ -26,7 +26,7 @@ var demoHTTP = catalog.Function{Name: "portfolio-demo", System: "portfolio", Kin
 
 func deadSurreal(t *testing.T) *surreal.Client {
 	t.Helper()
-	port, err := localsurreal.FreePort()
+	port, err := tools.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -339,3 +339,38 @@ func TestContentTypes(t *testing.T) {
 		}
 	}
 }
+
+// A request turned into an event and served by Lambda(h) arrives at h as it
+// was sent, and the response comes back as h wrote it.
+func TestEventRoundTrip(t *testing.T) {
+	h := http.NewServeMux()
+	h.HandleFunc("PUT /things/{id}", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		c, _ := r.Cookie("s")
+		w.Header().Add("Vary", "A")
+		w.Header().Add("Vary", "B")
+		http.SetCookie(w, &http.Cookie{Name: "n", Value: "1"})
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.WriteHeader(207)
+		_, _ = w.Write(append([]byte(r.PathValue("id")+"|"+r.URL.Query().Get("q")+"|"+c.Value+"|"), body...))
+	})
+	req := httptest.NewRequest("PUT", "/things/a%20b?q=1", bytes.NewReader([]byte{0, 255, 1}))
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.AddCookie(&http.Cookie{Name: "s", Value: "cookie"})
+	ev, err := httpapi.EventFromRequest(req, "PUT /things/{id}", "rid", 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := httpapi.Lambda(h)(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	if err := httpapi.WriteEvent(rec, res); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Code != 207 || rec.Body.String() != "a b|1|cookie|\x00\xff\x01" || len(rec.Header().Values("Vary")) != 2 ||
+		rec.Header().Get("Set-Cookie") != "n=1" {
+		t.Fatalf("%d %q %v", rec.Code, rec.Body.String(), rec.Header())
+	}
+}

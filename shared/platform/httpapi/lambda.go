@@ -148,3 +148,74 @@ func isText(contentType string, body []byte) bool {
 		mt == "application/xml" || strings.HasSuffix(mt, "+xml") || mt == "application/javascript" ||
 		mt == "application/x-www-form-urlencoded" || mt == "application/x-pem-file"
 }
+
+// EventFromRequest describes r as API Gateway would deliver it to the function
+// behind routeKey (payload v2): the inverse of RequestFromEvent. Bodies are
+// base64-encoded unless they are text.
+func EventFromRequest(r *http.Request, routeKey, requestID string, maxBody int64) (events.APIGatewayV2HTTPRequest, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	if err != nil {
+		return events.APIGatewayV2HTTPRequest{}, err
+	}
+	ev := events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: routeKey, RawPath: r.URL.EscapedPath(), RawQueryString: r.URL.RawQuery,
+		Headers: map[string]string{}, PathParameters: map[string]string{},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RouteKey: routeKey, RequestID: requestID, Stage: "$default", DomainName: r.Host,
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: r.Method, Path: r.URL.Path,
+				Protocol: r.Proto, SourceIP: r.RemoteAddr, UserAgent: r.UserAgent()},
+		},
+	}
+	for k, vs := range r.Header {
+		if k == "Cookie" {
+			for _, c := range r.Cookies() {
+				ev.Cookies = append(ev.Cookies, c.Name+"="+c.Value)
+			}
+			continue
+		}
+		ev.Headers[strings.ToLower(k)] = strings.Join(vs, ",")
+	}
+	if q := r.URL.Query(); len(q) > 0 {
+		ev.QueryStringParameters = map[string]string{}
+		for k, vs := range q {
+			ev.QueryStringParameters[k] = strings.Join(vs, ",")
+		}
+	}
+	if isText(r.Header.Get("Content-Type"), body) {
+		ev.Body = string(body)
+	} else {
+		ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
+	}
+	return ev, nil
+}
+
+// WriteEvent writes an API Gateway response to w: the inverse of ResponseToEvent.
+func WriteEvent(w http.ResponseWriter, res events.APIGatewayV2HTTPResponse) error {
+	body := []byte(res.Body)
+	if res.IsBase64Encoded {
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(res.Body); err != nil {
+			return fmt.Errorf("response body marked base64 does not decode: %w", err)
+		}
+	}
+	for k, v := range res.Headers {
+		if _, multi := res.MultiValueHeaders[k]; !multi {
+			w.Header().Set(k, v)
+		}
+	}
+	for k, vs := range res.MultiValueHeaders {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	for _, c := range res.Cookies {
+		w.Header().Add("Set-Cookie", c)
+	}
+	status := res.StatusCode
+	if status == 0 {
+		status = http.StatusOK
+	}
+	w.WriteHeader(status)
+	_, err := w.Write(body)
+	return err
+}

@@ -194,8 +194,12 @@ func (e *QueryError) Error() string { return fmt.Sprintf("statement %d: %s", e.S
 // Retryable reports an optimistic-concurrency conflict that SurrealDB says may be retried.
 func (e *QueryError) Retryable() bool { return strings.Contains(e.Message, "can be retried") }
 
-// conflictRetries bounds the retries of a query that hit a retryable write conflict.
-const conflictRetries = 8
+// conflictRetries bounds the retries of a query that hit a retryable write
+// conflict; each waits a jittered, doubling delay of at most maxConflictBackoff.
+const (
+	conflictRetries    = 12
+	maxConflictBackoff = 50 * time.Millisecond
+)
 
 // Query runs sql (one or more statements) and decodes the result of the last
 // statement into T. Any failed statement returns a *QueryError; a lost connection
@@ -234,7 +238,7 @@ func queryAll[T any](ctx context.Context, c *Client, sql string, vars map[string
 		if !errors.As(err, &qe) || !qe.Retryable() || attempt == conflictRetries {
 			return res, err
 		}
-		backoff := time.Duration(1<<attempt) * time.Millisecond
+		backoff := min(time.Duration(1<<attempt)*time.Millisecond, maxConflictBackoff)
 		select {
 		case <-ctx.Done():
 			return nil, err
