@@ -147,6 +147,9 @@ func dumpLog(path string) {
 	if len(raw) > 20000 {
 		raw = raw[len(raw)-20000:]
 	}
+	if keep := os.Getenv("STRATUM_E2E_KEEP_LOG"); keep != "" {
+		_ = os.WriteFile(keep, raw, 0o644)
+	}
 	fmt.Fprintf(os.Stderr, "--- devstack log (tail) ---\n%s\n", raw)
 }
 

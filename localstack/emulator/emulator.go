@@ -286,7 +286,7 @@ type logLines struct{ log *slog.Logger }
 func (l *logLines) Write(p []byte) (int, error) {
 	for _, line := range bytes.Split(bytes.TrimRight(p, "\n"), []byte("\n")) {
 		if len(line) > 0 {
-			l.log.Debug("environment output", "line", string(line))
+			l.log.Info("environment output", "line", string(line))
 		}
 	}
 	return len(p), nil

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
@@ -115,28 +116,84 @@ func Build(ctx context.Context, f catalog.Function, b Builder, d *Deps) (Built, 
 		}
 	}
 	out := Built{Function: f}
+	gate := &schemaGate{db: d.Surreal, log: d.Log}
 	switch f.Kind {
 	case catalog.HTTP:
 		h, err := b.HTTP(ctx, d)
 		if err != nil {
 			return Built{}, fmt.Errorf("build %s: %w", f.Name, err)
 		}
-		out.HTTP = WrapHTTP(d, h)
+		out.HTTP = WrapHTTP(d, gate.http(h))
 		out.Invoke = apiGatewayHandler(out.HTTP)
 	case catalog.Consumer:
 		h, err := b.Consumer(ctx, d)
 		if err != nil {
 			return Built{}, fmt.Errorf("build %s: %w", f.Name, err)
 		}
-		out.Invoke = bus.InvokeHandler(consumerWrapper(d, h))
+		out.Invoke = bus.InvokeHandler(consumerWrapper(d, gate.consumer(h)))
 	case catalog.Invoke:
 		h, err := b.Invoke(ctx, d)
 		if err != nil {
 			return Built{}, fmt.Errorf("build %s: %w", f.Name, err)
 		}
-		out.Invoke = h
+		out.Invoke = gate.invoke(h)
 	}
 	return out, nil
+}
+
+// schemaGate applies the function's schema once, on first use, before any
+// handler touches the database. Until it has succeeded every call fails the
+// way an outage does (503, or a retried delivery), and the next call tries again.
+type schemaGate struct {
+	db   *surreal.Client
+	log  *slog.Logger
+	mu   sync.Mutex
+	done bool
+}
+
+func (g *schemaGate) ensure(ctx context.Context) error {
+	if g.db == nil {
+		return nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.done {
+		return nil
+	}
+	if err := Migrate(ctx, g.db, g.log); err != nil {
+		return fmt.Errorf("schema of %s not applied yet: %w", g.db.Database(), err)
+	}
+	g.done = true
+	return nil
+}
+
+func (g *schemaGate) http(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := g.ensure(r.Context()); err != nil {
+			obs.Log(r.Context()).Error("schema gate", "err", err)
+			httpapi.WriteJSONError(w, r, http.StatusServiceUnavailable, "unavailable", "database unavailable")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (g *schemaGate) consumer(h bus.Handler) bus.Handler {
+	return func(ctx context.Context, d bus.Delivery) error {
+		if err := g.ensure(ctx); err != nil {
+			return err
+		}
+		return h(ctx, d)
+	}
+}
+
+func (g *schemaGate) invoke(h invoke.Handler) invoke.Handler {
+	return func(ctx context.Context, payload []byte) ([]byte, error) {
+		if err := g.ensure(ctx); err != nil {
+			return nil, err
+		}
+		return h(ctx, payload)
+	}
 }
 
 // WrapHTTP adds the health and metrics endpoints and the httpapi middleware.

@@ -14,6 +14,7 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	localnats "github.com/stratumiops/stratumiops/localstack/nats"
+	localsurreal "github.com/stratumiops/stratumiops/localstack/surreal"
 	"github.com/stratumiops/stratumiops/localstack/tools"
 	"github.com/stratumiops/stratumiops/shared/platform/bus"
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
@@ -138,5 +139,40 @@ func TestFaultInjectionOnlyWhenEnabled(t *testing.T) {
 		if (err != nil) != wantErr {
 			t.Errorf("attempt %d: err %v", attempt, err)
 		}
+	}
+}
+
+// The schema is applied on first use: while SurrealDB is unreachable a request
+// gets 503 (not a failed init), and once it answers the schema is there.
+func TestSchemaAppliedOnFirstUse(t *testing.T) {
+	url, stop, err := localsurreal.ForTests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	reached := 0
+	builder := function.HTTP(func(ctx context.Context, d *function.Deps) (http.Handler, error) {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached++ }), nil
+	})
+	down, err := function.Build(context.Background(), demoHTTP, builder, &function.Deps{Surreal: deadSurreal(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	down.HTTP.ServeHTTP(rec, httptest.NewRequest("GET", "/demo", nil))
+	if rec.Code != http.StatusServiceUnavailable || reached != 0 {
+		t.Fatalf("with SurrealDB down: %d, handler reached %d times", rec.Code, reached)
+	}
+	db := surreal.New(surreal.Config{URL: url, User: "root", Pass: "root", Namespace: surreal.Namespace, Database: "portfolio"}, nil)
+	defer db.Close()
+	up, _ := function.Build(context.Background(), demoHTTP, builder, &function.Deps{Surreal: db})
+	rec = httptest.NewRecorder()
+	up.HTTP.ServeHTTP(rec, httptest.NewRequest("GET", "/demo", nil))
+	if rec.Code != http.StatusOK || reached != 1 {
+		t.Fatalf("with SurrealDB up: %d, reached %d", rec.Code, reached)
+	}
+	n, err := surreal.Query[int](context.Background(), db, "RETURN count(SELECT * FROM _migrations)", nil)
+	if err != nil || n == 0 {
+		t.Fatalf("schema not applied: %d %v", n, err)
 	}
 }

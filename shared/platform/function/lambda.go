@@ -42,7 +42,7 @@ func run(name string, set Set, log *slog.Logger) error {
 }
 
 // DepsFromEnv connects what the catalog entry of name asks for: SurrealDB
-// (SURREAL_*, or SURREAL_SECRET_ARN; the schema is migrated), NATS (NATS_URL or
+// (SURREAL_*, or SURREAL_SECRET_ARN), NATS (NATS_URL or
 // NATS_SECRET_ARN) and the Lambda Invoke API
 // (LAMBDA_ENDPOINT to override, STRATUM_FUNCTION_PREFIX for deployed names).
 func DepsFromEnv(ctx context.Context, name string) (*Deps, error) {
@@ -56,10 +56,9 @@ func DepsFromEnv(ctx context.Context, name string) (*Deps, error) {
 	d := &Deps{Function: f, Log: obs.NewLogger(os.Stderr, name),
 		FaultInjection: os.Getenv("STRATUM_FAULT_INJECTION") == "on"}
 	if f.Database != "" {
+		// Connected and migrated on first use (see schemaGate), so a cold start
+		// during a SurrealDB outage answers 503 instead of failing its init.
 		d.Surreal = surreal.New(surreal.ConfigFromEnv(f.Database), d.Log)
-		if err := Migrate(ctx, d.Surreal, d.Log); err != nil {
-			return nil, fmt.Errorf("migrate %s: %w", f.Database, err)
-		}
 	}
 	if f.Bus {
 		url := os.Getenv("NATS_URL")

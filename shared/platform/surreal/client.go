@@ -232,8 +232,16 @@ func QueryAll[T any](ctx context.Context, c *Client, sql string, vars map[string
 // queryAll runs sql, retrying it (a whole query is one transaction) when it
 // fails on a write conflict that SurrealDB marks as retryable.
 func queryAll[T any](ctx context.Context, c *Client, sql string, vars map[string]any) ([]surrealdb.QueryResult[T], error) {
+	redialed := false
 	for attempt := 0; ; attempt++ {
 		res, err := queryOnce[T](ctx, c, sql, vars)
+		if errors.Is(err, errNotSent) && !redialed {
+			// The connection was found dead before the query reached the
+			// server (SurrealDB restarted since it was last used): nothing ran,
+			// so it is safe to try once more on a fresh connection.
+			redialed = true
+			continue
+		}
 		var qe *QueryError
 		if !errors.As(err, &qe) || !qe.Retryable() || attempt == conflictRetries {
 			return res, err
@@ -260,7 +268,7 @@ func queryOnce[T any](ctx context.Context, c *Client, sql string, vars map[strin
 			err = fmt.Errorf("%w: surrealdb client failed: %v", ErrUnavailable, p)
 		}
 	}()
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, callTimeout(ctx, c.cfg.Timeout))
 	defer cancel()
 	res, err := surrealdb.Query[T](ctx, db, sql, vars)
 	if res != nil {
@@ -278,18 +286,41 @@ func queryOnce[T any](ctx context.Context, c *Client, sql string, vars map[strin
 	var rpcVal connection.RPCError
 	switch {
 	case err == nil:
+		// The SDK's gws transport can answer (nil, nil) for a connection it
+		// found closed before sending (it publishes the close before its error).
 		c.markBroken(db)
-		return nil, fmt.Errorf("%w: no reply", ErrUnavailable)
+		return nil, fmt.Errorf("%w: %w: no reply", ErrUnavailable, errNotSent)
 	case errors.As(err, &rpcErr):
 		return nil, &QueryError{Message: rpcErr.Error()}
 	case errors.As(err, &rpcVal):
 		return nil, &QueryError{Message: rpcVal.Error()}
-	default:
-		// Anything else (closed socket, timeout, protocol error) means the
-		// connection can no longer be trusted.
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		// Sent, perhaps executed, no answer: the connection can't be trusted.
 		c.markBroken(db)
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	default:
+		// A closed socket or a failed write: the server never got the query.
+		c.markBroken(db)
+		return nil, fmt.Errorf("%w: %w: %v", ErrUnavailable, errNotSent, err)
 	}
+}
+
+// errNotSent marks a failure of the connection before the query reached the server.
+var errNotSent = errors.New("query not sent")
+
+// deadlineMargin is the part of a caller's deadline (a Lambda's) that a query
+// leaves unused, so the caller can still answer 503 itself. It matters because
+// the SDK's transport notices a dead connection only before sending: a query
+// in flight when SurrealDB dies waits for its deadline.
+const deadlineMargin = 500 * time.Millisecond
+
+func callTimeout(ctx context.Context, timeout time.Duration) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		if rem := time.Until(dl) - deadlineMargin; rem < timeout {
+			return max(rem, time.Millisecond)
+		}
+	}
+	return timeout
 }
 
 // ident quotes a SurrealDB identifier with backticks.

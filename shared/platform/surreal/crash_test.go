@@ -1,0 +1,76 @@
+// The SDK's gws transport races with itself when the server dies (OnClose
+// closes its channel before it stores the error that Call then reads), so
+// these crash tests run without the race detector; the e2e suite's crash test
+// covers the same path in a separate process.
+
+//go:build !race
+
+package surreal_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	localsurreal "github.com/stratumiops/stratumiops/localstack/surreal"
+	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+)
+
+// When the server dies, the next call fails fast with ErrUnavailable (not
+// after the full timeout), and calls succeed again once it is back.
+func TestServerCrashIsNoticedQuickly(t *testing.T) {
+	ctx := context.Background()
+	srv, err := localsurreal.Start(ctx, localsurreal.Options{Storage: "mem://"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	c := surreal.New(surreal.Config{URL: srv.URL(), User: "root", Pass: "root", Namespace: surreal.Namespace,
+		Database: "t_crash", Timeout: 10 * time.Second}, nil)
+	defer c.Close()
+	if err := c.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	start := time.Now()
+	err = c.Ping(ctx)
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("a dead server took %s to notice (err %v)", took, err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for c.Ping(ctx) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("never reconnected after the restart")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A connection that died while idle is replaced transparently: the first call
+// after SurrealDB came back succeeds.
+func TestStaleConnectionIsReplaced(t *testing.T) {
+	ctx := context.Background()
+	srv, err := localsurreal.Start(ctx, localsurreal.Options{Storage: "mem://"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	c := surreal.New(surreal.Config{URL: srv.URL(), User: "root", Pass: "root", Namespace: surreal.Namespace, Database: "t_stale"}, nil)
+	defer c.Close()
+	if err := c.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	restarts := srv.Restarts()
+	if err := srv.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	for srv.Restarts() == restarts {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := c.Ping(ctx); err != nil {
+		t.Fatalf("first call after the restart: %v", err)
+	}
+}
