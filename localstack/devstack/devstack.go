@@ -14,13 +14,13 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/stratumiops/stratumiops/localstack/emulator"
+	localkms "github.com/stratumiops/stratumiops/localstack/kms"
 	localnats "github.com/stratumiops/stratumiops/localstack/nats"
 	localsurreal "github.com/stratumiops/stratumiops/localstack/surreal"
 	"github.com/stratumiops/stratumiops/shared/platform/bus"
@@ -91,7 +91,7 @@ type Stack struct {
 	dbs        map[string]*surreal.Client
 	dispatcher *bus.Dispatcher
 	servers    []*http.Server
-	kms        *exec.Cmd
+	kms        *localkms.Server
 	emulator   *emulator.Emulator
 	tempDirs   []string
 	endpoints  Endpoints
@@ -365,9 +365,8 @@ func (s *Stack) Close() {
 	if s.emulator != nil {
 		s.emulator.Close()
 	}
-	if s.kms != nil && s.kms.Process != nil {
-		_ = s.kms.Process.Kill()
-		_ = s.kms.Wait()
+	if s.kms != nil {
+		s.kms.Close()
 	}
 	if s.bus != nil {
 		s.bus.Close()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stratumiops/stratumiops/localstack/build"
 	"github.com/stratumiops/stratumiops/localstack/emulator"
+	localkms "github.com/stratumiops/stratumiops/localstack/kms"
 	"github.com/stratumiops/stratumiops/localstack/tools"
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
@@ -66,7 +67,7 @@ func (s *Stack) startEmulator(ctx context.Context) (*emulator.Emulator, error) {
 				env = append(env, k+"="+v)
 			}
 			if f.KMS {
-				env = append(env, "VAULT_UNSEAL_KEY_ARN="+UnsealKeyAlias)
+				env = append(env, "VAULT_UNSEAL_KEY_ARN="+localkms.UnsealKeyAlias)
 			}
 			return env
 		}}, catalog.Functions)

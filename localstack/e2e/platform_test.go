@@ -8,14 +8,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
-	"github.com/stratumiops/stratumiops/localstack/devstack"
+	localkms "github.com/stratumiops/stratumiops/localstack/kms"
 )
 
 // The devstack's KMS answers the AWS SDK as AWS KMS does: the unseal key exists
 // under its alias, and a ciphertext only decrypts with its encryption context.
 func TestKMSUnsealKey(t *testing.T) {
 	needs(t, true, false)
-	c := devstack.KMSClient(ep.KMS)
+	c := localkms.Client(ep.KMS)
 	encCtx := map[string]string{"purpose": "e2e"}
 	enc, err := c.Encrypt(ctx(t), &kms.EncryptInput{KeyId: aws.String(ep.KMSKey), Plaintext: []byte("root key"), EncryptionContext: encCtx})
 	if err != nil {

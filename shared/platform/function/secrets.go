@@ -7,8 +7,9 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/stratumiops/stratumiops/shared/platform/awscfg"
 )
 
 // Deployed functions get SurrealDB and NATS settings from Secrets Manager:
@@ -30,9 +31,9 @@ func resolveSecrets(ctx context.Context) error {
 			continue
 		}
 		if client == nil {
-			cfg, err := config.LoadDefaultConfig(ctx)
+			cfg, err := awscfg.Load(ctx, "")
 			if err != nil {
-				return fmt.Errorf("aws config: %w", err)
+				return err
 			}
 			client = secretsmanager.NewFromConfig(cfg)
 		}

@@ -5,13 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/stratumiops/stratumiops/shared/platform/awscfg"
 )
 
 // Lambda invokes functions through the AWS Lambda Invoke API.
@@ -22,20 +21,12 @@ type Lambda struct {
 }
 
 // NewLambda builds an Invoke API client from the default AWS configuration.
-// endpoint overrides the service endpoint (the devstack, LocalStack); with an
-// endpoint and no credentials in the environment, static local credentials are used.
+// endpoint overrides the service endpoint (the devstack, LocalStack).
 // prefix is prepended to every function name.
 func NewLambda(ctx context.Context, endpoint, prefix string) (*Lambda, error) {
-	var opts []func(*config.LoadOptions) error
-	if os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
-		opts = append(opts, config.WithRegion("us-east-1"))
-	}
-	if endpoint != "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" {
-		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := awscfg.Load(ctx, endpoint)
 	if err != nil {
-		return nil, fmt.Errorf("load aws config: %w", err)
+		return nil, err
 	}
 	client := lambda.NewFromConfig(cfg, func(o *lambda.Options) {
 		if endpoint != "" {

@@ -1,0 +1,161 @@
+package keeper
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/stratumiops/stratumiops/shared/platform/invoke"
+)
+
+// Request is one call to vault-crypto over the Lambda Invoke API.
+type Request struct {
+	Op        string   `json:"op"` // status, init, unseal, seal, seal_records, open_records, token_hash, audit_hmac
+	Shares    int      `json:"secret_shares,omitempty"`
+	Threshold int      `json:"secret_threshold,omitempty"`
+	Key       string   `json:"key,omitempty"`
+	Reset     bool     `json:"reset,omitempty"`
+	Records   []Record `json:"records,omitempty"`
+	Token     string   `json:"token,omitempty"`
+	Values    []string `json:"values,omitempty"`
+}
+
+// Response is vault-crypto's answer.
+type Response struct {
+	Status  *Status     `json:"status,omitempty"`
+	Init    *InitResult `json:"init,omitempty"`
+	Records []Record    `json:"records,omitempty"`
+	Hash    string      `json:"hash,omitempty"`
+	Hashes  []string    `json:"hashes,omitempty"`
+}
+
+// Handler serves Requests: vault-crypto's entry point. Errors keep their type
+// (SealedError, InvalidError) across the Invoke API as Lambda's errorType.
+func Handler(k *Keeper) invoke.Handler {
+	return func(ctx context.Context, payload []byte) ([]byte, error) {
+		var req Request
+		if err := json.Unmarshal(payload, &req); err != nil {
+			return nil, invalid("malformed vault-crypto request: %v", err)
+		}
+		var res Response
+		var err error
+		switch req.Op {
+		case "status":
+			var st Status
+			st, err = k.Status(ctx)
+			res.Status = &st
+		case "init":
+			var ir InitResult
+			ir, err = k.Init(ctx, req.Shares, req.Threshold)
+			res.Init = &ir
+		case "unseal":
+			var st Status
+			st, err = k.Unseal(ctx, req.Key, req.Reset)
+			res.Status = &st
+		case "seal":
+			err = k.Seal(ctx)
+		case "seal_records":
+			res.Records, err = k.SealRecords(ctx, req.Records)
+		case "open_records":
+			res.Records, err = k.OpenRecords(ctx, req.Records)
+		case "token_hash":
+			res.Hash, err = k.TokenHash(ctx, req.Token)
+		case "audit_hmac":
+			res.Hashes, err = k.AuditHMAC(ctx, req.Values)
+		default:
+			err = invalid("unknown vault-crypto operation %q", req.Op)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(res)
+	}
+}
+
+// Client calls vault-crypto through an Invoker.
+type Client struct {
+	Invoker  invoke.Invoker
+	Function string
+}
+
+func (c *Client) call(ctx context.Context, req Request) (Response, error) {
+	payload, err := json.Marshal(req)
+	if err != nil {
+		return Response{}, err
+	}
+	out, err := c.Invoker.Invoke(ctx, c.Function, payload)
+	if err != nil {
+		var fe *invoke.FunctionError
+		if errors.As(err, &fe) {
+			switch fe.Type {
+			case "SealedError":
+				return Response{}, SealedError{}
+			case "InvalidError":
+				return Response{}, &InvalidError{Msg: fe.Message}
+			}
+		}
+		return Response{}, fmt.Errorf("vault-crypto %s: %w", req.Op, err)
+	}
+	var res Response
+	if err := json.Unmarshal(out, &res); err != nil {
+		return Response{}, fmt.Errorf("vault-crypto %s: bad reply: %w", req.Op, err)
+	}
+	return res, nil
+}
+
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	res, err := c.call(ctx, Request{Op: "status"})
+	if err != nil || res.Status == nil {
+		return Status{}, errors.Join(err, errIfNil(res.Status))
+	}
+	return *res.Status, nil
+}
+
+func (c *Client) Init(ctx context.Context, shares, threshold int) (InitResult, error) {
+	res, err := c.call(ctx, Request{Op: "init", Shares: shares, Threshold: threshold})
+	if err != nil || res.Init == nil {
+		return InitResult{}, errors.Join(err, errIfNil(res.Init))
+	}
+	return *res.Init, nil
+}
+
+func (c *Client) Unseal(ctx context.Context, key string, reset bool) (Status, error) {
+	res, err := c.call(ctx, Request{Op: "unseal", Key: key, Reset: reset})
+	if err != nil || res.Status == nil {
+		return Status{}, errors.Join(err, errIfNil(res.Status))
+	}
+	return *res.Status, nil
+}
+
+func (c *Client) Seal(ctx context.Context) error {
+	_, err := c.call(ctx, Request{Op: "seal"})
+	return err
+}
+
+func (c *Client) SealRecords(ctx context.Context, recs []Record) ([]Record, error) {
+	res, err := c.call(ctx, Request{Op: "seal_records", Records: recs})
+	return res.Records, err
+}
+
+func (c *Client) OpenRecords(ctx context.Context, recs []Record) ([]Record, error) {
+	res, err := c.call(ctx, Request{Op: "open_records", Records: recs})
+	return res.Records, err
+}
+
+func (c *Client) TokenHash(ctx context.Context, token string) (string, error) {
+	res, err := c.call(ctx, Request{Op: "token_hash", Token: token})
+	return res.Hash, err
+}
+
+func (c *Client) AuditHMAC(ctx context.Context, values []string) ([]string, error) {
+	res, err := c.call(ctx, Request{Op: "audit_hmac", Values: values})
+	return res.Hashes, err
+}
+
+func errIfNil[T any](v *T) error {
+	if v == nil {
+		return errors.New("vault-crypto: empty reply")
+	}
+	return nil
+}
