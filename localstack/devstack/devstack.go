@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +31,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
 	"github.com/stratumiops/stratumiops/shared/platform/obs"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+	"github.com/stratumiops/stratumiops/shared/vault"
 )
 
 // Config says how to run the stack.
@@ -261,7 +263,8 @@ func (s *Stack) buildFunctions(ctx context.Context, metrics *obs.Metrics, local 
 	handlers := map[string]http.Handler{}
 	for _, f := range catalog.Functions {
 		d := &function.Deps{Log: s.cfg.Log.With("function", f.Name), Metrics: metrics, Invoker: local,
-			FaultInjection: s.cfg.FaultInjection, Surreal: s.dbs[f.Database]}
+			FaultInjection: s.cfg.FaultInjection, Surreal: s.dbs[f.Database],
+			Vars: map[string]string{"AWS_ENDPOINT_URL_KMS": s.endpoints.KMS, "VAULT_UNSEAL_KEY_ARN": s.endpoints.KMSKey}}
 		if f.Bus {
 			d.Bus = s.bus
 		}
@@ -295,7 +298,7 @@ func (s *Stack) serveGateway(sys catalog.System, handlers map[string]http.Handle
 		for _, r := range f.Routes {
 			pattern := r.MuxPattern()
 			if r.Method == "ANY" {
-				pattern = r.Path
+				pattern = strings.TrimPrefix(pattern, "ANY ") // any method: a path-only pattern
 			}
 			mux.Handle(pattern, handlers[f.Name])
 			routes++
@@ -307,7 +310,11 @@ func (s *Stack) serveGateway(sys catalog.System, handlers map[string]http.Handle
 	mux.Handle("GET /health/live", health.LiveHandler())
 	mux.Handle("GET /health/ready", health.ReadyHandler())
 	mux.Handle("GET /metrics", metrics.Handler())
-	addr, err := s.listen(sys.Name, sys.DevPort, httpapi.ErrorShape(mux, httpapi.WriteJSONError))
+	errors := httpapi.WriteJSONError
+	if sys.Name == "vault" {
+		errors = vault.WriteError // Vault clients expect {"errors":[...]}
+	}
+	addr, err := s.listen(sys.Name, sys.DevPort, httpapi.ErrorShape(mux, errors))
 	if err != nil {
 		return err
 	}

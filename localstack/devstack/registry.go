@@ -8,12 +8,14 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
 	"github.com/stratumiops/stratumiops/shared/platform/function"
 	"github.com/stratumiops/stratumiops/shared/portfolio"
+	"github.com/stratumiops/stratumiops/shared/vault"
 )
 
 // Systems maps each system to the function set its package exports; the
 // functions/<name>/main.go files use the same sets.
 var Systems = map[string]function.Set{
 	"portfolio": portfolio.Functions,
+	"vault":     vault.Functions,
 }
 
 // Builders merges the systems' sets and checks them against the catalog: every

@@ -77,33 +77,70 @@ func NewValidator(schemaText []byte) (*validate.Validator, error) {
 	return validate.New(resolved), nil
 }
 
-// AddPolicies parses a document of policies, validates each against the schema
-// (if any) and adds them. Nothing is added if any policy is invalid.
-func (e *Engine) AddPolicies(file string, text []byte) error {
-	list, err := cedar.NewPolicyListFromBytes(file, text)
+// Document is a parsed, validated policy document; engines can share it.
+type Document struct {
+	Name     string
+	policies map[cedar.PolicyID]*cedar.Policy
+}
+
+// ParseDocument parses the policies of one document and validates each against
+// the schema (when validator is not nil). A policy's id is its @id("...")
+// annotation, else "<name>#<index>".
+func ParseDocument(name string, text []byte, validator *validate.Validator) (*Document, error) {
+	list, err := cedar.NewPolicyListFromBytes(name, text)
 	if err != nil {
-		return fmt.Errorf("parse cedar %s: %w", file, err)
+		return nil, fmt.Errorf("parse cedar %s: %w", name, err)
 	}
-	staged := map[cedar.PolicyID]*cedar.Policy{}
+	doc := &Document{Name: name, policies: map[cedar.PolicyID]*cedar.Policy{}}
 	for i, p := range list {
-		id := cedar.PolicyID(fmt.Sprintf("%s#%d", file, i))
+		id := cedar.PolicyID(fmt.Sprintf("%s#%d", name, i))
 		if v, ok := p.Annotations()["id"]; ok && v != "" {
 			id = cedar.PolicyID(v)
 		}
-		if e.policies.Get(id) != nil || staged[id] != nil {
-			return fmt.Errorf("cedar %s: policy id %q defined twice", file, id)
+		if doc.policies[id] != nil {
+			return nil, fmt.Errorf("cedar %s: policy id %q defined twice", name, id)
 		}
-		if e.validator != nil {
-			if err := e.validator.Policy(string(id), (*expast.Policy)(p.AST())); err != nil {
-				return fmt.Errorf("cedar %s: policy %q does not match the schema: %w", file, id, err)
+		if validator != nil {
+			if err := validator.Policy(string(id), (*expast.Policy)(p.AST())); err != nil {
+				return nil, fmt.Errorf("cedar %s: policy %q does not match the schema: %w", name, id, err)
 			}
 		}
-		staged[id] = p
+		doc.policies[id] = p
 	}
-	for id, p := range staged {
+	return doc, nil
+}
+
+// NewEngine evaluates the given documents for system.
+func NewEngine(system string, docs ...*Document) (*Engine, error) {
+	e := &Engine{system: system, policies: cedar.NewPolicySet()}
+	for _, d := range docs {
+		if err := e.add(d); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+func (e *Engine) add(d *Document) error {
+	for id := range d.policies {
+		if e.policies.Get(id) != nil {
+			return fmt.Errorf("cedar %s: policy id %q defined twice", d.Name, id)
+		}
+	}
+	for id, p := range d.policies {
 		e.policies.Add(id, p)
 	}
 	return nil
+}
+
+// AddPolicies parses a document of policies, validates each against the
+// engine's schema (if any) and adds them. Nothing is added if any is invalid.
+func (e *Engine) AddPolicies(file string, text []byte) error {
+	doc, err := ParseDocument(file, text, e.validator)
+	if err != nil {
+		return err
+	}
+	return e.add(doc)
 }
 
 // PolicyIDs lists the loaded policy ids, sorted.

@@ -37,10 +37,19 @@ type Deps struct {
 	// FaultInjection lets a delivery's Stratum-Fault-Fail-Attempts header make a
 	// consumer fail its first N attempts. Only the devstack's e2e mode turns it on.
 	FaultInjection bool
+	// Vars override the environment for in-process functions (the devstack
+	// passes endpoints that a deployed function finds in its environment).
+	Vars map[string]string
+	// Errors writes an HTTP function's error responses; a builder may set it
+	// (the vault speaks Vault's {"errors":[...]}). Default: httpapi.WriteJSONError.
+	Errors httpapi.ErrorWriter
 }
 
-// Env reads a function-specific variable, falling back to the catalog default.
+// Env reads a variable: Vars, then the environment, then the catalog default.
 func (d *Deps) Env(key string) string {
+	if v, ok := d.Vars[key]; ok {
+		return v
+	}
 	if v := os.Getenv(key); v != "" {
 		return v
 	}
@@ -116,13 +125,14 @@ func Build(ctx context.Context, f catalog.Function, b Builder, d *Deps) (Built, 
 		}
 	}
 	out := Built{Function: f}
-	gate := &schemaGate{db: d.Surreal, log: d.Log}
+	gate := &schemaGate{db: d.Surreal, log: d.Log, errors: d.Errors}
 	switch f.Kind {
 	case catalog.HTTP:
 		h, err := b.HTTP(ctx, d)
 		if err != nil {
 			return Built{}, fmt.Errorf("build %s: %w", f.Name, err)
 		}
+		gate.errors = d.Errors // the builder may have chosen the error shape
 		out.HTTP = WrapHTTP(d, gate.http(h))
 		out.Invoke = apiGatewayHandler(out.HTTP)
 	case catalog.Consumer:
@@ -145,10 +155,11 @@ func Build(ctx context.Context, f catalog.Function, b Builder, d *Deps) (Built, 
 // handler touches the database. Until it has succeeded every call fails the
 // way an outage does (503, or a retried delivery), and the next call tries again.
 type schemaGate struct {
-	db   *surreal.Client
-	log  *slog.Logger
-	mu   sync.Mutex
-	done bool
+	db     *surreal.Client
+	log    *slog.Logger
+	errors httpapi.ErrorWriter
+	mu     sync.Mutex
+	done   bool
 }
 
 func (g *schemaGate) ensure(ctx context.Context) error {
@@ -171,7 +182,11 @@ func (g *schemaGate) http(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := g.ensure(r.Context()); err != nil {
 			obs.Log(r.Context()).Error("schema gate", "err", err)
-			httpapi.WriteJSONError(w, r, http.StatusServiceUnavailable, "unavailable", "database unavailable")
+			write := g.errors
+			if write == nil {
+				write = httpapi.WriteJSONError
+			}
+			write(w, r, http.StatusServiceUnavailable, "unavailable", "database unavailable")
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -204,7 +219,7 @@ func WrapHTTP(d *Deps, h http.Handler) http.Handler {
 	mux.Handle("GET /health/ready", d.Health.ReadyHandler())
 	mux.Handle("GET /metrics", d.Metrics.Handler())
 	mux.Handle("/", h)
-	return httpapi.Options{Function: d.Function.Name, Logger: d.Log, Metrics: d.Metrics}.Middleware(mux)
+	return httpapi.Options{Function: d.Function.Name, Logger: d.Log, Metrics: d.Metrics, Errors: d.Errors}.Middleware(mux)
 }
 
 func apiGatewayHandler(h http.Handler) invoke.Handler {

@@ -1,0 +1,709 @@
+package vault
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
+)
+
+// authorizeFunc checks one capability on the request path; engines call it
+// once they know which capability applies (create or update depends on
+// whether the secret exists).
+type authorizeFunc func(capability string) error
+
+// kvRequest is one request to a KV mount.
+type kvRequest struct {
+	r    *http.Request
+	w    http.ResponseWriter
+	m    Mount
+	rest string // the path inside the mount
+	auth authorizeFunc
+	st   *store
+}
+
+const defaultMaxVersions = 10
+
+// maxKVSecret bounds one secret, like Vault's storage entry limit (512 KiB).
+const maxKVSecret = 512 << 10
+
+func serveKV(ctx context.Context, q kvRequest) error {
+	if q.m.kvVersion() == 2 {
+		return serveKV2(ctx, q)
+	}
+	return serveKV1(ctx, q)
+}
+
+// ---- KV v1 -------------------------------------------------------------------
+
+func serveKV1(ctx context.Context, q kvRequest) error {
+	path := q.m.storagePrefix() + "data/" + q.rest
+	switch {
+	case isList(q.r):
+		if err := q.auth(capList); err != nil {
+			return err
+		}
+		prefix := path
+		if q.rest != "" && !strings.HasSuffix(prefix, "/") {
+			prefix += "/"
+		}
+		return listResponse(ctx, q, prefix)
+	case q.rest == "":
+		return errUnsupported
+	case q.r.Method == http.MethodGet:
+		if err := q.auth(capRead); err != nil {
+			return err
+		}
+		got, err := q.st.get(ctx, path)
+		if err != nil {
+			return apiError(err)
+		}
+		e, ok := got[path]
+		if !ok {
+			return errNotFound
+		}
+		var data map[string]any
+		if err := json.Unmarshal(e.Data, &data); err != nil {
+			return fmt.Errorf("decode %s: %w", path, err)
+		}
+		respond(q.w, http.StatusOK, data, nil, "kv")
+		return nil
+	case q.r.Method == http.MethodPost || q.r.Method == http.MethodPut:
+		var data map[string]any
+		if err := decodeBody(q.r, &data); err != nil {
+			return err
+		}
+		if len(data) == 0 {
+			return badRequest("no data provided")
+		}
+		got, err := q.st.get(ctx, path)
+		if err != nil {
+			return apiError(err)
+		}
+		capability := capCreate
+		if _, ok := got[path]; ok {
+			capability = capUpdate
+		}
+		if err := q.auth(capability); err != nil {
+			return err
+		}
+		raw, _ := json.Marshal(data)
+		if len(raw) > maxKVSecret {
+			return httpapi.Errorf(http.StatusRequestEntityTooLarge, "too_large", "secret exceeds %d bytes", maxKVSecret)
+		}
+		if err := q.st.put(ctx, write{Path: path, Data: raw, Rev: -1}); err != nil {
+			return apiError(err)
+		}
+		noContent(q.w)
+		return nil
+	case q.r.Method == http.MethodDelete:
+		if err := q.auth(capDelete); err != nil {
+			return err
+		}
+		if err := q.st.delete(ctx, path); err != nil {
+			return err
+		}
+		noContent(q.w)
+		return nil
+	}
+	return errUnsupported
+}
+
+func listResponse(ctx context.Context, q kvRequest, prefix string) error {
+	keys, err := q.st.list(ctx, prefix)
+	if err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		return errNotFound
+	}
+	respond(q.w, http.StatusOK, map[string]any{"keys": keys}, nil, "kv")
+	return nil
+}
+
+// ---- KV v2 -------------------------------------------------------------------
+
+type kvConfig struct {
+	MaxVersions        int    `json:"max_versions"`
+	CASRequired        bool   `json:"cas_required"`
+	DeleteVersionAfter string `json:"delete_version_after"`
+}
+
+type versionMeta struct {
+	CreatedTime  time.Time  `json:"created_time"`
+	DeletionTime *time.Time `json:"deletion_time,omitempty"`
+	Destroyed    bool       `json:"destroyed"`
+}
+
+type kvMeta struct {
+	CASRequired        bool                    `json:"cas_required"`
+	MaxVersions        int                     `json:"max_versions"`
+	DeleteVersionAfter string                  `json:"delete_version_after"`
+	CustomMetadata     map[string]string       `json:"custom_metadata"`
+	CreatedTime        time.Time               `json:"created_time"`
+	UpdatedTime        time.Time               `json:"updated_time"`
+	CurrentVersion     int                     `json:"current_version"`
+	OldestVersion      int                     `json:"oldest_version"`
+	Versions           map[string]*versionMeta `json:"versions"`
+}
+
+func (v *versionMeta) deleted(now time.Time) bool {
+	return v.DeletionTime != nil && !v.DeletionTime.After(now)
+}
+
+func (v *versionMeta) view(version int, custom map[string]string) map[string]any {
+	deletion := ""
+	if v.DeletionTime != nil {
+		deletion = vaultTime(*v.DeletionTime)
+	}
+	var cm any
+	if len(custom) > 0 {
+		cm = custom
+	}
+	return map[string]any{"created_time": vaultTime(v.CreatedTime), "deletion_time": deletion,
+		"destroyed": v.Destroyed, "version": version, "custom_metadata": cm}
+}
+
+func (m *kvMeta) view() map[string]any {
+	versions := map[string]any{}
+	for k, v := range m.Versions {
+		deletion := ""
+		if v.DeletionTime != nil {
+			deletion = vaultTime(*v.DeletionTime)
+		}
+		versions[k] = map[string]any{"created_time": vaultTime(v.CreatedTime), "deletion_time": deletion, "destroyed": v.Destroyed}
+	}
+	var cm any
+	if len(m.CustomMetadata) > 0 {
+		cm = m.CustomMetadata
+	}
+	dva := m.DeleteVersionAfter
+	if dva == "" {
+		dva = "0s"
+	}
+	return map[string]any{
+		"cas_required": m.CASRequired, "created_time": vaultTime(m.CreatedTime), "current_version": m.CurrentVersion,
+		"custom_metadata": cm, "delete_version_after": dva, "max_versions": m.MaxVersions,
+		"oldest_version": m.OldestVersion, "updated_time": vaultTime(m.UpdatedTime), "versions": versions,
+	}
+}
+
+type kv2 struct {
+	kvRequest
+	key string
+}
+
+func (k kv2) metaPath() string { return k.m.storagePrefix() + "metadata/" + k.key }
+func (k kv2) versionPath(v int) string {
+	return k.m.storagePrefix() + "versions/" + k.key + "/" + strconv.Itoa(v)
+}
+func (k kv2) configPath() string           { return k.m.storagePrefix() + "config" }
+func (k kv2) respond(status int, data any) { respond(k.w, status, data, nil, "kv") }
+
+func serveKV2(ctx context.Context, q kvRequest) error {
+	op, key, _ := strings.Cut(q.rest, "/")
+	k := kv2{kvRequest: q, key: key}
+	if op == "config" && key == "" {
+		return k.config(ctx)
+	}
+	if key == "" && !(op == "metadata" && isList(q.r)) {
+		return errUnsupported
+	}
+	for attempt := 0; ; attempt++ {
+		err := k.dispatch(ctx, op)
+		if !errors.Is(err, errConflict) || attempt == 4 {
+			if errors.Is(err, errConflict) {
+				return httpapi.Errorf(http.StatusConflict, "conflict", "concurrent update of %q; retry", key)
+			}
+			return err
+		}
+	}
+}
+
+func (k kv2) dispatch(ctx context.Context, op string) error {
+	r := k.r
+	switch {
+	case op == "data" && r.Method == http.MethodGet && !isList(r):
+		return k.read(ctx)
+	case op == "data" && (r.Method == http.MethodPost || r.Method == http.MethodPut):
+		return k.write(ctx)
+	case op == "data" && r.Method == http.MethodDelete:
+		return k.softDelete(ctx, nil)
+	case op == "delete" && (r.Method == http.MethodPost || r.Method == http.MethodPut):
+		vs, err := k.versionsBody()
+		if err != nil {
+			return err
+		}
+		return k.softDelete(ctx, vs)
+	case op == "undelete" && (r.Method == http.MethodPost || r.Method == http.MethodPut):
+		return k.undelete(ctx)
+	case op == "destroy" && (r.Method == http.MethodPost || r.Method == http.MethodPut):
+		return k.destroy(ctx)
+	case op == "metadata" && isList(r):
+		if err := k.auth(capList); err != nil {
+			return err
+		}
+		prefix := k.m.storagePrefix() + "metadata/" + k.key
+		if k.key != "" && !strings.HasSuffix(prefix, "/") {
+			prefix += "/"
+		}
+		return listResponse(ctx, k.kvRequest, prefix)
+	case op == "metadata" && r.Method == http.MethodGet:
+		return k.readMeta(ctx)
+	case op == "metadata" && (r.Method == http.MethodPost || r.Method == http.MethodPut):
+		return k.writeMeta(ctx)
+	case op == "metadata" && r.Method == http.MethodDelete:
+		return k.deleteAll(ctx)
+	}
+	return errUnsupported
+}
+
+// load opens the mount config and this key's metadata (nil if the key is new).
+func (k kv2) load(ctx context.Context) (kvConfig, *kvMeta, int, error) {
+	got, err := k.st.get(ctx, k.configPath(), k.metaPath())
+	if err != nil {
+		return kvConfig{}, nil, 0, apiError(err)
+	}
+	cfg := kvConfig{MaxVersions: 0}
+	if e, ok := got[k.configPath()]; ok {
+		_ = json.Unmarshal(e.Data, &cfg)
+	}
+	e, ok := got[k.metaPath()]
+	if !ok {
+		return cfg, nil, 0, nil
+	}
+	var meta kvMeta
+	if err := json.Unmarshal(e.Data, &meta); err != nil {
+		return cfg, nil, 0, fmt.Errorf("decode metadata of %q: %w", k.key, err)
+	}
+	if meta.Versions == nil {
+		meta.Versions = map[string]*versionMeta{}
+	}
+	return cfg, &meta, e.Rev, nil
+}
+
+func (k kv2) saveMeta(meta *kvMeta, rev int, more ...write) []write {
+	raw, _ := json.Marshal(meta)
+	return append([]write{{Path: k.metaPath(), Data: raw, Rev: rev}}, more...)
+}
+
+type kvWriteBody struct {
+	Data    map[string]any `json:"data"`
+	Options struct {
+		CAS *int `json:"cas"`
+	} `json:"options"`
+}
+
+func (k kv2) write(ctx context.Context) error {
+	var body kvWriteBody
+	if err := decodeBody(k.r, &body); err != nil {
+		return err
+	}
+	if body.Data == nil {
+		return badRequest("no data provided")
+	}
+	raw, _ := json.Marshal(body.Data)
+	if len(raw) > maxKVSecret {
+		return httpapi.Errorf(http.StatusRequestEntityTooLarge, "too_large", "secret exceeds %d bytes", maxKVSecret)
+	}
+	cfg, meta, rev, err := k.load(ctx)
+	if err != nil {
+		return err
+	}
+	capability := capUpdate
+	if meta == nil {
+		capability = capCreate
+	}
+	if err := k.auth(capability); err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	if meta == nil {
+		meta = &kvMeta{CreatedTime: now, Versions: map[string]*versionMeta{}}
+	}
+	casRequired := cfg.CASRequired || meta.CASRequired
+	switch {
+	case body.Options.CAS == nil && casRequired:
+		return badRequest("check-and-set parameter required for this call")
+	case body.Options.CAS != nil && *body.Options.CAS != meta.CurrentVersion:
+		return badRequest("check-and-set parameter did not match the current version")
+	}
+	version := meta.CurrentVersion + 1
+	vm := &versionMeta{CreatedTime: now}
+	if dva := firstNonEmpty(meta.DeleteVersionAfter, cfg.DeleteVersionAfter); dva != "" {
+		if d, err := parseDuration(dva); err == nil && d > 0 {
+			t := now.Add(d)
+			vm.DeletionTime = &t
+		}
+	}
+	meta.Versions[strconv.Itoa(version)] = vm
+	meta.CurrentVersion, meta.UpdatedTime = version, now
+	if meta.OldestVersion == 0 {
+		meta.OldestVersion = 1
+	}
+	pruned := prune(meta, firstPositive(meta.MaxVersions, cfg.MaxVersions, defaultMaxVersions))
+	if err := k.st.put(ctx, k.saveMeta(meta, rev, write{Path: k.versionPath(version), Data: raw, Rev: 0})...); err != nil {
+		return apiError(err)
+	}
+	if len(pruned) > 0 {
+		paths := make([]string, len(pruned))
+		for i, v := range pruned {
+			paths[i] = k.versionPath(v)
+		}
+		if err := k.st.delete(ctx, paths...); err != nil {
+			return err
+		}
+	}
+	k.respond(http.StatusOK, vm.view(version, meta.CustomMetadata))
+	return nil
+}
+
+// prune drops the oldest versions beyond max and returns them.
+func prune(meta *kvMeta, max int) []int {
+	var nums []int
+	for s := range meta.Versions {
+		n, _ := strconv.Atoi(s)
+		nums = append(nums, n)
+	}
+	sort.Ints(nums)
+	var dropped []int
+	for len(nums) > max {
+		delete(meta.Versions, strconv.Itoa(nums[0]))
+		dropped = append(dropped, nums[0])
+		nums = nums[1:]
+	}
+	if len(nums) > 0 {
+		meta.OldestVersion = nums[0]
+	}
+	return dropped
+}
+
+func (k kv2) read(ctx context.Context) error {
+	if err := k.auth(capRead); err != nil {
+		return err
+	}
+	_, meta, _, err := k.load(ctx)
+	if err != nil {
+		return err
+	}
+	if meta == nil {
+		return errNotFound
+	}
+	version := meta.CurrentVersion
+	if s := k.r.URL.Query().Get("version"); s != "" && s != "0" {
+		if version, err = strconv.Atoi(s); err != nil || version < 0 {
+			return badRequest("invalid version %q", s)
+		}
+	}
+	vm, ok := meta.Versions[strconv.Itoa(version)]
+	if !ok {
+		return errNotFound
+	}
+	now := time.Now()
+	if vm.Destroyed || vm.deleted(now) {
+		// Vault answers a deleted version with 404 and its metadata.
+		k.respond(http.StatusNotFound, map[string]any{"data": nil, "metadata": vm.view(version, meta.CustomMetadata)})
+		return nil
+	}
+	got, err := k.st.get(ctx, k.versionPath(version))
+	if err != nil {
+		return apiError(err)
+	}
+	e, ok := got[k.versionPath(version)]
+	if !ok {
+		return errNotFound
+	}
+	var data map[string]any
+	if err := json.Unmarshal(e.Data, &data); err != nil {
+		return fmt.Errorf("decode version %d of %q: %w", version, k.key, err)
+	}
+	k.respond(http.StatusOK, map[string]any{"data": data, "metadata": vm.view(version, meta.CustomMetadata)})
+	return nil
+}
+
+func (k kv2) versionsBody() ([]int, error) {
+	var body struct {
+		Versions []int `json:"versions"`
+	}
+	if err := decodeBody(k.r, &body); err != nil {
+		return nil, err
+	}
+	if len(body.Versions) == 0 {
+		return nil, badRequest("no version number provided")
+	}
+	return body.Versions, nil
+}
+
+// softDelete marks versions deleted (the latest when versions is nil).
+func (k kv2) softDelete(ctx context.Context, versions []int) error {
+	if err := k.auth(capDelete); err != nil {
+		return err
+	}
+	_, meta, rev, err := k.load(ctx)
+	if err != nil || meta == nil {
+		if err == nil {
+			noContent(k.w)
+		}
+		return err
+	}
+	if versions == nil {
+		versions = []int{meta.CurrentVersion}
+	}
+	now := time.Now().UTC()
+	for _, v := range versions {
+		if vm, ok := meta.Versions[strconv.Itoa(v)]; ok && !vm.Destroyed && !vm.deleted(now) {
+			vm.DeletionTime = &now
+		}
+	}
+	meta.UpdatedTime = now
+	if err := k.st.put(ctx, k.saveMeta(meta, rev)...); err != nil {
+		return apiError(err)
+	}
+	noContent(k.w)
+	return nil
+}
+
+func (k kv2) undelete(ctx context.Context) error {
+	versions, err := k.versionsBody()
+	if err != nil {
+		return err
+	}
+	if err := k.auth(capUpdate); err != nil {
+		return err
+	}
+	_, meta, rev, err := k.load(ctx)
+	if err != nil || meta == nil {
+		if err == nil {
+			noContent(k.w)
+		}
+		return err
+	}
+	for _, v := range versions {
+		if vm, ok := meta.Versions[strconv.Itoa(v)]; ok && !vm.Destroyed {
+			vm.DeletionTime = nil
+		}
+	}
+	meta.UpdatedTime = time.Now().UTC()
+	if err := k.st.put(ctx, k.saveMeta(meta, rev)...); err != nil {
+		return apiError(err)
+	}
+	noContent(k.w)
+	return nil
+}
+
+func (k kv2) destroy(ctx context.Context) error {
+	versions, err := k.versionsBody()
+	if err != nil {
+		return err
+	}
+	if err := k.auth(capUpdate); err != nil {
+		return err
+	}
+	_, meta, rev, err := k.load(ctx)
+	if err != nil || meta == nil {
+		if err == nil {
+			noContent(k.w)
+		}
+		return err
+	}
+	var paths []string
+	for _, v := range versions {
+		if vm, ok := meta.Versions[strconv.Itoa(v)]; ok && !vm.Destroyed {
+			vm.Destroyed = true
+			paths = append(paths, k.versionPath(v))
+		}
+	}
+	meta.UpdatedTime = time.Now().UTC()
+	if err := k.st.put(ctx, k.saveMeta(meta, rev)...); err != nil {
+		return apiError(err)
+	}
+	if len(paths) > 0 {
+		if err := k.st.delete(ctx, paths...); err != nil {
+			return err
+		}
+	}
+	noContent(k.w)
+	return nil
+}
+
+func (k kv2) readMeta(ctx context.Context) error {
+	if err := k.auth(capRead); err != nil {
+		return err
+	}
+	cfg, meta, _, err := k.load(ctx)
+	if err != nil {
+		return err
+	}
+	if meta == nil {
+		return errNotFound
+	}
+	if meta.MaxVersions == 0 {
+		meta.MaxVersions = cfg.MaxVersions
+	}
+	k.respond(http.StatusOK, meta.view())
+	return nil
+}
+
+func (k kv2) writeMeta(ctx context.Context) error {
+	var body struct {
+		MaxVersions        *int              `json:"max_versions"`
+		CASRequired        *bool             `json:"cas_required"`
+		DeleteVersionAfter any               `json:"delete_version_after"`
+		CustomMetadata     map[string]string `json:"custom_metadata"`
+	}
+	if err := decodeBody(k.r, &body); err != nil {
+		return err
+	}
+	_, meta, rev, err := k.load(ctx)
+	if err != nil {
+		return err
+	}
+	capability := capUpdate
+	if meta == nil {
+		capability = capCreate
+	}
+	if err := k.auth(capability); err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	if meta == nil {
+		meta = &kvMeta{CreatedTime: now, Versions: map[string]*versionMeta{}}
+	}
+	if body.MaxVersions != nil {
+		if *body.MaxVersions < 0 {
+			return badRequest("max_versions cannot be negative")
+		}
+		meta.MaxVersions = *body.MaxVersions
+	}
+	if body.CASRequired != nil {
+		meta.CASRequired = *body.CASRequired
+	}
+	if body.DeleteVersionAfter != nil {
+		d, err := parseDuration(body.DeleteVersionAfter)
+		if err != nil {
+			return badRequest("invalid delete_version_after: %v", err)
+		}
+		meta.DeleteVersionAfter = d.String()
+	}
+	if body.CustomMetadata != nil {
+		meta.CustomMetadata = body.CustomMetadata
+	}
+	meta.UpdatedTime = now
+	var pruned []int
+	if meta.MaxVersions > 0 {
+		pruned = prune(meta, meta.MaxVersions)
+	}
+	if err := k.st.put(ctx, k.saveMeta(meta, rev)...); err != nil {
+		return apiError(err)
+	}
+	for _, v := range pruned {
+		_ = k.st.delete(ctx, k.versionPath(v))
+	}
+	noContent(k.w)
+	return nil
+}
+
+func (k kv2) deleteAll(ctx context.Context) error {
+	if err := k.auth(capDelete); err != nil {
+		return err
+	}
+	_, meta, _, err := k.load(ctx)
+	if err != nil {
+		return err
+	}
+	if meta != nil {
+		paths := []string{k.metaPath()}
+		for s := range meta.Versions {
+			v, _ := strconv.Atoi(s)
+			paths = append(paths, k.versionPath(v))
+		}
+		if err := k.st.delete(ctx, paths...); err != nil {
+			return err
+		}
+	}
+	noContent(k.w)
+	return nil
+}
+
+func (k kv2) config(ctx context.Context) error {
+	switch k.r.Method {
+	case http.MethodGet:
+		if err := k.auth(capRead); err != nil {
+			return err
+		}
+		cfg, _, _, err := k.load(ctx)
+		if err != nil {
+			return err
+		}
+		dva := cfg.DeleteVersionAfter
+		if dva == "" {
+			dva = "0s"
+		}
+		k.respond(http.StatusOK, map[string]any{"max_versions": cfg.MaxVersions, "cas_required": cfg.CASRequired, "delete_version_after": dva})
+		return nil
+	case http.MethodPost, http.MethodPut:
+		if err := k.auth(capUpdate); err != nil {
+			return err
+		}
+		var body struct {
+			MaxVersions        *int  `json:"max_versions"`
+			CASRequired        *bool `json:"cas_required"`
+			DeleteVersionAfter any   `json:"delete_version_after"`
+		}
+		if err := decodeBody(k.r, &body); err != nil {
+			return err
+		}
+		cfg, _, _, err := k.load(ctx)
+		if err != nil {
+			return err
+		}
+		if body.MaxVersions != nil {
+			if *body.MaxVersions < 0 {
+				return badRequest("max_versions cannot be negative")
+			}
+			cfg.MaxVersions = *body.MaxVersions
+		}
+		if body.CASRequired != nil {
+			cfg.CASRequired = *body.CASRequired
+		}
+		if body.DeleteVersionAfter != nil {
+			d, err := parseDuration(body.DeleteVersionAfter)
+			if err != nil {
+				return badRequest("invalid delete_version_after: %v", err)
+			}
+			cfg.DeleteVersionAfter = d.String()
+		}
+		raw, _ := json.Marshal(cfg)
+		if err := k.st.put(ctx, write{Path: k.configPath(), Data: raw, Rev: -1}); err != nil {
+			return apiError(err)
+		}
+		noContent(k.w)
+		return nil
+	}
+	return errUnsupported
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" && v != "0s" {
+			return v
+		}
+	}
+	return ""
+}
+
+func firstPositive(vs ...int) int {
+	for _, v := range vs {
+		if v > 0 {
+			return v
+		}
+	}
+	return 0
+}

@@ -1,0 +1,185 @@
+package vault
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cedar-policy/cedar-go"
+	"github.com/cedar-policy/cedar-go/x/exp/schema/validate"
+
+	"github.com/stratumiops/stratumiops/schemas"
+	"github.com/stratumiops/stratumiops/shared/platform/authz"
+	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+)
+
+// Capabilities are Vault's, used as Cedar actions.
+const (
+	capRead   = "read"
+	capCreate = "create"
+	capUpdate = "update"
+	capDelete = "delete"
+	capList   = "list"
+	capSudo   = "sudo"
+)
+
+var policyName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$`)
+
+// policies stores named Cedar documents and decides requests with them.
+type policies struct {
+	db        *surreal.Client
+	validator *validate.Validator
+
+	mu    sync.Mutex
+	cache map[string]cachedDoc // by name; reparsed when the text changes
+}
+
+type cachedDoc struct {
+	text string
+	doc  *authz.Document
+}
+
+func newPolicies(db *surreal.Client) (*policies, error) {
+	raw, err := schemas.Cedar.ReadFile("cedar/vault/schema.cedarschema")
+	if err != nil {
+		return nil, fmt.Errorf("vault cedar schema: %w", err)
+	}
+	v, err := authz.NewValidator(raw)
+	if err != nil {
+		return nil, fmt.Errorf("vault cedar schema: %w", err)
+	}
+	return &policies{db: db, validator: v, cache: map[string]cachedDoc{}}, nil
+}
+
+type policyRow struct {
+	Name string `json:"name"`
+	Text string `json:"text"`
+}
+
+func policyID(name string) any { return recordID("policies", name) }
+
+// parse validates a document against the vault schema; the error names the problem.
+func (p *policies) parse(name, text string) (*authz.Document, error) {
+	return authz.ParseDocument(name, []byte(text), p.validator)
+}
+
+func (p *policies) put(ctx context.Context, name, text string) error {
+	if name == "root" || name == "default" {
+		return badRequest("cannot update the %q policy", name)
+	}
+	if !policyName.MatchString(name) {
+		return badRequest("invalid policy name %q", name)
+	}
+	if strings.TrimSpace(text) == "" {
+		return badRequest("'policy' parameter not supplied or empty")
+	}
+	if _, err := p.parse(name, text); err != nil {
+		return badRequest("failed to parse policy: %v", err)
+	}
+	_, err := surreal.Query[any](ctx, p.db, "UPSERT $id CONTENT { name: $n, text: $t, updated_at: time::now() }",
+		map[string]any{"id": policyID(name), "n": name, "t": text})
+	if err != nil {
+		return fmt.Errorf("store policy: %w", err)
+	}
+	return nil
+}
+
+func (p *policies) get(ctx context.Context, name string) (*policyRow, error) {
+	row, err := surreal.Query[*policyRow](ctx, p.db, "SELECT name, text FROM ONLY $id", map[string]any{"id": policyID(name)})
+	if err != nil {
+		return nil, fmt.Errorf("read policy: %w", err)
+	}
+	return row, nil
+}
+
+func (p *policies) list(ctx context.Context) ([]string, error) {
+	names, err := surreal.Query[[]string](ctx, p.db, "SELECT VALUE name FROM policies ORDER BY name", nil)
+	if err != nil {
+		return nil, fmt.Errorf("list policies: %w", err)
+	}
+	return append(names, "root"), nil
+}
+
+func (p *policies) delete(ctx context.Context, name string) error {
+	if name == "root" {
+		return badRequest("cannot delete the root policy")
+	}
+	_, err := surreal.Query[any](ctx, p.db, "DELETE $id", map[string]any{"id": policyID(name)})
+	return err
+}
+
+// documents returns the parsed documents of the named policies that exist.
+func (p *policies) documents(ctx context.Context, names []string) ([]*authz.Document, error) {
+	rows, err := surreal.Query[[]policyRow](ctx, p.db, "SELECT name, text FROM policies WHERE name IN $n", map[string]any{"n": names})
+	if err != nil {
+		return nil, fmt.Errorf("load policies: %w", err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	docs := make([]*authz.Document, 0, len(rows))
+	for _, r := range rows {
+		c, ok := p.cache[r.Name]
+		if !ok || c.text != r.Text {
+			doc, err := p.parse(r.Name, r.Text)
+			if err != nil {
+				return nil, fmt.Errorf("stored policy %q: %w", r.Name, err)
+			}
+			c = cachedDoc{text: r.Text, doc: doc}
+			p.cache[r.Name] = c
+		}
+		docs = append(docs, c.doc)
+	}
+	return docs, nil
+}
+
+// authorize asks Cedar whether t may do capability on path (within mount).
+// The root policy allows everything; otherwise deny unless a permit of one of
+// the token's policies applies and no forbid does.
+func (p *policies) authorize(ctx context.Context, r *http.Request, t *Token, capability, path, mount string) error {
+	if t.isRoot() {
+		return nil
+	}
+	docs, err := p.documents(ctx, t.Policies)
+	if err != nil {
+		return err
+	}
+	engine, err := authz.NewEngine("vault", docs...)
+	if err != nil {
+		return err
+	}
+	principal := cedar.NewEntityUID("Token", cedar.String(t.Accessor))
+	resource := cedar.NewEntityUID("Path", cedar.String(path))
+	tags := cedar.RecordMap{}
+	for k, v := range t.Meta {
+		tags[cedar.String(k)] = cedar.String(v)
+	}
+	var pols []cedar.Value
+	for _, name := range t.Policies {
+		pols = append(pols, cedar.String(name))
+	}
+	now := time.Now().UTC()
+	d := engine.Authorize(ctx, authz.Request{
+		Principal: principal,
+		Action:    cedar.NewEntityUID("Action", cedar.String(capability)),
+		Resource:  resource,
+		Context: cedar.NewRecord(cedar.RecordMap{
+			"hour": cedar.Long(now.Hour()), "weekday": cedar.Long(now.Weekday()), "remote_addr": cedar.String(r.RemoteAddr),
+		}),
+		Entities: cedar.EntityMap{
+			principal: {UID: principal, Attributes: cedar.NewRecord(cedar.RecordMap{
+				"display_name": cedar.String(t.DisplayName), "policies": cedar.NewSet(pols...),
+			}), Tags: cedar.NewRecord(tags)},
+			resource: {UID: resource, Attributes: cedar.NewRecord(cedar.RecordMap{
+				"path": cedar.String(path), "mount": cedar.String(mount),
+			})},
+		},
+	})
+	if !d.Allowed {
+		return errPermissionDenied
+	}
+	return nil
+}

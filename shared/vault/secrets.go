@@ -1,0 +1,153 @@
+package vault
+
+import (
+	"net/http"
+	"strings"
+)
+
+// SecretsHandler serves /v1/auth/token/* and /v1/<mount>/* (the vault-secrets function).
+func (s *Server) SecretsHandler() http.Handler {
+	return s.handler("/v1/", s.secrets)
+}
+
+func (s *Server) secrets(w http.ResponseWriter, r *http.Request, path string) error {
+	if strings.HasPrefix(path, "auth/token/") {
+		return s.token(w, r, strings.TrimPrefix(path, "auth/token/"))
+	}
+	ctx := r.Context()
+	m, rest, ok, err := s.mounts.find(ctx, path)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		// Authenticate first: an unknown path answers no differently from a
+		// forbidden one to a caller without a valid token.
+		if _, err := s.tokens.authenticate(ctx, r); err != nil {
+			return err
+		}
+		e := *errNotFound
+		e.Message = "no handler for route \"" + path + "\". route entry not found."
+		return &e
+	}
+	token, err := s.tokens.authenticate(ctx, r)
+	if err != nil {
+		return err
+	}
+	auth := func(capability string) error {
+		return s.policies.authorize(ctx, r, token, capability, path, m.Path)
+	}
+	return serveKV(ctx, kvRequest{r: r, w: w, m: m, rest: rest, auth: auth, st: s.st})
+}
+
+// token serves the token store's endpoints.
+func (s *Server) token(w http.ResponseWriter, r *http.Request, op string) error {
+	ctx := r.Context()
+	caller, err := s.tokens.authenticate(ctx, r)
+	if err != nil {
+		return err
+	}
+	self := strings.HasSuffix(op, "-self")
+	if !self {
+		if err := s.policies.authorize(ctx, r, caller, capabilityOf(r), "auth/token/"+op, "auth/token/"); err != nil {
+			return err
+		}
+	}
+	var body struct {
+		tokenRequest
+		Token     string `json:"token"`
+		Accessor  string `json:"accessor"`
+		Increment any    `json:"increment"`
+	}
+	if r.Method == http.MethodPost || r.Method == http.MethodPut {
+		if err := decodeBody(r, &body); err != nil {
+			return err
+		}
+	}
+	switch {
+	case op == "create" || op == "create-orphan":
+		orphan := op == "create-orphan"
+		if (orphan || body.NoParent) && !caller.isRoot() {
+			if err := s.policies.authorize(ctx, r, caller, capSudo, "auth/token/create-orphan", "auth/token/"); err != nil {
+				return err
+			}
+		}
+		id, t, err := s.tokens.create(ctx, caller, body.tokenRequest, orphan)
+		if err != nil {
+			return err
+		}
+		respond(w, http.StatusOK, nil, authData(id, t), "token")
+		return nil
+	case op == "lookup-self" && (r.Method == http.MethodGet || r.Method == http.MethodPost):
+		respond(w, http.StatusOK, lookupData(caller, requestToken(r)), nil, "token")
+		return nil
+	case op == "lookup" && (r.Method == http.MethodPost || r.Method == http.MethodGet):
+		if body.Token == "" {
+			body.Token = r.URL.Query().Get("token")
+		}
+		t, err := s.tokens.lookup(ctx, body.Token)
+		if err != nil {
+			return err
+		}
+		if t == nil {
+			return badRequest("bad token")
+		}
+		respond(w, http.StatusOK, lookupData(t, body.Token), nil, "token")
+		return nil
+	case op == "lookup-accessor":
+		t, err := s.tokens.byAccessor(ctx, body.Accessor)
+		if err != nil {
+			return err
+		}
+		if t == nil {
+			return badRequest("invalid accessor")
+		}
+		respond(w, http.StatusOK, lookupData(t, ""), nil, "token")
+		return nil
+	case op == "renew" || op == "renew-self":
+		target, id := caller, requestToken(r)
+		if op == "renew" {
+			if target, err = s.tokens.lookup(ctx, body.Token); err != nil {
+				return err
+			}
+			if target == nil {
+				return badRequest("bad token")
+			}
+			id = body.Token
+		}
+		inc, err := parseDuration(body.Increment)
+		if err != nil {
+			return badRequest("invalid 'increment': %v", err)
+		}
+		t, err := s.tokens.renew(ctx, target, inc)
+		if err != nil {
+			return err
+		}
+		respond(w, http.StatusOK, nil, authData(id, t), "token")
+		return nil
+	case op == "revoke" || op == "revoke-self" || op == "revoke-orphan" || op == "revoke-accessor":
+		target := caller
+		switch op {
+		case "revoke", "revoke-orphan":
+			if target, err = s.tokens.lookup(ctx, body.Token); err != nil {
+				return err
+			}
+		case "revoke-accessor":
+			if target, err = s.tokens.byAccessor(ctx, body.Accessor); err != nil {
+				return err
+			}
+		}
+		if target != nil {
+			if op == "revoke-orphan" {
+				err = s.tokens.revokeOrphan(ctx, target)
+			} else {
+				err = s.tokens.revoke(ctx, target)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		noContent(w)
+		return nil
+	}
+	return errUnsupported
+}

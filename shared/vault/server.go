@@ -1,0 +1,75 @@
+package vault
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
+	"github.com/stratumiops/stratumiops/shared/platform/invoke"
+	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+	"github.com/stratumiops/stratumiops/shared/vault/keeper"
+)
+
+// CryptoFunction is the catalog name of the function that holds the keys.
+const CryptoFunction = "vault-crypto"
+
+// Server serves the vault API over SurrealDB and vault-crypto.
+type Server struct {
+	crypto   *keeper.Client
+	st       *store
+	tokens   *tokens
+	policies *policies
+	mounts   *mounts
+	opts     httpapi.Options
+}
+
+// NewServer builds the vault API; inv reaches vault-crypto.
+func NewServer(db *surreal.Client, inv invoke.Invoker) (*Server, error) {
+	crypto := &keeper.Client{Invoker: inv, Function: CryptoFunction}
+	pols, err := newPolicies(db)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{crypto: crypto, st: &store{db: db, crypto: crypto}, tokens: &tokens{db: db, crypto: crypto},
+		policies: pols, mounts: &mounts{db: db}, opts: httpapi.Options{Errors: WriteError}}, nil
+}
+
+// handler routes everything under prefix to route, which returns its error.
+func (s *Server) handler(prefix string, route func(w http.ResponseWriter, r *http.Request, path string) error) http.Handler {
+	return s.opts.Handle(func(w http.ResponseWriter, r *http.Request) error {
+		path := strings.TrimPrefix(r.URL.Path, prefix)
+		if path == r.URL.Path || strings.Contains(path, "..") {
+			return errNotFound
+		}
+		return route(w, r, strings.TrimSuffix(path, "/"))
+	})
+}
+
+// capabilityOf maps a request's method to the capability it needs.
+func capabilityOf(r *http.Request) string {
+	switch {
+	case isList(r):
+		return capList
+	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+		return capRead
+	case r.Method == http.MethodDelete:
+		return capDelete
+	}
+	return capUpdate
+}
+
+// authorized authenticates the request and checks capability on path.
+func (s *Server) authorized(ctx context.Context, r *http.Request, capability, path, mount string) (*Token, error) {
+	t, err := s.tokens.authenticate(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.policies.authorize(ctx, r, t, capability, path, mount); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func now() time.Time { return time.Now().UTC() }

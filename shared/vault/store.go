@@ -1,0 +1,154 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/surrealdb/surrealdb.go/pkg/models"
+
+	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+	"github.com/stratumiops/stratumiops/shared/vault/keeper"
+)
+
+// errConflict means a conditional write lost to a concurrent one.
+var errConflict = errors.New("storage conflict")
+
+// store keeps values at storage paths, sealed by vault-crypto before they
+// reach SurrealDB and opened by it after: SurrealDB holds only ciphertext.
+type store struct {
+	db     *surreal.Client
+	crypto *keeper.Client
+}
+
+type entry struct {
+	Path string
+	Data []byte
+	Rev  int
+}
+
+type storedEntry struct {
+	Path string `json:"path"`
+	Blob []byte `json:"blob"`
+	Rev  int    `json:"rev"`
+}
+
+func entryID(path string) models.RecordID { return models.NewRecordID("entries", path) }
+
+// get opens the entries at paths (missing ones are absent from the map).
+// (SurrealDB 3.0.2 rejects `FROM $ids` for an array parameter with a
+// misleading "Specify a database to use"; `$ids[*]` is the same list.)
+func (s *store) get(ctx context.Context, paths ...string) (map[string]entry, error) {
+	ids := make([]models.RecordID, len(paths))
+	for i, p := range paths {
+		ids[i] = entryID(p)
+	}
+	rows, err := surreal.Query[[]storedEntry](ctx, s.db, "SELECT path, blob, rev FROM $ids[*]", map[string]any{"ids": ids})
+	if err != nil {
+		return nil, fmt.Errorf("storage get: %w", err)
+	}
+	out := map[string]entry{}
+	if len(rows) == 0 {
+		return out, nil
+	}
+	recs := make([]keeper.Record, len(rows))
+	for i, r := range rows {
+		recs[i] = keeper.Record{Path: r.Path, Data: r.Blob}
+	}
+	opened, err := s.crypto.OpenRecords(ctx, recs)
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range opened {
+		out[r.Path] = entry{Path: r.Path, Data: r.Data, Rev: rows[i].Rev}
+	}
+	return out, nil
+}
+
+// write is one conditional write: Rev 0 creates (fails if the path exists),
+// Rev > 0 replaces only that revision, Rev < 0 writes unconditionally.
+type write struct {
+	Path string
+	Data []byte
+	Rev  int
+}
+
+// put seals and stores writes in one transaction: all or none.
+func (s *store) put(ctx context.Context, writes ...write) error {
+	recs := make([]keeper.Record, len(writes))
+	for i, w := range writes {
+		recs[i] = keeper.Record{Path: w.Path, Data: w.Data}
+	}
+	sealed, err := s.crypto.SealRecords(ctx, recs)
+	if err != nil {
+		return err
+	}
+	var sql strings.Builder
+	vars := map[string]any{}
+	sql.WriteString("BEGIN TRANSACTION;\n")
+	for i, w := range writes {
+		id, blob, rev := fmt.Sprintf("id%d", i), fmt.Sprintf("blob%d", i), fmt.Sprintf("rev%d", i)
+		vars[id], vars[blob], vars[rev] = entryID(w.Path), sealed[i].Data, w.Rev
+		vars[fmt.Sprintf("path%d", i)] = w.Path
+		switch {
+		case w.Rev == 0:
+			fmt.Fprintf(&sql, "CREATE $%s CONTENT { path: $path%d, blob: $%s, rev: 1 };\n", id, i, blob)
+		case w.Rev > 0:
+			fmt.Fprintf(&sql, "IF array::len((UPDATE $%s SET blob = $%s, rev = rev + 1 WHERE rev = $%s)) = 0 { THROW 'storage conflict' };\n", id, blob, rev)
+		default:
+			fmt.Fprintf(&sql, "UPSERT $%s CONTENT { path: $path%d, blob: $%s, rev: 1 };\n", id, i, blob)
+		}
+	}
+	sql.WriteString("COMMIT TRANSACTION;")
+	if _, err := surreal.Query[any](ctx, s.db, sql.String(), vars); err != nil {
+		var qe *surreal.QueryError
+		if errors.As(err, &qe) && (strings.Contains(qe.Message, "storage conflict") || strings.Contains(qe.Message, "already exists")) {
+			return errConflict
+		}
+		return fmt.Errorf("storage put: %w", err)
+	}
+	return nil
+}
+
+func (s *store) delete(ctx context.Context, paths ...string) error {
+	ids := make([]models.RecordID, len(paths))
+	for i, p := range paths {
+		ids[i] = entryID(p)
+	}
+	if _, err := surreal.Query[any](ctx, s.db, "DELETE $ids[*]", map[string]any{"ids": ids}); err != nil {
+		return fmt.Errorf("storage delete: %w", err)
+	}
+	return nil
+}
+
+func (s *store) deletePrefix(ctx context.Context, prefix string) error {
+	if _, err := surreal.Query[any](ctx, s.db, "DELETE entries WHERE string::starts_with(path, $p)", map[string]any{"p": prefix}); err != nil {
+		return fmt.Errorf("storage delete %s*: %w", prefix, err)
+	}
+	return nil
+}
+
+// list returns the immediate children of prefix as Vault lists them: names,
+// with a trailing "/" for folders, sorted.
+func (s *store) list(ctx context.Context, prefix string) ([]string, error) {
+	paths, err := surreal.Query[[]string](ctx, s.db, "SELECT VALUE path FROM entries WHERE string::starts_with(path, $p)", map[string]any{"p": prefix})
+	if err != nil {
+		return nil, fmt.Errorf("storage list %s: %w", prefix, err)
+	}
+	seen := map[string]bool{}
+	var keys []string
+	for _, p := range paths {
+		rest := strings.TrimPrefix(p, prefix)
+		if i := strings.Index(rest, "/"); i >= 0 {
+			rest = rest[:i+1]
+		}
+		if rest != "" && !seen[rest] {
+			seen[rest] = true
+			keys = append(keys, rest)
+		}
+	}
+	sort.Strings(keys)
+	return keys, nil
+}

@@ -1,0 +1,370 @@
+package vault
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/surrealdb/surrealdb.go/pkg/models"
+
+	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+	"github.com/stratumiops/stratumiops/shared/vault/keeper"
+)
+
+// Token is a token's record, kept under the keyed hash of its id.
+type Token struct {
+	Hash           string            `json:"-"`
+	Accessor       string            `json:"accessor"`
+	Parent         *string           `json:"parent,omitempty"`
+	Policies       []string          `json:"policies"`
+	Meta           map[string]string `json:"meta"`
+	DisplayName    string            `json:"display_name"`
+	CreationTime   time.Time         `json:"creation_time"`
+	TTLSeconds     int64             `json:"ttl_seconds"`
+	ExplicitMaxTTL int64             `json:"explicit_max_ttl_seconds"`
+	ExpireTime     *time.Time        `json:"expire_time,omitempty"`
+	NumUses        int               `json:"num_uses"`
+	UsesLeft       int               `json:"uses_left"`
+	Renewable      bool              `json:"renewable"`
+	Orphan         bool              `json:"orphan"`
+	Path           string            `json:"path"`
+}
+
+func (t *Token) isRoot() bool { return slices.Contains(t.Policies, "root") }
+
+func tokenID(hash string) models.RecordID { return models.NewRecordID("tokens", hash) }
+
+const tokenFields = "*, record::id(id) AS hash"
+
+type tokenRow struct {
+	Token
+	HashField string `json:"hash"`
+}
+
+func (r *tokenRow) token() *Token {
+	t := r.Token
+	t.Hash = r.HashField
+	if t.Meta == nil {
+		t.Meta = map[string]string{}
+	}
+	return &t
+}
+
+// tokens is the token store.
+type tokens struct {
+	db     *surreal.Client
+	crypto *keeper.Client
+}
+
+func (ts *tokens) byHash(ctx context.Context, hash string) (*Token, error) {
+	row, err := surreal.Query[*tokenRow](ctx, ts.db, "SELECT "+tokenFields+" FROM ONLY $id", map[string]any{"id": tokenID(hash)})
+	if err != nil {
+		return nil, fmt.Errorf("token lookup: %w", err)
+	}
+	if row == nil {
+		return nil, nil
+	}
+	return row.token(), nil
+}
+
+func (ts *tokens) byAccessor(ctx context.Context, accessor string) (*Token, error) {
+	rows, err := surreal.Query[[]tokenRow](ctx, ts.db, "SELECT "+tokenFields+" FROM tokens WHERE accessor = $a", map[string]any{"a": accessor})
+	if err != nil {
+		return nil, fmt.Errorf("token lookup by accessor: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	return rows[0].token(), nil
+}
+
+// lookup resolves a token id to its live record (nil if unknown or expired).
+func (ts *tokens) lookup(ctx context.Context, id string) (*Token, error) {
+	if id == "" {
+		return nil, nil
+	}
+	hash, err := ts.crypto.TokenHash(ctx, id)
+	if err != nil {
+		return nil, apiError(err)
+	}
+	t, err := ts.byHash(ctx, hash)
+	if err != nil || t == nil {
+		return nil, err
+	}
+	if t.ExpireTime != nil && time.Now().After(*t.ExpireTime) {
+		if err := ts.revoke(ctx, t); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	}
+	return t, nil
+}
+
+// authenticate resolves the request's token and spends one of its uses.
+func (ts *tokens) authenticate(ctx context.Context, r *http.Request) (*Token, error) {
+	id := requestToken(r)
+	if id == "" {
+		// A sealed vault answers 503 before it asks for a token.
+		if _, err := ts.crypto.TokenHash(ctx, "probe"); err != nil {
+			return nil, apiError(err)
+		}
+		return nil, errPermissionDenied
+	}
+	t, err := ts.lookup(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if t == nil {
+		return nil, errPermissionDenied
+	}
+	if t.NumUses > 0 {
+		left, err := surreal.Query[[]int](ctx, ts.db,
+			"UPDATE $id SET uses_left -= 1 WHERE uses_left > 0 RETURN VALUE uses_left", map[string]any{"id": tokenID(t.Hash)})
+		if err != nil {
+			return nil, fmt.Errorf("spend token use: %w", err)
+		}
+		if len(left) == 0 {
+			return nil, errPermissionDenied
+		}
+		t.UsesLeft = left[0]
+		if left[0] == 0 {
+			// The last use: the token is revoked after this request, as Vault does.
+			defer func() { _ = ts.revoke(context.WithoutCancel(ctx), t) }()
+		}
+	}
+	return t, nil
+}
+
+// tokenRequest is the body of auth/token/create.
+type tokenRequest struct {
+	ID              string            `json:"id"`
+	Policies        []string          `json:"policies"`
+	Meta            map[string]string `json:"meta"`
+	NoParent        bool              `json:"no_parent"`
+	NoDefaultPolicy bool              `json:"no_default_policy"`
+	TTL             any               `json:"ttl"`
+	ExplicitMaxTTL  any               `json:"explicit_max_ttl"`
+	DisplayName     string            `json:"display_name"`
+	NumUses         int               `json:"num_uses"`
+	Renewable       *bool             `json:"renewable"`
+	Period          any               `json:"period"`
+	Type            string            `json:"type"`
+}
+
+// defaultTTL and maxTTL are the token store's limits, as Vault's defaults.
+const (
+	defaultTTL = 768 * time.Hour
+	maxTTL     = 768 * time.Hour
+)
+
+// create issues a child of parent (an orphan when asked and allowed).
+func (ts *tokens) create(ctx context.Context, parent *Token, req tokenRequest, orphan bool) (string, *Token, error) {
+	if req.ID != "" {
+		return "", nil, badRequest("custom token ids are not supported: ids are always random")
+	}
+	if req.Type != "" && req.Type != "service" {
+		return "", nil, badRequest("token type %q is not supported; only service tokens", req.Type)
+	}
+	if req.NumUses < 0 {
+		return "", nil, badRequest("number of uses cannot be negative")
+	}
+	ttl, err := parseDuration(req.TTL)
+	if err != nil {
+		return "", nil, badRequest("invalid 'ttl': %v", err)
+	}
+	maxExplicit, err := parseDuration(req.ExplicitMaxTTL)
+	if err != nil {
+		return "", nil, badRequest("invalid 'explicit_max_ttl': %v", err)
+	}
+	if _, err := parseDuration(req.Period); err != nil {
+		return "", nil, badRequest("invalid 'period': %v", err)
+	}
+	policies := dedupe(req.Policies)
+	if len(policies) == 0 {
+		policies = slices.Clone(parent.Policies)
+	}
+	if !parent.isRoot() {
+		for _, p := range policies {
+			if !slices.Contains(parent.Policies, p) {
+				return "", nil, badRequest("child policies must be subset of parent policies: %q is not", p)
+			}
+		}
+	}
+	if slices.Contains(policies, "root") && !parent.isRoot() {
+		return "", nil, badRequest("root tokens may only be created by a root token")
+	}
+	if ttl == 0 {
+		ttl = defaultTTL
+	}
+	ttl = min(ttl, maxTTL)
+	if maxExplicit > 0 {
+		ttl = min(ttl, maxExplicit)
+	}
+	if parent.ExpireTime != nil && !orphan && !req.NoParent {
+		// A child never outlives its parent.
+		ttl = min(ttl, time.Until(*parent.ExpireTime))
+	}
+	renewable := true
+	if req.Renewable != nil {
+		renewable = *req.Renewable
+	}
+	display := "token"
+	if req.DisplayName != "" {
+		display = "token-" + req.DisplayName
+	}
+	now := time.Now().UTC()
+	expire := now.Add(ttl)
+	t := &Token{Accessor: keeper.NewToken()[2:], Policies: policies, Meta: req.Meta, DisplayName: display,
+		CreationTime: now, TTLSeconds: int64(ttl.Seconds()), ExplicitMaxTTL: int64(maxExplicit.Seconds()),
+		ExpireTime: &expire, NumUses: req.NumUses, UsesLeft: req.NumUses, Renewable: renewable,
+		Orphan: orphan || req.NoParent, Path: "auth/token/create"}
+	if t.Meta == nil {
+		t.Meta = map[string]string{}
+	}
+	if !t.Orphan {
+		t.Parent = &parent.Hash
+	}
+	id := keeper.NewToken()
+	hash, err := ts.crypto.TokenHash(ctx, id)
+	if err != nil {
+		return "", nil, apiError(err)
+	}
+	t.Hash = hash
+	if err := ts.store(ctx, t); err != nil {
+		return "", nil, err
+	}
+	return id, t, nil
+}
+
+// store writes a token record (also used at init for the root token).
+func (ts *tokens) store(ctx context.Context, t *Token) error {
+	content := map[string]any{
+		"accessor": t.Accessor, "policies": t.Policies, "meta": t.Meta, "display_name": t.DisplayName,
+		"creation_time": models.CustomDateTime{Time: t.CreationTime}, "ttl_seconds": t.TTLSeconds,
+		"explicit_max_ttl_seconds": t.ExplicitMaxTTL, "num_uses": t.NumUses, "uses_left": t.UsesLeft,
+		"renewable": t.Renewable, "orphan": t.Orphan, "path": t.Path,
+	}
+	if t.Parent != nil {
+		content["parent"] = *t.Parent
+	}
+	if t.ExpireTime != nil {
+		content["expire_time"] = models.CustomDateTime{Time: *t.ExpireTime}
+	}
+	if _, err := surreal.Query[any](ctx, ts.db, "CREATE $id CONTENT $c", map[string]any{"id": tokenID(t.Hash), "c": content}); err != nil {
+		return fmt.Errorf("store token: %w", err)
+	}
+	return nil
+}
+
+// revoke deletes a token and, recursively, every token it created.
+func (ts *tokens) revoke(ctx context.Context, t *Token) error {
+	// The descendants are found breadth-first; then all go in one statement.
+	hashes := []string{t.Hash}
+	frontier := []string{t.Hash}
+	for len(frontier) > 0 {
+		children, err := surreal.Query[[]string](ctx, ts.db,
+			"SELECT VALUE record::id(id) FROM tokens WHERE parent IN $p", map[string]any{"p": frontier})
+		if err != nil {
+			return fmt.Errorf("revoke: find children: %w", err)
+		}
+		hashes = append(hashes, children...)
+		frontier = children
+	}
+	ids := make([]models.RecordID, len(hashes))
+	for i, h := range hashes {
+		ids[i] = tokenID(h)
+	}
+	if _, err := surreal.Query[any](ctx, ts.db, "DELETE $ids[*]", map[string]any{"ids": ids}); err != nil {
+		return fmt.Errorf("revoke: %w", err)
+	}
+	return nil
+}
+
+// revokeOrphan deletes the token and makes its children orphans.
+func (ts *tokens) revokeOrphan(ctx context.Context, t *Token) error {
+	_, err := surreal.Query[any](ctx, ts.db,
+		"UPDATE tokens SET parent = NONE, orphan = true WHERE parent = $h; DELETE $id;",
+		map[string]any{"h": t.Hash, "id": tokenID(t.Hash)})
+	if err != nil {
+		return fmt.Errorf("revoke orphan: %w", err)
+	}
+	return nil
+}
+
+// renew extends a renewable token by increment (or its original TTL), never
+// past its explicit max TTL or the store's maximum.
+func (ts *tokens) renew(ctx context.Context, t *Token, increment time.Duration) (*Token, error) {
+	if !t.Renewable {
+		return nil, badRequest("lease is not renewable")
+	}
+	if increment <= 0 {
+		increment = time.Duration(t.TTLSeconds) * time.Second
+	}
+	limit := t.CreationTime.Add(maxTTL)
+	if t.ExplicitMaxTTL > 0 {
+		limit = t.CreationTime.Add(time.Duration(t.ExplicitMaxTTL) * time.Second)
+	}
+	expire := time.Now().UTC().Add(increment)
+	if expire.After(limit) {
+		expire = limit
+	}
+	if _, err := surreal.Query[any](ctx, ts.db, "UPDATE $id SET expire_time = $e",
+		map[string]any{"id": tokenID(t.Hash), "e": models.CustomDateTime{Time: expire}}); err != nil {
+		return nil, fmt.Errorf("renew: %w", err)
+	}
+	t.ExpireTime = &expire
+	return t, nil
+}
+
+// lookupData is the data of a token lookup, in Vault's shape.
+func lookupData(t *Token, id string) map[string]any {
+	ttl := int64(0)
+	var expire any
+	if t.ExpireTime != nil {
+		ttl = max(int64(time.Until(*t.ExpireTime).Seconds()), 0)
+		expire = vaultTime(*t.ExpireTime)
+	}
+	meta := any(t.Meta)
+	if len(t.Meta) == 0 {
+		meta = nil
+	}
+	d := map[string]any{
+		"accessor": t.Accessor, "creation_time": t.CreationTime.Unix(), "creation_ttl": t.TTLSeconds,
+		"display_name": t.DisplayName, "entity_id": "", "expire_time": expire, "explicit_max_ttl": t.ExplicitMaxTTL,
+		"issue_time": vaultTime(t.CreationTime), "meta": meta, "num_uses": t.UsesLeft, "orphan": t.Orphan,
+		"path": t.Path, "policies": t.Policies, "renewable": t.Renewable, "ttl": ttl, "type": "service",
+	}
+	if id != "" {
+		d["id"] = id
+	}
+	return d
+}
+
+// authData is the "auth" block of a token creation or renewal.
+func authData(id string, t *Token) map[string]any {
+	lease := int64(0)
+	if t.ExpireTime != nil {
+		lease = max(int64(time.Until(*t.ExpireTime).Seconds()), 0)
+	}
+	meta := any(t.Meta)
+	if len(t.Meta) == 0 {
+		meta = nil
+	}
+	return map[string]any{
+		"client_token": id, "accessor": t.Accessor, "policies": t.Policies, "token_policies": t.Policies,
+		"identity_policies": nil, "metadata": meta, "lease_duration": lease, "renewable": t.Renewable,
+		"entity_id": "", "token_type": "service", "orphan": t.Orphan, "num_uses": t.NumUses,
+	}
+}
+
+func dedupe(in []string) []string {
+	var out []string
+	for _, s := range in {
+		if s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,152 @@
+// Package vault is SecretumVault's HTTP side: the Vault/OpenBao-compatible
+// API of vault-sys (init, unseal, seal, health, mounts, Cedar policies) and
+// vault-secrets (tokens, KV v1/v2). It never holds keys: it asks vault-crypto
+// (shared/vault/keeper) to hash tokens and to seal and open every value.
+package vault
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
+	"github.com/stratumiops/stratumiops/shared/vault/keeper"
+)
+
+// Version is reported by seal-status and health.
+const Version = "2.6.2+stratum"
+
+// envelope is Vault's response shape.
+type envelope struct {
+	RequestID     string   `json:"request_id"`
+	LeaseID       string   `json:"lease_id"`
+	Renewable     bool     `json:"renewable"`
+	LeaseDuration int      `json:"lease_duration"`
+	Data          any      `json:"data"`
+	WrapInfo      any      `json:"wrap_info"`
+	Warnings      []string `json:"warnings"`
+	Auth          any      `json:"auth"`
+	MountType     string   `json:"mount_type"`
+}
+
+func respond(w http.ResponseWriter, status int, data, auth any, mountType string) {
+	httpapi.WriteJSON(w, status, envelope{RequestID: w.Header().Get(httpapi.RequestIDHeader), Data: data, Auth: auth, MountType: mountType})
+}
+
+func noContent(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }
+
+// WriteError writes Vault's error shape {"errors":[...]}; a plain miss has none.
+func WriteError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	errs := []string{}
+	if message != "" {
+		errs = append(errs, message)
+	}
+	httpapi.WriteJSON(w, status, map[string][]string{"errors": errs})
+}
+
+var (
+	errPermissionDenied = httpapi.Errorf(http.StatusForbidden, "permission_denied", "permission denied")
+	errSealed           = httpapi.Errorf(http.StatusServiceUnavailable, "sealed", "Vault is sealed")
+	errNotFound         = &httpapi.Error{Status: http.StatusNotFound, Code: "not_found"}
+	errUnsupported      = httpapi.Errorf(http.StatusMethodNotAllowed, "unsupported", "unsupported operation")
+)
+
+func badRequest(format string, args ...any) error { return httpapi.BadRequest(format, args...) }
+
+// apiError maps vault-crypto's typed errors to their HTTP answers.
+func apiError(err error) error {
+	var inv *keeper.InvalidError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, new(keeper.SealedError)):
+		return errSealed
+	case errors.As(err, &inv):
+		return httpapi.BadRequest("%s", inv.Msg)
+	}
+	return err
+}
+
+// decodeBody reads an optional JSON object body. Vault ignores fields it does
+// not know, so clients that send more keep working; malformed JSON is a 400.
+func decodeBody(r *http.Request, v any) error {
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return httpapi.Errorf(http.StatusRequestEntityTooLarge, "too_large", "request body exceeds %d bytes", mbe.Limit)
+		}
+		return badRequest("reading request body: %v", err)
+	}
+	if len(strings.TrimSpace(string(raw))) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return badRequest("failed to parse JSON input: %v", err)
+	}
+	return nil
+}
+
+// requestToken reads X-Vault-Token or an Authorization: Bearer token.
+func requestToken(r *http.Request) string {
+	if t := r.Header.Get("X-Vault-Token"); t != "" {
+		return t
+	}
+	if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "Bearer ") {
+		return strings.TrimSpace(strings.TrimPrefix(auth, "Bearer "))
+	}
+	return ""
+}
+
+// isList reports a LIST request: the LIST method or GET ?list=true.
+func isList(r *http.Request) bool {
+	return r.Method == "LIST" || (r.Method == http.MethodGet && r.URL.Query().Get("list") == "true")
+}
+
+// parseDuration reads a Vault duration: seconds as a number or string, or a Go
+// duration ("1h30m"), with "d" for days.
+func parseDuration(v any) (time.Duration, error) {
+	switch x := v.(type) {
+	case nil:
+		return 0, nil
+	case float64:
+		if x < 0 {
+			return 0, errors.New("negative duration")
+		}
+		return time.Duration(x) * time.Second, nil
+	case json.Number:
+		f, err := x.Float64()
+		if err != nil {
+			return 0, err
+		}
+		return parseDuration(f)
+	case string:
+		if x == "" {
+			return 0, nil
+		}
+		if n, err := json.Number(x).Int64(); err == nil {
+			return parseDuration(float64(n))
+		}
+		if strings.HasSuffix(x, "d") {
+			d, err := time.ParseDuration(strings.TrimSuffix(x, "d") + "h")
+			return d * 24, err
+		}
+		d, err := time.ParseDuration(x)
+		if err != nil || d < 0 {
+			return 0, errors.New("invalid duration " + x)
+		}
+		return d, nil
+	}
+	return 0, errors.New("invalid duration")
+}
+
+// vaultTime formats times as Vault does (RFC 3339 with nanoseconds, UTC).
+func vaultTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
