@@ -1,0 +1,278 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	hcvault "github.com/hashicorp/vault/api"
+	bao "github.com/openbao/openbao/api/v2"
+)
+
+// The vault is judged by Vault's own clients: OpenBao's api/v2 and HashiCorp's
+// vault/api, pointed at the vault gateway as at a Vault server.
+func TestVault(t *testing.T) {
+	addr := ep.Gateways["vault"]
+	if addr == "" {
+		t.Fatal("no vault gateway in the endpoints")
+	}
+	root := baoClient(t, addr, "")
+	ctx := context.Background()
+
+	init, err := root.Sys().InitWithContext(ctx, &bao.InitRequest{SecretShares: 5, SecretThreshold: 3})
+	if err != nil {
+		t.Fatalf("init: %v", err)
+	}
+	if len(init.Keys) != 5 || len(init.KeysB64) != 5 || init.RootToken == "" {
+		t.Fatalf("init response %+v", init)
+	}
+	unseal := func(t *testing.T) {
+		t.Helper()
+		for i, k := range init.Keys[:3] {
+			st, err := root.Sys().UnsealWithContext(ctx, k)
+			if err != nil {
+				t.Fatalf("unseal %d: %v", i, err)
+			}
+			if st.Sealed != (i < 2) || st.T != 3 || st.N != 5 {
+				t.Fatalf("after %d shares: %+v", i+1, st)
+			}
+		}
+	}
+	t.Run("sealed until the threshold", func(t *testing.T) {
+		if _, err := root.Logical().ReadWithContext(ctx, "secret/data/x"); !hasStatus(err, 503) {
+			t.Fatalf("before unseal: %v", err)
+		}
+		unseal(t)
+		h, err := root.Sys().HealthWithContext(ctx)
+		if err != nil || !h.Initialized || h.Sealed {
+			t.Fatalf("health %+v %v", h, err)
+		}
+	})
+	root.SetToken(init.RootToken)
+	t.Run("kv v2 with the OpenBao client", func(t *testing.T) {
+		if err := root.Sys().MountWithContext(ctx, "secret", &bao.MountInput{Type: "kv", Options: map[string]string{"version": "2"}}); err != nil {
+			t.Fatal(err)
+		}
+		kv := root.KVv2("secret")
+		if _, err := kv.Put(ctx, "app/db", map[string]any{"password": "hunter2"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := kv.Put(ctx, "app/db", map[string]any{"password": "correct horse"}); err != nil {
+			t.Fatal(err)
+		}
+		s, err := kv.Get(ctx, "app/db")
+		if err != nil || s.Data["password"] != "correct horse" || s.VersionMetadata.Version != 2 {
+			t.Fatalf("get: %+v %v", s, err)
+		}
+		v1, err := kv.GetVersion(ctx, "app/db", 1)
+		if err != nil || v1.Data["password"] != "hunter2" {
+			t.Fatalf("version 1: %+v %v", v1, err)
+		}
+		if err := kv.Delete(ctx, "app/db"); err != nil {
+			t.Fatal(err)
+		}
+		// Vault answers a soft-deleted version with 404 and its metadata; the
+		// clients turn that into a secret with no data and a deletion time.
+		if s, err := kv.Get(ctx, "app/db"); err != nil || s.Data != nil || s.VersionMetadata.DeletionTime.IsZero() {
+			t.Fatalf("a soft-deleted version: %+v %v", s, err)
+		}
+		if err := kv.Undelete(ctx, "app/db", []int{2}); err != nil {
+			t.Fatal(err)
+		}
+		if s, err := kv.Get(ctx, "app/db"); err != nil || s.Data["password"] != "correct horse" {
+			t.Fatalf("after undelete: %+v %v", s, err)
+		}
+		if err := kv.Destroy(ctx, "app/db", []int{1}); err != nil {
+			t.Fatal(err)
+		}
+		meta, err := kv.GetMetadata(ctx, "app/db")
+		if err != nil || meta.CurrentVersion != 2 || len(meta.Versions) != 2 || !meta.Versions["1"].Destroyed {
+			t.Fatalf("metadata %+v %v", meta, err)
+		}
+		// check-and-set
+		if _, err := kv.Put(ctx, "app/db", map[string]any{"a": "b"}, bao.WithCheckAndSet(1)); err == nil ||
+			!strings.Contains(err.Error(), "check-and-set parameter did not match the current version") {
+			t.Fatalf("cas mismatch: %v", err)
+		}
+		if _, err := kv.Put(ctx, "app/db", map[string]any{"a": "b"}, bao.WithCheckAndSet(2)); err != nil {
+			t.Fatalf("cas match: %v", err)
+		}
+		list, err := root.Logical().ListWithContext(ctx, "secret/metadata/app")
+		if err != nil || list == nil || len(list.Data["keys"].([]any)) != 1 {
+			t.Fatalf("list %+v %v", list, err)
+		}
+	})
+	t.Run("kv v2 with the HashiCorp client, and kv v1", func(t *testing.T) {
+		hc := hcClient(t, addr, init.RootToken)
+		if _, err := hc.KVv2("secret").Put(ctx, "hc/item", map[string]any{"k": "v"}); err != nil {
+			t.Fatal(err)
+		}
+		s, err := hc.KVv2("secret").Get(ctx, "hc/item")
+		if err != nil || s.Data["k"] != "v" {
+			t.Fatalf("hashicorp get: %+v %v", s, err)
+		}
+		if err := hc.Sys().Mount("kv1", &hcvault.MountInput{Type: "kv"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := hc.KVv1("kv1").Put(ctx, "plain", map[string]any{"x": "1"}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := hc.KVv1("kv1").Get(ctx, "plain")
+		if err != nil || got.Data["x"] != "1" {
+			t.Fatalf("kv v1: %+v %v", got, err)
+		}
+	})
+	t.Run("tokens with Cedar policies", func(t *testing.T) {
+		text, err := os.ReadFile("../../schemas/cedar/vault/examples/read-only-app.cedar")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := root.Logical().WriteWithContext(ctx, "sys/policies/cedar/app-read-only", map[string]any{"policy": string(text)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := root.Logical().WriteWithContext(ctx, "sys/policies/cedar/broken", map[string]any{"policy": "permit (principal, action, resource) when { resource.nope };"}); !hasStatus(err, 400) {
+			t.Fatalf("a policy that does not match the schema: %v", err)
+		}
+		creator := `@id("create-child-tokens") permit (principal, action == Action::"update", resource == Path::"auth/token/create");`
+		if _, err := root.Logical().WriteWithContext(ctx, "sys/policies/cedar/token-creator", map[string]any{"policy": creator}); err != nil {
+			t.Fatal(err)
+		}
+		sec, err := root.Auth().Token().CreateWithContext(ctx, &bao.TokenCreateRequest{Policies: []string{"app-read-only", "token-creator"}, TTL: "1h"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		app := baoClient(t, addr, sec.Auth.ClientToken)
+		if s, err := app.KVv2("secret").Get(ctx, "app/db"); err != nil || s.Data["a"] != "b" {
+			t.Fatalf("allowed read: %+v %v", s, err)
+		}
+		if _, err := app.KVv2("secret").Put(ctx, "app/db", map[string]any{"x": "y"}); !hasStatus(err, 403) {
+			t.Fatalf("write with a read-only policy: %v", err)
+		}
+		if _, err := app.KVv2("secret").Get(ctx, "hc/item"); !hasStatus(err, 403) {
+			t.Fatalf("read outside the policy: %v", err)
+		}
+		self, err := app.Auth().Token().LookupSelfWithContext(ctx)
+		if err != nil || self.Data["display_name"] != "token" || self.Data["accessor"] != sec.Auth.Accessor {
+			t.Fatalf("lookup-self %+v %v", self, err)
+		}
+		// A child dies with its parent.
+		child, err := app.Auth().Token().CreateWithContext(ctx, &bao.TokenCreateRequest{Policies: []string{"app-read-only"}})
+		if err != nil {
+			t.Fatalf("child: %v", err)
+		}
+		if _, err := app.Auth().Token().CreateWithContext(ctx, &bao.TokenCreateRequest{Policies: []string{"root"}}); !hasStatus(err, 400) {
+			t.Fatalf("a non-root token minting a root token: %v", err)
+		}
+		if _, err := baoClient(t, addr, child.Auth.ClientToken).Auth().Token().CreateWithContext(ctx, &bao.TokenCreateRequest{}); !hasStatus(err, 403) {
+			t.Fatalf("a child without token-creator creating a token: %v", err)
+		}
+		if err := root.Auth().Token().RevokeTreeWithContext(ctx, sec.Auth.ClientToken); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := baoClient(t, addr, child.Auth.ClientToken).Auth().Token().LookupSelfWithContext(ctx); !hasStatus(err, 403) {
+			t.Fatalf("child after the parent's revocation: %v", err)
+		}
+		// num_uses and ttl
+		limited, err := root.Auth().Token().CreateWithContext(ctx, &bao.TokenCreateRequest{Policies: []string{"app-read-only"}, NumUses: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lc := baoClient(t, addr, limited.Auth.ClientToken)
+		for i := range 2 {
+			if _, err := lc.KVv2("secret").Get(ctx, "app/db"); err != nil {
+				t.Fatalf("use %d: %v", i+1, err)
+			}
+		}
+		if _, err := lc.KVv2("secret").Get(ctx, "app/db"); !hasStatus(err, 403) {
+			t.Fatalf("third use of a 2-use token: %v", err)
+		}
+		short, err := root.Auth().Token().CreateWithContext(ctx, &bao.TokenCreateRequest{Policies: []string{"app-read-only"}, TTL: "1s"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		if _, err := baoClient(t, addr, short.Auth.ClientToken).KVv2("secret").Get(ctx, "app/db"); !hasStatus(err, 403) {
+			t.Fatalf("expired token: %v", err)
+		}
+	})
+	t.Run("bad input", func(t *testing.T) {
+		for _, c := range []struct {
+			method, path, token, body string
+			status                    int
+		}{
+			{"GET", "/v1/nowhere/x", init.RootToken, "", 404},
+			{"GET", "/v1/secret/data/app/db", "", "", 403},
+			{"GET", "/v1/secret/data/app/db", "s.not-a-real-token", "", 403},
+			{"POST", "/v1/secret/data/bad", init.RootToken, `{"data":`, 400},
+			{"POST", "/v1/secret/data/big", init.RootToken, `{"data":{"v":"` + strings.Repeat("x", 2<<20) + `"}}`, 413},
+			{"PATCH", "/v1/secret/config", init.RootToken, "", 405},
+			{"PUT", "/v1/sys/init", "", `{"secret_shares":1,"secret_threshold":1}`, 400},
+		} {
+			req, _ := http.NewRequest(c.method, addr+c.path, strings.NewReader(c.body))
+			if c.token != "" {
+				req.Header.Set("X-Vault-Token", c.token)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != c.status {
+				t.Errorf("%s %s: %d, want %d", c.method, c.path, res.StatusCode, c.status)
+			}
+		}
+	})
+	t.Run("seal stops every secret path", func(t *testing.T) {
+		if err := root.Sys().SealWithContext(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{"secret/data/app/db", "kv1/plain", "auth/token/lookup-self"} {
+			_, err := root.Logical().ReadWithContext(ctx, p)
+			if !hasStatus(err, 503) || !strings.Contains(err.Error(), "Vault is sealed") {
+				t.Errorf("%s while sealed: %v", p, err)
+			}
+		}
+		if _, err := root.Sys().UnsealWithContext(ctx, "not a key"); !hasStatus(err, 400) {
+			t.Fatalf("a malformed unseal key: %v", err)
+		}
+		unseal(t)
+		if s, err := root.KVv2("secret").Get(ctx, "app/db"); err != nil || s.Data["a"] != "b" {
+			t.Fatalf("after unsealing again: %+v %v", s, err)
+		}
+	})
+}
+
+func baoClient(t *testing.T, addr, token string) *bao.Client {
+	t.Helper()
+	cfg := bao.DefaultConfig()
+	cfg.Address = addr
+	cfg.MaxRetries = 0
+	c, err := bao.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetToken(token)
+	return c
+}
+
+func hcClient(t *testing.T, addr, token string) *hcvault.Client {
+	t.Helper()
+	cfg := hcvault.DefaultConfig()
+	cfg.Address = addr
+	cfg.MaxRetries = 0
+	c, err := hcvault.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetToken(token)
+	return c
+}
+
+func hasStatus(err error, status int) bool {
+	var re *bao.ResponseError
+	return errors.As(err, &re) && re.StatusCode == status
+}
