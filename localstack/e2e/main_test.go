@@ -68,59 +68,91 @@ func run(m *testing.M) (int, error) {
 	}
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "stratum")
+	// (built once; restarts reuse it)
 	build := exec.Command("go", "build", "-o", bin, "github.com/stratumiops/stratumiops/cmd/stratum")
 	if out, err := build.CombinedOutput(); err != nil {
 		return 1, fmt.Errorf("build stratum: %v\n%s", err, out)
 	}
-	endpoints := filepath.Join(dir, "endpoints.json")
-	logFile := filepath.Join(dir, "devstack.log")
-	args := []string{"dev", "--data-dir", filepath.Join(dir, "data"), "--ephemeral-ports",
-		"--fault-injection", "--retry-base", "50ms", "--endpoints-file", endpoints, "--log-file", logFile}
-	if os.Getenv("STRATUM_E2E_LAMBDA_RUNTIME") == "1" {
-		args = append(args, "--lambda-runtime")
-	}
-	dev := exec.Command(bin, args...)
-	dev.Stdout, dev.Stderr = os.Stderr, os.Stderr
-	began := time.Now()
-	if err := dev.Start(); err != nil {
-		return 1, fmt.Errorf("start stratum dev: %w", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- dev.Wait() }()
-	if err := waitForFile(endpoints, exited, 3*time.Minute); err != nil {
-		_ = dev.Process.Kill()
-		dumpLog(logFile)
-		return 1, err
-	}
-	raw, _ := os.ReadFile(endpoints)
-	if err := json.Unmarshal(raw, &ep); err != nil {
-		_ = dev.Process.Kill()
+	dev = &devstackProc{bin: bin, dir: dir}
+	if err := dev.start(); err != nil {
 		return 1, err
 	}
 	own = true
-	fmt.Fprintf(os.Stderr, "e2e: devstack up in %s (its own start-up %d ms)\n", time.Since(began).Round(time.Millisecond), ep.StartupMillis)
 
 	code := m.Run()
 
 	// A clean stop: SIGINT ends the devstack, with exit code 0, and takes SurrealDB with it.
-	_ = dev.Process.Signal(os.Interrupt)
-	select {
-	case err := <-exited:
-		if err != nil {
-			dumpLog(logFile)
-			return code, fmt.Errorf("stratum dev did not exit cleanly on SIGINT: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		_ = dev.Process.Kill()
-		return code, errors.New("stratum dev still running 30s after SIGINT")
-	}
-	if pid := surrealPID(); pid != 0 {
-		return code, fmt.Errorf("SurrealDB (pid %d) outlived the devstack", pid)
+	if err := dev.stop(); err != nil {
+		return code, err
 	}
 	if code != 0 {
-		dumpLog(logFile)
+		dumpLog(dev.logFile())
 	}
 	return code, nil
+}
+
+// dev is the devstack this suite started (nil when it targets another stack).
+var dev *devstackProc
+
+// devstackProc is a `stratum dev` process with its own data directory, so it
+// can be stopped and started again on the same data.
+type devstackProc struct {
+	bin, dir string
+	cmd      *exec.Cmd
+	exited   chan error
+}
+
+func (d *devstackProc) logFile() string { return filepath.Join(d.dir, "devstack.log") }
+
+func (d *devstackProc) start() error {
+	endpoints := filepath.Join(d.dir, "endpoints.json")
+	_ = os.Remove(endpoints)
+	args := []string{"dev", "--data-dir", filepath.Join(d.dir, "data"), "--ephemeral-ports",
+		"--fault-injection", "--retry-base", "50ms", "--endpoints-file", endpoints, "--log-file", d.logFile()}
+	if os.Getenv("STRATUM_E2E_LAMBDA_RUNTIME") == "1" {
+		args = append(args, "--lambda-runtime")
+	}
+	d.cmd = exec.Command(d.bin, args...)
+	d.cmd.Stdout, d.cmd.Stderr = os.Stderr, os.Stderr
+	began := time.Now()
+	if err := d.cmd.Start(); err != nil {
+		return fmt.Errorf("start stratum dev: %w", err)
+	}
+	d.exited = make(chan error, 1)
+	go func() { d.exited <- d.cmd.Wait() }()
+	if err := waitForFile(endpoints, d.exited, 3*time.Minute); err != nil {
+		_ = d.cmd.Process.Kill()
+		dumpLog(d.logFile())
+		return err
+	}
+	raw, _ := os.ReadFile(endpoints)
+	var next devstack.Endpoints
+	if err := json.Unmarshal(raw, &next); err != nil {
+		_ = d.cmd.Process.Kill()
+		return err
+	}
+	ep = next
+	fmt.Fprintf(os.Stderr, "e2e: devstack up in %s (its own start-up %d ms)\n", time.Since(began).Round(time.Millisecond), ep.StartupMillis)
+	return nil
+}
+
+// stop sends SIGINT and checks the devstack exits cleanly, taking SurrealDB with it.
+func (d *devstackProc) stop() error {
+	_ = d.cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-d.exited:
+		if err != nil {
+			dumpLog(d.logFile())
+			return fmt.Errorf("stratum dev did not exit cleanly on SIGINT: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		_ = d.cmd.Process.Kill()
+		return errors.New("stratum dev still running 30s after SIGINT")
+	}
+	if pid := surrealPID(); pid != 0 {
+		return fmt.Errorf("SurrealDB (pid %d) outlived the devstack", pid)
+	}
+	return nil
 }
 
 func waitForFile(path string, exited <-chan error, timeout time.Duration) error {

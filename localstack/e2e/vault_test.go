@@ -22,11 +22,7 @@ func TestVault(t *testing.T) {
 	}
 	root := baoClient(t, addr, "")
 	ctx := context.Background()
-
-	init, err := root.Sys().InitWithContext(ctx, &bao.InitRequest{SecretShares: 5, SecretThreshold: 3})
-	if err != nil {
-		t.Fatalf("init: %v", err)
-	}
+	init := initVault(t)
 	if len(init.Keys) != 5 || len(init.KeysB64) != 5 || init.RootToken == "" {
 		t.Fatalf("init response %+v", init)
 	}
@@ -244,6 +240,79 @@ func TestVault(t *testing.T) {
 			t.Fatalf("after unsealing again: %+v %v", s, err)
 		}
 	})
+}
+
+// TestVaultRestart restarts the devstack on the same data between a write and a
+// read: the data is there, and the vault comes back unsealed (its root key is
+// KMS-wrapped, auto-unseal style) unless it was sealed by hand, in which case
+// it stays sealed until unsealed with the key shares.
+func TestVaultRestart(t *testing.T) {
+	if dev == nil {
+		t.Skip("the devstack belongs to someone else: it cannot be restarted")
+	}
+	ctx := context.Background()
+	init := initVault(t)
+	c := baoClient(t, ep.Gateways["vault"], init.RootToken)
+	unsealVault(t, c, init)
+	if err := c.Sys().MountWithContext(ctx, "restart", &bao.MountInput{Type: "kv-v2"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.KVv2("restart").Put(ctx, "marker", map[string]any{"v": "before restart"}); err != nil {
+		t.Fatal(err)
+	}
+	restart := func() *bao.Client {
+		t.Helper()
+		if err := dev.stop(); err != nil {
+			t.Fatal(err)
+		}
+		if err := dev.start(); err != nil {
+			t.Fatal(err)
+		}
+		return baoClient(t, ep.Gateways["vault"], init.RootToken)
+	}
+	c = restart()
+	st, err := c.Sys().SealStatusWithContext(ctx)
+	if err != nil || st.Sealed {
+		t.Fatalf("after a restart: %+v %v (want auto-unsealed through KMS)", st, err)
+	}
+	if s, err := c.KVv2("restart").Get(ctx, "marker"); err != nil || s.Data["v"] != "before restart" {
+		t.Fatalf("read after restart: %+v %v", s, err)
+	}
+	if err := c.Sys().SealWithContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c = restart()
+	if st, err := c.Sys().SealStatusWithContext(ctx); err != nil || !st.Sealed {
+		t.Fatalf("sealed by hand, then restarted: %+v %v", st, err)
+	}
+	unsealVault(t, c, init)
+	if s, err := c.KVv2("restart").Get(ctx, "marker"); err != nil || s.Data["v"] != "before restart" {
+		t.Fatalf("read after unseal: %+v %v", s, err)
+	}
+}
+
+// vaultInit is the suite's vault: initialised once (5 shares, threshold 3).
+var vaultInit *bao.InitResponse
+
+func initVault(t *testing.T) *bao.InitResponse {
+	t.Helper()
+	if vaultInit == nil {
+		res, err := baoClient(t, ep.Gateways["vault"], "").Sys().Init(&bao.InitRequest{SecretShares: 5, SecretThreshold: 3})
+		if err != nil {
+			t.Fatalf("init: %v", err)
+		}
+		vaultInit = res
+	}
+	return vaultInit
+}
+
+func unsealVault(t *testing.T, c *bao.Client, init *bao.InitResponse) {
+	t.Helper()
+	for _, k := range init.Keys[:3] {
+		if _, err := c.Sys().Unseal(k); err != nil {
+			t.Fatalf("unseal: %v", err)
+		}
+	}
 }
 
 func baoClient(t *testing.T, addr, token string) *bao.Client {
