@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -11,6 +12,8 @@ import (
 
 	hcvault "github.com/hashicorp/vault/api"
 	bao "github.com/openbao/openbao/api/v2"
+
+	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
 
 // The vault is judged by Vault's own clients: OpenBao's api/v2 and HashiCorp's
@@ -195,6 +198,54 @@ func TestVault(t *testing.T) {
 			t.Fatalf("expired token: %v", err)
 		}
 	})
+	t.Run("audit: HMAC'd entries in a hash chain that detects tampering", func(t *testing.T) {
+		if err := root.Sys().EnableAuditWithOptionsWithContext(ctx, "chain", &bao.EnableAuditOptions{Type: "surrealdb"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := root.KVv2("secret").Put(ctx, "audited", map[string]any{"pin": "plaintext-4711"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := root.KVv2("secret").Get(ctx, "audited"); err != nil {
+			t.Fatal(err)
+		}
+		verify := func() map[string]any {
+			t.Helper()
+			rep, err := root.Logical().ReadWithContext(ctx, "sys/audit-verify")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return rep.Data
+		}
+		// The put and the get (audit-verify itself is logged after it answers).
+		if rep := verify(); rep["valid"] != true || rep["entries"] != json.Number("2") {
+			t.Fatalf("verify: %v", rep)
+		}
+		hashed, err := root.Logical().WriteWithContext(ctx, "sys/audit-hash/chain", map[string]any{"input": "plaintext-4711"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		db := surrealClient(t, "secretumvault")
+		log, err := surreal.Query[[]string](ctx, db, "RETURN (SELECT entry, seq FROM audit_log ORDER BY seq).entry", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := strings.Join(log, "\n")
+		if strings.Contains(all, "plaintext-4711") || strings.Contains(all, init.RootToken) {
+			t.Fatal("a secret or a token is in the audit log in clear")
+		}
+		if !strings.Contains(all, hashed.Data["hash"].(string)) {
+			t.Fatalf("audit-hash %v does not match the logged value", hashed.Data["hash"])
+		}
+		if _, err := surreal.Query[any](ctx, db, "UPDATE audit_log:⟨000000000002⟩ SET entry = string::replace(entry, 'request', 'REQUEST')", nil); err != nil {
+			t.Fatal(err)
+		}
+		if rep := verify(); rep["valid"] != false || !strings.Contains(rep["problem"].(string), "entry 2 was modified") {
+			t.Fatalf("an edited entry: %v", rep)
+		}
+		if err := root.Sys().DisableAuditWithContext(ctx, "chain"); err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("bad input", func(t *testing.T) {
 		for _, c := range []struct {
 			method, path, token, body string
@@ -313,6 +364,18 @@ func unsealVault(t *testing.T, c *bao.Client, init *bao.InitResponse) {
 			t.Fatalf("unseal: %v", err)
 		}
 	}
+}
+
+// surrealClient connects to the stack's SurrealDB as an operator would, to
+// tamper with what the vault stored.
+func surrealClient(t *testing.T, database string) *surreal.Client {
+	t.Helper()
+	if !own {
+		t.Skip("no direct access to the target's SurrealDB")
+	}
+	c := surreal.New(surreal.Config{URL: ep.Surreal, User: "root", Pass: "root", Namespace: surreal.Namespace, Database: database}, nil)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }
 
 func baoClient(t *testing.T, addr, token string) *bao.Client {

@@ -22,6 +22,7 @@ type Server struct {
 	tokens   *tokens
 	policies *policies
 	mounts   *mounts
+	audit    *audit
 	opts     httpapi.Options
 }
 
@@ -33,18 +34,19 @@ func NewServer(db *surreal.Client, inv invoke.Invoker) (*Server, error) {
 		return nil, err
 	}
 	return &Server{crypto: crypto, st: &store{db: db, crypto: crypto}, tokens: &tokens{db: db, crypto: crypto},
-		policies: pols, mounts: &mounts{db: db}, opts: httpapi.Options{Errors: WriteError}}, nil
+		policies: pols, mounts: &mounts{db: db}, audit: &audit{db: db, crypto: crypto},
+		opts: httpapi.Options{Errors: WriteError}}, nil
 }
 
 // handler routes everything under prefix to route, which returns its error.
 func (s *Server) handler(prefix string, route func(w http.ResponseWriter, r *http.Request, path string) error) http.Handler {
-	return s.opts.Handle(func(w http.ResponseWriter, r *http.Request) error {
+	return s.auditWrap(s.opts.Handle(func(w http.ResponseWriter, r *http.Request) error {
 		path := strings.TrimPrefix(r.URL.Path, prefix)
 		if path == r.URL.Path || strings.Contains(path, "..") {
 			return errNotFound
 		}
 		return route(w, r, strings.TrimSuffix(path, "/"))
-	})
+	}))
 }
 
 // capabilityOf maps a request's method to the capability it needs.

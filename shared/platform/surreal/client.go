@@ -294,6 +294,9 @@ func queryOnce[T any](ctx context.Context, c *Client, sql string, vars map[strin
 		return nil, &QueryError{Message: rpcErr.Error()}
 	case errors.As(err, &rpcVal):
 		return nil, &QueryError{Message: rpcVal.Error()}
+	case strings.Contains(err.Error(), "failed to unmarshal"):
+		// The query ran; its result does not fit T. A bug, not an outage.
+		return nil, fmt.Errorf("decode query result: %w", err)
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
 		// Sent, perhaps executed, no answer: the connection can't be trusted.
 		c.markBroken(db)

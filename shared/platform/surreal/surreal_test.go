@@ -200,3 +200,21 @@ func TestWriteConflictsAreRetried(t *testing.T) {
 		t.Fatalf("a retryable conflict reached the caller: %v", err)
 	}
 }
+
+// A result that does not decode is an error of its own: not unavailability,
+// and the query is not run a second time.
+func TestDecodeErrorIsNotUnavailability(t *testing.T) {
+	ctx := context.Background()
+	c := client(t, "t_decode")
+	if _, err := surreal.Query[any](ctx, c, "DEFINE TABLE runs SCHEMALESS", nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err := surreal.Query[[]int](ctx, c, "CREATE runs SET n = 1; RETURN 'not an int list'", nil)
+	if err == nil || errors.Is(err, surreal.ErrUnavailable) {
+		t.Fatalf("want a decode error, got %v", err)
+	}
+	n, err := surreal.Query[int](ctx, c, "RETURN count(SELECT * FROM runs)", nil)
+	if err != nil || n != 1 {
+		t.Fatalf("the query ran %d times (err %v)", n, err)
+	}
+}
