@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stratumiops/stratumiops/localstack/devstack"
+)
+
+// The CLI against a devstack in this process, as a person would use it.
+func TestVaultCLI(t *testing.T) {
+	ctx := context.Background()
+	stack, err := devstack.Start(ctx, devstack.Config{Memory: true, EphemeralPorts: true, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stack.Close()
+	addr := stack.Endpoints().Gateways["vault"]
+	t.Setenv("VAULT_ADDR", addr)
+	t.Setenv("VAULT_TOKEN", "")
+	run := func(stdin string, args ...string) (string, error) {
+		t.Helper()
+		var out bytes.Buffer
+		cmd := rootCommand()
+		cmd.SetArgs(append([]string{"vault"}, args...))
+		cmd.SetOut(&out)
+		cmd.SetIn(strings.NewReader(stdin))
+		err := cmd.ExecuteContext(ctx)
+		return out.String(), err
+	}
+	must := func(stdin string, args ...string) string {
+		t.Helper()
+		out, err := run(stdin, args...)
+		if err != nil {
+			t.Fatalf("stratum vault %v: %v\n%s", args, err, out)
+		}
+		return out
+	}
+	out := must("", "operator", "init", "--key-shares", "3", "--key-threshold", "2")
+	keys := regexp.MustCompile(`Unseal Key \d: (\S+)`).FindAllStringSubmatch(out, -1)
+	root := regexp.MustCompile(`Initial Root Token: (\S+)`).FindStringSubmatch(out)
+	if len(keys) != 3 || root == nil {
+		t.Fatalf("init output:\n%s", out)
+	}
+	if _, err := run("", "operator", "status"); !errors.As(err, new(exitCodeError)) {
+		t.Fatalf("status while sealed should exit 2: %v", err)
+	}
+	must("", "operator", "unseal", keys[0][1])
+	out = must(keys[1][1]+"\n", "operator", "unseal") // the key from stdin
+	if !regexp.MustCompile(`Sealed\s+false`).MatchString(out) {
+		t.Fatalf("after two keys:\n%s", out)
+	}
+	t.Setenv("VAULT_TOKEN", root[1])
+	if _, err := run("", "kv", "put", "secret/app", "a=b"); err == nil {
+		t.Fatal("put on an unmounted path succeeded")
+	}
+	must("", "secrets", "enable", "--path", "secret", "--version", "2", "kv")
+	if out = must("", "secrets", "list"); !strings.Contains(out, "secret/") {
+		t.Fatalf("secrets list:\n%s", out)
+	}
+	must("", "kv", "put", "secret/app/db", "password=hunter2", "user=app")
+	out = must("", "kv", "get", "secret/app/db")
+	if !regexp.MustCompile(`password\s+hunter2`).MatchString(out) || !regexp.MustCompile(`version\s+1`).MatchString(out) {
+		t.Fatalf("kv get:\n%s", out)
+	}
+	if out = must("", "kv", "list", "secret/app"); !strings.Contains(out, "db") {
+		t.Fatalf("kv list:\n%s", out)
+	}
+	if out = must("", "kv", "metadata", "get", "secret/app/db"); !regexp.MustCompile(`current_version\s+1`).MatchString(out) {
+		t.Fatalf("metadata:\n%s", out)
+	}
+	must("", "policy", "write", "app-read-only", "../../schemas/cedar/vault/examples/read-only-app.cedar")
+	if out = must("", "policy", "list"); !strings.Contains(out, "app-read-only") {
+		t.Fatalf("policy list:\n%s", out)
+	}
+	if out = must("", "policy", "read", "app-read-only"); !strings.Contains(out, `@id("app-read-only")`) {
+		t.Fatalf("policy read:\n%s", out)
+	}
+	out = must("", "token", "create", "--policy", "app-read-only", "--ttl", "1h", "--metadata", "team=payments")
+	tok := regexp.MustCompile(`token\s+(s\.\S+)`).FindStringSubmatch(out)
+	if tok == nil {
+		t.Fatalf("token create:\n%s", out)
+	}
+	if out = must("", "token", "lookup", tok[1]); !regexp.MustCompile(`policies\s+\[app-read-only\]`).MatchString(out) {
+		t.Fatalf("token lookup:\n%s", out)
+	}
+	t.Setenv("VAULT_TOKEN", tok[1])
+	if _, err := run("", "kv", "put", "secret/app/db", "x=y"); err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Fatalf("write with a read-only token: %v", err)
+	}
+	t.Setenv("VAULT_TOKEN", root[1])
+	must("", "token", "revoke", tok[1])
+	if _, err := run("", "token", "lookup", tok[1]); err == nil {
+		t.Fatal("a revoked token still looks up")
+	}
+	must("", "operator", "seal")
+	if _, err := run("", "kv", "get", "secret/app/db"); err == nil || !strings.Contains(err.Error(), "Vault is sealed") {
+		t.Fatalf("get while sealed: %v", err)
+	}
+}
