@@ -12,7 +12,7 @@ COMPOSE  := docker compose -f localstack/docker-compose.yml
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: dev test deps vet fmt-check build synth deploy cdk-cli localstack-up localstack-down deploy-local e2e-local
+.PHONY: dev test deps vet fmt-check bench build synth deploy cdk-cli localstack-up localstack-down deploy-local e2e-local
 
 ## dev: start every system locally (NATS, SurrealDB, all functions) and print the endpoints
 dev: deps
@@ -24,6 +24,10 @@ test: deps vet fmt-check
 	$(GO) test -race $(TESTFLAGS) $(RACE_PKGS)
 	STRATUM_E2E_LAMBDA_RUNTIME=1 $(GO) test $(TESTFLAGS) ./localstack/e2e
 	$(GO) test $(TESTFLAGS) ./infra/...
+
+## bench: throughput and latency through the real clients, on persistent storage (not part of test)
+bench: deps
+	$(GO) run ./localstack/bench
 
 ## deps: Go modules, the SurrealDB server's npm packages (pinned by package-lock.json)
 ## and the local AWS stand-ins (aws-lambda-rie, local-kms; pinned, via the Go proxy)

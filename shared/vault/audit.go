@@ -172,12 +172,14 @@ func VerifyAudit(ctx context.Context, db *surreal.Client) (AuditReport, error) {
 // A request that cannot be audited fails, as in Vault: nothing happens unlogged.
 func (s *Server) auditWrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		devices, err := s.audit.devices(ctx)
-		if err != nil || len(devices) == 0 {
-			if err != nil {
-				obs.Log(ctx).Error("audit devices", "err", err)
-			}
+		snap, err := s.loadSnapshot(r.Context())
+		if err != nil {
+			s.opts.WriteError(w, r, err)
+			return
+		}
+		ctx := withSnapshot(r.Context(), snap)
+		r = r.WithContext(ctx)
+		if len(snap.Devices) == 0 {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -48,7 +49,57 @@ var supportedEngines = map[string]bool{"kv": true, "kv-v2": true}
 
 type mounts struct{ db *surreal.Client }
 
+// snapshot is the configuration a request is served with: the mounts and the
+// audit devices, read together once per request.
+type snapshot struct {
+	Mounts  []Mount
+	Devices []auditDevice
+	Seal    struct {
+		Initialized bool `json:"initialized"`
+		Unsealed    bool `json:"unsealed"`
+		Generation  int  `json:"generation"`
+	}
+}
+
+type snapshotKey struct{}
+
+// withSnapshot stores the snapshot, and the seal generation it saw for vault-crypto.
+func withSnapshot(ctx context.Context, s *snapshot) context.Context {
+	if s.Seal.Unsealed {
+		ctx = keeper.WithGeneration(ctx, s.Seal.Generation)
+	}
+	return context.WithValue(ctx, snapshotKey{}, s)
+}
+
+// sealedNow reports a sealed vault from the request's snapshot, without a round trip.
+func sealedNow(ctx context.Context) bool {
+	snap, ok := ctx.Value(snapshotKey{}).(*snapshot)
+	return ok && !snap.Seal.Unsealed
+}
+
+func (s *Server) loadSnapshot(ctx context.Context) (*snapshot, error) {
+	both, err := surreal.QueryAll[any](ctx, s.mounts.db, `SELECT * OMIT id FROM mounts;
+SELECT path, type, description FROM audit_device;
+RETURN { initialized: record::exists(seal:config), unsealed: seal:config.wrapped_root != NONE, generation: seal:config.generation ?? 0 };`, nil)
+	if err != nil {
+		return nil, fmt.Errorf("read mounts and audit devices: %w", err)
+	}
+	// Two result types in one round trip: each is re-read through JSON.
+	snap := &snapshot{}
+	for i, dst := range []any{&snap.Mounts, &snap.Devices, &snap.Seal} {
+		raw, _ := json.Marshal(both[i])
+		if err := json.Unmarshal(raw, dst); err != nil {
+			return nil, fmt.Errorf("decode mounts and audit devices: %w", err)
+		}
+	}
+	return snap, nil
+}
+
+// all returns the mounts of the request's snapshot, or reads them.
 func (ms *mounts) all(ctx context.Context) ([]Mount, error) {
+	if snap, ok := ctx.Value(snapshotKey{}).(*snapshot); ok {
+		return snap.Mounts, nil
+	}
 	list, err := surreal.Query[[]Mount](ctx, ms.db, "SELECT * OMIT id FROM mounts", nil)
 	if err != nil {
 		return nil, fmt.Errorf("read mounts: %w", err)

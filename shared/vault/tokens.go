@@ -103,7 +103,11 @@ func (ts *tokens) lookup(ctx context.Context, id string) (*Token, error) {
 }
 
 // authenticate resolves the request's token and spends one of its uses.
+// A sealed vault answers 503 first, as Vault does.
 func (ts *tokens) authenticate(ctx context.Context, r *http.Request) (*Token, error) {
+	if sealedNow(ctx) {
+		return nil, errSealed
+	}
 	id := requestToken(r)
 	if id == "" {
 		// A sealed vault answers 503 before it asks for a token.

@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/surrealdb/surrealdb.go/pkg/models"
 
@@ -79,6 +80,25 @@ type Keeper struct {
 	mu         sync.Mutex
 	keys       *keyring
 	generation int
+	verified   time.Time // when this instance last read the seal state itself
+}
+
+// verifyEvery bounds how long the keeper relies on the seal generation a
+// caller observed (in the same SurrealDB query as its data) instead of
+// reading it again. Callers refuse at once when they see a seal; the keeper
+// itself stops within this interval even if a caller claimed otherwise.
+const verifyEvery = time.Second
+
+type generationKey struct{}
+
+// WithGeneration records the seal generation a caller observed, for the keeper.
+func WithGeneration(ctx context.Context, generation int) context.Context {
+	return context.WithValue(ctx, generationKey{}, generation)
+}
+
+func generationFrom(ctx context.Context) int {
+	g, _ := ctx.Value(generationKey{}).(int)
+	return g
 }
 
 // New returns a keeper; it holds no keys until it sees an unsealed vault.
@@ -101,6 +121,14 @@ func wrapContext(generation int) map[string]string {
 // current returns the keys if the vault is unsealed, unwrapping the root key
 // through KMS when this instance has not seen this seal generation yet.
 func (k *Keeper) current(ctx context.Context) (*keyring, error) {
+	claimed := generationFrom(ctx)
+	k.mu.Lock()
+	if k.keys != nil && claimed != 0 && claimed == k.generation && time.Since(k.verified) < verifyEvery {
+		keys := k.keys
+		k.mu.Unlock()
+		return keys, nil
+	}
+	k.mu.Unlock()
 	cfg, err := k.loadConfig(ctx)
 	if err != nil {
 		return nil, err
@@ -112,6 +140,7 @@ func (k *Keeper) current(ctx context.Context) (*keyring, error) {
 		return nil, SealedError{}
 	}
 	if k.keys != nil && k.generation == cfg.Generation {
+		k.verified = time.Now()
 		return k.keys, nil
 	}
 	k.wipeLocked()
@@ -124,7 +153,7 @@ func (k *Keeper) current(ctx context.Context) (*keyring, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open keyring: %w", err)
 	}
-	k.keys, k.generation = ring, cfg.Generation
+	k.keys, k.generation, k.verified = ring, cfg.Generation, time.Now()
 	return ring, nil
 }
 

@@ -198,3 +198,53 @@ func FuzzParseKey(f *testing.F) {
 		_, _ = keeper.ParseKey(s)
 	})
 }
+
+// A caller's observed generation spares the keeper a read only while it
+// matches what the keeper verified itself within verifyEvery: after a seal, a
+// stale claim is refused within a second, and a call with no claim at once.
+func TestClaimedGenerationIsBounded(t *testing.T) {
+	ctx := context.Background()
+	newKeeper, db := vault(t)
+	a, b := newKeeper(), newKeeper()
+	res, err := a.Init(ctx, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Unseal(ctx, res.Keys[0], false); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := a.Status(ctx)
+	if st.Sealed {
+		t.Fatal("not unsealed")
+	}
+	if _, err := a.TokenHash(ctx, "x"); err != nil { // verifies and learns the generation
+		t.Fatal(err)
+	}
+	if err := b.Seal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.TokenHash(ctx, "x"); !errors.As(err, new(keeper.SealedError)) {
+		t.Fatalf("no claim after a seal: %v", err)
+	}
+	if _, err := b.Unseal(ctx, res.Keys[0], false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.TokenHash(ctx, "x"); err != nil {
+		t.Fatal(err)
+	}
+	gen, err := surreal.Query[int](ctx, db, "RETURN seal:config.generation", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed := keeper.WithGeneration(ctx, gen)
+	if _, err := a.TokenHash(claimed, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Seal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if _, err := a.TokenHash(claimed, "x"); !errors.As(err, new(keeper.SealedError)) {
+		t.Fatalf("a stale claim more than verifyEvery after the seal: %v", err)
+	}
+}

@@ -19,6 +19,8 @@ type Request struct {
 	Records   []Record `json:"records,omitempty"`
 	Token     string   `json:"token,omitempty"`
 	Values    []string `json:"values,omitempty"`
+	// Generation is the seal generation the caller observed (see WithGeneration).
+	Generation int `json:"generation,omitempty"`
 }
 
 // Response is vault-crypto's answer.
@@ -37,6 +39,9 @@ func Handler(k *Keeper) invoke.Handler {
 		var req Request
 		if err := json.Unmarshal(payload, &req); err != nil {
 			return nil, invalid("malformed vault-crypto request: %v", err)
+		}
+		if req.Generation != 0 {
+			ctx = WithGeneration(ctx, req.Generation)
 		}
 		var res Response
 		var err error
@@ -80,6 +85,7 @@ type Client struct {
 }
 
 func (c *Client) call(ctx context.Context, req Request) (Response, error) {
+	req.Generation = generationFrom(ctx)
 	payload, err := json.Marshal(req)
 	if err != nil {
 		return Response{}, err
