@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -194,26 +193,9 @@ func (p *pool) start(ctx context.Context) (*environment, error) {
 	}
 	env := &environment{cmd: cmd, url: "http://" + addr + "/2015-03-31/functions/function/invocations", exited: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(env.exited) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-			break
-		}
-		select {
-		case <-env.exited:
-			return nil, fmt.Errorf("emulator for %s exited at start", p.fn.Name)
-		case <-ctx.Done():
-			_ = cmd.Process.Kill()
-			return nil, ctx.Err()
-		default:
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			return nil, fmt.Errorf("emulator for %s not listening after 10s", p.fn.Name)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if err := tools.WaitForPort(addr, 10*time.Second, env.exited); err != nil {
+		_ = cmd.Process.Kill()
+		return nil, fmt.Errorf("emulator for %s: %w", p.fn.Name, err)
 	}
 	p.mu.Lock()
 	p.all = append(p.all, env)

@@ -36,6 +36,7 @@ type Options struct {
 // Server is a running local-kms.
 type Server struct {
 	cmd     *exec.Cmd
+	exited  chan struct{}
 	url     string
 	tempDir string
 }
@@ -78,17 +79,11 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("start local-kms: %w", err)
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(opts.Port))
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("local-kms not listening on %s after 15s", addr)
-		}
-		time.Sleep(20 * time.Millisecond)
+	exited := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(exited) }()
+	s.exited = exited
+	if err := tools.WaitForPort(addr, 15*time.Second, exited); err != nil {
+		return nil, fmt.Errorf("local-kms: %w", err)
 	}
 	s.url = "http://" + addr
 	if err := ensureUnsealKey(ctx, Client(s.url)); err != nil {
@@ -104,7 +99,9 @@ func (s *Server) URL() string { return s.url }
 func (s *Server) Close() {
 	if s.cmd != nil && s.cmd.Process != nil {
 		_ = s.cmd.Process.Kill()
-		_ = s.cmd.Wait()
+		if s.exited != nil {
+			<-s.exited
+		}
 	}
 	if s.tempDir != "" {
 		_ = os.RemoveAll(s.tempDir)

@@ -2,8 +2,10 @@ package surreal
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
+	"testing"
 	"time"
 )
 
@@ -21,4 +23,17 @@ func ForTests() (url string, stop func(), err error) {
 		return "", func() {}, err
 	}
 	return srv.URL(), func() { _ = srv.Close() }, nil
+}
+
+// RunTests is a TestMain body for packages that need SurrealDB: it sets *url,
+// runs the tests and stops the server. Use: os.Exit(surreal.RunTests(m, &url)).
+func RunTests(m *testing.M, url *string) int {
+	u, stop, err := ForTests()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start surrealdb:", err)
+		return 1
+	}
+	defer stop()
+	*url = u
+	return m.Run()
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Tool is a Go-installable binary at a pinned version.
@@ -62,6 +63,28 @@ func FreePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// WaitForPort waits until addr accepts TCP connections. It gives up when
+// exited is closed (the process died) or after timeout.
+func WaitForPort(addr string, timeout time.Duration, exited <-chan struct{}) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("exited before listening on %s", addr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not listening on %s after %s", addr, timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // RepoRoot finds the directory of this module's go.mod from the working directory up.

@@ -26,17 +26,7 @@ import (
 
 var surrealURL string
 
-func TestMain(m *testing.M) {
-	url, stop, err := localsurreal.ForTests()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	surrealURL = url
-	code := m.Run()
-	stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(localsurreal.RunTests(m, &surrealURL)) }
 
 // build returns the named portfolio function, wrapped exactly as under Lambda,
 // on a fresh migrated database.

@@ -15,17 +15,7 @@ import (
 
 var surrealURL string
 
-func TestMain(m *testing.M) {
-	url, stop, err := localsurreal.ForTests()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	surrealURL = url
-	code := m.Run()
-	stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(localsurreal.RunTests(m, &surrealURL)) }
 
 func auditDB(t *testing.T) (*audit, *surreal.Client) {
 	t.Helper()

@@ -449,33 +449,52 @@ func (k kv2) versionsBody() ([]int, error) {
 	return body.Versions, nil
 }
 
-// softDelete marks versions deleted (the latest when versions is nil).
-func (k kv2) softDelete(ctx context.Context, versions []int) error {
-	if err := k.auth(capDelete); err != nil {
+// updateVersions applies change to the listed versions' metadata and stores
+// it; a missing secret is a no-op (204), as in Vault. change returns true for
+// a version whose data must be removed from storage.
+func (k kv2) updateVersions(ctx context.Context, capability string, versions []int, change func(v int, vm *versionMeta, meta *kvMeta) bool) error {
+	if err := k.auth(capability); err != nil {
 		return err
 	}
 	_, meta, rev, err := k.load(ctx)
-	if err != nil || meta == nil {
-		if err == nil {
-			noContent(k.w)
-		}
+	if err != nil {
 		return err
+	}
+	if meta == nil {
+		noContent(k.w)
+		return nil
 	}
 	if versions == nil {
 		versions = []int{meta.CurrentVersion}
 	}
-	now := time.Now().UTC()
+	var remove []string
 	for _, v := range versions {
-		if vm, ok := meta.Versions[strconv.Itoa(v)]; ok && !vm.Destroyed && !vm.deleted(now) {
-			vm.DeletionTime = &now
+		if vm, ok := meta.Versions[strconv.Itoa(v)]; ok && change(v, vm, meta) {
+			remove = append(remove, k.versionPath(v))
 		}
 	}
-	meta.UpdatedTime = now
+	meta.UpdatedTime = time.Now().UTC()
 	if err := k.st.put(ctx, k.saveMeta(meta, rev)...); err != nil {
 		return apiError(err)
 	}
+	if len(remove) > 0 {
+		if err := k.st.delete(ctx, remove...); err != nil {
+			return err
+		}
+	}
 	noContent(k.w)
 	return nil
+}
+
+// softDelete marks versions deleted (the latest when versions is nil).
+func (k kv2) softDelete(ctx context.Context, versions []int) error {
+	now := time.Now().UTC()
+	return k.updateVersions(ctx, capDelete, versions, func(_ int, vm *versionMeta, _ *kvMeta) bool {
+		if !vm.Destroyed && !vm.deleted(now) {
+			vm.DeletionTime = &now
+		}
+		return false
+	})
 }
 
 func (k kv2) undelete(ctx context.Context) error {
@@ -483,27 +502,12 @@ func (k kv2) undelete(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := k.auth(capUpdate); err != nil {
-		return err
-	}
-	_, meta, rev, err := k.load(ctx)
-	if err != nil || meta == nil {
-		if err == nil {
-			noContent(k.w)
-		}
-		return err
-	}
-	for _, v := range versions {
-		if vm, ok := meta.Versions[strconv.Itoa(v)]; ok && !vm.Destroyed {
+	return k.updateVersions(ctx, capUpdate, versions, func(_ int, vm *versionMeta, _ *kvMeta) bool {
+		if !vm.Destroyed {
 			vm.DeletionTime = nil
 		}
-	}
-	meta.UpdatedTime = time.Now().UTC()
-	if err := k.st.put(ctx, k.saveMeta(meta, rev)...); err != nil {
-		return apiError(err)
-	}
-	noContent(k.w)
-	return nil
+		return false
+	})
 }
 
 func (k kv2) destroy(ctx context.Context) error {
@@ -511,37 +515,16 @@ func (k kv2) destroy(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := k.auth(capUpdate); err != nil {
-		return err
-	}
-	_, meta, rev, err := k.load(ctx)
-	if err != nil || meta == nil {
-		if err == nil {
-			noContent(k.w)
+	return k.updateVersions(ctx, capUpdate, versions, func(v int, vm *versionMeta, meta *kvMeta) bool {
+		if vm.Destroyed {
+			return false
 		}
-		return err
-	}
-	var paths []string
-	for _, v := range versions {
-		if vm, ok := meta.Versions[strconv.Itoa(v)]; ok && !vm.Destroyed {
-			vm.Destroyed = true
-			paths = append(paths, k.versionPath(v))
-			if v == meta.CurrentVersion {
-				meta.Latest = nil // destroyed means gone from every copy
-			}
+		vm.Destroyed = true
+		if v == meta.CurrentVersion {
+			meta.Latest = nil // destroyed means gone from every copy
 		}
-	}
-	meta.UpdatedTime = time.Now().UTC()
-	if err := k.st.put(ctx, k.saveMeta(meta, rev)...); err != nil {
-		return apiError(err)
-	}
-	if len(paths) > 0 {
-		if err := k.st.delete(ctx, paths...); err != nil {
-			return err
-		}
-	}
-	noContent(k.w)
-	return nil
+		return true
+	})
 }
 
 func (k kv2) readMeta(ctx context.Context) error {

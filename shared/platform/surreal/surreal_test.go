@@ -18,17 +18,7 @@ import (
 
 var surrealURL string
 
-func TestMain(m *testing.M) {
-	url, stop, err := localsurreal.ForTests()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start surrealdb:", err)
-		os.Exit(1)
-	}
-	surrealURL = url
-	code := m.Run()
-	stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(localsurreal.RunTests(m, &surrealURL)) }
 
 func client(t *testing.T, database string) *surreal.Client {
 	t.Helper()
