@@ -15,23 +15,20 @@ func (s *Server) secrets(w http.ResponseWriter, r *http.Request, path string) er
 		return s.token(w, r, strings.TrimPrefix(path, "auth/token/"))
 	}
 	ctx := r.Context()
+	// Authenticate first: to a caller without a valid token an unknown path
+	// looks no different from a forbidden one.
+	token, err := s.tokens.authenticate(ctx, r)
+	if err != nil {
+		return err
+	}
 	m, rest, ok, err := s.mounts.find(ctx, path)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		// Authenticate first: an unknown path answers no differently from a
-		// forbidden one to a caller without a valid token.
-		if _, err := s.tokens.authenticate(ctx, r); err != nil {
-			return err
-		}
 		e := *errNotFound
 		e.Message = "no handler for route \"" + path + "\". route entry not found."
 		return &e
-	}
-	token, err := s.tokens.authenticate(ctx, r)
-	if err != nil {
-		return err
 	}
 	auth := func(capability string) error {
 		return s.policies.authorize(ctx, r, token, capability, path, m.Path)
