@@ -198,6 +198,73 @@ func TestVault(t *testing.T) {
 			t.Fatalf("expired token: %v", err)
 		}
 	})
+	t.Run("kv v2 metadata limits, renewal and tag-based policies", func(t *testing.T) {
+		kv := root.KVv2("secret")
+		if err := kv.PutMetadata(ctx, "limited", bao.KVMetadataPutInput{MaxVersions: 2, CASRequired: true}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := kv.Put(ctx, "limited", map[string]any{"v": "1"}); err == nil || !strings.Contains(err.Error(), "check-and-set parameter required") {
+			t.Fatalf("cas_required: %v", err)
+		}
+		for i := range 3 {
+			if _, err := kv.Put(ctx, "limited", map[string]any{"v": i}, bao.WithCheckAndSet(i)); err != nil {
+				t.Fatalf("write %d: %v", i+1, err)
+			}
+		}
+		meta, err := kv.GetMetadata(ctx, "limited")
+		if err != nil || meta.CurrentVersion != 3 || meta.OldestVersion != 2 || len(meta.Versions) != 2 {
+			t.Fatalf("max_versions 2 after 3 writes: %+v %v", meta, err)
+		}
+		if _, err := kv.GetVersion(ctx, "limited", 1); err == nil {
+			t.Fatal("a pruned version still reads")
+		}
+		if err := kv.PutMetadata(ctx, "expiring", bao.KVMetadataPutInput{DeleteVersionAfter: time.Second}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := kv.Put(ctx, "expiring", map[string]any{"v": "soon gone"}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1200 * time.Millisecond)
+		if s, err := kv.Get(ctx, "expiring"); err != nil || s.Data != nil {
+			t.Fatalf("after delete_version_after: %+v %v", s, err)
+		}
+
+		sec, err := root.Auth().Token().CreateWithContext(ctx, &bao.TokenCreateRequest{TTL: "10m", ExplicitMaxTTL: "20m"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		renewed, err := baoClient(t, addr, sec.Auth.ClientToken).Auth().Token().RenewSelfWithContext(ctx, 3600)
+		if err != nil || renewed.Auth.LeaseDuration > 1200 || renewed.Auth.LeaseDuration < 1100 {
+			t.Fatalf("renew is capped by explicit_max_ttl (20m): %+v %v", renewed, err)
+		}
+
+		team, err := os.ReadFile("../../schemas/cedar/vault/examples/team-prefix.cedar")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := root.Logical().WriteWithContext(ctx, "sys/policies/cedar/team-payments", map[string]any{"policy": string(team)}); err != nil {
+			t.Fatal(err)
+		}
+		member, err := root.Auth().Token().CreateWithContext(ctx, &bao.TokenCreateRequest{Policies: []string{"team-payments"},
+			Metadata: map[string]string{"team": "payments"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outsider, err := root.Auth().Token().CreateWithContext(ctx, &bao.TokenCreateRequest{Policies: []string{"team-payments"},
+			Metadata: map[string]string{"team": "search"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := baoClient(t, addr, member.Auth.ClientToken).KVv2("secret").Put(ctx, "teams/payments/stripe", map[string]any{"k": "v"}); err != nil {
+			t.Fatalf("team member in its prefix: %v", err)
+		}
+		if _, err := baoClient(t, addr, member.Auth.ClientToken).KVv2("secret").Put(ctx, "teams/search/x", map[string]any{"k": "v"}); !hasStatus(err, 403) {
+			t.Fatalf("team member outside its prefix: %v", err)
+		}
+		if _, err := baoClient(t, addr, outsider.Auth.ClientToken).KVv2("secret").Get(ctx, "teams/payments/stripe"); !hasStatus(err, 403) {
+			t.Fatalf("a token tagged with another team: %v", err)
+		}
+	})
 	t.Run("audit: HMAC'd entries in a hash chain that detects tampering", func(t *testing.T) {
 		if err := root.Sys().EnableAuditWithOptionsWithContext(ctx, "chain", &bao.EnableAuditOptions{Type: "surrealdb"}); err != nil {
 			t.Fatal(err)
