@@ -3,7 +3,7 @@ package main
 
 import (
 	"github.com/stratumiops/stratumiops/shared/platform/function"
-	"github.com/stratumiops/stratumiops/shared/vault"
+	"github.com/stratumiops/stratumiops/shared/vault/cryptofn"
 )
 
-func main() { function.Main("vault-crypto", vault.Functions) }
+func main() { function.Main("vault-crypto", cryptofn.Functions) }

@@ -9,13 +9,23 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/function"
 	"github.com/stratumiops/stratumiops/shared/portfolio"
 	"github.com/stratumiops/stratumiops/shared/vault"
+	"github.com/stratumiops/stratumiops/shared/vault/cryptofn"
 )
 
-// Systems maps each system to the function set its package exports; the
-// functions/<name>/main.go files use the same sets.
-var Systems = map[string]function.Set{
-	"portfolio": portfolio.Functions,
-	"vault":     vault.Functions,
+// Set is a function set with the system it belongs to and the name of the
+// package that exports it (functions/<name>/main.go calls <Package>.Functions).
+type Set struct {
+	System  string
+	Package string
+	Set     function.Set
+}
+
+// Sets lists every function set. A system may split its functions over
+// several packages so that each Lambda links only what it runs.
+var Sets = []Set{
+	{System: "portfolio", Package: "portfolio", Set: portfolio.Functions},
+	{System: "vault", Package: "vault", Set: vault.Functions},
+	{System: "vault", Package: "cryptofn", Set: cryptofn.Functions},
 }
 
 // Builders merges the systems' sets and checks them against the catalog: every
@@ -24,8 +34,9 @@ var Systems = map[string]function.Set{
 func Builders() (map[string]function.Builder, error) {
 	out := map[string]function.Builder{}
 	var problems []string
-	for system, set := range Systems {
-		for name, b := range set {
+	for _, set := range Sets {
+		system := set.System
+		for name, b := range set.Set {
 			f, ok := catalog.Lookup(name)
 			switch {
 			case !ok:
@@ -34,6 +45,9 @@ func Builders() (map[string]function.Builder, error) {
 				problems = append(problems, fmt.Sprintf("%q is built by %s but belongs to %s", name, system, f.System))
 			case b.Kind() != f.Kind:
 				problems = append(problems, fmt.Sprintf("%q: catalog kind %s, builder kind %s", name, f.Kind, b.Kind()))
+			}
+			if _, dup := out[name]; dup {
+				problems = append(problems, fmt.Sprintf("%q is built by two sets", name))
 			}
 			out[name] = b
 		}

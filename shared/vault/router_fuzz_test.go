@@ -15,6 +15,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+	"github.com/stratumiops/stratumiops/shared/vault/cryptofn"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
 )
 
@@ -34,7 +35,7 @@ func fuzzVault(t testing.TB) (http.Handler, string) {
 	if _, err := surreal.Migrate(ctx, db, schemas.Surreal, "surreal/secretumvault"); err != nil {
 		t.Fatal(err)
 	}
-	wrapper, err := keeper.NewKMS(ctx, localkms.UnsealKeyAlias, kms.URL())
+	wrapper, err := cryptofn.NewKMS(ctx, localkms.UnsealKeyAlias, kms.URL())
 	if err != nil {
 		t.Fatal(err)
 	}

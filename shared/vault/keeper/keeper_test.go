@@ -14,6 +14,7 @@ import (
 	localkms "github.com/stratumiops/stratumiops/localstack/kms"
 	localsurreal "github.com/stratumiops/stratumiops/localstack/surreal"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+	"github.com/stratumiops/stratumiops/shared/vault/cryptofn"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
 	"github.com/stratumiops/stratumiops/shared/vault/shamir"
 )
@@ -49,7 +50,7 @@ func vault(t *testing.T) (func() *keeper.Keeper, *surreal.Client) {
 	db := surreal.New(surreal.Config{URL: surrealURL, User: "root", Pass: "root", Namespace: surreal.Namespace,
 		Database: fmt.Sprintf("vault_%d", time.Now().UnixNano())}, nil)
 	t.Cleanup(func() { _ = db.Close() })
-	wrapper, err := keeper.NewKMS(context.Background(), localkms.UnsealKeyAlias, kmsURL)
+	wrapper, err := cryptofn.NewKMS(context.Background(), localkms.UnsealKeyAlias, kmsURL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,7 @@
-package keeper
+// Package cryptofn wires vault-crypto: the keeper over AWS KMS. It is apart
+// from the keeper so that the vault's HTTP functions, which only talk to
+// vault-crypto, do not link the KMS client.
+package cryptofn
 
 import (
 	"context"
