@@ -175,6 +175,21 @@ func TestVault(t *testing.T) {
 		if _, err := baoClient(t, addr, child.Auth.ClientToken).Auth().Token().LookupSelfWithContext(ctx); !hasStatus(err, 403) {
 			t.Fatalf("child after the parent's revocation: %v", err)
 		}
+		// accessors: look up and revoke a token without knowing it
+		byAcc, err := root.Auth().Token().CreateWithContext(ctx, &bao.TokenCreateRequest{Policies: []string{"app-read-only"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := root.Auth().Token().LookupAccessorWithContext(ctx, byAcc.Auth.Accessor)
+		if err != nil || info.Data["accessor"] != byAcc.Auth.Accessor || info.Data["id"] != nil {
+			t.Fatalf("lookup-accessor (must not reveal the token): %+v %v", info, err)
+		}
+		if err := root.Auth().Token().RevokeAccessorWithContext(ctx, byAcc.Auth.Accessor); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := baoClient(t, addr, byAcc.Auth.ClientToken).Auth().Token().LookupSelfWithContext(ctx); !hasStatus(err, 403) {
+			t.Fatalf("token after revoke-accessor: %v", err)
+		}
 		// num_uses and ttl
 		limited, err := root.Auth().Token().CreateWithContext(ctx, &bao.TokenCreateRequest{Policies: []string{"app-read-only"}, NumUses: 2})
 		if err != nil {
