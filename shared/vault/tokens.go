@@ -182,8 +182,8 @@ func (ts *tokens) create(ctx context.Context, parent *Token, req tokenRequest, o
 	if err != nil {
 		return "", nil, badRequest("invalid 'explicit_max_ttl': %v", err)
 	}
-	if _, err := parseDuration(req.Period); err != nil {
-		return "", nil, badRequest("invalid 'period': %v", err)
+	if period, err := parseDuration(req.Period); err != nil || period != 0 {
+		return "", nil, badRequest("periodic tokens are not supported; use ttl and renew")
 	}
 	policies := dedupe(req.Policies)
 	if len(policies) == 0 {
