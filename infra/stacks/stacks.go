@@ -113,12 +113,11 @@ func Build(app awscdk.App, cfg Config) (*Stacks, error) {
 
 // platform holds what every system stack uses.
 type platform struct {
-	stack          awscdk.Stack
-	unsealKey      awskms.Key
-	surrealSecret  awssecretsmanager.Secret
-	natsSecret     awssecretsmanager.Secret
-	vpc            awsec2.Vpc
-	selfHostedDeps bool
+	stack         awscdk.Stack
+	unsealKey     awskms.Key
+	surrealSecret awssecretsmanager.Secret
+	natsSecret    awssecretsmanager.Secret
+	vpc           awsec2.Vpc
 }
 
 func newPlatform(app awscdk.App, cfg Config) *platform {
