@@ -247,6 +247,20 @@ func TestVault(t *testing.T) {
 			t.Fatalf("after delete_version_after: %+v %v", s, err)
 		}
 
+		// mount-level config
+		if err := root.Sys().MountWithContext(ctx, "cfgtest", &bao.MountInput{Type: "kv-v2"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := root.Logical().WriteWithContext(ctx, "cfgtest/config", map[string]any{"max_versions": 3, "delete_version_after": "1h"}); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := root.Logical().ReadWithContext(ctx, "cfgtest/config")
+		if err != nil || cfg.Data["max_versions"] != json.Number("3") || cfg.Data["delete_version_after"] != "1h0m0s" || cfg.Data["cas_required"] != false {
+			t.Fatalf("config: %+v %v", cfg, err)
+		}
+		if _, err := root.Logical().WriteWithContext(ctx, "cfgtest/config", map[string]any{"max_versions": -1}); !hasStatus(err, 400) {
+			t.Fatalf("negative max_versions: %v", err)
+		}
 		sec, err := root.Auth().Token().CreateWithContext(ctx, &bao.TokenCreateRequest{TTL: "10m", ExplicitMaxTTL: "20m"})
 		if err != nil {
 			t.Fatal(err)

@@ -136,6 +136,34 @@ type kvConfig struct {
 	DeleteVersionAfter string `json:"delete_version_after"`
 }
 
+// kvSettings are the optional settings of a config or metadata write.
+type kvSettings struct {
+	MaxVersions        *int  `json:"max_versions"`
+	CASRequired        *bool `json:"cas_required"`
+	DeleteVersionAfter any   `json:"delete_version_after"`
+}
+
+// applyTo sets the given settings on c, refusing invalid ones.
+func (s kvSettings) applyTo(c *kvConfig) error {
+	if s.MaxVersions != nil {
+		if *s.MaxVersions < 0 {
+			return badRequest("max_versions cannot be negative")
+		}
+		c.MaxVersions = *s.MaxVersions
+	}
+	if s.CASRequired != nil {
+		c.CASRequired = *s.CASRequired
+	}
+	if s.DeleteVersionAfter != nil {
+		d, err := parseDuration(s.DeleteVersionAfter)
+		if err != nil {
+			return badRequest("invalid delete_version_after: %v", err)
+		}
+		c.DeleteVersionAfter = d.String()
+	}
+	return nil
+}
+
 type versionMeta struct {
 	CreatedTime  time.Time  `json:"created_time"`
 	DeletionTime *time.Time `json:"deletion_time,omitempty"`
@@ -143,15 +171,13 @@ type versionMeta struct {
 }
 
 type kvMeta struct {
-	CASRequired        bool                    `json:"cas_required"`
-	MaxVersions        int                     `json:"max_versions"`
-	DeleteVersionAfter string                  `json:"delete_version_after"`
-	CustomMetadata     map[string]string       `json:"custom_metadata"`
-	CreatedTime        time.Time               `json:"created_time"`
-	UpdatedTime        time.Time               `json:"updated_time"`
-	CurrentVersion     int                     `json:"current_version"`
-	OldestVersion      int                     `json:"oldest_version"`
-	Versions           map[string]*versionMeta `json:"versions"`
+	kvConfig                               // the key's own settings, over the mount's
+	CustomMetadata map[string]string       `json:"custom_metadata"`
+	CreatedTime    time.Time               `json:"created_time"`
+	UpdatedTime    time.Time               `json:"updated_time"`
+	CurrentVersion int                     `json:"current_version"`
+	OldestVersion  int                     `json:"oldest_version"`
+	Versions       map[string]*versionMeta `json:"versions"`
 	// Latest is the current version's data, also kept here (sealed with the
 	// metadata, written in the same transaction) so that reading the latest
 	// version takes one fetch and one vault-crypto call instead of two each.
@@ -547,10 +573,8 @@ func (k kv2) readMeta(ctx context.Context) error {
 
 func (k kv2) writeMeta(ctx context.Context) error {
 	var body struct {
-		MaxVersions        *int              `json:"max_versions"`
-		CASRequired        *bool             `json:"cas_required"`
-		DeleteVersionAfter any               `json:"delete_version_after"`
-		CustomMetadata     map[string]string `json:"custom_metadata"`
+		kvSettings
+		CustomMetadata map[string]string `json:"custom_metadata"`
 	}
 	if err := decodeBody(k.r, &body); err != nil {
 		return err
@@ -570,21 +594,8 @@ func (k kv2) writeMeta(ctx context.Context) error {
 	if meta == nil {
 		meta = &kvMeta{CreatedTime: now, Versions: map[string]*versionMeta{}}
 	}
-	if body.MaxVersions != nil {
-		if *body.MaxVersions < 0 {
-			return badRequest("max_versions cannot be negative")
-		}
-		meta.MaxVersions = *body.MaxVersions
-	}
-	if body.CASRequired != nil {
-		meta.CASRequired = *body.CASRequired
-	}
-	if body.DeleteVersionAfter != nil {
-		d, err := parseDuration(body.DeleteVersionAfter)
-		if err != nil {
-			return badRequest("invalid delete_version_after: %v", err)
-		}
-		meta.DeleteVersionAfter = d.String()
+	if err := body.applyTo(&meta.kvConfig); err != nil {
+		return err
 	}
 	if body.CustomMetadata != nil {
 		meta.CustomMetadata = body.CustomMetadata
@@ -646,11 +657,7 @@ func (k kv2) config(ctx context.Context) error {
 		if err := k.auth(capUpdate); err != nil {
 			return err
 		}
-		var body struct {
-			MaxVersions        *int  `json:"max_versions"`
-			CASRequired        *bool `json:"cas_required"`
-			DeleteVersionAfter any   `json:"delete_version_after"`
-		}
+		var body kvSettings
 		if err := decodeBody(k.r, &body); err != nil {
 			return err
 		}
@@ -658,21 +665,8 @@ func (k kv2) config(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if body.MaxVersions != nil {
-			if *body.MaxVersions < 0 {
-				return badRequest("max_versions cannot be negative")
-			}
-			cfg.MaxVersions = *body.MaxVersions
-		}
-		if body.CASRequired != nil {
-			cfg.CASRequired = *body.CASRequired
-		}
-		if body.DeleteVersionAfter != nil {
-			d, err := parseDuration(body.DeleteVersionAfter)
-			if err != nil {
-				return badRequest("invalid delete_version_after: %v", err)
-			}
-			cfg.DeleteVersionAfter = d.String()
+		if err := body.applyTo(&cfg); err != nil {
+			return err
 		}
 		raw, _ := json.Marshal(cfg)
 		if err := k.st.put(ctx, write{Path: k.configPath(), Data: raw, Rev: -1}); err != nil {
