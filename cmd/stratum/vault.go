@@ -49,6 +49,18 @@ func vaultCommand() *cobra.Command {
 }
 
 type clientFunc func() (*bao.Client, error)
+
+// run makes a cobra RunE that builds the client first.
+func (client clientFunc) run(f func(cmd *cobra.Command, args []string, c *bao.Client) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c, err := client()
+		if err != nil {
+			return err
+		}
+		return f(cmd, args, c)
+	}
+}
+
 type outFunc func(*cobra.Command) *printer
 
 // printer writes key/value tables like the vault CLI, or JSON.
@@ -102,11 +114,7 @@ func operatorCommand(client clientFunc, out outFunc) *cobra.Command {
 	cmd := &cobra.Command{Use: "operator", Short: "init, unseal, seal, status"}
 	var shares, threshold int
 	initCmd := &cobra.Command{Use: "init", Short: "Initialise the vault and print the unseal keys and root token",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client()
-			if err != nil {
-				return err
-			}
+		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
 			res, err := c.Sys().InitWithContext(cmd.Context(), &bao.InitRequest{SecretShares: shares, SecretThreshold: threshold})
 			if err != nil {
 				return err
@@ -122,15 +130,11 @@ func operatorCommand(client clientFunc, out outFunc) *cobra.Command {
 			fmt.Fprintf(p.w, "\nInitial Root Token: %s\n\nVault initialized with %d key shares and a key threshold of %d. "+
 				"Please securely distribute the key shares printed above.\n", res.RootToken, shares, threshold)
 			return nil
-		}}
+		})}
 	initCmd.Flags().IntVar(&shares, "key-shares", 5, "number of key shares")
 	initCmd.Flags().IntVar(&threshold, "key-threshold", 3, "shares required to unseal")
 	unseal := &cobra.Command{Use: "unseal [key]", Short: "Provide one unseal key share (read from stdin if not given)", Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client()
-			if err != nil {
-				return err
-			}
+		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
 			key := ""
 			if len(args) == 1 {
 				key = args[0]
@@ -147,25 +151,17 @@ func operatorCommand(client clientFunc, out outFunc) *cobra.Command {
 			}
 			printStatus(out(cmd), st)
 			return nil
-		}}
+		})}
 	seal := &cobra.Command{Use: "seal", Short: "Seal the vault (every instance stops serving secrets)",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client()
-			if err != nil {
-				return err
-			}
+		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
 			if err := c.Sys().SealWithContext(cmd.Context()); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "Success! Vault is sealed.")
 			return nil
-		}}
+		})}
 	status := &cobra.Command{Use: "status", Short: "Seal status (exit code 2 when sealed)",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client()
-			if err != nil {
-				return err
-			}
+		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
 			st, err := c.Sys().SealStatusWithContext(cmd.Context())
 			if err != nil {
 				return err
@@ -175,7 +171,7 @@ func operatorCommand(client clientFunc, out outFunc) *cobra.Command {
 				return exitCodeError{code: 2}
 			}
 			return nil
-		}}
+		})}
 	cmd.AddCommand(initCmd, unseal, seal, status)
 	return cmd
 }
@@ -224,11 +220,7 @@ func secretsCommand(client clientFunc, out outFunc) *cobra.Command {
 	var path, description string
 	var version int
 	enable := &cobra.Command{Use: "enable [-path=<path>] [-version=2] kv", Args: cobra.ExactArgs(1), Short: "Mount a secrets engine",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client()
-			if err != nil {
-				return err
-			}
+		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
 			if path == "" {
 				path = args[0]
 			}
@@ -241,28 +233,20 @@ func secretsCommand(client clientFunc, out outFunc) *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Success! Enabled the %s secrets engine at: %s/\n", args[0], strings.Trim(path, "/"))
 			return nil
-		}}
+		})}
 	enable.Flags().StringVar(&path, "path", "", "where to mount (default: the engine type)")
 	enable.Flags().StringVar(&description, "description", "", "human-friendly description")
 	enable.Flags().IntVar(&version, "version", 0, "KV version (1 or 2)")
 	disable := &cobra.Command{Use: "disable <path>", Args: cobra.ExactArgs(1), Short: "Unmount a secrets engine and delete its data",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client()
-			if err != nil {
-				return err
-			}
+		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
 			if err := c.Sys().UnmountWithContext(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Success! Disabled the secrets engine (if it existed) at: %s/\n", strings.Trim(args[0], "/"))
 			return nil
-		}}
+		})}
 	list := &cobra.Command{Use: "list", Short: "List mounted secrets engines",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client()
-			if err != nil {
-				return err
-			}
+		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
 			mounts, err := c.Sys().ListMountsWithContext(cmd.Context())
 			if err != nil {
 				return err
@@ -273,7 +257,7 @@ func secretsCommand(client clientFunc, out outFunc) *cobra.Command {
 			}
 			out(cmd).table("", rows, mounts)
 			return nil
-		}}
+		})}
 	cmd.AddCommand(enable, disable, list)
 	return cmd
 }
@@ -282,11 +266,7 @@ func kvCommand(client clientFunc, out outFunc) *cobra.Command {
 	cmd := &cobra.Command{Use: "kv", Short: "put, get, delete, list, metadata (KV version 2 mounts)"}
 	var version, cas int
 	put := &cobra.Command{Use: "put <mount/path> key=value...", Args: cobra.MinimumNArgs(2), Short: "Write a new version",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client()
-			if err != nil {
-				return err
-			}
+		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
 			mount, path, err := splitMountPath(args[0])
 			if err != nil {
 				return err
@@ -306,14 +286,10 @@ func kvCommand(client clientFunc, out outFunc) *cobra.Command {
 			out(cmd).table(fmt.Sprintf("== Secret Path ==\n%s/data/%s\n", mount, path),
 				map[string]any{"version": s.VersionMetadata.Version, "created_time": s.VersionMetadata.CreatedTime}, s.Raw)
 			return nil
-		}}
+		})}
 	put.Flags().IntVar(&cas, "cas", -1, "check-and-set: the version this write expects to replace")
 	get := &cobra.Command{Use: "get <mount/path>", Args: cobra.ExactArgs(1), Short: "Read a version (the latest by default)",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client()
-			if err != nil {
-				return err
-			}
+		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
 			mount, path, err := splitMountPath(args[0])
 			if err != nil {
 				return err
@@ -338,14 +314,10 @@ func kvCommand(client clientFunc, out outFunc) *cobra.Command {
 			fmt.Fprintln(p.w)
 			p.table("====== Data ======", s.Data, nil)
 			return nil
-		}}
+		})}
 	get.Flags().IntVar(&version, "version", 0, "version to read")
 	del := &cobra.Command{Use: "delete <mount/path>", Args: cobra.ExactArgs(1), Short: "Soft-delete the latest version",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client()
-			if err != nil {
-				return err
-			}
+		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
 			mount, path, err := splitMountPath(args[0])
 			if err != nil {
 				return err
@@ -355,13 +327,9 @@ func kvCommand(client clientFunc, out outFunc) *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Success! Data deleted (if it existed) at: %s/data/%s\n", mount, path)
 			return nil
-		}}
+		})}
 	list := &cobra.Command{Use: "list <mount/path>", Args: cobra.ExactArgs(1), Short: "List keys under a path",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client()
-			if err != nil {
-				return err
-			}
+		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
 			mount, path, _ := strings.Cut(strings.Trim(args[0], "/"), "/")
 			s, err := c.Logical().ListWithContext(cmd.Context(), mount+"/metadata/"+path)
 			if err != nil {
@@ -380,7 +348,7 @@ func kvCommand(client clientFunc, out outFunc) *cobra.Command {
 				fmt.Fprintln(p.w, k)
 			}
 			return nil
-		}}
+		})}
 	metadata := &cobra.Command{Use: "metadata get <mount/path>", Args: cobra.ExactArgs(2), Short: "Show a secret's metadata and versions",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if args[0] != "get" {
@@ -416,11 +384,7 @@ func tokenCommand(client clientFunc, out outFunc) *cobra.Command {
 	var orphan bool
 	var meta []string
 	create := &cobra.Command{Use: "create", Short: "Create a child token (or an orphan with -orphan)",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client()
-			if err != nil {
-				return err
-			}
+		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
 			m := map[string]string{}
 			for _, kv := range meta {
 				k, v, ok := strings.Cut(kv, "=")
@@ -431,6 +395,7 @@ func tokenCommand(client clientFunc, out outFunc) *cobra.Command {
 			}
 			req := &bao.TokenCreateRequest{Policies: policies, TTL: ttl, NumUses: uses, Metadata: m}
 			var s *bao.Secret
+			var err error
 			if orphan {
 				s, err = c.Auth().Token().CreateOrphanWithContext(cmd.Context(), req)
 			} else {
@@ -442,18 +407,15 @@ func tokenCommand(client clientFunc, out outFunc) *cobra.Command {
 			out(cmd).table("", map[string]any{"token": s.Auth.ClientToken, "token_accessor": s.Auth.Accessor,
 				"token_duration": s.Auth.LeaseDuration, "token_renewable": s.Auth.Renewable, "token_policies": s.Auth.Policies}, s)
 			return nil
-		}}
+		})}
 	create.Flags().StringSliceVar(&policies, "policy", nil, "policy names (repeatable)")
 	create.Flags().StringVar(&ttl, "ttl", "", "time to live, e.g. 1h")
 	create.Flags().IntVar(&uses, "use-limit", 0, "number of uses (0 = unlimited)")
 	create.Flags().BoolVar(&orphan, "orphan", false, "create a token with no parent")
 	create.Flags().StringSliceVar(&meta, "metadata", nil, "key=value metadata (Cedar tags; repeatable)")
 	lookup := &cobra.Command{Use: "lookup [token]", Args: cobra.MaximumNArgs(1), Short: "Look up a token (your own by default)",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client()
-			if err != nil {
-				return err
-			}
+		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
+			var err error
 			var s *bao.Secret
 			if len(args) == 1 {
 				s, err = c.Auth().Token().LookupWithContext(cmd.Context(), args[0])
@@ -465,19 +427,15 @@ func tokenCommand(client clientFunc, out outFunc) *cobra.Command {
 			}
 			out(cmd).table("", s.Data, s)
 			return nil
-		}}
+		})}
 	revoke := &cobra.Command{Use: "revoke <token>", Args: cobra.ExactArgs(1), Short: "Revoke a token and its children",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client()
-			if err != nil {
-				return err
-			}
+		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
 			if err := c.Auth().Token().RevokeTreeWithContext(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "Success! Revoked token (if it existed)")
 			return nil
-		}}
+		})}
 	cmd.AddCommand(create, lookup, revoke)
 	return cmd
 }
@@ -485,11 +443,8 @@ func tokenCommand(client clientFunc, out outFunc) *cobra.Command {
 func policyCommand(client clientFunc, out outFunc) *cobra.Command {
 	cmd := &cobra.Command{Use: "policy", Short: "write, read, list Cedar policies"}
 	write := &cobra.Command{Use: "write <name> <file|->", Args: cobra.ExactArgs(2), Short: "Upload a Cedar policy document",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client()
-			if err != nil {
-				return err
-			}
+		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
+			var err error
 			var raw []byte
 			if args[1] == "-" {
 				raw, err = io.ReadAll(io.LimitReader(cmd.InOrStdin(), 1<<20))
@@ -504,13 +459,9 @@ func policyCommand(client clientFunc, out outFunc) *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Success! Uploaded policy: %s\n", args[0])
 			return nil
-		}}
+		})}
 	read := &cobra.Command{Use: "read <name>", Args: cobra.ExactArgs(1), Short: "Print a Cedar policy document",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client()
-			if err != nil {
-				return err
-			}
+		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
 			s, err := c.Logical().ReadWithContext(cmd.Context(), "sys/policies/cedar/"+args[0])
 			if err != nil {
 				return err
@@ -520,13 +471,9 @@ func policyCommand(client clientFunc, out outFunc) *cobra.Command {
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), s.Data["policy"])
 			return nil
-		}}
+		})}
 	list := &cobra.Command{Use: "list", Short: "List policy names",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client()
-			if err != nil {
-				return err
-			}
+		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
 			s, err := c.Logical().ListWithContext(cmd.Context(), "sys/policies/cedar")
 			if err != nil {
 				return err
@@ -535,7 +482,7 @@ func policyCommand(client clientFunc, out outFunc) *cobra.Command {
 				fmt.Fprintln(cmd.OutOrStdout(), k)
 			}
 			return nil
-		}}
+		})}
 	cmd.AddCommand(write, read, list)
 	return cmd
 }

@@ -331,6 +331,28 @@ type kvWriteBody struct {
 	} `json:"options"`
 }
 
+// loadForWrite loads the config and metadata, checks create (a new key) or
+// update (an existing one), and returns metadata to modify: a fresh record
+// for a new key.
+func (k kv2) loadForWrite(ctx context.Context) (kvConfig, *kvMeta, int, time.Time, error) {
+	cfg, meta, rev, err := k.load(ctx)
+	if err != nil {
+		return kvConfig{}, nil, 0, time.Time{}, err
+	}
+	capability := capUpdate
+	if meta == nil {
+		capability = capCreate
+	}
+	if err := k.auth(capability); err != nil {
+		return kvConfig{}, nil, 0, time.Time{}, err
+	}
+	now := time.Now().UTC()
+	if meta == nil {
+		meta = &kvMeta{CreatedTime: now, Versions: map[string]*versionMeta{}}
+	}
+	return cfg, meta, rev, now, nil
+}
+
 func (k kv2) write(ctx context.Context) error {
 	var body kvWriteBody
 	if err := decodeBody(k.r, &body); err != nil {
@@ -343,20 +365,9 @@ func (k kv2) write(ctx context.Context) error {
 	if len(raw) > maxKVSecret {
 		return httpapi.Errorf(http.StatusRequestEntityTooLarge, "too_large", "secret exceeds %d bytes", maxKVSecret)
 	}
-	cfg, meta, rev, err := k.load(ctx)
+	cfg, meta, rev, now, err := k.loadForWrite(ctx)
 	if err != nil {
 		return err
-	}
-	capability := capUpdate
-	if meta == nil {
-		capability = capCreate
-	}
-	if err := k.auth(capability); err != nil {
-		return err
-	}
-	now := time.Now().UTC()
-	if meta == nil {
-		meta = &kvMeta{CreatedTime: now, Versions: map[string]*versionMeta{}}
 	}
 	casRequired := cfg.CASRequired || meta.CASRequired
 	switch {
@@ -579,20 +590,9 @@ func (k kv2) writeMeta(ctx context.Context) error {
 	if err := decodeBody(k.r, &body); err != nil {
 		return err
 	}
-	_, meta, rev, err := k.load(ctx)
+	_, meta, rev, now, err := k.loadForWrite(ctx)
 	if err != nil {
 		return err
-	}
-	capability := capUpdate
-	if meta == nil {
-		capability = capCreate
-	}
-	if err := k.auth(capability); err != nil {
-		return err
-	}
-	now := time.Now().UTC()
-	if meta == nil {
-		meta = &kvMeta{CreatedTime: now, Versions: map[string]*versionMeta{}}
 	}
 	if err := body.applyTo(&meta.kvConfig); err != nil {
 		return err
