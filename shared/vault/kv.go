@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
+	"github.com/stratumiops/stratumiops/shared/vault/storage"
 )
 
 // authorizeFunc checks one capability on the request path; engines call it
@@ -26,7 +27,7 @@ type kvRequest struct {
 	m    Mount
 	rest string // the path inside the mount
 	auth authorizeFunc
-	st   *store
+	st   *storage.Store
 }
 
 const defaultMaxVersions = 10
@@ -61,7 +62,7 @@ func serveKV1(ctx context.Context, q kvRequest) error {
 		if err := q.auth(capRead); err != nil {
 			return err
 		}
-		got, err := q.st.get(ctx, path)
+		got, err := q.st.Get(ctx, path)
 		if err != nil {
 			return apiError(err)
 		}
@@ -83,7 +84,7 @@ func serveKV1(ctx context.Context, q kvRequest) error {
 		if len(data) == 0 {
 			return badRequest("no data provided")
 		}
-		got, err := q.st.get(ctx, path)
+		got, err := q.st.Get(ctx, path)
 		if err != nil {
 			return apiError(err)
 		}
@@ -98,7 +99,7 @@ func serveKV1(ctx context.Context, q kvRequest) error {
 		if len(raw) > maxKVSecret {
 			return httpapi.Errorf(http.StatusRequestEntityTooLarge, "too_large", "secret exceeds %d bytes", maxKVSecret)
 		}
-		if err := q.st.put(ctx, write{Path: path, Data: raw, Rev: -1}); err != nil {
+		if err := q.st.Put(ctx, storage.Write{Path: path, Data: raw, Rev: -1}); err != nil {
 			return apiError(err)
 		}
 		noContent(q.w)
@@ -107,7 +108,7 @@ func serveKV1(ctx context.Context, q kvRequest) error {
 		if err := q.auth(capDelete); err != nil {
 			return err
 		}
-		if err := q.st.delete(ctx, path); err != nil {
+		if err := q.st.Delete(ctx, path); err != nil {
 			return err
 		}
 		noContent(q.w)
@@ -117,7 +118,7 @@ func serveKV1(ctx context.Context, q kvRequest) error {
 }
 
 func listResponse(ctx context.Context, q kvRequest, prefix string) error {
-	keys, err := q.st.list(ctx, prefix)
+	keys, err := q.st.List(ctx, prefix)
 	if err != nil {
 		return err
 	}
@@ -248,8 +249,8 @@ func serveKV2(ctx context.Context, q kvRequest) error {
 	}
 	for attempt := 0; ; attempt++ {
 		err := k.dispatch(ctx, op)
-		if !errors.Is(err, errConflict) || attempt == 4 {
-			if errors.Is(err, errConflict) {
+		if !errors.Is(err, storage.ErrConflict) || attempt == 4 {
+			if errors.Is(err, storage.ErrConflict) {
 				return httpapi.Errorf(http.StatusConflict, "conflict", "concurrent update of %q; retry", key)
 			}
 			return err
@@ -297,7 +298,7 @@ func (k kv2) dispatch(ctx context.Context, op string) error {
 
 // load opens the mount config and this key's metadata (nil if the key is new).
 func (k kv2) load(ctx context.Context) (kvConfig, *kvMeta, int, error) {
-	got, err := k.st.get(ctx, k.configPath(), k.metaPath())
+	got, err := k.st.Get(ctx, k.configPath(), k.metaPath())
 	if err != nil {
 		return kvConfig{}, nil, 0, apiError(err)
 	}
@@ -319,9 +320,9 @@ func (k kv2) load(ctx context.Context) (kvConfig, *kvMeta, int, error) {
 	return cfg, &meta, e.Rev, nil
 }
 
-func (k kv2) saveMeta(meta *kvMeta, rev int, more ...write) []write {
+func (k kv2) saveMeta(meta *kvMeta, rev int, more ...storage.Write) []storage.Write {
 	raw, _ := json.Marshal(meta)
-	return append([]write{{Path: k.metaPath(), Data: raw, Rev: rev}}, more...)
+	return append([]storage.Write{{Path: k.metaPath(), Data: raw, Rev: rev}}, more...)
 }
 
 type kvWriteBody struct {
@@ -390,7 +391,7 @@ func (k kv2) write(ctx context.Context) error {
 		meta.OldestVersion = 1
 	}
 	pruned := prune(meta, firstPositive(meta.MaxVersions, cfg.MaxVersions, defaultMaxVersions))
-	if err := k.st.put(ctx, k.saveMeta(meta, rev, write{Path: k.versionPath(version), Data: raw, Rev: 0})...); err != nil {
+	if err := k.st.Put(ctx, k.saveMeta(meta, rev, storage.Write{Path: k.versionPath(version), Data: raw, Rev: 0})...); err != nil {
 		return apiError(err)
 	}
 	if len(pruned) > 0 {
@@ -398,7 +399,7 @@ func (k kv2) write(ctx context.Context) error {
 		for i, v := range pruned {
 			paths[i] = k.versionPath(v)
 		}
-		if err := k.st.delete(ctx, paths...); err != nil {
+		if err := k.st.Delete(ctx, paths...); err != nil {
 			return err
 		}
 	}
@@ -455,7 +456,7 @@ func (k kv2) read(ctx context.Context) error {
 	}
 	raw := []byte(meta.Latest)
 	if version != meta.CurrentVersion || raw == nil {
-		got, err := k.st.get(ctx, k.versionPath(version))
+		got, err := k.st.Get(ctx, k.versionPath(version))
 		if err != nil {
 			return apiError(err)
 		}
@@ -511,11 +512,11 @@ func (k kv2) updateVersions(ctx context.Context, capability string, versions []i
 		}
 	}
 	meta.UpdatedTime = time.Now().UTC()
-	if err := k.st.put(ctx, k.saveMeta(meta, rev)...); err != nil {
+	if err := k.st.Put(ctx, k.saveMeta(meta, rev)...); err != nil {
 		return apiError(err)
 	}
 	if len(remove) > 0 {
-		if err := k.st.delete(ctx, remove...); err != nil {
+		if err := k.st.Delete(ctx, remove...); err != nil {
 			return err
 		}
 	}
@@ -605,11 +606,11 @@ func (k kv2) writeMeta(ctx context.Context) error {
 	if meta.MaxVersions > 0 {
 		pruned = prune(meta, meta.MaxVersions)
 	}
-	if err := k.st.put(ctx, k.saveMeta(meta, rev)...); err != nil {
+	if err := k.st.Put(ctx, k.saveMeta(meta, rev)...); err != nil {
 		return apiError(err)
 	}
 	for _, v := range pruned {
-		_ = k.st.delete(ctx, k.versionPath(v))
+		_ = k.st.Delete(ctx, k.versionPath(v))
 	}
 	noContent(k.w)
 	return nil
@@ -629,7 +630,7 @@ func (k kv2) deleteAll(ctx context.Context) error {
 			v, _ := strconv.Atoi(s)
 			paths = append(paths, k.versionPath(v))
 		}
-		if err := k.st.delete(ctx, paths...); err != nil {
+		if err := k.st.Delete(ctx, paths...); err != nil {
 			return err
 		}
 	}
@@ -669,7 +670,7 @@ func (k kv2) config(ctx context.Context) error {
 			return err
 		}
 		raw, _ := json.Marshal(cfg)
-		if err := k.st.put(ctx, write{Path: k.configPath(), Data: raw, Rev: -1}); err != nil {
+		if err := k.st.Put(ctx, storage.Write{Path: k.configPath(), Data: raw, Rev: -1}); err != nil {
 			return apiError(err)
 		}
 		noContent(k.w)

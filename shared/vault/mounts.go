@@ -13,6 +13,7 @@ import (
 
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
+	"github.com/stratumiops/stratumiops/shared/vault/storage"
 )
 
 // Mount is a secrets engine mounted at a path ("secret/").
@@ -45,7 +46,7 @@ var mountPath = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Z
 var reserved = []string{"sys/", "auth/", "cubbyhole/", "identity/"}
 
 // supportedEngines are the types `sys/mounts` accepts.
-var supportedEngines = map[string]bool{"kv": true, "kv-v2": true}
+var supportedEngines = map[string]bool{"kv": true, "kv-v2": true, "transit": true}
 
 type mounts struct{ db *surreal.Client }
 
@@ -151,11 +152,13 @@ func (ms *mounts) mount(ctx context.Context, path string, req mountRequest) erro
 	if req.Options == nil {
 		req.Options = map[string]string{}
 	}
-	if v, ok := req.Options["version"]; ok && v != "1" && v != "2" {
-		return badRequest("invalid kv version %q: want 1 or 2", v)
-	}
-	if req.Options["version"] == "" {
-		req.Options["version"] = "1"
+	if req.Type == "kv" {
+		if v, ok := req.Options["version"]; ok && v != "1" && v != "2" {
+			return badRequest("invalid kv version %q: want 1 or 2", v)
+		}
+		if req.Options["version"] == "" {
+			req.Options["version"] = "1"
+		}
 	}
 	list, err := ms.all(ctx)
 	if err != nil {
@@ -176,7 +179,7 @@ func (ms *mounts) mount(ctx context.Context, path string, req mountRequest) erro
 	return err
 }
 
-func (ms *mounts) unmount(ctx context.Context, st *store, path string) error {
+func (ms *mounts) unmount(ctx context.Context, st *storage.Store, path string) error {
 	path = strings.Trim(path, "/") + "/"
 	m, err := surreal.Query[*Mount](ctx, ms.db, "SELECT * OMIT id FROM ONLY $id", map[string]any{"id": recordID("mounts", path)})
 	if err != nil {
@@ -185,7 +188,7 @@ func (ms *mounts) unmount(ctx context.Context, st *store, path string) error {
 	if m == nil {
 		return nil // Vault answers 204 for an unknown mount too
 	}
-	if err := st.deletePrefix(ctx, m.storagePrefix()); err != nil {
+	if err := st.DeletePrefix(ctx, m.storagePrefix()); err != nil {
 		return err
 	}
 	_, err = surreal.Query[any](ctx, ms.db, "DELETE $id", map[string]any{"id": recordID("mounts", path)})

@@ -16,7 +16,6 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 	"github.com/stratumiops/stratumiops/shared/vault/cryptofn"
-	"github.com/stratumiops/stratumiops/shared/vault/keeper"
 )
 
 // fuzzVault is an initialised, unsealed vault with a KV v2 mount, served by
@@ -40,7 +39,7 @@ func fuzzVault(t testing.TB) (http.Handler, string) {
 		t.Fatal(err)
 	}
 	inv := invoke.NewLocal()
-	inv.Register(CryptoFunction, keeper.Handler(keeper.New(db, wrapper)))
+	inv.Register(CryptoFunction, cryptofn.NewHandler(db, wrapper))
 	s, err := NewServer(db, inv)
 	if err != nil {
 		t.Fatal(err)

@@ -33,6 +33,9 @@ func (s *Server) secrets(w http.ResponseWriter, r *http.Request, path string) er
 	auth := func(capability string) error {
 		return s.policies.authorize(ctx, r, token, capability, path, m.Path)
 	}
+	if cryptoEngines[m.Type] {
+		return s.serveCryptoEngine(ctx, w, r, m, rest, auth)
+	}
 	return serveKV(ctx, kvRequest{r: r, w: w, m: m, rest: rest, auth: auth, st: s.st})
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
+	"github.com/stratumiops/stratumiops/shared/vault/storage"
 )
 
 // CryptoFunction is the catalog name of the function that holds the keys.
@@ -18,7 +19,7 @@ const CryptoFunction = "vault-crypto"
 // Server serves the vault API over SurrealDB and vault-crypto.
 type Server struct {
 	crypto   *keeper.Client
-	st       *store
+	st       *storage.Store
 	tokens   *tokens
 	policies *policies
 	mounts   *mounts
@@ -33,7 +34,7 @@ func NewServer(db *surreal.Client, inv invoke.Invoker) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{crypto: crypto, st: &store{db: db, crypto: crypto}, tokens: &tokens{db: db, crypto: crypto},
+	return &Server{crypto: crypto, st: &storage.Store{DB: db, Crypto: crypto}, tokens: &tokens{db: db, crypto: crypto},
 		policies: pols, mounts: &mounts{db: db}, audit: &audit{db: db, crypto: crypto},
 		opts: httpapi.Options{Errors: WriteError}}, nil
 }

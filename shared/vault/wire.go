@@ -7,7 +7,6 @@ package vault
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -73,13 +72,9 @@ func apiError(err error) error {
 // decodeBody reads an optional JSON object body. Vault ignores fields it does
 // not know, so clients that send more keep working; malformed JSON is a 400.
 func decodeBody(r *http.Request, v any) error {
-	raw, err := io.ReadAll(r.Body)
+	raw, err := readBody(r)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return httpapi.Errorf(http.StatusRequestEntityTooLarge, "too_large", "request body exceeds %d bytes", mbe.Limit)
-		}
-		return badRequest("reading request body: %v", err)
+		return err
 	}
 	if len(strings.TrimSpace(string(raw))) == 0 {
 		return nil

@@ -5,7 +5,10 @@ import (
 
 	"github.com/stratumiops/stratumiops/shared/platform/function"
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
+	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
+	"github.com/stratumiops/stratumiops/shared/vault/storage"
+	"github.com/stratumiops/stratumiops/shared/vault/transit"
 )
 
 // Functions holds vault-crypto, the vault's only key holder, by catalog name.
@@ -15,6 +18,13 @@ var Functions = function.Set{
 		if err != nil {
 			return nil, err
 		}
-		return keeper.Handler(keeper.New(d.Surreal, kms)), nil
+		return NewHandler(d.Surreal, kms), nil
 	}),
+}
+
+// NewHandler is vault-crypto: the keeper and the engines whose keys it holds.
+func NewHandler(db *surreal.Client, kms keeper.Wrapper) invoke.Handler {
+	k := keeper.New(db, kms)
+	st := &storage.Store{DB: db, Crypto: k}
+	return keeper.Handler(k, map[string]keeper.Engine{"transit": transit.New(st)})
 }

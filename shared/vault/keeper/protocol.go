@@ -21,20 +21,56 @@ type Request struct {
 	Values    []string `json:"values,omitempty"`
 	// Generation is the seal generation the caller observed (see WithGeneration).
 	Generation int `json:"generation,omitempty"`
+	// Engine is a request for a secrets engine whose keys live here (transit, pki).
+	Engine *EngineRequest `json:"engine,omitempty"`
+}
+
+// EngineRequest is a request to a secrets engine that vault-secrets has
+// authenticated and authorized, passed on to vault-crypto where the engine's
+// keys are.
+type EngineRequest struct {
+	Engine    string            `json:"engine"`     // the mount's type
+	MountUUID string            `json:"mount_uuid"` // storage lives under logical/<uuid>/
+	Operation string            `json:"operation"`  // read, list, update or delete
+	Path      string            `json:"path"`       // below the mount
+	Body      json.RawMessage   `json:"body,omitempty"`
+	Query     map[string]string `json:"query,omitempty"`
+	// Granted lists capabilities beyond the operation's that the caller
+	// holds on the path: "create" when an engine asked for it.
+	Granted []string `json:"granted,omitempty"`
+}
+
+// EngineResponse is an engine's answer, in Vault's envelope terms.
+type EngineResponse struct {
+	Status      int             `json:"status"`
+	Data        json.RawMessage `json:"data,omitempty"`
+	Warnings    []string        `json:"warnings,omitempty"`
+	Raw         []byte          `json:"raw,omitempty"` // a non-JSON body (PEM, DER)
+	ContentType string          `json:"content_type,omitempty"`
+	// Requires names a capability the request needs beyond its operation's
+	// (creating a key on first use needs "create"): check it and ask again.
+	Requires string `json:"requires,omitempty"`
+}
+
+// Engine serves engine requests inside vault-crypto.
+type Engine interface {
+	Serve(ctx context.Context, req EngineRequest) (EngineResponse, error)
 }
 
 // Response is vault-crypto's answer.
 type Response struct {
-	Status  *Status     `json:"status,omitempty"`
-	Init    *InitResult `json:"init,omitempty"`
-	Records []Record    `json:"records,omitempty"`
-	Hash    string      `json:"hash,omitempty"`
-	Hashes  []string    `json:"hashes,omitempty"`
+	Status  *Status         `json:"status,omitempty"`
+	Init    *InitResult     `json:"init,omitempty"`
+	Records []Record        `json:"records,omitempty"`
+	Hash    string          `json:"hash,omitempty"`
+	Hashes  []string        `json:"hashes,omitempty"`
+	Engine  *EngineResponse `json:"engine,omitempty"`
 }
 
 // Handler serves Requests: vault-crypto's entry point. Errors keep their type
 // (SealedError, InvalidError) across the Invoke API as Lambda's errorType.
-func Handler(k *Keeper) invoke.Handler {
+// engines serve the engine requests, by mount type.
+func Handler(k *Keeper, engines map[string]Engine) invoke.Handler {
 	return func(ctx context.Context, payload []byte) ([]byte, error) {
 		var req Request
 		if err := json.Unmarshal(payload, &req); err != nil {
@@ -68,6 +104,8 @@ func Handler(k *Keeper) invoke.Handler {
 			res.Hash, err = k.TokenHash(ctx, req.Token)
 		case "audit_hmac":
 			res.Hashes, err = k.AuditHMAC(ctx, req.Values)
+		case "engine":
+			res.Engine, err = serveEngine(ctx, k, engines, req.Engine)
 		default:
 			err = invalid("unknown vault-crypto operation %q", req.Op)
 		}
@@ -76,6 +114,25 @@ func Handler(k *Keeper) invoke.Handler {
 		}
 		return json.Marshal(res)
 	}
+}
+
+func serveEngine(ctx context.Context, k *Keeper, engines map[string]Engine, req *EngineRequest) (*EngineResponse, error) {
+	if req == nil {
+		return nil, invalid("engine request without a body")
+	}
+	e, ok := engines[req.Engine]
+	if !ok {
+		return nil, invalid("no engine %q in vault-crypto", req.Engine)
+	}
+	// A sealed vault serves no engine, even one that would not touch storage.
+	if _, err := k.current(ctx); err != nil {
+		return nil, err
+	}
+	res, err := e.Serve(ctx, *req)
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
 }
 
 // Client calls vault-crypto through an Invoker.
@@ -164,4 +221,13 @@ func errIfNil[T any](v *T) error {
 		return errors.New("vault-crypto: empty reply")
 	}
 	return nil
+}
+
+// Engine passes an engine request to vault-crypto.
+func (c *Client) Engine(ctx context.Context, req EngineRequest) (EngineResponse, error) {
+	res, err := c.call(ctx, Request{Op: "engine", Engine: &req})
+	if err != nil || res.Engine == nil {
+		return EngineResponse{}, errors.Join(err, errIfNil(res.Engine))
+	}
+	return *res.Engine, nil
 }

@@ -1,4 +1,6 @@
-package vault
+// Package storage keeps the vault's values in SurrealDB's entries table,
+// sealed by the barrier before they are written and opened after they are read.
+package storage
 
 import (
 	"context"
@@ -13,17 +15,25 @@ import (
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
 )
 
-// errConflict means a conditional write lost to a concurrent one.
-var errConflict = errors.New("storage conflict")
-
-// store keeps values at storage paths, sealed by vault-crypto before they
-// reach SurrealDB and opened by it after: SurrealDB holds only ciphertext.
-type store struct {
-	db     *surreal.Client
-	crypto *keeper.Client
+// Sealer seals and opens records under the barrier key: the keeper itself
+// inside vault-crypto, a keeper.Client everywhere else.
+type Sealer interface {
+	SealRecords(ctx context.Context, recs []keeper.Record) ([]keeper.Record, error)
+	OpenRecords(ctx context.Context, recs []keeper.Record) ([]keeper.Record, error)
 }
 
-type entry struct {
+// ErrConflict means a conditional write lost to a concurrent one.
+var ErrConflict = errors.New("storage conflict")
+
+// Store keeps values at storage paths, sealed before they reach SurrealDB
+// and opened after: SurrealDB holds only ciphertext.
+type Store struct {
+	DB     *surreal.Client
+	Crypto Sealer
+}
+
+// Entry is an opened value and its revision.
+type Entry struct {
 	Path string
 	Data []byte
 	Rev  int
@@ -37,19 +47,19 @@ type storedEntry struct {
 
 func entryID(path string) models.RecordID { return models.NewRecordID("entries", path) }
 
-// get opens the entries at paths (missing ones are absent from the map).
+// Get opens the entries at paths (missing ones are absent from the map).
 // (SurrealDB 3.0.2 rejects `FROM $ids` for an array parameter with a
 // misleading "Specify a database to use"; `$ids[*]` is the same list.)
-func (s *store) get(ctx context.Context, paths ...string) (map[string]entry, error) {
+func (s *Store) Get(ctx context.Context, paths ...string) (map[string]Entry, error) {
 	ids := make([]models.RecordID, len(paths))
 	for i, p := range paths {
 		ids[i] = entryID(p)
 	}
-	rows, err := surreal.Query[[]storedEntry](ctx, s.db, "SELECT path, blob, rev FROM $ids[*]", map[string]any{"ids": ids})
+	rows, err := surreal.Query[[]storedEntry](ctx, s.DB, "SELECT path, blob, rev FROM $ids[*]", map[string]any{"ids": ids})
 	if err != nil {
 		return nil, fmt.Errorf("storage get: %w", err)
 	}
-	out := map[string]entry{}
+	out := map[string]Entry{}
 	if len(rows) == 0 {
 		return out, nil
 	}
@@ -57,31 +67,31 @@ func (s *store) get(ctx context.Context, paths ...string) (map[string]entry, err
 	for i, r := range rows {
 		recs[i] = keeper.Record{Path: r.Path, Data: r.Blob}
 	}
-	opened, err := s.crypto.OpenRecords(ctx, recs)
+	opened, err := s.Crypto.OpenRecords(ctx, recs)
 	if err != nil {
 		return nil, err
 	}
 	for i, r := range opened {
-		out[r.Path] = entry{Path: r.Path, Data: r.Data, Rev: rows[i].Rev}
+		out[r.Path] = Entry{Path: r.Path, Data: r.Data, Rev: rows[i].Rev}
 	}
 	return out, nil
 }
 
-// write is one conditional write: Rev 0 creates (fails if the path exists),
+// Write is one conditional write: Rev 0 creates (fails if the path exists),
 // Rev > 0 replaces only that revision, Rev < 0 writes unconditionally.
-type write struct {
+type Write struct {
 	Path string
 	Data []byte
 	Rev  int
 }
 
-// put seals and stores writes in one transaction: all or none.
-func (s *store) put(ctx context.Context, writes ...write) error {
+// Put seals and stores writes in one transaction: all or none.
+func (s *Store) Put(ctx context.Context, writes ...Write) error {
 	recs := make([]keeper.Record, len(writes))
 	for i, w := range writes {
 		recs[i] = keeper.Record{Path: w.Path, Data: w.Data}
 	}
-	sealed, err := s.crypto.SealRecords(ctx, recs)
+	sealed, err := s.Crypto.SealRecords(ctx, recs)
 	if err != nil {
 		return err
 	}
@@ -102,38 +112,40 @@ func (s *store) put(ctx context.Context, writes ...write) error {
 		}
 	}
 	sql.WriteString("COMMIT TRANSACTION;")
-	if _, err := surreal.Query[any](ctx, s.db, sql.String(), vars); err != nil {
+	if _, err := surreal.Query[any](ctx, s.DB, sql.String(), vars); err != nil {
 		var qe *surreal.QueryError
 		if errors.As(err, &qe) && (strings.Contains(qe.Message, "storage conflict") || strings.Contains(qe.Message, "already exists")) {
-			return errConflict
+			return ErrConflict
 		}
 		return fmt.Errorf("storage put: %w", err)
 	}
 	return nil
 }
 
-func (s *store) delete(ctx context.Context, paths ...string) error {
+// Delete removes the entries at paths.
+func (s *Store) Delete(ctx context.Context, paths ...string) error {
 	ids := make([]models.RecordID, len(paths))
 	for i, p := range paths {
 		ids[i] = entryID(p)
 	}
-	if _, err := surreal.Query[any](ctx, s.db, "DELETE $ids[*]", map[string]any{"ids": ids}); err != nil {
+	if _, err := surreal.Query[any](ctx, s.DB, "DELETE $ids[*]", map[string]any{"ids": ids}); err != nil {
 		return fmt.Errorf("storage delete: %w", err)
 	}
 	return nil
 }
 
-func (s *store) deletePrefix(ctx context.Context, prefix string) error {
-	if _, err := surreal.Query[any](ctx, s.db, "DELETE entries WHERE string::starts_with(path, $p)", map[string]any{"p": prefix}); err != nil {
+// DeletePrefix removes every entry under prefix.
+func (s *Store) DeletePrefix(ctx context.Context, prefix string) error {
+	if _, err := surreal.Query[any](ctx, s.DB, "DELETE entries WHERE string::starts_with(path, $p)", map[string]any{"p": prefix}); err != nil {
 		return fmt.Errorf("storage delete %s*: %w", prefix, err)
 	}
 	return nil
 }
 
-// list returns the immediate children of prefix as Vault lists them: names,
+// List returns the immediate children of prefix as Vault lists them: names,
 // with a trailing "/" for folders, sorted.
-func (s *store) list(ctx context.Context, prefix string) ([]string, error) {
-	paths, err := surreal.Query[[]string](ctx, s.db, "SELECT VALUE path FROM entries WHERE string::starts_with(path, $p)", map[string]any{"p": prefix})
+func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
+	paths, err := surreal.Query[[]string](ctx, s.DB, "SELECT VALUE path FROM entries WHERE string::starts_with(path, $p)", map[string]any{"p": prefix})
 	if err != nil {
 		return nil, fmt.Errorf("storage list %s: %w", prefix, err)
 	}
@@ -151,4 +163,17 @@ func (s *store) list(ctx context.Context, prefix string) ([]string, error) {
 	}
 	sort.Strings(keys)
 	return keys, nil
+}
+
+// Revision returns the revision of the entry at path, 0 when there is none:
+// a cheap check that a cached value is still current.
+func (s *Store) Revision(ctx context.Context, path string) (int, error) {
+	rev, err := surreal.Query[*int](ctx, s.DB, "SELECT VALUE rev FROM ONLY $id", map[string]any{"id": entryID(path)})
+	if err != nil {
+		return 0, fmt.Errorf("storage revision %s: %w", path, err)
+	}
+	if rev == nil {
+		return 0, nil
+	}
+	return *rev, nil
 }

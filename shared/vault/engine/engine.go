@@ -1,0 +1,232 @@
+// Package engine holds what the secrets engines that live in vault-crypto
+// (transit, pki) share: reading Vault-style request fields and building
+// their answers.
+package engine
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stratumiops/stratumiops/shared/vault/keeper"
+)
+
+// Invalid is a request an engine refuses: HTTP 400 naming the problem.
+func Invalid(format string, args ...any) error {
+	return &keeper.InvalidError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// First returns the first error, if any: a request is refused for its first
+// problem, with the error's own type (an InvalidError stays a 400).
+func First(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Fields is a request body. Vault's API accepts numbers and booleans as
+// JSON values or as strings, so the getters do too; a value of the wrong
+// kind is an error naming the field.
+type Fields map[string]any
+
+// ParseFields reads a JSON object body; an empty body has no fields.
+func ParseFields(raw []byte) (Fields, error) {
+	f := Fields{}
+	if len(strings.TrimSpace(string(raw))) == 0 {
+		return f, nil
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return nil, Invalid("failed to parse JSON input: %v", err)
+	}
+	return f, nil
+}
+
+// Has reports a field that is present and not null.
+func (f Fields) Has(name string) bool { return f[name] != nil }
+
+// String reads a string field ("" when absent).
+func (f Fields) String(name string) (string, error) {
+	switch v := f[name].(type) {
+	case nil:
+		return "", nil
+	case string:
+		return v, nil
+	case float64, bool:
+		return fmt.Sprint(v), nil
+	}
+	return "", Invalid("field %q: expected a string", name)
+}
+
+// Int reads an integer field (0 when absent).
+func (f Fields) Int(name string) (int, error) {
+	switch v := f[name].(type) {
+	case nil:
+		return 0, nil
+	case float64:
+		if v == float64(int(v)) {
+			return int(v), nil
+		}
+	case string:
+		if v == "" {
+			return 0, nil
+		}
+		if n, err := strconv.Atoi(v); err == nil {
+			return n, nil
+		}
+	}
+	return 0, Invalid("field %q: expected an integer", name)
+}
+
+// Bool reads a boolean field (false when absent).
+func (f Fields) Bool(name string) (bool, error) {
+	switch v := f[name].(type) {
+	case nil:
+		return false, nil
+	case bool:
+		return v, nil
+	case string:
+		if b, err := strconv.ParseBool(v); err == nil {
+			return b, nil
+		}
+	}
+	return false, Invalid("field %q: expected a boolean", name)
+}
+
+// Duration reads a duration: seconds as a number or string, or a Go
+// duration with "d" for days ("72h", "30d").
+func (f Fields) Duration(name string) (time.Duration, error) {
+	bad := Invalid("field %q: expected a duration such as \"72h\" or a number of seconds", name)
+	switch v := f[name].(type) {
+	case nil:
+		return 0, nil
+	case float64:
+		if v < 0 {
+			return 0, bad
+		}
+		return time.Duration(v) * time.Second, nil
+	case string:
+		if v == "" {
+			return 0, nil
+		}
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+			return time.Duration(n) * time.Second, nil
+		}
+		if days, ok := strings.CutSuffix(v, "d"); ok {
+			if n, err := strconv.Atoi(days); err == nil && n >= 0 {
+				return time.Duration(n) * 24 * time.Hour, nil
+			}
+		}
+		if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+			return d, nil
+		}
+	}
+	return 0, bad
+}
+
+// Base64 reads a base64 field, naming it when it is malformed.
+func (f Fields) Base64(name string) ([]byte, error) {
+	s, err := f.String(name)
+	if err != nil || s == "" {
+		return nil, err
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, Invalid("failed to base64-decode %s", name)
+	}
+	return b, nil
+}
+
+// Strings reads a list given as a JSON array or a comma-separated string.
+func (f Fields) Strings(name string) ([]string, error) {
+	switch v := f[name].(type) {
+	case nil:
+		return nil, nil
+	case string:
+		var out []string
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+		return out, nil
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, x := range v {
+			s, ok := x.(string)
+			if !ok {
+				return nil, Invalid("field %q: expected a list of strings", name)
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	return nil, Invalid("field %q: expected a list of strings", name)
+}
+
+// Batch reads batch_input: a list of objects, each a Fields of its own.
+func (f Fields) Batch() ([]Fields, bool, error) {
+	v, ok := f["batch_input"]
+	if !ok || v == nil {
+		return nil, false, nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return nil, true, Invalid("field \"batch_input\": expected a list of objects")
+	}
+	out := make([]Fields, len(list))
+	for i, x := range list {
+		m, ok := x.(map[string]any)
+		if !ok {
+			return nil, true, Invalid("batch_input item %d: expected an object", i)
+		}
+		out[i] = m
+	}
+	return out, true, nil
+}
+
+// OK answers 200 with data.
+func OK(data any) (keeper.EngineResponse, error) {
+	return WithStatus(http.StatusOK, data)
+}
+
+// WithStatus answers status with data (a batch with failed items is a 400
+// that still carries its results).
+func WithStatus(status int, data any) (keeper.EngineResponse, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return keeper.EngineResponse{}, fmt.Errorf("encode engine response: %w", err)
+	}
+	return keeper.EngineResponse{Status: status, Data: raw}, nil
+}
+
+// NoContent answers 204.
+func NoContent() (keeper.EngineResponse, error) {
+	return keeper.EngineResponse{Status: http.StatusNoContent}, nil
+}
+
+// NotFound answers Vault's plain miss: 404 with no errors.
+func NotFound() (keeper.EngineResponse, error) {
+	return keeper.EngineResponse{Status: http.StatusNotFound}, nil
+}
+
+// Unsupported answers a path or method the engine does not serve.
+func Unsupported() (keeper.EngineResponse, error) {
+	return keeper.EngineResponse{Status: http.StatusMethodNotAllowed}, nil
+}
+
+// Granted reports whether the caller was checked for capability.
+func Granted(req keeper.EngineRequest, capability string) bool {
+	for _, c := range req.Granted {
+		if c == capability {
+			return true
+		}
+	}
+	return false
+}
