@@ -25,7 +25,7 @@ func vaultCommand() *cobra.Command {
 	var address, format string
 	cmd := &cobra.Command{
 		Use:   "vault",
-		Short: "SecretumVault CLI: operator, kv, token and policy verbs, like the vault CLI",
+		Short: "SecretumVault CLI: operator, secrets, kv, token, policy and transit verbs, like the vault CLI",
 	}
 	cmd.PersistentFlags().StringVar(&address, "address", "", "vault address (default $VAULT_ADDR, else http://127.0.0.1:8200)")
 	cmd.PersistentFlags().StringVar(&format, "format", "table", "output format: table or json")
@@ -44,7 +44,7 @@ func vaultCommand() *cobra.Command {
 	}
 	out := func(cmd *cobra.Command) *printer { return &printer{w: cmd.OutOrStdout(), json: format == "json"} }
 	cmd.AddCommand(operatorCommand(client, out), secretsCommand(client, out), kvCommand(client, out),
-		tokenCommand(client, out), policyCommand(client, out))
+		tokenCommand(client, out), policyCommand(client, out), transitCommand(client, out))
 	return cmd
 }
 

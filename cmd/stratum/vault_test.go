@@ -98,6 +98,37 @@ func TestVaultCLI(t *testing.T) {
 	if _, err := run("", "token", "lookup", tok[1]); err == nil {
 		t.Fatal("a revoked token still looks up")
 	}
+	// transit: a post-quantum key round trip through the verbs, and signatures.
+	must("", "secrets", "enable", "transit")
+	must("", "transit", "create", "--type", "ml-kem-768", "pq")
+	ct := regexp.MustCompile(`ciphertext\s+(vault:v1:\S+)`).FindStringSubmatch(must("launch codes\n", "transit", "encrypt", "pq", "-"))
+	if ct == nil {
+		t.Fatal("transit encrypt printed no ciphertext")
+	}
+	if out = must("", "transit", "decrypt", "pq", ct[1]); out != "launch codes\n" {
+		t.Fatalf("transit decrypt: %q", out)
+	}
+	must("", "transit", "create", "--type", "ml-dsa-65", "signer")
+	sig := regexp.MustCompile(`signature\s+(vault:v1:\S+)`).FindStringSubmatch(must("", "transit", "sign", "signer", "v1.0.0"))
+	if sig == nil {
+		t.Fatal("transit sign printed no signature")
+	}
+	if out = must("", "transit", "verify", "signer", "v1.0.0", sig[1]); !regexp.MustCompile(`valid\s+true`).MatchString(out) {
+		t.Fatalf("transit verify:\n%s", out)
+	}
+	if out = must("", "transit", "verify", "signer", "v1.0.1", sig[1]); !regexp.MustCompile(`valid\s+false`).MatchString(out) {
+		t.Fatalf("transit verify of another input:\n%s", out)
+	}
+	must("", "transit", "rotate", "pq")
+	if out = must("", "transit", "read", "pq"); !regexp.MustCompile(`latest_version\s+2`).MatchString(out) {
+		t.Fatalf("transit read:\n%s", out)
+	}
+	if out = must("", "transit", "list"); !strings.Contains(out, "signer") {
+		t.Fatalf("transit list:\n%s", out)
+	}
+	if _, err := run("", "transit", "decrypt", "pq", "vault:v9:AAAA"); err == nil || !strings.Contains(err.Error(), "version is too new") {
+		t.Fatalf("decrypt of a too-new version: %v", err)
+	}
 	must("", "operator", "seal")
 	if _, err := run("", "kv", "get", "secret/app/db"); err == nil || !strings.Contains(err.Error(), "Vault is sealed") {
 		t.Fatalf("get while sealed: %v", err)
