@@ -14,7 +14,7 @@ import (
 
 // cryptoEngines are the mount types whose keys live in vault-crypto: their
 // requests are authorized here and served there.
-var cryptoEngines = map[string]bool{"transit": true}
+var cryptoEngines = map[string]bool{"transit": true, "pki": true}
 
 // operationOf names a request's logical operation for an engine.
 func operationOf(r *http.Request) string {

@@ -3,6 +3,8 @@ package vault
 import (
 	"net/http"
 	"strings"
+
+	"github.com/stratumiops/stratumiops/shared/vault/engine"
 )
 
 // SecretsHandler serves /v1/auth/token/* and /v1/<mount>/* (the vault-secrets function).
@@ -15,13 +17,16 @@ func (s *Server) secrets(w http.ResponseWriter, r *http.Request, path string) er
 		return s.token(w, r, strings.TrimPrefix(path, "auth/token/"))
 	}
 	ctx := r.Context()
-	// Authenticate first: to a caller without a valid token an unknown path
-	// looks no different from a forbidden one.
-	token, err := s.tokens.authenticate(ctx, r)
+	m, rest, ok, err := s.mounts.find(ctx, path)
 	if err != nil {
 		return err
 	}
-	m, rest, ok, err := s.mounts.find(ctx, path)
+	if ok && m.Type == "pki" && r.Method == http.MethodGet && !isList(r) && engine.PublicPKIPath(rest) {
+		return s.serveCryptoEngine(ctx, w, r, m, rest, func(string) error { return nil })
+	}
+	// Authenticate before saying a path is unknown: to a caller without a
+	// valid token an unknown path looks no different from a forbidden one.
+	token, err := s.tokens.authenticate(ctx, r)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
+	"github.com/stratumiops/stratumiops/shared/vault/pki"
 	"github.com/stratumiops/stratumiops/shared/vault/storage"
 	"github.com/stratumiops/stratumiops/shared/vault/transit"
 )
@@ -26,5 +27,5 @@ var Functions = function.Set{
 func NewHandler(db *surreal.Client, kms keeper.Wrapper) invoke.Handler {
 	k := keeper.New(db, kms)
 	st := &storage.Store{DB: db, Crypto: k}
-	return keeper.Handler(k, map[string]keeper.Engine{"transit": transit.New(st)})
+	return keeper.Handler(k, map[string]keeper.Engine{"transit": transit.New(st), "pki": pki.New(st)})
 }

@@ -230,3 +230,13 @@ func Granted(req keeper.EngineRequest, capability string) bool {
 	}
 	return false
 }
+
+// PublicPKIPath reports the PKI paths read without a token, as in Vault: the
+// CA, its chain, the CRL and certificates are public by nature.
+func PublicPKIPath(path string) bool {
+	switch path {
+	case "ca", "ca/pem", "ca_chain", "crl", "crl/pem", "cert/ca", "cert/ca_chain", "cert/crl":
+		return true
+	}
+	return strings.HasPrefix(path, "cert/") && strings.Count(path, "/") == 1
+}

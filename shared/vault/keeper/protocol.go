@@ -110,10 +110,24 @@ func Handler(k *Keeper, engines map[string]Engine) invoke.Handler {
 			err = invalid("unknown vault-crypto operation %q", req.Op)
 		}
 		if err != nil {
-			return nil, err
+			return nil, typedError(err)
 		}
 		return json.Marshal(res)
 	}
+}
+
+// typedError unwraps the error a caller must tell apart, so that its type,
+// not a wrapper's, crosses the Invoke API.
+func typedError(err error) error {
+	var inv *InvalidError
+	var sealed SealedError
+	switch {
+	case errors.As(err, &inv):
+		return inv
+	case errors.As(err, &sealed):
+		return sealed
+	}
+	return err
 }
 
 func serveEngine(ctx context.Context, k *Keeper, engines map[string]Engine, req *EngineRequest) (*EngineResponse, error) {

@@ -1,0 +1,178 @@
+package pki
+
+import (
+	"net"
+	"strings"
+	"time"
+
+	"github.com/stratumiops/stratumiops/shared/vault/engine"
+)
+
+// Role is what issue/<role> and sign/<role> may put in a certificate.
+type Role struct {
+	AllowedDomains   []string      `json:"allowed_domains"`
+	AllowSubdomains  bool          `json:"allow_subdomains"`
+	AllowBareDomains bool          `json:"allow_bare_domains"`
+	AllowAnyName     bool          `json:"allow_any_name"`
+	AllowLocalhost   bool          `json:"allow_localhost"`
+	AllowIPSANs      bool          `json:"allow_ip_sans"`
+	EnforceHostnames bool          `json:"enforce_hostnames"`
+	ServerFlag       bool          `json:"server_flag"`
+	ClientFlag       bool          `json:"client_flag"`
+	KeyType          string        `json:"key_type"`
+	KeyBits          int           `json:"key_bits"`
+	TTL              time.Duration `json:"ttl"`
+	MaxTTL           time.Duration `json:"max_ttl"`
+	NoStore          bool          `json:"no_store"`
+	Organization     []string      `json:"organization"`
+	OU               []string      `json:"ou"`
+	Country          []string      `json:"country"`
+}
+
+// roleFrom applies a roles/<name> write to an existing role (or the defaults).
+func roleFrom(f engine.Fields, r *Role) error {
+	var errs []error
+	boolean := func(name string, dst *bool) {
+		if f.Has(name) {
+			v, err := f.Bool(name)
+			errs = append(errs, err)
+			*dst = v
+		}
+	}
+	list := func(name string, dst *[]string) {
+		if f.Has(name) {
+			v, err := f.Strings(name)
+			errs = append(errs, err)
+			*dst = v
+		}
+	}
+	duration := func(name string, dst *time.Duration) {
+		if f.Has(name) {
+			v, err := f.Duration(name)
+			errs = append(errs, err)
+			*dst = v
+		}
+	}
+	list("allowed_domains", &r.AllowedDomains)
+	boolean("allow_subdomains", &r.AllowSubdomains)
+	boolean("allow_bare_domains", &r.AllowBareDomains)
+	boolean("allow_any_name", &r.AllowAnyName)
+	boolean("allow_localhost", &r.AllowLocalhost)
+	boolean("allow_ip_sans", &r.AllowIPSANs)
+	boolean("enforce_hostnames", &r.EnforceHostnames)
+	boolean("server_flag", &r.ServerFlag)
+	boolean("client_flag", &r.ClientFlag)
+	boolean("no_store", &r.NoStore)
+	list("organization", &r.Organization)
+	list("ou", &r.OU)
+	list("country", &r.Country)
+	duration("ttl", &r.TTL)
+	duration("max_ttl", &r.MaxTTL)
+	if f.Has("key_type") {
+		v, err := f.String("key_type")
+		errs = append(errs, err)
+		if v != r.KeyType {
+			r.KeyType, r.KeyBits = v, 0 // the old size belongs to the old type
+		}
+	}
+	if f.Has("key_bits") {
+		v, err := f.Int("key_bits")
+		errs = append(errs, err)
+		r.KeyBits = v
+	}
+	if err := engine.First(errs...); err != nil {
+		return err
+	}
+	if r.KeyType != "any" {
+		bits, err := checkKeyType(r.KeyType, r.KeyBits)
+		if err != nil {
+			return err
+		}
+		r.KeyBits = bits
+	}
+	if r.MaxTTL > 0 && r.TTL > r.MaxTTL {
+		return invalid("\"ttl\" value must be less than \"max_ttl\" value")
+	}
+	return nil
+}
+
+func defaultRole() *Role {
+	return &Role{AllowLocalhost: true, AllowIPSANs: true, EnforceHostnames: true, ServerFlag: true, ClientFlag: true, KeyType: keyRSA}
+}
+
+// hostname is RFC 1123 labels, with an optional leading wildcard label.
+func validHostname(name string) bool {
+	name = strings.TrimPrefix(name, "*.")
+	if name == "" || len(name) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(name, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// allows reports whether the role permits name as a common name or DNS SAN.
+func (r *Role) allows(name string) bool {
+	if r.EnforceHostnames && !validHostname(name) {
+		return false
+	}
+	if r.AllowAnyName {
+		return true
+	}
+	if r.AllowLocalhost && name == "localhost" {
+		return true
+	}
+	lower := strings.ToLower(name)
+	for _, d := range r.AllowedDomains {
+		d = strings.ToLower(d)
+		if r.AllowBareDomains && lower == d {
+			return true
+		}
+		if r.AllowSubdomains && strings.HasSuffix(lower, "."+d) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkNames validates the names of a request against the role.
+func (r *Role) checkNames(cn string, dns []string, ips []net.IP) error {
+	if cn != "" && net.ParseIP(cn) == nil && !r.allows(cn) {
+		return invalid("common name %s not allowed by this role", cn)
+	}
+	for _, n := range dns {
+		if !r.allows(n) {
+			return invalid("subject alternate name %s not allowed by this role", n)
+		}
+	}
+	if len(ips) > 0 && !r.AllowIPSANs {
+		return invalid("IP Subject Alternative Names are not allowed in this role, but was provided %s", ips[0])
+	}
+	return nil
+}
+
+// describe is what reading roles/<name> shows.
+func (r *Role) describe() map[string]any {
+	return map[string]any{
+		"allowed_domains": nonNil(r.AllowedDomains), "allow_subdomains": r.AllowSubdomains, "allow_bare_domains": r.AllowBareDomains,
+		"allow_any_name": r.AllowAnyName, "allow_localhost": r.AllowLocalhost, "allow_ip_sans": r.AllowIPSANs,
+		"enforce_hostnames": r.EnforceHostnames, "server_flag": r.ServerFlag, "client_flag": r.ClientFlag,
+		"key_type": r.KeyType, "key_bits": r.KeyBits, "ttl": int64(r.TTL.Seconds()), "max_ttl": int64(r.MaxTTL.Seconds()),
+		"no_store": r.NoStore, "organization": nonNil(r.Organization), "ou": nonNil(r.OU), "country": nonNil(r.Country),
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
