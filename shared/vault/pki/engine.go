@@ -680,7 +680,7 @@ func leafTemplate(f engine.Fields, role *Role, ca *caBundle, cn string, dns []st
 		return nil, nil, err
 	}
 	t := &x509.Certificate{SerialNumber: serial, DNSNames: dns, IPAddresses: ips, BasicConstraintsValid: true,
-		Subject: pkix.Name{CommonName: cn, Organization: role.Organization, OrganizationalUnit: role.OU, Country: role.Country},
+		Subject:  pkix.Name{CommonName: cn, Organization: role.Organization, OrganizationalUnit: role.OU, Country: role.Country},
 		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageKeyAgreement}
 	if role.ServerFlag {
 		t.ExtKeyUsage = append(t.ExtKeyUsage, x509.ExtKeyUsageServerAuth)
