@@ -29,9 +29,10 @@ test: deps vet fmt-check
 bench: deps
 	$(GO) run ./localstack/bench
 
-## deps: Go modules, the SurrealDB server's npm packages (pinned by package-lock.json)
+## deps: PostgreSQL (for the database engine tests), Go modules, the SurrealDB server's npm packages (pinned by package-lock.json)
 ## and the local AWS stand-ins (aws-lambda-rie, local-kms; pinned, via the Go proxy)
 deps: $(SURREAL)/node_modules/.package-lock.json
+	sh scripts/install-postgres.sh
 	$(GO) mod download
 	$(GO) run ./cmd/stratum tools
 

@@ -54,7 +54,10 @@ type Config struct {
 	LambdaRuntime bool
 	// RetryBase is the first redelivery delay of consumers (default 1s).
 	RetryBase time.Duration
-	Log       *slog.Logger
+	// ScheduleEvery runs scheduled functions at this period instead of their
+	// catalog schedule (tests and demos that cannot wait a minute).
+	ScheduleEvery time.Duration
+	Log           *slog.Logger
 }
 
 // Default ports when EphemeralPorts is off (system gateways come from the catalog).
@@ -97,6 +100,9 @@ type Stack struct {
 	emulator   *emulator.Emulator
 	tempDirs   []string
 	endpoints  Endpoints
+
+	stopSchedules context.CancelFunc
+	schedules     sync.WaitGroup
 }
 
 // Start brings the whole stack up, or nothing: on error everything started is stopped.
@@ -177,6 +183,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	s.dispatcher = &bus.Dispatcher{Bus: s.bus, Invoker: &inv, RetryBase: cfg.RetryBase,
 		Observe: func(fn, outcome string) { metrics.ObserveMessage(fn, outcome) }}
 	if err := s.dispatcher.Start(ctx, catalog.Functions); err != nil {
+		return nil, err
+	}
+	if err := s.startSchedules(&inv); err != nil {
 		return nil, err
 	}
 	s.endpoints.Functions = len(catalog.Functions)
@@ -365,6 +374,10 @@ func (s *Stack) Close() {
 	defer cancel()
 	for _, srv := range s.servers {
 		_ = srv.Shutdown(ctx)
+	}
+	if s.stopSchedules != nil {
+		s.stopSchedules()
+		s.schedules.Wait()
 	}
 	if s.dispatcher != nil {
 		s.dispatcher.Stop()

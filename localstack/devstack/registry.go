@@ -10,6 +10,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/portfolio"
 	"github.com/stratumiops/stratumiops/shared/vault"
 	"github.com/stratumiops/stratumiops/shared/vault/cryptofn"
+	"github.com/stratumiops/stratumiops/shared/vault/database"
 )
 
 // Set is a function set with the system it belongs to and the name of the
@@ -26,6 +27,7 @@ var Sets = []Set{
 	{System: "portfolio", Package: "portfolio", Set: portfolio.Functions},
 	{System: "vault", Package: "vault", Set: vault.Functions},
 	{System: "vault", Package: "cryptofn", Set: cryptofn.Functions},
+	{System: "vault", Package: "database", Set: database.Functions},
 }
 
 // Builders merges the systems' sets and checks them against the catalog: every

@@ -108,7 +108,7 @@ func (d *devstackProc) start() error {
 	endpoints := filepath.Join(d.dir, "endpoints.json")
 	_ = os.Remove(endpoints)
 	args := []string{"dev", "--data-dir", filepath.Join(d.dir, "data"), "--ephemeral-ports",
-		"--fault-injection", "--retry-base", "50ms", "--endpoints-file", endpoints, "--log-file", d.logFile()}
+		"--fault-injection", "--retry-base", "50ms", "--schedule-every", sweepEvery.String(), "--endpoints-file", endpoints, "--log-file", d.logFile()}
 	if os.Getenv("STRATUM_E2E_LAMBDA_RUNTIME") == "1" {
 		args = append(args, "--lambda-runtime")
 	}

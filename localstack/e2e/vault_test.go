@@ -29,6 +29,12 @@ func TestVault(t *testing.T) {
 	if len(init.Keys) != 5 || len(init.KeysB64) != 5 || init.RootToken == "" {
 		t.Fatalf("init response %+v", init)
 	}
+	// Another test may have unsealed the suite's vault: seal it to watch the threshold.
+	if st, err := root.Sys().SealStatusWithContext(ctx); err != nil || !st.Sealed {
+		if err := baoClient(t, addr, init.RootToken).Sys().SealWithContext(ctx); err != nil {
+			t.Fatalf("seal before the threshold test: %v %v", st, err)
+		}
+	}
 	unseal := func(t *testing.T) {
 		t.Helper()
 		for i, k := range init.Keys[:3] {

@@ -12,9 +12,24 @@ import (
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
 )
 
-// cryptoEngines are the mount types whose keys live in vault-crypto: their
-// requests are authorized here and served there.
-var cryptoEngines = map[string]bool{"transit": true, "pki": true}
+// engineBackend serves the requests of a mount type in another function.
+type engineBackend interface {
+	Engine(ctx context.Context, req keeper.EngineRequest) (keeper.EngineResponse, error)
+}
+
+// backend returns the function that serves a mount type, if another one
+// does: vault-crypto for transit and pki (their keys live there),
+// vault-database for database (its driver lives there). Requests are
+// authorized here and served there.
+func (s *Server) backend(mountType string) engineBackend {
+	switch mountType {
+	case "transit", "pki":
+		return s.crypto
+	case "database":
+		return s.leases
+	}
+	return nil
+}
 
 // operationOf names a request's logical operation for an engine.
 func operationOf(r *http.Request) string {
@@ -29,8 +44,9 @@ func operationOf(r *http.Request) string {
 	return "update"
 }
 
-// serveCryptoEngine passes an authorized request to vault-crypto and writes its answer.
-func (s *Server) serveCryptoEngine(ctx context.Context, w http.ResponseWriter, r *http.Request, m Mount, rest string, auth authorizeFunc) error {
+// serveEngine passes an authorized request to the function serving the
+// mount's type and writes its answer. token is nil on public paths.
+func (s *Server) serveEngine(ctx context.Context, w http.ResponseWriter, r *http.Request, m Mount, rest string, token *Token, auth authorizeFunc) error {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete, "LIST":
 	default:
@@ -47,14 +63,18 @@ func (s *Server) serveCryptoEngine(ctx context.Context, w http.ResponseWriter, r
 		var v any
 		return badRequest("failed to parse JSON input: %v", json.Unmarshal(body, &v))
 	}
-	req := keeper.EngineRequest{Engine: m.Type, MountUUID: m.UUID, Operation: operationOf(r), Path: rest, Body: body}
-	res, err := s.crypto.Engine(ctx, req)
+	req := keeper.EngineRequest{Engine: m.Type, MountUUID: m.UUID, MountPath: m.Path, Operation: operationOf(r), Path: rest, Body: body}
+	if token != nil {
+		req.TokenHash, req.DisplayName = token.Hash, token.DisplayName
+	}
+	backend := s.backend(m.Type)
+	res, err := backend.Engine(ctx, req)
 	if err == nil && res.Requires != "" {
 		if err := auth(res.Requires); err != nil {
 			return err
 		}
 		req.Granted = append(req.Granted, res.Requires)
-		res, err = s.crypto.Engine(ctx, req)
+		res, err = backend.Engine(ctx, req)
 	}
 	if err != nil {
 		return apiError(err)
@@ -73,8 +93,8 @@ func (s *Server) serveCryptoEngine(ctx context.Context, w http.ResponseWriter, r
 	case res.Status == http.StatusMethodNotAllowed:
 		return errUnsupported
 	}
-	httpapi.WriteJSON(w, res.Status, envelope{RequestID: w.Header().Get(httpapi.RequestIDHeader),
-		Data: json.RawMessage(res.Data), Warnings: res.Warnings, MountType: m.Type})
+	writeEnvelope(w, res.Status, envelope{Data: json.RawMessage(res.Data), Warnings: res.Warnings, MountType: m.Type,
+		LeaseID: res.LeaseID, LeaseDuration: res.LeaseDuration, Renewable: res.Renewable})
 	return nil
 }
 

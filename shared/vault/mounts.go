@@ -46,7 +46,7 @@ var mountPath = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Z
 var reserved = []string{"sys/", "auth/", "cubbyhole/", "identity/"}
 
 // supportedEngines are the types `sys/mounts` accepts.
-var supportedEngines = map[string]bool{"kv": true, "kv-v2": true, "transit": true, "pki": true}
+var supportedEngines = map[string]bool{"kv": true, "kv-v2": true, "transit": true, "pki": true, "database": true}
 
 type mounts struct{ db *surreal.Client }
 

@@ -22,7 +22,7 @@ func (s *Server) secrets(w http.ResponseWriter, r *http.Request, path string) er
 		return err
 	}
 	if ok && m.Type == "pki" && r.Method == http.MethodGet && !isList(r) && engine.PublicPKIPath(rest) {
-		return s.serveCryptoEngine(ctx, w, r, m, rest, func(string) error { return nil })
+		return s.serveEngine(ctx, w, r, m, rest, nil, func(string) error { return nil })
 	}
 	// Authenticate before saying a path is unknown: to a caller without a
 	// valid token an unknown path looks no different from a forbidden one.
@@ -38,8 +38,8 @@ func (s *Server) secrets(w http.ResponseWriter, r *http.Request, path string) er
 	auth := func(capability string) error {
 		return s.policies.authorize(ctx, r, token, capability, path, m.Path)
 	}
-	if cryptoEngines[m.Type] {
-		return s.serveCryptoEngine(ctx, w, r, m, rest, auth)
+	if s.backend(m.Type) != nil {
+		return s.serveEngine(ctx, w, r, m, rest, token, auth)
 	}
 	return serveKV(ctx, kvRequest{r: r, w: w, m: m, rest: rest, auth: auth, st: s.st})
 }
@@ -142,14 +142,16 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, op string) error 
 			}
 		}
 		if target != nil {
+			var revoked []string
 			if op == "revoke-orphan" {
-				err = s.tokens.revokeOrphan(ctx, target)
+				revoked, err = s.tokens.revokeOrphan(ctx, target)
 			} else {
-				err = s.tokens.revoke(ctx, target)
+				revoked, err = s.tokens.revoke(ctx, target)
 			}
 			if err != nil {
 				return err
 			}
+			s.revokeLeasesOf(ctx, revoked)
 		}
 		noContent(w)
 		return nil

@@ -10,6 +10,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
+	"github.com/stratumiops/stratumiops/shared/vault/leases"
 	"github.com/stratumiops/stratumiops/shared/vault/storage"
 )
 
@@ -19,6 +20,7 @@ const CryptoFunction = "vault-crypto"
 // Server serves the vault API over SurrealDB and vault-crypto.
 type Server struct {
 	crypto   *keeper.Client
+	leases   *leases.Client
 	st       *storage.Store
 	tokens   *tokens
 	policies *policies
@@ -34,7 +36,7 @@ func NewServer(db *surreal.Client, inv invoke.Invoker) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{crypto: crypto, st: &storage.Store{DB: db, Crypto: crypto}, tokens: &tokens{db: db, crypto: crypto},
+	return &Server{crypto: crypto, leases: &leases.Client{Invoker: inv}, st: &storage.Store{DB: db, Crypto: crypto}, tokens: &tokens{db: db, crypto: crypto},
 		policies: pols, mounts: &mounts{db: db}, audit: &audit{db: db, crypto: crypto},
 		opts: httpapi.Options{Errors: WriteError}}, nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
+	"github.com/stratumiops/stratumiops/shared/vault/leases"
 )
 
 // SysHandler serves /v1/sys/* (the vault-sys function).
@@ -83,6 +84,8 @@ func (s *Server) sys(w http.ResponseWriter, r *http.Request, path string) error 
 		return s.mount(w, r, strings.TrimPrefix(path, "mounts/"))
 	case path == "audit" || strings.HasPrefix(path, "audit/") || strings.HasPrefix(path, "audit-hash/") || path == "audit-verify":
 		return s.auditAPI(w, r, path)
+	case strings.HasPrefix(path, "leases/"):
+		return s.leaseAPI(w, r, path)
 	case path == "policies/cedar" || strings.HasPrefix(path, "policies/cedar/"):
 		return s.policy(w, r, strings.TrimPrefix(strings.TrimPrefix(path, "policies/cedar"), "/"))
 	}
@@ -184,6 +187,12 @@ func (s *Server) mount(w http.ResponseWriter, r *http.Request, path string) erro
 		noContent(w)
 		return nil
 	case http.MethodDelete:
+		// Vault revokes a mount's leases before it goes.
+		if m, rest, ok, err := s.mounts.find(ctx, strings.Trim(path, "/")); err == nil && ok && rest == "" && m.Type == "database" {
+			if _, err := s.leases.Call(ctx, leases.Request{Op: "revoke_prefix", Prefix: m.Path}); err != nil {
+				return apiError(err)
+			}
+		}
 		if err := s.mounts.unmount(ctx, s.st, path); err != nil {
 			return err
 		}

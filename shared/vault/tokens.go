@@ -93,8 +93,10 @@ func (ts *tokens) lookup(ctx context.Context, id string) (*Token, error) {
 	if err != nil || t == nil {
 		return nil, err
 	}
+	// An expired or used-up token goes here; its leases go with vault-database's
+	// next sweep, which revokes leases whose token is gone.
 	if t.ExpireTime != nil && time.Now().After(*t.ExpireTime) {
-		if err := ts.revoke(ctx, t); err != nil {
+		if _, err := ts.revoke(ctx, t); err != nil {
 			return nil, err
 		}
 		return nil, nil
@@ -135,7 +137,7 @@ func (ts *tokens) authenticate(ctx context.Context, r *http.Request) (*Token, er
 		t.UsesLeft = left[0]
 		if left[0] == 0 {
 			// The last use: the token is revoked after this request, as Vault does.
-			defer func() { _ = ts.revoke(context.WithoutCancel(ctx), t) }()
+			defer func() { _, _ = ts.revoke(context.WithoutCancel(ctx), t) }()
 		}
 	}
 	return t, nil
@@ -262,8 +264,9 @@ func (ts *tokens) store(ctx context.Context, t *Token) error {
 	return nil
 }
 
-// revoke deletes a token and, recursively, every token it created.
-func (ts *tokens) revoke(ctx context.Context, t *Token) error {
+// revoke deletes a token and, recursively, every token it created, and
+// returns their hashes.
+func (ts *tokens) revoke(ctx context.Context, t *Token) ([]string, error) {
 	// The descendants are found breadth-first; then all go in one statement.
 	hashes := []string{t.Hash}
 	frontier := []string{t.Hash}
@@ -271,7 +274,7 @@ func (ts *tokens) revoke(ctx context.Context, t *Token) error {
 		children, err := surreal.Query[[]string](ctx, ts.db,
 			"SELECT VALUE record::id(id) FROM tokens WHERE parent IN $p", map[string]any{"p": frontier})
 		if err != nil {
-			return fmt.Errorf("revoke: find children: %w", err)
+			return nil, fmt.Errorf("revoke: find children: %w", err)
 		}
 		hashes = append(hashes, children...)
 		frontier = children
@@ -281,20 +284,20 @@ func (ts *tokens) revoke(ctx context.Context, t *Token) error {
 		ids[i] = tokenID(h)
 	}
 	if _, err := surreal.Query[any](ctx, ts.db, "DELETE $ids[*]", map[string]any{"ids": ids}); err != nil {
-		return fmt.Errorf("revoke: %w", err)
+		return nil, fmt.Errorf("revoke: %w", err)
 	}
-	return nil
+	return hashes, nil
 }
 
 // revokeOrphan deletes the token and makes its children orphans.
-func (ts *tokens) revokeOrphan(ctx context.Context, t *Token) error {
+func (ts *tokens) revokeOrphan(ctx context.Context, t *Token) ([]string, error) {
 	_, err := surreal.Query[any](ctx, ts.db,
 		"UPDATE tokens SET parent = NONE, orphan = true WHERE parent = $h; DELETE $id;",
 		map[string]any{"h": t.Hash, "id": tokenID(t.Hash)})
 	if err != nil {
-		return fmt.Errorf("revoke orphan: %w", err)
+		return nil, fmt.Errorf("revoke orphan: %w", err)
 	}
-	return nil
+	return []string{t.Hash}, nil
 }
 
 // renew extends a renewable token by increment (or its original TTL), never

@@ -32,7 +32,13 @@ type envelope struct {
 }
 
 func respond(w http.ResponseWriter, status int, data, auth any, mountType string) {
-	httpapi.WriteJSON(w, status, envelope{RequestID: w.Header().Get(httpapi.RequestIDHeader), Data: data, Auth: auth, MountType: mountType})
+	writeEnvelope(w, status, envelope{Data: data, Auth: auth, MountType: mountType})
+}
+
+// writeEnvelope writes e with the request's id.
+func writeEnvelope(w http.ResponseWriter, status int, e envelope) {
+	e.RequestID = w.Header().Get(httpapi.RequestIDHeader)
+	httpapi.WriteJSON(w, status, e)
 }
 
 func noContent(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }
@@ -58,6 +64,7 @@ func badRequest(format string, args ...any) error { return httpapi.BadRequest(fo
 // apiError maps vault-crypto's typed errors to their HTTP answers.
 func apiError(err error) error {
 	var inv *keeper.InvalidError
+	var up *keeper.UpstreamError
 	switch {
 	case err == nil:
 		return nil
@@ -65,6 +72,8 @@ func apiError(err error) error {
 		return errSealed
 	case errors.As(err, &inv):
 		return httpapi.BadRequest("%s", inv.Msg)
+	case errors.As(err, &up):
+		return httpapi.Errorf(http.StatusBadGateway, "upstream", "%s", up.Msg)
 	}
 	return err
 }

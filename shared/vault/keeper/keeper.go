@@ -50,6 +50,12 @@ type InvalidError struct{ Msg string }
 
 func (e *InvalidError) Error() string { return e.Msg }
 
+// UpstreamError is a backend the vault depends on failing (an unreachable
+// database): HTTP 502 with Msg.
+type UpstreamError struct{ Msg string }
+
+func (e *UpstreamError) Error() string { return e.Msg }
+
 func invalid(format string, args ...any) error {
 	return &InvalidError{Msg: fmt.Sprintf(format, args...)}
 }
@@ -96,7 +102,8 @@ func WithGeneration(ctx context.Context, generation int) context.Context {
 	return context.WithValue(ctx, generationKey{}, generation)
 }
 
-func generationFrom(ctx context.Context) int {
+// GenerationFrom is the seal generation recorded by WithGeneration (0 if none).
+func GenerationFrom(ctx context.Context) int {
 	g, _ := ctx.Value(generationKey{}).(int)
 	return g
 }
@@ -121,7 +128,7 @@ func wrapContext(generation int) map[string]string {
 // current returns the keys if the vault is unsealed, unwrapping the root key
 // through KMS when this instance has not seen this seal generation yet.
 func (k *Keeper) current(ctx context.Context) (*keyring, error) {
-	claimed := generationFrom(ctx)
+	claimed := GenerationFrom(ctx)
 	k.mu.Lock()
 	if k.keys != nil && claimed != 0 && claimed == k.generation && time.Since(k.verified) < verifyEvery {
 		keys := k.keys

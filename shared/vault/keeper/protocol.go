@@ -38,6 +38,11 @@ type EngineRequest struct {
 	// Granted lists capabilities beyond the operation's that the caller
 	// holds on the path: "create" when an engine asked for it.
 	Granted []string `json:"granted,omitempty"`
+	// MountPath, TokenHash and DisplayName identify where and for whom a
+	// lease is made (the database engine).
+	MountPath   string `json:"mount_path,omitempty"`
+	TokenHash   string `json:"token_hash,omitempty"`
+	DisplayName string `json:"display_name,omitempty"`
 }
 
 // EngineResponse is an engine's answer, in Vault's envelope terms.
@@ -50,6 +55,10 @@ type EngineResponse struct {
 	// Requires names a capability the request needs beyond its operation's
 	// (creating a key on first use needs "create"): check it and ask again.
 	Requires string `json:"requires,omitempty"`
+	// A lease on the answer's secret (database credentials).
+	LeaseID       string `json:"lease_id,omitempty"`
+	LeaseDuration int    `json:"lease_duration,omitempty"`
+	Renewable     bool   `json:"renewable,omitempty"`
 }
 
 // Engine serves engine requests inside vault-crypto.
@@ -68,8 +77,8 @@ type Response struct {
 }
 
 // Handler serves Requests: vault-crypto's entry point. Errors keep their type
-// (SealedError, InvalidError) across the Invoke API as Lambda's errorType.
-// engines serve the engine requests, by mount type.
+// (SealedError, InvalidError, UpstreamError) across the Invoke API as
+// Lambda's errorType. engines serve the engine requests, by mount type.
 func Handler(k *Keeper, engines map[string]Engine) invoke.Handler {
 	return func(ctx context.Context, payload []byte) ([]byte, error) {
 		var req Request
@@ -110,20 +119,23 @@ func Handler(k *Keeper, engines map[string]Engine) invoke.Handler {
 			err = invalid("unknown vault-crypto operation %q", req.Op)
 		}
 		if err != nil {
-			return nil, typedError(err)
+			return nil, TypedError(err)
 		}
 		return json.Marshal(res)
 	}
 }
 
-// typedError unwraps the error a caller must tell apart, so that its type,
+// TypedError unwraps the error a caller must tell apart, so that its type,
 // not a wrapper's, crosses the Invoke API.
-func typedError(err error) error {
+func TypedError(err error) error {
 	var inv *InvalidError
+	var up *UpstreamError
 	var sealed SealedError
 	switch {
 	case errors.As(err, &inv):
 		return inv
+	case errors.As(err, &up):
+		return up
 	case errors.As(err, &sealed):
 		return sealed
 	}
@@ -149,6 +161,23 @@ func serveEngine(ctx context.Context, k *Keeper, engines map[string]Engine, req 
 	return &res, nil
 }
 
+// FromFunctionError restores the typed errors (SealedError, InvalidError)
+// that a vault function returned through the Invoke API.
+func FromFunctionError(err error) error {
+	var fe *invoke.FunctionError
+	if errors.As(err, &fe) {
+		switch fe.Type {
+		case "SealedError":
+			return SealedError{}
+		case "InvalidError":
+			return &InvalidError{Msg: fe.Message}
+		case "UpstreamError":
+			return &UpstreamError{Msg: fe.Message}
+		}
+	}
+	return err
+}
+
 // Client calls vault-crypto through an Invoker.
 type Client struct {
 	Invoker  invoke.Invoker
@@ -156,23 +185,14 @@ type Client struct {
 }
 
 func (c *Client) call(ctx context.Context, req Request) (Response, error) {
-	req.Generation = generationFrom(ctx)
+	req.Generation = GenerationFrom(ctx)
 	payload, err := json.Marshal(req)
 	if err != nil {
 		return Response{}, err
 	}
 	out, err := c.Invoker.Invoke(ctx, c.Function, payload)
 	if err != nil {
-		var fe *invoke.FunctionError
-		if errors.As(err, &fe) {
-			switch fe.Type {
-			case "SealedError":
-				return Response{}, SealedError{}
-			case "InvalidError":
-				return Response{}, &InvalidError{Msg: fe.Message}
-			}
-		}
-		return Response{}, fmt.Errorf("vault-crypto %s: %w", req.Op, err)
+		return Response{}, fmt.Errorf("vault-crypto %s: %w", req.Op, FromFunctionError(err))
 	}
 	var res Response
 	if err := json.Unmarshal(out, &res); err != nil {

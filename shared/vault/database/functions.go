@@ -1,0 +1,20 @@
+package database
+
+import (
+	"context"
+
+	"github.com/stratumiops/stratumiops/shared/platform/function"
+	"github.com/stratumiops/stratumiops/shared/platform/invoke"
+	"github.com/stratumiops/stratumiops/shared/vault/keeper"
+	"github.com/stratumiops/stratumiops/shared/vault/storage"
+)
+
+// Functions holds vault-database, by catalog name. It reaches vault-crypto to
+// seal and open what it stores.
+var Functions = function.Set{
+	"vault-database": function.Invoke(func(ctx context.Context, d *function.Deps) (invoke.Handler, error) {
+		crypto := &keeper.Client{Invoker: d.Invoker, Function: "vault-crypto"}
+		e := New(d.Surreal, &storage.Store{DB: d.Surreal, Crypto: crypto})
+		return e.Handler(d.Log), nil
+	}),
+}
