@@ -142,7 +142,6 @@ func runStatements(ctx context.Context, conn *pgconn.PgConn, statements []string
 	return exec("COMMIT")
 }
 
-
 const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 func randomString(n int, alphabet string) string {
