@@ -16,6 +16,11 @@ import (
 func TestFixtures(t *testing.T) {
 	fixtures := map[string]any{
 		events.SubjectExecutionRecorded: &events.ExecutionRecorded{},
+		events.SubjectTaskAssign:        &events.TaskAssignment{},
+		events.SubjectTaskResult:        &events.TaskResult{},
+		events.SubjectAgentHeartbeat:    &events.Heartbeat{},
+		events.SubjectAgentRegister:     &events.AgentRegistration{},
+		events.SubjectTaskReleased:      &events.TaskReleased{},
 	}
 	files, _ := filepath.Glob("testdata/*.json")
 	if len(files) != len(fixtures) {
@@ -67,6 +72,24 @@ func TestExecutionRecordedValidation(t *testing.T) {
 		err := e.Validate()
 		if err == nil || !strings.HasPrefix(err.Error(), field) {
 			t.Errorf("%s: got %v", field, err)
+		}
+	}
+}
+
+func TestVaporaValidation(t *testing.T) {
+	for name, c := range map[string]struct {
+		v    interface{ Validate() error }
+		want string
+	}{
+		"unknown role":     {events.AgentRegistration{ID: "r1", AgentID: "a1", Role: "Wizard"}, `role "Wizard": want one of Architect`},
+		"unknown status":   {events.Heartbeat{ID: "h1", AgentID: "a1", Status: "Sleeping"}, `status "Sleeping"`},
+		"load over 1":      {events.Heartbeat{ID: "h1", AgentID: "a1", Status: "Ready", CurrentLoad: 1.5}, "current_load"},
+		"result status":    {events.TaskResult{ID: "r1", TaskID: "t1", AgentID: "a1", Status: "ok"}, "want success or failure"},
+		"missing task_id":  {events.TaskAssignment{ID: "x1", AgentID: "a1", TaskType: "t"}, "task_id"},
+		"unknown provider": {events.AgentRegistration{ID: "r1", AgentID: "a1", Role: "Tester", Provider: "Grok"}, "provider"},
+	} {
+		if err := c.v.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
 		}
 	}
 }

@@ -97,6 +97,10 @@ func printEndpoints(w io.Writer, e devstack.Endpoints) {
 	}
 	fmt.Fprintf(tw, "Lambda Invoke API\t%s\tAWS SDK: lambda BaseEndpoint; %s\n", e.Invoke, mode)
 	fmt.Fprintf(tw, "KMS (local-kms)\t%s\tunseal key %s\n", e.KMS, e.KMSKey)
+	if e.APIKey != "" {
+		fmt.Fprintf(tw, "API key (dev)\tX-API-Key: %s\tscopes %s; JWTs: HS256 with $API_JWT_SECRET or the devstack's\n",
+			e.APIKey, strings.Join(devstack.DevAPIKeyScopes, ", "))
+	}
 	fmt.Fprintf(tw, "NATS JetStream\t%s\t%s\n", e.NATS, orExternal(e.NATSStore))
 	fmt.Fprintf(tw, "SurrealDB\t%s\t%s (ns portfolio, user root)\n", e.Surreal, e.SurrealStorage)
 	_ = tw.Flush()
@@ -104,6 +108,9 @@ func printEndpoints(w io.Writer, e devstack.Endpoints) {
 		fmt.Fprintf(w, "\nTry:\n  curl -s -X POST %s/executions -H 'Content-Type: application/json' \\\n"+
 			"    -d '{\"project\":\"demo\",\"source\":\"vapora\",\"task_type\":\"build\",\"status\":\"success\",\"duration_ms\":1200}'\n"+
 			"  curl -s '%s/executions?project=demo'\n", p, p)
+	}
+	if v, ok := e.Gateways["vapora"]; ok && e.APIKey != "" {
+		fmt.Fprintf(w, "  curl -s -X POST %s/projects -H 'X-API-Key: %s' -d '{\"name\":\"website\",\"scope\":\"demo\"}'\n", v, e.APIKey)
 	}
 	fmt.Fprintln(w, "\nCtrl-C to stop.")
 }

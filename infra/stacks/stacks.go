@@ -117,6 +117,7 @@ type platform struct {
 	unsealKey     awskms.Key
 	surrealSecret awssecretsmanager.Secret
 	natsSecret    awssecretsmanager.Secret
+	authSecret    awssecretsmanager.Secret
 	vpc           awsec2.Vpc
 }
 
@@ -147,6 +148,16 @@ func newPlatform(app awscdk.App, cfg Config) *platform {
 			SecretStringTemplate: jsii.String(fmt.Sprintf(`{"url":%q}`, cfg.NATSURL)),
 			GenerateStringKey:    jsii.String("token"),
 			ExcludePunctuation:   jsii.Bool(true),
+		},
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	p.authSecret = awssecretsmanager.NewSecret(stack, jsii.String("ApiAuth"), &awssecretsmanager.SecretProps{
+		Description: jsii.String("API caller authentication: {jwt_secret (HS256), api_keys (JSON list of {name, key_sha256, scopes})}"),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			SecretStringTemplate: jsii.String(`{"api_keys":"[]"}`),
+			GenerateStringKey:    jsii.String("jwt_secret"),
+			ExcludePunctuation:   jsii.Bool(true),
+			PasswordLength:       jsii.Number(48),
 		},
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
@@ -277,6 +288,10 @@ func newFunction(stack awscdk.Stack, cfg Config, f catalog.Function, p *platform
 	if f.Bus {
 		fn.AddEnvironment(jsii.String("NATS_SECRET_ARN"), p.natsSecret.SecretArn(), nil)
 		p.natsSecret.GrantRead(fn, nil)
+	}
+	if f.Auth {
+		fn.AddEnvironment(jsii.String("API_AUTH_SECRET_ARN"), p.authSecret.SecretArn(), nil)
+		p.authSecret.GrantRead(fn, nil)
 	}
 	if f.KMS {
 		fn.AddEnvironment(jsii.String("VAULT_UNSEAL_KEY_ARN"), p.unsealKey.KeyArn(), nil)

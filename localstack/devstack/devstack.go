@@ -77,8 +77,12 @@ type Endpoints struct {
 	NATSStore      string            `json:"nats_store,omitempty"`
 	KMS            string            `json:"kms"`
 	KMSKey         string            `json:"kms_key"`
-	LambdaRuntime  bool              `json:"lambda_runtime"`
-	Functions      int               `json:"functions"`
+	// APIKey and JWTSecret are the devstack's development credentials for
+	// the functions that authenticate callers (empty elsewhere).
+	APIKey        string `json:"api_key,omitempty"`
+	JWTSecret     string `json:"jwt_secret,omitempty"`
+	LambdaRuntime bool   `json:"lambda_runtime"`
+	Functions     int    `json:"functions"`
 	// Devstack is false for LocalStack/AWS targets: no gateway /metrics or /health there.
 	Devstack bool `json:"devstack"`
 	// FaultInjection says consumers honour the Stratum-Fault-Fail-Attempts header.
@@ -121,7 +125,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		cfg.Log = obs.NewLogger(os.Stderr, "")
 	}
 	s := &Stack{cfg: cfg, log: cfg.Log.With("component", "devstack"), dbs: map[string]*surreal.Client{},
-		endpoints: Endpoints{Gateways: map[string]string{}, Devstack: true, FaultInjection: cfg.FaultInjection}}
+		endpoints: Endpoints{Gateways: map[string]string{}, Devstack: true, FaultInjection: cfg.FaultInjection,
+			APIKey: DevAPIKey, JWTSecret: authVars()["API_JWT_SECRET"]}}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -274,6 +279,11 @@ func (s *Stack) buildFunctions(ctx context.Context, metrics *obs.Metrics, local 
 		d := &function.Deps{Log: s.cfg.Log.With("function", f.Name), Metrics: metrics, Invoker: local,
 			FaultInjection: s.cfg.FaultInjection, Surreal: s.dbs[f.Database],
 			Vars: map[string]string{"AWS_ENDPOINT_URL_KMS": s.endpoints.KMS, "VAULT_UNSEAL_KEY_ARN": s.endpoints.KMSKey}}
+		if f.Auth {
+			for k, v := range authVars() {
+				d.Vars[k] = v
+			}
+		}
 		if f.Bus {
 			d.Bus = s.bus
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
 	"github.com/stratumiops/stratumiops/shared/platform/function"
 	"github.com/stratumiops/stratumiops/shared/portfolio"
+	"github.com/stratumiops/stratumiops/shared/vapora"
 	"github.com/stratumiops/stratumiops/shared/vault"
 	"github.com/stratumiops/stratumiops/shared/vault/cryptofn"
 	"github.com/stratumiops/stratumiops/shared/vault/database"
@@ -28,6 +29,7 @@ var Sets = []Set{
 	{System: "vault", Package: "vault", Set: vault.Functions},
 	{System: "vault", Package: "cryptofn", Set: cryptofn.Functions},
 	{System: "vault", Package: "database", Set: database.Functions},
+	{System: "vapora", Package: "vapora", Set: vapora.Functions},
 }
 
 // Builders merges the systems' sets and checks them against the catalog: every

@@ -69,6 +69,17 @@ func (s *Stack) startEmulator(ctx context.Context) (*emulator.Emulator, error) {
 			if f.KMS {
 				env = append(env, "VAULT_UNSEAL_KEY_ARN="+localkms.UnsealKeyAlias)
 			}
+			if f.Auth {
+				for k, v := range authVars() {
+					env = append(env, k+"="+v)
+				}
+			}
+			// The devstack's own environment overrides catalog defaults, as for in-process functions.
+			for k := range f.Env {
+				if v := os.Getenv(k); v != "" {
+					env = append(env, k+"="+v)
+				}
+			}
 			return env
 		}}, catalog.Functions)
 	if err != nil {

@@ -90,6 +90,12 @@ func Typed[T any](fn func(ctx context.Context, d Delivery, event T) error) Handl
 		if err := dec.Decode(&event); err != nil {
 			return Permanent(fmt.Errorf("decode %s event: %w", d.Subject, err))
 		}
+		// An event type with a Validate method is checked before it is handled.
+		if v, ok := any(event).(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return Permanent(fmt.Errorf("invalid %s event: %w", d.Subject, err))
+			}
+		}
 		return fn(ctx, d, event)
 	}
 }

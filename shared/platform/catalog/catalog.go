@@ -59,6 +59,9 @@ type Function struct {
 	Invokes []string
 	// KMS says whether the function may use the vault's auto-unseal KMS key.
 	KMS bool
+	// Auth says the function authenticates API callers: it gets the JWT
+	// signing secret and the API keys (API_JWT_SECRET, API_KEYS).
+	Auth bool
 	// Schedule runs an invoke-only function periodically: "rate(1 minute)" or
 	// "cron(...)" in EventBridge syntax (a ticker in the devstack).
 	Schedule string
@@ -91,11 +94,13 @@ var DeadLetterStream = Stream{Name: "DEADLETTER", Subjects: []string{"deadletter
 var Systems = []System{
 	{Name: "portfolio", DevPort: 8400},
 	{Name: "vault", DevPort: 8200},
+	{Name: "vapora", DevPort: 8401},
 }
 
 // Streams lists the JetStream streams, one per system that publishes events.
 var Streams = []Stream{
 	{Name: "PORTFOLIO", Subjects: []string{"portfolio.>"}, MaxAge: 7 * 24 * time.Hour},
+	{Name: "VAPORA", Subjects: []string{"vapora.>"}, MaxAge: 7 * 24 * time.Hour},
 }
 
 // Functions lists every function exactly once.
@@ -169,6 +174,98 @@ var Functions = []Function{
 		MemoryMB:    256,
 		Timeout:     30 * time.Second,
 	},
+	{
+		Name:        "vapora-projects",
+		System:      "vapora",
+		Kind:        HTTP,
+		Description: "Vapora projects (scoped, archived on DELETE) and Kanban tasks: status moves, atomic reorder, assignment.",
+		Routes: []Route{
+			{"GET", "/projects"}, {"POST", "/projects"}, {"GET", "/projects/{id}"}, {"PUT", "/projects/{id}"},
+			{"DELETE", "/projects/{id}"}, {"GET", "/projects/{id}/tasks"}, {"POST", "/tasks"}, {"GET", "/tasks/{id}"},
+			{"PUT", "/tasks/{id}"}, {"DELETE", "/tasks/{id}"}, {"POST", "/tasks/{id}/assign"}, {"PUT", "/tasks/{id}/status"},
+			{"PUT", "/tasks/{id}/order"},
+		},
+		Database: "vapora",
+		Bus:      true,
+		Auth:     true,
+		MemoryMB: 256,
+		Timeout:  10 * time.Second,
+	},
+	{
+		Name:        "vapora-agents",
+		System:      "vapora",
+		Kind:        HTTP,
+		Description: "Vapora agents: list, details, health, expertise by role, register, unregister.",
+		Routes: []Route{
+			{"GET", "/agents"}, {"POST", "/agents/register"}, {"GET", "/agents/{id}"}, {"DELETE", "/agents/{id}"},
+			{"GET", "/agents/{id}/health"}, {"GET", "/agents/{id}/expertise"},
+		},
+		Database: "vapora",
+		Bus:      true,
+		Auth:     true,
+		MemoryMB: 256,
+		Timeout:  10 * time.Second,
+	},
+	{
+		Name:        "vapora-on-task-assign",
+		System:      "vapora",
+		Kind:        Consumer,
+		Description: "Applies task assignments: the agent takes on load, a Todo task moves to Doing.",
+		Subjects:    []string{"vapora.tasks.assign"},
+		MaxDeliver:  5,
+		Database:    "vapora",
+		Bus:         true,
+		MemoryMB:    256,
+		Timeout:     10 * time.Second,
+	},
+	{
+		Name:        "vapora-on-task-result",
+		System:      "vapora",
+		Kind:        Consumer,
+		Description: "Applies task results: moves the task, sheds the agent's load, learns expertise, records a portfolio execution.",
+		Subjects:    []string{"vapora.tasks.results"},
+		MaxDeliver:  5,
+		Database:    "vapora",
+		Bus:         true,
+		MemoryMB:    256,
+		Timeout:     10 * time.Second,
+	},
+	{
+		Name:        "vapora-on-heartbeat",
+		System:      "vapora",
+		Kind:        Consumer,
+		Description: "Records agent heartbeats: status, load, time.",
+		Subjects:    []string{"vapora.agents.heartbeat"},
+		MaxDeliver:  3,
+		Database:    "vapora",
+		Bus:         true, // the store's locks live in JetStream
+		MemoryMB:    256,
+		Timeout:     10 * time.Second,
+	},
+	{
+		Name:        "vapora-on-agent-register",
+		System:      "vapora",
+		Kind:        Consumer,
+		Description: "Registers agents that announce themselves on the bus.",
+		Subjects:    []string{"vapora.agents.register"},
+		MaxDeliver:  5,
+		Database:    "vapora",
+		Bus:         true,
+		MemoryMB:    256,
+		Timeout:     10 * time.Second,
+	},
+	{
+		Name:        "vapora-agent-sweep",
+		System:      "vapora",
+		Kind:        Invoke,
+		Description: "Turns agents silent for three heartbeat intervals Offline and puts their Doing tasks back in Todo.",
+		Schedule:    "rate(1 minute)",
+		Database:    "vapora",
+		Bus:         true,
+		Env:         map[string]string{"VAPORA_HEARTBEAT_INTERVAL": "30s"},
+		MemoryMB:    256,
+		Timeout:     30 * time.Second,
+	},
 }
 
 // Environment lists every variable f reads with its default; an empty default
@@ -184,6 +281,10 @@ func (f Function) Environment() map[string]string {
 	}
 	if f.Bus {
 		env["NATS_URL"] = ""
+	}
+	if f.Auth {
+		env["API_JWT_SECRET"] = ""
+		env["API_KEYS"] = ""
 	}
 	for k, v := range f.Env {
 		env[k] = v

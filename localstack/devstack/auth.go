@@ -1,0 +1,32 @@
+package devstack
+
+import (
+	"encoding/json"
+	"os"
+
+	"github.com/stratumiops/stratumiops/shared/platform/principal"
+)
+
+// Development credentials for the functions that authenticate callers
+// (catalog Auth). Deployed stacks take theirs from Secrets Manager; these
+// are printed by `stratum dev` and never leave the devstack. The
+// environment (API_JWT_SECRET, API_KEYS) overrides them.
+const (
+	DevJWTSecret = "stratum-devstack-jwt-secret-not-for-production"
+	DevAPIKey    = "stratum-dev-key"
+)
+
+// DevAPIKeyScopes are the dev key's scopes: the demo tenant, and managing agents.
+var DevAPIKeyScopes = []string{"demo", "agents"}
+
+// authVars are the authentication settings the devstack gives functions.
+func authVars() map[string]string {
+	keys, _ := json.Marshal([]principal.APIKey{{Name: "dev", KeySHA256: principal.HashKey(DevAPIKey), Scopes: DevAPIKeyScopes}})
+	vars := map[string]string{"API_JWT_SECRET": DevJWTSecret, "API_KEYS": string(keys)}
+	for k := range vars {
+		if v := os.Getenv(k); v != "" {
+			vars[k] = v
+		}
+	}
+	return vars
+}

@@ -1,0 +1,671 @@
+package vapora
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/cedar-policy/cedar-go"
+
+	"github.com/stratumiops/stratumiops/events"
+	"github.com/stratumiops/stratumiops/shared/platform/authz"
+	"github.com/stratumiops/stratumiops/shared/platform/bus"
+	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
+	"github.com/stratumiops/stratumiops/shared/platform/principal"
+)
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
+
+// API serves vapora-projects and vapora-agents.
+type API struct {
+	store  *Store
+	agents *Agents
+	authz  *authz.Engine
+	auth   *principal.Authenticator
+	o      httpapi.Options
+}
+
+// NewAPI builds the API; auth authenticates callers, engine decides with
+// schemas/cedar/vapora.
+func NewAPI(store *Store, b *bus.Bus, engine *authz.Engine, auth *principal.Authenticator) *API {
+	return &API{store: store, agents: NewAgents(store, b), authz: engine, auth: auth}
+}
+
+// Projects is vapora-projects' handler.
+func (a *API) Projects() http.Handler {
+	mux := http.NewServeMux()
+	h := a.o.Handle
+	mux.Handle("GET /projects", h(a.listProjects))
+	mux.Handle("POST /projects", h(a.createProject))
+	mux.Handle("GET /projects/{id}", h(a.getProject))
+	mux.Handle("PUT /projects/{id}", h(a.updateProject))
+	mux.Handle("DELETE /projects/{id}", h(a.archiveProject))
+	mux.Handle("GET /projects/{id}/tasks", h(a.listTasks))
+	mux.Handle("POST /tasks", h(a.createTask))
+	mux.Handle("GET /tasks/{id}", h(a.getTask))
+	mux.Handle("PUT /tasks/{id}", h(a.updateTask))
+	mux.Handle("DELETE /tasks/{id}", h(a.deleteTask))
+	mux.Handle("POST /tasks/{id}/assign", h(a.assignTask))
+	mux.Handle("PUT /tasks/{id}/status", h(a.setStatus))
+	mux.Handle("PUT /tasks/{id}/order", h(a.setOrder))
+	return a.auth.Middleware(mux)
+}
+
+// AgentsAPI is vapora-agents' handler.
+func (a *API) AgentsAPI() http.Handler {
+	mux := http.NewServeMux()
+	h := a.o.Handle
+	mux.Handle("GET /agents", h(a.listAgents))
+	mux.Handle("POST /agents/register", h(a.registerAgent))
+	mux.Handle("GET /agents/{id}", h(a.getAgent))
+	mux.Handle("DELETE /agents/{id}", h(a.unregisterAgent))
+	mux.Handle("GET /agents/{id}/health", h(a.agentHealth))
+	mux.Handle("GET /agents/{id}/expertise", h(a.expertise)) // {id} is the role: API Gateway wants one name per level
+	return a.auth.Middleware(mux)
+}
+
+// ---- authorization ------------------------------------------------------------
+
+func callerEntity(p *principal.Principal) (cedar.EntityUID, cedar.Entity) {
+	uid := cedar.NewEntityUID("Caller", cedar.String(p.Subject))
+	scopes := make([]cedar.Value, len(p.Scopes))
+	for i, s := range p.Scopes {
+		scopes[i] = cedar.String(s)
+	}
+	return uid, authz.Entity(uid, cedar.RecordMap{"scopes": cedar.NewSet(scopes...)})
+}
+
+// allowed asks Cedar whether the caller may do action on a resource.
+func (a *API) allowed(ctx context.Context, action string, resource cedar.Entity) bool {
+	p := principal.From(ctx)
+	if p == nil {
+		return false
+	}
+	uid, caller := callerEntity(p)
+	d := a.authz.Authorize(ctx, authz.Request{Principal: uid, Action: cedar.NewEntityUID("Action", cedar.String(action)),
+		Resource: resource.UID, Entities: authz.Entities(caller, resource)})
+	return d.Allowed
+}
+
+func projectEntity(p Project) cedar.Entity {
+	return authz.Entity(cedar.NewEntityUID("Project", cedar.String(p.ID)), cedar.RecordMap{"scope": cedar.String(p.Scope)})
+}
+
+func taskEntity(t Task) cedar.Entity {
+	return authz.Entity(cedar.NewEntityUID("Task", cedar.String(t.ID)),
+		cedar.RecordMap{"scope": cedar.String(t.Scope), "project": cedar.String(t.ProjectID)})
+}
+
+var agentsEntity = authz.Entity(cedar.NewEntityUID("Agent", "pool"), cedar.RecordMap{})
+
+var errForbidden = httpapi.Errorf(http.StatusForbidden, "forbidden", "not allowed")
+
+// project reads a project the caller may act on; another scope's project
+// is a 404, exactly as a missing one.
+func (a *API) project(ctx context.Context, id, action string) (Project, error) {
+	if !idPattern.MatchString(id) {
+		return Project{}, httpapi.BadRequest("project id %q is malformed", id)
+	}
+	p, err := a.store.Project(ctx, id)
+	if errors.Is(err, ErrNotFound) || (err == nil && !a.allowed(ctx, "read", projectEntity(p))) {
+		return Project{}, httpapi.NotFound("project %q not found", id)
+	}
+	if err != nil {
+		return Project{}, err
+	}
+	if action == "write" && !a.allowed(ctx, "write", projectEntity(p)) {
+		return Project{}, errForbidden
+	}
+	return p, nil
+}
+
+func (a *API) task(ctx context.Context, id, action string) (Task, error) {
+	if !idPattern.MatchString(id) {
+		return Task{}, httpapi.BadRequest("task id %q is malformed", id)
+	}
+	t, err := a.store.Task(ctx, id)
+	if errors.Is(err, ErrNotFound) || (err == nil && !a.allowed(ctx, "read", taskEntity(t))) {
+		return Task{}, httpapi.NotFound("task %q not found", id)
+	}
+	if err != nil {
+		return Task{}, err
+	}
+	if action == "write" && !a.allowed(ctx, "write", taskEntity(t)) {
+		return Task{}, errForbidden
+	}
+	return t, nil
+}
+
+// storeError maps the store's errors to answers.
+func storeError(err error) error {
+	var rng *ErrOrderRange
+	var asg *AssignError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &rng):
+		return httpapi.BadRequest("%s", rng.Error())
+	case errors.As(err, &asg):
+		return httpapi.Errorf(http.StatusConflict, "conflict", "%s", asg.Msg)
+	case errors.Is(err, errStale):
+		return httpapi.Errorf(http.StatusConflict, "conflict", "%s", err.Error())
+	case errors.Is(err, bus.ErrLockTimeout):
+		return httpapi.Errorf(http.StatusServiceUnavailable, "busy", "the board is busy; retry")
+	}
+	return err
+}
+
+// ---- projects -------------------------------------------------------------------
+
+type projectInput struct {
+	Name        *string `json:"name"`
+	Description *string `json:"description"`
+	Scope       *string `json:"scope"`
+	Status      *string `json:"status"`
+}
+
+func (a *API) listProjects(w http.ResponseWriter, r *http.Request) error {
+	for k := range r.URL.Query() {
+		if k != "status" {
+			return httpapi.BadRequest("unknown query parameter %q (known: status)", k)
+		}
+	}
+	status := r.URL.Query().Get("status")
+	if status != "" {
+		if err := oneOf("status", status, ProjectStatuses); err != nil {
+			return httpapi.BadRequest("%v", err)
+		}
+	}
+	p := principal.From(r.Context())
+	list, err := a.store.Projects(r.Context(), p.Scopes, status)
+	if err != nil {
+		return err
+	}
+	visible := []Project{}
+	for _, pr := range list {
+		if a.allowed(r.Context(), "read", projectEntity(pr)) {
+			visible = append(visible, pr)
+		}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"projects": visible})
+	return nil
+}
+
+func (a *API) createProject(w http.ResponseWriter, r *http.Request) error {
+	var in projectInput
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	if in.Name == nil || strings.TrimSpace(*in.Name) == "" || len(*in.Name) > 200 {
+		return httpapi.BadRequest("name: required, at most 200 bytes")
+	}
+	caller := principal.From(r.Context())
+	p := Project{Name: strings.TrimSpace(*in.Name), Description: in.Description, Status: "Active"}
+	switch {
+	case in.Scope != nil && *in.Scope != "":
+		p.Scope = *in.Scope
+	case len(caller.Scopes) == 1:
+		p.Scope = caller.Scopes[0]
+	default:
+		return httpapi.BadRequest("scope: required (you hold %d scopes)", len(caller.Scopes))
+	}
+	if in.Status != nil {
+		if err := oneOf("status", *in.Status, ProjectStatuses); err != nil {
+			return httpapi.BadRequest("%v", err)
+		}
+		p.Status = *in.Status
+	}
+	if !a.allowed(r.Context(), "write", projectEntity(p)) {
+		return httpapi.Errorf(http.StatusForbidden, "forbidden", "you cannot create projects in scope %q", p.Scope)
+	}
+	created, err := a.store.CreateProject(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/projects/"+created.ID)
+	httpapi.WriteJSON(w, http.StatusCreated, created)
+	return nil
+}
+
+func (a *API) getProject(w http.ResponseWriter, r *http.Request) error {
+	p, err := a.project(r.Context(), r.PathValue("id"), "read")
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, p)
+	return nil
+}
+
+func (a *API) updateProject(w http.ResponseWriter, r *http.Request) error {
+	p, err := a.project(r.Context(), r.PathValue("id"), "write")
+	if err != nil {
+		return err
+	}
+	var in projectInput
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	if in.Scope != nil && *in.Scope != p.Scope {
+		return httpapi.BadRequest("scope: a project cannot move to another scope")
+	}
+	if in.Name != nil {
+		if strings.TrimSpace(*in.Name) == "" || len(*in.Name) > 200 {
+			return httpapi.BadRequest("name: required, at most 200 bytes")
+		}
+		p.Name = strings.TrimSpace(*in.Name)
+	}
+	if in.Description != nil {
+		p.Description = in.Description
+	}
+	if in.Status != nil {
+		if err := oneOf("status", *in.Status, ProjectStatuses); err != nil {
+			return httpapi.BadRequest("%v", err)
+		}
+		p.Status = *in.Status
+	}
+	updated, err := a.store.UpdateProject(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, updated)
+	return nil
+}
+
+// archiveProject is DELETE: projects are archived, never destroyed.
+func (a *API) archiveProject(w http.ResponseWriter, r *http.Request) error {
+	p, err := a.project(r.Context(), r.PathValue("id"), "write")
+	if err != nil {
+		return err
+	}
+	p.Status = "Archived"
+	updated, err := a.store.UpdateProject(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, updated)
+	return nil
+}
+
+// ---- tasks ----------------------------------------------------------------------
+
+type taskInput struct {
+	ProjectID   *string   `json:"project_id"`
+	Title       *string   `json:"title"`
+	Description *string   `json:"description"`
+	Status      *string   `json:"status"`
+	Priority    *string   `json:"priority"`
+	Tags        *[]string `json:"tags"`
+}
+
+func checkTags(tags []string) error {
+	if len(tags) > 32 {
+		return httpapi.BadRequest("tags: at most 32")
+	}
+	for _, t := range tags {
+		if strings.TrimSpace(t) == "" || len(t) > 64 {
+			return httpapi.BadRequest("tags: each 1–64 bytes")
+		}
+	}
+	return nil
+}
+
+func (a *API) listTasks(w http.ResponseWriter, r *http.Request) error {
+	p, err := a.project(r.Context(), r.PathValue("id"), "read")
+	if err != nil {
+		return err
+	}
+	for k := range r.URL.Query() {
+		if k != "status" {
+			return httpapi.BadRequest("unknown query parameter %q (known: status)", k)
+		}
+	}
+	status := r.URL.Query().Get("status")
+	if status != "" {
+		if err := oneOf("status", status, TaskStatuses); err != nil {
+			return httpapi.BadRequest("%v", err)
+		}
+	}
+	list, err := a.store.Tasks(r.Context(), p.ID, status)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"tasks": list})
+	return nil
+}
+
+func (a *API) createTask(w http.ResponseWriter, r *http.Request) error {
+	var in taskInput
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	if in.ProjectID == nil || *in.ProjectID == "" {
+		return httpapi.BadRequest("project_id: required")
+	}
+	if in.Title == nil || strings.TrimSpace(*in.Title) == "" || len(*in.Title) > 500 {
+		return httpapi.BadRequest("title: required, at most 500 bytes")
+	}
+	t := Task{ProjectID: *in.ProjectID, Title: strings.TrimSpace(*in.Title), Description: in.Description,
+		Status: "Todo", Priority: "Medium", Tags: []string{}}
+	if in.Status != nil {
+		if err := oneOf("status", *in.Status, TaskStatuses); err != nil {
+			return httpapi.BadRequest("%v", err)
+		}
+		t.Status = *in.Status
+	}
+	if in.Priority != nil {
+		if err := oneOf("priority", *in.Priority, TaskPriorities); err != nil {
+			return httpapi.BadRequest("%v", err)
+		}
+		t.Priority = *in.Priority
+	}
+	if in.Tags != nil {
+		if err := checkTags(*in.Tags); err != nil {
+			return err
+		}
+		t.Tags = *in.Tags
+	}
+	p, err := a.project(r.Context(), t.ProjectID, "write")
+	if err != nil {
+		return err
+	}
+	if p.Status == "Archived" {
+		return httpapi.Errorf(http.StatusConflict, "conflict", "project %s is archived", p.ID)
+	}
+	t.Scope = p.Scope
+	created, err := a.store.CreateTask(r.Context(), t)
+	if err != nil {
+		return storeError(err)
+	}
+	w.Header().Set("Location", "/tasks/"+created.ID)
+	httpapi.WriteJSON(w, http.StatusCreated, created)
+	return nil
+}
+
+func (a *API) getTask(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.task(r.Context(), r.PathValue("id"), "read")
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, t)
+	return nil
+}
+
+func (a *API) updateTask(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.task(r.Context(), r.PathValue("id"), "write")
+	if err != nil {
+		return err
+	}
+	var in taskInput
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	switch {
+	case in.Status != nil:
+		return httpapi.BadRequest("status: change it with PUT /tasks/%s/status", t.ID)
+	case in.ProjectID != nil && *in.ProjectID != t.ProjectID:
+		return httpapi.BadRequest("project_id: a task cannot move to another project")
+	}
+	if in.Title != nil {
+		if strings.TrimSpace(*in.Title) == "" || len(*in.Title) > 500 {
+			return httpapi.BadRequest("title: required, at most 500 bytes")
+		}
+		t.Title = strings.TrimSpace(*in.Title)
+	}
+	if in.Description != nil {
+		t.Description = in.Description
+	}
+	if in.Priority != nil {
+		if err := oneOf("priority", *in.Priority, TaskPriorities); err != nil {
+			return httpapi.BadRequest("%v", err)
+		}
+		t.Priority = *in.Priority
+	}
+	if in.Tags != nil {
+		if err := checkTags(*in.Tags); err != nil {
+			return err
+		}
+		t.Tags = *in.Tags
+	}
+	updated, err := a.store.UpdateTask(r.Context(), t)
+	if err != nil {
+		return storeError(err)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, updated)
+	return nil
+}
+
+func (a *API) deleteTask(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.task(r.Context(), r.PathValue("id"), "write")
+	if err != nil {
+		return err
+	}
+	if err := a.store.DeleteTask(r.Context(), t); err != nil {
+		return storeError(err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) setStatus(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.task(r.Context(), r.PathValue("id"), "write")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Status *string `json:"status"`
+	}
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	if in.Status == nil {
+		return httpapi.BadRequest("status: required")
+	}
+	if err := oneOf("status", *in.Status, TaskStatuses); err != nil {
+		return httpapi.BadRequest("%v", err)
+	}
+	if *in.Status == t.Status {
+		httpapi.WriteJSON(w, http.StatusOK, t)
+		return nil
+	}
+	if !allowedMove(t.Status, *in.Status) {
+		return httpapi.Errorf(http.StatusConflict, "conflict",
+			"cannot move a task from %s to %s: tasks move one step along Todo → Doing → Review → Done, or one step back", t.Status, *in.Status)
+	}
+	updated, err := a.store.SetStatus(r.Context(), t, *in.Status)
+	if err != nil {
+		return storeError(err)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, updated)
+	return nil
+}
+
+func (a *API) setOrder(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.task(r.Context(), r.PathValue("id"), "write")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Order *int `json:"order"`
+	}
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	if in.Order == nil {
+		return httpapi.BadRequest("order: required")
+	}
+	updated, err := a.store.Reorder(r.Context(), t, *in.Order)
+	if err != nil {
+		return storeError(err)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, updated)
+	return nil
+}
+
+func (a *API) assignTask(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.task(r.Context(), r.PathValue("id"), "write")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		AgentID  string `json:"agent_id"`
+		Role     string `json:"role"`
+		TaskType string `json:"task_type"`
+	}
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	if in.Role != "" {
+		if err := oneOf("role", in.Role, events.AgentRoles); err != nil {
+			return httpapi.BadRequest("%v", err)
+		}
+	}
+	if in.AgentID == "" && in.Role == "" {
+		return httpapi.BadRequest("give agent_id, or role to pick the best Ready agent of that role")
+	}
+	if in.AgentID != "" && !idPattern.MatchString(in.AgentID) {
+		return httpapi.BadRequest("agent_id %q is malformed", in.AgentID)
+	}
+	if len(in.TaskType) > 128 {
+		return httpapi.BadRequest("task_type: at most 128 bytes")
+	}
+	res, err := a.agents.Assign(r.Context(), t, in.AgentID, in.Role, in.TaskType)
+	if errors.Is(err, ErrNotFound) {
+		return httpapi.NotFound("agent %q not found", in.AgentID)
+	}
+	if err != nil {
+		return storeError(err)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// ---- agents -----------------------------------------------------------------------
+
+func (a *API) listAgents(w http.ResponseWriter, r *http.Request) error {
+	if !a.allowed(r.Context(), "read_agents", agentsEntity) {
+		return errForbidden
+	}
+	role := r.URL.Query().Get("role")
+	if role != "" {
+		if err := oneOf("role", role, events.AgentRoles); err != nil {
+			return httpapi.BadRequest("%v", err)
+		}
+	}
+	list, err := a.store.Agents(r.Context(), role)
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []Agent{}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"agents": list})
+	return nil
+}
+
+func (a *API) agent(r *http.Request) (Agent, error) {
+	if !a.allowed(r.Context(), "read_agents", agentsEntity) {
+		return Agent{}, errForbidden
+	}
+	id := r.PathValue("id")
+	if !idPattern.MatchString(id) {
+		return Agent{}, httpapi.BadRequest("agent id %q is malformed", id)
+	}
+	ag, err := a.store.Agent(r.Context(), id)
+	if errors.Is(err, ErrNotFound) {
+		return Agent{}, httpapi.NotFound("agent %q not found", id)
+	}
+	return ag, err
+}
+
+func (a *API) getAgent(w http.ResponseWriter, r *http.Request) error {
+	ag, err := a.agent(r)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, ag)
+	return nil
+}
+
+func (a *API) agentHealth(w http.ResponseWriter, r *http.Request) error {
+	ag, err := a.agent(r)
+	if err != nil {
+		return err
+	}
+	since := a.store.now().Sub(ag.LastHeartbeat).Seconds()
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"agent_id": ag.ID, "status": ag.Status,
+		"healthy": ag.Status == "Ready" || ag.Status == "Busy", "last_heartbeat": ag.LastHeartbeat,
+		"seconds_since_heartbeat": since, "current_load": ag.CurrentLoad})
+	return nil
+}
+
+func (a *API) expertise(w http.ResponseWriter, r *http.Request) error {
+	if !a.allowed(r.Context(), "read_agents", agentsEntity) {
+		return errForbidden
+	}
+	role := r.PathValue("id")
+	if err := oneOf("role", role, events.AgentRoles); err != nil {
+		return httpapi.BadRequest("%v", err)
+	}
+	list, err := a.store.Expertise(r.Context(), role)
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []Expertise{}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"role": role, "expertise": list})
+	return nil
+}
+
+func (a *API) registerAgent(w http.ResponseWriter, r *http.Request) error {
+	if !a.allowed(r.Context(), "manage_agents", agentsEntity) {
+		return httpapi.Errorf(http.StatusForbidden, "forbidden", "registering agents takes the \"agents\" scope")
+	}
+	var in struct {
+		AgentID      string   `json:"agent_id"`
+		Role         string   `json:"role"`
+		Provider     string   `json:"provider"`
+		Capabilities []string `json:"capabilities"`
+	}
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	if in.AgentID == "" {
+		in.AgentID = newID("agent")
+	}
+	reg := events.AgentRegistration{ID: "api-" + in.AgentID, AgentID: in.AgentID, Role: in.Role, Provider: in.Provider, Capabilities: in.Capabilities}
+	if err := reg.Validate(); err != nil {
+		return httpapi.BadRequest("%v", err)
+	}
+	if reg.Provider == "" {
+		reg.Provider = "Claude"
+	}
+	ag, err := a.store.Register(r.Context(), Agent{ID: reg.AgentID, Role: reg.Role, Provider: reg.Provider, Capabilities: reg.Capabilities})
+	if err != nil {
+		return storeError(err)
+	}
+	w.Header().Set("Location", "/agents/"+ag.ID)
+	httpapi.WriteJSON(w, http.StatusCreated, ag)
+	return nil
+}
+
+func (a *API) unregisterAgent(w http.ResponseWriter, r *http.Request) error {
+	if !a.allowed(r.Context(), "manage_agents", agentsEntity) {
+		return httpapi.Errorf(http.StatusForbidden, "forbidden", "unregistering agents takes the \"agents\" scope")
+	}
+	id := r.PathValue("id")
+	if !idPattern.MatchString(id) {
+		return httpapi.BadRequest("agent id %q is malformed", id)
+	}
+	err := a.agents.Unregister(r.Context(), id)
+	if errors.Is(err, ErrNotFound) {
+		return httpapi.NotFound("agent %q not found", id)
+	}
+	if err != nil {
+		return storeError(err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,111 @@
+package vapora
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/stratumiops/stratumiops/events"
+	"github.com/stratumiops/stratumiops/schemas"
+	"github.com/stratumiops/stratumiops/shared/platform/authz"
+	"github.com/stratumiops/stratumiops/shared/platform/bus"
+	"github.com/stratumiops/stratumiops/shared/platform/function"
+	"github.com/stratumiops/stratumiops/shared/platform/invoke"
+	"github.com/stratumiops/stratumiops/shared/platform/principal"
+)
+
+// Lock timing: a crashed holder's lock lapses after lockTTL; a caller waits
+// at most lockWait for one.
+const (
+	lockBucket = "vapora-locks"
+	lockTTL    = 10 * time.Second
+	lockWait   = 5 * time.Second
+)
+
+// DefaultHeartbeatInterval is how often agents are expected to beat.
+const DefaultHeartbeatInterval = 30 * time.Second
+
+func storeFor(ctx context.Context, d *function.Deps) (*Store, error) {
+	locks, err := d.Bus.Locks(ctx, lockBucket, lockTTL, lockWait)
+	if err != nil {
+		return nil, err
+	}
+	return NewStore(d.Surreal, locks), nil
+}
+
+func apiFor(ctx context.Context, d *function.Deps) (*API, error) {
+	store, err := storeFor(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	engine, err := authz.Load(schemas.Cedar, "cedar/vapora")
+	if err != nil {
+		return nil, err
+	}
+	auth, err := principal.New(principal.Config{JWTSecret: d.Env("API_JWT_SECRET"), APIKeys: d.Env("API_KEYS")})
+	if err != nil {
+		return nil, fmt.Errorf("vapora authentication: %w", err)
+	}
+	return NewAPI(store, d.Bus, engine, auth), nil
+}
+
+func agentsFor(ctx context.Context, d *function.Deps) (*Agents, error) {
+	store, err := storeFor(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	return NewAgents(store, d.Bus), nil
+}
+
+// consumer builds a consumer of one event type from the agent logic.
+func consumer[T any](apply func(*Agents) func(context.Context, bus.Delivery, T) error) function.Builder {
+	return function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
+		a, err := agentsFor(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		return bus.Typed(apply(a)), nil
+	})
+}
+
+// Functions are Vapora's functions, by catalog name.
+var Functions = function.Set{
+	"vapora-projects": function.HTTP(func(ctx context.Context, d *function.Deps) (http.Handler, error) {
+		a, err := apiFor(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		return a.Projects(), nil
+	}),
+	"vapora-agents": function.HTTP(func(ctx context.Context, d *function.Deps) (http.Handler, error) {
+		a, err := apiFor(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		return a.AgentsAPI(), nil
+	}),
+	"vapora-on-task-assign": consumer(func(a *Agents) func(context.Context, bus.Delivery, events.TaskAssignment) error { return a.OnAssign }),
+	"vapora-on-task-result": consumer(func(a *Agents) func(context.Context, bus.Delivery, events.TaskResult) error { return a.OnResult }),
+	"vapora-on-heartbeat":   consumer(func(a *Agents) func(context.Context, bus.Delivery, events.Heartbeat) error { return a.OnHeartbeat }),
+	"vapora-on-agent-register": consumer(func(a *Agents) func(context.Context, bus.Delivery, events.AgentRegistration) error {
+		return a.OnRegister
+	}),
+	"vapora-agent-sweep": function.Invoke(func(ctx context.Context, d *function.Deps) (invoke.Handler, error) {
+		a, err := agentsFor(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		interval, err := time.ParseDuration(d.Env("VAPORA_HEARTBEAT_INTERVAL"))
+		if err != nil || interval <= 0 {
+			return nil, fmt.Errorf("VAPORA_HEARTBEAT_INTERVAL %q: want a duration such as 30s", d.Env("VAPORA_HEARTBEAT_INTERVAL"))
+		}
+		return func(ctx context.Context, _ []byte) ([]byte, error) {
+			n, err := a.Sweep(ctx, interval)
+			if err != nil {
+				return nil, err
+			}
+			return []byte(fmt.Sprintf(`{"offline":%d}`, n)), nil
+		}, nil
+	}),
+}
