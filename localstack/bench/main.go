@@ -103,6 +103,10 @@ func run(duration time.Duration, clients int) error {
 	if err != nil {
 		return err
 	}
+	vapora, err := benchVapora(ctx, ep, clients)
+	if err != nil {
+		return err
+	}
 	fmt.Printf("\n%-26s %9s %8s %9s %9s %8s %14s\n", "scenario", "req/s", "errors", "p50", "p99", "target", "vs OpenBao")
 	for _, r := range append([]result{write, read}, transit...) {
 		if r.peer == 0 {
@@ -112,6 +116,10 @@ func run(duration time.Duration, clients int) error {
 		}
 		fmt.Printf("%-26s %9.0f %8d %9s %9s %8.0f %13.2fx\n", r.name, r.rate(), r.errors, r.p50.Round(10*time.Microsecond),
 			r.p99.Round(10*time.Microsecond), r.target, r.rate()/r.peer)
+	}
+	for _, r := range vapora {
+		fmt.Printf("%-26s %9.0f %8d %9s %9s %8.0f %14s\n", r.name, r.rate(), r.errors, r.p50.Round(10*time.Microsecond),
+			r.p99.Round(10*time.Microsecond), r.target, "n/a")
 	}
 	aes := transit[0].rate()
 	fmt.Printf("\npost-quantum vs aes256-gcm96 encrypt (target ≥ 0.50): ml-dsa-65 sign %.2f, ml-kem-768 encrypt %.2f\n",
@@ -193,10 +201,12 @@ func measure(name string, d time.Duration, clients int, op func(i int) error) re
 	}
 	wg.Wait()
 	all := slices.Concat(lat...)
-	slices.Sort(all)
+	sortDurations(all)
 	r := result{name: name, ops: int64(len(all)), errors: errs.Load(), elapsed: time.Since(start)}
 	if len(all) > 0 {
 		r.p50, r.p99 = all[len(all)/2], all[len(all)*99/100]
 	}
 	return r
 }
+
+func sortDurations(d []time.Duration) { slices.Sort(d) }

@@ -114,6 +114,8 @@ func (d *devstackProc) start() error {
 	}
 	d.cmd = exec.Command(d.bin, args...)
 	d.cmd.Stdout, d.cmd.Stderr = os.Stderr, os.Stderr
+	// Agents must beat every second here, so that the offline sweep is quick to see.
+	d.cmd.Env = append(os.Environ(), "VAPORA_HEARTBEAT_INTERVAL="+heartbeatEvery.String())
 	began := time.Now()
 	if err := d.cmd.Start(); err != nil {
 		return fmt.Errorf("start stratum dev: %w", err)

@@ -262,12 +262,11 @@ func (a *Agents) OnHeartbeat(ctx context.Context, d bus.Delivery, e events.Heart
 	if math.IsNaN(e.CurrentLoad) {
 		return bus.Permanent(errors.New("current_load is not a number"))
 	}
-	if _, err := a.store.Agent(ctx, e.AgentID); errors.Is(err, ErrNotFound) {
+	err := a.store.Heartbeat(ctx, e.AgentID, e.Status, e.CurrentLoad, at)
+	if errors.Is(err, ErrNotFound) {
 		return bus.Permanent(fmt.Errorf("agent %s is not registered", e.AgentID))
-	} else if err != nil {
-		return err
 	}
-	return a.store.Heartbeat(ctx, e.AgentID, e.Status, e.CurrentLoad, at)
+	return err
 }
 
 // OnRegister registers (or re-registers) an agent.

@@ -243,6 +243,10 @@ SELECT ` + fields + ` FROM ONLY $id;`
 // The caller holds the task's current column and the target column locks.
 func (s *Store) move(ctx context.Context, t Task, to string, agent *string) (Task, error) {
 	res, err := surreal.QueryAll[any](ctx, s.db, moveSQL, map[string]any{"id": rid("tasks", t.ID), "from": t.Status, "to": to, "agent": optional(agent)})
+	var qe *surreal.QueryError
+	if errors.As(err, &qe) && strings.Contains(qe.Message, "task moved concurrently") {
+		return Task{}, errStale
+	}
 	if err != nil {
 		return Task{}, fmt.Errorf("move task: %w", err)
 	}
@@ -253,14 +257,8 @@ func (s *Store) move(ctx context.Context, t Task, to string, agent *string) (Tas
 func (s *Store) SetStatus(ctx context.Context, t Task, to string) (Task, error) {
 	var out Task
 	err := s.locked(ctx, func() error {
-		cur, err := s.Task(ctx, t.ID)
-		if err != nil {
-			return err
-		}
-		if cur.Status != t.Status {
-			return errStale
-		}
-		r, err := s.move(ctx, cur, to, cur.AssignedAgent)
+		// moveSQL itself refuses a task that left t.Status meanwhile.
+		r, err := s.move(ctx, t, to, t.AssignedAgent)
 		out = r
 		return err
 	}, columnLock(t.ProjectID, t.Status), columnLock(t.ProjectID, to))
@@ -407,15 +405,19 @@ func (s *Store) Register(ctx context.Context, a Agent) (Agent, error) {
 	return out, err
 }
 
-// Heartbeat records an agent's status and load as of at; an older
-// heartbeat (a redelivery) changes nothing.
+// Heartbeat records an agent's status and load as of at, in one round
+// trip; an older heartbeat (a redelivery) changes nothing. It reports
+// ErrNotFound for an agent that never registered.
 func (s *Store) Heartbeat(ctx context.Context, id, status string, load float64, at time.Time) error {
-	n, err := surreal.Query[[]any](ctx, s.db, `UPDATE $id SET status = $status, current_load = $load, last_heartbeat = $at
-		WHERE last_heartbeat <= $at RETURN NONE`, map[string]any{"id": rid("agents", id), "status": status, "load": load, "at": at})
+	res, err := surreal.QueryAll[any](ctx, s.db, `UPDATE $id SET status = $status, current_load = $load, last_heartbeat = $at
+		WHERE last_heartbeat <= $at RETURN NONE;
+RETURN record::exists($id);`, map[string]any{"id": rid("agents", id), "status": status, "load": load, "at": at})
 	if err != nil {
 		return fmt.Errorf("heartbeat: %w", err)
 	}
-	_ = n
+	if exists, _ := res[len(res)-1].(bool); !exists {
+		return ErrNotFound
+	}
 	return nil
 }
 

@@ -1,0 +1,87 @@
+package principal
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+const secret = "0123456789abcdef0123456789abcdef"
+
+func auth(t *testing.T) *Authenticator {
+	t.Helper()
+	a, err := New(Config{JWTSecret: secret, APIKeys: `[{"name":"ci","key_sha256":"` + HashKey("k-123") + `","scopes":["acme"]}]`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func request(header, value string) *http.Request {
+	r := httptest.NewRequest("GET", "/", nil)
+	if header != "" {
+		r.Header.Set(header, value)
+	}
+	return r
+}
+
+func TestCredentials(t *testing.T) {
+	a := auth(t)
+	good, _ := a.Issue("alice", []string{"acme", "agents"}, time.Hour)
+	expired, _ := a.Issue("alice", []string{"acme"}, -time.Hour)
+	other, _ := (&Authenticator{jwtKey: []byte("another-secret-another-secret-xx")}).Issue("mallory", []string{"acme"}, time.Hour)
+	none := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"sub": "eve", "exp": time.Now().Add(time.Hour).Unix(), "scopes": []string{"acme"}})
+	unsigned, _ := none.SignedString(jwt.UnsafeAllowNoneSignatureType)
+	scopeClaim, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "svc", "exp": time.Now().Add(time.Hour).Unix(), "scope": "acme globex"}).SignedString([]byte(secret))
+	for _, c := range []struct {
+		name, header, value string
+		subject             string
+		scopes              string
+	}{
+		{"jwt", "Authorization", "Bearer " + good, "alice", "acme,agents"},
+		{"space-separated scope claim", "Authorization", "Bearer " + scopeClaim, "svc", "acme,globex"},
+		{"api key", "X-API-Key", "k-123", "apikey:ci", "acme"},
+		{"no credentials", "", "", "", ""},
+		{"expired", "Authorization", "Bearer " + expired, "", ""},
+		{"signed by someone else", "Authorization", "Bearer " + other, "", ""},
+		{"alg none", "Authorization", "Bearer " + unsigned, "", ""},
+		{"basic auth", "Authorization", "Basic YTpi", "", ""},
+		{"unknown api key", "X-API-Key", "k-124", "", ""},
+	} {
+		p, err := a.Authenticate(request(c.header, c.value))
+		switch {
+		case c.subject == "" && err == nil:
+			t.Errorf("%s: accepted as %+v", c.name, p)
+		case c.subject != "" && (err != nil || p.Subject != c.subject || strings.Join(p.Scopes, ",") != c.scopes):
+			t.Errorf("%s: %+v %v", c.name, p, err)
+		}
+	}
+}
+
+func TestMiddlewareAnswers401(t *testing.T) {
+	a := auth(t)
+	reached := false
+	h := a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached = From(r.Context()) != nil }))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, request("", ""))
+	if rec.Code != 401 || rec.Header().Get("WWW-Authenticate") == "" || reached {
+		t.Fatalf("no credentials: %d reached=%v", rec.Code, reached)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, request("X-API-Key", "k-123"))
+	if rec.Code != 200 || !reached {
+		t.Fatalf("api key: %d reached=%v", rec.Code, reached)
+	}
+}
+
+func TestConfigIsChecked(t *testing.T) {
+	for _, c := range []Config{{}, {JWTSecret: "short"}, {APIKeys: "not json"}, {APIKeys: `[{"name":"x","key_sha256":"zz"}]`}} {
+		if _, err := New(c); err == nil {
+			t.Errorf("%+v accepted", c)
+		}
+	}
+}
