@@ -7,6 +7,7 @@ import (
 
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
 	"github.com/stratumiops/stratumiops/shared/platform/function"
+	"github.com/stratumiops/stratumiops/shared/kogral"
 	"github.com/stratumiops/stratumiops/shared/portfolio"
 	"github.com/stratumiops/stratumiops/shared/vapora"
 	"github.com/stratumiops/stratumiops/shared/vault"
@@ -30,6 +31,7 @@ var Sets = []Set{
 	{System: "vault", Package: "cryptofn", Set: cryptofn.Functions},
 	{System: "vault", Package: "database", Set: database.Functions},
 	{System: "vapora", Package: "vapora", Set: vapora.Functions},
+	{System: "kogral", Package: "kogral", Set: kogral.Functions},
 }
 
 // Builders merges the systems' sets and checks them against the catalog: every

@@ -95,6 +95,7 @@ var Systems = []System{
 	{Name: "portfolio", DevPort: 8400},
 	{Name: "vault", DevPort: 8200},
 	{Name: "vapora", DevPort: 8401},
+	{Name: "kogral", DevPort: 8402},
 }
 
 // Streams lists the JetStream streams, one per system that publishes events.
@@ -266,7 +267,52 @@ var Functions = []Function{
 		MemoryMB:    256,
 		Timeout:     30 * time.Second,
 	},
+	{
+		Name:        "kogral-api",
+		System:      "kogral",
+		Kind:        HTTP,
+		Description: "Kogral knowledge graph: nodes, edges, graphs, guidelines, search, connected, path, export, import.",
+		Routes: []Route{
+			{"POST", "/nodes"}, {"GET", "/nodes"}, {"GET", "/nodes/{id}"}, {"PUT", "/nodes/{id}"}, {"DELETE", "/nodes/{id}"},
+			{"GET", "/nodes/{id}/edges"}, {"GET", "/nodes/{id}/connected"}, {"POST", "/edges"}, {"DELETE", "/edges"},
+			{"GET", "/graphs"}, {"GET", "/graphs/{id}/guidelines"}, {"GET", "/search"}, {"GET", "/path"},
+			{"GET", "/export"}, {"POST", "/import"},
+		},
+		Database: "kogral",
+		Auth:     true,
+		Env:      kogralEnv,
+		MemoryMB: 512,
+		Timeout:  30 * time.Second,
+	},
+	{
+		Name:        "kogral-mcp",
+		System:      "kogral",
+		Kind:        HTTP,
+		Description: "Kogral's MCP server over streamable HTTP (stateless): 7 tools, 6 resources, 2 prompts.",
+		Routes:      []Route{{"ANY", "/mcp"}},
+		Database:    "kogral",
+		Auth:        true,
+		Env:         kogralEnv,
+		MemoryMB:    512,
+		Timeout:     30 * time.Second,
+	},
+	{
+		Name:        "kogral-on-execution",
+		System:      "kogral",
+		Kind:        Consumer,
+		Description: "Records finished Vapora executions as Execution nodes linked to their project.",
+		Subjects:    []string{"portfolio.executions.recorded"},
+		MaxDeliver:  5,
+		Database:    "kogral",
+		Env:         kogralEnv,
+		MemoryMB:    256,
+		Timeout:     30 * time.Second,
+	},
 }
+
+// kogralEnv configures Kogral's embedder and the MCP server's project graph.
+var kogralEnv = map[string]string{"KOGRAL_EMBEDDER": "local", "KOGRAL_EMBED_URL": "", "KOGRAL_EMBED_MODEL": "",
+	"KOGRAL_EMBED_API_KEY": "", "KOGRAL_PROJECT": "default"}
 
 // Environment lists every variable f reads with its default; an empty default
 // is filled by the deployment (the devstack, or CDK from Secrets Manager and

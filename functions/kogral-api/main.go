@@ -1,0 +1,9 @@
+// Command kogral-api is the Lambda of the catalog function of that name.
+package main
+
+import (
+	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/platform/function"
+)
+
+func main() { function.Main("kogral-api", kogral.Functions) }

@@ -1,0 +1,183 @@
+package kogral
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Client is a Backend over kogral-api: the CLI's and the stdio MCP server's.
+type Client struct {
+	Base string
+	// Header and Value authenticate (X-API-Key, or Authorization: Bearer).
+	Header, Value string
+	HTTP          *http.Client
+}
+
+// NewClient returns a client of the API at base.
+func NewClient(base, header, value string) *Client {
+	return &Client{Base: base, Header: header, Value: value, HTTP: &http.Client{Timeout: 60 * time.Second}}
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Header != "" {
+		req.Header.Set(c.Header, c.Value)
+	}
+	res, err := c.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("kogral API %s: %w", c.Base, err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode >= 300 {
+		var e struct {
+			Error struct{ Message string } `json:"error"`
+		}
+		_ = json.Unmarshal(raw, &e)
+		msg := e.Error.Message
+		if msg == "" {
+			msg = fmt.Sprintf("HTTP %d", res.StatusCode)
+		}
+		switch res.StatusCode {
+		case http.StatusBadRequest:
+			return &InputError{Msg: msg}
+		case http.StatusNotFound:
+			return &NotFoundError{What: trimNotFound(msg)}
+		case http.StatusConflict:
+			return &ConflictError{Msg: msg}
+		}
+		return fmt.Errorf("kogral API %s %s: %d %s", method, path, res.StatusCode, msg)
+	}
+	if out != nil && len(raw) > 0 {
+		return json.Unmarshal(raw, out)
+	}
+	return nil
+}
+
+func trimNotFound(msg string) string {
+	const suffix = " not found"
+	if len(msg) > len(suffix) && msg[len(msg)-len(suffix):] == suffix {
+		return msg[:len(msg)-len(suffix)]
+	}
+	return msg
+}
+
+func filterQuery(f Filter) url.Values {
+	q := url.Values{}
+	if f.NodeType != "" {
+		q.Set("type", f.NodeType)
+	}
+	if f.Tag != "" {
+		q.Set("tag", f.Tag)
+	}
+	if f.GraphID != "" {
+		q.Set("graph", f.GraphID)
+	}
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	return q
+}
+
+func (c *Client) CreateNode(ctx context.Context, in NodeInput) (Node, error) {
+	var n Node
+	return n, c.do(ctx, "POST", "/nodes", in, &n)
+}
+
+func (c *Client) UpdateNode(ctx context.Context, id string, in NodeInput) (Node, error) {
+	var n Node
+	return n, c.do(ctx, "PUT", "/nodes/"+url.PathEscape(id), in, &n)
+}
+
+func (c *Client) GetNode(ctx context.Context, id string) (Node, error) {
+	var n Node
+	return n, c.do(ctx, "GET", "/nodes/"+url.PathEscape(id), nil, &n)
+}
+
+func (c *Client) DeleteNode(ctx context.Context, id string) error {
+	return c.do(ctx, "DELETE", "/nodes/"+url.PathEscape(id), nil, nil)
+}
+
+func (c *Client) ListNodes(ctx context.Context, f Filter) ([]Node, error) {
+	var out struct{ Nodes []Node }
+	return out.Nodes, c.do(ctx, "GET", "/nodes?"+filterQuery(f).Encode(), nil, &out)
+}
+
+func (c *Client) Link(ctx context.Context, e Edge) (Edge, error) {
+	var out Edge
+	return out, c.do(ctx, "POST", "/edges", e, &out)
+}
+
+func (c *Client) Unlink(ctx context.Context, source, target, relation string) error {
+	q := url.Values{"source": {source}, "target": {target}}
+	if relation != "" {
+		q.Set("relation", relation)
+	}
+	return c.do(ctx, "DELETE", "/edges?"+q.Encode(), nil, nil)
+}
+
+func (c *Client) Edges(ctx context.Context, id string) ([]Edge, error) {
+	var out struct{ Edges []Edge }
+	return out.Edges, c.do(ctx, "GET", "/nodes/"+url.PathEscape(id)+"/edges", nil, &out)
+}
+
+func (c *Client) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
+	v := filterQuery(q.Filter)
+	v.Set("q", q.Query)
+	if q.Semantic {
+		v.Set("semantic", "true")
+	}
+	var out struct{ Hits []Hit }
+	return out.Hits, c.do(ctx, "GET", "/search?"+v.Encode(), nil, &out)
+}
+
+func (c *Client) Connected(ctx context.Context, id string, depth int) (Subgraph, error) {
+	var g Subgraph
+	return g, c.do(ctx, "GET", fmt.Sprintf("/nodes/%s/connected?depth=%d", url.PathEscape(id), depth), nil, &g)
+}
+
+func (c *Client) Path(ctx context.Context, from, to string) (Subgraph, error) {
+	var g Subgraph
+	return g, c.do(ctx, "GET", "/path?"+url.Values{"from": {from}, "to": {to}}.Encode(), nil, &g)
+}
+
+func (c *Client) Graphs(ctx context.Context) ([]GraphInfo, error) {
+	var out struct{ Graphs []GraphInfo }
+	return out.Graphs, c.do(ctx, "GET", "/graphs", nil, &out)
+}
+
+func (c *Client) Guidelines(ctx context.Context, project string) ([]EffectiveGuideline, error) {
+	var out struct{ Guidelines []EffectiveGuideline }
+	return out.Guidelines, c.do(ctx, "GET", "/graphs/"+url.PathEscape(project)+"/guidelines", nil, &out)
+}
+
+func (c *Client) Export(ctx context.Context, graph string) (Subgraph, error) {
+	var g Subgraph
+	return g, c.do(ctx, "GET", "/export?"+url.Values{"graph": {graph}, "format": {"json"}}.Encode(), nil, &g)
+}
+
+func (c *Client) Import(ctx context.Context, g Subgraph) (ImportResult, error) {
+	var res ImportResult
+	return res, c.do(ctx, "POST", "/import", g, &res)
+}

@@ -1,0 +1,132 @@
+package kogral
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/stratumiops/stratumiops/events"
+	"github.com/stratumiops/stratumiops/shared/platform/bus"
+	"github.com/stratumiops/stratumiops/shared/platform/function"
+	"github.com/stratumiops/stratumiops/shared/platform/principal"
+)
+
+// EmbedderFromEnv picks the embedder: KOGRAL_EMBEDDER = local (default),
+// openai, ollama or bedrock, with KOGRAL_EMBED_URL, KOGRAL_EMBED_MODEL and
+// KOGRAL_EMBED_API_KEY (OpenAI); Bedrock signs with the function's AWS
+// credentials.
+func EmbedderFromEnv(ctx context.Context, env func(string) string) (Embedder, error) {
+	url, model := env("KOGRAL_EMBED_URL"), env("KOGRAL_EMBED_MODEL")
+	switch kind := env("KOGRAL_EMBEDDER"); kind {
+	case "", "local":
+		return LocalEmbedder{}, nil
+	case "openai":
+		if url == "" {
+			url = "https://api.openai.com"
+		}
+		if model == "" {
+			model = "text-embedding-3-small"
+		}
+		return NewOpenAI(url, env("KOGRAL_EMBED_API_KEY"), model), nil
+	case "ollama":
+		if url == "" {
+			url = "http://127.0.0.1:11434"
+		}
+		if model == "" {
+			model = "all-minilm"
+		}
+		return NewOllama(url, model), nil
+	case "bedrock":
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if url == "" {
+			url = fmt.Sprintf("https://bedrock-runtime.%s.amazonaws.com", cfg.Region)
+		}
+		if model == "" {
+			model = "amazon.titan-embed-text-v2:0"
+		}
+		return NewBedrock(url, cfg.Region, model, cfg.Credentials), nil
+	default:
+		return nil, fmt.Errorf("KOGRAL_EMBEDDER %q: want local, openai, ollama or bedrock", kind)
+	}
+}
+
+func storeFor(ctx context.Context, d *function.Deps) (*Store, error) {
+	e, err := EmbedderFromEnv(ctx, d.Env)
+	if err != nil {
+		return nil, err
+	}
+	return NewStore(d.Surreal, e), nil
+}
+
+func authenticated(d *function.Deps, h http.Handler) (http.Handler, error) {
+	auth, err := principal.New(principal.Config{JWTSecret: d.Env("API_JWT_SECRET"), APIKeys: d.Env("API_KEYS")})
+	if err != nil {
+		return nil, fmt.Errorf("kogral authentication: %w", err)
+	}
+	return auth.Middleware(h), nil
+}
+
+// OnExecution records a finished Vapora execution as an Execution node in
+// the project's graph, linked to a node for the project. Redeliveries
+// change nothing: the node's id is the event's.
+func OnExecution(b Backend) bus.Handler {
+	return bus.Typed(func(ctx context.Context, d bus.Delivery, e events.ExecutionRecorded) error {
+		if e.Source != "vapora" {
+			return nil
+		}
+		graph := strings.Trim(Slug(e.Project), "-")
+		projectID := "project-" + graph
+		_, err := b.CreateNode(ctx, NodeInput{ID: projectID, NodeType: "Note", Title: "Project " + e.Project,
+			Content: "Executions recorded for Vapora project " + e.Project + ".", GraphID: graph, Metadata: map[string]any{"vapora_project": e.Project}})
+		if err != nil && !errors.As(err, new(*ConflictError)) {
+			return err
+		}
+		agent := ""
+		if e.AgentID != nil {
+			agent = *e.AgentID
+		}
+		execID := "exec-" + Slug(e.ID)
+		body := fmt.Sprintf("Task type %s by %s: %s in %d ms.", e.TaskType, agent, e.Status, e.DurationMs)
+		_, err = b.CreateNode(ctx, NodeInput{ID: execID, NodeType: "Execution", Title: fmt.Sprintf("%s %s (%s)", e.TaskType, e.Status, agent),
+			Content: body, GraphID: graph, Tags: []string{e.TaskType, e.Status},
+			Metadata: map[string]any{"event_id": e.ID, "agent_id": agent, "status": e.Status, "duration_ms": e.DurationMs,
+				"task_type": e.TaskType, "occurred_at": e.OccurredAt, "details": e.Metadata}})
+		if err != nil && !errors.As(err, new(*ConflictError)) {
+			return err
+		}
+		_, err = b.Link(ctx, Edge{Source: execID, Target: projectID, Relation: "RelatesTo", Weight: 1})
+		return err
+	})
+}
+
+// Functions are Kogral's functions, by catalog name.
+var Functions = function.Set{
+	"kogral-api": function.HTTP(func(ctx context.Context, d *function.Deps) (http.Handler, error) {
+		s, err := storeFor(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		return authenticated(d, NewAPI(s))
+	}),
+	"kogral-mcp": function.HTTP(func(ctx context.Context, d *function.Deps) (http.Handler, error) {
+		s, err := storeFor(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		return authenticated(d, MCPHandler(NewMCPServer(s, d.Env("KOGRAL_PROJECT"))))
+	}),
+	"kogral-on-execution": function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
+		s, err := storeFor(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		return OnExecution(s), nil
+	}),
+}

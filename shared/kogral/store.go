@@ -1,0 +1,674 @@
+package kogral
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/surrealdb/surrealdb.go/pkg/models"
+
+	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+)
+
+// Backend is Kogral's operations: the SurrealDB Store in the functions, and
+// the HTTP Client in the CLI and the stdio MCP server.
+type Backend interface {
+	CreateNode(ctx context.Context, in NodeInput) (Node, error)
+	UpdateNode(ctx context.Context, id string, in NodeInput) (Node, error)
+	GetNode(ctx context.Context, id string) (Node, error)
+	DeleteNode(ctx context.Context, id string) error
+	ListNodes(ctx context.Context, f Filter) ([]Node, error)
+	Link(ctx context.Context, e Edge) (Edge, error)
+	Unlink(ctx context.Context, source, target, relation string) error
+	Edges(ctx context.Context, id string) ([]Edge, error)
+	Search(ctx context.Context, q SearchQuery) ([]Hit, error)
+	Connected(ctx context.Context, id string, depth int) (Subgraph, error)
+	Path(ctx context.Context, from, to string) (Subgraph, error)
+	Graphs(ctx context.Context) ([]GraphInfo, error)
+	Guidelines(ctx context.Context, project string) ([]EffectiveGuideline, error)
+	Export(ctx context.Context, graph string) (Subgraph, error)
+	Import(ctx context.Context, g Subgraph) (ImportResult, error)
+}
+
+// Filter narrows a listing.
+type Filter struct {
+	NodeType string `json:"node_type,omitempty"`
+	Tag      string `json:"tag,omitempty"`
+	GraphID  string `json:"graph_id,omitempty"`
+	Limit    int    `json:"limit,omitempty"`
+}
+
+// SearchQuery is a search: full-text, semantic, or both (hybrid).
+type SearchQuery struct {
+	Query    string `json:"query"`
+	Semantic bool   `json:"semantic"`
+	Filter
+}
+
+// Hit is a search result with its score and what matched.
+type Hit struct {
+	Node  Node    `json:"node"`
+	Score float64 `json:"score"`
+	Via   string  `json:"via"` // text, semantic or hybrid
+}
+
+// Subgraph is nodes and the edges among them.
+type Subgraph struct {
+	Nodes []Node `json:"nodes"`
+	Edges []Edge `json:"edges"`
+}
+
+// ImportResult counts what an import wrote.
+type ImportResult struct {
+	Nodes int `json:"nodes"`
+	Edges int `json:"edges"`
+}
+
+// EffectiveGuideline is a guideline that applies to a project, and where it came from.
+type EffectiveGuideline struct {
+	Node      Node   `json:"node"`
+	Source    string `json:"source"` // project or shared
+	Overrides string `json:"overrides,omitempty"`
+}
+
+// Store keeps the graph in SurrealDB (database "kogral").
+type Store struct {
+	db    *surreal.Client
+	embed Embedder
+	now   func() time.Time
+}
+
+// NewStore returns a store embedding with e.
+func NewStore(db *surreal.Client, e Embedder) *Store {
+	return &Store{db: db, embed: e, now: func() time.Time { return time.Now().UTC() }}
+}
+
+func nodeID(id string) models.RecordID { return models.NewRecordID("nodes", id) }
+
+const nodeFields = "record::id(id) AS id, node_type, title, content, metadata, tags, graph_id, created_at, updated_at"
+
+func (s *Store) embedText(ctx context.Context, in NodeInput) ([]float32, error) {
+	v, err := s.embed.Embed(ctx, []string{in.Title + "\n" + strings.Join(in.Tags, " ") + "\n" + in.Content})
+	if err != nil {
+		return nil, err
+	}
+	return v[0], nil
+}
+
+func (s *Store) ensureGraph(ctx context.Context, graph string) error {
+	kind := "Project"
+	if graph == SharedGraph {
+		kind = "Shared"
+	}
+	_, err := surreal.Query[any](ctx, s.db, "INSERT IGNORE INTO graphs { id: $id, name: $name, graph_type: $kind }",
+		map[string]any{"id": models.NewRecordID("graphs", graph), "name": graph, "kind": kind})
+	if err != nil {
+		return fmt.Errorf("ensure graph %s: %w", graph, err)
+	}
+	return nil
+}
+
+// CreateNode adds a node; without an id it gets one from its title.
+func (s *Store) CreateNode(ctx context.Context, in NodeInput) (Node, error) {
+	if err := in.Check(); err != nil {
+		return Node{}, err
+	}
+	vec, err := s.embedText(ctx, in)
+	if err != nil {
+		return Node{}, err
+	}
+	if err := s.ensureGraph(ctx, in.GraphID); err != nil {
+		return Node{}, err
+	}
+	id, explicit := in.ID, in.ID != ""
+	if !explicit {
+		id = Slug(in.Title)
+	}
+	for attempt := 0; ; attempt++ {
+		rows, err := surreal.Query[[]Node](ctx, s.db, `CREATE $id CONTENT { node_type: $n.node_type, title: $n.title, content: $n.content,
+			metadata: $n.metadata, tags: $n.tags, graph_id: $n.graph_id, embedding: $vec, created_at: time::now(), updated_at: time::now() }
+			RETURN `+nodeFields, map[string]any{"id": nodeID(id), "n": in, "vec": vec})
+		if err == nil && len(rows) == 1 {
+			return rows[0], nil
+		}
+		var qe *surreal.QueryError
+		if errors.As(err, &qe) && strings.Contains(qe.Message, "already exists") {
+			if explicit {
+				return Node{}, &ConflictError{Msg: fmt.Sprintf("node %q already exists", id)}
+			}
+			if attempt < 5 {
+				id = fmt.Sprintf("%s-%d", Slug(in.Title), s.now().UnixNano()%100000)
+				continue
+			}
+		}
+		return Node{}, fmt.Errorf("create node: %w", err)
+	}
+}
+
+// ConflictError is a write that clashes with what exists (HTTP 409).
+type ConflictError struct{ Msg string }
+
+func (e *ConflictError) Error() string { return e.Msg }
+
+// UpdateNode replaces a node's type, title, content, metadata and tags.
+func (s *Store) UpdateNode(ctx context.Context, id string, in NodeInput) (Node, error) {
+	if err := in.Check(); err != nil {
+		return Node{}, err
+	}
+	vec, err := s.embedText(ctx, in)
+	if err != nil {
+		return Node{}, err
+	}
+	rows, err := surreal.Query[[]Node](ctx, s.db, `UPDATE $id SET node_type = $n.node_type, title = $n.title, content = $n.content,
+		metadata = $n.metadata, tags = $n.tags, embedding = $vec, updated_at = time::now() RETURN `+nodeFields,
+		map[string]any{"id": nodeID(id), "n": in, "vec": vec})
+	if err != nil {
+		return Node{}, fmt.Errorf("update node: %w", err)
+	}
+	if len(rows) == 0 {
+		return Node{}, &NotFoundError{What: fmt.Sprintf("node %q", id)}
+	}
+	return rows[0], nil
+}
+
+func (s *Store) GetNode(ctx context.Context, id string) (Node, error) {
+	if !idPattern.MatchString(id) {
+		return Node{}, invalid("node id %q is malformed", id)
+	}
+	n, err := surreal.Query[*Node](ctx, s.db, "SELECT "+nodeFields+" FROM ONLY $id", map[string]any{"id": nodeID(id)})
+	if err != nil {
+		return Node{}, fmt.Errorf("read node: %w", err)
+	}
+	if n == nil {
+		return Node{}, &NotFoundError{What: fmt.Sprintf("node %q", id)}
+	}
+	return *n, nil
+}
+
+// DeleteNode removes a node and its edges.
+func (s *Store) DeleteNode(ctx context.Context, id string) error {
+	if _, err := s.GetNode(ctx, id); err != nil {
+		return err
+	}
+	_, err := surreal.Query[any](ctx, s.db, "DELETE links WHERE in = $id OR out = $id; DELETE $id;", map[string]any{"id": nodeID(id)})
+	if err != nil {
+		return fmt.Errorf("delete node: %w", err)
+	}
+	return nil
+}
+
+func filterSQL(f Filter, vars map[string]any) (string, error) {
+	var where []string
+	if f.NodeType != "" {
+		t, err := NodeType(f.NodeType)
+		if err != nil {
+			return "", err
+		}
+		vars["type"] = t
+		where = append(where, "node_type = $type")
+	}
+	if f.Tag != "" {
+		vars["tag"] = strings.TrimPrefix(f.Tag, "#")
+		where = append(where, "tags CONTAINS $tag")
+	}
+	if f.GraphID != "" {
+		vars["graph"] = f.GraphID
+		where = append(where, "graph_id = $graph")
+	}
+	return strings.Join(where, " AND "), nil
+}
+
+func limitOf(f Filter, def int) int {
+	if f.Limit <= 0 {
+		return def
+	}
+	return min(f.Limit, 1000)
+}
+
+// ListNodes lists nodes, newest first.
+func (s *Store) ListNodes(ctx context.Context, f Filter) ([]Node, error) {
+	vars := map[string]any{"limit": limitOf(f, 1000)}
+	where, err := filterSQL(f, vars)
+	if err != nil {
+		return nil, err
+	}
+	sql := "SELECT " + nodeFields + " FROM nodes"
+	if where != "" {
+		sql += " WHERE " + where
+	}
+	list, err := surreal.Query[[]Node](ctx, s.db, sql+" ORDER BY updated_at DESC LIMIT $limit", vars)
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	return nonNilNodes(list), nil
+}
+
+func nonNilNodes(n []Node) []Node {
+	if n == nil {
+		return []Node{}
+	}
+	return n
+}
+
+// Link relates two existing nodes; linking again updates the weight.
+func (s *Store) Link(ctx context.Context, e Edge) (Edge, error) {
+	if err := CheckEdge(&e); err != nil {
+		return Edge{}, err
+	}
+	for _, id := range []string{e.Source, e.Target} {
+		if _, err := s.GetNode(ctx, id); err != nil {
+			return Edge{}, err
+		}
+	}
+	if e.Metadata == nil {
+		e.Metadata = map[string]any{}
+	}
+	_, err := surreal.Query[any](ctx, s.db, `LET $existing = (SELECT VALUE id FROM links WHERE in = $s AND out = $t AND relation = $r);
+IF array::len($existing) > 0 { UPDATE $existing SET weight = $w, metadata = $m }
+ELSE { RELATE $s->links->$t CONTENT { relation: $r, weight: $w, metadata: $m } };`,
+		map[string]any{"s": nodeID(e.Source), "t": nodeID(e.Target), "r": e.Relation, "w": e.Weight, "m": e.Metadata})
+	if err != nil {
+		return Edge{}, fmt.Errorf("link: %w", err)
+	}
+	return e, nil
+}
+
+// Unlink removes the edges from source to target (of one relation, or all).
+func (s *Store) Unlink(ctx context.Context, source, target, relation string) error {
+	vars := map[string]any{"s": nodeID(source), "t": nodeID(target)}
+	sql := "DELETE links WHERE in = $s AND out = $t"
+	if relation != "" {
+		r, err := Relation(relation)
+		if err != nil {
+			return err
+		}
+		vars["r"] = r
+		sql += " AND relation = $r"
+	}
+	n, err := surreal.Query[[]any](ctx, s.db, sql+" RETURN BEFORE", vars)
+	if err != nil {
+		return fmt.Errorf("unlink: %w", err)
+	}
+	if len(n) == 0 {
+		return &NotFoundError{What: fmt.Sprintf("edge %s → %s", source, target)}
+	}
+	return nil
+}
+
+const edgeFields = "record::id(in) AS source, record::id(out) AS target, relation, weight, metadata"
+
+// Edges lists the edges touching a node.
+func (s *Store) Edges(ctx context.Context, id string) ([]Edge, error) {
+	if _, err := s.GetNode(ctx, id); err != nil {
+		return nil, err
+	}
+	list, err := surreal.Query[[]Edge](ctx, s.db, "SELECT "+edgeFields+" FROM links WHERE in = $id OR out = $id", map[string]any{"id": nodeID(id)})
+	if err != nil {
+		return nil, fmt.Errorf("edges: %w", err)
+	}
+	if list == nil {
+		list = []Edge{}
+	}
+	return list, nil
+}
+
+// maxTerms bounds the words of a text query.
+const maxTerms = 8
+
+// rrfK is the reciprocal-rank-fusion constant: hybrid score = Σ 1/(k + rank).
+const rrfK = 60
+
+// Search runs a full-text query (BM25 over title, weighted twice, and
+// content) and, when semantic, a nearest-neighbour query over the
+// embeddings; with both, results are fused by reciprocal rank.
+func (s *Store) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
+	q.Query = strings.TrimSpace(q.Query)
+	if q.Query == "" {
+		return nil, invalid("query: required")
+	}
+	limit := limitOf(q.Filter, 10)
+	vars := map[string]any{"q": q.Query, "limit": limit}
+	where, err := filterSQL(q.Filter, vars)
+	if err != nil {
+		return nil, err
+	}
+	and := ""
+	if where != "" {
+		and = " AND " + where
+	}
+	type scored struct {
+		Node
+		Score float64 `json:"score"`
+	}
+	// Any term may match (SurrealDB's @@ wants all of a query's terms in one
+	// field): each term gets a title and a content reference, and the score
+	// adds their BM25 scores, titles counting twice.
+	terms := strings.Fields(q.Query)
+	if len(terms) > maxTerms {
+		terms = terms[:maxTerms]
+	}
+	var match, score []string
+	for i, term := range terms {
+		vars[fmt.Sprintf("t%d", i)] = term
+		tr, cr := 2*i+1, 2*i+2
+		match = append(match, fmt.Sprintf("title @%d@ $t%d OR content @%d@ $t%d", tr, i, cr, i))
+		score = append(score, fmt.Sprintf("search::score(%d) * 2 + search::score(%d)", tr, cr))
+	}
+	text, err := surreal.Query[[]scored](ctx, s.db, "SELECT "+nodeFields+", "+strings.Join(score, " + ")+" AS score FROM nodes WHERE ("+
+		strings.Join(match, " OR ")+")"+and+" ORDER BY score DESC LIMIT $limit", vars)
+	if err != nil {
+		return nil, fmt.Errorf("text search: %w", err)
+	}
+	if !q.Semantic {
+		hits := make([]Hit, len(text))
+		for i, t := range text {
+			hits[i] = Hit{Node: t.Node, Score: t.Score, Via: "text"}
+		}
+		return hits, nil
+	}
+	vecs, err := s.embed.Embed(ctx, []string{q.Query})
+	if err != nil {
+		return nil, err
+	}
+	vars["v"] = vecs[0]
+	// Neighbours first, filters after: ask for more than the limit.
+	k := max(limit*5, 50)
+	near, err := surreal.Query[[]scored](ctx, s.db, fmt.Sprintf("SELECT %s, 1 - vector::distance::knn() AS score FROM nodes WHERE embedding <|%d,80|> $v%s ORDER BY score DESC",
+		nodeFields, k, and), vars)
+	if err != nil {
+		return nil, fmt.Errorf("semantic search: %w", err)
+	}
+	fused := map[string]*Hit{}
+	add := func(list []scored, via string) {
+		for rank, t := range list {
+			h, ok := fused[t.ID]
+			if !ok {
+				h = &Hit{Node: t.Node, Via: via}
+				fused[t.ID] = h
+			} else if h.Via != via {
+				h.Via = "hybrid"
+			}
+			h.Score += 1.0 / float64(rrfK+rank+1)
+		}
+	}
+	add(text, "text")
+	add(near, "semantic")
+	hits := make([]Hit, 0, len(fused))
+	for _, h := range fused {
+		hits = append(hits, *h)
+	}
+	sort.SliceStable(hits, func(i, j int) bool {
+		if hits[i].Score != hits[j].Score {
+			return hits[i].Score > hits[j].Score
+		}
+		return hits[i].Node.ID < hits[j].Node.ID
+	})
+	if len(hits) > limit {
+		hits = hits[:limit]
+	}
+	return hits, nil
+}
+
+// MaxDepth bounds connected().
+const MaxDepth = 6
+
+// Connected returns the nodes within depth hops of id, either direction,
+// and the edges among them: one recursive graph query (cycles end it).
+func (s *Store) Connected(ctx context.Context, id string, depth int) (Subgraph, error) {
+	if depth < 1 || depth > MaxDepth {
+		return Subgraph{}, invalid("depth %d: want 1–%d", depth, MaxDepth)
+	}
+	if _, err := s.GetNode(ctx, id); err != nil {
+		return Subgraph{}, err
+	}
+	// The depth is validated above; SurrealQL takes recursion bounds as literals.
+	ids, err := surreal.Query[[]models.RecordID](ctx, s.db, fmt.Sprintf("RETURN $id.{..%d+collect}(<->links<->nodes)", depth),
+		map[string]any{"id": nodeID(id)})
+	if err != nil {
+		return Subgraph{}, fmt.Errorf("connected: %w", err)
+	}
+	return s.subgraph(ctx, append([]models.RecordID{nodeID(id)}, ids...))
+}
+
+// subgraph loads nodes (each once) and the edges among them.
+func (s *Store) subgraph(ctx context.Context, ids []models.RecordID) (Subgraph, error) {
+	seen := map[string]bool{}
+	unique := ids[:0:0]
+	for _, id := range ids {
+		if k := fmt.Sprint(id.ID); !seen[k] {
+			seen[k] = true
+			unique = append(unique, id)
+		}
+	}
+	ids = unique
+	res, err := surreal.QueryAll[any](ctx, s.db, "SELECT "+nodeFields+" FROM $ids[*]; SELECT "+edgeFields+" FROM links WHERE in IN $ids AND out IN $ids;",
+		map[string]any{"ids": ids})
+	if err != nil {
+		return Subgraph{}, fmt.Errorf("load subgraph: %w", err)
+	}
+	var g Subgraph
+	for i, dst := range []any{&g.Nodes, &g.Edges} {
+		raw, _ := json.Marshal(res[i])
+		if err := json.Unmarshal(raw, dst); err != nil {
+			return Subgraph{}, fmt.Errorf("decode subgraph: %w", err)
+		}
+	}
+	g.Nodes = nonNilNodes(g.Nodes)
+	if g.Edges == nil {
+		g.Edges = []Edge{}
+	}
+	return g, nil
+}
+
+// Path finds a shortest path from one node to another along edges in
+// either direction; cycles do not stop it.
+func (s *Store) Path(ctx context.Context, from, to string) (Subgraph, error) {
+	for _, id := range []string{from, to} {
+		if _, err := s.GetNode(ctx, id); err != nil {
+			return Subgraph{}, err
+		}
+	}
+	if from == to {
+		return s.subgraph(ctx, []models.RecordID{nodeID(from)})
+	}
+	ids, err := surreal.Query[[]models.RecordID](ctx, s.db, "RETURN $from.{..32+shortest=$to}(<->links<->nodes)",
+		map[string]any{"from": nodeID(from), "to": nodeID(to)})
+	if err != nil {
+		return Subgraph{}, fmt.Errorf("path: %w", err)
+	}
+	if len(ids) == 0 {
+		return Subgraph{}, &NotFoundError{What: fmt.Sprintf("path from %q to %q", from, to)}
+	}
+	g, err := s.subgraph(ctx, append([]models.RecordID{nodeID(from)}, ids...))
+	if err != nil {
+		return Subgraph{}, err
+	}
+	// Keep the path's order and only the edges along it.
+	order := map[string]int{from: 0}
+	for i, r := range ids {
+		order[fmt.Sprint(r.ID)] = i + 1
+	}
+	sort.SliceStable(g.Nodes, func(i, j int) bool { return order[g.Nodes[i].ID] < order[g.Nodes[j].ID] })
+	var along []Edge
+	for _, e := range g.Edges {
+		if d := order[e.Source] - order[e.Target]; d == 1 || d == -1 {
+			along = append(along, e)
+		}
+	}
+	g.Edges = along
+	return g, nil
+}
+
+// Graphs lists the graphs with their node counts.
+func (s *Store) Graphs(ctx context.Context) ([]GraphInfo, error) {
+	list, err := surreal.Query[[]GraphInfo](ctx, s.db, `SELECT record::id(id) AS id, name, graph_type,
+		count((SELECT id FROM nodes WHERE graph_id = $parent.name)) AS nodes FROM graphs ORDER BY id`, nil)
+	if err != nil {
+		return nil, fmt.Errorf("graphs: %w", err)
+	}
+	if list == nil {
+		list = []GraphInfo{}
+	}
+	return list, nil
+}
+
+// Guidelines is the effective set for a project: every shared guideline,
+// except where the project has one that overrides it. Node ids are unique
+// across graphs, so a project guideline overrides a shared one that it
+// names (metadata "overrides": "<shared id>") or that has the same topic
+// (metadata "topic").
+func (s *Store) Guidelines(ctx context.Context, project string) ([]EffectiveGuideline, error) {
+	if project == "" {
+		project = "default"
+	}
+	shared, err := s.ListNodes(ctx, Filter{NodeType: "Guideline", GraphID: SharedGraph})
+	if err != nil {
+		return nil, err
+	}
+	own := []Node{}
+	if project != SharedGraph {
+		if own, err = s.ListNodes(ctx, Filter{NodeType: "Guideline", GraphID: project}); err != nil {
+			return nil, err
+		}
+	}
+	return Effective(shared, own), nil
+}
+
+// Effective merges shared and project guidelines.
+func Effective(shared, project []Node) []EffectiveGuideline {
+	topic := func(n Node) string {
+		t, _ := n.Metadata["topic"].(string)
+		return strings.ToLower(strings.TrimSpace(t))
+	}
+	var out []EffectiveGuideline
+	overridden := map[string]string{}
+	for _, p := range project {
+		e := EffectiveGuideline{Node: p, Source: "project"}
+		names, _ := p.Metadata["overrides"].(string)
+		for _, sh := range shared {
+			if sh.ID == names || (topic(p) != "" && topic(p) == topic(sh)) {
+				e.Overrides = sh.ID
+				overridden[sh.ID] = p.ID
+			}
+		}
+		out = append(out, e)
+	}
+	for _, sh := range shared {
+		if _, ok := overridden[sh.ID]; !ok {
+			out = append(out, EffectiveGuideline{Node: sh, Source: "shared"})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Node.Title < out[j].Node.Title })
+	return out
+}
+
+// Export returns a graph's nodes and edges (every graph when graph is "").
+func (s *Store) Export(ctx context.Context, graph string) (Subgraph, error) {
+	vars := map[string]any{"g": graph}
+	nodeWhere, edgeWhere := "", ""
+	if graph != "" {
+		nodeWhere, edgeWhere = " WHERE graph_id = $g", " WHERE in.graph_id = $g OR out.graph_id = $g"
+	}
+	res, err := surreal.QueryAll[any](ctx, s.db, "SELECT "+nodeFields+" FROM nodes"+nodeWhere+" ORDER BY id; SELECT "+edgeFields+" FROM links"+edgeWhere+";", vars)
+	if err != nil {
+		return Subgraph{}, fmt.Errorf("export: %w", err)
+	}
+	var g Subgraph
+	for i, dst := range []any{&g.Nodes, &g.Edges} {
+		raw, _ := json.Marshal(res[i])
+		if err := json.Unmarshal(raw, dst); err != nil {
+			return Subgraph{}, fmt.Errorf("decode export: %w", err)
+		}
+	}
+	g.Nodes = nonNilNodes(g.Nodes)
+	if g.Edges == nil {
+		g.Edges = []Edge{}
+	}
+	return g, nil
+}
+
+// importBatch is how many nodes one import statement writes.
+const importBatch = 200
+
+// Import upserts nodes (by id) and edges, in batches.
+func (s *Store) Import(ctx context.Context, g Subgraph) (ImportResult, error) {
+	ins := make([]NodeInput, len(g.Nodes))
+	graphs := map[string]bool{}
+	for i, n := range g.Nodes {
+		in := NodeInput{ID: n.ID, NodeType: n.NodeType, Title: n.Title, Content: n.Content, Metadata: n.Metadata, Tags: n.Tags, GraphID: n.GraphID}
+		if in.ID == "" {
+			return ImportResult{}, invalid("node %d (%q): id required for import", i, n.Title)
+		}
+		if err := in.Check(); err != nil {
+			return ImportResult{}, invalid("node %q: %v", n.ID, err)
+		}
+		ins[i] = in
+		graphs[in.GraphID] = true
+	}
+	for i := range g.Edges {
+		if err := CheckEdge(&g.Edges[i]); err != nil {
+			return ImportResult{}, invalid("edge %d: %v", i, err)
+		}
+	}
+	for graph := range graphs {
+		if err := s.ensureGraph(ctx, graph); err != nil {
+			return ImportResult{}, err
+		}
+	}
+	var res ImportResult
+	for start := 0; start < len(ins); start += importBatch {
+		batch := ins[start:min(start+importBatch, len(ins))]
+		texts := make([]string, len(batch))
+		for i, in := range batch {
+			texts[i] = in.Title + "\n" + strings.Join(in.Tags, " ") + "\n" + in.Content
+		}
+		vecs, err := s.embed.Embed(ctx, texts)
+		if err != nil {
+			return res, err
+		}
+		rows := make([]map[string]any, len(batch))
+		for i, in := range batch {
+			rows[i] = map[string]any{"id": nodeID(in.ID), "node_type": in.NodeType, "title": in.Title, "content": in.Content,
+				"metadata": in.Metadata, "tags": in.Tags, "graph_id": in.GraphID, "embedding": vecs[i]}
+		}
+		_, err = surreal.Query[any](ctx, s.db, `FOR $r IN $rows {
+	UPSERT $r.id SET node_type = $r.node_type, title = $r.title, content = $r.content, metadata = $r.metadata, tags = $r.tags,
+		graph_id = $r.graph_id, embedding = $r.embedding, created_at = created_at ?? time::now(), updated_at = time::now();
+};`, map[string]any{"rows": rows})
+		if err != nil {
+			return res, fmt.Errorf("import nodes: %w", err)
+		}
+		res.Nodes += len(batch)
+	}
+	for start := 0; start < len(g.Edges); start += importBatch * 2 {
+		batch := g.Edges[start:min(start+importBatch*2, len(g.Edges))]
+		rows := make([]map[string]any, len(batch))
+		for i, e := range batch {
+			m := e.Metadata
+			if m == nil {
+				m = map[string]any{}
+			}
+			rows[i] = map[string]any{"s": nodeID(e.Source), "t": nodeID(e.Target), "r": e.Relation, "w": e.Weight, "m": m}
+		}
+		_, err := surreal.Query[any](ctx, s.db, `FOR $e IN $rows {
+	IF record::exists($e.s) AND record::exists($e.t) {
+		LET $existing = (SELECT VALUE id FROM links WHERE in = $e.s AND out = $e.t AND relation = $e.r);
+		IF array::len($existing) > 0 { UPDATE $existing SET weight = $e.w, metadata = $e.m }
+		ELSE { RELATE ($e.s)->links->($e.t) CONTENT { relation: $e.r, weight: $e.w, metadata: $e.m } };
+	} ELSE { THROW 'edge ' + <string>$e.s + ' -> ' + <string>$e.t + ': a node is missing' };
+};`, map[string]any{"rows": rows})
+		if err != nil {
+			var qe *surreal.QueryError
+			if errors.As(err, &qe) && strings.Contains(qe.Message, "a node is missing") {
+				return res, &NotFoundError{What: strings.TrimPrefix(qe.Message, "An error occurred: ")}
+			}
+			return res, fmt.Errorf("import edges: %w", err)
+		}
+		res.Edges += len(batch)
+	}
+	return res, nil
+}

@@ -1,0 +1,130 @@
+package kogral
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	localsurreal "github.com/stratumiops/stratumiops/localstack/surreal"
+	"github.com/stratumiops/stratumiops/schemas"
+	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+)
+
+var surrealURL string
+
+func TestMain(m *testing.M) { os.Exit(localsurreal.RunTests(m, &surrealURL)) }
+
+func newStore(t testing.TB) *Store {
+	t.Helper()
+	ctx := context.Background()
+	db := surreal.New(surreal.Config{URL: surrealURL, User: "root", Pass: "root", Namespace: "test",
+		Database: fmt.Sprintf("kogral_%d", time.Now().UnixNano())}, nil)
+	t.Cleanup(func() { _ = db.Close() })
+	if _, err := surreal.Migrate(ctx, db, schemas.Surreal, "surreal/kogral"); err != nil {
+		t.Fatal(err)
+	}
+	return NewStore(db, LocalEmbedder{})
+}
+
+func TestGraphStore(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	mk := func(id, typ, title, content, graph string, tags ...string) Node {
+		t.Helper()
+		n, err := s.CreateNode(ctx, NodeInput{ID: id, NodeType: typ, Title: title, Content: content, GraphID: graph, Tags: tags})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	mk("adr-storage", "decision", "Use SurrealDB for storage", "We store the knowledge graph in SurrealDB with BM25 search.", "web", "storage")
+	mk("cache", "pattern", "Read-through cache", "Cache reads with a TTL to protect the database.", "web", "performance")
+	mk("auth", "Guideline", "Authentication", "All services authenticate with OAuth.", "shared", "security")
+	mk("island", "Note", "Unrelated", "Nothing links here.", "web")
+	auto := mk("", "note", "Deploy checklist!", "steps", "web")
+	if auto.ID != "deploy-checklist" {
+		t.Fatalf("slug id %q", auto.ID)
+	}
+	for _, e := range []Edge{{Source: "adr-storage", Target: "cache", Relation: "depends_on", Weight: 0.5},
+		{Source: "cache", Target: "auth", Relation: "RelatesTo"}, {Source: "auth", Target: "adr-storage", Relation: "supersedes"}} {
+		if _, err := s.Link(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hits, err := s.Search(ctx, SearchQuery{Query: "database storage"})
+	if err != nil || len(hits) == 0 || hits[0].Node.ID != "adr-storage" {
+		t.Fatalf("text search: %+v %v", hits, err)
+	}
+	hits, _ = s.Search(ctx, SearchQuery{Query: "storage", Filter: Filter{NodeType: "pattern"}})
+	if len(hits) != 0 {
+		t.Fatalf("type filter: %+v", hits)
+	}
+	hits, err = s.Search(ctx, SearchQuery{Query: "caching reads with TTL", Semantic: true})
+	if err != nil || len(hits) == 0 || hits[0].Node.ID != "cache" {
+		t.Fatalf("semantic search: %+v %v", hits, err)
+	}
+	g, err := s.Connected(ctx, "adr-storage", 1)
+	if err != nil || len(g.Nodes) != 3 {
+		t.Fatalf("connected(1) in a cycle: %d nodes %v", len(g.Nodes), err)
+	}
+	path, err := s.Path(ctx, "cache", "adr-storage")
+	if err != nil || len(path.Nodes) != 2 || path.Nodes[0].ID != "cache" {
+		t.Fatalf("path: %+v %v", path, err)
+	}
+	if _, err := s.Path(ctx, "cache", "island"); !errors.As(err, new(*NotFoundError)) {
+		t.Fatalf("no path: %v", err)
+	}
+	if _, err := s.Link(ctx, Edge{Source: "cache", Target: "ghost", Relation: "RelatesTo"}); !errors.As(err, new(*NotFoundError)) {
+		t.Fatalf("link to a missing node: %v", err)
+	}
+	if _, err := s.Link(ctx, Edge{Source: "cache", Target: "auth", Relation: "hates"}); !errors.As(err, new(*InputError)) {
+		t.Fatalf("unknown relation: %v", err)
+	}
+	if _, err := s.CreateNode(ctx, NodeInput{NodeType: "Essay", Title: "x"}); err == nil || !strings.Contains(err.Error(), "unknown node type") {
+		t.Fatalf("unknown type: %v", err)
+	}
+	if _, err := s.CreateNode(ctx, NodeInput{ID: "auth", NodeType: "Note", Title: "dup"}); !errors.As(err, new(*ConflictError)) {
+		t.Fatalf("a second node with an id: %v", err)
+	}
+	if _, err := s.CreateNode(ctx, NodeInput{ID: "web-auth", NodeType: "Guideline", Title: "Authentication (web)", Content: "mTLS",
+		GraphID: "web", Metadata: map[string]any{"overrides": "auth"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateNode(ctx, NodeInput{ID: "logging", NodeType: "Guideline", Title: "Logging", GraphID: "shared", Metadata: map[string]any{"topic": "Logs"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateNode(ctx, NodeInput{ID: "web-logging", NodeType: "Guideline", Title: "Logging (web)", GraphID: "web", Metadata: map[string]any{"topic": "logs"}}); err != nil {
+		t.Fatal(err)
+	}
+	gl, err := s.Guidelines(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gl) != 2 || gl[0].Source != "project" || gl[0].Overrides != "auth" || gl[1].Overrides != "logging" {
+		t.Fatalf("effective guidelines: %+v", gl)
+	}
+	if gl, _ := s.Guidelines(ctx, "other"); len(gl) != 2 || gl[0].Source != "shared" {
+		t.Fatalf("a project without its own: %+v", gl)
+	}
+	exp, err := s.Export(ctx, "")
+	if err != nil || len(exp.Nodes) < 5 || len(exp.Edges) != 3 {
+		t.Fatalf("export: %d nodes %d edges %v", len(exp.Nodes), len(exp.Edges), err)
+	}
+	other := newStore(t)
+	if res, err := other.Import(ctx, exp); err != nil || res.Edges != 3 {
+		t.Fatalf("import: %+v %v", res, err)
+	}
+	if err := s.Unlink(ctx, "cache", "auth", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteNode(ctx, "adr-storage"); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := s.Edges(ctx, "cache"); len(e) != 0 {
+		t.Fatalf("edges of a deleted node's neighbour: %+v", e)
+	}
+}
