@@ -29,10 +29,10 @@ func TestFrontmatterErrorsNameFileAndLine(t *testing.T) {
 		src  string
 		want string
 	}{
-		"bad yaml":      {"---\nid: x\ntitle: [unclosed\ntype: Note\n---\nbody\n", "notes/x.md:"},
+		"bad yaml":       {"---\nid: x\ntitle: [unclosed\ntype: Note\n---\nbody\n", "notes/x.md:"},
 		"no frontmatter": {"# just markdown\n", "notes/x.md:1: no frontmatter"},
-		"unknown type":  {"---\nid: x\ntitle: X\ntype: Essay\n---\n", `unknown node type "Essay"`},
-		"bad relation":  {"---\nid: x\ntitle: X\nlinks:\n  - {relation: Hates, target: y}\n---\n", "links[0]"},
+		"unknown type":   {"---\nid: x\ntitle: X\ntype: Essay\n---\n", `unknown node type "Essay"`},
+		"bad relation":   {"---\nid: x\ntitle: X\nlinks:\n  - {relation: Hates, target: y}\n---\n", "links[0]"},
 	} {
 		_, _, err := ParseFile("notes/x.md", []byte(c.src))
 		var pe *ParseError
