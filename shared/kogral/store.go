@@ -131,7 +131,7 @@ func (s *Store) CreateNode(ctx context.Context, in NodeInput) (Node, error) {
 	for attempt := 0; ; attempt++ {
 		rows, err := surreal.Query[[]Node](ctx, s.db, `CREATE $id CONTENT { node_type: $n.node_type, title: $n.title, content: $n.content,
 			metadata: $n.metadata, tags: $n.tags, graph_id: $n.graph_id, embedding: $vec, created_at: time::now(), updated_at: time::now() }
-			RETURN `+nodeFields, map[string]any{"id": nodeID(id), "n": in, "vec": vec})
+			RETURN `+nodeFields, map[string]any{"id": nodeID(id), "n": in.fields(), "vec": vec})
 		if err == nil && len(rows) == 1 {
 			return rows[0], nil
 		}
@@ -147,6 +147,13 @@ func (s *Store) CreateNode(ctx context.Context, in NodeInput) (Node, error) {
 		}
 		return Node{}, fmt.Errorf("create node: %w", err)
 	}
+}
+
+// fields is a checked input as SurrealDB statement parameters (every field
+// present: an empty map is an empty object, not NONE).
+func (in NodeInput) fields() map[string]any {
+	return map[string]any{"node_type": in.NodeType, "title": in.Title, "content": in.Content, "metadata": in.Metadata,
+		"tags": in.Tags, "graph_id": in.GraphID}
 }
 
 // ConflictError is a write that clashes with what exists (HTTP 409).
@@ -165,7 +172,7 @@ func (s *Store) UpdateNode(ctx context.Context, id string, in NodeInput) (Node, 
 	}
 	rows, err := surreal.Query[[]Node](ctx, s.db, `UPDATE $id SET node_type = $n.node_type, title = $n.title, content = $n.content,
 		metadata = $n.metadata, tags = $n.tags, embedding = $vec, updated_at = time::now() RETURN `+nodeFields,
-		map[string]any{"id": nodeID(id), "n": in, "vec": vec})
+		map[string]any{"id": nodeID(id), "n": in.fields(), "vec": vec})
 	if err != nil {
 		return Node{}, fmt.Errorf("update node: %w", err)
 	}

@@ -1,0 +1,352 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/stratumiops/stratumiops/events"
+	"github.com/stratumiops/stratumiops/shared/kogral"
+)
+
+// apiKeyTransport authenticates every request of an MCP client.
+type apiKeyTransport struct{ key string }
+
+func (t apiKeyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("X-API-Key", t.key)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// exerciseMCP is what any MCP client would do: list everything, call every
+// tool, read every resource, get every prompt, and send bad arguments.
+func exerciseMCP(t *testing.T, cs *mcp.ClientSession, run string) {
+	t.Helper()
+	ctx := context.Background()
+	var tools []string
+	for tool, err := range cs.Tools(ctx, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		tools = append(tools, tool.Name)
+		if tool.InputSchema == nil {
+			t.Errorf("tool %s has no input schema", tool.Name)
+		}
+	}
+	slices.Sort(tools)
+	if want := []string{"add_decision", "add_note", "export", "get_guidelines", "link", "list_graphs", "search"}; !slices.Equal(tools, want) {
+		t.Fatalf("tools %v", tools)
+	}
+	call := func(name string, args map[string]any) map[string]any {
+		t.Helper()
+		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if res.IsError {
+			t.Fatalf("%s: tool error %v", name, res.Content)
+		}
+		raw, _ := json.Marshal(res.StructuredContent)
+		var out map[string]any
+		_ = json.Unmarshal(raw, &out)
+		return out
+	}
+	note := call("add_note", map[string]any{"title": "Retry policy " + run, "content": "Retry idempotent calls with exponential backoff and jitter.", "tags": []string{"resilience"}})
+	adr := call("add_decision", map[string]any{"title": "Adopt backoff " + run, "context": "Clients hammer the API on failure.",
+		"decision": "Use exponential backoff.", "consequences": "Slower recovery, calmer servers.", "status": "accepted"})
+	if adr["node_type"] != "Decision" || !strings.Contains(adr["content"].(string), "## Consequences") {
+		t.Fatalf("add_decision: %v", adr)
+	}
+	call("link", map[string]any{"source": adr["id"], "target": note["id"], "relation": "implements"})
+	hits := call("search", map[string]any{"query": "backoff jitter", "semantic": true})["hits"].([]any)
+	if len(hits) == 0 {
+		t.Fatal("search found nothing")
+	}
+	call("get_guidelines", map[string]any{})
+	if gs := call("list_graphs", map[string]any{})["graphs"].([]any); len(gs) == 0 {
+		t.Fatal("list_graphs: none")
+	}
+	if dot := call("export", map[string]any{"format": "dot"})["dot"].(string); !strings.Contains(dot, fmt.Sprint(note["id"])) {
+		t.Fatal("export dot lacks the note")
+	}
+	var uris []string
+	for r, err := range cs.Resources(ctx, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		uris = append(uris, r.URI)
+		res, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: r.URI})
+		if err != nil || len(res.Contents) != 1 || !json.Valid([]byte(res.Contents[0].Text)) {
+			t.Fatalf("read %s: %v", r.URI, err)
+		}
+	}
+	if len(uris) != 6 || !slices.Contains(uris, "kogral://shared/patterns") {
+		t.Fatalf("resources %v", uris)
+	}
+	var prompts []string
+	for p, err := range cs.Prompts(ctx, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		prompts = append(prompts, p.Name)
+	}
+	if len(prompts) != 2 {
+		t.Fatalf("prompts %v", prompts)
+	}
+	if p, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "summarize_project"}); err != nil || len(p.Messages) != 1 {
+		t.Fatalf("summarize_project: %v", err)
+	}
+	p, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "find_related", Arguments: map[string]string{"topic": "backoff"}})
+	if err != nil || !strings.Contains(p.Messages[0].Content.(*mcp.TextContent).Text, "Adopt backoff") {
+		t.Fatalf("find_related: %v %v", p, err)
+	}
+	// Bad arguments are MCP errors; the server keeps serving.
+	for name, args := range map[string]map[string]any{
+		"search":   {"query": 42},
+		"add_note": {"content": "no title"},
+		"link":     {"source": note["id"], "target": "no-such-node-" + run, "relation": "RelatesTo"},
+		"export":   {"format": "pdf"},
+	} {
+		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
+		if err == nil && !res.IsError {
+			t.Errorf("%s with %v: no error", name, args)
+		}
+	}
+	if _, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "find_related"}); err == nil {
+		t.Error("find_related without a topic: no error")
+	}
+	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "list_graphs", Arguments: map[string]any{}}); err != nil {
+		t.Fatalf("after bad calls: %v", err)
+	}
+}
+
+// stratumCLI runs the stratum binary the suite built.
+func stratumCLI(t *testing.T, dir string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(dev.bin, append([]string{"kogral", "--dir", dir, "--api", ep.Gateways["kogral"]}, args...)...)
+	cmd.Env = append(os.Environ(), "KOGRAL_API_KEY="+ep.APIKey)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func TestKogral(t *testing.T) {
+	base := ep.Gateways["kogral"]
+	if base == "" || ep.APIKey == "" {
+		t.Skip("no kogral gateway with devstack credentials")
+	}
+	run := strings.ToLower(unique("k"))
+	key := caller{t: t, header: "X-API-Key", value: ep.APIKey}
+	_ = key
+
+	t.Run("MCP over streamable HTTP through the gateway", func(t *testing.T) {
+		client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil)
+		cs, err := client.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: base + "/mcp",
+			HTTPClient: &http.Client{Transport: apiKeyTransport{key: ep.APIKey}}, MaxRetries: -1}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cs.Close()
+		exerciseMCP(t, cs, run+"-http")
+	})
+
+	t.Run("MCP over stdio (stratum kogral serve)", func(t *testing.T) {
+		if dev == nil {
+			t.Skip("no stratum binary")
+		}
+		cmd := exec.Command(dev.bin, "kogral", "serve", "--api", base, "--project", "default")
+		cmd.Env = append(os.Environ(), "KOGRAL_API_KEY="+ep.APIKey)
+		client := mcp.NewClient(&mcp.Implementation{Name: "e2e-stdio", Version: "1"}, nil)
+		cs, err := client.Connect(context.Background(), &mcp.CommandTransport{Command: cmd}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cs.Close()
+		exerciseMCP(t, cs, run+"-stdio")
+	})
+
+	t.Run("HTTP API bad input", func(t *testing.T) {
+		k := caller{t: t, header: "X-API-Key", value: ep.APIKey}
+		call := func(method, path, body string) response {
+			req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+			req.Header.Set("X-API-Key", ep.APIKey)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			r := response{Status: res.StatusCode, Body: map[string]any{}}
+			_ = json.NewDecoder(res.Body).Decode(&r.Body)
+			return r
+		}
+		_ = k
+		a := run + "-a"
+		b := run + "-b"
+		for _, id := range []string{a, b} {
+			if r := call("POST", "/nodes", fmt.Sprintf(`{"id":%q,"node_type":"note","title":%q,"content":"x"}`, id, id)); r.Status != 201 {
+				t.Fatalf("create %s: %d %v", id, r.Status, r.Body)
+			}
+		}
+		// A cycle: path search still ends.
+		call("POST", "/edges", fmt.Sprintf(`{"source":%q,"target":%q,"relation":"depends_on"}`, a, b))
+		call("POST", "/edges", fmt.Sprintf(`{"source":%q,"target":%q,"relation":"relates_to"}`, b, a))
+		if r := call("GET", "/path?from="+a+"&to="+b, ""); r.Status != 200 || len(r.Body["nodes"].([]any)) != 2 {
+			t.Fatalf("path in a cycle: %d %v", r.Status, r.Body)
+		}
+		if r := call("GET", "/nodes/"+a+"/connected?depth=3", ""); r.Status != 200 || len(r.Body["nodes"].([]any)) != 2 {
+			t.Fatalf("connected in a cycle: %d %v", r.Status, r.Body)
+		}
+		for _, c := range []struct {
+			method, path, body string
+			status             int
+			want               string
+		}{
+			{"POST", "/nodes", `{"node_type":"essay","title":"x"}`, 400, `unknown node type "essay"`},
+			{"POST", "/edges", fmt.Sprintf(`{"source":%q,"target":%q,"relation":"hates"}`, a, b), 400, `unknown relation "hates"`},
+			{"POST", "/edges", fmt.Sprintf(`{"source":%q,"target":"missing-%s","relation":"relates_to"}`, a, run), 404, "not found"},
+			{"GET", "/nodes/missing-" + run, "", 404, "not found"},
+			{"GET", "/path?from=" + a + "&to=" + run + "-island", "", 404, "not found"},
+			{"GET", "/nodes/" + a + "/connected?depth=99", "", 400, "depth"},
+			{"GET", "/search?q=", "", 400, "query"},
+			{"POST", "/nodes", fmt.Sprintf(`{"id":%q,"node_type":"note","title":"again"}`, a), 409, "already exists"},
+			{"GET", "/export?format=pdf", "", 400, "format"},
+		} {
+			r := call(c.method, c.path, c.body)
+			if r.Status != c.status || !strings.Contains(errorMessage(r), c.want) {
+				t.Errorf("%s %s: %d %q, want %d with %q", c.method, c.path, r.Status, errorMessage(r), c.status, c.want)
+			}
+		}
+		if r := (caller{t: t}).do("GET", "/nodes", ""); r.Status != 401 {
+			// caller.do targets the vapora gateway; check kogral's own with no key:
+			req, _ := http.NewRequest("GET", base+"/nodes", nil)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil || res.StatusCode != 401 {
+				t.Errorf("no credentials: %v %v", res, err)
+			}
+		}
+	})
+
+	t.Run("CLI: Logseq import and markdown export lose no link; sync both ways", func(t *testing.T) {
+		if dev == nil {
+			t.Skip("no stratum binary")
+		}
+		project := t.TempDir()
+		if out, err := stratumCLI(t, project, "init", "--graph", run); err != nil {
+			t.Fatalf("init: %v\n%s", err, out)
+		}
+		logseq := filepath.Join(t.TempDir(), "brain")
+		for rel, body := range map[string]string{
+			"pages/Payments.md":         "type:: decision\n\n- Depends on [[Ledger]] and [[Fraud Checks]]\n  - reviewed with [[Security Team]]\n",
+			"pages/Ledger.md":           "- Double-entry, see [[Payments]]\n- TODO archive old entries\n",
+			"pages/Fraud Checks.md":     "tags:: security\n\n- Runs before [[Payments]] settle\n",
+			"journals/2026_11_25.md":    "- Met about [[Ledger]] #planning\n",
+			"pages/infra%2Fpostgres.md": "- hosts [[Ledger]]\n",
+		} {
+			p := filepath.Join(logseq, filepath.FromSlash(rel))
+			_ = os.MkdirAll(filepath.Dir(p), 0o755)
+			if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := kogral.ImportLogseq(logseq, run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, err := stratumCLI(t, project, "import", logseq); err != nil || !strings.Contains(out, fmt.Sprintf("%d edges", len(want.Edges))) {
+			t.Fatalf("import: %v\n%s", err, out)
+		}
+		exported := t.TempDir()
+		if out, err := stratumCLI(t, project, "export", "markdown", "--out", exported, "--graph", run); err != nil {
+			t.Fatalf("export: %v\n%s", err, out)
+		}
+		back, err := kogral.ReadFolder(exported)
+		if err != nil {
+			t.Fatal(err)
+		}
+		edgeSet := func(g kogral.Subgraph) []string {
+			var out []string
+			for _, e := range g.Edges {
+				out = append(out, e.Source+" -"+e.Relation+"-> "+e.Target)
+			}
+			slices.Sort(out)
+			return out
+		}
+		if w, b := edgeSet(want), edgeSet(back); !slices.Equal(w, b) || len(w) < 7 {
+			t.Fatalf("links before %v\nafter %v", w, b)
+		}
+		if out, err := stratumCLI(t, project, "graph", "--connected", "ledger", "--depth", "1"); err != nil || !strings.Contains(out, `"payments" -> "ledger"`) {
+			t.Fatalf("graph --connected: %v\n%s", err, out)
+		}
+		if out, err := stratumCLI(t, project, "search", "--type", "decision", "ledger"); err != nil || !strings.Contains(out, "payments") {
+			t.Fatalf("search: %v\n%s", err, out)
+		}
+
+		// sync: add through the CLI, change the file → pushed; change the graph → pulled; both → conflict.
+		if out, err := stratumCLI(t, project, "add", "note", "Runbook "+run, "-m", "Step one."); err != nil {
+			t.Fatalf("add: %v\n%s", err, out)
+		}
+		id := kogral.Slug("Runbook " + run)
+		file := filepath.Join(project, ".kogral", "notes", id+".md")
+		if out, err := stratumCLI(t, project, "sync"); err != nil {
+			t.Fatalf("first sync: %v\n%s", err, out)
+		}
+		src, _ := os.ReadFile(file)
+		_ = os.WriteFile(file, []byte(strings.Replace(string(src), "Step one.", "Step one, edited locally.", 1)), 0o644)
+		if out, err := stratumCLI(t, project, "sync"); err != nil || !strings.Contains(out, "pushed 1") {
+			t.Fatalf("push: %v\n%s", err, out)
+		}
+		c := kogral.NewClient(base, "X-API-Key", ep.APIKey)
+		n, err := c.GetNode(context.Background(), id)
+		if err != nil || !strings.Contains(n.Content, "edited locally") {
+			t.Fatalf("after push: %+v %v", n, err)
+		}
+		if _, err := c.UpdateNode(context.Background(), id, kogral.NodeInput{NodeType: "Note", Title: n.Title, Content: "Edited in the graph.", GraphID: run}); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := stratumCLI(t, project, "sync"); err != nil || !strings.Contains(out, "pulled 1") {
+			t.Fatalf("pull: %v\n%s", err, out)
+		}
+		if src, _ := os.ReadFile(file); !strings.Contains(string(src), "Edited in the graph.") {
+			t.Fatalf("pulled file:\n%s", src)
+		}
+		src, _ = os.ReadFile(file)
+		_ = os.WriteFile(file, []byte(strings.Replace(string(src), "Edited in the graph.", "Local edit.", 1)), 0o644)
+		if _, err := c.UpdateNode(context.Background(), id, kogral.NodeInput{NodeType: "Note", Title: n.Title, Content: "Remote edit.", GraphID: run}); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := stratumCLI(t, project, "sync"); err == nil || !strings.Contains(out, "conflict: "+id) {
+			t.Fatalf("conflict: %v\n%s", err, out)
+		}
+		if src, _ := os.ReadFile(file); !strings.Contains(string(src), "Local edit.") {
+			t.Fatal("a conflict overwrote the file")
+		}
+		_ = os.WriteFile(file, []byte("---\nid: "+id+"\ntitle: [broken\n---\n"), 0o644)
+		if out, err := stratumCLI(t, project, "sync"); err == nil || !strings.Contains(out, filepath.Join("notes", id+".md")+":") {
+			t.Fatalf("broken frontmatter: %v\n%s", err, out)
+		}
+	})
+
+	t.Run("a Vapora execution becomes an Execution node of its project", func(t *testing.T) {
+		b := connectBus(t)
+		agent := "agent-k"
+		ev := events.ExecutionRecorded{ID: "vapora-" + run, Project: "prj_" + run, Source: "vapora", TaskType: "review", AgentID: &agent,
+			Status: "success", DurationMs: 1200, OccurredAt: time.Now().UTC()}
+		if _, err := b.Publish(ctx(t), events.SubjectExecutionRecorded, ev.ID, ev, nil); err != nil {
+			t.Fatal(err)
+		}
+		c := kogral.NewClient(base, "X-API-Key", ep.APIKey)
+		eventually(t, "the execution node", 10*time.Second, func() bool {
+			edges, err := c.Edges(context.Background(), "exec-"+kogral.Slug(ev.ID))
+			return err == nil && len(edges) == 1 && edges[0].Target == "project-"+kogral.Slug(ev.Project)
+		})
+	})
+}
