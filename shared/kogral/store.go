@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -261,25 +262,59 @@ func nonNilNodes(n []Node) []Node {
 	return n
 }
 
+// insertEdges writes edges in one statement: the unique index on (in, out,
+// relation) turns a repeat into an update of its weight. Every endpoint
+// must exist (one query checks them all).
+func (s *Store) insertEdges(ctx context.Context, edges []Edge) error {
+	seen := map[string]bool{}
+	var ids []models.RecordID
+	rows := make([]map[string]any, len(edges))
+	for i, e := range edges {
+		for _, id := range []string{e.Source, e.Target} {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, nodeID(id))
+			}
+		}
+		m := e.Metadata
+		if m == nil {
+			m = map[string]any{}
+		}
+		rows[i] = map[string]any{"in": nodeID(e.Source), "out": nodeID(e.Target), "relation": e.Relation, "weight": e.Weight, "metadata": m}
+	}
+	found, err := surreal.Query[[]string](ctx, s.db, "SELECT VALUE record::id(id) FROM $ids[*]", map[string]any{"ids": ids})
+	if err != nil {
+		return fmt.Errorf("check edge endpoints: %w", err)
+	}
+	if len(found) != len(ids) {
+		have := map[string]bool{}
+		for _, f := range found {
+			have[f] = true
+		}
+		for _, id := range ids {
+			if k := fmt.Sprint(id.ID); !have[k] {
+				return &NotFoundError{What: fmt.Sprintf("node %q", k)}
+			}
+		}
+	}
+	_, err = surreal.Query[any](ctx, s.db, `INSERT RELATION INTO links $rows ON DUPLICATE KEY UPDATE weight = $input.weight, metadata = $input.metadata RETURN NONE`,
+		map[string]any{"rows": rows})
+	if err != nil {
+		return fmt.Errorf("write edges: %w", err)
+	}
+	return nil
+}
+
 // Link relates two existing nodes; linking again updates the weight.
 func (s *Store) Link(ctx context.Context, e Edge) (Edge, error) {
 	if err := CheckEdge(&e); err != nil {
 		return Edge{}, err
 	}
-	for _, id := range []string{e.Source, e.Target} {
-		if _, err := s.GetNode(ctx, id); err != nil {
-			return Edge{}, err
-		}
-	}
 	if e.Metadata == nil {
 		e.Metadata = map[string]any{}
 	}
-	_, err := surreal.Query[any](ctx, s.db, `LET $existing = (SELECT VALUE id FROM links WHERE in = $s AND out = $t AND relation = $r);
-IF array::len($existing) > 0 { UPDATE $existing SET weight = $w, metadata = $m }
-ELSE { RELATE $s->links->$t CONTENT { relation: $r, weight: $w, metadata: $m } };`,
-		map[string]any{"s": nodeID(e.Source), "t": nodeID(e.Target), "r": e.Relation, "w": e.Weight, "m": e.Metadata})
-	if err != nil {
-		return Edge{}, fmt.Errorf("link: %w", err)
+	if err := s.insertEdges(ctx, []Edge{e}); err != nil {
+		return Edge{}, err
 	}
 	return e, nil
 }
@@ -323,6 +358,36 @@ func (s *Store) Edges(ctx context.Context, id string) ([]Edge, error) {
 	return list, nil
 }
 
+// scored is a node with a search score.
+type scored struct {
+	Node
+	Score float64 `json:"score"`
+}
+
+func (s *Store) textSearch(ctx context.Context, match, score string, vars map[string]any) ([]scored, error) {
+	rows, err := surreal.Query[[]scored](ctx, s.db, "SELECT "+nodeFields+", "+score+" AS score FROM nodes WHERE "+match+
+		" ORDER BY score DESC LIMIT $fetch", vars)
+	if err != nil {
+		return nil, fmt.Errorf("text search: %w", err)
+	}
+	return rows, nil
+}
+
+// keep applies a filter to ranked rows and cuts them to limit.
+func keep(rows []scored, f Filter, limit int) []scored {
+	out := rows[:0:0]
+	for _, r := range rows {
+		if (f.NodeType == "" || r.NodeType == f.NodeType) && (f.GraphID == "" || r.GraphID == f.GraphID) &&
+			(f.Tag == "" || slices.Contains(r.Tags, strings.TrimPrefix(f.Tag, "#"))) {
+			out = append(out, r)
+		}
+		if len(out) == limit {
+			break
+		}
+	}
+	return out
+}
+
 // maxTerms bounds the words of a text query.
 const maxTerms = 8
 
@@ -343,33 +408,34 @@ func (s *Store) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 	if err != nil {
 		return nil, err
 	}
-	and := ""
+	if q.NodeType != "" {
+		q.NodeType = vars["type"].(string) // the canonical spelling
+	}
+	// Full-text wants every term (one @@ over the body index, the fast
+	// query); only when that finds nothing may any term match. Filters are
+	// applied to the ranked rows here: in the WHERE clause they make
+	// SurrealDB 3.0.2 walk the filter's index instead of the full-text one.
+	fetch := limit
 	if where != "" {
-		and = " AND " + where
+		fetch = limit * 5
 	}
-	type scored struct {
-		Node
-		Score float64 `json:"score"`
-	}
-	// Any term may match (SurrealDB's @@ wants all of a query's terms in one
-	// field): each term gets a title and a content reference, and the score
-	// adds their BM25 scores, titles counting twice.
-	terms := strings.Fields(q.Query)
-	if len(terms) > maxTerms {
-		terms = terms[:maxTerms]
-	}
-	var match, score []string
-	for i, term := range terms {
-		vars[fmt.Sprintf("t%d", i)] = term
-		tr, cr := 2*i+1, 2*i+2
-		match = append(match, fmt.Sprintf("title @%d@ $t%d OR content @%d@ $t%d", tr, i, cr, i))
-		score = append(score, fmt.Sprintf("search::score(%d) * 2 + search::score(%d)", tr, cr))
-	}
-	text, err := surreal.Query[[]scored](ctx, s.db, "SELECT "+nodeFields+", "+strings.Join(score, " + ")+" AS score FROM nodes WHERE ("+
-		strings.Join(match, " OR ")+")"+and+" ORDER BY score DESC LIMIT $limit", vars)
+	vars["fetch"] = fetch
+	text, err := s.textSearch(ctx, "body @1@ $q", "search::score(1)", vars)
 	if err != nil {
-		return nil, fmt.Errorf("text search: %w", err)
+		return nil, err
 	}
+	if terms := strings.Fields(q.Query); len(text) == 0 && len(terms) > 1 {
+		var match, score []string
+		for i, term := range terms[:min(len(terms), maxTerms)] {
+			vars[fmt.Sprintf("t%d", i)] = term
+			match = append(match, fmt.Sprintf("body @%d@ $t%d", i+1, i))
+			score = append(score, fmt.Sprintf("search::score(%d)", i+1))
+		}
+		if text, err = s.textSearch(ctx, strings.Join(match, " OR "), strings.Join(score, " + "), vars); err != nil {
+			return nil, err
+		}
+	}
+	text = keep(text, q.Filter, limit)
 	if !q.Semantic {
 		hits := make([]Hit, len(text))
 		for i, t := range text {
@@ -384,11 +450,12 @@ func (s *Store) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 	vars["v"] = vecs[0]
 	// Neighbours first, filters after: ask for more than the limit.
 	k := max(limit*5, 50)
-	near, err := surreal.Query[[]scored](ctx, s.db, fmt.Sprintf("SELECT %s, 1 - vector::distance::knn() AS score FROM nodes WHERE embedding <|%d,80|> $v%s ORDER BY score DESC",
-		nodeFields, k, and), vars)
+	near, err := surreal.Query[[]scored](ctx, s.db, fmt.Sprintf("SELECT %s, 1 - vector::distance::knn() AS score FROM nodes WHERE embedding <|%d,80|> $v ORDER BY score DESC",
+		nodeFields, k), vars)
 	if err != nil {
 		return nil, fmt.Errorf("semantic search: %w", err)
 	}
+	near = keep(near, q.Filter, k)
 	fused := map[string]*Hit{}
 	add := func(list []scored, via string) {
 		for rank, t := range list {
@@ -639,41 +706,22 @@ func (s *Store) Import(ctx context.Context, g Subgraph) (ImportResult, error) {
 		}
 		rows := make([]map[string]any, len(batch))
 		for i, in := range batch {
+			now := s.now()
 			rows[i] = map[string]any{"id": nodeID(in.ID), "node_type": in.NodeType, "title": in.Title, "content": in.Content,
-				"metadata": in.Metadata, "tags": in.Tags, "graph_id": in.GraphID, "embedding": vecs[i]}
+				"metadata": in.Metadata, "tags": in.Tags, "graph_id": in.GraphID, "embedding": vecs[i], "created_at": now, "updated_at": now}
 		}
-		_, err = surreal.Query[any](ctx, s.db, `FOR $r IN $rows {
-	UPSERT $r.id SET node_type = $r.node_type, title = $r.title, content = $r.content, metadata = $r.metadata, tags = $r.tags,
-		graph_id = $r.graph_id, embedding = $r.embedding, created_at = created_at ?? time::now(), updated_at = time::now();
-};`, map[string]any{"rows": rows})
+		_, err = surreal.Query[any](ctx, s.db, `INSERT INTO nodes $rows ON DUPLICATE KEY UPDATE node_type = $input.node_type,
+	title = $input.title, content = $input.content, metadata = $input.metadata, tags = $input.tags, graph_id = $input.graph_id,
+	embedding = $input.embedding, updated_at = time::now() RETURN NONE`, map[string]any{"rows": rows})
 		if err != nil {
 			return res, fmt.Errorf("import nodes: %w", err)
 		}
 		res.Nodes += len(batch)
 	}
-	for start := 0; start < len(g.Edges); start += importBatch * 2 {
-		batch := g.Edges[start:min(start+importBatch*2, len(g.Edges))]
-		rows := make([]map[string]any, len(batch))
-		for i, e := range batch {
-			m := e.Metadata
-			if m == nil {
-				m = map[string]any{}
-			}
-			rows[i] = map[string]any{"s": nodeID(e.Source), "t": nodeID(e.Target), "r": e.Relation, "w": e.Weight, "m": m}
-		}
-		_, err := surreal.Query[any](ctx, s.db, `FOR $e IN $rows {
-	IF record::exists($e.s) AND record::exists($e.t) {
-		LET $existing = (SELECT VALUE id FROM links WHERE in = $e.s AND out = $e.t AND relation = $e.r);
-		IF array::len($existing) > 0 { UPDATE $existing SET weight = $e.w, metadata = $e.m }
-		ELSE { RELATE ($e.s)->links->($e.t) CONTENT { relation: $e.r, weight: $e.w, metadata: $e.m } };
-	} ELSE { THROW 'edge ' + <string>$e.s + ' -> ' + <string>$e.t + ': a node is missing' };
-};`, map[string]any{"rows": rows})
-		if err != nil {
-			var qe *surreal.QueryError
-			if errors.As(err, &qe) && strings.Contains(qe.Message, "a node is missing") {
-				return res, &NotFoundError{What: strings.TrimPrefix(qe.Message, "An error occurred: ")}
-			}
-			return res, fmt.Errorf("import edges: %w", err)
+	for start := 0; start < len(g.Edges); start += importBatch * 5 {
+		batch := g.Edges[start:min(start+importBatch*5, len(g.Edges))]
+		if err := s.insertEdges(ctx, batch); err != nil {
+			return res, err
 		}
 		res.Edges += len(batch)
 	}
