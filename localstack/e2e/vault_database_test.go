@@ -64,14 +64,6 @@ func TestVaultDatabase(t *testing.T) {
 
 	root := unsealedRoot(t)
 	lg := root.Logical()
-	write := func(t *testing.T, path string, body map[string]any) *bao.Secret {
-		t.Helper()
-		s, err := lg.WriteWithContext(ctx, path, body)
-		if err != nil {
-			t.Fatalf("write %s: %v", path, err)
-		}
-		return s
-	}
 	if err := root.Sys().MountWithContext(ctx, "database", &bao.MountInput{Type: "database"}); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +77,7 @@ func TestVaultDatabase(t *testing.T) {
 		if !hasStatus(err, 400) || !strings.Contains(err.Error(), "error verifying connection") {
 			t.Fatalf("an unreachable database with verify_connection: %v", err)
 		}
-		write(t, "database/config/pg", map[string]any{"plugin_name": "postgresql-database-plugin", "connection_url": connURL,
+		mustWrite(t, lg, "database/config/pg", map[string]any{"plugin_name": "postgresql-database-plugin", "connection_url": connURL,
 			"username": "vaultadmin", "password": "admin-pw-1", "allowed_roles": []string{"readonly", "short", "broken", "static-app"}})
 		cfg, err := lg.ReadWithContext(ctx, "database/config/pg")
 		if err != nil || cfg.Data["plugin_name"] != "postgresql-database-plugin" {
@@ -98,7 +90,7 @@ func TestVaultDatabase(t *testing.T) {
 
 	creation := `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{{name}}";`
 	t.Run("creds are a real login until revoked; renew is capped at max_ttl", func(t *testing.T) {
-		write(t, "database/roles/readonly", map[string]any{"db_name": "pg", "creation_statements": creation, "default_ttl": "1h", "max_ttl": "24h"})
+		mustWrite(t, lg, "database/roles/readonly", map[string]any{"db_name": "pg", "creation_statements": creation, "default_ttl": "1h", "max_ttl": "24h"})
 		s, err := lg.ReadWithContext(ctx, "database/creds/readonly")
 		if err != nil {
 			t.Fatal(err)
@@ -110,7 +102,7 @@ func TestVaultDatabase(t *testing.T) {
 		if err := login(user, pass); err != nil {
 			t.Fatalf("log in with the creds: %v", err)
 		}
-		look := write(t, "sys/leases/lookup", map[string]any{"lease_id": s.LeaseID})
+		look := mustWrite(t, lg, "sys/leases/lookup", map[string]any{"lease_id": s.LeaseID})
 		if look.Data["id"] != s.LeaseID || look.Data["renewable"] != true {
 			t.Fatalf("lookup: %v", look.Data)
 		}
@@ -133,7 +125,7 @@ func TestVaultDatabase(t *testing.T) {
 	})
 
 	t.Run("an expired lease is swept from pg_roles", func(t *testing.T) {
-		write(t, "database/roles/short", map[string]any{"db_name": "pg", "creation_statements": creation, "default_ttl": "2s", "max_ttl": "2s"})
+		mustWrite(t, lg, "database/roles/short", map[string]any{"db_name": "pg", "creation_statements": creation, "default_ttl": "2s", "max_ttl": "2s"})
 		s, err := lg.ReadWithContext(ctx, "database/creds/short")
 		if err != nil {
 			t.Fatal(err)
@@ -202,7 +194,7 @@ func TestVaultDatabase(t *testing.T) {
 	})
 
 	t.Run("a bad creation statement is a 400 with PostgreSQL's message and leaves nothing", func(t *testing.T) {
-		write(t, "database/roles/broken", map[string]any{"db_name": "pg",
+		mustWrite(t, lg, "database/roles/broken", map[string]any{"db_name": "pg",
 			"creation_statements": `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}'; GRANTT SELECT ON items TO "{{name}}"`})
 		_, err := lg.ReadWithContext(ctx, "database/creds/broken")
 		if !hasStatus(err, 400) || !strings.Contains(err.Error(), "syntax error") {
@@ -215,7 +207,7 @@ func TestVaultDatabase(t *testing.T) {
 	})
 
 	t.Run("static roles rotate a login's password", func(t *testing.T) {
-		write(t, "database/static-roles/static-app", map[string]any{"db_name": "pg", "username": "app_static", "rotation_period": "1h"})
+		mustWrite(t, lg, "database/static-roles/static-app", map[string]any{"db_name": "pg", "username": "app_static", "rotation_period": "1h"})
 		if login("app_static", "static-pw-1") == nil {
 			t.Fatal("the original password still works after the vault took the login over")
 		}
@@ -227,7 +219,7 @@ func TestVaultDatabase(t *testing.T) {
 		if err := login("app_static", p1); err != nil {
 			t.Fatalf("static creds: %v", err)
 		}
-		write(t, "database/rotate-role/static-app", nil)
+		mustWrite(t, lg, "database/rotate-role/static-app", nil)
 		second, _ := lg.ReadWithContext(ctx, "database/static-creds/static-app")
 		p2 := second.Data["password"].(string)
 		if p1 == p2 || login("app_static", p1) == nil || login("app_static", p2) != nil {
@@ -236,7 +228,7 @@ func TestVaultDatabase(t *testing.T) {
 	})
 
 	t.Run("rotate-root: the old root password stops working, the engine does not", func(t *testing.T) {
-		write(t, "database/rotate-root/pg", nil)
+		mustWrite(t, lg, "database/rotate-root/pg", nil)
 		if login("vaultadmin", "admin-pw-1") == nil {
 			t.Fatal("the old root password still works")
 		}
@@ -250,9 +242,9 @@ func TestVaultDatabase(t *testing.T) {
 	})
 
 	t.Run("bad input", func(t *testing.T) {
-		write(t, "database/config/gone", map[string]any{"plugin_name": "postgresql-database-plugin", "connection_url": deadURL,
+		mustWrite(t, lg, "database/config/gone", map[string]any{"plugin_name": "postgresql-database-plugin", "connection_url": deadURL,
 			"username": "u", "password": "p", "allowed_roles": "*", "verify_connection": false})
-		write(t, "database/roles/nowhere", map[string]any{"db_name": "gone", "creation_statements": creation})
+		mustWrite(t, lg, "database/roles/nowhere", map[string]any{"db_name": "gone", "creation_statements": creation})
 		if _, err := lg.ReadWithContext(ctx, "database/creds/nowhere"); !hasStatus(err, 502) || !strings.Contains(err.Error(), "database unreachable") {
 			t.Errorf("creds on an unreachable database: %v", err)
 		}

@@ -51,14 +51,6 @@ func TestVaultPKI(t *testing.T) {
 	ctx := context.Background()
 	root := unsealedRoot(t)
 	lg := root.Logical()
-	write := func(t *testing.T, path string, body map[string]any) *bao.Secret {
-		t.Helper()
-		s, err := lg.WriteWithContext(ctx, path, body)
-		if err != nil {
-			t.Fatalf("write %s: %v", path, err)
-		}
-		return s
-	}
 	for _, m := range []string{"pki", "pki_int", "pki_pq"} {
 		if err := root.Sys().MountWithContext(ctx, m, &bao.MountInput{Type: "pki"}); err != nil {
 			t.Fatal(err)
@@ -74,7 +66,7 @@ func TestVaultPKI(t *testing.T) {
 
 	var rootCA, intCA *x509.Certificate
 	t.Run("root, intermediate, chain", func(t *testing.T) {
-		s := write(t, "pki/root/generate/internal", map[string]any{"common_name": "Stratum Root CA", "key_type": "ec", "key_bits": 384, "ttl": "87600h"})
+		s := mustWrite(t, lg, "pki/root/generate/internal", map[string]any{"common_name": "Stratum Root CA", "key_type": "ec", "key_bits": 384, "ttl": "87600h"})
 		rootCA = parsePEMCert(t, s.Data["certificate"])
 		if !rootCA.IsCA || rootCA.Subject.CommonName != "Stratum Root CA" || s.Data["private_key"] != nil {
 			t.Fatalf("root: %+v (internal roots show no key)", rootCA.Subject)
@@ -82,9 +74,9 @@ func TestVaultPKI(t *testing.T) {
 		if err := rootCA.CheckSignatureFrom(rootCA); err != nil {
 			t.Fatalf("root self-signature: %v", err)
 		}
-		csr := write(t, "pki_int/intermediate/generate/internal", map[string]any{"common_name": "Stratum Issuing CA", "key_type": "rsa"}).Data["csr"]
-		signed := write(t, "pki/root/sign-intermediate", map[string]any{"csr": csr, "ttl": "43800h"}).Data
-		write(t, "pki_int/intermediate/set-signed", map[string]any{"certificate": signed["certificate"].(string) + signed["issuing_ca"].(string)})
+		csr := mustWrite(t, lg, "pki_int/intermediate/generate/internal", map[string]any{"common_name": "Stratum Issuing CA", "key_type": "rsa"}).Data["csr"]
+		signed := mustWrite(t, lg, "pki/root/sign-intermediate", map[string]any{"csr": csr, "ttl": "43800h"}).Data
+		mustWrite(t, lg, "pki_int/intermediate/set-signed", map[string]any{"certificate": signed["certificate"].(string) + signed["issuing_ca"].(string)})
 		intCA = parsePEMCert(t, signed["certificate"])
 		if err := intCA.CheckSignatureFrom(rootCA); err != nil || !intCA.IsCA {
 			t.Fatalf("intermediate: %v", err)
@@ -109,12 +101,12 @@ func TestVaultPKI(t *testing.T) {
 	}
 	var issuedSerial string
 	t.Run("roles, issue and sign verify with crypto/x509", func(t *testing.T) {
-		write(t, "pki_int/roles/web", map[string]any{"allowed_domains": []string{"example.com"}, "allow_subdomains": true,
+		mustWrite(t, lg, "pki_int/roles/web", map[string]any{"allowed_domains": []string{"example.com"}, "allow_subdomains": true,
 			"ttl": "24h", "max_ttl": "72h", "key_type": "ec", "organization": "Stratum"})
 		if r, err := lg.ReadWithContext(ctx, "pki_int/roles/web"); err != nil || r.Data["allow_subdomains"] != true || r.Data["key_type"] != "ec" {
 			t.Fatalf("role: %v %v", r, err)
 		}
-		s := write(t, "pki_int/issue/web", map[string]any{"common_name": "api.example.com", "alt_names": "www.example.com", "ip_sans": "10.0.0.7"})
+		s := mustWrite(t, lg, "pki_int/issue/web", map[string]any{"common_name": "api.example.com", "alt_names": "www.example.com", "ip_sans": "10.0.0.7"})
 		leaf := parsePEMCert(t, s.Data["certificate"])
 		verify(t, leaf, "api.example.com")
 		verify(t, leaf, "www.example.com")
@@ -137,7 +129,7 @@ func TestVaultPKI(t *testing.T) {
 		priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		der, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "svc.example.com"}}, priv)
 		csr := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
-		s = write(t, "pki_int/sign/web", map[string]any{"csr": csr, "ttl": "1000h"})
+		s = mustWrite(t, lg, "pki_int/sign/web", map[string]any{"csr": csr, "ttl": "1000h"})
 		signed := parsePEMCert(t, s.Data["certificate"])
 		verify(t, signed, "svc.example.com")
 		if !signed.PublicKey.(*ecdsa.PublicKey).Equal(&priv.PublicKey) {
@@ -157,7 +149,7 @@ func TestVaultPKI(t *testing.T) {
 	})
 
 	t.Run("revoke and the CRL", func(t *testing.T) {
-		s := write(t, "pki_int/revoke", map[string]any{"serial_number": issuedSerial})
+		s := mustWrite(t, lg, "pki_int/revoke", map[string]any{"serial_number": issuedSerial})
 		if s.Data["revocation_time"] == nil {
 			t.Fatalf("revoke: %v", s.Data)
 		}
@@ -182,7 +174,7 @@ func TestVaultPKI(t *testing.T) {
 	})
 
 	t.Run("ml-dsa-65 certificates (experimental) verify with circl", func(t *testing.T) {
-		s := write(t, "pki_pq/root/generate/exported", map[string]any{"common_name": "Stratum PQ Root", "key_type": "ml-dsa-65", "ttl": "8760h"})
+		s := mustWrite(t, lg, "pki_pq/root/generate/exported", map[string]any{"common_name": "Stratum PQ Root", "key_type": "ml-dsa-65", "ttl": "8760h"})
 		pqRoot := parsePEMCert(t, s.Data["certificate"])
 		if s.Data["private_key_type"] != "ml-dsa-65" {
 			t.Fatalf("exported key type %v", s.Data["private_key_type"])
@@ -201,8 +193,8 @@ func TestVaultPKI(t *testing.T) {
 		if !mldsa65.Verify(&pk, pqRoot.RawTBSCertificate, nil, pqRoot.Signature) {
 			t.Fatal("the root's self-signature does not verify")
 		}
-		write(t, "pki_pq/roles/pq", map[string]any{"allow_any_name": true, "key_type": "ml-dsa-65"})
-		leafData := write(t, "pki_pq/issue/pq", map[string]any{"common_name": "pq.example.com"}).Data
+		mustWrite(t, lg, "pki_pq/roles/pq", map[string]any{"allow_any_name": true, "key_type": "ml-dsa-65"})
+		leafData := mustWrite(t, lg, "pki_pq/issue/pq", map[string]any{"common_name": "pq.example.com"}).Data
 		leaf := parsePEMCert(t, leafData["certificate"])
 		if !mldsa65.Verify(&pk, leaf.RawTBSCertificate, nil, leaf.Signature) || leaf.Issuer.CommonName != "Stratum PQ Root" {
 			t.Fatal("the leaf's signature does not verify with the root's ML-DSA-65 key")
@@ -210,21 +202,21 @@ func TestVaultPKI(t *testing.T) {
 		if !strings.Contains(leaf.DNSNames[0], "pq.example.com") || string(leaf.AuthorityKeyId) != string(pqRoot.SubjectKeyId) {
 			t.Fatalf("leaf names %v, AKI matches root SKI: %v", leaf.DNSNames, string(leaf.AuthorityKeyId) == string(pqRoot.SubjectKeyId))
 		}
-		write(t, "pki_pq/revoke", map[string]any{"serial_number": leafData["serial_number"]})
+		mustWrite(t, lg, "pki_pq/revoke", map[string]any{"serial_number": leafData["serial_number"]})
 		_, _, der := getPublic(t, "pki_pq/crl")
 		crl, err := x509.ParseRevocationList(der)
 		if err != nil || len(crl.RevokedCertificateEntries) != 1 || !mldsa65.Verify(&pk, crl.RawTBSRevocationList, nil, crl.Signature) {
 			t.Fatalf("ML-DSA-65 CRL: %v", err)
 		}
 		// A classic CA cannot issue an ML-DSA-65 leaf.
-		write(t, "pki_int/roles/pq", map[string]any{"allow_any_name": true, "key_type": "ml-dsa-65"})
+		mustWrite(t, lg, "pki_int/roles/pq", map[string]any{"allow_any_name": true, "key_type": "ml-dsa-65"})
 		if _, err := lg.WriteWithContext(ctx, "pki_int/issue/pq", map[string]any{"common_name": "x.example.com"}); !hasStatus(err, 400) {
 			t.Fatalf("ml-dsa-65 leaf from an RSA CA: %v", err)
 		}
 	})
 
 	t.Run("bad input", func(t *testing.T) {
-		write(t, "pki_int/roles/uncapped", map[string]any{"allow_any_name": true, "key_type": "ed25519"})
+		mustWrite(t, lg, "pki_int/roles/uncapped", map[string]any{"allow_any_name": true, "key_type": "ed25519"})
 		for _, c := range []struct {
 			path    string
 			body    map[string]any

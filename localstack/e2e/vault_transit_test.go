@@ -35,6 +35,16 @@ func unsealedRoot(t *testing.T) *bao.Client {
 	return c
 }
 
+// mustWrite writes through a Vault client, failing the test on an error.
+func mustWrite(t *testing.T, lg *bao.Logical, path string, body map[string]any) *bao.Secret {
+	t.Helper()
+	s, err := lg.WriteWithContext(context.Background(), path, body)
+	if err != nil {
+		t.Fatalf("write %s: %v", path, err)
+	}
+	return s
+}
+
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
 // Transit is judged by OpenBao's client; signatures by the standard library
@@ -46,14 +56,6 @@ func TestVaultTransit(t *testing.T) {
 		t.Fatal(err)
 	}
 	lg := root.Logical()
-	write := func(t *testing.T, path string, body map[string]any) *bao.Secret {
-		t.Helper()
-		s, err := lg.WriteWithContext(ctx, path, body)
-		if err != nil {
-			t.Fatalf("write %s: %v", path, err)
-		}
-		return s
-	}
 	publicKey := func(t *testing.T, name string, version string) string {
 		t.Helper()
 		s, err := lg.ReadWithContext(ctx, "transit/keys/"+name)
@@ -75,12 +77,12 @@ func TestVaultTransit(t *testing.T) {
 	t.Run("encrypt and decrypt, every encrypting type", func(t *testing.T) {
 		for _, typ := range []string{"aes128-gcm96", "aes256-gcm96", "chacha20-poly1305", "xchacha20-poly1305", "rsa-2048", "ml-kem-768", "x-wing"} {
 			name := "enc-" + typ
-			write(t, "transit/keys/"+name, map[string]any{"type": typ})
-			ct := write(t, "transit/encrypt/"+name, map[string]any{"plaintext": b64("top secret " + typ)}).Data["ciphertext"].(string)
+			mustWrite(t, lg, "transit/keys/"+name, map[string]any{"type": typ})
+			ct := mustWrite(t, lg, "transit/encrypt/"+name, map[string]any{"plaintext": b64("top secret " + typ)}).Data["ciphertext"].(string)
 			if !strings.HasPrefix(ct, "vault:v1:") {
 				t.Fatalf("%s ciphertext %q", typ, ct)
 			}
-			pt := write(t, "transit/decrypt/"+name, map[string]any{"ciphertext": ct}).Data["plaintext"].(string)
+			pt := mustWrite(t, lg, "transit/decrypt/"+name, map[string]any{"ciphertext": ct}).Data["plaintext"].(string)
 			if pt != b64("top secret "+typ) {
 				t.Fatalf("%s round trip: %q", typ, pt)
 			}
@@ -92,9 +94,9 @@ func TestVaultTransit(t *testing.T) {
 		digest := sha256.Sum256(msg)
 		for _, typ := range []string{"ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "ed25519", "rsa-2048"} {
 			name := "sig-" + typ
-			write(t, "transit/keys/"+name, map[string]any{"type": typ})
-			sig := write(t, "transit/sign/"+name, map[string]any{"input": b64(string(msg))}).Data["signature"].(string)
-			ok := write(t, "transit/verify/"+name, map[string]any{"input": b64(string(msg)), "signature": sig}).Data["valid"]
+			mustWrite(t, lg, "transit/keys/"+name, map[string]any{"type": typ})
+			sig := mustWrite(t, lg, "transit/sign/"+name, map[string]any{"input": b64(string(msg))}).Data["signature"].(string)
+			ok := mustWrite(t, lg, "transit/verify/"+name, map[string]any{"input": b64(string(msg)), "signature": sig}).Data["valid"]
 			if ok != true {
 				t.Fatalf("%s: our own verify says %v", typ, ok)
 			}
@@ -124,7 +126,7 @@ func TestVaultTransit(t *testing.T) {
 			}
 		}
 		// The hash in the path and PKCS#1 v1.5, as OpenBao takes them.
-		sig := write(t, "transit/sign/sig-rsa-2048/sha2-512", map[string]any{"input": b64(string(msg)), "signature_algorithm": "pkcs1v15"}).Data["signature"].(string)
+		sig := mustWrite(t, lg, "transit/sign/sig-rsa-2048/sha2-512", map[string]any{"input": b64(string(msg)), "signature_algorithm": "pkcs1v15"}).Data["signature"].(string)
 		block, _ := pem.Decode([]byte(publicKey(t, "sig-rsa-2048", "1")))
 		key, _ := x509.ParsePKIXPublicKey(block.Bytes)
 		d512 := sha512.Sum512(msg)
@@ -135,8 +137,8 @@ func TestVaultTransit(t *testing.T) {
 
 	t.Run("post-quantum signatures verify with circl", func(t *testing.T) {
 		msg := []byte("firmware image 7.1")
-		write(t, "transit/keys/pq-sign", map[string]any{"type": "ml-dsa-65"})
-		sig := write(t, "transit/sign/pq-sign", map[string]any{"input": b64(string(msg))}).Data["signature"].(string)
+		mustWrite(t, lg, "transit/keys/pq-sign", map[string]any{"type": "ml-dsa-65"})
+		sig := mustWrite(t, lg, "transit/sign/pq-sign", map[string]any{"input": b64(string(msg))}).Data["signature"].(string)
 		var pk mldsa65.PublicKey
 		raw, _ := base64.StdEncoding.DecodeString(publicKey(t, "pq-sign", "1"))
 		if err := pk.UnmarshalBinary(raw); err != nil {
@@ -147,13 +149,13 @@ func TestVaultTransit(t *testing.T) {
 		}
 		// With a context string.
 		ctxStr := b64("release-signing")
-		sig = write(t, "transit/sign/pq-sign", map[string]any{"input": b64(string(msg)), "context": ctxStr}).Data["signature"].(string)
+		sig = mustWrite(t, lg, "transit/sign/pq-sign", map[string]any{"input": b64(string(msg)), "context": ctxStr}).Data["signature"].(string)
 		if !mldsa65.Verify(&pk, msg, []byte("release-signing"), rawSig(t, sig)) {
 			t.Fatal("ML-DSA-65 signature with a context does not verify with circl")
 		}
 
-		write(t, "transit/keys/hybrid", map[string]any{"type": "ed25519+ml-dsa-65"})
-		sig = write(t, "transit/sign/hybrid", map[string]any{"input": b64(string(msg))}).Data["signature"].(string)
+		mustWrite(t, lg, "transit/keys/hybrid", map[string]any{"type": "ed25519+ml-dsa-65"})
+		sig = mustWrite(t, lg, "transit/sign/hybrid", map[string]any{"input": b64(string(msg))}).Data["signature"].(string)
 		both, _ := base64.StdEncoding.DecodeString(publicKey(t, "hybrid", "1"))
 		if err := pk.UnmarshalBinary(both[ed25519.PublicKeySize:]); err != nil {
 			t.Fatal(err)
@@ -165,28 +167,28 @@ func TestVaultTransit(t *testing.T) {
 		// Flip one bit of the ML-DSA half: the hybrid is invalid.
 		raw[len(raw)-10] ^= 1
 		forged := "vault:v1:" + base64.StdEncoding.EncodeToString(raw)
-		if v := write(t, "transit/verify/hybrid", map[string]any{"input": b64(string(msg)), "signature": forged}).Data["valid"]; v != false {
+		if v := mustWrite(t, lg, "transit/verify/hybrid", map[string]any{"input": b64(string(msg)), "signature": forged}).Data["valid"]; v != false {
 			t.Fatalf("a hybrid with a broken ML-DSA half: valid=%v", v)
 		}
 	})
 
 	t.Run("versions, rotation, rewrap and min_decryption_version", func(t *testing.T) {
-		write(t, "transit/keys/orders", nil)
-		v1 := write(t, "transit/encrypt/orders", map[string]any{"plaintext": b64("order 1")}).Data["ciphertext"].(string)
-		write(t, "transit/keys/orders/rotate", nil)
-		v2 := write(t, "transit/encrypt/orders", map[string]any{"plaintext": b64("order 2")}).Data["ciphertext"].(string)
+		mustWrite(t, lg, "transit/keys/orders", nil)
+		v1 := mustWrite(t, lg, "transit/encrypt/orders", map[string]any{"plaintext": b64("order 1")}).Data["ciphertext"].(string)
+		mustWrite(t, lg, "transit/keys/orders/rotate", nil)
+		v2 := mustWrite(t, lg, "transit/encrypt/orders", map[string]any{"plaintext": b64("order 2")}).Data["ciphertext"].(string)
 		if !strings.HasPrefix(v2, "vault:v2:") {
 			t.Fatalf("after rotate: %s", v2)
 		}
-		re := write(t, "transit/rewrap/orders", map[string]any{"ciphertext": v1}).Data["ciphertext"].(string)
+		re := mustWrite(t, lg, "transit/rewrap/orders", map[string]any{"ciphertext": v1}).Data["ciphertext"].(string)
 		if !strings.HasPrefix(re, "vault:v2:") {
 			t.Fatalf("rewrap: %s", re)
 		}
-		write(t, "transit/keys/orders/config", map[string]any{"min_decryption_version": 2})
+		mustWrite(t, lg, "transit/keys/orders/config", map[string]any{"min_decryption_version": 2})
 		if _, err := lg.WriteWithContext(ctx, "transit/decrypt/orders", map[string]any{"ciphertext": v1}); !hasStatus(err, 400) {
 			t.Fatalf("v1 below min_decryption_version: %v", err)
 		}
-		if pt := write(t, "transit/decrypt/orders", map[string]any{"ciphertext": re}).Data["plaintext"]; pt != b64("order 1") {
+		if pt := mustWrite(t, lg, "transit/decrypt/orders", map[string]any{"ciphertext": re}).Data["plaintext"]; pt != b64("order 1") {
 			t.Fatalf("rewrapped: %v", pt)
 		}
 		key, err := lg.ReadWithContext(ctx, "transit/keys/orders")
@@ -194,7 +196,7 @@ func TestVaultTransit(t *testing.T) {
 			t.Fatalf("key: %+v %v", key, err)
 		}
 		// Batch: one result per item, in order, with the caller's references.
-		batch := write(t, "transit/encrypt/orders", map[string]any{"batch_input": []map[string]any{
+		batch := mustWrite(t, lg, "transit/encrypt/orders", map[string]any{"batch_input": []map[string]any{
 			{"plaintext": b64("a"), "reference": "first"}, {"plaintext": b64("b"), "reference": "second"}}})
 		results := batch.Data["batch_results"].([]any)
 		if len(results) != 2 || results[1].(map[string]any)["reference"] != "second" {
@@ -204,22 +206,22 @@ func TestVaultTransit(t *testing.T) {
 		for _, r := range results {
 			in = append(in, map[string]any{"ciphertext": r.(map[string]any)["ciphertext"]})
 		}
-		out := write(t, "transit/decrypt/orders", map[string]any{"batch_input": in}).Data["batch_results"].([]any)
+		out := mustWrite(t, lg, "transit/decrypt/orders", map[string]any{"batch_input": in}).Data["batch_results"].([]any)
 		if out[0].(map[string]any)["plaintext"] != b64("a") || out[1].(map[string]any)["plaintext"] != b64("b") {
 			t.Fatalf("batch decrypt: %v", out)
 		}
 	})
 
 	t.Run("datakey, hmac, random, hash, export, delete", func(t *testing.T) {
-		write(t, "transit/keys/wrapping", map[string]any{"exportable": true})
-		dk := write(t, "transit/datakey/plaintext/wrapping", map[string]any{"bits": 512}).Data
+		mustWrite(t, lg, "transit/keys/wrapping", map[string]any{"exportable": true})
+		dk := mustWrite(t, lg, "transit/datakey/plaintext/wrapping", map[string]any{"bits": 512}).Data
 		if plain, _ := base64.StdEncoding.DecodeString(dk["plaintext"].(string)); len(plain) != 64 {
 			t.Fatalf("datakey: %v", dk)
 		}
-		if pt := write(t, "transit/decrypt/wrapping", map[string]any{"ciphertext": dk["ciphertext"]}).Data["plaintext"]; pt != dk["plaintext"] {
+		if pt := mustWrite(t, lg, "transit/decrypt/wrapping", map[string]any{"ciphertext": dk["ciphertext"]}).Data["plaintext"]; pt != dk["plaintext"] {
 			t.Fatal("datakey ciphertext does not decrypt to its plaintext")
 		}
-		if w := write(t, "transit/datakey/wrapped/wrapping", nil).Data; w["plaintext"] != nil || w["ciphertext"] == nil {
+		if w := mustWrite(t, lg, "transit/datakey/wrapped/wrapping", nil).Data; w["plaintext"] != nil || w["ciphertext"] == nil {
 			t.Fatalf("wrapped datakey shows its plaintext: %v", w)
 		}
 		exp, err := lg.ReadWithContext(ctx, "transit/export/hmac-key/wrapping/latest")
@@ -227,18 +229,18 @@ func TestVaultTransit(t *testing.T) {
 			t.Fatal(err)
 		}
 		hkey, _ := base64.StdEncoding.DecodeString(exp.Data["keys"].(map[string]any)["1"].(string))
-		mac := write(t, "transit/hmac/wrapping/sha2-512", map[string]any{"input": b64("payload")}).Data["hmac"].(string)
+		mac := mustWrite(t, lg, "transit/hmac/wrapping/sha2-512", map[string]any{"input": b64("payload")}).Data["hmac"].(string)
 		if !bytes.Equal(rawSig(t, mac), hmacOf(sha512.New, hkey, []byte("payload"))) {
 			t.Fatal("transit HMAC differs from HMAC-SHA512 under the exported key")
 		}
-		if v := write(t, "transit/verify/wrapping/sha2-512", map[string]any{"input": b64("payload"), "hmac": mac}).Data["valid"]; v != true {
+		if v := mustWrite(t, lg, "transit/verify/wrapping/sha2-512", map[string]any{"input": b64("payload"), "hmac": mac}).Data["valid"]; v != true {
 			t.Fatalf("hmac verify: %v", v)
 		}
-		rnd := write(t, "transit/random/24", map[string]any{"format": "hex"}).Data["random_bytes"].(string)
+		rnd := mustWrite(t, lg, "transit/random/24", map[string]any{"format": "hex"}).Data["random_bytes"].(string)
 		if len(rnd) != 48 {
 			t.Fatalf("random: %q", rnd)
 		}
-		sum := write(t, "transit/hash/sha2-256", map[string]any{"input": b64("abc")}).Data["sum"]
+		sum := mustWrite(t, lg, "transit/hash/sha2-256", map[string]any{"input": b64("abc")}).Data["sum"]
 		if sum != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" {
 			t.Fatalf("hash: %v", sum)
 		}
@@ -248,7 +250,7 @@ func TestVaultTransit(t *testing.T) {
 		if _, err := lg.DeleteWithContext(ctx, "transit/keys/wrapping"); !hasStatus(err, 400) {
 			t.Fatalf("delete without deletion_allowed: %v", err)
 		}
-		write(t, "transit/keys/wrapping/config", map[string]any{"deletion_allowed": true})
+		mustWrite(t, lg, "transit/keys/wrapping/config", map[string]any{"deletion_allowed": true})
 		if _, err := lg.DeleteWithContext(ctx, "transit/keys/wrapping"); err != nil {
 			t.Fatal(err)
 		}
@@ -263,7 +265,7 @@ func TestVaultTransit(t *testing.T) {
 
 	t.Run("encrypting with a new key needs the create capability", func(t *testing.T) {
 		pol := `@id("encrypt-only") permit (principal, action == Action::"update", resource) when { resource.path like "transit/encrypt/*" };`
-		write(t, "sys/policies/cedar/encrypt-only", map[string]any{"policy": pol})
+		mustWrite(t, lg, "sys/policies/cedar/encrypt-only", map[string]any{"policy": pol})
 		tok, err := root.Auth().Token().CreateWithContext(ctx, &bao.TokenCreateRequest{Policies: []string{"encrypt-only"}})
 		if err != nil {
 			t.Fatal(err)
@@ -276,14 +278,14 @@ func TestVaultTransit(t *testing.T) {
 			t.Fatalf("upsert without create: %v", err)
 		}
 		// Root may: the key appears, aes256-gcm96 by default.
-		write(t, "transit/encrypt/brand-new", map[string]any{"plaintext": b64("x")})
+		mustWrite(t, lg, "transit/encrypt/brand-new", map[string]any{"plaintext": b64("x")})
 		if k, err := lg.ReadWithContext(ctx, "transit/keys/brand-new"); err != nil || k.Data["type"] != "aes256-gcm96" {
 			t.Fatalf("upserted key: %v %v", k, err)
 		}
 	})
 
 	t.Run("bad input", func(t *testing.T) {
-		good := write(t, "transit/encrypt/orders", map[string]any{"plaintext": b64("x")}).Data["ciphertext"].(string)
+		good := mustWrite(t, lg, "transit/encrypt/orders", map[string]any{"plaintext": b64("x")}).Data["ciphertext"].(string)
 		raw := rawSig(t, good)
 		raw[len(raw)-1] ^= 1
 		tampered := "vault:v2:" + base64.StdEncoding.EncodeToString(raw)

@@ -104,20 +104,29 @@ func (a *Agents) Assign(ctx context.Context, t Task, agentID, role, requestedTyp
 	return Assignment{Task: updated, Agent: chosen.Agent, TaskType: taskType, Score: chosen.score()}, nil
 }
 
+// taskAndAgent loads what an event names; a missing one is a permanent
+// failure (the event can never apply).
+func (a *Agents) taskAndAgent(ctx context.Context, taskID, agentID string) (Task, Agent, error) {
+	t, err := a.store.Task(ctx, taskID)
+	if errors.Is(err, ErrNotFound) {
+		return Task{}, Agent{}, bus.Permanent(fmt.Errorf("task %s does not exist", taskID))
+	}
+	if err != nil {
+		return Task{}, Agent{}, err
+	}
+	ag, err := a.store.Agent(ctx, agentID)
+	if errors.Is(err, ErrNotFound) {
+		return Task{}, Agent{}, bus.Permanent(fmt.Errorf("agent %s is not registered", agentID))
+	}
+	return t, ag, err
+}
+
 // OnAssign applies an assignment once: the agent takes on load (Busy when
 // full) and a Todo task moves to Doing with the agent on it.
 func (a *Agents) OnAssign(ctx context.Context, d bus.Delivery, e events.TaskAssignment) error {
 	s := a.store
-	t, err := s.Task(ctx, e.TaskID)
-	if errors.Is(err, ErrNotFound) {
-		return bus.Permanent(fmt.Errorf("task %s does not exist", e.TaskID))
-	}
+	t, _, err := a.taskAndAgent(ctx, e.TaskID, e.AgentID)
 	if err != nil {
-		return err
-	}
-	if _, err := s.Agent(ctx, e.AgentID); errors.Is(err, ErrNotFound) {
-		return bus.Permanent(fmt.Errorf("agent %s is not registered", e.AgentID))
-	} else if err != nil {
 		return err
 	}
 	keys := []string{agentLock(e.AgentID), columnLock(t.ProjectID, t.Status), columnLock(t.ProjectID, "Doing")}
@@ -161,17 +170,7 @@ COMMIT TRANSACTION;`, map[string]any{"applied": appliedID("assign", d.MsgID), "a
 // execution is announced to the portfolio.
 func (a *Agents) OnResult(ctx context.Context, d bus.Delivery, e events.TaskResult) error {
 	s := a.store
-	t, err := s.Task(ctx, e.TaskID)
-	if errors.Is(err, ErrNotFound) {
-		return bus.Permanent(fmt.Errorf("task %s does not exist", e.TaskID))
-	}
-	if err != nil {
-		return err
-	}
-	ag, err := s.Agent(ctx, e.AgentID)
-	if errors.Is(err, ErrNotFound) {
-		return bus.Permanent(fmt.Errorf("agent %s is not registered", e.AgentID))
-	}
+	t, ag, err := a.taskAndAgent(ctx, e.TaskID, e.AgentID)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ package database
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -55,28 +54,9 @@ type mount struct {
 
 func (m mount) path(p string) string { return "logical/" + m.uuid + "/" + p }
 
-func (m mount) get(p string, v any) (int, error) {
-	got, err := m.e.st.Get(m.ctx, m.path(p))
-	if err != nil {
-		return 0, err
-	}
-	ent, ok := got[m.path(p)]
-	if !ok {
-		return 0, nil
-	}
-	if err := json.Unmarshal(ent.Data, v); err != nil {
-		return 0, fmt.Errorf("decode %s: %w", p, err)
-	}
-	return ent.Rev, nil
-}
+func (m mount) get(p string, v any) (int, error) { return m.e.st.GetJSON(m.ctx, m.path(p), v) }
 
-func (m mount) put(p string, v any) error {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return m.e.st.Put(m.ctx, storage.Write{Path: m.path(p), Data: raw, Rev: -1})
-}
+func (m mount) put(p string, v any) error { return m.e.st.PutJSON(m.ctx, m.path(p), v, -1) }
 
 func (m mount) list(prefix string) (keeper.EngineResponse, error) {
 	keys, err := m.e.st.List(m.ctx, m.path(prefix))
@@ -155,10 +135,6 @@ func (m mount) remove(p string) (keeper.EngineResponse, error) {
 	return engine.NoContent()
 }
 
-func statements(f engine.Fields, name string) ([]string, error) {
-	return f.Strings(name)
-}
-
 // ---- connections ---------------------------------------------------------
 
 func (m mount) loadConnection(name string) (*connection, error) {
@@ -203,33 +179,9 @@ func (m mount) writeConfig(name string, f engine.Fields) (keeper.EngineResponse,
 	if _, err := m.get("config/"+name, c); err != nil {
 		return keeper.EngineResponse{}, err
 	}
-	var errs []error
-	str := func(field string, dst *string) {
-		if f.Has(field) {
-			v, err := f.String(field)
-			errs = append(errs, err)
-			*dst = v
-		}
-	}
-	str("plugin_name", &c.PluginName)
-	str("connection_url", &c.ConnectionURL)
-	str("username", &c.Username)
-	str("password", &c.Password)
-	if f.Has("allowed_roles") {
-		v, err := f.Strings("allowed_roles")
-		errs = append(errs, err)
-		c.AllowedRoles = v
-	}
-	if f.Has("root_rotation_statements") {
-		v, err := statements(f, "root_rotation_statements")
-		errs = append(errs, err)
-		c.RootRotationStatements = v
-	}
-	if f.Has("verify_connection") {
-		v, err := f.Bool("verify_connection")
-		errs = append(errs, err)
-		c.VerifyConnection = v
-	}
+	errs := []error{f.Set("plugin_name", &c.PluginName), f.Set("connection_url", &c.ConnectionURL),
+		f.Set("username", &c.Username), f.Set("password", &c.Password), f.Set("allowed_roles", &c.AllowedRoles),
+		f.Set("root_rotation_statements", &c.RootRotationStatements), f.Set("verify_connection", &c.VerifyConnection)}
 	if err := engine.First(errs...); err != nil {
 		return keeper.EngineResponse{}, err
 	}
@@ -337,28 +289,9 @@ func (m mount) writeRole(name string, f engine.Fields) (keeper.EngineResponse, e
 	if _, err := m.get("role/"+name, r); err != nil {
 		return keeper.EngineResponse{}, err
 	}
-	var errs []error
-	if f.Has("db_name") {
-		v, err := f.String("db_name")
-		errs = append(errs, err)
-		r.DBName = v
-	}
-	for field, dst := range map[string]*[]string{"creation_statements": &r.CreationStatements,
-		"revocation_statements": &r.RevocationStatements, "rollback_statements": &r.RollbackStatements,
-		"renew_statements": &r.RenewStatements} {
-		if f.Has(field) {
-			v, err := statements(f, field)
-			errs = append(errs, err)
-			*dst = v
-		}
-	}
-	for field, dst := range map[string]*time.Duration{"default_ttl": &r.DefaultTTL, "max_ttl": &r.MaxTTL} {
-		if f.Has(field) {
-			v, err := f.Duration(field)
-			errs = append(errs, err)
-			*dst = v
-		}
-	}
+	errs := []error{f.Set("db_name", &r.DBName), f.Set("creation_statements", &r.CreationStatements),
+		f.Set("revocation_statements", &r.RevocationStatements), f.Set("rollback_statements", &r.RollbackStatements),
+		f.Set("renew_statements", &r.RenewStatements), f.Set("default_ttl", &r.DefaultTTL), f.Set("max_ttl", &r.MaxTTL)}
 	if err := engine.First(errs...); err != nil {
 		return keeper.EngineResponse{}, err
 	}
@@ -468,24 +401,8 @@ func (m mount) writeStatic(name string, f engine.Fields) (keeper.EngineResponse,
 		return keeper.EngineResponse{}, err
 	}
 	oldUser := s.Username
-	var errs []error
-	for field, dst := range map[string]*string{"db_name": &s.DBName, "username": &s.Username} {
-		if f.Has(field) {
-			v, err := f.String(field)
-			errs = append(errs, err)
-			*dst = v
-		}
-	}
-	if f.Has("rotation_period") {
-		v, err := f.Duration("rotation_period")
-		errs = append(errs, err)
-		s.RotationPeriod = v
-	}
-	if f.Has("rotation_statements") {
-		v, err := statements(f, "rotation_statements")
-		errs = append(errs, err)
-		s.RotationStatements = v
-	}
+	errs := []error{f.Set("db_name", &s.DBName), f.Set("username", &s.Username), f.Set("rotation_period", &s.RotationPeriod),
+		f.Set("rotation_statements", &s.RotationStatements)}
 	if err := engine.First(errs...); err != nil {
 		return keeper.EngineResponse{}, err
 	}

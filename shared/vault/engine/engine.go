@@ -240,3 +240,28 @@ func PublicPKIPath(path string) bool {
 	}
 	return strings.HasPrefix(path, "cert/") && strings.Count(path, "/") == 1
 }
+
+// Set reads the field name into dst when the request has it, leaving dst
+// alone otherwise (a partial update). dst is a *string, *bool, *int,
+// *[]string or *time.Duration.
+func (f Fields) Set(name string, dst any) error {
+	if !f.Has(name) {
+		return nil
+	}
+	var err error
+	switch d := dst.(type) {
+	case *string:
+		*d, err = f.String(name)
+	case *bool:
+		*d, err = f.Bool(name)
+	case *int:
+		*d, err = f.Int(name)
+	case *[]string:
+		*d, err = f.Strings(name)
+	case *time.Duration:
+		*d, err = f.Duration(name)
+	default:
+		panic(fmt.Sprintf("engine.Fields.Set: unsupported destination %T", dst))
+	}
+	return err
+}

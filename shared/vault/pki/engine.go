@@ -53,28 +53,9 @@ type mount struct {
 
 func (m mount) path(p string) string { return m.prefix + p }
 
-func (m mount) get(p string, v any) (int, error) {
-	got, err := m.e.st.Get(m.ctx, m.path(p))
-	if err != nil {
-		return 0, err
-	}
-	ent, ok := got[m.path(p)]
-	if !ok {
-		return 0, nil
-	}
-	if err := json.Unmarshal(ent.Data, v); err != nil {
-		return 0, fmt.Errorf("decode %s: %w", p, err)
-	}
-	return ent.Rev, nil
-}
+func (m mount) get(p string, v any) (int, error) { return m.e.st.GetJSON(m.ctx, m.path(p), v) }
 
-func (m mount) put(p string, v any, rev int) error {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return m.e.st.Put(m.ctx, storage.Write{Path: m.path(p), Data: raw, Rev: rev})
-}
+func (m mount) put(p string, v any, rev int) error { return m.e.st.PutJSON(m.ctx, m.path(p), v, rev) }
 
 // Serve routes one request.
 func (e *Engine) Serve(ctx context.Context, req keeper.EngineRequest) (keeper.EngineResponse, error) {

@@ -31,55 +31,20 @@ type Role struct {
 
 // roleFrom applies a roles/<name> write to an existing role (or the defaults).
 func roleFrom(f engine.Fields, r *Role) error {
-	var errs []error
-	boolean := func(name string, dst *bool) {
-		if f.Has(name) {
-			v, err := f.Bool(name)
-			errs = append(errs, err)
-			*dst = v
-		}
+	oldType := r.KeyType
+	errs := []error{
+		f.Set("allowed_domains", &r.AllowedDomains), f.Set("allow_subdomains", &r.AllowSubdomains),
+		f.Set("allow_bare_domains", &r.AllowBareDomains), f.Set("allow_any_name", &r.AllowAnyName),
+		f.Set("allow_localhost", &r.AllowLocalhost), f.Set("allow_ip_sans", &r.AllowIPSANs),
+		f.Set("enforce_hostnames", &r.EnforceHostnames), f.Set("server_flag", &r.ServerFlag),
+		f.Set("client_flag", &r.ClientFlag), f.Set("no_store", &r.NoStore), f.Set("organization", &r.Organization),
+		f.Set("ou", &r.OU), f.Set("country", &r.Country), f.Set("ttl", &r.TTL), f.Set("max_ttl", &r.MaxTTL),
+		f.Set("key_type", &r.KeyType),
 	}
-	list := func(name string, dst *[]string) {
-		if f.Has(name) {
-			v, err := f.Strings(name)
-			errs = append(errs, err)
-			*dst = v
-		}
+	if r.KeyType != oldType {
+		r.KeyBits = 0 // the old size belongs to the old type
 	}
-	duration := func(name string, dst *time.Duration) {
-		if f.Has(name) {
-			v, err := f.Duration(name)
-			errs = append(errs, err)
-			*dst = v
-		}
-	}
-	list("allowed_domains", &r.AllowedDomains)
-	boolean("allow_subdomains", &r.AllowSubdomains)
-	boolean("allow_bare_domains", &r.AllowBareDomains)
-	boolean("allow_any_name", &r.AllowAnyName)
-	boolean("allow_localhost", &r.AllowLocalhost)
-	boolean("allow_ip_sans", &r.AllowIPSANs)
-	boolean("enforce_hostnames", &r.EnforceHostnames)
-	boolean("server_flag", &r.ServerFlag)
-	boolean("client_flag", &r.ClientFlag)
-	boolean("no_store", &r.NoStore)
-	list("organization", &r.Organization)
-	list("ou", &r.OU)
-	list("country", &r.Country)
-	duration("ttl", &r.TTL)
-	duration("max_ttl", &r.MaxTTL)
-	if f.Has("key_type") {
-		v, err := f.String("key_type")
-		errs = append(errs, err)
-		if v != r.KeyType {
-			r.KeyType, r.KeyBits = v, 0 // the old size belongs to the old type
-		}
-	}
-	if f.Has("key_bits") {
-		v, err := f.Int("key_bits")
-		errs = append(errs, err)
-		r.KeyBits = v
-	}
+	errs = append(errs, f.Set("key_bits", &r.KeyBits))
 	if err := engine.First(errs...); err != nil {
 		return err
 	}

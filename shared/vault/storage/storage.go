@@ -4,6 +4,7 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -176,4 +177,30 @@ func (s *Store) Revision(ctx context.Context, path string) (int, error) {
 		return 0, nil
 	}
 	return *rev, nil
+}
+
+// GetJSON opens the entry at path into v and returns its revision (0, and v
+// untouched, when there is none).
+func (s *Store) GetJSON(ctx context.Context, path string, v any) (int, error) {
+	got, err := s.Get(ctx, path)
+	if err != nil {
+		return 0, err
+	}
+	ent, ok := got[path]
+	if !ok {
+		return 0, nil
+	}
+	if err := json.Unmarshal(ent.Data, v); err != nil {
+		return 0, fmt.Errorf("decode %s: %w", path, err)
+	}
+	return ent.Rev, nil
+}
+
+// PutJSON seals and stores v at path, conditionally on rev as Put does.
+func (s *Store) PutJSON(ctx context.Context, path string, v any, rev int) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", path, err)
+	}
+	return s.Put(ctx, Write{Path: path, Data: raw, Rev: rev})
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -144,20 +143,13 @@ func (e *Engine) load(ctx context.Context, path string) (*Policy, int, error) {
 	if ok && c.rev == rev {
 		return c.p, rev, nil
 	}
-	got, err := e.st.Get(ctx, path)
-	if err != nil {
+	p := &Policy{}
+	rev, err = e.st.GetJSON(ctx, path, p)
+	if err != nil || rev == 0 {
 		return nil, 0, err
 	}
-	ent, ok := got[path]
-	if !ok {
-		return nil, 0, nil
-	}
-	p := &Policy{}
-	if err := json.Unmarshal(ent.Data, p); err != nil {
-		return nil, 0, fmt.Errorf("decode transit key %s: %w", path, err)
-	}
-	e.remember(path, ent.Rev, p)
-	return p, ent.Rev, nil
+	e.remember(path, rev, p)
+	return p, rev, nil
 }
 
 func (e *Engine) remember(path string, rev int, p *Policy) {
@@ -172,11 +164,7 @@ func (e *Engine) remember(path string, rev int, p *Policy) {
 
 // save writes p conditionally on rev (0 creates); a lost race is ErrConflict.
 func (e *Engine) save(ctx context.Context, path string, p *Policy, rev int) error {
-	raw, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("encode transit key: %w", err)
-	}
-	if err := e.st.Put(ctx, storage.Write{Path: path, Data: raw, Rev: rev}); err != nil {
+	if err := e.st.PutJSON(ctx, path, p, rev); err != nil {
 		e.remember(path, 0, nil)
 		return err
 	}
