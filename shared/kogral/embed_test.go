@@ -45,7 +45,7 @@ func TestProviders(t *testing.T) {
 		switch {
 		case r.URL.Path == "/v1/embeddings":
 			if r.Header.Get("Authorization") != "Bearer sk-test" || body["dimensions"] != float64(Dimensions) || body["model"] != "text-embedding-3-small" {
-				http.Error(w, `{"error":{"message":"bad request"}}`, 400)
+				http.Error(w, `{"error":{"message":"bad request"}}`, http.StatusBadRequest)
 				return
 			}
 			inputs := body["input"].([]any)
@@ -63,7 +63,7 @@ func TestProviders(t *testing.T) {
 			_ = json.NewEncoder(w).Encode(map[string]any{"model": body["model"], "embeddings": out})
 		case strings.HasPrefix(r.URL.Path, "/model/amazon.titan-embed-text-v2:0/invoke"):
 			if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential=AKID/") || body["inputText"] == nil {
-				http.Error(w, `{"message":"unsigned"}`, 403)
+				http.Error(w, `{"message":"unsigned"}`, http.StatusForbidden)
 				return
 			}
 			_ = json.NewEncoder(w).Encode(map[string]any{"embedding": vec(512, 1), "inputTextTokenCount": 3})

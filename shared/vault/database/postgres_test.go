@@ -20,7 +20,7 @@ func TestUsernamesAreSafeAndBounded(t *testing.T) {
 			t.Errorf("username %q could break out of \"{{name}}\"", u)
 		}
 	}
-	if newUsername("a", "b", now) == newUsername("a", "b", now) {
+	if u1, u2 := newUsername("a", "b", now), newUsername("a", "b", now); u1 == u2 {
 		t.Error("two usernames in the same second collide")
 	}
 	p := newPassword()

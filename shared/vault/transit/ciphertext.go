@@ -34,12 +34,3 @@ func parsePrefixed(s, what string) (int, []byte, error) {
 	}
 	return version, raw, nil
 }
-
-// decodeB64 reads a base64 request field, naming it when it is malformed.
-func decodeB64(field, s string) ([]byte, error) {
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return nil, invalid("failed to base64-decode %s", field)
-	}
-	return b, nil
-}
