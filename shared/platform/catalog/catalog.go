@@ -242,6 +242,7 @@ var Functions = []Function{
 		Bus:         true, // the store's locks live in JetStream
 		MemoryMB:    256,
 		Timeout:     10 * time.Second,
+		Concurrency: 32, // the busiest subject: one small write per message
 	},
 	{
 		Name:        "vapora-on-agent-register",
