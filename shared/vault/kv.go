@@ -1,14 +1,19 @@
 package vault
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"io"
+	"math/rand/v2"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
@@ -31,6 +36,20 @@ type kvRequest struct {
 }
 
 const defaultMaxVersions = 10
+
+// kvWriteLocks serialize writes to the same secret within an instance,
+// striped so that the set stays small.
+var kvWriteLocks [256]sync.Mutex
+
+func stripe(key string) int {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return int(h.Sum32() % uint32(len(kvWriteLocks)))
+}
+
+// maxKVAttempts bounds how often a write that keeps losing to concurrent
+// writers of the same secret is replayed before it is a 409.
+const maxKVAttempts = 12
 
 // maxKVSecret bounds one secret, like Vault's storage entry limit (512 KiB).
 const maxKVSecret = 512 << 10
@@ -247,13 +266,35 @@ func serveKV2(ctx context.Context, q kvRequest) error {
 	if key == "" && !(op == "metadata" && isList(q.r)) {
 		return errUnsupported
 	}
+	// A write that lost to a concurrent one is replayed on fresh state, after
+	// a short random pause so that the writers spread out. The body is read
+	// once and given to every attempt.
+	body, err := readBody(k.r)
+	if err != nil {
+		return err
+	}
+	if k.r.Method != http.MethodGet && k.r.Method != http.MethodHead && !isList(k.r) {
+		// Writers of one secret take turns within this instance: SurrealDB
+		// 3.0.2 was seen here to commit two concurrent conditional writes of
+		// the same record, losing a version. Across instances the conditional
+		// write is all there is.
+		mu := &kvWriteLocks[stripe(q.m.UUID+"/"+key)]
+		mu.Lock()
+		defer mu.Unlock()
+	}
 	for attempt := 0; ; attempt++ {
+		k.r.Body = io.NopCloser(bytes.NewReader(body))
 		err := k.dispatch(ctx, op)
-		if !errors.Is(err, storage.ErrConflict) || attempt == 4 {
+		if !errors.Is(err, storage.ErrConflict) || attempt == maxKVAttempts-1 {
 			if errors.Is(err, storage.ErrConflict) {
 				return httpapi.Errorf(http.StatusConflict, "conflict", "concurrent update of %q; retry", key)
 			}
 			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(rand.IntN(4*(attempt+1))+1) * time.Millisecond):
 		}
 	}
 }
