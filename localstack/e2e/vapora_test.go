@@ -166,6 +166,30 @@ func TestVapora(t *testing.T) {
 		}
 	})
 
+	t.Run("status moves close the gap and append to the new column", func(t *testing.T) {
+		board := alice.must(201, "POST", "/projects", `{"name":"moves","scope":"acme"}`)["id"].(string)
+		var col []string
+		for i := range 3 {
+			col = append(col, alice.must(201, "POST", "/tasks", fmt.Sprintf(`{"project_id":%q,"title":"m%d"}`, board, i))["id"].(string))
+		}
+		alice.must(200, "PUT", "/tasks/"+col[0]+"/status", `{"status":"Doing"}`)
+		moved := alice.must(200, "PUT", "/tasks/"+col[1]+"/status", `{"status":"Doing"}`)
+		if moved["status"] != "Doing" || moved["order"] != 1.0 {
+			t.Fatalf("second into Doing: %v", moved)
+		}
+		alice.must(200, "PUT", "/tasks/"+col[0]+"/status", `{"status":"Review"}`)
+		if same := alice.must(200, "PUT", "/tasks/"+col[0]+"/status", `{"status":"Review"}`); same["order"] != 0.0 {
+			t.Fatalf("a move to the same status: %v", same)
+		}
+		want := map[string][2]any{col[2]: {"Todo", 0.0}, col[1]: {"Doing", 0.0}, col[0]: {"Review", 0.0}}
+		for _, task := range tasksOf(alice, board) {
+			w := want[task["id"].(string)]
+			if task["status"] != w[0] || task["order"] != w[1] {
+				t.Errorf("%s: %v/%v, want %v/%v", task["title"], task["status"], task["order"], w[0], w[1])
+			}
+		}
+	})
+
 	t.Run("concurrent reorders keep each column dense", func(t *testing.T) {
 		other := alice.must(201, "POST", "/projects", `{"name":"reorders","scope":"acme"}`)["id"].(string)
 		var col []string

@@ -129,7 +129,7 @@ func (a *Agents) OnAssign(ctx context.Context, d bus.Delivery, e events.TaskAssi
 	if err != nil {
 		return err
 	}
-	keys := []string{agentLock(e.AgentID), columnLock(t.ProjectID, t.Status), columnLock(t.ProjectID, "Doing")}
+	keys := []string{agentLock(e.AgentID), boardLock(t.ProjectID)}
 	err = s.locked(ctx, func() error {
 		cur, err := s.Task(ctx, e.TaskID)
 		if err != nil {
@@ -180,7 +180,7 @@ func (a *Agents) OnResult(ctx context.Context, d bus.Delivery, e events.TaskResu
 	if !success {
 		next = "Todo"
 	}
-	keys := []string{agentLock(e.AgentID), columnLock(t.ProjectID, t.Status), columnLock(t.ProjectID, next)}
+	keys := []string{agentLock(e.AgentID), boardLock(t.ProjectID)}
 	err = s.locked(ctx, func() error {
 		cur, err := s.Task(ctx, e.TaskID)
 		if err != nil {
@@ -297,7 +297,7 @@ func (a *Agents) Release(ctx context.Context, agentID, reason string) (int, erro
 			}
 			_, err = s.move(ctx, cur, "Todo", nil)
 			return err
-		}, columnLock(t.ProjectID, "Doing"), columnLock(t.ProjectID, "Todo"))
+		}, boardLock(t.ProjectID))
 		if err != nil {
 			return n, err
 		}

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/cedar-policy/cedar-go"
 
@@ -20,11 +22,13 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
 
 // API serves vapora-projects and vapora-agents.
 type API struct {
-	store  *Store
-	agents *Agents
-	authz  *authz.Engine
-	auth   *principal.Authenticator
-	o      httpapi.Options
+	store    *Store
+	agents   *Agents
+	authz    *authz.Engine
+	auth     *principal.Authenticator
+	o        httpapi.Options
+	refs     sync.Map // task id → taskRef
+	refCount atomic.Int64
 }
 
 // NewAPI builds the API; auth authenticates callers, engine decides with
@@ -138,10 +142,47 @@ func (a *API) task(ctx context.Context, id, action string) (Task, error) {
 	return t, nil
 }
 
+// taskRef is what authorizing a task needs: its project and scope, which
+// never change, so they are kept once read.
+type taskRef struct{ ID, ProjectID, Scope string }
+
+// taskRef authorizes action on a task, reading it only the first time.
+func (a *API) taskRef(ctx context.Context, id, action string) (taskRef, error) {
+	if !idPattern.MatchString(id) {
+		return taskRef{}, httpapi.BadRequest("task id %q is malformed", id)
+	}
+	if v, ok := a.refs.Load(id); ok {
+		ref := v.(taskRef)
+		t := Task{ID: ref.ID, ProjectID: ref.ProjectID, Scope: ref.Scope}
+		if !a.allowed(ctx, "read", taskEntity(t)) {
+			return taskRef{}, httpapi.NotFound("task %q not found", id)
+		}
+		if action == "write" && !a.allowed(ctx, "write", taskEntity(t)) {
+			return taskRef{}, errForbidden
+		}
+		return ref, nil
+	}
+	t, err := a.task(ctx, id, action)
+	if err != nil {
+		return taskRef{}, err
+	}
+	ref := taskRef{ID: t.ID, ProjectID: t.ProjectID, Scope: t.Scope}
+	if a.refCount.Add(1) > maxRefs {
+		a.refs.Clear() // bounded memory: start again
+		a.refCount.Store(0)
+	}
+	a.refs.Store(id, ref)
+	return ref, nil
+}
+
+// maxRefs bounds the task references an instance keeps.
+const maxRefs = 100_000
+
 // storeError maps the store's errors to answers.
 func storeError(err error) error {
 	var rng *ErrOrderRange
 	var asg *AssignError
+	var mv *MoveError
 	switch {
 	case err == nil:
 		return nil
@@ -149,6 +190,8 @@ func storeError(err error) error {
 		return httpapi.BadRequest("%s", rng.Error())
 	case errors.As(err, &asg):
 		return httpapi.Errorf(http.StatusConflict, "conflict", "%s", asg.Msg)
+	case errors.As(err, &mv):
+		return httpapi.Errorf(http.StatusConflict, "conflict", "%s", mv.Error())
 	case errors.Is(err, errStale):
 		return httpapi.Errorf(http.StatusConflict, "conflict", "%s", err.Error())
 	case errors.Is(err, bus.ErrLockTimeout):
@@ -444,15 +487,12 @@ func (a *API) deleteTask(w http.ResponseWriter, r *http.Request) error {
 	if err := a.store.DeleteTask(r.Context(), t); err != nil {
 		return storeError(err)
 	}
+	a.refs.Delete(t.ID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
 func (a *API) setStatus(w http.ResponseWriter, r *http.Request) error {
-	t, err := a.task(r.Context(), r.PathValue("id"), "write")
-	if err != nil {
-		return err
-	}
 	var in struct {
 		Status *string `json:"status"`
 	}
@@ -465,15 +505,14 @@ func (a *API) setStatus(w http.ResponseWriter, r *http.Request) error {
 	if err := oneOf("status", *in.Status, TaskStatuses); err != nil {
 		return httpapi.BadRequest("%v", err)
 	}
-	if *in.Status == t.Status {
-		httpapi.WriteJSON(w, http.StatusOK, t)
-		return nil
+	ref, err := a.taskRef(r.Context(), r.PathValue("id"), "write")
+	if err != nil {
+		return err
 	}
-	if !allowedMove(t.Status, *in.Status) {
-		return httpapi.Errorf(http.StatusConflict, "conflict",
-			"cannot move a task from %s to %s: tasks move one step along Todo → Doing → Review → Done, or one step back", t.Status, *in.Status)
+	updated, err := a.store.SetStatus(r.Context(), ref.ProjectID, ref.ID, *in.Status)
+	if errors.Is(err, ErrNotFound) {
+		return httpapi.NotFound("task %q not found", ref.ID)
 	}
-	updated, err := a.store.SetStatus(r.Context(), t, *in.Status)
 	if err != nil {
 		return storeError(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/stratumiops/stratumiops/events"
@@ -74,13 +73,6 @@ type Expertise struct {
 	RecentWeight   float64   `json:"recent_weight"`
 	Confidence     float64   `json:"confidence"`
 	LastUpdated    time.Time `json:"last_updated"`
-}
-
-// nextStatus lists the moves the board allows: one step forward along
-// Todo → Doing → Review → Done, or one step back.
-func allowedMove(from, to string) bool {
-	i, j := slices.Index(TaskStatuses, from), slices.Index(TaskStatuses, to)
-	return i >= 0 && j >= 0 && (j == i+1 || j == i-1)
 }
 
 func newID(prefix string) string {

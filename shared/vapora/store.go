@@ -16,8 +16,8 @@ import (
 )
 
 // Store keeps Vapora's records in SurrealDB (database "vapora"). Every
-// change to a Kanban column, and every read-modify-write of an agent, runs
-// under a lock (bus.Locks), because SurrealDB 3.0.2 transactions lose
+// change to a project's board, and every read-modify-write of an agent,
+// runs under a lock (bus.Locks), because SurrealDB 3.0.2 transactions lose
 // concurrent updates.
 type Store struct {
 	db    *surreal.Client
@@ -49,8 +49,10 @@ func optional(s *string) any {
 	return *s
 }
 
-func columnLock(project, status string) string { return "column/" + project + "/" + status }
-func agentLock(id string) string               { return "agent/" + id }
+// boardLock serializes the changes to one project's board: a move touches
+// two columns, a reorder one, and both need a consistent view of them.
+func boardLock(project string) string { return "board/" + project }
+func agentLock(id string) string      { return "agent/" + id }
 
 // locked runs f while holding the locks on keys.
 func (s *Store) locked(ctx context.Context, f func() error, keys ...string) error {
@@ -200,7 +202,7 @@ func (s *Store) CreateTask(ctx context.Context, t Task) (Task, error) {
 		}
 		out = rows[0].task()
 		return nil
-	}, columnLock(t.ProjectID, t.Status))
+	}, boardLock(t.ProjectID))
 	return out, err
 }
 
@@ -219,7 +221,7 @@ func (s *Store) UpdateTask(ctx context.Context, t Task) (Task, error) {
 		}
 		out = rows[0].task()
 		return nil
-	}, columnLock(t.ProjectID, t.Status))
+	}, boardLock(t.ProjectID))
 	return out, err
 }
 
@@ -253,15 +255,61 @@ func (s *Store) move(ctx context.Context, t Task, to string, agent *string) (Tas
 	return decodeLast[taskRow](res)
 }
 
-// SetStatus moves a task between columns, under both columns' locks.
-func (s *Store) SetStatus(ctx context.Context, t Task, to string) (Task, error) {
+// statusSQL moves a task along the board in one round trip: it checks the
+// move (one step forward or back; the same status changes nothing), closes
+// the gap in the old column and appends the task to the new one.
+const statusSQL = `BEGIN TRANSACTION;
+LET $t = (SELECT * FROM ONLY $id);
+IF $t = NONE { THROW 'task not found' };
+IF $t.status != $to AND string::concat($t.status, '>', $to) NOT IN $moves { THROW 'illegal move from ' + $t.status };
+LET $after = (SELECT VALUE id FROM tasks WHERE project_id = $t.project_id AND status = $t.status AND order > $t.order);
+LET $n = count(SELECT id FROM tasks WHERE project_id = $t.project_id AND status = $to);
+IF $t.status != $to {
+	UPDATE $after SET order -= 1;
+	UPDATE $id SET status = $to, order = $n, updated_at = time::now();
+};
+COMMIT TRANSACTION;
+SELECT ` + fields + ` FROM ONLY $id;`
+
+// moves lists where a task may go from each status.
+var moves = map[string][]string{"Todo": {"Doing"}, "Doing": {"Todo", "Review"}, "Review": {"Doing", "Done"}, "Done": {"Review"}}
+
+// moveList is moves as "From>To" strings, for statusSQL.
+var moveList = func() []string {
+	var out []string
+	for from, tos := range moves {
+		for _, to := range tos {
+			out = append(out, from+">"+to)
+		}
+	}
+	return out
+}()
+
+// MoveError is a move the board forbids.
+type MoveError struct{ From, To string }
+
+func (e *MoveError) Error() string {
+	return fmt.Sprintf("cannot move a task from %s to %s: tasks move one step along Todo → Doing → Review → Done, or one step back", e.From, e.To)
+}
+
+// SetStatus moves task id of project to status to, under the board's lock.
+func (s *Store) SetStatus(ctx context.Context, project, id, to string) (Task, error) {
 	var out Task
 	err := s.locked(ctx, func() error {
-		// moveSQL itself refuses a task that left t.Status meanwhile.
-		r, err := s.move(ctx, t, to, t.AssignedAgent)
-		out = r
+		res, err := surreal.QueryAll[any](ctx, s.db, statusSQL, map[string]any{"id": rid("tasks", id), "to": to, "moves": moveList})
+		var qe *surreal.QueryError
+		switch {
+		case errors.As(err, &qe) && strings.Contains(qe.Message, "task not found"):
+			return ErrNotFound
+		case errors.As(err, &qe) && strings.Contains(qe.Message, "illegal move from "):
+			from := qe.Message[strings.Index(qe.Message, "illegal move from ")+len("illegal move from "):]
+			return &MoveError{From: strings.Trim(strings.Fields(from + " ")[0], "'\""), To: to}
+		case err != nil:
+			return fmt.Errorf("set task status: %w", err)
+		}
+		out, err = decodeLast[taskRow](res)
 		return err
-	}, columnLock(t.ProjectID, t.Status), columnLock(t.ProjectID, to))
+	}, boardLock(project))
 	return out, err
 }
 
@@ -319,7 +367,7 @@ func (s *Store) Reorder(ctx context.Context, t Task, order int) (Task, error) {
 		}
 		out, err = decodeLast[taskRow](res)
 		return err
-	}, columnLock(t.ProjectID, t.Status))
+	}, boardLock(t.ProjectID))
 	return out, err
 }
 
@@ -339,7 +387,7 @@ COMMIT TRANSACTION;`, map[string]any{"id": rid("tasks", t.ID), "p": cur.ProjectI
 			return fmt.Errorf("delete task: %w", err)
 		}
 		return nil
-	}, columnLock(t.ProjectID, t.Status))
+	}, boardLock(t.ProjectID))
 }
 
 // SetAssignment records who a task is for and what type of work it is.
@@ -356,7 +404,7 @@ func (s *Store) SetAssignment(ctx context.Context, t Task, agent, taskType strin
 		}
 		out = rows[0].task()
 		return nil
-	}, columnLock(t.ProjectID, t.Status))
+	}, boardLock(t.ProjectID))
 	return out, err
 }
 

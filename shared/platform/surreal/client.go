@@ -272,11 +272,25 @@ func queryOnce[T any](ctx context.Context, c *Client, sql string, vars map[strin
 	defer cancel()
 	res, err := surrealdb.Query[T](ctx, db, sql, vars)
 	if res != nil {
-		// Statement errors come back alongside the results: report the first one.
+		// Statement errors come back alongside the results: report the first
+		// one that says why. In a failed transaction every other statement
+		// reads "not executed due to a failed transaction"; the cause (a
+		// THROW, a conflict) is further on.
+		var first *QueryError
 		for i, r := range *res {
-			if r.Error != nil {
-				return nil, &QueryError{Statement: i, Message: r.Error.Message}
+			if r.Error == nil {
+				continue
 			}
+			qe := &QueryError{Statement: i, Message: r.Error.Message}
+			if !strings.Contains(r.Error.Message, "failed transaction") {
+				return nil, qe
+			}
+			if first == nil {
+				first = qe
+			}
+		}
+		if first != nil {
+			return nil, first
 		}
 		if err == nil {
 			return *res, nil
