@@ -9,5 +9,5 @@ echo "installing PostgreSQL from Debian's packages…"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 $SUDO apt-get update -qq
-# The package's own cluster is not needed: policy-rc.d keeps it from starting.
+# The package may start a cluster of its own on port 5432; the tests do not use it.
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null
