@@ -59,14 +59,7 @@ func (m mount) get(p string, v any) (int, error) { return m.e.st.GetJSON(m.ctx, 
 func (m mount) put(p string, v any) error { return m.e.st.PutJSON(m.ctx, m.path(p), v, -1) }
 
 func (m mount) list(prefix string) (keeper.EngineResponse, error) {
-	keys, err := m.e.st.List(m.ctx, m.path(prefix))
-	if err != nil {
-		return keeper.EngineResponse{}, err
-	}
-	if len(keys) == 0 {
-		return engine.NotFound()
-	}
-	return engine.OK(map[string]any{"keys": keys})
+	return engine.ListKeys(m.ctx, m.e.st, m.path(prefix))
 }
 
 // Serve routes one request of a database mount.

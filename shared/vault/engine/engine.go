@@ -4,6 +4,7 @@
 package engine
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
+	"github.com/stratumiops/stratumiops/shared/vault/storage"
 )
 
 // Invalid is a request an engine refuses: HTTP 400 naming the problem.
@@ -264,4 +266,17 @@ func (f Fields) Set(name string, dst any) error {
 		panic(fmt.Sprintf("engine.Fields.Set: unsupported destination %T", dst))
 	}
 	return err
+}
+
+// ListKeys answers a LIST: the names under prefix, or Vault's plain 404 when
+// there are none.
+func ListKeys(ctx context.Context, st *storage.Store, prefix string) (keeper.EngineResponse, error) {
+	keys, err := st.List(ctx, prefix)
+	if err != nil {
+		return keeper.EngineResponse{}, err
+	}
+	if len(keys) == 0 {
+		return NotFound()
+	}
+	return OK(map[string]any{"keys": keys})
 }

@@ -101,14 +101,7 @@ func (e *Engine) Serve(ctx context.Context, req keeper.EngineRequest) (keeper.En
 }
 
 func (m mount) list(prefix string) (keeper.EngineResponse, error) {
-	keys, err := m.e.st.List(m.ctx, m.path(prefix))
-	if err != nil {
-		return keeper.EngineResponse{}, err
-	}
-	if len(keys) == 0 {
-		return engine.NotFound()
-	}
-	return engine.OK(map[string]any{"keys": keys})
+	return engine.ListKeys(m.ctx, m.e.st, m.path(prefix))
 }
 
 // caBundle is the mount's issuing CA: its certificate, key and the chain above it.
@@ -521,16 +514,25 @@ func parseCSR(text string) (*x509.CertificateRequest, error) {
 	return csr, nil
 }
 
-func (m mount) signIntermediate(f engine.Fields) (keeper.EngineResponse, error) {
+// caAndCSR is what signing needs: the mount's CA and the request's checked CSR.
+func (m mount) caAndCSR(f engine.Fields) (*caBundle, *x509.CertificateRequest, error) {
 	ca, err := m.requireCA()
 	if err != nil {
-		return keeper.EngineResponse{}, err
+		return nil, nil, err
 	}
 	text, err := f.String("csr")
 	if err != nil {
-		return keeper.EngineResponse{}, err
+		return nil, nil, err
 	}
 	csr, err := parseCSR(text)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ca, csr, nil
+}
+
+func (m mount) signIntermediate(f engine.Fields) (keeper.EngineResponse, error) {
+	ca, csr, err := m.caAndCSR(f)
 	if err != nil {
 		return keeper.EngineResponse{}, err
 	}
@@ -726,15 +728,7 @@ func (m mount) sign(roleName string, f engine.Fields) (keeper.EngineResponse, er
 	if err != nil {
 		return keeper.EngineResponse{}, err
 	}
-	ca, err := m.requireCA()
-	if err != nil {
-		return keeper.EngineResponse{}, err
-	}
-	text, err := f.String("csr")
-	if err != nil {
-		return keeper.EngineResponse{}, err
-	}
-	csr, err := parseCSR(text)
+	ca, csr, err := m.caAndCSR(f)
 	if err != nil {
 		return keeper.EngineResponse{}, err
 	}

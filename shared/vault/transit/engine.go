@@ -56,7 +56,7 @@ func (e *Engine) Serve(ctx context.Context, req keeper.EngineRequest) (keeper.En
 	write := req.Operation == "update"
 	switch {
 	case op == "keys" && len(args) == 0 && (req.Operation == "list" || req.Operation == "read"):
-		return e.list(ctx, req.MountUUID)
+		return engine.ListKeys(ctx, e.st, policyPath(req.MountUUID, ""))
 	case op == "random" && write && len(args) <= 2:
 		return random(f, args)
 	case op == "hash" && write && len(args) <= 1:
@@ -117,17 +117,6 @@ func (e *Engine) Serve(ctx context.Context, req keeper.EngineRequest) (keeper.En
 		return k.hmac()
 	}
 	return engine.Unsupported()
-}
-
-func (e *Engine) list(ctx context.Context, mount string) (keeper.EngineResponse, error) {
-	keys, err := e.st.List(ctx, policyPath(mount, ""))
-	if err != nil {
-		return keeper.EngineResponse{}, err
-	}
-	if len(keys) == 0 {
-		return engine.NotFound()
-	}
-	return engine.OK(map[string]any{"keys": keys})
 }
 
 // load returns the key at path, from the cache when its revision is current;
@@ -512,23 +501,29 @@ func (k keyRequest) decrypt() (keeper.EngineResponse, error) {
 		return keeper.EngineResponse{}, err
 	}
 	return k.batch(func(f engine.Fields) (map[string]any, error) {
-		ct, err := f.String("ciphertext")
-		if err != nil {
-			return nil, err
-		}
-		if ct == "" {
-			return nil, invalid("missing ciphertext to decrypt")
-		}
-		context, err := f.Base64("context")
-		if err != nil {
-			return nil, err
-		}
-		plain, _, err := p.Decrypt(ct, context)
+		plain, _, err := openItem(p, f, "decrypt")
 		if err != nil {
 			return nil, err
 		}
 		return map[string]any{"plaintext": base64.StdEncoding.EncodeToString(plain)}, nil
 	})
+}
+
+// openItem decrypts an item's ciphertext under its context; verb names the
+// operation in the error for a missing ciphertext.
+func openItem(p *Policy, f engine.Fields, verb string) (plain, context []byte, err error) {
+	ct, err := f.String("ciphertext")
+	if err != nil {
+		return nil, nil, err
+	}
+	if ct == "" {
+		return nil, nil, invalid("missing ciphertext to %s", verb)
+	}
+	if context, err = f.Base64("context"); err != nil {
+		return nil, nil, err
+	}
+	plain, _, err = p.Decrypt(ct, context)
+	return plain, context, err
 }
 
 func (k keyRequest) rewrap() (keeper.EngineResponse, error) {
@@ -537,22 +532,11 @@ func (k keyRequest) rewrap() (keeper.EngineResponse, error) {
 		return keeper.EngineResponse{}, err
 	}
 	return k.batch(func(f engine.Fields) (map[string]any, error) {
-		ct, err := f.String("ciphertext")
-		if err != nil {
-			return nil, err
-		}
-		if ct == "" {
-			return nil, invalid("missing ciphertext to rewrap")
-		}
-		context, err := f.Base64("context")
-		if err != nil {
-			return nil, err
-		}
 		version, err := f.Int("key_version")
 		if err != nil {
 			return nil, err
 		}
-		plain, _, err := p.Decrypt(ct, context)
+		plain, context, err := openItem(p, f, "rewrap")
 		if err != nil {
 			return nil, err
 		}
