@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"runtime/pprof"
 	"slices"
@@ -129,7 +130,7 @@ func run(duration time.Duration, clients int) error {
 
 // benchVault measures KV v2 and transit through the Vault client.
 func benchVault(ctx context.Context, ep devstack.Endpoints, duration time.Duration, clients int) ([]result, string, error) {
-	c, err := client(ep.Gateways["vault"], "")
+	c, err := client(ep.Gateways["vault"], "", clients)
 	if err != nil {
 		return nil, "", err
 	}
@@ -200,16 +201,27 @@ func benchTransit(ctx context.Context, c *bao.Client, duration time.Duration, cl
 	return []result{enc, dec, sign, kem}, nil
 }
 
-func client(addr, token string) (*bao.Client, error) {
+func client(addr, token string, clients int) (*bao.Client, error) {
 	cfg := bao.DefaultConfig()
 	cfg.Address = addr
 	cfg.MaxRetries = 0
+	cfg.HttpClient = keepAliveClient(clients)
 	c, err := bao.NewClient(cfg)
 	if err != nil {
 		return nil, err
 	}
 	c.SetToken(token)
 	return c, nil
+}
+
+// keepAliveClient keeps a connection per concurrent client, as a long-lived
+// service would: the standard transports keep 2 (net/http) or GOMAXPROCS+1
+// (the Vault client) idle connections per host, so with more clients than
+// that most requests would pay a new TCP connection and leave a TIME_WAIT.
+func keepAliveClient(clients int) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns, t.MaxIdleConnsPerHost = clients*2, clients*2
+	return &http.Client{Transport: t, Timeout: time.Minute}
 }
 
 func (r result) rate() float64 { return float64(r.ops) / r.elapsed.Seconds() }

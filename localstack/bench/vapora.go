@@ -25,7 +25,7 @@ const (
 // client moves tasks on its own board: Todo ⇄ Doing) and 10 000 heartbeats
 // published on NATS until the consumer has applied the last of them.
 func benchVapora(ctx context.Context, ep devstack.Endpoints, clients int) ([]result, error) {
-	api := &vaporaClient{base: ep.Gateways["vapora"], key: ep.APIKey}
+	api := &vaporaClient{base: ep.Gateways["vapora"], key: ep.APIKey, http: keepAliveClient(clients)}
 	boards := make([][]string, clients)
 	for c := range clients {
 		var p struct{ ID string }
@@ -141,7 +141,10 @@ func summarize(name string, lat [][]time.Duration, elapsed time.Duration, errs i
 }
 
 // vaporaClient calls the Vapora gateway with the devstack's API key.
-type vaporaClient struct{ base, key string }
+type vaporaClient struct {
+	base, key string
+	http      *http.Client
+}
 
 func (v *vaporaClient) do(method, path string, body, out any) error {
 	var rd *bytes.Reader
@@ -156,7 +159,7 @@ func (v *vaporaClient) do(method, path string, body, out any) error {
 		return err
 	}
 	req.Header.Set("X-API-Key", v.key)
-	res, err := http.DefaultClient.Do(req)
+	res, err := v.http.Do(req)
 	if err != nil {
 		return err
 	}

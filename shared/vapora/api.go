@@ -509,7 +509,7 @@ func (a *API) setStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	updated, err := a.store.SetStatus(r.Context(), ref.ProjectID, ref.ID, *in.Status)
+	updated, err := a.store.SetStatus(r.Context(), ref.ID, *in.Status)
 	if errors.Is(err, ErrNotFound) {
 		return httpapi.NotFound("task %q not found", ref.ID)
 	}

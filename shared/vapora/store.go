@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -49,8 +51,8 @@ func optional(s *string) any {
 	return *s
 }
 
-// boardLock serializes the changes to one project's board: a move touches
-// two columns, a reorder one, and both need a consistent view of them.
+// boardLock serializes the reorders of one project's board, and the
+// consumers' moves, which read a task before they move it.
 func boardLock(project string) string { return "board/" + project }
 func agentLock(id string) string      { return "agent/" + id }
 
@@ -138,8 +140,41 @@ func (r taskRow) task() Task {
 	return t
 }
 
+// A task's order is derived from its rank (schemas/surreal/vapora/002): the
+// number of tasks of its column ranked below it. taskFieldsOf(rec) selects a
+// task with its order, rec naming the record in scope ($parent in a SELECT,
+// $after in a RETURN).
+func taskFieldsOf(rec string) string {
+	return fields + ", (SELECT count() FROM tasks WHERE project_id = " + rec + ".project_id AND status = " + rec +
+		".status AND rank < " + rec + ".rank GROUP ALL)[0].count ?? 0 AS order"
+}
+
+var (
+	taskFields      = taskFieldsOf("$parent")
+	taskFieldsAfter = taskFieldsOf("$after")
+)
+
+// rankClash is the unique rank index refusing a second task at the same
+// rank of a column: two tasks entered it in the same nanosecond, or two
+// reorders chose the same gap. Nothing was written; the writer tries again.
+func rankClash(err error) bool {
+	var qe *surreal.QueryError
+	return errors.As(err, &qe) && strings.Contains(qe.Message, "idx_tasks_rank")
+}
+
+// retryRankClash runs write until it does not clash on a rank (a few tries).
+func retryRankClash(write func() error) error {
+	var err error
+	for range 5 {
+		if err = write(); !rankClash(err) {
+			return err
+		}
+	}
+	return err
+}
+
 func (s *Store) Task(ctx context.Context, id string) (Task, error) {
-	r, err := surreal.Query[*taskRow](ctx, s.db, "SELECT "+fields+" FROM ONLY $id", map[string]any{"id": rid("tasks", id)})
+	r, err := surreal.Query[*taskRow](ctx, s.db, "SELECT "+taskFields+" FROM ONLY $id", map[string]any{"id": rid("tasks", id)})
 	if err != nil {
 		return Task{}, fmt.Errorf("read task: %w", err)
 	}
@@ -149,127 +184,111 @@ func (s *Store) Task(ctx context.Context, id string) (Task, error) {
 	return r.task(), nil
 }
 
+// columnOrder is the board's order of columns, not the alphabet's.
+var columnOrder = map[string]int{"Todo": 0, "Doing": 1, "Review": 2, "Done": 3}
+
 // Tasks lists a project's tasks by column and order.
 func (s *Store) Tasks(ctx context.Context, project, status string) ([]Task, error) {
 	sql := "SELECT " + fields + " FROM tasks WHERE project_id = $p"
 	if status != "" {
 		sql += " AND status = $s"
 	}
-	rows, err := surreal.Query[[]taskRow](ctx, s.db, sql+" ORDER BY status, order", map[string]any{"p": project, "s": status})
+	rows, err := surreal.Query[[]taskRow](ctx, s.db, sql+" ORDER BY rank", map[string]any{"p": project, "s": status})
 	if err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
 	}
 	out := make([]Task, len(rows))
+	next := map[string]int{}
 	for i, r := range rows {
 		out[i] = r.task()
+		out[i].Order = next[out[i].Status]
+		next[out[i].Status]++
 	}
-	// The board's column order, not the alphabet's.
-	order := map[string]int{"Todo": 0, "Doing": 1, "Review": 2, "Done": 3}
-	sort.SliceStable(out, func(i, j int) bool {
-		if order[out[i].Status] != order[out[j].Status] {
-			return order[out[i].Status] < order[out[j].Status]
-		}
-		return out[i].Order < out[j].Order
-	})
+	sort.SliceStable(out, func(i, j int) bool { return columnOrder[out[i].Status] < columnOrder[out[j].Status] })
 	return out, nil
 }
 
-func (s *Store) columnSize(ctx context.Context, project, status string) (int, error) {
-	n, err := surreal.Query[int](ctx, s.db, "RETURN count(SELECT id FROM tasks WHERE project_id = $p AND status = $s)",
+// rankedTask is a task's place in its column.
+type rankedTask struct {
+	ID   models.RecordID `json:"id"`
+	Rank int64           `json:"rank"`
+}
+
+// column lists a column's tasks by rank.
+func (s *Store) column(ctx context.Context, project, status string) ([]rankedTask, error) {
+	col, err := surreal.Query[[]rankedTask](ctx, s.db, "SELECT id, rank FROM tasks WHERE project_id = $p AND status = $s ORDER BY rank",
 		map[string]any{"p": project, "s": status})
 	if err != nil {
-		return 0, fmt.Errorf("count column: %w", err)
+		return nil, fmt.Errorf("read column: %w", err)
 	}
-	return n, nil
+	return col, nil
 }
 
 // CreateTask appends a task at the end of its column.
 func (s *Store) CreateTask(ctx context.Context, t Task) (Task, error) {
 	t.ID = newID("task")
 	var out Task
-	err := s.locked(ctx, func() error {
-		n, err := s.columnSize(ctx, t.ProjectID, t.Status)
-		if err != nil {
-			return err
-		}
+	err := retryRankClash(func() error {
 		rows, err := surreal.Query[[]taskRow](ctx, s.db, `CREATE $id CONTENT { project_id: $t.project_id, scope: $t.scope,
 			title: $t.title, description: $t.description, status: $t.status, priority: $t.priority, tags: $t.tags,
-			order: $n, created_at: time::now(), updated_at: time::now() } RETURN `+fields,
-			map[string]any{"id": rid("tasks", t.ID), "n": n, "t": map[string]any{"project_id": t.ProjectID, "scope": t.Scope,
+			rank: time::nano(), created_at: time::now(), updated_at: time::now() } RETURN `+taskFieldsAfter,
+			map[string]any{"id": rid("tasks", t.ID), "t": map[string]any{"project_id": t.ProjectID, "scope": t.Scope,
 				"title": t.Title, "description": optional(t.Description), "status": t.Status, "priority": t.Priority, "tags": t.Tags}})
 		if err != nil || len(rows) != 1 {
 			return errors.Join(fmt.Errorf("create task: %w", err), errIfEmpty(len(rows)))
 		}
 		out = rows[0].task()
 		return nil
-	}, boardLock(t.ProjectID))
+	})
 	return out, err
 }
 
 // UpdateTask writes a task's title, description, priority and tags.
 func (s *Store) UpdateTask(ctx context.Context, t Task) (Task, error) {
+	rows, err := surreal.Query[[]taskRow](ctx, s.db, `UPDATE $id SET title = $title, description = $description,
+		priority = $priority, tags = $tags, updated_at = time::now() RETURN `+taskFieldsAfter,
+		map[string]any{"id": rid("tasks", t.ID), "title": t.Title, "description": optional(t.Description), "priority": t.Priority, "tags": t.Tags})
+	if err != nil {
+		return Task{}, fmt.Errorf("update task: %w", err)
+	}
+	if len(rows) == 0 {
+		return Task{}, ErrNotFound
+	}
+	return rows[0].task(), nil
+}
+
+// moveSQL takes a task that is still in column $from to the end of column
+// $to, with $agent as its assignee.
+const moveSQL = `UPDATE $id SET rank = time::nano(), assigned_agent = $agent, updated_at = time::now(), status = $to
+	WHERE status = $from RETURN `
+
+// move puts the task in column to (at its end), with agent as its assignee;
+// errStale if it left its column meanwhile.
+func (s *Store) move(ctx context.Context, t Task, to string, agent *string) (Task, error) {
 	var out Task
-	err := s.locked(ctx, func() error {
-		rows, err := surreal.Query[[]taskRow](ctx, s.db, `UPDATE $id SET title = $title, description = $description,
-			priority = $priority, tags = $tags, updated_at = time::now() RETURN `+fields,
-			map[string]any{"id": rid("tasks", t.ID), "title": t.Title, "description": optional(t.Description), "priority": t.Priority, "tags": t.Tags})
+	err := retryRankClash(func() error {
+		rows, err := surreal.Query[[]taskRow](ctx, s.db, moveSQL+taskFieldsAfter,
+			map[string]any{"id": rid("tasks", t.ID), "from": t.Status, "to": to, "agent": optional(agent)})
 		if err != nil {
-			return fmt.Errorf("update task: %w", err)
+			return fmt.Errorf("move task: %w", err)
 		}
 		if len(rows) == 0 {
-			return ErrNotFound
+			return errStale
 		}
 		out = rows[0].task()
 		return nil
-	}, boardLock(t.ProjectID))
+	})
 	return out, err
 }
 
-// The statements below select the ids to shift first and update them
-// after: an UPDATE … WHERE order … that changes order while it walks an
-// index can visit a record twice (seen here with SurrealDB 3.0.2).
-
-// moveSQL takes a task out of its column (closing the gap) and appends it
-// to the end of another, in one transaction.
-const moveSQL = `BEGIN TRANSACTION;
-LET $t = (SELECT * FROM ONLY $id);
-IF $t = NONE OR $t.status != $from { THROW 'task moved concurrently' };
-LET $after = (SELECT VALUE id FROM tasks WHERE project_id = $t.project_id AND status = $from AND order > $t.order);
-UPDATE $after SET order -= 1;
-LET $n = count(SELECT id FROM tasks WHERE project_id = $t.project_id AND status = $to);
-UPDATE $id SET status = $to, order = $n, assigned_agent = $agent, updated_at = time::now();
-COMMIT TRANSACTION;
-SELECT ` + fields + ` FROM ONLY $id;`
-
-// Move puts the task in column to (at its end), with agent as its assignee.
-// The caller holds the task's current column and the target column locks.
-func (s *Store) move(ctx context.Context, t Task, to string, agent *string) (Task, error) {
-	res, err := surreal.QueryAll[any](ctx, s.db, moveSQL, map[string]any{"id": rid("tasks", t.ID), "from": t.Status, "to": to, "agent": optional(agent)})
-	var qe *surreal.QueryError
-	if errors.As(err, &qe) && strings.Contains(qe.Message, "task moved concurrently") {
-		return Task{}, errStale
-	}
-	if err != nil {
-		return Task{}, fmt.Errorf("move task: %w", err)
-	}
-	return decodeLast[taskRow](res)
-}
-
-// statusSQL moves a task along the board in one round trip: it checks the
-// move (one step forward or back; the same status changes nothing), closes
-// the gap in the old column and appends the task to the new one.
-const statusSQL = `BEGIN TRANSACTION;
-LET $t = (SELECT * FROM ONLY $id);
-IF $t = NONE { THROW 'task not found' };
-IF $t.status != $to AND string::concat($t.status, '>', $to) NOT IN $moves { THROW 'illegal move from ' + $t.status };
-LET $after = (SELECT VALUE id FROM tasks WHERE project_id = $t.project_id AND status = $t.status AND order > $t.order);
-LET $n = count(SELECT id FROM tasks WHERE project_id = $t.project_id AND status = $to);
-IF $t.status != $to {
-	UPDATE $after SET order -= 1;
-	UPDATE $id SET status = $to, order = $n, updated_at = time::now();
-};
-COMMIT TRANSACTION;
-SELECT ` + fields + ` FROM ONLY $id;`
+// statusSQL moves a task along the board in one statement: only one step
+// forward or back is written (the same status changes nothing), and the
+// task goes to the end of its new column.
+const statusSQL = `UPDATE $id SET
+	rank = IF status = $to { rank } ELSE { time::nano() },
+	updated_at = IF status = $to { updated_at } ELSE { time::now() },
+	status = $to
+	WHERE status = $to OR string::concat(status, '>', $to) IN $moves RETURN `
 
 // moves lists where a task may go from each status.
 var moves = map[string][]string{"Todo": {"Doing"}, "Doing": {"Todo", "Review"}, "Review": {"Doing", "Done"}, "Done": {"Review"}}
@@ -292,45 +311,32 @@ func (e *MoveError) Error() string {
 	return fmt.Sprintf("cannot move a task from %s to %s: tasks move one step along Todo → Doing → Review → Done, or one step back", e.From, e.To)
 }
 
-// SetStatus moves task id of project to status to, under the board's lock.
-func (s *Store) SetStatus(ctx context.Context, project, id, to string) (Task, error) {
+// SetStatus moves task id to status to. It takes no lock: the move is one
+// conditional write, and the order it leaves is dense whatever runs beside it.
+func (s *Store) SetStatus(ctx context.Context, id, to string) (Task, error) {
 	var out Task
-	err := s.locked(ctx, func() error {
-		res, err := surreal.QueryAll[any](ctx, s.db, statusSQL, map[string]any{"id": rid("tasks", id), "to": to, "moves": moveList})
-		var qe *surreal.QueryError
-		switch {
-		case errors.As(err, &qe) && strings.Contains(qe.Message, "task not found"):
-			return ErrNotFound
-		case errors.As(err, &qe) && strings.Contains(qe.Message, "illegal move from "):
-			from := qe.Message[strings.Index(qe.Message, "illegal move from ")+len("illegal move from "):]
-			return &MoveError{From: strings.Trim(strings.Fields(from + " ")[0], "'\""), To: to}
-		case err != nil:
+	err := retryRankClash(func() error {
+		rows, err := surreal.Query[[]taskRow](ctx, s.db, statusSQL+taskFieldsAfter,
+			map[string]any{"id": rid("tasks", id), "to": to, "moves": moveList})
+		if err != nil {
 			return fmt.Errorf("set task status: %w", err)
 		}
-		out, err = decodeLast[taskRow](res)
-		return err
-	}, boardLock(project))
+		if len(rows) == 1 {
+			out = rows[0].task()
+			return nil
+		}
+		// Nothing written: the task is gone or the move is not allowed.
+		cur, err := s.Task(ctx, id)
+		if err != nil {
+			return err
+		}
+		return &MoveError{From: cur.Status, To: to}
+	})
 	return out, err
 }
 
 // errStale means the task changed between its read and its lock.
 var errStale = errors.New("the task changed meanwhile; read it again")
-
-// reorderSQL moves a task to position $new within its column, shifting the
-// ones in between, in one transaction.
-const reorderSQL = `BEGIN TRANSACTION;
-LET $t = (SELECT * FROM ONLY $id);
-IF $t.order != $old OR $t.status != $status { THROW 'task moved concurrently' };
-IF $new < $old {
-	LET $between = (SELECT VALUE id FROM tasks WHERE project_id = $t.project_id AND status = $status AND order >= $new AND order < $old);
-	UPDATE $between SET order += 1;
-} ELSE IF $new > $old {
-	LET $between = (SELECT VALUE id FROM tasks WHERE project_id = $t.project_id AND status = $status AND order > $old AND order <= $new);
-	UPDATE $between SET order -= 1;
-};
-UPDATE $id SET order = $new, updated_at = time::now();
-COMMIT TRANSACTION;
-SELECT ` + fields + ` FROM ONLY $id;`
 
 // ErrOrderRange is an order outside its column.
 type ErrOrderRange struct {
@@ -342,70 +348,124 @@ func (e *ErrOrderRange) Error() string {
 	return fmt.Sprintf("order %d is outside the %s column (0–%d)", e.Order, e.Status, e.Size-1)
 }
 
-// Reorder puts a task at position order within its column.
+// rankGap is the room left before the first task when one is put there.
+const rankGap = 1 << 20
+
+// Reorder puts a task at position order within its column: one write of its
+// rank, between its new neighbours'. Reorders of a board take turns (its
+// lock), so each sees the column the previous one left.
 func (s *Store) Reorder(ctx context.Context, t Task, order int) (Task, error) {
 	var out Task
 	err := s.locked(ctx, func() error {
-		cur, err := s.Task(ctx, t.ID)
-		if err != nil {
+		return retryRankClash(func() error {
+			var err error
+			out, err = s.reorder(ctx, t.ID, order)
 			return err
-		}
-		if cur.Status != t.Status {
-			return errStale
-		}
-		n, err := s.columnSize(ctx, cur.ProjectID, cur.Status)
-		if err != nil {
-			return err
-		}
-		if order < 0 || order >= n {
-			return &ErrOrderRange{Order: order, Size: n, Status: cur.Status}
-		}
-		res, err := surreal.QueryAll[any](ctx, s.db, reorderSQL, map[string]any{"id": rid("tasks", t.ID), "old": cur.Order,
-			"new": order, "status": cur.Status})
-		if err != nil {
-			return fmt.Errorf("reorder task: %w", err)
-		}
-		out, err = decodeLast[taskRow](res)
-		return err
+		})
 	}, boardLock(t.ProjectID))
 	return out, err
 }
 
-// DeleteTask removes a task and closes the gap in its column.
+func (s *Store) reorder(ctx context.Context, id string, order int) (Task, error) {
+	cur, err := s.Task(ctx, id)
+	if err != nil {
+		return Task{}, err
+	}
+	col, err := s.column(ctx, cur.ProjectID, cur.Status)
+	if err != nil {
+		return Task{}, err
+	}
+	if order < 0 || order >= len(col) {
+		return Task{}, &ErrOrderRange{Order: order, Size: len(col), Status: cur.Status}
+	}
+	if order == cur.Order {
+		return cur, nil
+	}
+	rest := slices.DeleteFunc(slices.Clone(col), func(r rankedTask) bool { return r.ID.ID == id })
+	if len(rest) == len(col) {
+		return Task{}, errStale // it left the column between the two reads
+	}
+	if order > 0 && order < len(rest) && rest[order].Rank-rest[order-1].Rank < 2 {
+		// No room between the new neighbours: spread the column out first.
+		if err := s.spread(ctx, cur.ProjectID, cur.Status, col); err != nil {
+			return Task{}, err
+		}
+		if col, err = s.column(ctx, cur.ProjectID, cur.Status); err != nil {
+			return Task{}, err
+		}
+		rest = slices.DeleteFunc(col, func(r rankedTask) bool { return r.ID.ID == id })
+		if len(rest) != len(col)-1 || order > len(rest) {
+			return Task{}, errStale
+		}
+	}
+	vars := map[string]any{"id": rid("tasks", id), "status": cur.Status, "last": order == len(rest), "rank": 0}
+	switch {
+	case order == len(rest): // last: the clock, as for a task that enters the column
+	case order == 0:
+		vars["rank"] = rest[0].Rank - rankGap
+	default:
+		lo, hi := rest[order-1].Rank, rest[order].Rank
+		vars["rank"] = lo + (hi-lo)/2
+	}
+	rows, err := surreal.Query[[]taskRow](ctx, s.db, `UPDATE $id SET rank = IF $last { time::nano() } ELSE { $rank },
+		updated_at = time::now() WHERE status = $status RETURN `+taskFieldsAfter, vars)
+	if err != nil {
+		return Task{}, fmt.Errorf("reorder task: %w", err)
+	}
+	if len(rows) == 0 {
+		return Task{}, errStale
+	}
+	return rows[0].task(), nil
+}
+
+// spread re-ranks a column rankGap apart, keeping its order, in one
+// transaction. The ranks pass through a range no task uses, so that the
+// unique index never sees two tasks on one rank halfway.
+func (s *Store) spread(ctx context.Context, project, status string, col []rankedTask) error {
+	type step struct {
+		ID    models.RecordID `json:"id"`
+		Park  int64           `json:"park"`
+		Final int64           `json:"final"`
+	}
+	steps := make([]step, len(col))
+	top := col[len(col)-1].Rank
+	for i, r := range col {
+		steps[i] = step{ID: r.ID, Park: math.MinInt64/2 + int64(i), Final: top - int64(len(col)-1-i)*rankGap}
+	}
+	_, err := surreal.Query[any](ctx, s.db, `BEGIN TRANSACTION;
+FOR $s IN $steps { UPDATE $s.id SET rank = $s.park WHERE project_id = $p AND status = $status };
+FOR $s IN $steps { UPDATE $s.id SET rank = $s.final WHERE project_id = $p AND status = $status };
+COMMIT TRANSACTION;`, map[string]any{"steps": steps, "p": project, "status": status})
+	if err != nil {
+		return fmt.Errorf("spread column %s: %w", status, err)
+	}
+	return nil
+}
+
+// DeleteTask removes a task; the ones after it move up by themselves.
 func (s *Store) DeleteTask(ctx context.Context, t Task) error {
-	return s.locked(ctx, func() error {
-		cur, err := s.Task(ctx, t.ID)
-		if err != nil {
-			return err
-		}
-		_, err = surreal.Query[any](ctx, s.db, `BEGIN TRANSACTION;
-DELETE $id;
-LET $after = (SELECT VALUE id FROM tasks WHERE project_id = $p AND status = $s AND order > $o);
-UPDATE $after SET order -= 1;
-COMMIT TRANSACTION;`, map[string]any{"id": rid("tasks", t.ID), "p": cur.ProjectID, "s": cur.Status, "o": cur.Order})
-		if err != nil {
-			return fmt.Errorf("delete task: %w", err)
-		}
-		return nil
-	}, boardLock(t.ProjectID))
+	gone, err := surreal.Query[[]any](ctx, s.db, "DELETE $id RETURN BEFORE", map[string]any{"id": rid("tasks", t.ID)})
+	if err != nil {
+		return fmt.Errorf("delete task: %w", err)
+	}
+	if len(gone) == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
 
-// SetAssignment records who a task is for and what type of work it is.
+// SetAssignment records who a task is for and what type of work it is,
+// if the task is still in the column it was read in.
 func (s *Store) SetAssignment(ctx context.Context, t Task, agent, taskType string) (Task, error) {
-	var out Task
-	err := s.locked(ctx, func() error {
-		rows, err := surreal.Query[[]taskRow](ctx, s.db, `UPDATE $id SET assigned_agent = $a, task_type = $tt, updated_at = time::now()
-			WHERE status = $s RETURN `+fields, map[string]any{"id": rid("tasks", t.ID), "a": agent, "tt": taskType, "s": t.Status})
-		if err != nil {
-			return fmt.Errorf("assign task: %w", err)
-		}
-		if len(rows) == 0 {
-			return errStale
-		}
-		out = rows[0].task()
-		return nil
-	}, boardLock(t.ProjectID))
-	return out, err
+	rows, err := surreal.Query[[]taskRow](ctx, s.db, `UPDATE $id SET assigned_agent = $a, task_type = $tt, updated_at = time::now()
+		WHERE status = $s RETURN `+taskFieldsAfter, map[string]any{"id": rid("tasks", t.ID), "a": agent, "tt": taskType, "s": t.Status})
+	if err != nil {
+		return Task{}, fmt.Errorf("assign task: %w", err)
+	}
+	if len(rows) == 0 {
+		return Task{}, errStale
+	}
+	return rows[0].task(), nil
 }
 
 // ---- agents -------------------------------------------------------------------
