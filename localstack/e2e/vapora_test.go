@@ -380,15 +380,23 @@ func TestVapora(t *testing.T) {
 		if _, err := b.Publish(ctx(t), events.SubjectAgentHeartbeat, run+"-badhb", bad, nil); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "dead letter", 10*time.Second, func() bool {
-			msgs, _ := b.ReadStream(ctx(t), "DEADLETTER", "deadletter.vapora-on-heartbeat", 1000)
-			for _, m := range msgs {
-				if strings.Contains(string(m.Data), run+"-badhb") {
-					return true
+		// A heartbeat of an agent that never registered is dead-lettered too,
+		// and the valid heartbeats batched with it are recorded.
+		stranger := events.Heartbeat{ID: run + "-stranger", AgentID: run + "-nobody", Status: "Ready", CurrentLoad: 0.2}
+		if _, err := b.Publish(ctx(t), events.SubjectAgentHeartbeat, stranger.ID, stranger, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{run + "-badhb", run + "-stranger"} {
+			eventually(t, "dead letter "+id, 10*time.Second, func() bool {
+				msgs, _ := b.ReadStream(ctx(t), "DEADLETTER", "deadletter.vapora-on-heartbeat", 1000)
+				for _, m := range msgs {
+					if strings.Contains(string(m.Data), id) {
+						return true
+					}
 				}
-			}
-			return false
-		})
+				return false
+			})
+		}
 	})
 
 	t.Run("observability", func(t *testing.T) {

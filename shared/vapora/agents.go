@@ -252,20 +252,33 @@ func (a *Agents) relearn(ctx context.Context, ag Agent, taskType string) error {
 	return nil
 }
 
-// OnHeartbeat records an agent's heartbeat; an unregistered agent's is dead-lettered.
-func (a *Agents) OnHeartbeat(ctx context.Context, d bus.Delivery, e events.Heartbeat) error {
-	at := d.Time.UTC()
-	if at.IsZero() {
-		at = a.store.now()
+// OnHeartbeats records a batch of heartbeats in one write; those of an
+// agent that never registered, or with no usable load, are dead-lettered.
+func (a *Agents) OnHeartbeats(ctx context.Context, ds []bus.Delivery, es []events.Heartbeat) []error {
+	errs := make([]error, len(es))
+	beats := make([]Beat, 0, len(es))
+	for i, e := range es {
+		if math.IsNaN(e.CurrentLoad) {
+			errs[i] = bus.Permanent(errors.New("current_load is not a number"))
+			continue
+		}
+		at := ds[i].Time.UTC()
+		if at.IsZero() {
+			at = a.store.now()
+		}
+		beats = append(beats, NewBeat(e.AgentID, e.Status, e.CurrentLoad, at))
 	}
-	if math.IsNaN(e.CurrentLoad) {
-		return bus.Permanent(errors.New("current_load is not a number"))
+	unknown, err := a.store.Heartbeats(ctx, beats)
+	for i, e := range es {
+		switch {
+		case errs[i] != nil:
+		case err != nil:
+			errs[i] = err
+		case unknown[e.AgentID]:
+			errs[i] = bus.Permanent(fmt.Errorf("agent %s is not registered", e.AgentID))
+		}
 	}
-	err := a.store.Heartbeat(ctx, e.AgentID, e.Status, e.CurrentLoad, at)
-	if errors.Is(err, ErrNotFound) {
-		return bus.Permanent(fmt.Errorf("agent %s is not registered", e.AgentID))
-	}
-	return err
+	return errs
 }
 
 // OnRegister registers (or re-registers) an agent.

@@ -87,7 +87,13 @@ var Functions = function.Set{
 	}),
 	"vapora-on-task-assign": consumer(func(a *Agents) func(context.Context, bus.Delivery, events.TaskAssignment) error { return a.OnAssign }),
 	"vapora-on-task-result": consumer(func(a *Agents) func(context.Context, bus.Delivery, events.TaskResult) error { return a.OnResult }),
-	"vapora-on-heartbeat":   consumer(func(a *Agents) func(context.Context, bus.Delivery, events.Heartbeat) error { return a.OnHeartbeat }),
+	"vapora-on-heartbeat": function.BatchConsumer(func(ctx context.Context, d *function.Deps) (bus.BatchHandler, error) {
+		a, err := agentsFor(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		return bus.TypedBatch(a.OnHeartbeats), nil
+	}),
 	"vapora-on-agent-register": consumer(func(a *Agents) func(context.Context, bus.Delivery, events.AgentRegistration) error {
 		return a.OnRegister
 	}),

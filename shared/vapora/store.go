@@ -513,20 +513,46 @@ func (s *Store) Register(ctx context.Context, a Agent) (Agent, error) {
 	return out, err
 }
 
-// Heartbeat records an agent's status and load as of at, in one round
-// trip; an older heartbeat (a redelivery) changes nothing. It reports
-// ErrNotFound for an agent that never registered.
-func (s *Store) Heartbeat(ctx context.Context, id, status string, load float64, at time.Time) error {
-	res, err := surreal.QueryAll[any](ctx, s.db, `UPDATE $id SET status = $status, current_load = $load, last_heartbeat = $at
-		WHERE last_heartbeat <= $at RETURN NONE;
-RETURN record::exists($id);`, map[string]any{"id": rid("agents", id), "status": status, "load": load, "at": at})
+// Beat is one heartbeat: an agent's status and load as of At.
+type Beat struct {
+	Agent  models.RecordID `json:"agent"`
+	Status string          `json:"status"`
+	Load   float64         `json:"load"`
+	At     time.Time       `json:"at"`
+}
+
+// NewBeat is agent's heartbeat.
+func NewBeat(agent, status string, load float64, at time.Time) Beat {
+	return Beat{Agent: rid("agents", agent), Status: status, Load: load, At: at}
+}
+
+// Heartbeats records heartbeats in one round trip, in order; one older than
+// what an agent last reported (a redelivery) changes nothing. It returns the
+// agents that never registered, whose heartbeats were not recorded.
+func (s *Store) Heartbeats(ctx context.Context, beats []Beat) (unknown map[string]bool, err error) {
+	unknown = map[string]bool{}
+	if len(beats) == 0 {
+		return unknown, nil
+	}
+	agents := make([]models.RecordID, 0, len(beats))
+	for _, b := range beats {
+		if id := fmt.Sprint(b.Agent.ID); !unknown[id] {
+			unknown[id] = true
+			agents = append(agents, b.Agent)
+		}
+	}
+	res, err := surreal.QueryAll[any](ctx, s.db, `FOR $b IN $beats {
+	UPDATE $b.agent SET status = $b.status, current_load = $b.load, last_heartbeat = $b.at WHERE last_heartbeat <= $b.at RETURN NONE;
+};
+SELECT VALUE record::id(id) FROM $agents[*];`, map[string]any{"beats": beats, "agents": agents})
 	if err != nil {
-		return fmt.Errorf("heartbeat: %w", err)
+		return nil, fmt.Errorf("heartbeats: %w", err)
 	}
-	if exists, _ := res[len(res)-1].(bool); !exists {
-		return ErrNotFound
+	known, _ := res[len(res)-1].([]any)
+	for _, id := range known {
+		delete(unknown, fmt.Sprint(id))
 	}
-	return nil
+	return unknown, nil
 }
 
 // Expertise lists the profiles of one role, or of the given agents for a task type.

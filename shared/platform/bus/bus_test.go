@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -76,10 +77,10 @@ func TestPublishDeduplicatesByMsgID(t *testing.T) {
 		t.Fatalf("second publish dup=%v err=%v", dup, err)
 	}
 	var seen atomic.Int32
-	sub, err := b.Consume(ctx, spec("t-dedup", subject, 3), func(ctx context.Context, d bus.Delivery) error {
+	sub, err := b.Consume(ctx, spec("t-dedup", subject, 3), bus.Each(func(ctx context.Context, d bus.Delivery) error {
 		seen.Add(1)
 		return nil
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func TestFailTwiceThenSucceedIsRedelivered(t *testing.T) {
 	var attempts []int
 	var mu sync.Mutex
 	done := make(chan struct{})
-	sub, err := b.Consume(ctx, spec("t-retry", subject, 5), func(ctx context.Context, d bus.Delivery) error {
+	sub, err := b.Consume(ctx, spec("t-retry", subject, 5), bus.Each(func(ctx context.Context, d bus.Delivery) error {
 		mu.Lock()
 		defer mu.Unlock()
 		attempts = append(attempts, d.Attempt)
@@ -109,7 +110,7 @@ func TestFailTwiceThenSucceedIsRedelivered(t *testing.T) {
 		}
 		close(done)
 		return nil
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,10 +138,10 @@ func TestAlwaysFailingLandsInDeadLetterWithLastError(t *testing.T) {
 	b, subject := setup(t)
 	ctx := context.Background()
 	var calls atomic.Int32
-	sub, err := b.Consume(ctx, spec("t-dlq", subject, 3), func(ctx context.Context, d bus.Delivery) error {
+	sub, err := b.Consume(ctx, spec("t-dlq", subject, 3), bus.Each(func(ctx context.Context, d bus.Delivery) error {
 		calls.Add(1)
 		return fmt.Errorf("failure on attempt %d", d.Attempt)
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,10 +175,10 @@ func TestPermanentErrorSkipsRetries(t *testing.T) {
 	b, subject := setup(t)
 	ctx := context.Background()
 	var calls atomic.Int32
-	sub, err := b.Consume(ctx, spec("t-perm", subject, 5), func(ctx context.Context, d bus.Delivery) error {
+	sub, err := b.Consume(ctx, spec("t-perm", subject, 5), bus.Each(func(ctx context.Context, d bus.Delivery) error {
 		calls.Add(1)
 		return bus.Permanent(errors.New("malformed event"))
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +214,7 @@ func TestDispatcherThroughInvoker(t *testing.T) {
 		return nil
 	})
 	inv := invoke.NewLocal()
-	inv.Register("portfolio-t-dispatch", bus.InvokeHandler(handler))
+	inv.Register("portfolio-t-dispatch", bus.InvokeHandler(bus.Each(handler)))
 	outcomes := map[string]int{}
 	d := &bus.Dispatcher{Bus: b, Invoker: inv, RetryBase: 20 * time.Millisecond, Observe: func(fn, outcome string) {
 		mu.Lock()
@@ -236,6 +237,71 @@ func TestDispatcherThroughInvoker(t *testing.T) {
 	defer mu.Unlock()
 	if fmt.Sprint(got) != "[alpha]" || outcomes["retried"] != 0 {
 		t.Fatalf("got %v outcomes %v", got, outcomes)
+	}
+}
+
+// A consumer with a Batch gets the messages that are waiting in one
+// invocation; each delivery of a batch is settled by its own outcome: the one
+// that does not decode is dead-lettered, the one that fails once is retried
+// alone, the rest are acked once.
+func TestDispatcherBatches(t *testing.T) {
+	b, subject := setup(t)
+	ctx := context.Background()
+	const n = 60
+	for i := range n {
+		if _, err := b.Publish(ctx, subject, fmt.Sprintf("m-%d", i), sample{Name: fmt.Sprint(i)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _ = b.Publish(ctx, subject, "bad", map[string]any{"name": 5}, nil)
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var sizes []int
+	handler := bus.TypedBatch(func(ctx context.Context, ds []bus.Delivery, evs []sample) []error {
+		mu.Lock()
+		defer mu.Unlock()
+		sizes = append(sizes, len(ds))
+		errs := make([]error, len(ds))
+		for i, e := range evs {
+			if e.Name == "7" && ds[i].Attempt == 1 {
+				errs[i] = errors.New("transient")
+				continue
+			}
+			seen[e.Name]++
+		}
+		return errs
+	})
+	inv := invoke.NewLocal()
+	inv.Register("portfolio-t-batch", bus.InvokeHandler(handler))
+	outcomes := map[string]int{}
+	d := &bus.Dispatcher{Bus: b, Invoker: inv, RetryBase: 20 * time.Millisecond, Observe: func(fn, outcome string) {
+		mu.Lock()
+		defer mu.Unlock()
+		outcomes[outcome]++
+	}}
+	fn := catalog.Function{Name: "portfolio-t-batch", Kind: catalog.Consumer, Subjects: []string{subject}, MaxDeliver: 4,
+		Timeout: time.Second, Concurrency: 2, Batch: 25}
+	if err := d.Start(ctx, []catalog.Function{fn}); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	waitFor(t, "every outcome", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return outcomes["acked"] == n && outcomes["dead_lettered"] == 1
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != n || outcomes["retried"] != 1 {
+		t.Fatalf("seen %d of %d events, outcomes %v", len(seen), n, outcomes)
+	}
+	for name, times := range seen {
+		if times != 1 {
+			t.Errorf("event %s handled %d times", name, times)
+		}
+	}
+	if largest := slices.Max(sizes); largest < 2 || largest > 25 {
+		t.Errorf("batch sizes %v: want some batching, none over 25", sizes)
 	}
 }
 

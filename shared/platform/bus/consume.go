@@ -31,6 +31,22 @@ type Delivery struct {
 // dead-letters at once when it is Permanent.
 type Handler func(ctx context.Context, d Delivery) error
 
+// BatchHandler processes deliveries together (a subject busy enough that one
+// write per message would be the bottleneck). It returns one outcome per
+// delivery, in order, with Handler's meaning.
+type BatchHandler func(ctx context.Context, ds []Delivery) []error
+
+// Each handles a batch one delivery at a time with h.
+func Each(h Handler) BatchHandler {
+	return func(ctx context.Context, ds []Delivery) []error {
+		errs := make([]error, len(ds))
+		for i, d := range ds {
+			errs[i] = h(ctx, d)
+		}
+		return errs
+	}
+}
+
 // PermanentError marks a failure that no retry can fix (a malformed event):
 // the message goes straight to the dead-letter stream.
 type PermanentError struct{ Err error }
@@ -69,8 +85,12 @@ type ConsumerSpec struct {
 	// RetryBase is the first retry delay; each later one doubles, up to RetryMax.
 	RetryBase time.Duration
 	RetryMax  time.Duration
-	// Concurrency is how many deliveries are handled at once (default 8).
+	// Concurrency is how many deliveries, or batches, are handled at once (default 8).
 	Concurrency int
+	// BatchSize is the most deliveries handed over together (default 1).
+	// Deliveries that are already waiting are batched; none is held back to
+	// fill a batch.
+	BatchSize int
 	// Observe, if set, is told each outcome: "acked", "retried", "dead_lettered".
 	Observe func(outcome string)
 }
@@ -84,6 +104,7 @@ func SpecFor(f catalog.Function, retryBase time.Duration) ConsumerSpec {
 	return ConsumerSpec{
 		Name: f.Name, Subjects: f.Subjects, MaxDeliver: f.MaxDeliver,
 		AckWait: f.Timeout + 5*time.Second, RetryBase: retryBase, RetryMax: time.Minute, Concurrency: conc,
+		BatchSize: f.Batch,
 	}
 }
 
@@ -106,19 +127,24 @@ func (s ConsumerSpec) Backoff(attempt int) time.Duration {
 // Subscription is a running consumer.
 type Subscription struct {
 	cc   jetstream.ConsumeContext
+	quit chan struct{}
 	wg   *sync.WaitGroup
 	stop context.CancelFunc
 }
 
-// Stop stops fetching and waits for in-flight deliveries to finish.
+// Stop stops fetching and waits for the batches in hand to finish; messages
+// fetched but not yet handed over are released for redelivery.
 func (s *Subscription) Stop() {
 	s.cc.Stop()
+	close(s.quit)
 	s.wg.Wait()
 	s.stop()
 }
 
-// Consume runs h for every message on spec's subjects through a durable consumer.
-func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler) (*Subscription, error) {
+// Consume runs h for the messages on spec's subjects through a durable
+// consumer: spec.Concurrency workers each take the next message and whatever
+// else is waiting, up to spec.BatchSize.
+func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h BatchHandler) (*Subscription, error) {
 	if spec.MaxDeliver < 1 {
 		return nil, fmt.Errorf("consumer %s: MaxDeliver must be ≥ 1", spec.Name)
 	}
@@ -132,29 +158,30 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler) (*Subsc
 	if spec.Concurrency == 0 {
 		spec.Concurrency = 8
 	}
+	spec.BatchSize = max(spec.BatchSize, 1)
+	inFlight := spec.Concurrency * spec.BatchSize
 	cons, err := b.js.CreateOrUpdateConsumer(ctx, stream.Name, jetstream.ConsumerConfig{
 		Durable:        spec.Name,
 		FilterSubjects: spec.Subjects,
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        spec.AckWait,
 		MaxDeliver:     spec.MaxDeliver,
-		MaxAckPending:  spec.Concurrency * 4,
+		MaxAckPending:  inFlight * 4,
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s on %s: %w", spec.Name, stream.Name, err)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	sem := make(chan struct{}, spec.Concurrency)
-	wg := &sync.WaitGroup{}
+	msgs := make(chan jetstream.Msg, inFlight)
+	quit := make(chan struct{})
 	cc, err := cons.Consume(func(m jetstream.Msg) {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			b.deliver(runCtx, spec, stream.Name, m, h)
-		}()
-	}, jetstream.PullMaxMessages(spec.Concurrency*2), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		select {
+		case msgs <- m:
+		case <-quit:
+			_ = m.Nak()
+		}
+	}, jetstream.PullMaxMessages(inFlight*2), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
 			b.log.Warn("consume", "consumer", spec.Name, "err", err)
 		}
@@ -163,28 +190,82 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler) (*Subsc
 		cancel()
 		return nil, fmt.Errorf("consume %s: %w", spec.Name, err)
 	}
-	return &Subscription{cc: cc, wg: wg, stop: cancel}, nil
+	wg := &sync.WaitGroup{}
+	for range spec.Concurrency {
+		wg.Go(func() {
+			for {
+				var batch []jetstream.Msg
+				select {
+				case m := <-msgs:
+					batch = append(batch, m)
+				case <-quit:
+					for { // release what was fetched but not handed over
+						select {
+						case m := <-msgs:
+							_ = m.Nak()
+						default:
+							return
+						}
+					}
+				}
+			fill:
+				for len(batch) < spec.BatchSize {
+					select {
+					case m := <-msgs:
+						batch = append(batch, m)
+					default:
+						break fill
+					}
+				}
+				b.deliver(runCtx, spec, stream.Name, batch, h)
+			}
+		})
+	}
+	return &Subscription{cc: cc, quit: quit, wg: wg, stop: cancel}, nil
 }
 
-func (b *Bus) deliver(ctx context.Context, spec ConsumerSpec, stream string, m jetstream.Msg, h Handler) {
-	meta, err := m.Metadata()
-	if err != nil {
-		b.log.Error("message without metadata", "consumer", spec.Name, "err", err)
-		_ = m.Term()
+// deliver hands a batch to h and settles each message by its outcome.
+func (b *Bus) deliver(ctx context.Context, spec ConsumerSpec, stream string, batch []jetstream.Msg, h BatchHandler) {
+	msgs := make([]jetstream.Msg, 0, len(batch))
+	ds := make([]Delivery, 0, len(batch))
+	for _, m := range batch {
+		meta, err := m.Metadata()
+		if err != nil {
+			b.log.Error("message without metadata", "consumer", spec.Name, "err", err)
+			_ = m.Term()
+			continue
+		}
+		d := Delivery{
+			Subject: m.Subject(), MsgID: m.Headers().Get(nats.MsgIdHdr), Data: json.RawMessage(m.Data()),
+			Attempt: int(meta.NumDelivered), Stream: stream, Sequence: meta.Sequence.Stream, Time: meta.Timestamp,
+		}
+		if len(m.Headers()) > 0 {
+			d.Headers = map[string]string{}
+			for k := range m.Headers() {
+				d.Headers[k] = m.Headers().Get(k)
+			}
+		}
+		msgs, ds = append(msgs, m), append(ds, d)
+	}
+	if len(ds) == 0 {
 		return
 	}
-	d := Delivery{
-		Subject: m.Subject(), MsgID: m.Headers().Get(nats.MsgIdHdr), Data: json.RawMessage(m.Data()),
-		Attempt: int(meta.NumDelivered), Stream: stream, Sequence: meta.Sequence.Stream, Time: meta.Timestamp,
-	}
-	if len(m.Headers()) > 0 {
-		d.Headers = map[string]string{}
-		for k := range m.Headers() {
-			d.Headers[k] = m.Headers().Get(k)
+	errs := h(ctx, ds)
+	if len(errs) != len(ds) {
+		err := fmt.Errorf("consumer %s answered %d outcomes for %d deliveries", spec.Name, len(errs), len(ds))
+		errs = make([]error, len(ds))
+		for i := range errs {
+			errs[i] = err
 		}
 	}
+	for i, m := range msgs {
+		b.settle(ctx, spec, m, ds[i], errs[i])
+	}
+}
+
+// settle acks, dead-letters or naks (with backoff) one message by the outcome herr.
+func (b *Bus) settle(ctx context.Context, spec ConsumerSpec, m jetstream.Msg, d Delivery, herr error) {
 	log := b.log.With("consumer", spec.Name, "subject", d.Subject, "msg_id", d.MsgID, "attempt", d.Attempt)
-	herr := h(ctx, d)
 	observe := func(outcome string) {
 		if spec.Observe != nil {
 			spec.Observe(outcome)

@@ -70,6 +70,9 @@ type Function struct {
 	MemoryMB    int
 	Timeout     time.Duration
 	Concurrency int // reserved concurrency; 0 = unreserved
+	// Batch lets a consumer take up to this many waiting messages in one
+	// invocation, as a Lambda event source's batch size does; 0 = one at a time.
+	Batch int
 }
 
 // Stream is a JetStream stream and the subjects it keeps.
@@ -242,7 +245,8 @@ var Functions = []Function{
 		Bus:         true, // the store's locks live in JetStream
 		MemoryMB:    256,
 		Timeout:     10 * time.Second,
-		Concurrency: 32, // the busiest subject: one small write per message
+		Concurrency: 8,
+		Batch:       100, // the busiest subject: a batch of heartbeats is one write
 	},
 	{
 		Name:        "vapora-on-agent-register",
@@ -394,6 +398,10 @@ func SubjectMatches(pattern, subject string) bool {
 	return len(p) == len(s)
 }
 
+// maxBatch bounds a consumer's batch, as SQS's event source does (the
+// dispatcher also splits a batch that would pass Lambda's payload limit).
+const maxBatch = 100
+
 // Validate checks the catalog's own consistency: unique names, known systems,
 // kinds with what they need, every route claimed once, every subject in a stream.
 // It returns every problem, each naming the function concerned.
@@ -426,6 +434,9 @@ func Validate(systems []System, streams []Stream, functions []Function) error {
 		if f.Timeout <= 0 || f.Timeout > 15*time.Minute {
 			add("function %q: timeout %s outside Lambda's (0, 15m]", f.Name, f.Timeout)
 		}
+		if f.Batch != 0 && f.Kind != Consumer {
+			add("function %q: only consumers take batches", f.Name)
+		}
 		switch f.Kind {
 		case HTTP:
 			if len(f.Routes) == 0 {
@@ -453,6 +464,9 @@ func Validate(systems []System, streams []Stream, functions []Function) error {
 			}
 			if f.MaxDeliver < 1 {
 				add("function %q: consumer needs MaxDeliver ≥ 1", f.Name)
+			}
+			if f.Batch < 0 || f.Batch > maxBatch {
+				add("function %q: batch %d outside 0–%d", f.Name, f.Batch, maxBatch)
 			}
 			for _, subj := range f.Subjects {
 				if !inStreams(streams, subj) {

@@ -104,6 +104,23 @@ func TestValidateNamesEachProblem(t *testing.T) {
 		{"bad schedule", []catalog.Function{
 			with(func(f *catalog.Function) { f.Name = "demo-l"; f.Kind = catalog.Invoke; f.Schedule = "every minute" }),
 		}, `schedule "every minute"`},
+		{"batch too large", []catalog.Function{
+			with(func(f *catalog.Function) {
+				f.Name = "demo-m"
+				f.Kind = catalog.Consumer
+				f.MaxDeliver = 1
+				f.Subjects = []string{"demo.x"}
+				f.Batch = 500
+			}),
+		}, `"demo-m": batch 500 outside 0–100`},
+		{"batch on an HTTP function", []catalog.Function{
+			with(func(f *catalog.Function) {
+				f.Name = "demo-n"
+				f.Kind = catalog.HTTP
+				f.Routes = []catalog.Route{{"GET", "/n"}}
+				f.Batch = 10
+			}),
+		}, `"demo-n": only consumers take batches`},
 		{"wrong system prefix", []catalog.Function{
 			with(func(f *catalog.Function) { f.Name = "other-g"; f.Kind = catalog.Invoke }),
 		}, `must start with its system`},

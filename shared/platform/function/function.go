@@ -58,22 +58,28 @@ func (d *Deps) Env(key string) string {
 
 // Builders construct one kind of handler.
 type (
-	HTTPBuilder     func(ctx context.Context, d *Deps) (http.Handler, error)
-	ConsumerBuilder func(ctx context.Context, d *Deps) (bus.Handler, error)
-	InvokeBuilder   func(ctx context.Context, d *Deps) (invoke.Handler, error)
+	HTTPBuilder          func(ctx context.Context, d *Deps) (http.Handler, error)
+	ConsumerBuilder      func(ctx context.Context, d *Deps) (bus.Handler, error)
+	BatchConsumerBuilder func(ctx context.Context, d *Deps) (bus.BatchHandler, error)
+	InvokeBuilder        func(ctx context.Context, d *Deps) (invoke.Handler, error)
 )
 
 // Builder is the constructor of one function; exactly one field is set, matching its catalog kind.
 type Builder struct {
-	HTTP     HTTPBuilder
-	Consumer ConsumerBuilder
-	Invoke   InvokeBuilder
+	HTTP          HTTPBuilder
+	Consumer      ConsumerBuilder
+	BatchConsumer BatchConsumerBuilder
+	Invoke        InvokeBuilder
 }
 
 // HTTP, Consumer and Invoke wrap a constructor as a Builder.
 func HTTP(b HTTPBuilder) Builder         { return Builder{HTTP: b} }
 func Consumer(b ConsumerBuilder) Builder { return Builder{Consumer: b} }
-func Invoke(b InvokeBuilder) Builder     { return Builder{Invoke: b} }
+
+// BatchConsumer wraps the constructor of a consumer that handles a batch of
+// deliveries at once (for a catalog function with a Batch).
+func BatchConsumer(b BatchConsumerBuilder) Builder { return Builder{BatchConsumer: b} }
+func Invoke(b InvokeBuilder) Builder               { return Builder{Invoke: b} }
 
 // Set maps function names to their builders; each system exports one.
 type Set map[string]Builder
@@ -83,7 +89,7 @@ func (b Builder) Kind() catalog.Kind {
 	switch {
 	case b.HTTP != nil:
 		return catalog.HTTP
-	case b.Consumer != nil:
+	case b.Consumer != nil, b.BatchConsumer != nil:
 		return catalog.Consumer
 	case b.Invoke != nil:
 		return catalog.Invoke
@@ -136,7 +142,7 @@ func Build(ctx context.Context, f catalog.Function, b Builder, d *Deps) (Built, 
 		out.HTTP = WrapHTTP(d, gate.http(h))
 		out.Invoke = apiGatewayHandler(out.HTTP)
 	case catalog.Consumer:
-		h, err := b.Consumer(ctx, d)
+		h, err := b.consumer(ctx, d)
 		if err != nil {
 			return Built{}, fmt.Errorf("build %s: %w", f.Name, err)
 		}
@@ -149,6 +155,21 @@ func Build(ctx context.Context, f catalog.Function, b Builder, d *Deps) (Built, 
 		out.Invoke = gate.invoke(h)
 	}
 	return out, nil
+}
+
+// consumer builds a consumer as a batch handler; a per-delivery handler gets
+// each delivery with a logger that names it.
+func (b Builder) consumer(ctx context.Context, d *Deps) (bus.BatchHandler, error) {
+	if b.BatchConsumer != nil {
+		return b.BatchConsumer(ctx, d)
+	}
+	h, err := b.Consumer(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	return bus.Each(func(ctx context.Context, del bus.Delivery) error {
+		return h(obs.WithLogger(ctx, d.Log.With("subject", del.Subject, "msg_id", del.MsgID, "attempt", del.Attempt)), del)
+	}), nil
 }
 
 // schemaGate applies the function's schema once, on first use, before any
@@ -193,12 +214,16 @@ func (g *schemaGate) http(h http.Handler) http.Handler {
 	})
 }
 
-func (g *schemaGate) consumer(h bus.Handler) bus.Handler {
-	return func(ctx context.Context, d bus.Delivery) error {
+func (g *schemaGate) consumer(h bus.BatchHandler) bus.BatchHandler {
+	return func(ctx context.Context, ds []bus.Delivery) []error {
 		if err := g.ensure(ctx); err != nil {
-			return err
+			errs := make([]error, len(ds))
+			for i := range errs {
+				errs[i] = err
+			}
+			return errs
 		}
-		return h(ctx, d)
+		return h(ctx, ds)
 	}
 }
 
@@ -237,24 +262,43 @@ func apiGatewayHandler(h http.Handler) invoke.Handler {
 	}
 }
 
-// consumerWrapper logs, counts and (in e2e mode) injects faults around a consumer.
-func consumerWrapper(d *Deps, h bus.Handler) bus.Handler {
-	return func(ctx context.Context, del bus.Delivery) error {
-		log := d.Log.With("subject", del.Subject, "msg_id", del.MsgID, "attempt", del.Attempt)
-		ctx = obs.WithLogger(ctx, log)
-		if d.FaultInjection {
-			if n, err := strconv.Atoi(del.Headers[FaultHeader]); err == nil && del.Attempt <= n {
-				d.Metrics.ObserveError(d.Function.Name, "consumer")
-				return fmt.Errorf("injected fault: attempt %d of %d failing", del.Attempt, n)
+// consumerWrapper logs, counts and (in e2e mode) injects faults around a
+// consumer, per delivery: a delivery with an injected fault fails without
+// reaching h.
+func consumerWrapper(d *Deps, h bus.BatchHandler) bus.BatchHandler {
+	return func(ctx context.Context, ds []bus.Delivery) []error {
+		errs := make([]error, len(ds))
+		var pass []int
+		for i, del := range ds {
+			if d.FaultInjection {
+				if n, err := strconv.Atoi(del.Headers[FaultHeader]); err == nil && del.Attempt <= n {
+					errs[i] = fmt.Errorf("injected fault: attempt %d of %d failing", del.Attempt, n)
+					continue
+				}
+			}
+			pass = append(pass, i)
+		}
+		if len(pass) > 0 {
+			batch := make([]bus.Delivery, len(pass))
+			for j, i := range pass {
+				batch[j] = ds[i]
+			}
+			out := h(ctx, batch)
+			for j, i := range pass {
+				errs[i] = out[j]
 			}
 		}
-		if err := h(ctx, del); err != nil {
-			d.Metrics.ObserveError(d.Function.Name, "consumer")
-			log.Warn("consumer failed", "err", err, "permanent", bus.IsPermanent(err))
-			return err
+		for i, err := range errs {
+			del := ds[i]
+			if err != nil {
+				d.Metrics.ObserveError(d.Function.Name, "consumer")
+				d.Log.Warn("consumer failed", "subject", del.Subject, "msg_id", del.MsgID, "attempt", del.Attempt,
+					"err", err, "permanent", bus.IsPermanent(err))
+				continue
+			}
+			d.Metrics.ObserveMessage(d.Function.Name, "processed")
 		}
-		d.Metrics.ObserveMessage(d.Function.Name, "processed")
-		return nil
+		return errs
 	}
 }
 
