@@ -22,7 +22,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
-// Dimensions is the size of every embedding Kogral stores (the HNSW index's).
+// Dimensions is the size of every embedding Kogral stores and searches.
 const Dimensions = 384
 
 // Embedder turns texts into vectors of Dimensions floats.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -80,24 +79,26 @@ type EffectiveGuideline struct {
 type Store struct {
 	db    *surreal.Client
 	embed Embedder
+	index *searchIndex
 	now   func() time.Time
 }
 
 // NewStore returns a store embedding with e.
 func NewStore(db *surreal.Client, e Embedder) *Store {
-	return &Store{db: db, embed: e, now: func() time.Time { return time.Now().UTC() }}
+	return &Store{db: db, embed: e, index: newSearchIndex(db), now: func() time.Time { return time.Now().UTC() }}
 }
 
 func nodeID(id string) models.RecordID { return models.NewRecordID("nodes", id) }
 
 const nodeFields = "record::id(id) AS id, node_type, title, content, metadata, tags, graph_id, created_at, updated_at"
 
-func (s *Store) embedText(ctx context.Context, in NodeInput) ([]float32, error) {
+// embedText is a node's embedding as stored (vectorBytes).
+func (s *Store) embedText(ctx context.Context, in NodeInput) ([]byte, error) {
 	v, err := s.embed.Embed(ctx, []string{in.Title + "\n" + strings.Join(in.Tags, " ") + "\n" + in.Content})
 	if err != nil {
 		return nil, err
 	}
-	return v[0], nil
+	return vectorBytes(v[0]), nil
 }
 
 func (s *Store) ensureGraph(ctx context.Context, graph string) error {
@@ -358,133 +359,95 @@ func (s *Store) Edges(ctx context.Context, id string) ([]Edge, error) {
 	return list, nil
 }
 
-// scored is a node with a search score.
-type scored struct {
-	Node
-	Score float64 `json:"score"`
-}
-
-func (s *Store) textSearch(ctx context.Context, match, score string, vars map[string]any) ([]scored, error) {
-	rows, err := surreal.Query[[]scored](ctx, s.db, "SELECT "+nodeFields+", "+score+" AS score FROM nodes WHERE "+match+
-		" ORDER BY score DESC LIMIT $fetch", vars)
-	if err != nil {
-		return nil, fmt.Errorf("text search: %w", err)
-	}
-	return rows, nil
-}
-
-// keep applies a filter to ranked rows and cuts them to limit.
-func keep(rows []scored, f Filter, limit int) []scored {
-	out := rows[:0:0]
-	for _, r := range rows {
-		if (f.NodeType == "" || r.NodeType == f.NodeType) && (f.GraphID == "" || r.GraphID == f.GraphID) &&
-			(f.Tag == "" || slices.Contains(r.Tags, strings.TrimPrefix(f.Tag, "#"))) {
-			out = append(out, r)
-		}
-		if len(out) == limit {
-			break
-		}
-	}
-	return out
-}
-
-// maxTerms bounds the words of a text query.
+// maxTerms bounds the terms of a text query.
 const maxTerms = 8
 
 // rrfK is the reciprocal-rank-fusion constant: hybrid score = Σ 1/(k + rank).
 const rrfK = 60
 
-// Search runs a full-text query (BM25 over title, weighted twice, and
-// content) and, when semantic, a nearest-neighbour query over the
-// embeddings; with both, results are fused by reciprocal rank.
+// Search runs a full-text query (BM25 over title, weighted twice, tags and
+// content, wanting every term, or any when no node has them all) and, when
+// semantic, a nearest-neighbour query over the embeddings; with both,
+// results are fused by reciprocal rank. Both run on the in-process index
+// (searchIndex), brought up to date first.
 func (s *Store) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 	q.Query = strings.TrimSpace(q.Query)
 	if q.Query == "" {
 		return nil, invalid("query: required")
 	}
 	limit := limitOf(q.Filter, 10)
-	vars := map[string]any{"q": q.Query, "limit": limit}
-	where, err := filterSQL(q.Filter, vars)
-	if err != nil {
-		return nil, err
-	}
-	if q.NodeType != "" {
-		q.NodeType = vars["type"].(string) // the canonical spelling
-	}
-	// Full-text wants every term (one @@ over the body index, the fast
-	// query); only when that finds nothing may any term match. Filters are
-	// applied to the ranked rows here: in the WHERE clause they make
-	// SurrealDB 3.0.2 walk the filter's index instead of the full-text one.
-	fetch := limit
-	if where != "" {
-		fetch = limit * 5
-	}
-	vars["fetch"] = fetch
-	text, err := s.textSearch(ctx, "body @1@ $q", "search::score(1)", vars)
-	if err != nil {
-		return nil, err
-	}
-	if terms := strings.Fields(q.Query); len(text) == 0 && len(terms) > 1 {
-		var match, score []string
-		for i, term := range terms[:min(len(terms), maxTerms)] {
-			vars[fmt.Sprintf("t%d", i)] = term
-			match = append(match, fmt.Sprintf("body @%d@ $t%d", i+1, i))
-			score = append(score, fmt.Sprintf("search::score(%d)", i+1))
-		}
-		if text, err = s.textSearch(ctx, strings.Join(match, " OR "), strings.Join(score, " + "), vars); err != nil {
+	f := q.Filter
+	f.Tag = strings.TrimPrefix(f.Tag, "#")
+	if f.NodeType != "" {
+		t, err := NodeType(f.NodeType)
+		if err != nil {
 			return nil, err
 		}
+		f.NodeType = t
 	}
-	text = keep(text, q.Filter, limit)
+	if err := s.index.sync(ctx); err != nil {
+		return nil, err
+	}
+	terms, err := surreal.Query[[]string](ctx, s.db, "RETURN search::analyze('kogral', $q)", map[string]any{"q": q.Query})
+	if err != nil {
+		return nil, fmt.Errorf("analyze query: %w", err)
+	}
+	terms = uniqueWords(terms)
+	text := s.index.text(terms[:min(len(terms), maxTerms)], f, limit)
 	if !q.Semantic {
-		hits := make([]Hit, len(text))
-		for i, t := range text {
-			hits[i] = Hit{Node: t.Node, Score: t.Score, Via: "text"}
-		}
-		return hits, nil
+		return s.hits(ctx, text, func(ranked) string { return "text" })
 	}
 	vecs, err := s.embed.Embed(ctx, []string{q.Query})
 	if err != nil {
 		return nil, err
 	}
-	vars["v"] = vecs[0]
-	// Neighbours first, filters after: ask for more than the limit.
-	k := max(limit*5, 50)
-	near, err := surreal.Query[[]scored](ctx, s.db, fmt.Sprintf("SELECT %s, 1 - vector::distance::knn() AS score FROM nodes WHERE embedding <|%d,80|> $v ORDER BY score DESC",
-		nodeFields, k), vars)
-	if err != nil {
-		return nil, fmt.Errorf("semantic search: %w", err)
-	}
-	near = keep(near, q.Filter, k)
-	fused := map[string]*Hit{}
-	add := func(list []scored, via string) {
-		for rank, t := range list {
-			h, ok := fused[t.ID]
-			if !ok {
-				h = &Hit{Node: t.Node, Via: via}
-				fused[t.ID] = h
-			} else if h.Via != via {
-				h.Via = "hybrid"
+	// More neighbours than the limit, so that fusion has ranks to work with.
+	near := s.index.nearest(vecs[0], f, max(limit*5, 50))
+	fused := map[string]float64{}
+	via := map[string]string{}
+	for _, list := range []struct {
+		name string
+		rows []ranked
+	}{{"text", text}, {"semantic", near}} {
+		for rank, r := range list.rows {
+			fused[r.id] += 1.0 / float64(rrfK+rank+1)
+			if v, ok := via[r.id]; ok && v != list.name {
+				via[r.id] = "hybrid"
+			} else if !ok {
+				via[r.id] = list.name
 			}
-			h.Score += 1.0 / float64(rrfK+rank+1)
 		}
 	}
-	add(text, "text")
-	add(near, "semantic")
-	hits := make([]Hit, 0, len(fused))
-	for _, h := range fused {
-		hits = append(hits, *h)
+	best := newTopK(limit)
+	for id, score := range fused {
+		best.offer(id, score)
 	}
-	sort.SliceStable(hits, func(i, j int) bool {
-		if hits[i].Score != hits[j].Score {
-			return hits[i].Score > hits[j].Score
+	return s.hits(ctx, best.sorted(), func(r ranked) string { return via[r.id] })
+}
+
+// hits reads the ranked nodes; one deleted since the index saw it is left out.
+func (s *Store) hits(ctx context.Context, rows []ranked, via func(ranked) string) ([]Hit, error) {
+	ids := make([]models.RecordID, len(rows))
+	for i, r := range rows {
+		ids[i] = nodeID(r.id)
+	}
+	nodes := map[string]Node{}
+	if len(ids) > 0 {
+		list, err := surreal.Query[[]Node](ctx, s.db, "SELECT "+nodeFields+" FROM $ids[*]", map[string]any{"ids": ids})
+		if err != nil {
+			return nil, fmt.Errorf("read search hits: %w", err)
 		}
-		return hits[i].Node.ID < hits[j].Node.ID
-	})
-	if len(hits) > limit {
-		hits = hits[:limit]
+		for _, n := range list {
+			nodes[n.ID] = n
+		}
 	}
-	return hits, nil
+	out := make([]Hit, 0, len(rows))
+	for _, r := range rows {
+		if n, ok := nodes[r.id]; ok {
+			out = append(out, Hit{Node: n, Score: r.score, Via: via(r)})
+		}
+	}
+	return out, nil
 }
 
 // MaxDepth bounds connected().
@@ -708,7 +671,7 @@ func (s *Store) Import(ctx context.Context, g Subgraph) (ImportResult, error) {
 		for i, in := range batch {
 			now := s.now()
 			rows[i] = map[string]any{"id": nodeID(in.ID), "node_type": in.NodeType, "title": in.Title, "content": in.Content,
-				"metadata": in.Metadata, "tags": in.Tags, "graph_id": in.GraphID, "embedding": vecs[i], "created_at": now, "updated_at": now}
+				"metadata": in.Metadata, "tags": in.Tags, "graph_id": in.GraphID, "embedding": vectorBytes(vecs[i]), "created_at": now, "updated_at": now}
 		}
 		_, err = surreal.Query[any](ctx, s.db, `INSERT INTO nodes $rows ON DUPLICATE KEY UPDATE node_type = $input.node_type,
 	title = $input.title, content = $input.content, metadata = $input.metadata, tags = $input.tags, graph_id = $input.graph_id,
@@ -724,6 +687,11 @@ func (s *Store) Import(ctx context.Context, g Subgraph) (ImportResult, error) {
 			return res, err
 		}
 		res.Edges += len(batch)
+	}
+	// The import is indexed here, while its caller waits, rather than by the
+	// first search after it.
+	if err := s.index.sync(ctx); err != nil {
+		return res, err
 	}
 	return res, nil
 }

@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	localsurreal "github.com/stratumiops/stratumiops/localstack/surreal"
@@ -126,5 +130,139 @@ func TestGraphStore(t *testing.T) {
 	}
 	if e, _ := s.Edges(ctx, "cache"); len(e) != 0 {
 		t.Fatalf("edges of a deleted node's neighbour: %+v", e)
+	}
+}
+
+// Two stores over one database stand for two function instances: each
+// search sees what the other wrote, changed and deleted before it.
+func TestSearchIndexFollowsOtherInstances(t *testing.T) {
+	ctx := context.Background()
+	a := newStore(t)
+	b := NewStore(a.db, LocalEmbedder{})
+	found := func(s *Store, query string) []string {
+		t.Helper()
+		hits, err := s.Search(ctx, SearchQuery{Query: query})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, h := range hits {
+			ids = append(ids, h.Node.ID)
+		}
+		return ids
+	}
+	if ids := found(b, "zeppelin"); len(ids) != 0 {
+		t.Fatalf("empty graph: %v", ids)
+	}
+	if _, err := a.CreateNode(ctx, NodeInput{ID: "airship", NodeType: "Note", Title: "Zeppelins", Content: "Rigid airships.", GraphID: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	if ids := found(b, "zeppelin"); !slices.Equal(ids, []string{"airship"}) {
+		t.Fatalf("after a create elsewhere: %v", ids)
+	}
+	if _, err := a.UpdateNode(ctx, "airship", NodeInput{NodeType: "Note", Title: "Blimps", Content: "Non-rigid airships.", GraphID: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	if ids := found(b, "zeppelin"); len(ids) != 0 {
+		t.Fatalf("the old title after an update elsewhere: %v", ids)
+	}
+	if ids := found(b, "blimp"); !slices.Equal(ids, []string{"airship"}) {
+		t.Fatalf("the new title after an update elsewhere: %v", ids)
+	}
+	if _, err := a.Import(ctx, Subgraph{Nodes: []Node{{ID: "balloon", NodeType: "Note", Title: "Hot-air balloon", Content: "A blimp cousin.", GraphID: "web"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if ids := found(b, "blimp"); !slices.Equal(ids, []string{"airship", "balloon"}) {
+		t.Fatalf("after an import elsewhere (the title counts twice): %v", ids)
+	}
+	if err := a.DeleteNode(ctx, "airship"); err != nil {
+		t.Fatal(err)
+	}
+	if ids := found(b, "blimp"); !slices.Equal(ids, []string{"balloon"}) {
+		t.Fatalf("after a delete elsewhere: %v", ids)
+	}
+	// A third instance starting now loads what is there.
+	if ids := found(NewStore(a.db, LocalEmbedder{}), "blimp"); !slices.Equal(ids, []string{"balloon"}) {
+		t.Fatalf("a fresh index: %v", ids)
+	}
+}
+
+// BM25 as SurrealDB defines it (k1 1.2, b 0.75), checked by hand on a
+// three-document corpus.
+func TestBM25Scores(t *testing.T) {
+	x := newSearchIndex(nil)
+	for _, r := range []indexRow{
+		{ID: "a", Terms: []string{"cach", "cach", "ledger", "."}},
+		{ID: "b", Terms: []string{"cach", "queue", "queue", "queue"}},
+		{ID: "c", Terms: []string{"ledger", "queue"}},
+	} {
+		x.put(&r)
+	}
+	got := x.text([]string{"cach", "ledger"}, Filter{}, 10)
+	// Only a has both terms. N=3, avgdl=(3+4+2)/3=3, |a|=3 (the '.' is not a word).
+	idf := func(df float64) float64 { return math.Log(1 + (3-df+0.5)/(df+0.5)) }
+	want := idf(2)*2*2.2/(2+1.2) + idf(2)*1*2.2/(1+1.2)
+	if len(got) != 1 || got[0].id != "a" || math.Abs(got[0].score-want) > 1e-9 {
+		t.Fatalf("cach ledger: %+v, want a at %v", got, want)
+	}
+	// No document has both: any term counts, ranked by score.
+	got = x.text([]string{"ledger", "queue", "zeppelin"}, Filter{}, 10)
+	if len(got) != 3 || got[0].id != "c" {
+		t.Fatalf("ledger queue zeppelin: %+v, want c first (both terms, shortest)", got)
+	}
+	x.remove("c")
+	if got = x.text([]string{"ledger"}, Filter{}, 10); len(got) != 1 || got[0].id != "a" {
+		t.Fatalf("after removing c: %+v", got)
+	}
+}
+
+// A database written before the in-process index (embeddings as arrays,
+// no terms field) is searchable, text and semantic, once migrated.
+func TestSearchAfterMigratingOlderNodes(t *testing.T) {
+	ctx := context.Background()
+	db := surreal.New(surreal.Config{URL: surrealURL, User: "root", Pass: "root", Namespace: "test",
+		Database: fmt.Sprintf("kogral_old_%d", time.Now().UnixNano())}, nil)
+	t.Cleanup(func() { _ = db.Close() })
+	first, err := fs.ReadFile(schemas.Surreal, "surreal/kogral/001_kogral.surql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := surreal.Migrate(ctx, db, fstest.MapFS{"surreal/kogral/001_kogral.surql": {Data: first}}, "surreal/kogral"); err != nil {
+		t.Fatal(err)
+	}
+	vec, _ := LocalEmbedder{}.Embed(ctx, []string{"Quorum reads\n\nRead from a quorum of replicas."})
+	if _, err := surreal.Query[any](ctx, db, `CREATE nodes:quorum CONTENT { node_type: 'Pattern', title: 'Quorum reads',
+		content: 'Read from a quorum of replicas.', graph_id: 'web', tags: [], embedding: $v, created_at: time::now(), updated_at: time::now() }`,
+		map[string]any{"v": vec[0]}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := surreal.Migrate(ctx, db, schemas.Surreal, "surreal/kogral"); err != nil {
+		t.Fatal(err)
+	}
+	s := NewStore(db, LocalEmbedder{})
+	for q, via := range map[SearchQuery]string{{Query: "quorum"}: "text", {Query: "replicas quorum reads", Semantic: true}: "hybrid"} {
+		hits, err := s.Search(ctx, q)
+		if err != nil || len(hits) == 0 || hits[0].Node.ID != "quorum" || hits[0].Via != via {
+			t.Fatalf("%+v: %+v %v", q, hits, err)
+		}
+	}
+}
+
+func TestTopKKeepsTheBest(t *testing.T) {
+	var all []ranked
+	best := newTopK(5)
+	for i := range 200 {
+		r := ranked{id: fmt.Sprintf("n%03d", i), score: float64((i * 37) % 23)}
+		all = append(all, r)
+		best.offer(r.id, r.score)
+	}
+	slices.SortFunc(all, func(a, b ranked) int {
+		if better(a, b) {
+			return -1
+		}
+		return 1
+	})
+	if got := best.sorted(); !slices.Equal(got, all[:5]) {
+		t.Fatalf("top 5: %v, want %v", got, all[:5])
 	}
 }
