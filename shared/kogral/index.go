@@ -34,7 +34,7 @@ type searchIndex struct {
 	syncMu   sync.Mutex // one catch-up at a time
 	loaded   bool
 	since    uint64    // the next change-feed versionstamp to read
-	syncedAt time.Time // when the feed was last read
+	syncedAt time.Time // when the last read of the feed began
 
 	// Nodes live in numbered slots, so that a query walks slices, not maps.
 	mu       sync.RWMutex
@@ -106,11 +106,18 @@ type changeSet struct {
 
 // sync brings the index up to date: a full load the first time (or after a
 // long idle), then the change feed since the last read.
+//
+// Concurrent searches share a read: one that finds the feed was read after
+// it arrived has nothing to wait for.
 func (x *searchIndex) sync(ctx context.Context) error {
+	arrived := time.Now()
 	x.syncMu.Lock()
 	defer x.syncMu.Unlock()
-	if !x.loaded || time.Since(x.syncedAt) > reloadAfter {
+	switch {
+	case !x.loaded || time.Since(x.syncedAt) > reloadAfter:
 		return x.load(ctx)
+	case x.syncedAt.After(arrived):
+		return nil
 	}
 	return x.follow(ctx, fmt.Sprint(x.since))
 }
@@ -142,6 +149,7 @@ func (x *searchIndex) load(ctx context.Context) error {
 
 // follow applies the feed from since (a versionstamp or a datetime literal).
 func (x *searchIndex) follow(ctx context.Context, since string) error {
+	began := time.Now() // every write committed before this is in what we read
 	for {
 		sets, err := surreal.Query[[]changeSet](ctx, x.db, fmt.Sprintf("SHOW CHANGES FOR TABLE nodes SINCE %s LIMIT %d", since, feedPage), nil)
 		if err != nil {
@@ -160,7 +168,7 @@ func (x *searchIndex) follow(ctx context.Context, since string) error {
 			x.since = max(x.since, set.Versionstamp+1)
 		}
 		x.mu.Unlock()
-		x.syncedAt = time.Now()
+		x.syncedAt = began
 		if len(sets) < feedPage {
 			return nil
 		}
