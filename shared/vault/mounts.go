@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -78,7 +79,13 @@ func sealedNow(ctx context.Context) bool {
 	return ok && !snap.Seal.Unsealed
 }
 
+// loadSnapshot reads the mounts, audit devices and seal state in one round
+// trip, or takes them from memory if an unsealed vault's were read within
+// storage.ReadTTL (a sealed one is read every time, so an unseal shows at once).
 func (s *Server) loadSnapshot(ctx context.Context) (*snapshot, error) {
+	if snap, ok := s.snapshots.Get(struct{}{}); ok {
+		return snap, nil
+	}
 	both, err := surreal.QueryAll[any](ctx, s.mounts.db, `SELECT * OMIT id FROM mounts;
 SELECT path, type, description FROM audit_device;
 RETURN { initialized: record::exists(seal:config), unsealed: seal:config.wrapped_root != NONE, generation: seal:config.generation ?? 0 };`, nil)
@@ -93,6 +100,9 @@ RETURN { initialized: record::exists(seal:config), unsealed: seal:config.wrapped
 			return nil, fmt.Errorf("decode mounts and audit devices: %w", err)
 		}
 	}
+	if snap.Seal.Unsealed {
+		s.snapshots.Put(struct{}{}, snap)
+	}
 	return snap, nil
 }
 
@@ -101,6 +111,11 @@ func (ms *mounts) all(ctx context.Context) ([]Mount, error) {
 	if snap, ok := ctx.Value(snapshotKey{}).(*snapshot); ok {
 		return snap.Mounts, nil
 	}
+	return ms.read(ctx)
+}
+
+// read reads the mounts from SurrealDB, never from a snapshot.
+func (ms *mounts) read(ctx context.Context) ([]Mount, error) {
 	list, err := surreal.Query[[]Mount](ctx, ms.db, "SELECT * OMIT id FROM mounts", nil)
 	if err != nil {
 		return nil, fmt.Errorf("read mounts: %w", err)
@@ -114,6 +129,7 @@ func (ms *mounts) find(ctx context.Context, path string) (Mount, string, bool, e
 	if err != nil {
 		return Mount{}, "", false, err
 	}
+	list = slices.Clone(list) // a snapshot's list is shared by concurrent requests
 	sort.Slice(list, func(i, j int) bool { return len(list[i].Path) > len(list[j].Path) })
 	for _, m := range list {
 		if strings.HasPrefix(path+"/", m.Path) {
@@ -160,7 +176,7 @@ func (ms *mounts) mount(ctx context.Context, path string, req mountRequest) erro
 			req.Options["version"] = "1"
 		}
 	}
-	list, err := ms.all(ctx)
+	list, err := ms.read(ctx) // what other instances mounted a moment ago counts too
 	if err != nil {
 		return err
 	}

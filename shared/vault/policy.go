@@ -15,6 +15,7 @@ import (
 	"github.com/stratumiops/stratumiops/schemas"
 	"github.com/stratumiops/stratumiops/shared/platform/authz"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+	"github.com/stratumiops/stratumiops/shared/vault/storage"
 )
 
 // Capabilities are Vault's, used as Cedar actions.
@@ -36,6 +37,8 @@ type policies struct {
 
 	mu    sync.Mutex
 	cache map[string]cachedDoc // by name; reparsed when the text changes
+	// recent keeps the documents of a set of names for storage.ReadTTL.
+	recent storage.Recent[string, []*authz.Document]
 }
 
 type cachedDoc struct {
@@ -80,6 +83,7 @@ func (p *policies) put(ctx context.Context, name, text string) error {
 	if _, err := p.parse(name, text); err != nil {
 		return badRequest("failed to parse policy: %v", err)
 	}
+	defer p.recent.Clear()
 	_, err := surreal.Query[any](ctx, p.db, "UPSERT $id CONTENT { name: $n, text: $t, updated_at: time::now() }",
 		map[string]any{"id": policyID(name), "n": name, "t": text})
 	if err != nil {
@@ -108,12 +112,26 @@ func (p *policies) delete(ctx context.Context, name string) error {
 	if name == "root" {
 		return badRequest("cannot delete the root policy")
 	}
+	defer p.recent.Clear()
 	_, err := surreal.Query[any](ctx, p.db, "DELETE $id", map[string]any{"id": policyID(name)})
 	return err
 }
 
-// documents returns the parsed documents of the named policies that exist.
+// documents returns the parsed documents of the named policies that exist,
+// as read within storage.ReadTTL.
 func (p *policies) documents(ctx context.Context, names []string) ([]*authz.Document, error) {
+	key := strings.Join(names, "\x00")
+	if docs, ok := p.recent.Get(key); ok {
+		return docs, nil
+	}
+	docs, err := p.read(ctx, names)
+	if err == nil {
+		p.recent.Put(key, docs)
+	}
+	return docs, err
+}
+
+func (p *policies) read(ctx context.Context, names []string) ([]*authz.Document, error) {
 	rows, err := surreal.Query[[]policyRow](ctx, p.db, "SELECT name, text FROM policies WHERE name IN $n", map[string]any{"n": names})
 	if err != nil {
 		return nil, fmt.Errorf("load policies: %w", err)

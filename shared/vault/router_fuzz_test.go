@@ -18,9 +18,17 @@ import (
 	"github.com/stratumiops/stratumiops/shared/vault/cryptofn"
 )
 
-// fuzzVault is an initialised, unsealed vault with a KV v2 mount, served by
-// the same handlers as vault-sys and vault-secrets.
-func fuzzVault(t testing.TB) (http.Handler, string) {
+// testVault is an initialised, unsealed vault with a KV v2 mount, served by
+// the same handlers as vault-sys and vault-secrets; instance builds another
+// instance of them over the same database and vault-crypto.
+type testVault struct {
+	h        http.Handler
+	root     string
+	db       *surreal.Client
+	instance func() http.Handler
+}
+
+func newTestVault(t testing.TB) testVault {
 	t.Helper()
 	ctx := context.Background()
 	kms, err := localkms.Start(ctx, localkms.Options{})
@@ -40,31 +48,37 @@ func fuzzVault(t testing.TB) (http.Handler, string) {
 	}
 	inv := invoke.NewLocal()
 	inv.Register(CryptoFunction, cryptofn.NewHandler(db, wrapper))
-	s, err := NewServer(db, inv)
-	if err != nil {
-		t.Fatal(err)
+	instance := func() http.Handler {
+		s, err := NewServer(db, inv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/v1/sys/", s.SysHandler())
+		mux.Handle("/v1/", s.SecretsHandler())
+		return httpapi.Options{Errors: WriteError}.Middleware(mux)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/v1/sys/", s.SysHandler())
-	mux.Handle("/v1/", s.SecretsHandler())
-	h := httpapi.Options{Errors: WriteError}.Middleware(mux)
-	do := func(method, path, token, body string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(method, path, strings.NewReader(body))
-		req.Header.Set("X-Vault-Token", token)
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		return rec
-	}
+	v := testVault{h: instance(), db: db, instance: instance}
 	var init struct {
 		Keys      []string `json:"keys"`
 		RootToken string   `json:"root_token"`
 	}
-	_ = json.Unmarshal(do("PUT", "/v1/sys/init", "", `{"secret_shares":1,"secret_threshold":1}`).Body.Bytes(), &init)
-	do("PUT", "/v1/sys/unseal", "", `{"key":"`+init.Keys[0]+`"}`)
-	if rec := do("POST", "/v1/sys/mounts/secret", init.RootToken, `{"type":"kv","options":{"version":"2"}}`); rec.Code != 204 {
+	_ = json.Unmarshal(call(v.h, "PUT", "/v1/sys/init", "", `{"secret_shares":1,"secret_threshold":1}`).Body.Bytes(), &init)
+	call(v.h, "PUT", "/v1/sys/unseal", "", `{"key":"`+init.Keys[0]+`"}`)
+	v.root = init.RootToken
+	if rec := call(v.h, "POST", "/v1/sys/mounts/secret", v.root, `{"type":"kv","options":{"version":"2"}}`); rec.Code != 204 {
 		t.Fatalf("mount: %d %s", rec.Code, rec.Body)
 	}
-	return h, init.RootToken
+	return v
+}
+
+// call sends one request to h with token.
+func call(h http.Handler, method, path, token, body string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Header.Set("X-Vault-Token", token)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
 }
 
 // Whatever the method, path, body and token, the vault answers with a status
@@ -84,7 +98,8 @@ func FuzzRouter(f *testing.F) {
 	} {
 		f.Add(seed.method, seed.path, seed.body, true)
 	}
-	h, root := fuzzVault(f)
+	v := newTestVault(f)
+	h, root := v.h, v.root
 	f.Fuzz(func(t *testing.T, method, path, body string, withRoot bool) {
 		if !strings.HasPrefix(path, "/") || strings.ContainsAny(method, " \t\r\n") || method == "" || strings.Contains(path, "sys/seal") {
 			return // not an HTTP request line; and sealing would end the run

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/stratumiops/stratumiops/shared/vault/engine"
+	"github.com/stratumiops/stratumiops/shared/vault/storage"
 )
 
 // SecretsHandler serves /v1/auth/token/* and /v1/<mount>/* (the vault-secrets function).
@@ -152,6 +153,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, op string) error 
 				return err
 			}
 			s.revokeLeasesOf(ctx, revoked)
+			storage.Settle(ctx) // no instance still accepts the token when the caller hears it is revoked
 		}
 		noContent(w)
 		return nil

@@ -27,6 +27,8 @@ type Server struct {
 	mounts   *mounts
 	audit    *audit
 	opts     httpapi.Options
+	// snapshots keeps the last unsealed snapshot for storage.ReadTTL.
+	snapshots storage.Recent[struct{}, *snapshot]
 }
 
 // NewServer builds the vault API; inv reaches vault-crypto.

@@ -8,6 +8,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
 	"github.com/stratumiops/stratumiops/shared/vault/leases"
+	"github.com/stratumiops/stratumiops/shared/vault/storage"
 )
 
 // SysHandler serves /v1/sys/* (the vault-sys function).
@@ -15,9 +16,21 @@ func (s *Server) SysHandler() http.Handler {
 	return s.handler("/v1/sys/", s.sys)
 }
 
-func (s *Server) sys(w http.ResponseWriter, r *http.Request, path string) error {
+func (s *Server) sys(w http.ResponseWriter, r *http.Request, path string) (err error) {
 	ctx := r.Context()
 	write := r.Method == http.MethodPut || r.Method == http.MethodPost
+	if write || r.Method == http.MethodDelete {
+		defer func() {
+			// What this changed (the seal, mounts, audit devices, policies)
+			// shows on this instance's next request, and on every instance's
+			// by the time the caller has the answer. (An unseal or an init
+			// needs no wait: a sealed vault's state is never kept.)
+			s.snapshots.Clear()
+			if err == nil && path != "unseal" && path != "init" {
+				storage.Settle(ctx)
+			}
+		}()
+	}
 	switch {
 	case path == "init" && r.Method == http.MethodGet:
 		st, err := s.crypto.Status(ctx)

@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
+	"github.com/stratumiops/stratumiops/shared/vault/storage"
 )
 
 // Token is a token's record, kept under the keyed hash of its id.
@@ -56,6 +58,9 @@ func (r *tokenRow) token() *Token {
 type tokens struct {
 	db     *surreal.Client
 	crypto *keeper.Client
+	// recent keeps unlimited-use tokens, by the SHA-256 of their id, for
+	// storage.ReadTTL; a revocation or renewal through this instance clears it.
+	recent storage.Recent[[sha256.Size]byte, Token]
 }
 
 func (ts *tokens) byHash(ctx context.Context, hash string) (*Token, error) {
@@ -85,6 +90,19 @@ func (ts *tokens) lookup(ctx context.Context, id string) (*Token, error) {
 	if id == "" {
 		return nil, nil
 	}
+	key := sha256.Sum256([]byte(id))
+	if t, ok := ts.recent.Get(key); ok && (t.ExpireTime == nil || time.Now().Before(*t.ExpireTime)) {
+		return &t, nil
+	}
+	t, err := ts.read(ctx, id)
+	if err == nil && t != nil && t.NumUses == 0 {
+		ts.recent.Put(key, *t)
+	}
+	return t, err
+}
+
+// read resolves a token id from SurrealDB.
+func (ts *tokens) read(ctx context.Context, id string) (*Token, error) {
 	hash, err := ts.crypto.TokenHash(ctx, id)
 	if err != nil {
 		return nil, apiError(err)
@@ -267,6 +285,7 @@ func (ts *tokens) store(ctx context.Context, t *Token) error {
 // revoke deletes a token and, recursively, every token it created, and
 // returns their hashes.
 func (ts *tokens) revoke(ctx context.Context, t *Token) ([]string, error) {
+	defer ts.recent.Clear()
 	// The descendants are found breadth-first; then all go in one statement.
 	hashes := []string{t.Hash}
 	frontier := []string{t.Hash}
@@ -291,6 +310,7 @@ func (ts *tokens) revoke(ctx context.Context, t *Token) ([]string, error) {
 
 // revokeOrphan deletes the token and makes its children orphans.
 func (ts *tokens) revokeOrphan(ctx context.Context, t *Token) ([]string, error) {
+	defer ts.recent.Clear()
 	_, err := surreal.Query[any](ctx, ts.db,
 		"UPDATE tokens SET parent = NONE, orphan = true WHERE parent = $h; DELETE $id;",
 		map[string]any{"h": t.Hash, "id": tokenID(t.Hash)})
@@ -303,6 +323,7 @@ func (ts *tokens) revokeOrphan(ctx context.Context, t *Token) ([]string, error) 
 // renew extends a renewable token by increment (or its original TTL), never
 // past its explicit max TTL or the store's maximum.
 func (ts *tokens) renew(ctx context.Context, t *Token, increment time.Duration) (*Token, error) {
+	defer ts.recent.Clear()
 	if !t.Renewable {
 		return nil, badRequest("lease is not renewable")
 	}

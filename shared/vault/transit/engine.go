@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/stratumiops/stratumiops/shared/vault/engine"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
@@ -20,8 +21,9 @@ import (
 
 // Engine serves transit mounts inside vault-crypto. Keys are stored sealed
 // by the barrier at logical/<mount uuid>/policy/<name>; each instance keeps
-// the keys it has opened, and checks their revision on every use so that a
-// rotation by another instance is seen at once.
+// the keys it has opened. A change to a key checks its revision first; the
+// operations that use a key (encrypt, sign…) rely on a revision confirmed
+// within storage.ReadTTL, so a rotation by another instance is seen within it.
 type Engine struct {
 	st *storage.Store
 
@@ -30,8 +32,9 @@ type Engine struct {
 }
 
 type cachedPolicy struct {
-	rev int
-	p   *Policy
+	rev     int
+	p       *Policy
+	checked time.Time // when rev was last confirmed against storage
 }
 
 // New returns a transit engine over st (sealed by the keeper itself).
@@ -128,6 +131,10 @@ func (e *Engine) load(ctx context.Context, path string) (*Policy, int, error) {
 	}
 	e.mu.Lock()
 	c, ok := e.cache[path]
+	if ok && c.rev == rev {
+		c.checked = time.Now()
+		e.cache[path] = c
+	}
 	e.mu.Unlock()
 	if ok && c.rev == rev {
 		return c.p, rev, nil
@@ -148,7 +155,20 @@ func (e *Engine) remember(path string, rev int, p *Policy) {
 		delete(e.cache, path)
 		return
 	}
-	e.cache[path] = cachedPolicy{rev: rev, p: p}
+	e.cache[path] = cachedPolicy{rev: rev, p: p, checked: time.Now()}
+}
+
+// recent is load for the operations that use a key: a key whose revision
+// was confirmed within storage.ReadTTL is used as it is.
+func (e *Engine) recent(ctx context.Context, path string) (*Policy, error) {
+	e.mu.Lock()
+	c, ok := e.cache[path]
+	e.mu.Unlock()
+	if ok && time.Since(c.checked) < storage.ReadTTL {
+		return c.p, nil
+	}
+	p, _, err := e.load(ctx, path)
+	return p, err
 }
 
 // save writes p conditionally on rev (0 creates); a lost race is ErrConflict.
@@ -158,6 +178,9 @@ func (e *Engine) save(ctx context.Context, path string, p *Policy, rev int) erro
 		return err
 	}
 	e.remember(path, rev+1, p)
+	if rev > 0 { // a changed key (a new one was cached nowhere)
+		storage.Settle(ctx)
+	}
 	return nil
 }
 
@@ -173,7 +196,7 @@ type keyRequest struct {
 
 // existing loads the key or fails with the message OpenBao gives for what.
 func (k keyRequest) existing(what string) (*Policy, error) {
-	p, _, err := k.e.load(k.ctx, k.path)
+	p, err := k.e.recent(k.ctx, k.path)
 	if err == nil && p == nil {
 		err = invalid("%s key not found", what)
 	}
@@ -345,6 +368,7 @@ func (k keyRequest) delete() (keeper.EngineResponse, error) {
 		return keeper.EngineResponse{}, err
 	}
 	k.e.remember(k.path, 0, nil)
+	storage.Settle(k.ctx)
 	return engine.NoContent()
 }
 
@@ -450,7 +474,7 @@ func (k keyRequest) batch(item func(engine.Fields) (map[string]any, error)) (kee
 }
 
 func (k keyRequest) encrypt() (keeper.EngineResponse, error) {
-	p, _, err := k.e.load(k.ctx, k.path)
+	p, err := k.e.recent(k.ctx, k.path)
 	if err != nil {
 		return keeper.EngineResponse{}, err
 	}
