@@ -160,9 +160,10 @@ func benchVault(ctx context.Context, ep devstack.Endpoints, duration time.Durati
 	if err != nil {
 		return nil, "", err
 	}
-	aes := transit[0].rate()
-	ratios := fmt.Sprintf("post-quantum vs aes256-gcm96 encrypt (target ≥ 0.50): ml-dsa-65 sign %.2f, ml-kem-768 encrypt %.2f",
-		transit[2].rate()/aes, transit[3].rate()/aes)
+	aes, aesTarget := transit[0].rate(), transit[0].target
+	ratios := fmt.Sprintf("post-quantum vs aes256-gcm96 encrypt (target ≥ 0.50), against the measured aes rate / the aes target (%.0f/s):\n"+
+		"  ml-dsa-65 sign %.2f / %.2f, ml-kem-768 encrypt %.2f / %.2f",
+		aesTarget, transit[2].rate()/aes, transit[2].rate()/aesTarget, transit[3].rate()/aes, transit[3].rate()/aesTarget)
 	return append([]result{write, read}, transit...), ratios, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -534,12 +535,22 @@ func (s *Store) Heartbeats(ctx context.Context, beats []Beat) (unknown map[strin
 	if len(beats) == 0 {
 		return unknown, nil
 	}
-	agents := make([]models.RecordID, 0, len(beats))
+	// Only each agent's newest heartbeat of the batch can count: one write
+	// per agent, in a fixed order, keeps concurrent batches' transactions
+	// short and their conflicts few.
+	newest := map[string]Beat{}
 	for _, b := range beats {
-		if id := fmt.Sprint(b.Agent.ID); !unknown[id] {
-			unknown[id] = true
-			agents = append(agents, b.Agent)
+		id := fmt.Sprint(b.Agent.ID)
+		if cur, ok := newest[id]; !ok || b.At.After(cur.At) {
+			newest[id] = b
 		}
+		unknown[id] = true
+	}
+	ids := slices.Sorted(maps.Keys(newest))
+	agents := make([]models.RecordID, len(ids))
+	beats = make([]Beat, len(ids))
+	for i, id := range ids {
+		beats[i], agents[i] = newest[id], newest[id].Agent
 	}
 	res, err := surreal.QueryAll[any](ctx, s.db, `FOR $b IN $beats {
 	UPDATE $b.agent SET status = $b.status, current_load = $b.load, last_heartbeat = $b.at WHERE last_heartbeat <= $b.at RETURN NONE;

@@ -245,7 +245,7 @@ var Functions = []Function{
 		Bus:         true, // the store's locks live in JetStream
 		MemoryMB:    256,
 		Timeout:     10 * time.Second,
-		Concurrency: 8,
+		Concurrency: 2,
 		Batch:       100, // the busiest subject: a batch of heartbeats is one write
 	},
 	{
