@@ -2,7 +2,6 @@ package vapora
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -619,21 +618,4 @@ func appliedID(consumer, msgID string) models.RecordID {
 func isDuplicate(err error) bool {
 	var qe *surreal.QueryError
 	return errors.As(err, &qe) && strings.Contains(qe.Message, "already exists")
-}
-
-// decodeLast decodes the last statement's result of a multi-statement query.
-func decodeLast[T interface{ task() Task }](res []any) (Task, error) {
-	if len(res) == 0 {
-		return Task{}, errors.New("no result")
-	}
-	// Statement results come back untyped; they are re-read through JSON.
-	raw, err := json.Marshal(res[len(res)-1])
-	if err != nil {
-		return Task{}, err
-	}
-	var row T
-	if err := json.Unmarshal(raw, &row); err != nil {
-		return Task{}, fmt.Errorf("decode task: %w", err)
-	}
-	return row.task(), nil
 }
