@@ -16,17 +16,24 @@ func (s *Server) SysHandler() http.Handler {
 	return s.handler("/v1/sys/", s.sys)
 }
 
+// changesKeptState reports whether a write to a sys path changes state that
+// instances keep for storage.ReadTTL: the seal, mounts, audit devices and
+// policies. (An unseal or an init needs no wait: a sealed vault's state is
+// never kept; leases and audit hashes are not kept at all.)
+func changesKeptState(path string) bool {
+	return path == "seal" || strings.HasPrefix(path, "mounts/") || strings.HasPrefix(path, "audit/") ||
+		strings.HasPrefix(path, "policies/cedar/")
+}
+
 func (s *Server) sys(w http.ResponseWriter, r *http.Request, path string) (err error) {
 	ctx := r.Context()
 	write := r.Method == http.MethodPut || r.Method == http.MethodPost
-	if write || r.Method == http.MethodDelete {
+	if (write || r.Method == http.MethodDelete) && changesKeptState(path) {
 		defer func() {
-			// What this changed (the seal, mounts, audit devices, policies)
-			// shows on this instance's next request, and on every instance's
-			// by the time the caller has the answer. (An unseal or an init
-			// needs no wait: a sealed vault's state is never kept.)
+			// What this changed shows on this instance's next request, and on
+			// every instance's by the time the caller has the answer.
 			s.snapshots.Clear()
-			if err == nil && path != "unseal" && path != "init" {
+			if err == nil {
 				storage.Settle(ctx)
 			}
 		}()
