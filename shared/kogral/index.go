@@ -290,12 +290,17 @@ func (d *indexedDoc) matches(f Filter) bool {
 		(f.Tag == "" || slices.Contains(d.tags, f.Tag))
 }
 
-// text ranks the nodes that pass f by BM25 over terms: those holding every
-// term, or when there are none (and more than one term), those holding any.
+// maxTerms bounds the distinct words of a text query.
+const maxTerms = 8
+
+// text ranks the nodes that pass f by BM25 over terms (the first maxTerms
+// distinct words): those holding every term, or when there are none (and
+// more than one term), those holding any.
 func (x *searchIndex) text(terms []string, f Filter, limit int) []ranked {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	terms = uniqueWords(terms)
+	terms = terms[:min(len(terms), maxTerms)]
 	if len(terms) == 0 || len(x.slots) == 0 {
 		return nil
 	}

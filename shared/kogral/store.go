@@ -359,9 +359,6 @@ func (s *Store) Edges(ctx context.Context, id string) ([]Edge, error) {
 	return list, nil
 }
 
-// maxTerms bounds the terms of a text query.
-const maxTerms = 8
-
 // rrfK is the reciprocal-rank-fusion constant: hybrid score = Σ 1/(k + rank).
 const rrfK = 60
 
@@ -392,8 +389,7 @@ func (s *Store) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("analyze query: %w", err)
 	}
-	terms = uniqueWords(terms)
-	text := s.index.text(terms[:min(len(terms), maxTerms)], f, limit)
+	text := s.index.text(terms, f, limit)
 	if !q.Semantic {
 		return s.hits(ctx, text, func(ranked) string { return "text" })
 	}
