@@ -9,7 +9,7 @@ import (
 
 	"github.com/stratumiops/stratumiops/shared/platform/bus"
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
-	"github.com/stratumiops/stratumiops/shared/platform/invoke"
+	"github.com/stratumiops/stratumiops/shared/platform/invoke/lambdaclient"
 	"github.com/stratumiops/stratumiops/shared/platform/obs"
 )
 
@@ -32,7 +32,7 @@ func dispatchCommand() *cobra.Command {
 			if err := b.EnsureStreams(cmd.Context(), catalog.Streams); err != nil {
 				return err
 			}
-			inv, err := invoke.NewLambda(cmd.Context(), endpoint, prefix)
+			inv, err := lambdaclient.New(cmd.Context(), endpoint, prefix)
 			if err != nil {
 				return err
 			}

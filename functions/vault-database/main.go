@@ -3,7 +3,8 @@ package main
 
 import (
 	"github.com/stratumiops/stratumiops/shared/platform/function"
+	"github.com/stratumiops/stratumiops/shared/platform/invoke/lambdaclient"
 	"github.com/stratumiops/stratumiops/shared/vault/database"
 )
 
-func main() { function.Main("vault-database", database.Functions) }
+func main() { function.Main("vault-database", database.Functions, lambdaclient.FromEnv) }

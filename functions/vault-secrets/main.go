@@ -3,7 +3,8 @@ package main
 
 import (
 	"github.com/stratumiops/stratumiops/shared/platform/function"
+	"github.com/stratumiops/stratumiops/shared/platform/invoke/lambdaclient"
 	"github.com/stratumiops/stratumiops/shared/vault"
 )
 
-func main() { function.Main("vault-secrets", vault.Functions) }
+func main() { function.Main("vault-secrets", vault.Functions, lambdaclient.FromEnv) }

@@ -30,10 +30,10 @@ func TestMainFilesUseTheirSystemSet(t *testing.T) {
 			t.Errorf("%s: %v", path, err)
 			continue
 		}
-		var name, set string
+		var name, set, invoker string
 		ast.Inspect(file, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
-			if !ok || len(call.Args) != 2 {
+			if !ok || len(call.Args) < 2 || len(call.Args) > 3 {
 				return true
 			}
 			if sel, ok := call.Fun.(*ast.SelectorExpr); !ok || sel.Sel.Name != "Main" {
@@ -47,6 +47,13 @@ func TestMainFilesUseTheirSystemSet(t *testing.T) {
 					set = pkg.Name
 				}
 			}
+			if len(call.Args) == 3 {
+				if sel, ok := call.Args[2].(*ast.SelectorExpr); ok {
+					if pkg, ok := sel.X.(*ast.Ident); ok {
+						invoker = pkg.Name + "." + sel.Sel.Name
+					}
+				}
+			}
 			return false
 		})
 		found := false
@@ -58,6 +65,10 @@ func TestMainFilesUseTheirSystemSet(t *testing.T) {
 		if name != f.Name || !found {
 			t.Errorf("%s calls function.Main(%q, %s.Functions): no set of system %s in package %s builds %q",
 				path, name, set, f.System, set, f.Name)
+		}
+		// Only a function that invokes others links the Lambda client.
+		if want := map[bool]string{true: "lambdaclient.FromEnv"}[len(f.Invokes) > 0]; invoker != want {
+			t.Errorf("%s passes invoker %q; its catalog entry invokes %v, so it should pass %q", path, invoker, f.Invokes, want)
 		}
 	}
 	entries, _ := os.ReadDir(filepath.Join("..", "..", "functions"))

@@ -18,6 +18,7 @@ import (
 	"github.com/stratumiops/stratumiops/events"
 	"github.com/stratumiops/stratumiops/shared/platform/bus"
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
+	"github.com/stratumiops/stratumiops/shared/platform/invoke/lambdaclient"
 )
 
 const consumer = "portfolio-on-execution"
@@ -306,7 +307,7 @@ func TestInvalidEventDeadLetteredWithoutRetries(t *testing.T) {
 // The AWS SDK's Lambda client calls functions through the devstack's Invoke API
 // with the event shapes Lambda uses.
 func TestLambdaInvokeAPI(t *testing.T) {
-	client, err := invoke.NewLambda(ctx(t), ep.Invoke, "")
+	client, err := lambdaclient.New(ctx(t), ep.Invoke, "")
 	if err != nil {
 		t.Fatal(err)
 	}

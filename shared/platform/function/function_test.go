@@ -19,6 +19,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/bus"
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
 	"github.com/stratumiops/stratumiops/shared/platform/function"
+	"github.com/stratumiops/stratumiops/shared/platform/invoke"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
 
@@ -174,5 +175,24 @@ func TestSchemaAppliedOnFirstUse(t *testing.T) {
 	n, err := surreal.Query[int](context.Background(), db, "RETURN count(SELECT * FROM _migrations)", nil)
 	if err != nil || n == 0 {
 		t.Fatalf("schema not applied: %d %v", n, err)
+	}
+}
+
+// A function whose catalog entry invokes others needs its main to pass an
+// invoker; one that invokes nothing gets none (and links no Lambda client).
+func TestDepsFromEnvConnectsAnInvokerOnlyWhereTheCatalogAsks(t *testing.T) {
+	ctx := context.Background()
+	if _, err := function.DepsFromEnv(ctx, "vault-sys"); err == nil || !strings.Contains(err.Error(), "must pass one invoker") {
+		t.Fatalf("vault-sys without an invoker: %v", err)
+	}
+	local := invoke.NewLocal()
+	fromEnv := func(context.Context) (invoke.Invoker, error) { return local, nil }
+	d, err := function.DepsFromEnv(ctx, "vault-sys", fromEnv)
+	if err != nil || d.Invoker != local {
+		t.Fatalf("vault-sys: %v %v", d, err)
+	}
+	d, err = function.DepsFromEnv(ctx, "kogral-api", fromEnv)
+	if err != nil || d.Invoker != nil {
+		t.Fatalf("kogral-api: invoker %v, err %v", d.Invoker, err)
 	}
 }

@@ -15,20 +15,26 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
 
+// InvokerFromEnv connects the Lambda Invoke API (lambdaclient.FromEnv).
+type InvokerFromEnv func(ctx context.Context) (invoke.Invoker, error)
+
 // Main is the whole of a functions/<name>/main.go: it builds the named function
 // of set from the environment and hands it to the Lambda runtime. A failure here
 // is a Lambda init error; Lambda retries init on the next invocation.
-func Main(name string, set Set) {
+//
+// A function whose catalog entry Invokes others passes invoker; the others
+// leave it out, and so do not link the AWS SDK's Lambda client.
+func Main(name string, set Set, invoker ...InvokerFromEnv) {
 	log := obs.NewLogger(os.Stderr, name)
-	if err := run(name, set, log); err != nil {
+	if err := run(name, set, invoker, log); err != nil {
 		log.Error("init failed", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(name string, set Set, log *slog.Logger) error {
+func run(name string, set Set, invoker []InvokerFromEnv, log *slog.Logger) error {
 	ctx := context.Background()
-	d, err := DepsFromEnv(ctx, name)
+	d, err := DepsFromEnv(ctx, name, invoker...)
 	if err != nil {
 		return err
 	}
@@ -42,10 +48,9 @@ func run(name string, set Set, log *slog.Logger) error {
 }
 
 // DepsFromEnv connects what the catalog entry of name asks for: SurrealDB
-// (SURREAL_*, or SURREAL_SECRET_ARN), NATS (NATS_URL or
-// NATS_SECRET_ARN) and the Lambda Invoke API
-// (LAMBDA_ENDPOINT to override, STRATUM_FUNCTION_PREFIX for deployed names).
-func DepsFromEnv(ctx context.Context, name string) (*Deps, error) {
+// (SURREAL_*, or SURREAL_SECRET_ARN), NATS (NATS_URL or NATS_SECRET_ARN)
+// and, for an entry that Invokes others, the invoker.
+func DepsFromEnv(ctx context.Context, name string, invoker ...InvokerFromEnv) (*Deps, error) {
 	f, ok := catalog.Lookup(name)
 	if !ok {
 		return nil, fmt.Errorf("function %q is not in the catalog", name)
@@ -71,11 +76,16 @@ func DepsFromEnv(ctx context.Context, name string) (*Deps, error) {
 		}
 		d.Bus = b
 	}
-	inv, err := invoke.NewLambda(ctx, os.Getenv("LAMBDA_ENDPOINT"), os.Getenv("STRATUM_FUNCTION_PREFIX"))
-	if err != nil {
-		return nil, err
+	if len(f.Invokes) > 0 {
+		if len(invoker) != 1 {
+			return nil, fmt.Errorf("function %s invokes %v: its main must pass one invoker", name, f.Invokes)
+		}
+		inv, err := invoker[0](ctx)
+		if err != nil {
+			return nil, err
+		}
+		d.Invoker = inv
 	}
-	d.Invoker = inv
 	return d, nil
 }
 

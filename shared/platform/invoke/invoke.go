@@ -1,6 +1,7 @@
-// Package invoke calls one function from another through the AWS Lambda Invoke
-// API, as the deployed functions do, with an in-process implementation for tests
-// and the devstack, and the Invoke API endpoint that the devstack serves.
+// Package invoke is how one function calls another with the AWS Lambda Invoke
+// API's semantics: the Invoker interface, an in-process implementation for
+// tests and the devstack, and the Invoke API endpoint that the devstack
+// serves. Deployed functions use the client in lambdaclient.
 package invoke
 
 import (

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
+	"github.com/stratumiops/stratumiops/shared/platform/invoke/lambdaclient"
 )
 
 type RejectedError struct{ Reason string }
@@ -29,7 +30,7 @@ func TestLambdaClientAgainstInvokeAPI(t *testing.T) {
 	srv := httptest.NewServer(invoke.APIHandler(local(), "us-east-1", "000000000000"))
 	defer srv.Close()
 	ctx := context.Background()
-	client, err := invoke.NewLambda(ctx, srv.URL, "")
+	client, err := lambdaclient.New(ctx, srv.URL, "")
 	if err != nil {
 		t.Fatal(err)
 	}

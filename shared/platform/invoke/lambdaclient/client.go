@@ -1,29 +1,40 @@
-package invoke
+// Package lambdaclient calls functions through the AWS Lambda Invoke API. It
+// is its own package so that only the functions that invoke others link the
+// AWS SDK's Lambda client (about 1 MB of every binary otherwise).
+package lambdaclient
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/stratumiops/stratumiops/shared/platform/awscfg"
+	"github.com/stratumiops/stratumiops/shared/platform/invoke"
 )
 
-// Lambda invokes functions through the AWS Lambda Invoke API.
-type Lambda struct {
+// Client invokes functions through the AWS Lambda Invoke API.
+type Client struct {
 	client *lambda.Client
 	// prefix is prepended to function names (the deployed names carry a stack prefix).
 	prefix string
 }
 
-// NewLambda builds an Invoke API client from the default AWS configuration.
+// FromEnv builds the client a deployed function uses: LAMBDA_ENDPOINT
+// overrides the endpoint, STRATUM_FUNCTION_PREFIX is the deployed names' prefix.
+func FromEnv(ctx context.Context) (invoke.Invoker, error) {
+	return New(ctx, os.Getenv("LAMBDA_ENDPOINT"), os.Getenv("STRATUM_FUNCTION_PREFIX"))
+}
+
+// New builds an Invoke API client from the default AWS configuration.
 // endpoint overrides the service endpoint (the devstack, LocalStack).
 // prefix is prepended to every function name.
-func NewLambda(ctx context.Context, endpoint, prefix string) (*Lambda, error) {
+func New(ctx context.Context, endpoint, prefix string) (*Client, error) {
 	cfg, err := awscfg.Load(ctx, endpoint)
 	if err != nil {
 		return nil, err
@@ -33,11 +44,11 @@ func NewLambda(ctx context.Context, endpoint, prefix string) (*Lambda, error) {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 	})
-	return &Lambda{client: client, prefix: prefix}, nil
+	return &Client{client: client, prefix: prefix}, nil
 }
 
 // Invoke calls function synchronously (RequestResponse).
-func (l *Lambda) Invoke(ctx context.Context, function string, payload []byte) ([]byte, error) {
+func (l *Client) Invoke(ctx context.Context, function string, payload []byte) ([]byte, error) {
 	out, err := l.client.Invoke(ctx, &lambda.InvokeInput{
 		FunctionName:   aws.String(l.prefix + function),
 		InvocationType: types.InvocationTypeRequestResponse,
@@ -46,7 +57,7 @@ func (l *Lambda) Invoke(ctx context.Context, function string, payload []byte) ([
 	if err != nil {
 		var nf *types.ResourceNotFoundException
 		if errors.As(err, &nf) {
-			return nil, fmt.Errorf("invoke %s: %w", function, ErrFunctionNotFound)
+			return nil, fmt.Errorf("invoke %s: %w", function, invoke.ErrFunctionNotFound)
 		}
 		return nil, fmt.Errorf("invoke %s: %w", function, err)
 	}
@@ -59,7 +70,7 @@ func (l *Lambda) Invoke(ctx context.Context, function string, payload []byte) ([
 		if body.Type == "" {
 			body.Type = aws.ToString(out.FunctionError)
 		}
-		return nil, &FunctionError{Function: function, Type: body.Type, Message: body.Message}
+		return nil, &invoke.FunctionError{Function: function, Type: body.Type, Message: body.Message}
 	}
 	return out.Payload, nil
 }
