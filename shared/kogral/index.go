@@ -19,15 +19,19 @@ import (
 
 // searchIndex answers searches from memory: a BM25 inverted index over the
 // terms SurrealDB's `kogral` analyzer gives each node (the `terms` field),
-// and the nodes' embeddings for exact nearest-neighbour search. SurrealDB
-// stays the record: the index is rebuilt from it, and before each search it
+// and an HNSW graph over the nodes' embeddings (hnsw.go). SurrealDB stays
+// the record: the index is rebuilt from it, and before each search it
 // catches up with the table's change feed, so a search sees every write
 // committed before it, from any instance.
+//
+// The graph is built in the background, one node at a time: a node waits in
+// pending until it is linked, and searches compare the query with every
+// pending node exactly, so a node is findable as soon as it is indexed.
 //
 // Why not SurrealDB's own indexes: measured here with 10 000 nodes, its
 // FULLTEXT index took 45–120 ms to answer a one- or two-word query and its
 // HNSW index 34 ms for 50 neighbours, against a 20 ms p99 target; this index
-// answers in well under a millisecond.
+// answers in a few milliseconds at most.
 type searchIndex struct {
 	db *surreal.Client
 
@@ -43,6 +47,13 @@ type searchIndex struct {
 	free     []int32
 	postings map[string]*postingList
 	totalLen int
+
+	graph    *vectorGraph
+	pending  []*indexedDoc // documents with an embedding, not yet in graph, oldest first
+	building bool          // a builder goroutine is draining pending
+	// exactBelow is how many documents must pass a semantic search's filter
+	// for the graph to answer it (exactScanBelow; tests turn it down).
+	exactBelow int
 }
 
 type indexedDoc struct {
@@ -51,8 +62,9 @@ type indexedDoc struct {
 	tags            []string
 	tf              map[string]int
 	length          int
-	vec             []float32
-	norm            float32
+	vec             []float32 // the embedding scaled to length 1; nil without one of Dimensions
+	slot            int32
+	node            int32 // in graph; -1 while pending or without a vector
 }
 
 // postingList is the nodes holding a term, with how often they hold it.
@@ -62,13 +74,16 @@ type postingList struct {
 }
 
 func newSearchIndex(db *surreal.Client) *searchIndex {
-	x := &searchIndex{db: db}
+	x := &searchIndex{db: db, exactBelow: exactScanBelow}
 	x.reset()
 	return x
 }
 
+// reset empties the index. A builder at work notices the new graph and
+// starts on the new pending list.
 func (x *searchIndex) reset() {
 	x.slots, x.docs, x.free, x.postings, x.totalLen = map[string]int32{}, nil, nil, map[string]*postingList{}, 0
+	x.graph, x.pending = newVectorGraph(), nil
 }
 
 // BM25 parameters, SurrealDB's defaults.
@@ -183,7 +198,7 @@ func (x *searchIndex) put(r *indexRow) {
 		id = fmt.Sprint(rid.ID)
 	}
 	x.remove(id)
-	d := &indexedDoc{id: id, nodeType: r.NodeType, graph: r.GraphID, tags: r.Tags, tf: map[string]int{}, vec: vector(r.Embedding)}
+	d := &indexedDoc{id: id, nodeType: r.NodeType, graph: r.GraphID, tags: r.Tags, tf: map[string]int{}, vec: unit(vector(r.Embedding)), node: -1}
 	for _, t := range r.Terms {
 		if isWord(t) {
 			d.tf[t]++
@@ -198,6 +213,7 @@ func (x *searchIndex) put(r *indexRow) {
 		slot = int32(len(x.docs))
 		x.docs = append(x.docs, d)
 	}
+	d.slot = slot
 	x.slots[id] = slot
 	for t, n := range d.tf {
 		p := x.postings[t]
@@ -207,12 +223,14 @@ func (x *searchIndex) put(r *indexRow) {
 		}
 		p.slots, p.tf = append(p.slots, slot), append(p.tf, float64(n))
 	}
-	var sum float32
-	for _, v := range d.vec {
-		sum += v * v
-	}
-	d.norm = float32(math.Sqrt(float64(sum)))
 	x.totalLen += d.length
+	if d.vec != nil {
+		x.pending = append(x.pending, d)
+		if !x.building {
+			x.building = true
+			go x.build()
+		}
+	}
 }
 
 // remove drops a node from the index. Callers hold mu.
@@ -237,6 +255,73 @@ func (x *searchIndex) remove(id string) {
 	x.docs[slot] = nil
 	x.free = append(x.free, slot)
 	delete(x.slots, id)
+	if d.node >= 0 {
+		x.graph.nodes[d.node].slot = -1
+		x.graph.dead++
+		if x.graph.dead >= graphRebuildDead && 2*x.graph.dead > len(x.graph.nodes) {
+			x.rebuildGraph()
+		}
+	}
+}
+
+// graphRebuildDead is how many dead nodes, once they are half the graph,
+// make it worth rebuilding the graph rather than walking through them.
+const graphRebuildDead = 64
+
+// rebuildGraph starts a new graph: every document goes back to pending.
+// Callers hold mu.
+func (x *searchIndex) rebuildGraph() {
+	x.graph, x.pending = newVectorGraph(), nil
+	for _, d := range x.docs {
+		if d != nil && d.vec != nil {
+			d.node = -1
+			x.pending = append(x.pending, d)
+		}
+	}
+}
+
+// build links pending documents into the graph, one at a time, until none
+// is left. Each is planned under the read lock, alongside searches, and
+// linked under the write lock, so a search waits for one link at most.
+func (x *searchIndex) build() {
+	for x.buildOne() {
+	}
+}
+
+// buildOne links the oldest pending document; false when pending is empty
+// (the builder has then stopped, and the next put starts another).
+func (x *searchIndex) buildOne() bool {
+	x.mu.RLock()
+	g := x.graph
+	var d *indexedDoc
+	var ins *insertion
+	if len(x.pending) > 0 {
+		d = x.pending[0]
+		if x.holds(d) {
+			ins = g.plan(d.vec, d.slot)
+		}
+	}
+	x.mu.RUnlock()
+
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if len(x.pending) == 0 {
+		x.building = false
+		return false
+	}
+	if x.graph != g || x.pending[0] != d {
+		return true // reset or rebuilt meanwhile: start on the new list
+	}
+	x.pending[0], x.pending = nil, x.pending[1:]
+	if ins != nil && x.holds(d) {
+		d.node = g.link(ins)
+	}
+	return true
+}
+
+// holds reports whether d is still the indexed version of its node. Callers hold mu.
+func (x *searchIndex) holds(d *indexedDoc) bool {
+	return int(d.slot) < len(x.docs) && x.docs[d.slot] == d
 }
 
 // isWord keeps the analyzer's word tokens and drops its punctuation ones.
@@ -267,6 +352,26 @@ func vector(v any) []float32 {
 		return out
 	}
 	return nil
+}
+
+// unit scales v to length 1, or is nil when v is not an embedding of Dimensions.
+func unit(v []float32) []float32 {
+	if len(v) != Dimensions {
+		return nil
+	}
+	var sum float32
+	for _, f := range v {
+		sum += f * f
+	}
+	if sum == 0 || math.IsNaN(float64(sum)) || math.IsInf(float64(sum), 0) {
+		return nil
+	}
+	n := float32(1 / math.Sqrt(float64(sum)))
+	out := make([]float32, len(v))
+	for i, f := range v {
+		out[i] = f * n
+	}
+	return out
 }
 
 // vectorBytes is how an embedding is stored.
@@ -338,39 +443,81 @@ func (x *searchIndex) text(terms []string, f Filter, limit int) []ranked {
 	return best.sorted()
 }
 
-// nearest ranks the nodes that pass f by cosine similarity to q (all of them: exact, not approximate).
+// Semantic search: the graph answers when many documents pass the filter;
+// a scan is exact, and cheaper, when few do. Measured on make bench's
+// texts at 10 000 nodes, a beam of 256 finds 96 % of the true 10 nearest
+// (128: 90 %) and costs about 0.6 of a scan, which puts the break-even
+// near 6 000 nodes; a scan's cost grows with the nodes, the graph's barely.
+const (
+	exactScanBelow = 5000 // documents passing the filter
+	graphEfSearch  = 256  // the graph search's beam, for an unfiltered query
+)
+
+// nearest ranks the nodes that pass f by cosine similarity to q: the k
+// best, approximately (through the graph) when more than exactScanBelow
+// pass, exactly otherwise or when the graph finds too few.
 func (x *searchIndex) nearest(q []float32, f Filter, k int) []ranked {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	var qn float32
-	for _, v := range q {
-		qn += v * v
-	}
-	if qn == 0 {
+	q = unit(q)
+	if q == nil || k <= 0 {
 		return nil
 	}
-	qn = float32(math.Sqrt(float64(qn)))
+	searchable, passing := 0, 0
+	for _, d := range x.docs {
+		if d != nil && d.vec != nil {
+			searchable++
+			if d.matches(f) {
+				passing++
+			}
+		}
+	}
+	if passing > x.exactBelow {
+		// A filter that lets through one document in r asks for a beam r
+		// times wider, to end with as many that pass.
+		g := x.graph
+		ef := max(graphEfSearch, k) * searchable / passing
+		if ef < len(g.nodes)/2 {
+			best := newTopK(k)
+			for _, c := range g.search(q, ef) {
+				if slot := g.nodes[c.node].slot; slot >= 0 && x.docs[slot].matches(f) {
+					best.offer(x.docs[slot].id, float64(c.sim))
+				}
+			}
+			for _, d := range x.pending {
+				if x.holds(d) && d.matches(f) {
+					best.offer(d.id, float64(dot(d.vec, q)))
+				}
+			}
+			if best.len() >= min(k, passing) {
+				return best.sorted()
+			}
+		}
+	}
 	best := newTopK(k)
 	for _, d := range x.docs {
-		if d == nil || len(d.vec) != len(q) || d.norm == 0 || !d.matches(f) {
-			continue
+		if d != nil && d.vec != nil && d.matches(f) {
+			best.offer(d.id, float64(dot(d.vec, q)))
 		}
-		best.offer(d.id, float64(dot(d.vec, q)/(qn*d.norm)))
 	}
 	return best.sorted()
 }
 
-// dot is the inner product of two vectors of one length.
+// dot is the inner product of two vectors of one length. Four sums let the
+// CPU overlap the multiplications; the fixed-size subslices let the compiler
+// drop bounds checks (a third faster than indexing, measured).
 func dot(a, b []float32) float32 {
 	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
+	n := len(a) &^ 3
+	b = b[:len(a)]
+	for i := 0; i < n; i += 4 {
+		x, y := a[i:i+4:i+4], b[i:i+4:i+4]
+		s0 += x[0] * y[0]
+		s1 += x[1] * y[1]
+		s2 += x[2] * y[2]
+		s3 += x[3] * y[3]
 	}
-	for ; i < len(a); i++ {
+	for i := n; i < len(a); i++ {
 		s0 += a[i] * b[i]
 	}
 	return s0 + s1 + s2 + s3
