@@ -283,8 +283,16 @@ func (x *searchIndex) rebuildGraph() {
 // build links pending documents into the graph, one at a time, until none
 // is left. Each is planned under the read lock, alongside searches, and
 // linked under the write lock, so a search waits for one link at most.
+// After each step it rests as long as the step took: on a cold Lambda
+// instance the builder then takes at most half of the CPU, and requests
+// (which scan what is pending) keep the rest.
 func (x *searchIndex) build() {
-	for x.buildOne() {
+	for {
+		began := time.Now()
+		if !x.buildOne() {
+			return
+		}
+		time.Sleep(time.Since(began))
 	}
 }
 
