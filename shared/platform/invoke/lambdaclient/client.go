@@ -1,6 +1,6 @@
 // Package lambdaclient calls functions through the AWS Lambda Invoke API. It
 // is its own package so that only the functions that invoke others link the
-// AWS SDK's Lambda client (about 1 MB of every binary otherwise).
+// AWS SDK's Lambda client (half a megabyte of every binary otherwise).
 package lambdaclient
 
 import (
