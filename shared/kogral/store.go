@@ -483,11 +483,17 @@ func (s *Store) subgraph(ctx context.Context, ids []models.RecordID) (Subgraph, 
 	if err != nil {
 		return Subgraph{}, fmt.Errorf("load subgraph: %w", err)
 	}
+	return decodeSubgraph(res, "subgraph")
+}
+
+// decodeSubgraph reads the results of a node query and an edge query, in
+// that order; what names the caller in an error.
+func decodeSubgraph(res []any, what string) (Subgraph, error) {
 	var g Subgraph
 	for i, dst := range []any{&g.Nodes, &g.Edges} {
 		raw, _ := json.Marshal(res[i])
 		if err := json.Unmarshal(raw, dst); err != nil {
-			return Subgraph{}, fmt.Errorf("decode subgraph: %w", err)
+			return Subgraph{}, fmt.Errorf("decode %s: %w", what, err)
 		}
 	}
 	g.Nodes = nonNilNodes(g.Nodes)
@@ -610,18 +616,7 @@ func (s *Store) Export(ctx context.Context, graph string) (Subgraph, error) {
 	if err != nil {
 		return Subgraph{}, fmt.Errorf("export: %w", err)
 	}
-	var g Subgraph
-	for i, dst := range []any{&g.Nodes, &g.Edges} {
-		raw, _ := json.Marshal(res[i])
-		if err := json.Unmarshal(raw, dst); err != nil {
-			return Subgraph{}, fmt.Errorf("decode export: %w", err)
-		}
-	}
-	g.Nodes = nonNilNodes(g.Nodes)
-	if g.Edges == nil {
-		g.Edges = []Edge{}
-	}
-	return g, nil
+	return decodeSubgraph(res, "export")
 }
 
 // importBatch is how many nodes one import statement writes.
