@@ -59,7 +59,9 @@ SURREAL_URL and NATS_URL, when set, point it at external servers instead.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.DataDir, "data-dir", ".stratum", "where SurrealDB and JetStream keep their data")
-	f.BoolVar(&cfg.Memory, "mem", false, "keep all data in memory (lost on exit)")
+	f.BoolVar(&cfg.Memory, "mem", false, "keep all data in temporary directories (lost on exit)")
+	f.StringVar(&cfg.SurrealEngine, "surreal-engine", "rocksdb", "storage engine of the local SurrealDB: rocksdb, or surrealkv / mem (these lose concurrent updates; need --allow-lost-updates)")
+	f.BoolVar(&cfg.AllowLostUpdates, "allow-lost-updates", false, "start the local SurrealDB on surrealkv or mem even though they lose concurrent updates (a throw-away demo only)")
 	f.StringVar(&cfg.SurrealURL, "surreal-url", os.Getenv("SURREAL_URL"), "use this SurrealDB instead of starting one")
 	f.StringVar(&cfg.NATSURL, "nats-url", os.Getenv("NATS_URL"), "use this NATS instead of starting one")
 	f.StringVar(&cfg.Host, "host", "127.0.0.1", "address to bind")

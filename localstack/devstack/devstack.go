@@ -6,6 +6,7 @@
 package devstack
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -38,8 +39,13 @@ import (
 type Config struct {
 	// DataDir holds SurrealDB and JetStream data between runs (default .stratum).
 	DataDir string
-	// Memory keeps SurrealDB in memory and JetStream in a temporary directory.
+	// Memory keeps SurrealDB and JetStream in temporary directories removed on exit.
 	Memory bool
+	// SurrealEngine is the local SurrealDB's storage engine: "rocksdb"
+	// (default), or "surrealkv" / "mem", which lose concurrent updates and
+	// start only with AllowLostUpdates (and a warning).
+	SurrealEngine    string
+	AllowLostUpdates bool
 	// SurrealURL and NATSURL use external servers instead of starting local ones.
 	SurrealURL string
 	NATSURL    string
@@ -226,29 +232,60 @@ func (s *Stack) startSurreal(ctx context.Context) error {
 		s.endpoints.SurrealStorage = "external"
 		return nil
 	}
-	storage := "mem://"
-	if !s.cfg.Memory {
-		dir, err := filepath.Abs(filepath.Join(s.cfg.DataDir, "surreal"))
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("surreal data dir: %w", err)
-		}
-		storage = "surrealkv://" + dir
+	storage, err := s.surrealStorage()
+	if err != nil {
+		return err
 	}
 	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(DefaultSurrealPort))
 	if s.cfg.EphemeralPorts {
 		addr = ""
 	}
-	srv, err := localsurreal.Start(ctx, localsurreal.Options{Storage: storage, Addr: addr, Logger: s.cfg.Log})
+	srv, err := localsurreal.Start(ctx, localsurreal.Options{Storage: storage, Addr: addr, Logger: s.cfg.Log,
+		AllowLostUpdates: s.cfg.AllowLostUpdates})
 	if err != nil {
 		return err
 	}
 	s.surrealSrv = srv
 	s.endpoints.Surreal = srv.URL()
-	s.endpoints.SurrealStorage = storage
+	s.endpoints.SurrealStorage = srv.Storage()
 	return nil
+}
+
+// surrealStorage is the engine URL of the local SurrealDB: RocksDB under the
+// data directory by default, a temporary one with Memory ("" to
+// localsurreal). Each engine has its own directory, so data written by one
+// is never opened by another.
+func (s *Stack) surrealStorage() (string, error) {
+	engine := cmp.Or(s.cfg.SurrealEngine, "rocksdb")
+	switch engine {
+	case "rocksdb", "surrealkv", "mem":
+	default:
+		return "", fmt.Errorf("surreal engine %q: want rocksdb, surrealkv or mem", engine)
+	}
+	if engine == "mem" {
+		return "mem://", nil
+	}
+	if s.cfg.Memory {
+		if engine == "rocksdb" {
+			return "", nil
+		}
+		return "", fmt.Errorf("--mem keeps SurrealDB in a temporary RocksDB directory; it does not combine with the %s engine", engine)
+	}
+	name := "surreal-" + engine
+	if engine == "surrealkv" {
+		name = "surreal" // where earlier versions kept their surrealkv data
+	} else if entries, _ := os.ReadDir(filepath.Join(s.cfg.DataDir, "surreal")); len(entries) > 0 {
+		s.cfg.Log.Warn("data from an earlier devstack on surrealkv is not used: SurrealDB now runs on rocksdb; start with --surreal-engine surrealkv --allow-lost-updates to read it",
+			"dir", filepath.Join(s.cfg.DataDir, "surreal"))
+	}
+	dir, err := filepath.Abs(filepath.Join(s.cfg.DataDir, name))
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("surreal data dir: %w", err)
+	}
+	return engine + "://" + dir, nil
 }
 
 // db returns the shared client of one database, migrating it on first use.

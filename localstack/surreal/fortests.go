@@ -10,7 +10,9 @@ import (
 )
 
 // ForTests gives a test binary a SurrealDB: the one at SURREAL_TEST_URL when set,
-// else a fresh in-memory server of its own. stop is safe to call either way.
+// else a fresh server of its own on RocksDB in a temporary directory (the
+// storage that detects write-write conflicts, as production's must), or on
+// SURREAL_TEST_STORAGE (an engine URL) to reproduce a storage's behaviour. stop is safe to call either way.
 func ForTests() (url string, stop func(), err error) {
 	if u := os.Getenv("SURREAL_TEST_URL"); u != "" {
 		return u, func() {}, nil
@@ -18,7 +20,8 @@ func ForTests() (url string, stop func(), err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	quiet := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	srv, err := Start(ctx, Options{Storage: "mem://", Logger: quiet})
+	storage := os.Getenv("SURREAL_TEST_STORAGE")
+	srv, err := Start(ctx, Options{Storage: storage, AllowLostUpdates: storage != "", Logger: quiet})
 	if err != nil {
 		return "", func() {}, err
 	}

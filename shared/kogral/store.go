@@ -203,7 +203,7 @@ func (s *Store) DeleteNode(ctx context.Context, id string) error {
 	if _, err := s.GetNode(ctx, id); err != nil {
 		return err
 	}
-	_, err := surreal.Query[any](ctx, s.db, "DELETE links WHERE in = $id OR out = $id; DELETE $id;", map[string]any{"id": nodeID(id)})
+	_, err := surreal.Query[any](ctx, s.db, surreal.Atomic("DELETE links WHERE in = $id OR out = $id; DELETE $id;"), map[string]any{"id": nodeID(id)})
 	if err != nil {
 		return fmt.Errorf("delete node: %w", err)
 	}

@@ -551,10 +551,10 @@ func (s *Store) Heartbeats(ctx context.Context, beats []Beat) (unknown map[strin
 	for i, id := range ids {
 		beats[i], agents[i] = newest[id], newest[id].Agent
 	}
-	res, err := surreal.QueryAll[any](ctx, s.db, `FOR $b IN $beats {
+	res, err := surreal.QueryAll[any](ctx, s.db, surreal.Atomic(`FOR $b IN $beats {
 	UPDATE $b.agent SET status = $b.status, current_load = $b.load, last_heartbeat = $b.at WHERE last_heartbeat <= $b.at RETURN NONE;
 };
-SELECT VALUE record::id(id) FROM $agents[*];`, map[string]any{"beats": beats, "agents": agents})
+SELECT VALUE record::id(id) FROM $agents[*];`), map[string]any{"beats": beats, "agents": agents})
 	if err != nil {
 		return nil, fmt.Errorf("heartbeats: %w", err)
 	}

@@ -312,7 +312,7 @@ func (ts *tokens) revoke(ctx context.Context, t *Token) ([]string, error) {
 func (ts *tokens) revokeOrphan(ctx context.Context, t *Token) ([]string, error) {
 	defer ts.recent.Clear()
 	_, err := surreal.Query[any](ctx, ts.db,
-		"UPDATE tokens SET parent = NONE, orphan = true WHERE parent = $h; DELETE $id;",
+		surreal.Atomic("UPDATE tokens SET parent = NONE, orphan = true WHERE parent = $h; DELETE $id;"),
 		map[string]any{"h": t.Hash, "id": tokenID(t.Hash)})
 	if err != nil {
 		return nil, fmt.Errorf("revoke orphan: %w", err)

@@ -138,9 +138,16 @@ func (c *Client) handle(ctx context.Context) (*surrealdb.DB, error) {
 	// Namespace and database are defined here so a fresh server needs no set-up.
 	define := fmt.Sprintf("DEFINE NAMESPACE IF NOT EXISTS %s; USE NS %s; DEFINE DATABASE IF NOT EXISTS %s;",
 		ident(c.cfg.Namespace), ident(c.cfg.Namespace), ident(c.cfg.Database))
-	if _, err := surrealdb.Query[any](dialCtx, db, define, nil); err != nil {
-		_ = db.Close(dialCtx)
-		return nil, fmt.Errorf("define %s/%s: %w", c.cfg.Namespace, c.cfg.Database, err)
+	for attempt := 0; ; attempt++ {
+		_, err := surrealdb.Query[any](dialCtx, db, define, nil)
+		if err == nil {
+			break
+		}
+		// Connections dialled at once define the same namespace and conflict.
+		if !strings.Contains(err.Error(), "can be retried") || attempt == conflictRetries || waitConflict(dialCtx, attempt) != nil {
+			_ = db.Close(dialCtx)
+			return nil, fmt.Errorf("define %s/%s: %w", c.cfg.Namespace, c.cfg.Database, err)
+		}
 	}
 	if err := db.Use(dialCtx, c.cfg.Namespace, c.cfg.Database); err != nil {
 		_ = db.Close(dialCtx)
@@ -187,12 +194,37 @@ func (c *Client) Ping(ctx context.Context) error {
 type QueryError struct {
 	Statement int
 	Message   string
+	// Statements is how many statements the query had.
+	Statements int
 }
 
 func (e *QueryError) Error() string { return fmt.Sprintf("statement %d: %s", e.Statement, e.Message) }
 
 // Retryable reports an optimistic-concurrency conflict that SurrealDB says may be retried.
 func (e *QueryError) Retryable() bool { return strings.Contains(e.Message, "can be retried") }
+
+// HTTPStatus makes a write conflict that outlasted its retries a 503 (the
+// record is too contended right now; try again), and any other failed
+// statement a 500.
+func (e *QueryError) HTTPStatus() int {
+	if e.Retryable() {
+		return 503
+	}
+	return 500
+}
+
+// Transactional reports whether sql is one explicit transaction: BEGIN … COMMIT.
+func Transactional(sql string) bool {
+	s := strings.ToUpper(strings.TrimSpace(sql))
+	end := strings.TrimRight(s, "; \t\n")
+	return strings.HasPrefix(s, "BEGIN") && (strings.HasSuffix(end, "COMMIT") || strings.HasSuffix(end, "COMMIT TRANSACTION"))
+}
+
+// Atomic wraps statements in one transaction: they all commit or none does,
+// and a write conflict retries them all.
+func Atomic(statements string) string {
+	return "BEGIN TRANSACTION;\n" + statements + "\nCOMMIT TRANSACTION;"
+}
 
 // conflictRetries bounds the retries of a query that hit a retryable write
 // conflict; each waits a jittered, doubling delay of at most maxConflictBackoff.
@@ -229,9 +261,21 @@ func QueryAll[T any](ctx context.Context, c *Client, sql string, vars map[string
 	return out, nil
 }
 
-// queryAll runs sql, retrying it (a whole query is one transaction) when it
-// fails on a write conflict that SurrealDB marks as retryable.
+// queryAll runs sql, retrying it when it fails on a write conflict that
+// SurrealDB marks as retryable and the query is atomic: one statement, or one
+// explicit transaction (whose BEGIN and COMMIT results it drops). Each
+// statement of any other query is a transaction of its own, so some may have
+// committed: such a query is not run again (wrap it with Atomic).
 func queryAll[T any](ctx context.Context, c *Client, sql string, vars map[string]any) ([]surrealdb.QueryResult[T], error) {
+	tx := Transactional(sql)
+	res, err := retryConflicts[T](ctx, c, sql, vars, tx)
+	if err == nil && tx && len(res) >= 2 {
+		res = res[1 : len(res)-1]
+	}
+	return res, err
+}
+
+func retryConflicts[T any](ctx context.Context, c *Client, sql string, vars map[string]any, tx bool) ([]surrealdb.QueryResult[T], error) {
 	redialed := false
 	for attempt := 0; ; attempt++ {
 		res, err := queryOnce[T](ctx, c, sql, vars)
@@ -243,15 +287,24 @@ func queryAll[T any](ctx context.Context, c *Client, sql string, vars map[string
 			continue
 		}
 		var qe *QueryError
-		if !errors.As(err, &qe) || !qe.Retryable() || attempt == conflictRetries {
+		if !errors.As(err, &qe) || !qe.Retryable() || attempt == conflictRetries || !(tx || qe.Statements == 1) {
 			return res, err
 		}
-		backoff := min(time.Duration(1<<attempt)*time.Millisecond, maxConflictBackoff)
-		select {
-		case <-ctx.Done():
+		if waitConflict(ctx, attempt) != nil {
 			return nil, err
-		case <-time.After(backoff + time.Duration(rand.Int64N(int64(backoff)))):
 		}
+	}
+}
+
+// waitConflict waits before retry attempt+1 of a conflicted write: a
+// jittered, doubling delay of at most twice maxConflictBackoff.
+func waitConflict(ctx context.Context, attempt int) error {
+	backoff := min(time.Duration(1<<attempt)*time.Millisecond, maxConflictBackoff)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(backoff + time.Duration(rand.Int64N(int64(backoff)))):
+		return nil
 	}
 }
 
@@ -281,7 +334,7 @@ func queryOnce[T any](ctx context.Context, c *Client, sql string, vars map[strin
 			if r.Error == nil {
 				continue
 			}
-			qe := &QueryError{Statement: i, Message: r.Error.Message}
+			qe := &QueryError{Statement: i, Message: r.Error.Message, Statements: len(*res)}
 			if !strings.Contains(r.Error.Message, "failed transaction") {
 				return nil, qe
 			}

@@ -20,7 +20,7 @@ import (
 // after the full timeout), and calls succeed again once it is back.
 func TestServerCrashIsNoticedQuickly(t *testing.T) {
 	ctx := context.Background()
-	srv, err := localsurreal.Start(ctx, localsurreal.Options{Storage: "mem://"})
+	srv, err := localsurreal.Start(ctx, localsurreal.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestServerCrashIsNoticedQuickly(t *testing.T) {
 // after SurrealDB came back succeeds.
 func TestStaleConnectionIsReplaced(t *testing.T) {
 	ctx := context.Background()
-	srv, err := localsurreal.Start(ctx, localsurreal.Options{Storage: "mem://"})
+	srv, err := localsurreal.Start(ctx, localsurreal.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

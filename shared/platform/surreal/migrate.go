@@ -43,7 +43,7 @@ func Migrate(ctx context.Context, c *Client, files fs.FS, dir string) ([]string,
 		"DEFINE FIELD IF NOT EXISTS checksum ON " + migrationsTable + " TYPE string;" +
 		"DEFINE FIELD IF NOT EXISTS applied_at ON " + migrationsTable + " TYPE datetime DEFAULT time::now();" +
 		"DEFINE INDEX IF NOT EXISTS " + migrationsTable + "_name ON " + migrationsTable + " FIELDS name UNIQUE;"
-	if _, err := Query[any](ctx, c, setup, nil); err != nil {
+	if _, err := Query[any](ctx, c, Atomic(setup), nil); err != nil {
 		return nil, fmt.Errorf("create %s: %w", migrationsTable, err)
 	}
 

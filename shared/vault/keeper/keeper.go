@@ -295,7 +295,7 @@ func (k *Keeper) Unseal(ctx context.Context, key string, reset bool) (Status, er
 	if nonce == "" {
 		nonce = NewUUID()
 	}
-	_, err = surreal.Query[any](ctx, k.db, "UPSERT $share CONTENT { blob: $blob }; UPDATE $cfg SET nonce = $nonce WHERE nonce = NONE;",
+	_, err = surreal.Query[any](ctx, k.db, surreal.Atomic("UPSERT $share CONTENT { blob: $blob }; UPDATE $cfg SET nonce = $nonce WHERE nonce = NONE;"),
 		map[string]any{"share": models.NewRecordID("unseal_share", hex.EncodeToString(sum[:])), "blob": wrapped,
 			"cfg": configID, "nonce": nonce})
 	if err != nil {
@@ -342,7 +342,7 @@ func (k *Keeper) Unseal(ctx context.Context, key string, reset bool) (Status, er
 		return Status{}, fmt.Errorf("wrap root key: %w", err)
 	}
 	if _, err := surreal.Query[any](ctx, k.db,
-		"UPDATE $cfg SET wrapped_root = $root, generation = $gen, nonce = NONE; DELETE unseal_share;",
+		surreal.Atomic("UPDATE $cfg SET wrapped_root = $root, generation = $gen, nonce = NONE; DELETE unseal_share;"),
 		map[string]any{"cfg": configID, "root": wrappedRoot, "gen": next}); err != nil {
 		return Status{}, fmt.Errorf("store wrapped root key: %w", err)
 	}
@@ -365,7 +365,7 @@ func (k *Keeper) progressCount(ctx context.Context) (int, error) {
 }
 
 func (k *Keeper) resetProgress(ctx context.Context) error {
-	_, err := surreal.Query[any](ctx, k.db, "DELETE unseal_share; UPDATE $cfg SET nonce = NONE;", map[string]any{"cfg": configID})
+	_, err := surreal.Query[any](ctx, k.db, surreal.Atomic("DELETE unseal_share; UPDATE $cfg SET nonce = NONE;"), map[string]any{"cfg": configID})
 	if err != nil {
 		return fmt.Errorf("reset unseal progress: %w", err)
 	}
@@ -376,7 +376,7 @@ func (k *Keeper) resetProgress(ctx context.Context) error {
 // refuses secret operations from its next call on.
 func (k *Keeper) Seal(ctx context.Context) error {
 	if _, err := surreal.Query[any](ctx, k.db,
-		"UPDATE $cfg SET wrapped_root = NONE, generation += 1, nonce = NONE; DELETE unseal_share;",
+		surreal.Atomic("UPDATE $cfg SET wrapped_root = NONE, generation += 1, nonce = NONE; DELETE unseal_share;"),
 		map[string]any{"cfg": configID}); err != nil {
 		return fmt.Errorf("seal: %w", err)
 	}
