@@ -1,9 +1,9 @@
 // Command bench is `make bench`: it starts a devstack with persistent storage
-// (SurrealDB on surrealkv, as in production) and measures the systems through
+// (SurrealDB on RocksDB, as a production server runs) and measures the systems through
 // their real clients, printing throughput, p50/p99 and the ratio to the
 // reference figures measured on these machines.
 //
-//	go run ./localstack/bench [-duration 10s] [-clients 10]
+//	go run ./localstack/bench [-duration 10s] [-clients 10] [-only vault,vapora,kogral] [-surreal-engine rocksdb]
 package main
 
 import (
@@ -31,6 +31,7 @@ func main() {
 	clients := flag.Int("clients", 10, "concurrent clients")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (clients and in-process functions) here")
 	flag.StringVar(&only, "only", "", "run only these systems' scenarios: a comma-separated list of vault, vapora, kogral")
+	flag.StringVar(&engine, "surreal-engine", "rocksdb", "SurrealDB storage engine: rocksdb, or surrealkv to measure what the lossy engine costs")
 	flag.Parse()
 	// The in-process functions log through the default logger too: quiet it.
 	slog.SetDefault(slog.New(slog.DiscardHandler))
@@ -55,6 +56,9 @@ func main() {
 // only limits the scenarios to some systems ("" = all).
 var only string
 
+// engine is the local SurrealDB's storage engine.
+var engine string
+
 func want(system string) bool { return only == "" || slices.Contains(strings.Split(only, ","), system) }
 
 // result of one scenario.
@@ -76,7 +80,8 @@ func run(duration time.Duration, clients int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	stack, err := devstack.Start(ctx, devstack.Config{DataDir: dir, EphemeralPorts: true, Log: slog.New(slog.DiscardHandler)})
+	stack, err := devstack.Start(ctx, devstack.Config{DataDir: dir, EphemeralPorts: true, Log: slog.New(slog.DiscardHandler),
+		SurrealEngine: engine, AllowLostUpdates: engine != "rocksdb"})
 	if err != nil {
 		return err
 	}

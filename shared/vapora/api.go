@@ -3,8 +3,11 @@ package vapora
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
+	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -180,7 +183,7 @@ const maxRefs = 100_000
 
 // storeError maps the store's errors to answers.
 func storeError(err error) error {
-	var rng *ErrOrderRange
+	var rng *OrderRangeError
 	var asg *AssignError
 	var mv *MoveError
 	switch {
@@ -354,28 +357,53 @@ func checkTags(tags []string) error {
 	return nil
 }
 
+// A page of a board holds at most maxPage tasks of each column.
+const maxPage = 1000
+
 func (a *API) listTasks(w http.ResponseWriter, r *http.Request) error {
 	p, err := a.project(r.Context(), r.PathValue("id"), "read")
 	if err != nil {
 		return err
 	}
-	for k := range r.URL.Query() {
-		if k != "status" {
-			return httpapi.BadRequest("unknown query parameter %q (known: status)", k)
+	q := r.URL.Query()
+	for k := range q {
+		if k != "status" && k != "limit" && k != "offset" {
+			return httpapi.BadRequest("unknown query parameter %q (known: status, limit, offset)", k)
 		}
 	}
-	status := r.URL.Query().Get("status")
+	status := q.Get("status")
 	if status != "" {
 		if err := oneOf("status", status, TaskStatuses); err != nil {
 			return httpapi.BadRequest("%v", err)
 		}
 	}
-	list, err := a.store.Tasks(r.Context(), p.ID, status)
+	limit, err := intParam(q, "limit", maxPage, 1, maxPage)
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"tasks": list})
+	offset, err := intParam(q, "offset", 0, 0, math.MaxInt32)
+	if err != nil {
+		return err
+	}
+	page, err := a.store.Tasks(r.Context(), p.ID, status, offset, limit)
+	if err != nil {
+		return storeError(err)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, page)
 	return nil
+}
+
+// intParam reads an integer query parameter within [lo, hi], def when absent.
+func intParam(q url.Values, name string, def, lo, hi int) (int, error) {
+	v := q.Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, httpapi.BadRequest("%s: want an integer from %d to %d, got %q", name, lo, hi, v)
+	}
+	return n, nil
 }
 
 func (a *API) createTask(w http.ResponseWriter, r *http.Request) error {

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"math/rand/v2"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -17,19 +17,21 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
 
-// Store keeps Vapora's records in SurrealDB (database "vapora"). Every
-// change to a project's board, and every read-modify-write of an agent,
-// runs under a lock (bus.Locks), because SurrealDB 3.0.2 transactions lose
-// concurrent updates.
+// Store keeps Vapora's records in SurrealDB (database "vapora"). Moves and
+// reorders of tasks are single conditional writes, checked in the statement
+// and by the unique rank index; the consumers' read-modify-writes of a task
+// and its agent also take their locks (bus.Locks), so a redelivered event
+// sees what the previous delivery left.
 type Store struct {
 	db    *surreal.Client
 	locks *bus.Locks
+	board *boardIndex
 	now   func() time.Time
 }
 
 // NewStore returns a store over db, serialized by locks.
 func NewStore(db *surreal.Client, locks *bus.Locks) *Store {
-	return &Store{db: db, locks: locks, now: func() time.Time { return time.Now().UTC() }}
+	return &Store{db: db, locks: locks, board: newBoardIndex(db), now: func() time.Time { return time.Now().UTC() }}
 }
 
 // ErrNotFound is a missing record.
@@ -51,8 +53,8 @@ func optional(s *string) any {
 	return *s
 }
 
-// boardLock serializes the reorders of one project's board, and the
-// consumers' moves, which read a task before they move it.
+// boardLock serializes the consumers' moves of a project's tasks, which read
+// a task before they move it.
 func boardLock(project string) string { return "board/" + project }
 func agentLock(id string) string      { return "agent/" + id }
 
@@ -129,6 +131,7 @@ func (s *Store) UpdateProject(ctx context.Context, p Project) (Project, error) {
 type taskRow struct {
 	Task
 	ScopeField string `json:"scope"`
+	Rank       int64  `json:"rank"`
 }
 
 func (r taskRow) task() Task {
@@ -140,20 +143,6 @@ func (r taskRow) task() Task {
 	return t
 }
 
-// A task's order is derived from its rank (schemas/surreal/vapora/002): the
-// number of tasks of its column ranked below it. taskFieldsOf(rec) selects a
-// task with its order, rec naming the record in scope ($parent in a SELECT,
-// $after in a RETURN).
-func taskFieldsOf(rec string) string {
-	return fields + ", (SELECT count() FROM tasks WHERE project_id = " + rec + ".project_id AND status = " + rec +
-		".status AND rank < " + rec + ".rank GROUP ALL)[0].count ?? 0 AS order"
-}
-
-var (
-	taskFields      = taskFieldsOf("$parent")
-	taskFieldsAfter = taskFieldsOf("$after")
-)
-
 // rankClash is the unique rank index refusing a second task at the same
 // rank of a column: two tasks entered it in the same nanosecond, or two
 // reorders chose the same gap. Nothing was written; the writer tries again.
@@ -162,91 +151,162 @@ func rankClash(err error) bool {
 	return errors.As(err, &qe) && strings.Contains(qe.Message, "idx_tasks_rank")
 }
 
-// retryRankClash runs write until it does not clash on a rank (a few tries).
-func retryRankClash(write func() error) error {
-	var err error
-	for range 5 {
-		if err = write(); !rankClash(err) {
+// rankClashTries bounds the tries of a write that keeps clashing on a rank;
+// the last clash is a 409 (errStale), never a 500.
+const rankClashTries = 8
+
+// retryRankClash runs write until it does not clash on a rank, each try
+// after a short jittered pause.
+func retryRankClash(ctx context.Context, write func() error) error {
+	for attempt := range rankClashTries {
+		err := write()
+		if !rankClash(err) {
 			return err
 		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(1+rand.IntN(1<<min(attempt, 4))) * time.Millisecond):
+		}
 	}
-	return err
+	return fmt.Errorf("%w (its place in the column was taken %d times)", errStale, rankClashTries)
 }
 
+// orderTries bounds the reads of a task whose record and board disagree
+// because it moved between the two; the later tries reload the board.
+const orderTries = 8
+
+// Task reads a task with its order: the record, then its position on the
+// board index once that has caught up with every write before the read.
 func (s *Store) Task(ctx context.Context, id string) (Task, error) {
-	r, err := surreal.Query[*taskRow](ctx, s.db, "SELECT "+taskFields+" FROM ONLY $id", map[string]any{"id": rid("tasks", id)})
-	if err != nil {
-		return Task{}, fmt.Errorf("read task: %w", err)
+	for attempt := range orderTries {
+		r, err := surreal.Query[*taskRow](ctx, s.db, "SELECT "+fields+" FROM ONLY $id", map[string]any{"id": rid("tasks", id)})
+		if err != nil {
+			return Task{}, fmt.Errorf("read task: %w", err)
+		}
+		if r == nil {
+			return Task{}, ErrNotFound
+		}
+		if t, ok, err := s.placed(ctx, *r, attempt >= 2); err != nil || ok {
+			return t, err
+		}
+
 	}
-	if r == nil {
-		return Task{}, ErrNotFound
-	}
-	return r.task(), nil
+	return Task{}, errStale
 }
 
-// columnOrder is the board's order of columns, not the alphabet's.
-var columnOrder = map[string]int{"Todo": 0, "Doing": 1, "Review": 2, "Done": 3}
+// placed gives a task read from the database its order; ok is false when
+// the board holds it elsewhere (it moved since it was read).
+func (s *Store) placed(ctx context.Context, r taskRow, reload bool) (Task, bool, error) {
+	t := r.task()
+	if err := s.board.ensure(ctx, t.ProjectID, reload); err != nil {
+		return Task{}, false, err
+	}
+	order, ok := s.board.orderOf(t, r.Rank)
+	t.Order = order
+	return t, ok, nil
+}
 
-// Tasks lists a project's tasks by column and order.
-func (s *Store) Tasks(ctx context.Context, project, status string) ([]Task, error) {
-	sql := "SELECT " + fields + " FROM tasks WHERE project_id = $p"
+// withOrder gives a task a write returned its order, reading it again if it
+// moved since.
+func (s *Store) withOrder(ctx context.Context, r taskRow) (Task, error) {
+	t, ok, err := s.placed(ctx, r, false)
+	if err != nil || ok {
+		return t, err
+	}
+	return s.Task(ctx, t.ID)
+}
+
+// Page is part of a project's board: up to Limit tasks of each column from
+// Offset, by column and order, and the size of every column.
+type Page struct {
+	Tasks  []Task         `json:"tasks"`
+	Totals map[string]int `json:"totals"`
+}
+
+// Tasks lists a page of each column of a project's board (one column if
+// status is set): the board index names the tasks, one read fetches them.
+func (s *Store) Tasks(ctx context.Context, project, status string, offset, limit int) (Page, error) {
+	statuses := TaskStatuses
 	if status != "" {
-		sql += " AND status = $s"
+		statuses = []string{status}
 	}
-	rows, err := surreal.Query[[]taskRow](ctx, s.db, sql+" ORDER BY rank", map[string]any{"p": project, "s": status})
+	for attempt := range orderTries {
+		if err := s.board.ensure(ctx, project, attempt >= 2); err != nil {
+			return Page{}, err
+		}
+		page, ok, err := s.readPage(ctx, project, statuses, offset, limit)
+		if err != nil || ok {
+			return page, err
+		}
+	}
+	return Page{}, errStale
+}
+
+// readPage fetches what the board index lists; ok is false when a record
+// is no longer where the index put it.
+func (s *Store) readPage(ctx context.Context, project string, statuses []string, offset, limit int) (Page, bool, error) {
+	page := Page{Tasks: []Task{}, Totals: map[string]int{}}
+	type listed struct {
+		slot
+		status string
+	}
+	var ids []models.RecordID
+	var want []listed
+	for _, st := range statuses {
+		slots, total := s.board.column(project, st, offset, limit)
+		page.Totals[st] = total
+		for _, sl := range slots {
+			ids = append(ids, rid("tasks", sl.id))
+			want = append(want, listed{sl, st})
+		}
+	}
+	rows, err := surreal.Query[[]taskRow](ctx, s.db, "SELECT "+fields+" FROM $ids[*]", map[string]any{"ids": ids})
 	if err != nil {
-		return nil, fmt.Errorf("list tasks: %w", err)
+		return Page{}, false, fmt.Errorf("list tasks: %w", err)
 	}
-	out := make([]Task, len(rows))
+	if len(rows) != len(want) {
+		return Page{}, false, nil
+	}
 	next := map[string]int{}
 	for i, r := range rows {
-		out[i] = r.task()
-		out[i].Order = next[out[i].Status]
-		next[out[i].Status]++
+		t := r.task()
+		if t.ID != want[i].id || r.Rank != want[i].rank || t.Status != want[i].status {
+			return Page{}, false, nil
+		}
+		t.Order = offset + next[t.Status]
+		next[t.Status]++
+		page.Tasks = append(page.Tasks, t)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return columnOrder[out[i].Status] < columnOrder[out[j].Status] })
-	return out, nil
-}
-
-// rankedTask is a task's place in its column.
-type rankedTask struct {
-	ID   models.RecordID `json:"id"`
-	Rank int64           `json:"rank"`
-}
-
-// column lists a column's tasks by rank.
-func (s *Store) column(ctx context.Context, project, status string) ([]rankedTask, error) {
-	col, err := surreal.Query[[]rankedTask](ctx, s.db, "SELECT id, rank FROM tasks WHERE project_id = $p AND status = $s ORDER BY rank",
-		map[string]any{"p": project, "s": status})
-	if err != nil {
-		return nil, fmt.Errorf("read column: %w", err)
-	}
-	return col, nil
+	return page, true, nil
 }
 
 // CreateTask appends a task at the end of its column.
 func (s *Store) CreateTask(ctx context.Context, t Task) (Task, error) {
 	t.ID = newID("task")
-	var out Task
-	err := retryRankClash(func() error {
+	var row taskRow
+	err := retryRankClash(ctx, func() error {
 		rows, err := surreal.Query[[]taskRow](ctx, s.db, `CREATE $id CONTENT { project_id: $t.project_id, scope: $t.scope,
 			title: $t.title, description: $t.description, status: $t.status, priority: $t.priority, tags: $t.tags,
-			rank: time::nano(), created_at: time::now(), updated_at: time::now() } RETURN `+taskFieldsAfter,
+			rank: time::nano(), created_at: time::now(), updated_at: time::now() } RETURN `+fields,
 			map[string]any{"id": rid("tasks", t.ID), "t": map[string]any{"project_id": t.ProjectID, "scope": t.Scope,
 				"title": t.Title, "description": optional(t.Description), "status": t.Status, "priority": t.Priority, "tags": t.Tags}})
 		if err != nil || len(rows) != 1 {
 			return errors.Join(fmt.Errorf("create task: %w", err), errIfEmpty(len(rows)))
 		}
-		out = rows[0].task()
+		row = rows[0]
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return Task{}, err
+	}
+	return s.withOrder(ctx, row)
 }
 
 // UpdateTask writes a task's title, description, priority and tags.
 func (s *Store) UpdateTask(ctx context.Context, t Task) (Task, error) {
 	rows, err := surreal.Query[[]taskRow](ctx, s.db, `UPDATE $id SET title = $title, description = $description,
-		priority = $priority, tags = $tags, updated_at = time::now() RETURN `+taskFieldsAfter,
+		priority = $priority, tags = $tags, updated_at = time::now() RETURN `+fields,
 		map[string]any{"id": rid("tasks", t.ID), "title": t.Title, "description": optional(t.Description), "priority": t.Priority, "tags": t.Tags})
 	if err != nil {
 		return Task{}, fmt.Errorf("update task: %w", err)
@@ -254,7 +314,7 @@ func (s *Store) UpdateTask(ctx context.Context, t Task) (Task, error) {
 	if len(rows) == 0 {
 		return Task{}, ErrNotFound
 	}
-	return rows[0].task(), nil
+	return s.withOrder(ctx, rows[0])
 }
 
 // moveSQL takes a task that is still in column $from to the end of column
@@ -265,9 +325,9 @@ const moveSQL = `UPDATE $id SET rank = time::nano(), assigned_agent = $agent, up
 // move puts the task in column to (at its end), with agent as its assignee;
 // errStale if it left its column meanwhile.
 func (s *Store) move(ctx context.Context, t Task, to string, agent *string) (Task, error) {
-	var out Task
-	err := retryRankClash(func() error {
-		rows, err := surreal.Query[[]taskRow](ctx, s.db, moveSQL+taskFieldsAfter,
+	var row taskRow
+	err := retryRankClash(ctx, func() error {
+		rows, err := surreal.Query[[]taskRow](ctx, s.db, moveSQL+fields,
 			map[string]any{"id": rid("tasks", t.ID), "from": t.Status, "to": to, "agent": optional(agent)})
 		if err != nil {
 			return fmt.Errorf("move task: %w", err)
@@ -275,10 +335,13 @@ func (s *Store) move(ctx context.Context, t Task, to string, agent *string) (Tas
 		if len(rows) == 0 {
 			return errStale
 		}
-		out = rows[0].task()
+		row = rows[0]
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return Task{}, err
+	}
+	return s.withOrder(ctx, row)
 }
 
 // statusSQL moves a task along the board in one statement: only one step
@@ -314,128 +377,144 @@ func (e *MoveError) Error() string {
 // SetStatus moves task id to status to. It takes no lock: the move is one
 // conditional write, and the order it leaves is dense whatever runs beside it.
 func (s *Store) SetStatus(ctx context.Context, id, to string) (Task, error) {
-	var out Task
-	err := retryRankClash(func() error {
-		rows, err := surreal.Query[[]taskRow](ctx, s.db, statusSQL+taskFieldsAfter,
+	var row *taskRow
+	err := retryRankClash(ctx, func() error {
+		rows, err := surreal.Query[[]taskRow](ctx, s.db, statusSQL+fields,
 			map[string]any{"id": rid("tasks", id), "to": to, "moves": moveList})
 		if err != nil {
 			return fmt.Errorf("set task status: %w", err)
 		}
 		if len(rows) == 1 {
-			out = rows[0].task()
-			return nil
+			row = &rows[0]
 		}
-		// Nothing written: the task is gone or the move is not allowed.
-		cur, err := s.Task(ctx, id)
-		if err != nil {
-			return err
-		}
-		return &MoveError{From: cur.Status, To: to}
+		return nil
 	})
-	return out, err
+	if err != nil {
+		return Task{}, err
+	}
+	if row != nil {
+		return s.withOrder(ctx, *row)
+	}
+	// Nothing written: the task is gone or the move is not allowed.
+	cur, err := s.Task(ctx, id)
+	if err != nil {
+		return Task{}, err
+	}
+	return Task{}, &MoveError{From: cur.Status, To: to}
 }
 
-// errStale means the task changed between its read and its lock.
+// errStale means the task changed between its read and its write.
 var errStale = errors.New("the task changed meanwhile; read it again")
 
-// ErrOrderRange is an order outside its column.
-type ErrOrderRange struct {
+// OrderRangeError is an order outside its column.
+type OrderRangeError struct {
 	Order, Size int
 	Status      string
 }
 
-func (e *ErrOrderRange) Error() string {
+func (e *OrderRangeError) Error() string {
 	return fmt.Sprintf("order %d is outside the %s column (0–%d)", e.Order, e.Status, e.Size-1)
 }
 
-// rankGap is the room left before the first task when one is put there.
+// rankGap is the room left before the first task when one is put there, and
+// between tasks when a column is spread out.
 const rankGap = 1 << 20
 
-// Reorder puts a task at position order within its column: one write of its
-// rank, between its new neighbours'. Reorders of a board take turns (its
-// lock), so each sees the column the previous one left.
+// Reorder puts a task at position order within its column: one conditional
+// write of its rank, between its new neighbours', that holds only if the
+// task and the gap are still as read. No lock: a concurrent reorder into the
+// same gap clashes on the unique rank or fails the condition, and retries.
 func (s *Store) Reorder(ctx context.Context, t Task, order int) (Task, error) {
 	var out Task
-	err := s.locked(ctx, func() error {
-		return retryRankClash(func() error {
-			var err error
-			out, err = s.reorder(ctx, t.ID, order)
-			return err
-		})
-	}, boardLock(t.ProjectID))
+	err := retryRankClash(ctx, func() error {
+		var err error
+		for range orderTries {
+			if out, err = s.reorder(ctx, t.ID, order); !errors.Is(err, errGapClosed) {
+				return err
+			}
+		}
+		return err
+	})
 	return out, err
 }
+
+// errGapClosed means the place a reorder chose changed before its write.
+var errGapClosed = fmt.Errorf("%w: the column changed", errStale)
 
 func (s *Store) reorder(ctx context.Context, id string, order int) (Task, error) {
 	cur, err := s.Task(ctx, id)
 	if err != nil {
 		return Task{}, err
 	}
-	col, err := s.column(ctx, cur.ProjectID, cur.Status)
-	if err != nil {
-		return Task{}, err
-	}
-	if order < 0 || order >= len(col) {
-		return Task{}, &ErrOrderRange{Order: order, Size: len(col), Status: cur.Status}
-	}
-	if order == cur.Order {
-		return cur, nil
-	}
-	rest := slices.DeleteFunc(slices.Clone(col), func(r rankedTask) bool { return r.ID.ID == id })
-	if len(rest) == len(col) {
-		return Task{}, errStale // it left the column between the two reads
-	}
-	if order > 0 && order < len(rest) && rest[order].Rank-rest[order-1].Rank < 2 {
-		// No room between the new neighbours: spread the column out first.
-		if err := s.spread(ctx, cur.ProjectID, cur.Status, col); err != nil {
-			return Task{}, err
-		}
-		if col, err = s.column(ctx, cur.ProjectID, cur.Status); err != nil {
-			return Task{}, err
-		}
-		rest = slices.DeleteFunc(col, func(r rankedTask) bool { return r.ID.ID == id })
-		if len(rest) != len(col)-1 || order > len(rest) {
-			return Task{}, errStale
-		}
-	}
-	vars := map[string]any{"id": rid("tasks", id), "status": cur.Status, "last": order == len(rest), "rank": 0}
+	n, ok := s.board.neighbours(cur, order)
 	switch {
-	case order == len(rest): // last: the clock, as for a task that enters the column
-	case order == 0:
-		vars["rank"] = rest[0].Rank - rankGap
+	case !ok:
+		return Task{}, errGapClosed
+	case order < 0 || order >= n.size:
+		return Task{}, &OrderRangeError{Order: order, Size: n.size, Status: cur.Status}
+	case order == cur.Order:
+		return cur, nil
+	case n.lo != nil && n.hi != nil && *n.hi-*n.lo < 2:
+		// No room between the new neighbours: spread the column out first.
+		if err := s.spread(ctx, cur.ProjectID, cur.Status); err != nil {
+			return Task{}, err
+		}
+		return Task{}, errGapClosed
+	}
+	return s.writeRank(ctx, cur, n)
+}
+
+// writeRank moves a task between the neighbours n: the write holds only if
+// the task is still where it was read and nothing entered the gap.
+func (s *Store) writeRank(ctx context.Context, cur Task, n gap) (Task, error) {
+	vars := map[string]any{"id": rid("tasks", cur.ID), "p": cur.ProjectID, "status": cur.Status, "old": n.rank,
+		"lo": int64(math.MinInt64), "hi": int64(math.MaxInt64), "last": n.hi == nil, "rank": 0}
+	if n.lo != nil {
+		vars["lo"] = *n.lo
+	}
+	switch {
+	case n.hi == nil: // last: the clock, as for a task that enters the column
+	case n.lo == nil:
+		vars["hi"], vars["rank"] = *n.hi, *n.hi-rankGap
 	default:
-		lo, hi := rest[order-1].Rank, rest[order].Rank
-		vars["rank"] = lo + (hi-lo)/2
+		vars["hi"], vars["rank"] = *n.hi, *n.lo+(*n.hi-*n.lo)/2
 	}
 	rows, err := surreal.Query[[]taskRow](ctx, s.db, `UPDATE $id SET rank = IF $last { time::nano() } ELSE { $rank },
-		updated_at = time::now() WHERE status = $status RETURN `+taskFieldsAfter, vars)
+		updated_at = time::now() WHERE status = $status AND rank = $old AND array::len((SELECT VALUE id FROM tasks
+		WHERE project_id = $p AND status = $status AND rank > $lo AND rank < $hi AND id != $id LIMIT 1)) = 0
+		RETURN `+fields, vars)
 	if err != nil {
 		return Task{}, fmt.Errorf("reorder task: %w", err)
 	}
 	if len(rows) == 0 {
-		return Task{}, errStale
+		return Task{}, errGapClosed
 	}
-	return rows[0].task(), nil
+	return s.withOrder(ctx, rows[0])
 }
 
 // spread re-ranks a column rankGap apart, keeping its order, in one
 // transaction. The ranks pass through a range no task uses, so that the
-// unique index never sees two tasks on one rank halfway.
-func (s *Store) spread(ctx context.Context, project, status string, col []rankedTask) error {
+// unique index never sees two tasks on one rank halfway; a task that left
+// the column meanwhile is left alone.
+func (s *Store) spread(ctx context.Context, project, status string) error {
 	type step struct {
 		ID    models.RecordID `json:"id"`
 		Park  int64           `json:"park"`
 		Final int64           `json:"final"`
 	}
-	steps := make([]step, len(col))
-	top := col[len(col)-1].Rank
-	for i, r := range col {
-		steps[i] = step{ID: r.ID, Park: math.MinInt64/2 + int64(i), Final: top - int64(len(col)-1-i)*rankGap}
+	col, size := s.board.column(project, status, 0, math.MaxInt)
+	if size == 0 {
+		return nil
 	}
-	_, err := surreal.Query[any](ctx, s.db, `BEGIN TRANSACTION;
+	steps := make([]step, len(col))
+	top := col[len(col)-1].rank
+	for i, sl := range col {
+		steps[i] = step{ID: rid("tasks", sl.id), Park: math.MinInt64/2 + int64(i), Final: top - int64(len(col)-1-i)*rankGap}
+	}
+	_, err := surreal.Query[any](ctx, s.db, surreal.Atomic(`
 FOR $s IN $steps { UPDATE $s.id SET rank = $s.park WHERE project_id = $p AND status = $status };
-FOR $s IN $steps { UPDATE $s.id SET rank = $s.final WHERE project_id = $p AND status = $status };
-COMMIT TRANSACTION;`, map[string]any{"steps": steps, "p": project, "status": status})
+FOR $s IN $steps { UPDATE $s.id SET rank = $s.final WHERE project_id = $p AND status = $status };`),
+		map[string]any{"steps": steps, "p": project, "status": status})
 	if err != nil {
 		return fmt.Errorf("spread column %s: %w", status, err)
 	}
@@ -458,14 +537,14 @@ func (s *Store) DeleteTask(ctx context.Context, t Task) error {
 // if the task is still in the column it was read in.
 func (s *Store) SetAssignment(ctx context.Context, t Task, agent, taskType string) (Task, error) {
 	rows, err := surreal.Query[[]taskRow](ctx, s.db, `UPDATE $id SET assigned_agent = $a, task_type = $tt, updated_at = time::now()
-		WHERE status = $s RETURN `+taskFieldsAfter, map[string]any{"id": rid("tasks", t.ID), "a": agent, "tt": taskType, "s": t.Status})
+		WHERE status = $s RETURN `+fields, map[string]any{"id": rid("tasks", t.ID), "a": agent, "tt": taskType, "s": t.Status})
 	if err != nil {
 		return Task{}, fmt.Errorf("assign task: %w", err)
 	}
 	if len(rows) == 0 {
 		return Task{}, errStale
 	}
-	return rows[0].task(), nil
+	return s.withOrder(ctx, rows[0])
 }
 
 // ---- agents -------------------------------------------------------------------
@@ -534,7 +613,9 @@ func (s *Store) Heartbeats(ctx context.Context, beats []Beat) (unknown map[strin
 	if len(beats) == 0 {
 		return unknown, nil
 	}
-	// Only each agent's newest heartbeat of the batch can count: one write
+	// The agents that exist are read before the writes: inside a transaction
+	// SurrealDB 3.0.2 reads back an UPDATE of a missing record as a record
+	// without an id. Only each agent's newest heartbeat of the batch can count: one write
 	// per agent, in a fixed order, keeps concurrent batches' transactions
 	// short and their conflicts few.
 	newest := map[string]Beat{}
@@ -551,10 +632,11 @@ func (s *Store) Heartbeats(ctx context.Context, beats []Beat) (unknown map[strin
 	for i, id := range ids {
 		beats[i], agents[i] = newest[id], newest[id].Agent
 	}
-	res, err := surreal.QueryAll[any](ctx, s.db, surreal.Atomic(`FOR $b IN $beats {
+	res, err := surreal.QueryAll[any](ctx, s.db, surreal.Atomic(`LET $known = SELECT VALUE record::id(id) FROM $agents[*];
+FOR $b IN $beats {
 	UPDATE $b.agent SET status = $b.status, current_load = $b.load, last_heartbeat = $b.at WHERE last_heartbeat <= $b.at RETURN NONE;
 };
-SELECT VALUE record::id(id) FROM $agents[*];`), map[string]any{"beats": beats, "agents": agents})
+RETURN $known;`), map[string]any{"beats": beats, "agents": agents})
 	if err != nil {
 		return nil, fmt.Errorf("heartbeats: %w", err)
 	}
