@@ -20,6 +20,7 @@ type compose struct {
 		Image       string            `yaml:"image"`
 		Environment map[string]string `yaml:"environment"`
 		Ports       []string          `yaml:"ports"`
+		Command     []string          `yaml:"command"`
 	} `yaml:"services"`
 }
 
@@ -41,6 +42,9 @@ func TestComposeServesWhatTheStacksExpect(t *testing.T) {
 		if c.Services[svc].Image == "" {
 			t.Errorf("service %s missing", svc)
 		}
+	}
+	if cmd := c.Services["surrealdb"].Command; !strings.HasPrefix(cmd[len(cmd)-1], "rocksdb://") {
+		t.Errorf("SurrealDB must store on rocksdb:// (surrealkv loses concurrent updates), runs %v", cmd)
 	}
 	services := strings.Split(c.Services["localstack"].Environment["SERVICES"], ",")
 	s := synth(t, func() stacks.Config { c := stacks.FromCatalog(""); c.LocalStack = true; return c }())

@@ -68,6 +68,6 @@ func newSelfHosted(stack awscdk.Stack, p *platform) {
 	}
 	service("nats", "nats:2.11-alpine", 4222, []string{"-js", "-sd", "/data"}, map[string]awsecs.Secret{})
 	service("surrealdb", "surrealdb/surrealdb:v3.0.2", 8000,
-		[]string{"start", "--bind", "0.0.0.0:8000", "--user", "root", "surrealkv:///data/db"},
+		[]string{"start", "--bind", "0.0.0.0:8000", "--user", "root", "rocksdb:///data/db"},
 		map[string]awsecs.Secret{"SURREAL_PASS": awsecs.Secret_FromSecretsManager(p.surrealSecret, jsii.String("pass"))})
 }

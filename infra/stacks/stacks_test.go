@@ -443,6 +443,10 @@ func TestLocalStackAndSelfHostedVariants(t *testing.T) {
 	if len(services) != 2 {
 		t.Errorf("self-hosted: %d ECS services, want NATS and SurrealDB", len(services))
 	}
+	tasks, _ := json.Marshal(resources(s.templates["StratumPlatform"], "AWS::ECS::TaskDefinition"))
+	if !strings.Contains(string(tasks), "rocksdb:///data/db") || strings.Contains(string(tasks), "surrealkv://") {
+		t.Error("self-hosted SurrealDB must store on rocksdb:// (surrealkv loses concurrent updates)")
+	}
 	for id, fs := range resources(s.templates["StratumPlatform"], "AWS::EFS::FileSystem") {
 		if fs["DeletionPolicy"] != "Retain" {
 			t.Errorf("EFS %s not retained", id)

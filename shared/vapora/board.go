@@ -25,10 +25,11 @@ import (
 //
 // The feed's versionstamps are commit timestamps (milliseconds << 16), taken
 // just before the commit; a commit can therefore become visible after a later
-// stamp was read. Each read of the feed starts feedOverlap before the last
-// stamp seen and applies a change only if it is newer than what the index
-// holds for that task; a read that finds a record the index places elsewhere
-// reloads that board.
+// stamp was read (measured here: up to 8 ms late). So every deepEvery a read
+// of the feed starts feedOverlap before the last stamp seen, and a change is
+// applied only if it is newer than what the index holds for that task; and a
+// read that finds a record the index places elsewhere reloads that board (a
+// full listing reads every record, so it always notices).
 type boardIndex struct {
 	db *surreal.Client
 
@@ -36,6 +37,7 @@ type boardIndex struct {
 	started  bool
 	since    uint64    // the newest versionstamp applied
 	syncedAt time.Time // when the last read of the feed began
+	deepAt   time.Time // when the last read from feedOverlap back began
 
 	mu     sync.RWMutex
 	boards map[string]*board // by project id
@@ -61,10 +63,12 @@ type place struct {
 }
 
 const (
-	// feedOverlap is how far back each read of the feed starts (200 ms in
-	// versionstamp units): measured here, a commit became visible up to
-	// 8 ms after a later stamp had been read.
-	feedOverlap = 200 << 16
+	// feedOverlap is how far back a deep read of the feed starts (250 ms in
+	// versionstamp units), and deepEvery how often one runs: a read of the
+	// whole window costs a few milliseconds under load, a read of what is
+	// new a fraction of one.
+	feedOverlap = 250 << 16
+	deepEvery   = 50 * time.Millisecond
 	// boardFeedPage is how many change sets one read of the feed returns.
 	boardFeedPage = 1000
 	// boardIdle drops a board nobody read for this long.
@@ -124,7 +128,10 @@ func (x *boardIndex) start(ctx context.Context) error {
 // follow applies the feed since the last stamp seen, less feedOverlap.
 func (x *boardIndex) follow(ctx context.Context) error {
 	began := time.Now()
-	from := x.since - min(x.since, feedOverlap)
+	from := x.since + 1
+	if began.Sub(x.deepAt) >= deepEvery {
+		from, x.deepAt = x.since-min(x.since, feedOverlap), began
+	}
 	for {
 		sets, err := surreal.Query[[]taskChange](ctx, x.db,
 			fmt.Sprintf("SHOW CHANGES FOR TABLE tasks SINCE %d LIMIT %d", from, boardFeedPage), nil)
