@@ -47,9 +47,11 @@ func stripe(key string) int {
 	return int(h.Sum32() % uint32(len(kvWriteLocks)))
 }
 
-// maxKVAttempts bounds how often a write that keeps losing to concurrent
-// writers of the same secret is replayed before it is a 409.
-const maxKVAttempts = 12
+// kvReplayFor bounds how long a write that keeps losing to concurrent
+// writers of the same secret is replayed before it is a 409: as in Vault,
+// a blind write waits its turn rather than fail (16 writers of one secret
+// take about a second here), within vault-secrets' 10 s timeout.
+const kvReplayFor = 6 * time.Second
 
 // maxKVSecret bounds one secret, like Vault's storage entry limit (512 KiB).
 const maxKVSecret = 512 << 10
@@ -274,27 +276,28 @@ func serveKV2(ctx context.Context, q kvRequest) error {
 		return err
 	}
 	if k.r.Method != http.MethodGet && k.r.Method != http.MethodHead && !isList(k.r) {
-		// Writers of one secret take turns within this instance: SurrealDB
-		// 3.0.2 was seen here to commit two concurrent conditional writes of
-		// the same record, losing a version. Across instances the conditional
-		// write is all there is.
+		// Writers of one secret take turns within this instance, so that they
+		// do not make each other replay. Correctness does not rest on it: the
+		// metadata write is conditional on its revision and a version is a
+		// record created once, both checked by SurrealDB across instances.
 		mu := &kvWriteLocks[stripe(q.m.UUID+"/"+key)]
 		mu.Lock()
 		defer mu.Unlock()
 	}
+	deadline := time.Now().Add(kvReplayFor)
 	for attempt := 0; ; attempt++ {
 		k.r.Body = io.NopCloser(bytes.NewReader(body))
 		err := k.dispatch(ctx, op)
-		if !errors.Is(err, storage.ErrConflict) || attempt == maxKVAttempts-1 {
-			if errors.Is(err, storage.ErrConflict) {
-				return httpapi.Errorf(http.StatusConflict, "conflict", "concurrent update of %q; retry", key)
-			}
+		if !errors.Is(err, storage.ErrConflict) {
 			return err
+		}
+		if time.Now().After(deadline) {
+			return httpapi.Errorf(http.StatusConflict, "conflict", "concurrent update of %q; retry", key)
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(time.Duration(rand.IntN(4*(attempt+1))+1) * time.Millisecond):
+		case <-time.After(time.Duration(rand.IntN(min(2<<attempt, 40))+1) * time.Millisecond):
 		}
 	}
 }
