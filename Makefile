@@ -1,6 +1,8 @@
 # StratumIOps. Two commands set everything up: `make dev` and `make test`.
 GO       ?= go
 SURREAL  := localstack/surreal
+# Independent post-quantum checks of the e2e suite (@noble/post-quantum, hpke-js), pinned by package-lock.json.
+PQCHECK  := localstack/e2e/testdata/pqcheck
 # go test runs two packages at a time: CI has 2 cores. The race detector runs
 # everywhere but the CDK app (synth-only code, and a heavy compile under -race).
 TESTFLAGS ?= -p 2 -timeout 20m
@@ -29,9 +31,10 @@ test: deps vet fmt-check
 bench: deps
 	$(GO) run ./localstack/bench
 
-## deps: PostgreSQL (for the database engine tests), Go modules, the SurrealDB server's npm packages (pinned by package-lock.json)
-## and the local AWS stand-ins (aws-lambda-rie, local-kms; pinned, via the Go proxy)
-deps: $(SURREAL)/node_modules/.package-lock.json
+## deps: PostgreSQL (for the database engine tests), Go modules, the npm packages of the SurrealDB server and of the
+## e2e suite's post-quantum checks (pinned by package-lock.json) and the local AWS stand-ins (aws-lambda-rie, local-kms;
+## pinned, via the Go proxy)
+deps: $(SURREAL)/node_modules/.package-lock.json $(PQCHECK)/node_modules/.package-lock.json
 	sh scripts/install-postgres.sh
 	$(GO) mod download
 	$(GO) run ./cmd/stratum tools
@@ -39,6 +42,10 @@ deps: $(SURREAL)/node_modules/.package-lock.json
 $(SURREAL)/node_modules/.package-lock.json: $(SURREAL)/package.json $(SURREAL)/package-lock.json
 	@command -v node >/dev/null || { echo "node is required (Node.js 20+): apt-get install nodejs npm"; exit 1; }
 	cd $(SURREAL) && npm ci --legacy-peer-deps --no-audit --no-fund
+
+$(PQCHECK)/node_modules/.package-lock.json: $(PQCHECK)/package.json $(PQCHECK)/package-lock.json
+	@command -v node >/dev/null || { echo "node is required (Node.js 20.19+): apt-get install nodejs npm"; exit 1; }
+	cd $(PQCHECK) && npm ci --no-audit --no-fund
 
 vet:
 	$(GO) vet ./...

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -120,6 +123,7 @@ func TestVaultCLI(t *testing.T) {
 		t.Fatalf("transit verify of another input:\n%s", out)
 	}
 	must("", "transit", "rotate", "pq")
+	offlineEncryption(t, run, must, addr)
 	if out = must("", "transit", "read", "pq"); !regexp.MustCompile(`latest_version\s+2`).MatchString(out) {
 		t.Fatalf("transit read:\n%s", out)
 	}
@@ -132,5 +136,52 @@ func TestVaultCLI(t *testing.T) {
 	must("", "operator", "seal")
 	if _, err := run("", "kv", "get", "secret/app/db"); err == nil || !strings.Contains(err.Error(), "Vault is sealed") {
 		t.Fatalf("get while sealed: %v", err)
+	}
+}
+
+// offlineEncryption encrypts to version 2 of the ml-kem-768 key "pq" with
+// the vault unreachable, from the key as `transit read` printed it and from
+// one bare public key, and has the vault decrypt both.
+func offlineEncryption(t *testing.T, run func(string, ...string) (string, error), must func(string, ...string) string, addr string) {
+	t.Helper()
+	dir := t.TempDir()
+	described := must("", "--format", "json", "transit", "read", "pq")
+	var key struct {
+		Data struct {
+			Keys map[string]struct {
+				PublicKey string `json:"public_key"`
+			} `json:"keys"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(described), &key); err != nil || key.Data.Keys["2"].PublicKey == "" {
+		t.Fatalf("transit read -format json: %v\n%s", err, described)
+	}
+	files := map[string]string{"pq.json": described, "pq.pub": key.Data.Keys["2"].PublicKey, "short.pub": key.Data.Keys["2"].PublicKey[:100]}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("VAULT_ADDR", "http://127.0.0.1:1") // nothing listens there
+	var cts []string
+	for _, args := range [][]string{{filepath.Join(dir, "pq.json")}, {filepath.Join(dir, "pq.pub"), "--key-version", "2"}} {
+		out := must("written offline\n", append([]string{"transit", "encrypt", "pq", "-", "--offline", "--public-key"}, args...)...)
+		ct := regexp.MustCompile(`ciphertext\s+(vault:v2:\S+)`).FindStringSubmatch(out)
+		if ct == nil {
+			t.Fatalf("offline encrypt printed:\n%s", out)
+		}
+		cts = append(cts, ct[1])
+	}
+	if _, err := run("x", "transit", "encrypt", "pq", "-", "--offline", "--public-key", filepath.Join(dir, "pq.pub")); err == nil || !strings.Contains(err.Error(), "--key-version") {
+		t.Fatalf("a bare key without --key-version: %v", err)
+	}
+	if _, err := run("x", "transit", "encrypt", "pq", "-", "--offline", "--key-version", "2", "--public-key", filepath.Join(dir, "short.pub")); err == nil || !strings.Contains(err.Error(), "is neither an ML-KEM-768") {
+		t.Fatalf("a truncated public key: %v", err)
+	}
+	t.Setenv("VAULT_ADDR", addr)
+	for _, ct := range cts {
+		if out := must("", "transit", "decrypt", "pq", ct); out != "written offline\n" {
+			t.Fatalf("the vault decrypts the offline ciphertext as %q", out)
+		}
 	}
 }

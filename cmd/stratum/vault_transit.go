@@ -113,11 +113,12 @@ func transitCommand(client clientFunc, out outFunc) *cobra.Command {
 			fmt.Fprintf(cmd.OutOrStdout(), "Success! Deleted key %s\n", args[0])
 			return nil
 		})}
-	encrypt := verb("encrypt <name> <plaintext|->", "Encrypt text", cobra.ExactArgs(2),
+	encrypt := verb("encrypt <name> <plaintext|->", "Encrypt text (with --offline, to an ml-kem-768 or x-wing public key, without the vault)", cobra.ExactArgs(2),
 		func(cmd *cobra.Command, args []string) (string, map[string]any, error) {
 			text, err := input(cmd, args[1])
 			return "encrypt/" + args[0], map[string]any{"plaintext": b64(text), "context": b64(context), "key_version": keyVersion}, err
 		})
+	withOffline(encrypt, input, show, &keyVersion, &context)
 	decrypt := &cobra.Command{Use: "decrypt <name> <ciphertext|->", Short: "Decrypt and print the plaintext", Args: cobra.ExactArgs(2),
 		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
 			ct, err := input(cmd, args[1])

@@ -209,6 +209,9 @@ func mldsaPublicFromSPKI(raw []byte) (*mldsa65.PublicKey, error) {
 	if _, err := asn1.Unmarshal(raw, &info); err != nil || !info.Algorithm.Algorithm.Equal(oidMLDSA65) {
 		return nil, fmt.Errorf("not an ML-DSA-65 public key")
 	}
+	if n := len(info.PublicKey.Bytes); n != mldsa65.PublicKeySize || info.PublicKey.BitLength != 8*n {
+		return nil, fmt.Errorf("ML-DSA-65 public key is %d bytes, want %d", n, mldsa65.PublicKeySize)
+	}
 	pk := &mldsa65.PublicKey{}
 	if err := pk.UnmarshalBinary(info.PublicKey.Bytes); err != nil {
 		return nil, fmt.Errorf("ML-DSA-65 public key: %w", err)

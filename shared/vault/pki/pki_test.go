@@ -3,11 +3,16 @@ package pki
 import (
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/stratumiops/stratumiops/shared/vault/keeper"
 )
 
 func TestKeysRoundTripThroughPKCS8(t *testing.T) {
@@ -118,5 +123,33 @@ func TestSerialsAndNames(t *testing.T) {
 	r.AllowIPSANs = false
 	if err := r.checkNames("a.example.com", nil, []net.IP{net.ParseIP("10.0.0.1")}); err == nil {
 		t.Fatal("IP SAN accepted by a role that forbids them")
+	}
+}
+
+// A CSR whose ML-DSA-65 key has the wrong length is a 400 that says so.
+func TestMLDSACSRWithWrongLengthKey(t *testing.T) {
+	key, _ := generateKey(keyMLDSA, 0)
+	spki, _ := key.spki()
+	var info subjectPublicKeyInfo
+	if _, err := asn1.Unmarshal(spki, &info); err != nil {
+		t.Fatal(err)
+	}
+	short := info.PublicKey.Bytes[:len(info.PublicKey.Bytes)-1]
+	info.PublicKey = asn1.BitString{Bytes: short, BitLength: 8 * len(short)}
+	bad, _ := asn1.Marshal(info)
+	csrDER, err := createCSR(&x509.CertificateRequest{Subject: pkix.Name{CommonName: "svc"}}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, _ := x509.ParseCertificateRequest(csrDER)
+	tbs, err := replaceFields(csr.RawTBSCertificateRequest, map[int][]byte{2: bad})
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := signMLDSA(tbs, key)
+	_, err = parseCSR(string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})))
+	var inv *keeper.InvalidError
+	if !errors.As(err, &inv) || !strings.Contains(inv.Msg, "public key is 1951 bytes, want 1952") {
+		t.Fatalf("got %v", err)
 	}
 }

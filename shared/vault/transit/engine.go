@@ -417,8 +417,15 @@ func describe(p *Policy) (keeper.EngineResponse, error) {
 		if err != nil {
 			return keeper.EngineResponse{}, err
 		}
-		keys[strconv.Itoa(n)] = map[string]any{"name": p.Type.keyName(), "public_key": pub,
+		entry := map[string]any{"name": p.Type.keyName(), "public_key": pub,
 			"creation_time": v.Created.Format("2006-01-02T15:04:05.999999999Z07:00")}
+		if _, ok := spkiOID(p.Type); ok {
+			raw, _ := base64.StdEncoding.DecodeString(pub)
+			if entry["public_key_pem"], err = publicKeyPEM(p.Type, raw); err != nil {
+				return keeper.EngineResponse{}, err
+			}
+		}
+		keys[strconv.Itoa(n)] = entry
 	}
 	d := map[string]any{
 		"name": p.Name, "type": p.Type, "keys": keys, "latest_version": p.LatestVersion,

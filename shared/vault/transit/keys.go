@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/hpke"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -13,9 +14,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cloudflare/circl/kem"
-	"github.com/cloudflare/circl/kem/mlkem/mlkem768"
-	"github.com/cloudflare/circl/kem/xwing"
 	"github.com/cloudflare/circl/sign/mldsa/mldsa65"
 )
 
@@ -89,24 +87,36 @@ func (t KeyType) postQuantum() bool {
 // private form: the raw key for symmetric and HMAC keys, PKCS#8 DER for
 // ECDSA, Ed25519 and RSA, the FIPS 203/204 seed for ML-KEM and ML-DSA, the
 // X-Wing seed, and the Ed25519 seed followed by the ML-DSA seed for the
-// hybrid. Every version also has its own HMAC key.
+// hybrid. Every version also has its own HMAC key. Format is the payload
+// format of a KEM version's ciphertexts (see formatHPKE).
 type KeyVersion struct {
 	Material []byte    `json:"material"`
 	HMACKey  []byte    `json:"hmac_key"`
 	Created  time.Time `json:"created"`
+	Format   int       `json:"format,omitempty"`
 
 	parsed *parsedKey
 }
 
+// Payload formats of ML-KEM-768 and X-Wing ciphertexts. Every version
+// encrypts with HPKE; a version created before HPKE (format 0, which its
+// stored form lacks) also decrypts the first layout, KEM ciphertext ‖
+// nonce ‖ AES-256-GCM under the raw shared secret, so those ciphertexts keep
+// decrypting and rewrap moves them to HPKE.
+const (
+	formatLegacyKEM = 0
+	formatHPKE      = 1
+)
+
 // parsedKey is a version's material decoded once per process.
 type parsedKey struct {
-	signer    crypto.Signer // ecdsa, ed25519, rsa
-	mldsa     *mldsa65.PrivateKey
-	mldsaPub  *mldsa65.PublicKey
-	kemScheme kem.Scheme
-	kemPriv   kem.PrivateKey
-	kemPub    kem.PublicKey
-	public    []byte // raw public key for the PQC and ed25519 types
+	signer   crypto.Signer // ecdsa, ed25519, rsa
+	mldsa    *mldsa65.PrivateKey
+	mldsaPub *mldsa65.PublicKey
+	hpkePriv hpke.PrivateKey // ml-kem-768, x-wing
+	hpkePub  hpke.PublicKey
+	legacy   *legacyKEM // versions of formatLegacyKEM only
+	public   []byte     // raw public key for the PQC and ed25519 types
 }
 
 func randomBytes(n int) []byte {
@@ -144,10 +154,8 @@ func newVersion(t KeyType, hmacSize int) (*KeyVersion, error) {
 		}
 	case MLDSA65:
 		v.Material = randomBytes(mldsa65.SeedSize)
-	case MLKEM768:
-		v.Material = randomBytes(mlkem768.KeySeedSize)
-	case XWing:
-		v.Material = randomBytes(xwing.SeedSize)
+	case MLKEM768, XWing:
+		v.Material, v.Format = randomBytes(kems[t].seedLen), formatHPKE
 	case Ed25519MLDSA65:
 		v.Material = randomBytes(ed25519.SeedSize + mldsa65.SeedSize)
 	default:
@@ -212,21 +220,31 @@ func (v *KeyVersion) parse(t KeyType) (*parsedKey, error) {
 		mpub, _ := p.mldsaPub.MarshalBinary()
 		p.public = append(append([]byte{}, ed.Public().(ed25519.PublicKey)...), mpub...)
 	case t.kem():
-		p.kemScheme = mlkem768.Scheme()
-		if t == XWing {
-			p.kemScheme = xwing.Scheme()
-		}
-		if len(v.Material) != p.kemScheme.SeedSize() {
-			return nil, fmt.Errorf("parse %s key: bad seed length", t)
-		}
-		p.kemPub, p.kemPriv = p.kemScheme.DeriveKeyPair(v.Material)
-		var err error
-		if p.public, err = p.kemPub.MarshalBinary(); err != nil {
+		if err := v.parseKEM(t, p); err != nil {
 			return nil, err
 		}
 	}
 	v.parsed = p
 	return p, nil
+}
+
+// parseKEM makes the HPKE key pair of an ML-KEM-768 or X-Wing version from
+// its seed (FIPS 203 d ‖ z, the X-Wing seed).
+func (v *KeyVersion) parseKEM(t KeyType, p *parsedKey) error {
+	k := kems[t]
+	if len(v.Material) != k.seedLen {
+		return fmt.Errorf("parse %s key: seed is %d bytes, want %d", t, len(v.Material), k.seedLen)
+	}
+	priv, err := newHPKEPrivateKey(t, v.Material)
+	if err != nil {
+		return fmt.Errorf("parse %s key: %w", t, err)
+	}
+	p.hpkePriv, p.hpkePub = priv, priv.PublicKey()
+	p.public = p.hpkePub.Bytes()
+	if v.Format == formatLegacyKEM {
+		p.legacy = newLegacyKEM(t, v.Material)
+	}
+	return nil
 }
 
 func mldsaFromSeed(seed []byte) (*mldsa65.PublicKey, *mldsa65.PrivateKey) {
@@ -237,8 +255,10 @@ func mldsaFromSeed(seed []byte) (*mldsa65.PublicKey, *mldsa65.PrivateKey) {
 
 // publicKey is what reading the key shows for a version: PEM (PKIX) for
 // ECDSA and RSA as OpenBao does, base64 of the raw standard encoding for
-// Ed25519 (32 bytes), ML-DSA-65 (FIPS 204), ML-KEM-768 (FIPS 203
-// encapsulation key), X-Wing (1216 bytes) and the hybrid (Ed25519 ‖ ML-DSA-65).
+// Ed25519 (32 bytes), ML-DSA-65 (FIPS 204, 1952 bytes), ML-KEM-768 (FIPS 203
+// encapsulation key, 1184 bytes), X-Wing (1216 bytes) and the hybrid
+// (Ed25519 ‖ ML-DSA-65). ML-DSA-65, ML-KEM-768 and X-Wing versions also
+// show public_key_pem, their SubjectPublicKeyInfo (publicKeyPEM).
 func (v *KeyVersion) publicKey(t KeyType) (string, error) {
 	p, err := v.parse(t)
 	if err != nil {

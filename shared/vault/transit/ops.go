@@ -41,11 +41,11 @@ func aead(t KeyType, key []byte) (cipher.AEAD, error) {
 }
 
 // Encrypt seals plaintext with the chosen version (0 = latest). Symmetric
-// types write nonce ‖ ciphertext ‖ tag; ML-KEM-768 and X-Wing encapsulate a
-// fresh shared secret and write KEM ciphertext ‖ nonce ‖ AES-256-GCM
-// ciphertext ‖ tag; RSA keys use OAEP with SHA-256. A convergent key derives
-// the nonce from the plaintext (HMAC-SHA256 under the derived key), so the
-// same plaintext and context give the same ciphertext.
+// types write nonce ‖ ciphertext ‖ tag; ML-KEM-768 and X-Wing write HPKE's
+// enc ‖ ciphertext (RFC 9180 base mode, see hpke.go); RSA keys use OAEP
+// with SHA-256. A convergent key derives the nonce from the plaintext
+// (HMAC-SHA256 under the derived key), so the same plaintext and context
+// give the same ciphertext.
 func (p *Policy) Encrypt(version int, plaintext, context []byte) (string, int, error) {
 	if !p.Type.canEncrypt() {
 		return "", 0, invalid("key type %v does not support encryption", p.Type)
@@ -82,16 +82,9 @@ func (p *Policy) Encrypt(version int, plaintext, context []byte) (string, int, e
 		if err != nil {
 			return "", 0, err
 		}
-		kemCT, secret, err := pk.kemScheme.Encapsulate(pk.kemPub)
-		if err != nil {
-			return "", 0, fmt.Errorf("encapsulate: %w", err)
-		}
-		a, err := aead(AES256GCM96, secret)
-		if err != nil {
+		if out, err = sealHPKE(pk.hpkePub, p.Name, version, plaintext); err != nil {
 			return "", 0, err
 		}
-		nonce := randomBytes(a.NonceSize())
-		out = a.Seal(append(kemCT, nonce...), nonce, plaintext, nil)
 	default: // rsa
 		pk, err := v.parse(p.Type)
 		if err != nil {
@@ -137,27 +130,8 @@ func (p *Policy) Decrypt(ciphertext string, context []byte) ([]byte, int, error)
 		}
 		return plain, version, nil
 	case p.Type.kem():
-		pk, err := v.parse(p.Type)
-		if err != nil {
-			return nil, 0, err
-		}
-		n := pk.kemScheme.CiphertextSize()
-		if len(raw) < n+12+16 {
-			return nil, 0, invalid("invalid ciphertext: too short")
-		}
-		secret, err := pk.kemScheme.Decapsulate(pk.kemPriv, raw[:n])
-		if err != nil {
-			return nil, 0, errAuth
-		}
-		a, err := aead(AES256GCM96, secret)
-		if err != nil {
-			return nil, 0, err
-		}
-		plain, err := a.Open(nil, raw[n:n+12], raw[n+12:], nil)
-		if err != nil {
-			return nil, 0, errAuth
-		}
-		return plain, version, nil
+		plain, err := p.decryptKEM(version, v, raw, context)
+		return plain, version, err
 	default: // rsa
 		pk, err := v.parse(p.Type)
 		if err != nil {
@@ -169,6 +143,25 @@ func (p *Policy) Decrypt(ciphertext string, context []byte) ([]byte, int, error)
 		}
 		return plain, version, nil
 	}
+}
+
+// decryptKEM opens an ML-KEM-768 or X-Wing ciphertext: HPKE, or for a
+// version made before HPKE the legacy layout too.
+func (p *Policy) decryptKEM(version int, v *KeyVersion, raw, context []byte) ([]byte, error) {
+	if len(context) > 0 {
+		return nil, invalid("key %q does not use derivation; context must be empty", p.Name)
+	}
+	pk, err := v.parse(p.Type)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := p.openHPKE(version, pk.hpkePriv, raw)
+	if err != nil && pk.legacy != nil {
+		if old, ok := pk.legacy.open(raw); ok {
+			return old, nil
+		}
+	}
+	return plain, err
 }
 
 // hashes are the hash_algorithm names transit accepts.
