@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"path"
 	"slices"
 	"sort"
@@ -190,7 +191,13 @@ func (e *Engine) Authorize(ctx context.Context, req Request) Decision {
 		d.Errors = append(d.Errors, er.String())
 	}
 	slices.Sort(d.Policies)
-	obs.Log(ctx).Info("authz decision", "system", e.system, "principal", req.Principal.String(),
+	// Denials are worth reading; allows only when debugging (a list of 50
+	// projects asks 50 times).
+	level := slog.LevelInfo
+	if d.Allowed {
+		level = slog.LevelDebug
+	}
+	obs.Log(ctx).Log(ctx, level, "authz decision", "system", e.system, "principal", req.Principal.String(),
 		"action", req.Action.String(), "resource", req.Resource.String(),
 		"decision", map[bool]string{true: "allow", false: "deny"}[d.Allowed],
 		"policies", d.Policies, "errors", d.Errors)
