@@ -21,6 +21,7 @@ func TestFixtures(t *testing.T) {
 		events.SubjectAgentHeartbeat:    &events.Heartbeat{},
 		events.SubjectAgentRegister:     &events.AgentRegistration{},
 		events.SubjectTaskReleased:      &events.TaskReleased{},
+		events.SubjectBoardRepaired:     &events.BoardRepaired{},
 	}
 	files, _ := filepath.Glob("testdata/*.json")
 	if len(files) != len(fixtures) {

@@ -34,6 +34,6 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(devCommand(), dispatchCommand(), buildCommand(), toolsCommand(), vaultCommand(), kogralCommand())
+	root.AddCommand(devCommand(), dispatchCommand(), buildCommand(), toolsCommand(), vaultCommand(), kogralCommand(), vaporaCommand())
 	return root
 }

@@ -50,6 +50,8 @@ func (a *API) Projects() http.Handler {
 	mux.Handle("PUT /projects/{id}", h(a.updateProject))
 	mux.Handle("DELETE /projects/{id}", h(a.archiveProject))
 	mux.Handle("GET /projects/{id}/tasks", h(a.listTasks))
+	mux.Handle("GET /projects/{id}/integrity", h(a.checkBoard))
+	mux.Handle("POST /projects/{id}/integrity/repair", h(a.repairBoard))
 	mux.Handle("POST /tasks", h(a.createTask))
 	mux.Handle("GET /tasks/{id}", h(a.getTask))
 	mux.Handle("PUT /tasks/{id}", h(a.updateTask))

@@ -2,6 +2,7 @@ package vapora
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -112,6 +113,20 @@ var Functions = function.Set{
 				return nil, err
 			}
 			return []byte(fmt.Sprintf(`{"offline":%d}`, n)), nil
+		}, nil
+	}),
+	"vapora-board-check": function.Invoke(func(ctx context.Context, d *function.Deps) (invoke.Handler, error) {
+		store, err := storeFor(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		check := NewBoardCheck(store, d.Bus, d.Log)
+		return func(ctx context.Context, _ []byte) ([]byte, error) {
+			sum, err := check.Run(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return json.Marshal(sum)
 		}, nil
 	}),
 }

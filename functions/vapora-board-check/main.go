@@ -1,0 +1,9 @@
+// Command vapora-board-check is the Lambda of the catalog function of that name.
+package main
+
+import (
+	"github.com/stratumiops/stratumiops/shared/platform/function"
+	"github.com/stratumiops/stratumiops/shared/vapora"
+)
+
+func main() { function.Main("vapora-board-check", vapora.Functions) }
