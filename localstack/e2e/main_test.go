@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -102,6 +103,9 @@ type devstackProc struct {
 	exited   chan error
 }
 
+// killGroup ends the devstack and everything it started, abruptly.
+func (d *devstackProc) killGroup() { _ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL) }
+
 func (d *devstackProc) logFile() string { return filepath.Join(d.dir, "devstack.log") }
 
 func (d *devstackProc) start() error {
@@ -114,6 +118,8 @@ func (d *devstackProc) start() error {
 	}
 	d.cmd = exec.Command(d.bin, args...)
 	d.cmd.Stdout, d.cmd.Stderr = os.Stderr, os.Stderr
+	// Its own process group, so that a kill takes the builds and emulators it started too.
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// Agents must beat every second here, so that the offline sweep is quick to see.
 	d.cmd.Env = append(os.Environ(), "VAPORA_HEARTBEAT_INTERVAL="+heartbeatEvery.String())
 	began := time.Now()
@@ -123,14 +129,14 @@ func (d *devstackProc) start() error {
 	d.exited = make(chan error, 1)
 	go func() { d.exited <- d.cmd.Wait() }()
 	if err := waitForFile(endpoints, d.exited, 3*time.Minute); err != nil {
-		_ = d.cmd.Process.Kill()
+		d.killGroup()
 		dumpLog(d.logFile())
 		return err
 	}
 	raw, _ := os.ReadFile(endpoints)
 	var next devstack.Endpoints
 	if err := json.Unmarshal(raw, &next); err != nil {
-		_ = d.cmd.Process.Kill()
+		d.killGroup()
 		return err
 	}
 	ep = next
@@ -148,7 +154,7 @@ func (d *devstackProc) stop() error {
 			return fmt.Errorf("stratum dev did not exit cleanly on SIGINT: %v", err)
 		}
 	case <-time.After(30 * time.Second):
-		_ = d.cmd.Process.Kill()
+		d.killGroup()
 		return errors.New("stratum dev still running 30s after SIGINT")
 	}
 	if pid := surrealPID(); pid != 0 {

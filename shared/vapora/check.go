@@ -83,8 +83,8 @@ type boardRecord struct {
 	Rank      int64  `json:"rank"`
 }
 
-// boardIndex is what idx_tasks_rank answers for each column of a project.
-type boardIndex struct {
+// indexListing is what idx_tasks_rank answers for each column of a project.
+type indexListing struct {
 	Project string        `json:"project"`
 	Todo    []boardRecord `json:"Todo"`
 	Doing   []boardRecord `json:"Doing"`
@@ -92,7 +92,7 @@ type boardIndex struct {
 	Done    []boardRecord `json:"Done"`
 }
 
-func (ix boardIndex) column(status string) []boardRecord {
+func (ix indexListing) listed(status string) []boardRecord {
 	switch status {
 	case "Todo":
 		return ix.Todo
@@ -132,7 +132,7 @@ func (s *Store) CheckBoards(ctx context.Context, projects []string) ([]BoardRepo
 				Error  string `json:"error"`
 			} `json:"build"`
 			Records []boardRecord `json:"records"`
-			Index   []boardIndex  `json:"index"`
+			Index   []indexListing  `json:"index"`
 		}](ctx, s.db, boardSnapshotSQL, map[string]any{"ps": batch})
 		if err != nil {
 			return nil, fmt.Errorf("check boards: %w", err)
@@ -143,7 +143,7 @@ func (s *Store) CheckBoards(ctx context.Context, projects []string) ([]BoardRepo
 		}
 		at := s.now()
 		for i, p := range batch {
-			var ix boardIndex
+			var ix indexListing
 			if i < len(snap.Index) {
 				ix = snap.Index[i]
 			}
@@ -180,7 +180,7 @@ func byRank(a, b boardRecord) int {
 }
 
 // judgeBoard compares a project's records with what its index lists.
-func judgeBoard(records []boardRecord, ix boardIndex) BoardReport {
+func judgeBoard(records []boardRecord, ix indexListing) BoardReport {
 	rep := BoardReport{Tasks: len(records), Columns: map[string]int{}, Problems: []BoardProblem{}}
 	home := map[string]string{}
 	for _, r := range records {
@@ -190,7 +190,7 @@ func judgeBoard(records []boardRecord, ix boardIndex) BoardReport {
 	for _, status := range TaskStatuses {
 		col := slices.DeleteFunc(slices.Clone(records), func(r boardRecord) bool { return r.Status != status })
 		slices.SortFunc(col, byRank)
-		rep.Problems = append(rep.Problems, judgeColumn(status, col, ix.column(status), home)...)
+		rep.Problems = append(rep.Problems, judgeColumn(status, col, ix.listed(status), home)...)
 	}
 	rep.Clean = len(rep.Problems) == 0
 	return rep

@@ -10,31 +10,18 @@ import (
 	"testing"
 	"time"
 
-	localsurreal "github.com/stratumiops/stratumiops/localstack/surreal"
-	"github.com/stratumiops/stratumiops/schemas"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
 
-// checkStore is a Store on a fresh database of a real SurrealDB (no locks:
-// the check and the repair take none).
+// checkStore is a Store on a fresh database of the package's SurrealDB (no
+// locks: the check and the repair take none).
 func checkStore(t *testing.T) *Store {
 	t.Helper()
-	url, stop, err := localsurreal.ForTests()
-	if err != nil {
-		t.Fatalf("start surrealdb: %v", err)
-	}
-	t.Cleanup(stop)
-	db := surreal.New(surreal.Config{URL: url, User: "root", Pass: "root", Namespace: "test",
-		Database: fmt.Sprintf("vapora_check_%d", time.Now().UnixNano())}, nil)
-	t.Cleanup(func() { _ = db.Close() })
-	if _, err := surreal.Migrate(context.Background(), db, schemas.Surreal, "surreal/vapora"); err != nil {
-		t.Fatal(err)
-	}
-	return NewStore(db, nil)
+	return testStores(t, fmt.Sprintf("vapora_check_%d", time.Now().UnixNano()), 1)[0]
 }
 
-// board makes a project with n tasks in Todo, then moves the first `doing` to Doing.
-func board(t *testing.T, s *Store, n, doing int) (string, []Task) {
+// boardWithDoing makes a project with n tasks in Todo, then moves the first `doing` to Doing.
+func boardWithDoing(t *testing.T, s *Store, n, doing int) (string, []Task) {
 	t.Helper()
 	ctx := context.Background()
 	p, err := s.CreateProject(ctx, Project{Name: "check", Scope: "demo", Status: "Active"})
@@ -103,8 +90,8 @@ DEFINE INDEX idx_tasks_rank ON tasks FIELDS project_id, status, rank UNIQUE CONC
 func TestBoardCheckAndRepair(t *testing.T) {
 	ctx := context.Background()
 	s := checkStore(t)
-	pid, tasks := board(t, s, 6, 2) // Doing: t0 t1; Todo: t2..t5
-	other, _ := board(t, s, 3, 0)
+	pid, tasks := boardWithDoing(t, s, 6, 2) // Doing: t0 t1; Todo: t2..t5
+	other, _ := boardWithDoing(t, s, 3, 0)
 
 	t.Run("a sound board checks clean", func(t *testing.T) {
 		rep, err := s.CheckBoard(ctx, pid)
@@ -152,7 +139,8 @@ func TestBoardCheckAndRepair(t *testing.T) {
 	})
 
 	t.Run("repair leaves dense columns, each card in one", func(t *testing.T) {
-		before, err := s.Tasks(ctx, pid, "")
+		page, err := s.Tasks(ctx, pid, "", 0, maxTestPage)
+		before := page.Tasks
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +168,8 @@ func TestBoardCheckAndRepair(t *testing.T) {
 	})
 
 	t.Run("a repair step that finds its card changed writes nothing", func(t *testing.T) {
-		col, err := s.Tasks(ctx, pid, "Todo")
+		page, err := s.Tasks(ctx, pid, "Todo", 0, maxTestPage)
+		col := page.Tasks
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,7 +202,8 @@ func TestBoardCheckAndRepair(t *testing.T) {
 func assertDense(t *testing.T, s *Store, project string, n int) []Task {
 	t.Helper()
 	ctx := context.Background()
-	list, err := s.Tasks(ctx, project, "")
+	page, err := s.Tasks(ctx, project, "", 0, maxTestPage)
+	list := page.Tasks
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,12 +235,12 @@ func TestJudgeBoard(t *testing.T) {
 		return boardRecord{ID: id, ProjectID: "p", Status: status, Rank: rank}
 	}
 	records := []boardRecord{rec("a", "Todo", 10), rec("b", "Todo", 20), rec("c", "Doing", 5)}
-	sound := boardIndex{Todo: []boardRecord{records[0], records[1]}, Doing: []boardRecord{records[2]}}
+	sound := indexListing{Todo: []boardRecord{records[0], records[1]}, Doing: []boardRecord{records[2]}}
 	if rep := judgeBoard(records, sound); !rep.Clean {
 		t.Fatalf("sound board: %+v", rep.Problems)
 	}
 	// c moved to Doing but its Todo entry stayed; a's entry is listed twice.
-	broken := boardIndex{Todo: []boardRecord{records[0], records[0], records[2], records[1]}, Doing: []boardRecord{records[2]}}
+	broken := indexListing{Todo: []boardRecord{records[0], records[0], records[2], records[1]}, Doing: []boardRecord{records[2]}}
 	k := kinds(judgeBoard(records, broken))
 	if !slices.Equal(k[ProblemMisplaced], []string{"c"}) || !slices.Equal(k[ProblemDuplicateEntry], []string{"a"}) {
 		t.Fatalf("problems: %v", k)
