@@ -65,6 +65,9 @@ func (e TaskAssignment) Validate() error {
 	return nil
 }
 
+// maxOutput bounds a result's output (JetStream's default message limit is 1 MiB).
+const maxOutput = 512 << 10
+
 // TaskResult is published on vapora.tasks.results.
 type TaskResult struct {
 	ID         string `json:"id"`
@@ -74,6 +77,11 @@ type TaskResult struct {
 	Output     string `json:"output,omitempty"`
 	DurationMs int64  `json:"duration_ms"`
 	Tokens     int64  `json:"tokens"`
+	// The split token counts and the cost of the call, from LLM agents
+	// (the built-in runner); Tokens is their sum.
+	InputTokens  int64   `json:"input_tokens,omitempty"`
+	OutputTokens int64   `json:"output_tokens,omitempty"`
+	CostCents    float64 `json:"cost_cents,omitempty"`
 }
 
 // Validate reports the first field that is missing or malformed.
@@ -90,6 +98,12 @@ func (e TaskResult) Validate() error {
 		return fmt.Errorf("duration_ms: %d is negative", e.DurationMs)
 	case e.Tokens < 0:
 		return fmt.Errorf("tokens: %d is negative", e.Tokens)
+	case e.InputTokens < 0 || e.OutputTokens < 0:
+		return fmt.Errorf("input_tokens, output_tokens: must not be negative")
+	case e.CostCents < 0:
+		return fmt.Errorf("cost_cents: %v is negative", e.CostCents)
+	case len(e.Output) > maxOutput:
+		return fmt.Errorf("output: %d bytes, at most %d", len(e.Output), maxOutput)
 	}
 	return nil
 }

@@ -115,6 +115,7 @@ func Build(app awscdk.App, cfg Config) (*Stacks, error) {
 type platform struct {
 	stack         awscdk.Stack
 	unsealKey     awskms.Key
+	secretsKey    awskms.Key
 	surrealSecret awssecretsmanager.Secret
 	natsSecret    awssecretsmanager.Secret
 	authSecret    awssecretsmanager.Secret
@@ -129,6 +130,13 @@ func newPlatform(app awscdk.App, cfg Config) *platform {
 		Description:       jsii.String("Wraps the SecretumVault root key (auto-unseal); usable only by vault-crypto"),
 		EnableKeyRotation: jsii.Bool(true),
 		Alias:             jsii.String("alias/stratum/vault-unseal"),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		PendingWindow:     awscdk.Duration_Days(jsii.Number(30)),
+	})
+	p.secretsKey = awskms.NewKey(stack, jsii.String("AppSecretsKey"), &awskms.KeyProps{
+		Description:       jsii.String("Seals application secrets that are not the vault's (LLM providers' API keys); usable only by functions with SecretsKey"),
+		EnableKeyRotation: jsii.Bool(true),
+		Alias:             jsii.String("alias/stratum/app-secrets"),
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 		PendingWindow:     awscdk.Duration_Days(jsii.Number(30)),
 	})
@@ -296,6 +304,10 @@ func newFunction(stack awscdk.Stack, cfg Config, f catalog.Function, p *platform
 	if f.KMS {
 		fn.AddEnvironment(jsii.String("VAULT_UNSEAL_KEY_ARN"), p.unsealKey.KeyArn(), nil)
 		p.unsealKey.GrantEncryptDecrypt(fn)
+	}
+	if f.SecretsKey {
+		fn.AddEnvironment(jsii.String("SECRETS_KMS_KEY"), p.secretsKey.KeyArn(), nil)
+		p.secretsKey.GrantEncryptDecrypt(fn)
 	}
 	return fn
 }

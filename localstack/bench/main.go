@@ -30,7 +30,7 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long each scenario runs")
 	clients := flag.Int("clients", 10, "concurrent clients")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (clients and in-process functions) here")
-	flag.StringVar(&only, "only", "", "run only these systems' scenarios: a comma-separated list of vault, vapora, kogral")
+	flag.StringVar(&only, "only", "", "run only these systems' scenarios: a comma-separated list of vault, vapora, llm, kogral")
 	flag.StringVar(&engine, "surreal-engine", "rocksdb", "SurrealDB storage engine: rocksdb, or surrealkv to measure what the lossy engine costs")
 	flag.Parse()
 	// The in-process functions log through the default logger too: quiet it.
@@ -104,6 +104,13 @@ func run(duration time.Duration, clients int) error {
 			return err
 		}
 		results = append(results, vapora...)
+	}
+	if want("llm") {
+		llmResults, err := benchLLM(ep, duration)
+		if err != nil {
+			return err
+		}
+		results = append(results, llmResults...)
 	}
 	if want("kogral") {
 		kg, err := benchKogral(ctx, ep)

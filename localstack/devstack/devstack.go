@@ -316,6 +316,9 @@ func (s *Stack) buildFunctions(ctx context.Context, metrics *obs.Metrics, local 
 		d := &function.Deps{Log: s.cfg.Log.With("function", f.Name), Metrics: metrics, Invoker: local,
 			FaultInjection: s.cfg.FaultInjection, Surreal: s.dbs[f.Database],
 			Vars: map[string]string{"AWS_ENDPOINT_URL_KMS": s.endpoints.KMS, "VAULT_UNSEAL_KEY_ARN": s.endpoints.KMSKey}}
+		if f.SecretsKey {
+			d.Vars["SECRETS_KMS_KEY"] = s.endpoints.KMSKey // local-kms has one key; AWS has one per use
+		}
 		if f.Auth {
 			for k, v := range authVars() {
 				d.Vars[k] = v

@@ -10,6 +10,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/function"
 	"github.com/stratumiops/stratumiops/shared/portfolio"
 	"github.com/stratumiops/stratumiops/shared/vapora"
+	"github.com/stratumiops/stratumiops/shared/vapora/llm"
 	"github.com/stratumiops/stratumiops/shared/vault"
 	"github.com/stratumiops/stratumiops/shared/vault/cryptofn"
 	"github.com/stratumiops/stratumiops/shared/vault/database"
@@ -31,6 +32,7 @@ var Sets = []Set{
 	{System: "vault", Package: "cryptofn", Set: cryptofn.Functions},
 	{System: "vault", Package: "database", Set: database.Functions},
 	{System: "vapora", Package: "vapora", Set: vapora.Functions},
+	{System: "vapora", Package: "llm", Set: llm.Functions},
 	{System: "kogral", Package: "kogral", Set: kogral.Functions},
 }
 

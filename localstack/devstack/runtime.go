@@ -69,6 +69,9 @@ func (s *Stack) startEmulator(ctx context.Context) (*emulator.Emulator, error) {
 			if f.KMS {
 				env = append(env, "VAULT_UNSEAL_KEY_ARN="+localkms.UnsealKeyAlias)
 			}
+			if f.SecretsKey {
+				env = append(env, "SECRETS_KMS_KEY="+localkms.UnsealKeyAlias) // local-kms has one key
+			}
 			if f.Auth {
 				for k, v := range authVars() {
 					env = append(env, k+"="+v)

@@ -191,12 +191,14 @@ func (a *Agents) OnResult(ctx context.Context, d bus.Delivery, e events.TaskResu
 		}
 		_, err = surreal.Query[any](ctx, s.db, `BEGIN TRANSACTION;
 CREATE $applied;
-CREATE $exec CONTENT { agent_id: $agentID, task_id: $taskID, task_type: $type, success: $success, duration_ms: $dur, at: time::now() };
+CREATE $exec CONTENT { agent_id: $agentID, task_id: $taskID, task_type: $type, success: $success, duration_ms: $dur, at: time::now(),
+	output: $output, input_tokens: $in, output_tokens: $out, cost_cents: $cost };
 UPDATE $agent SET current_load = math::max([0.0, current_load - $load]),
 	status = IF status = 'Busy' AND current_load < 1.0 THEN 'Ready' ELSE status END;
 COMMIT TRANSACTION;`, map[string]any{"applied": appliedID("result", d.MsgID), "exec": rid("agent_executions", d.MsgID),
 			"agentID": e.AgentID, "taskID": e.TaskID, "type": taskType, "success": success, "dur": e.DurationMs,
-			"agent": rid("agents", e.AgentID), "load": loadPerTask})
+			"agent": rid("agents", e.AgentID), "load": loadPerTask, "output": optional(nonEmpty(e.Output)),
+			"in": e.InputTokens, "out": e.OutputTokens, "cost": e.CostCents})
 		if isDuplicate(err) {
 			return errDuplicate
 		}
@@ -226,6 +228,10 @@ COMMIT TRANSACTION;`, map[string]any{"applied": appliedID("result", d.MsgID), "e
 	rec := events.ExecutionRecorded{ID: "vapora-" + e.ID, Project: t.ProjectID, Source: "vapora", TaskType: taskType,
 		AgentID: &agentID, Status: e.Status, DurationMs: e.DurationMs, OccurredAt: d.Time.UTC(),
 		Metadata: map[string]any{"task_id": e.TaskID, "tokens": e.Tokens}}
+	if e.InputTokens > 0 || e.OutputTokens > 0 || e.CostCents > 0 || e.Output != "" {
+		rec.Metadata["input_tokens"], rec.Metadata["output_tokens"] = e.InputTokens, e.OutputTokens
+		rec.Metadata["cost_cents"], rec.Metadata["output"] = e.CostCents, e.Output
+	}
 	if rec.OccurredAt.IsZero() {
 		rec.OccurredAt = s.now()
 	}

@@ -697,9 +697,13 @@ func (a *API) registerAgent(w http.ResponseWriter, r *http.Request) error {
 		Role         string   `json:"role"`
 		Provider     string   `json:"provider"`
 		Capabilities []string `json:"capabilities"`
+		Runner       string   `json:"runner"`
 	}
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return err
+	}
+	if in.Runner != "" && in.Runner != RunnerBuiltin {
+		return httpapi.BadRequest("runner %q: want %q (Vapora runs the agent) or absent (an outside worker does)", in.Runner, RunnerBuiltin)
 	}
 	if in.AgentID == "" {
 		in.AgentID = newID("agent")
@@ -714,6 +718,12 @@ func (a *API) registerAgent(w http.ResponseWriter, r *http.Request) error {
 	ag, err := a.store.Register(r.Context(), Agent{ID: reg.AgentID, Role: reg.Role, Provider: reg.Provider, Capabilities: reg.Capabilities})
 	if err != nil {
 		return storeError(err)
+	}
+	if in.Runner != "" || ag.Runner != nil {
+		if err := a.store.SetRunner(r.Context(), ag.ID, nonEmpty(in.Runner)); err != nil {
+			return err
+		}
+		ag.Runner = nonEmpty(in.Runner)
 	}
 	w.Header().Set("Location", "/agents/"+ag.ID)
 	httpapi.WriteJSON(w, http.StatusCreated, ag)

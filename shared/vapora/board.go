@@ -74,7 +74,7 @@ const (
 	// boardIdle drops a board nobody read for this long.
 	boardIdle = 15 * time.Minute
 	// boardReload reloads everything after the feed went unread this long
-	// (the tasks feed keeps a day: schemas/surreal/vapora/003).
+	// (the tasks feed keeps a day: schemas/surreal/vapora/004).
 	boardReload = 12 * time.Hour
 )
 

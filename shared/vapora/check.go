@@ -131,8 +131,8 @@ func (s *Store) CheckBoards(ctx context.Context, projects []string) ([]BoardRepo
 				Status string `json:"status"`
 				Error  string `json:"error"`
 			} `json:"build"`
-			Records []boardRecord `json:"records"`
-			Index   []indexListing  `json:"index"`
+			Records []boardRecord  `json:"records"`
+			Index   []indexListing `json:"index"`
 		}](ctx, s.db, boardSnapshotSQL, map[string]any{"ps": batch})
 		if err != nil {
 			return nil, fmt.Errorf("check boards: %w", err)
@@ -167,7 +167,7 @@ func (s *Store) CheckBoard(ctx context.Context, project string) (BoardReport, er
 
 // ActiveProjects lists the ids of every Active project, of every scope.
 func (s *Store) ActiveProjects(ctx context.Context) ([]string, error) {
-	ids, err := surreal.Query[[]string](ctx, s.db, "SELECT VALUE record::id(id) FROM projects WHERE status = 'Active' ORDER BY id", nil)
+	ids, err := surreal.Query[[]string](ctx, s.db, "RETURN array::sort((SELECT VALUE record::id(id) FROM projects WHERE status = 'Active'))", nil)
 	if err != nil {
 		return nil, fmt.Errorf("list active projects: %w", err)
 	}

@@ -249,3 +249,20 @@ func TestJudgeBoard(t *testing.T) {
 		t.Fatalf("order: %v", k[ProblemOrder])
 	}
 }
+
+// The scheduled check walks every Active project, and only those.
+func TestActiveProjects(t *testing.T) {
+	ctx := context.Background()
+	s := checkStore(t)
+	active, err := s.CreateProject(ctx, Project{Name: "on", Scope: "demo", Status: "Active"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateProject(ctx, Project{Name: "off", Scope: "other", Status: "Archived"}); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := s.ActiveProjects(ctx)
+	if err != nil || !slices.Equal(ids, []string{active.ID}) {
+		t.Fatalf("active projects %v (err %v), want [%s]", ids, err, active.ID)
+	}
+}

@@ -60,6 +60,8 @@ type Agent struct {
 	LastHeartbeat time.Time `json:"last_heartbeat"`
 	Capabilities  []string  `json:"capabilities"`
 	RegisteredAt  time.Time `json:"registered_at"`
+	// Runner is "builtin" for an LLM agent that Vapora runs itself.
+	Runner *string `json:"runner,omitempty"`
 }
 
 // Expertise is what an agent has shown on one task type.

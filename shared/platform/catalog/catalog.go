@@ -59,6 +59,11 @@ type Function struct {
 	Invokes []string
 	// KMS says whether the function may use the vault's auto-unseal KMS key.
 	KMS bool
+	// SecretsKey says whether the function may use the platform's
+	// application-secrets KMS key (SECRETS_KMS_KEY), which seals secrets that
+	// are not the vault's, such as LLM providers' API keys. It is a key of
+	// its own so that the vault's unseal key stays vault-crypto's alone.
+	SecretsKey bool
 	// Auth says the function authenticates API callers: it gets the JWT
 	// signing secret and the API keys (API_JWT_SECRET, API_KEYS).
 	Auth bool
@@ -284,6 +289,37 @@ var Functions = []Function{
 		Timeout:     60 * time.Second,
 	},
 	{
+		Name:        "vapora-llm",
+		System:      "vapora",
+		Kind:        HTTP,
+		Description: "Vapora's LLM router: providers, routing rules with fallback, budgets per role (80/100 %), cost records and reports.",
+		Routes: []Route{
+			{"POST", "/llm/route"}, {"GET", "/llm/providers"}, {"PUT", "/llm/providers/{name}"}, {"GET", "/llm/rules"},
+			{"PUT", "/llm/rules"}, {"GET", "/llm/budget/{role}"}, {"PUT", "/llm/budget/{role}"}, {"GET", "/llm/costs"},
+			{"GET", "/llm/costs/{key}"},
+		},
+		Database:   "vapora",
+		Auth:       true,
+		SecretsKey: true, // seals providers' API keys when no vault is configured
+		Env:        llmEnv,
+		MemoryMB:   256,
+		Timeout:    30 * time.Second, // API Gateway's own limit: a route's chain must fit in it
+	},
+	{
+		Name:        "vapora-agent-runner",
+		System:      "vapora",
+		Kind:        Consumer,
+		Description: "Runs the tasks assigned to built-in LLM agents: prompt from the task, LLM router, result with output, tokens and cost.",
+		Subjects:    []string{"vapora.tasks.assign"},
+		MaxDeliver:  5,
+		Database:    "vapora",
+		Bus:         true,
+		SecretsKey:  true, // opens providers' API keys sealed with KMS
+		Env:         llmEnv,
+		MemoryMB:    256,
+		Timeout:     5 * time.Minute, // a task's call may walk a fallback chain of slow providers
+	},
+	{
 		Name:        "kogral-api",
 		System:      "kogral",
 		Kind:        HTTP,
@@ -326,6 +362,12 @@ var Functions = []Function{
 	},
 }
 
+// llmEnv configures where the LLM router keeps providers' API keys:
+// SecretumVault's KV v2 when VAULT_ADDR is set, else the platform's
+// application-secrets KMS key (SECRETS_KMS_KEY, see SecretsKey).
+var llmEnv = map[string]string{"VAULT_ADDR": "", "VAULT_TOKEN": "", "VAPORA_LLM_VAULT_MOUNT": "secret",
+	"VAPORA_RUNNER_MAX_TOKENS": "4096"}
+
 // kogralEnv configures Kogral's embedder and the MCP server's project graph.
 var kogralEnv = map[string]string{"KOGRAL_EMBEDDER": "local", "KOGRAL_EMBED_URL": "", "KOGRAL_EMBED_MODEL": "",
 	"KOGRAL_EMBED_API_KEY": "", "KOGRAL_PROJECT": "default"}
@@ -347,6 +389,9 @@ func (f Function) Environment() map[string]string {
 	if f.Auth {
 		env["API_JWT_SECRET"] = ""
 		env["API_KEYS"] = ""
+	}
+	if f.SecretsKey {
+		env["SECRETS_KMS_KEY"] = ""
 	}
 	for k, v := range f.Env {
 		env[k] = v

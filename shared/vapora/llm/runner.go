@@ -1,0 +1,175 @@
+package llm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/stratumiops/stratumiops/events"
+	"github.com/stratumiops/stratumiops/shared/platform/bus"
+	"github.com/stratumiops/stratumiops/shared/platform/obs"
+	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+	"github.com/stratumiops/stratumiops/shared/vapora"
+)
+
+// Runner does the tasks assigned to built-in LLM agents: it consumes
+// vapora.tasks.assign next to vapora-on-task-assign (which moves the task
+// to Doing), routes a prompt built from the task, and publishes
+// vapora.tasks.results with the output, tokens and cost.
+type Runner struct {
+	router    *Router
+	tasks     *vapora.Store
+	store     *Store
+	bus       *bus.Bus
+	maxTokens int64
+	// applyWait bounds the wait for vapora-on-task-assign to move the task
+	// to Doing; past it the delivery is retried.
+	applyWait time.Duration
+}
+
+// NewRunner returns the runner.
+func NewRunner(router *Router, tasks *vapora.Store, b *bus.Bus, maxTokens int64) *Runner {
+	return &Runner{router: router, tasks: tasks, store: router.store, bus: b, maxTokens: maxTokens, applyWait: 8 * time.Second}
+}
+
+// OnAssign runs one assignment, once: a redelivered assignment republishes
+// the result it produced instead of paying for the call again.
+func (r *Runner) OnAssign(ctx context.Context, d bus.Delivery, e events.TaskAssignment) error {
+	ag, err := r.tasks.Agent(ctx, e.AgentID)
+	if errors.Is(err, vapora.ErrNotFound) {
+		return nil // vapora-on-task-assign dead-letters it
+	}
+	if err != nil {
+		return err
+	}
+	if ag.Runner == nil || *ag.Runner != vapora.RunnerBuiltin {
+		return nil // an outside worker runs this agent
+	}
+	if prev, err := r.store.Run(ctx, e.ID); err != nil || prev != nil {
+		if err != nil {
+			return err
+		}
+		return r.publish(ctx, *prev)
+	}
+	t, err := r.waitApplied(ctx, e)
+	if err != nil {
+		return err
+	}
+	res, err := r.run(ctx, ag, t, e)
+	if err != nil {
+		return err
+	}
+	if err := r.store.SaveRun(ctx, e.ID, e.TaskID, res); err != nil {
+		return err
+	}
+	return r.publish(ctx, res)
+}
+
+// waitApplied waits until the task is Doing with this agent on it.
+func (r *Runner) waitApplied(ctx context.Context, e events.TaskAssignment) (vapora.Task, error) {
+	deadline := time.Now().Add(r.applyWait)
+	for {
+		t, err := r.tasks.Task(ctx, e.TaskID)
+		if errors.Is(err, vapora.ErrNotFound) {
+			return vapora.Task{}, bus.Permanent(fmt.Errorf("task %s does not exist", e.TaskID))
+		}
+		if err != nil {
+			return vapora.Task{}, err
+		}
+		if t.Status == "Doing" && t.AssignedAgent != nil && *t.AssignedAgent == e.AgentID {
+			return t, nil
+		}
+		if time.Now().After(deadline) {
+			return vapora.Task{}, fmt.Errorf("task %s is %s, not yet Doing for %s: retry", t.ID, t.Status, e.AgentID)
+		}
+		select {
+		case <-ctx.Done():
+			return vapora.Task{}, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// run routes the task's prompt; a refusal or a failure of every provider is
+// a failed result (the task goes back to Todo), not a retry.
+func (r *Runner) run(ctx context.Context, ag vapora.Agent, t vapora.Task, e events.TaskAssignment) (events.TaskResult, error) {
+	start := time.Now()
+	req := RouteRequest{Role: ag.Role, TaskType: e.TaskType, AgentID: ag.ID, Messages: Prompt(ag, t, e.TaskType), MaxTokens: r.maxTokens}
+	out, err := r.router.Route(ctx, req)
+	res := events.TaskResult{ID: "run-" + e.ID, TaskID: t.ID, AgentID: ag.ID, Status: "success",
+		DurationMs: time.Since(start).Milliseconds()}
+	var in *InputError
+	var be *BudgetError
+	var af *AllFailedError
+	switch {
+	case err == nil:
+		res.Output, res.InputTokens, res.OutputTokens, res.CostCents = out.Output, out.InputTokens, out.OutputTokens, out.CostCents
+		res.Tokens = out.InputTokens + out.OutputTokens
+	case errors.As(err, &in), errors.As(err, &be), errors.As(err, &af), errors.Is(err, ErrNoRule):
+		res.Status, res.Output = "failure", err.Error()
+		obs.Log(ctx).Warn("built-in agent could not run the task", "task_id", t.ID, "agent_id", ag.ID, "err", err)
+	default:
+		return events.TaskResult{}, err
+	}
+	if len(res.Output) > 500<<10 {
+		res.Output = res.Output[:500<<10]
+	}
+	return res, nil
+}
+
+func (r *Runner) publish(ctx context.Context, res events.TaskResult) error {
+	if _, err := r.bus.Publish(ctx, events.SubjectTaskResult, res.ID, res, nil); err != nil {
+		return fmt.Errorf("publish result of %s: %w", res.TaskID, err)
+	}
+	return nil
+}
+
+// Prompt is what a built-in agent is asked for a task: its role, then the
+// task's title, type, priority and description.
+func Prompt(ag vapora.Agent, t vapora.Task, taskType string) []Message {
+	sys := fmt.Sprintf("You are a Vapora %s agent. Do the task you are given and answer with the result itself, "+
+		"ready for review.", ag.Role)
+	var u strings.Builder
+	fmt.Fprintf(&u, "Task: %s\nType: %s\nPriority: %s\n", t.Title, taskType, t.Priority)
+	if len(t.Tags) > 0 {
+		fmt.Fprintf(&u, "Tags: %s\n", strings.Join(t.Tags, ", "))
+	}
+	if t.Description != nil && *t.Description != "" {
+		fmt.Fprintf(&u, "\n%s\n", *t.Description)
+	}
+	return []Message{{Role: "system", Content: sys}, {Role: "user", Content: u.String()}}
+}
+
+// Run reads the result a built-in run of an assignment produced; nil when none.
+func (s *Store) Run(ctx context.Context, assignmentID string) (*events.TaskResult, error) {
+	row, err := surreal.Query[*struct {
+		Result events.TaskResult `json:"result"`
+	}](ctx, s.db, "SELECT result FROM ONLY $id", map[string]any{"id": rid("llm_runs", assignmentID)})
+	if err != nil {
+		return nil, fmt.Errorf("read run %s: %w", assignmentID, err)
+	}
+	if row == nil {
+		return nil, nil
+	}
+	return &row.Result, nil
+}
+
+// SaveRun keeps the result of an assignment's run; a second save of the
+// same assignment (a concurrent redelivery) keeps the first.
+func (s *Store) SaveRun(ctx context.Context, assignmentID, taskID string, res events.TaskResult) error {
+	_, err := surreal.Query[any](ctx, s.db, "CREATE $id CONTENT { task_id: $task, result: $res, at: time::now() }",
+		map[string]any{"id": rid("llm_runs", assignmentID), "task": taskID, "res": map[string]any{"id": res.ID,
+			"task_id": res.TaskID, "agent_id": res.AgentID, "status": res.Status, "output": res.Output,
+			"duration_ms": res.DurationMs, "tokens": res.Tokens, "input_tokens": res.InputTokens,
+			"output_tokens": res.OutputTokens, "cost_cents": res.CostCents}})
+	var qe *surreal.QueryError
+	if errors.As(err, &qe) && strings.Contains(qe.Message, "already exists") {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("save run %s: %w", assignmentID, err)
+	}
+	return nil
+}
