@@ -104,6 +104,11 @@ func run(duration time.Duration, clients int) error {
 			return err
 		}
 		results = append(results, vapora...)
+		boards, err := benchBoards(ep, clients, 3*time.Second)
+		if err != nil {
+			return err
+		}
+		results = append(results, boards...)
 	}
 	if want("llm") {
 		llmResults, err := benchLLM(ep, duration)

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/stratumiops/stratumiops/localstack/devstack"
 )
 
 // boardSizes are the column sizes at which a board's reads and writes are timed.
@@ -13,7 +15,8 @@ var boardSizes = []int{100, 1_000, 10_000}
 // benchBoards times, on one Todo column of each size, reading a task, a
 // status move, a reorder and a page of 100 tasks: each must cost O(log n)
 // or a page's worth, not a column's (targets p99 ≤ 5 ms, page ≤ 10 ms).
-func benchBoards(api *vaporaClient, clients int, d time.Duration) ([]result, error) {
+func benchBoards(ep devstack.Endpoints, clients int, d time.Duration) ([]result, error) {
+	api := &vaporaClient{base: ep.Gateways["vapora"], key: ep.APIKey, http: keepAliveClient(clients)}
 	var out []result
 	for _, size := range boardSizes {
 		project, tasks, err := fillColumn(api, clients, size)
