@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,82 +18,178 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/stratumiops/stratumiops/localstack/devstack"
+	"github.com/stratumiops/stratumiops/schemas"
 	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
 
-// kogralConfig is .kogral/config.yaml.
+// kogralConfig is .kogral/config.yaml. With Surreal set (init
+// --with-surreal), the CLI works on SurrealDB directly rather than through
+// kogral-api.
 type kogralConfig struct {
-	Graph  string `yaml:"graph"`
-	API    string `yaml:"api"`
-	APIKey string `yaml:"api_key,omitempty"`
+	Graph   string         `yaml:"graph"`
+	API     string         `yaml:"api"`
+	APIKey  string         `yaml:"api_key,omitempty"`
+	Surreal *surrealConfig `yaml:"surreal,omitempty"`
+}
+
+// surrealConfig is where the graph's SurrealDB is; the password comes from
+// $SURREAL_PASS (default root), never from the file.
+type surrealConfig struct {
+	URL       string `yaml:"url"`
+	Namespace string `yaml:"namespace"`
+	Database  string `yaml:"database"`
+	User      string `yaml:"user"`
 }
 
 const kogralDir = ".kogral"
 
+// kogralCLI is what every `stratum kogral` command shares.
+type kogralCLI struct {
+	dir, api string
+}
+
 // kogralCommand is `stratum kogral`: the knowledge graph from the shell,
-// over kogral-api, with the project's graph as markdown files in .kogral/.
+// over kogral-api (or SurrealDB directly), with the project's graph as
+// markdown files in .kogral/.
 func kogralCommand() *cobra.Command {
-	var dir, apiFlag string
+	k := &kogralCLI{}
 	cmd := &cobra.Command{Use: "kogral", Short: "Kogral knowledge graph: init, add, search, link, list, show, graph, sync, export, import, serve, config"}
-	cmd.PersistentFlags().StringVar(&dir, "dir", ".", "project directory (holding .kogral/)")
-	cmd.PersistentFlags().StringVar(&apiFlag, "api", "", "kogral API URL (default: .kogral/config.yaml, $KOGRAL_URL, else http://127.0.0.1:8402)")
+	cmd.PersistentFlags().StringVar(&k.dir, "dir", ".", "project directory (holding .kogral/)")
+	cmd.PersistentFlags().StringVar(&k.api, "api", "", "kogral API URL (default: .kogral/config.yaml, $KOGRAL_URL, else http://127.0.0.1:8402)")
+	cmd.AddCommand(k.initCmd(), k.addCmd(), k.searchCmd(), k.listCmd(), k.showCmd(), k.linkCmd(), k.unlinkCmd(), k.graphCmd(),
+		k.syncCmd(), k.exportCmd(), k.importCmd(), k.serveCmd(), k.configCmd(), k.graphsCmd())
+	return cmd
+}
 
-	folder := func() string { return filepath.Join(dir, kogralDir) }
-	loadConfig := func() kogralConfig {
-		cfg := kogralConfig{Graph: "default", API: "http://127.0.0.1:8402"}
-		if raw, err := os.ReadFile(filepath.Join(folder(), "config.yaml")); err == nil {
-			_ = yaml.Unmarshal(raw, &cfg)
-		}
-		if u := os.Getenv("KOGRAL_URL"); u != "" {
-			cfg.API = u
-		}
-		if apiFlag != "" {
-			cfg.API = apiFlag
-		}
-		if k := os.Getenv("KOGRAL_API_KEY"); k != "" {
-			cfg.APIKey = k
-		}
-		if cfg.APIKey == "" && strings.Contains(cfg.API, "127.0.0.1") {
-			cfg.APIKey = devstack.DevAPIKey // the devstack's development key
-		}
-		return cfg
-	}
-	client := func() (*kogral.Client, kogralConfig) {
-		cfg := loadConfig()
-		return kogral.NewClient(strings.TrimSuffix(cfg.API, "/"), "X-API-Key", cfg.APIKey), cfg
-	}
-	out := func(cmd *cobra.Command) io.Writer { return cmd.OutOrStdout() }
-	printJSON := func(cmd *cobra.Command, v any) {
-		enc := json.NewEncoder(out(cmd))
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(v)
-	}
+func (k *kogralCLI) folder() string     { return filepath.Join(k.dir, kogralDir) }
+func (k *kogralCLI) configPath() string { return filepath.Join(k.folder(), "config.yaml") }
 
-	var graphName string
-	initCmd := &cobra.Command{Use: "init", Short: "Create .kogral/ (config and one folder per node type)", Args: cobra.NoArgs,
+// fileConfig is config.yaml as written (no defaults, no environment).
+func (k *kogralCLI) fileConfig() (kogralConfig, error) {
+	var cfg kogralConfig
+	raw, err := os.ReadFile(k.configPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return cfg, nil
+	}
+	if err != nil {
+		return cfg, err
+	}
+	if err := yaml.Unmarshal(raw, &cfg); err != nil {
+		return cfg, fmt.Errorf("%s: %w", k.configPath(), err)
+	}
+	return cfg, nil
+}
+
+// config is the effective configuration: the file, then the environment
+// and flags over it.
+func (k *kogralCLI) config() kogralConfig {
+	cfg, _ := k.fileConfig()
+	if cfg.Graph == "" {
+		cfg.Graph = "default"
+	}
+	if cfg.API == "" {
+		cfg.API = "http://127.0.0.1:8402"
+	}
+	if u := os.Getenv("KOGRAL_URL"); u != "" {
+		cfg.API = u
+	}
+	if k.api != "" {
+		cfg.API = k.api
+	}
+	if key := os.Getenv("KOGRAL_API_KEY"); key != "" {
+		cfg.APIKey = key
+	}
+	if cfg.APIKey == "" && strings.Contains(cfg.API, "127.0.0.1") {
+		cfg.APIKey = devstack.DevAPIKey // the devstack's development key
+	}
+	return cfg
+}
+
+// backend is the graph: SurrealDB directly when the config names one (its
+// schema brought up to date first), else kogral-api.
+func (k *kogralCLI) backend(ctx context.Context) (kogral.Backend, kogralConfig, error) {
+	cfg := k.config()
+	if cfg.Surreal == nil || cfg.Surreal.URL == "" || k.api != "" {
+		return kogral.NewClient(strings.TrimSuffix(cfg.API, "/"), "X-API-Key", cfg.APIKey), cfg, nil
+	}
+	sc := surreal.ConfigFromEnv(cfg.Surreal.Database)
+	sc.URL, sc.Namespace, sc.User = cfg.Surreal.URL, cfg.Surreal.Namespace, cfg.Surreal.User
+	db := surreal.New(sc, nil)
+	if _, err := surreal.Migrate(ctx, db, schemas.Surreal, "surreal/kogral"); err != nil {
+		return nil, cfg, fmt.Errorf("kogral on SurrealDB %s: %w", sc.URL, err)
+	}
+	e, err := kogral.EmbedderFromEnv(ctx, os.Getenv)
+	if err != nil {
+		return nil, cfg, err
+	}
+	return kogral.NewStore(db, e), cfg, nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (k *kogralCLI) initCmd() *cobra.Command {
+	var graph string
+	var withSurreal bool
+	sc := surrealConfig{}
+	cmd := &cobra.Command{Use: "init", Short: "Create .kogral/ (config and one folder per node type)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg := loadConfig()
-			if graphName != "" {
-				cfg.Graph = graphName
+			cfg, err := k.fileConfig()
+			if err != nil {
+				return err
+			}
+			eff := k.config()
+			cfg.Graph, cfg.API = eff.Graph, eff.API
+			if graph != "" {
+				cfg.Graph = graph
+			}
+			if withSurreal {
+				if sc.URL == "" {
+					sc.URL = surreal.ConfigFromEnv("").URL
+				}
+				cfg.Surreal = &sc
 			}
 			for _, t := range kogral.NodeTypes {
-				if err := os.MkdirAll(filepath.Join(folder(), kogral.FolderOf(t)), 0o755); err != nil {
+				if err := os.MkdirAll(filepath.Join(k.folder(), kogral.FolderOf(t)), 0o755); err != nil {
 					return err
 				}
 			}
-			raw, _ := yaml.Marshal(kogralConfig{Graph: cfg.Graph, API: cfg.API})
-			if err := os.WriteFile(filepath.Join(folder(), "config.yaml"), raw, 0o644); err != nil {
+			cfg.APIKey = ""
+			raw, _ := yaml.Marshal(cfg)
+			if err := os.WriteFile(k.configPath(), raw, 0o600); err != nil {
 				return err
 			}
-			fmt.Fprintf(out(cmd), "Initialized %s for graph %q (API %s)\n", folder(), cfg.Graph, cfg.API)
+			where := "API " + cfg.API
+			if cfg.Surreal != nil {
+				where = fmt.Sprintf("SurrealDB %s, namespace %s, database %s", sc.URL, sc.Namespace, sc.Database)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Initialized %s for graph %q (%s)\n", k.folder(), cfg.Graph, where)
 			return nil
 		}}
-	initCmd.Flags().StringVar(&graphName, "graph", "", "the project's graph id (default: default)")
+	cmd.Flags().StringVar(&graph, "graph", "", "the project's graph id (default: default)")
+	cmd.Flags().BoolVar(&withSurreal, "with-surreal", false, "work on SurrealDB directly (password from $SURREAL_PASS) instead of the API")
+	cmd.Flags().StringVar(&sc.URL, "surreal-url", "", "with --with-surreal: the SurrealDB URL (default $SURREAL_URL or ws://127.0.0.1:8000)")
+	cmd.Flags().StringVar(&sc.Namespace, "surreal-namespace", surreal.Namespace, "with --with-surreal: the namespace")
+	cmd.Flags().StringVar(&sc.Database, "surreal-database", "kogral", "with --with-surreal: the database")
+	cmd.Flags().StringVar(&sc.User, "surreal-user", "root", "with --with-surreal: the user")
+	return cmd
+}
 
-	// add writes the node's file and creates it through the API.
-	var content, tags, ctxText, decision, consequences, status, supersedes, topic string
-	add := &cobra.Command{Use: "add <note|decision|guideline|pattern|journal> [title]", Short: "Add a node (an ADR template for decisions)",
-		Args: cobra.RangeArgs(1, 2),
+// addFlags are `add`'s flags.
+type addFlags struct {
+	content, tags, context, decision, consequences, status, supersedes, topic, related string
+	alternatives                                                                       []string
+}
+
+func (k *kogralCLI) addCmd() *cobra.Command {
+	var f addFlags
+	cmd := &cobra.Command{Use: "add <note|decision|guideline|pattern|journal> [title]",
+		Short: "Add a node; `add decision` without flags asks for each field of the ADR",
+		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			typ, err := kogral.NodeType(args[0])
 			if err != nil || typ == "Execution" {
@@ -101,223 +198,349 @@ func kogralCommand() *cobra.Command {
 			title := ""
 			if len(args) == 2 {
 				title = args[1]
-			} else if typ == "Journal" {
-				title = time.Now().Format("2006-01-02")
-			} else {
-				return errors.New("a title is required")
 			}
-			if content == "-" {
-				raw, err := io.ReadAll(cmd.InOrStdin())
-				if err != nil {
-					return err
-				}
-				content = string(raw)
+			b, cfg, err := k.backend(cmd.Context())
+			if err != nil {
+				return err
 			}
-			c, cfg := client()
-			var tagList []string
-			for _, t := range strings.Split(tags, ",") {
-				if t = strings.TrimSpace(t); t != "" {
-					tagList = append(tagList, t)
-				}
-			}
-			ctx := cmd.Context()
 			var n kogral.Node
 			if typ == "Decision" {
-				n, err = kogral.AddDecision(ctx, c, cfg.Graph, title, kogral.ADR{Context: ctxText, Decision: decision,
-					Consequences: consequences, Status: status, Supersedes: supersedes}, tagList)
+				n, err = k.addDecision(cmd, b, cfg, title, f)
 			} else {
-				meta := map[string]any{}
-				if topic != "" {
-					meta["topic"] = topic
-				}
-				if supersedes != "" && typ == "Guideline" {
-					meta["overrides"] = supersedes
-				}
-				n, err = c.CreateNode(ctx, kogral.NodeInput{NodeType: typ, Title: title, Content: content, Tags: tagList, GraphID: cfg.Graph, Metadata: meta})
+				n, err = k.addNode(cmd, b, cfg, typ, title, f)
 			}
 			if err != nil {
 				return err
 			}
-			edges, _ := c.Edges(ctx, n.ID)
-			var outgoing []kogral.Edge
-			for _, e := range edges {
-				if e.Source == n.ID {
-					outgoing = append(outgoing, e)
-				}
-			}
-			if err := kogral.WriteFolder(folder(), kogral.MarkdownFiles(kogral.Subgraph{Nodes: []kogral.Node{n}, Edges: outgoing})); err != nil {
-				return err
-			}
-			fmt.Fprintf(out(cmd), "Added %s %s (%s)\n", strings.ToLower(typ), n.ID, filepath.Join(kogralDir, kogral.FolderOf(typ), n.ID+".md"))
-			return nil
+			return k.writeNodeFile(cmd, b, n)
 		}}
-	add.Flags().StringVarP(&content, "content", "m", "", "markdown body (- reads stdin)")
-	add.Flags().StringVar(&tags, "tags", "", "comma-separated tags")
-	add.Flags().StringVar(&ctxText, "context", "", "decision: the forces at play")
-	add.Flags().StringVar(&decision, "decision", "", "decision: what was decided")
-	add.Flags().StringVar(&consequences, "consequences", "", "decision: what follows")
-	add.Flags().StringVar(&status, "status", "", "decision: Proposed (default), Accepted, Deprecated, Superseded")
-	add.Flags().StringVar(&supersedes, "supersedes", "", "decision: the id it replaces; guideline: the shared guideline it overrides")
-	add.Flags().StringVar(&topic, "topic", "", "guideline: its topic (a project guideline overrides a shared one of the same topic)")
+	fl := cmd.Flags()
+	fl.StringVarP(&f.content, "content", "m", "", "markdown body (- reads stdin)")
+	fl.StringVar(&f.tags, "tags", "", "comma-separated tags")
+	fl.StringVar(&f.context, "context", "", "decision: the forces at play")
+	fl.StringVar(&f.decision, "decision", "", "decision: what was decided")
+	fl.StringVar(&f.consequences, "consequences", "", "decision: what follows")
+	fl.StringVar(&f.status, "status", "", "decision: Proposed (default), Accepted, Deprecated, Superseded")
+	fl.StringVar(&f.supersedes, "supersedes", "", "decision: the id it replaces; guideline: the shared guideline it overrides")
+	fl.StringVar(&f.related, "related", "", "decision: comma-separated ids of related decisions")
+	fl.StringArrayVar(&f.alternatives, "alternative", nil, `decision: an alternative considered, "title|pro; pro|con; con|why not chosen" (repeatable)`)
+	fl.StringVar(&f.topic, "topic", "", "guideline: its topic (a project guideline overrides a shared one of the same topic)")
+	return cmd
+}
 
+// addDecision records an ADR from the flags or, when none of its flags is
+// given, from answers to prompts.
+func (k *kogralCLI) addDecision(cmd *cobra.Command, b kogral.Backend, cfg kogralConfig, title string, f addFlags) (kogral.Node, error) {
+	d := kogral.DecisionRecord{Title: title, GraphID: cfg.Graph}
+	fl := cmd.Flags()
+	guided := true
+	for _, name := range []string{"context", "decision", "consequences", "status", "supersedes", "related", "alternative", "tags"} {
+		if fl.Changed(name) {
+			guided = false
+		}
+	}
+	if guided {
+		if err := askDecision(cmd.InOrStdin(), cmd.OutOrStdout(), &d); err != nil {
+			return kogral.Node{}, err
+		}
+		return b.AddDecision(cmd.Context(), d)
+	}
+	if title == "" {
+		return kogral.Node{}, errors.New("add decision: a title is required")
+	}
+	d.ADR = kogral.ADR{Context: f.context, Decision: f.decision, Consequences: f.consequences, Status: f.status,
+		Supersedes: f.supersedes, RelatedDecisions: splitList(f.related, ",")}
+	d.Tags = splitList(f.tags, ",")
+	for _, a := range f.alternatives {
+		parts := strings.SplitN(a, "|", 4)
+		for len(parts) < 4 {
+			parts = append(parts, "")
+		}
+		d.Alternatives = append(d.Alternatives, kogral.Alternative{Title: parts[0], Pros: splitList(parts[1], ";"),
+			Cons: splitList(parts[2], ";"), WhyNotChosen: strings.TrimSpace(parts[3])})
+	}
+	return b.AddDecision(cmd.Context(), d)
+}
+
+func (k *kogralCLI) addNode(cmd *cobra.Command, b kogral.Backend, cfg kogralConfig, typ, title string, f addFlags) (kogral.Node, error) {
+	if title == "" && typ == "Journal" {
+		title = time.Now().Format("2006-01-02")
+	}
+	if title == "" {
+		return kogral.Node{}, errors.New("a title is required")
+	}
+	if f.content == "-" {
+		raw, err := io.ReadAll(cmd.InOrStdin())
+		if err != nil {
+			return kogral.Node{}, err
+		}
+		f.content = string(raw)
+	}
+	meta := map[string]any{}
+	if f.topic != "" {
+		meta["topic"] = f.topic
+	}
+	if f.supersedes != "" && typ == "Guideline" {
+		meta["overrides"] = f.supersedes
+	}
+	return b.CreateNode(cmd.Context(), kogral.NodeInput{NodeType: typ, Title: title, Content: f.content, Tags: splitList(f.tags, ","),
+		GraphID: cfg.Graph, Metadata: meta})
+}
+
+// writeNodeFile writes a node just added, with its outgoing edges, under .kogral/.
+func (k *kogralCLI) writeNodeFile(cmd *cobra.Command, b kogral.Backend, n kogral.Node) error {
+	out, err := b.Edges(cmd.Context(), n.ID, kogral.DirectionOut)
+	if err != nil {
+		return err
+	}
+	if err := kogral.WriteFolder(k.folder(), kogral.MarkdownFiles(kogral.Subgraph{Nodes: []kogral.Node{n}, Edges: out})); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Added %s %s (%s)\n", strings.ToLower(n.NodeType), n.ID,
+		filepath.Join(kogralDir, kogral.FolderOf(n.NodeType), n.ID+".md"))
+	return nil
+}
+
+// filterFlags are the node filters of search and list.
+type filterFlags struct {
+	typ, tag, graph string
+	limit           int
+}
+
+func (f *filterFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.typ, "type", "", "only this node type")
+	cmd.Flags().StringVar(&f.tag, "tag", "", "only this tag")
+	cmd.Flags().StringVar(&f.graph, "graph", "", "only this graph")
+	cmd.Flags().IntVar(&f.limit, "limit", 0, "at most this many")
+}
+
+func (f *filterFlags) filter() kogral.Filter {
+	return kogral.Filter{NodeType: f.typ, Tag: f.tag, GraphID: f.graph, Limit: f.limit}
+}
+
+func (k *kogralCLI) searchCmd() *cobra.Command {
+	var f filterFlags
 	var semantic bool
-	var typeFilter, tagFilter, graphFilter string
-	var limit int
-	search := &cobra.Command{Use: "search <query>", Short: "Search (full-text; --semantic adds meaning)", Args: cobra.MinimumNArgs(1),
+	cmd := &cobra.Command{Use: "search <query>", Short: "Search (full-text; --semantic adds meaning)", Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _ := client()
-			hits, err := c.Search(cmd.Context(), kogral.SearchQuery{Query: strings.Join(args, " "), Semantic: semantic,
-				Filter: kogral.Filter{NodeType: typeFilter, Tag: tagFilter, GraphID: graphFilter, Limit: limit}})
+			b, _, err := k.backend(cmd.Context())
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(out(cmd), 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "SCORE\tTYPE\tID\tTITLE\tVIA")
+			hits, err := b.Search(cmd.Context(), kogral.SearchQuery{Query: strings.Join(args, " "), Semantic: semantic, Filter: f.filter()})
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "SCORE\tTYPE\tID\tTITLE\tVIA\tBLOCK")
 			for _, h := range hits {
-				fmt.Fprintf(tw, "%.4f\t%s\t%s\t%s\t%s\n", h.Score, h.Node.NodeType, h.Node.ID, h.Node.Title, h.Via)
+				block := ""
+				if h.Block != nil {
+					block = h.Block.ID
+				}
+				fmt.Fprintf(tw, "%.4f\t%s\t%s\t%s\t%s\t%s\n", h.Score, h.Node.NodeType, h.Node.ID, h.Node.Title, h.Via, block)
 			}
 			return tw.Flush()
 		}}
-	search.Flags().BoolVar(&semantic, "semantic", false, "rank by meaning too (embeddings), fused with text")
-	list := &cobra.Command{Use: "list", Short: "List nodes", Args: cobra.NoArgs,
+	f.register(cmd)
+	cmd.Flags().BoolVar(&semantic, "semantic", false, "rank by meaning too (embeddings), fused with text")
+	return cmd
+}
+
+func (k *kogralCLI) listCmd() *cobra.Command {
+	var f filterFlags
+	cmd := &cobra.Command{Use: "list", Short: "List nodes", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, _ := client()
-			nodes, err := c.ListNodes(cmd.Context(), kogral.Filter{NodeType: typeFilter, Tag: tagFilter, GraphID: graphFilter, Limit: limit})
+			b, _, err := k.backend(cmd.Context())
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(out(cmd), 0, 0, 2, ' ', 0)
+			nodes, err := b.ListNodes(cmd.Context(), f.filter())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "TYPE\tID\tGRAPH\tTITLE\tTAGS")
 			for _, n := range nodes {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.NodeType, n.ID, n.GraphID, n.Title, strings.Join(n.Tags, ","))
 			}
 			return tw.Flush()
 		}}
-	for _, c := range []*cobra.Command{search, list} {
-		c.Flags().StringVar(&typeFilter, "type", "", "only this node type")
-		c.Flags().StringVar(&tagFilter, "tag", "", "only this tag")
-		c.Flags().StringVar(&graphFilter, "graph", "", "only this graph")
-		c.Flags().IntVar(&limit, "limit", 0, "at most this many")
-	}
-	show := &cobra.Command{Use: "show <id>", Short: "Show a node and its edges", Args: cobra.ExactArgs(1),
+	f.register(cmd)
+	return cmd
+}
+
+func (k *kogralCLI) showCmd() *cobra.Command {
+	return &cobra.Command{Use: "show <id>", Short: "Show a node (as its file) and the edges reaching it", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _ := client()
-			n, err := c.GetNode(cmd.Context(), args[0])
+			b, _, err := k.backend(cmd.Context())
 			if err != nil {
 				return err
 			}
-			edges, err := c.Edges(cmd.Context(), n.ID)
+			n, err := b.GetNode(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			var outgoing []kogral.Edge
-			for _, e := range edges {
-				if e.Source == n.ID {
-					outgoing = append(outgoing, e)
-				}
-			}
-			_, err = out(cmd).Write(kogral.RenderFile(n, outgoing))
-			for _, e := range edges {
-				if e.Target == n.ID {
-					fmt.Fprintf(out(cmd), "<- %s %s (%g)\n", e.Source, e.Relation, e.Weight)
-				}
-			}
-			return err
-		}}
-	var weight float64
-	link := &cobra.Command{Use: "link <source> <target> <relation>", Short: "Relate two nodes (relates_to, depends_on, implements, extends, supersedes, explains)",
-		Args: cobra.ExactArgs(3),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _ := client()
-			e, err := c.Link(cmd.Context(), kogral.Edge{Source: args[0], Target: args[1], Relation: args[2], Weight: weight})
+			out, err := b.Edges(cmd.Context(), n.ID, kogral.DirectionOut)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out(cmd), "Linked %s -%s-> %s (%g)\n", e.Source, e.Relation, e.Target, e.Weight)
+			in, err := b.Edges(cmd.Context(), n.ID, kogral.DirectionIn)
+			if err != nil {
+				return err
+			}
+			if _, err := cmd.OutOrStdout().Write(kogral.RenderFile(n, out)); err != nil {
+				return err
+			}
+			for _, e := range in {
+				fmt.Fprintf(cmd.OutOrStdout(), "<- %s %s (%g)\n", e.Source, e.Relation, e.Weight)
+			}
 			return nil
 		}}
-	link.Flags().Float64Var(&weight, "weight", 1, "edge weight")
-	unlink := &cobra.Command{Use: "unlink <source> <target> [relation]", Short: "Remove edges between two nodes", Args: cobra.RangeArgs(2, 3),
+}
+
+func (k *kogralCLI) linkCmd() *cobra.Command {
+	var weight float64
+	cmd := &cobra.Command{Use: "link <source> <target> <relation>", Short: "Relate two nodes (relates_to, depends_on, implements, extends, supersedes, explains)",
+		Args: cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _ := client()
+			b, _, err := k.backend(cmd.Context())
+			if err != nil {
+				return err
+			}
+			e, err := b.Link(cmd.Context(), kogral.Edge{Source: args[0], Target: args[1], Relation: args[2], Weight: weight})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Linked %s -%s-> %s (%g)\n", e.Source, e.Relation, e.Target, e.Weight)
+			return nil
+		}}
+	cmd.Flags().Float64Var(&weight, "weight", 1, "edge weight")
+	return cmd
+}
+
+func (k *kogralCLI) unlinkCmd() *cobra.Command {
+	return &cobra.Command{Use: "unlink <source> <target> [relation]", Short: "Remove edges between two nodes", Args: cobra.RangeArgs(2, 3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, _, err := k.backend(cmd.Context())
+			if err != nil {
+				return err
+			}
 			rel := ""
 			if len(args) == 3 {
 				rel = args[2]
 			}
-			if err := c.Unlink(cmd.Context(), args[0], args[1], rel); err != nil {
+			if err := b.Unlink(cmd.Context(), args[0], args[1], rel); err != nil {
 				return err
 			}
-			fmt.Fprintf(out(cmd), "Unlinked %s -> %s\n", args[0], args[1])
+			fmt.Fprintf(cmd.OutOrStdout(), "Unlinked %s -> %s\n", args[0], args[1])
 			return nil
 		}}
+}
+
+func (k *kogralCLI) graphCmd() *cobra.Command {
 	var connected string
-	var depth int
-	graph := &cobra.Command{Use: "graph", Short: "The graph in DOT (Graphviz)", Args: cobra.NoArgs,
+	var depth, limit int
+	cmd := &cobra.Command{Use: "graph", Short: "The graph in DOT (Graphviz)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, cfg := client()
+			b, cfg, err := k.backend(cmd.Context())
+			if err != nil {
+				return err
+			}
 			var g kogral.Subgraph
-			var err error
 			if connected != "" {
-				g, err = c.Connected(cmd.Context(), connected, depth)
+				g, err = b.Connected(cmd.Context(), connected, depth, limit)
 			} else {
-				g, err = c.Export(cmd.Context(), cfg.Graph)
+				g, err = b.Export(cmd.Context(), cfg.Graph)
 			}
 			if err != nil {
 				return err
 			}
-			_, err = io.WriteString(out(cmd), kogral.DOT(g))
+			if g.Truncated {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: more than %d nodes within %d hops; showing the nearest (--limit)\n", len(g.Nodes), depth)
+			}
+			_, err = io.WriteString(cmd.OutOrStdout(), kogral.DOT(g))
 			return err
 		}}
-	graph.Flags().StringVar(&connected, "connected", "", "only the subgraph around this node")
-	graph.Flags().IntVar(&depth, "depth", 2, "with --connected: how many hops")
-	syncCmd := &cobra.Command{Use: "sync", Short: "Sync .kogral/ files and the graph, both ways (conflicts are reported, not overwritten)", Args: cobra.NoArgs,
+	cmd.Flags().StringVar(&connected, "connected", "", "only the subgraph around this node")
+	cmd.Flags().IntVar(&depth, "depth", 2, "with --connected: how many hops")
+	cmd.Flags().IntVar(&limit, "limit", 0, fmt.Sprintf("with --connected: at most this many nodes (default %d)", kogral.DefaultConnectedLimit))
+	return cmd
+}
+
+func (k *kogralCLI) syncCmd() *cobra.Command {
+	return &cobra.Command{Use: "sync", Short: "Sync .kogral/ files and the graph, both ways (conflicts are reported, not overwritten)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, cfg := client()
-			if _, err := os.Stat(folder()); err != nil {
-				return fmt.Errorf("no %s folder: run `stratum kogral init`", folder())
+			if _, err := os.Stat(k.folder()); err != nil {
+				return fmt.Errorf("no %s folder: run `stratum kogral init`", k.folder())
 			}
-			rep, err := kogral.Sync(cmd.Context(), c, folder(), cfg.Graph)
-			fmt.Fprintf(out(cmd), "pushed %d, pulled %d, conflicts %d\n", len(rep.Pushed), len(rep.Pulled), len(rep.Conflicts))
-			for _, id := range rep.Conflicts {
-				fmt.Fprintf(out(cmd), "  conflict: %s\n", id)
-			}
-			return err
-		}}
-	var outDir string
-	export := &cobra.Command{Use: "export <markdown|json|dot>", Short: "Export the graph", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _ := client()
-			g, err := c.Export(cmd.Context(), graphFilter)
+			b, cfg, err := k.backend(cmd.Context())
 			if err != nil {
 				return err
 			}
+			rep, err := kogral.Sync(cmd.Context(), b, k.folder(), cfg.Graph)
+			fmt.Fprintf(cmd.OutOrStdout(), "pushed %d, pulled %d, conflicts %d\n", len(rep.Pushed), len(rep.Pulled), len(rep.Conflicts))
+			for _, id := range rep.Conflicts {
+				fmt.Fprintf(cmd.OutOrStdout(), "  conflict: %s\n", id)
+			}
+			return err
+		}}
+}
+
+func (k *kogralCLI) exportCmd() *cobra.Command {
+	var outDir, graph string
+	cmd := &cobra.Command{Use: "export <markdown|json|dot|logseq>", Short: "Export the graph", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, _, err := k.backend(cmd.Context())
+			if err != nil {
+				return err
+			}
+			g, err := b.Export(cmd.Context(), graph)
+			if err != nil {
+				return err
+			}
+			var files map[string][]byte
 			switch args[0] {
 			case "json":
-				printJSON(cmd, g)
+				return printJSON(cmd.OutOrStdout(), g)
 			case "dot":
-				_, err = io.WriteString(out(cmd), kogral.DOT(g))
+				_, err = io.WriteString(cmd.OutOrStdout(), kogral.DOT(g))
+				return err
 			case "markdown":
-				if outDir == "" {
-					return errors.New("export markdown: --out <dir> is required")
-				}
-				files := kogral.MarkdownFiles(g)
-				if err = kogral.WriteFolder(outDir, files); err == nil {
-					fmt.Fprintf(out(cmd), "Wrote %d files to %s\n", len(files), outDir)
-				}
+				files = kogral.MarkdownFiles(g)
+			case "logseq":
+				files = kogral.ExportLogseq(g)
 			default:
-				return fmt.Errorf("export %s: want markdown, json or dot", args[0])
+				return fmt.Errorf("export %s: want markdown, json, dot or logseq", args[0])
 			}
-			return err
+			if outDir == "" {
+				return fmt.Errorf("export %s: --out <dir> is required", args[0])
+			}
+			if err := kogral.WriteFolder(outDir, files); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Wrote %d files to %s\n", len(files), outDir)
+			return nil
 		}}
-	export.Flags().StringVar(&outDir, "out", "", "markdown: the folder to write")
-	export.Flags().StringVar(&graphFilter, "graph", "", "only this graph (default: all)")
-	importCmd := &cobra.Command{Use: "import <path>", Short: "Import a Logseq graph folder or a folder of Kogral markdown files", Args: cobra.ExactArgs(1),
+	cmd.Flags().StringVar(&outDir, "out", "", "markdown, logseq: the folder to write")
+	cmd.Flags().StringVar(&graph, "graph", "", "only this graph (default: all)")
+	return cmd
+}
+
+func (k *kogralCLI) importCmd() *cobra.Command {
+	return &cobra.Command{Use: "import <path>", Short: "Import a Logseq graph folder or a folder of Kogral markdown files", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, cfg := client()
+			b, cfg, err := k.backend(cmd.Context())
+			if err != nil {
+				return err
+			}
 			var g kogral.Subgraph
-			var err error
 			if isLogseq(args[0]) {
-				g, err = kogral.ImportLogseq(args[0], cfg.Graph)
+				var warnings []kogral.Warning
+				g, warnings, err = kogral.ImportLogseq(args[0], cfg.Graph)
+				for _, w := range warnings {
+					fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", w)
+				}
 			} else {
 				g, err = kogral.ReadFolder(args[0])
 				for i := range g.Nodes {
@@ -329,75 +552,106 @@ func kogralCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.Import(cmd.Context(), g)
+			res, err := b.Import(cmd.Context(), g)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out(cmd), "Imported %d nodes and %d edges into %q\n", res.Nodes, res.Edges, cfg.Graph)
+			fmt.Fprintf(cmd.OutOrStdout(), "Imported %d nodes and %d edges into %q\n", res.Nodes, res.Edges, cfg.Graph)
 			return nil
 		}}
+}
+
+func (k *kogralCLI) serveCmd() *cobra.Command {
 	var project string
-	serve := &cobra.Command{Use: "serve", Short: "Serve the MCP server over stdio (for desktop MCP clients)", Args: cobra.NoArgs,
+	cmd := &cobra.Command{Use: "serve", Short: "Serve the MCP server over stdio (for desktop MCP clients)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, cfg := client()
+			b, cfg, err := k.backend(cmd.Context())
+			if err != nil {
+				return err
+			}
 			if project == "" {
 				project = cfg.Graph
 			}
-			return kogral.NewMCPServer(c, project).Run(cmd.Context(), &mcp.StdioTransport{})
+			return kogral.NewMCPServer(b, project).Run(cmd.Context(), &mcp.StdioTransport{})
 		}}
-	serve.Flags().StringVar(&project, "project", "", "the project graph the project resources and prompts mean (default: .kogral/config.yaml's)")
-	configCmd := &cobra.Command{Use: "config [set <key> <value>]", Short: "Show or set .kogral/config.yaml (graph, api, api_key)", Args: cobra.MaximumNArgs(3),
+	cmd.Flags().StringVar(&project, "project", "", "the project graph the project resources and prompts mean (default: .kogral/config.yaml's)")
+	return cmd
+}
+
+// configKeys are what `config set` may set.
+var configKeys = map[string]func(*kogralConfig, string){
+	"graph":   func(c *kogralConfig, v string) { c.Graph = v },
+	"api":     func(c *kogralConfig, v string) { c.API = v },
+	"api_key": func(c *kogralConfig, v string) { c.APIKey = v },
+	"surreal.url": func(c *kogralConfig, v string) {
+		c.surreal().URL = v
+	},
+	"surreal.namespace": func(c *kogralConfig, v string) { c.surreal().Namespace = v },
+	"surreal.database":  func(c *kogralConfig, v string) { c.surreal().Database = v },
+	"surreal.user":      func(c *kogralConfig, v string) { c.surreal().User = v },
+}
+
+func (c *kogralConfig) surreal() *surrealConfig {
+	if c.Surreal == nil {
+		c.Surreal = &surrealConfig{Namespace: surreal.Namespace, Database: "kogral", User: "root"}
+	}
+	return c.Surreal
+}
+
+func (k *kogralCLI) configCmd() *cobra.Command {
+	return &cobra.Command{Use: "config [set <key> <value>]", Short: "Show or set .kogral/config.yaml (graph, api, api_key, surreal.url, …)", Args: cobra.MaximumNArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := filepath.Join(folder(), "config.yaml")
-			cfg := kogralConfig{}
-			if raw, err := os.ReadFile(path); err == nil {
-				if err := yaml.Unmarshal(raw, &cfg); err != nil {
-					return fmt.Errorf("%s: %w", path, err)
-				}
-			}
 			if len(args) == 0 {
-				eff := loadConfig()
+				eff := k.config()
 				if eff.APIKey != "" {
 					eff.APIKey = "(set)"
 				}
 				raw, _ := yaml.Marshal(eff)
-				_, err := out(cmd).Write(raw)
+				_, err := cmd.OutOrStdout().Write(raw)
 				return err
 			}
+			keys := make([]string, 0, len(configKeys))
+			for key := range configKeys {
+				keys = append(keys, key)
+			}
+			sort.Strings(keys)
 			if args[0] != "set" || len(args) != 3 {
-				return errors.New("usage: stratum kogral config set <graph|api|api_key> <value>")
+				return fmt.Errorf("usage: stratum kogral config set <%s> <value>", strings.Join(keys, "|"))
 			}
-			switch args[1] {
-			case "graph":
-				cfg.Graph = args[2]
-			case "api":
-				cfg.API = args[2]
-			case "api_key":
-				cfg.APIKey = args[2]
-			default:
-				return fmt.Errorf("unknown key %q: want graph, api or api_key", args[1])
+			set, ok := configKeys[args[1]]
+			if !ok {
+				return fmt.Errorf("unknown key %q: want one of %s", args[1], strings.Join(keys, ", "))
 			}
-			if err := os.MkdirAll(folder(), 0o755); err != nil {
+			cfg, err := k.fileConfig()
+			if err != nil {
+				return err
+			}
+			set(&cfg, args[2])
+			if err := os.MkdirAll(k.folder(), 0o755); err != nil {
 				return err
 			}
 			raw, _ := yaml.Marshal(cfg)
-			return os.WriteFile(path, raw, 0o600)
+			return os.WriteFile(k.configPath(), raw, 0o600)
 		}}
-	graphs := &cobra.Command{Use: "graphs", Short: "List the graphs", Args: cobra.NoArgs,
+}
+
+func (k *kogralCLI) graphsCmd() *cobra.Command {
+	return &cobra.Command{Use: "graphs", Short: "List the graphs", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, _ := client()
-			gs, err := c.Graphs(cmd.Context())
+			b, _, err := k.backend(cmd.Context())
+			if err != nil {
+				return err
+			}
+			gs, err := b.Graphs(cmd.Context())
 			if err != nil {
 				return err
 			}
 			sort.Slice(gs, func(i, j int) bool { return gs[i].ID < gs[j].ID })
 			for _, g := range gs {
-				fmt.Fprintf(out(cmd), "%s\t%s\t%d nodes\n", g.ID, g.GraphType, g.Nodes)
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\t%d nodes\n", g.ID, g.GraphType, g.Nodes)
 			}
 			return nil
 		}}
-	cmd.AddCommand(initCmd, add, search, list, show, link, unlink, graph, syncCmd, export, importCmd, serve, configCmd, graphs)
-	return cmd
 }
 
 // isLogseq reports a Logseq graph folder: one with pages/ or journals/.

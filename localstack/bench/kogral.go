@@ -13,14 +13,15 @@ import (
 
 const (
 	kogralNodes     = 10_000
-	kogralEdges     = 30_000
+	kogralEdges     = 60_000
 	kogralBatch     = 1_000
 	kogralQueries   = 50
-	kogralConnected = 50
+	kogralTraversal = 200 // connected(3) and path queries each
 )
 
-// benchKogral imports 10 000 nodes and 30 000 edges through the API, then
-// times text search, semantic search and connected(depth 3).
+// benchKogral imports 10 000 nodes and 60 000 edges through the API, then
+// times text search, semantic search, connected(depth 3) (capped at its
+// default limit, DefaultConnectedLimit nodes) and path between random nodes.
 func benchKogral(ctx context.Context, ep devstack.Endpoints) ([]result, error) {
 	c := kogral.NewClient(ep.Gateways["kogral"], "X-API-Key", ep.APIKey)
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -100,12 +101,30 @@ func benchKogral(ctx context.Context, ep devstack.Endpoints) ([]result, error) {
 		return nil, err
 	}
 	semantic.p99Target = 20 * time.Millisecond
-	connected, err := timed("kogral connected(3)", kogralConnected, func(i int) error {
-		_, err := c.Connected(ctx, fmt.Sprintf("%s-n%d", graph, rng.IntN(kogralNodes)), 3)
+	truncated := 0
+	connected, err := timed("kogral connected(3)", kogralTraversal, func(i int) error {
+		g, err := c.Connected(ctx, fmt.Sprintf("%s-n%d", graph, rng.IntN(kogralNodes)), 3, 0)
+		if g.Truncated {
+			truncated++
+		}
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return []result{imp, text, semantic, connected}, nil
+	connected.p99Target = 20 * time.Millisecond
+	fmt.Printf("(kogral: %d of %d connected(3) answers truncated at %d nodes)\n", truncated, kogralTraversal, kogral.DefaultConnectedLimit)
+	hops := 0
+	path, err := timed("kogral path", kogralTraversal, func(i int) error {
+		from, to := rng.IntN(kogralNodes), rng.IntN(kogralNodes)
+		g, err := c.Path(ctx, fmt.Sprintf("%s-n%d", graph, from), fmt.Sprintf("%s-n%d", graph, to))
+		hops += max(len(g.Nodes)-1, 0)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	path.p99Target = 10 * time.Millisecond
+	fmt.Printf("(kogral: paths of %.1f hops on average)\n", float64(hops)/kogralTraversal)
+	return []result{imp, text, semantic, connected, path}, nil
 }

@@ -44,7 +44,7 @@ func exerciseMCP(t *testing.T, cs *mcp.ClientSession, run string) {
 		}
 	}
 	slices.Sort(tools)
-	if want := []string{"add_decision", "add_note", "export", "get_guidelines", "link", "list_graphs", "search"}; !slices.Equal(tools, want) {
+	if want := []string{"add_decision", "add_execution", "add_note", "export", "get_guidelines", "link", "list_graphs", "search"}; !slices.Equal(tools, want) {
 		t.Fatalf("tools %v", tools)
 	}
 	call := func(name string, args map[string]any) map[string]any {
@@ -62,10 +62,23 @@ func exerciseMCP(t *testing.T, cs *mcp.ClientSession, run string) {
 		return out
 	}
 	note := call("add_note", map[string]any{"title": "Retry policy " + run, "content": "Retry idempotent calls with exponential backoff and jitter.", "tags": []string{"resilience"}})
+	first := call("add_decision", map[string]any{"title": "Retry budget " + run, "context": "c", "decision": "d", "consequences": "e"})
 	adr := call("add_decision", map[string]any{"title": "Adopt backoff " + run, "context": "Clients hammer the API on failure.",
-		"decision": "Use exponential backoff.", "consequences": "Slower recovery, calmer servers.", "status": "accepted"})
-	if adr["node_type"] != "Decision" || !strings.Contains(adr["content"].(string), "## Consequences") {
+		"decision": "Use exponential backoff.", "consequences": "Slower recovery, calmer servers.", "status": "accepted",
+		"alternatives": []map[string]any{{"title": "Fixed delay", "pros": []string{"simple"}, "cons": []string{"thundering herd"},
+			"why_not_chosen": "synchronised retries"}},
+		"related_decisions": []string{fmt.Sprint(first["id"])}})
+	if adr["node_type"] != "Decision" || !strings.Contains(adr["content"].(string), "## Consequences") ||
+		!strings.Contains(adr["content"].(string), "### Fixed delay") {
 		t.Fatalf("add_decision: %v", adr)
+	}
+	if meta, _ := adr["metadata"].(map[string]any); meta == nil || len(meta["alternatives"].([]any)) != 1 || len(meta["related_decisions"].([]any)) != 1 {
+		t.Fatalf("add_decision metadata: %v", adr["metadata"])
+	}
+	exec := call("add_execution", map[string]any{"task_id": "task-" + run, "agent_role": "reviewer", "status": "completed",
+		"duration_ms": 1500, "tokens_used": 3200, "output_summary": "Two findings."})
+	if exec["node_type"] != "Execution" || exec["metadata"].(map[string]any)["tokens_used"] != float64(3200) {
+		t.Fatalf("add_execution: %v", exec)
 	}
 	call("link", map[string]any{"source": adr["id"], "target": note["id"], "relation": "implements"})
 	hits := call("search", map[string]any{"query": "backoff jitter", "semantic": true})["hits"].([]any)
@@ -73,6 +86,9 @@ func exerciseMCP(t *testing.T, cs *mcp.ClientSession, run string) {
 		t.Fatal("search found nothing")
 	}
 	call("get_guidelines", map[string]any{})
+	if gl := call("get_guidelines", map[string]any{"topic": "no-such-topic-" + run, "include_shared": true})["guidelines"].([]any); len(gl) != 0 {
+		t.Fatalf("get_guidelines about nothing: %v", gl)
+	}
 	if gs := call("list_graphs", map[string]any{})["graphs"].([]any); len(gs) == 0 {
 		t.Fatal("list_graphs: none")
 	}
@@ -116,6 +132,9 @@ func exerciseMCP(t *testing.T, cs *mcp.ClientSession, run string) {
 		"add_note": {"content": "no title"},
 		"link":     {"source": note["id"], "target": "no-such-node-" + run, "relation": "RelatesTo"},
 		"export":   {"format": "pdf"},
+		"add_decision": {"title": "No-title alternative " + run, "context": "c", "decision": "d", "consequences": "e",
+			"alternatives": []map[string]any{{"pros": []string{"x"}}}},
+		"add_execution": {"task_id": "t", "status": "done"},
 	} {
 		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
 		if err == nil && !res.IsError {
@@ -198,8 +217,16 @@ func TestKogral(t *testing.T) {
 		if r := call("GET", "/path?from="+a+"&to="+b, ""); r.Status != 200 || len(r.Body["nodes"].([]any)) != 2 {
 			t.Fatalf("path in a cycle: %d %v", r.Status, r.Body)
 		}
-		if r := call("GET", "/nodes/"+a+"/connected?depth=3", ""); r.Status != 200 || len(r.Body["nodes"].([]any)) != 2 {
+		if r := call("GET", "/nodes/"+a+"/connected?depth=3", ""); r.Status != 200 || len(r.Body["nodes"].([]any)) != 2 || r.Body["truncated"] != false {
 			t.Fatalf("connected in a cycle: %d %v", r.Status, r.Body)
+		}
+		if r := call("GET", "/nodes/"+a+"/connected?depth=3&limit=1", ""); r.Status != 200 || len(r.Body["nodes"].([]any)) != 1 || r.Body["truncated"] != true {
+			t.Fatalf("connected capped at 1: %d %v", r.Status, r.Body)
+		}
+		for dir, want := range map[string]int{"out": 1, "in": 1, "both": 2, "": 2} {
+			if r := call("GET", "/nodes/"+a+"/edges?direction="+dir, ""); r.Status != 200 || len(r.Body["edges"].([]any)) != want {
+				t.Fatalf("edges direction=%s: %d %v", dir, r.Status, r.Body)
+			}
 		}
 		for _, c := range []struct {
 			method, path, body string
@@ -215,6 +242,11 @@ func TestKogral(t *testing.T) {
 			{"GET", "/search?q=", "", 400, "query"},
 			{"POST", "/nodes", fmt.Sprintf(`{"id":%q,"node_type":"note","title":"again"}`, a), 409, "already exists"},
 			{"GET", "/export?format=pdf", "", 400, "format"},
+			{"GET", "/nodes/" + a + "/edges?direction=sideways", "", 400, `direction "sideways"`},
+			{"GET", "/nodes/" + a + "/connected?depth=2&limit=0", "", 400, "limit"},
+			{"POST", "/decisions", `{"title":"ADR ` + run + `","context":"c","decision":"d","consequences":"e","alternatives":[{"pros":["x"]}]}`,
+				400, "alternatives[0]: title required"},
+			{"POST", "/nodes", `{"node_type":"decision","title":"x","metadata":{"alternatives":[{"title":" "}]}}`, 400, "alternatives[0]: title required"},
 		} {
 			r := call(c.method, c.path, c.body)
 			if r.Status != c.status || !strings.Contains(errorMessage(r), c.want) {
@@ -252,7 +284,7 @@ func TestKogral(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		want, err := kogral.ImportLogseq(logseq, run)
+		want, _, err := kogral.ImportLogseq(logseq, run)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -283,6 +315,11 @@ func TestKogral(t *testing.T) {
 		}
 		if out, err := stratumCLI(t, project, "search", "--type", "decision", "ledger"); err != nil || !strings.Contains(out, "payments") {
 			t.Fatalf("search: %v\n%s", err, out)
+		}
+
+		blocks, err := kogral.NewClient(base, "X-API-Key", ep.APIKey).Blocks(context.Background(), "ledger")
+		if err != nil || len(blocks) != 2 || blocks[1].TaskStatus != "TODO" || blocks[0].References[0] != "Payments" {
+			t.Fatalf("blocks of ledger: %+v %v", blocks, err)
 		}
 
 		// sync: add through the CLI, change the file → pushed; change the graph → pulled; both → conflict.
@@ -340,7 +377,7 @@ func TestKogral(t *testing.T) {
 		}
 		c := kogral.NewClient(base, "X-API-Key", ep.APIKey)
 		eventually(t, "the execution node", 10*time.Second, func() bool {
-			edges, err := c.Edges(context.Background(), "exec-"+kogral.Slug(ev.ID))
+			edges, err := c.Edges(context.Background(), "exec-"+kogral.Slug(ev.ID), kogral.DirectionOut)
 			return err == nil && len(edges) == 1 && edges[0].Target == "project-"+kogral.Slug(ev.Project)
 		})
 	})

@@ -137,9 +137,23 @@ func (c *Client) Unlink(ctx context.Context, source, target, relation string) er
 	return c.do(ctx, "DELETE", "/edges?"+q.Encode(), nil, nil)
 }
 
-func (c *Client) Edges(ctx context.Context, id string) ([]Edge, error) {
+func (c *Client) Edges(ctx context.Context, id string, dir EdgeDirection) ([]Edge, error) {
 	var out struct{ Edges []Edge }
-	return out.Edges, c.do(ctx, "GET", "/nodes/"+url.PathEscape(id)+"/edges", nil, &out)
+	q := ""
+	if dir != "" {
+		q = "?" + url.Values{"direction": {string(dir)}}.Encode()
+	}
+	return out.Edges, c.do(ctx, "GET", "/nodes/"+url.PathEscape(id)+"/edges"+q, nil, &out)
+}
+
+func (c *Client) Blocks(ctx context.Context, id string) ([]Block, error) {
+	var out struct{ Blocks []Block }
+	return out.Blocks, c.do(ctx, "GET", "/nodes/"+url.PathEscape(id)+"/blocks", nil, &out)
+}
+
+func (c *Client) AddDecision(ctx context.Context, d DecisionRecord) (Node, error) {
+	var n Node
+	return n, c.do(ctx, "POST", "/decisions", d, &n)
 }
 
 func (c *Client) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
@@ -152,9 +166,13 @@ func (c *Client) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 	return out.Hits, c.do(ctx, "GET", "/search?"+v.Encode(), nil, &out)
 }
 
-func (c *Client) Connected(ctx context.Context, id string, depth int) (Subgraph, error) {
+func (c *Client) Connected(ctx context.Context, id string, depth, limit int) (Subgraph, error) {
 	var g Subgraph
-	return g, c.do(ctx, "GET", fmt.Sprintf("/nodes/%s/connected?depth=%d", url.PathEscape(id), depth), nil, &g)
+	q := url.Values{"depth": {strconv.Itoa(depth)}}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	return g, c.do(ctx, "GET", fmt.Sprintf("/nodes/%s/connected?%s", url.PathEscape(id), q.Encode()), nil, &g)
 }
 
 func (c *Client) Path(ctx context.Context, from, to string) (Subgraph, error) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -58,9 +59,9 @@ func TestLogseqImport(t *testing.T) {
 	write("pages/Session Store.md", "- Lives in Redis, used by [[Auth Service]]\n")
 	write("pages/infra%2Fdeploy.md", "- ships [[Auth Service]]\n")
 	write("journals/2026_11_25.md", "- Talked about [[Auth Service]] and [[Token TTL]]\n")
-	g, err := ImportLogseq(dir, "web")
-	if err != nil {
-		t.Fatal(err)
+	g, warnings, err := ImportLogseq(dir, "web")
+	if err != nil || len(warnings) != 0 {
+		t.Fatal(err, warnings)
 	}
 	byID := map[string]Node{}
 	for _, n := range g.Nodes {
@@ -87,8 +88,121 @@ func TestLogseqImport(t *testing.T) {
 			t.Errorf("missing link %s (have %v)", w, have)
 		}
 	}
-	if tasks, _ := auth.Metadata["tasks"].([]string); len(tasks) != 1 || tasks[0] != "TODO" {
+	if tasks, _ := auth.Metadata["tasks"].([]any); len(tasks) != 1 || tasks[0] != "TODO" {
 		t.Errorf("task markers: %v", auth.Metadata["tasks"])
+	}
+}
+
+// Blocks keep their ids (id:: properties, else their position), nesting,
+// properties, the seven task markers, tags, page links, block references and
+// embeds, and the line each starts on.
+func TestLogseqBlocks(t *testing.T) {
+	src := "title:: Sprint\nowner:: [[Ana]]\n\n" +
+		"- TODO write the plan #planning\n" +
+		"  id:: 6571f2a0-1111-4c3a-9d1e-aaaaaaaaaaaa\n" +
+		"  - DOING draft with [[Bob]]\n" +
+		"    - DONE outline\n" +
+		"- LATER review ((6571f2a0-1111-4c3a-9d1e-aaaaaaaaaaaa))\n" +
+		"- NOW ship\n\tpriority:: high\n" +
+		"- WAITING on {{embed [[Legal]]}}\n" +
+		"- CANCELLED old idea\n" +
+		"- {{embed ((6571F2A0-1111-4C3A-9D1E-AAAAAAAAAAAA))}}\n"
+	props, blocks := ParseLogseqPage([]byte(src))
+	if props["title"] != "Sprint" || props["owner"] != "[[Ana]]" {
+		t.Fatalf("page properties: %v", props)
+	}
+	if len(blocks) != 6 {
+		t.Fatalf("%d top blocks: %+v", len(blocks), blocks)
+	}
+	first := blocks[0]
+	if first.ID != "6571f2a0-1111-4c3a-9d1e-aaaaaaaaaaaa" || first.TaskStatus != "TODO" || first.Line != 4 ||
+		!slices.Equal(first.Tags, []string{"planning"}) || first.Content != "TODO write the plan #planning" {
+		t.Fatalf("first block: %+v", first)
+	}
+	if len(first.Children) != 1 || first.Children[0].ID != "1.1" || first.Children[0].TaskStatus != "DOING" ||
+		!slices.Equal(first.Children[0].References, []string{"Bob"}) || first.Children[0].Children[0].TaskStatus != "DONE" ||
+		first.Children[0].Children[0].ID != "1.1.1" || first.Children[0].Children[0].Line != 7 {
+		t.Fatalf("nesting: %+v", first.Children)
+	}
+	var states []string
+	walkBlocks(blocks, func(b Block) {
+		if b.TaskStatus != "" {
+			states = append(states, b.TaskStatus)
+		}
+	})
+	slices.Sort(states)
+	want := slices.Clone(TaskStates)
+	slices.Sort(want)
+	if !slices.Equal(states, want) {
+		t.Fatalf("task markers %v, want %v", states, want)
+	}
+	if !slices.Equal(blocks[1].References, []string{"((6571f2a0-1111-4c3a-9d1e-aaaaaaaaaaaa))"}) || blocks[2].Properties["priority"] != "high" ||
+		!slices.Equal(blocks[3].References, []string{"Legal"}) || !slices.Equal(blocks[5].References, []string{"((6571f2a0-1111-4c3a-9d1e-aaaaaaaaaaaa))"}) {
+		t.Fatalf("references, properties or embeds: %+v", blocks[1:])
+	}
+	if b, ok := FindBlock(blocks, "1.1.1"); !ok || b.Content != "DONE outline" {
+		t.Fatalf("FindBlock: %+v %v", b, ok)
+	}
+}
+
+// A reference to a block no page has imports with a warning at its file
+// and line; one to another page's block links the two pages.
+func TestLogseqBlockReferences(t *testing.T) {
+	dir := t.TempDir()
+	for rel, body := range map[string]string{
+		"pages/A.md": "- the rule\n  id:: 00000000-0000-4000-8000-00000000000a\n",
+		"pages/B.md": "- see ((00000000-0000-4000-8000-00000000000a))\n- and\n  - ((00000000-0000-4000-8000-0000000000ff)) is gone\n",
+	} {
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		_ = os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, warnings, err := ImportLogseq(dir, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warnings) != 1 || warnings[0].String() != "pages/B.md:3: block reference ((00000000-0000-4000-8000-0000000000ff)) matches no block of the graph: kept as text, not linked" {
+		t.Fatalf("warnings: %v", warnings)
+	}
+	if len(g.Edges) != 1 || g.Edges[0].Source != "b" || g.Edges[0].Target != "a" {
+		t.Fatalf("edges: %+v", g.Edges)
+	}
+}
+
+// A decision's alternatives and related decisions are in its file's header
+// and come back from it; an alternative without a title is refused.
+func TestDecisionFrontmatter(t *testing.T) {
+	meta := map[string]any{"status": "accepted", "related_decisions": []string{"use-nats"},
+		"alternatives": []Alternative{{Title: "Kafka", Pros: []string{"mature"}, Cons: []string{"heavy", "JVM"}, WhyNotChosen: "too much to run"}}}
+	in := NodeInput{ID: "use-surrealdb", NodeType: "Decision", Title: "Use SurrealDB", Metadata: meta, Content: "# Use SurrealDB"}
+	if err := in.Check(); err != nil {
+		t.Fatal(err)
+	}
+	src := RenderFile(Node{ID: in.ID, NodeType: in.NodeType, Title: in.Title, Metadata: in.Metadata, Content: in.Content, Tags: in.Tags, GraphID: in.GraphID}, nil)
+	for _, want := range []string{"\nalternatives:\n  - title: Kafka\n", "why_not_chosen: too much to run", "\nrelated_decisions:\n  - use-nats\n"} {
+		if !strings.Contains(string(src), want) {
+			t.Fatalf("header lacks %q:\n%s", want, src)
+		}
+	}
+	back, _, err := ParseFile("decisions/use-surrealdb.md", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ContentHash(back, nil) != ContentHash(in, nil) || back.Metadata["status"] != "Accepted" {
+		t.Fatalf("round trip: %+v\n%+v", back.Metadata, in.Metadata)
+	}
+	bad := NodeInput{NodeType: "Decision", Title: "x", Metadata: map[string]any{"alternatives": []any{map[string]any{"pros": []any{"y"}}}}}
+	var ie *InputError
+	if err := bad.Check(); !errors.As(err, &ie) || ie.Msg != "alternatives[0]: title required" {
+		t.Fatalf("alternative without a title: %v", err)
+	}
+	adr := ADR{Status: "Accepted", Alternatives: []Alternative{{Title: "Kafka", Pros: []string{"mature"}, WhyNotChosen: "heavy"}},
+		RelatedDecisions: []string{"use-nats"}}
+	if md := adr.Markdown("T"); !strings.Contains(md, "## Alternatives\n\n### Kafka\n\n- Pro: mature\n\nNot chosen: heavy\n") ||
+		!strings.Contains(md, "## Related decisions\n\n- [[use-nats]]\n") {
+		t.Fatalf("ADR markdown:\n%s", md)
 	}
 }
 

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +26,18 @@ import (
 // catches up with the table's change feed, so a search sees every write
 // committed before it, from any instance.
 //
+// The same index keeps the graph's adjacency (graph.go) and each node as
+// the API returns it, so that connected() and path() read nothing but the
+// feeds. Both tables' feeds are read in one round trip, nodes applied first.
+//
+// Why a read from the last versionstamp misses nothing: SurrealDB gives a
+// transaction its versionstamp while it commits, by incrementing one key per
+// database (both tables share it), so on a store that detects write-write
+// conflicts (RocksDB, TiKV, FoundationDB) two writers cannot both take the
+// same one, and a writer that commits later takes a later one. An in-memory
+// or SurrealKV store loses such conflicts (../shared/notes: lost updates),
+// and with them, at worst, a change-feed entry: deployments use RocksDB.
+//
 // The graph is built in the background, one node at a time: a node waits in
 // pending until it is linked, and searches compare the query with every
 // pending node exactly, so a node is findable as soon as it is indexed.
@@ -35,10 +49,14 @@ import (
 type searchIndex struct {
 	db *surreal.Client
 
-	syncMu   sync.Mutex // one catch-up at a time
-	loaded   bool
-	since    uint64    // the next change-feed versionstamp to read
-	syncedAt time.Time // when the last read of the feed began
+	syncMu sync.Mutex // one catch-up at a time
+	loaded bool
+	// nodesFrom and linksFrom are where the next read of each change feed
+	// starts (SHOW CHANGES … SINCE): the next versionstamp, or until one is
+	// seen, the time a load began (not 0, which would reread the whole feed).
+	nodesFrom, linksFrom string
+	linksSeen            uint64    // the latest versionstamp the edges' feed gave
+	syncedAt             time.Time // when the last read of the feeds began
 
 	// Nodes live in numbered slots, so that a query walks slices, not maps.
 	mu       sync.RWMutex
@@ -47,6 +65,7 @@ type searchIndex struct {
 	free     []int32
 	postings map[string]*postingList
 	totalLen int
+	adj      *adjacency // the edges by node, both directions (graph.go)
 
 	graph    *vectorGraph
 	pending  []*indexedDoc // documents with an embedding, not yet in graph, oldest first
@@ -57,6 +76,9 @@ type searchIndex struct {
 }
 
 type indexedDoc struct {
+	// rec is the node as the API returns it: traversals answer from it
+	// without reading SurrealDB (a read of 200 nodes took 20–35 ms here).
+	rec             Node
 	id              string
 	nodeType, graph string
 	tags            []string
@@ -83,6 +105,7 @@ func newSearchIndex(db *surreal.Client) *searchIndex {
 // starts on the new pending list.
 func (x *searchIndex) reset() {
 	x.slots, x.docs, x.free, x.postings, x.totalLen = map[string]int32{}, nil, nil, map[string]*postingList{}, 0
+	x.adj = newAdjacency()
 	x.graph, x.pending = newVectorGraph(), nil
 }
 
@@ -99,20 +122,27 @@ const feedPage = 1000
 // before it reloads instead: the feed keeps a day (schemas/surreal/kogral/002).
 const reloadAfter = 12 * time.Hour
 
-// indexRow is what the index keeps of a node, as the scan and the change feed give it.
+// indexRow is what the index keeps of a node, as the scan and the change
+// feed give it: what it searches by, and the node as the API returns it.
 type indexRow struct {
-	ID        any      `json:"id"` // a string from the scan, a record id from the feed
-	NodeType  string   `json:"node_type"`
-	GraphID   string   `json:"graph_id"`
-	Tags      []string `json:"tags"`
-	Terms     []string `json:"terms"`
-	Embedding any      `json:"embedding"`
+	ID        any            `json:"id"` // a string from the scan, a record id from the feed
+	NodeType  string         `json:"node_type"`
+	GraphID   string         `json:"graph_id"`
+	Tags      []string       `json:"tags"`
+	Terms     []string       `json:"terms"`
+	Embedding any            `json:"embedding"`
+	Title     string         `json:"title"`
+	Content   string         `json:"content"`
+	Metadata  map[string]any `json:"metadata"`
+	CreatedAt time.Time      `json:"created_at"`
+	UpdatedAt time.Time      `json:"updated_at"`
 }
 
-type changeSet struct {
+// changeSet is one transaction's changes to a table, as SHOW CHANGES gives it.
+type changeSet[R any] struct {
 	Versionstamp uint64 `json:"versionstamp"`
 	Changes      []struct {
-		Update *indexRow `json:"update"`
+		Update *R `json:"update"`
 		Delete *struct {
 			ID models.RecordID `json:"id"`
 		} `json:"delete"`
@@ -120,9 +150,9 @@ type changeSet struct {
 }
 
 // sync brings the index up to date: a full load the first time (or after a
-// long idle), then the change feed since the last read.
+// long idle), then the change feeds since the last read.
 //
-// Concurrent searches share a read: one that finds the feed was read after
+// Concurrent searches share a read: one that finds the feeds were read after
 // it arrived has nothing to wait for.
 func (x *searchIndex) sync(ctx context.Context) error {
 	arrived := time.Now()
@@ -134,60 +164,174 @@ func (x *searchIndex) sync(ctx context.Context) error {
 	case x.syncedAt.After(arrived):
 		return nil
 	}
-	return x.follow(ctx, fmt.Sprint(x.since))
+	return x.follow(ctx)
 }
 
-// load reads every node, then the feed from just before the read, so that
-// a write that raced the scan is applied too (applying one twice is harmless).
+// load reads every node and edge, then the feeds from just before the read,
+// so that a write that raced the scan is applied too (applying one twice is
+// harmless).
 func (x *searchIndex) load(ctx context.Context) error {
 	start, err := surreal.Query[string](ctx, x.db, "RETURN time::format(time::now() - 1s, '%+')", nil)
 	if err != nil {
 		return fmt.Errorf("load search index: %w", err)
 	}
-	rows, err := surreal.Query[[]indexRow](ctx, x.db, "SELECT record::id(id) AS id, node_type, graph_id, tags, terms, embedding FROM nodes", nil)
+	rows, err := loadPaged[indexRow](ctx, x.db, "SELECT record::id(id) AS id, node_type, graph_id, tags, terms, embedding, title, content, "+
+		"metadata, created_at, updated_at FROM nodes")
 	if err != nil {
 		return fmt.Errorf("load search index: %w", err)
+	}
+	links, err := loadPaged[linkRow](ctx, x.db, "SELECT id, in, out, relation, weight, metadata FROM links")
+	if err != nil {
+		return fmt.Errorf("load graph adjacency: %w", err)
 	}
 	x.mu.Lock()
 	x.reset()
 	for i := range rows {
 		x.put(&rows[i])
 	}
+	for i := range links {
+		x.adj.put(&links[i])
+	}
 	x.mu.Unlock()
-	x.since = 0
-	if err := x.follow(ctx, "d'"+start+"'"); err != nil {
+	x.nodesFrom, x.linksFrom, x.linksSeen = "d'"+start+"'", "d'"+start+"'", 0
+	if err := x.follow(ctx); err != nil {
 		return err
 	}
 	x.loaded = true
 	return nil
 }
 
-// follow applies the feed from since (a versionstamp or a datetime literal).
-func (x *searchIndex) follow(ctx context.Context, since string) error {
+// loadPage is how many rows one round trip of a full load reads: a whole
+// table in one answer can outlast a round trip's timeout.
+const loadPage = 2000
+
+// loadPaged reads a whole table, page by page (the feed read after it
+// catches what changed meanwhile).
+func loadPaged[R any](ctx context.Context, db *surreal.Client, sql string) ([]R, error) {
+	var all []R
+	for start := 0; ; start += loadPage {
+		rows, err := surreal.Query[[]R](ctx, db, fmt.Sprintf("%s START %d LIMIT %d", sql, start, loadPage), nil)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, rows...)
+		if len(rows) < loadPage {
+			return all, nil
+		}
+	}
+}
+
+// follow applies the nodes' and the edges' feeds from where the last read
+// ended, both read in one round trip per page. Nodes are applied first, so
+// that an edge's ends are known when it is.
+func (x *searchIndex) follow(ctx context.Context) error {
 	began := time.Now() // every write committed before this is in what we read
 	for {
-		sets, err := surreal.Query[[]changeSet](ctx, x.db, fmt.Sprintf("SHOW CHANGES FOR TABLE nodes SINCE %s LIMIT %d", since, feedPage), nil)
+		res, err := surreal.QueryAll[[]changeSet[feedRow]](ctx, x.db, fmt.Sprintf(
+			"SHOW CHANGES FOR TABLE nodes SINCE %s LIMIT %d; SHOW CHANGES FOR TABLE links SINCE %s LIMIT %d",
+			x.nodesFrom, feedPage, x.linksFrom, feedPage), nil)
 		if err != nil {
-			return fmt.Errorf("follow node changes: %w", err)
+			return fmt.Errorf("follow node and edge changes: %w", err)
+		}
+		if len(res) != 2 {
+			return fmt.Errorf("follow node and edge changes: %d results, want 2", len(res))
 		}
 		x.mu.Lock()
-		for _, set := range sets {
-			for _, c := range set.Changes {
-				switch {
-				case c.Update != nil:
-					x.put(c.Update)
-				case c.Delete != nil:
-					x.remove(fmt.Sprint(c.Delete.ID.ID))
-				}
-			}
-			x.since = max(x.since, set.Versionstamp+1)
-		}
+		x.applyNodes(res[0])
+		x.applyLinks(res[1])
 		x.mu.Unlock()
+		x.advanceQuiet(res)
 		x.syncedAt = began
-		if len(sets) < feedPage {
+		if len(res[0]) < feedPage && len(res[1]) < feedPage {
 			return nil
 		}
-		since = fmt.Sprint(x.since)
+	}
+}
+
+// advanceQuiet moves the cursor of a table whose feed had nothing new past
+// what an earlier read saw of the other table: versionstamps come from one
+// counter per database, handed out in commit order, so a change committed
+// after a read has a later one than anything that read saw. The edges are
+// read after the nodes, so the nodes' latest moves the edges' cursor at
+// once, and the edges' latest moves the nodes' cursor at the next read. A
+// cursor left at a load's time would have SurrealDB map that time to a
+// versionstamp on every read, which grows slower as the feed ages.
+func (x *searchIndex) advanceQuiet(res [][]changeSet[feedRow]) {
+	last := func(sets []changeSet[feedRow]) uint64 {
+		if len(sets) == 0 {
+			return 0
+		}
+		return sets[len(sets)-1].Versionstamp
+	}
+	nodesLast, linksLast := last(res[0]), last(res[1])
+	if nodesLast == 0 && x.linksSeen > 0 {
+		x.nodesFrom = laterCursor(x.nodesFrom, x.linksSeen+1)
+	}
+	if linksLast == 0 && nodesLast > 0 {
+		x.linksFrom = laterCursor(x.linksFrom, nodesLast+1)
+	}
+	x.linksSeen = max(x.linksSeen, linksLast)
+}
+
+// laterCursor is vs, unless the cursor is already a later versionstamp.
+func laterCursor(cursor string, vs uint64) string {
+	if cur, err := strconv.ParseUint(cursor, 10, 64); err == nil && cur > vs {
+		return cursor
+	}
+	return fmt.Sprint(vs)
+}
+
+// feedRow is a changed node or edge: the fields of both that the index
+// keeps (spelled out: the CBOR decoder does not fill embedded structs).
+type feedRow struct {
+	ID        any              `json:"id"`
+	NodeType  string           `json:"node_type"`
+	GraphID   string           `json:"graph_id"`
+	Tags      []string         `json:"tags"`
+	Terms     []string         `json:"terms"`
+	Embedding any              `json:"embedding"`
+	Title     string           `json:"title"`
+	Content   string           `json:"content"`
+	CreatedAt time.Time        `json:"created_at"`
+	UpdatedAt time.Time        `json:"updated_at"`
+	In        *models.RecordID `json:"in"`
+	Out       *models.RecordID `json:"out"`
+	Relation  string           `json:"relation"`
+	Weight    float64          `json:"weight"`
+	Metadata  map[string]any   `json:"metadata"`
+}
+
+// applyNodes applies the nodes' feed. Callers hold mu.
+func (x *searchIndex) applyNodes(sets []changeSet[feedRow]) {
+	for _, set := range sets {
+		for _, c := range set.Changes {
+			switch {
+			case c.Update != nil:
+				u := c.Update
+				x.put(&indexRow{ID: u.ID, NodeType: u.NodeType, GraphID: u.GraphID, Tags: u.Tags, Terms: u.Terms, Embedding: u.Embedding,
+					Title: u.Title, Content: u.Content, Metadata: u.Metadata, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt})
+			case c.Delete != nil:
+				x.remove(fmt.Sprint(c.Delete.ID.ID))
+			}
+		}
+		x.nodesFrom = fmt.Sprint(set.Versionstamp + 1) // the feed is in versionstamp order
+	}
+}
+
+// applyLinks applies the edges' feed. Callers hold mu.
+func (x *searchIndex) applyLinks(sets []changeSet[feedRow]) {
+	for _, set := range sets {
+		for _, c := range set.Changes {
+			switch {
+			case c.Update != nil && c.Update.In != nil && c.Update.Out != nil:
+				id, _ := c.Update.ID.(models.RecordID)
+				x.adj.put(&linkRow{ID: id, In: *c.Update.In, Out: *c.Update.Out, Relation: c.Update.Relation,
+					Weight: c.Update.Weight, Metadata: c.Update.Metadata})
+			case c.Delete != nil:
+				x.adj.remove(fmt.Sprint(c.Delete.ID.ID))
+			}
+		}
+		x.linksFrom = fmt.Sprint(set.Versionstamp + 1)
 	}
 }
 
@@ -198,7 +342,15 @@ func (x *searchIndex) put(r *indexRow) {
 		id = fmt.Sprint(rid.ID)
 	}
 	x.remove(id)
-	d := &indexedDoc{id: id, nodeType: r.NodeType, graph: r.GraphID, tags: r.Tags, tf: map[string]int{}, vec: unit(vector(r.Embedding)), node: -1}
+	d := &indexedDoc{id: id, nodeType: r.NodeType, graph: r.GraphID, tags: r.Tags, tf: map[string]int{}, vec: unit(vector(r.Embedding)), node: -1,
+		rec: Node{ID: id, NodeType: r.NodeType, Title: r.Title, Content: r.Content, Metadata: r.Metadata, Tags: r.Tags, GraphID: r.GraphID,
+			CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}}
+	if d.rec.Metadata == nil {
+		d.rec.Metadata = map[string]any{}
+	}
+	if d.rec.Tags == nil {
+		d.rec.Tags = []string{}
+	}
 	for _, t := range r.Terms {
 		if isWord(t) {
 			d.tf[t]++
@@ -215,6 +367,7 @@ func (x *searchIndex) put(r *indexRow) {
 	}
 	d.slot = slot
 	x.slots[id] = slot
+	x.adj.setLive(id, true)
 	for t, n := range d.tf {
 		p := x.postings[t]
 		if p == nil {
@@ -255,6 +408,7 @@ func (x *searchIndex) remove(id string) {
 	x.docs[slot] = nil
 	x.free = append(x.free, slot)
 	delete(x.slots, id)
+	x.adj.setLive(id, false)
 	if d.node >= 0 {
 		x.graph.nodes[d.node].slot = -1
 		x.graph.dead++
@@ -563,6 +717,21 @@ func uniqueWords(terms []string) []string {
 	for _, t := range terms {
 		if isWord(t) && !slices.Contains(out, t) {
 			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// nodes are the indexed nodes with these ids, in that order (metadata
+// copied, so that a caller may change it); ids the index does not hold are
+// left out. Callers hold mu for reading.
+func (x *searchIndex) nodes(ids []string) []Node {
+	out := make([]Node, 0, len(ids))
+	for _, id := range ids {
+		if slot, ok := x.slots[id]; ok {
+			n := x.docs[slot].rec
+			n.Metadata = maps.Clone(n.Metadata)
+			out = append(out, n)
 		}
 	}
 	return out

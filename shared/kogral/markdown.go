@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"regexp"
 	"sort"
 	"strconv"
@@ -42,6 +43,10 @@ type frontMatter struct {
 	Updated  *time.Time     `yaml:"updated,omitempty"`
 	Metadata map[string]any `yaml:"metadata,omitempty"`
 	Links    []fileLink     `yaml:"links,omitempty"`
+	// A decision's alternatives and related decisions, kept in its metadata,
+	// are written at the top of the header.
+	Alternatives     []Alternative `yaml:"alternatives,omitempty"`
+	RelatedDecisions []string      `yaml:"related_decisions,omitempty"`
 }
 
 type fileLink struct {
@@ -90,6 +95,17 @@ func ParseFile(name string, src []byte) (NodeInput, []Edge, error) {
 	}
 	in := NodeInput{ID: h.ID, NodeType: h.Type, Title: h.Title, Tags: h.Tags, GraphID: h.Graph, Metadata: h.Metadata,
 		Content: string(body(doc, src))}
+	if len(h.Alternatives) > 0 || len(h.RelatedDecisions) > 0 {
+		if in.Metadata == nil {
+			in.Metadata = map[string]any{}
+		}
+		if len(h.Alternatives) > 0 {
+			in.Metadata["alternatives"] = h.Alternatives
+		}
+		if len(h.RelatedDecisions) > 0 {
+			in.Metadata["related_decisions"] = h.RelatedDecisions
+		}
+	}
 	if in.NodeType == "" {
 		in.NodeType = "Note"
 	}
@@ -133,6 +149,13 @@ func RenderFile(n Node, out []Edge) []byte {
 	if !n.CreatedAt.IsZero() {
 		c, u := n.CreatedAt.UTC(), n.UpdatedAt.UTC()
 		h.Created, h.Updated = &c, &u
+	}
+	if n.NodeType == "Decision" && (n.Metadata["alternatives"] != nil || n.Metadata["related_decisions"] != nil) {
+		h.Alternatives, _ = asAlternatives(n.Metadata["alternatives"])
+		h.RelatedDecisions, _ = asStrings(n.Metadata["related_decisions"])
+		h.Metadata = maps.Clone(n.Metadata)
+		delete(h.Metadata, "alternatives")
+		delete(h.Metadata, "related_decisions")
 	}
 	if len(h.Metadata) == 0 {
 		h.Metadata = nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -31,14 +32,16 @@ type (
 		Graph   string   `json:"graph,omitempty" jsonschema:"graph (default: the project's)"`
 	}
 	addDecisionIn struct {
-		Title        string   `json:"title" jsonschema:"the decision, as a short title"`
-		Context      string   `json:"context" jsonschema:"the forces at play"`
-		Decision     string   `json:"decision" jsonschema:"what was decided"`
-		Consequences string   `json:"consequences" jsonschema:"what follows from it"`
-		Status       string   `json:"status,omitempty" jsonschema:"Proposed (default), Accepted, Deprecated or Superseded"`
-		Supersedes   string   `json:"supersedes,omitempty" jsonschema:"id of the decision this one replaces"`
-		Tags         []string `json:"tags,omitempty" jsonschema:"tags"`
-		Graph        string   `json:"graph,omitempty" jsonschema:"graph (default: the project's)"`
+		Title        string        `json:"title" jsonschema:"the decision, as a short title"`
+		Context      string        `json:"context" jsonschema:"the forces at play"`
+		Decision     string        `json:"decision" jsonschema:"what was decided"`
+		Consequences string        `json:"consequences" jsonschema:"what follows from it"`
+		Status       string        `json:"status,omitempty" jsonschema:"Proposed (default), Accepted, Deprecated or Superseded"`
+		Supersedes   string        `json:"supersedes,omitempty" jsonschema:"id of the decision this one replaces"`
+		Alternatives []Alternative `json:"alternatives,omitempty" jsonschema:"options weighed and not chosen: each with a title, pros, cons and why it was not chosen"`
+		Related      []string      `json:"related_decisions,omitempty" jsonschema:"ids of related decisions (each is linked RelatesTo)"`
+		Tags         []string      `json:"tags,omitempty" jsonschema:"tags"`
+		Graph        string        `json:"graph,omitempty" jsonschema:"graph (default: the project's)"`
 	}
 	linkIn struct {
 		Source   string  `json:"source" jsonschema:"id of the node the edge starts at"`
@@ -47,19 +50,41 @@ type (
 		Weight   float64 `json:"weight,omitempty" jsonschema:"strength, default 1"`
 	}
 	guidelinesIn struct {
-		Graph string `json:"graph,omitempty" jsonschema:"project graph (default: the server's project)"`
+		Topic         string `json:"topic,omitempty" jsonschema:"only guidelines about this topic (their topic, a tag or a word of the title); all when empty"`
+		IncludeShared *bool  `json:"include_shared,omitempty" jsonschema:"also the organisation's shared guidelines (default true)"`
+		Graph         string `json:"graph,omitempty" jsonschema:"project graph (default: the server's project)"`
+	}
+	addExecutionIn struct {
+		TaskID        string `json:"task_id" jsonschema:"the task the agent worked on"`
+		AgentRole     string `json:"agent_role" jsonschema:"the agent's role, e.g. developer or reviewer"`
+		Status        string `json:"status" jsonschema:"how it ended, e.g. completed or failed"`
+		DurationMs    int64  `json:"duration_ms,omitempty" jsonschema:"how long it took, in milliseconds"`
+		TokensUsed    int64  `json:"tokens_used,omitempty" jsonschema:"LLM tokens it used"`
+		OutputSummary string `json:"output_summary,omitempty" jsonschema:"what it produced, in short"`
+		Graph         string `json:"graph,omitempty" jsonschema:"graph (default: the project's)"`
 	}
 	noArgs   struct{}
 	exportIn struct {
-		Format string `json:"format" jsonschema:"json, dot or markdown"`
+		Format string `json:"format" jsonschema:"json, dot, markdown or logseq"`
 		Graph  string `json:"graph,omitempty" jsonschema:"only this graph (default: all)"`
 	}
 )
 
 // NewMCPServer is Kogral's MCP server over b, for the project graph project:
-// 7 tools, 6 resources, 2 prompts (spec seed, Kogral: MCP protocol).
+// the seed's 7 tools and add_execution (which Vapora calls, spec seed:
+// integration patterns), 6 resources, 2 prompts.
 func NewMCPServer(b Backend, project string) *mcp.Server {
 	s := mcp.NewServer(&mcp.Implementation{Name: "kogral", Title: "Kogral knowledge graph", Version: Version}, nil)
+	addSearchTools(s, b, project)
+	addWriteTools(s, b, project)
+	addResources(s, b, project)
+	addPrompts(s, b, project)
+	return s
+}
+
+// addSearchTools registers the tools that read: search, get_guidelines,
+// list_graphs and export.
+func addSearchTools(s *mcp.Server, b Backend, project string) {
 	graphOr := func(g string) string {
 		if g == "" {
 			return project
@@ -75,33 +100,20 @@ func NewMCPServer(b Backend, project string) *mcp.Server {
 			}
 			return nil, map[string]any{"hits": hits}, nil
 		})
-	mcp.AddTool(s, &mcp.Tool{Name: "add_note", Description: "Add a note to the knowledge graph"},
-		func(ctx context.Context, _ *mcp.CallToolRequest, in addNoteIn) (*mcp.CallToolResult, Node, error) {
-			n, err := b.CreateNode(ctx, NodeInput{NodeType: "Note", Title: in.Title, Content: in.Content, Tags: in.Tags, GraphID: graphOr(in.Graph)})
-			return nil, n, err
-		})
-	mcp.AddTool(s, &mcp.Tool{Name: "add_decision", Description: "Record an architectural decision (ADR: context, decision, consequences, status)"},
-		func(ctx context.Context, _ *mcp.CallToolRequest, in addDecisionIn) (*mcp.CallToolResult, Node, error) {
-			n, err := AddDecision(ctx, b, graphOr(in.Graph), in.Title, ADR{Context: in.Context, Decision: in.Decision,
-				Consequences: in.Consequences, Status: in.Status, Supersedes: in.Supersedes}, in.Tags)
-			return nil, n, err
-		})
-	mcp.AddTool(s, &mcp.Tool{Name: "link", Description: "Create a relationship between two nodes"},
-		func(ctx context.Context, _ *mcp.CallToolRequest, in linkIn) (*mcp.CallToolResult, Edge, error) {
-			e, err := b.Link(ctx, Edge{Source: in.Source, Target: in.Target, Relation: in.Relation, Weight: in.Weight})
-			return nil, e, err
-		})
 	mcp.AddTool(s, &mcp.Tool{Name: "get_guidelines", Description: "Get the guidelines that apply to a project: shared ones, overridden by the project's own"},
 		func(ctx context.Context, _ *mcp.CallToolRequest, in guidelinesIn) (*mcp.CallToolResult, map[string]any, error) {
 			gl, err := b.Guidelines(ctx, graphOr(in.Graph))
-			return nil, map[string]any{"guidelines": gl}, err
+			if err != nil {
+				return nil, nil, err
+			}
+			return nil, map[string]any{"guidelines": GuidelinesAbout(gl, in.Topic, in.IncludeShared == nil || *in.IncludeShared)}, nil
 		})
 	mcp.AddTool(s, &mcp.Tool{Name: "list_graphs", Description: "List the knowledge graphs"},
 		func(ctx context.Context, _ *mcp.CallToolRequest, _ noArgs) (*mcp.CallToolResult, map[string]any, error) {
 			gs, err := b.Graphs(ctx)
 			return nil, map[string]any{"graphs": gs}, err
 		})
-	mcp.AddTool(s, &mcp.Tool{Name: "export", Description: "Export the knowledge graph as JSON, DOT or markdown files"},
+	mcp.AddTool(s, &mcp.Tool{Name: "export", Description: "Export the knowledge graph as JSON, DOT, markdown files or a Logseq graph"},
 		func(ctx context.Context, _ *mcp.CallToolRequest, in exportIn) (*mcp.CallToolResult, map[string]any, error) {
 			g, err := b.Export(ctx, in.Graph)
 			if err != nil {
@@ -112,16 +124,56 @@ func NewMCPServer(b Backend, project string) *mcp.Server {
 				return nil, map[string]any{"format": "json", "graph": g}, nil
 			case "dot":
 				return nil, map[string]any{"format": "dot", "dot": DOT(g)}, nil
-			case "markdown":
+			case "markdown", "logseq":
+				render := MarkdownFiles
+				if in.Format == "logseq" {
+					render = ExportLogseq
+				}
 				files := map[string]string{}
-				for k, v := range MarkdownFiles(g) {
+				for k, v := range render(g) {
 					files[k] = string(v)
 				}
-				return nil, map[string]any{"format": "markdown", "files": files}, nil
+				return nil, map[string]any{"format": in.Format, "files": files}, nil
 			}
-			return nil, nil, invalid("format %q: want json, dot or markdown", in.Format)
+			return nil, nil, invalid("format %q: want json, dot, markdown or logseq", in.Format)
 		})
+}
 
+// addWriteTools registers the tools that write: add_note, add_decision,
+// link and add_execution.
+func addWriteTools(s *mcp.Server, b Backend, project string) {
+	graphOr := func(g string) string {
+		if g == "" {
+			return project
+		}
+		return g
+	}
+	mcp.AddTool(s, &mcp.Tool{Name: "add_note", Description: "Add a note to the knowledge graph"},
+		func(ctx context.Context, _ *mcp.CallToolRequest, in addNoteIn) (*mcp.CallToolResult, Node, error) {
+			n, err := b.CreateNode(ctx, NodeInput{NodeType: "Note", Title: in.Title, Content: in.Content, Tags: in.Tags, GraphID: graphOr(in.Graph)})
+			return nil, n, err
+		})
+	mcp.AddTool(s, &mcp.Tool{Name: "add_decision", Description: "Record an architectural decision (ADR: context, decision, consequences, status)"},
+		func(ctx context.Context, _ *mcp.CallToolRequest, in addDecisionIn) (*mcp.CallToolResult, Node, error) {
+			n, err := AddDecision(ctx, b, graphOr(in.Graph), in.Title, ADR{Context: in.Context, Decision: in.Decision,
+				Consequences: in.Consequences, Status: in.Status, Supersedes: in.Supersedes,
+				Alternatives: in.Alternatives, RelatedDecisions: in.Related}, in.Tags)
+			return nil, n, err
+		})
+	mcp.AddTool(s, &mcp.Tool{Name: "link", Description: "Create a relationship between two nodes"},
+		func(ctx context.Context, _ *mcp.CallToolRequest, in linkIn) (*mcp.CallToolResult, Edge, error) {
+			e, err := b.Link(ctx, Edge{Source: in.Source, Target: in.Target, Relation: in.Relation, Weight: in.Weight})
+			return nil, e, err
+		})
+	mcp.AddTool(s, &mcp.Tool{Name: "add_execution", Description: "Record an agent's execution of a task as an Execution node"},
+		func(ctx context.Context, _ *mcp.CallToolRequest, in addExecutionIn) (*mcp.CallToolResult, Node, error) {
+			n, err := AddExecution(ctx, b, graphOr(in.Graph), in)
+			return nil, n, err
+		})
+}
+
+// addResources registers the seed's six resources.
+func addResources(s *mcp.Server, b Backend, project string) {
 	resource := func(uri, name, desc string, read func(ctx context.Context) (any, error)) {
 		s.AddResource(&mcp.Resource{URI: uri, Name: name, Description: desc, MIMEType: "application/json"},
 			func(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
@@ -149,6 +201,10 @@ func NewMCPServer(b Backend, project string) *mcp.Server {
 	resource("kogral://shared/guidelines", "Shared Guidelines", "Organization-wide guidelines", nodesOf(SharedGraph, "Guideline"))
 	resource("kogral://shared/patterns", "Shared Patterns", "Organization-wide patterns", nodesOf(SharedGraph, "Pattern"))
 
+}
+
+// addPrompts registers summarize_project and find_related.
+func addPrompts(s *mcp.Server, b Backend, project string) {
 	s.AddPrompt(&mcp.Prompt{Name: "summarize_project", Description: "Summarize project knowledge"},
 		func(ctx context.Context, _ *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 			nodes, err := b.ListNodes(ctx, Filter{GraphID: project, Limit: 200})
@@ -182,7 +238,6 @@ func NewMCPServer(b Backend, project string) *mcp.Server {
 			return &mcp.GetPromptResult{Description: "Related knowledge for " + topic,
 				Messages: []*mcp.PromptMessage{{Role: "user", Content: &mcp.TextContent{Text: sb.String()}}}}, nil
 		})
-	return s
 }
 
 func truncate(s string, n int) string {
@@ -199,28 +254,111 @@ func MCPHandler(s *mcp.Server) http.Handler {
 		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true})
 }
 
-// AddDecision records an ADR with the template's sections.
+// AddDecision records an ADR with the template's sections: its status,
+// alternatives and related decisions go in the node's metadata too, and the
+// decision is linked to the one it supersedes (Supersedes) and to each
+// related one (RelatesTo). Everything is checked before anything is written:
+// an alternative without a title is refused, and so is a superseded or
+// related decision that does not exist.
 func AddDecision(ctx context.Context, b Backend, graph, title string, adr ADR, tags []string) (Node, error) {
 	if adr.Status == "" {
 		adr.Status = "Proposed"
 	}
-	st, err := canonical("decision status", adr.Status, DecisionStati)
-	if err != nil {
-		return Node{}, err
-	}
-	adr.Status = st
 	meta := map[string]any{"status": adr.Status}
+	if len(adr.Alternatives) > 0 {
+		meta["alternatives"] = adr.Alternatives
+	}
+	if len(adr.RelatedDecisions) > 0 {
+		meta["related_decisions"] = adr.RelatedDecisions
+	}
 	if adr.Supersedes != "" {
 		meta["supersedes"] = adr.Supersedes
 	}
-	n, err := b.CreateNode(ctx, NodeInput{NodeType: "Decision", Title: title, Content: adr.Markdown(title), Tags: tags, GraphID: graph, Metadata: meta})
+	in := NodeInput{NodeType: "Decision", Title: title, Tags: tags, GraphID: graph, Metadata: meta}
+	if err := in.Check(); err != nil {
+		return Node{}, err
+	}
+	adr.Status = meta["status"].(string)
+	adr.Alternatives, _ = asAlternatives(meta["alternatives"])
+	links := []Edge{}
+	if adr.Supersedes != "" {
+		links = append(links, Edge{Target: adr.Supersedes, Relation: "Supersedes"})
+	}
+	for _, id := range adr.RelatedDecisions {
+		links = append(links, Edge{Target: id, Relation: "RelatesTo"})
+	}
+	for _, l := range links {
+		if _, err := b.GetNode(ctx, l.Target); err != nil {
+			return Node{}, fmt.Errorf("decision %q: %s %s: %w", title, strings.ToLower(l.Relation), l.Target, err)
+		}
+	}
+	in.Content = adr.Markdown(in.Title)
+	n, err := b.CreateNode(ctx, in)
 	if err != nil {
 		return Node{}, err
 	}
-	if adr.Supersedes != "" {
-		if _, err := b.Link(ctx, Edge{Source: n.ID, Target: adr.Supersedes, Relation: "Supersedes", Weight: 1}); err != nil {
-			return n, fmt.Errorf("decision %s recorded, but linking it to %s: %w", n.ID, adr.Supersedes, err)
+	for _, l := range links {
+		if _, err := b.Link(ctx, Edge{Source: n.ID, Target: l.Target, Relation: l.Relation, Weight: 1}); err != nil {
+			return n, fmt.Errorf("decision %s recorded, but linking it to %s: %w", n.ID, l.Target, err)
 		}
 	}
 	return n, nil
+}
+
+// GuidelinesAbout narrows effective guidelines to a topic (their
+// metadata.topic, one of their tags, or a word of their title; any case)
+// and, unless includeShared, to the project's own.
+func GuidelinesAbout(list []EffectiveGuideline, topic string, includeShared bool) []EffectiveGuideline {
+	topic = strings.ToLower(strings.TrimSpace(topic))
+	out := []EffectiveGuideline{}
+	for _, g := range list {
+		if !includeShared && g.Source == "shared" {
+			continue
+		}
+		if topic == "" || guidelineAbout(g.Node, topic) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func guidelineAbout(n Node, topic string) bool {
+	if t, _ := n.Metadata["topic"].(string); strings.ToLower(strings.TrimSpace(t)) == topic {
+		return true
+	}
+	for _, t := range n.Tags {
+		if strings.ToLower(t) == topic {
+			return true
+		}
+	}
+	for _, w := range strings.FieldsFunc(strings.ToLower(n.Title), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' }) {
+		if w == topic {
+			return true
+		}
+	}
+	return false
+}
+
+// AddExecution records an agent's execution of a task (the MCP
+// add_execution tool) as an Execution node of graph.
+func AddExecution(ctx context.Context, b Backend, graph string, in addExecutionIn) (Node, error) {
+	in.TaskID, in.AgentRole, in.Status = strings.TrimSpace(in.TaskID), strings.TrimSpace(in.AgentRole), strings.TrimSpace(in.Status)
+	switch {
+	case in.TaskID == "":
+		return Node{}, invalid("task_id: required")
+	case in.AgentRole == "" || len(in.AgentRole) > 64:
+		return Node{}, invalid("agent_role: required, at most 64 bytes")
+	case in.Status == "" || len(in.Status) > 64:
+		return Node{}, invalid("status: required, at most 64 bytes")
+	case in.DurationMs < 0 || in.TokensUsed < 0:
+		return Node{}, invalid("duration_ms and tokens_used: want 0 or more")
+	}
+	body := fmt.Sprintf("Task %s by %s: %s in %d ms, %d tokens.", in.TaskID, in.AgentRole, in.Status, in.DurationMs, in.TokensUsed)
+	if in.OutputSummary != "" {
+		body += "\n\n" + in.OutputSummary
+	}
+	return b.CreateNode(ctx, NodeInput{NodeType: "Execution", Title: truncate(fmt.Sprintf("%s %s: task %s", in.AgentRole, in.Status, in.TaskID), 250),
+		Content: body, GraphID: graph, Tags: []string{in.AgentRole, in.Status},
+		Metadata: map[string]any{"task_id": in.TaskID, "agent_role": in.AgentRole, "status": in.Status, "duration_ms": in.DurationMs,
+			"tokens_used": in.TokensUsed, "output_summary": in.OutputSummary, "source": "mcp"}})
 }

@@ -6,6 +6,7 @@
 package kogral
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -163,13 +164,7 @@ func (in *NodeInput) Check() error {
 		in.Metadata = map[string]any{}
 	}
 	if in.NodeType == "Decision" {
-		if s, ok := in.Metadata["status"].(string); ok {
-			st, err := canonical("decision status", s, DecisionStati)
-			if err != nil {
-				return err
-			}
-			in.Metadata["status"] = st
-		}
+		return checkDecision(in.Metadata)
 	}
 	return nil
 }
@@ -193,17 +188,147 @@ func CheckEdge(e *Edge) error {
 	return nil
 }
 
-// ADR is the template of a decision's content.
+// ADR is the template of a decision's content (the seed's DecisionRecord,
+// without its title).
 type ADR struct {
-	Context      string `json:"context"`
-	Decision     string `json:"decision"`
-	Consequences string `json:"consequences"`
-	Status       string `json:"status"`
-	Supersedes   string `json:"supersedes,omitempty"`
+	Context          string        `json:"context"`
+	Decision         string        `json:"decision"`
+	Consequences     string        `json:"consequences"`
+	Status           string        `json:"status"`
+	Supersedes       string        `json:"supersedes,omitempty"`
+	Alternatives     []Alternative `json:"alternatives,omitempty"`
+	RelatedDecisions []string      `json:"related_decisions,omitempty"`
+}
+
+// Alternative is an option a decision weighed and did not choose.
+type Alternative struct {
+	Title        string   `json:"title" yaml:"title"`
+	Pros         []string `json:"pros,omitempty" yaml:"pros,omitempty"`
+	Cons         []string `json:"cons,omitempty" yaml:"cons,omitempty"`
+	WhyNotChosen string   `json:"why_not_chosen,omitempty" yaml:"why_not_chosen,omitempty"`
+}
+
+// DecisionRecord is a decision as POST /decisions and the MCP add_decision
+// tool take it (the seed's DecisionRecord, with tags and a graph).
+type DecisionRecord struct {
+	Title string `json:"title"`
+	ADR
+	Tags    []string `json:"tags,omitempty"`
+	GraphID string   `json:"graph_id,omitempty"`
+}
+
+// checkDecision validates and normalizes a decision's metadata: its status,
+// its alternatives (each with a title) and the ids of related decisions.
+// They are kept in metadata as plain JSON values (alternatives as objects,
+// related_decisions as strings), as they come back from the database.
+func checkDecision(meta map[string]any) error {
+	if s, ok := meta["status"].(string); ok {
+		st, err := canonical("decision status", s, DecisionStati)
+		if err != nil {
+			return err
+		}
+		meta["status"] = st
+	}
+	if v, ok := meta["alternatives"]; ok && v != nil {
+		alts, err := asAlternatives(v)
+		if err != nil {
+			return err
+		}
+		list := make([]any, len(alts))
+		for i, a := range alts {
+			m := map[string]any{"title": a.Title}
+			if len(a.Pros) > 0 {
+				m["pros"] = stringsAny(a.Pros)
+			}
+			if len(a.Cons) > 0 {
+				m["cons"] = stringsAny(a.Cons)
+			}
+			if a.WhyNotChosen != "" {
+				m["why_not_chosen"] = a.WhyNotChosen
+			}
+			list[i] = m
+		}
+		meta["alternatives"] = list
+	}
+	if v, ok := meta["related_decisions"]; ok && v != nil {
+		ids, err := asStrings(v)
+		if err != nil {
+			return invalid("related_decisions: %v", err)
+		}
+		for _, id := range ids {
+			if !idPattern.MatchString(id) {
+				return invalid("related_decisions: %q is not a node id", id)
+			}
+		}
+		meta["related_decisions"] = stringsAny(ids)
+	}
+	return nil
+}
+
+// asAlternatives reads alternatives from metadata in any JSON-like form.
+func asAlternatives(v any) ([]Alternative, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, invalid("alternatives: %v", err)
+	}
+	var alts []Alternative
+	if err := json.Unmarshal(raw, &alts); err != nil {
+		return nil, invalid("alternatives: want a list of {title, pros, cons, why_not_chosen}: %v", err)
+	}
+	for i := range alts {
+		alts[i].Title = strings.TrimSpace(alts[i].Title)
+		if alts[i].Title == "" {
+			return nil, invalid("alternatives[%d]: title required", i)
+		}
+		if len(alts[i].Title) > 300 {
+			return nil, invalid("alternatives[%d]: title at most 300 bytes", i)
+		}
+	}
+	return alts, nil
+}
+
+func asStrings(v any) ([]string, error) {
+	raw, _ := json.Marshal(v)
+	var out []string
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("want a list of strings")
+	}
+	return out, nil
+}
+
+func stringsAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // Markdown renders the ADR body.
 func (a ADR) Markdown(title string) string {
-	return fmt.Sprintf("# %s\n\n## Status\n\n%s\n\n## Context\n\n%s\n\n## Decision\n\n%s\n\n## Consequences\n\n%s\n",
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s\n\n## Status\n\n%s\n\n## Context\n\n%s\n\n## Decision\n\n%s\n\n## Consequences\n\n%s\n",
 		title, a.Status, strings.TrimSpace(a.Context), strings.TrimSpace(a.Decision), strings.TrimSpace(a.Consequences))
+	if len(a.Alternatives) > 0 {
+		b.WriteString("\n## Alternatives\n")
+		for _, alt := range a.Alternatives {
+			fmt.Fprintf(&b, "\n### %s\n\n", alt.Title)
+			for _, p := range alt.Pros {
+				fmt.Fprintf(&b, "- Pro: %s\n", p)
+			}
+			for _, c := range alt.Cons {
+				fmt.Fprintf(&b, "- Con: %s\n", c)
+			}
+			if alt.WhyNotChosen != "" {
+				fmt.Fprintf(&b, "\nNot chosen: %s\n", strings.TrimSpace(alt.WhyNotChosen))
+			}
+		}
+	}
+	if len(a.RelatedDecisions) > 0 {
+		b.WriteString("\n## Related decisions\n\n")
+		for _, id := range a.RelatedDecisions {
+			fmt.Fprintf(&b, "- [[%s]]\n", id)
+		}
+	}
+	return b.String()
 }

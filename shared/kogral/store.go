@@ -24,14 +24,16 @@ type Backend interface {
 	ListNodes(ctx context.Context, f Filter) ([]Node, error)
 	Link(ctx context.Context, e Edge) (Edge, error)
 	Unlink(ctx context.Context, source, target, relation string) error
-	Edges(ctx context.Context, id string) ([]Edge, error)
+	Edges(ctx context.Context, id string, dir EdgeDirection) ([]Edge, error)
 	Search(ctx context.Context, q SearchQuery) ([]Hit, error)
-	Connected(ctx context.Context, id string, depth int) (Subgraph, error)
+	Connected(ctx context.Context, id string, depth, limit int) (Subgraph, error)
 	Path(ctx context.Context, from, to string) (Subgraph, error)
 	Graphs(ctx context.Context) ([]GraphInfo, error)
 	Guidelines(ctx context.Context, project string) ([]EffectiveGuideline, error)
 	Export(ctx context.Context, graph string) (Subgraph, error)
 	Import(ctx context.Context, g Subgraph) (ImportResult, error)
+	Blocks(ctx context.Context, id string) ([]Block, error)
+	AddDecision(ctx context.Context, d DecisionRecord) (Node, error)
 }
 
 // Filter narrows a listing.
@@ -49,17 +51,28 @@ type SearchQuery struct {
 	Filter
 }
 
-// Hit is a search result with its score and what matched.
+// Hit is a search result with its score and what matched: for a node with
+// an outline (a Logseq page), the block that holds most of the query's words.
 type Hit struct {
-	Node  Node    `json:"node"`
-	Score float64 `json:"score"`
-	Via   string  `json:"via"` // text, semantic or hybrid
+	Node  Node      `json:"node"`
+	Score float64   `json:"score"`
+	Via   string    `json:"via"` // text, semantic or hybrid
+	Block *BlockHit `json:"block,omitempty"`
 }
 
-// Subgraph is nodes and the edges among them.
+// BlockHit names the block of a page a search matched.
+type BlockHit struct {
+	ID      string `json:"id"`
+	Content string `json:"content"`
+	Line    int    `json:"line"`
+}
+
+// Subgraph is nodes and the edges among them. Truncated marks a connected()
+// answer cut at its limit.
 type Subgraph struct {
-	Nodes []Node `json:"nodes"`
-	Edges []Edge `json:"edges"`
+	Nodes     []Node `json:"nodes"`
+	Edges     []Edge `json:"edges"`
+	Truncated bool   `json:"truncated,omitempty"`
 }
 
 // ImportResult counts what an import wrote.
@@ -344,19 +357,19 @@ func (s *Store) Unlink(ctx context.Context, source, target, relation string) err
 
 const edgeFields = "record::id(in) AS source, record::id(out) AS target, relation, weight, metadata"
 
-// Edges lists the edges touching a node.
-func (s *Store) Edges(ctx context.Context, id string) ([]Edge, error) {
-	if _, err := s.GetNode(ctx, id); err != nil {
+// Edges lists a node's edges: those leaving it (out), reaching it (in), or
+// both; from the in-process adjacency, brought up to date first.
+func (s *Store) Edges(ctx context.Context, id string, dir EdgeDirection) ([]Edge, error) {
+	d, err := ParseDirection(string(dir))
+	if err != nil {
 		return nil, err
 	}
-	list, err := surreal.Query[[]Edge](ctx, s.db, "SELECT "+edgeFields+" FROM links WHERE in = $id OR out = $id", map[string]any{"id": nodeID(id)})
-	if err != nil {
-		return nil, fmt.Errorf("edges: %w", err)
+	if err := s.syncFor(ctx, id); err != nil {
+		return nil, err
 	}
-	if list == nil {
-		list = []Edge{}
-	}
-	return list, nil
+	s.index.mu.RLock()
+	defer s.index.mu.RUnlock()
+	return s.index.adj.edgesOf(id, d), nil
 }
 
 // rrfK is the reciprocal-rank-fusion constant: hybrid score = Σ 1/(k + rank).
@@ -391,7 +404,7 @@ func (s *Store) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 	}
 	text := s.index.text(terms, f, limit)
 	if !q.Semantic {
-		return s.hits(ctx, text, func(ranked) string { return "text" })
+		return s.hits(ctx, text, terms, func(ranked) string { return "text" })
 	}
 	vecs, err := s.embed.Embed(ctx, []string{q.Query})
 	if err != nil {
@@ -418,11 +431,12 @@ func (s *Store) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 	for id, score := range fused {
 		best.offer(id, score)
 	}
-	return s.hits(ctx, best.sorted(), func(r ranked) string { return via[r.id] })
+	return s.hits(ctx, best.sorted(), terms, func(r ranked) string { return via[r.id] })
 }
 
-// hits reads the ranked nodes; one deleted since the index saw it is left out.
-func (s *Store) hits(ctx context.Context, rows []ranked, via func(ranked) string) ([]Hit, error) {
+// hits reads the ranked nodes; one deleted since the index saw it is left
+// out. terms are the query's analyzed words, to find the block that matched.
+func (s *Store) hits(ctx context.Context, rows []ranked, terms []string, via func(ranked) string) ([]Hit, error) {
 	ids := make([]models.RecordID, len(rows))
 	for i, r := range rows {
 		ids[i] = nodeID(r.id)
@@ -440,7 +454,7 @@ func (s *Store) hits(ctx context.Context, rows []ranked, via func(ranked) string
 	out := make([]Hit, 0, len(rows))
 	for _, r := range rows {
 		if n, ok := nodes[r.id]; ok {
-			out = append(out, Hit{Node: n, Score: r.score, Via: via(r)})
+			out = append(out, Hit{Node: n, Score: r.score, Via: via(r), Block: matchingBlock(n, terms)})
 		}
 	}
 	return out, nil
@@ -449,41 +463,60 @@ func (s *Store) hits(ctx context.Context, rows []ranked, via func(ranked) string
 // MaxDepth bounds connected().
 const MaxDepth = 6
 
+// connected() answers at most this many nodes unless asked for more (limit),
+// and never more than MaxConnectedLimit: a hub cannot return the whole graph
+// by accident, and a truncated answer says so.
+const (
+	DefaultConnectedLimit = 200
+	MaxConnectedLimit     = 5000
+)
+
+// maxPathHops bounds path().
+const maxPathHops = 32
+
 // Connected returns the nodes within depth hops of id, either direction,
-// and the edges among them: one recursive graph query (cycles end it).
-func (s *Store) Connected(ctx context.Context, id string, depth int) (Subgraph, error) {
+// nearest first and at most limit of them (0: DefaultConnectedLimit), with
+// the edges among them; Truncated says more were within reach. A
+// breadth-first search over the in-process index (the adjacency and the
+// nodes), brought up to date with the change feeds first.
+func (s *Store) Connected(ctx context.Context, id string, depth, limit int) (Subgraph, error) {
 	if depth < 1 || depth > MaxDepth {
 		return Subgraph{}, invalid("depth %d: want 1–%d", depth, MaxDepth)
 	}
-	if _, err := s.GetNode(ctx, id); err != nil {
+	if limit == 0 {
+		limit = DefaultConnectedLimit
+	}
+	if limit < 1 || limit > MaxConnectedLimit {
+		return Subgraph{}, invalid("limit %d: want 1–%d", limit, MaxConnectedLimit)
+	}
+	if err := s.syncFor(ctx, id); err != nil {
 		return Subgraph{}, err
 	}
-	// The depth is validated above; SurrealQL takes recursion bounds as literals.
-	ids, err := surreal.Query[[]models.RecordID](ctx, s.db, fmt.Sprintf("RETURN $id.{..%d+collect}(<->links<->nodes)", depth),
-		map[string]any{"id": nodeID(id)})
-	if err != nil {
-		return Subgraph{}, fmt.Errorf("connected: %w", err)
-	}
-	return s.subgraph(ctx, append([]models.RecordID{nodeID(id)}, ids...))
+	s.index.mu.RLock()
+	defer s.index.mu.RUnlock()
+	t := s.index.adj.connected(id, depth, limit)
+	return Subgraph{Nodes: s.index.nodes(t.ids), Edges: t.edges, Truncated: t.truncated}, nil
 }
 
-// subgraph loads nodes (each once) and the edges among them.
-func (s *Store) subgraph(ctx context.Context, ids []models.RecordID) (Subgraph, error) {
-	seen := map[string]bool{}
-	unique := ids[:0:0]
+// syncFor validates node ids, brings the index up to date and checks that
+// it holds each of them.
+func (s *Store) syncFor(ctx context.Context, ids ...string) error {
 	for _, id := range ids {
-		if k := fmt.Sprint(id.ID); !seen[k] {
-			seen[k] = true
-			unique = append(unique, id)
+		if !idPattern.MatchString(id) {
+			return invalid("node id %q is malformed", id)
 		}
 	}
-	ids = unique
-	res, err := surreal.QueryAll[any](ctx, s.db, "SELECT "+nodeFields+" FROM $ids[*]; SELECT "+edgeFields+" FROM links WHERE in IN $ids AND out IN $ids;",
-		map[string]any{"ids": ids})
-	if err != nil {
-		return Subgraph{}, fmt.Errorf("load subgraph: %w", err)
+	if err := s.index.sync(ctx); err != nil {
+		return err
 	}
-	return decodeSubgraph(res, "subgraph")
+	s.index.mu.RLock()
+	defer s.index.mu.RUnlock()
+	for _, id := range ids {
+		if _, ok := s.index.slots[id]; !ok {
+			return &NotFoundError{What: fmt.Sprintf("node %q", id)}
+		}
+	}
+	return nil
 }
 
 // decodeSubgraph reads the results of a node query and an edge query, in
@@ -503,43 +536,66 @@ func decodeSubgraph(res []any, what string) (Subgraph, error) {
 	return g, nil
 }
 
-// Path finds a shortest path from one node to another along edges in
-// either direction; cycles do not stop it.
+// Path finds a shortest path from one node to another along edges in either
+// direction (at most 32 hops): its nodes in order and the edges between
+// consecutive ones. A bidirectional breadth-first search over the
+// in-process adjacency, like Connected.
 func (s *Store) Path(ctx context.Context, from, to string) (Subgraph, error) {
-	for _, id := range []string{from, to} {
-		if _, err := s.GetNode(ctx, id); err != nil {
-			return Subgraph{}, err
-		}
-	}
-	if from == to {
-		return s.subgraph(ctx, []models.RecordID{nodeID(from)})
-	}
-	ids, err := surreal.Query[[]models.RecordID](ctx, s.db, "RETURN $from.{..32+shortest=$to}(<->links<->nodes)",
-		map[string]any{"from": nodeID(from), "to": nodeID(to)})
-	if err != nil {
-		return Subgraph{}, fmt.Errorf("path: %w", err)
-	}
-	if len(ids) == 0 {
-		return Subgraph{}, &NotFoundError{What: fmt.Sprintf("path from %q to %q", from, to)}
-	}
-	g, err := s.subgraph(ctx, append([]models.RecordID{nodeID(from)}, ids...))
-	if err != nil {
+	if err := s.syncFor(ctx, from, to); err != nil {
 		return Subgraph{}, err
 	}
-	// Keep the path's order and only the edges along it.
-	order := map[string]int{from: 0}
-	for i, r := range ids {
-		order[fmt.Sprint(r.ID)] = i + 1
+	s.index.mu.RLock()
+	defer s.index.mu.RUnlock()
+	t := s.index.adj.path(from, to, maxPathHops)
+	if t == nil {
+		return Subgraph{}, &NotFoundError{What: fmt.Sprintf("path from %q to %q", from, to)}
 	}
-	sort.SliceStable(g.Nodes, func(i, j int) bool { return order[g.Nodes[i].ID] < order[g.Nodes[j].ID] })
-	var along []Edge
-	for _, e := range g.Edges {
-		if d := order[e.Source] - order[e.Target]; d == 1 || d == -1 {
-			along = append(along, e)
+	return Subgraph{Nodes: s.index.nodes(t.ids), Edges: t.edges}, nil
+}
+
+// Blocks is a node's outline: the blocks of a Logseq page (empty for a
+// node whose content has no list).
+func (s *Store) Blocks(ctx context.Context, id string) ([]Block, error) {
+	n, err := s.GetNode(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	_, blocks := ParseLogseqPage([]byte(n.Content))
+	if blocks == nil {
+		blocks = []Block{}
+	}
+	return blocks, nil
+}
+
+// matchingBlock is the block of a Logseq page holding most of the query's
+// terms (stems, so matched as parts of words), the first of equals; nil for
+// other nodes or when no block holds any.
+func matchingBlock(n Node, terms []string) *BlockHit {
+	if src, _ := n.Metadata["source"].(string); src != "logseq" || len(terms) == 0 {
+		return nil
+	}
+	_, blocks := ParseLogseqPage([]byte(n.Content))
+	words := uniqueWords(terms)
+	var best *BlockHit
+	most := 0
+	walkBlocks(blocks, func(b Block) {
+		low := strings.ToLower(b.Content)
+		held := 0
+		for _, t := range words {
+			if strings.Contains(low, t) {
+				held++
+			}
 		}
-	}
-	g.Edges = along
-	return g, nil
+		if held > most {
+			most, best = held, &BlockHit{ID: b.ID, Content: b.Content, Line: b.Line}
+		}
+	})
+	return best
+}
+
+// AddDecision records a decision (POST /decisions): see the function AddDecision.
+func (s *Store) AddDecision(ctx context.Context, d DecisionRecord) (Node, error) {
+	return AddDecision(ctx, s, d.GraphID, d.Title, d.ADR, d.Tags)
 }
 
 // Graphs lists the graphs with their node counts.

@@ -71,7 +71,7 @@ func TestGraphStore(t *testing.T) {
 	if err != nil || len(hits) == 0 || hits[0].Node.ID != "cache" {
 		t.Fatalf("semantic search: %+v %v", hits, err)
 	}
-	g, err := s.Connected(ctx, "adr-storage", 1)
+	g, err := s.Connected(ctx, "adr-storage", 1, 0)
 	if err != nil || len(g.Nodes) != 3 {
 		t.Fatalf("connected(1) in a cycle: %d nodes %v", len(g.Nodes), err)
 	}
@@ -128,7 +128,7 @@ func TestGraphStore(t *testing.T) {
 	if err := s.DeleteNode(ctx, "adr-storage"); err != nil {
 		t.Fatal(err)
 	}
-	if e, _ := s.Edges(ctx, "cache"); len(e) != 0 {
+	if e, _ := s.Edges(ctx, "cache", DirectionBoth); len(e) != 0 {
 		t.Fatalf("edges of a deleted node's neighbour: %+v", e)
 	}
 }

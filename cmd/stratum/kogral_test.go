@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stratumiops/stratumiops/localstack/devstack"
+	"github.com/stratumiops/stratumiops/shared/kogral"
+)
+
+// `stratum kogral` against a devstack in this process, as a person would
+// use it: each command the issue names, the guided ADR (its prompts
+// answered through stdin, huh's accessible mode), and init --with-surreal.
+func TestKogralCLI(t *testing.T) {
+	ctx := context.Background()
+	stack, err := devstack.Start(ctx, devstack.Config{Memory: true, EphemeralPorts: true, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stack.Close()
+	ep := stack.Endpoints()
+	t.Setenv("KOGRAL_URL", ep.Gateways["kogral"])
+	t.Setenv("KOGRAL_API_KEY", ep.APIKey)
+	project := t.TempDir()
+	run := func(dir, stdin string, args ...string) (string, error) {
+		t.Helper()
+		var out bytes.Buffer
+		cmd := rootCommand()
+		cmd.SetArgs(append([]string{"kogral", "--dir", dir}, args...))
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		cmd.SetIn(strings.NewReader(stdin))
+		err := cmd.ExecuteContext(ctx)
+		return out.String(), err
+	}
+	must := func(want string, args ...string) string {
+		t.Helper()
+		out, err := run(project, "", args...)
+		if err != nil || !strings.Contains(out, want) {
+			t.Fatalf("stratum kogral %v: %v, want %q in:\n%s", args, err, want, out)
+		}
+		return out
+	}
+	must("Initialized", "init", "--graph", "cli")
+	must("Added note auth-tokens", "add", "note", "Auth tokens", "--tags", "auth,security", "-m", "Tokens expire after an hour.")
+	must("Added note token-cache", "add", "note", "Token cache", "--tags", "perf", "-m", "Cache tokens for a minute.")
+
+	t.Run("search --tag", func(t *testing.T) {
+		out := must("auth-tokens", "search", "--tag", "auth", "tokens")
+		if strings.Contains(out, "token-cache") {
+			t.Fatalf("the tag did not filter:\n%s", out)
+		}
+	})
+	t.Run("list", func(t *testing.T) {
+		out := must("token-cache", "list", "--graph", "cli", "--tag", "perf")
+		if strings.Contains(out, "auth-tokens") || !strings.HasPrefix(out, "TYPE") {
+			t.Fatalf("list --tag perf:\n%s", out)
+		}
+	})
+	t.Run("link, show, unlink", func(t *testing.T) {
+		must("Linked auth-tokens -DependsOn-> token-cache (1)", "link", "auth-tokens", "token-cache", "depends_on")
+		must("target: token-cache", "show", "auth-tokens")
+		must("<- auth-tokens DependsOn (1)", "show", "token-cache")
+		must("Unlinked auth-tokens -> token-cache", "unlink", "auth-tokens", "token-cache")
+		if out := must("title: Token cache", "show", "token-cache"); strings.Contains(out, "<-") {
+			t.Fatalf("an edge after unlink:\n%s", out)
+		}
+		if _, err := run(project, "", "unlink", "auth-tokens", "token-cache"); err == nil {
+			t.Fatal("unlinking what is not linked succeeded")
+		}
+	})
+	t.Run("add decision asks for each field", func(t *testing.T) {
+		answers := strings.Join([]string{
+			"Use JWT for sessions", // title
+			"2",                    // status: Accepted
+			"Sessions must survive restarts.", "Sign JWTs with a rotating key.", "Revocation needs a deny list.",
+			"Server-side sessions", "simple; revocable", "sticky state", "does not scale out", // an alternative
+			"",                       // no more alternatives
+			"", "", "auth, security", // related, supersedes, tags
+		}, "\n") + "\n"
+		out, err := run(project, answers, "add", "decision")
+		if err != nil || !strings.Contains(out, "Added decision use-jwt-for-sessions") || !strings.Contains(out, "Alternative considered") {
+			t.Fatalf("guided ADR: %v\n%s", err, out)
+		}
+		n, err := kogral.NewClient(ep.Gateways["kogral"], "X-API-Key", ep.APIKey).GetNode(ctx, "use-jwt-for-sessions")
+		if err != nil || n.Metadata["status"] != "Accepted" || !strings.Contains(n.Content, "### Server-side sessions") ||
+			!strings.Contains(n.Content, "Sign JWTs with a rotating key.") || strings.Join(n.Tags, ",") != "auth,security" {
+			t.Fatalf("the decision: %+v %v", n, err)
+		}
+		file, _ := os.ReadFile(filepath.Join(project, ".kogral", "decisions", "use-jwt-for-sessions.md"))
+		for _, want := range []string{"alternatives:\n  - title: Server-side sessions\n", "why_not_chosen: does not scale out", "- revocable"} {
+			if !strings.Contains(string(file), want) {
+				t.Fatalf("the decision's file lacks %q:\n%s", want, file)
+			}
+		}
+		if _, err := run(project, "", "add", "decision", "Bad", "--alternative", "|fast||"); err == nil || !strings.Contains(err.Error(), "alternatives[0]: title required") {
+			t.Fatalf("an alternative without a title: %v", err)
+		}
+	})
+	t.Run("export json", func(t *testing.T) {
+		out := must(`"nodes"`, "export", "json", "--graph", "cli")
+		var g kogral.Subgraph
+		if err := json.Unmarshal([]byte(out), &g); err != nil || len(g.Nodes) != 3 {
+			t.Fatalf("export json: %v, %d nodes\n%s", err, len(g.Nodes), out)
+		}
+	})
+	t.Run("config set", func(t *testing.T) {
+		must("", "config", "set", "graph", "other")
+		must("graph: other", "config")
+		if _, err := run(project, "", "config", "set", "colour", "blue"); err == nil || !strings.Contains(err.Error(), `unknown key "colour"`) {
+			t.Fatalf("an unknown key: %v", err)
+		}
+		must("", "config", "set", "graph", "cli")
+	})
+	t.Run("init --with-surreal works on SurrealDB directly", func(t *testing.T) {
+		direct := t.TempDir()
+		if out, err := run(direct, "", "init", "--graph", "cli", "--with-surreal", "--surreal-url", ep.Surreal); err != nil || !strings.Contains(out, "SurrealDB "+ep.Surreal) {
+			t.Fatalf("init --with-surreal: %v\n%s", err, out)
+		}
+		raw, _ := os.ReadFile(filepath.Join(direct, ".kogral", "config.yaml"))
+		if !strings.Contains(string(raw), "surreal:\n    url: "+ep.Surreal) || !strings.Contains(string(raw), "database: kogral") {
+			t.Fatalf("config.yaml:\n%s", raw)
+		}
+		t.Setenv("KOGRAL_URL", "http://127.0.0.1:1") // nothing listens there: the API is not used
+		if out, err := run(direct, "", "add", "note", "Written directly", "-m", "No API involved."); err != nil {
+			t.Fatalf("add on SurrealDB: %v\n%s", err, out)
+		}
+		t.Setenv("KOGRAL_URL", ep.Gateways["kogral"])
+		must("written-directly", "list", "--graph", "cli") // through the API, from the same database
+	})
+}

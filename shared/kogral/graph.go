@@ -1,0 +1,339 @@
+package kogral
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/surrealdb/surrealdb.go/pkg/models"
+)
+
+// adjacency is the graph's edges by node, both directions, kept by the
+// in-process index from the `links` table and its change feed
+// (schemas/surreal/kogral/003), so that connected() and path() are a
+// breadth-first search in memory rather than a recursive query: measured on
+// make bench's 10 000 nodes and 60 000 edges, SurrealDB's recursive
+// connected(3) took about 1.4 s; the search takes well under a millisecond.
+//
+// Vertices are numbered once per node id and never reused (a node deleted
+// keeps its number, with no edges); edges live in numbered slots, free ones
+// reused. Callers hold the index's lock.
+type adjacency struct {
+	vertex  map[string]int32 // node id → vertex
+	names   []string         // vertex → node id
+	out, in [][]int32        // vertex → edge slots
+	live    []bool           // vertex → the index holds the node
+	edges   []adjEdge        // by slot; from < 0 when free
+	slot    map[string]int32 // `links` record id → edge slot
+	free    []int32
+}
+
+type adjEdge struct {
+	from, to int32
+	relation string
+	weight   float64
+	metadata map[string]any // nil when empty
+	key      string
+}
+
+func newAdjacency() *adjacency {
+	return &adjacency{vertex: map[string]int32{}, slot: map[string]int32{}}
+}
+
+// linkRow is an edge as the scan and the change feed give it.
+type linkRow struct {
+	ID       models.RecordID `json:"id"`
+	In       models.RecordID `json:"in"`
+	Out      models.RecordID `json:"out"`
+	Relation string          `json:"relation"`
+	Weight   float64         `json:"weight"`
+	Metadata map[string]any  `json:"metadata"`
+}
+
+func (a *adjacency) vertexOf(id string) int32 {
+	if v, ok := a.vertex[id]; ok {
+		return v
+	}
+	v := int32(len(a.names))
+	a.vertex[id] = v
+	a.names = append(a.names, id)
+	a.out, a.in, a.live = append(a.out, nil), append(a.in, nil), append(a.live, false)
+	return v
+}
+
+// setLive records whether the index holds a node.
+func (a *adjacency) setLive(id string, live bool) {
+	if !live {
+		if v, ok := a.vertex[id]; ok {
+			a.live[v] = false
+		}
+		return
+	}
+	a.live[a.vertexOf(id)] = true
+}
+
+// put adds an edge, replacing what was kept under its record id.
+func (a *adjacency) put(r *linkRow) {
+	key := fmt.Sprint(r.ID.ID)
+	a.remove(key)
+	e := adjEdge{from: a.vertexOf(fmt.Sprint(r.In.ID)), to: a.vertexOf(fmt.Sprint(r.Out.ID)), relation: r.Relation,
+		weight: r.Weight, key: key}
+	if len(r.Metadata) > 0 {
+		e.metadata = r.Metadata
+	}
+	var s int32
+	if n := len(a.free); n > 0 {
+		s, a.free = a.free[n-1], a.free[:n-1]
+		a.edges[s] = e
+	} else {
+		s = int32(len(a.edges))
+		a.edges = append(a.edges, e)
+	}
+	a.slot[key] = s
+	a.out[e.from] = append(a.out[e.from], s)
+	a.in[e.to] = append(a.in[e.to], s)
+}
+
+// remove drops the edge kept under a record id, if any.
+func (a *adjacency) remove(key string) {
+	s, ok := a.slot[key]
+	if !ok {
+		return
+	}
+	e := a.edges[s]
+	a.out[e.from] = dropSlot(a.out[e.from], s)
+	a.in[e.to] = dropSlot(a.in[e.to], s)
+	a.edges[s] = adjEdge{from: -1, to: -1}
+	a.free = append(a.free, s)
+	delete(a.slot, key)
+}
+
+func dropSlot(list []int32, s int32) []int32 {
+	if i := slices.Index(list, s); i >= 0 {
+		last := len(list) - 1
+		list[i] = list[last]
+		return list[:last]
+	}
+	return list
+}
+
+func (a *adjacency) edge(s int32) Edge {
+	e := a.edges[s]
+	return Edge{Source: a.names[e.from], Target: a.names[e.to], Relation: e.relation, Weight: e.weight, Metadata: e.metadata}
+}
+
+// neighbours calls f with each vertex one edge away from v, either
+// direction (a vertex may come more than once).
+func (a *adjacency) neighbours(v int32, f func(int32)) {
+	for _, s := range a.out[v] {
+		f(a.edges[s].to)
+	}
+	for _, s := range a.in[v] {
+		f(a.edges[s].from)
+	}
+}
+
+// traversal is what a search found: node ids in the order found, and the
+// edges among them.
+type traversal struct {
+	ids       []string
+	edges     []Edge
+	truncated bool
+}
+
+// connected is a breadth-first search from start, along edges in either
+// direction, to depth hops: at most limit nodes (start included), nearest
+// first; truncated when more were within reach. A node
+// is reached only through nodes the index holds.
+func (a *adjacency) connected(start string, depth, limit int) traversal {
+	res := traversal{ids: []string{start}}
+	v0, ok := a.vertex[start]
+	if !ok {
+		return res
+	}
+	seen := make([]bool, len(a.names))
+	seen[v0] = true
+	found := []int32{v0}
+	frontier := []int32{v0}
+	for d := 0; d < depth && len(frontier) > 0 && !res.truncated; d++ {
+		var next []int32
+		for _, v := range frontier {
+			a.neighbours(v, func(w int32) {
+				if seen[w] || res.truncated || !a.live[w] {
+					return
+				}
+				if len(found) == limit {
+					res.truncated = true
+					return
+				}
+				seen[w] = true
+				found = append(found, w)
+				next = append(next, w)
+			})
+		}
+		frontier = next
+	}
+	res.ids = res.ids[:0]
+	for _, v := range found {
+		res.ids = append(res.ids, a.names[v])
+	}
+	res.edges = a.among(found, seen)
+	return res
+}
+
+// among is the edges whose two ends are in the set (in marks it by vertex).
+func (a *adjacency) among(set []int32, in []bool) []Edge {
+	out := []Edge{}
+	for _, v := range set {
+		for _, s := range a.out[v] {
+			if to := a.edges[s].to; int(to) < len(in) && in[to] {
+				out = append(out, a.edge(s))
+			}
+		}
+	}
+	return out
+}
+
+// path is a shortest path from one node to another along edges in either
+// direction (a bidirectional breadth-first search, at most maxHops edges):
+// the node ids in order and every edge between consecutive ones; nil when
+// there is none.
+func (a *adjacency) path(from, to string, maxHops int) *traversal {
+	vf, ok1 := a.vertex[from]
+	vt, ok2 := a.vertex[to]
+	if !ok1 || !ok2 {
+		return nil
+	}
+	if vf == vt {
+		return &traversal{ids: []string{from}, edges: []Edge{}}
+	}
+	// parent[0] is the tree grown from `from`, parent[1] the one from `to`;
+	// -1 is unvisited, a vertex its own parent is a root.
+	var parent [2][]int32
+	for side := range parent {
+		parent[side] = make([]int32, len(a.names))
+		for i := range parent[side] {
+			parent[side][i] = -1
+		}
+	}
+	parent[0][vf], parent[1][vt] = vf, vt
+	frontier := [2][]int32{{vf}, {vt}}
+	for hops := 0; hops < maxHops && len(frontier[0]) > 0 && len(frontier[1]) > 0; hops++ {
+		side := 0
+		if len(frontier[1]) < len(frontier[0]) {
+			side = 1 // grow the smaller frontier
+		}
+		var next, meets []int32
+		for _, v := range frontier[side] {
+			a.neighbours(v, func(w int32) {
+				if parent[side][w] >= 0 || !a.live[w] {
+					return
+				}
+				parent[side][w] = v
+				next = append(next, w)
+				if parent[1-side][w] >= 0 {
+					meets = append(meets, w)
+				}
+			})
+		}
+		if len(meets) > 0 {
+			// The whole level is grown before choosing, so that the meeting
+			// point with the shortest way back to `to` wins.
+			best := meets[0]
+			for _, w := range meets[1:] {
+				if depthIn(parent[1-side], w) < depthIn(parent[1-side], best) {
+					best = w
+				}
+			}
+			return a.walk(parent, best)
+		}
+		frontier[side] = next
+	}
+	return nil
+}
+
+// depthIn is how many hops v is from the root of a search tree.
+func depthIn(parent []int32, v int32) int {
+	d := 0
+	for ; parent[v] != v; v = parent[v] {
+		d++
+	}
+	return d
+}
+
+// walk joins the two search trees at meet into the path's nodes and edges.
+func (a *adjacency) walk(parent [2][]int32, meet int32) *traversal {
+	var order []int32
+	for v := meet; ; v = parent[0][v] {
+		order = append(order, v)
+		if parent[0][v] == v {
+			break
+		}
+	}
+	slices.Reverse(order)
+	for v := meet; parent[1][v] != v; {
+		v = parent[1][v]
+		order = append(order, v)
+	}
+	res := &traversal{edges: []Edge{}}
+	for i, v := range order {
+		res.ids = append(res.ids, a.names[v])
+		if i == 0 {
+			continue
+		}
+		prev := order[i-1]
+		for _, s := range a.out[prev] {
+			if a.edges[s].to == v {
+				res.edges = append(res.edges, a.edge(s))
+			}
+		}
+		for _, s := range a.out[v] {
+			if a.edges[s].to == prev {
+				res.edges = append(res.edges, a.edge(s))
+			}
+		}
+	}
+	return res
+}
+
+// edgesOf lists a node's edges in a direction: out, in or both.
+func (a *adjacency) edgesOf(id string, dir EdgeDirection) []Edge {
+	out := []Edge{}
+	v, ok := a.vertex[id]
+	if !ok {
+		return out
+	}
+	if dir != DirectionIn {
+		for _, s := range a.out[v] {
+			out = append(out, a.edge(s))
+		}
+	}
+	if dir != DirectionOut {
+		for _, s := range a.in[v] {
+			if dir == DirectionIn || a.edges[s].from != v { // a self-loop once
+				out = append(out, a.edge(s))
+			}
+		}
+	}
+	return out
+}
+
+// EdgeDirection is which of a node's edges a listing wants (the seed's
+// EdgeDirection): those leaving it, those reaching it, or both.
+type EdgeDirection string
+
+const (
+	DirectionOut  EdgeDirection = "out"
+	DirectionIn   EdgeDirection = "in"
+	DirectionBoth EdgeDirection = "both"
+)
+
+// ParseDirection validates a direction; "" is both.
+func ParseDirection(v string) (EdgeDirection, error) {
+	switch d := EdgeDirection(v); d {
+	case "":
+		return DirectionBoth, nil
+	case DirectionOut, DirectionIn, DirectionBoth:
+		return d, nil
+	}
+	return "", invalid("direction %q: want out, in or both", v)
+}

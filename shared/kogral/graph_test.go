@@ -1,0 +1,487 @@
+package kogral
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/surrealdb/surrealdb.go/pkg/models"
+
+	"github.com/stratumiops/stratumiops/schemas"
+	"github.com/stratumiops/stratumiops/shared/platform/catalog"
+	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+)
+
+// randomAdjacency is n live nodes "n0"… and m random edges.
+func randomAdjacency(n, m int, seed uint64) *adjacency {
+	a := newAdjacency()
+	rng := rand.New(rand.NewPCG(seed, 1))
+	for i := range n {
+		a.setLive(fmt.Sprintf("n%d", i), true)
+	}
+	for i := range m {
+		s, t := rng.IntN(n), rng.IntN(n)
+		a.put(&linkRow{ID: models.NewRecordID("links", fmt.Sprintf("e%d", i)), In: nodeID(fmt.Sprintf("n%d", s)),
+			Out: nodeID(fmt.Sprintf("n%d", t)), Relation: "RelatesTo", Weight: 1})
+	}
+	return a
+}
+
+// distances is a plain breadth-first search, the reference.
+func distances(a *adjacency, from string) map[string]int {
+	d := map[string]int{from: 0}
+	q := []int32{a.vertex[from]}
+	for len(q) > 0 {
+		v := q[0]
+		q = q[1:]
+		a.neighbours(v, func(w int32) {
+			if _, ok := d[a.names[w]]; !ok && a.live[w] {
+				d[a.names[w]] = d[a.names[v]] + 1
+				q = append(q, w)
+			}
+		})
+	}
+	return d
+}
+
+func TestConnectedIsNearestFirstAndCapped(t *testing.T) {
+	a := randomAdjacency(2000, 3000, 7)
+	for _, start := range []string{"n0", "n17", "n999"} {
+		ref := distances(a, start)
+		within := 0
+		for _, d := range ref {
+			if d <= 3 {
+				within++
+			}
+		}
+		all := a.connected(start, 3, 100000)
+		if all.truncated || len(all.ids) != within {
+			t.Fatalf("%s: %d nodes (truncated %v), want the %d within 3 hops", start, len(all.ids), all.truncated, within)
+		}
+		for i := 1; i < len(all.ids); i++ {
+			if ref[all.ids[i]] < ref[all.ids[i-1]] {
+				t.Fatalf("%s: %s (at %d) after %s (at %d)", start, all.ids[i], ref[all.ids[i]], all.ids[i-1], ref[all.ids[i-1]])
+			}
+		}
+		if within > 10 {
+			capped := a.connected(start, 3, 10)
+			if !capped.truncated || len(capped.ids) != 10 || !slices.Equal(capped.ids, all.ids[:10]) {
+				t.Fatalf("%s capped at 10: %v truncated=%v", start, capped.ids, capped.truncated)
+			}
+			in := map[string]bool{}
+			for _, id := range capped.ids {
+				in[id] = true
+			}
+			for _, e := range capped.edges {
+				if !in[e.Source] || !in[e.Target] {
+					t.Fatalf("edge %v leaves the capped set", e)
+				}
+			}
+		}
+	}
+}
+
+func TestPathIsShortest(t *testing.T) {
+	a := randomAdjacency(3000, 4000, 11)
+	rng := rand.New(rand.NewPCG(3, 4))
+	found := 0
+	for range 200 {
+		from, to := fmt.Sprintf("n%d", rng.IntN(3000)), fmt.Sprintf("n%d", rng.IntN(3000))
+		want, reachable := distances(a, from)[to]
+		p := a.path(from, to, maxPathHops)
+		if !reachable || want > maxPathHops {
+			if p != nil {
+				t.Fatalf("%s→%s: a path where there is none: %v", from, to, p.ids)
+			}
+			continue
+		}
+		found++
+		if p == nil || len(p.ids) != want+1 || p.ids[0] != from || p.ids[len(p.ids)-1] != to {
+			t.Fatalf("%s→%s: %v, want %d hops", from, to, p, want)
+		}
+		for i := 1; i < len(p.ids); i++ {
+			linked := false
+			for _, e := range p.edges {
+				linked = linked || (e.Source == p.ids[i-1] && e.Target == p.ids[i]) || (e.Source == p.ids[i] && e.Target == p.ids[i-1])
+			}
+			if !linked {
+				t.Fatalf("%s→%s: no edge between %s and %s", from, to, p.ids[i-1], p.ids[i])
+			}
+		}
+	}
+	if found < 100 {
+		t.Fatalf("only %d of 200 pairs connected: the test graph is too sparse", found)
+	}
+}
+
+func TestAdjacencyFollowsPutsAndRemoves(t *testing.T) {
+	a := newAdjacency()
+	for _, id := range []string{"a", "b", "c"} {
+		a.setLive(id, true)
+	}
+	put := func(key, in, out string, w float64) {
+		a.put(&linkRow{ID: models.NewRecordID("links", key), In: nodeID(in), Out: nodeID(out), Relation: "DependsOn", Weight: w})
+	}
+	put("1", "a", "b", 1)
+	put("2", "c", "a", 1)
+	put("1", "a", "b", 3) // the same record again: an update
+	if out := a.edgesOf("a", DirectionOut); len(out) != 1 || out[0].Weight != 3 || out[0].Target != "b" {
+		t.Fatalf("out: %+v", out)
+	}
+	if in := a.edgesOf("a", DirectionIn); len(in) != 1 || in[0].Source != "c" {
+		t.Fatalf("in: %+v", in)
+	}
+	if both := a.edgesOf("a", DirectionBoth); len(both) != 2 {
+		t.Fatalf("both: %+v", both)
+	}
+	a.remove("2")
+	if both := a.edgesOf("a", DirectionBoth); len(both) != 1 {
+		t.Fatalf("after a remove: %+v", both)
+	}
+	a.setLive("b", false)
+	if g := a.connected("a", 2, 10); len(g.ids) != 1 {
+		t.Fatalf("a deleted node is not reached: %v", g.ids)
+	}
+	if _, err := ParseDirection("sideways"); err == nil || err.Error() != `direction "sideways": want out, in or both` {
+		t.Fatalf("sideways: %v", err)
+	}
+}
+
+// Two stores over one database stand for two function instances: each
+// traversal sees the edges the other wrote and removed before it.
+func TestTraversalFollowsOtherInstances(t *testing.T) {
+	ctx := context.Background()
+	a := newStore(t)
+	b := NewStore(a.db, LocalEmbedder{})
+	var nodes []Node
+	for i := range 6 {
+		nodes = append(nodes, Node{ID: fmt.Sprintf("t%d", i), NodeType: "Note", Title: fmt.Sprintf("T%d", i), GraphID: "web"})
+	}
+	if _, err := a.Import(ctx, Subgraph{Nodes: nodes, Edges: []Edge{{Source: "t0", Target: "t1", Relation: "RelatesTo"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := b.Connected(ctx, "t0", 3, 0); err != nil || len(g.Nodes) != 2 || g.Truncated {
+		t.Fatalf("b before: %+v %v", g, err)
+	}
+	for i := 1; i < 5; i++ { // a chain t0 - t1 - … - t5, written by a
+		if _, err := a.Link(ctx, Edge{Source: fmt.Sprintf("t%d", i+1), Target: fmt.Sprintf("t%d", i), Relation: "DependsOn", Weight: 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, err := b.Connected(ctx, "t0", 3, 0)
+	if err != nil || len(g.Nodes) != 4 || g.Nodes[0].ID != "t0" || g.Nodes[3].ID != "t3" || len(g.Edges) != 3 || g.Nodes[1].Title != "T1" {
+		t.Fatalf("b after links elsewhere: %+v %v", g, err)
+	}
+	if g, _ := b.Connected(ctx, "t0", 5, 2); len(g.Nodes) != 2 || !g.Truncated {
+		t.Fatalf("limit 2: %+v", g)
+	}
+	p, err := b.Path(ctx, "t0", "t5")
+	if err != nil || len(p.Nodes) != 6 || p.Nodes[5].ID != "t5" || len(p.Edges) != 5 || p.Edges[4].Weight != 2 {
+		t.Fatalf("path: %+v %v", p, err)
+	}
+	if out, _ := b.Edges(ctx, "t2", DirectionOut); len(out) != 1 || out[0].Target != "t1" {
+		t.Fatalf("t2 out: %+v", out)
+	}
+	if err := a.Unlink(ctx, "t3", "t2", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Path(ctx, "t0", "t5"); !errorsAsNotFound(err) {
+		t.Fatalf("path after an unlink elsewhere: %v", err)
+	}
+	if err := a.DeleteNode(ctx, "t1"); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := b.Connected(ctx, "t0", 3, 0); err != nil || len(g.Nodes) != 1 || len(g.Edges) != 0 {
+		t.Fatalf("after a delete elsewhere: %+v %v", g, err)
+	}
+	if _, err := b.Connected(ctx, "t1", 1, 0); !errorsAsNotFound(err) {
+		t.Fatalf("connected from a deleted node: %v", err)
+	}
+	// A third instance starting now loads the edges that are there.
+	if g, err := NewStore(a.db, LocalEmbedder{}).Connected(ctx, "t5", 6, 0); err != nil || len(g.Nodes) != 3 {
+		t.Fatalf("a fresh index: %+v %v", g, err)
+	}
+}
+
+func errorsAsNotFound(err error) bool {
+	_, ok := err.(*NotFoundError)
+	return ok
+}
+
+// Bad input is a 400 that names the problem.
+func TestAPIBadInput(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	if _, err := s.CreateNode(ctx, NodeInput{ID: "x", NodeType: "Note", Title: "X"}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(NewAPI(s))
+	defer srv.Close()
+	for _, c := range []struct {
+		method, path, body, want string
+	}{
+		{"GET", "/nodes/x/edges?direction=sideways", "", `direction \"sideways\": want out, in or both`},
+		{"GET", "/nodes/x/edges?dir=out", "", `unknown query parameter \"dir\"`},
+		{"GET", "/nodes/x/connected?depth=2&limit=99999", "", "limit"},
+		{"POST", "/decisions", `{"title":"T","context":"c","alternatives":[{"pros":["fast"]}]}`, "alternatives[0]: title required"},
+		{"POST", "/decisions", `{"title":"T","related_decisions":["Not An Id"]}`, `related_decisions: \"Not An Id\" is not a node id`},
+		{"POST", "/nodes", `{"node_type":"Decision","title":"T","metadata":{"alternatives":"many"}}`, "alternatives: want a list"},
+	} {
+		req, _ := http.NewRequestWithContext(ctx, c.method, srv.URL+c.path, strings.NewReader(c.body))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body strings.Builder
+		_, _ = fmt.Fprint(&body, readAll(res))
+		if res.StatusCode != 400 || !strings.Contains(body.String(), c.want) {
+			t.Errorf("%s %s: %d %s, want 400 with %s", c.method, c.path, res.StatusCode, body.String(), c.want)
+		}
+	}
+	if _, err := s.AddDecision(ctx, DecisionRecord{Title: "T", ADR: ADR{RelatedDecisions: []string{"ghost"}}}); !errorsAsNotFound(unwrapAll(err)) {
+		t.Errorf("a related decision that does not exist: %v", err)
+	}
+	if list, _ := s.ListNodes(ctx, Filter{NodeType: "Decision"}); len(list) != 0 {
+		t.Errorf("refused decisions were written: %+v", list)
+	}
+}
+
+func readAll(res *http.Response) string {
+	defer res.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := res.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			return b.String()
+		}
+	}
+}
+
+func unwrapAll(err error) error {
+	for {
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok || u.Unwrap() == nil {
+			return err
+		}
+		err = u.Unwrap()
+	}
+}
+
+// The MCP tools the seed's integrations call: add_decision with
+// alternatives and related decisions, get_guidelines by topic, with or
+// without the shared ones, and add_execution.
+func TestMCPDecisionsGuidelinesExecutions(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	for _, in := range []NodeInput{
+		{ID: "shared-logs", NodeType: "Guideline", Title: "Logging", GraphID: SharedGraph, Metadata: map[string]any{"topic": "logs"}},
+		{ID: "shared-review", NodeType: "Guideline", Title: "Code review checklist", GraphID: SharedGraph, Tags: []string{"code-review"}},
+		{ID: "web-review", NodeType: "Guideline", Title: "Review web changes", GraphID: "web", Metadata: map[string]any{"topic": "code-review"}},
+		{ID: "old-adr", NodeType: "Decision", Title: "Use Postgres", GraphID: "web"},
+	} {
+		if _, err := s.CreateNode(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ct, st := mcp.NewInMemoryTransports()
+	go func() { _ = NewMCPServer(s, "web").Run(ctx, st) }()
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test"}, nil).Connect(ctx, ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	call := func(name string, args map[string]any) (map[string]any, bool) {
+		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		out, _ := res.StructuredContent.(map[string]any)
+		return out, res.IsError
+	}
+	adr, isErr := call("add_decision", map[string]any{"title": "Use SurrealDB", "context": "c", "decision": "d", "consequences": "e",
+		"alternatives":      []map[string]any{{"title": "Postgres", "pros": []string{"known"}, "cons": []string{"no graph"}, "why_not_chosen": "joins"}},
+		"related_decisions": []string{"old-adr"}})
+	if isErr || !strings.Contains(fmt.Sprint(adr["content"]), "### Postgres") {
+		t.Fatalf("add_decision: %v", adr)
+	}
+	if e, _ := s.Edges(ctx, fmt.Sprint(adr["id"]), DirectionOut); len(e) != 1 || e[0].Target != "old-adr" || e[0].Relation != "RelatesTo" {
+		t.Fatalf("related decision not linked: %+v", e)
+	}
+	if _, isErr := call("add_decision", map[string]any{"title": "X", "context": "c", "decision": "d", "consequences": "e",
+		"alternatives": []map[string]any{{"title": ""}}}); !isErr {
+		t.Fatal("an alternative without a title was accepted")
+	}
+	ids := func(out map[string]any) []string {
+		var list []string
+		for _, g := range out["guidelines"].([]any) {
+			list = append(list, g.(map[string]any)["node"].(map[string]any)["id"].(string))
+		}
+		sort.Strings(list)
+		return list
+	}
+	if got, _ := call("get_guidelines", map[string]any{"topic": "code-review", "include_shared": true}); !slices.Equal(ids(got), []string{"shared-review", "web-review"}) {
+		t.Fatalf("code-review with shared: %v", ids(got))
+	}
+	if got, _ := call("get_guidelines", map[string]any{"topic": "code-review", "include_shared": false}); !slices.Equal(ids(got), []string{"web-review"}) {
+		t.Fatalf("code-review without shared: %v", ids(got))
+	}
+	if got, _ := call("get_guidelines", map[string]any{"topic": "LOGS"}); !slices.Equal(ids(got), []string{"shared-logs"}) {
+		t.Fatalf("logs (include_shared by default): %v", ids(got))
+	}
+	exec, isErr := call("add_execution", map[string]any{"task_id": "T-42", "agent_role": "developer", "status": "completed",
+		"duration_ms": 900, "tokens_used": 1234, "output_summary": "Added the endpoint."})
+	meta, _ := exec["metadata"].(map[string]any)
+	if isErr || exec["node_type"] != "Execution" || exec["graph_id"] != "web" || meta["task_id"] != "T-42" || meta["tokens_used"] != float64(1234) {
+		t.Fatalf("add_execution: %v", exec)
+	}
+	if _, isErr := call("add_execution", map[string]any{"task_id": "T-43", "agent_role": "developer", "status": " "}); !isErr {
+		t.Fatal("add_execution without a status was accepted")
+	}
+}
+
+// BenchmarkTraversal builds make bench's graph in SurrealDB — 10 000 nodes,
+// 60 000 random edges — and times Connected(3) (at its default limit) and
+// Path between random nodes through the Store, reporting p50 and p99.
+//
+//	go test ./shared/kogral/ -run '^$' -bench Traversal -benchtime 1x
+func BenchmarkTraversal(b *testing.B) {
+	const nodes, edges = 10_000, 60_000
+	ctx := context.Background()
+	// A round trip may take long on a busy machine: writing 1 000 edges took
+	// more than the default 10 s with the load average at 20 on 2 cores.
+	db := surreal.New(surreal.Config{URL: surrealURL, User: "root", Pass: "root", Namespace: "test",
+		Database: fmt.Sprintf("kogral_bench_%d", time.Now().UnixNano()), Timeout: 2 * time.Minute}, nil)
+	b.Cleanup(func() { _ = db.Close() })
+	if _, err := surreal.Migrate(ctx, db, schemas.Surreal, "surreal/kogral"); err != nil {
+		b.Fatal(err)
+	}
+	s := NewStore(db, LocalEmbedder{})
+	rng := rand.New(rand.NewPCG(1, 2))
+	var g Subgraph
+	for i := range nodes {
+		g.Nodes = append(g.Nodes, Node{ID: fmt.Sprintf("n%d", i), NodeType: "Note", Title: fmt.Sprintf("node %d", i),
+			Content: strings.Repeat(fmt.Sprintf("word%d ", i%600), 30), GraphID: "bench"})
+	}
+	for i := range edges {
+		s, t := rng.IntN(nodes), rng.IntN(nodes)
+		g.Edges = append(g.Edges, Edge{Source: fmt.Sprintf("n%d", s), Target: fmt.Sprintf("n%d", t), Relation: RelationTypes[i%6], Weight: 1})
+	}
+	began := time.Now()
+	for i := 0; i < nodes; i += 1000 { // in batches, as make bench imports
+		if _, err := s.Import(ctx, Subgraph{Nodes: g.Nodes[i : i+1000]}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := 0; i < edges; i += 1000 {
+		if _, err := s.Import(ctx, Subgraph{Edges: g.Edges[i : i+1000]}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("imported %d nodes and %d edges in %s", nodes, edges, time.Since(began).Round(time.Millisecond))
+	// The HNSW graph is built in the background after an import; the bench
+	// times searches first, which gives it the time.
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		s.index.mu.RLock()
+		busy := s.index.building
+		s.index.mu.RUnlock()
+		if !busy {
+			break
+		}
+	}
+	b.ResetTimer()
+	for range b.N {
+		for _, op := range []struct {
+			name string
+			run  func() error
+		}{
+			{"connected3", func() error { _, err := s.Connected(ctx, fmt.Sprintf("n%d", rng.IntN(nodes)), 3, 0); return err }},
+			{"path", func() error {
+				_, err := s.Path(ctx, fmt.Sprintf("n%d", rng.IntN(nodes)), fmt.Sprintf("n%d", rng.IntN(nodes)))
+				return err
+			}},
+			{"feed-read", func() error { return s.index.follow(ctx) }}, // the round trip each traversal starts with
+		} {
+			p50, p99, err := percentiles(300, op.run)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(p50, op.name+"-p50-ms")
+			b.ReportMetric(p99, op.name+"-p99-ms")
+		}
+	}
+}
+
+// percentiles runs op n times and returns the p50 and p99 latencies in ms.
+func percentiles(n int, op func() error) (p50, p99 float64, err error) {
+	lat := make([]time.Duration, n)
+	for i := range lat {
+		t := time.Now()
+		if err := op(); err != nil {
+			return 0, 0, err
+		}
+		lat[i] = time.Since(t)
+	}
+	slices.Sort(lat)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	return ms(lat[n/2]), ms(lat[n*99/100]), nil
+}
+
+// The API's routes are the catalog's, so the gateways route each of them.
+func TestAPIRoutesAreTheCatalogs(t *testing.T) {
+	f, ok := catalog.Lookup("kogral-api")
+	if !ok {
+		t.Fatal("kogral-api is not in the catalog")
+	}
+	var listed, served []string
+	for _, r := range f.Routes {
+		listed = append(listed, r.MuxPattern())
+	}
+	for pattern := range apiRoutes {
+		served = append(served, pattern)
+	}
+	slices.Sort(listed)
+	slices.Sort(served)
+	if !slices.Equal(listed, served) {
+		t.Fatalf("catalog %v\nserved %v", listed, served)
+	}
+}
+
+// BenchmarkTraversalInMemory times what a traversal does besides reading
+// the change feeds: the search over make bench's graph (10 000 nodes,
+// 60 000 random edges) and copying out the nodes it found.
+func BenchmarkTraversalInMemory(b *testing.B) {
+	const nodes, edges = 10_000, 60_000
+	x := newSearchIndex(nil)
+	for i := range nodes {
+		x.put(&indexRow{ID: fmt.Sprintf("n%d", i), NodeType: "Note", Title: fmt.Sprintf("node %d", i),
+			Content: strings.Repeat("word ", 30), Metadata: map[string]any{"k": i}})
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range edges {
+		x.adj.put(&linkRow{ID: models.NewRecordID("links", fmt.Sprint(i)), In: nodeID(fmt.Sprintf("n%d", rng.IntN(nodes))),
+			Out: nodeID(fmt.Sprintf("n%d", rng.IntN(nodes))), Relation: "RelatesTo", Weight: 1})
+	}
+	b.Run("connected3", func(b *testing.B) {
+		for range b.N {
+			t := x.adj.connected(fmt.Sprintf("n%d", rng.IntN(nodes)), 3, DefaultConnectedLimit)
+			_ = x.nodes(t.ids)
+		}
+	})
+	b.Run("path", func(b *testing.B) {
+		for range b.N {
+			if t := x.adj.path(fmt.Sprintf("n%d", rng.IntN(nodes)), fmt.Sprintf("n%d", rng.IntN(nodes)), maxPathHops); t != nil {
+				_ = x.nodes(t.ids)
+			}
+		}
+	})
+}
