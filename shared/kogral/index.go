@@ -8,7 +8,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,14 +29,11 @@ import (
 // the API returns it, so that connected() and path() read nothing but the
 // feeds. Both tables' feeds are read in one round trip, nodes applied first.
 //
-// Why a read from the last versionstamp misses nothing: SurrealDB gives a
-// transaction its versionstamp while it commits, by incrementing one key per
-// database (both tables share it), so on a store that detects write-write
-// conflicts (RocksDB, TiKV, FoundationDB) two writers cannot both take the
-// same one, and a writer that commits later takes a later one. An in-memory
-// or SurrealKV store loses such conflicts (../shared/notes: lost updates),
-// and with them, at worst, a change-feed entry: deployments use RocksDB.
-//
+// The feeds are read through surreal.FeedCursor, which re-reads a window
+// behind the newest stamp: measured on RocksDB, a read from the last
+// versionstamp alone missed about 1 % of concurrent commits, which became
+// visible after a later stamp had been read (TestFeedCursorMissesNothing).
+
 // The graph is built in the background, one node at a time: a node waits in
 // pending until it is linked, and searches compare the query with every
 // pending node exactly, so a node is findable as soon as it is indexed.
@@ -51,11 +47,10 @@ type searchIndex struct {
 
 	syncMu sync.Mutex // one catch-up at a time
 	loaded bool
-	// nodesFrom and linksFrom are where the next read of each change feed
-	// starts (SHOW CHANGES … SINCE): the next versionstamp, or until one is
-	// seen, the time a load began (not 0, which would reread the whole feed).
-	nodesFrom, linksFrom string
-	linksSeen            uint64    // the latest versionstamp the edges' feed gave
+	// nodesFeed and linksFeed are where the reads of each change feed stand
+	// (a read re-reads a window behind the newest stamp: commits can become
+	// visible out of stamp order; see surreal.FeedCursor).
+	nodesFeed, linksFeed *surreal.FeedCursor
 	syncedAt             time.Time // when the last read of the feeds began
 
 	// Nodes live in numbered slots, so that a query walks slices, not maps.
@@ -171,10 +166,11 @@ func (x *searchIndex) sync(ctx context.Context) error {
 // so that a write that raced the scan is applied too (applying one twice is
 // harmless).
 func (x *searchIndex) load(ctx context.Context) error {
-	start, err := surreal.Query[string](ctx, x.db, "RETURN time::format(time::now() - 1s, '%+')", nil)
+	nodesFeed, err := surreal.StartFeed(ctx, x.db)
 	if err != nil {
 		return fmt.Errorf("load search index: %w", err)
 	}
+	linksFeed := *nodesFeed
 	rows, err := loadPaged[indexRow](ctx, x.db, "SELECT record::id(id) AS id, node_type, graph_id, tags, terms, embedding, title, content, "+
 		"metadata, created_at, updated_at FROM nodes")
 	if err != nil {
@@ -193,7 +189,7 @@ func (x *searchIndex) load(ctx context.Context) error {
 		x.adj.put(&links[i])
 	}
 	x.mu.Unlock()
-	x.nodesFrom, x.linksFrom, x.linksSeen = "d'"+start+"'", "d'"+start+"'", 0
+	x.nodesFeed, x.linksFeed = nodesFeed, &linksFeed
 	if err := x.follow(ctx); err != nil {
 		return err
 	}
@@ -221,15 +217,16 @@ func loadPaged[R any](ctx context.Context, db *surreal.Client, sql string) ([]R,
 	}
 }
 
-// follow applies the nodes' and the edges' feeds from where the last read
-// ended, both read in one round trip per page. Nodes are applied first, so
-// that an edge's ends are known when it is.
+// follow applies the nodes' and the edges' feeds from their cursors, both
+// read in one round trip per page. Nodes are applied first, so that an
+// edge's ends are known when it is.
 func (x *searchIndex) follow(ctx context.Context) error {
 	began := time.Now() // every write committed before this is in what we read
+	nodesFrom, linksFrom := x.nodesFeed.From(began), x.linksFeed.From(began)
 	for {
 		res, err := surreal.QueryAll[[]changeSet[feedRow]](ctx, x.db, fmt.Sprintf(
-			"SHOW CHANGES FOR TABLE nodes SINCE %s LIMIT %d; SHOW CHANGES FOR TABLE links SINCE %s LIMIT %d",
-			x.nodesFrom, feedPage, x.linksFrom, feedPage), nil)
+			"SHOW CHANGES FOR TABLE nodes SINCE %d LIMIT %d; SHOW CHANGES FOR TABLE links SINCE %d LIMIT %d",
+			nodesFrom, feedPage, linksFrom, feedPage), nil)
 		if err != nil {
 			return fmt.Errorf("follow node and edge changes: %w", err)
 		}
@@ -240,45 +237,20 @@ func (x *searchIndex) follow(ctx context.Context) error {
 		x.applyNodes(res[0])
 		x.applyLinks(res[1])
 		x.mu.Unlock()
-		x.advanceQuiet(res)
 		x.syncedAt = began
 		if len(res[0]) < feedPage && len(res[1]) < feedPage {
 			return nil
 		}
+		nodesFrom, linksFrom = pastLast(res[0], nodesFrom), pastLast(res[1], linksFrom)
 	}
 }
 
-// advanceQuiet moves the cursor of a table whose feed had nothing new past
-// what an earlier read saw of the other table: versionstamps come from one
-// counter per database, handed out in commit order, so a change committed
-// after a read has a later one than anything that read saw. The edges are
-// read after the nodes, so the nodes' latest moves the edges' cursor at
-// once, and the edges' latest moves the nodes' cursor at the next read. A
-// cursor left at a load's time would have SurrealDB map that time to a
-// versionstamp on every read, which grows slower as the feed ages.
-func (x *searchIndex) advanceQuiet(res [][]changeSet[feedRow]) {
-	last := func(sets []changeSet[feedRow]) uint64 {
-		if len(sets) == 0 {
-			return 0
-		}
-		return sets[len(sets)-1].Versionstamp
+// pastLast is the SINCE of the next page of a feed: past its last change set.
+func pastLast(sets []changeSet[feedRow], from uint64) uint64 {
+	if len(sets) == 0 {
+		return from
 	}
-	nodesLast, linksLast := last(res[0]), last(res[1])
-	if nodesLast == 0 && x.linksSeen > 0 {
-		x.nodesFrom = laterCursor(x.nodesFrom, x.linksSeen+1)
-	}
-	if linksLast == 0 && nodesLast > 0 {
-		x.linksFrom = laterCursor(x.linksFrom, nodesLast+1)
-	}
-	x.linksSeen = max(x.linksSeen, linksLast)
-}
-
-// laterCursor is vs, unless the cursor is already a later versionstamp.
-func laterCursor(cursor string, vs uint64) string {
-	if cur, err := strconv.ParseUint(cursor, 10, 64); err == nil && cur > vs {
-		return cursor
-	}
-	return fmt.Sprint(vs)
+	return sets[len(sets)-1].Versionstamp + 1
 }
 
 // feedRow is a changed node or edge: the fields of both that the index
@@ -301,46 +273,51 @@ type feedRow struct {
 	Metadata  map[string]any   `json:"metadata"`
 }
 
-// applyNodes applies the nodes' feed. Callers hold mu.
+// applyNodes applies the news of the nodes' feed. Callers hold mu.
 func (x *searchIndex) applyNodes(sets []changeSet[feedRow]) {
 	for _, set := range sets {
 		for _, c := range set.Changes {
 			switch {
-			case c.Update != nil:
+			case c.Update != nil && x.nodesFeed.Fresh(recordKey(c.Update.ID), set.Versionstamp):
 				u := c.Update
 				x.put(&indexRow{ID: u.ID, NodeType: u.NodeType, GraphID: u.GraphID, Tags: u.Tags, Terms: u.Terms, Embedding: u.Embedding,
 					Title: u.Title, Content: u.Content, Metadata: u.Metadata, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt})
-			case c.Delete != nil:
+			case c.Delete != nil && x.nodesFeed.Fresh(fmt.Sprint(c.Delete.ID.ID), set.Versionstamp):
 				x.remove(fmt.Sprint(c.Delete.ID.ID))
 			}
 		}
-		x.nodesFrom = fmt.Sprint(set.Versionstamp + 1) // the feed is in versionstamp order
+		x.nodesFeed.Saw(set.Versionstamp)
 	}
 }
 
-// applyLinks applies the edges' feed. Callers hold mu.
+// applyLinks applies the news of the edges' feed. Callers hold mu.
 func (x *searchIndex) applyLinks(sets []changeSet[feedRow]) {
 	for _, set := range sets {
 		for _, c := range set.Changes {
 			switch {
-			case c.Update != nil && c.Update.In != nil && c.Update.Out != nil:
+			case c.Update != nil && c.Update.In != nil && c.Update.Out != nil && x.linksFeed.Fresh(recordKey(c.Update.ID), set.Versionstamp):
 				id, _ := c.Update.ID.(models.RecordID)
 				x.adj.put(&linkRow{ID: id, In: *c.Update.In, Out: *c.Update.Out, Relation: c.Update.Relation,
 					Weight: c.Update.Weight, Metadata: c.Update.Metadata})
-			case c.Delete != nil:
+			case c.Delete != nil && x.linksFeed.Fresh(fmt.Sprint(c.Delete.ID.ID), set.Versionstamp):
 				x.adj.remove(fmt.Sprint(c.Delete.ID.ID))
 			}
 		}
-		x.linksFrom = fmt.Sprint(set.Versionstamp + 1)
+		x.linksFeed.Saw(set.Versionstamp)
 	}
+}
+
+// recordKey is the id a feed row's record is kept under.
+func recordKey(id any) string {
+	if rid, ok := id.(models.RecordID); ok {
+		return fmt.Sprint(rid.ID)
+	}
+	return fmt.Sprint(id)
 }
 
 // put indexes a node, replacing what was indexed under its id. Callers hold mu.
 func (x *searchIndex) put(r *indexRow) {
-	id := fmt.Sprint(r.ID)
-	if rid, ok := r.ID.(models.RecordID); ok {
-		id = fmt.Sprint(rid.ID)
-	}
+	id := recordKey(r.ID)
 	x.remove(id)
 	d := &indexedDoc{id: id, nodeType: r.NodeType, graph: r.GraphID, tags: r.Tags, tf: map[string]int{}, vec: unit(vector(r.Embedding)), node: -1,
 		rec: Node{ID: id, NodeType: r.NodeType, Title: r.Title, Content: r.Content, Metadata: r.Metadata, Tags: r.Tags, GraphID: r.GraphID,

@@ -23,21 +23,17 @@ import (
 // time in proportion to the column: measured here 2.4 ms per read at 100
 // tasks and 24 ms at 3 000, while Done columns grow for a project's life.
 //
-// The feed's versionstamps are commit timestamps (milliseconds << 16), taken
-// just before the commit; a commit can therefore become visible after a later
-// stamp was read (measured here: up to 8 ms late). So every deepEvery a read
-// of the feed starts feedOverlap before the last stamp seen, and a change is
-// applied only if it is newer than what the index holds for that task; and a
-// read that finds a record the index places elsewhere reloads that board (a
-// full listing reads every record, so it always notices).
+// The feed is read through a surreal.FeedCursor, which re-reads a window
+// behind the newest stamp (commits can become visible out of stamp order)
+// and says which changes are news; a read that finds a record the index
+// places elsewhere reloads that board too (a full listing reads every
+// record, so it always notices).
 type boardIndex struct {
 	db *surreal.Client
 
-	syncMu   sync.Mutex // one read of the feed at a time
-	started  bool
-	since    uint64    // the newest versionstamp applied
-	syncedAt time.Time // when the last read of the feed began
-	deepAt   time.Time // when the last read from feedOverlap back began
+	syncMu   sync.Mutex          // one read of the feed at a time
+	cursor   *surreal.FeedCursor // nil until the first read
+	syncedAt time.Time           // when the last read of the feed began
 
 	mu     sync.RWMutex
 	boards map[string]*board // by project id
@@ -55,20 +51,13 @@ type slot struct {
 	id   string
 }
 
-// place is where the index holds a task, and the stamp of the change that put it there.
+// place is where the index holds a task.
 type place struct {
 	project, status string
 	rank            int64
-	stamp           uint64
 }
 
 const (
-	// feedOverlap is how far back a deep read of the feed starts (250 ms in
-	// versionstamp units), and deepEvery how often one runs: a read of the
-	// whole window costs a few milliseconds under load, a read of what is
-	// new a fraction of one.
-	feedOverlap = 250 << 16
-	deepEvery   = 50 * time.Millisecond
 	// boardFeedPage is how many change sets one read of the feed returns.
 	boardFeedPage = 1000
 	// boardIdle drops a board nobody read for this long.
@@ -103,7 +92,7 @@ type taskChange struct {
 // to wait for.
 func (x *boardIndex) catchUp(ctx context.Context, arrived time.Time) error {
 	switch {
-	case !x.started || time.Since(x.syncedAt) > boardReload:
+	case x.cursor == nil || time.Since(x.syncedAt) > boardReload:
 		return x.start(ctx)
 	case x.syncedAt.After(arrived):
 		return nil
@@ -114,24 +103,21 @@ func (x *boardIndex) catchUp(ctx context.Context, arrived time.Time) error {
 // start forgets every board and follows the feed from the database's now.
 func (x *boardIndex) start(ctx context.Context) error {
 	began := time.Now()
-	ms, err := surreal.Query[int64](ctx, x.db, "RETURN time::millis(time::now())", nil)
+	cursor, err := surreal.StartFeed(ctx, x.db)
 	if err != nil {
 		return fmt.Errorf("board index: %w", err)
 	}
 	x.mu.Lock()
 	x.boards, x.places = map[string]*board{}, map[string]place{}
 	x.mu.Unlock()
-	x.since, x.started, x.syncedAt = uint64(ms)<<16, true, began
+	x.cursor, x.syncedAt = cursor, began
 	return nil
 }
 
-// follow applies the feed since the last stamp seen, less feedOverlap.
+// follow applies what the feed holds from the cursor on.
 func (x *boardIndex) follow(ctx context.Context) error {
 	began := time.Now()
-	from := x.since + 1
-	if began.Sub(x.deepAt) >= deepEvery {
-		from, x.deepAt = x.since-min(x.since, feedOverlap), began
-	}
+	from := x.cursor.From(began)
 	for {
 		sets, err := surreal.Query[[]taskChange](ctx, x.db,
 			fmt.Sprintf("SHOW CHANGES FOR TABLE tasks SINCE %d LIMIT %d", from, boardFeedPage), nil)
@@ -141,7 +127,6 @@ func (x *boardIndex) follow(ctx context.Context) error {
 		x.mu.Lock()
 		for _, set := range sets {
 			x.apply(set)
-			x.since = max(x.since, set.Versionstamp)
 		}
 		x.evictIdle()
 		x.mu.Unlock()
@@ -153,23 +138,23 @@ func (x *boardIndex) follow(ctx context.Context) error {
 	}
 }
 
-// apply takes one change set into the loaded boards. Callers hold mu.
+// apply takes the news of one change set into the loaded boards. Callers hold mu.
 func (x *boardIndex) apply(set taskChange) {
 	for _, c := range set.Changes {
 		switch {
 		case c.Update != nil:
 			id := fmt.Sprint(c.Update.ID.ID)
-			if x.boards[c.Update.ProjectID] == nil || x.places[id].stamp > set.Versionstamp {
+			if !x.cursor.Fresh(id, set.Versionstamp) || x.boards[c.Update.ProjectID] == nil {
 				continue
 			}
-			x.put(id, place{project: c.Update.ProjectID, status: c.Update.Status, rank: c.Update.Rank, stamp: set.Versionstamp})
+			x.put(id, place{project: c.Update.ProjectID, status: c.Update.Status, rank: c.Update.Rank})
 		case c.Delete != nil:
-			id := fmt.Sprint(c.Delete.ID.ID)
-			if p, ok := x.places[id]; ok && p.stamp <= set.Versionstamp {
+			if id := fmt.Sprint(c.Delete.ID.ID); x.cursor.Fresh(id, set.Versionstamp) {
 				x.remove(id)
 			}
 		}
 	}
+	x.cursor.Saw(set.Versionstamp)
 }
 
 // put places a task, moving it from where it was. Callers hold mu.
