@@ -11,6 +11,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/portfolio"
 	"github.com/stratumiops/stratumiops/shared/vapora"
 	"github.com/stratumiops/stratumiops/shared/vault"
+	"github.com/stratumiops/stratumiops/shared/vault/backup"
 	"github.com/stratumiops/stratumiops/shared/vault/cryptofn"
 	"github.com/stratumiops/stratumiops/shared/vault/database"
 )
@@ -30,6 +31,7 @@ var Sets = []Set{
 	{System: "vault", Package: "vault", Set: vault.Functions},
 	{System: "vault", Package: "cryptofn", Set: cryptofn.Functions},
 	{System: "vault", Package: "database", Set: database.Functions},
+	{System: "vault", Package: "backup", Set: backup.Functions},
 	{System: "vapora", Package: "vapora", Set: vapora.Functions},
 	{System: "kogral", Package: "kogral", Set: kogral.Functions},
 }
