@@ -70,6 +70,7 @@ SURREAL_URL and NATS_URL, when set, point it at external servers instead.`,
 	f.BoolVar(&cfg.FaultInjection, "fault-injection", false, "let consumers fail on the Stratum-Fault-Fail-Attempts header (e2e tests)")
 	f.DurationVar(&cfg.RetryBase, "retry-base", time.Second, "first redelivery delay of a failed consumer; doubles per attempt")
 	f.DurationVar(&cfg.ScheduleEvery, "schedule-every", 0, "run scheduled functions at this period instead of their catalog schedule (e.g. 2s)")
+	f.DurationVar(&cfg.BackupEvery, "vault-backup-every", 0, "take the vault's scheduled backup (a snapshot into <data-dir>/vault-backups) at this period instead of hourly; --schedule-every leaves it alone")
 	f.StringVar(&endpointsFile, "endpoints-file", "", "write the endpoints as JSON to this file once ready")
 	f.StringVar(&logFile, "log-file", "", "append logs here instead of stderr")
 	return cmd

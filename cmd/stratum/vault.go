@@ -111,7 +111,7 @@ func display(v any) any {
 }
 
 func operatorCommand(client clientFunc, out outFunc) *cobra.Command {
-	cmd := &cobra.Command{Use: "operator", Short: "init, unseal, seal, status"}
+	cmd := &cobra.Command{Use: "operator", Short: "init, unseal, seal, status, snapshot save|restore"}
 	var shares, threshold int
 	initCmd := &cobra.Command{Use: "init", Short: "Initialise the vault and print the unseal keys and root token",
 		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
@@ -172,7 +172,7 @@ func operatorCommand(client clientFunc, out outFunc) *cobra.Command {
 			}
 			return nil
 		})}
-	cmd.AddCommand(initCmd, unseal, seal, status)
+	cmd.AddCommand(initCmd, unseal, seal, status, snapshotCommand(client))
 	return cmd
 }
 

@@ -49,7 +49,7 @@ func TestComposeServesWhatTheStacksExpect(t *testing.T) {
 	services := strings.Split(c.Services["localstack"].Environment["SERVICES"], ",")
 	s := synth(t, func() stacks.Config { c := stacks.FromCatalog(""); c.LocalStack = true; return c }())
 	needed := map[string]string{"lambda": "AWS::Lambda::", "apigateway": "AWS::ApiGatewayV2::", "kms": "AWS::KMS::",
-		"secretsmanager": "AWS::SecretsManager::", "iam": "AWS::IAM::", "logs": "AWS::Logs::", "sqs": "AWS::SQS::", "events": "AWS::Events::"}
+		"secretsmanager": "AWS::SecretsManager::", "iam": "AWS::IAM::", "logs": "AWS::Logs::", "sqs": "AWS::SQS::", "events": "AWS::Events::", "s3": "AWS::S3::"}
 	for svc, prefix := range needed {
 		used := false
 		for _, tpl := range s.templates {

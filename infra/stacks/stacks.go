@@ -18,9 +18,11 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
@@ -120,6 +122,8 @@ type platform struct {
 	natsSecret    awssecretsmanager.Secret
 	authSecret    awssecretsmanager.Secret
 	vpc           awsec2.Vpc
+	// backups holds the vault's scheduled snapshots (when a function writes them).
+	backups awss3.Bucket
 }
 
 func newPlatform(app awscdk.App, cfg Config) *platform {
@@ -180,6 +184,9 @@ func newPlatform(app awscdk.App, cfg Config) *platform {
 		if cfg.SelfHosted {
 			newSelfHosted(stack, p)
 		}
+	}
+	if slices.ContainsFunc(cfg.Functions, func(f catalog.Function) bool { return f.Backups }) {
+		p.backups = newBackupBucket(stack)
 	}
 	awscdk.NewCfnOutput(stack, jsii.String("VaultUnsealKeyArn"), &awscdk.CfnOutputProps{Value: p.unsealKey.KeyArn()})
 	return p
@@ -309,7 +316,49 @@ func newFunction(stack awscdk.Stack, cfg Config, f catalog.Function, p *platform
 		fn.AddEnvironment(jsii.String("SECRETS_KMS_KEY"), p.secretsKey.KeyArn(), nil)
 		p.secretsKey.GrantEncryptDecrypt(fn)
 	}
+	if f.Backups {
+		grantBackups(fn, f, p.backups)
+	}
 	return fn
+}
+
+// newBackupBucket is where vault-backup keeps its snapshots: private,
+// encrypted, TLS only, versioned (a pruned or overwritten snapshot stays
+// recoverable for 30 days, then its versions expire), kept when the stack goes.
+func newBackupBucket(stack awscdk.Stack) awss3.Bucket {
+	b := awss3.NewBucket(stack, jsii.String("VaultBackups"), &awss3.BucketProps{
+		Versioned:         jsii.Bool(true),
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		EnforceSSL:        jsii.Bool(true),
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Id:                                  jsii.String("expire-pruned-snapshots"),
+			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(30)),
+			ExpiredObjectDeleteMarker:           jsii.Bool(true),
+			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
+		}},
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("VaultBackupBucket"), &awscdk.CfnOutputProps{Value: b.BucketName()})
+	return b
+}
+
+// grantBackups lets fn write, list and delete snapshots under its prefix of
+// the backup bucket, and nothing else there (no read: restoring is a person's
+// act, through sys/storage/raft/snapshot-force).
+func grantBackups(fn awslambda.Function, f catalog.Function, bucket awss3.Bucket) {
+	prefix := f.Env["VAULT_BACKUP_PREFIX"]
+	fn.AddEnvironment(jsii.String("VAULT_BACKUP_BUCKET"), bucket.BucketName(), nil)
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("s3:PutObject", "s3:DeleteObject"),
+		Resources: jsii.Strings(*bucket.ArnForObjects(jsii.String(prefix + "*"))),
+	}))
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings("s3:ListBucket"),
+		Resources:  jsii.Strings(*bucket.BucketArn()),
+		Conditions: &map[string]any{"StringLike": map[string]any{"s3:prefix": []string{prefix + "*"}}},
+	}))
 }
 
 func httpMethod(m string) awsapigatewayv2.HttpMethod {

@@ -145,6 +145,7 @@ type statement struct {
 	Roles         []string
 	Actions       []string
 	Resources     []string
+	Condition     any
 }
 
 func statements(s synthesized) []statement {
@@ -159,7 +160,7 @@ func statements(s synthesized) []statement {
 			for _, st := range p["PolicyDocument"].(map[string]any)["Statement"].([]any) {
 				m := st.(map[string]any)
 				out = append(out, statement{Stack: stackName, Policy: id, Roles: roles,
-					Actions: stringsOf(m["Action"]), Resources: resourceStrings(m["Resource"])})
+					Actions: stringsOf(m["Action"]), Resources: resourceStrings(m["Resource"]), Condition: m["Condition"]})
 			}
 		}
 	}
@@ -357,6 +358,63 @@ func TestLeastPrivilege(t *testing.T) {
 	// Reserved concurrency where declared.
 	if props(resources(vault, "AWS::Lambda::Function")[crypto])["ReservedConcurrentExecutions"] != float64(5) {
 		t.Error("vault-crypto reserved concurrency not set")
+	}
+}
+
+// The vault's backups: a private, encrypted, versioned bucket with a lifecycle
+// rule, kept with the stack; only the backup function may touch it, and only
+// to put, list and delete under its prefix (never read: restore is a person's act).
+func TestVaultBackupBucket(t *testing.T) {
+	cfg := vaultLike()
+	backup := catalog.Function{Name: "vault-backup", System: "vault", Kind: catalog.Invoke, MemoryMB: 256, Timeout: time.Minute,
+		Database: "secretumvault", Backups: true, Schedule: "rate(1 hour)", Env: map[string]string{"VAULT_BACKUP_PREFIX": "snapshots/"}}
+	cfg.Functions = append(cfg.Functions, backup)
+	s := synth(t, cfg)
+	buckets := resources(s.templates["StratumPlatform"], "AWS::S3::Bucket")
+	if len(buckets) != 1 {
+		t.Fatalf("%d buckets in the platform stack", len(buckets))
+	}
+	for id, b := range buckets {
+		p := props(b)
+		raw, _ := json.Marshal(p)
+		if b["DeletionPolicy"] != "Retain" || fmt.Sprint(p["VersioningConfiguration"]) != "map[Status:Enabled]" ||
+			!strings.Contains(string(raw), `"NoncurrentVersionExpiration":{"NoncurrentDays":30}`) ||
+			!strings.Contains(string(raw), `"SSEAlgorithm":"AES256"`) || !strings.Contains(string(raw), `"BlockPublicAcls":true`) {
+			t.Errorf("backup bucket %s: %s", id, raw)
+		}
+	}
+	roles := functionRoles(s.templates["StratumVault"])
+	var granted []string
+	for _, st := range statements(s) {
+		if !hasAction(st, "s3:") {
+			continue
+		}
+		for _, r := range st.Roles {
+			if roles[r] != "vault-backup" {
+				t.Errorf("%s grants s3 to %s", st.Policy, roles[r])
+			}
+		}
+		granted = append(granted, st.Actions...)
+		cond, _ := json.Marshal(st.Condition)
+		switch {
+		case slices.Contains(st.Actions, "s3:ListBucket"):
+			if string(cond) != `{"StringLike":{"s3:prefix":"snapshots/*"}}` && string(cond) != `{"StringLike":{"s3:prefix":["snapshots/*"]}}` {
+				t.Errorf("ListBucket without the prefix condition: %s", cond)
+			}
+		default:
+			raw, _ := json.Marshal(st.Resources)
+			if !strings.Contains(string(raw), "/snapshots/*") {
+				t.Errorf("%v on %s: not limited to the prefix", st.Actions, raw)
+			}
+		}
+	}
+	slices.Sort(granted)
+	if fmt.Sprint(granted) != "[s3:DeleteObject s3:ListBucket s3:PutObject]" {
+		t.Errorf("vault-backup s3 actions: %v", granted)
+	}
+	fn := props(resources(s.templates["StratumVault"], "AWS::Lambda::Function")[logicalID(t, s, "vault-backup")])
+	if env := fn["Environment"].(map[string]any)["Variables"].(map[string]any); env["VAULT_BACKUP_BUCKET"] == nil {
+		t.Errorf("vault-backup has no VAULT_BACKUP_BUCKET: %v", env)
 	}
 }
 

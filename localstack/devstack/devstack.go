@@ -62,7 +62,10 @@ type Config struct {
 	RetryBase time.Duration
 	// ScheduleEvery runs scheduled functions at this period instead of their
 	// catalog schedule (tests and demos that cannot wait a minute).
+	// It leaves the vault's backups (catalog Backups) alone, which
+	// BackupEvery sets (default: the catalog's hourly schedule).
 	ScheduleEvery time.Duration
+	BackupEvery   time.Duration
 	Log           *slog.Logger
 }
 
@@ -83,6 +86,8 @@ type Endpoints struct {
 	NATSStore      string            `json:"nats_store,omitempty"`
 	KMS            string            `json:"kms"`
 	KMSKey         string            `json:"kms_key"`
+	// VaultBackupDir is where vault-backup writes its snapshots (devstack only).
+	VaultBackupDir string `json:"vault_backup_dir,omitempty"`
 	// APIKey and JWTSecret are the devstack's development credentials for
 	// the functions that authenticate callers (empty elsewhere).
 	APIKey        string `json:"api_key,omitempty"`
@@ -138,6 +143,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			s.Close()
 		}
 	}()
+	if s.endpoints.VaultBackupDir, err = filepath.Abs(filepath.Join(cfg.DataDir, "vault-backups")); err != nil {
+		return nil, fmt.Errorf("vault backup dir: %w", err)
+	}
 	if err := catalog.Validate(catalog.Systems, catalog.Streams, catalog.Functions); err != nil {
 		return nil, err
 	}
@@ -323,6 +331,9 @@ func (s *Stack) buildFunctions(ctx context.Context, metrics *obs.Metrics, local 
 			for k, v := range authVars() {
 				d.Vars[k] = v
 			}
+		}
+		if f.Backups {
+			d.Vars["VAULT_BACKUP_DIR"] = s.endpoints.VaultBackupDir
 		}
 		if f.Bus {
 			d.Bus = s.bus

@@ -12,6 +12,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/vapora"
 	"github.com/stratumiops/stratumiops/shared/vapora/llm"
 	"github.com/stratumiops/stratumiops/shared/vault"
+	"github.com/stratumiops/stratumiops/shared/vault/backup"
 	"github.com/stratumiops/stratumiops/shared/vault/cryptofn"
 	"github.com/stratumiops/stratumiops/shared/vault/database"
 )
@@ -31,6 +32,7 @@ var Sets = []Set{
 	{System: "vault", Package: "vault", Set: vault.Functions},
 	{System: "vault", Package: "cryptofn", Set: cryptofn.Functions},
 	{System: "vault", Package: "database", Set: database.Functions},
+	{System: "vault", Package: "backup", Set: backup.Functions},
 	{System: "vapora", Package: "vapora", Set: vapora.Functions},
 	{System: "vapora", Package: "llm", Set: llm.Functions},
 	{System: "kogral", Package: "kogral", Set: kogral.Functions},

@@ -77,6 +77,9 @@ func (s *Stack) startEmulator(ctx context.Context) (*emulator.Emulator, error) {
 					env = append(env, k+"="+v)
 				}
 			}
+			if f.Backups {
+				env = append(env, "VAULT_BACKUP_DIR="+s.endpoints.VaultBackupDir)
+			}
 			// The devstack's own environment overrides catalog defaults, as for in-process functions.
 			for k := range f.Env {
 				if v := os.Getenv(k); v != "" {

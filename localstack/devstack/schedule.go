@@ -45,7 +45,8 @@ func scheduledEvent(function string, at time.Time) []byte {
 }
 
 // startSchedules invokes each scheduled function on a ticker, as EventBridge
-// would: every Config.ScheduleEvery if set, else at the catalog's rate.
+// would: every Config.ScheduleEvery (BackupEvery for the vault's backups) if
+// set, else at the catalog's rate.
 func (s *Stack) startSchedules(inv invoke.Invoker) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopSchedules = cancel
@@ -54,6 +55,9 @@ func (s *Stack) startSchedules(inv invoke.Invoker) error {
 			continue
 		}
 		every := s.cfg.ScheduleEvery
+		if f.Backups {
+			every = s.cfg.BackupEvery
+		}
 		if every == 0 {
 			var err error
 			if every, err = ratePeriod(f.Schedule); err != nil {

@@ -101,6 +101,10 @@ type devstackProc struct {
 	bin, dir string
 	cmd      *exec.Cmd
 	exited   chan error
+	// extraArgs and extraEnv are added to the command (a second devstack's
+	// settings); surreal is the SurrealDB address of the running one.
+	extraArgs, extraEnv []string
+	surreal             string
 }
 
 // killGroup ends the devstack and everything it started, abruptly.
@@ -108,7 +112,18 @@ func (d *devstackProc) killGroup() { _ = syscall.Kill(-d.cmd.Process.Pid, syscal
 
 func (d *devstackProc) logFile() string { return filepath.Join(d.dir, "devstack.log") }
 
+// start starts the suite's devstack and points ep at it.
 func (d *devstackProc) start() error {
+	next, err := d.launch()
+	if err != nil {
+		return err
+	}
+	ep = next
+	return nil
+}
+
+// launch starts `stratum dev` and returns its endpoints once it is ready.
+func (d *devstackProc) launch() (devstack.Endpoints, error) {
 	endpoints := filepath.Join(d.dir, "endpoints.json")
 	_ = os.Remove(endpoints)
 	args := []string{"dev", "--data-dir", filepath.Join(d.dir, "data"), "--ephemeral-ports",
@@ -116,32 +131,32 @@ func (d *devstackProc) start() error {
 	if os.Getenv("STRATUM_E2E_LAMBDA_RUNTIME") == "1" {
 		args = append(args, "--lambda-runtime")
 	}
-	d.cmd = exec.Command(d.bin, args...)
+	d.cmd = exec.Command(d.bin, append(args, d.extraArgs...)...)
 	d.cmd.Stdout, d.cmd.Stderr = os.Stderr, os.Stderr
 	// Its own process group, so that a kill takes the builds and emulators it started too.
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// Agents must beat every second here, so that the offline sweep is quick to see.
-	d.cmd.Env = append(os.Environ(), "VAPORA_HEARTBEAT_INTERVAL="+heartbeatEvery.String())
+	d.cmd.Env = append(append(os.Environ(), "VAPORA_HEARTBEAT_INTERVAL="+heartbeatEvery.String()), d.extraEnv...)
 	began := time.Now()
 	if err := d.cmd.Start(); err != nil {
-		return fmt.Errorf("start stratum dev: %w", err)
+		return devstack.Endpoints{}, fmt.Errorf("start stratum dev: %w", err)
 	}
 	d.exited = make(chan error, 1)
 	go func() { d.exited <- d.cmd.Wait() }()
 	if err := waitForFile(endpoints, d.exited, 3*time.Minute); err != nil {
 		d.killGroup()
 		dumpLog(d.logFile())
-		return err
+		return devstack.Endpoints{}, err
 	}
 	raw, _ := os.ReadFile(endpoints)
 	var next devstack.Endpoints
 	if err := json.Unmarshal(raw, &next); err != nil {
 		d.killGroup()
-		return err
+		return devstack.Endpoints{}, err
 	}
-	ep = next
-	fmt.Fprintf(os.Stderr, "e2e: devstack up in %s (its own start-up %d ms)\n", time.Since(began).Round(time.Millisecond), ep.StartupMillis)
-	return nil
+	d.surreal = next.Surreal
+	fmt.Fprintf(os.Stderr, "e2e: devstack up in %s (its own start-up %d ms)\n", time.Since(began).Round(time.Millisecond), next.StartupMillis)
+	return next, nil
 }
 
 // stop sends SIGINT and checks the devstack exits cleanly, taking SurrealDB with it.
@@ -157,7 +172,7 @@ func (d *devstackProc) stop() error {
 		d.killGroup()
 		return errors.New("stratum dev still running 30s after SIGINT")
 	}
-	if pid := surrealPID(); pid != 0 {
+	if pid := surrealPIDAt(d.surreal); pid != 0 {
 		return fmt.Errorf("SurrealDB (pid %d) outlived the devstack", pid)
 	}
 	return nil
@@ -195,8 +210,11 @@ func dumpLog(path string) {
 
 // surrealPID finds the SurrealDB server of this devstack by the address it
 // binds (its pid changes whenever the supervisor restarts it); 0 if none runs.
-func surrealPID() int {
-	addr := strings.TrimPrefix(ep.Surreal, "ws://")
+func surrealPID() int { return surrealPIDAt(ep.Surreal) }
+
+// surrealPIDAt finds the SurrealDB server bound to url's address.
+func surrealPIDAt(url string) int {
+	addr := strings.TrimPrefix(url, "ws://")
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
 		raw, err := os.ReadFile(p)

@@ -183,7 +183,11 @@ func (s *Server) auditWrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		body, err := io.ReadAll(r.Body)
+		if isSnapshotPath(strings.TrimPrefix(r.URL.Path, "/v1/sys/")) {
+			s.auditStreamed(w, r, next)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, httpapi.DefaultMaxBody))
 		if err != nil {
 			s.opts.WriteError(w, r, httpapi.Errorf(http.StatusRequestEntityTooLarge, "too_large", "request body too large"))
 			return
@@ -206,6 +210,34 @@ func (s *Server) auditWrap(next http.Handler) http.Handler {
 		w.WriteHeader(rec.Code)
 		_, _ = w.Write(rec.Body.Bytes())
 	})
+}
+
+// auditStreamed serves a snapshot save or restore without holding the
+// snapshot in memory: its entry records the request and the status, not the
+// snapshot, once the request is done.
+func (s *Server) auditStreamed(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+	next.ServeHTTP(sw, r)
+	rec := httptest.NewRecorder()
+	rec.Code = sw.code
+	entry, err := s.auditEntry(r.Context(), r, nil, rec)
+	if err == nil {
+		err = s.audit.append(r.Context(), entry)
+	}
+	if err != nil {
+		obs.Log(r.Context()).Error("audit of a snapshot request failed after it was served", "err", err)
+	}
+}
+
+// statusWriter remembers the status written.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.code = code
+	s.ResponseWriter.WriteHeader(code)
 }
 
 func (s *Server) auditEntry(ctx context.Context, r *http.Request, body []byte, rec *httptest.ResponseRecorder) (AuditEntry, error) {

@@ -99,8 +99,10 @@ func (s *Server) serveEngine(ctx context.Context, w http.ResponseWriter, r *http
 }
 
 // readBody reads a request body whole; the middleware bounds its size.
+// A JSON body is bounded by httpapi.DefaultMaxBody even in vault-sys, whose
+// routes take larger bodies for a snapshot restore.
 func readBody(r *http.Request) ([]byte, error) {
-	raw, err := io.ReadAll(r.Body)
+	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, httpapi.DefaultMaxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

@@ -21,7 +21,7 @@ func (s *Server) SysHandler() http.Handler {
 // policies. (An unseal or an init needs no wait: a sealed vault's state is
 // never kept; leases and audit hashes are not kept at all.)
 func changesKeptState(path string) bool {
-	return path == "seal" || strings.HasPrefix(path, "mounts/") || strings.HasPrefix(path, "audit/") ||
+	return path == "seal" || isSnapshotPath(path) || strings.HasPrefix(path, "mounts/") || strings.HasPrefix(path, "audit/") ||
 		strings.HasPrefix(path, "policies/cedar/")
 }
 
@@ -106,6 +106,8 @@ func (s *Server) sys(w http.ResponseWriter, r *http.Request, path string) (err e
 		return s.auditAPI(w, r, path)
 	case strings.HasPrefix(path, "leases/"):
 		return s.leaseAPI(w, r, path)
+	case isSnapshotPath(path):
+		return s.snapshotAPI(w, r, path)
 	case path == "policies/cedar" || strings.HasPrefix(path, "policies/cedar/"):
 		return s.policy(w, r, strings.TrimPrefix(strings.TrimPrefix(path, "policies/cedar"), "/"))
 	}

@@ -64,12 +64,20 @@ type Function struct {
 	// are not the vault's, such as LLM providers' API keys. It is a key of
 	// its own so that the vault's unseal key stays vault-crypto's alone.
 	SecretsKey bool
+	// Backups says the function writes the vault's backups: in AWS it gets
+	// the backup bucket (VAULT_BACKUP_BUCKET) and may put, list and delete
+	// there; in the devstack a directory (VAULT_BACKUP_DIR).
+	Backups bool
 	// Auth says the function authenticates API callers: it gets the JWT
 	// signing secret and the API keys (API_JWT_SECRET, API_KEYS).
 	Auth bool
 	// Schedule runs an invoke-only function periodically: "rate(1 minute)" or
 	// "cron(...)" in EventBridge syntax (a ticker in the devstack).
 	Schedule string
+	// MaxBody bounds an HTTP function's request bodies in bytes; 0 means
+	// httpapi.DefaultMaxBody (1 MiB). In AWS, API Gateway (10 MB) and the
+	// Lambda invoke payload (6 MB, base64 for binary bodies) bound it first.
+	MaxBody int64
 	// Env holds function-specific variables and their defaults.
 	Env         map[string]string
 	MemoryMB    int
@@ -143,12 +151,15 @@ var Functions = []Function{
 		Name:        "vault-sys",
 		System:      "vault",
 		Kind:        HTTP,
-		Description: "Vault-compatible /v1/sys: init, unseal, seal, seal-status, health, mounts, Cedar policies, leases.",
+		Description: "Vault-compatible /v1/sys: init, unseal, seal, seal-status, health, mounts, Cedar policies, leases, storage snapshots.",
 		Routes:      []Route{{"ANY", "/v1/sys/{path+}"}},
-		Database:    "secretumvault",
-		Invokes:     []string{"vault-crypto", "vault-database"},
-		MemoryMB:    256,
-		Timeout:     10 * time.Second,
+		// A snapshot restore (sys/storage/raft/snapshot-force) streams the
+		// snapshot in; JSON bodies stay bounded by 1 MiB.
+		MaxBody:  1 << 30,
+		Database: "secretumvault",
+		Invokes:  []string{"vault-crypto", "vault-database"},
+		MemoryMB: 256,
+		Timeout:  10 * time.Second,
 	},
 	{
 		Name:        "vault-secrets",
@@ -182,6 +193,18 @@ var Functions = []Function{
 		Schedule:    "rate(1 minute)",
 		MemoryMB:    256,
 		Timeout:     30 * time.Second,
+	},
+	{
+		Name:        "vault-backup",
+		System:      "vault",
+		Kind:        Invoke,
+		Description: "On schedule, a snapshot of the vault's storage (as GET /v1/sys/storage/raft/snapshot streams it) to the backup bucket (a directory in the devstack), keeping the last VAULT_BACKUP_KEEP.",
+		Database:    "secretumvault",
+		Backups:     true,
+		Schedule:    "rate(1 hour)",
+		Env:         map[string]string{"VAULT_BACKUP_KEEP": "48", "VAULT_BACKUP_PREFIX": "snapshots/"},
+		MemoryMB:    256,
+		Timeout:     5 * time.Minute,
 	},
 	{
 		Name:        "vapora-projects",

@@ -244,7 +244,8 @@ func WrapHTTP(d *Deps, h http.Handler) http.Handler {
 	mux.Handle("GET /health/ready", d.Health.ReadyHandler())
 	mux.Handle("GET /metrics", d.Metrics.Handler())
 	mux.Handle("/", h)
-	return httpapi.Options{Function: d.Function.Name, Logger: d.Log, Metrics: d.Metrics, Errors: d.Errors}.Middleware(mux)
+	return httpapi.Options{Function: d.Function.Name, Logger: d.Log, Metrics: d.Metrics, Errors: d.Errors,
+		MaxBody: d.Function.MaxBody}.Middleware(mux)
 }
 
 func apiGatewayHandler(h http.Handler) invoke.Handler {

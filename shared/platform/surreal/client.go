@@ -393,6 +393,11 @@ func callTimeout(ctx context.Context, timeout time.Duration) time.Duration {
 	return timeout
 }
 
+// RecordLiteral writes the record id table:id as SurrealQL, both parts
+// quoted, for where SurrealQL takes no parameter (a record range such as
+// `table:id>..`). id is a string id.
+func RecordLiteral(table, id string) string { return ident(table) + ":" + ident(id) }
+
 // ident quotes a SurrealDB identifier with backticks.
 func ident(name string) string {
 	return "`" + escapeIdent(name) + "`"

@@ -164,6 +164,16 @@ func (k *Keeper) current(ctx context.Context) (*keyring, error) {
 	return ring, nil
 }
 
+// Generation is the seal generation whose keys this instance holds (0: none).
+func (k *Keeper) Generation() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.keys == nil {
+		return 0
+	}
+	return k.generation
+}
+
 func (k *Keeper) wipeLocked() {
 	if k.keys != nil {
 		clear(k.keys.Barrier)

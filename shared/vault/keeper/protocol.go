@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
 )
@@ -80,6 +81,7 @@ type Response struct {
 // (SealedError, InvalidError, UpstreamError) across the Invoke API as
 // Lambda's errorType. engines serve the engine requests, by mount type.
 func Handler(k *Keeper, engines map[string]Engine) invoke.Handler {
+	eng := &engineSet{byType: engines}
 	return func(ctx context.Context, payload []byte) ([]byte, error) {
 		var req Request
 		if err := json.Unmarshal(payload, &req); err != nil {
@@ -114,7 +116,7 @@ func Handler(k *Keeper, engines map[string]Engine) invoke.Handler {
 		case "audit_hmac":
 			res.Hashes, err = k.AuditHMAC(ctx, req.Values)
 		case "engine":
-			res.Engine, err = serveEngine(ctx, k, engines, req.Engine)
+			res.Engine, err = serveEngine(ctx, k, eng, req.Engine)
 		default:
 			err = invalid("unknown vault-crypto operation %q", req.Op)
 		}
@@ -142,11 +144,39 @@ func TypedError(err error) error {
 	return err
 }
 
-func serveEngine(ctx context.Context, k *Keeper, engines map[string]Engine, req *EngineRequest) (*EngineResponse, error) {
+// Forgetter is an engine that keeps what it read from storage (transit's
+// keys, by revision). It forgets it all when the seal generation changes: a
+// snapshot restore can bring back other records under the same revisions,
+// and every restore ends sealed, so the next unseal is a new generation.
+type Forgetter interface{ Forget() }
+
+// engineSet is the engines of one vault-crypto instance and the seal
+// generation they last served under.
+type engineSet struct {
+	byType     map[string]Engine
+	mu         sync.Mutex
+	generation int
+}
+
+func (s *engineSet) sync(generation int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.generation == generation {
+		return
+	}
+	s.generation = generation
+	for _, e := range s.byType {
+		if f, ok := e.(Forgetter); ok {
+			f.Forget()
+		}
+	}
+}
+
+func serveEngine(ctx context.Context, k *Keeper, engines *engineSet, req *EngineRequest) (*EngineResponse, error) {
 	if req == nil {
 		return nil, invalid("engine request without a body")
 	}
-	e, ok := engines[req.Engine]
+	e, ok := engines.byType[req.Engine]
 	if !ok {
 		return nil, invalid("no engine %q in vault-crypto", req.Engine)
 	}
@@ -154,6 +184,7 @@ func serveEngine(ctx context.Context, k *Keeper, engines map[string]Engine, req 
 	if _, err := k.current(ctx); err != nil {
 		return nil, err
 	}
+	engines.sync(k.Generation())
 	res, err := e.Serve(ctx, *req)
 	if err != nil {
 		return nil, err

@@ -40,6 +40,14 @@ type cachedPolicy struct {
 // New returns a transit engine over st (sealed by the keeper itself).
 func New(st *storage.Store) *Engine { return &Engine{st: st, cache: map[string]cachedPolicy{}} }
 
+// Forget drops every cached key (keeper.Forgetter): the seal generation
+// changed, and storage may hold other keys under the same revisions.
+func (e *Engine) Forget() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	clear(e.cache)
+}
+
 // keyName is Vault's generic name: word characters, dots and dashes.
 var keyName = regexp.MustCompile(`^\w([\w.-]*\w)?$`)
 

@@ -1,0 +1,9 @@
+// Command vault-backup is the Lambda of the catalog function of that name.
+package main
+
+import (
+	"github.com/stratumiops/stratumiops/shared/platform/function"
+	"github.com/stratumiops/stratumiops/shared/vault/backup"
+)
+
+func main() { function.Main("vault-backup", backup.Functions) }
