@@ -3,7 +3,7 @@ package main
 
 import (
 	"github.com/stratumiops/stratumiops/shared/platform/function"
-	"github.com/stratumiops/stratumiops/shared/vapora/llm"
+	"github.com/stratumiops/stratumiops/shared/vapora/llm/runner"
 )
 
-func main() { function.Main("vapora-agent-runner", llm.Functions) }
+func main() { function.Main("vapora-agent-runner", runner.Functions) }

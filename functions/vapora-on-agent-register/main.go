@@ -3,7 +3,7 @@ package main
 
 import (
 	"github.com/stratumiops/stratumiops/shared/platform/function"
-	"github.com/stratumiops/stratumiops/shared/vapora"
+	"github.com/stratumiops/stratumiops/shared/vapora/vaporafn"
 )
 
-func main() { function.Main("vapora-on-agent-register", vapora.Functions) }
+func main() { function.Main("vapora-on-agent-register", vaporafn.Functions) }

@@ -3,7 +3,7 @@ package main
 
 import (
 	"github.com/stratumiops/stratumiops/shared/platform/function"
-	"github.com/stratumiops/stratumiops/shared/vapora"
+	"github.com/stratumiops/stratumiops/shared/vapora/vaporafn"
 )
 
-func main() { function.Main("vapora-on-task-result", vapora.Functions) }
+func main() { function.Main("vapora-on-task-result", vaporafn.Functions) }

@@ -9,8 +9,9 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
 	"github.com/stratumiops/stratumiops/shared/platform/function"
 	"github.com/stratumiops/stratumiops/shared/portfolio"
-	"github.com/stratumiops/stratumiops/shared/vapora"
 	"github.com/stratumiops/stratumiops/shared/vapora/llm"
+	"github.com/stratumiops/stratumiops/shared/vapora/llm/runner"
+	"github.com/stratumiops/stratumiops/shared/vapora/vaporafn"
 	"github.com/stratumiops/stratumiops/shared/vault"
 	"github.com/stratumiops/stratumiops/shared/vault/backup"
 	"github.com/stratumiops/stratumiops/shared/vault/cryptofn"
@@ -33,8 +34,9 @@ var Sets = []Set{
 	{System: "vault", Package: "cryptofn", Set: cryptofn.Functions},
 	{System: "vault", Package: "database", Set: database.Functions},
 	{System: "vault", Package: "backup", Set: backup.Functions},
-	{System: "vapora", Package: "vapora", Set: vapora.Functions},
+	{System: "vapora", Package: "vaporafn", Set: vaporafn.Functions},
 	{System: "vapora", Package: "llm", Set: llm.Functions},
+	{System: "vapora", Package: "runner", Set: runner.Functions},
 	{System: "kogral", Package: "kogral", Set: kogral.Functions},
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/text"
@@ -52,6 +53,10 @@ type Block struct {
 	Line       int               `json:"line"`
 }
 
+// outlineParser reads a page's outline: plain CommonMark, without the
+// frontmatter extension that files need.
+var outlineParser = goldmark.DefaultParser()
+
 // ParseLogseqPage reads a Logseq page: page properties (key:: value lines
 // before the first block) and its outline of blocks, parsed as markdown
 // lists by goldmark.
@@ -67,7 +72,7 @@ func ParseLogseqPage(src []byte) (map[string]string, []Block) {
 		props[strings.ToLower(m[1])] = strings.TrimSpace(m[2])
 	}
 	rest := []byte(strings.Join(lines[i:], "\n"))
-	doc := markdown.Parser().Parse(text.NewReader(rest), parser.WithContext(parser.NewContext()))
+	doc := outlineParser.Parse(text.NewReader(rest), parser.WithContext(parser.NewContext()))
 	p := outline{src: rest, firstLine: i + 1}
 	for off, c := range rest {
 		if c == '\n' {

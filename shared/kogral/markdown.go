@@ -69,7 +69,12 @@ func (e *ParseError) Error() string {
 	return fmt.Sprintf("%s: %s", e.File, e.Msg)
 }
 
-var markdown = goldmark.New(goldmark.WithExtensions(&frontmatter.Extender{}))
+// fileParser parses files. It is made where a file is read, not held in a
+// package variable, so that a function that never reads a file (kogral-api)
+// does not link the frontmatter extension's YAML and TOML decoders.
+func fileParser() goldmark.Markdown {
+	return goldmark.New(goldmark.WithExtensions(&frontmatter.Extender{}))
+}
 
 var yamlLine = regexp.MustCompile(`line (\d+)`)
 
@@ -77,7 +82,7 @@ var yamlLine = regexp.MustCompile(`line (\d+)`)
 // extension, the body as the markdown that follows it.
 func ParseFile(name string, src []byte) (NodeInput, []Edge, error) {
 	ctx := parser.NewContext()
-	doc := markdown.Parser().Parse(text.NewReader(src), parser.WithContext(ctx))
+	doc := fileParser().Parser().Parse(text.NewReader(src), parser.WithContext(ctx))
 	fm := frontmatter.Get(ctx)
 	if fm == nil {
 		return NodeInput{}, nil, &ParseError{File: name, Line: 1, Msg: "no frontmatter: a node file starts with a --- YAML block"}

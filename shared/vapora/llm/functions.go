@@ -4,15 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 
-	"github.com/stratumiops/stratumiops/events"
 	"github.com/stratumiops/stratumiops/schemas"
 	"github.com/stratumiops/stratumiops/shared/platform/authz"
-	"github.com/stratumiops/stratumiops/shared/platform/bus"
 	"github.com/stratumiops/stratumiops/shared/platform/function"
 	"github.com/stratumiops/stratumiops/shared/platform/principal"
-	"github.com/stratumiops/stratumiops/shared/vapora"
 )
 
 // keysFor picks where providers' keys are sealed: SecretumVault's KV when
@@ -31,7 +27,8 @@ func keysFor(ctx context.Context, d *function.Deps) (Keys, error) {
 	return NewKMSKeys(ctx, keyID, d.Env("AWS_ENDPOINT_URL_KMS"))
 }
 
-func routerFor(ctx context.Context, d *function.Deps) (*Router, error) {
+// RouterFromDeps builds the router of a function from its environment.
+func RouterFromDeps(ctx context.Context, d *function.Deps) (*Router, error) {
 	keys, err := keysFor(ctx, d)
 	if err != nil {
 		return nil, err
@@ -39,10 +36,10 @@ func routerFor(ctx context.Context, d *function.Deps) (*Router, error) {
 	return NewRouter(NewStore(d.Surreal), keys, NewCaller()), nil
 }
 
-// Functions are the router's functions, by catalog name.
+// Functions is vapora-llm, by catalog name (vapora-agent-runner is in runner).
 var Functions = function.Set{
 	"vapora-llm": function.HTTP(func(ctx context.Context, d *function.Deps) (http.Handler, error) {
-		router, err := routerFor(ctx, d)
+		router, err := RouterFromDeps(ctx, d)
 		if err != nil {
 			return nil, err
 		}
@@ -55,21 +52,5 @@ var Functions = function.Set{
 			return nil, fmt.Errorf("vapora-llm authentication: %w", err)
 		}
 		return NewAPI(router, engine, auth).Handler(), nil
-	}),
-	"vapora-agent-runner": function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
-		router, err := routerFor(ctx, d)
-		if err != nil {
-			return nil, err
-		}
-		maxTokens, err := strconv.ParseInt(d.Env("VAPORA_RUNNER_MAX_TOKENS"), 10, 64)
-		if err != nil || maxTokens <= 0 {
-			return nil, fmt.Errorf("VAPORA_RUNNER_MAX_TOKENS %q: want a positive integer", d.Env("VAPORA_RUNNER_MAX_TOKENS"))
-		}
-		// The runner only reads tasks and agents, which takes no lock.
-		tasks := vapora.NewStore(d.Surreal, nil)
-		r := NewRunner(router, tasks, d.Bus, maxTokens)
-		return bus.Typed(func(ctx context.Context, del bus.Delivery, e events.TaskAssignment) error {
-			return r.OnAssign(ctx, del, e)
-		}), nil
 	}),
 }

@@ -97,6 +97,9 @@ func (r *Router) reload(ctx context.Context) (*snapshot, error) {
 // Invalidate drops the cached configuration (after a PUT).
 func (r *Router) Invalidate() { r.snap.Store(nil) }
 
+// Store is where the router keeps its configuration and cost records.
+func (r *Router) Store() *Store { return r.store }
+
 // match is the first rule whose pattern matches the task type.
 func (s *snapshot) match(taskType string) (Rule, bool) {
 	for _, rule := range s.rules {

@@ -1,17 +1,22 @@
-package llm
+// Package runner is vapora-agent-runner: it does the tasks assigned to
+// built-in LLM agents through the router. It is a package of its own so
+// that vapora-llm does not link Vapora's task store.
+package runner
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/stratumiops/stratumiops/events"
 	"github.com/stratumiops/stratumiops/shared/platform/bus"
+	"github.com/stratumiops/stratumiops/shared/platform/function"
 	"github.com/stratumiops/stratumiops/shared/platform/obs"
-	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 	"github.com/stratumiops/stratumiops/shared/vapora"
+	"github.com/stratumiops/stratumiops/shared/vapora/llm"
 )
 
 // Runner does the tasks assigned to built-in LLM agents: it consumes
@@ -19,9 +24,9 @@ import (
 // to Doing), routes a prompt built from the task, and publishes
 // vapora.tasks.results with the output, tokens and cost.
 type Runner struct {
-	router    *Router
+	router    *llm.Router
 	tasks     *vapora.Store
-	store     *Store
+	store     *llm.Store
 	bus       *bus.Bus
 	maxTokens int64
 	// applyWait bounds the wait for vapora-on-task-assign to move the task
@@ -30,8 +35,8 @@ type Runner struct {
 }
 
 // NewRunner returns the runner.
-func NewRunner(router *Router, tasks *vapora.Store, b *bus.Bus, maxTokens int64) *Runner {
-	return &Runner{router: router, tasks: tasks, store: router.store, bus: b, maxTokens: maxTokens, applyWait: 8 * time.Second}
+func NewRunner(router *llm.Router, tasks *vapora.Store, b *bus.Bus, maxTokens int64) *Runner {
+	return &Runner{router: router, tasks: tasks, store: router.Store(), bus: b, maxTokens: maxTokens, applyWait: 8 * time.Second}
 }
 
 // OnAssign runs one assignment, once: a redelivered assignment republishes
@@ -96,18 +101,18 @@ func (r *Runner) waitApplied(ctx context.Context, e events.TaskAssignment) (vapo
 // a failed result (the task goes back to Todo), not a retry.
 func (r *Runner) run(ctx context.Context, ag vapora.Agent, t vapora.Task, e events.TaskAssignment) (events.TaskResult, error) {
 	start := time.Now()
-	req := RouteRequest{Role: ag.Role, TaskType: e.TaskType, AgentID: ag.ID, Messages: Prompt(ag, t, e.TaskType), MaxTokens: r.maxTokens}
+	req := llm.RouteRequest{Role: ag.Role, TaskType: e.TaskType, AgentID: ag.ID, Messages: Prompt(ag, t, e.TaskType), MaxTokens: r.maxTokens}
 	out, err := r.router.Route(ctx, req)
 	res := events.TaskResult{ID: "run-" + e.ID, TaskID: t.ID, AgentID: ag.ID, Status: "success",
 		DurationMs: time.Since(start).Milliseconds()}
-	var in *InputError
-	var be *BudgetError
-	var af *AllFailedError
+	var in *llm.InputError
+	var be *llm.BudgetError
+	var af *llm.AllFailedError
 	switch {
 	case err == nil:
 		res.Output, res.InputTokens, res.OutputTokens, res.CostCents = out.Output, out.InputTokens, out.OutputTokens, out.CostCents
 		res.Tokens = out.InputTokens + out.OutputTokens
-	case errors.As(err, &in), errors.As(err, &be), errors.As(err, &af), errors.Is(err, ErrNoRule):
+	case errors.As(err, &in), errors.As(err, &be), errors.As(err, &af), errors.Is(err, llm.ErrNoRule):
 		res.Status, res.Output = "failure", err.Error()
 		obs.Log(ctx).Warn("built-in agent could not run the task", "task_id", t.ID, "agent_id", ag.ID, "err", err)
 	default:
@@ -128,7 +133,7 @@ func (r *Runner) publish(ctx context.Context, res events.TaskResult) error {
 
 // Prompt is what a built-in agent is asked for a task: its role, then the
 // task's title, type, priority and description.
-func Prompt(ag vapora.Agent, t vapora.Task, taskType string) []Message {
+func Prompt(ag vapora.Agent, t vapora.Task, taskType string) []llm.Message {
 	sys := fmt.Sprintf("You are a Vapora %s agent. Do the task you are given and answer with the result itself, "+
 		"ready for review.", ag.Role)
 	var u strings.Builder
@@ -139,37 +144,24 @@ func Prompt(ag vapora.Agent, t vapora.Task, taskType string) []Message {
 	if t.Description != nil && *t.Description != "" {
 		fmt.Fprintf(&u, "\n%s\n", *t.Description)
 	}
-	return []Message{{Role: "system", Content: sys}, {Role: "user", Content: u.String()}}
+	return []llm.Message{{Role: "system", Content: sys}, {Role: "user", Content: u.String()}}
 }
 
-// Run reads the result a built-in run of an assignment produced; nil when none.
-func (s *Store) Run(ctx context.Context, assignmentID string) (*events.TaskResult, error) {
-	row, err := surreal.Query[*struct {
-		Result events.TaskResult `json:"result"`
-	}](ctx, s.db, "SELECT result FROM ONLY $id", map[string]any{"id": rid("llm_runs", assignmentID)})
-	if err != nil {
-		return nil, fmt.Errorf("read run %s: %w", assignmentID, err)
-	}
-	if row == nil {
-		return nil, nil
-	}
-	return &row.Result, nil
-}
-
-// SaveRun keeps the result of an assignment's run; a second save of the
-// same assignment (a concurrent redelivery) keeps the first.
-func (s *Store) SaveRun(ctx context.Context, assignmentID, taskID string, res events.TaskResult) error {
-	_, err := surreal.Query[any](ctx, s.db, "CREATE $id CONTENT { task_id: $task, result: $res, at: time::now() }",
-		map[string]any{"id": rid("llm_runs", assignmentID), "task": taskID, "res": map[string]any{"id": res.ID,
-			"task_id": res.TaskID, "agent_id": res.AgentID, "status": res.Status, "output": res.Output,
-			"duration_ms": res.DurationMs, "tokens": res.Tokens, "input_tokens": res.InputTokens,
-			"output_tokens": res.OutputTokens, "cost_cents": res.CostCents}})
-	var qe *surreal.QueryError
-	if errors.As(err, &qe) && strings.Contains(qe.Message, "already exists") {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("save run %s: %w", assignmentID, err)
-	}
-	return nil
+// Functions is vapora-agent-runner, by catalog name.
+var Functions = function.Set{
+	"vapora-agent-runner": function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
+		router, err := llm.RouterFromDeps(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		maxTokens, err := strconv.ParseInt(d.Env("VAPORA_RUNNER_MAX_TOKENS"), 10, 64)
+		if err != nil || maxTokens <= 0 {
+			return nil, fmt.Errorf("VAPORA_RUNNER_MAX_TOKENS %q: want a positive integer", d.Env("VAPORA_RUNNER_MAX_TOKENS"))
+		}
+		// The runner only reads tasks and agents, which takes no lock.
+		r := NewRunner(router, vapora.NewStore(d.Surreal, nil), d.Bus, maxTokens)
+		return bus.Typed(func(ctx context.Context, del bus.Delivery, e events.TaskAssignment) error {
+			return r.OnAssign(ctx, del, e)
+		}), nil
+	}),
 }

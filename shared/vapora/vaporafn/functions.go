@@ -1,4 +1,7 @@
-package vapora
+// Package vaporafn wires Vapora's functions, by catalog name. It is apart
+// from package vapora so that a Lambda that only reads Vapora's records
+// (vapora-agent-runner) does not link every Vapora function with it.
+package vaporafn
 
 import (
 	"context"
@@ -14,6 +17,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/function"
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
 	"github.com/stratumiops/stratumiops/shared/platform/principal"
+	"github.com/stratumiops/stratumiops/shared/vapora"
 )
 
 // Lock timing: a crashed holder's lock lapses after lockTTL; a caller waits
@@ -24,18 +28,15 @@ const (
 	lockWait   = 5 * time.Second
 )
 
-// DefaultHeartbeatInterval is how often agents are expected to beat.
-const DefaultHeartbeatInterval = 30 * time.Second
-
-func storeFor(ctx context.Context, d *function.Deps) (*Store, error) {
+func storeFor(ctx context.Context, d *function.Deps) (*vapora.Store, error) {
 	locks, err := d.Bus.Locks(ctx, lockBucket, lockTTL, lockWait)
 	if err != nil {
 		return nil, err
 	}
-	return NewStore(d.Surreal, locks), nil
+	return vapora.NewStore(d.Surreal, locks), nil
 }
 
-func apiFor(ctx context.Context, d *function.Deps) (*API, error) {
+func apiFor(ctx context.Context, d *function.Deps) (*vapora.API, error) {
 	store, err := storeFor(ctx, d)
 	if err != nil {
 		return nil, err
@@ -48,19 +49,19 @@ func apiFor(ctx context.Context, d *function.Deps) (*API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vapora authentication: %w", err)
 	}
-	return NewAPI(store, d.Bus, engine, auth), nil
+	return vapora.NewAPI(store, d.Bus, engine, auth), nil
 }
 
-func agentsFor(ctx context.Context, d *function.Deps) (*Agents, error) {
+func agentsFor(ctx context.Context, d *function.Deps) (*vapora.Agents, error) {
 	store, err := storeFor(ctx, d)
 	if err != nil {
 		return nil, err
 	}
-	return NewAgents(store, d.Bus), nil
+	return vapora.NewAgents(store, d.Bus), nil
 }
 
 // consumer builds a consumer of one event type from the agent logic.
-func consumer[T any](apply func(*Agents) func(context.Context, bus.Delivery, T) error) function.Builder {
+func consumer[T any](apply func(*vapora.Agents) func(context.Context, bus.Delivery, T) error) function.Builder {
 	return function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
 		a, err := agentsFor(ctx, d)
 		if err != nil {
@@ -86,8 +87,10 @@ var Functions = function.Set{
 		}
 		return a.AgentsAPI(), nil
 	}),
-	"vapora-on-task-assign": consumer(func(a *Agents) func(context.Context, bus.Delivery, events.TaskAssignment) error { return a.OnAssign }),
-	"vapora-on-task-result": consumer(func(a *Agents) func(context.Context, bus.Delivery, events.TaskResult) error { return a.OnResult }),
+	"vapora-on-task-assign": consumer(func(a *vapora.Agents) func(context.Context, bus.Delivery, events.TaskAssignment) error {
+		return a.OnAssign
+	}),
+	"vapora-on-task-result": consumer(func(a *vapora.Agents) func(context.Context, bus.Delivery, events.TaskResult) error { return a.OnResult }),
 	"vapora-on-heartbeat": function.BatchConsumer(func(ctx context.Context, d *function.Deps) (bus.BatchHandler, error) {
 		a, err := agentsFor(ctx, d)
 		if err != nil {
@@ -95,7 +98,7 @@ var Functions = function.Set{
 		}
 		return bus.TypedBatch(a.OnHeartbeats), nil
 	}),
-	"vapora-on-agent-register": consumer(func(a *Agents) func(context.Context, bus.Delivery, events.AgentRegistration) error {
+	"vapora-on-agent-register": consumer(func(a *vapora.Agents) func(context.Context, bus.Delivery, events.AgentRegistration) error {
 		return a.OnRegister
 	}),
 	"vapora-agent-sweep": function.Invoke(func(ctx context.Context, d *function.Deps) (invoke.Handler, error) {
@@ -120,7 +123,7 @@ var Functions = function.Set{
 		if err != nil {
 			return nil, err
 		}
-		check := NewBoardCheck(store, d.Bus, d.Log)
+		check := vapora.NewBoardCheck(store, d.Bus, d.Log)
 		return func(ctx context.Context, _ []byte) ([]byte, error) {
 			sum, err := check.Run(ctx)
 			if err != nil {
