@@ -17,7 +17,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := rootCommand().ExecuteContext(ctx); err != nil {
+	root := rootCommand()
+	root.SetArgs(vaultArgs(root, os.Args[1:]))
+	if err := root.ExecuteContext(ctx); err != nil {
 		var exit exitCodeError
 		if errors.As(err, &exit) {
 			os.Exit(exit.code)
