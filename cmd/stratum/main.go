@@ -18,7 +18,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := rootCommand()
-	root.SetArgs(vaultStyleFlags(os.Args[1:]))
+	root.SetArgs(vaultArgs(root, os.Args[1:]))
 	if err := root.ExecuteContext(ctx); err != nil {
 		var exit exitCodeError
 		if errors.As(err, &exit) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -258,12 +259,34 @@ func secretsCommand(client clientFunc, out outFunc) *cobra.Command {
 			out(cmd).table("", rows, mounts)
 			return nil
 		})}
-	cmd.AddCommand(enable, disable, list)
+	cmd.AddCommand(enable, disable, list, tuneCommand(client))
 	return cmd
 }
 
+// tuneCommand is `secrets tune`: a mount's lease TTLs and description.
+func tuneCommand(client clientFunc) *cobra.Command {
+	var defTTL, maxTTL, description string
+	tune := &cobra.Command{Use: "tune [-default-lease-ttl=<d>] [-max-lease-ttl=<d>] <path>", Args: cobra.ExactArgs(1),
+		Short: "Change a mount's lease TTLs (\"system\" resets one) or description",
+		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
+			in := bao.MountConfigInput{DefaultLeaseTTL: defTTL, MaxLeaseTTL: maxTTL}
+			if cmd.Flags().Changed("description") {
+				in.Description = &description
+			}
+			if err := c.Sys().TuneMountWithContext(cmd.Context(), strings.Trim(args[0], "/"), in); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Success! Tuned the secrets engine at: %s/\n", strings.Trim(args[0], "/"))
+			return nil
+		})}
+	tune.Flags().StringVar(&defTTL, "default-lease-ttl", "", "default lease TTL, e.g. 1h")
+	tune.Flags().StringVar(&maxTTL, "max-lease-ttl", "", "maximum lease TTL, e.g. 87600h")
+	tune.Flags().StringVar(&description, "description", "", "human-friendly description")
+	return tune
+}
+
 func kvCommand(client clientFunc, out outFunc) *cobra.Command {
-	cmd := &cobra.Command{Use: "kv", Short: "put, get, delete, list, metadata (KV version 2 mounts)"}
+	cmd := &cobra.Command{Use: "kv", Short: "put, get, patch, delete, undelete, destroy, rollback, list, metadata (KV version 2 mounts)"}
 	var version, cas int
 	put := &cobra.Command{Use: "put <mount/path> key=value...", Args: cobra.MinimumNArgs(2), Short: "Write a new version",
 		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
@@ -373,13 +396,14 @@ func kvCommand(client clientFunc, out outFunc) *cobra.Command {
 			return nil
 		}}
 	cmd.AddCommand(put, get, del, list, metadata)
+	cmd.AddCommand(kvVersionCommands(client, out)...)
 	return cmd
 }
 
 func tokenCommand(client clientFunc, out outFunc) *cobra.Command {
 	cmd := &cobra.Command{Use: "token", Short: "create, lookup, revoke"}
 	var policies []string
-	var ttl string
+	var ttl, period string
 	var uses int
 	var orphan bool
 	var meta []string
@@ -393,7 +417,7 @@ func tokenCommand(client clientFunc, out outFunc) *cobra.Command {
 				}
 				m[k] = v
 			}
-			req := &bao.TokenCreateRequest{Policies: policies, TTL: ttl, NumUses: uses, Metadata: m}
+			req := &bao.TokenCreateRequest{Policies: policies, TTL: ttl, Period: period, NumUses: uses, Metadata: m}
 			var s *bao.Secret
 			var err error
 			if orphan {
@@ -410,6 +434,7 @@ func tokenCommand(client clientFunc, out outFunc) *cobra.Command {
 		})}
 	create.Flags().StringSliceVar(&policies, "policy", nil, "policy names (repeatable)")
 	create.Flags().StringVar(&ttl, "ttl", "", "time to live, e.g. 1h")
+	create.Flags().StringVar(&period, "period", "", "a periodic token: each renewal gives it this TTL again, with no maximum (needs root or sudo)")
 	create.Flags().IntVar(&uses, "use-limit", 0, "number of uses (0 = unlimited)")
 	create.Flags().BoolVar(&orphan, "orphan", false, "create a token with no parent")
 	create.Flags().StringSliceVar(&meta, "metadata", nil, "key=value metadata (Cedar tags; repeatable)")
@@ -436,13 +461,28 @@ func tokenCommand(client clientFunc, out outFunc) *cobra.Command {
 			fmt.Fprintln(cmd.OutOrStdout(), "Success! Revoked token (if it existed)")
 			return nil
 		})}
-	cmd.AddCommand(create, lookup, revoke)
+	capabilities := &cobra.Command{Use: "capabilities [token] <path>", Args: cobra.RangeArgs(1, 2),
+		Short: "What a token (your own by default) may do on a path",
+		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
+			token, path := c.Token(), args[len(args)-1]
+			if len(args) == 2 {
+				token = args[0]
+			}
+			caps, err := c.Sys().CapabilitiesWithContext(cmd.Context(), token, path)
+			if err != nil {
+				return err
+			}
+			sort.Strings(caps)
+			fmt.Fprintln(cmd.OutOrStdout(), strings.Join(caps, ", "))
+			return nil
+		})}
+	cmd.AddCommand(create, lookup, revoke, capabilities)
 	return cmd
 }
 
 func policyCommand(client clientFunc, out outFunc) *cobra.Command {
-	cmd := &cobra.Command{Use: "policy", Short: "write, read, list Cedar policies"}
-	write := &cobra.Command{Use: "write <name> <file|->", Args: cobra.ExactArgs(2), Short: "Upload a Cedar policy document",
+	cmd := &cobra.Command{Use: "policy", Short: "write, read, list policies (Cedar, or Vault's HCL translated to Cedar)"}
+	write := &cobra.Command{Use: "write <name> <file|->", Args: cobra.ExactArgs(2), Short: "Upload a Cedar policy document or a Vault HCL policy",
 		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
 			var err error
 			var raw []byte
@@ -454,7 +494,12 @@ func policyCommand(client clientFunc, out outFunc) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := c.Logical().WriteWithContext(cmd.Context(), "sys/policies/cedar/"+args[0], map[string]any{"policy": string(raw)}); err != nil {
+			// Vault's HCL goes to sys/policies/acl (translated to Cedar there), Cedar as it is.
+			endpoint := "sys/policies/acl/"
+			if isCedarPolicy(args[1], string(raw)) {
+				endpoint = "sys/policies/cedar/"
+			}
+			if _, err := c.Logical().WriteWithContext(cmd.Context(), endpoint+args[0], map[string]any{"policy": string(raw)}); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Success! Uploaded policy: %s\n", args[0])
@@ -462,7 +507,7 @@ func policyCommand(client clientFunc, out outFunc) *cobra.Command {
 		})}
 	read := &cobra.Command{Use: "read <name>", Args: cobra.ExactArgs(1), Short: "Print a Cedar policy document",
 		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
-			s, err := c.Logical().ReadWithContext(cmd.Context(), "sys/policies/cedar/"+args[0])
+			s, err := c.Logical().ReadWithContext(cmd.Context(), "sys/policies/acl/"+args[0]) // HCL as written, or Cedar
 			if err != nil {
 				return err
 			}
@@ -485,4 +530,13 @@ func policyCommand(client clientFunc, out outFunc) *cobra.Command {
 		})}
 	cmd.AddCommand(write, read, list)
 	return cmd
+}
+
+// cedarStatement finds a Cedar permit or forbid statement.
+var cedarStatement = regexp.MustCompile(`(?m)^\s*(@\w+\([^)]*\)\s*)*(permit|forbid)\s*\(`)
+
+// isCedarPolicy tells a Cedar document (a .cedar file, or text with a
+// permit/forbid statement) from Vault's HCL.
+func isCedarPolicy(file, text string) bool {
+	return strings.HasSuffix(file, ".cedar") || cedarStatement.MatchString(text)
 }

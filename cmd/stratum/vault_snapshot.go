@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	bao "github.com/openbao/openbao/api/v2"
 	"github.com/spf13/cobra"
@@ -71,36 +70,4 @@ func saveSnapshot(cmd *cobra.Command, c *bao.Client, path string) error {
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "Success! Snapshot saved to %s\n", path)
 	return nil
-}
-
-// vaultStyleFlags lets `stratum vault` take flags the way the vault and bao
-// CLIs write them, with one dash (-force, -key-shares=5): under `vault`, a
-// word of two or more letters after a single dash becomes a long flag.
-// Everything after "--" is left alone.
-func vaultStyleFlags(args []string) []string {
-	if len(args) == 0 || args[0] != "vault" {
-		return args
-	}
-	out := make([]string, len(args))
-	copy(out, args)
-	for i, a := range out {
-		if a == "--" {
-			break
-		}
-		name, _, _ := strings.Cut(strings.TrimPrefix(a, "-"), "=")
-		if strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && len(name) >= 2 && isFlagName(name) {
-			out[i] = "-" + a
-		}
-	}
-	return out
-}
-
-func isFlagName(s string) bool {
-	for i, r := range s {
-		letter := r >= 'a' && r <= 'z'
-		if !letter && (i == 0 || !(r == '-' || r >= '0' && r <= '9')) {
-			return false
-		}
-	}
-	return true
 }

@@ -26,12 +26,15 @@ func TestVaultCLI(t *testing.T) {
 	addr := stack.Endpoints().Gateways["vault"]
 	t.Setenv("VAULT_ADDR", addr)
 	t.Setenv("VAULT_TOKEN", "")
+	var stderr bytes.Buffer
 	run := func(stdin string, args ...string) (string, error) {
 		t.Helper()
 		var out bytes.Buffer
+		stderr.Reset()
 		cmd := rootCommand()
-		cmd.SetArgs(append([]string{"vault"}, args...))
+		cmd.SetArgs(vaultArgs(cmd, append([]string{"vault"}, args...)))
 		cmd.SetOut(&out)
+		cmd.SetErr(&stderr)
 		cmd.SetIn(strings.NewReader(stdin))
 		err := cmd.ExecuteContext(ctx)
 		return out.String(), err
@@ -44,7 +47,7 @@ func TestVaultCLI(t *testing.T) {
 		}
 		return out
 	}
-	out := must("", "operator", "init", "--key-shares", "3", "--key-threshold", "2")
+	out := must("", "operator", "init", "-key-shares=3", "-key-threshold", "2") // Vault's single-dash flags, as the README writes them
 	keys := regexp.MustCompile(`Unseal Key \d: (\S+)`).FindAllStringSubmatch(out, -1)
 	root := regexp.MustCompile(`Initial Root Token: (\S+)`).FindStringSubmatch(out)
 	if len(keys) != 3 || root == nil {
@@ -62,7 +65,7 @@ func TestVaultCLI(t *testing.T) {
 	if _, err := run("", "kv", "put", "secret/app", "a=b"); err == nil {
 		t.Fatal("put on an unmounted path succeeded")
 	}
-	must("", "secrets", "enable", "--path", "secret", "--version", "2", "kv")
+	must("", "secrets", "enable", "-path=secret", "-version=2", "kv")
 	if out = must("", "secrets", "list"); !strings.Contains(out, "secret/") {
 		t.Fatalf("secrets list:\n%s", out)
 	}
@@ -77,6 +80,11 @@ func TestVaultCLI(t *testing.T) {
 	if out = must("", "kv", "metadata", "get", "secret/app/db"); !regexp.MustCompile(`current_version\s+1`).MatchString(out) {
 		t.Fatalf("metadata:\n%s", out)
 	}
+	kvVersions(t, must, run)
+	must("", "secrets", "tune", "-max-lease-ttl=87600h", "-default-lease-ttl=1h", "secret")
+	if out = must("", "--format", "json", "secrets", "list"); !strings.Contains(out, `"max_lease_ttl": 315360000`) {
+		t.Fatalf("secrets list after tune:\n%s", out)
+	}
 	must("", "policy", "write", "app-read-only", "../../schemas/cedar/vault/examples/read-only-app.cedar")
 	if out = must("", "policy", "list"); !strings.Contains(out, "app-read-only") {
 		t.Fatalf("policy list:\n%s", out)
@@ -84,13 +92,25 @@ func TestVaultCLI(t *testing.T) {
 	if out = must("", "policy", "read", "app-read-only"); !strings.Contains(out, `@id("app-read-only")`) {
 		t.Fatalf("policy read:\n%s", out)
 	}
-	out = must("", "token", "create", "--policy", "app-read-only", "--ttl", "1h", "--metadata", "team=payments")
+	// Vault's HCL, from stdin: translated to Cedar, read back as written.
+	hcl := "path \"secret/data/app/*\" {\n  capabilities = [\"read\"]\n}\n"
+	must(hcl, "policy", "write", "hcl-app", "-")
+	if out = must("", "policy", "read", "hcl-app"); out != hcl+"\n" {
+		t.Fatalf("policy read of an HCL policy: %q", out)
+	}
+	out = must("", "token", "create", "-policy=app-read-only", "-ttl=1h", "-metadata", "team=payments")
 	tok := regexp.MustCompile(`token\s+(s\.\S+)`).FindStringSubmatch(out)
-	if tok == nil {
+	if tok == nil || !regexp.MustCompile(`token_duration\s+3600\n`).MatchString(out) {
 		t.Fatalf("token create:\n%s", out)
 	}
 	if out = must("", "token", "lookup", tok[1]); !regexp.MustCompile(`policies\s+\[app-read-only\]`).MatchString(out) {
 		t.Fatalf("token lookup:\n%s", out)
+	}
+	if out = must("", "token", "capabilities", tok[1], "secret/data/app/db"); out != "list, read\n" {
+		t.Fatalf("token capabilities: %q", out)
+	}
+	if out = must("", "token", "capabilities", "secret/data/app/db"); out != "root\n" {
+		t.Fatalf("own token capabilities: %q", out)
 	}
 	t.Setenv("VAULT_TOKEN", tok[1])
 	if _, err := run("", "kv", "put", "secret/app/db", "x=y"); err == nil || !strings.Contains(err.Error(), "permission denied") {
@@ -103,10 +123,20 @@ func TestVaultCLI(t *testing.T) {
 	}
 	// transit: a post-quantum key round trip through the verbs, and signatures.
 	must("", "secrets", "enable", "transit")
-	must("", "transit", "create", "--type", "ml-kem-768", "pq")
-	ct := regexp.MustCompile(`ciphertext\s+(vault:v1:\S+)`).FindStringSubmatch(must("launch codes\n", "transit", "encrypt", "pq", "-"))
+	if out = must("", "token", "create", "-period=30m"); !regexp.MustCompile(`token_duration\s+1800\n`).MatchString(out) {
+		t.Fatalf("periodic token:\n%s", out)
+	}
+	must("", "transit", "create", "-type=ml-kem-768", "pq")
+	if _, err := run("", "transit", "create", "-type=aes256-gcm96", "pq"); err == nil || !strings.Contains(err.Error(), "already exists with type ml-kem-768") {
+		t.Fatalf("create of an existing key with another type: %v", err)
+	}
+	ct := regexp.MustCompile(`^(vault:v1:\S+)\n$`).FindStringSubmatch(must("launch codes\n", "transit", "encrypt", "pq", "-"))
 	if ct == nil {
-		t.Fatal("transit encrypt printed no ciphertext")
+		t.Fatal("transit encrypt printed no bare ciphertext")
+	}
+	if out = must("", "transit", "encrypt", "orders", "card 4111"); !strings.HasPrefix(out, "vault:v1:") ||
+		!strings.Contains(stderr.String(), `key "orders" did not exist and was created with type aes256-gcm96`) {
+		t.Fatalf("encrypt with a missing key: %q, stderr %q", out, stderr.String())
 	}
 	if out = must("", "transit", "decrypt", "pq", ct[1]); out != "launch codes\n" {
 		t.Fatalf("transit decrypt: %q", out)
@@ -166,7 +196,7 @@ func offlineEncryption(t *testing.T, run func(string, ...string) (string, error)
 	var cts []string
 	for _, args := range [][]string{{filepath.Join(dir, "pq.json")}, {filepath.Join(dir, "pq.pub"), "--key-version", "2"}} {
 		out := must("written offline\n", append([]string{"transit", "encrypt", "pq", "-", "--offline", "--public-key"}, args...)...)
-		ct := regexp.MustCompile(`ciphertext\s+(vault:v2:\S+)`).FindStringSubmatch(out)
+		ct := regexp.MustCompile(`^(vault:v2:\S+)\n$`).FindStringSubmatch(out)
 		if ct == nil {
 			t.Fatalf("offline encrypt printed:\n%s", out)
 		}
@@ -182,6 +212,80 @@ func offlineEncryption(t *testing.T, run func(string, ...string) (string, error)
 	for _, ct := range cts {
 		if out := must("", "transit", "decrypt", "pq", ct); out != "written offline\n" {
 			t.Fatalf("the vault decrypts the offline ciphertext as %q", out)
+		}
+	}
+}
+
+// kvVersions drives kv patch, delete, undelete, rollback and destroy on
+// secret/app/db (version 1: password=hunter2 user=app).
+func kvVersions(t *testing.T, must func(string, ...string) string, run func(string, ...string) (string, error)) {
+	t.Helper()
+	if out := must("", "kv", "patch", "secret/app/db", "user=ops"); !regexp.MustCompile(`version\s+2`).MatchString(out) {
+		t.Fatalf("kv patch:\n%s", out)
+	}
+	out := must("", "kv", "get", "secret/app/db")
+	if !regexp.MustCompile(`password\s+hunter2`).MatchString(out) || !regexp.MustCompile(`user\s+ops`).MatchString(out) {
+		t.Fatalf("after kv patch:\n%s", out)
+	}
+	must("", "kv", "patch", "-method=rw", "secret/app/db", "user=rw")
+	must("", "kv", "delete", "secret/app/db")
+	// As the vault CLI: a deleted version shows its metadata and no data.
+	if out = must("", "kv", "get", "secret/app/db"); strings.Contains(out, "user") || !regexp.MustCompile(`deletion_time\s+\d`).MatchString(out) {
+		t.Fatalf("a deleted version:\n%s", out)
+	}
+	must("", "kv", "undelete", "-versions=3", "secret/app/db")
+	if out = must("", "kv", "get", "secret/app/db"); !regexp.MustCompile(`user\s+rw`).MatchString(out) {
+		t.Fatalf("after undelete:\n%s", out)
+	}
+	if out = must("", "kv", "rollback", "-version=1", "secret/app/db"); !regexp.MustCompile(`version\s+4`).MatchString(out) {
+		t.Fatalf("kv rollback:\n%s", out)
+	}
+	if out = must("", "kv", "get", "secret/app/db"); !regexp.MustCompile(`user\s+app`).MatchString(out) {
+		t.Fatalf("after rollback:\n%s", out)
+	}
+	must("", "kv", "destroy", "-versions=2", "secret/app/db")
+	if out = must("", "kv", "get", "-version=2", "secret/app/db"); strings.Contains(out, "user") || !regexp.MustCompile(`destroyed\s+true`).MatchString(out) {
+		t.Fatalf("a destroyed version:\n%s", out)
+	}
+	if _, err := run("", "kv", "undelete", "secret/app/db"); err == nil || !strings.Contains(err.Error(), "-versions is required") {
+		t.Fatalf("undelete without versions: %v", err)
+	}
+}
+
+// Vault's single-dash long flags become cobra's double-dash ones; shorthands,
+// values and what follows "--" stay as they are.
+func TestVaultArgs(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"vault operator init -key-shares=5 -key-threshold=3", "vault operator init --key-shares=5 --key-threshold=3"},
+		{"vault secrets enable -path=secret -version=2 kv", "vault secrets enable --path=secret --version=2 kv"},
+		{"vault transit create -type=ml-kem-768 orders", "vault transit create --type=ml-kem-768 orders"},
+		{"vault token create -policy=a -ttl=1h -metadata team=x -orphan", "vault token create --policy=a --ttl=1h --metadata team=x --orphan"},
+		{"vault kv get -format=json secret/x", "vault kv get --format=json secret/x"},
+		{"vault transit encrypt orders - -context=abc", "vault transit encrypt orders - --context=abc"},
+		{"vault kv put secret/x -notaflag=1", "vault kv put secret/x -notaflag=1"},
+		{"vault kv put secret/x -- -cas=1", "vault kv put secret/x -- -cas=1"},
+		{"dev -mem", "dev -mem"},
+	} {
+		got := strings.Join(vaultArgs(rootCommand(), strings.Fields(c.in)), " ")
+		if got != c.want {
+			t.Errorf("%q: got %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestIsCedarPolicy(t *testing.T) {
+	for _, c := range []struct {
+		file, text string
+		want       bool
+	}{
+		{"p.cedar", "", true},
+		{"-", "@id(\"x\")\npermit (principal, action, resource);", true},
+		{"-", "forbid(principal, action, resource);", true},
+		{"p.hcl", "path \"secret/*\" { capabilities = [\"read\"] }", false},
+		{"-", "# permit (not really)\npath \"a\" { policy = \"read\" }", false},
+	} {
+		if got := isCedarPolicy(c.file, c.text); got != c.want {
+			t.Errorf("%s %q: %v", c.file, c.text, got)
 		}
 	}
 }

@@ -36,6 +36,7 @@ func transitCommand(client clientFunc, out outFunc) *cobra.Command {
 		if s == nil {
 			return &bao.Secret{Data: map[string]any{}}, nil
 		}
+		printWarnings(cmd, s.Warnings)
 		return s, nil
 	}
 	show := func(cmd *cobra.Command, s *bao.Secret) {
@@ -63,7 +64,12 @@ func transitCommand(client clientFunc, out outFunc) *cobra.Command {
 	var bits, keyVersion int
 	create := verb("create <name>", "Create a key (aes256-gcm96 unless --type)", cobra.ExactArgs(1),
 		func(cmd *cobra.Command, args []string) (string, map[string]any, error) {
-			return "keys/" + args[0], map[string]any{"type": keyType, "exportable": exportable, "derived": derived, "convergent_encryption": convergent}, nil
+			body := map[string]any{"exportable": exportable, "derived": derived, "convergent_encryption": convergent}
+			if cmd.Flags().Changed("type") {
+				// The vault refuses a type other than an existing key's.
+				body["type"] = keyType
+			}
+			return "keys/" + args[0], body, nil
 		})
 	create.Flags().StringVar(&keyType, "type", "aes256-gcm96", "key type: aes128-gcm96, aes256-gcm96, chacha20-poly1305, xchacha20-poly1305, ecdsa-p256/p384/p521, ed25519, rsa-2048/3072/4096, hmac, ml-dsa-65, ml-kem-768, x-wing, ed25519+ml-dsa-65")
 	create.Flags().BoolVar(&exportable, "exportable", false, "allow the key to be exported")
@@ -113,12 +119,32 @@ func transitCommand(client clientFunc, out outFunc) *cobra.Command {
 			fmt.Fprintf(cmd.OutOrStdout(), "Success! Deleted key %s\n", args[0])
 			return nil
 		})}
-	encrypt := verb("encrypt <name> <plaintext|->", "Encrypt text (with --offline, to an ml-kem-768 or x-wing public key, without the vault)", cobra.ExactArgs(2),
-		func(cmd *cobra.Command, args []string) (string, map[string]any, error) {
+	var field string
+	// printField prints one field of the answer bare (the vault CLI's
+	// -field), or all of it with --format json.
+	printField := func(cmd *cobra.Command, s *bao.Secret) {
+		if out(cmd).json || field == "" {
+			show(cmd, s)
+			return
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), s.Data[field])
+	}
+	encrypt := &cobra.Command{Use: "encrypt <name> <plaintext|->", Args: cobra.ExactArgs(2),
+		Short: "Encrypt text and print the ciphertext (with --offline, to an ml-kem-768 or x-wing public key, without the vault)",
+		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
 			text, err := input(cmd, args[1])
-			return "encrypt/" + args[0], map[string]any{"plaintext": b64(text), "context": b64(context), "key_version": keyVersion}, err
-		})
-	withOffline(encrypt, input, show, &keyVersion, &context)
+			if err != nil {
+				return err
+			}
+			s, err := call(cmd, c, "encrypt/"+args[0], map[string]any{"plaintext": b64(text), "context": b64(context), "key_version": keyVersion})
+			if err != nil {
+				return err
+			}
+			printField(cmd, s)
+			return nil
+		})}
+	encrypt.Flags().StringVar(&field, "field", "ciphertext", "print only this field of the answer (empty: the whole table)")
+	withOffline(encrypt, input, printField, &keyVersion, &context)
 	decrypt := &cobra.Command{Use: "decrypt <name> <ciphertext|->", Short: "Decrypt and print the plaintext", Args: cobra.ExactArgs(2),
 		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
 			ct, err := input(cmd, args[1])
@@ -212,4 +238,16 @@ func transitCommand(client clientFunc, out outFunc) *cobra.Command {
 	}
 	cmd.AddCommand(create, read, list, rotate, config, del, encrypt, decrypt, rewrap, datakey, sign, verify, hmacCmd, random, hashCmd, export)
 	return cmd
+}
+
+// printWarnings writes the vault's warnings to stderr, as the vault CLI does.
+func printWarnings(cmd *cobra.Command, warnings []string) {
+	if len(warnings) == 0 {
+		return
+	}
+	fmt.Fprintln(cmd.ErrOrStderr(), "WARNING! The following warnings were returned from Vault:")
+	for _, w := range warnings {
+		fmt.Fprintf(cmd.ErrOrStderr(), "\n  * %s\n", w)
+	}
+	fmt.Fprintln(cmd.ErrOrStderr())
 }

@@ -153,16 +153,18 @@ func listResponse(ctx context.Context, q kvRequest, prefix string) error {
 // ---- KV v2 -------------------------------------------------------------------
 
 type kvConfig struct {
-	MaxVersions        int    `json:"max_versions"`
-	CASRequired        bool   `json:"cas_required"`
-	DeleteVersionAfter string `json:"delete_version_after"`
+	MaxVersions         int    `json:"max_versions"`
+	CASRequired         bool   `json:"cas_required"`
+	DeleteVersionAfter  string `json:"delete_version_after"`
+	MetadataCASRequired bool   `json:"metadata_cas_required"` // OpenBao's: metadata writes need cas
 }
 
 // kvSettings are the optional settings of a config or metadata write.
 type kvSettings struct {
-	MaxVersions        *int  `json:"max_versions"`
-	CASRequired        *bool `json:"cas_required"`
-	DeleteVersionAfter any   `json:"delete_version_after"`
+	MaxVersions         *int  `json:"max_versions"`
+	CASRequired         *bool `json:"cas_required"`
+	DeleteVersionAfter  any   `json:"delete_version_after"`
+	MetadataCASRequired *bool `json:"metadata_cas_required"`
 }
 
 // applyTo sets the given settings on c, refusing invalid ones.
@@ -175,6 +177,9 @@ func (s kvSettings) applyTo(c *kvConfig) error {
 	}
 	if s.CASRequired != nil {
 		c.CASRequired = *s.CASRequired
+	}
+	if s.MetadataCASRequired != nil {
+		c.MetadataCASRequired = *s.MetadataCASRequired
 	}
 	if s.DeleteVersionAfter != nil {
 		d, err := parseDuration(s.DeleteVersionAfter)
@@ -193,13 +198,16 @@ type versionMeta struct {
 }
 
 type kvMeta struct {
-	kvConfig                               // the key's own settings, over the mount's
-	CustomMetadata map[string]string       `json:"custom_metadata"`
-	CreatedTime    time.Time               `json:"created_time"`
-	UpdatedTime    time.Time               `json:"updated_time"`
-	CurrentVersion int                     `json:"current_version"`
-	OldestVersion  int                     `json:"oldest_version"`
-	Versions       map[string]*versionMeta `json:"versions"`
+	kvConfig                         // the key's own settings, over the mount's
+	CustomMetadata map[string]string `json:"custom_metadata"`
+	CreatedTime    time.Time         `json:"created_time"`
+	UpdatedTime    time.Time         `json:"updated_time"`
+	CurrentVersion int               `json:"current_version"`
+	OldestVersion  int               `json:"oldest_version"` // 0 until versions are trimmed, as Vault
+	// MetadataVersion counts writes of the metadata itself (OpenBao's
+	// current_metadata_version, which a metadata write's cas must match).
+	MetadataVersion int                     `json:"metadata_version"`
+	Versions        map[string]*versionMeta `json:"versions"`
 	// Latest is the current version's data, also kept here (sealed with the
 	// metadata, written in the same transaction) so that reading the latest
 	// version takes one fetch and one vault-crypto call instead of two each.
@@ -244,6 +252,7 @@ func (m *kvMeta) view() map[string]any {
 		"cas_required": m.CASRequired, "created_time": vaultTime(m.CreatedTime), "current_version": m.CurrentVersion,
 		"custom_metadata": cm, "delete_version_after": dva, "max_versions": m.MaxVersions,
 		"oldest_version": m.OldestVersion, "updated_time": vaultTime(m.UpdatedTime), "versions": versions,
+		"current_metadata_version": m.MetadataVersion, "metadata_cas_required": m.MetadataCASRequired,
 	}
 }
 
@@ -309,6 +318,10 @@ func (k kv2) dispatch(ctx context.Context, op string) error {
 		return k.read(ctx)
 	case op == "data" && (r.Method == http.MethodPost || r.Method == http.MethodPut):
 		return k.write(ctx)
+	case op == "data" && r.Method == http.MethodPatch:
+		return k.patch(ctx)
+	case op == "metadata" && r.Method == http.MethodPatch:
+		return k.patchMeta(ctx)
 	case op == "data" && r.Method == http.MethodDelete:
 		return k.softDelete(ctx, nil)
 	case op == "delete" && (r.Method == http.MethodPost || r.Method == http.MethodPut):
@@ -414,13 +427,26 @@ func (k kv2) write(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	casRequired := cfg.CASRequired || meta.CASRequired
+	if err := checkCAS(cfg, meta, body.Options.CAS); err != nil {
+		return err
+	}
+	return k.commitVersion(ctx, cfg, meta, rev, now, raw)
+}
+
+// checkCAS applies the check-and-set rules of a data write.
+func checkCAS(cfg kvConfig, meta *kvMeta, cas *int) error {
 	switch {
-	case body.Options.CAS == nil && casRequired:
+	case cas == nil && (cfg.CASRequired || meta.CASRequired):
 		return badRequest("check-and-set parameter required for this call")
-	case body.Options.CAS != nil && *body.Options.CAS != meta.CurrentVersion:
+	case cas != nil && *cas != meta.CurrentVersion:
 		return badRequest("check-and-set parameter did not match the current version")
 	}
+	return nil
+}
+
+// commitVersion stores raw as the key's next version, trims the versions
+// beyond max_versions and answers with the new version's metadata.
+func (k kv2) commitVersion(ctx context.Context, cfg kvConfig, meta *kvMeta, rev int, now time.Time, raw []byte) error {
 	version := meta.CurrentVersion + 1
 	vm := &versionMeta{CreatedTime: now}
 	if dva := firstNonEmpty(meta.DeleteVersionAfter, cfg.DeleteVersionAfter); dva != "" {
@@ -431,9 +457,6 @@ func (k kv2) write(ctx context.Context) error {
 	}
 	meta.Versions[strconv.Itoa(version)] = vm
 	meta.CurrentVersion, meta.UpdatedTime, meta.Latest = version, now, raw
-	if meta.OldestVersion == 0 {
-		meta.OldestVersion = 1
-	}
 	pruned := prune(meta, firstPositive(meta.MaxVersions, cfg.MaxVersions, defaultMaxVersions))
 	if err := k.st.Put(ctx, k.saveMeta(meta, rev, storage.Write{Path: k.versionPath(version), Data: raw, Rev: 0})...); err != nil {
 		return apiError(err)
@@ -465,8 +488,8 @@ func prune(meta *kvMeta, max int) []int {
 		dropped = append(dropped, nums[0])
 		nums = nums[1:]
 	}
-	if len(nums) > 0 {
-		meta.OldestVersion = nums[0]
+	if len(dropped) > 0 && len(nums) > 0 {
+		meta.OldestVersion = nums[0] // Vault moves it only when it trims
 	}
 	return dropped
 }
@@ -520,15 +543,59 @@ func (k kv2) read(ctx context.Context) error {
 
 func (k kv2) versionsBody() ([]int, error) {
 	var body struct {
-		Versions []int `json:"versions"`
+		Versions any `json:"versions"`
 	}
 	if err := decodeBody(k.r, &body); err != nil {
 		return nil, err
 	}
-	if len(body.Versions) == 0 {
+	versions, err := commaInts(body.Versions)
+	if err != nil {
+		return nil, err
+	}
+	if len(versions) == 0 {
 		return nil, badRequest("no version number provided")
 	}
-	return body.Versions, nil
+	return versions, nil
+}
+
+// commaInts reads a list of versions as Vault does: numbers, numeric
+// strings (what `vault kv undelete -versions=1,2` sends) or one
+// comma-separated string.
+func commaInts(v any) ([]int, error) {
+	var items []any
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case []any:
+		items = x
+	case string:
+		for _, part := range strings.Split(x, ",") {
+			items = append(items, part)
+		}
+	default:
+		items = []any{x}
+	}
+	out := make([]int, 0, len(items))
+	for _, it := range items {
+		var n int
+		var err error
+		switch x := it.(type) {
+		case float64:
+			n = int(x)
+			if float64(n) != x {
+				err = errors.New("not a whole number")
+			}
+		case string:
+			n, err = strconv.Atoi(strings.TrimSpace(x))
+		default:
+			err = errors.New("not a number")
+		}
+		if err != nil || n < 0 {
+			return nil, badRequest("invalid version %v in 'versions'", it)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // updateVersions applies change to the listed versions' metadata and stores
@@ -631,12 +698,16 @@ func (k kv2) writeMeta(ctx context.Context) error {
 	var body struct {
 		kvSettings
 		CustomMetadata map[string]string `json:"custom_metadata"`
+		CAS            *int              `json:"cas"`
 	}
 	if err := decodeBody(k.r, &body); err != nil {
 		return err
 	}
-	_, meta, rev, now, err := k.loadForWrite(ctx)
+	cfg, meta, rev, now, err := k.loadForWrite(ctx)
 	if err != nil {
+		return err
+	}
+	if err := checkMetadataCAS(cfg, meta, body.CAS); err != nil {
 		return err
 	}
 	if err := body.applyTo(&meta.kvConfig); err != nil {
@@ -645,16 +716,11 @@ func (k kv2) writeMeta(ctx context.Context) error {
 	if body.CustomMetadata != nil {
 		meta.CustomMetadata = body.CustomMetadata
 	}
+	// As Vault, a lower max_versions trims on the key's next write, not now.
 	meta.UpdatedTime = now
-	var pruned []int
-	if meta.MaxVersions > 0 {
-		pruned = prune(meta, meta.MaxVersions)
-	}
+	meta.MetadataVersion++
 	if err := k.st.Put(ctx, k.saveMeta(meta, rev)...); err != nil {
 		return apiError(err)
-	}
-	for _, v := range pruned {
-		_ = k.st.Delete(ctx, k.versionPath(v))
 	}
 	noContent(k.w)
 	return nil
@@ -696,7 +762,8 @@ func (k kv2) config(ctx context.Context) error {
 		if dva == "" {
 			dva = "0s"
 		}
-		k.respond(http.StatusOK, map[string]any{"max_versions": cfg.MaxVersions, "cas_required": cfg.CASRequired, "delete_version_after": dva})
+		k.respond(http.StatusOK, map[string]any{"max_versions": cfg.MaxVersions, "cas_required": cfg.CASRequired,
+			"delete_version_after": dva, "metadata_cas_required": cfg.MetadataCASRequired})
 		return nil
 	case http.MethodPost, http.MethodPut:
 		if err := k.auth(capUpdate); err != nil {

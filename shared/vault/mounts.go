@@ -25,6 +25,13 @@ type Mount struct {
 	Accessor    string            `json:"accessor"`
 	UUID        string            `json:"uuid"`
 	Options     map[string]string `json:"options"`
+	Config      mountConfig       `json:"config"`
+}
+
+// mountConfig is what sys/mounts/<path>/tune sets, in seconds (0: the system default).
+type mountConfig struct {
+	DefaultLeaseTTL int64 `json:"default_lease_ttl"`
+	MaxLeaseTTL     int64 `json:"max_lease_ttl"`
 }
 
 // kvVersion is 2 for a KV v2 mount, 1 for KV v1.
@@ -216,6 +223,6 @@ func (m Mount) describe() map[string]any {
 	return map[string]any{
 		"type": m.Type, "description": m.Description, "accessor": m.Accessor, "uuid": m.UUID,
 		"options": m.Options, "local": false, "seal_wrap": false, "external_entropy_access": false,
-		"config": map[string]any{"default_lease_ttl": 0, "max_lease_ttl": 0, "force_no_cache": false},
+		"config": map[string]any{"default_lease_ttl": m.Config.DefaultLeaseTTL, "max_lease_ttl": m.Config.MaxLeaseTTL, "force_no_cache": false},
 	}
 }

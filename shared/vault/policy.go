@@ -11,6 +11,7 @@ import (
 
 	"github.com/cedar-policy/cedar-go"
 	"github.com/cedar-policy/cedar-go/x/exp/schema/validate"
+	"github.com/surrealdb/surrealdb.go/pkg/models"
 
 	"github.com/stratumiops/stratumiops/schemas"
 	"github.com/stratumiops/stratumiops/shared/platform/authz"
@@ -23,6 +24,7 @@ const (
 	capRead   = "read"
 	capCreate = "create"
 	capUpdate = "update"
+	capPatch  = "patch"
 	capDelete = "delete"
 	capList   = "list"
 	capSudo   = "sudo"
@@ -61,6 +63,7 @@ func newPolicies(db *surreal.Client) (*policies, error) {
 type policyRow struct {
 	Name string `json:"name"`
 	Text string `json:"text"`
+	HCL  string `json:"hcl,omitempty"` // the HCL it was written in, if it was (Text is then its Cedar)
 }
 
 func policyID(name string) any { return recordID("policies", name) }
@@ -83,9 +86,18 @@ func (p *policies) put(ctx context.Context, name, text string) error {
 	if _, err := p.parse(name, text); err != nil {
 		return badRequest("failed to parse policy: %v", err)
 	}
+	return p.store(ctx, name, text, "")
+}
+
+// store writes a policy's Cedar text and, for one written in HCL, the HCL.
+func (p *policies) store(ctx context.Context, name, text, hclText string) error {
 	defer p.recent.Clear()
-	_, err := surreal.Query[any](ctx, p.db, "UPSERT $id CONTENT { name: $n, text: $t, updated_at: time::now() }",
-		map[string]any{"id": policyID(name), "n": name, "t": text})
+	content := map[string]any{"name": name, "text": text, "updated_at": models.CustomDateTime{Time: now()}}
+	if hclText != "" {
+		content["hcl"] = hclText
+	}
+	_, err := surreal.Query[any](ctx, p.db, "UPSERT $id CONTENT $c",
+		map[string]any{"id": policyID(name), "c": content})
 	if err != nil {
 		return fmt.Errorf("store policy: %w", err)
 	}
@@ -93,7 +105,7 @@ func (p *policies) put(ctx context.Context, name, text string) error {
 }
 
 func (p *policies) get(ctx context.Context, name string) (*policyRow, error) {
-	row, err := surreal.Query[*policyRow](ctx, p.db, "SELECT name, text FROM ONLY $id", map[string]any{"id": policyID(name)})
+	row, err := surreal.Query[*policyRow](ctx, p.db, "SELECT name, text, hcl FROM ONLY $id", map[string]any{"id": policyID(name)})
 	if err != nil {
 		return nil, fmt.Errorf("read policy: %w", err)
 	}
@@ -192,7 +204,7 @@ func (p *policies) authorize(ctx context.Context, r *http.Request, t *Token, cap
 				"display_name": cedar.String(t.DisplayName), "policies": cedar.NewSet(pols...),
 			}), Tags: cedar.NewRecord(tags)},
 			resource: {UID: resource, Attributes: cedar.NewRecord(cedar.RecordMap{
-				"path": cedar.String(path), "mount": cedar.String(mount),
+				"path": cedar.String(path), "mount": cedar.String(mount), "indexed": cedar.String(indexedPath(path)),
 			})},
 		},
 	})

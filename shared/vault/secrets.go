@@ -77,6 +77,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, op string) error 
 				return err
 			}
 		}
+		if p, _ := parseDuration(body.Period); p > 0 && !caller.isRoot() {
+			// As Vault: a periodic token takes root or sudo on the create path.
+			if err := s.policies.authorize(ctx, r, caller, capSudo, "auth/token/"+op, "auth/token/"); err != nil {
+				return err
+			}
+		}
 		id, t, err := s.tokens.create(ctx, caller, body.tokenRequest, orphan)
 		if err != nil {
 			return err
@@ -95,7 +101,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, op string) error 
 			return err
 		}
 		if t == nil {
-			return badRequest("bad token")
+			return errBadToken // Vault: 403 "bad token"
 		}
 		respond(w, http.StatusOK, lookupData(t, body.Token), nil, "token")
 		return nil

@@ -63,6 +63,8 @@ func capabilityOf(r *http.Request) string {
 		return capRead
 	case r.Method == http.MethodDelete:
 		return capDelete
+	case r.Method == http.MethodPatch:
+		return capPatch
 	}
 	return capUpdate
 }

@@ -22,7 +22,7 @@ func (s *Server) SysHandler() http.Handler {
 // never kept; leases and audit hashes are not kept at all.)
 func changesKeptState(path string) bool {
 	return path == "seal" || isSnapshotPath(path) || strings.HasPrefix(path, "mounts/") || strings.HasPrefix(path, "audit/") ||
-		strings.HasPrefix(path, "policies/cedar/")
+		strings.HasPrefix(path, "policies/cedar/") || strings.HasPrefix(path, "policies/acl/")
 }
 
 func (s *Server) sys(w http.ResponseWriter, r *http.Request, path string) (err error) {
@@ -100,6 +100,8 @@ func (s *Server) sys(w http.ResponseWriter, r *http.Request, path string) (err e
 		}
 		httpapi.WriteJSON(w, http.StatusOK, out)
 		return nil
+	case sysCompatPath(path):
+		return s.sysCompat(w, r, path)
 	case strings.HasPrefix(path, "mounts/"):
 		return s.mount(w, r, strings.TrimPrefix(path, "mounts/"))
 	case path == "audit" || strings.HasPrefix(path, "audit/") || strings.HasPrefix(path, "audit-hash/") || path == "audit-verify":

@@ -26,6 +26,7 @@ type Token struct {
 	CreationTime   time.Time         `json:"creation_time"`
 	TTLSeconds     int64             `json:"ttl_seconds"`
 	ExplicitMaxTTL int64             `json:"explicit_max_ttl_seconds"`
+	Period         int64             `json:"period_seconds"` // a periodic token's period; 0 if not periodic
 	ExpireTime     *time.Time        `json:"expire_time,omitempty"`
 	NumUses        int               `json:"num_uses"`
 	UsesLeft       int               `json:"uses_left"`
@@ -202,8 +203,9 @@ func (ts *tokens) create(ctx context.Context, parent *Token, req tokenRequest, o
 	if err != nil {
 		return "", nil, badRequest("invalid 'explicit_max_ttl': %v", err)
 	}
-	if period, err := parseDuration(req.Period); err != nil || period != 0 {
-		return "", nil, badRequest("periodic tokens are not supported; use ttl and renew")
+	period, err := parseDuration(req.Period)
+	if err != nil {
+		return "", nil, badRequest("invalid 'period': %v", err)
 	}
 	policies := dedupe(req.Policies)
 	if len(policies) == 0 {
@@ -219,17 +221,7 @@ func (ts *tokens) create(ctx context.Context, parent *Token, req tokenRequest, o
 	if slices.Contains(policies, "root") && !parent.isRoot() {
 		return "", nil, badRequest("root tokens may only be created by a root token")
 	}
-	if ttl == 0 {
-		ttl = defaultTTL
-	}
-	ttl = min(ttl, maxTTL)
-	if maxExplicit > 0 {
-		ttl = min(ttl, maxExplicit)
-	}
-	if parent.ExpireTime != nil && !orphan && !req.NoParent {
-		// A child never outlives its parent.
-		ttl = min(ttl, time.Until(*parent.ExpireTime))
-	}
+	ttl = grantedTTL(ttl, period, maxExplicit, parent, orphan || req.NoParent)
 	renewable := true
 	if req.Renewable != nil {
 		renewable = *req.Renewable
@@ -242,6 +234,7 @@ func (ts *tokens) create(ctx context.Context, parent *Token, req tokenRequest, o
 	expire := now.Add(ttl)
 	t := &Token{Accessor: keeper.NewToken()[2:], Policies: policies, Meta: req.Meta, DisplayName: display,
 		CreationTime: now, TTLSeconds: int64(ttl.Seconds()), ExplicitMaxTTL: int64(maxExplicit.Seconds()),
+		Period:     int64(period.Seconds()),
 		ExpireTime: &expire, NumUses: req.NumUses, UsesLeft: req.NumUses, Renewable: renewable,
 		Orphan: orphan || req.NoParent, Path: "auth/token/create"}
 	if t.Meta == nil {
@@ -262,12 +255,33 @@ func (ts *tokens) create(ctx context.Context, parent *Token, req tokenRequest, o
 	return id, t, nil
 }
 
+// grantedTTL is a new token's TTL: the period for a periodic token (no
+// maximum), else the asked TTL (the default if none) within the store's
+// maximum; never past an explicit max TTL, nor past the parent's expiry.
+func grantedTTL(ttl, period, maxExplicit time.Duration, parent *Token, detached bool) time.Duration {
+	switch {
+	case period > 0:
+		ttl = period
+	case ttl == 0:
+		ttl = min(defaultTTL, maxTTL)
+	default:
+		ttl = min(ttl, maxTTL)
+	}
+	if maxExplicit > 0 {
+		ttl = min(ttl, maxExplicit)
+	}
+	if parent.ExpireTime != nil && !detached {
+		ttl = min(ttl, time.Until(*parent.ExpireTime))
+	}
+	return ttl
+}
+
 // store writes a token record (also used at init for the root token).
 func (ts *tokens) store(ctx context.Context, t *Token) error {
 	content := map[string]any{
 		"accessor": t.Accessor, "policies": t.Policies, "meta": t.Meta, "display_name": t.DisplayName,
 		"creation_time": models.CustomDateTime{Time: t.CreationTime}, "ttl_seconds": t.TTLSeconds,
-		"explicit_max_ttl_seconds": t.ExplicitMaxTTL, "num_uses": t.NumUses, "uses_left": t.UsesLeft,
+		"explicit_max_ttl_seconds": t.ExplicitMaxTTL, "period_seconds": t.Period, "num_uses": t.NumUses, "uses_left": t.UsesLeft,
 		"renewable": t.Renewable, "orphan": t.Orphan, "path": t.Path,
 	}
 	if t.Parent != nil {
@@ -327,22 +341,31 @@ func (ts *tokens) renew(ctx context.Context, t *Token, increment time.Duration) 
 	if !t.Renewable {
 		return nil, badRequest("lease is not renewable")
 	}
-	if increment <= 0 {
+	// As Vault: a periodic token gets its period again, whatever was asked;
+	// without an increment a token gets the TTL its last renewal granted.
+	switch {
+	case t.Period > 0:
+		increment = time.Duration(t.Period) * time.Second
+	case increment <= 0:
 		increment = time.Duration(t.TTLSeconds) * time.Second
 	}
 	limit := t.CreationTime.Add(maxTTL)
+	if t.Period > 0 {
+		limit = time.Time{}
+	}
 	if t.ExplicitMaxTTL > 0 {
 		limit = t.CreationTime.Add(time.Duration(t.ExplicitMaxTTL) * time.Second)
 	}
 	expire := time.Now().UTC().Add(increment)
-	if expire.After(limit) {
+	if !limit.IsZero() && expire.After(limit) {
 		expire = limit
 	}
-	if _, err := surreal.Query[any](ctx, ts.db, "UPDATE $id SET expire_time = $e",
-		map[string]any{"id": tokenID(t.Hash), "e": models.CustomDateTime{Time: expire}}); err != nil {
+	granted := int64(time.Until(expire).Round(time.Second).Seconds())
+	if _, err := surreal.Query[any](ctx, ts.db, "UPDATE $id SET expire_time = $e, ttl_seconds = $ttl",
+		map[string]any{"id": tokenID(t.Hash), "e": models.CustomDateTime{Time: expire}, "ttl": granted}); err != nil {
 		return nil, fmt.Errorf("renew: %w", err)
 	}
-	t.ExpireTime = &expire
+	t.ExpireTime, t.TTLSeconds = &expire, granted
 	return t, nil
 }
 
@@ -351,7 +374,7 @@ func lookupData(t *Token, id string) map[string]any {
 	ttl := int64(0)
 	var expire any
 	if t.ExpireTime != nil {
-		ttl = max(int64(time.Until(*t.ExpireTime).Seconds()), 0)
+		ttl = remaining(*t.ExpireTime)
 		expire = vaultTime(*t.ExpireTime)
 	}
 	meta := any(t.Meta)
@@ -364,6 +387,9 @@ func lookupData(t *Token, id string) map[string]any {
 		"issue_time": vaultTime(t.CreationTime), "meta": meta, "num_uses": t.UsesLeft, "orphan": t.Orphan,
 		"path": t.Path, "policies": t.Policies, "renewable": t.Renewable, "ttl": ttl, "type": "service",
 	}
+	if t.Period > 0 {
+		d["period"] = t.Period
+	}
 	if id != "" {
 		d["id"] = id
 	}
@@ -374,7 +400,7 @@ func lookupData(t *Token, id string) map[string]any {
 func authData(id string, t *Token) map[string]any {
 	lease := int64(0)
 	if t.ExpireTime != nil {
-		lease = max(int64(time.Until(*t.ExpireTime).Seconds()), 0)
+		lease = remaining(*t.ExpireTime)
 	}
 	meta := any(t.Meta)
 	if len(t.Meta) == 0 {
@@ -395,4 +421,10 @@ func dedupe(in []string) []string {
 		}
 	}
 	return out
+}
+
+// remaining is the whole seconds left until expire, rounded as Vault reports
+// them: a token created with ttl 1h reads 3600, not 3599.
+func remaining(expire time.Time) int64 {
+	return max(int64(time.Until(expire).Round(time.Second).Seconds()), 0)
 }

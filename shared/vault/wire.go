@@ -54,6 +54,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, status int, code, messag
 
 var (
 	errPermissionDenied = httpapi.Errorf(http.StatusForbidden, "permission_denied", "permission denied")
+	errBadToken         = httpapi.Errorf(http.StatusForbidden, "permission_denied", "bad token")
 	errSealed           = httpapi.Errorf(http.StatusServiceUnavailable, "sealed", "Vault is sealed")
 	errNotFound         = &httpapi.Error{Status: http.StatusNotFound, Code: "not_found"}
 	errUnsupported      = httpapi.Errorf(http.StatusMethodNotAllowed, "unsupported", "unsupported operation")

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -252,6 +253,15 @@ func (k keyRequest) create() (keeper.EngineResponse, error) {
 	o, err := optionsFrom(k.f)
 	if err != nil {
 		return keeper.EngineResponse{}, err
+	}
+	// Creating an existing key changes nothing, as in Vault; but asking for
+	// another type is an error, so that nobody believes they hold a key of
+	// the type they asked for (say ml-kem-768) when the name is an AES key.
+	if existing, _, err := k.e.load(k.ctx, k.path); err != nil {
+		return keeper.EngineResponse{}, err
+	} else if existing != nil && o.Type != "" && existing.Type != o.Type {
+		return keeper.EngineResponse{}, invalid("key %q already exists with type %s, not %s: delete it (deletion_allowed) or choose another name",
+			k.name, existing.Type, o.Type)
 	}
 	p, err := k.createWith(o)
 	if err != nil {
@@ -509,7 +519,16 @@ func (k keyRequest) encrypt() (keeper.EngineResponse, error) {
 		if p, err = k.createWith(o); err != nil {
 			return keeper.EngineResponse{}, err
 		}
+		res, err := k.encryptWith(p)
+		// OpenBao creates it too, silently; we say so.
+		res.Warnings = append(res.Warnings, fmt.Sprintf("key %q did not exist and was created with type %s", k.name, p.Type))
+		return res, err
 	}
+	return k.encryptWith(p)
+}
+
+// encryptWith encrypts the request's plaintext (or batch) with p.
+func (k keyRequest) encryptWith(p *Policy) (keeper.EngineResponse, error) {
 	return k.batch(func(f engine.Fields) (map[string]any, error) {
 		plain, err := f.Base64("plaintext")
 		if err != nil {

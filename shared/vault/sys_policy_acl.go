@@ -1,0 +1,96 @@
+package vault
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// aclPolicy serves sys/policies/acl/<name> (what `vault policy write|read|
+// list|delete` use): the policy is HCL, translated to Cedar and stored as
+// both; reading it gives the HCL back. Policies written as Cedar
+// (sys/policies/cedar) read here as their Cedar text, with a warning.
+func (s *Server) aclPolicy(w http.ResponseWriter, r *http.Request, name string) error {
+	ctx := r.Context()
+	if _, err := s.authorized(ctx, r, capabilityOf(r), strings.TrimSuffix("sys/policies/acl/"+name, "/"), "sys/"); err != nil {
+		return err
+	}
+	if name == "" || isList(r) {
+		if !isList(r) && r.Method != http.MethodGet {
+			return errUnsupported
+		}
+		names, err := s.policies.list(ctx)
+		if err != nil {
+			return err
+		}
+		respond(w, http.StatusOK, map[string]any{"keys": names, "policies": names}, nil, "system")
+		return nil
+	}
+	switch r.Method {
+	case http.MethodGet:
+		return s.readACLPolicy(w, r, name)
+	case http.MethodPost, http.MethodPut:
+		var body struct {
+			Policy string `json:"policy"`
+		}
+		if err := decodeBody(r, &body); err != nil {
+			return err
+		}
+		if err := s.policies.putHCL(ctx, name, body.Policy); err != nil {
+			return err
+		}
+		noContent(w)
+		return nil
+	case http.MethodDelete:
+		if err := s.policies.delete(ctx, name); err != nil {
+			return err
+		}
+		noContent(w)
+		return nil
+	}
+	return errUnsupported
+}
+
+func (s *Server) readACLPolicy(w http.ResponseWriter, r *http.Request, name string) error {
+	if name == "root" {
+		respond(w, http.StatusOK, map[string]any{"name": "root", "policy": ""}, nil, "system")
+		return nil
+	}
+	p, err := s.policies.get(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	if p == nil {
+		return errNotFound
+	}
+	if p.HCL == "" {
+		writeEnvelope(w, http.StatusOK, envelope{Data: map[string]any{"name": p.Name, "policy": p.Text}, MountType: "system",
+			Warnings: []string{"policy " + name + " was written as Cedar (sys/policies/cedar); this is its Cedar text"}})
+		return nil
+	}
+	respond(w, http.StatusOK, map[string]any{"name": p.Name, "policy": p.HCL, "cedar": p.Text}, nil, "system")
+	return nil
+}
+
+// putHCL translates an HCL policy to Cedar and stores both.
+func (p *policies) putHCL(ctx context.Context, name, text string) error {
+	if name == "root" || name == "default" {
+		return badRequest("cannot update the %q policy", name)
+	}
+	if !policyName.MatchString(name) {
+		return badRequest("invalid policy name %q", name)
+	}
+	if strings.TrimSpace(text) == "" {
+		return badRequest("'policy' parameter not supplied or empty")
+	}
+	rules, err := parseHCLPolicy(text)
+	if err != nil {
+		return badRequest("%v", err)
+	}
+	cedarText := hclToCedar(name, rules)
+	if _, err := p.parse(name, cedarText); err != nil {
+		return fmt.Errorf("policy %q: its Cedar translation does not validate: %w", name, err)
+	}
+	return p.store(ctx, name, cedarText, text)
+}
