@@ -8,7 +8,7 @@ import (
 )
 
 // Functions are SecretumVault's HTTP functions, by catalog name; vault-crypto
-// has its own set (keeper.Functions) so that neither links the other's code.
+// has its own set (cryptofn.Functions) so that neither links the other's code.
 var Functions = function.Set{
 	"vault-sys": function.HTTP(func(ctx context.Context, d *function.Deps) (http.Handler, error) {
 		s, err := NewServer(d.Surreal, d.Invoker)

@@ -17,7 +17,8 @@ type Kind string
 const (
 	// HTTP functions sit behind their system's API Gateway HTTP API.
 	HTTP Kind = "http"
-	// Consumer functions are invoked by the NATS → Lambda dispatcher, one message at a time.
+	// Consumer functions are invoked by the NATS → Lambda dispatcher, one message
+	// at a time or in batches (Function.Batch).
 	Consumer Kind = "consumer"
 	// Invoke functions have no route: only other functions call them, through the Lambda Invoke API.
 	Invoke Kind = "invoke"

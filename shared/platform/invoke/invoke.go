@@ -76,5 +76,6 @@ func (l *Local) Invoke(ctx context.Context, function string, payload []byte) ([]
 	return out, nil
 }
 
-// ErrorTypeName lets callers that must not import this package (the bus) read the remote error type.
+// ErrorTypeName is the remote error type, for code that tests errors through
+// an interface (the bus's IsPermanent) rather than this package's type.
 func (e *FunctionError) ErrorTypeName() string { return e.Type }
