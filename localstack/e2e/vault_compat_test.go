@@ -199,6 +199,11 @@ func compatTokens(t *testing.T, root *bao.Client) {
 	if r, err = tk.RenewWithContext(ctx, p.Auth.ClientToken, 7200); err != nil || r.Auth.LeaseDuration != 1800 {
 		t.Fatalf("periodic renew gives the period again: %+v %v", r, err)
 	}
+	// A period past the system maximum (768h) is capped to it, as in Vault.
+	long, err := tk.CreateWithContext(ctx, &bao.TokenCreateRequest{Period: "876000h"})
+	if err != nil || long.Auth.LeaseDuration != 768*3600 {
+		t.Fatalf("a 100-year period: %+v %v", long, err)
+	}
 	if _, err := tk.LookupWithContext(ctx, "s.bogus"); !hasStatus(err, 403) {
 		t.Fatalf("lookup of a bogus token: %v", err)
 	}

@@ -52,6 +52,21 @@ func TestVaultSnapshot(t *testing.T) {
 	if err := reader.Sys().RaftSnapshotRestoreWithContext(ctx, strings.NewReader("x"), true); !hasStatus(err, 403) {
 		t.Fatalf("restore with a token without sudo: %v", err)
 	}
+	// A backup token (read and sudo on the path, as Vault's backup policies
+	// grant) saves but cannot restore: that takes update.
+	mustWrite(t, root.Logical(), "sys/policies/acl/snapshot-backup",
+		map[string]any{"policy": `path "sys/storage/raft/snapshot" { capabilities = ["read", "sudo"] }`})
+	backup, err := root.Auth().Token().CreateWithContext(ctx, &bao.TokenCreateRequest{Policies: []string{"snapshot-backup"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	backupClient := baoClient(t, addr, backup.Auth.ClientToken)
+	if err := backupClient.Sys().RaftSnapshotWithContext(ctx, &bytes.Buffer{}); err != nil {
+		t.Fatalf("snapshot with a backup token: %v", err)
+	}
+	if err := backupClient.Sys().RaftSnapshotRestoreWithContext(ctx, strings.NewReader("x"), false); !hasStatus(err, 403) {
+		t.Fatalf("restore with a backup token (read and sudo only): %v", err)
+	}
 	var snap bytes.Buffer
 	began := time.Now()
 	if err := root.Sys().RaftSnapshotWithContext(ctx, &snap); err != nil {

@@ -51,6 +51,7 @@ type searchIndex struct {
 	// (a read re-reads a window behind the newest stamp: commits can become
 	// visible out of stamp order; see surreal.FeedCursor).
 	nodesFeed, linksFeed *surreal.FeedCursor
+	deletesSeen          int       // deletes the feeds brought since the last load
 	syncedAt             time.Time // when the last read of the feeds began
 
 	// Nodes live in numbered slots, so that a query walks slices, not maps.
@@ -162,23 +163,43 @@ func (x *searchIndex) sync(ctx context.Context) error {
 	return x.follow(ctx)
 }
 
+// loadTries bounds the scans of a load that deletes kept overtaking.
+const loadTries = 3
+
 // load reads every node and edge, then the feeds from just before the read,
 // so that a write that raced the scan is applied too (applying one twice is
-// harmless).
+// harmless). A scan of several pages can skip a row when an earlier row is
+// deleted between two pages (the rest shift back by one) and an unchanged
+// row never comes back through the feed, so a paged scan that a delete
+// overlapped is done again.
 func (x *searchIndex) load(ctx context.Context) error {
+	for try := 1; ; try++ {
+		paged, err := x.loadOnce(ctx)
+		if err != nil || !paged || x.deletesSeen == 0 || try == loadTries {
+			return err
+		}
+	}
+}
+
+// loadOnce scans both tables and follows the feeds; paged says a table took
+// more than one page.
+func (x *searchIndex) loadOnce(ctx context.Context) (paged bool, err error) {
 	nodesFeed, err := surreal.StartFeed(ctx, x.db)
 	if err != nil {
-		return fmt.Errorf("load search index: %w", err)
+		return false, fmt.Errorf("load search index: %w", err)
 	}
-	linksFeed := *nodesFeed
+	linksFeed, err := surreal.StartFeed(ctx, x.db)
+	if err != nil {
+		return false, fmt.Errorf("load search index: %w", err)
+	}
 	rows, err := loadPaged[indexRow](ctx, x.db, "SELECT record::id(id) AS id, node_type, graph_id, tags, terms, embedding, title, content, "+
 		"metadata, created_at, updated_at FROM nodes")
 	if err != nil {
-		return fmt.Errorf("load search index: %w", err)
+		return false, fmt.Errorf("load search index: %w", err)
 	}
 	links, err := loadPaged[linkRow](ctx, x.db, "SELECT id, in, out, relation, weight, metadata FROM links")
 	if err != nil {
-		return fmt.Errorf("load graph adjacency: %w", err)
+		return false, fmt.Errorf("load graph adjacency: %w", err)
 	}
 	x.mu.Lock()
 	x.reset()
@@ -189,12 +210,12 @@ func (x *searchIndex) load(ctx context.Context) error {
 		x.adj.put(&links[i])
 	}
 	x.mu.Unlock()
-	x.nodesFeed, x.linksFeed = nodesFeed, &linksFeed
+	x.nodesFeed, x.linksFeed, x.deletesSeen = nodesFeed, linksFeed, 0
 	if err := x.follow(ctx); err != nil {
-		return err
+		return false, err
 	}
 	x.loaded = true
-	return nil
+	return len(rows) >= loadPage || len(links) >= loadPage, nil
 }
 
 // loadPage is how many rows one round trip of a full load reads: a whole
@@ -237,8 +258,8 @@ func (x *searchIndex) follow(ctx context.Context) error {
 		x.applyNodes(res[0])
 		x.applyLinks(res[1])
 		x.mu.Unlock()
-		x.syncedAt = began
 		if len(res[0]) < feedPage && len(res[1]) < feedPage {
+			x.syncedAt = began // only once the whole feed is read
 			return nil
 		}
 		nodesFrom, linksFrom = pastLast(res[0], nodesFrom), pastLast(res[1], linksFrom)
@@ -284,6 +305,7 @@ func (x *searchIndex) applyNodes(sets []changeSet[feedRow]) {
 					Title: u.Title, Content: u.Content, Metadata: u.Metadata, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt})
 			case c.Delete != nil && x.nodesFeed.Fresh(fmt.Sprint(c.Delete.ID.ID), set.Versionstamp):
 				x.remove(fmt.Sprint(c.Delete.ID.ID))
+				x.deletesSeen++
 			}
 		}
 		x.nodesFeed.Saw(set.Versionstamp)
@@ -301,6 +323,7 @@ func (x *searchIndex) applyLinks(sets []changeSet[feedRow]) {
 					Weight: c.Update.Weight, Metadata: c.Update.Metadata})
 			case c.Delete != nil && x.linksFeed.Fresh(fmt.Sprint(c.Delete.ID.ID), set.Versionstamp):
 				x.adj.remove(fmt.Sprint(c.Delete.ID.ID))
+				x.deletesSeen++
 			}
 		}
 		x.linksFeed.Saw(set.Versionstamp)

@@ -261,6 +261,9 @@ func (s *Store) readPage(ctx context.Context, project string, statuses []string,
 			want = append(want, listed{sl, st})
 		}
 	}
+	if len(ids) == 0 {
+		return page, true, nil
+	}
 	rows, err := surreal.Query[[]taskRow](ctx, s.db, "SELECT "+fields+" FROM $ids[*]", map[string]any{"ids": ids})
 	if err != nil {
 		return Page{}, false, fmt.Errorf("list tasks: %w", err)
@@ -432,6 +435,10 @@ func (s *Store) Reorder(ctx context.Context, t Task, order int) (Task, error) {
 			if out, err = s.reorder(ctx, t.ID, order); !errors.Is(err, errGapClosed) {
 				return err
 			}
+			// The board this instance holds may lack what closed the gap.
+			if err := s.board.ensure(ctx, t.ProjectID, true); err != nil {
+				return err
+			}
 		}
 		return err
 	})
@@ -494,11 +501,13 @@ func (s *Store) writeRank(ctx context.Context, cur Task, n gap) (Task, error) {
 
 // spread re-ranks a column rankGap apart, keeping its order, in one
 // transaction. The ranks pass through a range no task uses, so that the
-// unique index never sees two tasks on one rank halfway; a task that left
-// the column meanwhile is left alone.
+// unique index never sees two tasks on one rank halfway. Each task must
+// still hold the rank the plan read, else nothing is written (errGapClosed):
+// a plan from a stale board would undo another instance's reorder.
 func (s *Store) spread(ctx context.Context, project, status string) error {
 	type step struct {
 		ID    models.RecordID `json:"id"`
+		Old   int64           `json:"old"`
 		Park  int64           `json:"park"`
 		Final int64           `json:"final"`
 	}
@@ -509,12 +518,20 @@ func (s *Store) spread(ctx context.Context, project, status string) error {
 	steps := make([]step, len(col))
 	top := col[len(col)-1].rank
 	for i, sl := range col {
-		steps[i] = step{ID: rid("tasks", sl.id), Park: math.MinInt64/2 + int64(i), Final: top - int64(len(col)-1-i)*rankGap}
+		steps[i] = step{ID: rid("tasks", sl.id), Old: sl.rank, Park: math.MinInt64/2 + int64(i), Final: top - int64(len(col)-1-i)*rankGap}
 	}
 	_, err := surreal.Query[any](ctx, s.db, surreal.Atomic(`
-FOR $s IN $steps { UPDATE $s.id SET rank = $s.park WHERE project_id = $p AND status = $status };
-FOR $s IN $steps { UPDATE $s.id SET rank = $s.final WHERE project_id = $p AND status = $status };`),
+FOR $s IN $steps {
+	IF array::len((UPDATE $s.id SET rank = $s.park WHERE project_id = $p AND status = $status AND rank = $s.old)) = 0 {
+		THROW 'column changed'
+	}
+};
+FOR $s IN $steps { UPDATE $s.id SET rank = $s.final WHERE project_id = $p AND status = $status AND rank = $s.park };`),
 		map[string]any{"steps": steps, "p": project, "status": status})
+	var qe *surreal.QueryError
+	if errors.As(err, &qe) && strings.Contains(qe.Message, "column changed") {
+		return errGapClosed // planned from a column another instance changed: read it again
+	}
 	if err != nil {
 		return fmt.Errorf("spread column %s: %w", status, err)
 	}

@@ -48,6 +48,9 @@ func (s *Server) secrets(w http.ResponseWriter, r *http.Request, path string) er
 // token serves the token store's endpoints.
 func (s *Server) token(w http.ResponseWriter, r *http.Request, op string) error {
 	ctx := r.Context()
+	if r.Method == http.MethodPatch {
+		return errUnsupported // PATCH is for KV v2 data and metadata only
+	}
 	caller, err := s.tokens.authenticate(ctx, r)
 	if err != nil {
 		return err

@@ -19,10 +19,20 @@ const (
 
 func isSnapshotPath(path string) bool { return path == snapshotPath || path == snapshotForcePath }
 
-// snapshotAPI serves GET sys/storage/raft/snapshot (save) and POST or PUT
-// sys/storage/raft/snapshot[-force] (restore). Both need sudo (root has it).
+// snapshotAPI serves GET sys/storage/raft/snapshot (save: read and sudo)
+// and POST or PUT sys/storage/raft/snapshot[-force] (restore: update and
+// sudo), as Vault does: a token that may take backups cannot restore one.
+// Root has all of them.
 func (s *Server) snapshotAPI(w http.ResponseWriter, r *http.Request, path string) error {
-	if _, err := s.authorized(r.Context(), r, capSudo, "sys/"+path, "sys/"); err != nil {
+	need := capRead
+	if r.Method != http.MethodGet {
+		need = capUpdate
+	}
+	t, err := s.authorized(r.Context(), r, capSudo, "sys/"+path, "sys/")
+	if err != nil {
+		return err
+	}
+	if err := s.policies.authorize(r.Context(), r, t, need, "sys/"+path, "sys/"); err != nil {
 		return err
 	}
 	switch {

@@ -207,6 +207,7 @@ func (ts *tokens) create(ctx context.Context, parent *Token, req tokenRequest, o
 	if err != nil {
 		return "", nil, badRequest("invalid 'period': %v", err)
 	}
+	period = min(period, maxTTL) // as Vault: a period is capped at the system maximum
 	policies := dedupe(req.Policies)
 	if len(policies) == 0 {
 		policies = slices.Clone(parent.Policies)

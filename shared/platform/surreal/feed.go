@@ -14,9 +14,10 @@ import (
 // measured here on RocksDB, 8 writers and a reader reading from past the
 // newest stamp it saw, 45 of 3 860 commits showed up after a later one, up to
 // 4 ms late, and a reader that only moved forward would never have seen them.
-// So a cursor reads from past the newest stamp it saw, and every
-// FeedDeepEvery from FeedOverlap before it; Fresh says which of the changes
-// read again are news (per record: a later stamp than the last one applied).
+// So every read starts FeedMargin before the newest stamp the cursor saw,
+// and every FeedDeepEvery FeedOverlap before it; Fresh says which of the
+// changes read again are news (per record: a later stamp than the last one
+// applied).
 type FeedCursor struct {
 	newest  uint64            // the newest versionstamp seen
 	deepAt  time.Time         // when the last read from FeedOverlap back was planned
@@ -26,6 +27,10 @@ type FeedCursor struct {
 const (
 	// FeedOverlap is how far back a deep read starts: 250 ms of stamps.
 	FeedOverlap = 250 << 16
+	// FeedMargin is how far back every other read starts: 20 ms of stamps,
+	// five times the lateness measured, so that a read that follows an
+	// acknowledged write sees it.
+	FeedMargin = 20 << 16
 	// FeedDeepEvery is how often a read is deep: a read of the whole window
 	// costs a few milliseconds under load, a read of what is new much less.
 	FeedDeepEvery = 50 * time.Millisecond
@@ -41,11 +46,11 @@ func StartFeed(ctx context.Context, db *Client) (*FeedCursor, error) {
 	return &FeedCursor{newest: uint64(ms) << 16, applied: map[string]uint64{}}, nil
 }
 
-// From is the SINCE of the next read, planned at now: just past the newest
-// stamp seen, or FeedOverlap back from it every FeedDeepEvery.
+// From is the SINCE of the next read, planned at now: FeedMargin back from
+// the newest stamp seen, or FeedOverlap back every FeedDeepEvery.
 func (c *FeedCursor) From(now time.Time) uint64 {
 	if now.Sub(c.deepAt) < FeedDeepEvery {
-		return c.newest + 1
+		return c.newest - min(c.newest, FeedMargin)
 	}
 	c.deepAt = now
 	floor := c.newest - min(c.newest, FeedOverlap)

@@ -148,8 +148,11 @@ func (rd *reader) page(name string, body []byte, onPage func(string, int, []Reco
 	}
 	rd.pages[table] = seq
 	var rows []Record
-	if err := surreal.UnmarshalCBOR(body, &rows); err != nil {
+	if err := surreal.UnmarshalUntrustedCBOR(body, &rows); err != nil {
 		return invalid("page %s: %v", name, err)
+	}
+	if len(rows) > pageSize {
+		return invalid("page %s holds %d records, more than a page's %d", name, len(rows), pageSize)
 	}
 	for _, row := range rows {
 		id, ok := row["id"].(models.RecordID)
