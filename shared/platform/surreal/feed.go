@@ -15,13 +15,15 @@ import (
 // newest stamp it saw, 45 of 3 860 commits showed up after a later one, up to
 // 4 ms late, and a reader that only moved forward would never have seen them.
 // So every read starts FeedMargin before the newest stamp the cursor saw,
-// and every FeedDeepEvery FeedOverlap before it; Fresh says which of the
-// changes read again are news (per record: a later stamp than the last one
-// applied).
+// and every FeedDeepEvery FeedOverlap before it, until the feed has been
+// quiet long enough that nothing older can still appear; Fresh says which
+// of the changes read again are news (per record: a later stamp than the
+// last one applied).
 type FeedCursor struct {
-	newest  uint64            // the newest versionstamp seen
-	deepAt  time.Time         // when the last read from FeedOverlap back was planned
-	applied map[string]uint64 // record → the stamp of its change applied last, within the overlap
+	newest     uint64            // the newest versionstamp seen
+	advancedAt time.Time         // when newest last moved
+	deepAt     time.Time         // when the last read from FeedOverlap back was planned
+	applied    map[string]uint64 // record → the stamp of its change applied last, within the overlap
 }
 
 const (
@@ -34,6 +36,11 @@ const (
 	// FeedDeepEvery is how often a read is deep: a read of the whole window
 	// costs a few milliseconds under load, a read of what is new much less.
 	FeedDeepEvery = 50 * time.Millisecond
+	// feedSettled is how long after the newest stamp last moved a commit
+	// stamped before it can no longer appear: then reads start past it (the
+	// windows behind a feed that went quiet would otherwise be read again and
+	// again; after a bulk import that is thousands of changes a read).
+	feedSettled = 2 * time.Duration(FeedOverlap>>16) * time.Millisecond
 )
 
 // StartFeed places a cursor at the database's present: the first read
@@ -43,12 +50,17 @@ func StartFeed(ctx context.Context, db *Client) (*FeedCursor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start change feed: %w", err)
 	}
-	return &FeedCursor{newest: uint64(ms) << 16, applied: map[string]uint64{}}, nil
+	return &FeedCursor{newest: uint64(ms) << 16, advancedAt: time.Now(), applied: map[string]uint64{}}, nil
 }
 
 // From is the SINCE of the next read, planned at now: FeedMargin back from
 // the newest stamp seen, or FeedOverlap back every FeedDeepEvery.
 func (c *FeedCursor) From(now time.Time) uint64 {
+	// Settled: the newest stamp has not moved for a while, and a deep read
+	// ran well after it did, so nothing stamped before it is still to come.
+	if now.Sub(c.advancedAt) > feedSettled && c.deepAt.After(c.advancedAt.Add(feedSettled/2)) {
+		return c.newest + 1
+	}
 	if now.Sub(c.deepAt) < FeedDeepEvery {
 		return c.newest - min(c.newest, FeedMargin)
 	}
@@ -75,4 +87,8 @@ func (c *FeedCursor) Fresh(id string, vs uint64) bool {
 }
 
 // Saw moves the cursor past vs.
-func (c *FeedCursor) Saw(vs uint64) { c.newest = max(c.newest, vs) }
+func (c *FeedCursor) Saw(vs uint64) {
+	if vs > c.newest {
+		c.newest, c.advancedAt = vs, time.Now()
+	}
+}
