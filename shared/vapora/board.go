@@ -108,16 +108,18 @@ func (x *boardIndex) start(ctx context.Context) error {
 		return fmt.Errorf("board index: %w", err)
 	}
 	x.mu.Lock()
-	x.boards, x.places = map[string]*board{}, map[string]place{}
+	x.boards, x.places, x.cursor = map[string]*board{}, map[string]place{}, cursor
 	x.mu.Unlock()
-	x.cursor, x.syncedAt = cursor, began
+	x.syncedAt = began
 	return nil
 }
 
 // follow applies what the feed holds from the cursor on.
 func (x *boardIndex) follow(ctx context.Context) error {
 	began := time.Now()
+	x.mu.Lock() // From prunes what Fresh and placeOwn read
 	from := x.cursor.From(began)
+	x.mu.Unlock()
 	for {
 		sets, err := surreal.Query[[]taskChange](ctx, x.db,
 			fmt.Sprintf("SHOW CHANGES FOR TABLE tasks SINCE %d LIMIT %d", from, boardFeedPage), nil)
@@ -317,4 +319,21 @@ func (x *boardIndex) neighbours(t Task, order int) (gap, bool) {
 		g.hi = rankAt(order)
 	}
 	return g, true
+}
+
+// placeOwn takes a write this instance just made into its board and gives
+// the task's order there: the writer need not wait for the feed to bring
+// back its own write (the feed applies it again, unchanged; others' writes
+// of the last milliseconds may still be on their way, as they may be to any
+// reader). ok is false when the board is not held, or when the feed brought
+// a change of this task within its window: then that change may be newer
+// than this write, and the caller reads the feed instead.
+func (x *boardIndex) placeOwn(t Task, rank int64) (int, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.boards[t.ProjectID] == nil || x.cursor == nil || x.cursor.Recent(t.ID) {
+		return 0, false
+	}
+	x.put(t.ID, place{project: t.ProjectID, status: t.Status, rank: rank})
+	return slices.BinarySearchFunc(x.boards[t.ProjectID].columns[t.Status], slot{rank, t.ID}, compareSlots)
 }
