@@ -4,7 +4,7 @@ package main
 import (
 	"github.com/stratumiops/stratumiops/shared/platform/function"
 	"github.com/stratumiops/stratumiops/shared/platform/invoke/lambdaclient"
-	"github.com/stratumiops/stratumiops/shared/vault"
+	"github.com/stratumiops/stratumiops/shared/vault/secretsfn"
 )
 
-func main() { function.Main("vault-secrets", vault.Functions, lambdaclient.FromEnv) }
+func main() { function.Main("vault-secrets", secretsfn.Functions, lambdaclient.FromEnv) }

@@ -4,7 +4,7 @@ package main
 import (
 	"github.com/stratumiops/stratumiops/shared/platform/function"
 	"github.com/stratumiops/stratumiops/shared/platform/invoke/lambdaclient"
-	"github.com/stratumiops/stratumiops/shared/vault"
+	"github.com/stratumiops/stratumiops/shared/vault/sysfn"
 )
 
-func main() { function.Main("vault-sys", vault.Functions, lambdaclient.FromEnv) }
+func main() { function.Main("vault-sys", sysfn.Functions, lambdaclient.FromEnv) }

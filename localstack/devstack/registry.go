@@ -12,10 +12,11 @@ import (
 	"github.com/stratumiops/stratumiops/shared/vapora/llm"
 	"github.com/stratumiops/stratumiops/shared/vapora/llm/runner"
 	"github.com/stratumiops/stratumiops/shared/vapora/vaporafn"
-	"github.com/stratumiops/stratumiops/shared/vault"
 	"github.com/stratumiops/stratumiops/shared/vault/backup"
 	"github.com/stratumiops/stratumiops/shared/vault/cryptofn"
 	"github.com/stratumiops/stratumiops/shared/vault/database"
+	"github.com/stratumiops/stratumiops/shared/vault/secretsfn"
+	"github.com/stratumiops/stratumiops/shared/vault/sysfn"
 )
 
 // Set is a function set with the system it belongs to and the name of the
@@ -30,7 +31,8 @@ type Set struct {
 // several packages so that each Lambda links only what it runs.
 var Sets = []Set{
 	{System: "portfolio", Package: "portfolio", Set: portfolio.Functions},
-	{System: "vault", Package: "vault", Set: vault.Functions},
+	{System: "vault", Package: "sysfn", Set: sysfn.Functions},
+	{System: "vault", Package: "secretsfn", Set: secretsfn.Functions},
 	{System: "vault", Package: "cryptofn", Set: cryptofn.Functions},
 	{System: "vault", Package: "database", Set: database.Functions},
 	{System: "vault", Package: "backup", Set: backup.Functions},

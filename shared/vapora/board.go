@@ -117,7 +117,7 @@ func (x *boardIndex) start(ctx context.Context) error {
 // follow applies what the feed holds from the cursor on.
 func (x *boardIndex) follow(ctx context.Context) error {
 	began := time.Now()
-	x.mu.Lock() // From prunes what Fresh and placeOwn read
+	x.mu.Lock() // From prunes what Fresh reads
 	from := x.cursor.From(began)
 	x.mu.Unlock()
 	for {
@@ -319,21 +319,4 @@ func (x *boardIndex) neighbours(t Task, order int) (gap, bool) {
 		g.hi = rankAt(order)
 	}
 	return g, true
-}
-
-// placeOwn takes a write this instance just made into its board and gives
-// the task's order there: the writer need not wait for the feed to bring
-// back its own write (the feed applies it again, unchanged; others' writes
-// of the last milliseconds may still be on their way, as they may be to any
-// reader). ok is false when the board is not held, or when the feed brought
-// a change of this task within its window: then that change may be newer
-// than this write, and the caller reads the feed instead.
-func (x *boardIndex) placeOwn(t Task, rank int64) (int, bool) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if x.boards[t.ProjectID] == nil || x.cursor == nil || x.cursor.Recent(t.ID) {
-		return 0, false
-	}
-	x.put(t.ID, place{project: t.ProjectID, status: t.Status, rank: rank})
-	return slices.BinarySearchFunc(x.boards[t.ProjectID].columns[t.Status], slot{rank, t.ID}, compareSlots)
 }

@@ -207,15 +207,11 @@ func (s *Store) placed(ctx context.Context, r taskRow, reload bool) (Task, bool,
 	return t, ok, nil
 }
 
-// withOrder gives a task a write returned its order: from the board this
-// instance holds, with the write taken in; else (the board is not held) from
-// the board once loaded, reading the task again if it moved since.
+// withOrder gives a task a write returned its order, reading it again if it
+// moved since. The board is caught up with the feed first, so the order
+// counts every write acknowledged before this one, from any instance (a
+// client whose requests land on different instances sees its own writes).
 func (s *Store) withOrder(ctx context.Context, r taskRow) (Task, error) {
-	t := r.task()
-	if order, ok := s.board.placeOwn(t, r.Rank); ok {
-		t.Order = order
-		return t, nil
-	}
 	t, ok, err := s.placed(ctx, r, false)
 	if err != nil || ok {
 		return t, err

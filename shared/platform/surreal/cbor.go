@@ -98,13 +98,14 @@ func checkCBOR(data []byte) error {
 
 // cborArg reads an item header's argument: its value and the header's size.
 func cborArg(data []byte, i int, info byte) (uint64, int, error) {
-	size := map[byte]int{24: 1, 25: 2, 26: 4, 27: 8}[info]
-	switch {
-	case info < 24, info == 31:
+	if info < 24 || info == 31 {
 		return uint64(info), 1, nil
-	case size == 0:
+	}
+	if info > 27 {
 		return 0, 0, fmt.Errorf("malformed item header at byte %d", i)
-	case i+1+size > len(data):
+	}
+	size := 1 << (info - 24) // 24..27: 1, 2, 4 or 8 bytes
+	if i+1+size > len(data) {
 		return 0, 0, fmt.Errorf("truncated at byte %d", i)
 	}
 	var v uint64

@@ -86,13 +86,6 @@ func (c *FeedCursor) Fresh(id string, vs uint64) bool {
 	return true
 }
 
-// Recent reports whether a change to record id was applied within the
-// window a deep read covers.
-func (c *FeedCursor) Recent(id string) bool {
-	_, ok := c.applied[id]
-	return ok
-}
-
 // Saw moves the cursor past vs.
 func (c *FeedCursor) Saw(vs uint64) {
 	if vs > c.newest {
