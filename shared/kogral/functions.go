@@ -12,7 +12,6 @@ import (
 	"github.com/stratumiops/stratumiops/events"
 	"github.com/stratumiops/stratumiops/shared/platform/bus"
 	"github.com/stratumiops/stratumiops/shared/platform/function"
-	"github.com/stratumiops/stratumiops/shared/platform/principal"
 )
 
 // EmbedderFromEnv picks the embedder: KOGRAL_EMBEDDER = local (default),
@@ -66,9 +65,9 @@ func storeFor(ctx context.Context, d *function.Deps) (*Store, error) {
 }
 
 func authenticated(d *function.Deps, h http.Handler) (http.Handler, error) {
-	auth, err := principal.New(principal.Config{JWTSecret: d.Env("API_JWT_SECRET"), APIKeys: d.Env("API_KEYS")})
+	auth, err := d.Authenticator()
 	if err != nil {
-		return nil, fmt.Errorf("kogral authentication: %w", err)
+		return nil, err
 	}
 	return auth.Middleware(h), nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
 	"github.com/stratumiops/stratumiops/shared/platform/obs"
+	"github.com/stratumiops/stratumiops/shared/platform/principal"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
 
@@ -54,6 +55,16 @@ func (d *Deps) Env(key string) string {
 		return v
 	}
 	return d.Function.Env[key]
+}
+
+// Authenticator checks API callers with the JWT secret and API keys a
+// catalog function with Auth is given (API_JWT_SECRET, API_KEYS).
+func (d *Deps) Authenticator() (*principal.Authenticator, error) {
+	auth, err := principal.New(principal.Config{JWTSecret: d.Env("API_JWT_SECRET"), APIKeys: d.Env("API_KEYS")})
+	if err != nil {
+		return nil, fmt.Errorf("%s authentication: %w", d.Function.Name, err)
+	}
+	return auth, nil
 }
 
 // Builders construct one kind of handler.

@@ -2,13 +2,11 @@ package llm
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 
 	"github.com/stratumiops/stratumiops/schemas"
 	"github.com/stratumiops/stratumiops/shared/platform/authz"
 	"github.com/stratumiops/stratumiops/shared/platform/function"
-	"github.com/stratumiops/stratumiops/shared/platform/principal"
 )
 
 // keysFor picks where providers' keys are sealed: SecretumVault's KV when
@@ -47,9 +45,9 @@ var Functions = function.Set{
 		if err != nil {
 			return nil, err
 		}
-		auth, err := principal.New(principal.Config{JWTSecret: d.Env("API_JWT_SECRET"), APIKeys: d.Env("API_KEYS")})
+		auth, err := d.Authenticator()
 		if err != nil {
-			return nil, fmt.Errorf("vapora-llm authentication: %w", err)
+			return nil, err
 		}
 		return NewAPI(router, engine, auth).Handler(), nil
 	}),

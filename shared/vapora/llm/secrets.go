@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
-	"github.com/stratumiops/stratumiops/shared/platform/awscfg"
+	"github.com/stratumiops/stratumiops/shared/platform/awscfg/kmsclient"
 )
 
 // Keys seals providers' API keys and opens them again. A sealed key is a
@@ -133,15 +133,10 @@ func NewKMSKeys(ctx context.Context, keyID, endpoint string) (*KMSKeys, error) {
 	if keyID == "" {
 		return nil, errors.New("no KMS key for provider keys: set SECRETS_KMS_KEY (or VAULT_ADDR to use the vault)")
 	}
-	cfg, err := awscfg.Load(ctx, endpoint)
+	client, err := kmsclient.New(ctx, endpoint)
 	if err != nil {
 		return nil, err
 	}
-	client := kms.NewFromConfig(cfg, func(o *kms.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-	})
 	return &KMSKeys{client: client, keyID: keyID}, nil
 }
 

@@ -16,7 +16,6 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/bus"
 	"github.com/stratumiops/stratumiops/shared/platform/function"
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
-	"github.com/stratumiops/stratumiops/shared/platform/principal"
 	"github.com/stratumiops/stratumiops/shared/vapora"
 )
 
@@ -45,9 +44,9 @@ func apiFor(ctx context.Context, d *function.Deps) (*vapora.API, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth, err := principal.New(principal.Config{JWTSecret: d.Env("API_JWT_SECRET"), APIKeys: d.Env("API_KEYS")})
+	auth, err := d.Authenticator()
 	if err != nil {
-		return nil, fmt.Errorf("vapora authentication: %w", err)
+		return nil, err
 	}
 	return vapora.NewAPI(store, d.Bus, engine, auth), nil
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
-	"github.com/stratumiops/stratumiops/shared/platform/awscfg"
+	"github.com/stratumiops/stratumiops/shared/platform/awscfg/kmsclient"
 )
 
 // KMS wraps with an AWS KMS key; the encryption context binds each blob to its use.
@@ -25,15 +25,10 @@ func NewKMS(ctx context.Context, keyID, endpoint string) (*KMS, error) {
 	if keyID == "" {
 		return nil, fmt.Errorf("no KMS key: set VAULT_UNSEAL_KEY_ARN")
 	}
-	cfg, err := awscfg.Load(ctx, endpoint)
+	client, err := kmsclient.New(ctx, endpoint)
 	if err != nil {
 		return nil, err
 	}
-	client := kms.NewFromConfig(cfg, func(o *kms.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-	})
 	return &KMS{client: client, keyID: keyID}, nil
 }
 
