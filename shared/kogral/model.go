@@ -37,11 +37,13 @@ type NotFoundError struct{ What string }
 
 func (e *NotFoundError) Error() string { return e.What + " not found" }
 
+// separators are what canonical ignores; built once (building a Replacer
+// cost 9 % of an import's CPU when each comparison built its own).
+var separators = strings.NewReplacer("_", "", "-", "", " ", "")
+
 // canonical maps "relates_to", "relatesTo" or "RelatesTo" to the seed's name.
 func canonical(field, v string, allowed []string) (string, error) {
-	squash := func(s string) string {
-		return strings.ToLower(strings.NewReplacer("_", "", "-", "", " ", "").Replace(s))
-	}
+	squash := func(s string) string { return strings.ToLower(separators.Replace(s)) }
 	for _, a := range allowed {
 		if squash(a) == squash(v) {
 			return a, nil
