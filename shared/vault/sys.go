@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -267,6 +268,14 @@ func (s *Server) policy(w http.ResponseWriter, r *http.Request, name string) err
 		}
 		respond(w, http.StatusOK, map[string]any{"name": p.Name, "policy": p.Text}, nil, "system")
 		return nil
+	}
+	return s.changePolicy(w, r, name, s.policies.put)
+}
+
+// changePolicy writes (POST, PUT: the body's "policy", through put) or
+// deletes a named policy; the Cedar and the HCL paths differ only in put.
+func (s *Server) changePolicy(w http.ResponseWriter, r *http.Request, name string, put func(ctx context.Context, name, text string) error) error {
+	switch r.Method {
 	case http.MethodPost, http.MethodPut:
 		var body struct {
 			Policy string `json:"policy"`
@@ -274,19 +283,18 @@ func (s *Server) policy(w http.ResponseWriter, r *http.Request, name string) err
 		if err := decodeBody(r, &body); err != nil {
 			return err
 		}
-		if err := s.policies.put(ctx, name, body.Policy); err != nil {
+		if err := put(r.Context(), name, body.Policy); err != nil {
 			return err
 		}
-		noContent(w)
-		return nil
 	case http.MethodDelete:
-		if err := s.policies.delete(ctx, name); err != nil {
+		if err := s.policies.delete(r.Context(), name); err != nil {
 			return err
 		}
-		noContent(w)
-		return nil
+	default:
+		return errUnsupported
 	}
-	return errUnsupported
+	noContent(w)
+	return nil
 }
 
 // auditAPI serves sys/audit (list, enable, disable), sys/audit-hash/<path> and

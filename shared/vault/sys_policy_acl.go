@@ -30,26 +30,8 @@ func (s *Server) aclPolicy(w http.ResponseWriter, r *http.Request, name string) 
 	switch r.Method {
 	case http.MethodGet:
 		return s.readACLPolicy(w, r, name)
-	case http.MethodPost, http.MethodPut:
-		var body struct {
-			Policy string `json:"policy"`
-		}
-		if err := decodeBody(r, &body); err != nil {
-			return err
-		}
-		if err := s.policies.putHCL(ctx, name, body.Policy); err != nil {
-			return err
-		}
-		noContent(w)
-		return nil
-	case http.MethodDelete:
-		if err := s.policies.delete(ctx, name); err != nil {
-			return err
-		}
-		noContent(w)
-		return nil
 	}
-	return errUnsupported
+	return s.changePolicy(w, r, name, s.policies.putHCL)
 }
 
 func (s *Server) readACLPolicy(w http.ResponseWriter, r *http.Request, name string) error {
