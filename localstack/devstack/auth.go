@@ -16,8 +16,9 @@ const (
 	DevAPIKey    = "stratum-dev-key"
 )
 
-// DevAPIKeyScopes are the dev key's scopes: the demo tenant, and managing agents.
-var DevAPIKeyScopes = []string{"demo", "agents"}
+// DevAPIKeyScopes are the dev key's scopes: the demo tenant, managing agents,
+// and configuring the LLM router (so the README's examples work with it).
+var DevAPIKeyScopes = []string{"demo", "agents", "llm"}
 
 // authVars are the authentication settings the devstack gives functions.
 func authVars() map[string]string {
