@@ -14,7 +14,7 @@ COMPOSE  := docker compose -f localstack/docker-compose.yml
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: dev test deps vet fmt-check bench compat build synth deploy cdk-cli localstack-up localstack-down deploy-local e2e-local
+.PHONY: dev test deps vet fmt-check bench compat openapi build synth deploy cdk-cli localstack-up localstack-down deploy-local e2e-local
 
 ## dev: start every system locally (NATS, SurrealDB, all functions) and print the endpoints
 dev: deps
@@ -36,6 +36,10 @@ bench: deps
 ## periodic tokens against a throw-away devstack, exit codes included (not part of test)
 compat:
 	GO=$(GO) sh scripts/compat-bao.sh
+
+## openapi: rewrite schemas/openapi/<system>.json from the HTTP functions' registrations (make test fails while one is stale)
+openapi:
+	$(GO) run ./cmd/stratum openapi
 
 ## deps: PostgreSQL (for the database engine tests), Go modules, the npm packages of the SurrealDB server and of the
 ## e2e suite's post-quantum checks (pinned by package-lock.json) and the local AWS stand-ins (aws-lambda-rie, local-kms;

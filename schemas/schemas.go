@@ -13,3 +13,20 @@ var Surreal embed.FS
 //
 //go:embed cedar
 var Cedar embed.FS
+
+// OpenAPI holds openapi/<system>.json, each system's OpenAPI document,
+// generated from the functions' registrations (make openapi) and served by
+// the system's gateway at GET /openapi.json.
+//
+//go:embed openapi
+var OpenAPI embed.FS
+
+// OpenAPIDocument is the system's OpenAPI document; a system without one is
+// a programming error the registry test names.
+func OpenAPIDocument(system string) []byte {
+	doc, err := OpenAPI.ReadFile("openapi/" + system + ".json")
+	if err != nil {
+		return []byte(`{}`)
+	}
+	return doc
+}

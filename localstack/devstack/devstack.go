@@ -17,7 +17,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -32,7 +31,6 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
 	"github.com/stratumiops/stratumiops/shared/platform/obs"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
-	"github.com/stratumiops/stratumiops/shared/vault"
 )
 
 // Config says how to run the stack.
@@ -366,11 +364,7 @@ func (s *Stack) serveGateway(sys catalog.System, handlers map[string]http.Handle
 			health.Add("surrealdb", s.dbs[f.Database].Ping)
 		}
 		for _, r := range f.Routes {
-			pattern := r.MuxPattern()
-			if r.Method == "ANY" {
-				pattern = strings.TrimPrefix(pattern, "ANY ") // any method: a path-only pattern
-			}
-			mux.Handle(pattern, handlers[f.Name])
+			mux.Handle(httpapi.MuxPattern(r.Method, r.Path), handlers[f.Name])
 			routes++
 		}
 	}
@@ -380,11 +374,7 @@ func (s *Stack) serveGateway(sys catalog.System, handlers map[string]http.Handle
 	mux.Handle("GET /health/live", health.LiveHandler())
 	mux.Handle("GET /health/ready", health.ReadyHandler())
 	mux.Handle("GET /metrics", metrics.Handler())
-	errors := httpapi.WriteJSONError
-	if sys.Name == "vault" {
-		errors = vault.WriteError // Vault clients expect {"errors":[...]}
-	}
-	addr, err := s.listen(sys.Name, sys.DevPort, httpapi.ErrorShape(mux, errors))
+	addr, err := s.listen(sys.Name, sys.DevPort, httpapi.ErrorShape(mux, SystemErrors(sys.Name)))
 	if err != nil {
 		return err
 	}

@@ -6,8 +6,10 @@ import (
 	"strings"
 
 	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/platform/apidoc"
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
 	"github.com/stratumiops/stratumiops/shared/platform/function"
+	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 	"github.com/stratumiops/stratumiops/shared/portfolio"
 	"github.com/stratumiops/stratumiops/shared/vapora/llm"
 	"github.com/stratumiops/stratumiops/shared/vapora/llm/runner"
@@ -59,6 +61,8 @@ func Builders() (map[string]function.Builder, error) {
 				problems = append(problems, fmt.Sprintf("%q is built by %s but belongs to %s", name, system, f.System))
 			case b.Kind() != f.Kind:
 				problems = append(problems, fmt.Sprintf("%q: catalog kind %s, builder kind %s", name, f.Kind, b.Kind()))
+			default:
+				problems = append(problems, routeProblems(f, b)...)
 			}
 			if _, dup := out[name]; dup {
 				problems = append(problems, fmt.Sprintf("%q is built by two sets", name))
@@ -76,4 +80,75 @@ func Builders() (map[string]function.Builder, error) {
 		return nil, fmt.Errorf("function registry: %s", strings.Join(problems, "; "))
 	}
 	return out, nil
+}
+
+// SystemErrors is the error shape of a system's HTTP functions (the gateway
+// answers its own 404s and 405s in it).
+func SystemErrors(system string) httpapi.ErrorWriter {
+	for _, f := range catalog.OfSystem(system) {
+		if b, ok := builderOf(f.Name); ok && f.Kind == catalog.HTTP {
+			return b.Errors.Write
+		}
+	}
+	return httpapi.WriteJSONError
+}
+
+// routeProblems names each catalog route of f that its registration does not
+// serve and each registered operation the catalog does not route.
+func routeProblems(f catalog.Function, b function.Builder) []string {
+	listed := map[string]bool{}
+	for _, r := range f.Routes {
+		listed[r.String()] = true
+	}
+	var problems []string
+	for _, op := range b.Operations {
+		if !listed[op.Route()] {
+			problems = append(problems, fmt.Sprintf("%q registers %s, which its catalog entry does not route", f.Name, op.Route()))
+		}
+		delete(listed, op.Route())
+	}
+	for r := range listed {
+		problems = append(problems, fmt.Sprintf("%q: catalog route %s has no registered operation", f.Name, r))
+	}
+	return problems
+}
+
+// OpenAPIDocuments are the systems' OpenAPI documents, made from their
+// registrations, by system. A system whose HTTP functions only mount routers
+// of their own (the vault, which keeps Vault's API) has none.
+func OpenAPIDocuments() (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for _, sys := range catalog.Systems {
+		api := apidoc.System{Name: sys.Name, Errors: httpapi.JSONErrors}
+		documented := false
+		for _, f := range catalog.OfSystem(sys.Name) {
+			b, ok := builderOf(f.Name)
+			if !ok || f.Kind != catalog.HTTP {
+				continue
+			}
+			api.Errors = b.Errors
+			for _, op := range b.Operations {
+				api.Operations = append(api.Operations, op)
+				documented = documented || !op.Mounted
+			}
+		}
+		if !documented {
+			continue
+		}
+		doc, err := apidoc.Document(api)
+		if err != nil {
+			return nil, err
+		}
+		out[sys.Name] = doc
+	}
+	return out, nil
+}
+
+func builderOf(name string) (function.Builder, bool) {
+	for _, set := range Sets {
+		if b, ok := set.Set[name]; ok {
+			return b, true
+		}
+	}
+	return function.Builder{}, false
 }

@@ -1,6 +1,7 @@
 package devstack_test
 
 import (
+	"bytes"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/stratumiops/stratumiops/localstack/devstack"
+	"github.com/stratumiops/stratumiops/schemas"
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
 )
 
@@ -74,5 +76,26 @@ func TestMainFilesUseTheirSystemSet(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Join("..", "..", "functions"))
 	if len(entries) != len(catalog.Functions) {
 		t.Errorf("%d function folders, %d catalog functions", len(entries), len(catalog.Functions))
+	}
+}
+
+// The committed OpenAPI documents are the ones the registrations make
+// (make openapi rewrites them), and each documented system serves its own.
+func TestOpenAPIDocumentsAreCurrent(t *testing.T) {
+	docs, err := devstack.OpenAPIDocuments()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) == 0 {
+		t.Fatal("no system has a document")
+	}
+	for system, doc := range docs {
+		committed, err := os.ReadFile(filepath.Join("..", "..", "schemas", "openapi", system+".json"))
+		if err != nil || !bytes.Equal(committed, doc) {
+			t.Errorf("schemas/openapi/%s.json is not what the registrations make (%v): run make openapi", system, err)
+		}
+		if !bytes.Equal(schemas.OpenAPIDocument(system), doc) {
+			t.Errorf("%s: the embedded document differs from the registrations'", system)
+		}
 	}
 }

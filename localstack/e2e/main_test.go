@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,12 +47,13 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) (int, error) {
+	http.DefaultTransport = contract
 	if path := os.Getenv("STRATUM_CDK_OUTPUTS"); path != "" {
 		var err error
 		if ep, err = devstack.EndpointsFromCDKOutputs(path); err != nil {
 			return 1, err
 		}
-		return m.Run(), nil
+		return runChecked(m), nil
 	}
 	if path := os.Getenv("STRATUM_ENDPOINTS"); path != "" {
 		raw, err := os.ReadFile(path)
@@ -61,7 +63,7 @@ func run(m *testing.M) (int, error) {
 		if err := json.Unmarshal(raw, &ep); err != nil {
 			return 1, fmt.Errorf("%s: %w", path, err)
 		}
-		return m.Run(), nil
+		return runChecked(m), nil
 	}
 	dir, err := os.MkdirTemp("", "stratum-e2e-")
 	if err != nil {
@@ -80,7 +82,7 @@ func run(m *testing.M) (int, error) {
 	}
 	own = true
 
-	code := m.Run()
+	code := runChecked(m)
 
 	// A clean stop: SIGINT ends the devstack, with exit code 0, and takes SurrealDB with it.
 	if err := dev.stop(); err != nil {
@@ -90,6 +92,16 @@ func run(m *testing.M) (int, error) {
 		dumpLog(dev.logFile())
 	}
 	return code, nil
+}
+
+// runChecked runs the tests, then fails the run if a response did not
+// match its OpenAPI document.
+func runChecked(m *testing.M) int {
+	code := m.Run()
+	if !contract.report() && code == 0 {
+		code = 1
+	}
+	return code
 }
 
 // dev is the devstack this suite started (nil when it targets another stack).

@@ -3,9 +3,7 @@ package kogral
 import (
 	"errors"
 	"net/http"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 )
@@ -34,37 +32,6 @@ func apiError(err error) error {
 // handler is one route's work: it writes the answer or returns an error.
 type handler func(b Backend, w http.ResponseWriter, r *http.Request) error
 
-// NewAPI serves kogral-api over b.
-func NewAPI(b Backend) http.Handler {
-	var o httpapi.Options
-	mux := http.NewServeMux()
-	for pattern, f := range apiRoutes {
-		mux.Handle(pattern, o.Handle(func(w http.ResponseWriter, r *http.Request) error { return apiError(f(b, w, r)) }))
-	}
-	return mux
-}
-
-// apiRoutes are kogral-api's routes (the catalog lists the same).
-var apiRoutes = map[string]handler{
-	"POST /nodes":                 createNode,
-	"GET /nodes":                  listNodes,
-	"GET /nodes/{id}":             getNode,
-	"PUT /nodes/{id}":             updateNode,
-	"DELETE /nodes/{id}":          deleteNode,
-	"GET /nodes/{id}/edges":       nodeEdges,
-	"GET /nodes/{id}/blocks":      nodeBlocks,
-	"GET /nodes/{id}/connected":   connected,
-	"POST /decisions":             addDecision,
-	"POST /edges":                 link,
-	"DELETE /edges":               unlink,
-	"GET /graphs":                 listGraphs,
-	"GET /graphs/{id}/guidelines": guidelines,
-	"GET /search":                 search,
-	"GET /path":                   path,
-	"GET /export":                 export,
-	"POST /import":                importGraph,
-}
-
 func createNode(b Backend, w http.ResponseWriter, r *http.Request) error {
 	var in NodeInput
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
@@ -88,7 +55,7 @@ func listNodes(b Backend, w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"nodes": list})
+	httpapi.WriteJSON(w, http.StatusOK, nodeList{Nodes: list})
 	return nil
 }
 
@@ -123,9 +90,6 @@ func deleteNode(b Backend, w http.ResponseWriter, r *http.Request) error {
 }
 
 func nodeEdges(b Backend, w http.ResponseWriter, r *http.Request) error {
-	if err := onlyParams(r, "direction"); err != nil {
-		return err
-	}
 	dir, err := ParseDirection(r.URL.Query().Get("direction"))
 	if err != nil {
 		return err
@@ -134,7 +98,7 @@ func nodeEdges(b Backend, w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"edges": list, "direction": dir})
+	httpapi.WriteJSON(w, http.StatusOK, edgeList{Edges: list, Direction: dir})
 	return nil
 }
 
@@ -143,14 +107,11 @@ func nodeBlocks(b Backend, w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"blocks": list})
+	httpapi.WriteJSON(w, http.StatusOK, blockList{Blocks: list})
 	return nil
 }
 
 func connected(b Backend, w http.ResponseWriter, r *http.Request) error {
-	if err := onlyParams(r, "depth", "limit"); err != nil {
-		return err
-	}
 	depth, err := httpapi.QueryInt(r, "depth", 1, 1, MaxDepth)
 	if err != nil {
 		return err
@@ -217,7 +178,7 @@ func listGraphs(b Backend, w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"graphs": list})
+	httpapi.WriteJSON(w, http.StatusOK, graphList{Graphs: list})
 	return nil
 }
 
@@ -229,7 +190,7 @@ func guidelines(b Backend, w http.ResponseWriter, r *http.Request) error {
 	if list == nil {
 		list = []EffectiveGuideline{}
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"guidelines": list})
+	httpapi.WriteJSON(w, http.StatusOK, guidelineList{Guidelines: list})
 	return nil
 }
 
@@ -249,7 +210,7 @@ func search(b Backend, w http.ResponseWriter, r *http.Request) error {
 	if hits == nil {
 		hits = []Hit{}
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"hits": hits})
+	httpapi.WriteJSON(w, http.StatusOK, hitList{Hits: hits})
 	return nil
 }
 
@@ -271,12 +232,12 @@ func export(b Backend, w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	files := func(m map[string][]byte) map[string]any {
-		out := map[string]string{}
+	files := func(m map[string][]byte) fileSet {
+		out := fileSet{Files: map[string]string{}}
 		for k, v := range m {
-			out[k] = string(v)
+			out.Files[k] = string(v)
 		}
-		return map[string]any{"files": out}
+		return out
 	}
 	switch f := r.URL.Query().Get("format"); f {
 	case "", "json":
@@ -307,24 +268,8 @@ func importGraph(b Backend, w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// onlyParams refuses a query parameter a route does not know.
-func onlyParams(r *http.Request, known ...string) error {
-	for k := range r.URL.Query() {
-		if !slices.Contains(known, k) {
-			return httpapi.BadRequest("unknown query parameter %q: want %s", k, strings.Join(known, ", "))
-		}
-	}
-	return nil
-}
-
 func filterFrom(r *http.Request) (Filter, error) {
 	q := r.URL.Query()
-	known := map[string]bool{"type": true, "tag": true, "graph": true, "limit": true, "q": true, "semantic": true}
-	for k := range q {
-		if !known[k] {
-			return Filter{}, httpapi.BadRequest("unknown query parameter %q", k)
-		}
-	}
 	limit, err := httpapi.QueryInt(r, "limit", 0, 1, 1000)
 	if err != nil {
 		return Filter{}, err

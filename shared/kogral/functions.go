@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -64,12 +63,20 @@ func storeFor(ctx context.Context, d *function.Deps) (*Store, error) {
 	return NewStore(d.Surreal, e), nil
 }
 
-func authenticated(d *function.Deps, h http.Handler) (http.Handler, error) {
+func apiFor(ctx context.Context, d *function.Deps, withMCP bool) (*API, error) {
+	s, err := storeFor(ctx, d)
+	if err != nil {
+		return nil, err
+	}
 	auth, err := d.Authenticator()
 	if err != nil {
 		return nil, err
 	}
-	return auth.Middleware(h), nil
+	a := &API{backend: s, auth: auth}
+	if withMCP {
+		a.mcp = MCPHandler(NewMCPServer(s, d.Env("KOGRAL_PROJECT")))
+	}
+	return a, nil
 }
 
 // OnExecution records a finished Vapora execution as an Execution node in
@@ -107,19 +114,11 @@ func OnExecution(b Backend) bus.Handler {
 
 // Functions are Kogral's functions, by catalog name.
 var Functions = function.Set{
-	"kogral-api": function.HTTP(func(ctx context.Context, d *function.Deps) (http.Handler, error) {
-		s, err := storeFor(ctx, d)
-		if err != nil {
-			return nil, err
-		}
-		return authenticated(d, NewAPI(s))
+	"kogral-api": function.HTTP(APISpec, func(ctx context.Context, d *function.Deps) (*API, error) {
+		return apiFor(ctx, d, false)
 	}),
-	"kogral-mcp": function.HTTP(func(ctx context.Context, d *function.Deps) (http.Handler, error) {
-		s, err := storeFor(ctx, d)
-		if err != nil {
-			return nil, err
-		}
-		return authenticated(d, MCPHandler(NewMCPServer(s, d.Env("KOGRAL_PROJECT"))))
+	"kogral-mcp": function.HTTP(MCPSpec, func(ctx context.Context, d *function.Deps) (*API, error) {
+		return apiFor(ctx, d, true)
 	}),
 	"kogral-on-execution": function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
 		s, err := storeFor(ctx, d)

@@ -10,13 +10,14 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/surrealdb/surrealdb.go/pkg/models"
 
 	"github.com/stratumiops/stratumiops/schemas"
-	"github.com/stratumiops/stratumiops/shared/platform/catalog"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
 
@@ -223,7 +224,7 @@ func TestAPIBadInput(t *testing.T) {
 	if _, err := s.CreateNode(ctx, NodeInput{ID: "x", NodeType: "Note", Title: "X"}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(NewAPI(s))
+	srv := httptest.NewServer(httpapi.Spec[*API]{Ops: APISpec.Ops}.Handler(&API{backend: s})) // authentication is the platform's test
 	defer srv.Close()
 	for _, c := range []struct {
 		method, path, body, want string
@@ -434,26 +435,6 @@ func percentiles(n int, op func() error) (p50, p99 float64, err error) {
 	slices.Sort(lat)
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	return ms(lat[n/2]), ms(lat[n*99/100]), nil
-}
-
-// The API's routes are the catalog's, so the gateways route each of them.
-func TestAPIRoutesAreTheCatalogs(t *testing.T) {
-	f, ok := catalog.Lookup("kogral-api")
-	if !ok {
-		t.Fatal("kogral-api is not in the catalog")
-	}
-	var listed, served []string
-	for _, r := range f.Routes {
-		listed = append(listed, r.MuxPattern())
-	}
-	for pattern := range apiRoutes {
-		served = append(served, pattern)
-	}
-	slices.Sort(listed)
-	slices.Sort(served)
-	if !slices.Equal(listed, served) {
-		t.Fatalf("catalog %v\nserved %v", listed, served)
-	}
 }
 
 // BenchmarkTraversalInMemory times what a traversal does besides reading

@@ -9,28 +9,34 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stratumiops/stratumiops/schemas"
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 )
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
 
-// listParams are the query parameters GET /executions understands.
-var listParams = map[string]bool{"project": true, "source": true, "since": true, "until": true, "limit": true, "cursor": true}
+// Spec is portfolio-executions' HTTP surface. It also serves the
+// portfolio's OpenAPI document.
+var Spec = httpapi.Spec[*API]{Ops: []httpapi.Op[*API]{
+	httpapi.DocumentOp[*API](schemas.OpenAPIDocument("portfolio")),
+	{Method: "POST", Path: "/executions", Summary: "Record an execution", In: NewExecution{}, Out: Execution{},
+		Status: http.StatusCreated, Handle: (*API).create},
+	{Method: "GET", Path: "/executions", Summary: "List executions, newest first", Out: listResponse{},
+		Query: []httpapi.Param{{Name: "project"}, {Name: "source"},
+			{Name: "since", Description: "RFC 3339"}, {Name: "until", Description: "RFC 3339"},
+			{Name: "limit", Type: "integer", Description: "1–500 (default 50)"},
+			{Name: "cursor", Description: "next_cursor of the previous page"}},
+		Handle: (*API).list},
+	{Method: "GET", Path: "/executions/{id}", Summary: "Read an execution", Out: Execution{}, Handle: (*API).get},
+}}
 
-// NewAPI serves the executions HTTP API over store.
-func NewAPI(store *Store) http.Handler {
-	a := &api{store: store}
-	var o httpapi.Options
-	mux := http.NewServeMux()
-	mux.Handle("POST /executions", o.Handle(a.create))
-	mux.Handle("GET /executions", o.Handle(a.list))
-	mux.Handle("GET /executions/{id}", o.Handle(a.get))
-	return mux
-}
+// API serves the executions HTTP API over a store.
+type API struct{ store *Store }
 
-type api struct{ store *Store }
+// NewAPI is the API over store.
+func NewAPI(store *Store) *API { return &API{store: store} }
 
-func (a *api) create(w http.ResponseWriter, r *http.Request) error {
+func (a *API) create(w http.ResponseWriter, r *http.Request) error {
 	var in NewExecution
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return err
@@ -47,7 +53,7 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (a *api) get(w http.ResponseWriter, r *http.Request) error {
+func (a *API) get(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if !idPattern.MatchString(id) {
 		return httpapi.BadRequest("execution id %q is malformed", id)
@@ -68,15 +74,10 @@ type listResponse struct {
 	NextCursor string      `json:"next_cursor,omitempty"`
 }
 
-func (a *api) list(w http.ResponseWriter, r *http.Request) error {
+func (a *API) list(w http.ResponseWriter, r *http.Request) error {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return httpapi.BadRequest("malformed query string: %v", err)
-	}
-	for k := range q {
-		if !listParams[k] {
-			return httpapi.BadRequest("unknown query parameter %q (known: project, source, since, until, limit, cursor)", k)
-		}
 	}
 	f := Filter{Project: q.Get("project"), Source: q.Get("source")}
 	if f.Limit, err = httpapi.QueryInt(r, "limit", 50, 1, 500); err != nil {

@@ -2,7 +2,6 @@ package portfolio
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/stratumiops/stratumiops/shared/platform/bus"
 	"github.com/stratumiops/stratumiops/shared/platform/function"
@@ -10,7 +9,7 @@ import (
 
 // Functions are the portfolio's functions, by catalog name.
 var Functions = function.Set{
-	"portfolio-executions": function.HTTP(func(ctx context.Context, d *function.Deps) (http.Handler, error) {
+	"portfolio-executions": function.HTTP(Spec, func(ctx context.Context, d *function.Deps) (*API, error) {
 		return NewAPI(NewStore(d.Surreal)), nil
 	}),
 	"portfolio-on-execution": function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {

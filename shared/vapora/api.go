@@ -40,41 +40,6 @@ func NewAPI(store *Store, b *bus.Bus, engine *authz.Engine, auth *principal.Auth
 	return &API{store: store, agents: NewAgents(store, b), authz: engine, auth: auth}
 }
 
-// Projects is vapora-projects' handler.
-func (a *API) Projects() http.Handler {
-	mux := http.NewServeMux()
-	h := a.o.Handle
-	mux.Handle("GET /projects", h(a.listProjects))
-	mux.Handle("POST /projects", h(a.createProject))
-	mux.Handle("GET /projects/{id}", h(a.getProject))
-	mux.Handle("PUT /projects/{id}", h(a.updateProject))
-	mux.Handle("DELETE /projects/{id}", h(a.archiveProject))
-	mux.Handle("GET /projects/{id}/tasks", h(a.listTasks))
-	mux.Handle("GET /projects/{id}/integrity", h(a.checkBoard))
-	mux.Handle("POST /projects/{id}/integrity/repair", h(a.repairBoard))
-	mux.Handle("POST /tasks", h(a.createTask))
-	mux.Handle("GET /tasks/{id}", h(a.getTask))
-	mux.Handle("PUT /tasks/{id}", h(a.updateTask))
-	mux.Handle("DELETE /tasks/{id}", h(a.deleteTask))
-	mux.Handle("POST /tasks/{id}/assign", h(a.assignTask))
-	mux.Handle("PUT /tasks/{id}/status", h(a.setStatus))
-	mux.Handle("PUT /tasks/{id}/order", h(a.setOrder))
-	return a.auth.Middleware(mux)
-}
-
-// AgentsAPI is vapora-agents' handler.
-func (a *API) AgentsAPI() http.Handler {
-	mux := http.NewServeMux()
-	h := a.o.Handle
-	mux.Handle("GET /agents", h(a.listAgents))
-	mux.Handle("POST /agents/register", h(a.registerAgent))
-	mux.Handle("GET /agents/{id}", h(a.getAgent))
-	mux.Handle("DELETE /agents/{id}", h(a.unregisterAgent))
-	mux.Handle("GET /agents/{id}/health", h(a.agentHealth))
-	mux.Handle("GET /agents/{id}/expertise", h(a.expertise)) // {id} is the role: API Gateway wants one name per level
-	return a.auth.Middleware(mux)
-}
-
 // ---- authorization ------------------------------------------------------------
 
 func callerEntity(p *principal.Principal) (cedar.EntityUID, cedar.Entity) {
@@ -215,11 +180,6 @@ type projectInput struct {
 }
 
 func (a *API) listProjects(w http.ResponseWriter, r *http.Request) error {
-	for k := range r.URL.Query() {
-		if k != "status" {
-			return httpapi.BadRequest("unknown query parameter %q (known: status)", k)
-		}
-	}
 	status := r.URL.Query().Get("status")
 	if status != "" {
 		if err := oneOf("status", status, ProjectStatuses); err != nil {
@@ -237,7 +197,7 @@ func (a *API) listProjects(w http.ResponseWriter, r *http.Request) error {
 			visible = append(visible, pr)
 		}
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"projects": visible})
+	httpapi.WriteJSON(w, http.StatusOK, ProjectList{Projects: visible})
 	return nil
 }
 
@@ -368,11 +328,6 @@ func (a *API) listTasks(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	for k := range q {
-		if k != "status" && k != "limit" && k != "offset" {
-			return httpapi.BadRequest("unknown query parameter %q (known: status, limit, offset)", k)
-		}
-	}
 	status := q.Get("status")
 	if status != "" {
 		if err := oneOf("status", status, TaskStatuses); err != nil {
@@ -523,9 +478,7 @@ func (a *API) deleteTask(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) setStatus(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Status *string `json:"status"`
-	}
+	var in statusInput
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return err
 	}
@@ -555,9 +508,7 @@ func (a *API) setOrder(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Order *int `json:"order"`
-	}
+	var in orderInput
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return err
 	}
@@ -577,11 +528,7 @@ func (a *API) assignTask(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in struct {
-		AgentID  string `json:"agent_id"`
-		Role     string `json:"role"`
-		TaskType string `json:"task_type"`
-	}
+	var in assignInput
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return err
 	}
@@ -629,7 +576,7 @@ func (a *API) listAgents(w http.ResponseWriter, r *http.Request) error {
 	if list == nil {
 		list = []Agent{}
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"agents": list})
+	httpapi.WriteJSON(w, http.StatusOK, AgentList{Agents: list})
 	return nil
 }
 
@@ -663,9 +610,9 @@ func (a *API) agentHealth(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	since := a.store.now().Sub(ag.LastHeartbeat).Seconds()
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"agent_id": ag.ID, "status": ag.Status,
-		"healthy": ag.Status == "Ready" || ag.Status == "Busy", "last_heartbeat": ag.LastHeartbeat,
-		"seconds_since_heartbeat": since, "current_load": ag.CurrentLoad})
+	httpapi.WriteJSON(w, http.StatusOK, AgentHealth{AgentID: ag.ID, Status: ag.Status,
+		Healthy: ag.Status == "Ready" || ag.Status == "Busy", LastHeartbeat: ag.LastHeartbeat,
+		SecondsSinceHeartbeat: since, CurrentLoad: ag.CurrentLoad})
 	return nil
 }
 
@@ -684,7 +631,7 @@ func (a *API) expertise(w http.ResponseWriter, r *http.Request) error {
 	if list == nil {
 		list = []Expertise{}
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"role": role, "expertise": list})
+	httpapi.WriteJSON(w, http.StatusOK, ExpertiseList{Role: role, Expertise: list})
 	return nil
 }
 
@@ -692,13 +639,7 @@ func (a *API) registerAgent(w http.ResponseWriter, r *http.Request) error {
 	if !a.allowed(r.Context(), "manage_agents", agentsEntity) {
 		return httpapi.Errorf(http.StatusForbidden, "forbidden", "registering agents takes the \"agents\" scope")
 	}
-	var in struct {
-		AgentID      string   `json:"agent_id"`
-		Role         string   `json:"role"`
-		Provider     string   `json:"provider"`
-		Capabilities []string `json:"capabilities"`
-		Runner       string   `json:"runner"`
-	}
+	var in registerInput
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return err
 	}

@@ -15,9 +15,6 @@ import (
 
 // checkBoard is GET /projects/{id}/integrity: the board's integrity report.
 func (a *API) checkBoard(w http.ResponseWriter, r *http.Request) error {
-	if err := noQuery(r); err != nil {
-		return err
-	}
 	p, err := a.project(r.Context(), r.PathValue("id"), "read")
 	if err != nil {
 		return err
@@ -33,9 +30,6 @@ func (a *API) checkBoard(w http.ResponseWriter, r *http.Request) error {
 // repairBoard is POST /projects/{id}/integrity/repair: repair, then report
 // what was found, done and left. It takes no body (or an empty object).
 func (a *API) repairBoard(w http.ResponseWriter, r *http.Request) error {
-	if err := noQuery(r); err != nil {
-		return err
-	}
 	p, err := a.project(r.Context(), r.PathValue("id"), "write")
 	if err != nil {
 		return err
@@ -63,13 +57,6 @@ func emptyBody(r *http.Request) error {
 	r.Body = io.NopCloser(bytes.NewReader(raw))
 	var in struct{}
 	return httpapi.DecodeJSON(r, &in)
-}
-
-func noQuery(r *http.Request) error {
-	for k := range r.URL.Query() {
-		return httpapi.BadRequest("unknown query parameter %q (this route takes none)", k)
-	}
-	return nil
 }
 
 // BoardCheck is the scheduled vapora-board-check: it checks every Active

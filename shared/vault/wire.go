@@ -43,13 +43,21 @@ func writeEnvelope(w http.ResponseWriter, status int, e envelope) {
 
 func noContent(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }
 
+// Errors is the vault's error shape, Vault's own.
+var Errors = httpapi.ErrorFormat{Write: WriteError, Body: ErrorResponse{}}
+
+// ErrorResponse is the body WriteError writes.
+type ErrorResponse struct {
+	Errors []string `json:"errors"`
+}
+
 // WriteError writes Vault's error shape {"errors":[...]}; a plain miss has none.
 func WriteError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
 	errs := []string{}
 	if message != "" {
 		errs = append(errs, message)
 	}
-	httpapi.WriteJSON(w, status, map[string][]string{"errors": errs})
+	httpapi.WriteJSON(w, status, ErrorResponse{Errors: errs})
 }
 
 var (

@@ -33,11 +33,6 @@ type Route struct {
 
 func (r Route) String() string { return r.Method + " " + r.Path }
 
-// MuxPattern is the route as a Go 1.22 ServeMux pattern ("{name+}" becomes "{name...}").
-func (r Route) MuxPattern() string {
-	return r.Method + " " + strings.ReplaceAll(r.Path, "+}", "...}")
-}
-
 // Function is one Lambda.
 type Function struct {
 	Name        string
@@ -129,6 +124,7 @@ var Functions = []Function{
 		Kind:        HTTP,
 		Description: "Cross-system execution records: create, get, list with filters.",
 		Routes: []Route{
+			{"GET", "/openapi.json"},
 			{"POST", "/executions"},
 			{"GET", "/executions"},
 			{"GET", "/executions/{id}"},
@@ -213,6 +209,7 @@ var Functions = []Function{
 		Kind:        HTTP,
 		Description: "Vapora projects (scoped, archived on DELETE) and Kanban tasks: status moves, atomic reorder, assignment, board integrity check and repair.",
 		Routes: []Route{
+			{"GET", "/openapi.json"},
 			{"GET", "/projects"}, {"POST", "/projects"}, {"GET", "/projects/{id}"}, {"PUT", "/projects/{id}"},
 			{"DELETE", "/projects/{id}"}, {"GET", "/projects/{id}/tasks"}, {"POST", "/tasks"}, {"GET", "/tasks/{id}"},
 			{"PUT", "/tasks/{id}"}, {"DELETE", "/tasks/{id}"}, {"POST", "/tasks/{id}/assign"}, {"PUT", "/tasks/{id}/status"},
@@ -349,6 +346,7 @@ var Functions = []Function{
 		Kind:        HTTP,
 		Description: "Kogral knowledge graph: nodes, blocks, decisions, edges, graphs, guidelines, search, connected, path, export, import.",
 		Routes: []Route{
+			{"GET", "/openapi.json"},
 			{"POST", "/nodes"}, {"GET", "/nodes"}, {"GET", "/nodes/{id}"}, {"PUT", "/nodes/{id}"}, {"DELETE", "/nodes/{id}"},
 			{"GET", "/nodes/{id}/edges"}, {"GET", "/nodes/{id}/blocks"}, {"GET", "/nodes/{id}/connected"}, {"POST", "/decisions"},
 			{"POST", "/edges"}, {"DELETE", "/edges"},

@@ -156,13 +156,6 @@ func TestSubjectMatches(t *testing.T) {
 	}
 }
 
-func TestMuxPattern(t *testing.T) {
-	r := catalog.Route{Method: "GET", Path: "/v1/{path+}"}
-	if got := r.MuxPattern(); got != "GET /v1/{path...}" {
-		t.Fatal(got)
-	}
-}
-
 func TestEnvironmentFollowsNeeds(t *testing.T) {
 	f := catalog.Function{Database: "portfolio", Env: map[string]string{"EXTRA": "1"}}
 	env := f.Environment()

@@ -41,9 +41,6 @@ type Deps struct {
 	// Vars override the environment for in-process functions (the devstack
 	// passes endpoints that a deployed function finds in its environment).
 	Vars map[string]string
-	// Errors writes an HTTP function's error responses; a builder may set it
-	// (the vault speaks Vault's {"errors":[...]}). Default: httpapi.WriteJSONError.
-	Errors httpapi.ErrorWriter
 }
 
 // Env reads a variable: Vars, then the environment, then the catalog default.
@@ -75,16 +72,34 @@ type (
 	InvokeBuilder        func(ctx context.Context, d *Deps) (invoke.Handler, error)
 )
 
-// Builder is the constructor of one function; exactly one field is set, matching its catalog kind.
+// Builder is the constructor of one function; exactly one constructor is
+// set, matching its catalog kind.
 type Builder struct {
 	HTTP          HTTPBuilder
 	Consumer      ConsumerBuilder
 	BatchConsumer BatchConsumerBuilder
 	Invoke        InvokeBuilder
+	// Operations and Errors describe an HTTP function's surface (from its
+	// httpapi.Spec): the catalog check, the gateway and the OpenAPI document read them.
+	Operations []httpapi.Operation
+	Errors     httpapi.ErrorFormat
 }
 
-// HTTP, Consumer and Invoke wrap a constructor as a Builder.
-func HTTP(b HTTPBuilder) Builder         { return Builder{HTTP: b} }
+// HTTP is an HTTP function: spec declares its operations once, build makes
+// the service they are bound to.
+func HTTP[S any](spec httpapi.Spec[S], build func(ctx context.Context, d *Deps) (S, error)) Builder {
+	shape := spec.Shape()
+	return Builder{Operations: spec.Operations(), Errors: shape,
+		HTTP: func(ctx context.Context, d *Deps) (http.Handler, error) {
+			svc, err := build(ctx, d)
+			if err != nil {
+				return nil, err
+			}
+			return spec.Handler(svc), nil
+		}}
+}
+
+// Consumer and Invoke wrap a constructor as a Builder.
 func Consumer(b ConsumerBuilder) Builder { return Builder{Consumer: b} }
 
 // BatchConsumer wraps the constructor of a consumer that handles a batch of
@@ -142,15 +157,14 @@ func Build(ctx context.Context, f catalog.Function, b Builder, d *Deps) (Built, 
 		}
 	}
 	out := Built{Function: f}
-	gate := &schemaGate{db: d.Surreal, log: d.Log, errors: d.Errors}
+	gate := &schemaGate{db: d.Surreal, log: d.Log, errors: b.Errors.Write}
 	switch f.Kind {
 	case catalog.HTTP:
 		h, err := b.HTTP(ctx, d)
 		if err != nil {
 			return Built{}, fmt.Errorf("build %s: %w", f.Name, err)
 		}
-		gate.errors = d.Errors // the builder may have chosen the error shape
-		out.HTTP = WrapHTTP(d, gate.http(h))
+		out.HTTP = WrapHTTP(d, b.Errors.Write, gate.http(h))
 		out.Invoke = apiGatewayHandler(out.HTTP)
 	case catalog.Consumer:
 		h, err := b.consumer(ctx, d)
@@ -248,14 +262,14 @@ func (g *schemaGate) invoke(h invoke.Handler) invoke.Handler {
 }
 
 // WrapHTTP adds the health and metrics endpoints and the httpapi middleware.
-func WrapHTTP(d *Deps, h http.Handler) http.Handler {
+func WrapHTTP(d *Deps, errors httpapi.ErrorWriter, h http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /health", d.Health.LiveHandler())
 	mux.Handle("GET /health/live", d.Health.LiveHandler())
 	mux.Handle("GET /health/ready", d.Health.ReadyHandler())
 	mux.Handle("GET /metrics", d.Metrics.Handler())
 	mux.Handle("/", h)
-	return httpapi.Options{Function: d.Function.Name, Logger: d.Log, Metrics: d.Metrics, Errors: d.Errors,
+	return httpapi.Options{Function: d.Function.Name, Logger: d.Log, Metrics: d.Metrics, Errors: errors,
 		MaxBody: d.Function.MaxBody}.Middleware(mux)
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/bus"
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
 	"github.com/stratumiops/stratumiops/shared/platform/function"
+	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
@@ -49,7 +50,7 @@ func TestUnreachableDependenciesAre503(t *testing.T) {
 	}
 	defer b.Close()
 	nats.Close() // NATS goes away too
-	builder := function.HTTP(func(ctx context.Context, d *function.Deps) (http.Handler, error) {
+	builder := mounted(func(ctx context.Context, d *function.Deps) (http.Handler, error) {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if err := d.Surreal.Ping(r.Context()); err != nil {
 				status := http.StatusInternalServerError
@@ -93,7 +94,7 @@ func TestBuildRefusesKindMismatch(t *testing.T) {
 
 // An HTTP function's Lambda entry point takes API Gateway events and returns API Gateway responses.
 func TestHTTPFunctionInvokeEntryPoint(t *testing.T) {
-	builder := function.HTTP(func(ctx context.Context, d *function.Deps) (http.Handler, error) {
+	builder := mounted(func(ctx context.Context, d *function.Deps) (http.Handler, error) {
 		mux := http.NewServeMux()
 		mux.HandleFunc("GET /demo", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{"ok":true}`)) })
 		return mux, nil
@@ -152,7 +153,7 @@ func TestSchemaAppliedOnFirstUse(t *testing.T) {
 	}
 	defer stop()
 	reached := 0
-	builder := function.HTTP(func(ctx context.Context, d *function.Deps) (http.Handler, error) {
+	builder := mounted(func(ctx context.Context, d *function.Deps) (http.Handler, error) {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached++ }), nil
 	})
 	down, err := function.Build(context.Background(), demoHTTP, builder, &function.Deps{Surreal: deadSurreal(t)})
@@ -195,4 +196,12 @@ func TestDepsFromEnvConnectsAnInvokerOnlyWhereTheCatalogAsks(t *testing.T) {
 	if err != nil || d.Invoker != nil {
 		t.Fatalf("kogral-api: invoker %v, err %v", d.Invoker, err)
 	}
+}
+
+// mounted is an HTTP function whose one operation hands every request to the
+// handler build makes.
+func mounted(build func(ctx context.Context, d *function.Deps) (http.Handler, error)) function.Builder {
+	spec := httpapi.Spec[http.Handler]{Ops: []httpapi.Op[http.Handler]{
+		{Method: "ANY", Path: "/", Mount: func(h http.Handler) http.Handler { return h }}}}
+	return function.HTTP(spec, build)
 }

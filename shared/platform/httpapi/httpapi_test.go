@@ -374,3 +374,14 @@ func TestEventRoundTrip(t *testing.T) {
 		t.Fatalf("%d %q %v", rec.Code, rec.Body.String(), rec.Header())
 	}
 }
+
+func TestMuxPattern(t *testing.T) {
+	for in, want := range map[[2]string]string{
+		{"GET", "/v1/{path+}"}: "GET /v1/{path...}",
+		{"ANY", "/mcp"}:        "/mcp",
+	} {
+		if got := httpapi.MuxPattern(in[0], in[1]); got != want {
+			t.Errorf("MuxPattern(%q, %q) = %q, want %q", in[0], in[1], got, want)
+		}
+	}
+}

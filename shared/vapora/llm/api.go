@@ -26,28 +26,11 @@ type API struct {
 	keys   Keys
 	authz  *authz.Engine
 	auth   *principal.Authenticator
-	o      httpapi.Options
 }
 
 // NewAPI builds the API over a router.
 func NewAPI(router *Router, engine *authz.Engine, auth *principal.Authenticator) *API {
 	return &API{router: router, store: router.store, keys: router.keys, authz: engine, auth: auth}
-}
-
-// Handler is vapora-llm's handler.
-func (a *API) Handler() http.Handler {
-	mux := http.NewServeMux()
-	h := a.o.Handle
-	mux.Handle("POST /llm/route", h(a.route))
-	mux.Handle("GET /llm/providers", h(a.listProviders))
-	mux.Handle("PUT /llm/providers/{name}", h(a.putProvider))
-	mux.Handle("GET /llm/rules", h(a.getRules))
-	mux.Handle("PUT /llm/rules", h(a.putRules))
-	mux.Handle("GET /llm/budget/{role}", h(a.getBudget))
-	mux.Handle("PUT /llm/budget/{role}", h(a.putBudget))
-	mux.Handle("GET /llm/costs", h(a.costs))
-	mux.Handle("GET /llm/costs/{key}", h(a.costsOf))
-	return a.auth.Middleware(mux)
 }
 
 var routerEntity = authz.Entity(cedar.NewEntityUID("Router", "llm"), cedar.RecordMap{})
@@ -132,7 +115,7 @@ func (a *API) listProviders(w http.ResponseWriter, r *http.Request) error {
 		out = append(out, providerView{Provider: p, HasKey: p.KeyRef != "", Health: health[p.Name]})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"providers": out})
+	httpapi.WriteJSON(w, http.StatusOK, providerList{Providers: out})
 	return nil
 }
 
@@ -226,7 +209,7 @@ func (a *API) getRules(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"rules": rules})
+	httpapi.WriteJSON(w, http.StatusOK, ruleList{Rules: &rules})
 	return nil
 }
 
@@ -234,9 +217,7 @@ func (a *API) putRules(w http.ResponseWriter, r *http.Request) error {
 	if err := a.allow(r.Context(), "manage_llm"); err != nil {
 		return err
 	}
-	var in struct {
-		Rules *[]Rule `json:"rules"`
-	}
+	var in ruleList
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return err
 	}
@@ -254,7 +235,7 @@ func (a *API) putRules(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.router.Invalidate()
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"rules": *in.Rules})
+	httpapi.WriteJSON(w, http.StatusOK, in)
 	return nil
 }
 

@@ -2,7 +2,6 @@ package llm
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/stratumiops/stratumiops/schemas"
 	"github.com/stratumiops/stratumiops/shared/platform/authz"
@@ -36,7 +35,7 @@ func RouterFromDeps(ctx context.Context, d *function.Deps) (*Router, error) {
 
 // Functions is vapora-llm, by catalog name (vapora-agent-runner is in runner).
 var Functions = function.Set{
-	"vapora-llm": function.HTTP(func(ctx context.Context, d *function.Deps) (http.Handler, error) {
+	"vapora-llm": function.HTTP(Spec, func(ctx context.Context, d *function.Deps) (*API, error) {
 		router, err := RouterFromDeps(ctx, d)
 		if err != nil {
 			return nil, err
@@ -49,6 +48,6 @@ var Functions = function.Set{
 		if err != nil {
 			return nil, err
 		}
-		return NewAPI(router, engine, auth).Handler(), nil
+		return NewAPI(router, engine, auth), nil
 	}),
 }

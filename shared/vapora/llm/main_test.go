@@ -86,7 +86,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := httpapi.Options{Function: "vapora-llm"}.Middleware(NewAPI(router, engine, auth).Handler())
+	h := httpapi.Options{Function: "vapora-llm"}.Middleware(Spec.Handler(NewAPI(router, engine, auth)))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &env{t: t, router: router, store: store, srv: srv}

@@ -107,11 +107,6 @@ func sorted(m map[string]*Total) []Total {
 // dateRange reads ?from&to (YYYY-MM-DD, inclusive); by default the current month to today.
 func dateRange(r *http.Request, now time.Time) (string, string, error) {
 	q := r.URL.Query()
-	for k := range q {
-		if k != "from" && k != "to" {
-			return "", "", httpapi.BadRequest("unknown query parameter %q (known: from, to)", k)
-		}
-	}
 	from, to := now.Format("2006-01")+"-01", now.Format("2006-01-02")
 	for name, dst := range map[string]*string{"from": &from, "to": &to} {
 		if v := q.Get(name); v != "" {
@@ -253,12 +248,7 @@ func (a *API) putBudget(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Role              *string `json:"role"`
-		MonthlyLimitCents *int64  `json:"monthly_limit_cents"`
-		WeeklyLimitCents  *int64  `json:"weekly_limit_cents"`
-		Enforcement       *string `json:"enforcement"` // computed; accepted and ignored
-	}
+	var in budgetInput
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/stratumiops/stratumiops/events"
@@ -72,20 +71,8 @@ func consumer[T any](apply func(*vapora.Agents) func(context.Context, bus.Delive
 
 // Functions are Vapora's functions, by catalog name.
 var Functions = function.Set{
-	"vapora-projects": function.HTTP(func(ctx context.Context, d *function.Deps) (http.Handler, error) {
-		a, err := apiFor(ctx, d)
-		if err != nil {
-			return nil, err
-		}
-		return a.Projects(), nil
-	}),
-	"vapora-agents": function.HTTP(func(ctx context.Context, d *function.Deps) (http.Handler, error) {
-		a, err := apiFor(ctx, d)
-		if err != nil {
-			return nil, err
-		}
-		return a.AgentsAPI(), nil
-	}),
+	"vapora-projects": function.HTTP(vapora.ProjectsSpec, apiFor),
+	"vapora-agents":   function.HTTP(vapora.AgentsSpec, apiFor),
 	"vapora-on-task-assign": consumer(func(a *vapora.Agents) func(context.Context, bus.Delivery, events.TaskAssignment) error {
 		return a.OnAssign
 	}),

@@ -3,20 +3,17 @@ package secretsfn
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/stratumiops/stratumiops/shared/platform/function"
+	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 	"github.com/stratumiops/stratumiops/shared/vault"
 )
 
 // Functions is vault-secrets, by catalog name.
 var Functions = function.Set{
-	"vault-secrets": function.HTTP(func(ctx context.Context, d *function.Deps) (http.Handler, error) {
-		s, err := vault.NewServer(d.Surreal, d.Invoker)
-		if err != nil {
-			return nil, err
-		}
-		d.Errors = vault.WriteError
-		return s.SecretsHandler(), nil
+	"vault-secrets": function.HTTP(httpapi.Spec[*vault.Server]{Errors: vault.Errors, Ops: []httpapi.Op[*vault.Server]{
+		{Method: "ANY", Path: "/v1/{path+}", Summary: "Vault's HTTP API", Mount: (*vault.Server).SecretsHandler},
+	}}, func(ctx context.Context, d *function.Deps) (*vault.Server, error) {
+		return vault.NewServer(d.Surreal, d.Invoker)
 	}),
 }

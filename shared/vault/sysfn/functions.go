@@ -5,20 +5,17 @@ package sysfn
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/stratumiops/stratumiops/shared/platform/function"
+	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 	"github.com/stratumiops/stratumiops/shared/vault"
 )
 
 // Functions is vault-sys, by catalog name.
 var Functions = function.Set{
-	"vault-sys": function.HTTP(func(ctx context.Context, d *function.Deps) (http.Handler, error) {
-		s, err := vault.NewServer(d.Surreal, d.Invoker)
-		if err != nil {
-			return nil, err
-		}
-		d.Errors = vault.WriteError
-		return s.SysHandler(), nil
+	"vault-sys": function.HTTP(httpapi.Spec[*vault.Server]{Errors: vault.Errors, Ops: []httpapi.Op[*vault.Server]{
+		{Method: "ANY", Path: "/v1/sys/{path+}", Summary: "Vault's HTTP API", Mount: (*vault.Server).SysHandler},
+	}}, func(ctx context.Context, d *function.Deps) (*vault.Server, error) {
+		return vault.NewServer(d.Surreal, d.Invoker)
 	}),
 }
