@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -238,6 +239,21 @@ func TestVaultPKI(t *testing.T) {
 			if _, err := lg.WriteWithContext(ctx, c.path, c.body); !hasStatus(err, 400) || !strings.Contains(err.Error(), c.message) {
 				t.Errorf("%s %v: %v, want 400 with %q", c.path, c.body, err, c.message)
 			}
+		}
+		// An IP common name passes the role's checks, and sign/<role> holds
+		// the CSR's key to the role's key_bits (issue 16, item 8).
+		mustWrite(t, lg, "pki_int/roles/no-ips", map[string]any{"allow_any_name": true, "allow_ip_sans": false})
+		if _, err := lg.WriteWithContext(ctx, "pki_int/issue/no-ips", map[string]any{"common_name": "10.0.0.1"}); !hasStatus(err, 400) ||
+			!strings.Contains(err.Error(), "common name 10.0.0.1 not allowed by this role") {
+			t.Errorf("CN 10.0.0.1 under allow_ip_sans=false: %v", err)
+		}
+		mustWrite(t, lg, "pki_int/roles/rsa2048", map[string]any{"allow_any_name": true, "key_type": "rsa", "key_bits": 2048})
+		weak, _ := rsa.GenerateKey(rand.Reader, 1024)
+		der, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "weak.example.com"}}, weak)
+		csr := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
+		if _, err := lg.WriteWithContext(ctx, "pki_int/sign/rsa2048", map[string]any{"csr": csr}); !hasStatus(err, 400) ||
+			!strings.Contains(err.Error(), "role requires a minimum of a 2048-bit key, but CSR's key is 1024 bits") {
+			t.Errorf("a 1024-bit CSR under a 2048-bit role: %v", err)
 		}
 		if code, _, _ := getPublic(t, "pki_int/roles/web"); code != 403 {
 			t.Errorf("a role read without a token: %d", code)

@@ -79,6 +79,12 @@ func (s *Server) serveEngine(ctx context.Context, w http.ResponseWriter, r *http
 	if err != nil {
 		return apiError(err)
 	}
+	return writeEngineResponse(w, res, m.Type)
+}
+
+// writeEngineResponse writes an engine's answer in Vault's shape: the
+// engines of every mount type (KV, transit, PKI, database) answer through it.
+func writeEngineResponse(w http.ResponseWriter, res keeper.EngineResponse, mountType string) error {
 	switch {
 	case res.Raw != nil:
 		w.Header().Set("Content-Type", res.ContentType)
@@ -88,12 +94,12 @@ func (s *Server) serveEngine(ctx context.Context, w http.ResponseWriter, r *http
 	case res.Status == http.StatusNoContent:
 		noContent(w)
 		return nil
-	case res.Status == http.StatusNotFound:
-		return errNotFound
+	case res.Status == http.StatusNotFound && res.Data == nil:
+		return errNotFound // Vault's plain miss; a deleted KV version carries its metadata
 	case res.Status == http.StatusMethodNotAllowed:
 		return errUnsupported
 	}
-	writeEnvelope(w, res.Status, envelope{Data: json.RawMessage(res.Data), Warnings: res.Warnings, MountType: m.Type,
+	writeEnvelope(w, res.Status, envelope{Data: json.RawMessage(res.Data), Warnings: res.Warnings, MountType: mountType,
 		LeaseID: res.LeaseID, LeaseDuration: res.LeaseDuration, Renewable: res.Renewable})
 	return nil
 }

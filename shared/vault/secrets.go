@@ -5,11 +5,14 @@ import (
 	"strings"
 
 	"github.com/stratumiops/stratumiops/shared/vault/engine"
+	"github.com/stratumiops/stratumiops/shared/vault/kv"
 	"github.com/stratumiops/stratumiops/shared/vault/storage"
 )
 
-// SecretsHandler serves /v1/auth/token/* and /v1/<mount>/* (the vault-secrets function).
+// SecretsHandler serves /v1/auth/token/* and /v1/<mount>/* (the vault-secrets
+// function). The KV engine is built here, so that vault-sys does not link it.
 func (s *Server) SecretsHandler() http.Handler {
+	s.kv = kv.New(s.st)
 	return s.handler("/v1/", s.secrets)
 }
 
@@ -42,7 +45,7 @@ func (s *Server) secrets(w http.ResponseWriter, r *http.Request, path string) er
 	if s.backend(m.Type) != nil {
 		return s.serveEngine(ctx, w, r, m, rest, token, auth)
 	}
-	return serveKV(ctx, kvRequest{r: r, w: w, m: m, rest: rest, auth: auth, st: s.st})
+	return s.serveKV(ctx, w, r, m, rest, auth)
 }
 
 // token serves the token store's endpoints.

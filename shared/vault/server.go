@@ -9,7 +9,9 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+	"github.com/stratumiops/stratumiops/shared/vault/engine"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
+	"github.com/stratumiops/stratumiops/shared/vault/kv"
 	"github.com/stratumiops/stratumiops/shared/vault/leases"
 	"github.com/stratumiops/stratumiops/shared/vault/storage"
 )
@@ -22,11 +24,13 @@ type Server struct {
 	crypto   *keeper.Client
 	leases   *leases.Client
 	st       *storage.Store
+	kv       *kv.Engine // built by SecretsHandler
 	tokens   *tokens
 	policies *policies
 	mounts   *mounts
 	audit    *audit
 	opts     httpapi.Options
+	sysPaths engine.Paths[sysHandler] // built by SysHandler
 	// snapshots keeps the last unsealed snapshot for storage.ReadTTL.
 	snapshots storage.Recent[struct{}, *snapshot]
 }
@@ -38,7 +42,8 @@ func NewServer(db *surreal.Client, inv invoke.Invoker) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{crypto: crypto, leases: &leases.Client{Invoker: inv}, st: &storage.Store{DB: db, Crypto: crypto}, tokens: &tokens{db: db, crypto: crypto},
+	st := &storage.Store{DB: db, Crypto: crypto}
+	return &Server{crypto: crypto, leases: &leases.Client{Invoker: inv}, st: st, tokens: &tokens{db: db, crypto: crypto},
 		policies: pols, mounts: &mounts{db: db}, audit: &audit{db: db, crypto: crypto},
 		opts: httpapi.Options{Errors: WriteError}}, nil
 }

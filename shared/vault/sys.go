@@ -1,19 +1,20 @@
 package vault
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
+	"github.com/stratumiops/stratumiops/shared/vault/engine"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
-	"github.com/stratumiops/stratumiops/shared/vault/leases"
 	"github.com/stratumiops/stratumiops/shared/vault/storage"
 )
 
-// SysHandler serves /v1/sys/* (the vault-sys function).
+// SysHandler serves /v1/sys/* (the vault-sys function). Its table is built
+// here, not in NewServer, so that vault-secrets links none of the sys routes.
 func (s *Server) SysHandler() http.Handler {
+	s.sysPaths = s.sysTable()
 	return s.handler("/v1/sys/", s.sys)
 }
 
@@ -24,6 +25,73 @@ func (s *Server) SysHandler() http.Handler {
 func changesKeptState(path string) bool {
 	return path == "seal" || isSnapshotPath(path) || strings.HasPrefix(path, "mounts/") || strings.HasPrefix(path, "audit/") ||
 		strings.HasPrefix(path, "policies/cedar/") || strings.HasPrefix(path, "policies/acl/")
+}
+
+// sysCall is one request to a sys path.
+type sysCall struct {
+	w    http.ResponseWriter
+	r    *http.Request
+	path string        // below /v1/sys/
+	p    engine.Params // what the row's pattern captured
+}
+
+type sysHandler func(c sysCall) error
+
+// sysOps is a row's handlers by HTTP method (engine.AnyOp: every method,
+// for handlers that authorize the caller before they look at the method).
+type sysOps = map[string]sysHandler
+
+// sysTable is the sys routes' path table, the same kind as the engines'
+// (engine.Paths), matched in order.
+func (s *Server) sysTable() engine.Paths[sysHandler] {
+	return engine.Paths[sysHandler]{
+		{Pattern: "init", Ops: sysOps{"GET": plain(s.initialized), "PUT": plain(s.init), "POST": plain(s.init)}},
+		{Pattern: "seal-status", Ops: sysOps{"GET": plain(s.sealStatus)}},
+		{Pattern: "unseal", Ops: sysOps{"PUT": plain(s.unseal), "POST": plain(s.unseal)}},
+		{Pattern: "seal", Ops: sysOps{"PUT": plain(s.seal), "POST": plain(s.seal)}},
+		{Pattern: "health", Ops: sysOps{"GET": plain(s.health), "HEAD": plain(s.health)}},
+		{Pattern: "mounts", Ops: sysOps{"GET": plain(s.listMounts)}},
+		// What Vault's and OpenBao's CLIs read around a call (sys_compat.go).
+		{Pattern: "internal/ui/mounts/{path*}", Ops: every(captured("path", s.uiMount))},
+		{Pattern: "leader", Ops: every(plain(s.leader))},
+		{Pattern: "mounts/{path*}/tune", Ops: every(func(c sysCall) error { return s.tune(c.w, c.r, strings.Trim(c.p["path"], "/")) })},
+		{Pattern: "capabilities", Ops: every(whole(s.capabilitiesAPI))},
+		{Pattern: "capabilities-self", Ops: every(whole(s.capabilitiesAPI))},
+		{Pattern: "capabilities-accessor", Ops: every(whole(s.capabilitiesAPI))},
+		{Pattern: "auth", Ops: every(whole(s.authMethods))},
+		{Pattern: "auth/{path*}", Ops: every(whole(s.authMethods))},
+		{Pattern: "host-info", Ops: every(plain(s.hostInfo))},
+		{Pattern: "policies/acl", Ops: every(captured("name", s.aclPolicy))},
+		{Pattern: "policies/acl/{name*}", Ops: every(captured("name", s.aclPolicy))},
+		// The rest of the API.
+		{Pattern: "mounts/{path*}", Ops: every(captured("path", s.mount))},
+		{Pattern: "audit", Ops: every(whole(s.auditAPI))},
+		{Pattern: "audit/{path*}", Ops: every(whole(s.auditAPI))},
+		{Pattern: "audit-hash/{path*}", Ops: every(whole(s.auditAPI))},
+		{Pattern: "audit-verify", Ops: every(whole(s.auditAPI))},
+		{Pattern: "leases/{path*}", Ops: every(whole(s.leaseAPI))},
+		{Pattern: snapshotPath, Ops: every(whole(s.snapshotAPI))},
+		{Pattern: snapshotForcePath, Ops: every(whole(s.snapshotAPI))},
+		{Pattern: "policies/cedar", Ops: every(captured("name", s.policy))},
+		{Pattern: "policies/cedar/{name*}", Ops: every(captured("name", s.policy))},
+	}
+}
+
+func every(h sysHandler) sysOps { return sysOps{engine.AnyOp: h} }
+
+// plain serves a row by a handler of the request alone.
+func plain(h func(http.ResponseWriter, *http.Request) error) sysHandler {
+	return func(c sysCall) error { return h(c.w, c.r) }
+}
+
+// whole serves a row by a handler of a path group, given the sys path.
+func whole(h func(http.ResponseWriter, *http.Request, string) error) sysHandler {
+	return func(c sysCall) error { return h(c.w, c.r, c.path) }
+}
+
+// captured serves a row by a handler given what the pattern captured as name.
+func captured(name string, h func(http.ResponseWriter, *http.Request, string) error) sysHandler {
+	return func(c sysCall) error { return h(c.w, c.r, c.p[name]) }
 }
 
 func (s *Server) sys(w http.ResponseWriter, r *http.Request, path string) (err error) {
@@ -39,88 +107,27 @@ func (s *Server) sys(w http.ResponseWriter, r *http.Request, path string) (err e
 			}
 		}()
 	}
-	switch {
-	case path == "init" && r.Method == http.MethodGet:
-		st, err := s.crypto.Status(ctx)
-		if err != nil {
-			return apiError(err)
-		}
-		httpapi.WriteJSON(w, http.StatusOK, map[string]bool{"initialized": st.Initialized})
-		return nil
-	case path == "init" && write:
-		return s.init(w, r)
-	case path == "seal-status" && r.Method == http.MethodGet:
-		st, err := s.crypto.Status(ctx)
-		if err != nil {
-			return apiError(err)
-		}
-		httpapi.WriteJSON(w, http.StatusOK, sealStatus(st))
-		return nil
-	case path == "unseal" && write:
-		var body struct {
-			Key   string `json:"key"`
-			Reset bool   `json:"reset"`
-		}
-		if err := decodeBody(r, &body); err != nil {
-			return err
-		}
-		st, err := s.crypto.Unseal(ctx, body.Key, body.Reset)
-		if err != nil {
-			return apiError(err)
-		}
-		httpapi.WriteJSON(w, http.StatusOK, sealStatus(st))
-		return nil
-	case path == "seal" && write:
-		if _, err := s.authorized(ctx, r, capSudo, "sys/seal", "sys/"); err != nil {
-			return err
-		}
-		if err := s.crypto.Seal(ctx); err != nil {
-			return apiError(err)
-		}
-		noContent(w)
-		return nil
-	case path == "health" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
-		return s.health(w, r)
-	case path == "mounts" && r.Method == http.MethodGet:
-		if _, err := s.authorized(ctx, r, capRead, "sys/mounts", "sys/"); err != nil {
-			return err
-		}
-		list, err := s.mounts.all(ctx)
-		if err != nil {
-			return err
-		}
-		data := map[string]any{"sys/": map[string]any{"type": "system", "description": "system endpoints used for control, policy and debugging",
-			"accessor": "system", "uuid": "system", "options": nil, "local": false, "seal_wrap": false}}
-		for _, m := range list {
-			data[m.Path] = m.describe()
-		}
-		// Vault answers with the mounts both at the top level and under "data".
-		out := map[string]any{"data": data, "request_id": w.Header().Get("X-Request-Id")}
-		for k, v := range data {
-			out[k] = v
-		}
-		httpapi.WriteJSON(w, http.StatusOK, out)
-		return nil
-	case sysCompatPath(path):
-		return s.sysCompat(w, r, path)
-	case strings.HasPrefix(path, "mounts/"):
-		return s.mount(w, r, strings.TrimPrefix(path, "mounts/"))
-	case path == "audit" || strings.HasPrefix(path, "audit/") || strings.HasPrefix(path, "audit-hash/") || path == "audit-verify":
-		return s.auditAPI(w, r, path)
-	case strings.HasPrefix(path, "leases/"):
-		return s.leaseAPI(w, r, path)
-	case isSnapshotPath(path):
-		return s.snapshotAPI(w, r, path)
-	case path == "policies/cedar" || strings.HasPrefix(path, "policies/cedar/"):
-		return s.policy(w, r, strings.TrimPrefix(strings.TrimPrefix(path, "policies/cedar"), "/"))
+	h, params, ok := s.sysPaths.Lookup(path, r.Method)
+	if !ok {
+		return httpErrorUnsupportedPath(path)
 	}
-	return httpErrorUnsupportedPath(path)
+	return h(sysCall{w: w, r: r, path: path, p: params})
 }
 
 func httpErrorUnsupportedPath(path string) error {
 	e := *errNotFound
 	e.Message = "unsupported path: sys/" + path
 	return &e
+}
+
+// initialized answers GET sys/init.
+func (s *Server) initialized(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.crypto.Status(r.Context())
+	if err != nil {
+		return apiError(err)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]bool{"initialized": st.Initialized})
+	return nil
 }
 
 func (s *Server) init(w http.ResponseWriter, r *http.Request) error {
@@ -145,7 +152,45 @@ func (s *Server) init(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func sealStatus(st keeper.Status) map[string]any {
+// sealStatus answers sys/seal-status.
+func (s *Server) sealStatus(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.crypto.Status(r.Context())
+	if err != nil {
+		return apiError(err)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, sealStatusOf(st))
+	return nil
+}
+
+func (s *Server) unseal(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Key   string `json:"key"`
+		Reset bool   `json:"reset"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		return err
+	}
+	st, err := s.crypto.Unseal(r.Context(), body.Key, body.Reset)
+	if err != nil {
+		return apiError(err)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, sealStatusOf(st))
+	return nil
+}
+
+func (s *Server) seal(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	if _, err := s.authorized(ctx, r, capSudo, "sys/seal", "sys/"); err != nil {
+		return err
+	}
+	if err := s.crypto.Seal(ctx); err != nil {
+		return apiError(err)
+	}
+	noContent(w)
+	return nil
+}
+
+func sealStatusOf(st keeper.Status) map[string]any {
 	out := map[string]any{
 		"type": "shamir", "initialized": st.Initialized, "sealed": st.Sealed, "t": st.T, "n": st.N,
 		"progress": st.Progress, "nonce": st.Nonce, "version": Version, "build_date": "2026-11-25T00:00:00Z",
@@ -190,172 +235,4 @@ func queryCode(r *http.Request, name string, def int) int {
 		}
 	}
 	return def
-}
-
-func (s *Server) mount(w http.ResponseWriter, r *http.Request, path string) error {
-	ctx := r.Context()
-	if path == "" {
-		return badRequest("missing mount path")
-	}
-	if _, err := s.authorized(ctx, r, capabilityOf(r), "sys/mounts/"+path, "sys/"); err != nil {
-		return err
-	}
-	switch r.Method {
-	case http.MethodPost, http.MethodPut:
-		var body mountRequest
-		if err := decodeBody(r, &body); err != nil {
-			return err
-		}
-		if err := s.mounts.mount(ctx, path, body); err != nil {
-			return err
-		}
-		noContent(w)
-		return nil
-	case http.MethodDelete:
-		// Vault revokes a mount's leases before it goes.
-		if m, rest, ok, err := s.mounts.find(ctx, strings.Trim(path, "/")); err == nil && ok && rest == "" && m.Type == "database" {
-			if _, err := s.leases.Call(ctx, leases.Request{Op: "revoke_prefix", Prefix: m.Path}); err != nil {
-				return apiError(err)
-			}
-		}
-		if err := s.mounts.unmount(ctx, s.st, path); err != nil {
-			return err
-		}
-		noContent(w)
-		return nil
-	case http.MethodGet:
-		m, rest, ok, err := s.mounts.find(ctx, path)
-		if err != nil {
-			return err
-		}
-		if !ok || rest != "" {
-			return errNotFound
-		}
-		respond(w, http.StatusOK, m.describe(), nil, "system")
-		return nil
-	}
-	return errUnsupported
-}
-
-func (s *Server) policy(w http.ResponseWriter, r *http.Request, name string) error {
-	ctx := r.Context()
-	if _, err := s.authorized(ctx, r, capabilityOf(r), strings.TrimSuffix("sys/policies/cedar/"+name, "/"), "sys/"); err != nil {
-		return err
-	}
-	if name == "" || isList(r) {
-		if !isList(r) && r.Method != http.MethodGet {
-			return errUnsupported
-		}
-		names, err := s.policies.list(ctx)
-		if err != nil {
-			return err
-		}
-		respond(w, http.StatusOK, map[string]any{"keys": names, "policies": names}, nil, "system")
-		return nil
-	}
-	switch r.Method {
-	case http.MethodGet:
-		if name == "root" {
-			respond(w, http.StatusOK, map[string]any{"name": "root", "policy": "// root: every capability on every path"}, nil, "system")
-			return nil
-		}
-		p, err := s.policies.get(ctx, name)
-		if err != nil {
-			return err
-		}
-		if p == nil {
-			return errNotFound
-		}
-		respond(w, http.StatusOK, map[string]any{"name": p.Name, "policy": p.Text}, nil, "system")
-		return nil
-	}
-	return s.changePolicy(w, r, name, s.policies.put)
-}
-
-// changePolicy writes (POST, PUT: the body's "policy", through put) or
-// deletes a named policy; the Cedar and the HCL paths differ only in put.
-func (s *Server) changePolicy(w http.ResponseWriter, r *http.Request, name string, put func(ctx context.Context, name, text string) error) error {
-	switch r.Method {
-	case http.MethodPost, http.MethodPut:
-		var body struct {
-			Policy string `json:"policy"`
-		}
-		if err := decodeBody(r, &body); err != nil {
-			return err
-		}
-		if err := put(r.Context(), name, body.Policy); err != nil {
-			return err
-		}
-	case http.MethodDelete:
-		if err := s.policies.delete(r.Context(), name); err != nil {
-			return err
-		}
-	default:
-		return errUnsupported
-	}
-	noContent(w)
-	return nil
-}
-
-// auditAPI serves sys/audit (list, enable, disable), sys/audit-hash/<path> and
-// sys/audit-verify (ours: walks the hash chain and reports the first break).
-func (s *Server) auditAPI(w http.ResponseWriter, r *http.Request, path string) error {
-	ctx := r.Context()
-	capability := capabilityOf(r)
-	if path != "audit" || r.Method != http.MethodGet {
-		capability = capSudo
-	}
-	if _, err := s.authorized(ctx, r, capability, "sys/"+path, "sys/"); err != nil {
-		return err
-	}
-	switch {
-	case path == "audit" && r.Method == http.MethodGet:
-		list, err := s.audit.devices(ctx)
-		if err != nil {
-			return err
-		}
-		data := map[string]any{}
-		for _, d := range list {
-			data[d.Path] = map[string]any{"type": d.Type, "description": d.Description, "path": d.Path, "options": map[string]string{}, "local": false}
-		}
-		respond(w, http.StatusOK, data, nil, "system")
-		return nil
-	case strings.HasPrefix(path, "audit/") && (r.Method == http.MethodPut || r.Method == http.MethodPost):
-		var body auditDevice
-		if err := decodeBody(r, &body); err != nil {
-			return err
-		}
-		if err := s.audit.enable(ctx, strings.TrimPrefix(path, "audit/"), body); err != nil {
-			return err
-		}
-		noContent(w)
-		return nil
-	case strings.HasPrefix(path, "audit/") && r.Method == http.MethodDelete:
-		if err := s.audit.disable(ctx, strings.TrimPrefix(path, "audit/")); err != nil {
-			return err
-		}
-		noContent(w)
-		return nil
-	case strings.HasPrefix(path, "audit-hash/") && (r.Method == http.MethodPut || r.Method == http.MethodPost):
-		var body struct {
-			Input string `json:"input"`
-		}
-		if err := decodeBody(r, &body); err != nil {
-			return err
-		}
-		hashes, err := s.crypto.AuditHMAC(ctx, []string{body.Input})
-		if err != nil {
-			return apiError(err)
-		}
-		respond(w, http.StatusOK, map[string]any{"hash": hashes[0]}, nil, "system")
-		return nil
-	case path == "audit-verify" && r.Method == http.MethodGet:
-		rep, err := VerifyAudit(ctx, s.audit.db)
-		if err != nil {
-			return err
-		}
-		respond(w, http.StatusOK, rep, nil, "system")
-		return nil
-	}
-	return errUnsupported
 }

@@ -14,36 +14,7 @@ import (
 // The sys paths that Vault's and OpenBao's CLIs read before or after the
 // call a user asked for: the KV preflight (sys/internal/ui/mounts/<path>),
 // sys/leader (after every seal-status), mount tuning, capabilities, the auth
-// method table and host information.
-
-// sysCompatPath reports whether sysCompat serves path.
-func sysCompatPath(path string) bool {
-	return strings.HasPrefix(path, "internal/ui/mounts/") || path == "leader" ||
-		(strings.HasPrefix(path, "mounts/") && strings.HasSuffix(path, "/tune")) ||
-		path == "capabilities" || path == "capabilities-self" || path == "capabilities-accessor" ||
-		path == "auth" || strings.HasPrefix(path, "auth/") || path == "host-info" ||
-		path == "policies/acl" || strings.HasPrefix(path, "policies/acl/")
-}
-
-func (s *Server) sysCompat(w http.ResponseWriter, r *http.Request, path string) error {
-	switch {
-	case strings.HasPrefix(path, "internal/ui/mounts/"):
-		return s.uiMount(w, r, strings.TrimPrefix(path, "internal/ui/mounts/"))
-	case path == "leader":
-		return s.leader(w, r)
-	case strings.HasPrefix(path, "mounts/"):
-		return s.tune(w, r, strings.Trim(strings.TrimSuffix(strings.TrimPrefix(path, "mounts/"), "/tune"), "/"))
-	case strings.HasPrefix(path, "capabilities"):
-		return s.capabilitiesAPI(w, r, path)
-	case path == "auth" || strings.HasPrefix(path, "auth/"):
-		return s.authMethods(w, r, path)
-	case path == "host-info":
-		return s.hostInfo(w, r)
-	case strings.HasPrefix(path, "policies/acl"):
-		return s.aclPolicy(w, r, strings.TrimPrefix(strings.TrimPrefix(path, "policies/acl"), "/"))
-	}
-	return httpErrorUnsupportedPath(path)
-}
+// method table and host information. Their rows are in sysTable.
 
 // uiMount answers the CLI's KV preflight: the mount that serves path, with
 // its type and options (options.version tells KV v1 from v2) and its path.

@@ -1,6 +1,8 @@
 // Package vault is SecretumVault's HTTP side: the Vault/OpenBao-compatible
 // API of vault-sys (init, unseal, seal, health, mounts, Cedar policies) and
-// vault-secrets (tokens, KV v1/v2). It never holds keys: it asks vault-crypto
+// vault-secrets (tokens, and the mounts of every engine: KV in this function,
+// shared/vault/kv; transit and PKI in vault-crypto; database in
+// vault-database). It never holds keys: it asks vault-crypto
 // (shared/vault/keeper) to hash tokens and to seal and open every value.
 package vault
 
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
+	"github.com/stratumiops/stratumiops/shared/vault/engine"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
 )
 
@@ -119,47 +122,8 @@ func isList(r *http.Request) bool {
 	return r.Method == "LIST" || (r.Method == http.MethodGet && r.URL.Query().Get("list") == "true")
 }
 
-// parseDuration reads a Vault duration: seconds as a number or string, or a Go
-// duration ("1h30m"), with "d" for days.
-func parseDuration(v any) (time.Duration, error) {
-	switch x := v.(type) {
-	case nil:
-		return 0, nil
-	case float64:
-		if x < 0 {
-			return 0, errors.New("negative duration")
-		}
-		return time.Duration(x) * time.Second, nil
-	case json.Number:
-		f, err := x.Float64()
-		if err != nil {
-			return 0, err
-		}
-		return parseDuration(f)
-	case string:
-		if x == "" {
-			return 0, nil
-		}
-		if n, err := json.Number(x).Int64(); err == nil {
-			return parseDuration(float64(n))
-		}
-		if strings.HasSuffix(x, "d") {
-			d, err := time.ParseDuration(strings.TrimSuffix(x, "d") + "h")
-			return d * 24, err
-		}
-		d, err := time.ParseDuration(x)
-		if err != nil || d < 0 {
-			return 0, errors.New("invalid duration " + x)
-		}
-		return d, nil
-	}
-	return 0, errors.New("invalid duration")
-}
+// parseDuration reads a Vault duration (engine.ParseDuration).
+func parseDuration(v any) (time.Duration, error) { return engine.ParseDuration(v) }
 
-// vaultTime formats times as Vault does (RFC 3339 with nanoseconds, UTC).
-func vaultTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339Nano)
-}
+// vaultTime formats times as Vault does (engine.VaultTime).
+func vaultTime(t time.Time) string { return engine.VaultTime(t) }

@@ -41,13 +41,23 @@ type Fields map[string]any
 // ParseFields reads a JSON object body; an empty body has no fields.
 func ParseFields(raw []byte) (Fields, error) {
 	f := Fields{}
-	if len(strings.TrimSpace(string(raw))) == 0 {
-		return f, nil
-	}
-	if err := json.Unmarshal(raw, &f); err != nil {
-		return nil, Invalid("failed to parse JSON input: %v", err)
+	if err := DecodeJSON(raw, &f); err != nil {
+		return nil, err
 	}
 	return f, nil
+}
+
+// DecodeJSON reads an optional JSON body into v: an empty body leaves v as
+// it is. Vault ignores fields it does not know, so clients that send more
+// keep working; malformed JSON is refused (400).
+func DecodeJSON(raw []byte, v any) error {
+	if len(strings.TrimSpace(string(raw))) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return Invalid("failed to parse JSON input: %v", err)
+	}
+	return nil
 }
 
 // Has reports a field that is present and not null.

@@ -1,6 +1,8 @@
 package pki
 
 import (
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"net"
 	"strings"
 	"time"
@@ -108,9 +110,11 @@ func (r *Role) allows(name string) bool {
 	return false
 }
 
-// checkNames validates the names of a request against the role.
+// checkNames validates the names of a request against the role. A common
+// name is checked like any name, as OpenBao does (an IP address is a valid
+// hostname there), and one that is an IP address also needs allow_ip_sans.
 func (r *Role) checkNames(cn string, dns []string, ips []net.IP) error {
-	if cn != "" && net.ParseIP(cn) == nil && !r.allows(cn) {
+	if cn != "" && (!r.allows(cn) || net.ParseIP(cn) != nil && !r.AllowIPSANs) {
 		return invalid("common name %s not allowed by this role", cn)
 	}
 	for _, n := range dns {
@@ -120,6 +124,36 @@ func (r *Role) checkNames(cn string, dns []string, ips []net.IP) error {
 	}
 	if len(ips) > 0 && !r.AllowIPSANs {
 		return invalid("IP Subject Alternative Names are not allowed in this role, but was provided %s", ips[0])
+	}
+	return nil
+}
+
+// checkCSRKey checks a CSR's key against the role's key_type and key_bits,
+// with OpenBao's errors: the role's type and at least the role's size; a
+// role of any type takes no RSA key under 2048 bits and no EC key under 224.
+func (r *Role) checkCSRKey(pub any, rawSPKI []byte) error {
+	typ := keyTypeOf(pub, rawSPKI)
+	if r.KeyType != "any" && typ != r.KeyType {
+		return invalid("role requires keys of type %s, but the CSR has a %s key", r.KeyType, typ)
+	}
+	bits := 0
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		bits = k.N.BitLen()
+	case *ecdsa.PublicKey:
+		bits = k.Params().BitSize
+	default:
+		return nil // ed25519 and ML-DSA-65 keys have one size
+	}
+	least := r.KeyBits
+	if r.KeyType == "any" {
+		least = map[string]int{keyRSA: 2048, keyEC: 224}[typ]
+		if typ == keyRSA && bits < least {
+			return invalid("RSA keys < 2048 bits are unsafe and not supported")
+		}
+	}
+	if bits < least { // a role's own key_bits is never under those floors (checkKeyType)
+		return invalid("role requires a minimum of a %d-bit key, but CSR's key is %d bits", least, bits)
 	}
 	return nil
 }

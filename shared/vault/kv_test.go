@@ -1,0 +1,47 @@
+package vault
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// The KV engine's values and typed errors reach the client in Vault's wire
+// shape, through the one adapter (serveKV, writeEngineResponse, kvError).
+func TestKVWireShape(t *testing.T) {
+	v := newTestVault(t)
+	call(v.h, "POST", "/v1/secret/data/app", v.root, `{"data":{"k":"v1"}}`)
+	call(v.h, "POST", "/v1/secret/data/app", v.root, `{"data":{"k":"v2"}}`)
+	call(v.h, "DELETE", "/v1/secret/data/app", v.root, "")
+	big := `{"data":{"k":"` + strings.Repeat("x", 600<<10) + `"}}`
+	for _, c := range []struct {
+		method, path, body string
+		status             int
+		want               string // in the body
+	}{
+		{"GET", "/v1/secret/data/missing", "", 404, `{"errors":[]}`},
+		{"GET", "/v1/secret/data/app", "", 404, `"deletion_time":"20`},
+		{"GET", "/v1/secret/data/app?version=1", "", 200, `"data":{"k":"v1"}`},
+		{"GET", "/v1/secret/data/app?version=x", "", 400, `invalid version \"x\"`},
+		{"POST", "/v1/secret/data/app", `{"data":{"k":"v3"},"options":{"cas":1}}`, 400, "check-and-set parameter did not match the current version"},
+		{"POST", "/v1/secret/data/app", `{"data":`, 400, "failed to parse JSON input"},
+		{"POST", "/v1/secret/data/app", big, 413, "secret exceeds 524288 bytes"},
+		{"PATCH", "/v1/secret/data/app", `{"data":{"k":"p"}}`, 415, "PATCH requires Content-Type application/merge-patch+json"},
+		{"PUT", "/v1/secret/nothing/app", `{}`, 405, "unsupported operation"},
+		{"GET", "/v1/secret/metadata/app", "", 200, `"current_version":2`},
+	} {
+		rec := call(v.h, c.method, c.path, v.root, c.body)
+		if rec.Code != c.status || !strings.Contains(rec.Body.String(), c.want) {
+			t.Errorf("%s %s: %d %.300s, want %d with %s", c.method, c.path, rec.Code, rec.Body, c.status, c.want)
+		}
+	}
+	req := httptest.NewRequest("PATCH", "/v1/secret/data/app", strings.NewReader(`{"data":{"k":"p"}}`))
+	req.Header.Set("X-Vault-Token", v.root)
+	req.Header.Set("Content-Type", "application/merge-patch+json")
+	rec := httptest.NewRecorder()
+	v.h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusNotFound { // the current version is deleted
+		t.Errorf("PATCH of a deleted version: %d %s", rec.Code, rec.Body)
+	}
+}
