@@ -346,7 +346,8 @@ func newBackupBucket(stack awscdk.Stack) awss3.Bucket {
 
 // grantBackups lets fn write, list and delete snapshots under its prefix of
 // the backup bucket, and nothing else there (no read: restoring is a person's
-// act, through sys/storage/raft/snapshot-force).
+// act, through sys/storage/raft/snapshot-force); vault-audit may also read
+// its audit checkpoints.
 func grantBackups(fn awslambda.Function, f catalog.Function, bucket awss3.Bucket) {
 	prefix := f.Env["VAULT_BACKUP_PREFIX"]
 	fn.AddEnvironment(jsii.String("VAULT_BACKUP_BUCKET"), bucket.BucketName(), nil)
@@ -354,6 +355,13 @@ func grantBackups(fn awslambda.Function, f catalog.Function, bucket awss3.Bucket
 		Actions:   jsii.Strings("s3:PutObject", "s3:DeleteObject"),
 		Resources: jsii.Strings(*bucket.ArnForObjects(jsii.String(prefix + "*"))),
 	}))
+	if f.Env["VAULT_AUDIT_KEEP"] != "" {
+		// vault-audit reads its own checkpoints back to verify the log.
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("s3:GetObject"),
+			Resources: jsii.Strings(*bucket.ArnForObjects(jsii.String(prefix + "*"))),
+		}))
+	}
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:    jsii.Strings("s3:ListBucket"),
 		Resources:  jsii.Strings(*bucket.BucketArn()),

@@ -511,3 +511,32 @@ func TestLocalStackAndSelfHostedVariants(t *testing.T) {
 		}
 	}
 }
+
+// vault-audit reads back its own checkpoints, and nothing else of the bucket:
+// vault-backup still cannot read the snapshots.
+func TestVaultAuditCheckpointsGrant(t *testing.T) {
+	cfg := vaultLike()
+	for _, f := range []catalog.Function{
+		{Name: "vault-backup", System: "vault", Kind: catalog.Invoke, MemoryMB: 256, Timeout: time.Minute, Database: "secretumvault",
+			Backups: true, Schedule: "rate(1 hour)", Env: map[string]string{"VAULT_BACKUP_PREFIX": "snapshots/", "VAULT_BACKUP_KEEP": "48"}},
+		{Name: "vault-audit", System: "vault", Kind: catalog.Invoke, MemoryMB: 256, Timeout: time.Minute, Database: "secretumvault",
+			Backups: true, Schedule: "rate(1 minute)", Env: map[string]string{"VAULT_BACKUP_PREFIX": "audit-checkpoints/", "VAULT_AUDIT_KEEP": "1440"}},
+	} {
+		cfg.Functions = append(cfg.Functions, f)
+	}
+	s := synth(t, cfg)
+	roles := functionRoles(s.templates["StratumVault"])
+	reads := map[string]string{}
+	for _, st := range statements(s) {
+		if !slices.Contains(st.Actions, "s3:GetObject") {
+			continue
+		}
+		raw, _ := json.Marshal(st.Resources)
+		for _, r := range st.Roles {
+			reads[roles[r]] = string(raw)
+		}
+	}
+	if len(reads) != 1 || !strings.Contains(reads["vault-audit"], "/audit-checkpoints/*") {
+		t.Fatalf("s3:GetObject granted: %v", reads)
+	}
+}

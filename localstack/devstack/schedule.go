@@ -55,7 +55,7 @@ func (s *Stack) startSchedules(inv invoke.Invoker) error {
 			continue
 		}
 		every := s.cfg.ScheduleEvery
-		if f.Backups {
+		if f.Backups && f.Env["VAULT_BACKUP_KEEP"] != "" { // the snapshots, not the audit checkpoints
 			every = s.cfg.BackupEvery
 		}
 		if every == 0 {

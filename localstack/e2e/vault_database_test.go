@@ -86,6 +86,18 @@ func TestVaultDatabase(t *testing.T) {
 		if strings.Contains(fmt.Sprint(cfg.Data), "admin-pw-1") {
 			t.Fatal("the connection password is shown")
 		}
+		// A password written into connection_url itself is masked, as Vault does.
+		literal := fmt.Sprintf("postgresql://vaultadmin:admin-pw-1@%s/postgres?sslmode=disable", pg.Addr())
+		mustWrite(t, lg, "database/config/literal", map[string]any{"plugin_name": "postgresql-database-plugin", "connection_url": literal,
+			"allowed_roles": "*"})
+		cfg, err = lg.ReadWithContext(ctx, "database/config/literal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		details, _ := cfg.Data["connection_details"].(map[string]any)
+		if strings.Contains(fmt.Sprint(cfg.Data), "admin-pw-1") || details["connection_url"] != strings.Replace(literal, "admin-pw-1", "*****", 1) {
+			t.Fatalf("a literal password in connection_url: %v", cfg.Data)
+		}
 	})
 
 	creation := `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{{name}}";`

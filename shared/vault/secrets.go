@@ -1,9 +1,11 @@
 package vault
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
+	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 	"github.com/stratumiops/stratumiops/shared/vault/engine"
 	"github.com/stratumiops/stratumiops/shared/vault/kv"
 	"github.com/stratumiops/stratumiops/shared/vault/storage"
@@ -89,11 +91,20 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, op string) error 
 				return err
 			}
 		}
-		id, t, err := s.tokens.create(ctx, caller, body.tokenRequest, orphan)
+		if keys := metaBeyondParent(caller, body.Meta); len(keys) > 0 && !caller.isRoot() {
+			if err := s.policies.authorize(ctx, r, caller, capSudo, "auth/token/"+op, "auth/token/"); err != nil {
+				if errors.Is(err, errPermissionDenied) {
+					return httpapi.Errorf(http.StatusForbidden, "permission_denied",
+						"permission denied: setting token metadata the parent token does not have (%s) takes sudo on auth/token/%s", strings.Join(keys, ", "), op)
+				}
+				return err
+			}
+		}
+		id, t, warnings, err := s.tokens.create(ctx, caller, body.tokenRequest, orphan)
 		if err != nil {
 			return err
 		}
-		respond(w, http.StatusOK, nil, authData(id, t), "token")
+		writeEnvelope(w, http.StatusOK, envelope{Auth: authData(id, t), Warnings: warnings, MountType: "token"})
 		return nil
 	case op == "lookup-self" && (r.Method == http.MethodGet || r.Method == http.MethodPost):
 		respond(w, http.StatusOK, lookupData(caller, requestToken(r)), nil, "token")
@@ -144,6 +155,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, op string) error 
 		return nil
 	case op == "revoke" || op == "revoke-self" || op == "revoke-orphan" || op == "revoke-accessor":
 		target := caller
+		if op == "revoke-orphan" && !caller.isRoot() {
+			// As Vault: leaving a token's children behind takes root or sudo.
+			if err := s.policies.authorize(ctx, r, caller, capSudo, "auth/token/revoke-orphan", "auth/token/"); err != nil {
+				return err
+			}
+		}
 		switch op {
 		case "revoke", "revoke-orphan":
 			if target, err = s.tokens.lookup(ctx, body.Token); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+	"github.com/stratumiops/stratumiops/shared/vault/auditlog"
 	"github.com/stratumiops/stratumiops/shared/vault/engine"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
 	"github.com/stratumiops/stratumiops/shared/vault/kv"
@@ -44,7 +45,8 @@ func NewServer(db *surreal.Client, inv invoke.Invoker) (*Server, error) {
 	}
 	st := &storage.Store{DB: db, Crypto: crypto}
 	return &Server{crypto: crypto, leases: &leases.Client{Invoker: inv}, st: st, tokens: &tokens{db: db, crypto: crypto},
-		policies: pols, mounts: &mounts{db: db}, audit: &audit{db: db, crypto: crypto},
+		policies: pols, mounts: &mounts{db: db},
+		audit: &audit{db: db, crypto: crypto, log: auditlog.NewAppender(db, 64), anchor: &auditlog.Client{Invoker: inv}},
 		opts: httpapi.Options{Errors: WriteError}}, nil
 }
 

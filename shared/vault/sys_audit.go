@@ -58,7 +58,7 @@ func (s *Server) auditAPI(w http.ResponseWriter, r *http.Request, path string) e
 		respond(w, http.StatusOK, map[string]any{"hash": hashes[0]}, nil, "system")
 		return nil
 	case path == "audit-verify" && r.Method == http.MethodGet:
-		rep, err := VerifyAudit(ctx, s.audit.db)
+		rep, err := s.audit.verify(ctx)
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
 	"github.com/stratumiops/stratumiops/shared/vault/storage"
+	"github.com/stratumiops/stratumiops/shared/vault/tokentree"
 )
 
 // Token is a token's record, kept under the keyed hash of its id.
@@ -184,30 +186,39 @@ const (
 	maxTTL     = 768 * time.Hour
 )
 
-// create issues a child of parent (an orphan when asked and allowed).
-func (ts *tokens) create(ctx context.Context, parent *Token, req tokenRequest, orphan bool) (string, *Token, error) {
+// create issues a child of parent (an orphan when asked and allowed), and
+// the warnings of what it capped.
+func (ts *tokens) create(ctx context.Context, parent *Token, req tokenRequest, orphan bool) (string, *Token, []string, error) {
 	if req.ID != "" {
-		return "", nil, badRequest("custom token ids are not supported: ids are always random")
+		return "", nil, nil, badRequest("custom token ids are not supported: ids are always random")
 	}
 	if req.Type != "" && req.Type != "service" {
-		return "", nil, badRequest("token type %q is not supported; only service tokens", req.Type)
+		return "", nil, nil, badRequest("token type %q is not supported; only service tokens", req.Type)
 	}
 	if req.NumUses < 0 {
-		return "", nil, badRequest("number of uses cannot be negative")
+		return "", nil, nil, badRequest("number of uses cannot be negative")
 	}
 	ttl, err := parseDuration(req.TTL)
 	if err != nil {
-		return "", nil, badRequest("invalid 'ttl': %v", err)
+		return "", nil, nil, badRequest("invalid 'ttl': %v", err)
 	}
 	maxExplicit, err := parseDuration(req.ExplicitMaxTTL)
 	if err != nil {
-		return "", nil, badRequest("invalid 'explicit_max_ttl': %v", err)
+		return "", nil, nil, badRequest("invalid 'explicit_max_ttl': %v", err)
 	}
 	period, err := parseDuration(req.Period)
 	if err != nil {
-		return "", nil, badRequest("invalid 'period': %v", err)
+		return "", nil, nil, badRequest("invalid 'period': %v", err)
 	}
 	period = min(period, maxTTL) // as Vault: a period is capped at the system maximum
+	var warnings []string
+	if maxExplicit > maxTTL && period == 0 {
+		// As Vault: an explicit max TTL is capped at the system maximum (a
+		// periodic token's bounds its period, which may escape it).
+		warnings = append(warnings, fmt.Sprintf("Explicit max TTL of %d seconds is greater than system/mount allowed value; value is being capped to %d seconds",
+			int64(maxExplicit.Seconds()), int64(maxTTL.Seconds())))
+		maxExplicit = maxTTL
+	}
 	policies := dedupe(req.Policies)
 	if len(policies) == 0 {
 		policies = slices.Clone(parent.Policies)
@@ -215,12 +226,12 @@ func (ts *tokens) create(ctx context.Context, parent *Token, req tokenRequest, o
 	if !parent.isRoot() {
 		for _, p := range policies {
 			if !slices.Contains(parent.Policies, p) {
-				return "", nil, badRequest("child policies must be subset of parent policies: %q is not", p)
+				return "", nil, nil, badRequest("child policies must be subset of parent policies: %q is not", p)
 			}
 		}
 	}
 	if slices.Contains(policies, "root") && !parent.isRoot() {
-		return "", nil, badRequest("root tokens may only be created by a root token")
+		return "", nil, nil, badRequest("root tokens may only be created by a root token")
 	}
 	ttl = grantedTTL(ttl, period, maxExplicit, parent, orphan || req.NoParent)
 	renewable := true
@@ -233,27 +244,50 @@ func (ts *tokens) create(ctx context.Context, parent *Token, req tokenRequest, o
 	}
 	now := time.Now().UTC()
 	expire := now.Add(ttl)
-	t := &Token{Accessor: keeper.NewToken()[2:], Policies: policies, Meta: req.Meta, DisplayName: display,
+	t := &Token{Accessor: keeper.NewToken()[2:], Policies: policies, Meta: childMeta(parent, req.Meta), DisplayName: display,
 		CreationTime: now, TTLSeconds: int64(ttl.Seconds()), ExplicitMaxTTL: int64(maxExplicit.Seconds()),
 		Period:     int64(period.Seconds()),
 		ExpireTime: &expire, NumUses: req.NumUses, UsesLeft: req.NumUses, Renewable: renewable,
 		Orphan: orphan || req.NoParent, Path: "auth/token/create"}
-	if t.Meta == nil {
-		t.Meta = map[string]string{}
-	}
 	if !t.Orphan {
 		t.Parent = &parent.Hash
 	}
 	id := keeper.NewToken()
 	hash, err := ts.crypto.TokenHash(ctx, id)
 	if err != nil {
-		return "", nil, apiError(err)
+		return "", nil, nil, apiError(err)
 	}
 	t.Hash = hash
 	if err := ts.store(ctx, t); err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
-	return id, t, nil
+	return id, t, warnings, nil
+}
+
+// childMeta is a new token's metadata: its parent's, with what the request
+// sets on top (keys beyond the parent's take sudo: see metaBeyondParent).
+func childMeta(parent *Token, asked map[string]string) map[string]string {
+	meta := maps.Clone(parent.Meta)
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	maps.Copy(meta, asked)
+	return meta
+}
+
+// metaBeyondParent names, sorted, the metadata keys a request sets that its
+// parent does not hold with the same value. Metadata becomes the token's
+// Cedar tags, so a caller must not choose them freely: only root, or sudo
+// on the create path, sets them.
+func metaBeyondParent(parent *Token, asked map[string]string) []string {
+	var keys []string
+	for k, v := range asked {
+		if have, ok := parent.Meta[k]; !ok || have != v {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // grantedTTL is a new token's TTL: the period for a periodic token (no
@@ -301,26 +335,7 @@ func (ts *tokens) store(ctx context.Context, t *Token) error {
 // returns their hashes.
 func (ts *tokens) revoke(ctx context.Context, t *Token) ([]string, error) {
 	defer ts.recent.Clear()
-	// The descendants are found breadth-first; then all go in one statement.
-	hashes := []string{t.Hash}
-	frontier := []string{t.Hash}
-	for len(frontier) > 0 {
-		children, err := surreal.Query[[]string](ctx, ts.db,
-			"SELECT VALUE record::id(id) FROM tokens WHERE parent IN $p", map[string]any{"p": frontier})
-		if err != nil {
-			return nil, fmt.Errorf("revoke: find children: %w", err)
-		}
-		hashes = append(hashes, children...)
-		frontier = children
-	}
-	ids := make([]models.RecordID, len(hashes))
-	for i, h := range hashes {
-		ids[i] = tokenID(h)
-	}
-	if _, err := surreal.Query[any](ctx, ts.db, "DELETE $ids[*]", map[string]any{"ids": ids}); err != nil {
-		return nil, fmt.Errorf("revoke: %w", err)
-	}
-	return hashes, nil
+	return tokentree.Revoke(ctx, ts.db, []string{t.Hash})
 }
 
 // revokeOrphan deletes the token and makes its children orphans.
@@ -350,12 +365,9 @@ func (ts *tokens) renew(ctx context.Context, t *Token, increment time.Duration) 
 	case increment <= 0:
 		increment = time.Duration(t.TTLSeconds) * time.Second
 	}
-	limit := t.CreationTime.Add(maxTTL)
-	if t.Period > 0 {
-		limit = time.Time{}
-	}
-	if t.ExplicitMaxTTL > 0 {
-		limit = t.CreationTime.Add(time.Duration(t.ExplicitMaxTTL) * time.Second)
+	limit, err := ts.renewLimit(ctx, t)
+	if err != nil {
+		return nil, err
 	}
 	expire := time.Now().UTC().Add(increment)
 	if !limit.IsZero() && expire.After(limit) {
@@ -368,6 +380,42 @@ func (ts *tokens) renew(ctx context.Context, t *Token, increment time.Duration) 
 	}
 	t.ExpireTime, t.TTLSeconds = &expire, granted
 	return t, nil
+}
+
+// renewLimit is the latest a renewal may set a token's expiry to (zero: no
+// limit): the store's maximum from its creation (not for a periodic token),
+// its explicit max TTL, and its parent's expiry, since a child never outlives
+// its parent. A token whose parent is gone or expired is revoked here.
+func (ts *tokens) renewLimit(ctx context.Context, t *Token) (time.Time, error) {
+	var limit time.Time
+	earlier := func(at time.Time) {
+		if limit.IsZero() || at.Before(limit) {
+			limit = at
+		}
+	}
+	if t.Period == 0 {
+		earlier(t.CreationTime.Add(maxTTL))
+	}
+	if t.ExplicitMaxTTL > 0 {
+		earlier(t.CreationTime.Add(time.Duration(t.ExplicitMaxTTL) * time.Second))
+	}
+	if t.Parent == nil {
+		return limit, nil
+	}
+	parent, err := ts.byHash(ctx, *t.Parent)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if parent == nil || (parent.ExpireTime != nil && !time.Now().Before(*parent.ExpireTime)) {
+		if _, err := ts.revoke(ctx, t); err != nil {
+			return time.Time{}, err
+		}
+		return time.Time{}, errBadToken
+	}
+	if parent.ExpireTime != nil {
+		earlier(*parent.ExpireTime)
+	}
+	return limit, nil
 }
 
 // lookupData is the data of a token lookup, in Vault's shape.

@@ -154,7 +154,7 @@ var Functions = []Function{
 		// snapshot in; JSON bodies stay bounded by 1 MiB.
 		MaxBody:  1 << 30,
 		Database: "secretumvault",
-		Invokes:  []string{"vault-crypto", "vault-database"},
+		Invokes:  []string{"vault-crypto", "vault-database", "vault-audit"},
 		MemoryMB: 256,
 		Timeout:  10 * time.Second,
 	},
@@ -202,6 +202,19 @@ var Functions = []Function{
 		Env:         map[string]string{"VAULT_BACKUP_KEEP": "48", "VAULT_BACKUP_PREFIX": "snapshots/"},
 		MemoryMB:    256,
 		Timeout:     5 * time.Minute,
+	},
+	{
+		Name:        "vault-audit",
+		System:      "vault",
+		Kind:        Invoke,
+		Description: "On schedule, a signed checkpoint of the audit log's lane heads into the backup bucket's audit-checkpoints/ (a directory in the devstack); verifies the log against it for sys/audit-verify.",
+		Database:    "secretumvault",
+		Invokes:     []string{"vault-crypto"},
+		Backups:     true,
+		Schedule:    "rate(1 minute)",
+		Env:         map[string]string{"VAULT_AUDIT_KEEP": "1440", "VAULT_BACKUP_PREFIX": "audit-checkpoints/"},
+		MemoryMB:    256,
+		Timeout:     time.Minute,
 	},
 	{
 		Name:        "vapora-projects",

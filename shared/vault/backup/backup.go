@@ -31,7 +31,8 @@ type Target interface {
 	Delete(ctx context.Context, name string) error
 }
 
-// Functions holds vault-backup, by catalog name.
+// Functions holds vault-backup and vault-audit (the audit checkpoints, kept
+// next to the backups), by catalog name.
 var Functions = function.Set{
 	"vault-backup": function.Invoke(func(ctx context.Context, d *function.Deps) (invoke.Handler, error) {
 		target, err := TargetFromEnv(ctx, d.Env)
@@ -45,6 +46,7 @@ var Functions = function.Set{
 		b := &Backup{DB: d.Surreal, Target: target, Keep: keep, TempDir: os.TempDir()}
 		return b.Handler(), nil
 	}),
+	"vault-audit": function.Invoke(auditFunction),
 }
 
 // TargetFromEnv picks the bucket (VAULT_BACKUP_BUCKET, VAULT_BACKUP_PREFIX)

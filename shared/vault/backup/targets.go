@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -54,6 +55,11 @@ func (d Dir) List(context.Context) ([]string, error) {
 		}
 	}
 	return names, nil
+}
+
+// Get reads one file.
+func (d Dir) Get(_ context.Context, name string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(string(d), filepath.Base(name)))
 }
 
 // Delete removes one file.
@@ -112,6 +118,20 @@ func (t *S3) List(ctx context.Context) ([]string, error) {
 		}
 	}
 	return names, nil
+}
+
+// Get reads one object (the audit checkpoints: only vault-audit may).
+func (t *S3) Get(ctx context.Context, name string) ([]byte, error) {
+	out, err := t.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(t.bucket), Key: aws.String(t.prefix + name)})
+	if err != nil {
+		return nil, fmt.Errorf("s3 get %s: %w", t.prefix+name, err)
+	}
+	defer func() { _ = out.Body.Close() }()
+	raw, err := io.ReadAll(io.LimitReader(out.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("s3 get %s: %w", t.prefix+name, err)
+	}
+	return raw, nil
 }
 
 // Delete removes an object (a delete marker: the versions expire by the

@@ -151,10 +151,10 @@ func (m mount) readConfig(name string) (keeper.EngineResponse, error) {
 		}
 		return engine.NotFound()
 	}
-	// The password is never shown.
+	// The password is never shown, nor one written into connection_url.
 	return engine.OK(map[string]any{
 		"plugin_name":        c.PluginName,
-		"connection_details": map[string]any{"connection_url": c.ConnectionURL, "username": c.Username},
+		"connection_details": map[string]any{"connection_url": maskURL(c.ConnectionURL), "username": c.Username},
 		"allowed_roles":      nonNil(c.AllowedRoles), "verify_connection": c.VerifyConnection,
 		"root_credentials_rotate_statements": nonNil(c.RootRotationStatements), "password_policy": "", "plugin_version": "",
 	})

@@ -14,6 +14,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
 	"github.com/stratumiops/stratumiops/shared/vault/leases"
+	"github.com/stratumiops/stratumiops/shared/vault/tokentree"
 )
 
 // lease is a leases record: what revoking the login needs, never its password.
@@ -162,15 +163,23 @@ func (e *Engine) revokeWhere(ctx context.Context, where string, vars map[string]
 	return n, errors.Join(errs...)
 }
 
-// sweep revokes leases that expired or whose token is gone or expired, and
-// rotates static roles that are due. It is vault-database's scheduled work.
+// sweep revokes expired tokens (with the tokens they created), leases that
+// expired or whose token is gone or expired, and rotates static roles that
+// are due. It is vault-database's scheduled work.
 func (e *Engine) sweep(ctx context.Context, log *slog.Logger) error {
+	// Expired tokens go first, with their descendants, so that their leases
+	// go below in the same run.
+	tokens, terr := tokentree.SweepExpired(ctx, e.db)
+	if len(tokens) > 0 {
+		log.Info("sweep revoked expired tokens", "count", len(tokens))
+	}
 	n, err := e.revokeWhere(ctx, `expire_time <= time::now()
 		OR !record::exists(type::record('tokens', token_hash))
 		OR (type::record('tokens', token_hash).expire_time ?? d'9999-01-01T00:00:00Z') <= time::now()`, nil)
 	if n > 0 {
 		log.Info("sweep revoked leases", "count", n)
 	}
+	err = errors.Join(terr, err)
 	due, derr := surreal.Query[[]struct {
 		MountUUID string `json:"mount_uuid"`
 		Role      string `json:"role"`

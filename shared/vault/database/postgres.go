@@ -90,6 +90,33 @@ var passwordInURL = regexp.MustCompile(`(://[^:/@]*:)[^@]*@`)
 
 func redact(err error) string { return passwordInURL.ReplaceAllString(err.Error(), "${1}*****@") }
 
+// passwordInDSN is a password=value pair of a key/value connection string
+// (the value quoted or up to the next space).
+var passwordInDSN = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s']\S*)`)
+
+// maskURL hides a literal password in connection_url as Vault does when a
+// config is read: the userinfo password of a URL, or a key/value string's
+// password=, becomes *****; the {{password}} template stays as written.
+func maskURL(raw string) string {
+	if strings.Contains(raw, "://") {
+		return passwordInURL.ReplaceAllStringFunc(raw, func(m string) string {
+			scheme, rest, _ := strings.Cut(m, "://")
+			user, pass, _ := strings.Cut(strings.TrimSuffix(rest, "@"), ":")
+			if pass == "{{password}}" {
+				return m
+			}
+			return scheme + "://" + user + ":*****@"
+		})
+	}
+	return passwordInDSN.ReplaceAllStringFunc(raw, func(m string) string {
+		sub := passwordInDSN.FindStringSubmatch(m)
+		if sub[2] == "{{password}}" || sub[2] == "'{{password}}'" {
+			return m
+		}
+		return sub[1] + "*****"
+	})
+}
+
 // statementError turns a PostgreSQL error into a 400 with the database's own
 // message; anything else is the database being unavailable.
 func statementError(what string, err error) error {

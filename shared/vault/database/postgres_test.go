@@ -49,3 +49,22 @@ func TestConnectionURLs(t *testing.T) {
 		t.Errorf("password in error: %s", got)
 	}
 }
+
+// Reading a config never shows a literal password written into
+// connection_url; the templates stay as written.
+func TestMaskURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgresql://{{username}}:{{password}}@db:5432/app":    "postgresql://{{username}}:{{password}}@db:5432/app",
+		"postgresql://admin:s3cret@db:5432/app?sslmode=disable": "postgresql://admin:*****@db:5432/app?sslmode=disable",
+		"postgres://admin:p%40ss@db/app":                        "postgres://admin:*****@db/app",
+		"postgresql://admin@db/app":                             "postgresql://admin@db/app",
+		"postgresql://{{username}}:hunter2@db/app":              "postgresql://{{username}}:*****@db/app",
+		"host=db user=admin password=s3cret dbname=app":         "host=db user=admin password=***** dbname=app",
+		"host=db user=admin password='s 3cret' dbname=app":      "host=db user=admin password=***** dbname=app",
+		"host=db user={{username}} password={{password}}":       "host=db user={{username}} password={{password}}",
+	} {
+		if got := maskURL(in); got != want {
+			t.Errorf("maskURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -461,6 +461,19 @@ func (k *Keeper) AuditHMAC(ctx context.Context, values []string) ([]string, erro
 	return out, nil
 }
 
+// AuditChainKey is derived from the audit key: it keys the audit log's chain
+// links and checkpoints. The functions that write and verify the log hold it,
+// never the audit key itself, so it cannot be used to guess HMAC'd values.
+func (k *Keeper) AuditChainKey(ctx context.Context) ([]byte, error) {
+	ring, err := k.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := hmac.New(sha256.New, ring.Audit)
+	m.Write([]byte("secretumvault audit chain v1"))
+	return m.Sum(nil), nil
+}
+
 func tokenHash(key []byte, token string) string {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(token))

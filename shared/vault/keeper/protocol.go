@@ -12,7 +12,7 @@ import (
 
 // Request is one call to vault-crypto over the Lambda Invoke API.
 type Request struct {
-	Op        string   `json:"op"` // status, init, unseal, seal, seal_records, open_records, token_hash, audit_hmac
+	Op        string   `json:"op"` // status, init, unseal, seal, seal_records, open_records, token_hash, audit_hmac, audit_chain_key
 	Shares    int      `json:"secret_shares,omitempty"`
 	Threshold int      `json:"secret_threshold,omitempty"`
 	Key       string   `json:"key,omitempty"`
@@ -69,12 +69,14 @@ type Engine interface {
 
 // Response is vault-crypto's answer.
 type Response struct {
-	Status  *Status         `json:"status,omitempty"`
-	Init    *InitResult     `json:"init,omitempty"`
-	Records []Record        `json:"records,omitempty"`
-	Hash    string          `json:"hash,omitempty"`
-	Hashes  []string        `json:"hashes,omitempty"`
-	Engine  *EngineResponse `json:"engine,omitempty"`
+	Status  *Status     `json:"status,omitempty"`
+	Init    *InitResult `json:"init,omitempty"`
+	Records []Record    `json:"records,omitempty"`
+	Hash    string      `json:"hash,omitempty"`
+	Hashes  []string    `json:"hashes,omitempty"`
+	// ChainKey keys the audit log's chain (audit_hmac, audit_chain_key).
+	ChainKey []byte          `json:"chain_key,omitempty"`
+	Engine   *EngineResponse `json:"engine,omitempty"`
 }
 
 // Handler serves Requests: vault-crypto's entry point. Errors keep their type
@@ -115,6 +117,11 @@ func Handler(k *Keeper, engines map[string]Engine) invoke.Handler {
 			res.Hash, err = k.TokenHash(ctx, req.Token)
 		case "audit_hmac":
 			res.Hashes, err = k.AuditHMAC(ctx, req.Values)
+			if err == nil {
+				res.ChainKey, err = k.AuditChainKey(ctx)
+			}
+		case "audit_chain_key":
+			res.ChainKey, err = k.AuditChainKey(ctx)
 		case "engine":
 			res.Engine, err = serveEngine(ctx, k, eng, req.Engine)
 		default:
@@ -277,8 +284,28 @@ func (c *Client) TokenHash(ctx context.Context, token string) (string, error) {
 }
 
 func (c *Client) AuditHMAC(ctx context.Context, values []string) ([]string, error) {
+	hashes, _, err := c.AuditHMACAndChainKey(ctx, values)
+	return hashes, err
+}
+
+// AuditHMACAndChainKey hashes values for the audit log and returns, in the
+// same call, the key that chains its entries.
+func (c *Client) AuditHMACAndChainKey(ctx context.Context, values []string) ([]string, []byte, error) {
 	res, err := c.call(ctx, Request{Op: "audit_hmac", Values: values})
-	return res.Hashes, err
+	if err == nil && len(res.ChainKey) == 0 {
+		err = errors.New("vault-crypto audit_hmac: no chain key in the reply")
+	}
+	return res.Hashes, res.ChainKey, err
+}
+
+// AuditChainKey is the key that chains the audit log's entries and signs its
+// checkpoints.
+func (c *Client) AuditChainKey(ctx context.Context) ([]byte, error) {
+	res, err := c.call(ctx, Request{Op: "audit_chain_key"})
+	if err == nil && len(res.ChainKey) == 0 {
+		err = errors.New("vault-crypto audit_chain_key: empty reply")
+	}
+	return res.ChainKey, err
 }
 
 func errIfNil[T any](v *T) error {
