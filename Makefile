@@ -14,7 +14,7 @@ COMPOSE  := docker compose -f localstack/docker-compose.yml
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: dev test deps vet fmt-check bench compat openapi build synth deploy cdk-cli localstack-up localstack-down deploy-local e2e-local
+.PHONY: dev test deps vet fmt-check bench compat openapi build synth bootstrap deploy restart cdk-cli localstack-up localstack-down deploy-local e2e-local
 
 ## dev: start every system locally (NATS, SurrealDB, all functions) and print the endpoints
 dev: deps
@@ -73,13 +73,29 @@ cdk-cli: .tools/cdk/node_modules/.package-lock.json
 	mkdir -p .tools/cdk && cp infra/cdk-cli/package.json infra/cdk-cli/package-lock.json .tools/cdk/
 	cd .tools/cdk && npm ci --no-audit --no-fund
 
-## synth: write cdk.out/ offline (no AWS account needed)
-synth: build cdk-cli
-	$(CDK) synth --no-notices -q
+# CDK_ARGS passes context to bootstrap, synth and deploy (see infra/main.go), e.g.
+#   make deploy CDK_ARGS="-c surrealUrl=wss://… -c natsUrl=tls://… -c alarmEmail=ops@example.com"
+#   make deploy CDK_ARGS="-c selfHosted=true"
+# APPROVAL is cdk's --require-approval: broadening asks before widening IAM or security groups; CI sets never.
+CDK_ARGS ?=
+APPROVAL ?= broadening
 
-## deploy: deploy every stack to the AWS account of your credentials
+## synth: write cdk.out/ offline (no AWS account needed); refuses placeholder URLs and unsuppressed cdk-nag findings
+synth: build cdk-cli
+	$(CDK) synth --no-notices -q $(CDK_ARGS)
+
+## bootstrap: once per account and region, before the first deploy
+bootstrap: cdk-cli
+	$(CDK) bootstrap --no-notices $(CDK_ARGS)
+
+## deploy: deploy every stack to the AWS account of your credentials; outputs go to .stratum/cdk-outputs-aws.json
 deploy: build cdk-cli
-	$(CDK) deploy --all --no-notices
+	mkdir -p .stratum
+	$(CDK) deploy --all --no-notices --require-approval $(APPROVAL) --outputs-file .stratum/cdk-outputs-aws.json $(CDK_ARGS)
+
+## restart: after filling or rotating secrets, retire every function's warm instances and redeploy the dispatcher
+restart:
+	sh scripts/aws-restart.sh $(STAGE)
 
 ## localstack-up / localstack-down: LocalStack, SurrealDB and NATS in docker
 localstack-up:

@@ -1,14 +1,21 @@
 // Command infra is the CDK app (cdk.json runs `go run ./infra`): the whole AWS
 // deployment, generated from the function catalog by infra/stacks.
 //
-// Context: -c distDir=dist (build output), -c localstack=true (LocalStack
-// targets), -c selfHosted=true (NATS and SurrealDB on Fargate),
-// -c surrealUrl=... -c natsUrl=... (managed services).
+// Context (-c key=value): distDir=dist (build output); localstack=true
+// (LocalStack targets); selfHosted=true (NATS and SurrealDB on Fargate) or
+// surrealUrl=wss://… natsUrl=tls://… (managed services; synth refuses the
+// placeholders); stage=<name> (prefixes every name: several copies per
+// account and region); alarmEmail=…; reservedConcurrency=false (accounts
+// with a concurrency quota of 10); unsealKeyArn=… (adopt the vault's KMS key
+// of an earlier deployment); domainName=… certificateArn=… (stable API
+// domains); throttleRate=… throttleBurst=…; natsImage=… surrealImage=…
+// (self-hosted images, pinned by digest); nag=false (skip the cdk-nag checks).
 package main
 
 import (
 	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
@@ -19,28 +26,56 @@ import (
 func main() {
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
-	cfg := stacks.FromCatalog(contextString(app, "distDir", "dist"))
-	cfg.LocalStack = contextString(app, "localstack", "false") == "true"
-	cfg.SelfHosted = contextString(app, "selfHosted", "false") == "true"
-	cfg.SurrealURL = contextString(app, "surrealUrl", cfg.SurrealURL)
-	cfg.NATSURL = contextString(app, "natsUrl", cfg.NATSURL)
+	ctx := func(key, def string) string { return contextString(app, key, def) }
+	cfg := stacks.FromCatalog(ctx("distDir", "dist"))
+	cfg.LocalStack = ctx("localstack", "false") == "true"
+	cfg.SelfHosted = ctx("selfHosted", "false") == "true"
+	cfg.SurrealURL = ctx("surrealUrl", cfg.SurrealURL)
+	cfg.NATSURL = ctx("natsUrl", cfg.NATSURL)
 	if cfg.SelfHosted {
 		cfg.SurrealURL = "ws://surrealdb." + stacks.SelfHostedDomain + ":8000"
 		cfg.NATSURL = "nats://nats." + stacks.SelfHostedDomain + ":4222"
+	}
+	cfg.Stage = ctx("stage", "")
+	cfg.NoReservedConcurrency = ctx("reservedConcurrency", "true") == "false"
+	cfg.AlarmEmail = ctx("alarmEmail", "")
+	cfg.UnsealKeyArn = ctx("unsealKeyArn", "")
+	cfg.DomainName, cfg.CertificateArn = ctx("domainName", ""), ctx("certificateArn", "")
+	cfg.NatsImage, cfg.SurrealImage = ctx("natsImage", ""), ctx("surrealImage", "")
+	var err error
+	if cfg.ThrottleRate, err = strconv.ParseFloat(ctx("throttleRate", "0"), 64); err != nil {
+		fail(fmt.Errorf("throttleRate: %w", err))
+	}
+	if cfg.ThrottleBurst, err = strconv.ParseFloat(ctx("throttleBurst", "0"), 64); err != nil {
+		fail(fmt.Errorf("throttleBurst: %w", err))
 	}
 	if account, region := os.Getenv("CDK_DEFAULT_ACCOUNT"), os.Getenv("CDK_DEFAULT_REGION"); account != "" && region != "" {
 		cfg.Env = &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}
 	}
 	if _, err := stacks.Build(app, cfg); err != nil {
-		fmt.Fprintln(os.Stderr, "synth:", err)
-		os.Exit(1)
+		fail(err)
+	}
+	if ctx("nag", "true") == "true" {
+		stacks.Nag(app)
 	}
 	app.Synth(nil)
 }
 
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "synth:", err)
+	os.Exit(1)
+}
+
 func contextString(app awscdk.App, key, def string) string {
-	if v, ok := app.Node().TryGetContext(jsii.String(key)).(string); ok && v != "" {
-		return v
+	switch v := app.Node().TryGetContext(jsii.String(key)).(type) {
+	case string:
+		if v != "" {
+			return v
+		}
+	case bool:
+		return strconv.FormatBool(v)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
 	return def
 }

@@ -5,23 +5,31 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
 )
 
+// DispatcherHealthPort is where `stratum dispatch` answers /health inside its task.
+const DispatcherHealthPort = "8081"
+
 // newDispatcher runs `stratum dispatch` on Fargate: AWS has no NATS trigger for
 // Lambda, so this small service pulls each consumer's messages from JetStream
-// and invokes exactly the consumer functions. LocalStack's community edition
-// has no ECS, so there the dispatcher runs on the host (see README); nil then.
+// and invokes exactly the consumer functions. Two tasks in two zones share the
+// durable consumers; each answers a container health check that fails when
+// NATS is disconnected or a consumer is not bound, so ECS replaces it.
+// LocalStack's community edition has no ECS, so there the dispatcher runs on
+// the host (see README); nil then.
 func newDispatcher(app awscdk.App, cfg Config, p *platform, fns map[string]awslambda.Function) awscdk.Stack {
 	if cfg.LocalStack {
 		return nil
 	}
-	stack := awscdk.NewStack(app, jsii.String("StratumDispatcher"), &awscdk.StackProps{Env: cfg.Env,
+	stack := awscdk.NewStack(app, jsii.String(cfg.stackName("Dispatcher")), &awscdk.StackProps{Env: cfg.Env,
 		Description: jsii.String("StratumIOps NATS → Lambda dispatcher (Fargate)")})
-	cluster := awsecs.NewCluster(stack, jsii.String("Cluster"), &awsecs.ClusterProps{Vpc: p.vpc})
+	cluster := awsecs.NewCluster(stack, jsii.String("Cluster"), &awsecs.ClusterProps{Vpc: p.vpc,
+		ContainerInsightsV2: awsecs.ContainerInsights_ENABLED})
 	task := awsecs.NewFargateTaskDefinition(stack, jsii.String("Task"), &awsecs.FargateTaskDefinitionProps{
 		Cpu:            jsii.Number(256),
 		MemoryLimitMiB: jsii.Number(512),
@@ -33,32 +41,54 @@ func newDispatcher(app awscdk.App, cfg Config, p *platform, fns map[string]awsla
 	logs := awslogs.NewLogGroup(stack, jsii.String("Logs"), &awslogs.LogGroupProps{
 		Retention: awslogs.RetentionDays_ONE_MONTH, RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
+	secrets := map[string]awsecs.Secret{}
+	switch {
+	case cfg.SelfHosted:
+		secrets["NATS_TOKEN"] = awsecs.Secret_FromSecretsManager(p.natsSecret, jsii.String("token"))
+	default:
+		secrets["NATS_CREDS"] = awsecs.Secret_FromSecretsManager(p.natsSecret, jsii.String("creds"))
+	}
 	task.AddContainer(jsii.String("dispatcher"), &awsecs.ContainerDefinitionOptions{
-		Image:   awsecs.ContainerImage_FromAsset(jsii.String(filepath.Join(cfg.DistDir, "dispatcher")), nil),
-		Command: jsii.Strings("dispatch"),
+		Image: awsecs.ContainerImage_FromAsset(jsii.String(filepath.Join(cfg.DistDir, "dispatcher")), &awsecs.AssetImageProps{
+			Platform: awsecrassets.Platform_LINUX_ARM64(), // an x86 host still builds the arm64 image the task runs
+		}),
+		Command: jsii.Strings("dispatch", "--health-addr", "127.0.0.1:"+DispatcherHealthPort),
 		Environment: &map[string]*string{
-			"STRATUM_FUNCTION_PREFIX": jsii.String(FunctionPrefix),
+			"STRATUM_FUNCTION_PREFIX": jsii.String(cfg.prefix()),
+			"NATS_URL":                jsii.String(cfg.NATSURL),
 			"LOG_LEVEL":               jsii.String("info"),
 		},
-		Secrets: &map[string]awsecs.Secret{
-			"NATS_URL": awsecs.Secret_FromSecretsManager(p.natsSecret, jsii.String("url")),
-		},
+		Secrets: &secrets,
 		Logging: awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{StreamPrefix: jsii.String("dispatcher"), LogGroup: logs}),
+		HealthCheck: &awsecs.HealthCheck{
+			Command:     jsii.Strings("CMD", "/usr/local/bin/stratum", "dispatch", "--probe", "http://127.0.0.1:"+DispatcherHealthPort+"/health"),
+			Interval:    awscdk.Duration_Seconds(jsii.Number(30)),
+			Retries:     jsii.Number(3),
+			StartPeriod: awscdk.Duration_Seconds(jsii.Number(60)),
+		},
 	})
 	for _, name := range consumerNames(cfg.Functions) {
 		fns[name].GrantInvoke(task.TaskRole())
 	}
-	awsecs.NewFargateService(stack, jsii.String("Service"), &awsecs.FargateServiceProps{
+	props := &awsecs.FargateServiceProps{
 		Cluster:        cluster,
 		TaskDefinition: task,
-		DesiredCount:   jsii.Number(1),
-		// Keep one dispatcher running through deployments: a second one briefly
-		// shares the durable consumers, which at-least-once delivery tolerates.
-		MinHealthyPercent: jsii.Number(100),
+		// Two tasks, spread across zones by ECS; they share the durable
+		// consumers, which at-least-once delivery tolerates.
+		DesiredCount:      jsii.Number(2),
+		MinHealthyPercent: jsii.Number(50),
 		MaxHealthyPercent: jsii.Number(200),
-		AssignPublicIp:    jsii.Bool(true), // public subnets, no NAT: it reaches NATS and the Lambda API directly
-		VpcSubnets:        &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC},
 		CircuitBreaker:    &awsecs.DeploymentCircuitBreaker{Rollback: jsii.Bool(true)},
-	})
+		// Public subnets without NAT (managed mode): it reaches the managed NATS and the Lambda API directly.
+		AssignPublicIp: jsii.Bool(true),
+		VpcSubnets:     &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC},
+	}
+	if p.clients != nil { // self-hosted: beside NATS, no public address
+		props.AssignPublicIp = jsii.Bool(false)
+		props.VpcSubnets = &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS}
+		props.SecurityGroups = &[]awsec2.ISecurityGroup{p.clients}
+	}
+	service := awsecs.NewFargateService(stack, jsii.String("Service"), props)
+	watchDispatcher(stack, cfg, cluster, service, logs, p.alarms)
 	return stack
 }

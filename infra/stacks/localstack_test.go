@@ -64,14 +64,16 @@ func TestComposeServesWhatTheStacksExpect(t *testing.T) {
 	if !slices.Contains(services, "cloudformation") {
 		t.Error("cdklocal deploys through CloudFormation")
 	}
-	secrets := ""
+	env := ""
 	for _, tpl := range s.templates {
-		raw, _ := json.Marshal(resources(tpl, "AWS::SecretsManager::Secret"))
-		secrets += string(raw)
+		for _, fn := range resources(tpl, "AWS::Lambda::Function") {
+			raw, _ := json.Marshal(props(fn)["Environment"])
+			env += string(raw)
+		}
 	}
 	for _, host := range []string{"surrealdb:8000", "nats:4222"} {
-		if !strings.Contains(secrets, host) {
-			t.Errorf("no secret points at the compose service %s", host)
+		if !strings.Contains(env, host) {
+			t.Errorf("no function points at the compose service %s", host)
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"cmp"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
@@ -13,61 +15,107 @@ import (
 // SelfHostedDomain is the Cloud Map namespace of the self-hosted services.
 const SelfHostedDomain = "stratum.internal"
 
-// newSelfHosted runs NATS (JetStream) and SurrealDB as Fargate services with
-// their data on EFS (retained), reachable as nats.stratum.internal and
-// surrealdb.stratum.internal inside the VPC. Chosen with `-c selfHosted=true`
-// for accounts without Synadia Cloud / SurrealDB Cloud.
-func newSelfHosted(stack awscdk.Stack, p *platform) {
+// Default self-hosted images (multi-arch; the tasks run arm64). Pin them by
+// digest with -c natsImage=nats@sha256:… -c surrealImage=surrealdb/surrealdb@sha256:….
+const (
+	DefaultNatsImage    = "nats:2.11-alpine"
+	DefaultSurrealImage = "surrealdb/surrealdb:v3.0.2"
+)
+
+// natsConfig is written by the container's shell at start: NATS resolves
+// $NATS_TOKEN from the environment (the secret), so the token appears on no
+// command line.
+const natsConfig = `printf 'jetstream { store_dir: "/data" }\nmonitor_port: 8222\nauthorization { token: $NATS_TOKEN }\n' > /tmp/nats.conf && exec nats-server -c /tmp/nats.conf`
+
+// dataService is one self-hosted server.
+type dataService struct {
+	name, image string
+	port        float64
+	entryPoint  []string
+	command     []string
+	secrets     map[string]awsecs.Secret
+	healthCheck []string
+}
+
+// newSelfHosted runs NATS (JetStream, token auth) and SurrealDB (RocksDB,
+// root password from the secret) as Fargate services on arm64 in the private
+// subnets, with their data on EFS (retained, backed up), reachable as
+// nats.stratum.internal and surrealdb.stratum.internal only from the
+// DataClients security group. Chosen with `-c selfHosted=true` for accounts
+// without Synadia Cloud / SurrealDB Cloud.
+func newSelfHosted(stack awscdk.Stack, cfg Config, p *platform) {
 	cluster := awsecs.NewCluster(stack, jsii.String("DataCluster"), &awsecs.ClusterProps{
 		Vpc:                            p.vpc,
 		DefaultCloudMapNamespace:       &awsecs.CloudMapNamespaceOptions{Name: jsii.String(SelfHostedDomain), Vpc: p.vpc},
 		EnableFargateCapacityProviders: jsii.Bool(true),
+		ContainerInsightsV2:            awsecs.ContainerInsights_ENABLED,
 	})
 	fs := awsefs.NewFileSystem(stack, jsii.String("Data"), &awsefs.FileSystemProps{
-		Vpc:           p.vpc,
-		Encrypted:     jsii.Bool(true),
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		Vpc:                    p.vpc,
+		VpcSubnets:             &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS},
+		Encrypted:              jsii.Bool(true),
+		EnableAutomaticBackups: jsii.Bool(true),
+		RemovalPolicy:          awscdk.RemovalPolicy_RETAIN,
 	})
 	sg := awsec2.NewSecurityGroup(stack, jsii.String("DataServices"), &awsec2.SecurityGroupProps{Vpc: p.vpc,
-		Description: jsii.String("NATS and SurrealDB: reachable from inside the VPC only")})
-	sg.AddIngressRule(awsec2.Peer_Ipv4(p.vpc.VpcCidrBlock()), awsec2.Port_Tcp(jsii.Number(4222)), jsii.String("NATS clients"), nil)
-	sg.AddIngressRule(awsec2.Peer_Ipv4(p.vpc.VpcCidrBlock()), awsec2.Port_Tcp(jsii.Number(8000)), jsii.String("SurrealDB RPC"), nil)
+		Description: jsii.String("NATS and SurrealDB: reachable from the DataClients group only")})
+	sg.AddIngressRule(p.clients, awsec2.Port_Tcp(jsii.Number(4222)), jsii.String("NATS clients"), nil)
+	sg.AddIngressRule(p.clients, awsec2.Port_Tcp(jsii.Number(8000)), jsii.String("SurrealDB RPC"), nil)
 	fs.Connections().AllowDefaultPortFrom(sg, jsii.String("services mount their data"))
-
-	service := func(name, image string, port float64, command []string, secrets map[string]awsecs.Secret) {
-		access := fs.AddAccessPoint(jsii.String(name+"-data"), &awsefs.AccessPointOptions{
-			Path:      jsii.String("/" + name),
-			CreateAcl: &awsefs.Acl{OwnerUid: jsii.String("1000"), OwnerGid: jsii.String("1000"), Permissions: jsii.String("750")},
-			PosixUser: &awsefs.PosixUser{Uid: jsii.String("1000"), Gid: jsii.String("1000")},
-		})
-		task := awsecs.NewFargateTaskDefinition(stack, jsii.String(name+"-task"), &awsecs.FargateTaskDefinitionProps{
-			Cpu: jsii.Number(512), MemoryLimitMiB: jsii.Number(1024),
-			Volumes: &[]*awsecs.Volume{{Name: jsii.String("data"), EfsVolumeConfiguration: &awsecs.EfsVolumeConfiguration{
-				FileSystemId: fs.FileSystemId(), TransitEncryption: jsii.String("ENABLED"),
-				AuthorizationConfig: &awsecs.AuthorizationConfig{AccessPointId: access.AccessPointId(), Iam: jsii.String("ENABLED")},
-			}}},
-		})
-		fs.GrantReadWrite(task.TaskRole())
-		logs := awslogs.NewLogGroup(stack, jsii.String(name+"-logs"), &awslogs.LogGroupProps{
-			Retention: awslogs.RetentionDays_ONE_MONTH, RemovalPolicy: awscdk.RemovalPolicy_DESTROY})
-		container := task.AddContainer(jsii.String(name), &awsecs.ContainerDefinitionOptions{
-			Image:        awsecs.ContainerImage_FromRegistry(jsii.String(image), nil),
-			Command:      jsii.Strings(command...),
-			Secrets:      &secrets,
-			PortMappings: &[]*awsecs.PortMapping{{ContainerPort: jsii.Number(port)}},
-			Logging:      awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{StreamPrefix: jsii.String(name), LogGroup: logs}),
-		})
-		container.AddMountPoints(&awsecs.MountPoint{SourceVolume: jsii.String("data"), ContainerPath: jsii.String("/data"), ReadOnly: jsii.Bool(false)})
-		awsecs.NewFargateService(stack, jsii.String(name+"-service"), &awsecs.FargateServiceProps{
-			Cluster: cluster, TaskDefinition: task, DesiredCount: jsii.Number(1), AssignPublicIp: jsii.Bool(true),
-			// One writer per data directory: stop the old task before starting the new one.
-			MinHealthyPercent: jsii.Number(0), MaxHealthyPercent: jsii.Number(100),
-			SecurityGroups:  &[]awsec2.ISecurityGroup{sg},
-			CloudMapOptions: &awsecs.CloudMapOptions{Name: jsii.String(name), DnsRecordType: awsservicediscovery.DnsRecordType_A},
-		})
+	for _, svc := range []dataService{
+		{name: "nats", image: cmp.Or(cfg.NatsImage, DefaultNatsImage), port: 4222,
+			entryPoint: []string{"sh", "-c"}, command: []string{natsConfig},
+			secrets:     map[string]awsecs.Secret{"NATS_TOKEN": awsecs.Secret_FromSecretsManager(p.natsSecret, jsii.String("token"))},
+			healthCheck: []string{"CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:8222/healthz || exit 1"}},
+		{name: "surrealdb", image: cmp.Or(cfg.SurrealImage, DefaultSurrealImage), port: 8000,
+			command:     []string{"start", "--bind", "0.0.0.0:8000", "--user", "root", "rocksdb:///data/db"},
+			secrets:     map[string]awsecs.Secret{"SURREAL_PASS": awsecs.Secret_FromSecretsManager(p.surrealSecret, jsii.String("pass"))},
+			healthCheck: []string{"CMD", "/surreal", "is-ready", "--endpoint", "http://127.0.0.1:8000"}},
+	} {
+		svc.run(stack, cluster, fs, sg)
 	}
-	service("nats", "nats:2.11-alpine", 4222, []string{"-js", "-sd", "/data"}, map[string]awsecs.Secret{})
-	service("surrealdb", "surrealdb/surrealdb:v3.0.2", 8000,
-		[]string{"start", "--bind", "0.0.0.0:8000", "--user", "root", "rocksdb:///data/db"},
-		map[string]awsecs.Secret{"SURREAL_PASS": awsecs.Secret_FromSecretsManager(p.surrealSecret, jsii.String("pass"))})
+}
+
+func (d dataService) run(stack awscdk.Stack, cluster awsecs.Cluster, fs awsefs.FileSystem, sg awsec2.SecurityGroup) {
+	access := fs.AddAccessPoint(jsii.String(d.name+"-data"), &awsefs.AccessPointOptions{
+		Path:      jsii.String("/" + d.name),
+		CreateAcl: &awsefs.Acl{OwnerUid: jsii.String("1000"), OwnerGid: jsii.String("1000"), Permissions: jsii.String("750")},
+		PosixUser: &awsefs.PosixUser{Uid: jsii.String("1000"), Gid: jsii.String("1000")},
+	})
+	task := awsecs.NewFargateTaskDefinition(stack, jsii.String(d.name+"-task"), &awsecs.FargateTaskDefinitionProps{
+		Cpu: jsii.Number(512), MemoryLimitMiB: jsii.Number(1024),
+		RuntimePlatform: &awsecs.RuntimePlatform{
+			CpuArchitecture: awsecs.CpuArchitecture_ARM64(), OperatingSystemFamily: awsecs.OperatingSystemFamily_LINUX(),
+		},
+		Volumes: &[]*awsecs.Volume{{Name: jsii.String("data"), EfsVolumeConfiguration: &awsecs.EfsVolumeConfiguration{
+			FileSystemId: fs.FileSystemId(), TransitEncryption: jsii.String("ENABLED"),
+			AuthorizationConfig: &awsecs.AuthorizationConfig{AccessPointId: access.AccessPointId(), Iam: jsii.String("ENABLED")},
+		}}},
+	})
+	fs.GrantReadWrite(task.TaskRole())
+	logs := awslogs.NewLogGroup(stack, jsii.String(d.name+"-logs"), &awslogs.LogGroupProps{
+		Retention: awslogs.RetentionDays_ONE_MONTH, RemovalPolicy: awscdk.RemovalPolicy_DESTROY})
+	opts := &awsecs.ContainerDefinitionOptions{
+		Image:        awsecs.ContainerImage_FromRegistry(jsii.String(d.image), nil),
+		Command:      jsii.Strings(d.command...),
+		Secrets:      &d.secrets,
+		PortMappings: &[]*awsecs.PortMapping{{ContainerPort: jsii.Number(d.port)}},
+		Logging:      awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{StreamPrefix: jsii.String(d.name), LogGroup: logs}),
+		HealthCheck: &awsecs.HealthCheck{Command: jsii.Strings(d.healthCheck...),
+			StartPeriod: awscdk.Duration_Seconds(jsii.Number(30))},
+	}
+	if d.entryPoint != nil {
+		opts.EntryPoint = jsii.Strings(d.entryPoint...)
+	}
+	container := task.AddContainer(jsii.String(d.name), opts)
+	container.AddMountPoints(&awsecs.MountPoint{SourceVolume: jsii.String("data"), ContainerPath: jsii.String("/data"), ReadOnly: jsii.Bool(false)})
+	awsecs.NewFargateService(stack, jsii.String(d.name+"-service"), &awsecs.FargateServiceProps{
+		Cluster: cluster, TaskDefinition: task, DesiredCount: jsii.Number(1), AssignPublicIp: jsii.Bool(false),
+		VpcSubnets: &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS},
+		// One writer per data directory: stop the old task before starting the new one.
+		MinHealthyPercent: jsii.Number(0), MaxHealthyPercent: jsii.Number(100),
+		SecurityGroups:  &[]awsec2.ISecurityGroup{sg},
+		CloudMapOptions: &awsecs.CloudMapOptions{Name: jsii.String(d.name), DnsRecordType: awsservicediscovery.DnsRecordType_A},
+		CircuitBreaker:  &awsecs.DeploymentCircuitBreaker{Rollback: jsii.Bool(true)},
+	})
 }

@@ -5,6 +5,7 @@
 package stacks
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,17 +15,13 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
@@ -49,6 +46,34 @@ type Config struct {
 	SurrealURL string
 	NATSURL    string
 	Env        *awscdk.Environment
+
+	// Stage prefixes every name that is unique per account and region
+	// (functions, stacks, secrets, aliases, exports), so that several copies
+	// can live side by side; "" keeps the plain names.
+	Stage string
+	// NoReservedConcurrency leaves out the catalog's reserved concurrency: new
+	// accounts have a concurrency quota of 10, and Lambda refuses a reservation
+	// that leaves fewer than 10 unreserved.
+	NoReservedConcurrency bool
+	// AlarmEmail, if set, subscribes an address to the alarm topic.
+	AlarmEmail string
+	// UnsealKeyArn adopts an existing KMS key for the vault's auto-unseal
+	// (disaster recovery: the key that wrapped the stored root key) instead of
+	// creating one.
+	UnsealKeyArn string
+	// DomainName and CertificateArn give each API a stable custom domain,
+	// <system>.<DomainName> (the certificate, in the stacks' region, covers
+	// *.<DomainName>), so that VAULT_ADDR survives a rebuild of the API.
+	DomainName     string
+	CertificateArn string
+	// ThrottleRate and ThrottleBurst are each API stage's default route
+	// throttling (requests per second, burst); 0 takes 100 and 200.
+	ThrottleRate  float64
+	ThrottleBurst float64
+	// NatsImage and SurrealImage override the self-hosted images; pin them
+	// by digest (name@sha256:…).
+	NatsImage    string
+	SurrealImage string
 }
 
 // FromCatalog is the configuration of the real catalog.
@@ -73,6 +98,9 @@ type Stacks struct {
 // is inconsistent or a function's binary is missing from DistDir.
 func Build(app awscdk.App, cfg Config) (*Stacks, error) {
 	if err := catalog.Validate(cfg.Systems, cfg.Streams, cfg.Functions); err != nil {
+		return nil, err
+	}
+	if err := cfg.check(); err != nil {
 		return nil, err
 	}
 	var missing []string
@@ -110,216 +138,134 @@ func Build(app awscdk.App, cfg Config) (*Stacks, error) {
 		out.Systems[sys.Name] = stack
 	}
 	out.Dispatcher = newDispatcher(app, cfg, platform, out.Functions)
+	suppress(out.Platform)
+	for _, s := range out.Systems {
+		suppress(s)
+	}
+	if out.Dispatcher != nil {
+		suppress(out.Dispatcher)
+	}
+	awscdk.Tags_Of(app).Add(jsii.String("project"), jsii.String("stratumiops"), nil)
+	awscdk.Tags_Of(app).Add(jsii.String("stage"), jsii.String(cmp.Or(cfg.Stage, "default")), nil)
 	return out, nil
 }
 
 // platform holds what every system stack uses.
 type platform struct {
 	stack         awscdk.Stack
-	unsealKey     awskms.Key
+	unsealKey     awskms.IKey
 	secretsKey    awskms.Key
 	surrealSecret awssecretsmanager.Secret
 	natsSecret    awssecretsmanager.Secret
 	authSecret    awssecretsmanager.Secret
 	vpc           awsec2.Vpc
+	// clients is the security group of everything that talks to the
+	// self-hosted NATS and SurrealDB (functions in the VPC, the dispatcher);
+	// nil in managed mode.
+	clients awsec2.SecurityGroup
+	// alarms receives every alarm of every stack.
+	alarms awssns.Topic
 	// backups holds the vault's scheduled snapshots (when a function writes them).
 	backups awss3.Bucket
 }
 
 func newPlatform(app awscdk.App, cfg Config) *platform {
-	stack := awscdk.NewStack(app, jsii.String("StratumPlatform"), &awscdk.StackProps{Env: cfg.Env,
-		Description: jsii.String("StratumIOps shared resources: vault auto-unseal key, service credentials, network")})
-	p := &platform{stack: stack}
-	p.unsealKey = awskms.NewKey(stack, jsii.String("VaultUnsealKey"), &awskms.KeyProps{
-		Description:       jsii.String("Wraps the SecretumVault root key (auto-unseal); usable only by vault-crypto"),
-		EnableKeyRotation: jsii.Bool(true),
-		Alias:             jsii.String("alias/stratum/vault-unseal"),
-		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
-		PendingWindow:     awscdk.Duration_Days(jsii.Number(30)),
+	stack := awscdk.NewStack(app, jsii.String(cfg.stackName("Platform")), &awscdk.StackProps{Env: cfg.Env,
+		Description: jsii.String("StratumIOps shared resources: vault auto-unseal key, service credentials, network"),
+		// Deleting it would orphan the vault (its unseal key and credentials).
+		TerminationProtection: jsii.Bool(!cfg.LocalStack),
 	})
+	p := &platform{stack: stack}
+	p.unsealKey = newUnsealKey(stack, cfg)
 	p.secretsKey = awskms.NewKey(stack, jsii.String("AppSecretsKey"), &awskms.KeyProps{
 		Description:       jsii.String("Seals application secrets that are not the vault's (LLM providers' API keys); usable only by functions with SecretsKey"),
 		EnableKeyRotation: jsii.Bool(true),
-		Alias:             jsii.String("alias/stratum/app-secrets"),
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 		PendingWindow:     awscdk.Duration_Days(jsii.Number(30)),
 	})
-	p.surrealSecret = awssecretsmanager.NewSecret(stack, jsii.String("SurrealCredentials"), &awssecretsmanager.SecretProps{
-		Description: jsii.String("SurrealDB endpoint and root credentials: {url, user, pass}"),
-		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
-			SecretStringTemplate: jsii.String(fmt.Sprintf(`{"url":%q,"user":"root"}`, cfg.SurrealURL)),
-			GenerateStringKey:    jsii.String("pass"),
-			ExcludePunctuation:   jsii.Bool(true),
-			PasswordLength:       jsii.Number(32),
-		},
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
-	})
-	p.natsSecret = awssecretsmanager.NewSecret(stack, jsii.String("NatsCredentials"), &awssecretsmanager.SecretProps{
-		Description: jsii.String("NATS endpoint: {url}"),
-		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
-			SecretStringTemplate: jsii.String(fmt.Sprintf(`{"url":%q}`, cfg.NATSURL)),
-			GenerateStringKey:    jsii.String("token"),
-			ExcludePunctuation:   jsii.Bool(true),
-		},
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
-	})
-	p.authSecret = awssecretsmanager.NewSecret(stack, jsii.String("ApiAuth"), &awssecretsmanager.SecretProps{
-		Description: jsii.String("API caller authentication: {jwt_secret (HS256), api_keys (JSON list of {name, key_sha256, scopes})}"),
-		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
-			SecretStringTemplate: jsii.String(`{"api_keys":"[]"}`),
-			GenerateStringKey:    jsii.String("jwt_secret"),
-			ExcludePunctuation:   jsii.Bool(true),
-			PasswordLength:       jsii.Number(48),
-		},
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
-	})
+	// AddAlias keeps the alias's construct path (and logical id) of earlier deployments.
+	p.secretsKey.AddAlias(jsii.String("alias/" + cfg.resourceName("/", "app-secrets"))).ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
+	newSecrets(stack, cfg, p)
+	p.alarms = newAlarmTopic(stack, cfg)
 	if !cfg.LocalStack {
-		p.vpc = awsec2.NewVpc(stack, jsii.String("Network"), &awsec2.VpcProps{
-			MaxAzs:      jsii.Number(2),
-			NatGateways: jsii.Number(0),
-			SubnetConfiguration: &[]*awsec2.SubnetConfiguration{
-				{Name: jsii.String("public"), SubnetType: awsec2.SubnetType_PUBLIC, CidrMask: jsii.Number(24)},
-			},
-		})
+		newNetwork(stack, cfg, p)
 		if cfg.SelfHosted {
-			newSelfHosted(stack, p)
+			newSelfHosted(stack, cfg, p)
 		}
 	}
 	if slices.ContainsFunc(cfg.Functions, func(f catalog.Function) bool { return f.Backups }) {
 		p.backups = newBackupBucket(stack)
 	}
-	awscdk.NewCfnOutput(stack, jsii.String("VaultUnsealKeyArn"), &awscdk.CfnOutputProps{Value: p.unsealKey.KeyArn()})
+	awscdk.NewCfnOutput(stack, jsii.String("VaultUnsealKeyArn"), &awscdk.CfnOutputProps{Value: p.unsealKey.KeyArn(),
+		Description: jsii.String("Keep it: a rebuild adopts it with -c unsealKeyArn=… so the stored root key unwraps")})
 	return p
 }
 
-func newSystem(app awscdk.App, cfg Config, sys catalog.System, fns []catalog.Function, p *platform,
-	all map[string]awslambda.Function) awscdk.Stack {
-	stack := awscdk.NewStack(app, jsii.String("Stratum"+title(sys.Name)), &awscdk.StackProps{Env: cfg.Env,
-		Description: jsii.String("StratumIOps " + sys.Name + ": its HTTP API and functions")})
-	var api awsapigatewayv2.HttpApi
-	// Scheduled invocations that fail after retries land here. The queue lives in
-	// the system's stack: EventBridge adds a queue policy naming each rule, which
-	// from the platform stack would make the two stacks depend on each other.
-	var deadLetters awssqs.Queue
-	for _, f := range fns {
-		fn := newFunction(stack, cfg, f, p)
-		all[f.Name] = fn
-		if f.Kind == catalog.HTTP {
-			if api == nil {
-				api = awsapigatewayv2.NewHttpApi(stack, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{
-					ApiName:     jsii.String("stratum-" + sys.Name),
-					Description: jsii.String("StratumIOps " + sys.Name + " API"),
-				})
-			}
-			integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(f.Name+"-integration"), fn,
-				&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
-					PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
-				})
-			byPath := map[string][]awsapigatewayv2.HttpMethod{}
-			var paths []string
-			for _, r := range f.Routes {
-				if _, ok := byPath[r.Path]; !ok {
-					paths = append(paths, r.Path)
-				}
-				if m := httpMethod(r.Method); !slices.Contains(byPath[r.Path], m) {
-					byPath[r.Path] = append(byPath[r.Path], m)
-				}
-			}
-			for _, path := range paths {
-				methods := byPath[path]
-				api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{Path: jsii.String(path), Methods: &methods, Integration: integration})
-			}
-		}
-		if f.Schedule != "" {
-			if deadLetters == nil {
-				deadLetters = awssqs.NewQueue(stack, jsii.String("ScheduleDeadLetters"), &awssqs.QueueProps{
-					RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
-					Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
-					EnforceSSL:      jsii.Bool(true),
-				})
-			}
-			rule := awsevents.NewRule(stack, jsii.String(f.Name+"-schedule"), &awsevents.RuleProps{
-				Schedule:    awsevents.Schedule_Expression(jsii.String(f.Schedule)),
-				Description: jsii.String("Runs " + f.Name + " " + f.Schedule),
-			})
-			rule.AddTarget(awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
-				DeadLetterQueue: deadLetters,
-				RetryAttempts:   jsii.Number(2),
-			}))
-		}
+// newUnsealKey creates the vault's auto-unseal key with a retained alias, or
+// adopts the key of an earlier deployment (-c unsealKeyArn=…): a new key could
+// not unwrap the root key stored in SurrealDB.
+func newUnsealKey(stack awscdk.Stack, cfg Config) awskms.IKey {
+	if cfg.UnsealKeyArn != "" {
+		return awskms.Key_FromKeyArn(stack, jsii.String("VaultUnsealKey"), jsii.String(cfg.UnsealKeyArn))
 	}
-	// Invoke grants: exactly the functions each one declares.
-	for _, f := range fns {
-		for _, target := range f.Invokes {
-			all[target].GrantInvoke(all[f.Name])
-		}
-	}
-	if api != nil {
-		awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
-			Value:       api.ApiEndpoint(),
-			Description: jsii.String("Base URL of the " + sys.Name + " API"),
-			ExportName:  jsii.String("stratum-" + sys.Name + "-api-url"),
-		})
-	}
-	return stack
+	key := awskms.NewKey(stack, jsii.String("VaultUnsealKey"), &awskms.KeyProps{
+		Description:       jsii.String("Wraps the SecretumVault root key (auto-unseal); usable only by vault-crypto"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		PendingWindow:     awscdk.Duration_Days(jsii.Number(30)),
+	})
+	key.AddAlias(jsii.String("alias/" + cfg.resourceName("/", "vault-unseal"))).ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
+	return key
 }
 
-func newFunction(stack awscdk.Stack, cfg Config, f catalog.Function, p *platform) awslambda.Function {
-	env := map[string]*string{"STRATUM_FUNCTION_PREFIX": jsii.String(FunctionPrefix)}
-	for k, v := range f.Environment() {
-		if v != "" {
-			env[k] = jsii.String(v)
+// newSecrets creates the service credentials, named (stratum[/<stage>]/…)
+// and output, so a person can find and fill them. What the stack itself
+// generates (self-hosted passwords, the JWT secret) has a generator; what a
+// person enters (a managed service's password or creds) has none, so a
+// redeploy never regenerates it. URLs are not secrets: they go to the
+// functions as SURREAL_URL and NATS_URL.
+func newSecrets(stack awscdk.Stack, cfg Config, p *platform) {
+	secret := func(id, name, description string, gen *awssecretsmanager.SecretStringGenerator, manual map[string]string) awssecretsmanager.Secret {
+		props := &awssecretsmanager.SecretProps{
+			SecretName:           jsii.String(cfg.resourceName("/", name)),
+			Description:          jsii.String(description),
+			GenerateSecretString: gen,
+			RemovalPolicy:        awscdk.RemovalPolicy_RETAIN,
 		}
+		if gen == nil {
+			fields := map[string]awscdk.SecretValue{}
+			for k, v := range manual {
+				fields[k] = awscdk.SecretValue_UnsafePlainText(jsii.String(v)) // names and empty slots only
+			}
+			props.SecretObjectValue = &fields
+		}
+		s := awssecretsmanager.NewSecret(stack, jsii.String(id), props)
+		awscdk.NewCfnOutput(stack, jsii.String(id+"Name"), &awscdk.CfnOutputProps{Value: s.SecretName(),
+			Description: jsii.String(description)})
+		return s
 	}
-	if cfg.LocalStack {
-		env["LAMBDA_ENDPOINT"] = jsii.String("http://localhost.localstack.cloud:4566")
+	generated := func(template, key string, length float64) *awssecretsmanager.SecretStringGenerator {
+		return &awssecretsmanager.SecretStringGenerator{SecretStringTemplate: jsii.String(template),
+			GenerateStringKey: jsii.String(key), ExcludePunctuation: jsii.Bool(true), PasswordLength: jsii.Number(length)}
 	}
-	logs := awslogs.NewLogGroup(stack, jsii.String(f.Name+"-logs"), &awslogs.LogGroupProps{
-		LogGroupName:  jsii.String("/aws/lambda/" + FunctionPrefix + f.Name),
-		Retention:     awslogs.RetentionDays_ONE_MONTH,
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-	})
-	props := &awslambda.FunctionProps{
-		FunctionName:  jsii.String(FunctionPrefix + f.Name),
-		Description:   jsii.String(f.Description),
-		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
-		Architecture:  awslambda.Architecture_ARM_64(),
-		Handler:       jsii.String("bootstrap"),
-		Code:          awslambda.Code_FromAsset(jsii.String(filepath.Join(cfg.DistDir, f.Name)), nil),
-		MemorySize:    jsii.Number(float64(f.MemoryMB)),
-		Timeout:       awscdk.Duration_Seconds(jsii.Number(f.Timeout.Seconds())),
-		Environment:   &env,
-		LogGroup:      logs,
-		LoggingFormat: awslambda.LoggingFormat_JSON,
+	switch {
+	case cfg.LocalStack: // the compose file's servers: root/root, NATS without auth
+		p.surrealSecret = secret("SurrealCredentials", "surreal", "SurrealDB credentials {user, pass} of the compose server",
+			nil, map[string]string{"user": "root", "pass": "root"})
+		p.natsSecret = secret("NatsCredentials", "nats", "NATS credentials: none for the compose server", nil, map[string]string{})
+	case cfg.SelfHosted:
+		p.surrealSecret = secret("SurrealCredentials", "surreal", "SurrealDB credentials {user, pass}, generated for the self-hosted server",
+			generated(`{"user":"root"}`, "pass", 32), nil)
+		p.natsSecret = secret("NatsCredentials", "nats", "NATS credentials {token}, generated for the self-hosted server",
+			generated(`{}`, "token", 32), nil)
+	default:
+		p.surrealSecret = secret("SurrealCredentials", "surreal", "SurrealDB credentials {user, pass}: put your SurrealDB Cloud user's password in pass",
+			nil, map[string]string{"user": "root", "pass": ""})
+		p.natsSecret = secret("NatsCredentials", "nats", "NATS credentials {creds}: put the content of your Synadia Cloud user's .creds file in creds",
+			nil, map[string]string{"creds": ""})
 	}
-	if f.Concurrency > 0 {
-		props.ReservedConcurrentExecutions = jsii.Number(float64(f.Concurrency))
-	}
-	fn := awslambda.NewFunction(stack, jsii.String(f.Name), props)
-	if f.Database != "" {
-		fn.AddEnvironment(jsii.String("SURREAL_SECRET_ARN"), p.surrealSecret.SecretArn(), nil)
-		p.surrealSecret.GrantRead(fn, nil)
-	}
-	if f.Bus {
-		fn.AddEnvironment(jsii.String("NATS_SECRET_ARN"), p.natsSecret.SecretArn(), nil)
-		p.natsSecret.GrantRead(fn, nil)
-	}
-	if f.Auth {
-		fn.AddEnvironment(jsii.String("API_AUTH_SECRET_ARN"), p.authSecret.SecretArn(), nil)
-		p.authSecret.GrantRead(fn, nil)
-	}
-	if f.KMS {
-		fn.AddEnvironment(jsii.String("VAULT_UNSEAL_KEY_ARN"), p.unsealKey.KeyArn(), nil)
-		p.unsealKey.GrantEncryptDecrypt(fn)
-	}
-	if f.SecretsKey {
-		fn.AddEnvironment(jsii.String("SECRETS_KMS_KEY"), p.secretsKey.KeyArn(), nil)
-		p.secretsKey.GrantEncryptDecrypt(fn)
-	}
-	if f.Backups {
-		grantBackups(fn, f, p.backups)
-	}
-	return fn
+	p.authSecret = secret("ApiAuth", "api-auth", "API caller authentication: {jwt_secret (HS256), api_keys (JSON list of {name, key_sha256, scopes})}",
+		generated(`{"api_keys":"[]"}`, "jwt_secret", 48), nil)
 }
 
 // newBackupBucket is where vault-backup keeps its snapshots: private,

@@ -63,6 +63,7 @@ func vaultLike() stacks.Config {
 	crypto := fn("vault-crypto", "vault", catalog.Invoke)
 	crypto.KMS = true
 	crypto.Concurrency = 5
+	crypto.Timeout = 5 * time.Second // shorter than its callers'
 	sweep := fn("vault-lease-sweep", "vault", catalog.Invoke)
 	sweep.Schedule = "rate(1 minute)"
 	sweep.Invokes = []string{"vault-crypto"}
@@ -219,7 +220,7 @@ func logicalID(t *testing.T, s synthesized, name string) string {
 }
 
 func TestEveryCatalogFunctionAndRouteIsDeployed(t *testing.T) {
-	cfg := stacks.FromCatalog("")
+	cfg := managedCatalog()
 	s := synth(t, cfg)
 	for _, f := range catalog.Functions {
 		tpl := s.templates["Stratum"+strings.ToUpper(f.System[:1])+f.System[1:]]
@@ -453,6 +454,13 @@ func TestSynthRefusesBadInput(t *testing.T) {
 		"route claimed twice": {func(c *stacks.Config) {
 			c.Functions[0].Routes = append(c.Functions[0].Routes, catalog.Route{Method: "ANY", Path: "/v1/{path+}"})
 		}, `claimed by both "vault-sys" and "vault-secrets"`},
+		"placeholder URLs": {func(c *stacks.Config) {
+			c.SurrealURL = stacks.FromCatalog("").SurrealURL
+		}, "surrealUrl is the placeholder wss://surrealdb.example.invalid: pass -c surrealUrl="},
+		"no NATS URL": {func(c *stacks.Config) { c.NATSURL = "" }, "natsUrl is not set"},
+		"bad stage":   {func(c *stacks.Config) { c.Stage = "Prod_1" }, `stage "Prod_1"`},
+		"domain without certificate": {func(c *stacks.Config) { c.DomainName = "ops.example.com" },
+			"domainName and certificateArn go together"},
 		"consumer with no stream": {func(c *stacks.Config) {
 			c.Functions[5].Subjects = []string{"nowhere.at.all"}
 		}, `"portfolio-on-execution": subject "nowhere.at.all" is kept by no stream`},
@@ -489,9 +497,11 @@ func TestLocalStackAndSelfHostedVariants(t *testing.T) {
 			t.Errorf("env %v", env)
 		}
 	}
-	secret := resources(s.templates["StratumPlatform"], "AWS::SecretsManager::Secret")
-	if !strings.Contains(fmt.Sprint(secret), "ws://surrealdb:8000") {
-		t.Errorf("LocalStack secrets do not point at the compose services: %v", secret)
+	for _, fn := range resources(s.templates["StratumVault"], "AWS::Lambda::Function") {
+		env := props(fn)["Environment"].(map[string]any)["Variables"].(map[string]any)
+		if env["SURREAL_SECRET_ARN"] != nil && env["SURREAL_URL"] != "ws://surrealdb:8000" {
+			t.Errorf("LocalStack functions do not point at the compose services: %v", env)
+		}
 	}
 
 	hosted := vaultLike()

@@ -47,13 +47,18 @@ type Bus struct {
 	log *slog.Logger
 }
 
-// Connect dials url (NATS_URL) and keeps reconnecting for as long as the Bus lives.
+// Connect dials url (NATS_URL), authenticating as AuthFromEnv says, and
+// keeps reconnecting for as long as the Bus lives.
 func Connect(ctx context.Context, url, name string, log *slog.Logger) (*Bus, error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	log = log.With("component", "bus")
-	nc, err := nats.Connect(url,
+	auth, err := AuthFromEnv()
+	if err != nil {
+		return nil, fmt.Errorf("connect nats %s: %w", url, err)
+	}
+	nc, err := nats.Connect(url, append(auth,
 		nats.Name(name),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250*time.Millisecond),
@@ -65,7 +70,7 @@ func Connect(ctx context.Context, url, name string, log *slog.Logger) (*Bus, err
 			}
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrl()) }),
-	)
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("connect nats %s: %w", url, err)
 	}

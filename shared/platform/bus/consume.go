@@ -126,6 +126,8 @@ func (s ConsumerSpec) Backoff(attempt int) time.Duration {
 
 // Subscription is a running consumer.
 type Subscription struct {
+	name string
+	cons jetstream.Consumer
 	cc   jetstream.ConsumeContext
 	quit chan struct{}
 	wg   *sync.WaitGroup
@@ -139,6 +141,20 @@ func (s *Subscription) Stop() {
 	close(s.quit)
 	s.wg.Wait()
 	s.stop()
+}
+
+// Bound checks that the durable consumer still exists on the server and
+// that this subscription is still pulling from it.
+func (s *Subscription) Bound(ctx context.Context) error {
+	if _, err := s.cons.Info(ctx); err != nil {
+		return fmt.Errorf("consumer %s: %w", s.name, err)
+	}
+	select {
+	case <-s.cc.Closed():
+		return fmt.Errorf("consumer %s: no longer pulling", s.name)
+	default:
+	}
+	return nil
 }
 
 // Consume runs h for the messages on spec's subjects through a durable
@@ -221,7 +237,7 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h BatchHandler) (*
 			}
 		})
 	}
-	return &Subscription{cc: cc, quit: quit, wg: wg, stop: cancel}, nil
+	return &Subscription{name: spec.Name, cons: cons, cc: cc, quit: quit, wg: wg, stop: cancel}, nil
 }
 
 // deliver hands a batch to h and settles each message by its outcome.

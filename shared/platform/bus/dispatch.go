@@ -128,6 +128,24 @@ func fill(errs []error, err error) []error {
 	return errs
 }
 
+// Healthy reports whether NATS and JetStream answer and every consumer is
+// bound: the dispatcher's health check (a reconnecting dispatcher otherwise
+// looks alive while it delivers nothing).
+func (d *Dispatcher) Healthy(ctx context.Context) error {
+	if err := d.Bus.Ping(ctx); err != nil {
+		return err
+	}
+	if len(d.subs) == 0 {
+		return errors.New("no consumer is bound")
+	}
+	for _, s := range d.subs {
+		if err := s.Bound(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Stop stops every consumer, letting in-flight invocations finish.
 func (d *Dispatcher) Stop() {
 	for _, s := range d.subs {

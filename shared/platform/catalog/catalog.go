@@ -156,7 +156,7 @@ var Functions = []Function{
 		Database: "secretumvault",
 		Invokes:  []string{"vault-crypto", "vault-database", "vault-audit"},
 		MemoryMB: 256,
-		Timeout:  10 * time.Second,
+		Timeout:  28 * time.Second,
 	},
 	{
 		Name:        "vault-secrets",
@@ -167,7 +167,7 @@ var Functions = []Function{
 		Database:    "secretumvault",
 		Invokes:     []string{"vault-crypto", "vault-database"},
 		MemoryMB:    256,
-		Timeout:     10 * time.Second,
+		Timeout:     28 * time.Second,
 	},
 	{
 		Name:        "vault-crypto",
@@ -189,7 +189,7 @@ var Functions = []Function{
 		Invokes:     []string{"vault-crypto"},
 		Schedule:    "rate(1 minute)",
 		MemoryMB:    256,
-		Timeout:     30 * time.Second,
+		Timeout:     20 * time.Second,
 	},
 	{
 		Name:        "vault-backup",
@@ -214,7 +214,7 @@ var Functions = []Function{
 		Schedule:    "rate(1 minute)",
 		Env:         map[string]string{"VAULT_AUDIT_KEEP": "1440", "VAULT_BACKUP_PREFIX": "audit-checkpoints/"},
 		MemoryMB:    256,
-		Timeout:     time.Minute,
+		Timeout:     20 * time.Second, // under vault-sys, which invokes it for sys/audit-verify
 	},
 	{
 		Name:        "vapora-projects",
@@ -337,7 +337,7 @@ var Functions = []Function{
 		SecretsKey: true, // seals providers' API keys when no vault is configured
 		Env:        llmEnv,
 		MemoryMB:   256,
-		Timeout:    30 * time.Second, // API Gateway's own limit: a route's chain must fit in it
+		Timeout:    28 * time.Second, // under API Gateway's 30 s: a route's chain must fit in it
 	},
 	{
 		Name:        "vapora-agent-runner",
@@ -370,7 +370,7 @@ var Functions = []Function{
 		Auth:     true,
 		Env:      kogralEnv,
 		MemoryMB: 512,
-		Timeout:  30 * time.Second,
+		Timeout:  28 * time.Second,
 	},
 	{
 		Name:        "kogral-mcp",
@@ -382,7 +382,7 @@ var Functions = []Function{
 		Auth:        true,
 		Env:         kogralEnv,
 		MemoryMB:    512,
-		Timeout:     30 * time.Second,
+		Timeout:     28 * time.Second,
 	},
 	{
 		Name:        "kogral-on-execution",
@@ -490,6 +490,10 @@ func SubjectMatches(pattern, subject string) bool {
 	return len(p) == len(s)
 }
 
+// MaxHTTPTimeout is the longest an HTTP function may run: API Gateway's
+// HTTP API gives up at 30 s, and the function must answer before it does.
+const MaxHTTPTimeout = 28 * time.Second
+
 // maxBatch bounds a consumer's batch, as SQS's event source does (the
 // dispatcher also splits a batch that would pass Lambda's payload limit).
 const maxBatch = 100
@@ -525,6 +529,9 @@ func Validate(systems []System, streams []Stream, functions []Function) error {
 		}
 		if f.Timeout <= 0 || f.Timeout > 15*time.Minute {
 			add("function %q: timeout %s outside Lambda's (0, 15m]", f.Name, f.Timeout)
+		}
+		if f.Kind == HTTP && f.Timeout > MaxHTTPTimeout {
+			add("function %q: timeout %s above %s: API Gateway answers 503 at 30 s, before the function could", f.Name, f.Timeout, MaxHTTPTimeout)
 		}
 		if f.Batch != 0 && f.Kind != Consumer {
 			add("function %q: only consumers take batches", f.Name)
@@ -593,6 +600,8 @@ func Validate(systems []System, streams []Stream, functions []Function) error {
 				add("function %q invokes %q of another system; systems talk over the bus", f.Name, target)
 			case t.Kind != Invoke:
 				add("function %q invokes %q, which is not invoke-only", f.Name, target)
+			case t.Timeout >= f.Timeout:
+				add("function %q (timeout %s) invokes %q synchronously, whose timeout %s is not shorter", f.Name, f.Timeout, target, t.Timeout)
 			}
 		}
 	}

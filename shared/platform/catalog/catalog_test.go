@@ -121,6 +121,23 @@ func TestValidateNamesEachProblem(t *testing.T) {
 				f.Batch = 10
 			}),
 		}, `"demo-n": only consumers take batches`},
+		{"HTTP function outlasting API Gateway", []catalog.Function{
+			with(func(f *catalog.Function) {
+				f.Name = "demo-o"
+				f.Kind = catalog.HTTP
+				f.Routes = []catalog.Route{{"GET", "/o"}}
+				f.Timeout = 30 * time.Second
+			}),
+		}, `"demo-o": timeout 30s above 28s`},
+		{"callee not shorter than its caller", []catalog.Function{
+			with(func(f *catalog.Function) {
+				f.Name = "demo-p"
+				f.Kind = catalog.Invoke
+				f.Invokes = []string{"demo-q"}
+				f.Timeout = 10 * time.Second
+			}),
+			with(func(f *catalog.Function) { f.Name = "demo-q"; f.Kind = catalog.Invoke; f.Timeout = 30 * time.Second }),
+		}, `"demo-p" (timeout 10s) invokes "demo-q" synchronously, whose timeout 30s is not shorter`},
 		{"wrong system prefix", []catalog.Function{
 			with(func(f *catalog.Function) { f.Name = "other-g"; f.Kind = catalog.Invoke }),
 		}, `must start with its system`},

@@ -14,7 +14,7 @@ import (
 
 // Deployed functions get SurrealDB and NATS settings from Secrets Manager:
 // SURREAL_SECRET_ARN names a JSON secret {"url","user","pass"} and
-// NATS_SECRET_ARN one {"url"}, API_AUTH_SECRET_ARN one {"jwt_secret","api_keys"}. resolveSecrets copies them into the plain
+// NATS_SECRET_ARN one {"url", "creds" (a .creds file's content), "token"}, API_AUTH_SECRET_ARN one {"jwt_secret","api_keys"}. resolveSecrets copies them into the plain
 // variables (SURREAL_URL, …) that the adapters read, unless those are set.
 func resolveSecrets(ctx context.Context) error {
 	specs := []struct {
@@ -22,7 +22,7 @@ func resolveSecrets(ctx context.Context) error {
 		fields map[string]string // JSON field → variable
 	}{
 		{"SURREAL_SECRET_ARN", map[string]string{"url": "SURREAL_URL", "user": "SURREAL_USER", "pass": "SURREAL_PASS"}},
-		{"NATS_SECRET_ARN", map[string]string{"url": "NATS_URL"}},
+		{"NATS_SECRET_ARN", map[string]string{"url": "NATS_URL", "creds": "NATS_CREDS", "token": "NATS_TOKEN"}},
 		{"API_AUTH_SECRET_ARN", map[string]string{"jwt_secret": "API_JWT_SECRET", "api_keys": "API_KEYS"}},
 	}
 	var client *secretsmanager.Client

@@ -1,0 +1,86 @@
+package stacks
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// placeholderHost marks the URLs FromCatalog starts with: a deploy that kept
+// them would answer 503 everywhere, so Build refuses them.
+const placeholderHost = ".example.invalid"
+
+var stagePattern = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
+
+// prefix is prepended to every deployed function name: "stratum-", or
+// "stratum-<stage>-" so that several copies live in one account and region.
+func (c Config) prefix() string {
+	if c.Stage == "" {
+		return FunctionPrefix
+	}
+	return FunctionPrefix + c.Stage + "-"
+}
+
+// stackName is "Stratum<Stage><name>": StratumPlatform, StratumDevPlatform.
+func (c Config) stackName(name string) string { return "Stratum" + title(c.Stage) + name }
+
+// resourceName names an account-wide resource (secret, alias, export, API):
+// "stratum/<name>" or "stratum/<stage>/<name>" with sep "/".
+func (c Config) resourceName(sep, name string) string {
+	if c.Stage == "" {
+		return "stratum" + sep + name
+	}
+	return "stratum" + sep + c.Stage + sep + name
+}
+
+// check refuses at synth what would deploy and then fail at run time.
+func (c Config) check() error {
+	var problems []string
+	if c.Stage != "" && !stagePattern.MatchString(c.Stage) {
+		problems = append(problems, fmt.Sprintf("stage %q: 1–12 lower-case letters or digits, starting with a letter", c.Stage))
+	}
+	if !c.LocalStack && !c.SelfHosted {
+		for _, u := range []struct{ key, value string }{
+			{"surrealUrl", c.SurrealURL}, {"natsUrl", c.NATSURL},
+		} {
+			if p := checkServiceURL(u.key, u.value); p != "" {
+				problems = append(problems, p)
+			}
+		}
+	}
+	if (c.DomainName == "") != (c.CertificateArn == "") {
+		problems = append(problems, "domainName and certificateArn go together (the certificate must cover *.<domainName>)")
+	}
+	if c.ThrottleRate < 0 || c.ThrottleBurst < 0 {
+		problems = append(problems, "throttleRate and throttleBurst must be ≥ 0")
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("config: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func checkServiceURL(key, value string) string {
+	u, err := url.Parse(value)
+	switch {
+	case value == "":
+		return fmt.Sprintf("%s is not set: pass -c %s=… (managed service) or -c selfHosted=true", key, key)
+	case strings.HasSuffix(hostOf(u, err), placeholderHost):
+		return fmt.Sprintf("%s is the placeholder %s: pass -c %s=… with your service's URL, or -c selfHosted=true", key, value, key)
+	case err != nil || u.Host == "":
+		return fmt.Sprintf("%s %q is not a URL", key, value)
+	case key == "surrealUrl" && u.Scheme != "wss" && u.Scheme != "ws":
+		return fmt.Sprintf("%s %q: want wss://…", key, value)
+	case key == "natsUrl" && u.Scheme != "tls" && u.Scheme != "nats":
+		return fmt.Sprintf("%s %q: want tls://… or nats://…", key, value)
+	}
+	return ""
+}
+
+func hostOf(u *url.URL, err error) string {
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}
