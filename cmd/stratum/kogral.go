@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -528,37 +529,66 @@ func (k *kogralCLI) exportCmd() *cobra.Command {
 }
 
 func (k *kogralCLI) importCmd() *cobra.Command {
-	return &cobra.Command{Use: "import <path>", Short: "Import a Logseq graph folder or a folder of Kogral markdown files", Args: cobra.ExactArgs(1),
+	var graph string
+	cmd := &cobra.Command{Use: "import <path>", Short: "Import a Logseq graph folder or a folder of Kogral markdown files, in batches (run it again to continue after a failure)",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, cfg, err := k.backend(cmd.Context())
 			if err != nil {
 				return err
 			}
-			var g kogral.Subgraph
-			if isLogseq(args[0]) {
-				var warnings []kogral.Warning
-				g, warnings, err = kogral.ImportLogseq(args[0], cfg.Graph)
-				for _, w := range warnings {
-					fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", w)
-				}
-			} else {
-				g, err = kogral.ReadFolder(args[0])
-				for i := range g.Nodes {
-					if g.Nodes[i].GraphID == "" || g.Nodes[i].GraphID == "default" {
-						g.Nodes[i].GraphID = cfg.Graph
-					}
-				}
+			if graph == "" {
+				graph = cfg.Graph
 			}
+			g, err := readImport(cmd.ErrOrStderr(), args[0], graph)
 			if err != nil {
 				return err
 			}
-			res, err := b.Import(cmd.Context(), g)
-			if err != nil {
-				return err
+			bar := newProgressBar(cmd.ErrOrStderr())
+			rep, err := kogral.ImportInBatches(cmd.Context(), b, g, kogral.ImportOptions{Progress: bar.show})
+			bar.done()
+			for _, w := range rep.Skipped {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", w)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Imported %d nodes and %d edges into %q\n", res.Nodes, res.Edges, cfg.Graph)
+			if len(rep.Conflicts) > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %d nodes left as they are: their ids are nodes of another graph: %s\n",
+					len(rep.Conflicts), strings.Join(rep.Conflicts, ", "))
+			}
+			into := make([]string, len(rep.Graphs))
+			for i, g := range rep.Graphs {
+				into[i] = strconv.Quote(g)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Imported %d nodes and %d edges into %s", rep.Nodes, rep.Edges, strings.Join(into, ", "))
+			if n := len(rep.Skipped) + len(rep.Conflicts); n > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), " (%d left out: see the warnings)", n)
+			}
+			fmt.Fprintln(cmd.OutOrStdout())
+			if err != nil {
+				return fmt.Errorf("%w (what was imported stays; run the same import again to complete it)", err)
+			}
 			return nil
 		}}
+	cmd.Flags().StringVar(&graph, "graph", "", "the graph to import into (default: .kogral/config.yaml's)")
+	return cmd
+}
+
+// readImport reads a Logseq graph (warnings to w) or a folder of node
+// files, for graph: a node file naming no graph (or "default") goes to it.
+func readImport(w io.Writer, dir, graph string) (kogral.Subgraph, error) {
+	if isLogseq(dir) {
+		g, warnings, err := kogral.ImportLogseq(dir, graph)
+		for _, warn := range warnings {
+			fmt.Fprintf(w, "warning: %s\n", warn)
+		}
+		return g, err
+	}
+	g, err := kogral.ReadFolder(dir)
+	for i := range g.Nodes {
+		if g.Nodes[i].GraphID == "" || g.Nodes[i].GraphID == "default" {
+			g.Nodes[i].GraphID = graph
+		}
+	}
+	return g, err
 }
 
 func (k *kogralCLI) serveCmd() *cobra.Command {

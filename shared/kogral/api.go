@@ -199,16 +199,23 @@ func search(b Backend, w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	semantic, err := boolParam(r, "semantic")
-	if err != nil {
-		return err
+	var flags [3]bool
+	for i, name := range []string{"semantic", "placeholders", "full"} {
+		if flags[i], err = boolParam(r, name); err != nil {
+			return err
+		}
 	}
-	hits, err := b.Search(r.Context(), SearchQuery{Query: r.URL.Query().Get("q"), Semantic: semantic, Filter: f})
+	hits, err := b.Search(r.Context(), SearchQuery{Query: r.URL.Query().Get("q"), Semantic: flags[0], Placeholders: flags[1], Full: flags[2], Filter: f})
 	if err != nil {
 		return err
 	}
 	if hits == nil {
 		hits = []Hit{}
+	}
+	if !flags[2] { // the snippet stands for the content unless full=true
+		for i := range hits {
+			hits[i].Node.Content = ""
+		}
 	}
 	httpapi.WriteJSON(w, http.StatusOK, hitList{Hits: hits})
 	return nil

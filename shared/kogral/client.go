@@ -60,7 +60,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 			msg = fmt.Sprintf("HTTP %d", res.StatusCode)
 		}
 		switch res.StatusCode {
-		case http.StatusBadRequest:
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
 			return &InputError{Msg: msg}
 		case http.StatusNotFound:
 			return &NotFoundError{What: trimNotFound(msg)}
@@ -159,8 +159,10 @@ func (c *Client) AddDecision(ctx context.Context, d DecisionRecord) (Node, error
 func (c *Client) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 	v := filterQuery(q.Filter)
 	v.Set("q", q.Query)
-	if q.Semantic {
-		v.Set("semantic", "true")
+	for name, on := range map[string]bool{"semantic": q.Semantic, "placeholders": q.Placeholders, "full": q.Full} {
+		if on {
+			v.Set(name, "true")
+		}
 	}
 	var out struct{ Hits []Hit }
 	return out.Hits, c.do(ctx, "GET", "/search?"+v.Encode(), nil, &out)

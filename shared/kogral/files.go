@@ -58,7 +58,8 @@ func ReadFolder(dir string) (Subgraph, error) {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, path)
-		in, edges, err := ParseFile(rel, src)
+		var h frontMatter
+		in, edges, err := parseFileInto(rel, src, &h)
 		if err != nil {
 			return err
 		}
@@ -68,7 +69,11 @@ func ReadFolder(dir string) (Subgraph, error) {
 				edges[i].Source = in.ID
 			}
 		}
-		g.Nodes = append(g.Nodes, Node{ID: in.ID, NodeType: in.NodeType, Title: in.Title, Content: in.Content, Metadata: in.Metadata, Tags: in.Tags, GraphID: in.GraphID})
+		n := Node{ID: in.ID, NodeType: in.NodeType, Title: in.Title, Content: in.Content, Metadata: in.Metadata, Tags: in.Tags, GraphID: in.GraphID}
+		if h.Created != nil {
+			n.CreatedAt = *h.Created
+		}
+		g.Nodes = append(g.Nodes, n)
 		g.Edges = append(g.Edges, edges...)
 		return nil
 	})

@@ -67,21 +67,22 @@ func TestLogseqImport(t *testing.T) {
 	for _, n := range g.Nodes {
 		byID[n.ID] = n
 	}
-	auth := byID["auth-service"]
+	auth := byID["web.auth-service"]
 	if auth.NodeType != "Guideline" || !contains(auth.Tags, "security") || !contains(auth.Tags, "redis") {
 		t.Fatalf("auth page: %+v", auth)
 	}
-	if byID["2026-11-25"].NodeType != "Journal" || byID["infra-deploy"].Title != "infra/deploy" {
+	if byID["web.2026-11-25"].NodeType != "Journal" || byID["web.infra-deploy"].Title != "infra/deploy" {
 		t.Fatalf("journal or namespaced page: %+v", g.Nodes)
 	}
-	if _, ok := byID["token-ttl"]; !ok {
+	if _, ok := byID["web.token-ttl"]; !ok {
 		t.Fatal("a page only linked to was lost")
 	}
 	want := []string{"auth-service>token-ttl", "auth-service>session-store", "auth-service>backend", "session-store>auth-service",
-		"infra-deploy>auth-service", "2026-11-25>auth-service", "2026-11-25>token-ttl"}
+		"infra-deploy>auth-service", "2026-11-25>auth-service", "2026-11-25>token-ttl", "auth-service>redis", "auth-service>security",
+		"infra-deploy>infra"}
 	have := map[string]bool{}
 	for _, e := range g.Edges {
-		have[e.Source+">"+e.Target] = true
+		have[strings.TrimPrefix(e.Source, "web.")+">"+strings.TrimPrefix(e.Target, "web.")] = true
 	}
 	for _, w := range want {
 		if !have[w] {
@@ -166,7 +167,7 @@ func TestLogseqBlockReferences(t *testing.T) {
 	if len(warnings) != 1 || warnings[0].String() != "pages/B.md:3: block reference ((00000000-0000-4000-8000-0000000000ff)) matches no block of the graph: kept as text, not linked" {
 		t.Fatalf("warnings: %v", warnings)
 	}
-	if len(g.Edges) != 1 || g.Edges[0].Source != "b" || g.Edges[0].Target != "a" {
+	if len(g.Edges) != 1 || g.Edges[0].Source != "web.b" || g.Edges[0].Target != "web.a" {
 		t.Fatalf("edges: %+v", g.Edges)
 	}
 }
@@ -232,5 +233,6 @@ func FuzzParseFile(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src []byte) {
 		_, _, _ = ParseFile("f.md", src)
 		_, _ = ParseLogseqPage(src)
+		_, _ = ParseLogseqOrg(src)
 	})
 }

@@ -224,7 +224,7 @@ func TestAPIBadInput(t *testing.T) {
 	if _, err := s.CreateNode(ctx, NodeInput{ID: "x", NodeType: "Note", Title: "X"}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(httpapi.Spec[*API]{Ops: APISpec.Ops}.Handler(&API{backend: s})) // authentication is the platform's test
+	srv := httptest.NewServer(testAPI(s))
 	defer srv.Close()
 	for _, c := range []struct {
 		method, path, body, want string
@@ -465,4 +465,10 @@ func BenchmarkTraversalInMemory(b *testing.B) {
 			}
 		}
 	})
+}
+
+// testAPI serves kogral-api's operations over b without authentication
+// (the platform's tests cover that).
+func testAPI(b Backend) http.Handler {
+	return httpapi.Spec[*API]{Ops: APISpec.Ops}.Handler(&API{backend: b})
 }

@@ -60,6 +60,7 @@ type searchIndex struct {
 	docs     []*indexedDoc    // by slot; nil when free
 	free     []int32
 	postings map[string]*postingList
+	termIDs  map[string]uint32 // every word seen, numbered
 	totalLen int
 	adj      *adjacency // the edges by node, both directions (graph.go)
 
@@ -80,6 +81,8 @@ type indexedDoc struct {
 	tags            []string
 	tf              map[string]int
 	length          int
+	seq             []uint32  // its words in order, as term numbers (termIDs), for proximity
+	placeholder     bool      // a page only linked to: out of search results unless asked for
 	vec             []float32 // the embedding scaled to length 1; nil without one of Dimensions
 	slot            int32
 	node            int32 // in graph; -1 while pending or without a vector
@@ -101,6 +104,7 @@ func newSearchIndex(db *surreal.Client) *searchIndex {
 // starts on the new pending list.
 func (x *searchIndex) reset() {
 	x.slots, x.docs, x.free, x.postings, x.totalLen = map[string]int32{}, nil, nil, map[string]*postingList{}, 0
+	x.termIDs = map[string]uint32{}
 	x.adj = newAdjacency()
 	x.graph, x.pending = newVectorGraph(), nil
 }
@@ -351,10 +355,13 @@ func (x *searchIndex) put(r *indexRow) {
 	if d.rec.Tags == nil {
 		d.rec.Tags = []string{}
 	}
+	d.placeholder, _ = d.rec.Metadata["placeholder"].(bool)
+	d.seq = make([]uint32, 0, len(r.Terms))
 	for _, t := range r.Terms {
 		if isWord(t) {
 			d.tf[t]++
 			d.length++
+			d.seq = append(d.seq, x.termID(t))
 		}
 	}
 	var slot int32
@@ -384,6 +391,16 @@ func (x *searchIndex) put(r *indexRow) {
 			go x.build()
 		}
 	}
+}
+
+// termID numbers a word. Callers hold mu.
+func (x *searchIndex) termID(t string) uint32 {
+	id, ok := x.termIDs[t]
+	if !ok {
+		id = uint32(len(x.termIDs))
+		x.termIDs[t] = id
+	}
+	return id
 }
 
 // remove drops a node from the index. Callers hold mu.
@@ -551,22 +568,24 @@ type ranked struct {
 	score float64
 }
 
-// matches reports whether a document passes a filter (tag without its '#').
+// matches reports whether a document passes a filter (tag without its
+// '#'); a placeholder page only when the filter asks for them.
 func (d *indexedDoc) matches(f Filter) bool {
 	return (f.NodeType == "" || d.nodeType == f.NodeType) && (f.GraphID == "" || d.graph == f.GraphID) &&
-		(f.Tag == "" || slices.Contains(d.tags, f.Tag))
+		(f.Tag == "" || slices.Contains(d.tags, f.Tag)) && (!d.placeholder || f.placeholders)
 }
 
 // maxTerms bounds the distinct words of a text query.
 const maxTerms = 8
 
-// text ranks the nodes that pass f by BM25 over terms (the first maxTerms
-// distinct words): those holding every term, or when there are none (and
-// more than one term), those holding any.
+// text ranks the nodes that pass f by the query's words (the first
+// maxTerms distinct ones, stopwords left out when others remain), each
+// optional: those holding more of them first, then by BM25 times a
+// proximity boost (up to 1.5 when the words stand together, as a phrase).
 func (x *searchIndex) text(terms []string, f Filter, limit int) []ranked {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	terms = uniqueWords(terms)
+	terms = withoutStopwords(uniqueWords(terms))
 	terms = terms[:min(len(terms), maxTerms)]
 	if len(terms) == 0 || len(x.slots) == 0 {
 		return nil
@@ -588,21 +607,86 @@ func (x *searchIndex) text(terms []string, f Filter, limit int) []ranked {
 			held[slot]++
 		}
 	}
-	want := uint8(len(terms))
-	best := newTopK(limit)
+	// The best by words held, then BM25; the proximity boost reorders them
+	// within each number of words held.
+	const heldWeight = 1e6
+	pool := newTopK(max(limit*4, 40))
 	for slot, h := range held {
-		if h == want && x.docs[slot].matches(f) {
-			best.offer(x.docs[slot].id, scores[slot])
+		if h > 0 && x.docs[slot].matches(f) {
+			pool.offer(x.docs[slot].id, float64(h)*heldWeight+scores[slot])
 		}
 	}
-	if best.len() == 0 && len(terms) > 1 {
-		for slot, h := range held {
-			if h > 0 && x.docs[slot].matches(f) {
-				best.offer(x.docs[slot].id, scores[slot])
+	ids := make([]uint32, 0, len(terms))
+	for _, t := range terms {
+		if id, ok := x.termIDs[t]; ok {
+			ids = append(ids, id)
+		}
+	}
+	type cand struct {
+		r    ranked
+		held uint8
+	}
+	cands := make([]cand, 0, pool.len())
+	for _, r := range pool.sorted() {
+		slot := x.slots[r.id]
+		h := held[slot]
+		cands = append(cands, cand{ranked{r.id, scores[slot] * proximity(x.docs[slot].seq, ids, int(h))}, h})
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		a, b := cands[i], cands[j]
+		return a.held > b.held || a.held == b.held && better(a.r, b.r)
+	})
+	out := make([]ranked, 0, min(limit, len(cands)))
+	for _, c := range cands[:min(limit, len(cands))] {
+		out = append(out, c.r)
+	}
+	return out
+}
+
+// proximityScan bounds how many words of a document proximity reads.
+const proximityScan = 20000
+
+// proximity is 1 + 0.5·(held−1)/(w−1), w the fewest consecutive words of
+// seq holding every query word it holds: 1.5 for a phrase, near 1 for
+// words far apart, 1 when it holds fewer than two.
+func proximity(seq []uint32, ids []uint32, held int) float64 {
+	if held < 2 {
+		return 1
+	}
+	seq = seq[:min(len(seq), proximityScan)]
+	want := map[uint32]int{}
+	for _, id := range ids {
+		want[id] = 0
+	}
+	have, best, from := 0, len(seq)+1, 0
+	for i, t := range seq {
+		c, ok := want[t]
+		if !ok {
+			continue
+		}
+		if c == 0 {
+			have++
+		}
+		want[t] = c + 1
+		for have == held {
+			if w := i - from + 1; w < best {
+				best = w
 			}
+			if c, ok := want[seq[from]]; ok {
+				if want[seq[from]] = c - 1; c == 1 {
+					have--
+				}
+			}
+			from++
 		}
 	}
-	return best.sorted()
+	if best > len(seq) || best < held {
+		return 1
+	}
+	if best == held {
+		return 1.5
+	}
+	return 1 + 0.5*float64(held-1)/float64(best-1)
 }
 
 // Semantic search: the graph answers when many documents pass the filter;

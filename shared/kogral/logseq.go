@@ -1,201 +1,37 @@
 package kogral
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
-	"github.com/yuin/goldmark"
-	"github.com/yuin/goldmark/ast"
-	"github.com/yuin/goldmark/parser"
-	"github.com/yuin/goldmark/text"
+	"golang.org/x/text/unicode/norm"
 )
 
-// ---- Logseq ---------------------------------------------------------------------
+// ---- Logseq import ------------------------------------------------------------
 //
 // A Logseq page becomes one node whose content is the page's file, verbatim;
 // its blocks (the seed's Block) are read from that content whenever they are
 // asked for (GET /nodes/{id}/blocks, search hits), so they cannot drift from
 // it, and an export writes the same file back: import → export → import
 // loses nothing.
-
-var (
-	wikiLink  = regexp.MustCompile(`\[\[([^\[\]]+)\]\]`)
-	blockRef  = regexp.MustCompile(`\(\(([0-9a-fA-F-]{8,64})\)\)`)
-	hashTag   = regexp.MustCompile(`(?:^|\s)#(?:\[\[([^\]]+)\]\]|([\w/-]+))`)
-	property  = regexp.MustCompile(`^\s*([A-Za-z][\w-]*)::\s*(.*)$`)
-	taskState = regexp.MustCompile(`^(TODO|DOING|DONE|LATER|NOW|WAITING|CANCELLED|CANCELED)(?:\s|$)`)
-)
-
-// TaskStates are Logseq's task markers (the seed's TaskStatus).
-var TaskStates = []string{"TODO", "DOING", "DONE", "LATER", "NOW", "WAITING", "CANCELLED"}
-
-// Block is a Logseq outline block (the seed's Block). ID is its `id::`
-// property when it has one (the uuid other blocks reference it by), else
-// its position in the page ("2.1": the first child of the second block).
-// References are the pages it links ([[page]], also inside {{embed}}) and
-// the blocks it references, written ((uuid)). Line is where it starts in
-// the page's file.
-type Block struct {
-	ID         string            `json:"id"`
-	Content    string            `json:"content"`
-	Children   []Block           `json:"children"`
-	Properties map[string]string `json:"properties"`
-	TaskStatus string            `json:"task_status,omitempty"`
-	Tags       []string          `json:"tags"`
-	References []string          `json:"references"`
-	Line       int               `json:"line"`
-}
-
-// outlineParser reads a page's outline: plain CommonMark, without the
-// frontmatter extension that files need.
-var outlineParser = goldmark.DefaultParser()
-
-// ParseLogseqPage reads a Logseq page: page properties (key:: value lines
-// before the first block) and its outline of blocks, parsed as markdown
-// lists by goldmark.
-func ParseLogseqPage(src []byte) (map[string]string, []Block) {
-	props := map[string]string{}
-	lines := strings.Split(string(src), "\n")
-	i := 0
-	for ; i < len(lines); i++ {
-		m := property.FindStringSubmatch(lines[i])
-		if m == nil {
-			break
-		}
-		props[strings.ToLower(m[1])] = strings.TrimSpace(m[2])
-	}
-	rest := []byte(strings.Join(lines[i:], "\n"))
-	doc := outlineParser.Parse(text.NewReader(rest), parser.WithContext(parser.NewContext()))
-	p := outline{src: rest, firstLine: i + 1}
-	for off, c := range rest {
-		if c == '\n' {
-			p.newlines = append(p.newlines, off)
-		}
-	}
-	var blocks []Block
-	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
-		if list, ok := n.(*ast.List); ok {
-			blocks = append(blocks, p.blocks(list, "")...)
-		}
-	}
-	return props, blocks
-}
-
-// outline turns goldmark lists into blocks.
-type outline struct {
-	src       []byte
-	firstLine int   // the line of src's first byte in the page
-	newlines  []int // the offsets of src's line ends
-}
-
-// line is the page line holding src[offset].
-func (p outline) line(offset int) int {
-	n, _ := slices.BinarySearch(p.newlines, offset)
-	return p.firstLine + n
-}
-
-func (p outline) blocks(list *ast.List, prefix string) []Block {
-	var out []Block
-	for item := list.FirstChild(); item != nil; item = item.NextSibling() {
-		pos := fmt.Sprintf("%s%d", prefix, len(out)+1)
-		b := Block{ID: pos, Properties: map[string]string{}, Children: []Block{}, Tags: []string{}, References: []string{}}
-		var texts []string
-		for c := item.FirstChild(); c != nil; c = c.NextSibling() {
-			if sub, ok := c.(*ast.List); ok {
-				b.Children = append(b.Children, p.blocks(sub, pos+".")...)
-				continue
-			}
-			for i := 0; i < c.Lines().Len(); i++ {
-				seg := c.Lines().At(i)
-				if b.Line == 0 {
-					b.Line = p.line(seg.Start)
-				}
-				texts = append(texts, strings.TrimRight(string(seg.Value(p.src)), "\n"))
-			}
-		}
-		var content []string
-		for _, t := range texts {
-			if m := property.FindStringSubmatch(t); m != nil {
-				b.Properties[strings.ToLower(m[1])] = strings.TrimSpace(m[2])
-				continue
-			}
-			content = append(content, t)
-		}
-		if id := b.Properties["id"]; id != "" {
-			b.ID = id
-		}
-		b.Content = strings.Join(content, "\n")
-		if m := taskState.FindStringSubmatch(b.Content); m != nil {
-			b.TaskStatus = strings.Replace(m[1], "CANCELED", "CANCELLED", 1)
-		}
-		b.References = references(b.Content)
-		b.Tags = tagsIn(b.Content)
-		out = append(out, b)
-	}
-	return out
-}
-
-// references lists the pages ([[name]]) and blocks (((uuid))) s refers to.
-func references(s string) []string {
-	out := []string{}
-	for _, m := range wikiLink.FindAllStringSubmatch(s, -1) {
-		out = append(out, strings.TrimSpace(m[1]))
-	}
-	for _, m := range blockRef.FindAllStringSubmatch(s, -1) {
-		out = append(out, "(("+strings.ToLower(m[1])+"))")
-	}
-	return out
-}
-
-func tagsIn(s string) []string {
-	out := []string{}
-	for _, m := range hashTag.FindAllStringSubmatch(s, -1) {
-		t := m[1]
-		if t == "" {
-			t = m[2]
-		}
-		out = append(out, strings.ToLower(strings.TrimSpace(t)))
-	}
-	return out
-}
-
-func walkBlocks(bs []Block, f func(Block)) {
-	for _, b := range bs {
-		f(b)
-		walkBlocks(b.Children, f)
-	}
-}
-
-// FindBlock finds a block by id in an outline.
-func FindBlock(bs []Block, id string) (Block, bool) {
-	for _, b := range bs {
-		if b.ID == id {
-			return b, true
-		}
-		if c, ok := FindBlock(b.Children, id); ok {
-			return c, true
-		}
-	}
-	return Block{}, false
-}
-
-// pageName is a Logseq page's name from its file name (namespaces are
-// written a%2Fb or a___b).
-func pageName(file string) string {
-	name := strings.TrimSuffix(filepath.Base(file), ".md")
-	name = strings.ReplaceAll(name, "___", "/")
-	if u, err := url.PathUnescape(name); err == nil {
-		name = u
-	}
-	return name
-}
+//
+// Pages are named as Logseq names them (title:: or #+title:, else the file
+// name; a journal by its day) and matched as Logseq matches them: case
+// ignored, NFC, aliases followed, a link written as a date ("Sep 14th,
+// 2020", "2020-09-14") reaching that day's journal. A graph is a namespace:
+// a page's id is "<graph>.<slug of its name>", with a short hash of the
+// name when two names of the graph share a slug, so ids are the same on
+// every run and the same folder can be imported into two graphs.
 
 // Warning is a problem an import got past, at a file and line.
 type Warning struct {
@@ -206,209 +42,245 @@ type Warning struct {
 
 func (w Warning) String() string { return fmt.Sprintf("%s:%d: %s", w.File, w.Line, w.Msg) }
 
-// logseqPage is one file of a Logseq graph as the import reads it.
-type logseqPage struct {
-	rel     string // path under the graph's folder, with slashes
-	id      string
-	props   map[string]string
-	blocks  []Block
-	journal bool
+// logseqFile is one page file as read.
+type logseqFile struct {
+	rel, format string
+	journal     string // the day (2006-01-02) of a journal
+	content     string
+	page        parsedPage
+	name        string // the page's name
+	key         string
 }
+
+// pageEntry is a page of the graph: a file, or a name only linked to.
+type pageEntry struct {
+	key, name string
+	file      *logseqFile
+	id        string
+	skipped   bool
+}
+
+type edgeKey struct{ from, to string }
 
 // logseqImport holds what an import has found so far.
 type logseqImport struct {
 	graph     string
-	ids       map[string]string // lower-case page name → node id
-	blockPage map[string]string // block uuid → the id of its page
-	edges     map[string]Edge
+	files     []*logseqFile
+	pages     map[string]*pageEntry
+	order     []*pageEntry      // as first seen
+	alias     map[string]string // alias key → page key
+	blockPage map[string]*logseqFile
+	edges     map[edgeKey]*Edge
 	warnings  []Warning
 }
 
-func (im *logseqImport) idOf(name string) string {
-	key := strings.ToLower(name)
-	if id, ok := im.ids[key]; ok {
-		return id
-	}
-	id := Slug(name)
-	im.ids[key] = id
-	return id
+func (im *logseqImport) warn(file string, line int, format string, args ...any) {
+	im.warnings = append(im.warnings, Warning{File: file, Line: max(line, 1), Msg: fmt.Sprintf(format, args...)})
 }
 
-// ImportLogseq reads a Logseq graph folder (pages/ and journals/) into
-// nodes of graph: a page is a Note (or the type in its type:: property), a
-// journal day a Journal, its content the file as it is. Each [[link]] (also
-// in an embed) is a RelatesTo edge, to a page created empty when the folder
-// has none, so no link is lost; so is each ((block reference)) to a block of
-// another page. A reference to a block that no page has is a warning naming
-// its file and line, not an error.
+// ImportLogseq reads a Logseq graph folder (pages/ and journals/, markdown
+// and org, subfolders included) into nodes of graph: a page is a Note (or
+// the type in its type:: property), a journal day a Journal, its content
+// the file as it is. Links ([[page]], also in embeds and properties),
+// #tags and tags::, references to another page's blocks and namespaces
+// (a/b → a) are RelatesTo edges, to a page created empty when the folder
+// has none, so no link is lost. What the import cannot take as it is (a
+// page over a node's limits, a reference to no block, a file that is not
+// a page) is a warning naming its file and line; the rest is imported.
 func ImportLogseq(dir, graph string) (Subgraph, []Warning, error) {
-	var files []string
-	for _, sub := range []string{"pages", "journals"} {
-		found, _ := filepath.Glob(filepath.Join(dir, sub, "*.md"))
-		files = append(files, found...)
+	if graph == "" {
+		graph = "default"
 	}
-	if len(files) == 0 {
-		return Subgraph{}, nil, invalid("%s: no pages/*.md or journals/*.md: not a Logseq graph", dir)
+	if !graphPattern.MatchString(graph) {
+		return Subgraph{}, nil, invalid("graph %q: want lower-case letters, digits, '.', '_' or '-'", graph)
 	}
-	sort.Strings(files)
-	im := &logseqImport{graph: graph, ids: map[string]string{}, blockPage: map[string]string{}, edges: map[string]Edge{}}
-	var g Subgraph
-	pages := make([]logseqPage, 0, len(files))
-	for _, f := range files {
-		src, err := os.ReadFile(f)
+	im := &logseqImport{graph: graph, pages: map[string]*pageEntry{}, alias: map[string]string{},
+		blockPage: map[string]*logseqFile{}, edges: map[edgeKey]*Edge{}}
+	paths, err := im.list(dir)
+	if err != nil {
+		return Subgraph{}, nil, err
+	}
+	if len(paths) == 0 {
+		return Subgraph{}, nil, invalid("%s: no pages/ or journals/ with .md or .org files: not a Logseq graph", dir)
+	}
+	for _, rel := range paths {
+		src, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
 		if err != nil {
 			return Subgraph{}, nil, fmt.Errorf("logseq import: %w", err)
 		}
-		rel, _ := filepath.Rel(dir, f)
-		p, n, err := im.page(filepath.ToSlash(rel), src)
-		if err != nil {
-			return Subgraph{}, nil, err
-		}
-		pages = append(pages, p)
-		g.Nodes = append(g.Nodes, n)
+		im.read(rel, src)
 	}
-	for _, p := range pages {
-		im.link(p)
-	}
-	g.Nodes = append(g.Nodes, im.placeholders(g.Nodes)...)
-	for _, e := range im.edges {
-		g.Edges = append(g.Edges, e)
-	}
-	sort.Slice(g.Edges, func(i, j int) bool {
-		return g.Edges[i].Source+">"+g.Edges[i].Target < g.Edges[j].Source+">"+g.Edges[j].Target
-	})
-	sort.Slice(g.Nodes, func(i, j int) bool { return g.Nodes[i].ID < g.Nodes[j].ID })
+	g := im.finish()
 	return g, im.warnings, nil
 }
 
-// page reads one file into its node, and notes its blocks' uuids.
-func (im *logseqImport) page(rel string, src []byte) (logseqPage, Node, error) {
-	p := logseqPage{rel: rel, journal: strings.HasPrefix(rel, "journals/")}
-	p.props, p.blocks = ParseLogseqPage(src)
-	name := pageName(rel)
-	if title := p.props["title"]; title != "" {
-		name = title
-	}
-	if p.journal {
-		if d, err := time.Parse("2006_01_02", pageName(rel)); err == nil {
-			name = d.Format("2006-01-02")
-		}
-	}
-	p.id = im.idOf(name)
-	in := NodeInput{ID: p.id, NodeType: "Note", Title: name, Content: strings.TrimRight(string(src), "\n"), GraphID: im.graph,
-		Metadata: map[string]any{"source": "logseq", "file": rel}}
-	if p.journal {
-		in.NodeType = "Journal"
-	}
-	if nt, err := NodeType(p.props["type"]); err == nil {
-		in.NodeType = nt
-	}
-	for k, v := range p.props {
-		if k != "tags" && k != "type" && k != "title" {
-			in.Metadata[k] = v
-		}
-	}
-	for _, t := range strings.Split(p.props["tags"], ",") {
-		if t = strings.Trim(strings.TrimSpace(t), "[]#"); t != "" {
-			in.Tags = append(in.Tags, strings.ToLower(t))
-		}
-	}
-	var tasks []any
-	walkBlocks(p.blocks, func(b Block) {
-		in.Tags = append(in.Tags, b.Tags...)
-		if b.TaskStatus != "" {
-			tasks = append(tasks, b.TaskStatus)
-		}
-		if uuid := strings.ToLower(b.Properties["id"]); uuid != "" {
-			im.blockPage[uuid] = p.id
-		}
-	})
-	if len(tasks) > 0 {
-		in.Metadata["tasks"] = tasks
-	}
-	if err := in.Check(); err != nil {
-		return p, Node{}, &ParseError{File: rel, Msg: err.Error()}
-	}
-	return p, Node{ID: in.ID, NodeType: in.NodeType, Title: in.Title, Content: in.Content, Metadata: in.Metadata, Tags: in.Tags, GraphID: in.GraphID}, nil
-}
-
-// link adds a page's edges: its [[links]] and the pages of the blocks it
-// references; a reference to no known block is a warning.
-func (im *logseqImport) link(p logseqPage) {
-	add := func(target string) {
-		if target == p.id {
-			return
-		}
-		key := p.id + ">" + target
-		e := im.edges[key]
-		e.Source, e.Target, e.Relation = p.id, target, "RelatesTo"
-		e.Weight++
-		im.edges[key] = e
-	}
-	resolve := func(refs []string, line int) {
-		for _, ref := range refs {
-			uuid, isBlock := strings.CutPrefix(ref, "((")
-			if !isBlock {
-				add(im.idOf(ref))
-				continue
-			}
-			uuid = strings.TrimSuffix(uuid, "))")
-			if page, ok := im.blockPage[uuid]; ok {
-				add(page)
-			} else {
-				im.warnings = append(im.warnings, Warning{File: p.rel, Line: line,
-					Msg: fmt.Sprintf("block reference ((%s)) matches no block of the graph: kept as text, not linked", uuid)})
-			}
-		}
-	}
-	keys := make([]string, 0, len(p.props))
-	for k := range p.props {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for i, k := range keys {
-		resolve(references(p.props[k]), i+1)
-	}
-	walkBlocks(p.blocks, func(b Block) { resolve(b.References, b.Line) })
-}
-
-// placeholders are the pages only linked to: Logseq has them too.
-func (im *logseqImport) placeholders(have []Node) []Node {
-	seen := map[string]bool{}
-	for _, n := range have {
-		seen[n.ID] = true
-	}
-	var out []Node
-	for key, id := range im.ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, Node{ID: id, NodeType: "Note", Title: key, Content: "", GraphID: im.graph,
-				Metadata: map[string]any{"source": "logseq", "placeholder": true}, Tags: []string{}})
-		}
-	}
-	return out
-}
-
-// ExportLogseq writes the Logseq pages of a subgraph back as a Logseq graph
-// folder, path → content: each imported page to the file it came from, with
-// its content as it was; a page only linked to has no file (the import
-// makes it again). Other nodes are written as pages named by their titles.
-func ExportLogseq(g Subgraph) map[string][]byte {
-	out := map[string][]byte{}
-	for _, n := range g.Nodes {
-		if p, _ := n.Metadata["placeholder"].(bool); p {
-			continue
-		}
-		rel, _ := n.Metadata["file"].(string)
-		if rel == "" || strings.Contains(rel, "..") {
-			rel = "pages/" + strings.ReplaceAll(n.Title, "/", "___") + ".md"
-			if n.NodeType == "Journal" {
-				if d, err := time.Parse("2006-01-02", n.Title); err == nil {
-					rel = "journals/" + d.Format("2006_01_02") + ".md"
+// list is every file under pages/ and journals/, sorted; one that is not a
+// page is a warning.
+func (im *logseqImport) list(dir string) ([]string, error) {
+	var out []string
+	for _, sub := range []string{"journals", "pages"} {
+		root := filepath.Join(dir, sub)
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if path == root && os.IsNotExist(err) {
+					return nil
 				}
+				return err
+			}
+			if strings.HasPrefix(d.Name(), ".") && path != root {
+				if d.IsDir() {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if d.IsDir() {
+				return nil
+			}
+			rel, _ := filepath.Rel(dir, path)
+			rel = filepath.ToSlash(rel)
+			switch strings.ToLower(filepath.Ext(rel)) {
+			case ".md", ".markdown", ".org":
+				out = append(out, rel)
+			default:
+				im.warn(rel, 1, "not a Logseq page (%s): skipped", filepath.Ext(rel))
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("logseq import: %w", err)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// read parses one file, cut to a node's content limit.
+func (im *logseqImport) read(rel string, src []byte) {
+	f := &logseqFile{rel: rel, format: "markdown"}
+	if strings.EqualFold(filepath.Ext(rel), ".org") {
+		f.format = "org"
+	}
+	if !utf8.Valid(src) {
+		src = []byte(strings.ToValidUTF8(string(src), "\uFFFD"))
+		im.warn(rel, 1, "not valid UTF-8: the invalid bytes are replaced by U+FFFD")
+	}
+	content := strings.TrimRight(string(src), "\n")
+	if len(content) > MaxContentBytes {
+		cut := strings.LastIndexByte(content[:MaxContentBytes], '\n')
+		if cut <= 0 {
+			for cut = MaxContentBytes; !utf8.RuneStart(content[cut]); cut-- {
 			}
 		}
-		out[rel] = []byte(n.Content + "\n")
+		im.warn(rel, strings.Count(content[:cut], "\n")+2, "the page is %d bytes, over the 1 MiB a node holds: cut before this line", len(content))
+		content = content[:cut]
 	}
-	return out
+	f.content = content
+	if f.format == "org" {
+		f.page = parseOrgPage([]byte(content))
+	} else {
+		f.page = parseMarkdownPage([]byte(content))
+	}
+	f.name = fileTitle(rel)
+	if strings.HasPrefix(rel, "journals/") {
+		base := strings.TrimSuffix(filepath.Base(rel), filepath.Ext(rel))
+		if d, err := time.Parse("2006_01_02", strings.ReplaceAll(base, "-", "_")); err == nil {
+			f.journal, f.name = d.Format("2006-01-02"), d.Format("2006-01-02")
+		} else {
+			im.warn(rel, 1, "journal file name %q is not a day (yyyy_MM_dd): imported as a page", base)
+		}
+	}
+	if t := strings.TrimSpace(f.page.props["title"]); t != "" && f.journal == "" {
+		f.name = plainValue(t)
+	}
+	im.files = append(im.files, f)
+}
+
+// fileTitle is a page's name from its file name (namespaces are written
+// a___b or a%2Fb).
+func fileTitle(rel string) string {
+	name := strings.TrimSuffix(filepath.Base(rel), filepath.Ext(rel))
+	name = strings.ReplaceAll(name, "___", "/")
+	if u, err := url.PathUnescape(name); err == nil {
+		name = u
+	}
+	return name
+}
+
+var ordinalDay = regexp.MustCompile(`\b(\d{1,2})(?:st|nd|rd|th)\b`)
+
+// journalDay reads a page name written as a date, in Logseq's default
+// journal title (Sep 14th, 2020) or the other usual forms.
+func journalDay(name string) (string, bool) {
+	if len(name) > 40 || strings.IndexFunc(name, func(r rune) bool { return r >= '0' && r <= '9' }) < 0 {
+		return "", false
+	}
+	s := ordinalDay.ReplaceAllString(strings.TrimSpace(name), "$1")
+	for _, layout := range []string{"Jan 2, 2006", "January 2, 2006", "2006-01-02", "2006_01_02", "Mon, Jan 2, 2006",
+		"Monday, January 2, 2006", "2 Jan 2006", "02-01-2006"} {
+		if d, err := time.Parse(layout, s); err == nil {
+			return d.Format("2006-01-02"), true
+		}
+	}
+	return "", false
+}
+
+// pageKey is a page's identity as Logseq matches names: the day of a date,
+// else the name in lower case, NFC.
+func pageKey(name string) string {
+	if d, ok := journalDay(name); ok {
+		return d
+	}
+	return strings.ToLower(norm.NFC.String(strings.TrimSpace(name)))
+}
+
+// entry is the page with key, made (as only linked to) when new.
+func (im *logseqImport) entry(key, name string) *pageEntry {
+	if e, ok := im.pages[key]; ok {
+		return e
+	}
+	e := &pageEntry{key: key, name: strings.TrimSpace(name)}
+	im.pages[key] = e
+	im.order = append(im.order, e)
+	return e
+}
+
+// resolve is the key of the page a link names ("" for an empty name),
+// following aliases.
+func (im *logseqImport) resolve(name string) string {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return ""
+	}
+	k := pageKey(name)
+	if a, ok := im.alias[k]; ok {
+		return a
+	}
+	im.entry(k, name)
+	return k
+}
+
+func (im *logseqImport) link(from, to string, namespace bool) {
+	if to == "" || to == from {
+		return
+	}
+	k := edgeKey{from, to}
+	e := im.edges[k]
+	if e == nil {
+		e = &Edge{Relation: "RelatesTo"}
+		im.edges[k] = e
+	}
+	if e.Weight < maxEdgeWeight { // a weight counts the references, up to what an edge holds
+		e.Weight++
+	}
+	if namespace {
+		e.Metadata = map[string]any{"namespace": true}
+	}
+}
+
+const maxEdgeWeight = 1000
+
+// shortHash tells apart names that share a slug.
+func shortHash(s string, n int) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])[:n]
 }

@@ -131,7 +131,7 @@ func TestLogseqRoundTrip(t *testing.T) {
 	}
 	src, _ := os.ReadFile(filepath.Join(dir, "pages", "Page 42.md"))
 	_, want := ParseLogseqPage(src)
-	blocks, err := s.Blocks(ctx, "page-42")
+	blocks, err := s.Blocks(ctx, "brain.page-42")
 	if err != nil || len(blocks) != 5 {
 		t.Fatalf("blocks of page 42: %d %v", len(blocks), err)
 	}
@@ -145,7 +145,7 @@ func TestLogseqRoundTrip(t *testing.T) {
 	if err != nil || len(hits) == 0 {
 		t.Fatalf("search: %v %v", hits, err)
 	}
-	if err != nil || len(hits) == 0 || hits[0].Node.ID != "page-42" || hits[0].Block == nil || hits[0].Block.ID != "2.1.1" || hits[0].Block.Line != 8 {
+	if err != nil || len(hits) == 0 || hits[0].Node.ID != "brain.page-42" || hits[0].Block == nil || hits[0].Block.ID != "2.1.1" || hits[0].Block.Line != 8 {
 		t.Fatalf("search hit: %+v %v", hits[0].Block, err)
 	}
 }

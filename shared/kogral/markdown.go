@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/yuin/goldmark"
-	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/text"
 	"go.abhg.dev/goldmark/frontmatter"
@@ -81,14 +80,20 @@ var yamlLine = regexp.MustCompile(`line (\d+)`)
 // ParseFile reads a node file: frontmatter through goldmark's frontmatter
 // extension, the body as the markdown that follows it.
 func ParseFile(name string, src []byte) (NodeInput, []Edge, error) {
+	var h frontMatter
+	return parseFileInto(name, src, &h)
+}
+
+// parseFileInto is ParseFile, the header read into h (its dates too).
+func parseFileInto(name string, src []byte, hp *frontMatter) (NodeInput, []Edge, error) {
 	ctx := parser.NewContext()
-	doc := fileParser().Parser().Parse(text.NewReader(src), parser.WithContext(ctx))
+	fileParser().Parser().Parse(text.NewReader(src), parser.WithContext(ctx))
 	fm := frontmatter.Get(ctx)
 	if fm == nil {
 		return NodeInput{}, nil, &ParseError{File: name, Line: 1, Msg: "no frontmatter: a node file starts with a --- YAML block"}
 	}
-	var h frontMatter
-	if err := fm.Decode(&h); err != nil {
+	h := hp
+	if err := fm.Decode(h); err != nil {
 		pe := &ParseError{File: name, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
 		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 			n, _ := strconv.Atoi(m[1])
@@ -99,7 +104,7 @@ func ParseFile(name string, src []byte) (NodeInput, []Edge, error) {
 		return NodeInput{}, nil, pe
 	}
 	in := NodeInput{ID: h.ID, NodeType: h.Type, Title: h.Title, Tags: h.Tags, GraphID: h.Graph, Metadata: h.Metadata,
-		Content: string(body(doc, src))}
+		Content: string(body(src))}
 	if len(h.Alternatives) > 0 || len(h.RelatedDecisions) > 0 {
 		if in.Metadata == nil {
 			in.Metadata = map[string]any{}
@@ -128,24 +133,22 @@ func ParseFile(name string, src []byte) (NodeInput, []Edge, error) {
 	return in, edges, nil
 }
 
-// body is the source from the first block after the frontmatter onwards.
-func body(doc ast.Node, src []byte) []byte {
-	start := -1
-	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
-		if entering && n.Type() == ast.TypeBlock && n.Lines().Len() > 0 {
-			start = n.Lines().At(0).Start
-			return ast.WalkStop, nil
-		}
-		return ast.WalkContinue, nil
-	})
-	if start < 0 {
+// body is the source after the frontmatter's closing --- line, exactly as
+// RenderFile wrote it: a body that starts with "---" or with an empty "-"
+// block keeps it.
+func body(src []byte) []byte {
+	lines := bytes.SplitAfter(src, []byte("\n"))
+	if len(lines) == 0 || strings.TrimSpace(string(lines[0])) != "---" {
 		return nil
 	}
-	// Back to the start of that line, so list markers and indentation stay.
-	for start > 0 && src[start-1] != '\n' {
-		start--
+	off := len(lines[0])
+	for _, l := range lines[1:] {
+		off += len(l)
+		if strings.TrimSpace(string(l)) == "---" {
+			return bytes.TrimRight(src[off:], "\n")
+		}
 	}
-	return bytes.TrimRight(src[start:], "\n")
+	return nil
 }
 
 // RenderFile writes a node and its outgoing edges as a file.

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Node types and relations, as the seed names them.
@@ -88,32 +90,52 @@ type GraphInfo struct {
 	Nodes     int    `json:"nodes"`
 }
 
-var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,127}$`)
-var graphPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+// Ids and graph ids are lower-case letters of any script (with their
+// combining marks), digits, '.', '_' and '-': at most 128 and 64 characters.
+var idPattern = regexp.MustCompile(`^[\p{Ll}\p{Lo}\p{Lm}\p{Nd}][\p{Ll}\p{Lo}\p{Lm}\p{Mn}\p{Mc}\p{Nd}._-]{0,127}$`)
+var graphPattern = regexp.MustCompile(`^[\p{Ll}\p{Lo}\p{Lm}\p{Nd}][\p{Ll}\p{Lo}\p{Lm}\p{Mn}\p{Mc}\p{Nd}._-]{0,63}$`)
 
-// Slug makes an id from a title: lower-case letters, digits and dashes.
+// Slug makes an id from a title: its words in lower case, in any script
+// (NFC, marks kept: "Café Crème" is café-crème, "회의 노트" 회의-노트),
+// joined by dashes, at most 96 characters; "node" when it has no letter or
+// digit. Distinct titles can share a slug: callers that need one id per
+// title add a short hash (uniqueIDs).
 func Slug(title string) string {
+	if s := slugN(title, 96); s != "" {
+		return s
+	}
+	return "node"
+}
+
+// slugN is title's slug cut to at most max characters ("" when it has no
+// letter or digit).
+func slugN(title string, max int) string {
 	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(title) {
+	n, dash := 0, false
+	for _, r := range norm.NFC.String(strings.ToLower(title)) {
 		switch {
-		case r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+		case n >= max:
+		case unicode.IsDigit(r) || unicode.IsLetter(r) && !unicode.IsUpper(r) && !unicode.IsTitle(r):
 			b.WriteRune(r)
-			dash = false
+			n, dash = n+1, false
+		case unicode.In(r, unicode.Mn, unicode.Mc) && b.Len() > 0 && !dash:
+			b.WriteRune(r)
+			n++
 		case !dash && b.Len() > 0:
 			b.WriteByte('-')
-			dash = true
+			n, dash = n+1, true
 		}
 	}
-	s := strings.TrimSuffix(b.String(), "-")
-	if len(s) > 96 {
-		s = strings.TrimSuffix(s[:96], "-")
-	}
-	if s == "" {
-		s = "node"
-	}
-	return s
+	return strings.TrimRight(b.String(), "-")
 }
+
+// The limits of a node.
+const (
+	MaxTitleBytes   = 300
+	MaxContentBytes = 1 << 20
+	MaxTags         = 64 // distinct
+	MaxTagBytes     = 64
+)
 
 // NodeInput is what creating or updating a node takes.
 type NodeInput struct {
@@ -135,10 +157,10 @@ func (in *NodeInput) Check() error {
 	in.NodeType = t
 	in.Title = strings.TrimSpace(in.Title)
 	switch {
-	case in.Title == "" || len(in.Title) > 300:
-		return invalid("title: required, at most 300 bytes")
-	case len(in.Content) > 1<<20:
-		return invalid("content: at most 1 MiB")
+	case in.Title == "" || len(in.Title) > MaxTitleBytes:
+		return invalid("title: required, at most %d bytes", MaxTitleBytes)
+	case len(in.Content) > MaxContentBytes:
+		return invalid("content: %d bytes, at most 1 MiB", len(in.Content))
 	case in.ID != "" && !idPattern.MatchString(in.ID):
 		return invalid("id %q: want lower-case letters, digits, '.', '_' or '-' (at most 128)", in.ID)
 	}
@@ -148,17 +170,17 @@ func (in *NodeInput) Check() error {
 	if !graphPattern.MatchString(in.GraphID) {
 		return invalid("graph_id %q: want lower-case letters, digits, '.', '_' or '-'", in.GraphID)
 	}
-	if len(in.Tags) > 64 {
-		return invalid("tags: at most 64")
-	}
 	for i, t := range in.Tags {
 		in.Tags[i] = strings.TrimPrefix(strings.TrimSpace(t), "#")
-		if in.Tags[i] == "" || len(in.Tags[i]) > 64 {
-			return invalid("tags: each 1–64 bytes")
+		if in.Tags[i] == "" || len(in.Tags[i]) > MaxTagBytes {
+			return invalid("tags: %q: each 1–%d bytes", in.Tags[i], MaxTagBytes)
 		}
 	}
 	slices.Sort(in.Tags)
 	in.Tags = slices.Compact(in.Tags)
+	if len(in.Tags) > MaxTags {
+		return invalid("tags: %d distinct, at most %d", len(in.Tags), MaxTags)
+	}
 	if in.Tags == nil {
 		in.Tags = []string{}
 	}

@@ -27,7 +27,9 @@ var (
 	filterParams = []httpapi.Param{{Name: "type", Description: "node type"}, {Name: "tag"}, {Name: "graph"},
 		{Name: "limit", Type: "integer", Description: "1–1000"}}
 	searchParams = append([]httpapi.Param{{Name: "q", Description: "the text searched"},
-		{Name: "semantic", Type: "boolean", Description: "semantic (embedding) search instead of text"}}, filterParams...)
+		{Name: "semantic", Type: "boolean", Description: "semantic (embedding) search instead of text"},
+		{Name: "placeholders", Type: "boolean", Description: "include pages that exist only as link targets"},
+		{Name: "full", Type: "boolean", Description: "each hit with its node's content (default: the snippet only)"}}, filterParams...)
 )
 
 // APISpec is kogral-api's HTTP surface. It also serves Kogral's OpenAPI document.

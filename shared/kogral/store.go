@@ -42,12 +42,20 @@ type Filter struct {
 	Tag      string `json:"tag,omitempty"`
 	GraphID  string `json:"graph_id,omitempty"`
 	Limit    int    `json:"limit,omitempty"`
+	// placeholders lets a search return the empty pages an import made for
+	// names only linked to (SearchQuery.Placeholders).
+	placeholders bool
 }
 
 // SearchQuery is a search: full-text, semantic, or both (hybrid).
+// Placeholders asks for the empty pages of names only linked to, which
+// searches leave out otherwise. Full asks the API for each hit's whole
+// content (a hit carries a snippet; the Store always fills both).
 type SearchQuery struct {
-	Query    string `json:"query"`
-	Semantic bool   `json:"semantic"`
+	Query        string `json:"query"`
+	Semantic     bool   `json:"semantic"`
+	Placeholders bool   `json:"placeholders,omitempty"`
+	Full         bool   `json:"full,omitempty"`
 	Filter
 }
 
@@ -58,6 +66,9 @@ type Hit struct {
 	Score float64   `json:"score"`
 	Via   string    `json:"via"` // text, semantic or hybrid
 	Block *BlockHit `json:"block,omitempty"`
+	// Snippet is the part of the content (or of the matched block) around
+	// the query's words, each written **word**.
+	Snippet string `json:"snippet"`
 }
 
 // BlockHit names the block of a page a search matched.
@@ -75,10 +86,13 @@ type Subgraph struct {
 	Truncated bool   `json:"truncated,omitempty"`
 }
 
-// ImportResult counts what an import wrote.
+// ImportResult counts what an import wrote. Conflicts are the ids of nodes
+// it left alone because a node of that id is in another graph (and the
+// edges touching them).
 type ImportResult struct {
-	Nodes int `json:"nodes"`
-	Edges int `json:"edges"`
+	Nodes     int      `json:"nodes"`
+	Edges     int      `json:"edges"`
+	Conflicts []string `json:"conflicts,omitempty"`
 }
 
 // EffectiveGuideline is a guideline that applies to a project, and where it came from.
@@ -388,6 +402,7 @@ func (s *Store) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 	limit := limitOf(q.Filter, 10)
 	f := q.Filter
 	f.Tag = strings.TrimPrefix(f.Tag, "#")
+	f.placeholders = q.Placeholders
 	if f.NodeType != "" {
 		t, err := NodeType(f.NodeType)
 		if err != nil {
@@ -454,7 +469,12 @@ func (s *Store) hits(ctx context.Context, rows []ranked, terms []string, via fun
 	out := make([]Hit, 0, len(rows))
 	for _, r := range rows {
 		if n, ok := nodes[r.id]; ok {
-			out = append(out, Hit{Node: n, Score: r.score, Via: via(r), Block: matchingBlock(n, terms)})
+			h := Hit{Node: n, Score: r.score, Via: via(r), Block: matchingBlock(n, terms)}
+			h.Snippet = snippet(n.Content, terms)
+			if h.Block != nil {
+				h.Snippet = snippet(h.Block.Content, terms)
+			}
+			out = append(out, h)
 		}
 	}
 	return out, nil
@@ -560,7 +580,7 @@ func (s *Store) Blocks(ctx context.Context, id string) ([]Block, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, blocks := ParseLogseqPage([]byte(n.Content))
+	blocks := outlineOf(n)
 	if blocks == nil {
 		blocks = []Block{}
 	}
@@ -574,7 +594,7 @@ func matchingBlock(n Node, terms []string) *BlockHit {
 	if src, _ := n.Metadata["source"].(string); src != "logseq" || len(terms) == 0 {
 		return nil
 	}
-	_, blocks := ParseLogseqPage([]byte(n.Content))
+	blocks := outlineOf(n)
 	words := uniqueWords(terms)
 	var best *BlockHit
 	most := 0
@@ -678,19 +698,30 @@ func (s *Store) Export(ctx context.Context, graph string) (Subgraph, error) {
 // importBatch is how many nodes one import statement writes.
 const importBatch = 200
 
-// Import upserts nodes (by id) and edges, in batches.
+// importNodesSQL writes a batch of one graph's nodes: those whose id is a
+// node of another graph are left alone and returned (a graph is a
+// namespace: an import never moves a node out of its graph); the others are
+// created, or updated in everything but their graph and created_at. The
+// check and the write are one transaction, so two instances importing at
+// once cannot move a node either.
+var importNodesSQL = surreal.Atomic(`LET $taken = (SELECT VALUE id FROM $ids WHERE graph_id != $graph);
+INSERT INTO nodes $rows[WHERE id NOTINSIDE $taken] ON DUPLICATE KEY UPDATE node_type = $input.node_type,
+	title = $input.title, content = $input.content, metadata = $input.metadata, tags = $input.tags,
+	embedding = $input.embedding, updated_at = time::now() RETURN NONE;
+RETURN $taken.map(|$i| record::id($i));`)
+
+// Import upserts nodes (by id) and edges, in batches. A node given twice is
+// written once (the last one); a node that exists in another graph is not
+// touched and is listed in Conflicts; created_at is kept from the input when
+// it has one (an export imported again keeps its dates). The counts are of
+// what was written.
 func (s *Store) Import(ctx context.Context, g Subgraph) (ImportResult, error) {
-	ins := make([]NodeInput, len(g.Nodes))
+	ins, created, err := importInputs(g.Nodes)
+	if err != nil {
+		return ImportResult{}, err
+	}
 	graphs := map[string]bool{}
-	for i, n := range g.Nodes {
-		in := NodeInput{ID: n.ID, NodeType: n.NodeType, Title: n.Title, Content: n.Content, Metadata: n.Metadata, Tags: n.Tags, GraphID: n.GraphID}
-		if in.ID == "" {
-			return ImportResult{}, invalid("node %d (%q): id required for import", i, n.Title)
-		}
-		if err := in.Check(); err != nil {
-			return ImportResult{}, invalid("node %q: %v", n.ID, err)
-		}
-		ins[i] = in
+	for _, in := range ins {
 		graphs[in.GraphID] = true
 	}
 	for i := range g.Edges {
@@ -703,33 +734,19 @@ func (s *Store) Import(ctx context.Context, g Subgraph) (ImportResult, error) {
 			return ImportResult{}, err
 		}
 	}
-	var res ImportResult
+	res := ImportResult{Conflicts: []string{}}
 	for start := 0; start < len(ins); start += importBatch {
 		batch := ins[start:min(start+importBatch, len(ins))]
-		texts := make([]string, len(batch))
-		for i, in := range batch {
-			texts[i] = in.Title + "\n" + strings.Join(in.Tags, " ") + "\n" + in.Content
-		}
-		vecs, err := s.embed.Embed(ctx, texts)
+		written, conflicts, err := s.importNodes(ctx, batch, created[start:start+len(batch)])
 		if err != nil {
 			return res, err
 		}
-		rows := make([]map[string]any, len(batch))
-		for i, in := range batch {
-			now := s.now()
-			rows[i] = map[string]any{"id": nodeID(in.ID), "node_type": in.NodeType, "title": in.Title, "content": in.Content,
-				"metadata": in.Metadata, "tags": in.Tags, "graph_id": in.GraphID, "embedding": vectorBytes(vecs[i]), "created_at": now, "updated_at": now}
-		}
-		_, err = surreal.Query[any](ctx, s.db, `INSERT INTO nodes $rows ON DUPLICATE KEY UPDATE node_type = $input.node_type,
-	title = $input.title, content = $input.content, metadata = $input.metadata, tags = $input.tags, graph_id = $input.graph_id,
-	embedding = $input.embedding, updated_at = time::now() RETURN NONE`, map[string]any{"rows": rows})
-		if err != nil {
-			return res, fmt.Errorf("import nodes: %w", err)
-		}
-		res.Nodes += len(batch)
+		res.Nodes += written
+		res.Conflicts = append(res.Conflicts, conflicts...)
 	}
-	for start := 0; start < len(g.Edges); start += importBatch * 5 {
-		batch := g.Edges[start:min(start+importBatch*5, len(g.Edges))]
+	edges := withoutNodes(g.Edges, res.Conflicts)
+	for start := 0; start < len(edges); start += importBatch * 5 {
+		batch := edges[start:min(start+importBatch*5, len(edges))]
 		if err := s.insertEdges(ctx, batch); err != nil {
 			return res, err
 		}
@@ -741,4 +758,98 @@ func (s *Store) Import(ctx context.Context, g Subgraph) (ImportResult, error) {
 		return res, err
 	}
 	return res, nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// withoutNodes is edges less those that touch one of ids.
+func withoutNodes(edges []Edge, ids []string) []Edge {
+	if len(ids) == 0 {
+		return edges
+	}
+	drop := map[string]bool{}
+	for _, id := range ids {
+		drop[id] = true
+	}
+	out := make([]Edge, 0, len(edges))
+	for _, e := range edges {
+		if !drop[e.Source] && !drop[e.Target] {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// importInputs checks the nodes of an import, the last of each id kept,
+// with the creation time each carries (zero: now).
+func importInputs(nodes []Node) ([]NodeInput, []time.Time, error) {
+	last := map[string]int{}
+	for i, n := range nodes {
+		if n.ID == "" {
+			return nil, nil, invalid("node %d (%q): id required for import", i, n.Title)
+		}
+		last[n.ID] = i
+	}
+	ins := make([]NodeInput, 0, len(last))
+	created := make([]time.Time, 0, len(last))
+	for i, n := range nodes {
+		if last[n.ID] != i {
+			continue
+		}
+		in := NodeInput{ID: n.ID, NodeType: n.NodeType, Title: n.Title, Content: n.Content, Metadata: n.Metadata, Tags: n.Tags, GraphID: n.GraphID}
+		if err := in.Check(); err != nil {
+			return nil, nil, invalid("node %q: %v", n.ID, err)
+		}
+		ins = append(ins, in)
+		created = append(created, n.CreatedAt)
+	}
+	return ins, created, nil
+}
+
+// importNodes writes one batch; it returns how many were written and the
+// ids left alone because they belong to another graph.
+func (s *Store) importNodes(ctx context.Context, batch []NodeInput, created []time.Time) (int, []string, error) {
+	texts := make([]string, len(batch))
+	for i, in := range batch {
+		texts[i] = in.Title + "\n" + strings.Join(in.Tags, " ") + "\n" + in.Content
+	}
+	vecs, err := s.embed.Embed(ctx, texts)
+	if err != nil {
+		return 0, nil, err
+	}
+	rows := make([]map[string]any, len(batch))
+	graphs := map[string]bool{}
+	for i, in := range batch {
+		now := s.now()
+		at := now
+		if !created[i].IsZero() {
+			at = created[i].UTC()
+		}
+		rows[i] = map[string]any{"id": nodeID(in.ID), "node_type": in.NodeType, "title": in.Title, "content": in.Content,
+			"metadata": in.Metadata, "tags": in.Tags, "graph_id": in.GraphID, "embedding": vectorBytes(vecs[i]), "created_at": models.CustomDateTime{Time: at}, "updated_at": models.CustomDateTime{Time: now}}
+		graphs[in.GraphID] = true
+	}
+	var conflicts []string
+	for _, graph := range sortedKeys(graphs) {
+		var ids []models.RecordID
+		var of []map[string]any
+		for i, in := range batch {
+			if in.GraphID == graph {
+				ids, of = append(ids, nodeID(in.ID)), append(of, rows[i])
+			}
+		}
+		taken, err := surreal.Query[[]string](ctx, s.db, importNodesSQL, map[string]any{"rows": of, "ids": ids, "graph": graph})
+		if err != nil {
+			return 0, nil, fmt.Errorf("import nodes: %w", err)
+		}
+		conflicts = append(conflicts, taken...)
+	}
+	return len(batch) - len(conflicts), conflicts, nil
 }

@@ -199,10 +199,12 @@ func TestBM25Scores(t *testing.T) {
 		x.put(&r)
 	}
 	got := x.text([]string{"cach", "ledger"}, Filter{}, 10)
-	// Only a has both terms. N=3, avgdl=(3+4+2)/3=3, |a|=3 (the '.' is not a word).
+	// Only a has both terms, side by side: first, its BM25 boosted 1.5 for
+	// the phrase; b and c, with one each, after it. N=3, avgdl=(3+4+2)/3=3,
+	// |a|=3 (the '.' is not a word).
 	idf := func(df float64) float64 { return math.Log(1 + (3-df+0.5)/(df+0.5)) }
-	want := idf(2)*2*2.2/(2+1.2) + idf(2)*1*2.2/(1+1.2)
-	if len(got) != 1 || got[0].id != "a" || math.Abs(got[0].score-want) > 1e-9 {
+	want := (idf(2)*2*2.2/(2+1.2) + idf(2)*1*2.2/(1+1.2)) * 1.5
+	if len(got) != 3 || got[0].id != "a" || math.Abs(got[0].score-want) > 1e-9 {
 		t.Fatalf("cach ledger: %+v, want a at %v", got, want)
 	}
 	// No document has both: any term counts, ranked by score.

@@ -366,6 +366,9 @@ var Functions = []Function{
 			{"GET", "/graphs"}, {"GET", "/graphs/{id}/guidelines"}, {"GET", "/search"}, {"GET", "/path"},
 			{"GET", "/export"}, {"POST", "/import"},
 		},
+		// An import batch carries nodes of up to 1 MiB of content each
+		// (JSON-escaped); the CLI keeps its batches under 4 MiB.
+		MaxBody:  5 << 20,
 		Database: "kogral",
 		Auth:     true,
 		Env:      kogralEnv,

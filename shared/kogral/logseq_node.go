@@ -1,0 +1,107 @@
+package kogral
+
+import (
+	"sort"
+	"strings"
+)
+
+// node is a page as a node: a file's page with its properties as metadata
+// (links written as plain names), or an empty placeholder for a page only
+// linked to. A page that fails a node's checks even so is a warning and is
+// left out (false).
+func (im *logseqImport) node(e *pageEntry) (Node, bool) {
+	f := e.file
+	if f == nil {
+		meta := map[string]any{"source": "logseq", "placeholder": true}
+		if cut := strings.LastIndex(e.name, "/"); cut > 0 {
+			meta["namespace"] = e.name[:cut]
+		}
+		return Node{ID: e.id, NodeType: "Note", Title: cutTitle(e.name), Content: "", GraphID: im.graph, Metadata: meta, Tags: []string{}}, true
+	}
+	in := NodeInput{ID: e.id, NodeType: "Note", Title: e.name, Content: f.content, GraphID: im.graph,
+		Metadata: map[string]any{"source": "logseq", "file": f.rel}}
+	if len(in.Title) > MaxTitleBytes {
+		in.Title = cutTitle(in.Title)
+		im.warn(f.rel, f.page.propLine["title"], "the title is %d bytes, over %d: cut (links still reach the page by its whole name)", len(e.name), MaxTitleBytes)
+	}
+	if f.format == "org" {
+		in.Metadata["format"] = "org"
+	}
+	if f.journal != "" {
+		in.NodeType = "Journal"
+		in.Metadata["journal_day"] = f.journal
+	} else if cut := strings.LastIndex(e.name, "/"); cut > 0 {
+		in.Metadata["namespace"] = e.name[:cut]
+	}
+	if t := f.page.props["type"]; t != "" {
+		if nt, err := NodeType(plainValue(t)); err == nil {
+			in.NodeType = nt
+		} else {
+			im.warn(f.rel, f.page.propLine["type"], "type:: %s is not a node type: imported as %s", t, in.NodeType)
+		}
+	}
+	for k, v := range f.page.props {
+		if k != "tags" && k != "type" && k != "title" && k != "alias" {
+			in.Metadata[k] = plainValue(v)
+		}
+	}
+	var aliases []any
+	for a, owner := range im.alias {
+		if owner == e.key {
+			aliases = append(aliases, a)
+		}
+	}
+	if len(aliases) > 0 {
+		sort.Slice(aliases, func(i, j int) bool { return aliases[i].(string) < aliases[j].(string) })
+		in.Metadata["aliases"] = aliases
+	}
+	in.Tags = im.pageTags(f)
+	var tasks []any
+	walkBlocks(f.page.blocks, func(b Block) {
+		if b.TaskStatus != "" {
+			tasks = append(tasks, b.TaskStatus)
+		}
+	})
+	if len(tasks) > 0 {
+		in.Metadata["tasks"] = tasks
+	}
+	if err := in.Check(); err != nil {
+		im.warn(f.rel, 1, "skipped: %v", err)
+		return Node{}, false
+	}
+	return Node{ID: in.ID, NodeType: in.NodeType, Title: in.Title, Content: in.Content, Metadata: in.Metadata, Tags: in.Tags, GraphID: in.GraphID}, true
+}
+
+// pageTags are a page's tags (tags:: and its blocks' #tags) in lower case,
+// as many as a node holds; a tag too long, or past the limit, is a warning
+// (its page is still linked).
+func (im *logseqImport) pageTags(f *logseqFile) []string {
+	type tagAt struct {
+		tag  string
+		line int
+	}
+	var all []tagAt
+	for _, t := range listValues(f.page.props["tags"]) {
+		all = append(all, tagAt{strings.ToLower(t), f.page.propLine["tags"]})
+	}
+	walkBlocks(f.page.blocks, func(b Block) {
+		for _, t := range b.Tags {
+			all = append(all, tagAt{t, b.Line})
+		}
+	})
+	seen := map[string]bool{}
+	out := []string{}
+	for _, t := range all {
+		switch {
+		case seen[t.tag]:
+		case len(t.tag) > MaxTagBytes:
+			im.warn(f.rel, t.line, "tag %q is %d bytes, over %d: not kept as a tag (the page is still linked)", t.tag, len(t.tag), MaxTagBytes)
+		case len(out) == MaxTags:
+			im.warn(f.rel, t.line, "tag %q is past the %d tags a node holds: not kept as a tag (the page is still linked)", t.tag, MaxTags)
+		default:
+			out = append(out, t.tag)
+		}
+		seen[t.tag] = true
+	}
+	return out
+}

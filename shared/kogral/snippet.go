@@ -1,0 +1,143 @@
+package kogral
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// stopwords are left out of a text query when it has other words ("how do
+// I create a template" searches for create and template), in the forms
+// the kogral analyzer gives them (lower case, English snowball stems).
+var stopwords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(`a about abov after again against all am an and ani any are as at be becaus been befor being
+		below between both but by can could did do doe does doing down dure during each few for from further had has have
+		having he her here hers herself him himself his how i if in into is it its itself just let me more most my myself
+		no nor not of off on onc once onli only or other our ours ourselv out over own same she should so some such than
+		that the their theirs them themselv then there these they this those through to too under until up veri very was
+		we were what when where which while who whom whi why will with would you your yours yourself yourselv`) {
+		m[w] = true
+	}
+	return m
+}()
+
+// withoutStopwords drops stopwords from terms unless nothing else is left.
+func withoutStopwords(terms []string) []string {
+	var out []string
+	for _, t := range terms {
+		if !stopwords[t] {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		return terms
+	}
+	return out
+}
+
+// snippetRunes is about how long a snippet is.
+const snippetRunes = 240
+
+// snippet is the stretch of text around the first place that holds the
+// most of the query's words (stems, matched as the starts of words, case
+// and accents aside), each written **word**; the start of text when none
+// is there.
+func snippet(text string, terms []string) string {
+	words := withoutStopwords(uniqueWords(terms))
+	type span struct{ start, end int }
+	var hits []span
+	for i := 0; i < len(text); {
+		r, n := utf8.DecodeRuneInString(text[i:])
+		if !isWordRune(r) {
+			i += n
+			continue
+		}
+		j := i
+		for j < len(text) {
+			r, n := utf8.DecodeRuneInString(text[j:])
+			if !isWordRune(r) {
+				break
+			}
+			j += n
+		}
+		low := foldWord(text[i:j])
+		for _, w := range words {
+			if strings.HasPrefix(low, w) {
+				hits = append(hits, span{i, j})
+				break
+			}
+		}
+		i = j
+	}
+	// The window of snippetRunes bytes·4 or so that starts at the hit with
+	// the most hits after it.
+	from, best := 0, 0
+	for i, h := range hits {
+		n := 0
+		for _, o := range hits[i:] {
+			if o.end-h.start > snippetRunes {
+				break
+			}
+			n++
+		}
+		if n > best {
+			best, from = n, h.start
+		}
+	}
+	start := max(0, from-snippetRunes/4)
+	for start > 0 && !utf8.RuneStart(text[start]) {
+		start--
+	}
+	end := min(len(text), start+snippetRunes)
+	for end < len(text) && !utf8.RuneStart(text[end]) {
+		end++
+	}
+	var b strings.Builder
+	if start > 0 {
+		b.WriteString("…")
+	}
+	at := start
+	for _, h := range hits {
+		if h.start < start || h.end > end {
+			continue
+		}
+		b.WriteString(text[at:h.start])
+		b.WriteString("**" + text[h.start:h.end] + "**")
+		at = h.end
+	}
+	b.WriteString(text[at:end])
+	if end < len(text) {
+		b.WriteString("…")
+	}
+	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+func isWordRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.In(r, unicode.Mn)
+}
+
+// foldWord is a word in lower case without its accents (as the analyzer's
+// ascii filter folds them), for matching stems.
+func foldWord(w string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(w) {
+		if f, ok := asciiFold[r]; ok {
+			b.WriteString(f)
+		} else if !unicode.In(r, unicode.Mn) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+var asciiFold = func() map[rune]string {
+	m := map[rune]string{}
+	for from, to := range map[string]string{"àáâãäå": "a", "çć": "c", "èéêë": "e", "ìíîï": "i", "ñ": "n", "òóôõöø": "o",
+		"ùúûü": "u", "ýÿ": "y", "ß": "ss", "æ": "ae", "œ": "oe"} {
+		for _, r := range from {
+			m[r] = to
+		}
+	}
+	return m
+}()
