@@ -9,7 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cedar-policy/cedar-go"
+
+	"github.com/stratumiops/stratumiops/shared/platform/authz"
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
+	"github.com/stratumiops/stratumiops/shared/platform/principal"
 )
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
@@ -17,18 +21,28 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
 // listParams are the query parameters GET /executions understands.
 var listParams = map[string]bool{"project": true, "source": true, "since": true, "until": true, "limit": true, "cursor": true}
 
-// NewAPI serves the executions HTTP API over store.
-func NewAPI(store *Store) http.Handler {
-	a := &api{store: store}
+// NewAPI serves the executions HTTP API over store: auth authenticates
+// every caller, engine (schemas/cedar/portfolio) decides which scopes'
+// executions it may read and record.
+func NewAPI(store *Store, engine *authz.Engine, auth *principal.Authenticator) http.Handler {
+	a := &api{store: store, authz: engine}
 	var o httpapi.Options
 	mux := http.NewServeMux()
 	mux.Handle("POST /executions", o.Handle(a.create))
 	mux.Handle("GET /executions", o.Handle(a.list))
 	mux.Handle("GET /executions/{id}", o.Handle(a.get))
-	return mux
+	return auth.Middleware(mux)
 }
 
-type api struct{ store *Store }
+type api struct {
+	store *Store
+	authz *authz.Engine
+}
+
+// entity is an execution as Cedar sees it.
+func entity(id, scope string) cedar.Entity {
+	return authz.Entity(cedar.NewEntityUID("Execution", cedar.String(id)), cedar.RecordMap{"scope": cedar.String(scope)})
+}
 
 func (a *api) create(w http.ResponseWriter, r *http.Request) error {
 	var in NewExecution
@@ -37,6 +51,16 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := in.Validate(); err != nil {
 		return err
+	}
+	if in.Scope == "" {
+		caller := principal.From(r.Context())
+		if len(caller.Scopes) != 1 {
+			return httpapi.BadRequest("field \"scope\": required (you hold %d scopes)", len(caller.Scopes))
+		}
+		in.Scope = caller.Scopes[0]
+	}
+	if !a.authz.Allows(r.Context(), "write", entity("new", in.Scope)) {
+		return httpapi.Errorf(http.StatusForbidden, "forbidden", "you cannot record executions in scope %q", in.Scope)
 	}
 	ex, err := a.store.Create(r.Context(), in)
 	if err != nil {
@@ -53,7 +77,7 @@ func (a *api) get(w http.ResponseWriter, r *http.Request) error {
 		return httpapi.BadRequest("execution id %q is malformed", id)
 	}
 	ex, err := a.store.Get(r.Context(), id)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNotFound) || (err == nil && !a.authz.Allows(r.Context(), "read", entity(ex.ID, ex.Scope))) {
 		return httpapi.NotFound("execution %q not found", id)
 	}
 	if err != nil {
@@ -78,7 +102,7 @@ func (a *api) list(w http.ResponseWriter, r *http.Request) error {
 			return httpapi.BadRequest("unknown query parameter %q (known: project, source, since, until, limit, cursor)", k)
 		}
 	}
-	f := Filter{Project: q.Get("project"), Source: q.Get("source")}
+	f := Filter{Scopes: principal.From(r.Context()).Scopes, Project: q.Get("project"), Source: q.Get("source")}
 	if f.Limit, err = httpapi.QueryInt(r, "limit", 50, 1, 500); err != nil {
 		return err
 	}
@@ -102,9 +126,11 @@ func (a *api) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res := listResponse{Executions: items}
-	if res.Executions == nil {
-		res.Executions = []Execution{}
+	res := listResponse{Executions: []Execution{}}
+	for _, ex := range items {
+		if a.authz.Allows(r.Context(), "read", entity(ex.ID, ex.Scope)) {
+			res.Executions = append(res.Executions, ex)
+		}
 	}
 	if more {
 		last := items[len(items)-1]
