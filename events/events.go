@@ -26,8 +26,12 @@ var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
 // ExecutionRecorded is published when a system finishes a unit of work
 // (a Vapora task, a Provisioning workflow, a TypeDialog run).
 type ExecutionRecorded struct {
-	ID         string         `json:"id"`
-	Project    string         `json:"project"`
+	ID      string `json:"id"`
+	Project string `json:"project"`
+	// Scope is the tenant the execution belongs to (a Vapora project's
+	// scope): only callers holding it read the record, and Kogral files it
+	// in that scope's graph. An execution without one is read by nobody.
+	Scope      string         `json:"scope,omitempty"`
 	Source     string         `json:"source"`
 	TaskType   string         `json:"task_type"`
 	AgentID    *string        `json:"agent_id,omitempty"`
@@ -44,6 +48,8 @@ func (e ExecutionRecorded) Validate() error {
 		return fmt.Errorf("id %q: want 1–128 letters, digits or _.:- starting with a letter or digit", e.ID)
 	case e.Project == "" || len(e.Project) > 256:
 		return fmt.Errorf("project: required, at most 256 bytes")
+	case len(e.Scope) > 128:
+		return fmt.Errorf("scope: at most 128 bytes")
 	case !namePattern.MatchString(e.Source):
 		return fmt.Errorf("source %q: want a lower-case system name such as vapora", e.Source)
 	case e.TaskType == "" || len(e.TaskType) > 128:

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stratumiops/stratumiops/localstack/devstack"
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
+	"github.com/stratumiops/stratumiops/shared/platform/invoke"
 	"github.com/stratumiops/stratumiops/shared/platform/obs"
 )
 
@@ -51,6 +52,9 @@ SURREAL_URL and NATS_URL, when set, point it at external servers instead.`,
 					return err
 				}
 			}
+			if cfg.InsecureBind && !invoke.LoopbackHost(cfg.Host) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "WARNING: %s (--host %s --insecure-bind)\n\n", devstack.ExposedWarning, cfg.Host)
+			}
 			printEndpoints(cmd.OutOrStdout(), stack.Endpoints())
 			<-cmd.Context().Done()
 			fmt.Fprintln(cmd.OutOrStdout(), "stopping…")
@@ -64,7 +68,8 @@ SURREAL_URL and NATS_URL, when set, point it at external servers instead.`,
 	f.BoolVar(&cfg.AllowLostUpdates, "allow-lost-updates", false, "start the local SurrealDB on surrealkv or mem even though they lose concurrent updates (a throw-away demo only)")
 	f.StringVar(&cfg.SurrealURL, "surreal-url", os.Getenv("SURREAL_URL"), "use this SurrealDB instead of starting one")
 	f.StringVar(&cfg.NATSURL, "nats-url", os.Getenv("NATS_URL"), "use this NATS instead of starting one")
-	f.StringVar(&cfg.Host, "host", "127.0.0.1", "address to bind")
+	f.StringVar(&cfg.Host, "host", "127.0.0.1", "address to bind; a non-loopback one needs --insecure-bind")
+	f.BoolVar(&cfg.InsecureBind, "insecure-bind", false, "allow a non-loopback --host, exposing SurrealDB (root/root), NATS (no auth) and every API (dev key) to the network; the Lambda Invoke API stays on 127.0.0.1")
 	f.BoolVar(&cfg.EphemeralPorts, "ephemeral-ports", false, "bind every listener to a free port")
 	f.BoolVar(&cfg.LambdaRuntime, "lambda-runtime", false, "run the real bootstrap binaries under the Lambda runtime interface emulator")
 	f.BoolVar(&cfg.FaultInjection, "fault-injection", false, "let consumers fail on the Stratum-Fault-Fail-Attempts header (e2e tests)")
@@ -101,16 +106,16 @@ func printEndpoints(w io.Writer, e devstack.Endpoints) {
 	fmt.Fprintf(tw, "Lambda Invoke API\t%s\tAWS SDK: lambda BaseEndpoint; %s\n", e.Invoke, mode)
 	fmt.Fprintf(tw, "KMS (local-kms)\t%s\tunseal key %s\n", e.KMS, e.KMSKey)
 	if e.APIKey != "" {
-		fmt.Fprintf(tw, "API key (dev)\tX-API-Key: %s\tscopes %s; JWTs: HS256 with $API_JWT_SECRET or the devstack's\n",
+		fmt.Fprintf(tw, "API key (dev)\tX-API-Key: %s\tscopes %s; JWTs: HS256 with $API_JWT_SECRET or the devstack's, iss stratumiops/<system>, aud <system>\n",
 			e.APIKey, strings.Join(devstack.DevAPIKeyScopes, ", "))
 	}
 	fmt.Fprintf(tw, "NATS JetStream\t%s\t%s\n", e.NATS, orExternal(e.NATSStore))
 	fmt.Fprintf(tw, "SurrealDB\t%s\t%s (ns portfolio, user root)\n", e.Surreal, e.SurrealStorage)
 	_ = tw.Flush()
-	if p, ok := e.Gateways["portfolio"]; ok {
-		fmt.Fprintf(w, "\nTry:\n  curl -s -X POST %s/executions -H 'Content-Type: application/json' \\\n"+
-			"    -d '{\"project\":\"demo\",\"source\":\"vapora\",\"task_type\":\"build\",\"status\":\"success\",\"duration_ms\":1200}'\n"+
-			"  curl -s '%s/executions?project=demo'\n", p, p)
+	if p, ok := e.Gateways["portfolio"]; ok && e.APIKey != "" {
+		fmt.Fprintf(w, "\nTry:\n  curl -s -X POST %s/executions -H 'X-API-Key: %s' \\\n"+
+			"    -d '{\"project\":\"demo\",\"scope\":\"demo\",\"source\":\"vapora\",\"task_type\":\"build\",\"status\":\"success\",\"duration_ms\":1200}'\n"+
+			"  curl -s '%s/executions?project=demo' -H 'X-API-Key: %s'\n", p, e.APIKey, p, e.APIKey)
 	}
 	if v, ok := e.Gateways["vapora"]; ok && e.APIKey != "" {
 		fmt.Fprintf(w, "  curl -s -X POST %s/projects -H 'X-API-Key: %s' -d '{\"name\":\"website\",\"scope\":\"demo\"}'\n", v, e.APIKey)

@@ -161,7 +161,7 @@ func (k *kogralCLI) initCmd() *cobra.Command {
 			}
 			cfg.APIKey = ""
 			raw, _ := yaml.Marshal(cfg)
-			if err := os.WriteFile(k.configPath(), raw, 0o600); err != nil {
+			if err := writePrivate(k.configPath(), raw); err != nil {
 				return err
 			}
 			where := "API " + cfg.API
@@ -294,7 +294,7 @@ func (k *kogralCLI) writeNodeFile(cmd *cobra.Command, b kogral.Backend, n kogral
 	if err != nil {
 		return err
 	}
-	if err := kogral.WriteFolder(k.folder(), kogral.MarkdownFiles(kogral.Subgraph{Nodes: []kogral.Node{n}, Edges: out})); err != nil {
+	if err := writeInside(k.folder(), kogral.MarkdownFiles(kogral.Subgraph{Nodes: []kogral.Node{n}, Edges: out})); err != nil {
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "Added %s %s (%s)\n", strings.ToLower(n.NodeType), n.ID,
@@ -517,7 +517,7 @@ func (k *kogralCLI) exportCmd() *cobra.Command {
 			if outDir == "" {
 				return fmt.Errorf("export %s: --out <dir> is required", args[0])
 			}
-			if err := kogral.WriteFolder(outDir, files); err != nil {
+			if err := writeInside(outDir, files); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Wrote %d files to %s\n", len(files), outDir)
@@ -661,7 +661,7 @@ func (k *kogralCLI) configCmd() *cobra.Command {
 				return err
 			}
 			raw, _ := yaml.Marshal(cfg)
-			return os.WriteFile(k.configPath(), raw, 0o600)
+			return writePrivate(k.configPath(), raw)
 		}}
 }
 
@@ -692,4 +692,58 @@ func isLogseq(dir string) bool {
 		}
 	}
 	return false
+}
+
+// writeInside writes files (relative path → content) under dir and nowhere
+// else: the paths come from the server's ids, types and Logseq file names,
+// so one that is not local to dir is refused before anything is written,
+// and the writes go through an os.Root, which no "..", absolute path or
+// symbolic link leaves.
+func writeInside(dir string, files map[string][]byte) error {
+	for rel := range files {
+		if !filepath.IsLocal(filepath.FromSlash(rel)) {
+			return fmt.Errorf("refusing to write %q: not a path inside %s", rel, dir)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	for rel, data := range files {
+		p := filepath.FromSlash(rel)
+		if err := root.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("write %s: %w", rel, err)
+		}
+		if err := root.WriteFile(p, data, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", rel, err)
+		}
+	}
+	return nil
+}
+
+// writePrivate replaces path with data, readable by its owner only (the
+// config holds the API key): a new file made 0600 and renamed over the old
+// one, so an existing 0644 file does not keep its mode.
+func writePrivate(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".config-*.yaml")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,7 +50,7 @@ func TestKogralCLI(t *testing.T) {
 		}
 		return out
 	}
-	must("Initialized", "init", "--graph", "cli")
+	must("Initialized", "init", "--graph", "demo.cli")
 	must("Added note auth-tokens", "add", "note", "Auth tokens", "--tags", "auth,security", "-m", "Tokens expire after an hour.")
 	must("Added note token-cache", "add", "note", "Token cache", "--tags", "perf", "-m", "Cache tokens for a minute.")
 
@@ -58,7 +61,7 @@ func TestKogralCLI(t *testing.T) {
 		}
 	})
 	t.Run("list", func(t *testing.T) {
-		out := must("token-cache", "list", "--graph", "cli", "--tag", "perf")
+		out := must("token-cache", "list", "--graph", "demo.cli", "--tag", "perf")
 		if strings.Contains(out, "auth-tokens") || !strings.HasPrefix(out, "TYPE") {
 			t.Fatalf("list --tag perf:\n%s", out)
 		}
@@ -104,7 +107,7 @@ func TestKogralCLI(t *testing.T) {
 		}
 	})
 	t.Run("export json", func(t *testing.T) {
-		out := must(`"nodes"`, "export", "json", "--graph", "cli")
+		out := must(`"nodes"`, "export", "json", "--graph", "demo.cli")
 		var g kogral.Subgraph
 		if err := json.Unmarshal([]byte(out), &g); err != nil || len(g.Nodes) != 3 {
 			t.Fatalf("export json: %v, %d nodes\n%s", err, len(g.Nodes), out)
@@ -116,11 +119,11 @@ func TestKogralCLI(t *testing.T) {
 		if _, err := run(project, "", "config", "set", "colour", "blue"); err == nil || !strings.Contains(err.Error(), `unknown key "colour"`) {
 			t.Fatalf("an unknown key: %v", err)
 		}
-		must("", "config", "set", "graph", "cli")
+		must("", "config", "set", "graph", "demo.cli")
 	})
 	t.Run("init --with-surreal works on SurrealDB directly", func(t *testing.T) {
 		direct := t.TempDir()
-		if out, err := run(direct, "", "init", "--graph", "cli", "--with-surreal", "--surreal-url", ep.Surreal); err != nil || !strings.Contains(out, "SurrealDB "+ep.Surreal) {
+		if out, err := run(direct, "", "init", "--graph", "demo.cli", "--with-surreal", "--surreal-url", ep.Surreal); err != nil || !strings.Contains(out, "SurrealDB "+ep.Surreal) {
 			t.Fatalf("init --with-surreal: %v\n%s", err, out)
 		}
 		raw, _ := os.ReadFile(filepath.Join(direct, ".kogral", "config.yaml"))
@@ -132,6 +135,89 @@ func TestKogralCLI(t *testing.T) {
 			t.Fatalf("add on SurrealDB: %v\n%s", err, out)
 		}
 		t.Setenv("KOGRAL_URL", ep.Gateways["kogral"])
-		must("written-directly", "list", "--graph", "cli") // through the API, from the same database
+		must("written-directly", "list", "--graph", "demo.cli") // through the API, from the same database
 	})
+}
+
+// A kogral API that lies (a malicious or compromised server) cannot make
+// the CLI write outside the folder it was given: ids, types and Logseq file
+// names are checked on the client, and writes stay under the folder.
+func TestKogralCLIRefusesServerPaths(t *testing.T) {
+	for name, bad := range map[string]map[string]any{
+		"id":         {"id": "../../../escaped", "node_type": "Note", "title": "x", "graph_id": "demo"},
+		"type":       {"id": "ok", "node_type": "../../../escaped", "title": "x", "graph_id": "demo"},
+		"graph":      {"id": "ok", "node_type": "Note", "title": "x", "graph_id": "../x"},
+		"file":       {"id": "ok", "node_type": "Note", "title": "x", "graph_id": "demo", "metadata": map[string]any{"file": "../../../escaped.md"}},
+		"absolute":   {"id": "ok", "node_type": "Note", "title": "x", "graph_id": "demo", "metadata": map[string]any{"file": "/tmp/escaped.md"}},
+		"edge":       {"id": "ok", "node_type": "Note", "title": "x", "graph_id": "demo", "edge": "../../../escaped"},
+		"uppercased": {"id": "OK/../..", "node_type": "Note", "title": "x", "graph_id": "demo"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			edges := []map[string]any{}
+			if target, ok := bad["edge"]; ok {
+				delete(bad, "edge")
+				edges = append(edges, map[string]any{"source": "ok", "target": target, "relation": "RelatesTo", "weight": 1})
+			}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				switch {
+				case r.URL.Path == "/export":
+					_ = json.NewEncoder(w).Encode(map[string]any{"nodes": []any{bad}, "edges": edges})
+				case r.URL.Path == "/nodes" && r.Method == "POST":
+					w.WriteHeader(201)
+					_ = json.NewEncoder(w).Encode(bad)
+				default:
+					_ = json.NewEncoder(w).Encode(map[string]any{"edges": edges})
+				}
+			}))
+			defer srv.Close()
+			base := t.TempDir()
+			out := filepath.Join(base, "a", "b", "c")
+			project := filepath.Join(base, "p", "q", "r")
+			for _, args := range [][]string{
+				{"export", "markdown", "--out", out},
+				{"export", "logseq", "--out", out},
+				{"add", "note", "Anything", "-m", "x"},
+			} {
+				cmd := rootCommand()
+				cmd.SetArgs(append([]string{"kogral", "--dir", project, "--api", srv.URL}, args...))
+				cmd.SetOut(io.Discard)
+				cmd.SetErr(io.Discard)
+				if err := cmd.ExecuteContext(context.Background()); err == nil {
+					t.Errorf("%v: no error", args)
+				}
+			}
+			_ = filepath.WalkDir(base, func(p string, d os.DirEntry, err error) error {
+				if err == nil && strings.Contains(d.Name(), "escaped") {
+					t.Errorf("wrote %s", p)
+				}
+				return nil
+			})
+		})
+	}
+}
+
+// `config set api_key` leaves the config readable by its owner only, even
+// when the file was created readable by others.
+func TestKogralConfigKeyIsPrivate(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, ".kogral", "config.yaml")
+	if err := os.MkdirAll(filepath.Dir(cfg), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte("graph: demo\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := rootCommand()
+	cmd.SetArgs([]string{"kogral", "--dir", dir, "config", "set", "api_key", "sk-secret"})
+	if err := cmd.ExecuteContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(cfg)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("config.yaml: %v %v, want 0600", st.Mode(), err)
+	}
+	if raw, _ := os.ReadFile(cfg); !strings.Contains(string(raw), "sk-secret") || !strings.Contains(string(raw), "graph: demo") {
+		t.Fatalf("config.yaml:\n%s", raw)
+	}
 }

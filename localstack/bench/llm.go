@@ -24,7 +24,7 @@ const llmRate = 200
 func benchLLM(ep devstack.Endpoints, duration time.Duration) ([]result, error) {
 	srv := llmtest.New("openai", "sk-bench")
 	defer srv.Close()
-	auth, err := principal.New(principal.Config{JWTSecret: ep.JWTSecret})
+	auth, err := principal.New(principal.Config{JWTSecret: ep.JWTSecret}.ForSystem("vapora"))
 	if err != nil {
 		return nil, err
 	}

@@ -20,10 +20,16 @@ const (
 // and configuring the LLM router (so the README's examples work with it).
 var DevAPIKeyScopes = []string{"demo", "agents", "llm"}
 
-// authVars are the authentication settings the devstack gives functions.
+// DevKogralProject is the project graph of the devstack's Kogral MCP server:
+// the dev key's tenant, so that its tools and resources work with that key
+// (a graph belongs to the scope its name starts with).
+const DevKogralProject = "demo"
+
+// authVars are the authentication settings the devstack gives functions
+// (and the MCP server's project graph, which only they read).
 func authVars() map[string]string {
 	keys, _ := json.Marshal([]principal.APIKey{{Name: "dev", KeySHA256: principal.HashKey(DevAPIKey), Scopes: DevAPIKeyScopes}})
-	vars := map[string]string{"API_JWT_SECRET": DevJWTSecret, "API_KEYS": string(keys)}
+	vars := map[string]string{"API_JWT_SECRET": DevJWTSecret, "API_KEYS": string(keys), "KOGRAL_PROJECT": DevKogralProject}
 	for k := range vars {
 		if v := os.Getenv(k); v != "" {
 			vars[k] = v

@@ -47,8 +47,13 @@ type Config struct {
 	// SurrealURL and NATSURL use external servers instead of starting local ones.
 	SurrealURL string
 	NATSURL    string
-	// Host to bind (default 127.0.0.1).
-	Host string
+	// Host to bind (default 127.0.0.1). Anything but a loopback address
+	// exposes SurrealDB (user root), NATS (no auth) and every API to the
+	// network: Start refuses it unless InsecureBind is set, and then warns.
+	// The Lambda Invoke API, which runs any function unauthenticated, stays
+	// on 127.0.0.1 whatever Host is.
+	Host         string
+	InsecureBind bool
 	// EphemeralPorts binds every listener to a free port instead of the defaults.
 	EphemeralPorts bool
 	// FaultInjection honours the Stratum-Fault-Fail-Attempts header in consumers (e2e tests).
@@ -133,6 +138,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if cfg.Log == nil {
 		cfg.Log = obs.NewLogger(os.Stderr, "")
 	}
+	if err := checkBind(cfg); err != nil {
+		return nil, err
+	}
 	s := &Stack{cfg: cfg, log: cfg.Log.With("component", "devstack"), dbs: map[string]*surreal.Client{},
 		endpoints: Endpoints{Gateways: map[string]string{}, Devstack: true, FaultInjection: cfg.FaultInjection,
 			APIKey: DevAPIKey, JWTSecret: authVars()["API_JWT_SECRET"]}}
@@ -165,7 +173,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	metrics := obs.NewMetrics()
 	// The Invoke API listens first: emulated functions are told its URL.
 	var inv switchInvoker
-	invokeAddr, err := s.listen("invoke", DefaultInvokePort, invoke.APIHandler(&inv, "us-east-1", "000000000000"))
+	invokeAddr, err := s.listenOn("127.0.0.1", "invoke", DefaultInvokePort, invoke.APIHandler(&inv, "us-east-1", "000000000000"))
 	if err != nil {
 		return nil, err
 	}
@@ -382,11 +390,32 @@ func (s *Stack) serveGateway(sys catalog.System, handlers map[string]http.Handle
 	return nil
 }
 
+// ExposedWarning is what the devstack says when bound beyond loopback.
+const ExposedWarning = "the devstack listens beyond this machine: SurrealDB (user root, password root), NATS (no auth), " +
+	"the vault and every API (with the published dev key) are reachable from the network"
+
+// checkBind refuses a non-loopback Host without InsecureBind, and warns with it.
+func checkBind(cfg Config) error {
+	if invoke.LoopbackHost(cfg.Host) {
+		return nil
+	}
+	if !cfg.InsecureBind {
+		return fmt.Errorf("--host %s is not a loopback address: it would expose SurrealDB (root/root), NATS without auth "+
+			"and every API with the published dev key to the network; pass --insecure-bind to do it anyway", cfg.Host)
+	}
+	cfg.Log.Warn(ExposedWarning, "host", cfg.Host)
+	return nil
+}
+
 func (s *Stack) listen(name string, port int, h http.Handler) (string, error) {
+	return s.listenOn(s.cfg.Host, name, port, h)
+}
+
+func (s *Stack) listenOn(host, name string, port int, h http.Handler) (string, error) {
 	if s.cfg.EphemeralPorts {
 		port = 0
 	}
-	l, err := net.Listen("tcp", net.JoinHostPort(s.cfg.Host, strconv.Itoa(port)))
+	l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
 		return "", fmt.Errorf("%s gateway on port %d: %w (another devstack running? try --ephemeral-ports)", name, port, err)
 	}

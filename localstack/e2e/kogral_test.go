@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -164,6 +165,7 @@ func TestKogral(t *testing.T) {
 		t.Skip("no kogral gateway with devstack credentials")
 	}
 	run := strings.ToLower(unique("k"))
+	graph := "demo." + run // the dev key's scope owns the graphs named demo and demo.*
 
 	t.Run("MCP over streamable HTTP through the gateway", func(t *testing.T) {
 		client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil)
@@ -180,7 +182,7 @@ func TestKogral(t *testing.T) {
 		if dev == nil {
 			t.Skip("no stratum binary")
 		}
-		cmd := exec.Command(dev.bin, "kogral", "serve", "--api", base, "--project", "default")
+		cmd := exec.Command(dev.bin, "kogral", "serve", "--api", base, "--project", "demo")
 		cmd.Env = append(os.Environ(), "KOGRAL_API_KEY="+ep.APIKey)
 		client := mcp.NewClient(&mcp.Implementation{Name: "e2e-stdio", Version: "1"}, nil)
 		cs, err := client.Connect(context.Background(), &mcp.CommandTransport{Command: cmd}, nil)
@@ -207,7 +209,7 @@ func TestKogral(t *testing.T) {
 		a := run + "-a"
 		b := run + "-b"
 		for _, id := range []string{a, b} {
-			if r := call("POST", "/nodes", fmt.Sprintf(`{"id":%q,"node_type":"note","title":%q,"content":"x"}`, id, id)); r.Status != 201 {
+			if r := call("POST", "/nodes", fmt.Sprintf(`{"id":%q,"node_type":"note","title":%q,"content":"x","graph_id":%q}`, id, id, graph+"-api")); r.Status != 201 {
 				t.Fatalf("create %s: %d %v", id, r.Status, r.Body)
 			}
 		}
@@ -240,13 +242,13 @@ func TestKogral(t *testing.T) {
 			{"GET", "/path?from=" + a + "&to=" + run + "-island", "", 404, "not found"},
 			{"GET", "/nodes/" + a + "/connected?depth=99", "", 400, "depth"},
 			{"GET", "/search?q=", "", 400, "query"},
-			{"POST", "/nodes", fmt.Sprintf(`{"id":%q,"node_type":"note","title":"again"}`, a), 409, "already exists"},
+			{"POST", "/nodes", fmt.Sprintf(`{"id":%q,"node_type":"note","title":"again","graph_id":"demo"}`, a), 409, "already exists"},
 			{"GET", "/export?format=pdf", "", 400, "format"},
 			{"GET", "/nodes/" + a + "/edges?direction=sideways", "", 400, `direction "sideways"`},
 			{"GET", "/nodes/" + a + "/connected?depth=2&limit=0", "", 400, "limit"},
-			{"POST", "/decisions", `{"title":"ADR ` + run + `","context":"c","decision":"d","consequences":"e","alternatives":[{"pros":["x"]}]}`,
+			{"POST", "/decisions", `{"title":"ADR ` + run + `","context":"c","decision":"d","consequences":"e","graph_id":"demo","alternatives":[{"pros":["x"]}]}`,
 				400, "alternatives[0]: title required"},
-			{"POST", "/nodes", `{"node_type":"decision","title":"x","metadata":{"alternatives":[{"title":" "}]}}`, 400, "alternatives[0]: title required"},
+			{"POST", "/nodes", `{"node_type":"decision","title":"x","graph_id":"demo","metadata":{"alternatives":[{"title":" "}]}}`, 400, "alternatives[0]: title required"},
 		} {
 			r := call(c.method, c.path, c.body)
 			if r.Status != c.status || !strings.Contains(errorMessage(r), c.want) {
@@ -267,7 +269,7 @@ func TestKogral(t *testing.T) {
 			t.Skip("no stratum binary")
 		}
 		project := t.TempDir()
-		if out, err := stratumCLI(t, project, "init", "--graph", run); err != nil {
+		if out, err := stratumCLI(t, project, "init", "--graph", graph); err != nil {
 			t.Fatalf("init: %v\n%s", err, out)
 		}
 		logseq := filepath.Join(t.TempDir(), "brain")
@@ -284,7 +286,7 @@ func TestKogral(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		want, _, err := kogral.ImportLogseq(logseq, run)
+		want, _, err := kogral.ImportLogseq(logseq, graph)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -292,7 +294,7 @@ func TestKogral(t *testing.T) {
 			t.Fatalf("import: %v\n%s", err, out)
 		}
 		exported := t.TempDir()
-		if out, err := stratumCLI(t, project, "export", "markdown", "--out", exported, "--graph", run); err != nil {
+		if out, err := stratumCLI(t, project, "export", "markdown", "--out", exported, "--graph", graph); err != nil {
 			t.Fatalf("export: %v\n%s", err, out)
 		}
 		back, err := kogral.ReadFolder(exported)
@@ -342,7 +344,7 @@ func TestKogral(t *testing.T) {
 		if err != nil || !strings.Contains(n.Content, "edited locally") {
 			t.Fatalf("after push: %+v %v", n, err)
 		}
-		if _, err := c.UpdateNode(context.Background(), id, kogral.NodeInput{NodeType: "Note", Title: n.Title, Content: "Edited in the graph.", GraphID: run}); err != nil {
+		if _, err := c.UpdateNode(context.Background(), id, kogral.NodeInput{NodeType: "Note", Title: n.Title, Content: "Edited in the graph.", GraphID: graph}); err != nil {
 			t.Fatal(err)
 		}
 		if out, err := stratumCLI(t, project, "sync"); err != nil || !strings.Contains(out, "pulled 1") {
@@ -353,7 +355,7 @@ func TestKogral(t *testing.T) {
 		}
 		src, _ = os.ReadFile(file)
 		_ = os.WriteFile(file, []byte(strings.Replace(string(src), "Edited in the graph.", "Local edit.", 1)), 0o644)
-		if _, err := c.UpdateNode(context.Background(), id, kogral.NodeInput{NodeType: "Note", Title: n.Title, Content: "Remote edit.", GraphID: run}); err != nil {
+		if _, err := c.UpdateNode(context.Background(), id, kogral.NodeInput{NodeType: "Note", Title: n.Title, Content: "Remote edit.", GraphID: graph}); err != nil {
 			t.Fatal(err)
 		}
 		if out, err := stratumCLI(t, project, "sync"); err == nil || !strings.Contains(out, "conflict: "+id) {
@@ -371,7 +373,7 @@ func TestKogral(t *testing.T) {
 	t.Run("a Vapora execution becomes an Execution node of its project", func(t *testing.T) {
 		b := connectBus(t)
 		agent := "agent-k"
-		ev := events.ExecutionRecorded{ID: "vapora-" + run, Project: "prj_" + run, Source: "vapora", TaskType: "review", AgentID: &agent,
+		ev := events.ExecutionRecorded{ID: "vapora-" + run, Project: "prj_" + run, Scope: "demo", Source: "vapora", TaskType: "review", AgentID: &agent,
 			Status: "success", DurationMs: 1200, OccurredAt: time.Now().UTC()}
 		if _, err := b.Publish(ctx(t), events.SubjectExecutionRecorded, ev.ID, ev, nil); err != nil {
 			t.Fatal(err)
@@ -381,5 +383,99 @@ func TestKogral(t *testing.T) {
 			edges, err := c.Edges(context.Background(), "exec-"+kogral.Slug(ev.ID), kogral.DirectionOut)
 			return err == nil && len(edges) == 1 && edges[0].Target == "project-"+kogral.Slug(ev.Project)
 		})
+		if n, err := c.GetNode(context.Background(), "exec-"+kogral.Slug(ev.ID)); err != nil || n.GraphID != kogral.ExecutionGraph("demo", ev.Project) {
+			t.Fatalf("the execution node: %+v %v", n, err)
+		}
+		// Another tenant does not see it.
+		globex := kogral.NewClient(base, "Authorization", "Bearer "+systemToken(t, "kogral", "mallory", "globex"))
+		if _, err := globex.GetNode(context.Background(), "exec-"+kogral.Slug(ev.ID)); !errors.As(err, new(*kogral.NotFoundError)) {
+			t.Fatalf("globex reads demo's execution: %v", err)
+		}
 	})
+}
+
+// Kogral through the gateway: a caller reads and writes only its scopes'
+// graphs, over the API and every MCP tool and resource; the shared graph is
+// read by all and written by kogral-admin only; tokens of other systems are refused.
+func TestKogralScopes(t *testing.T) {
+	base := ep.Gateways["kogral"]
+	if base == "" || ep.JWTSecret == "" {
+		t.Skip("no kogral gateway with devstack credentials")
+	}
+	bg := context.Background()
+	run := strings.ToLower(unique("ks"))
+	demo := kogral.NewClient(base, "X-API-Key", ep.APIKey)
+	globex := kogral.NewClient(base, "Authorization", "Bearer "+systemToken(t, "kogral", "mallory", "globex"))
+	admin := kogral.NewClient(base, "Authorization", "Bearer "+systemToken(t, "kogral", "ops", kogral.AdminScope))
+	secret, err := demo.CreateNode(bg, kogral.NodeInput{ID: run + "-secret", NodeType: "Note", Title: "Quokka payroll " + run, Content: "x", GraphID: "demo." + run})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := globex.GetNode(bg, secret.ID); !errors.As(err, new(*kogral.NotFoundError)) {
+		t.Errorf("globex reads demo's node: %v", err)
+	}
+	if hits, err := globex.Search(bg, kogral.SearchQuery{Query: "quokka " + run}); err != nil || len(hits) != 0 {
+		t.Errorf("globex finds demo's node: %v %v", hits, err)
+	}
+	if g, err := globex.Export(bg, ""); err != nil || strings.Contains(fmt.Sprint(g.Nodes), secret.ID) {
+		t.Errorf("globex exports demo's node: %v", err)
+	}
+	if _, err := globex.CreateNode(bg, kogral.NodeInput{NodeType: "Note", Title: "planted", GraphID: "demo"}); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("globex writes demo's graph: %v", err)
+	}
+	guideline := kogral.NodeInput{ID: run + "-rule", NodeType: "Guideline", Title: "Rule " + run, Content: "Always review.", GraphID: "shared"}
+	if _, err := demo.CreateNode(bg, guideline); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("the dev key writes the shared graph: %v", err)
+	}
+	if _, err := admin.CreateNode(bg, guideline); err != nil {
+		t.Fatalf("kogral-admin writes the shared graph: %v", err)
+	}
+	if gl, err := demo.Guidelines(bg, "demo"); err != nil || !strings.Contains(fmt.Sprint(gl), guideline.ID) {
+		t.Errorf("demo's guidelines lack the shared one: %v", err)
+	}
+	forVapora := kogral.NewClient(base, "Authorization", "Bearer "+systemToken(t, "vapora", "alice", "demo"))
+	if _, err := forVapora.GetNode(bg, secret.ID); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("vapora's token at kogral: %v", err)
+	}
+
+	// The same over MCP, as globex.
+	client := mcp.NewClient(&mcp.Implementation{Name: "e2e-globex", Version: "1"}, nil)
+	cs, err := client.Connect(bg, &mcp.StreamableClientTransport{Endpoint: base + "/mcp", MaxRetries: -1,
+		HTTPClient: &http.Client{Transport: bearerTransport{token: systemToken(t, "kogral", "mallory", "globex")}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	for name, args := range map[string]map[string]any{
+		"add_note":       {"title": "planted " + run, "content": "x", "graph": "shared"},
+		"add_decision":   {"title": "planted " + run, "context": "c", "decision": "d", "consequences": "e"}, // the server's project: demo
+		"add_execution":  {"task_id": "t", "agent_role": "dev", "status": "done"},
+		"link":           {"source": secret.ID, "target": guideline.ID, "relation": "RelatesTo"},
+		"get_guidelines": {},
+		"export":         {"format": "json", "graph": "demo." + run},
+	} {
+		res, err := cs.CallTool(bg, &mcp.CallToolParams{Name: name, Arguments: args})
+		if err == nil && !res.IsError {
+			t.Errorf("globex's %s: %v", name, res.StructuredContent)
+		}
+	}
+	res, err := cs.CallTool(bg, &mcp.CallToolParams{Name: "search", Arguments: map[string]any{"query": "quokka " + run}})
+	if err != nil || res.IsError || strings.Contains(fmt.Sprint(res.StructuredContent), secret.ID) {
+		t.Errorf("globex's MCP search: %v %v", res, err)
+	}
+	if _, err := cs.ReadResource(bg, &mcp.ReadResourceParams{URI: "kogral://project/notes"}); err == nil {
+		t.Error("globex reads the demo project's notes resource")
+	}
+	if r, err := cs.ReadResource(bg, &mcp.ReadResourceParams{URI: "kogral://shared/guidelines"}); err != nil || !strings.Contains(r.Contents[0].Text, guideline.ID) {
+		t.Errorf("globex reads the shared guidelines: %v", err)
+	}
+}
+
+// bearerTransport authenticates every request of an MCP client with a JWT.
+type bearerTransport struct{ token string }
+
+func (t bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+t.token)
+	return http.DefaultTransport.RoundTrip(r)
 }

@@ -98,7 +98,7 @@ func TestLLM(t *testing.T) {
 		})
 		var rec map[string]any
 		eventually(t, "the execution record", 10*time.Second, func() bool {
-			list, _ := send(t, "GET", portfolio(t)+"/executions?project="+pid, "").Body["executions"].([]any)
+			list, _ := jwtCallerOf(t, "portfolio", "ops", "acme").do("GET", "/executions?project="+pid, "").Body["executions"].([]any)
 			for _, e := range list {
 				if md, _ := e.(map[string]any)["metadata"].(map[string]any); md["task_id"] == task {
 					rec = md

@@ -38,7 +38,14 @@ type response struct {
 	Header http.Header
 }
 
+// send calls url with the devstack's API key (scope demo); sendAs with other
+// credentials (none when header is "").
 func send(t *testing.T, method, url, body string) response {
+	t.Helper()
+	return sendAs(t, "X-API-Key", ep.APIKey, method, url, body)
+}
+
+func sendAs(t *testing.T, header, value, method, url, body string) response {
 	t.Helper()
 	req, err := http.NewRequestWithContext(ctx(t), method, url, strings.NewReader(body))
 	if err != nil {
@@ -46,6 +53,9 @@ func send(t *testing.T, method, url, body string) response {
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if header != "" && value != "" {
+		req.Header.Set(header, value)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -105,7 +115,7 @@ func TestHealthReady(t *testing.T) {
 func TestExecutionRoundTrip(t *testing.T) {
 	project := unique("roundtrip")
 	r := send(t, "POST", portfolio(t)+"/executions",
-		`{"project":"`+project+`","source":"provisioning","task_type":"apply","status":"success","duration_ms":3100,"metadata":{"workflow":"wf-1"}}`)
+		`{"project":"`+project+`","scope":"demo","source":"provisioning","task_type":"apply","status":"success","duration_ms":3100,"metadata":{"workflow":"wf-1"}}`)
 	if r.Status != 201 || r.Header.Get("X-Request-Id") == "" {
 		t.Fatalf("create: %d %v", r.Status, r.Body)
 	}
@@ -128,8 +138,8 @@ func TestGatewayBadInput(t *testing.T) {
 		want               string
 	}{
 		{"POST", "/executions", `{"project":`, 400, "malformed JSON"},
-		{"POST", "/executions", `{"project":"p","source":"vapora","task_type":"t","status":"ok","duration_ms":1,"extra":1}`, 400, `unknown field "extra"`},
-		{"POST", "/executions", `{"project":"p","source":"vapora","task_type":"t","status":"ok","duration_ms":"1"}`, 400, `field "duration_ms"`},
+		{"POST", "/executions", `{"project":"p","scope":"demo","source":"vapora","task_type":"t","status":"ok","duration_ms":1,"extra":1}`, 400, `unknown field "extra"`},
+		{"POST", "/executions", `{"project":"p","scope":"demo","source":"vapora","task_type":"t","status":"ok","duration_ms":"1"}`, 400, `field "duration_ms"`},
 		{"POST", "/executions", `{"project":"` + strings.Repeat("a", 2<<20) + `"}`, 413, "exceeds"},
 		{"GET", "/executions/" + unique("missing"), "", 404, "not found"},
 	}
@@ -163,7 +173,7 @@ func connectBus(t *testing.T) *bus.Bus {
 
 func executionEvent(project string) events.ExecutionRecorded {
 	agent := "agent-7"
-	return events.ExecutionRecorded{ID: unique("evt"), Project: project, Source: "vapora", TaskType: "code_review",
+	return events.ExecutionRecorded{ID: unique("evt"), Project: project, Scope: "demo", Source: "vapora", TaskType: "code_review",
 		AgentID: &agent, Status: "success", DurationMs: 900, Metadata: map[string]any{"task_id": "t-1"},
 		OccurredAt: time.Now().UTC().Truncate(time.Millisecond)}
 }
@@ -312,10 +322,10 @@ func TestLambdaInvokeAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	project := unique("invoke")
-	body := `{"project":"` + project + `","source":"typedialog","task_type":"render","status":"success","duration_ms":5}`
+	body := `{"project":"` + project + `","scope":"demo","source":"typedialog","task_type":"render","status":"success","duration_ms":5}`
 	ev := lambdaevents.APIGatewayV2HTTPRequest{
 		Version: "2.0", RouteKey: "POST /executions", RawPath: "/executions",
-		Headers: map[string]string{"content-type": "application/json"}, Body: body,
+		Headers: map[string]string{"content-type": "application/json", "x-api-key": ep.APIKey}, Body: body,
 		RequestContext: lambdaevents.APIGatewayV2HTTPRequestContext{RequestID: "e2e-req-1",
 			HTTP: lambdaevents.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: "/executions"}},
 	}
@@ -358,7 +368,7 @@ func TestSurrealCrashKeepsData(t *testing.T) {
 	var ids []string
 	for i := range 20 {
 		r := send(t, "POST", portfolio(t)+"/executions",
-			fmt.Sprintf(`{"project":%q,"source":"vapora","task_type":"t","status":"ok","duration_ms":%d}`, project, i))
+			fmt.Sprintf(`{"project":%q,"scope":"demo","source":"vapora","task_type":"t","status":"ok","duration_ms":%d}`, project, i))
 		if r.Status != 201 {
 			t.Fatalf("create %d: %d", i, r.Status)
 		}
@@ -387,4 +397,57 @@ func TestSurrealCrashKeepsData(t *testing.T) {
 		t.Fatalf("not ready after restart: %v", r.Body)
 	}
 	t.Logf("responses while SurrealDB was down and back: %v", statuses)
+}
+
+// Portfolio answers only authenticated callers, and each only about its own
+// scopes' executions; a token minted for another system is refused.
+func TestPortfolioScopes(t *testing.T) {
+	if ep.JWTSecret == "" || ep.APIKey == "" {
+		t.Skip("the target has no devstack credentials to sign callers with")
+	}
+	base := portfolio(t)
+	project := unique("scopes")
+	body := `{"project":"` + project + `","scope":"demo","source":"vapora","task_type":"t","status":"ok","duration_ms":1}`
+	if r := sendAs(t, "", "", "POST", base+"/executions", body); r.Status != 401 {
+		t.Fatalf("anonymous write: %d %v", r.Status, r.Body)
+	}
+	if r := sendAs(t, "", "", "GET", base+"/executions?project="+project, ""); r.Status != 401 {
+		t.Fatalf("anonymous list: %d %v", r.Status, r.Body)
+	}
+	globex := "Bearer " + systemToken(t, "portfolio", "mallory", "globex")
+	if r := sendAs(t, "Authorization", globex, "POST", base+"/executions", body); r.Status != 403 {
+		t.Fatalf("a write into another scope: %d %v", r.Status, r.Body)
+	}
+	forVapora := "Bearer " + systemToken(t, "vapora", "alice", "demo")
+	if r := sendAs(t, "Authorization", forVapora, "GET", base+"/executions?project="+project, ""); r.Status != 401 ||
+		!strings.Contains(errorMessage(r), "invalid token") {
+		t.Fatalf("vapora's token at the portfolio: %d %v", r.Status, r.Body)
+	}
+	r := send(t, "POST", base+"/executions", body)
+	if r.Status != 201 {
+		t.Fatalf("create: %d %v", r.Status, r.Body)
+	}
+	id := r.Body["id"].(string)
+	if got := sendAs(t, "Authorization", globex, "GET", base+"/executions/"+id, ""); got.Status != 404 {
+		t.Fatalf("globex reads demo's execution: %d %v", got.Status, got.Body)
+	}
+	if got := sendAs(t, "Authorization", globex, "GET", base+"/executions?project="+project, ""); got.Status != 200 ||
+		len(got.Body["executions"].([]any)) != 0 {
+		t.Fatalf("globex lists demo's executions: %d %v", got.Status, got.Body)
+	}
+	// An execution announced on the bus for globex is globex's alone.
+	ev := executionEvent(project)
+	ev.Scope = "globex"
+	if _, err := connectBus(t).Publish(ctx(t), events.SubjectExecutionRecorded, ev.ID, ev, nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "globex's execution", 10*time.Second, func() bool {
+		return sendAs(t, "Authorization", globex, "GET", base+"/executions/"+ev.ID, "").Status == 200
+	})
+	if got := send(t, "GET", base+"/executions/"+ev.ID, ""); got.Status != 404 {
+		t.Fatalf("demo reads globex's execution: %d", got.Status)
+	}
+	if n := countInProject(t, project); n != 1 {
+		t.Fatalf("demo lists %d executions of the project, want its own 1", n)
+	}
 }

@@ -20,16 +20,22 @@ import (
 // an agent silent for three of them goes Offline.
 const heartbeatEvery = time.Second
 
-// caller sends requests to the Vapora gateway with one set of credentials.
+// caller sends requests to a system's gateway (Vapora's unless system is
+// set) with one set of credentials.
 type caller struct {
 	t      *testing.T
 	header string
 	value  string
+	system string
 }
 
 func (c caller) do(method, path, body string) response {
 	c.t.Helper()
-	req, err := http.NewRequestWithContext(ctx(c.t), method, ep.Gateways["vapora"]+path, strings.NewReader(body))
+	system := c.system
+	if system == "" {
+		system = "vapora"
+	}
+	req, err := http.NewRequestWithContext(ctx(c.t), method, ep.Gateways[system]+path, strings.NewReader(body))
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -58,7 +64,20 @@ func (c caller) must(status int, method, path, body string) map[string]any {
 
 func jwtCaller(t *testing.T, subject string, scopes ...string) caller {
 	t.Helper()
-	auth, err := principal.New(principal.Config{JWTSecret: ep.JWTSecret})
+	return jwtCallerOf(t, "vapora", subject, scopes...)
+}
+
+// jwtCallerOf calls system's gateway with a JWT minted for that system
+// (its issuer and audience).
+func jwtCallerOf(t *testing.T, system, subject string, scopes ...string) caller {
+	t.Helper()
+	return caller{t: t, header: "Authorization", value: "Bearer " + systemToken(t, system, subject, scopes...), system: system}
+}
+
+// systemToken is a devstack JWT minted for system (its issuer and audience).
+func systemToken(t *testing.T, system, subject string, scopes ...string) string {
+	t.Helper()
+	auth, err := principal.New(principal.Config{JWTSecret: ep.JWTSecret}.ForSystem(system))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +85,7 @@ func jwtCaller(t *testing.T, subject string, scopes ...string) caller {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return caller{t: t, header: "Authorization", value: "Bearer " + tok}
+	return tok
 }
 
 func tasksOf(c caller, project string) []map[string]any {
@@ -331,7 +350,7 @@ func TestVapora(t *testing.T) {
 		}
 		// And each result became a portfolio execution.
 		eventually(t, "portfolio executions", 10*time.Second, func() bool {
-			r := send(t, "GET", portfolio(t)+"/executions?project="+pid, "")
+			r := jwtCallerOf(t, "portfolio", "alice", "acme").do("GET", "/executions?project="+pid, "")
 			list, _ := r.Body["executions"].([]any)
 			return len(list) == 2
 		})

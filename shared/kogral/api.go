@@ -14,6 +14,7 @@ func apiError(err error) error {
 	var nf *NotFoundError
 	var cf *ConflictError
 	var pe *ParseError
+	var fb *ForbiddenError
 	switch {
 	case err == nil:
 		return nil
@@ -23,6 +24,8 @@ func apiError(err error) error {
 		return httpapi.BadRequest("%s", pe.Error())
 	case errors.As(err, &nf):
 		return httpapi.NotFound("%s", nf.Error())
+	case errors.As(err, &fb):
+		return httpapi.Errorf(http.StatusForbidden, "forbidden", "%s", fb.Msg)
 	case errors.As(err, &cf):
 		return httpapi.Errorf(http.StatusConflict, "conflict", "%s", cf.Msg)
 	}

@@ -8,7 +8,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -100,19 +103,83 @@ func filterQuery(f Filter) url.Values {
 	return q
 }
 
+// ---- what the server says is checked before the CLI builds paths from it ----
+
+// UntrustedError is an answer from the server that the client refuses: an
+// id, type or graph that is not one, which a file name would be built from.
+type UntrustedError struct{ Msg string }
+
+func (e *UntrustedError) Error() string { return "kogral API answered " + e.Msg }
+
+// checkNode refuses a node whose id, type or graph could not be a file name
+// the CLI writes under its folder (.kogral/<type folder>/<id>.md), or whose
+// Logseq file is not a relative path inside the graph folder.
+func checkNode(n Node) error {
+	if !idPattern.MatchString(n.ID) {
+		return &UntrustedError{Msg: fmt.Sprintf("a node id %q", n.ID)}
+	}
+	if !slices.Contains(NodeTypes, n.NodeType) {
+		return &UntrustedError{Msg: fmt.Sprintf("node %s with type %q", n.ID, n.NodeType)}
+	}
+	if n.GraphID != "" && !graphPattern.MatchString(n.GraphID) {
+		return &UntrustedError{Msg: fmt.Sprintf("node %s in graph %q", n.ID, n.GraphID)}
+	}
+	if rel, ok := n.Metadata["file"].(string); ok && rel != "" && (!filepath.IsLocal(filepath.FromSlash(rel)) || strings.Contains(rel, `\`)) {
+		return &UntrustedError{Msg: fmt.Sprintf("node %s with file %q", n.ID, rel)}
+	}
+	return nil
+}
+
+func checkEdges(edges []Edge) error {
+	for _, e := range edges {
+		if !idPattern.MatchString(e.Source) || !idPattern.MatchString(e.Target) {
+			return &UntrustedError{Msg: fmt.Sprintf("an edge %q → %q", e.Source, e.Target)}
+		}
+	}
+	return nil
+}
+
+func checkNodes(nodes []Node) error {
+	for _, n := range nodes {
+		if err := checkNode(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// node is a single-node answer, checked.
+func node(n Node, err error) (Node, error) {
+	if err != nil {
+		return n, err
+	}
+	return n, checkNode(n)
+}
+
+// subgraph is a subgraph answer, checked.
+func subgraph(g Subgraph, err error) (Subgraph, error) {
+	if err != nil {
+		return g, err
+	}
+	if err := checkNodes(g.Nodes); err != nil {
+		return Subgraph{}, err
+	}
+	return g, checkEdges(g.Edges)
+}
+
 func (c *Client) CreateNode(ctx context.Context, in NodeInput) (Node, error) {
 	var n Node
-	return n, c.do(ctx, "POST", "/nodes", in, &n)
+	return node(n, c.do(ctx, "POST", "/nodes", in, &n))
 }
 
 func (c *Client) UpdateNode(ctx context.Context, id string, in NodeInput) (Node, error) {
 	var n Node
-	return n, c.do(ctx, "PUT", "/nodes/"+url.PathEscape(id), in, &n)
+	return node(n, c.do(ctx, "PUT", "/nodes/"+url.PathEscape(id), in, &n))
 }
 
 func (c *Client) GetNode(ctx context.Context, id string) (Node, error) {
 	var n Node
-	return n, c.do(ctx, "GET", "/nodes/"+url.PathEscape(id), nil, &n)
+	return node(n, c.do(ctx, "GET", "/nodes/"+url.PathEscape(id), nil, &n))
 }
 
 func (c *Client) DeleteNode(ctx context.Context, id string) error {
@@ -121,12 +188,18 @@ func (c *Client) DeleteNode(ctx context.Context, id string) error {
 
 func (c *Client) ListNodes(ctx context.Context, f Filter) ([]Node, error) {
 	var out struct{ Nodes []Node }
-	return out.Nodes, c.do(ctx, "GET", "/nodes?"+filterQuery(f).Encode(), nil, &out)
+	if err := c.do(ctx, "GET", "/nodes?"+filterQuery(f).Encode(), nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Nodes, checkNodes(out.Nodes)
 }
 
 func (c *Client) Link(ctx context.Context, e Edge) (Edge, error) {
 	var out Edge
-	return out, c.do(ctx, "POST", "/edges", e, &out)
+	if err := c.do(ctx, "POST", "/edges", e, &out); err != nil {
+		return out, err
+	}
+	return out, checkEdges([]Edge{out})
 }
 
 func (c *Client) Unlink(ctx context.Context, source, target, relation string) error {
@@ -143,7 +216,10 @@ func (c *Client) Edges(ctx context.Context, id string, dir EdgeDirection) ([]Edg
 	if dir != "" {
 		q = "?" + url.Values{"direction": {string(dir)}}.Encode()
 	}
-	return out.Edges, c.do(ctx, "GET", "/nodes/"+url.PathEscape(id)+"/edges"+q, nil, &out)
+	if err := c.do(ctx, "GET", "/nodes/"+url.PathEscape(id)+"/edges"+q, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Edges, checkEdges(out.Edges)
 }
 
 func (c *Client) Blocks(ctx context.Context, id string) ([]Block, error) {
@@ -153,7 +229,7 @@ func (c *Client) Blocks(ctx context.Context, id string) ([]Block, error) {
 
 func (c *Client) AddDecision(ctx context.Context, d DecisionRecord) (Node, error) {
 	var n Node
-	return n, c.do(ctx, "POST", "/decisions", d, &n)
+	return node(n, c.do(ctx, "POST", "/decisions", d, &n))
 }
 
 func (c *Client) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
@@ -165,7 +241,15 @@ func (c *Client) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 		}
 	}
 	var out struct{ Hits []Hit }
-	return out.Hits, c.do(ctx, "GET", "/search?"+v.Encode(), nil, &out)
+	if err := c.do(ctx, "GET", "/search?"+v.Encode(), nil, &out); err != nil {
+		return nil, err
+	}
+	for _, h := range out.Hits {
+		if err := checkNode(h.Node); err != nil {
+			return nil, err
+		}
+	}
+	return out.Hits, nil
 }
 
 func (c *Client) Connected(ctx context.Context, id string, depth, limit int) (Subgraph, error) {
@@ -174,12 +258,12 @@ func (c *Client) Connected(ctx context.Context, id string, depth, limit int) (Su
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}
-	return g, c.do(ctx, "GET", fmt.Sprintf("/nodes/%s/connected?%s", url.PathEscape(id), q.Encode()), nil, &g)
+	return subgraph(g, c.do(ctx, "GET", fmt.Sprintf("/nodes/%s/connected?%s", url.PathEscape(id), q.Encode()), nil, &g))
 }
 
 func (c *Client) Path(ctx context.Context, from, to string) (Subgraph, error) {
 	var g Subgraph
-	return g, c.do(ctx, "GET", "/path?"+url.Values{"from": {from}, "to": {to}}.Encode(), nil, &g)
+	return subgraph(g, c.do(ctx, "GET", "/path?"+url.Values{"from": {from}, "to": {to}}.Encode(), nil, &g))
 }
 
 func (c *Client) Graphs(ctx context.Context) ([]GraphInfo, error) {
@@ -189,12 +273,20 @@ func (c *Client) Graphs(ctx context.Context) ([]GraphInfo, error) {
 
 func (c *Client) Guidelines(ctx context.Context, project string) ([]EffectiveGuideline, error) {
 	var out struct{ Guidelines []EffectiveGuideline }
-	return out.Guidelines, c.do(ctx, "GET", "/graphs/"+url.PathEscape(project)+"/guidelines", nil, &out)
+	if err := c.do(ctx, "GET", "/graphs/"+url.PathEscape(project)+"/guidelines", nil, &out); err != nil {
+		return nil, err
+	}
+	for _, g := range out.Guidelines {
+		if err := checkNode(g.Node); err != nil {
+			return nil, err
+		}
+	}
+	return out.Guidelines, nil
 }
 
 func (c *Client) Export(ctx context.Context, graph string) (Subgraph, error) {
 	var g Subgraph
-	return g, c.do(ctx, "GET", "/export?"+url.Values{"graph": {graph}, "format": {"json"}}.Encode(), nil, &g)
+	return subgraph(g, c.do(ctx, "GET", "/export?"+url.Values{"graph": {graph}, "format": {"json"}}.Encode(), nil, &g))
 }
 
 func (c *Client) Import(ctx context.Context, g Subgraph) (ImportResult, error) {

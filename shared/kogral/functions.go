@@ -9,8 +9,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/stratumiops/stratumiops/events"
+	"github.com/stratumiops/stratumiops/schemas"
+	"github.com/stratumiops/stratumiops/shared/platform/authz"
 	"github.com/stratumiops/stratumiops/shared/platform/bus"
 	"github.com/stratumiops/stratumiops/shared/platform/function"
+	"github.com/stratumiops/stratumiops/shared/platform/obs"
 )
 
 // EmbedderFromEnv picks the embedder: KOGRAL_EMBEDDER = local (default),
@@ -63,8 +66,22 @@ func storeFor(ctx context.Context, d *function.Deps) (*Store, error) {
 	return NewStore(d.Surreal, e), nil
 }
 
-func apiFor(ctx context.Context, d *function.Deps, withMCP bool) (*API, error) {
+// accessFor is the store as the API and the MCP server serve it: every
+// operation authorized by schemas/cedar/kogral for the request's caller.
+func accessFor(ctx context.Context, d *function.Deps) (*Access, error) {
 	s, err := storeFor(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	engine, err := authz.Load(schemas.Cedar, "cedar/kogral")
+	if err != nil {
+		return nil, err
+	}
+	return NewAccess(s, engine), nil
+}
+
+func apiFor(ctx context.Context, d *function.Deps, withMCP bool) (*API, error) {
+	s, err := accessFor(ctx, d)
 	if err != nil {
 		return nil, err
 	}
@@ -79,16 +96,36 @@ func apiFor(ctx context.Context, d *function.Deps, withMCP bool) (*API, error) {
 	return a, nil
 }
 
+// ExecutionGraph is the graph a Vapora project's executions go to: one of
+// the execution's scope, "<scope>.<project>", so that only that scope reads
+// it. An execution without a scope fit for a graph name has none ("").
+func ExecutionGraph(scope, project string) string {
+	graph := scope + "." + strings.Trim(Slug(project), "-")
+	if len(graph) > 64 {
+		graph = strings.TrimRight(graph[:64], "-.")
+	}
+	if scope == "" || strings.Contains(scope, ".") || !graphPattern.MatchString(graph) {
+		return ""
+	}
+	return graph
+}
+
 // OnExecution records a finished Vapora execution as an Execution node in
-// the project's graph, linked to a node for the project. Redeliveries
-// change nothing: the node's id is the event's.
+// its scope's graph of the project (ExecutionGraph), linked to a node for
+// the project. An execution without a usable scope is not copied: no graph
+// would keep it from other tenants. Redeliveries change nothing: the node's
+// id is the event's.
 func OnExecution(b Backend) bus.Handler {
 	return bus.Typed(func(ctx context.Context, d bus.Delivery, e events.ExecutionRecorded) error {
 		if e.Source != "vapora" {
 			return nil
 		}
-		graph := strings.Trim(Slug(e.Project), "-")
-		projectID := "project-" + graph
+		graph := ExecutionGraph(e.Scope, e.Project)
+		if graph == "" {
+			obs.Log(ctx).Warn("execution not copied: its scope cannot name a graph", "event_id", e.ID, "scope", e.Scope)
+			return nil
+		}
+		projectID := "project-" + strings.Trim(Slug(e.Project), "-")
 		_, err := b.CreateNode(ctx, NodeInput{ID: projectID, NodeType: "Note", Title: "Project " + e.Project,
 			Content: "Executions recorded for Vapora project " + e.Project + ".", GraphID: graph, Metadata: map[string]any{"vapora_project": e.Project}})
 		if err != nil && !errors.As(err, new(*ConflictError)) {

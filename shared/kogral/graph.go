@@ -143,8 +143,9 @@ type traversal struct {
 // connected is a breadth-first search from start, along edges in either
 // direction, to depth hops: at most limit nodes (start included), nearest
 // first; truncated when more were within reach. A node
-// is reached only through nodes the index holds.
-func (a *adjacency) connected(start string, depth, limit int) traversal {
+// is reached only through nodes that pass (those the index holds, in graphs
+// the caller reads).
+func (a *adjacency) connected(start string, depth, limit int, pass func(int32) bool) traversal {
 	res := traversal{ids: []string{start}}
 	v0, ok := a.vertex[start]
 	if !ok {
@@ -158,7 +159,7 @@ func (a *adjacency) connected(start string, depth, limit int) traversal {
 		var next []int32
 		for _, v := range frontier {
 			a.neighbours(v, func(w int32) {
-				if seen[w] || res.truncated || !a.live[w] {
+				if seen[w] || res.truncated || !pass(w) {
 					return
 				}
 				if len(found) == limit {
@@ -196,8 +197,8 @@ func (a *adjacency) among(set []int32, in []bool) []Edge {
 // path is a shortest path from one node to another along edges in either
 // direction (a bidirectional breadth-first search, at most maxHops edges):
 // the node ids in order and every edge between consecutive ones; nil when
-// there is none.
-func (a *adjacency) path(from, to string, maxHops int) *traversal {
+// there is none. It goes only through vertices that pass.
+func (a *adjacency) path(from, to string, maxHops int, pass func(int32) bool) *traversal {
 	vf, ok1 := a.vertex[from]
 	vt, ok2 := a.vertex[to]
 	if !ok1 || !ok2 {
@@ -225,7 +226,7 @@ func (a *adjacency) path(from, to string, maxHops int) *traversal {
 		var next, meets []int32
 		for _, v := range frontier[side] {
 			a.neighbours(v, func(w int32) {
-				if parent[side][w] >= 0 || !a.live[w] {
+				if parent[side][w] >= 0 || !pass(w) {
 					return
 				}
 				parent[side][w] = v
@@ -337,3 +338,6 @@ func ParseDirection(v string) (EdgeDirection, error) {
 	}
 	return "", invalid("direction %q: want out, in or both", v)
 }
+
+// isLive lets a traversal through every node the index holds.
+func (a *adjacency) isLive(v int32) bool { return a.live[v] }

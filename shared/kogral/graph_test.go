@@ -63,7 +63,7 @@ func TestConnectedIsNearestFirstAndCapped(t *testing.T) {
 				within++
 			}
 		}
-		all := a.connected(start, 3, 100000)
+		all := a.connected(start, 3, 100000, a.isLive)
 		if all.truncated || len(all.ids) != within {
 			t.Fatalf("%s: %d nodes (truncated %v), want the %d within 3 hops", start, len(all.ids), all.truncated, within)
 		}
@@ -73,7 +73,7 @@ func TestConnectedIsNearestFirstAndCapped(t *testing.T) {
 			}
 		}
 		if within > 10 {
-			capped := a.connected(start, 3, 10)
+			capped := a.connected(start, 3, 10, a.isLive)
 			if !capped.truncated || len(capped.ids) != 10 || !slices.Equal(capped.ids, all.ids[:10]) {
 				t.Fatalf("%s capped at 10: %v truncated=%v", start, capped.ids, capped.truncated)
 			}
@@ -97,7 +97,7 @@ func TestPathIsShortest(t *testing.T) {
 	for range 200 {
 		from, to := fmt.Sprintf("n%d", rng.IntN(3000)), fmt.Sprintf("n%d", rng.IntN(3000))
 		want, reachable := distances(a, from)[to]
-		p := a.path(from, to, maxPathHops)
+		p := a.path(from, to, maxPathHops, a.isLive)
 		if !reachable || want > maxPathHops {
 			if p != nil {
 				t.Fatalf("%s→%s: a path where there is none: %v", from, to, p.ids)
@@ -148,7 +148,7 @@ func TestAdjacencyFollowsPutsAndRemoves(t *testing.T) {
 		t.Fatalf("after a remove: %+v", both)
 	}
 	a.setLive("b", false)
-	if g := a.connected("a", 2, 10); len(g.ids) != 1 {
+	if g := a.connected("a", 2, 10, a.isLive); len(g.ids) != 1 {
 		t.Fatalf("a deleted node is not reached: %v", g.ids)
 	}
 	if _, err := ParseDirection("sideways"); err == nil || err.Error() != `direction "sideways": want out, in or both` {
@@ -454,13 +454,13 @@ func BenchmarkTraversalInMemory(b *testing.B) {
 	}
 	b.Run("connected3", func(b *testing.B) {
 		for range b.N {
-			t := x.adj.connected(fmt.Sprintf("n%d", rng.IntN(nodes)), 3, DefaultConnectedLimit)
+			t := x.adj.connected(fmt.Sprintf("n%d", rng.IntN(nodes)), 3, DefaultConnectedLimit, x.adj.isLive)
 			_ = x.nodes(t.ids)
 		}
 	})
 	b.Run("path", func(b *testing.B) {
 		for range b.N {
-			if t := x.adj.path(fmt.Sprintf("n%d", rng.IntN(nodes)), fmt.Sprintf("n%d", rng.IntN(nodes)), maxPathHops); t != nil {
+			if t := x.adj.path(fmt.Sprintf("n%d", rng.IntN(nodes)), fmt.Sprintf("n%d", rng.IntN(nodes)), maxPathHops, x.adj.isLive); t != nil {
 				_ = x.nodes(t.ids)
 			}
 		}

@@ -572,7 +572,37 @@ type ranked struct {
 // '#'); a placeholder page only when the filter asks for them.
 func (d *indexedDoc) matches(f Filter) bool {
 	return (f.NodeType == "" || d.nodeType == f.NodeType) && (f.GraphID == "" || d.graph == f.GraphID) &&
-		(f.Tag == "" || slices.Contains(d.tags, f.Tag)) && (!d.placeholder || f.placeholders)
+		(f.Tag == "" || slices.Contains(d.tags, f.Tag)) && (!d.placeholder || f.placeholders) &&
+		(f.visible == nil || f.visible.graph(d.graph))
+}
+
+// visibleNode reports whether the index holds node id in a graph visible
+// accepts (every graph when visible is nil). Callers hold mu.
+func (x *searchIndex) visibleNode(id string, visible func(string) bool) bool {
+	slot, ok := x.slots[id]
+	return ok && (visible == nil || visible(x.docs[slot].graph))
+}
+
+// visibleEdges keeps the edges whose two ends are visible. Callers hold mu.
+func (x *searchIndex) visibleEdges(edges []Edge, visible func(string) bool) []Edge {
+	if visible == nil {
+		return edges
+	}
+	out := []Edge{}
+	for _, e := range edges {
+		if x.visibleNode(e.Source, visible) && x.visibleNode(e.Target, visible) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// passes is the vertices a traversal may go through: nodes the index holds,
+// in graphs visible accepts. Callers hold mu.
+func (x *searchIndex) passes(visible func(string) bool) func(v int32) bool {
+	return func(v int32) bool {
+		return x.adj.live[v] && (visible == nil || x.visibleNode(x.adj.names[v], visible))
+	}
 }
 
 // maxTerms bounds the distinct words of a text query.

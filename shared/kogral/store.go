@@ -45,7 +45,13 @@ type Filter struct {
 	// placeholders lets a search return the empty pages an import made for
 	// names only linked to (SearchQuery.Placeholders).
 	placeholders bool
+	// visible is the graphs the caller may read (nil: all), from the
+	// request's context (access.go).
+	visible *visibility
 }
+
+// visibility holds which graphs a caller may read (a pointer keeps Filter comparable).
+type visibility struct{ graph func(string) bool }
 
 // SearchQuery is a search: full-text, semantic, or both (hybrid).
 // Placeholders asks for the empty pages of names only linked to, which
@@ -272,6 +278,17 @@ func (s *Store) ListNodes(ctx context.Context, f Filter) ([]Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if visible := visibleIn(ctx); visible != nil {
+		graphs, err := s.visibleGraphs(ctx, visible)
+		if err != nil {
+			return nil, err
+		}
+		vars["visible"] = graphs
+		if where != "" {
+			where += " AND "
+		}
+		where += "graph_id IN $visible"
+	}
 	sql := "SELECT " + nodeFields + " FROM nodes"
 	if where != "" {
 		sql += " WHERE " + where
@@ -383,7 +400,7 @@ func (s *Store) Edges(ctx context.Context, id string, dir EdgeDirection) ([]Edge
 	}
 	s.index.mu.RLock()
 	defer s.index.mu.RUnlock()
-	return s.index.adj.edgesOf(id, d), nil
+	return s.index.visibleEdges(s.index.adj.edgesOf(id, d), visibleIn(ctx)), nil
 }
 
 // rrfK is the reciprocal-rank-fusion constant: hybrid score = Σ 1/(k + rank).
@@ -416,6 +433,9 @@ func (s *Store) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 	terms, err := surreal.Query[[]string](ctx, s.db, "RETURN search::analyze('kogral', $q)", map[string]any{"q": q.Query})
 	if err != nil {
 		return nil, fmt.Errorf("analyze query: %w", err)
+	}
+	if v := visibleIn(ctx); v != nil {
+		f.visible = &visibility{graph: v}
 	}
 	text := s.index.text(terms, f, limit)
 	if !q.Semantic {
@@ -514,7 +534,7 @@ func (s *Store) Connected(ctx context.Context, id string, depth, limit int) (Sub
 	}
 	s.index.mu.RLock()
 	defer s.index.mu.RUnlock()
-	t := s.index.adj.connected(id, depth, limit)
+	t := s.index.adj.connected(id, depth, limit, s.index.passes(visibleIn(ctx)))
 	return Subgraph{Nodes: s.index.nodes(t.ids), Edges: t.edges, Truncated: t.truncated}, nil
 }
 
@@ -566,7 +586,7 @@ func (s *Store) Path(ctx context.Context, from, to string) (Subgraph, error) {
 	}
 	s.index.mu.RLock()
 	defer s.index.mu.RUnlock()
-	t := s.index.adj.path(from, to, maxPathHops)
+	t := s.index.adj.path(from, to, maxPathHops, s.index.passes(visibleIn(ctx)))
 	if t == nil {
 		return Subgraph{}, &NotFoundError{What: fmt.Sprintf("path from %q to %q", from, to)}
 	}
@@ -625,10 +645,13 @@ func (s *Store) Graphs(ctx context.Context) ([]GraphInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("graphs: %w", err)
 	}
-	if list == nil {
-		list = []GraphInfo{}
+	out := []GraphInfo{}
+	for _, g := range list {
+		if visible := visibleIn(ctx); visible == nil || visible(g.ID) {
+			out = append(out, g)
+		}
 	}
-	return list, nil
+	return out, nil
 }
 
 // Guidelines is the effective set for a project: every shared guideline,
@@ -692,7 +715,62 @@ func (s *Store) Export(ctx context.Context, graph string) (Subgraph, error) {
 	if err != nil {
 		return Subgraph{}, fmt.Errorf("export: %w", err)
 	}
-	return decodeSubgraph(res, "export")
+	g, err := decodeSubgraph(res, "export")
+	if visible := visibleIn(ctx); err == nil && visible != nil {
+		return s.visibleSubgraph(ctx, g, visible)
+	}
+	return g, err
+}
+
+// visibleSubgraph is g without the nodes of graphs the caller may not read
+// and the edges reaching them.
+func (s *Store) visibleSubgraph(ctx context.Context, g Subgraph, visible func(string) bool) (Subgraph, error) {
+	nodes := g.Nodes[:0]
+	for _, n := range g.Nodes {
+		if visible(n.GraphID) {
+			nodes = append(nodes, n)
+		}
+	}
+	g.Nodes = nodes
+	if err := s.index.sync(ctx); err != nil {
+		return Subgraph{}, err
+	}
+	s.index.mu.RLock()
+	defer s.index.mu.RUnlock()
+	g.Edges = s.index.visibleEdges(g.Edges, visible)
+	return g, nil
+}
+
+// visibleGraphs lists the graphs the caller may read.
+func (s *Store) visibleGraphs(ctx context.Context, visible func(string) bool) ([]string, error) {
+	all, err := surreal.Query[[]string](ctx, s.db, "SELECT VALUE record::id(id) FROM graphs", nil)
+	if err != nil {
+		return nil, fmt.Errorf("graphs: %w", err)
+	}
+	out := []string{}
+	for _, g := range all {
+		if visible(g) {
+			out = append(out, g)
+		}
+	}
+	return out, nil
+}
+
+// graphsOf is the graph of each of these nodes that exists (from the index,
+// brought up to date first).
+func (s *Store) graphsOf(ctx context.Context, ids []string) (map[string]string, error) {
+	if err := s.index.sync(ctx); err != nil {
+		return nil, err
+	}
+	s.index.mu.RLock()
+	defer s.index.mu.RUnlock()
+	out := map[string]string{}
+	for _, id := range ids {
+		if slot, ok := s.index.slots[id]; ok {
+			out[id] = s.index.docs[slot].graph
+		}
+	}
+	return out, nil
 }
 
 // importBatch is how many nodes one import statement writes.

@@ -9,32 +9,50 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cedar-policy/cedar-go"
+
 	"github.com/stratumiops/stratumiops/schemas"
+	"github.com/stratumiops/stratumiops/shared/platform/authz"
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
+	"github.com/stratumiops/stratumiops/shared/platform/principal"
 )
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
 
 // Spec is portfolio-executions' HTTP surface. It also serves the
 // portfolio's OpenAPI document.
-var Spec = httpapi.Spec[*API]{Ops: []httpapi.Op[*API]{
-	httpapi.DocumentOp[*API](schemas.OpenAPIDocument("portfolio")),
-	{Method: "POST", Path: "/executions", Summary: "Record an execution", In: NewExecution{}, Out: Execution{},
-		Status: http.StatusCreated, Handle: (*API).create},
-	{Method: "GET", Path: "/executions", Summary: "List executions, newest first", Out: listResponse{},
-		Query: []httpapi.Param{{Name: "project"}, {Name: "source"},
-			{Name: "since", Description: "RFC 3339"}, {Name: "until", Description: "RFC 3339"},
-			{Name: "limit", Type: "integer", Description: "1–500 (default 50)"},
-			{Name: "cursor", Description: "next_cursor of the previous page"}},
-		Handle: (*API).list},
-	{Method: "GET", Path: "/executions/{id}", Summary: "Read an execution", Out: Execution{}, Handle: (*API).get},
-}}
+var Spec = httpapi.Spec[*API]{Auth: func(a *API) func(http.Handler) http.Handler { return a.auth.Middleware },
+	Ops: []httpapi.Op[*API]{
+		httpapi.DocumentOp[*API](schemas.OpenAPIDocument("portfolio")),
+		{Method: "POST", Path: "/executions", Summary: "Record an execution", In: NewExecution{}, Out: Execution{},
+			Status: http.StatusCreated, Handle: (*API).create},
+		{Method: "GET", Path: "/executions", Summary: "List executions, newest first", Out: listResponse{},
+			Query: []httpapi.Param{{Name: "project"}, {Name: "source"},
+				{Name: "since", Description: "RFC 3339"}, {Name: "until", Description: "RFC 3339"},
+				{Name: "limit", Type: "integer", Description: "1–500 (default 50)"},
+				{Name: "cursor", Description: "next_cursor of the previous page"}},
+			Handle: (*API).list},
+		{Method: "GET", Path: "/executions/{id}", Summary: "Read an execution", Out: Execution{}, Handle: (*API).get},
+	}}
 
-// API serves the executions HTTP API over a store.
-type API struct{ store *Store }
+// API serves the executions HTTP API over a store: auth authenticates every
+// caller, engine (schemas/cedar/portfolio) decides which scopes' executions
+// it may read and record.
+type API struct {
+	store *Store
+	authz *authz.Engine
+	auth  *principal.Authenticator
+}
 
 // NewAPI is the API over store.
-func NewAPI(store *Store) *API { return &API{store: store} }
+func NewAPI(store *Store, engine *authz.Engine, auth *principal.Authenticator) *API {
+	return &API{store: store, authz: engine, auth: auth}
+}
+
+// entity is an execution as Cedar sees it.
+func entity(id, scope string) cedar.Entity {
+	return authz.Entity(cedar.NewEntityUID("Execution", cedar.String(id)), cedar.RecordMap{"scope": cedar.String(scope)})
+}
 
 func (a *API) create(w http.ResponseWriter, r *http.Request) error {
 	var in NewExecution
@@ -43,6 +61,16 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := in.Validate(); err != nil {
 		return err
+	}
+	if in.Scope == "" {
+		caller := principal.From(r.Context())
+		if len(caller.Scopes) != 1 {
+			return httpapi.BadRequest("field \"scope\": required (you hold %d scopes)", len(caller.Scopes))
+		}
+		in.Scope = caller.Scopes[0]
+	}
+	if !a.authz.Allows(r.Context(), "write", entity("new", in.Scope)) {
+		return httpapi.Errorf(http.StatusForbidden, "forbidden", "you cannot record executions in scope %q", in.Scope)
 	}
 	ex, err := a.store.Create(r.Context(), in)
 	if err != nil {
@@ -59,7 +87,7 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) error {
 		return httpapi.BadRequest("execution id %q is malformed", id)
 	}
 	ex, err := a.store.Get(r.Context(), id)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNotFound) || (err == nil && !a.authz.Allows(r.Context(), "read", entity(ex.ID, ex.Scope))) {
 		return httpapi.NotFound("execution %q not found", id)
 	}
 	if err != nil {
@@ -79,7 +107,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return httpapi.BadRequest("malformed query string: %v", err)
 	}
-	f := Filter{Project: q.Get("project"), Source: q.Get("source")}
+	f := Filter{Scopes: principal.From(r.Context()).Scopes, Project: q.Get("project"), Source: q.Get("source")}
 	if f.Limit, err = httpapi.QueryInt(r, "limit", 50, 1, 500); err != nil {
 		return err
 	}
@@ -103,9 +131,11 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res := listResponse{Executions: items}
-	if res.Executions == nil {
-		res.Executions = []Execution{}
+	res := listResponse{Executions: []Execution{}}
+	for _, ex := range items {
+		if a.authz.Allows(r.Context(), "read", entity(ex.ID, ex.Scope)) {
+			res.Executions = append(res.Executions, ex)
+		}
 	}
 	if more {
 		last := items[len(items)-1]

@@ -14,8 +14,10 @@ import (
 
 // Execution is one finished unit of work of any system.
 type Execution struct {
-	ID         string         `json:"id"`
-	Project    string         `json:"project"`
+	ID      string `json:"id"`
+	Project string `json:"project"`
+	// Scope is the tenant the execution belongs to (schemas/cedar/portfolio).
+	Scope      string         `json:"scope,omitempty"`
 	Source     string         `json:"source"`
 	TaskType   string         `json:"task_type"`
 	AgentID    *string        `json:"agent_id,omitempty"`
@@ -29,7 +31,9 @@ type Execution struct {
 
 // NewExecution is the body of POST /executions.
 type NewExecution struct {
-	Project    string         `json:"project"`
+	Project string `json:"project"`
+	// Scope defaults to the caller's only scope; a caller holding several names one.
+	Scope      string         `json:"scope,omitempty"`
 	Source     string         `json:"source"`
 	TaskType   string         `json:"task_type"`
 	AgentID    *string        `json:"agent_id,omitempty"`
@@ -50,6 +54,8 @@ func (n NewExecution) Validate() error {
 	switch {
 	case len(n.Project) > 256:
 		return httpapi.BadRequest("field \"project\": at most 256 bytes")
+	case len(n.Scope) > 128:
+		return httpapi.BadRequest("field \"scope\": at most 128 bytes")
 	case !sourcePattern.MatchString(n.Source):
 		return httpapi.BadRequest("field \"source\": %q is not a lower-case system name such as vapora", n.Source)
 	case len(n.TaskType) > 128:
@@ -70,12 +76,14 @@ func fromEvent(e events.ExecutionRecorded) (NewExecution, error) {
 		return NewExecution{}, fmt.Errorf("invalid %s event: %w", events.SubjectExecutionRecorded, err)
 	}
 	d := e.DurationMs
-	return NewExecution{Project: e.Project, Source: e.Source, TaskType: e.TaskType, AgentID: e.AgentID,
+	return NewExecution{Project: e.Project, Scope: e.Scope, Source: e.Source, TaskType: e.TaskType, AgentID: e.AgentID,
 		Status: e.Status, DurationMs: &d, Metadata: e.Metadata}, nil
 }
 
 // Filter selects executions for listing, newest first.
 type Filter struct {
+	// Scopes are the scopes whose executions may be listed (the caller's).
+	Scopes  []string
 	Project string
 	Source  string
 	Since   time.Time // inclusive

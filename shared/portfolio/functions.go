@@ -3,6 +3,8 @@ package portfolio
 import (
 	"context"
 
+	"github.com/stratumiops/stratumiops/schemas"
+	"github.com/stratumiops/stratumiops/shared/platform/authz"
 	"github.com/stratumiops/stratumiops/shared/platform/bus"
 	"github.com/stratumiops/stratumiops/shared/platform/function"
 )
@@ -10,7 +12,15 @@ import (
 // Functions are the portfolio's functions, by catalog name.
 var Functions = function.Set{
 	"portfolio-executions": function.HTTP(Spec, func(ctx context.Context, d *function.Deps) (*API, error) {
-		return NewAPI(NewStore(d.Surreal)), nil
+		engine, err := authz.Load(schemas.Cedar, "cedar/portfolio")
+		if err != nil {
+			return nil, err
+		}
+		auth, err := d.Authenticator()
+		if err != nil {
+			return nil, err
+		}
+		return NewAPI(NewStore(d.Surreal), engine, auth), nil
 	}),
 	"portfolio-on-execution": function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
 		return OnExecutionRecorded(NewStore(d.Surreal)), nil

@@ -20,6 +20,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/bus"
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
 	"github.com/stratumiops/stratumiops/shared/platform/function"
+	"github.com/stratumiops/stratumiops/shared/platform/principal"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 	"github.com/stratumiops/stratumiops/shared/portfolio"
 )
@@ -40,19 +41,42 @@ func build(t *testing.T, name string) (function.Built, *surreal.Client) {
 		t.Fatal(err)
 	}
 	f, _ := catalog.Lookup(name)
-	built, err := function.Build(ctx, f, portfolio.Functions[name], &function.Deps{Surreal: db})
+	keys, _ := json.Marshal([]principal.APIKey{
+		{Name: "acme", KeySHA256: principal.HashKey(keyAcme), Scopes: []string{"acme"}},
+		{Name: "globex", KeySHA256: principal.HashKey(keyGlobex), Scopes: []string{"globex"}},
+		{Name: "both", KeySHA256: principal.HashKey(keyBoth), Scopes: []string{"acme", "globex"}},
+	})
+	built, err := function.Build(ctx, f, portfolio.Functions[name], &function.Deps{Surreal: db,
+		Vars: map[string]string{"API_KEYS": string(keys), "API_JWT_SECRET": jwtSecret}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return built, db
 }
 
+// API keys of the tests' callers, and the JWT secret.
+const (
+	keyAcme   = "k-acme"
+	keyGlobex = "k-globex"
+	keyBoth   = "k-both"
+	jwtSecret = "portfolio-tests-jwt-secret-0123456789"
+)
+
+// call sends a request as the acme tenant.
 func call(t *testing.T, h http.Handler, method, target, body string) (int, map[string]any, http.Header) {
+	t.Helper()
+	return callAs(t, h, "X-API-Key", keyAcme, method, target, body)
+}
+
+func callAs(t *testing.T, h http.Handler, header, value, method, target, body string) (int, map[string]any, http.Header) {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest(method, target, strings.NewReader(body))
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if header != "" {
+		req.Header.Set(header, value)
 	}
 	h.ServeHTTP(rec, req)
 	var out map[string]any
@@ -131,6 +155,85 @@ func TestCreateGetList(t *testing.T) {
 	if code != 200 || len(list["executions"].([]any)) != 0 {
 		t.Fatalf("since in the future: %v", list)
 	}
+}
+
+// Every caller authenticates, records only in a scope it holds, and reads
+// only its scopes' executions: another tenant's is a 404, as a missing one.
+func TestScopes(t *testing.T) {
+	built, db := build(t, "portfolio-executions")
+	h := built.HTTP
+	project := "p-" + fmt.Sprint(time.Now().UnixNano())
+	body := func(scope string) string {
+		return fmt.Sprintf(`{"project":%q,"scope":%q,"source":"vapora","task_type":"t","status":"ok","duration_ms":1}`, project, scope)
+	}
+	before, _ := surreal.Query[int](context.Background(), db, "RETURN count(SELECT * FROM executions)", nil)
+	for name, c := range map[string]struct {
+		header, value, body string
+		status              int
+		want                string
+	}{
+		"no credentials":      {"", "", body("acme"), 401, "missing credentials"},
+		"unknown key":         {"X-API-Key", "k-nobody", body("acme"), 401, "unknown API key"},
+		"another's scope":     {"X-API-Key", keyGlobex, body("acme"), 403, `scope "acme"`},
+		"several, none named": {"X-API-Key", keyBoth, body(""), 400, `"scope": required`},
+		"kogral's token":      {"Authorization", "Bearer " + token(t, "kogral", "acme"), body("acme"), 401, "invalid token"},
+	} {
+		code, out, _ := callAs(t, h, c.header, c.value, "POST", "/executions", c.body)
+		if msg := fmt.Sprint(out["error"]); code != c.status || !strings.Contains(msg, c.want) {
+			t.Errorf("%s: %d %s, want %d with %q", name, code, msg, c.status, c.want)
+		}
+	}
+	if after, _ := surreal.Query[int](context.Background(), db, "RETURN count(SELECT * FROM executions)", nil); after != before {
+		t.Fatalf("refused writes stored %d records", after-before)
+	}
+	code, acme, _ := call(t, h, "POST", "/executions", body("")) // the caller's only scope
+	if code != 201 || acme["scope"] != "acme" {
+		t.Fatalf("acme: %d %v", code, acme)
+	}
+	code, globex, _ := callAs(t, h, "Authorization", "Bearer "+token(t, "portfolio", "globex"), "POST", "/executions", body("globex"))
+	if code != 201 {
+		t.Fatalf("globex: %d %v", code, globex)
+	}
+	ids := func(header, value string) []string {
+		code, list, _ := callAs(t, h, header, value, "GET", "/executions?project="+project, "")
+		if code != 200 {
+			t.Fatalf("list: %d %v", code, list)
+		}
+		var out []string
+		for _, e := range list["executions"].([]any) {
+			out = append(out, e.(map[string]any)["scope"].(string))
+		}
+		return out
+	}
+	if got := ids("X-API-Key", keyAcme); len(got) != 1 || got[0] != "acme" {
+		t.Errorf("acme lists %v", got)
+	}
+	if got := ids("X-API-Key", keyGlobex); len(got) != 1 || got[0] != "globex" {
+		t.Errorf("globex lists %v", got)
+	}
+	if got := ids("X-API-Key", keyBoth); len(got) != 2 {
+		t.Errorf("both list %v", got)
+	}
+	if code, _, _ := callAs(t, h, "X-API-Key", keyGlobex, "GET", "/executions/"+acme["id"].(string), ""); code != 404 {
+		t.Errorf("globex reads acme's execution: %d", code)
+	}
+	if code, _, _ := callAs(t, h, "", "", "GET", "/executions?project="+project, ""); code != 401 {
+		t.Errorf("anonymous list: %d", code)
+	}
+}
+
+// token is a JWT minted for system with scopes.
+func token(t *testing.T, system string, scopes ...string) string {
+	t.Helper()
+	a, err := principal.New(principal.Config{JWTSecret: jwtSecret}.ForSystem(system))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := a.Issue("tester", scopes, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 func TestBadInput(t *testing.T) {

@@ -36,6 +36,9 @@ func content(n NewExecution) map[string]any {
 	if n.AgentID != nil {
 		c["agent_id"] = *n.AgentID
 	}
+	if n.Scope != "" {
+		c["scope"] = n.Scope
+	}
 	return c
 }
 
@@ -81,10 +84,14 @@ func (s *Store) Get(ctx context.Context, id string) (Execution, error) {
 	return *ex, nil
 }
 
-// List returns executions matching f, newest first, and whether more follow.
+// List returns executions of f's scopes matching f, newest first, and
+// whether more follow.
 func (s *Store) List(ctx context.Context, f Filter) ([]Execution, bool, error) {
-	var where []string
-	vars := map[string]any{"limit": f.Limit + 1}
+	vars := map[string]any{"limit": f.Limit + 1, "scopes": f.Scopes}
+	if f.Scopes == nil {
+		vars["scopes"] = []string{}
+	}
+	where := []string{"scope IN $scopes"}
 	if f.Project != "" {
 		where = append(where, "project = $project")
 		vars["project"] = f.Project
@@ -106,10 +113,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Execution, bool, error) {
 		vars["after_t"] = models.CustomDateTime{Time: f.After.CreatedAt}
 		vars["after_id"] = models.NewRecordID(table, f.After.ID)
 	}
-	sql := "SELECT " + fields + " FROM executions"
-	if len(where) > 0 {
-		sql += " WHERE " + strings.Join(where, " AND ")
-	}
+	sql := "SELECT " + fields + " FROM executions WHERE " + strings.Join(where, " AND ")
 	sql += " ORDER BY created_at DESC, id DESC LIMIT $limit"
 	rows, err := surreal.Query[[]Execution](ctx, s.db, sql, vars)
 	if err != nil {

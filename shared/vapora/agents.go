@@ -225,7 +225,7 @@ COMMIT TRANSACTION;`, map[string]any{"applied": appliedID("result", d.MsgID), "e
 	}
 	// Announced even for a redelivery: the portfolio keeps one record per event id.
 	agentID := e.AgentID
-	rec := events.ExecutionRecorded{ID: "vapora-" + e.ID, Project: t.ProjectID, Source: "vapora", TaskType: taskType,
+	rec := events.ExecutionRecorded{ID: "vapora-" + e.ID, Project: t.ProjectID, Scope: t.Scope, Source: "vapora", TaskType: taskType,
 		AgentID: &agentID, Status: e.Status, DurationMs: e.DurationMs, OccurredAt: d.Time.UTC(),
 		Metadata: map[string]any{"task_id": e.TaskID, "tokens": e.Tokens}}
 	if e.InputTokens > 0 || e.OutputTokens > 0 || e.CostCents > 0 || e.Output != "" {

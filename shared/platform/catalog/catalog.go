@@ -130,6 +130,7 @@ var Functions = []Function{
 			{"GET", "/executions/{id}"},
 		},
 		Database: "portfolio",
+		Auth:     true,
 		MemoryMB: 256,
 		Timeout:  10 * time.Second,
 	},
@@ -428,6 +429,9 @@ func (f Function) Environment() map[string]string {
 	if f.Auth {
 		env["API_JWT_SECRET"] = ""
 		env["API_KEYS"] = ""
+		// Empty: JWTs must carry iss "stratumiops/<system>" and aud "<system>".
+		env["API_JWT_ISSUER"] = ""
+		env["API_JWT_AUDIENCE"] = ""
 	}
 	if f.SecretsKey {
 		env["SECRETS_KMS_KEY"] = ""

@@ -55,9 +55,13 @@ func (d *Deps) Env(key string) string {
 }
 
 // Authenticator checks API callers with the JWT secret and API keys a
-// catalog function with Auth is given (API_JWT_SECRET, API_KEYS).
+// catalog function with Auth is given (API_JWT_SECRET, API_KEYS). JWTs must
+// name the function's system as issuer and audience (principal.ForSystem);
+// API_JWT_ISSUER and API_JWT_AUDIENCE override them.
 func (d *Deps) Authenticator() (*principal.Authenticator, error) {
-	auth, err := principal.New(principal.Config{JWTSecret: d.Env("API_JWT_SECRET"), APIKeys: d.Env("API_KEYS")})
+	cfg := principal.Config{JWTSecret: d.Env("API_JWT_SECRET"), APIKeys: d.Env("API_KEYS"),
+		Issuer: d.Env("API_JWT_ISSUER"), Audience: d.Env("API_JWT_AUDIENCE")}
+	auth, err := principal.New(cfg.ForSystem(d.Function.System))
 	if err != nil {
 		return nil, fmt.Errorf("%s authentication: %w", d.Function.Name, err)
 	}

@@ -3,6 +3,7 @@ package invoke_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -62,5 +63,50 @@ func TestLocalMatchesLambdaSemantics(t *testing.T) {
 	}
 	if _, err := l.Invoke(context.Background(), "nope", nil); !errors.Is(err, invoke.ErrFunctionNotFound) {
 		t.Fatal(err)
+	}
+}
+
+// A web page may POST text/plain cross-origin without a preflight, and a
+// DNS-rebinding page reaches 127.0.0.1 under its own host name: neither may
+// invoke a function (seal the dev vault) through the local Invoke API.
+func TestInvokeAPIRefusesBrowserRequests(t *testing.T) {
+	called := false
+	l := invoke.NewLocal()
+	l.Register("vault-sys", func(ctx context.Context, p []byte) ([]byte, error) { called = true; return p, nil })
+	srv := httptest.NewServer(invoke.APIHandler(l, "us-east-1", "000000000000"))
+	defer srv.Close()
+	url := srv.URL + "/2015-03-31/functions/vault-sys/invocations"
+	for name, set := range map[string]func(*http.Request){
+		"cross-origin text/plain": func(r *http.Request) {
+			r.Header.Set("Content-Type", "text/plain")
+			r.Header.Set("Origin", "https://evil.example")
+		},
+		"rebound host name": func(r *http.Request) {
+			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=x/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=00")
+			r.Host = "evil.example:8409"
+		},
+	} {
+		req, _ := http.NewRequest("POST", url, strings.NewReader(`{"path":"/v1/sys/seal"}`))
+		set(req)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusForbidden {
+			t.Errorf("%s: %d, want 403", name, res.StatusCode)
+		}
+	}
+	if called {
+		t.Fatal("the function ran")
+	}
+}
+
+func TestLoopbackHost(t *testing.T) {
+	for host, want := range map[string]bool{"127.0.0.1": true, "127.0.0.1:8409": true, "localhost:1": true, "[::1]:80": true, "::1": true,
+		"127.9.9.9": true, "0.0.0.0": false, "": false, "::": false, "192.168.1.5": false, "evil.example": false, "localhost.evil.example": false} {
+		if got := invoke.LoopbackHost(host); got != want {
+			t.Errorf("LoopbackHost(%q) = %v", host, got)
+		}
 	}
 }

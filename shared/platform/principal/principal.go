@@ -56,12 +56,35 @@ type Config struct {
 	APIKeys   string
 }
 
-// New validates cfg.
+// Issuer and Audience are the JWT claims a system's tokens carry and its
+// functions check (iss "stratumiops/<system>", aud "<system>"), so that a
+// token minted for one system is refused by every other although they share
+// one HS256 secret.
+func Issuer(system string) string   { return "stratumiops/" + system }
+func Audience(system string) string { return system }
+
+// ForSystem is cfg with the issuer and audience of system, unless cfg
+// already names them (a deployment that takes another issuer's tokens).
+func (cfg Config) ForSystem(system string) Config {
+	if cfg.Issuer == "" {
+		cfg.Issuer = Issuer(system)
+	}
+	if cfg.Audience == "" {
+		cfg.Audience = Audience(system)
+	}
+	return cfg
+}
+
+// New validates cfg. With a JWT secret, the issuer and the audience are
+// required: every token is checked against both.
 func New(cfg Config) (*Authenticator, error) {
 	a := &Authenticator{issuer: cfg.Issuer, audience: cfg.Audience}
 	if cfg.JWTSecret != "" {
 		if len(cfg.JWTSecret) < 32 {
 			return nil, errors.New("JWT secret: at least 32 bytes")
+		}
+		if cfg.Issuer == "" || cfg.Audience == "" {
+			return nil, errors.New("JWT secret without an issuer and an audience: a token minted for one system would work in every other")
 		}
 		a.jwtKey = []byte(cfg.JWTSecret)
 	}
@@ -102,11 +125,8 @@ func (a *Authenticator) Issue(subject string, scopes []string, ttl time.Duration
 		return "", errors.New("no JWT secret configured")
 	}
 	now := time.Now()
-	c := claims{RegisteredClaims: jwt.RegisteredClaims{Subject: subject, Issuer: a.issuer, IssuedAt: jwt.NewNumericDate(now),
-		ExpiresAt: jwt.NewNumericDate(now.Add(ttl))}, Scopes: scopes}
-	if a.audience != "" {
-		c.Audience = jwt.ClaimStrings{a.audience}
-	}
+	c := claims{RegisteredClaims: jwt.RegisteredClaims{Subject: subject, Issuer: a.issuer, Audience: jwt.ClaimStrings{a.audience},
+		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl))}, Scopes: scopes}
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(a.jwtKey)
 }
 
@@ -143,13 +163,8 @@ func (a *Authenticator) jwt(token string) (*Principal, error) {
 	if a.jwtKey == nil {
 		return nil, httpapi.Errorf(http.StatusUnauthorized, "unauthenticated", "JWTs are not accepted here")
 	}
-	opts := []jwt.ParserOption{jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(), jwt.WithLeeway(30 * time.Second)}
-	if a.issuer != "" {
-		opts = append(opts, jwt.WithIssuer(a.issuer))
-	}
-	if a.audience != "" {
-		opts = append(opts, jwt.WithAudience(a.audience))
-	}
+	opts := []jwt.ParserOption{jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(), jwt.WithLeeway(30 * time.Second),
+		jwt.WithIssuer(a.issuer), jwt.WithAudience(a.audience)}
 	var c claims
 	if _, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return a.jwtKey, nil }, opts...); err != nil {
 		return nil, httpapi.Errorf(http.StatusUnauthorized, "unauthenticated", "invalid token: %v", err)

@@ -14,7 +14,7 @@ const secret = "0123456789abcdef0123456789abcdef"
 
 func auth(t *testing.T) *Authenticator {
 	t.Helper()
-	a, err := New(Config{JWTSecret: secret, APIKeys: `[{"name":"ci","key_sha256":"` + HashKey("k-123") + `","scopes":["acme"]}]`})
+	a, err := New(Config{JWTSecret: secret, APIKeys: `[{"name":"ci","key_sha256":"` + HashKey("k-123") + `","scopes":["acme"]}]`}.ForSystem("vapora"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,10 +33,11 @@ func TestCredentials(t *testing.T) {
 	a := auth(t)
 	good, _ := a.Issue("alice", []string{"acme", "agents"}, time.Hour)
 	expired, _ := a.Issue("alice", []string{"acme"}, -time.Hour)
-	other, _ := (&Authenticator{jwtKey: []byte("another-secret-another-secret-xx")}).Issue("mallory", []string{"acme"}, time.Hour)
+	other, _ := (&Authenticator{jwtKey: []byte("another-secret-another-secret-xx"), issuer: Issuer("vapora"), audience: Audience("vapora")}).Issue("mallory", []string{"acme"}, time.Hour)
 	none := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"sub": "eve", "exp": time.Now().Add(time.Hour).Unix(), "scopes": []string{"acme"}})
 	unsigned, _ := none.SignedString(jwt.UnsafeAllowNoneSignatureType)
-	scopeClaim, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "svc", "exp": time.Now().Add(time.Hour).Unix(), "scope": "acme globex"}).SignedString([]byte(secret))
+	scopeClaim, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "svc", "exp": time.Now().Add(time.Hour).Unix(), "scope": "acme globex",
+		"iss": "stratumiops/vapora", "aud": "vapora"}).SignedString([]byte(secret))
 	for _, c := range []struct {
 		name, header, value string
 		subject             string
@@ -78,8 +79,37 @@ func TestMiddlewareAnswers401(t *testing.T) {
 	}
 }
 
+// One HS256 secret signs every system's tokens: only the issuer and the
+// audience keep a token minted for one system out of the others.
+func TestTokenOfAnotherSystemIsRefused(t *testing.T) {
+	vapora := auth(t)
+	kogral, err := New(Config{JWTSecret: secret}.ForSystem("kogral"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forKogral, _ := kogral.Issue("alice", []string{"acme"}, time.Hour)
+	if _, err := vapora.Authenticate(request("Authorization", "Bearer "+forKogral)); err == nil || !strings.Contains(err.Error(), "invalid token") {
+		t.Fatalf("vapora took kogral's token: %v", err)
+	}
+	if p, err := kogral.Authenticate(request("Authorization", "Bearer "+forKogral)); err != nil || p.Subject != "alice" {
+		t.Fatalf("kogral refused its own token: %v", err)
+	}
+	now := time.Now()
+	for name, c := range map[string]jwt.MapClaims{
+		"no issuer nor audience":       {"sub": "eve", "exp": now.Add(time.Hour).Unix()},
+		"right audience, other issuer": {"sub": "eve", "exp": now.Add(time.Hour).Unix(), "iss": "stratumiops/kogral", "aud": "vapora"},
+		"right issuer, other audience": {"sub": "eve", "exp": now.Add(time.Hour).Unix(), "iss": "stratumiops/vapora", "aud": "kogral"},
+	} {
+		tok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(secret))
+		if p, err := vapora.Authenticate(request("Authorization", "Bearer "+tok)); err == nil {
+			t.Errorf("%s: accepted as %+v", name, p)
+		}
+	}
+}
+
 func TestConfigIsChecked(t *testing.T) {
-	for _, c := range []Config{{}, {JWTSecret: "short"}, {APIKeys: "not json"}, {APIKeys: `[{"name":"x","key_sha256":"zz"}]`}} {
+	for _, c := range []Config{{}, {JWTSecret: "short"}, {APIKeys: "not json"}, {APIKeys: `[{"name":"x","key_sha256":"zz"}]`},
+		{JWTSecret: secret}, {JWTSecret: secret, Issuer: "stratumiops/vapora"}} {
 		if _, err := New(c); err == nil {
 			t.Errorf("%+v accepted", c)
 		}
