@@ -42,25 +42,9 @@ func NewAPI(store *Store, b *bus.Bus, engine *authz.Engine, auth *principal.Auth
 
 // ---- authorization ------------------------------------------------------------
 
-func callerEntity(p *principal.Principal) (cedar.EntityUID, cedar.Entity) {
-	uid := cedar.NewEntityUID("Caller", cedar.String(p.Subject))
-	scopes := make([]cedar.Value, len(p.Scopes))
-	for i, s := range p.Scopes {
-		scopes[i] = cedar.String(s)
-	}
-	return uid, authz.Entity(uid, cedar.RecordMap{"scopes": cedar.NewSet(scopes...)})
-}
-
 // allowed asks Cedar whether the caller may do action on a resource.
 func (a *API) allowed(ctx context.Context, action string, resource cedar.Entity) bool {
-	p := principal.From(ctx)
-	if p == nil {
-		return false
-	}
-	uid, caller := callerEntity(p)
-	d := a.authz.Authorize(ctx, authz.Request{Principal: uid, Action: cedar.NewEntityUID("Action", cedar.String(action)),
-		Resource: resource.UID, Entities: authz.Entities(caller, resource)})
-	return d.Allowed
+	return a.authz.Allows(ctx, action, resource)
 }
 
 func projectEntity(p Project) cedar.Entity {

@@ -37,19 +37,7 @@ var routerEntity = authz.Entity(cedar.NewEntityUID("Router", "llm"), cedar.Recor
 
 // allow asks Cedar whether the caller may do action (route_llm, read_llm, manage_llm).
 func (a *API) allow(ctx context.Context, action string) error {
-	p := principal.From(ctx)
-	if p == nil {
-		return errors.New("no principal")
-	}
-	uid := cedar.NewEntityUID("Caller", cedar.String(p.Subject))
-	scopes := make([]cedar.Value, len(p.Scopes))
-	for i, s := range p.Scopes {
-		scopes[i] = cedar.String(s)
-	}
-	caller := authz.Entity(uid, cedar.RecordMap{"scopes": cedar.NewSet(scopes...)})
-	d := a.authz.Authorize(ctx, authz.Request{Principal: uid, Action: cedar.NewEntityUID("Action", cedar.String(action)),
-		Resource: routerEntity.UID, Entities: authz.Entities(caller, routerEntity)})
-	if !d.Allowed {
+	if !a.authz.Allows(ctx, action, routerEntity) {
 		return httpapi.Errorf(http.StatusForbidden, "forbidden", "%s takes the \"llm\" scope", action)
 	}
 	return nil
