@@ -25,7 +25,7 @@ func TestKogralLogseqImport(t *testing.T) {
 	}
 	ctx := context.Background()
 	c := kogral.NewClient(ep.Gateways["kogral"], "X-API-Key", ep.APIKey)
-	run := strings.ToLower(unique("ls"))
+	run := "demo." + strings.ToLower(unique("ls")) // the dev key's scope owns the graphs named demo.*
 	dir := logseqEdgeCases(t)
 	project := t.TempDir()
 	if out, err := stratumCLI(t, project, "init", "--graph", run); err != nil {

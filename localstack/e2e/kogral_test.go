@@ -312,15 +312,15 @@ func TestKogral(t *testing.T) {
 		if w, b := edgeSet(want), edgeSet(back); !slices.Equal(w, b) || len(w) < 7 {
 			t.Fatalf("links before %v\nafter %v", w, b)
 		}
-		if out, err := stratumCLI(t, project, "graph", "--connected", run+".ledger", "--depth", "1"); err != nil ||
-			!strings.Contains(out, fmt.Sprintf(`"%s.payments" -> "%s.ledger"`, run, run)) {
+		if out, err := stratumCLI(t, project, "graph", "--connected", graph+".ledger", "--depth", "1"); err != nil ||
+			!strings.Contains(out, fmt.Sprintf(`"%s.payments" -> "%s.ledger"`, graph, graph)) {
 			t.Fatalf("graph --connected: %v\n%s", err, out)
 		}
 		if out, err := stratumCLI(t, project, "search", "--type", "decision", "ledger"); err != nil || !strings.Contains(out, "payments") {
 			t.Fatalf("search: %v\n%s", err, out)
 		}
 
-		blocks, err := kogral.NewClient(base, "X-API-Key", ep.APIKey).Blocks(context.Background(), run+".ledger")
+		blocks, err := kogral.NewClient(base, "X-API-Key", ep.APIKey).Blocks(context.Background(), graph+".ledger")
 		if err != nil || len(blocks) != 2 || blocks[1].TaskStatus != "TODO" || blocks[0].References[0] != "Payments" {
 			t.Fatalf("blocks of ledger: %+v %v", blocks, err)
 		}
