@@ -32,8 +32,9 @@ var suppressions = []*cdknag.NagPackSuppression{
 		"Resource * only for actions AWS defines no resource for: X-Ray PutTraceSegments/PutTelemetryRecords (tracing) and ecr:GetAuthorizationToken (the task's image pull)"),
 		AppliesTo: &[]any{"Resource::*"}},
 	{Id: jsii.String("AwsSolutions-IAM5"), Reason: jsii.String(
-		"vault-backup puts and deletes snapshots under its own prefix of the backup bucket (snapshots/*) and nowhere else"),
-		AppliesTo: &[]any{&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*VaultBackups[A-Za-z0-9]*.*\/snapshots\/\*$/`)}}},
+		"vault-backup puts and deletes snapshots under its own prefix of the backup bucket (snapshots/*), and vault-audit "+
+			"reads and writes its checkpoints under audit-checkpoints/*, and nowhere else"),
+		AppliesTo: &[]any{&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*VaultBackups[A-Za-z0-9]*.*\/(snapshots|audit-checkpoints)\/\*$/`)}}},
 	{Id: jsii.String("AwsSolutions-SMG4"), Reason: jsii.String(
 		"Rotation is the README's procedure: the self-hosted SurrealDB password must change on the server first, managed-service credentials and API keys are issued by a person, " +
 			"and the functions re-read secrets on cold start")},
