@@ -32,7 +32,7 @@ var suppressions = []*cdknag.NagPackSuppression{
 		"Resource * only for actions AWS defines no resource for: X-Ray PutTraceSegments/PutTelemetryRecords (tracing) and ecr:GetAuthorizationToken (the task's image pull)"),
 		AppliesTo: &[]any{"Resource::*"}},
 	{Id: jsii.String("AwsSolutions-IAM5"), Reason: jsii.String(
-		"vault-backup puts and deletes snapshots under its own prefix of the backup bucket (snapshots/*), and vault-audit "+
+		"vault-backup puts and deletes snapshots under its own prefix of the backup bucket (snapshots/*), and vault-audit " +
 			"reads and writes its checkpoints under audit-checkpoints/*, and nowhere else"),
 		AppliesTo: &[]any{&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*VaultBackups[A-Za-z0-9]*.*\/(snapshots|audit-checkpoints)\/\*$/`)}}},
 	{Id: jsii.String("AwsSolutions-SMG4"), Reason: jsii.String(

@@ -47,7 +47,7 @@ func NewServer(db *surreal.Client, inv invoke.Invoker) (*Server, error) {
 	return &Server{crypto: crypto, leases: &leases.Client{Invoker: inv}, st: st, tokens: &tokens{db: db, crypto: crypto},
 		policies: pols, mounts: &mounts{db: db},
 		audit: &audit{db: db, crypto: crypto, log: auditlog.NewAppender(db, 64), anchor: &auditlog.Client{Invoker: inv}},
-		opts: httpapi.Options{Errors: WriteError}}, nil
+		opts:  httpapi.Options{Errors: WriteError}}, nil
 }
 
 // handler routes everything under prefix to route, which returns its error.

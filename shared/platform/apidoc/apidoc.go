@@ -222,7 +222,12 @@ func (rf *reflector) component(t reflect.Type) error {
 	if _, done := rf.known[t]; done {
 		return nil
 	}
-	rf.known[t] = &jsonschema.Schema{Ref: "#/components/schemas/" + t.Name()}
+	// The reference admits null, and says so in its type, because the
+	// reflector marks a pointer's schema nullable by adding "null" to its
+	// types: a bare {"type":["null"],"$ref":…} would admit nothing else.
+	ref := "#/components/schemas/" + t.Name()
+	rf.known[t] = &jsonschema.Schema{Types: []string{"null", "object"},
+		AnyOf: []*jsonschema.Schema{{Type: "null"}, {Ref: ref}}}
 	var fields []reflect.StructField
 	for _, f := range reflect.VisibleFields(t) {
 		if f.IsExported() && len(f.Index) == 1 {
@@ -236,10 +241,9 @@ func (rf *reflector) component(t reflect.Type) error {
 	// A required field that holds t again would make every instance
 	// infinite; validators refuse such a schema, and the field is in fact
 	// empty at the leaves.
-	ref, _ := json.Marshal(rf.known[t])
 	s.Required = slices.DeleteFunc(s.Required, func(name string) bool {
 		raw, _ := json.Marshal(s.Properties[name])
-		return bytes.Contains(raw, ref)
+		return bytes.Contains(raw, []byte(`"`+ref+`"`))
 	})
 	rf.components[t.Name()] = s
 	return nil
