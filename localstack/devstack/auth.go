@@ -17,8 +17,9 @@ const (
 )
 
 // DevAPIKeyScopes are the dev key's scopes: the demo tenant, managing agents,
-// and configuring the LLM router (so the README's examples work with it).
-var DevAPIKeyScopes = []string{"demo", "agents", "llm"}
+// configuring the LLM router and registering TypeDialog forms (so the
+// README's examples work with it).
+var DevAPIKeyScopes = []string{"demo", "agents", "llm", "forms"}
 
 // DevKogralProject is the project graph of the devstack's Kogral MCP server:
 // the dev key's tenant, so that its tools and resources work with that key

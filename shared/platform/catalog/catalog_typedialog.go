@@ -1,0 +1,24 @@
+package catalog
+
+import "time"
+
+// TypeDialog's system and functions, kept in their own file: forms in TOML
+// answered through the API and the web page (the CLI and TUI run locally).
+func init() {
+	Systems = append(Systems, System{Name: "typedialog", DevPort: 8403})
+	Functions = append(Functions, Function{
+		Name:        "typedialog-forms",
+		System:      "typedialog",
+		Kind:        HTTP,
+		Description: "TypeDialog forms: register TOML definitions, answer them in sessions, submit into config snapshots, the HTML page.",
+		Routes: []Route{
+			{"GET", "/openapi.json"},
+			{"POST", "/forms"}, {"GET", "/forms"}, {"GET", "/forms/{id}"}, {"GET", "/forms/{id}/page"},
+			{"POST", "/forms/{id}/sessions"}, {"PATCH", "/sessions/{id}"}, {"POST", "/sessions/{id}/submit"},
+		},
+		Database: "typedialog",
+		Auth:     true,
+		MemoryMB: 256,
+		Timeout:  10 * time.Second,
+	})
+}

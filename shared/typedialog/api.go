@@ -1,0 +1,108 @@
+package typedialog
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"regexp"
+	"sync"
+
+	"github.com/cedar-policy/cedar-go"
+
+	"github.com/stratumiops/stratumiops/shared/platform/authz"
+	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
+	"github.com/stratumiops/stratumiops/shared/platform/principal"
+	"github.com/stratumiops/stratumiops/shared/typedialog/form"
+)
+
+var (
+	idPattern      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+	versionPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$`)
+	errForbidden   = httpapi.Errorf(http.StatusForbidden, "forbidden", "not allowed")
+)
+
+// maxCachedForms bounds the parsed definitions an instance keeps.
+const maxCachedForms = 1024
+
+// API serves typedialog-forms.
+type API struct {
+	store  *Store
+	authz  *authz.Engine
+	auth   *principal.Authenticator
+	mu     sync.Mutex
+	parsed map[string]*form.Form // "id@version" → definition; versions never change
+}
+
+// NewAPI builds the API; auth authenticates callers, engine decides with
+// schemas/cedar/typedialog.
+func NewAPI(store *Store, engine *authz.Engine, auth *principal.Authenticator) *API {
+	return &API{store: store, authz: engine, auth: auth, parsed: map[string]*form.Form{}}
+}
+
+// allowed asks Cedar whether the caller may do action on resource.
+func (a *API) allowed(ctx context.Context, action string, resource cedar.Entity) bool {
+	return a.authz.Allows(ctx, action, resource)
+}
+
+func formEntity(id string) cedar.Entity {
+	return authz.Entity(cedar.NewEntityUID("Form", cedar.String(id)), cedar.RecordMap{})
+}
+
+func sessionEntity(s sessionRow) cedar.Entity {
+	return authz.Entity(cedar.NewEntityUID("Session", cedar.String(s.ID)), cedar.RecordMap{
+		"owner": cedar.NewEntityUID("Caller", cedar.String(s.Owner)), "form": cedar.String(s.FormID)})
+}
+
+// loadForm reads a registered form version (the newest when version is
+// empty) and its parsed definition.
+func (a *API) loadForm(ctx context.Context, id, version string) (formRow, *form.Form, error) {
+	if !idPattern.MatchString(id) {
+		return formRow{}, nil, httpapi.BadRequest("form id %q is malformed", id)
+	}
+	if version != "" && !versionPattern.MatchString(version) {
+		return formRow{}, nil, httpapi.BadRequest("form version %q is malformed", version)
+	}
+	if !a.allowed(ctx, "read_form", formEntity(id)) {
+		return formRow{}, nil, httpapi.NotFound("form %q not found", id)
+	}
+	row, err := a.store.Form(ctx, id, version)
+	if errors.Is(err, ErrNotFound) {
+		if version != "" {
+			return formRow{}, nil, httpapi.NotFound("form %q has no version %q", id, version)
+		}
+		return formRow{}, nil, httpapi.NotFound("form %q not found", id)
+	}
+	if err != nil {
+		return formRow{}, nil, err
+	}
+	f, err := a.definition(row)
+	return row, f, err
+}
+
+func (a *API) definition(row formRow) (*form.Form, error) {
+	key := row.FormID + "@" + row.Version
+	a.mu.Lock()
+	f, ok := a.parsed[key]
+	a.mu.Unlock()
+	if ok {
+		return f, nil
+	}
+	f, err := form.Parse(row.FormID+".toml", []byte(row.Definition))
+	if err != nil {
+		return nil, err // stored definitions were checked on the way in
+	}
+	a.mu.Lock()
+	if len(a.parsed) < maxCachedForms {
+		a.parsed[key] = f
+	}
+	a.mu.Unlock()
+	return f, nil
+}
+
+func newSessionID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "ses_" + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,140 @@
+package typedialog
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stratumiops/stratumiops/schemas"
+	"github.com/stratumiops/stratumiops/shared/platform/authz"
+	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
+	"github.com/stratumiops/stratumiops/shared/platform/principal"
+)
+
+// formsAPI is typedialog-forms over a fresh store with API keys "admin"
+// (scope forms), "ann" and "bob" (no scope).
+func formsAPI(t *testing.T) http.Handler {
+	t.Helper()
+	engine, err := authz.Load(schemas.Cedar, "cedar/typedialog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []principal.APIKey
+	for name, scopes := range map[string][]string{"admin": {"forms"}, "ann": {"demo"}, "bob": nil} {
+		keys = append(keys, principal.APIKey{Name: name, KeySHA256: principal.HashKey(name), Scopes: scopes})
+	}
+	raw, _ := json.Marshal(keys)
+	auth, err := principal.New(principal.Config{APIKeys: string(raw)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return httpapi.Options{}.Middleware(Spec.Handler(NewAPI(newStore(t), engine, auth)))
+}
+
+type answer struct {
+	status int
+	body   map[string]any
+	raw    string
+}
+
+func call(t *testing.T, h http.Handler, key, method, target, body string) answer {
+	t.Helper()
+	req := httptest.NewRequest(method, target, strings.NewReader(body))
+	if key != "" {
+		req.Header.Set("X-API-Key", key)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	raw, _ := io.ReadAll(rec.Body)
+	a := answer{status: rec.Code, raw: string(raw)}
+	_ = json.Unmarshal(raw, &a.body)
+	return a
+}
+
+func expect(t *testing.T, h http.Handler, key, method, target, body string, status int) answer {
+	t.Helper()
+	a := call(t, h, key, method, target, body)
+	if a.status != status {
+		t.Fatalf("%s %s %s: %d %s, want %d", key, method, target, a.status, a.raw, status)
+	}
+	return a
+}
+
+func example(t *testing.T) string {
+	t.Helper()
+	raw, err := os.ReadFile("../../schemas/forms/examples/employee.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(raw)
+}
+
+func TestFormsAPI(t *testing.T) {
+	h := formsAPI(t)
+	def := example(t)
+	expect(t, h, "", "POST", "/forms", def, 401)
+	expect(t, h, "ann", "POST", "/forms", def, 403)
+	reg := expect(t, h, "admin", "POST", "/forms", def, 201)
+	if reg.body["id"] != "example_form" || reg.body["version"] != "1.0.0" || len(reg.body["sections"].([]any)) != 2 {
+		t.Fatalf("registered %v", reg.body)
+	}
+	expect(t, h, "admin", "POST", "/forms", def, 201) // the same text again is harmless
+	if a := expect(t, h, "admin", "POST", "/forms", strings.Replace(def, "Example Form", "Other", 1), 409); !strings.Contains(a.raw, "bump [form] version") {
+		t.Fatal(a.raw)
+	}
+	bad := expect(t, h, "admin", "POST", "/forms", "[form]\nid = \"x\"\nversion = \"1\"\n[[sections]]\nid = \"s\"\n[[sections.fields]]\nid = \"a\"\ntype = \"slider\"\n[[sections.fields]]\nid = \"a\"\ntype = \"text\"\n", 400)
+	if msg := bad.raw; !strings.Contains(msg, "form.toml:8:1: field \\\"a\\\": unknown field type") || !strings.Contains(msg, "form.toml:10:1: duplicate field id") {
+		t.Fatalf("definition errors: %s", msg)
+	}
+	if list := expect(t, h, "bob", "GET", "/forms", "", 200); len(list.body["forms"].([]any)) != 1 {
+		t.Fatalf("list %v", list.body)
+	}
+	expect(t, h, "bob", "GET", "/forms/example_form?version=1.0.0", "", 200)
+	expect(t, h, "bob", "GET", "/forms/example_form?version=9", "", 404)
+	expect(t, h, "bob", "GET", "/forms/nope", "", 404)
+	expect(t, h, "bob", "GET", "/forms/example_form?lang=es", "", 400)
+
+	// A session: engineering shows team_size; switching away hides it and drops it from the output.
+	s := expect(t, h, "ann", "POST", "/forms/example_form/sessions", `{"answers":{"name":"Ada Lovelace","department":"engineering"}}`, 201)
+	sid := s.body["id"].(string)
+	if vis := s.body["visible"].([]any); len(vis) != 6 {
+		t.Fatalf("visible %v", vis)
+	}
+	expect(t, h, "ann", "PATCH", "/sessions/"+sid, `{"answers":{"agee":3}}`, 400)
+	expect(t, h, "bob", "PATCH", "/sessions/"+sid, `{"answers":{"email":"x"}}`, 404) // not bob's session
+	p := expect(t, h, "ann", "PATCH", "/sessions/"+sid, `{"answers":{"email":"nope","team_size":"small"}}`, 200)
+	if errs := p.body["errors"].([]any); len(errs) != 1 || errs[0].(map[string]any)["rule"] != "pattern" {
+		t.Fatalf("errors %v", p.body)
+	}
+	if miss := p.body["missing"].([]any); len(miss) != 1 || miss[0] != "projects" {
+		t.Fatalf("missing %v", p.body["missing"])
+	}
+	if a := expect(t, h, "ann", "POST", "/sessions/"+sid+"/submit", "", 422); !strings.Contains(a.raw, "email: must match") {
+		t.Fatal(a.raw)
+	}
+	p = expect(t, h, "ann", "PATCH", "/sessions/"+sid, `{"answers":{"email":"ada@example.org","department":"design","projects":[{"project_name":"engine"}]}}`, 200)
+	if strings.Contains(p.raw, `"visible":["name","email","department","team_size"`) {
+		t.Fatalf("team_size still visible: %s", p.raw)
+	}
+	sub := expect(t, h, "ann", "POST", "/sessions/"+sid+"/submit", "", 200)
+	out := sub.body["output"].(string)
+	if strings.Contains(out, "team_size") || !strings.Contains(out, `"department": "design"`) || len(sub.body["config_hash"].(string)) != 64 {
+		t.Fatalf("submission %v", sub.body)
+	}
+	expect(t, h, "ann", "POST", "/sessions/"+sid+"/submit", "", 409)
+	expect(t, h, "ann", "PATCH", "/sessions/"+sid, `{"answers":{"name":"Bob"}}`, 409)
+
+	big := `{"answers":{"name":"` + strings.Repeat("a", 1<<20) + `"}}`
+	expect(t, h, "ann", "PATCH", "/sessions/"+sid, big, 413)
+
+	page := expect(t, h, "bob", "GET", "/forms/example_form/page", "", 200)
+	for _, want := range []string{`data-id="team_size"`, `data-condition="{&#34;field&#34;:&#34;department&#34;,&#34;equals&#34;:&#34;engineering&#34;}"`, `data-repeatable="true" data-min="1" data-max="5"`, `class="td-add"`} {
+		if !strings.Contains(page.raw, want) {
+			t.Fatalf("page lacks %s", want)
+		}
+	}
+}

@@ -1,0 +1,99 @@
+package typedialog
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
+	"github.com/stratumiops/stratumiops/shared/platform/principal"
+	"github.com/stratumiops/stratumiops/shared/typedialog/form"
+)
+
+// registerForm takes a TOML definition as the body. Every definition
+// problem is a 400 listing each with its line and column; re-registering
+// the same version with the same text is harmless, with another text a 409.
+func (a *API) registerForm(w http.ResponseWriter, r *http.Request) error {
+	src, err := io.ReadAll(r.Body)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return httpapi.Errorf(http.StatusRequestEntityTooLarge, "too_large", "form definition exceeds %d bytes", mbe.Limit)
+	}
+	if err != nil {
+		return httpapi.BadRequest("read form definition: %v", err)
+	}
+	if len(strings.TrimSpace(string(src))) == 0 {
+		return httpapi.BadRequest("request body is empty: send the form's TOML definition")
+	}
+	f, err := form.Parse("form.toml", src)
+	var de *form.DefinitionError
+	if errors.As(err, &de) {
+		return httpapi.Errorf(http.StatusBadRequest, "bad_definition", "%s", de.Error())
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case !idPattern.MatchString(f.Form.ID):
+		return httpapi.Errorf(http.StatusBadRequest, "bad_definition", "form id %q: use letters, digits, _ . - (at most 128)", f.Form.ID)
+	case !versionPattern.MatchString(f.Form.Version):
+		return httpapi.Errorf(http.StatusBadRequest, "bad_definition", "form version %q: a registered form needs [form] version (letters, digits, . + - _)", f.Form.Version)
+	}
+	if !a.allowed(r.Context(), "register_form", formEntity(f.Form.ID)) {
+		return errForbidden
+	}
+	row, err := a.store.CreateForm(r.Context(), formRow{FormID: f.Form.ID, Version: f.Form.Version, Title: f.Form.Title,
+		Definition: string(src), CreatedBy: principal.From(r.Context()).Subject})
+	if errors.Is(err, ErrExists) && row.Definition != string(src) {
+		return httpapi.Errorf(http.StatusConflict, "conflict",
+			"form %q version %q is already registered with another definition: bump [form] version", f.Form.ID, f.Form.Version)
+	}
+	if err != nil && !errors.Is(err, ErrExists) {
+		return err
+	}
+	w.Header().Set("Location", "/forms/"+f.Form.ID+"?version="+f.Form.Version)
+	httpapi.WriteJSON(w, http.StatusCreated, formDoc(row, f))
+	return nil
+}
+
+func formDoc(row formRow, f *form.Form) FormDoc {
+	format := f.Output.Format
+	if format == "" {
+		format = form.FormatJSON
+	}
+	sections := f.Sections
+	if sections == nil {
+		sections = []form.Section{}
+	}
+	return FormDoc{ID: row.FormID, Version: row.Version, Title: f.Form.Title, Description: f.Form.Description,
+		Format: format, CreatedAt: row.CreatedAt.Time, Sections: sections}
+}
+
+func (a *API) listForms(w http.ResponseWriter, r *http.Request) error {
+	limit, err := httpapi.QueryInt(r, "limit", 100, 1, 500)
+	if err != nil {
+		return err
+	}
+	rows, err := a.store.Forms(r.Context(), limit)
+	if err != nil {
+		return err
+	}
+	out := FormList{Forms: []FormSummary{}}
+	for _, row := range rows {
+		if a.allowed(r.Context(), "read_form", formEntity(row.FormID)) {
+			out.Forms = append(out.Forms, FormSummary{ID: row.FormID, Version: row.Version, Title: row.Title, CreatedAt: row.CreatedAt.Time})
+		}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (a *API) getForm(w http.ResponseWriter, r *http.Request) error {
+	row, f, err := a.loadForm(r.Context(), r.PathValue("id"), r.URL.Query().Get("version"))
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, formDoc(row, f))
+	return nil
+}

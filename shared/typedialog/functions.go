@@ -1,0 +1,24 @@
+package typedialog
+
+import (
+	"context"
+
+	"github.com/stratumiops/stratumiops/schemas"
+	"github.com/stratumiops/stratumiops/shared/platform/authz"
+	"github.com/stratumiops/stratumiops/shared/platform/function"
+)
+
+// Functions are TypeDialog's functions, by catalog name.
+var Functions = function.Set{
+	"typedialog-forms": function.HTTP(Spec, func(ctx context.Context, d *function.Deps) (*API, error) {
+		engine, err := authz.Load(schemas.Cedar, "cedar/typedialog")
+		if err != nil {
+			return nil, err
+		}
+		auth, err := d.Authenticator()
+		if err != nil {
+			return nil, err
+		}
+		return NewAPI(NewStore(d.Surreal), engine, auth), nil
+	}),
+}

@@ -1,0 +1,186 @@
+package typedialog
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
+	"github.com/stratumiops/stratumiops/shared/platform/principal"
+	"github.com/stratumiops/stratumiops/shared/typedialog/form"
+)
+
+func (a *API) startSession(w http.ResponseWriter, r *http.Request) error {
+	var in SessionInput
+	if err := decodeOptional(r, &in); err != nil {
+		return err
+	}
+	row, f, err := a.loadForm(r.Context(), r.PathValue("id"), in.Version)
+	if err != nil {
+		return err
+	}
+	if !a.allowed(r.Context(), "answer", formEntity(row.FormID)) {
+		return errForbidden
+	}
+	if err := unknownAnswers(f, in.Answers); err != nil {
+		return err
+	}
+	answers := map[string]any{}
+	for k, v := range in.Answers {
+		if v != nil {
+			answers[k] = v
+		}
+	}
+	s, err := a.store.CreateSession(r.Context(), newSessionID(), row.FormID, row.Version, principal.From(r.Context()).Subject, answers)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/sessions/"+s.ID)
+	httpapi.WriteJSON(w, http.StatusCreated, sessionState(f, s))
+	return nil
+}
+
+// decodeOptional decodes a JSON body when there is one.
+func decodeOptional(r *http.Request, v any) error {
+	raw, err := io.ReadAll(r.Body)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return httpapi.Errorf(http.StatusRequestEntityTooLarge, "too_large", "request body exceeds %d bytes", mbe.Limit)
+	}
+	if err != nil || len(bytes.TrimSpace(raw)) == 0 {
+		return nil
+	}
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+	return httpapi.DecodeJSON(r, v)
+}
+
+// unknownAnswers refuses answers to fields the form does not have, naming them.
+func unknownAnswers(f *form.Form, answers map[string]any) error {
+	var unknown []string
+	for k := range answers {
+		if _, ok := f.Lookup(k); !ok {
+			unknown = append(unknown, fmt.Sprintf("%q", k))
+		}
+	}
+	if len(unknown) > 0 {
+		return httpapi.BadRequest("form %q has no field %s", f.Form.ID, strings.Join(unknown, ", "))
+	}
+	return nil
+}
+
+// session reads a session the caller may answer; another caller's is a 404.
+func (a *API) session(r *http.Request) (sessionRow, *form.Form, error) {
+	id := r.PathValue("id")
+	if !idPattern.MatchString(id) {
+		return sessionRow{}, nil, httpapi.BadRequest("session id %q is malformed", id)
+	}
+	s, err := a.store.Session(r.Context(), id)
+	if errors.Is(err, ErrNotFound) || (err == nil && !a.allowed(r.Context(), "answer", sessionEntity(s))) {
+		return sessionRow{}, nil, httpapi.NotFound("session %q not found", id)
+	}
+	if err != nil {
+		return sessionRow{}, nil, err
+	}
+	row, err := a.store.Form(r.Context(), s.FormID, s.Version)
+	if err != nil {
+		return sessionRow{}, nil, fmt.Errorf("form of session %s: %w", id, err)
+	}
+	f, err := a.definition(row)
+	return s, f, err
+}
+
+func (a *API) patchSession(w http.ResponseWriter, r *http.Request) error {
+	var in AnswersPatch
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	if in.Answers == nil {
+		return httpapi.BadRequest("field \"answers\" is required")
+	}
+	s, f, err := a.session(r)
+	if err != nil {
+		return err
+	}
+	if err := unknownAnswers(f, in.Answers); err != nil {
+		return err
+	}
+	s, err = a.store.PatchAnswers(r.Context(), s.ID, in.Answers)
+	if errors.Is(err, ErrSessionClosed) {
+		return httpapi.Errorf(http.StatusConflict, "conflict", "session %q is already submitted", r.PathValue("id"))
+	}
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, sessionState(f, s))
+	return nil
+}
+
+// sessionState reports the visible fields, the failing answers (of fields
+// that have one) and the required fields still unanswered.
+func sessionState(f *form.Form, s sessionRow) Session {
+	r := f.Check(s.Answers)
+	out := Session{ID: s.ID, FormID: s.FormID, Version: s.Version, Status: s.Status, Answers: s.Answers,
+		Visible: r.Visible, Errors: []form.FieldError{}, Missing: []string{}, CreatedAt: s.CreatedAt.Time, UpdatedAt: s.UpdatedAt.Time}
+	if out.Answers == nil {
+		out.Answers = map[string]any{}
+	}
+	if out.Visible == nil {
+		out.Visible = []string{}
+	}
+	for _, e := range r.Errors {
+		top, _, _ := strings.Cut(strings.SplitN(e.Field, "[", 2)[0], ".")
+		if _, answered := s.Answers[top]; answered {
+			out.Errors = append(out.Errors, e)
+		} else {
+			out.Missing = append(out.Missing, e.Field)
+		}
+	}
+	return out
+}
+
+func (a *API) submit(w http.ResponseWriter, r *http.Request) error {
+	if err := decodeOptional(r, &struct{}{}); err != nil {
+		return err
+	}
+	s, f, err := a.session(r)
+	if err != nil {
+		return err
+	}
+	if s.Status != "open" {
+		return httpapi.Errorf(http.StatusConflict, "conflict", "session %q is already submitted", s.ID)
+	}
+	values, err := f.Validate(s.Answers)
+	var ae *form.AnswersError
+	if errors.As(err, &ae) {
+		return httpapi.Errorf(http.StatusUnprocessableEntity, "invalid_answers", "%s", ae.Error())
+	}
+	if err != nil {
+		return err
+	}
+	format := f.Output.Format
+	if format == "" {
+		format = form.FormatJSON
+	}
+	out, err := form.Render(format, values)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(out)
+	hash := hex.EncodeToString(sum[:])
+	err = a.store.Submit(r.Context(), s.ID, s.Rev, snapshot{FormID: s.FormID, Version: s.Version, SessionID: s.ID,
+		ConfigHash: hash, Output: values, Format: format, Rendered: string(out)})
+	if errors.Is(err, ErrSessionMoved) {
+		return httpapi.Errorf(http.StatusConflict, "conflict", "session %q changed or was submitted while submitting: read it and submit again", s.ID)
+	}
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, Submission{SessionID: s.ID, FormID: s.FormID, Version: s.Version, Format: format,
+		Output: string(out), Values: values, ConfigHash: hash, SnapshotID: s.ID})
+	return nil
+}

@@ -1,0 +1,112 @@
+package typedialog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	localsurreal "github.com/stratumiops/stratumiops/localstack/surreal"
+	"github.com/stratumiops/stratumiops/schemas"
+	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+)
+
+var surrealURL string
+
+func TestMain(m *testing.M) { os.Exit(localsurreal.RunTests(m, &surrealURL)) }
+
+func newStore(t testing.TB) *Store {
+	t.Helper()
+	db := surreal.New(surreal.Config{URL: surrealURL, User: "root", Pass: "root", Namespace: "test",
+		Database: fmt.Sprintf("typedialog_%d", time.Now().UnixNano())}, nil)
+	t.Cleanup(func() { _ = db.Close() })
+	if _, err := surreal.Migrate(context.Background(), db, schemas.Surreal, "surreal/typedialog"); err != nil {
+		t.Fatal(err)
+	}
+	return NewStore(db)
+}
+
+func TestStoreFormsAndSessions(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	f, err := s.CreateForm(ctx, formRow{FormID: "f", Version: "1", Title: "T", Definition: "x", CreatedBy: "me"})
+	if err != nil || f.ID != "f@1" {
+		t.Fatalf("%+v %v", f, err)
+	}
+	if _, err := s.CreateForm(ctx, formRow{FormID: "f", Version: "1", Definition: "y"}); !errors.Is(err, ErrExists) {
+		t.Fatalf("second register: %v", err)
+	}
+	time.Sleep(2 * time.Millisecond)
+	if _, err := s.CreateForm(ctx, formRow{FormID: "f", Version: "2", Definition: "z"}); err != nil {
+		t.Fatal(err)
+	}
+	if latest, err := s.Form(ctx, "f", ""); err != nil || latest.Version != "2" {
+		t.Fatalf("latest %+v %v", latest, err)
+	}
+	if list, err := s.Forms(ctx, 10); err != nil || len(list) != 1 || list[0].Version != "2" {
+		t.Fatalf("list %+v %v", list, err)
+	}
+	if _, err := s.Form(ctx, "nope", ""); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing form: %v", err)
+	}
+	sess, err := s.CreateSession(ctx, "s1", "f", "2", "me", map[string]any{"a": "1"})
+	if err != nil || sess.Status != "open" {
+		t.Fatalf("%+v %v", sess, err)
+	}
+	// Concurrent patches of different fields all land.
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.PatchAnswers(ctx, "s1", map[string]any{fmt.Sprintf("k%d", i): i}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	got, err := s.PatchAnswers(ctx, "s1", map[string]any{"a": nil})
+	if err != nil || len(got.Answers) != 8 || got.Rev != 9 {
+		t.Fatalf("answers %v rev %d err %v", got.Answers, got.Rev, err)
+	}
+	// Two submissions of one revision: exactly one commits.
+	var ok, moved int
+	var mu sync.Mutex
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.Submit(ctx, "s1", got.Rev, snapshot{FormID: "f", Version: "2", SessionID: "s1", ConfigHash: "h", Output: got.Answers, Format: "json", Rendered: "{}"})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, ErrSessionMoved):
+				moved++
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok != 1 || moved != 1 {
+		t.Fatalf("submissions: %d ok, %d refused", ok, moved)
+	}
+	if _, err := s.PatchAnswers(ctx, "s1", map[string]any{"b": 1}); !errors.Is(err, ErrSessionClosed) {
+		t.Fatalf("patch after submit: %v", err)
+	}
+	if snap, err := s.Snapshot(ctx, "s1"); err != nil || snap.ConfigHash != "h" || snap.Target != "" || snap.CreatedAt == nil {
+		t.Fatalf("snapshot %+v %v", snap, err)
+	}
+	// A stale revision is refused.
+	if _, err := s.CreateSession(ctx, "s2", "f", "2", "me", map[string]any{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Submit(ctx, "s2", 5, snapshot{}); !errors.Is(err, ErrSessionMoved) {
+		t.Fatalf("stale submit: %v", err)
+	}
+}
