@@ -109,6 +109,7 @@ type Stack struct {
 	dbs        map[string]*surreal.Client
 	dispatcher *bus.Dispatcher
 	servers    []*http.Server
+	listeners  map[string]net.Listener // gateways bound before their functions are built
 	kms        *localkms.Server
 	emulator   *emulator.Emulator
 	tempDirs   []string
@@ -176,6 +177,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 				return nil, err
 			}
 		}
+	}
+	if err := s.bindGateways(); err != nil {
+		return nil, err
 	}
 	var handlers map[string]http.Handler
 	if cfg.LambdaRuntime {
@@ -333,6 +337,9 @@ func (s *Stack) buildFunctions(ctx context.Context, metrics *obs.Metrics, local 
 		if f.Backups {
 			d.Vars["VAULT_BACKUP_DIR"] = s.endpoints.VaultBackupDir
 		}
+		for k, v := range s.serviceVars(f) {
+			d.Vars[k] = v
+		}
 		if f.Bus {
 			d.Bus = s.bus
 		}
@@ -382,13 +389,62 @@ func (s *Stack) serveGateway(sys catalog.System, handlers map[string]http.Handle
 	return nil
 }
 
-func (s *Stack) listen(name string, port int, h http.Handler) (string, error) {
+// bindGateways binds every system gateway's port before the functions are
+// built, so that a function that calls another system's API (vapora-knowledge
+// calls Kogral's) is given its address.
+func (s *Stack) bindGateways() error {
+	s.listeners = map[string]net.Listener{}
+	for _, sys := range catalog.Systems {
+		routed := false
+		for _, f := range catalog.OfSystem(sys.Name) {
+			routed = routed || len(f.Routes) > 0
+		}
+		if !routed {
+			continue
+		}
+		l, err := s.bind(sys.Name, sys.DevPort)
+		if err != nil {
+			return err
+		}
+		s.listeners[sys.Name] = l
+		s.endpoints.Gateways[sys.Name] = "http://" + l.Addr().String()
+	}
+	return nil
+}
+
+// serviceVars are the addresses and credentials of other systems' APIs that
+// a function's catalog entry asks for (KOGRAL_URL, KOGRAL_API_KEY): the
+// devstack's gateways and its dev key.
+func (s *Stack) serviceVars(f catalog.Function) map[string]string {
+	known := map[string]string{"KOGRAL_URL": s.endpoints.Gateways["kogral"], "KOGRAL_API_KEY": DevAPIKey}
+	out := map[string]string{}
+	for k := range f.Env {
+		if v, ok := known[k]; ok && os.Getenv(k) == "" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func (s *Stack) bind(name string, port int) (net.Listener, error) {
 	if s.cfg.EphemeralPorts {
 		port = 0
 	}
 	l, err := net.Listen("tcp", net.JoinHostPort(s.cfg.Host, strconv.Itoa(port)))
 	if err != nil {
-		return "", fmt.Errorf("%s gateway on port %d: %w (another devstack running? try --ephemeral-ports)", name, port, err)
+		return nil, fmt.Errorf("%s gateway on port %d: %w (another devstack running? try --ephemeral-ports)", name, port, err)
+	}
+	return l, nil
+}
+
+func (s *Stack) listen(name string, port int, h http.Handler) (string, error) {
+	l, ok := s.listeners[name]
+	delete(s.listeners, name)
+	if !ok {
+		var err error
+		if l, err = s.bind(name, port); err != nil {
+			return "", err
+		}
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.servers = append(s.servers, srv)
@@ -425,6 +481,9 @@ func (s *Stack) Close() {
 	defer cancel()
 	for _, srv := range s.servers {
 		_ = srv.Shutdown(ctx)
+	}
+	for _, l := range s.listeners {
+		_ = l.Close() // bound, never served: start-up failed before
 	}
 	if s.stopSchedules != nil {
 		s.stopSchedules()
