@@ -22,6 +22,8 @@ func TestFixtures(t *testing.T) {
 		events.SubjectAgentRegister:     &events.AgentRegistration{},
 		events.SubjectTaskReleased:      &events.TaskReleased{},
 		events.SubjectBoardRepaired:     &events.BoardRepaired{},
+		events.SubjectPipelineStage:     &events.StageEvent{},
+		events.SubjectPipelineApproval:  &events.ApprovalRequest{},
 	}
 	files, _ := filepath.Glob("testdata/*.json")
 	if len(files) != len(fixtures) {

@@ -114,6 +114,7 @@ type Stack struct {
 	dbs        map[string]*surreal.Client
 	dispatcher *bus.Dispatcher
 	servers    []*http.Server
+	listeners  map[string]net.Listener // gateways bound before their functions are built
 	kms        *localkms.Server
 	emulator   *emulator.Emulator
 	tempDirs   []string
@@ -184,6 +185,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 				return nil, err
 			}
 		}
+	}
+	if err := s.bindGateways(); err != nil {
+		return nil, err
 	}
 	var handlers map[string]http.Handler
 	if cfg.LambdaRuntime {
@@ -341,6 +345,9 @@ func (s *Stack) buildFunctions(ctx context.Context, metrics *obs.Metrics, local 
 		if f.Backups {
 			d.Vars["VAULT_BACKUP_DIR"] = s.endpoints.VaultBackupDir
 		}
+		for k, v := range s.serviceVars(f) {
+			d.Vars[k] = v
+		}
 		if f.Bus {
 			d.Bus = s.bus
 		}
@@ -407,18 +414,77 @@ func checkBind(cfg Config) error {
 	return nil
 }
 
-func (s *Stack) listen(name string, port int, h http.Handler) (string, error) {
-	return s.listenOn(s.cfg.Host, name, port, h)
+// bindGateways binds every system gateway's port before the functions are
+// built, so that a function that calls another system's API (vapora-knowledge
+// calls Kogral's) is given its address.
+func (s *Stack) bindGateways() error {
+	s.listeners = map[string]net.Listener{}
+	for _, sys := range catalog.Systems {
+		routed := false
+		for _, f := range catalog.OfSystem(sys.Name) {
+			routed = routed || len(f.Routes) > 0
+		}
+		if !routed {
+			continue
+		}
+		l, err := s.bind(s.cfg.Host, sys.Name, sys.DevPort)
+		if err != nil {
+			return err
+		}
+		s.listeners[sys.Name] = l
+		s.endpoints.Gateways[sys.Name] = "http://" + l.Addr().String()
+	}
+	return nil
 }
 
-func (s *Stack) listenOn(host, name string, port int, h http.Handler) (string, error) {
+// serviceVars are the addresses and credentials of other systems' APIs that
+// a function's catalog entry asks for (KOGRAL_URL, KOGRAL_API_KEY): the
+// devstack's gateways and its dev key.
+func (s *Stack) serviceVars(f catalog.Function) map[string]string {
+	known := map[string]string{"KOGRAL_URL": s.endpoints.Gateways["kogral"], "KOGRAL_API_KEY": DevAPIKey}
+	out := map[string]string{}
+	for k := range f.Env {
+		if v, ok := known[k]; ok && os.Getenv(k) == "" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func (s *Stack) bind(host, name string, port int) (net.Listener, error) {
 	if s.cfg.EphemeralPorts {
 		port = 0
 	}
 	l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
-		return "", fmt.Errorf("%s gateway on port %d: %w (another devstack running? try --ephemeral-ports)", name, port, err)
+		return nil, fmt.Errorf("%s gateway on port %d: %w (another devstack running? try --ephemeral-ports)", name, port, err)
 	}
+	return l, nil
+}
+
+// listen serves h on the gateway's port, bound already or now.
+func (s *Stack) listen(name string, port int, h http.Handler) (string, error) {
+	l, ok := s.listeners[name]
+	delete(s.listeners, name)
+	if !ok {
+		var err error
+		if l, err = s.bind(s.cfg.Host, name, port); err != nil {
+			return "", err
+		}
+	}
+	return s.serve(name, l, h), nil
+}
+
+// listenOn serves h on host whatever the devstack's --host (the Invoke API stays on loopback).
+func (s *Stack) listenOn(host, name string, port int, h http.Handler) (string, error) {
+	l, err := s.bind(host, name, port)
+	if err != nil {
+		return "", err
+	}
+	return s.serve(name, l, h), nil
+}
+
+func (s *Stack) serve(name string, l net.Listener, h http.Handler) string {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.servers = append(s.servers, srv)
 	go func() {
@@ -426,7 +492,7 @@ func (s *Stack) listenOn(host, name string, port int, h http.Handler) (string, e
 			s.log.Error("gateway stopped", "gateway", name, "err", err)
 		}
 	}()
-	return l.Addr().String(), nil
+	return l.Addr().String()
 }
 
 // Endpoints returns where everything listens.
@@ -454,6 +520,9 @@ func (s *Stack) Close() {
 	defer cancel()
 	for _, srv := range s.servers {
 		_ = srv.Shutdown(ctx)
+	}
+	for _, l := range s.listeners {
+		_ = l.Close() // bound, never served: start-up failed before
 	}
 	if s.stopSchedules != nil {
 		s.stopSchedules()

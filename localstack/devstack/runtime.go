@@ -63,7 +63,11 @@ func (s *Stack) startEmulator(ctx context.Context) (*emulator.Emulator, error) {
 	emu, err := emulator.New(emulator.Config{RIE: rie, DistDir: dist, Log: s.cfg.Log,
 		Env: func(f catalog.Function) []string {
 			env := append([]string(nil), base...)
+			services := s.serviceVars(f)
 			for k, v := range f.Env {
+				if sv, ok := services[k]; ok {
+					v = sv
+				}
 				env = append(env, k+"="+v)
 			}
 			if f.KMS {

@@ -92,7 +92,13 @@ func (a *Agents) Assign(ctx context.Context, t Task, agentID, role, requestedTyp
 			return Assignment{}, &AssignError{Msg: fmt.Sprintf("no Ready agent with role %s", role)}
 		}
 	}
-	updated, err := a.store.SetAssignment(ctx, t, chosen.Agent.ID, taskType)
+	return a.assignTo(ctx, t, chosen, taskType, false)
+}
+
+// assignTo records the assignment and publishes vapora.tasks.assign; with
+// onlyFree the write holds only if nobody took the task meanwhile (errStale).
+func (a *Agents) assignTo(ctx context.Context, t Task, chosen Candidate, taskType string, onlyFree bool) (Assignment, error) {
+	updated, err := a.store.SetAssignment(ctx, t, chosen.Agent.ID, taskType, onlyFree)
 	if err != nil {
 		return Assignment{}, err
 	}
@@ -138,6 +144,9 @@ func (a *Agents) OnAssign(ctx context.Context, d bus.Delivery, e events.TaskAssi
 		if cur.Status != t.Status {
 			return errStale // redelivered with the new column's lock
 		}
+		if cur.AssignedAgent == nil || *cur.AssignedAgent != e.AgentID {
+			return errSuperseded // released or given to another agent since
+		}
 		_, err = surreal.Query[any](ctx, s.db, `BEGIN TRANSACTION;
 CREATE $applied;
 UPDATE $agent SET current_load = math::min([1.0, current_load + $load]),
@@ -161,8 +170,16 @@ COMMIT TRANSACTION;`, map[string]any{"applied": appliedID("assign", d.MsgID), "a
 		obs.Log(ctx).Info("assignment already applied", "msg_id", d.MsgID)
 		return nil
 	}
+	if errors.Is(err, errSuperseded) {
+		obs.Log(ctx).Info("assignment superseded", "msg_id", d.MsgID, "task_id", e.TaskID, "agent_id", e.AgentID)
+		return nil
+	}
 	return err
 }
+
+// errSuperseded means an assignment event arrived after its task was
+// released or reassigned: applying it would undo that.
+var errSuperseded = errors.New("the task is no longer assigned to this agent")
 
 // OnResult applies a task result once: the task moves on (Review on
 // success, back to Todo on failure), the agent sheds load, the execution is

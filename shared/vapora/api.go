@@ -23,10 +23,12 @@ import (
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
 
-// API serves vapora-projects and vapora-agents.
+// API serves vapora-projects, vapora-agents, vapora-swarm and vapora-pipelines.
 type API struct {
 	store    *Store
 	agents   *Agents
+	pipes    *Pipelines
+	kogral   *KogralClient
 	authz    *authz.Engine
 	auth     *principal.Authenticator
 	o        httpapi.Options
@@ -37,7 +39,8 @@ type API struct {
 // NewAPI builds the API; auth authenticates callers, engine decides with
 // schemas/cedar/vapora.
 func NewAPI(store *Store, b *bus.Bus, engine *authz.Engine, auth *principal.Authenticator) *API {
-	return &API{store: store, agents: NewAgents(store, b), authz: engine, auth: auth}
+	agents := NewAgents(store, b)
+	return &API{store: store, agents: agents, pipes: NewPipelines(store, agents, b), authz: engine, auth: auth}
 }
 
 // ---- authorization ------------------------------------------------------------
@@ -564,11 +567,15 @@ func (a *API) listAgents(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (a *API) agent(r *http.Request) (Agent, error) {
+// WithKogral gives the API Kogral's client, for the knowledge routes.
+func (a *API) WithKogral(k *KogralClient) *API { a.kogral = k; return a }
+
+func (a *API) agent(r *http.Request) (Agent, error) { return a.agentByID(r, r.PathValue("id")) }
+
+func (a *API) agentByID(r *http.Request, id string) (Agent, error) {
 	if !a.allowed(r.Context(), "read_agents", agentsEntity) {
 		return Agent{}, errForbidden
 	}
-	id := r.PathValue("id")
 	if !idPattern.MatchString(id) {
 		return Agent{}, httpapi.BadRequest("agent id %q is malformed", id)
 	}

@@ -288,7 +288,9 @@ func (s *Store) readPage(ctx context.Context, project string, statuses []string,
 
 // CreateTask appends a task at the end of its column.
 func (s *Store) CreateTask(ctx context.Context, t Task) (Task, error) {
-	t.ID = newID("task")
+	if t.ID == "" {
+		t.ID = newID("task")
+	}
 	var row taskRow
 	err := retryRankClash(ctx, func() error {
 		rows, err := surreal.Query[[]taskRow](ctx, s.db, `CREATE $id CONTENT { project_id: $t.project_id, scope: $t.scope,
@@ -553,10 +555,12 @@ func (s *Store) DeleteTask(ctx context.Context, t Task) error {
 }
 
 // SetAssignment records who a task is for and what type of work it is,
-// if the task is still in the column it was read in.
-func (s *Store) SetAssignment(ctx context.Context, t Task, agent, taskType string) (Task, error) {
+// if the task is still in the column it was read in (and, with onlyFree,
+// still has nobody on it).
+func (s *Store) SetAssignment(ctx context.Context, t Task, agent, taskType string, onlyFree bool) (Task, error) {
 	rows, err := surreal.Query[[]taskRow](ctx, s.db, `UPDATE $id SET assigned_agent = $a, task_type = $tt, updated_at = time::now()
-		WHERE status = $s RETURN `+fields, map[string]any{"id": rid("tasks", t.ID), "a": agent, "tt": taskType, "s": t.Status})
+		WHERE status = $s AND (!$free OR assigned_agent = NONE) RETURN `+fields,
+		map[string]any{"id": rid("tasks", t.ID), "a": agent, "tt": taskType, "s": t.Status, "free": onlyFree})
 	if err != nil {
 		return Task{}, fmt.Errorf("assign task: %w", err)
 	}

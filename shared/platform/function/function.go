@@ -139,6 +139,11 @@ type Built struct {
 // FaultHeader is the delivery header read when fault injection is on.
 const FaultHeader = "Stratum-Fault-Fail-Attempts"
 
+// FaultAfterHeader, when fault injection is on, fails the first N attempts of
+// a delivery after the consumer has run: its work is done but the message is
+// not acknowledged, as when an instance dies between its writes and the ack.
+const FaultAfterHeader = "Stratum-Fault-Fail-After-Attempts"
+
 // Build constructs f with b and wraps it for its kind.
 func Build(ctx context.Context, f catalog.Function, b Builder, d *Deps) (Built, error) {
 	if b.Kind() != f.Kind {
@@ -316,6 +321,9 @@ func consumerWrapper(d *Deps, h bus.BatchHandler) bus.BatchHandler {
 			out := h(ctx, batch)
 			for j, i := range pass {
 				errs[i] = out[j]
+				if n, err := strconv.Atoi(ds[i].Headers[FaultAfterHeader]); d.FaultInjection && err == nil && out[j] == nil && ds[i].Attempt <= n {
+					errs[i] = fmt.Errorf("injected fault after the consumer ran: attempt %d of %d failing", ds[i].Attempt, n)
+				}
 			}
 		}
 		for i, err := range errs {

@@ -144,6 +144,28 @@ func TestFaultInjectionOnlyWhenEnabled(t *testing.T) {
 	}
 }
 
+// A fault after the consumer lets it run (its writes happen) and still fails
+// the delivery, so it is delivered again as after a crash before the ack.
+func TestFaultAfterTheConsumerRan(t *testing.T) {
+	fn := catalog.Function{Name: "portfolio-demo-consumer", System: "portfolio", Kind: catalog.Consumer,
+		Subjects: []string{"portfolio.demo"}, MaxDeliver: 3, MemoryMB: 128, Timeout: time.Second}
+	calls := 0
+	builder := function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
+		return func(ctx context.Context, del bus.Delivery) error { calls++; return nil }, nil
+	})
+	on, _ := function.Build(context.Background(), fn, builder, &function.Deps{FaultInjection: true})
+	for attempt, wantErr := range []bool{true, false} {
+		raw, _ := json.Marshal(bus.Delivery{Subject: "portfolio.demo", Data: json.RawMessage(`{}`), Attempt: attempt + 1,
+			Headers: map[string]string{function.FaultAfterHeader: "1"}})
+		if _, err := on.Invoke(context.Background(), raw); (err != nil) != wantErr {
+			t.Errorf("attempt %d: err %v", attempt+1, err)
+		}
+	}
+	if calls != 2 {
+		t.Fatalf("the consumer ran %d times, want 2", calls)
+	}
+}
+
 // The schema is applied on first use: while SurrealDB is unreachable a request
 // gets 503 (not a failed init), and once it answers the schema is there.
 func TestSchemaAppliedOnFirstUse(t *testing.T) {

@@ -58,6 +58,23 @@ func agentsFor(ctx context.Context, d *function.Deps) (*vapora.Agents, error) {
 	return vapora.NewAgents(store, d.Bus), nil
 }
 
+// knowledgeAPIFor is the API with Kogral's client (KOGRAL_URL, KOGRAL_API_KEY).
+func knowledgeAPIFor(ctx context.Context, d *function.Deps) (*vapora.API, error) {
+	a, err := apiFor(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	return a.WithKogral(vapora.NewKogralClient(d.Env("KOGRAL_URL"), d.Env("KOGRAL_API_KEY"))), nil
+}
+
+func pipelinesFor(ctx context.Context, d *function.Deps) (*vapora.Pipelines, error) {
+	store, err := storeFor(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	return vapora.NewPipelines(store, vapora.NewAgents(store, d.Bus), d.Bus), nil
+}
+
 // consumer builds a consumer of one event type from the agent logic.
 func consumer[T any](apply func(*vapora.Agents) func(context.Context, bus.Delivery, T) error) function.Builder {
 	return function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
@@ -71,8 +88,31 @@ func consumer[T any](apply func(*vapora.Agents) func(context.Context, bus.Delive
 
 // Functions are Vapora's functions, by catalog name.
 var Functions = function.Set{
-	"vapora-projects": function.HTTP(vapora.ProjectsSpec, apiFor),
-	"vapora-agents":   function.HTTP(vapora.AgentsSpec, apiFor),
+	"vapora-projects":  function.HTTP(vapora.ProjectsSpec, apiFor),
+	"vapora-agents":    function.HTTP(vapora.AgentsSpec, apiFor),
+	"vapora-swarm":     function.HTTP(vapora.SwarmSpec, apiFor),
+	"vapora-pipelines": function.HTTP(vapora.PipelinesSpec, apiFor),
+	"vapora-knowledge": function.HTTP(vapora.KnowledgeSpec, knowledgeAPIFor),
+	"vapora-pipeline-on-result": function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
+		p, err := pipelinesFor(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		return bus.Typed(p.OnResult), nil
+	}),
+	"vapora-pipeline-sweep": function.Invoke(func(ctx context.Context, d *function.Deps) (invoke.Handler, error) {
+		p, err := pipelinesFor(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context, _ []byte) ([]byte, error) {
+			expired, active, err := p.Sweep(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return []byte(fmt.Sprintf(`{"expired":%d,"active":%d}`, expired, active)), nil
+		}, nil
+	}),
 	"vapora-on-task-assign": consumer(func(a *vapora.Agents) func(context.Context, bus.Delivery, events.TaskAssignment) error {
 		return a.OnAssign
 	}),

@@ -1,0 +1,150 @@
+package vapora
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/stratumiops/stratumiops/events"
+	"github.com/stratumiops/stratumiops/shared/platform/bus"
+	"github.com/stratumiops/stratumiops/shared/platform/obs"
+)
+
+// Pipelines runs pipelines: each change is a transition (pipeline_flow.go)
+// stored by one conditional write, then its effects. Effects are idempotent
+// (stage tasks have fixed ids, events fixed message ids), and the task a
+// pipeline waits on is ensured again by every redelivery and by the sweep,
+// so an instance that dies between the write and its effects loses nothing
+// that makes the pipeline move.
+type Pipelines struct {
+	store  *Store
+	agents *Agents
+	bus    *bus.Bus
+}
+
+// NewPipelines returns the pipeline engine.
+func NewPipelines(store *Store, agents *Agents, b *bus.Bus) *Pipelines {
+	return &Pipelines{store: store, agents: agents, bus: b}
+}
+
+// applyTries bounds the reads of a pipeline that keeps changing under a transition.
+const applyTries = 16
+
+// apply runs a transition on pipeline id until it is stored at the version
+// it read; changed is false when it changed nothing (a duplicate).
+func (e *Pipelines) apply(ctx context.Context, id string, f func(*Pipeline) ([]Effect, error)) (p Pipeline, changed bool, err error) {
+	for range applyTries {
+		if p, err = e.store.Pipeline(ctx, id); err != nil {
+			return p, false, err
+		}
+		before, _ := json.Marshal(p)
+		next := p
+		next.Stages = append([]Stage(nil), p.Stages...)
+		effects, err := f(&next)
+		if err != nil {
+			return p, false, err
+		}
+		if after, _ := json.Marshal(next); string(after) == string(before) {
+			return p, false, nil
+		}
+		next.UpdatedAt = e.store.now()
+		saved, err := e.store.SavePipeline(ctx, next)
+		if errors.Is(err, errStale) {
+			continue // another instance moved it first: decide again on what it left
+		}
+		if err != nil {
+			return p, false, err
+		}
+		return saved, true, e.run(ctx, saved, effects)
+	}
+	return p, false, fmt.Errorf("pipeline %s: %w", id, errStale)
+}
+
+// Create stores a new pipeline and starts its first stage.
+func (e *Pipelines) Create(ctx context.Context, project Project, name, requester string, stages []Stage) (Pipeline, error) {
+	p, effects := newPipeline(newID("pipe"), project.ID, project.Scope, name, requester, stages, e.store.now())
+	saved, err := e.store.CreatePipeline(ctx, p)
+	if err != nil {
+		return Pipeline{}, err
+	}
+	return saved, e.run(ctx, saved, effects)
+}
+
+// OnResult moves the pipeline a stage task belongs to; other tasks' results
+// are not the pipelines' business.
+func (e *Pipelines) OnResult(ctx context.Context, d bus.Delivery, r events.TaskResult) error {
+	id, stage, rollback, ok := ParseStageTask(r.TaskID)
+	if !ok {
+		return nil
+	}
+	now := e.store.now()
+	p, changed, err := e.apply(ctx, id, func(p *Pipeline) ([]Effect, error) {
+		return p.onResult(stage, rollback, r.Status == "success", r.AgentID, now), nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return bus.Permanent(fmt.Errorf("pipeline %s does not exist", id))
+	}
+	if err != nil || changed {
+		return err
+	}
+	obs.Log(ctx).Info("pipeline result already applied", "pipeline_id", id, "task_id", r.TaskID, "msg_id", d.MsgID)
+	return e.Reconcile(ctx, p) // a redelivery after a crash: redo what the first delivery may have left undone
+}
+
+// Decide applies an approver's decision.
+func (e *Pipelines) Decide(ctx context.Context, id, stage string, approve bool, approver, comment string) (Pipeline, error) {
+	now := e.store.now()
+	p, _, err := e.apply(ctx, id, func(p *Pipeline) ([]Effect, error) { return p.decide(stage, approve, approver, comment, now) })
+	return p, err
+}
+
+// Cancel stops a pipeline.
+func (e *Pipelines) Cancel(ctx context.Context, id string) (Pipeline, error) {
+	now := e.store.now()
+	p, _, err := e.apply(ctx, id, func(p *Pipeline) ([]Effect, error) { return p.cancel(now) })
+	return p, err
+}
+
+// sweepBatch bounds the pipelines one sweep looks at.
+const sweepBatch = 500
+
+// Sweep fails the gates whose time ran out, then ensures every active
+// pipeline's current task exists and has an agent (one may have had none
+// free when its stage started).
+func (e *Pipelines) Sweep(ctx context.Context) (expired, active int, err error) {
+	ids, err := e.store.DuePipelines(ctx, e.store.now(), sweepBatch)
+	if err != nil {
+		return 0, 0, err
+	}
+	var errs []error
+	for _, id := range ids {
+		now := e.store.now()
+		_, changed, err := e.apply(ctx, id, func(p *Pipeline) ([]Effect, error) { return p.expire(now), nil })
+		if changed {
+			expired++
+		}
+		errs = append(errs, err)
+	}
+	list, err := e.store.ActivePipelines(ctx, sweepBatch)
+	if err != nil {
+		return expired, 0, errors.Join(append(errs, err)...)
+	}
+	for _, p := range list {
+		errs = append(errs, e.Reconcile(ctx, p))
+	}
+	return expired, len(list), errors.Join(errs...)
+}
+
+// Reconcile ensures the task an active pipeline waits on exists and is assigned.
+func (e *Pipelines) Reconcile(ctx context.Context, p Pipeline) error {
+	for i, s := range p.Stages {
+		switch {
+		case p.Status == PipelineRunning && s.Status == StageRunning:
+			return e.run(ctx, p, []Effect{{Kind: "task", Stage: i}})
+		case p.Status == PipelineRollingBack && s.RollbackStatus != nil && *s.RollbackStatus == StageRunning:
+			return e.run(ctx, p, []Effect{{Kind: "task", Stage: i, Rollback: true}})
+		}
+	}
+	return nil
+}

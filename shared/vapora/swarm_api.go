@@ -1,0 +1,320 @@
+package vapora
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/stratumiops/stratumiops/events"
+	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
+)
+
+// SwarmSpec is vapora-swarm's HTTP surface.
+var SwarmSpec = httpapi.Spec[*API]{Auth: authMiddleware, Ops: []httpapi.Op[*API]{
+	{Method: "POST", Path: "/swarm/assign", Summary: "Assign tasks (existing or new) to the best Ready agents of their roles, none over load 1.0",
+		In: swarmAssignInput{}, Out: SwarmAssignment{}, Handle: (*API).swarmAssign},
+	{Method: "GET", Path: "/swarm/status", Summary: "Agents, load, queued and running tasks, and the last hour's outcomes, per role",
+		Out: SwarmStatus{}, Handle: (*API).swarmStatus},
+	{Method: "GET", Path: "/swarm/agents", Summary: "Agents with their load, open tasks and best task types", Out: SwarmAgentList{},
+		Handle: (*API).swarmAgents},
+	{Method: "POST", Path: "/swarm/balance", Summary: "Move queued tasks off agents above a load threshold to agents under it",
+		Query: []httpapi.Param{{Name: "dry_run", Type: "boolean", Description: "report the moves without making them"}},
+		In:    balanceInput{}, Out: BalanceReport{}, Handle: (*API).swarmBalance},
+}}
+
+type (
+	swarmNewTask struct {
+		Title       string  `json:"title"`
+		Description *string `json:"description,omitempty"`
+		Priority    string  `json:"priority,omitempty"`
+		Role        string  `json:"role,omitempty"`
+		TaskType    string  `json:"task_type,omitempty"`
+	}
+	swarmAssignInput struct {
+		ProjectID string         `json:"project_id"`
+		Role      string         `json:"role,omitempty"`
+		TaskType  string         `json:"task_type,omitempty"`
+		TaskIDs   []string       `json:"task_ids,omitempty"`
+		Tasks     []swarmNewTask `json:"tasks,omitempty"`
+	}
+	// Unplaced is a task the swarm could not assign, and why.
+	Unplaced struct {
+		TaskID string `json:"task_id"`
+		Title  string `json:"title"`
+		Reason string `json:"reason"`
+	}
+	// SwarmAssignment is POST /swarm/assign.
+	SwarmAssignment struct {
+		Assigned []Assignment `json:"assigned"`
+		Unplaced []Unplaced   `json:"unplaced"`
+	}
+	// SwarmAgentList is GET /swarm/agents.
+	SwarmAgentList struct {
+		Agents []SwarmAgent `json:"agents"`
+	}
+	balanceInput struct {
+		Threshold *float64 `json:"threshold"`
+	}
+	// Move is one task the balance moved (or would move).
+	Move struct {
+		TaskID string  `json:"task_id"`
+		From   string  `json:"from"`
+		To     string  `json:"to"`
+		Score  float64 `json:"score"`
+		Done   bool    `json:"done"`
+		Note   string  `json:"note,omitempty"`
+	}
+	// BalanceReport is POST /swarm/balance.
+	BalanceReport struct {
+		Threshold float64 `json:"threshold"`
+		DryRun    bool    `json:"dry_run"`
+		Moves     []Move  `json:"moves"`
+	}
+)
+
+// maxSwarmTasks bounds one assign request.
+const maxSwarmTasks = 100
+
+// swarmTasks are the tasks an assign request names, read or created.
+func (a *API) swarmTasks(ctx context.Context, p Project, in swarmAssignInput) ([]Task, []string, error) {
+	var tasks []Task
+	var roles []string
+	for _, id := range in.TaskIDs {
+		t, err := a.task(ctx, id, "write")
+		if err != nil {
+			return nil, nil, err
+		}
+		if t.ProjectID != p.ID {
+			return nil, nil, httpapi.BadRequest("task %s is not in project %s", id, p.ID)
+		}
+		tasks, roles = append(tasks, t), append(roles, in.Role)
+	}
+	for i, nt := range in.Tasks {
+		if strings.TrimSpace(nt.Title) == "" || len(nt.Title) > 500 {
+			return nil, nil, httpapi.BadRequest("tasks[%d].title: required, at most 500 bytes", i)
+		}
+		prio := nt.Priority
+		if prio == "" {
+			prio = "Medium"
+		}
+		if err := oneOf("priority", prio, TaskPriorities); err != nil {
+			return nil, nil, httpapi.BadRequest("tasks[%d]: %v", i, err)
+		}
+		tags := []string{}
+		if nt.TaskType != "" {
+			tags = append(tags, nt.TaskType)
+		}
+		t, err := a.store.CreateTask(ctx, Task{ProjectID: p.ID, Scope: p.Scope, Title: strings.TrimSpace(nt.Title),
+			Description: nt.Description, Status: "Todo", Priority: prio, Tags: tags})
+		if err != nil {
+			return nil, nil, storeError(err)
+		}
+		role := nt.Role
+		if role == "" {
+			role = in.Role
+		}
+		tasks, roles = append(tasks, t), append(roles, role)
+	}
+	return tasks, roles, nil
+}
+
+func (a *API) checkSwarmInput(in swarmAssignInput) error {
+	switch {
+	case in.ProjectID == "":
+		return httpapi.BadRequest("project_id: required")
+	case (len(in.TaskIDs) == 0) == (len(in.Tasks) == 0):
+		return httpapi.BadRequest("give task_ids (existing tasks) or tasks (new ones), not both")
+	case len(in.TaskIDs)+len(in.Tasks) > maxSwarmTasks:
+		return httpapi.BadRequest("at most %d tasks per request", maxSwarmTasks)
+	case len(in.TaskType) > 128:
+		return httpapi.BadRequest("task_type: at most 128 bytes")
+	}
+	for i, nt := range in.Tasks {
+		if nt.Role == "" && in.Role == "" {
+			return httpapi.BadRequest("tasks[%d].role: required (or a role for every task)", i)
+		}
+		if nt.Role != "" {
+			if err := oneOf("role", nt.Role, events.AgentRoles); err != nil {
+				return httpapi.BadRequest("tasks[%d]: %v", i, err)
+			}
+		}
+	}
+	if len(in.TaskIDs) > 0 && in.Role == "" {
+		return httpapi.BadRequest("role: required with task_ids")
+	}
+	if in.Role != "" {
+		if err := oneOf("role", in.Role, events.AgentRoles); err != nil {
+			return httpapi.BadRequest("%v", err)
+		}
+	}
+	return nil
+}
+
+func (a *API) swarmAssign(w http.ResponseWriter, r *http.Request) error {
+	var in swarmAssignInput
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := a.checkSwarmInput(in); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	p, err := a.project(ctx, in.ProjectID, "write")
+	if err != nil {
+		return err
+	}
+	tasks, roles, err := a.swarmTasks(ctx, p, in)
+	if err != nil {
+		return err
+	}
+	out := SwarmAssignment{Assigned: []Assignment{}, Unplaced: []Unplaced{}}
+	pl := newPlanner(a.store)
+	for i, t := range tasks {
+		taskType := taskTypeOf(t, in.TaskType)
+		res, reason, err := a.place(ctx, pl, t, roles[i], taskType)
+		if err != nil {
+			return err
+		}
+		if reason != "" {
+			out.Unplaced = append(out.Unplaced, Unplaced{TaskID: t.ID, Title: t.Title, Reason: reason})
+			continue
+		}
+		out.Assigned = append(out.Assigned, res)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// place assigns one task through the planner; reason says why it could not.
+func (a *API) place(ctx context.Context, pl *planner, t Task, role, taskType string) (Assignment, string, error) {
+	if t.Status != "Todo" && t.Status != "Doing" {
+		return Assignment{}, "only Todo or Doing tasks can be assigned; this one is " + t.Status, nil
+	}
+	c, reason, err := pl.pick(ctx, role, taskType, 1.0, "")
+	if err != nil || reason != "" {
+		return Assignment{}, reason, err
+	}
+	res, err := a.agents.assignTo(ctx, t, c, taskType, false)
+	if errors.Is(err, errStale) {
+		return Assignment{}, "the task changed meanwhile", nil
+	}
+	return res, "", err
+}
+
+func (a *API) swarmStatus(w http.ResponseWriter, r *http.Request) error {
+	if !a.allowed(r.Context(), "read_agents", agentsEntity) {
+		return errForbidden
+	}
+	st, err := a.store.SwarmStatus(r.Context())
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, st)
+	return nil
+}
+
+func (a *API) swarmAgents(w http.ResponseWriter, r *http.Request) error {
+	if !a.allowed(r.Context(), "read_agents", agentsEntity) {
+		return errForbidden
+	}
+	list, err := a.store.SwarmAgents(r.Context())
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, SwarmAgentList{Agents: list})
+	return nil
+}
+
+func (a *API) swarmBalance(w http.ResponseWriter, r *http.Request) error {
+	if !a.allowed(r.Context(), "manage_agents", agentsEntity) {
+		return httpapi.Errorf(http.StatusForbidden, "forbidden", "balancing the swarm takes the \"agents\" scope")
+	}
+	dry := false
+	switch v := r.URL.Query().Get("dry_run"); v {
+	case "", "false":
+	case "true":
+		dry = true
+	default:
+		return httpapi.BadRequest("dry_run %q: want true or false", v)
+	}
+	var in balanceInput
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	if in.Threshold == nil || !(*in.Threshold > 0 && *in.Threshold <= 1) {
+		return httpapi.BadRequest("threshold: required, a load in (0, 1]")
+	}
+	rep, err := a.balance(r.Context(), *in.Threshold, dry)
+	if err != nil {
+		return storeError(err)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+// balance moves queued tasks off agents above threshold, the fullest first.
+func (a *API) balance(ctx context.Context, threshold float64, dry bool) (BalanceReport, error) {
+	rep := BalanceReport{Threshold: threshold, DryRun: dry, Moves: []Move{}}
+	agents, err := a.store.Agents(ctx, "")
+	if err != nil {
+		return rep, err
+	}
+	open, err := a.store.OpenTasks(ctx)
+	if err != nil {
+		return rep, err
+	}
+	sort.SliceStable(agents, func(i, j int) bool { return agents[i].CurrentLoad > agents[j].CurrentLoad })
+	pl := newPlanner(a.store)
+	for _, ag := range agents {
+		load := ag.CurrentLoad
+		for _, t := range open {
+			if load <= threshold+1e-9 {
+				break
+			}
+			if t.AssignedAgent != ag.ID || t.Status != "Todo" {
+				continue
+			}
+			taskType := "general"
+			if t.TaskType != nil {
+				taskType = *t.TaskType
+			}
+			c, _, err := pl.pick(ctx, ag.Role, taskType, threshold, ag.ID)
+			if err != nil {
+				return rep, err
+			}
+			if c.Agent.ID == "" {
+				break // nobody of this role has room
+			}
+			m := Move{TaskID: t.ID, From: ag.ID, To: c.Agent.ID, Score: c.score()}
+			if !dry {
+				if m, err = a.move(ctx, m, c, taskType); err != nil {
+					return rep, err
+				}
+			}
+			load -= loadPerTask
+			rep.Moves = append(rep.Moves, m)
+		}
+	}
+	return rep, nil
+}
+
+// move takes a queued task off its agent and assigns it to c.
+func (a *API) move(ctx context.Context, m Move, c Candidate, taskType string) (Move, error) {
+	ok, err := a.store.Unassign(ctx, m.TaskID, m.From)
+	if err != nil || !ok {
+		m.Note = "the task was started or taken meanwhile"
+		return m, err
+	}
+	t, err := a.store.Task(ctx, m.TaskID)
+	if err != nil {
+		return m, err
+	}
+	if _, err := a.agents.assignTo(ctx, t, c, taskType, true); err != nil {
+		m.Note = "unassigned, but not reassigned: " + err.Error()
+		return m, nil
+	}
+	m.Done = true
+	return m, nil
+}
