@@ -22,6 +22,10 @@ func TestFixtures(t *testing.T) {
 		events.SubjectAgentRegister:     &events.AgentRegistration{},
 		events.SubjectTaskReleased:      &events.TaskReleased{},
 		events.SubjectBoardRepaired:     &events.BoardRepaired{},
+		events.SubjectWorkflowSubmitted: &events.WorkflowEvent{},
+		events.SubjectWorkflowRollback:  &events.WorkflowEvent{},
+		events.SubjectTaskReady:         &events.TaskEvent{},
+		events.SubjectTaskDone:          &events.TaskEvent{},
 	}
 	files, _ := filepath.Glob("testdata/*.json")
 	if len(files) != len(fixtures) {

@@ -36,6 +36,6 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(devCommand(), dispatchCommand(), buildCommand(), toolsCommand(), vaultCommand(), kogralCommand(), vaporaCommand(), openapiCommand())
+	root.AddCommand(devCommand(), dispatchCommand(), buildCommand(), toolsCommand(), vaultCommand(), kogralCommand(), vaporaCommand(), provCommand(), openapiCommand())
 	return root
 }

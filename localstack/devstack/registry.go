@@ -11,6 +11,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/function"
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 	"github.com/stratumiops/stratumiops/shared/portfolio"
+	"github.com/stratumiops/stratumiops/shared/provisioning/provfn"
 	"github.com/stratumiops/stratumiops/shared/vapora/llm"
 	"github.com/stratumiops/stratumiops/shared/vapora/llm/runner"
 	"github.com/stratumiops/stratumiops/shared/vapora/vaporafn"
@@ -42,6 +43,7 @@ var Sets = []Set{
 	{System: "vapora", Package: "llm", Set: llm.Functions},
 	{System: "vapora", Package: "runner", Set: runner.Functions},
 	{System: "kogral", Package: "kogral", Set: kogral.Functions},
+	{System: "provisioning", Package: "provfn", Set: provfn.Functions},
 }
 
 // Builders merges the systems' sets and checks them against the catalog: every
