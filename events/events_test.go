@@ -24,6 +24,10 @@ func TestFixtures(t *testing.T) {
 		events.SubjectBoardRepaired:     &events.BoardRepaired{},
 		events.SubjectPipelineStage:     &events.StageEvent{},
 		events.SubjectPipelineApproval:  &events.ApprovalRequest{},
+		events.SubjectWorkflowSubmitted: &events.WorkflowEvent{},
+		events.SubjectWorkflowRollback:  &events.WorkflowEvent{},
+		events.SubjectTaskReady:         &events.TaskEvent{},
+		events.SubjectTaskDone:          &events.TaskEvent{},
 	}
 	files, _ := filepath.Glob("testdata/*.json")
 	if len(files) != len(fixtures) {

@@ -91,6 +91,9 @@ type Endpoints struct {
 	KMSKey         string            `json:"kms_key"`
 	// VaultBackupDir is where vault-backup writes its snapshots (devstack only).
 	VaultBackupDir string `json:"vault_backup_dir,omitempty"`
+	// ProvisioningLocalDir is where Provisioning's local provider keeps its
+	// networks, servers, services and storage (devstack only).
+	ProvisioningLocalDir string `json:"provisioning_local_dir,omitempty"`
 	// APIKey and JWTSecret are the devstack's development credentials for
 	// the functions that authenticate callers (empty elsewhere).
 	APIKey        string `json:"api_key,omitempty"`
@@ -152,6 +155,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}()
 	if s.endpoints.VaultBackupDir, err = filepath.Abs(filepath.Join(cfg.DataDir, "vault-backups")); err != nil {
 		return nil, fmt.Errorf("vault backup dir: %w", err)
+	}
+	if s.endpoints.ProvisioningLocalDir, err = filepath.Abs(filepath.Join(cfg.DataDir, "provisioning-local")); err != nil {
+		return nil, fmt.Errorf("provisioning local dir: %w", err)
 	}
 	if err := catalog.Validate(catalog.Systems, catalog.Streams, catalog.Functions); err != nil {
 		return nil, err
@@ -347,6 +353,9 @@ func (s *Stack) buildFunctions(ctx context.Context, metrics *obs.Metrics, local 
 		}
 		for k, v := range s.serviceVars(f) {
 			d.Vars[k] = v
+		}
+		if _, ok := f.Env["PROV_LOCAL_DIR"]; ok {
+			d.Vars["PROV_LOCAL_DIR"] = s.endpoints.ProvisioningLocalDir
 		}
 		if f.Bus {
 			d.Bus = s.bus

@@ -11,6 +11,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/function"
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 	"github.com/stratumiops/stratumiops/shared/portfolio"
+	"github.com/stratumiops/stratumiops/shared/provisioning/provfn"
 	"github.com/stratumiops/stratumiops/shared/typedialog"
 	"github.com/stratumiops/stratumiops/shared/vapora/llm"
 	"github.com/stratumiops/stratumiops/shared/vapora/llm/runner"
@@ -44,6 +45,7 @@ var Sets = []Set{
 	{System: "vapora", Package: "runner", Set: runner.Functions},
 	{System: "kogral", Package: "kogral", Set: kogral.Functions},
 	{System: "typedialog", Package: "typedialog", Set: typedialog.Functions},
+	{System: "provisioning", Package: "provfn", Set: provfn.Functions},
 }
 
 // Builders merges the systems' sets and checks them against the catalog: every

@@ -161,6 +161,11 @@ func (rf *reflector) describe(op httpapi.Operation) (operation, error) {
 		ok.Content = map[string]mediaType{"application/json": {Schema: s}}
 	}
 	o.Responses[strconv.Itoa(op.Status)] = ok
+	for _, st := range op.AlsoStatus {
+		also := ok
+		also.Description = http.StatusText(st)
+		o.Responses[strconv.Itoa(st)] = also
+	}
 	return o, nil
 }
 

@@ -101,9 +101,13 @@ func SpecFor(f catalog.Function, retryBase time.Duration) ConsumerSpec {
 	if conc == 0 {
 		conc = 8
 	}
+	ackWait := f.AckWait
+	if ackWait == 0 {
+		ackWait = f.Timeout + 5*time.Second
+	}
 	return ConsumerSpec{
 		Name: f.Name, Subjects: f.Subjects, MaxDeliver: f.MaxDeliver,
-		AckWait: f.Timeout + 5*time.Second, RetryBase: retryBase, RetryMax: time.Minute, Concurrency: conc,
+		AckWait: ackWait, RetryBase: retryBase, RetryMax: time.Minute, Concurrency: conc,
 		BatchSize: f.Batch,
 	}
 }
@@ -266,7 +270,9 @@ func (b *Bus) deliver(ctx context.Context, spec ConsumerSpec, stream string, bat
 	if len(ds) == 0 {
 		return
 	}
+	stopProgress := inProgress(msgs, spec.AckWait)
 	errs := h(ctx, ds)
+	stopProgress()
 	if len(errs) != len(ds) {
 		err := fmt.Errorf("consumer %s answered %d outcomes for %d deliveries", spec.Name, len(errs), len(ds))
 		errs = make([]error, len(ds))
@@ -277,6 +283,31 @@ func (b *Bus) deliver(ctx context.Context, spec ConsumerSpec, stream string, bat
 	for i, m := range msgs {
 		b.settle(ctx, spec, m, ds[i], errs[i])
 	}
+}
+
+// inProgress tells JetStream every third of ackWait that msgs are still
+// being handled, so that only a crashed handler's messages are delivered
+// again after ackWait; the returned function stops it.
+func inProgress(msgs []jetstream.Msg, ackWait time.Duration) func() {
+	if ackWait <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(ackWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				for _, m := range msgs {
+					_ = m.InProgress()
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // settle acks, dead-letters or naks (with backoff) one message by the outcome herr.
@@ -306,6 +337,9 @@ func (b *Bus) settle(ctx context.Context, spec ConsumerSpec, m jetstream.Msg, d 
 		observe("dead_lettered")
 	default:
 		delay := spec.Backoff(d.Attempt)
+		if asked, ok := retryDelay(herr); ok {
+			delay = asked
+		}
 		if err := m.NakWithDelay(delay); err != nil {
 			log.Warn("nak", "err", err)
 		}

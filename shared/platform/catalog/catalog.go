@@ -82,6 +82,12 @@ type Function struct {
 	// Batch lets a consumer take up to this many waiting messages in one
 	// invocation, as a Lambda event source's batch size does; 0 = one at a time.
 	Batch int
+	// AckWait is how long a consumer's delivery may go without news before
+	// JetStream delivers it again (after a crash of the instance handling it);
+	// 0 means Timeout + 5s. While a delivery is being handled the bus keeps
+	// telling JetStream it is in progress, so a shorter AckWait only shortens
+	// the wait after a crash.
+	AckWait time.Duration
 }
 
 // Stream is a JetStream stream and the subjects it keeps.

@@ -24,6 +24,9 @@ type Op[S any] struct {
 	In, Out any
 	// Status is the success status; 0 means 200.
 	Status int
+	// AlsoStatus lists other success statuses answered with the same body
+	// type (200 for a create that found the record already there).
+	AlsoStatus []int
 	// Public operations skip the service's authentication (the OpenAPI
 	// document itself); everything else goes through Spec.Auth.
 	Public bool
@@ -79,6 +82,7 @@ type Operation struct {
 	Query                 []Param
 	In, Out               reflect.Type
 	Status                int
+	AlsoStatus            []int
 	Public, Mounted       bool
 }
 
@@ -94,7 +98,8 @@ func (sp Spec[S]) Operations() []Operation {
 			status = http.StatusOK
 		}
 		out[i] = Operation{Method: op.Method, Path: op.Path, Summary: op.Summary, Query: op.Query,
-			In: typeOf(op.In), Out: typeOf(op.Out), Status: status, Public: op.Public, Mounted: op.Mount != nil}
+			In: typeOf(op.In), Out: typeOf(op.Out), Status: status, AlsoStatus: op.AlsoStatus,
+			Public: op.Public, Mounted: op.Mount != nil}
 	}
 	return out
 }

@@ -1,0 +1,54 @@
+package catalog
+
+import "time"
+
+// Provisioning: infrastructure workflows over the aws, upcloud and local
+// providers. The orchestrator is one consumer that advances a workflow one
+// checkpointed step per message.
+func init() {
+	Systems = append(Systems, System{Name: "provisioning", DevPort: 8404})
+	Streams = append(Streams, Stream{Name: "PROVISIONING", Subjects: []string{"provisioning.>"}, MaxAge: 7 * 24 * time.Hour})
+	Functions = append(Functions,
+		Function{
+			Name:        "provisioning-workflows",
+			System:      "provisioning",
+			Kind:        HTTP,
+			Description: "Provisioning workflows: submit (or plan with ?dry_run=true), read, list, cancel, resume.",
+			Routes: []Route{
+				{"GET", "/openapi.json"},
+				{"POST", "/workflows"}, {"GET", "/workflows"}, {"GET", "/workflows/{id}"},
+				{"POST", "/workflows/{id}/cancel"}, {"POST", "/workflows/{id}/resume"},
+			},
+			Database: "provisioning",
+			Bus:      true,
+			Auth:     true,
+			MemoryMB: 256,
+			Timeout:  10 * time.Second,
+		},
+		Function{
+			Name:        "provisioning-orchestrator",
+			System:      "provisioning",
+			Kind:        Consumer,
+			Description: "Runs workflows: schedules ready tasks in topological order, runs each attempt as a checkpointed step, retries with backoff, rolls back in reverse order.",
+			Subjects: []string{"provisioning.workflows.submitted", "provisioning.workflows.cancelled",
+				"provisioning.workflows.resumed", "provisioning.workflows.rollback",
+				"provisioning.tasks.ready", "provisioning.tasks.done"},
+			// Each attempt of a task is a delivery (retries are delayed
+			// redeliveries), up to 10 attempts, plus redeliveries after crashes.
+			MaxDeliver: 25,
+			Database:   "provisioning",
+			Bus:        true,
+			Env:        provisioningEnv,
+			MemoryMB:   256,
+			Timeout:    15 * time.Minute, // one attempt of a task may take its whole timeout (at most 14m)
+			AckWait:    10 * time.Second, // a step of a crashed instance runs again 10s later
+		},
+	)
+}
+
+// provisioningEnv configures the providers. The local provider works under
+// PROV_LOCAL_DIR (its processes run PROV_LOCAL_SERVER_CMD, default
+// `<this binary> prov local-server`); aws and upcloud read their endpoints here and
+// their credentials from SecretumVault (VAULT_ADDR, VAULT_TOKEN).
+var provisioningEnv = map[string]string{"PROV_LOCAL_DIR": "", "PROV_LOCAL_PORTS": "20000-29999",
+	"PROV_LOCAL_MAX_STORAGE_GB": "10", "PROV_LOCAL_SERVER_CMD": "", "VAULT_ADDR": "", "VAULT_TOKEN": ""}

@@ -1,0 +1,143 @@
+package provisioning
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/stratumiops/stratumiops/events"
+	"github.com/stratumiops/stratumiops/shared/platform/bus"
+	"github.com/stratumiops/stratumiops/shared/platform/obs"
+)
+
+// step runs one attempt of a ready task. The attempt is claimed and its
+// checkpoint written before the provider is called; a redelivery after a
+// crash finds the task Running at that attempt and calls the provider again
+// with the same key, which returns what the first call made.
+func (o *Orchestrator) step(ctx context.Context, e events.TaskEvent) error {
+	w, ok, err := o.load(ctx, e.WorkflowID, e.Run)
+	if err != nil || !ok {
+		return err
+	}
+	t := w.Task(e.TaskID)
+	if t == nil {
+		return bus.Permanent(fmt.Errorf("workflow %s has no task %q", w.ID, e.TaskID))
+	}
+	if !inFlight(t.State) {
+		if t.State == TaskPending {
+			return nil
+		}
+		return o.publishTask(ctx, events.SubjectTaskDone, w.ID, t.Task, w.Run)
+	}
+	if w.Status != StatusRunning && t.State != TaskRunning { // stopping: what has not started does not start
+		if _, err := o.store.SetTaskState(ctx, w.ID, t.Task, []string{TaskQueued, TaskRetrying}, TaskSkipped, t.Resource, ""); err != nil {
+			return err
+		}
+		return o.publishTask(ctx, events.SubjectTaskDone, w.ID, t.Task, w.Run)
+	}
+	n := t.Attempt
+	if t.State != TaskRunning {
+		if t.State == TaskRetrying && t.NextAttemptAt != nil && t.NextAttemptAt.After(o.now()) {
+			return bus.RetryAfter(t.NextAttemptAt.Sub(o.now()), errors.New("attempt not due yet"))
+		}
+		n++
+		claimed, err := o.store.ClaimAttempt(ctx, w.ID, t.Task, t.State, n, w.Run)
+		if err != nil {
+			return err
+		}
+		if !claimed {
+			return bus.RetryAfter(time.Second, fmt.Errorf("task %s/%s changed meanwhile", w.ID, t.Task))
+		}
+	}
+	return o.attempt(ctx, w, *t, n)
+}
+
+func (o *Orchestrator) attempt(ctx context.Context, w WorkflowState, t TaskState, n int) error {
+	pt := t.Prepared()
+	deps := map[string]Resource{}
+	for _, d := range pt.DependsOn {
+		if dt := w.Task(d); dt != nil && dt.Resource != nil {
+			deps[d] = *dt.Resource
+		}
+	}
+	log := obs.Log(ctx).With("workflow", w.ID, "task", t.Task, "attempt", n)
+	var res Resource
+	err := fmt.Errorf("provider %s is not configured here", t.Provider)
+	if p, ok := o.providers[t.Provider]; ok {
+		sctx, cancel := context.WithTimeout(ctx, pt.Timeout)
+		res, err = p.Create(sctx, w.ID+"/"+t.Task, pt, deps)
+		cancel()
+	} else {
+		err = Permanent(err)
+	}
+	switch {
+	case err == nil:
+		log.Info("task succeeded", "resource", res.ID)
+		err = o.store.EndAttempt(ctx, w.ID, t.Task, n, w.Run, TaskSucceeded, &res, "", time.Time{})
+	case IsPermanent(err) || n >= pt.Retry.MaxAttempts:
+		log.Warn("task failed", "err", err, "permanent", IsPermanent(err))
+		err = o.store.EndAttempt(ctx, w.ID, t.Task, n, w.Run, TaskFailed, nil, err.Error(), time.Time{})
+	default:
+		delay := Backoff(pt.Retry, n, o.jitter())
+		log.Info("task attempt failed; retrying", "err", err, "delay", delay.String())
+		if serr := o.store.EndAttempt(ctx, w.ID, t.Task, n, w.Run, TaskRetrying, nil, err.Error(), o.now().Add(delay)); serr != nil && !errors.Is(serr, ErrStale) {
+			return serr
+		}
+		return bus.RetryAfter(delay, err)
+	}
+	if err != nil && !errors.Is(err, ErrStale) {
+		return err
+	}
+	return o.publishTask(ctx, events.SubjectTaskDone, w.ID, t.Task, w.Run)
+}
+
+// rollback deletes, in reverse topological order, what the workflow's
+// tasks made, once no step is in flight. A task whose delete fails keeps its
+// resource and is named in the workflow's left.
+func (o *Orchestrator) rollback(ctx context.Context, id string, run int) error {
+	w, ok, err := o.load(ctx, id, run)
+	if err != nil || !ok || (w.Status != StatusRollingBack && w.Status != StatusCancelling) {
+		return err
+	}
+	for _, t := range w.Tasks {
+		if inFlight(t.State) {
+			return bus.RetryAfter(time.Second, fmt.Errorf("task %s is still %s", t.Task, t.State))
+		}
+	}
+	var left []string
+	for i := len(w.Order) - 1; i >= 0; i-- {
+		t := w.Task(w.Order[i])
+		if t == nil || t.Resource == nil || t.State == TaskRolledBack {
+			continue
+		}
+		if err := o.store.Checkpoint(ctx, w.ID, t.Task, w.Run, t.Resource); err != nil {
+			return err
+		}
+		var derr error
+		if p, ok := o.providers[t.Resource.Provider]; !ok {
+			derr = fmt.Errorf("provider %s is not configured here", t.Resource.Provider)
+		} else {
+			derr = p.Delete(ctx, *t.Resource)
+		}
+		from := []string{TaskSucceeded, TaskFailed, TaskSkipped, TaskRollbackFailed}
+		if derr != nil {
+			obs.Log(ctx).Warn("rollback of task failed", "workflow", w.ID, "task", t.Task, "err", derr)
+			left = append(left, t.Task+": "+t.Resource.ID)
+			_, err = o.store.SetTaskState(ctx, w.ID, t.Task, from, TaskRollbackFailed, t.Resource, "rollback: "+derr.Error())
+		} else {
+			_, err = o.store.SetTaskState(ctx, w.ID, t.Task, from, TaskRolledBack, nil, "")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	status := StatusRolledBack
+	if len(left) > 0 {
+		status = StatusRollbackFailed
+	}
+	if err := o.store.Finish(ctx, w.ID, status, left); err != nil {
+		return err
+	}
+	return o.announce(ctx, w.ID, w.Run, status, deref(w.Error))
+}
