@@ -25,6 +25,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
+	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
 
 // FunctionPrefix is prepended to every deployed function name; the dispatcher
@@ -155,10 +156,12 @@ type platform struct {
 	stack         awscdk.Stack
 	unsealKey     awskms.IKey
 	secretsKey    awskms.Key
-	surrealSecret awssecretsmanager.Secret
-	natsSecret    awssecretsmanager.Secret
-	authSecret    awssecretsmanager.Secret
-	vpc           awsec2.Vpc
+	surrealSecret awssecretsmanager.Secret // root's: for the self-hosted server and whoever defines users, never a function
+	// dbUsers are the functions' own SurrealDB users, by function name.
+	dbUsers    map[string]awssecretsmanager.Secret
+	natsSecret awssecretsmanager.Secret
+	authSecret awssecretsmanager.Secret
+	vpc        awsec2.Vpc
 	// clients is the security group of everything that talks to the
 	// self-hosted NATS and SurrealDB (functions in the VPC, the dispatcher);
 	// nil in managed mode.
@@ -263,6 +266,15 @@ func newSecrets(stack awscdk.Stack, cfg Config, p *platform) {
 			nil, map[string]string{"user": "root", "pass": ""})
 		p.natsSecret = secret("NatsCredentials", "nats", "NATS credentials {creds}: put the content of your Synadia Cloud user's .creds file in creds",
 			nil, map[string]string{"creds": ""})
+	}
+	p.dbUsers = map[string]awssecretsmanager.Secret{}
+	for _, f := range cfg.Functions {
+		if f.Database != "" {
+			p.dbUsers[f.Name] = secret("SurrealUser-"+f.Name, "surreal/"+f.Name,
+				"SurrealDB user {user, pass} of function "+f.Name+": a user of database "+f.Database+" only, role "+
+					surreal.UserRole+"; define it as root: DEFINE USER <user> ON DATABASE PASSWORD '<pass>' ROLES "+surreal.UserRole,
+				generated(`{"user":"`+f.SurrealUser()+`"}`, "pass", 32), nil)
+		}
 	}
 	p.authSecret = secret("ApiAuth", "api-auth", "API caller authentication: {jwt_secret (HS256), api_keys (JSON list of {name, key_sha256, scopes})}",
 		generated(`{"api_keys":"[]"}`, "jwt_secret", 48), nil)

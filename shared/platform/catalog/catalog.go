@@ -422,6 +422,7 @@ func (f Function) Environment() map[string]string {
 		env["SURREAL_USER"] = ""
 		env["SURREAL_PASS"] = ""
 		env["SURREAL_NAMESPACE"] = "portfolio"
+		env["SURREAL_LEVEL"] = "database"
 	}
 	if f.Bus {
 		env["NATS_URL"] = ""
@@ -440,6 +441,16 @@ func (f Function) Environment() map[string]string {
 		env[k] = v
 	}
 	return env
+}
+
+// SurrealUser is the SurrealDB user f logs in as: a user of f's database
+// only (see surreal.DefineDatabaseUser), "" when f uses no database. Each
+// deployment defines one per function, with a password of its own.
+func (f Function) SurrealUser() string {
+	if f.Database == "" {
+		return ""
+	}
+	return "fn_" + strings.ReplaceAll(f.Name, "-", "_")
 }
 
 // Lookup finds a function by name.
