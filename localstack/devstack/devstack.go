@@ -114,14 +114,18 @@ type Stack struct {
 	nats       *localnats.Server
 	surrealSrv *localsurreal.Server
 	bus        *bus.Bus
-	dbs        map[string]*surreal.Client
-	dispatcher *bus.Dispatcher
-	servers    []*http.Server
-	listeners  map[string]net.Listener // gateways bound before their functions are built
-	kms        *localkms.Server
-	emulator   *emulator.Emulator
-	tempDirs   []string
-	endpoints  Endpoints
+	dbs        map[string]*surreal.Client // root's, one per database
+	// dbPasswords are the functions' SurrealDB users' passwords, by function;
+	// fnDBs the in-process functions' clients.
+	dbPasswords map[string]string
+	fnDBs       []*surreal.Client
+	dispatcher  *bus.Dispatcher
+	servers     []*http.Server
+	listeners   map[string]net.Listener // gateways bound before their functions are built
+	kms         *localkms.Server
+	emulator    *emulator.Emulator
+	tempDirs    []string
+	endpoints   Endpoints
 
 	stopSchedules context.CancelFunc
 	schedules     sync.WaitGroup
@@ -185,12 +189,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.endpoints.Invoke = "http://" + invokeAddr
-	for _, f := range catalog.Functions {
-		if f.Database != "" {
-			if _, err := s.db(ctx, f.Database); err != nil {
-				return nil, err
-			}
-		}
+	if err := s.defineDatabaseUsers(ctx); err != nil {
+		return nil, err
 	}
 	if err := s.bindGateways(); err != nil {
 		return nil, err
@@ -338,7 +338,7 @@ func (s *Stack) buildFunctions(ctx context.Context, metrics *obs.Metrics, local 
 	handlers := map[string]http.Handler{}
 	for _, f := range catalog.Functions {
 		d := &function.Deps{Log: s.cfg.Log.With("function", f.Name), Metrics: metrics, Invoker: local,
-			FaultInjection: s.cfg.FaultInjection, Surreal: s.dbs[f.Database],
+			FaultInjection: s.cfg.FaultInjection, Surreal: s.functionDB(f),
 			Vars: map[string]string{"AWS_ENDPOINT_URL_KMS": s.endpoints.KMS, "VAULT_UNSEAL_KEY_ARN": s.endpoints.KMSKey}}
 		if f.SecretsKey {
 			d.Vars["SECRETS_KMS_KEY"] = s.endpoints.KMSKey // local-kms has one key; AWS has one per use
@@ -550,6 +550,9 @@ func (s *Stack) Close() {
 		s.bus.Close()
 	}
 	for _, c := range s.dbs {
+		_ = c.Close()
+	}
+	for _, c := range s.fnDBs {
 		_ = c.Close()
 	}
 	if s.surrealSrv != nil {

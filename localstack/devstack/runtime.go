@@ -52,7 +52,7 @@ func (s *Stack) startEmulator(ctx context.Context) (*emulator.Emulator, error) {
 		return nil, err
 	}
 	base := []string{
-		"SURREAL_URL=" + s.endpoints.Surreal, "SURREAL_USER=root", "SURREAL_PASS=root",
+		"SURREAL_URL=" + s.endpoints.Surreal,
 		"NATS_URL=" + s.endpoints.NATS, "LAMBDA_ENDPOINT=" + s.endpoints.Invoke,
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
 		"AWS_ENDPOINT_URL_KMS=" + s.endpoints.KMS, "LOG_LEVEL=info",
@@ -62,7 +62,7 @@ func (s *Stack) startEmulator(ctx context.Context) (*emulator.Emulator, error) {
 	}
 	emu, err := emulator.New(emulator.Config{RIE: rie, DistDir: dist, Log: s.cfg.Log,
 		Env: func(f catalog.Function) []string {
-			env := append([]string(nil), base...)
+			env := append(append([]string(nil), base...), s.functionEnv(f)...)
 			services := s.serviceVars(f)
 			for k, v := range f.Env {
 				if sv, ok := services[k]; ok {

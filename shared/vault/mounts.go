@@ -13,6 +13,7 @@ import (
 	"github.com/surrealdb/surrealdb.go/pkg/models"
 
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+	"github.com/stratumiops/stratumiops/shared/vault/integrity"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
 	"github.com/stratumiops/stratumiops/shared/vault/storage"
 )
@@ -26,6 +27,7 @@ type Mount struct {
 	UUID        string            `json:"uuid"`
 	Options     map[string]string `json:"options"`
 	Config      mountConfig       `json:"config"`
+	MAC         string            `json:"mac,omitempty"` // see mount_mac.go
 }
 
 // mountConfig is what sys/mounts/<path>/tune sets, in seconds (0: the system default).
@@ -56,7 +58,10 @@ var reserved = []string{"sys/", "auth/", "cubbyhole/", "identity/"}
 // supportedEngines are the types `sys/mounts` accepts.
 var supportedEngines = map[string]bool{"kv": true, "kv-v2": true, "transit": true, "pki": true, "database": true}
 
-type mounts struct{ db *surreal.Client }
+type mounts struct {
+	db   *surreal.Client
+	keys *integrity.Keys // MACs mount records
+}
 
 // snapshot is the configuration a request is served with: the mounts and the
 // audit devices, read together once per request.
@@ -116,7 +121,7 @@ RETURN { initialized: record::exists(seal:config), unsealed: seal:config.wrapped
 // all returns the mounts of the request's snapshot, or reads them.
 func (ms *mounts) all(ctx context.Context) ([]Mount, error) {
 	if snap, ok := ctx.Value(snapshotKey{}).(*snapshot); ok {
-		return snap.Mounts, nil
+		return snap.Mounts, ms.check(ctx, snap.Mounts)
 	}
 	return ms.read(ctx)
 }
@@ -127,7 +132,7 @@ func (ms *mounts) read(ctx context.Context) ([]Mount, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read mounts: %w", err)
 	}
-	return list, nil
+	return list, ms.check(ctx, list)
 }
 
 // find returns the mount with the longest path that prefixes path.
@@ -194,6 +199,9 @@ func (ms *mounts) mount(ctx context.Context, path string, req mountRequest) erro
 	}
 	m := Mount{Path: path, Type: req.Type, Description: req.Description, Options: req.Options,
 		Accessor: req.Type + "_" + keeper.NewUUID()[:8], UUID: keeper.NewUUID()}
+	if err := ms.seal(ctx, &m); err != nil {
+		return err
+	}
 	_, err = surreal.Query[any](ctx, ms.db, "CREATE $id CONTENT $m", map[string]any{"id": recordID("mounts", path), "m": m})
 	var qe *surreal.QueryError
 	if errors.As(err, &qe) && strings.Contains(qe.Message, "already exists") {

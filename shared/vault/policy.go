@@ -16,6 +16,7 @@ import (
 	"github.com/stratumiops/stratumiops/schemas"
 	"github.com/stratumiops/stratumiops/shared/platform/authz"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+	"github.com/stratumiops/stratumiops/shared/vault/integrity"
 	"github.com/stratumiops/stratumiops/shared/vault/storage"
 )
 
@@ -34,6 +35,7 @@ var policyName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$`)
 
 // policies stores named Cedar documents and decides requests with them.
 type policies struct {
+	keys      *integrity.Keys // MACs policy records
 	db        *surreal.Client
 	validator *validate.Validator
 
@@ -64,6 +66,7 @@ type policyRow struct {
 	Name string `json:"name"`
 	Text string `json:"text"`
 	HCL  string `json:"hcl,omitempty"` // the HCL it was written in, if it was (Text is then its Cedar)
+	MAC  string `json:"mac,omitempty"` // see policy_mac.go
 }
 
 func policyID(name string) any { return recordID("policies", name) }
@@ -96,7 +99,12 @@ func (p *policies) store(ctx context.Context, name, text, hclText string) error 
 	if hclText != "" {
 		content["hcl"] = hclText
 	}
-	_, err := surreal.Query[any](ctx, p.db, "UPSERT $id CONTENT $c",
+	mac, err := p.mac(ctx, policyRow{Name: name, Text: text, HCL: hclText})
+	if err != nil {
+		return err
+	}
+	content["mac"] = mac
+	_, err = surreal.Query[any](ctx, p.db, "UPSERT $id CONTENT $c",
 		map[string]any{"id": policyID(name), "c": content})
 	if err != nil {
 		return fmt.Errorf("store policy: %w", err)
@@ -105,9 +113,14 @@ func (p *policies) store(ctx context.Context, name, text, hclText string) error 
 }
 
 func (p *policies) get(ctx context.Context, name string) (*policyRow, error) {
-	row, err := surreal.Query[*policyRow](ctx, p.db, "SELECT name, text, hcl FROM ONLY $id", map[string]any{"id": policyID(name)})
+	row, err := surreal.Query[*policyRow](ctx, p.db, "SELECT name, text, hcl, mac FROM ONLY $id", map[string]any{"id": policyID(name)})
 	if err != nil {
 		return nil, fmt.Errorf("read policy: %w", err)
+	}
+	if row != nil {
+		if err := p.check(ctx, row); err != nil {
+			return nil, err
+		}
 	}
 	return row, nil
 }
@@ -144,9 +157,14 @@ func (p *policies) documents(ctx context.Context, names []string) ([]*authz.Docu
 }
 
 func (p *policies) read(ctx context.Context, names []string) ([]*authz.Document, error) {
-	rows, err := surreal.Query[[]policyRow](ctx, p.db, "SELECT name, text FROM policies WHERE name IN $n", map[string]any{"n": names})
+	rows, err := surreal.Query[[]policyRow](ctx, p.db, "SELECT name, text, hcl, mac FROM policies WHERE name IN $n", map[string]any{"n": names})
 	if err != nil {
 		return nil, fmt.Errorf("load policies: %w", err)
+	}
+	for i := range rows {
+		if err := p.check(ctx, &rows[i]); err != nil {
+			return nil, err
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

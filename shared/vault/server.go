@@ -11,6 +11,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 	"github.com/stratumiops/stratumiops/shared/vault/auditlog"
 	"github.com/stratumiops/stratumiops/shared/vault/engine"
+	"github.com/stratumiops/stratumiops/shared/vault/integrity"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
 	"github.com/stratumiops/stratumiops/shared/vault/kv"
 	"github.com/stratumiops/stratumiops/shared/vault/leases"
@@ -44,8 +45,10 @@ func NewServer(db *surreal.Client, inv invoke.Invoker) (*Server, error) {
 		return nil, err
 	}
 	st := &storage.Store{DB: db, Crypto: crypto}
-	return &Server{crypto: crypto, leases: &leases.Client{Invoker: inv}, st: st, tokens: &tokens{db: db, crypto: crypto},
-		policies: pols, mounts: &mounts{db: db},
+	keys := &integrity.Keys{Crypto: crypto}
+	pols.keys = keys
+	return &Server{crypto: crypto, leases: &leases.Client{Invoker: inv}, st: st, tokens: &tokens{db: db, crypto: crypto, keys: keys},
+		policies: pols, mounts: &mounts{db: db, keys: keys},
 		audit: &audit{db: db, crypto: crypto, log: auditlog.NewAppender(db, 64), anchor: &auditlog.Client{Invoker: inv}},
 		opts:  httpapi.Options{Errors: WriteError}}, nil
 }

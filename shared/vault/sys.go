@@ -145,7 +145,7 @@ func (s *Server) init(w http.ResponseWriter, r *http.Request) error {
 	root := &Token{Hash: res.RootTokenHash, Accessor: keeper.NewToken()[2:], Policies: []string{"root"},
 		Meta: map[string]string{}, DisplayName: "root", CreationTime: now(), Renewable: false, Orphan: true,
 		Path: "auth/token/root"}
-	if err := s.tokens.store(r.Context(), root); err != nil {
+	if err := s.tokens.store(r.Context(), root, res.RecordKey); err != nil {
 		return err
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"keys": res.Keys, "keys_base64": res.KeysBase64, "root_token": res.RootToken})

@@ -192,8 +192,11 @@ func (m *Mount) applyTune(body tuneRequest) error {
 }
 
 func (ms *mounts) saveTune(ctx context.Context, m Mount) error {
-	_, err := surreal.Query[any](ctx, ms.db, "UPDATE $id SET config = $c, description = $d",
-		map[string]any{"id": recordID("mounts", m.Path), "c": m.Config, "d": m.Description})
+	if err := ms.seal(ctx, &m); err != nil {
+		return err
+	}
+	_, err := surreal.Query[any](ctx, ms.db, "UPDATE $id SET config = $c, description = $d, mac = $mac",
+		map[string]any{"id": recordID("mounts", m.Path), "c": m.Config, "d": m.Description, "mac": m.MAC})
 	if err != nil {
 		return fmt.Errorf("tune %s: %w", m.Path, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/surrealdb/surrealdb.go/pkg/models"
 
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+	"github.com/stratumiops/stratumiops/shared/vault/integrity"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
 	"github.com/stratumiops/stratumiops/shared/vault/storage"
 	"github.com/stratumiops/stratumiops/shared/vault/tokentree"
@@ -46,6 +47,7 @@ const tokenFields = "*, record::id(id) AS hash"
 type tokenRow struct {
 	Token
 	HashField string `json:"hash"`
+	MAC       string `json:"mac"`
 }
 
 func (r *tokenRow) token() *Token {
@@ -61,6 +63,7 @@ func (r *tokenRow) token() *Token {
 type tokens struct {
 	db     *surreal.Client
 	crypto *keeper.Client
+	keys   *integrity.Keys // MACs token records
 	// recent keeps unlimited-use tokens, by the SHA-256 of their id, for
 	// storage.ReadTTL; a revocation or renewal through this instance clears it.
 	recent storage.Recent[[sha256.Size]byte, Token]
@@ -74,7 +77,7 @@ func (ts *tokens) byHash(ctx context.Context, hash string) (*Token, error) {
 	if row == nil {
 		return nil, nil
 	}
-	return row.token(), nil
+	return ts.verify(ctx, row)
 }
 
 func (ts *tokens) byAccessor(ctx context.Context, accessor string) (*Token, error) {
@@ -85,7 +88,7 @@ func (ts *tokens) byAccessor(ctx context.Context, accessor string) (*Token, erro
 	if len(rows) == 0 {
 		return nil, nil
 	}
-	return rows[0].token(), nil
+	return ts.verify(ctx, &rows[0])
 }
 
 // lookup resolves a token id to its live record (nil if unknown or expired).
@@ -106,10 +109,11 @@ func (ts *tokens) lookup(ctx context.Context, id string) (*Token, error) {
 
 // read resolves a token id from SurrealDB.
 func (ts *tokens) read(ctx context.Context, id string) (*Token, error) {
-	hash, err := ts.crypto.TokenHash(ctx, id)
+	hash, key, gen, err := ts.crypto.TokenHashAndRecordKey(ctx, id)
 	if err != nil {
 		return nil, apiError(err)
 	}
+	ts.keys.Put(key, gen)
 	t, err := ts.byHash(ctx, hash)
 	if err != nil || t == nil {
 		return nil, err
@@ -258,7 +262,7 @@ func (ts *tokens) create(ctx context.Context, parent *Token, req tokenRequest, o
 		return "", nil, nil, apiError(err)
 	}
 	t.Hash = hash
-	if err := ts.store(ctx, t); err != nil {
+	if err := ts.store(ctx, t, nil); err != nil {
 		return "", nil, nil, err
 	}
 	return id, t, warnings, nil
@@ -311,8 +315,9 @@ func grantedTTL(ttl, period, maxExplicit time.Duration, parent *Token, detached 
 	return ttl
 }
 
-// store writes a token record (also used at init for the root token).
-func (ts *tokens) store(ctx context.Context, t *Token) error {
+// store writes a token record, MAC'd under key (nil: the record key from
+// vault-crypto; at init, while sealed, the key init returned).
+func (ts *tokens) store(ctx context.Context, t *Token, key []byte) error {
 	content := map[string]any{
 		"accessor": t.Accessor, "policies": t.Policies, "meta": t.Meta, "display_name": t.DisplayName,
 		"creation_time": models.CustomDateTime{Time: t.CreationTime}, "ttl_seconds": t.TTLSeconds,
@@ -325,6 +330,11 @@ func (ts *tokens) store(ctx context.Context, t *Token) error {
 	if t.ExpireTime != nil {
 		content["expire_time"] = models.CustomDateTime{Time: *t.ExpireTime}
 	}
+	mac, err := ts.tokenMAC(ctx, t, key)
+	if err != nil {
+		return err
+	}
+	content["mac"] = mac
 	if _, err := surreal.Query[any](ctx, ts.db, "CREATE $id CONTENT $c", map[string]any{"id": tokenID(t.Hash), "c": content}); err != nil {
 		return fmt.Errorf("store token: %w", err)
 	}
@@ -374,12 +384,17 @@ func (ts *tokens) renew(ctx context.Context, t *Token, increment time.Duration) 
 		expire = limit
 	}
 	granted := int64(time.Until(expire).Round(time.Second).Seconds())
-	if _, err := surreal.Query[any](ctx, ts.db, "UPDATE $id SET expire_time = $e, ttl_seconds = $ttl",
-		map[string]any{"id": tokenID(t.Hash), "e": models.CustomDateTime{Time: expire}, "ttl": granted}); err != nil {
+	renewed := *t
+	renewed.ExpireTime, renewed.TTLSeconds = &expire, granted
+	mac, err := ts.tokenMAC(ctx, &renewed, nil)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := surreal.Query[any](ctx, ts.db, "UPDATE $id SET expire_time = $e, ttl_seconds = $ttl, mac = $mac",
+		map[string]any{"id": tokenID(t.Hash), "e": models.CustomDateTime{Time: expire}, "ttl": granted, "mac": mac}); err != nil {
 		return nil, fmt.Errorf("renew: %w", err)
 	}
-	t.ExpireTime, t.TTLSeconds = &expire, granted
-	return t, nil
+	return &renewed, nil
 }
 
 // renewLimit is the latest a renewal may set a token's expiry to (zero: no

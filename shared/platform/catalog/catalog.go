@@ -448,6 +448,16 @@ func (f Function) Environment() map[string]string {
 	return env
 }
 
+// SurrealUser is the SurrealDB user f logs in as: a user of f's database
+// only (see surreal.DefineDatabaseUser), "" when f uses no database. Each
+// deployment defines one per function, with a password of its own.
+func (f Function) SurrealUser() string {
+	if f.Database == "" {
+		return ""
+	}
+	return "fn_" + strings.ReplaceAll(f.Name, "-", "_")
+}
+
 // Lookup finds a function by name.
 func Lookup(name string) (Function, bool) {
 	i := slices.IndexFunc(Functions, func(f Function) bool { return f.Name == name })

@@ -40,21 +40,44 @@ type Config struct {
 	Pass      string
 	Namespace string
 	Database  string
+	// Level is where User is defined: LevelRoot ("" too) or LevelDatabase, a
+	// user of Database only (DEFINE USER … ON DATABASE), as functions are.
+	Level string
 	// Timeout bounds each round trip; a request that exceeds it drops the connection.
 	Timeout time.Duration
 }
 
-// ConfigFromEnv reads SURREAL_URL, SURREAL_USER, SURREAL_PASS and
-// SURREAL_NAMESPACE; database is the system's own database.
+// Where a user is defined (Config.Level).
+const (
+	LevelRoot     = "root"
+	LevelDatabase = "database"
+)
+
+func (c Config) level() string {
+	if c.Level == "" {
+		return LevelRoot
+	}
+	return c.Level
+}
+
+// ConfigFromEnv reads SURREAL_URL, SURREAL_USER, SURREAL_PASS,
+// SURREAL_NAMESPACE and SURREAL_LEVEL (root or database; when unset, a user
+// named root is root's and any other a database user); database is the
+// system's own database.
 func ConfigFromEnv(database string) Config {
-	return Config{
+	cfg := Config{
 		URL:       envOr("SURREAL_URL", "ws://127.0.0.1:8000"),
 		User:      envOr("SURREAL_USER", "root"),
 		Pass:      envOr("SURREAL_PASS", "root"),
 		Namespace: envOr("SURREAL_NAMESPACE", Namespace),
 		Database:  database,
+		Level:     os.Getenv("SURREAL_LEVEL"),
 		Timeout:   10 * time.Second,
 	}
+	if cfg.Level == "" && cfg.User != "root" {
+		cfg.Level = LevelDatabase
+	}
+	return cfg
 }
 
 func envOr(key, def string) string {
@@ -131,23 +154,9 @@ func (c *Client) handle(ctx context.Context) (*surrealdb.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: dial %s: %v", ErrUnavailable, c.cfg.URL, err)
 	}
-	if _, err := db.SignIn(dialCtx, map[string]any{"user": c.cfg.User, "pass": c.cfg.Pass}); err != nil {
+	if err := c.signIn(dialCtx, db); err != nil {
 		_ = db.Close(dialCtx)
-		return nil, fmt.Errorf("surreal sign in as %q: %w", c.cfg.User, err)
-	}
-	// Namespace and database are defined here so a fresh server needs no set-up.
-	define := fmt.Sprintf("DEFINE NAMESPACE IF NOT EXISTS %s; USE NS %s; DEFINE DATABASE IF NOT EXISTS %s;",
-		ident(c.cfg.Namespace), ident(c.cfg.Namespace), ident(c.cfg.Database))
-	for attempt := 0; ; attempt++ {
-		_, err := surrealdb.Query[any](dialCtx, db, define, nil)
-		if err == nil {
-			break
-		}
-		// Connections dialled at once define the same namespace and conflict.
-		if !strings.Contains(err.Error(), "can be retried") || attempt == conflictRetries || waitConflict(dialCtx, attempt) != nil {
-			_ = db.Close(dialCtx)
-			return nil, fmt.Errorf("define %s/%s: %w", c.cfg.Namespace, c.cfg.Database, err)
-		}
+		return nil, err
 	}
 	if err := db.Use(dialCtx, c.cfg.Namespace, c.cfg.Database); err != nil {
 		_ = db.Close(dialCtx)
@@ -155,6 +164,34 @@ func (c *Client) handle(ctx context.Context) (*surrealdb.DB, error) {
 	}
 	c.db = db
 	return db, nil
+}
+
+// signIn authenticates db as the configured user. A database user signs in
+// to its namespace and database; root (the only one allowed to) also defines
+// them, so a fresh server needs no set-up.
+func (c *Client) signIn(ctx context.Context, db *surrealdb.DB) error {
+	creds := map[string]any{"user": c.cfg.User, "pass": c.cfg.Pass}
+	if c.cfg.Level == LevelDatabase {
+		creds["ns"], creds["db"] = c.cfg.Namespace, c.cfg.Database
+	}
+	if _, err := db.SignIn(ctx, creds); err != nil {
+		return fmt.Errorf("surreal sign in as %s user %q: %w", c.cfg.level(), c.cfg.User, err)
+	}
+	if c.cfg.Level == LevelDatabase {
+		return nil
+	}
+	define := fmt.Sprintf("DEFINE NAMESPACE IF NOT EXISTS %s; USE NS %s; DEFINE DATABASE IF NOT EXISTS %s;",
+		ident(c.cfg.Namespace), ident(c.cfg.Namespace), ident(c.cfg.Database))
+	for attempt := 0; ; attempt++ {
+		_, err := surrealdb.Query[any](ctx, db, define, nil)
+		if err == nil {
+			return nil
+		}
+		// Connections dialled at once define the same namespace and conflict.
+		if !strings.Contains(err.Error(), "can be retried") || attempt == conflictRetries || waitConflict(ctx, attempt) != nil {
+			return fmt.Errorf("define %s/%s: %w", c.cfg.Namespace, c.cfg.Database, err)
+		}
+	}
 }
 
 // quietClose drops the error record that the SDK's gws transport writes on

@@ -17,6 +17,7 @@ import (
 
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 	"github.com/stratumiops/stratumiops/shared/vault/engine"
+	"github.com/stratumiops/stratumiops/shared/vault/integrity"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
 	"github.com/stratumiops/stratumiops/shared/vault/storage"
 )
@@ -32,14 +33,16 @@ const (
 
 // Engine serves database mounts and owns their leases.
 type Engine struct {
-	db  *surreal.Client
-	st  *storage.Store
-	now func() time.Time
+	db   *surreal.Client
+	st   *storage.Store
+	keys *integrity.Keys // MACs lease records
+	now  func() time.Time
 }
 
-// New returns the engine over the vault's SurrealDB; st seals through vault-crypto.
-func New(db *surreal.Client, st *storage.Store) *Engine {
-	return &Engine{db: db, st: st, now: func() time.Time { return time.Now().UTC() }}
+// New returns the engine over the vault's SurrealDB; st seals through
+// vault-crypto, from which keys gets the key that MACs leases.
+func New(db *surreal.Client, st *storage.Store, keys *integrity.Keys) *Engine {
+	return &Engine{db: db, st: st, keys: keys, now: func() time.Time { return time.Now().UTC() }}
 }
 
 var objectName = regexp.MustCompile(`^\w([\w.-]*\w)?$`)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/stratumiops/stratumiops/shared/platform/function"
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
+	"github.com/stratumiops/stratumiops/shared/vault/integrity"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
 	"github.com/stratumiops/stratumiops/shared/vault/storage"
 )
@@ -14,7 +15,7 @@ import (
 var Functions = function.Set{
 	"vault-database": function.Invoke(func(ctx context.Context, d *function.Deps) (invoke.Handler, error) {
 		crypto := &keeper.Client{Invoker: d.Invoker, Function: "vault-crypto"}
-		e := New(d.Surreal, &storage.Store{DB: d.Surreal, Crypto: crypto})
+		e := New(d.Surreal, &storage.Store{DB: d.Surreal, Crypto: crypto}, &integrity.Keys{Crypto: crypto})
 		return e.Handler(d.Log), nil
 	}),
 }

@@ -35,11 +35,15 @@ type lease struct {
 	MaxExpireTime        time.Time  `json:"max_expire_time"`
 	DefaultTTLSeconds    int64      `json:"default_ttl_seconds"`
 	LastError            *string    `json:"last_error,omitempty"`
+	MAC                  string     `json:"mac,omitempty"` // see lease_mac.go
 }
 
 func leaseRecord(id string) models.RecordID { return models.NewRecordID("leases", id) }
 
 func (e *Engine) saveLease(ctx context.Context, l lease) error {
+	if err := e.sealLease(ctx, &l); err != nil {
+		return fmt.Errorf("save lease %s: %w", l.LeaseID, err)
+	}
 	if _, err := surreal.Query[any](ctx, e.db, "UPSERT $id CONTENT $l", map[string]any{"id": leaseRecord(l.LeaseID), "l": l}); err != nil {
 		return fmt.Errorf("save lease %s: %w", l.LeaseID, err)
 	}
@@ -53,6 +57,11 @@ func (e *Engine) loadLease(ctx context.Context, id string) (*lease, error) {
 	l, err := surreal.Query[*lease](ctx, e.db, "SELECT * OMIT id FROM ONLY $id", map[string]any{"id": leaseRecord(id)})
 	if err != nil {
 		return nil, fmt.Errorf("read lease %s: %w", id, err)
+	}
+	if l != nil {
+		if err := e.checkLease(ctx, l); err != nil {
+			return nil, invalid("%v", err)
+		}
 	}
 	return l, nil
 }
@@ -154,6 +163,12 @@ func (e *Engine) revokeWhere(ctx context.Context, where string, vars map[string]
 	var errs []error
 	n := 0
 	for i := range list {
+		if err := e.checkLease(ctx, &list[i]); err != nil {
+			// Refused: its statements never run. It stays for whoever
+			// investigates, and fails every run that selects it.
+			errs = append(errs, fmt.Errorf("revoke lease %s: %w", list[i].LeaseID, err))
+			continue
+		}
 		if err := e.revoke(ctx, &list[i]); err != nil {
 			errs = append(errs, err)
 			continue
@@ -172,6 +187,10 @@ func (e *Engine) sweep(ctx context.Context, log *slog.Logger) error {
 	tokens, terr := tokentree.SweepExpired(ctx, e.db)
 	if len(tokens) > 0 {
 		log.Info("sweep revoked expired tokens", "count", len(tokens))
+	}
+	ctx, err := e.keys.Bind(ctx)
+	if err != nil {
+		return errors.Join(terr, err)
 	}
 	n, err := e.revokeWhere(ctx, `expire_time <= time::now()
 		OR !record::exists(type::record('tokens', token_hash))

@@ -221,6 +221,8 @@ type InitResult struct {
 	RootToken  string   `json:"root_token"`
 	// RootTokenHash is the keyed hash the token store keys the root token on.
 	RootTokenHash string `json:"root_token_hash"`
+	// RecordKey MACs the root token's record, stored while the vault is still sealed.
+	RecordKey []byte `json:"record_key,omitempty"`
 }
 
 // Init creates the root key and keyring, splits the root key and creates the
@@ -261,6 +263,7 @@ func (k *Keeper) Init(ctx context.Context, shares, threshold int) (InitResult, e
 	}
 	res := InitResult{RootToken: NewToken()}
 	res.RootTokenHash = tokenHash(ring.Token, res.RootToken)
+	res.RecordKey = recordKey(ring)
 	for _, p := range parts {
 		res.Keys = append(res.Keys, hex.EncodeToString(p))
 		res.KeysBase64 = append(res.KeysBase64, base64.StdEncoding.EncodeToString(p))
@@ -472,6 +475,24 @@ func (k *Keeper) AuditChainKey(ctx context.Context) ([]byte, error) {
 	m := hmac.New(sha256.New, ring.Audit)
 	m.Write([]byte("secretumvault audit chain v1"))
 	return m.Sum(nil), nil
+}
+
+// RecordKey is derived from the token key: it MACs the vault's authorization
+// records (tokens, policies, mounts, leases) so that one edited in SurrealDB
+// directly is refused (see package integrity). The functions that read and
+// write those records hold it, never the token key.
+func (k *Keeper) RecordKey(ctx context.Context) ([]byte, error) {
+	ring, err := k.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return recordKey(ring), nil
+}
+
+func recordKey(ring *keyring) []byte {
+	m := hmac.New(sha256.New, ring.Token)
+	m.Write([]byte("secretumvault record mac v1"))
+	return m.Sum(nil)
 }
 
 func tokenHash(key []byte, token string) string {

@@ -12,7 +12,7 @@ import (
 
 // Request is one call to vault-crypto over the Lambda Invoke API.
 type Request struct {
-	Op        string   `json:"op"` // status, init, unseal, seal, seal_records, open_records, token_hash, audit_hmac, audit_chain_key
+	Op        string   `json:"op"` // status, init, unseal, seal, seal_records, open_records, token_hash, audit_hmac, audit_chain_key, record_key
 	Shares    int      `json:"secret_shares,omitempty"`
 	Threshold int      `json:"secret_threshold,omitempty"`
 	Key       string   `json:"key,omitempty"`
@@ -75,8 +75,12 @@ type Response struct {
 	Hash    string      `json:"hash,omitempty"`
 	Hashes  []string    `json:"hashes,omitempty"`
 	// ChainKey keys the audit log's chain (audit_hmac, audit_chain_key).
-	ChainKey []byte          `json:"chain_key,omitempty"`
-	Engine   *EngineResponse `json:"engine,omitempty"`
+	ChainKey []byte `json:"chain_key,omitempty"`
+	// RecordKey MACs the authorization records (token_hash, record_key).
+	RecordKey []byte `json:"record_key,omitempty"`
+	// Generation is the seal generation the keys above belong to.
+	KeyGeneration int             `json:"key_generation,omitempty"`
+	Engine        *EngineResponse `json:"engine,omitempty"`
 }
 
 // Handler serves Requests: vault-crypto's entry point. Errors keep their type
@@ -115,6 +119,13 @@ func Handler(k *Keeper, engines map[string]Engine) invoke.Handler {
 			res.Records, err = k.OpenRecords(ctx, req.Records)
 		case "token_hash":
 			res.Hash, err = k.TokenHash(ctx, req.Token)
+			if err == nil {
+				res.RecordKey, err = k.RecordKey(ctx)
+				res.KeyGeneration = k.Generation()
+			}
+		case "record_key":
+			res.RecordKey, err = k.RecordKey(ctx)
+			res.KeyGeneration = k.Generation()
 		case "audit_hmac":
 			res.Hashes, err = k.AuditHMAC(ctx, req.Values)
 			if err == nil {
@@ -296,6 +307,26 @@ func (c *Client) AuditHMACAndChainKey(ctx context.Context, values []string) ([]s
 		err = errors.New("vault-crypto audit_hmac: no chain key in the reply")
 	}
 	return res.Hashes, res.ChainKey, err
+}
+
+// TokenHashAndRecordKey is TokenHash with, in the same call, the key that
+// MACs authorization records and the seal generation it belongs to.
+func (c *Client) TokenHashAndRecordKey(ctx context.Context, token string) (string, []byte, int, error) {
+	res, err := c.call(ctx, Request{Op: "token_hash", Token: token})
+	if err == nil && len(res.RecordKey) == 0 {
+		err = errors.New("vault-crypto token_hash: no record key in the reply")
+	}
+	return res.Hash, res.RecordKey, res.KeyGeneration, err
+}
+
+// RecordKey is the key that MACs authorization records, and the seal
+// generation it belongs to.
+func (c *Client) RecordKey(ctx context.Context) ([]byte, int, error) {
+	res, err := c.call(ctx, Request{Op: "record_key"})
+	if err == nil && len(res.RecordKey) == 0 {
+		err = errors.New("vault-crypto record_key: empty reply")
+	}
+	return res.RecordKey, res.KeyGeneration, err
 }
 
 // AuditChainKey is the key that chains the audit log's entries and signs its
