@@ -48,8 +48,8 @@ func buildCommand() *cobra.Command {
 				results = append(results, d)
 			}
 			build.PrintTable(cmd.OutOrStdout(), results)
-			if over := build.OverBudget(results); len(over) > 0 {
-				return fmt.Errorf("%d function(s) over the %d MB budget", len(over), build.Budget>>20)
+			if over := build.OverLimit(results); len(over) > 0 {
+				return fmt.Errorf("%d binaries over their size limit (localstack/build/limits.go)", len(over))
 			}
 			return nil
 		},

@@ -21,6 +21,8 @@ import (
 	"github.com/stratumiops/stratumiops/localstack/devstack"
 	"github.com/stratumiops/stratumiops/schemas"
 	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/kogral/embed"
+	"github.com/stratumiops/stratumiops/shared/kogral/mcpserver"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
 
@@ -120,7 +122,7 @@ func (k *kogralCLI) backend(ctx context.Context) (kogral.Backend, kogralConfig, 
 	if _, err := surreal.Migrate(ctx, db, schemas.Surreal, "surreal/kogral"); err != nil {
 		return nil, cfg, fmt.Errorf("kogral on SurrealDB %s: %w", sc.URL, err)
 	}
-	e, err := kogral.EmbedderFromEnv(ctx, os.Getenv)
+	e, err := embed.FromEnv(ctx, os.Getenv)
 	if err != nil {
 		return nil, cfg, err
 	}
@@ -602,7 +604,7 @@ func (k *kogralCLI) serveCmd() *cobra.Command {
 			if project == "" {
 				project = cfg.Graph
 			}
-			return kogral.NewMCPServer(b, project).Run(cmd.Context(), &mcp.StdioTransport{})
+			return mcpserver.NewServer(b, project).Run(cmd.Context(), &mcp.StdioTransport{})
 		}}
 	cmd.Flags().StringVar(&project, "project", "", "the project graph the project resources and prompts mean (default: .kogral/config.yaml's)")
 	return cmd

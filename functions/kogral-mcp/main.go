@@ -2,8 +2,8 @@
 package main
 
 import (
-	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/kogral/mcpserver"
 	"github.com/stratumiops/stratumiops/shared/platform/function"
 )
 
-func main() { function.Main("kogral-mcp", kogral.Functions) }
+func main() { function.Main("kogral-mcp", mcpserver.Functions) }

@@ -12,10 +12,10 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// DispatcherHealthPort is where `stratum dispatch` answers /health inside its task.
+// DispatcherHealthPort is where the dispatcher (cmd/dispatcher) answers /health inside its task.
 const DispatcherHealthPort = "8081"
 
-// newDispatcher runs `stratum dispatch` on Fargate: AWS has no NATS trigger for
+// newDispatcher runs cmd/dispatcher on Fargate: AWS has no NATS trigger for
 // Lambda, so this small service pulls each consumer's messages from JetStream
 // and invokes exactly the consumer functions. Two tasks in two zones share the
 // durable consumers; each answers a container health check that fails when
@@ -52,7 +52,7 @@ func newDispatcher(app awscdk.App, cfg Config, p *platform, fns map[string]awsla
 		Image: awsecs.ContainerImage_FromAsset(jsii.String(filepath.Join(cfg.DistDir, "dispatcher")), &awsecs.AssetImageProps{
 			Platform: awsecrassets.Platform_LINUX_ARM64(), // an x86 host still builds the arm64 image the task runs
 		}),
-		Command: jsii.Strings("dispatch", "--health-addr", "127.0.0.1:"+DispatcherHealthPort),
+		Command: jsii.Strings("--health-addr", "127.0.0.1:"+DispatcherHealthPort),
 		Environment: &map[string]*string{
 			"STRATUM_FUNCTION_PREFIX": jsii.String(cfg.prefix()),
 			"NATS_URL":                jsii.String(cfg.NATSURL),
@@ -61,7 +61,7 @@ func newDispatcher(app awscdk.App, cfg Config, p *platform, fns map[string]awsla
 		Secrets: &secrets,
 		Logging: awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{StreamPrefix: jsii.String("dispatcher"), LogGroup: logs}),
 		HealthCheck: &awsecs.HealthCheck{
-			Command:     jsii.Strings("CMD", "/usr/local/bin/stratum", "dispatch", "--probe", "http://127.0.0.1:"+DispatcherHealthPort+"/health"),
+			Command:     jsii.Strings("CMD", "/usr/local/bin/dispatcher", "--probe", "http://127.0.0.1:"+DispatcherHealthPort+"/health"),
 			Interval:    awscdk.Duration_Seconds(jsii.Number(30)),
 			Retries:     jsii.Number(3),
 			StartPeriod: awscdk.Duration_Seconds(jsii.Number(60)),

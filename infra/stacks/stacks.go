@@ -109,7 +109,7 @@ func Build(app awscdk.App, cfg Config) (*Stacks, error) {
 			missing = append(missing, filepath.Join(cfg.DistDir, f.Name, "bootstrap"))
 		}
 	}
-	for _, file := range []string{"Dockerfile", "stratum"} {
+	for _, file := range []string{"Dockerfile", "dispatcher"} {
 		if _, err := os.Stat(filepath.Join(cfg.DistDir, "dispatcher", file)); err != nil {
 			missing = append(missing, filepath.Join(cfg.DistDir, "dispatcher", file))
 		}

@@ -36,7 +36,7 @@ func fakeDist(t *testing.T, fns []catalog.Function) string {
 	}
 	must(t, os.MkdirAll(filepath.Join(dir, "dispatcher"), 0o755))
 	must(t, os.WriteFile(filepath.Join(dir, "dispatcher", "Dockerfile"), []byte("FROM scratch\n"), 0o644))
-	must(t, os.WriteFile(filepath.Join(dir, "dispatcher", "stratum"), []byte("placeholder"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "dispatcher", "dispatcher"), []byte("placeholder"), 0o755))
 	return dir
 }
 

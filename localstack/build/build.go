@@ -17,9 +17,6 @@ import (
 	"time"
 )
 
-// Budget is the largest bootstrap binary we ship (bytes).
-const Budget = 15 << 20
-
 // Target is a GOOS/GOARCH pair.
 type Target struct{ GOOS, GOARCH string }
 
@@ -35,8 +32,8 @@ type Result struct {
 	Path     string
 	Size     int64
 	Took     time.Duration
-	// Lambda marks a function binary, which the size budget applies to.
-	Lambda bool
+	// Limit is the largest Size allowed (Limit), 0 for none.
+	Limit int64
 }
 
 // Functions builds each named function from root/functions/<name> into
@@ -85,18 +82,21 @@ func one(ctx context.Context, root, outDir string, t Target, name string) (Resul
 	if err != nil {
 		return Result{}, fmt.Errorf("build %s: %w", name, err)
 	}
-	return Result{Function: name, Path: out, Size: info.Size(), Took: time.Since(began), Lambda: true}, nil
+	return Result{Function: name, Path: out, Size: info.Size(), Took: time.Since(began), Limit: Limit(name)}, nil
 }
 
-// dispatcherDockerfile packages `stratum dispatch` for Fargate (arm64).
+// dispatcherDockerfile packages cmd/dispatcher for Fargate (arm64).
 const dispatcherDockerfile = `FROM public.ecr.aws/amazonlinux/amazonlinux:2023-minimal
-COPY stratum /usr/local/bin/stratum
+COPY dispatcher /usr/local/bin/dispatcher
 USER 65534
-ENTRYPOINT ["/usr/local/bin/stratum"]
-CMD ["dispatch"]
+ENTRYPOINT ["/usr/local/bin/dispatcher"]
 `
 
-// Dispatcher builds cmd/stratum for t into outDir/dispatcher/ with the
+// DispatcherLimit is the largest dispatcher binary: the bus, the catalog and
+// the Lambda client (not the stratum CLI, its devstack and embedded NATS).
+const DispatcherLimit = 12 << 20
+
+// Dispatcher builds cmd/dispatcher for t into outDir/dispatcher/ with the
 // Dockerfile of the dispatcher's container image (the CDK image asset).
 func Dispatcher(ctx context.Context, root, outDir string, t Target) (Result, error) {
 	began := time.Now()
@@ -104,8 +104,8 @@ func Dispatcher(ctx context.Context, root, outDir string, t Target) (Result, err
 	if err != nil {
 		return Result{}, err
 	}
-	bin := filepath.Join(dir, "stratum")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./cmd/stratum")
+	bin := filepath.Join(dir, "dispatcher")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./cmd/dispatcher")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+t.GOOS, "GOARCH="+t.GOARCH)
 	if msg, err := cmd.CombinedOutput(); err != nil {
@@ -118,35 +118,37 @@ func Dispatcher(ctx context.Context, root, outDir string, t Target) (Result, err
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Function: "dispatcher (stratum)", Path: bin, Size: info.Size(), Took: time.Since(began)}, nil
+	return Result{Function: "dispatcher (Fargate)", Path: bin, Size: info.Size(), Took: time.Since(began), Limit: DispatcherLimit}, nil
 }
 
-// OverBudget returns the results larger than Budget.
-func OverBudget(results []Result) []Result {
+// OverLimit returns the results larger than their Limit.
+func OverLimit(results []Result) []Result {
 	var over []Result
 	for _, r := range results {
-		if r.Lambda && r.Size > Budget {
+		if r.Limit > 0 && r.Size > r.Limit {
 			over = append(over, r)
 		}
 	}
 	return over
 }
 
-// PrintTable writes a size table, largest first.
+// PrintTable writes each size next to its limit, largest first.
 func PrintTable(w io.Writer, results []Result) {
 	sorted := append([]Result(nil), results...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Size > sorted[j].Size })
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "FUNCTION\tSIZE\tBUDGET\tBUILD\t")
+	fmt.Fprintln(tw, "FUNCTION\tSIZE\tLIMIT\t\tBUILD\t")
 	for _, r := range sorted {
-		mark := "ok"
-		switch {
-		case !r.Lambda:
-			mark = "n/a"
-		case r.Size > Budget:
-			mark = "OVER"
+		limit, mark := "-", "n/a"
+		if r.Limit > 0 {
+			limit, mark = mb(r.Limit), "ok"
+			if r.Size > r.Limit {
+				mark = "OVER"
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%.1f MB\t%s\t%s\t\n", r.Function, float64(r.Size)/(1<<20), mark, r.Took.Round(10*time.Millisecond))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", r.Function, mb(r.Size), limit, mark, r.Took.Round(10*time.Millisecond))
 	}
 	_ = tw.Flush()
 }
+
+func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }

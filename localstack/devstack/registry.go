@@ -5,7 +5,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/kogral/apifn"
+	"github.com/stratumiops/stratumiops/shared/kogral/execution"
+	"github.com/stratumiops/stratumiops/shared/kogral/mcpserver"
 	"github.com/stratumiops/stratumiops/shared/platform/apidoc"
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
 	"github.com/stratumiops/stratumiops/shared/platform/function"
@@ -43,7 +45,9 @@ var Sets = []Set{
 	{System: "vapora", Package: "vaporafn", Set: vaporafn.Functions},
 	{System: "vapora", Package: "llm", Set: llm.Functions},
 	{System: "vapora", Package: "runner", Set: runner.Functions},
-	{System: "kogral", Package: "kogral", Set: kogral.Functions},
+	{System: "kogral", Package: "apifn", Set: apifn.Functions},
+	{System: "kogral", Package: "mcpserver", Set: mcpserver.Functions},
+	{System: "kogral", Package: "execution", Set: execution.Functions},
 	{System: "typedialog", Package: "typedialog", Set: typedialog.Functions},
 	{System: "provisioning", Package: "provfn", Set: provfn.Functions},
 }

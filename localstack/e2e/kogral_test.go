@@ -18,6 +18,8 @@ import (
 
 	"github.com/stratumiops/stratumiops/events"
 	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/kogral/apifn"
+	"github.com/stratumiops/stratumiops/shared/kogral/execution"
 )
 
 // apiKeyTransport authenticates every request of an MCP client.
@@ -383,7 +385,7 @@ func TestKogral(t *testing.T) {
 			edges, err := c.Edges(context.Background(), "exec-"+kogral.Slug(ev.ID), kogral.DirectionOut)
 			return err == nil && len(edges) == 1 && edges[0].Target == "project-"+kogral.Slug(ev.Project)
 		})
-		if n, err := c.GetNode(context.Background(), "exec-"+kogral.Slug(ev.ID)); err != nil || n.GraphID != kogral.ExecutionGraph("demo", ev.Project) {
+		if n, err := c.GetNode(context.Background(), "exec-"+kogral.Slug(ev.ID)); err != nil || n.GraphID != execution.ExecutionGraph("demo", ev.Project) {
 			t.Fatalf("the execution node: %+v %v", n, err)
 		}
 		// Another tenant does not see it.
@@ -406,7 +408,7 @@ func TestKogralScopes(t *testing.T) {
 	run := strings.ToLower(unique("ks"))
 	demo := kogral.NewClient(base, "X-API-Key", ep.APIKey)
 	globex := kogral.NewClient(base, "Authorization", "Bearer "+systemToken(t, "kogral", "mallory", "globex"))
-	admin := kogral.NewClient(base, "Authorization", "Bearer "+systemToken(t, "kogral", "ops", kogral.AdminScope))
+	admin := kogral.NewClient(base, "Authorization", "Bearer "+systemToken(t, "kogral", "ops", apifn.AdminScope))
 	secret, err := demo.CreateNode(bg, kogral.NodeInput{ID: run + "-secret", NodeType: "Note", Title: "Quokka payroll " + run, Content: "x", GraphID: "demo." + run})
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package kogral
+package kogral_test
 
 import (
 	"encoding/json"
@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stratumiops/stratumiops/schemas"
+	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/kogral/apifn"
 	"github.com/stratumiops/stratumiops/shared/platform/authz"
 	"github.com/stratumiops/stratumiops/shared/platform/principal"
 )
@@ -22,7 +24,7 @@ func accessAPI(t *testing.T) http.Handler {
 		t.Fatal(err)
 	}
 	var keys []principal.APIKey
-	for name, scope := range map[string]string{"acme": "acme", "globex": "globex", "admin": AdminScope} {
+	for name, scope := range map[string]string{"acme": "acme", "globex": "globex", "admin": apifn.AdminScope} {
 		keys = append(keys, principal.APIKey{Name: name, KeySHA256: principal.HashKey(name), Scopes: []string{scope}})
 	}
 	raw, _ := json.Marshal(keys)
@@ -30,7 +32,7 @@ func accessAPI(t *testing.T) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return APISpec.Handler(&API{backend: NewAccess(newStore(t), engine), auth: auth})
+	return apifn.APISpec.Handler(apifn.New(apifn.NewAccess(kogral.NewTestStore(t), engine), auth, nil))
 }
 
 type answer struct {
@@ -129,19 +131,5 @@ func TestAccessByScope(t *testing.T) {
 	must("acme", "GET", "/nodes/acme-secret", "", 200)
 	if body := must("admin", "GET", "/export", "", 200); !strings.Contains(body, "acme-secret") || !strings.Contains(body, "globex-note") {
 		t.Errorf("admin's export: %s", body)
-	}
-}
-
-func TestExecutionGraph(t *testing.T) {
-	for _, c := range []struct{ scope, project, want string }{
-		{"acme", "prj_01J", "acme.prj-01j"},
-		{"", "prj_01J", ""},
-		{"a.b", "prj", ""},
-		{"Acme", "prj", ""},
-		{"acme", strings.Repeat("x", 100), "acme." + strings.Repeat("x", 59)},
-	} {
-		if got := ExecutionGraph(c.scope, c.project); got != c.want {
-			t.Errorf("ExecutionGraph(%q, %q) = %q, want %q", c.scope, c.project, got, c.want)
-		}
 	}
 }

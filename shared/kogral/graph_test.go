@@ -4,20 +4,15 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
-
-	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 	"time"
 
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/surrealdb/surrealdb.go/pkg/models"
 
 	"github.com/stratumiops/stratumiops/schemas"
+	"github.com/stratumiops/stratumiops/shared/kogral/embed"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
 
@@ -161,7 +156,7 @@ func TestAdjacencyFollowsPutsAndRemoves(t *testing.T) {
 func TestTraversalFollowsOtherInstances(t *testing.T) {
 	ctx := context.Background()
 	a := newStore(t)
-	b := NewStore(a.db, LocalEmbedder{})
+	b := NewStore(a.db, embed.Local{})
 	var nodes []Node
 	for i := range 6 {
 		nodes = append(nodes, Node{ID: fmt.Sprintf("t%d", i), NodeType: "Note", Title: fmt.Sprintf("T%d", i), GraphID: "web"})
@@ -207,7 +202,7 @@ func TestTraversalFollowsOtherInstances(t *testing.T) {
 		t.Fatalf("connected from a deleted node: %v", err)
 	}
 	// A third instance starting now loads the edges that are there.
-	if g, err := NewStore(a.db, LocalEmbedder{}).Connected(ctx, "t5", 6, 0); err != nil || len(g.Nodes) != 3 {
+	if g, err := NewStore(a.db, embed.Local{}).Connected(ctx, "t5", 6, 0); err != nil || len(g.Nodes) != 3 {
 		t.Fatalf("a fresh index: %+v %v", g, err)
 	}
 }
@@ -217,57 +212,6 @@ func errorsAsNotFound(err error) bool {
 	return ok
 }
 
-// Bad input is a 400 that names the problem.
-func TestAPIBadInput(t *testing.T) {
-	ctx := context.Background()
-	s := newStore(t)
-	if _, err := s.CreateNode(ctx, NodeInput{ID: "x", NodeType: "Note", Title: "X"}); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(testAPI(s))
-	defer srv.Close()
-	for _, c := range []struct {
-		method, path, body, want string
-	}{
-		{"GET", "/nodes/x/edges?direction=sideways", "", `direction \"sideways\": want out, in or both`},
-		{"GET", "/nodes/x/edges?dir=out", "", `unknown query parameter \"dir\"`},
-		{"GET", "/nodes/x/connected?depth=2&limit=99999", "", "limit"},
-		{"POST", "/decisions", `{"title":"T","context":"c","alternatives":[{"pros":["fast"]}]}`, "alternatives[0]: title required"},
-		{"POST", "/decisions", `{"title":"T","related_decisions":["Not An Id"]}`, `related_decisions: \"Not An Id\" is not a node id`},
-		{"POST", "/nodes", `{"node_type":"Decision","title":"T","metadata":{"alternatives":"many"}}`, "alternatives: want a list"},
-	} {
-		req, _ := http.NewRequestWithContext(ctx, c.method, srv.URL+c.path, strings.NewReader(c.body))
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var body strings.Builder
-		_, _ = fmt.Fprint(&body, readAll(res))
-		if res.StatusCode != 400 || !strings.Contains(body.String(), c.want) {
-			t.Errorf("%s %s: %d %s, want 400 with %s", c.method, c.path, res.StatusCode, body.String(), c.want)
-		}
-	}
-	if _, err := s.AddDecision(ctx, DecisionRecord{Title: "T", ADR: ADR{RelatedDecisions: []string{"ghost"}}}); !errorsAsNotFound(unwrapAll(err)) {
-		t.Errorf("a related decision that does not exist: %v", err)
-	}
-	if list, _ := s.ListNodes(ctx, Filter{NodeType: "Decision"}); len(list) != 0 {
-		t.Errorf("refused decisions were written: %+v", list)
-	}
-}
-
-func readAll(res *http.Response) string {
-	defer res.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 4096)
-	for {
-		n, err := res.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			return b.String()
-		}
-	}
-}
-
 func unwrapAll(err error) error {
 	for {
 		u, ok := err.(interface{ Unwrap() error })
@@ -275,78 +219,6 @@ func unwrapAll(err error) error {
 			return err
 		}
 		err = u.Unwrap()
-	}
-}
-
-// The MCP tools the seed's integrations call: add_decision with
-// alternatives and related decisions, get_guidelines by topic, with or
-// without the shared ones, and add_execution.
-func TestMCPDecisionsGuidelinesExecutions(t *testing.T) {
-	ctx := context.Background()
-	s := newStore(t)
-	for _, in := range []NodeInput{
-		{ID: "shared-logs", NodeType: "Guideline", Title: "Logging", GraphID: SharedGraph, Metadata: map[string]any{"topic": "logs"}},
-		{ID: "shared-review", NodeType: "Guideline", Title: "Code review checklist", GraphID: SharedGraph, Tags: []string{"code-review"}},
-		{ID: "web-review", NodeType: "Guideline", Title: "Review web changes", GraphID: "web", Metadata: map[string]any{"topic": "code-review"}},
-		{ID: "old-adr", NodeType: "Decision", Title: "Use Postgres", GraphID: "web"},
-	} {
-		if _, err := s.CreateNode(ctx, in); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ct, st := mcp.NewInMemoryTransports()
-	go func() { _ = NewMCPServer(s, "web").Run(ctx, st) }()
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test"}, nil).Connect(ctx, ct, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cs.Close()
-	call := func(name string, args map[string]any) (map[string]any, bool) {
-		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		out, _ := res.StructuredContent.(map[string]any)
-		return out, res.IsError
-	}
-	adr, isErr := call("add_decision", map[string]any{"title": "Use SurrealDB", "context": "c", "decision": "d", "consequences": "e",
-		"alternatives":      []map[string]any{{"title": "Postgres", "pros": []string{"known"}, "cons": []string{"no graph"}, "why_not_chosen": "joins"}},
-		"related_decisions": []string{"old-adr"}})
-	if isErr || !strings.Contains(fmt.Sprint(adr["content"]), "### Postgres") {
-		t.Fatalf("add_decision: %v", adr)
-	}
-	if e, _ := s.Edges(ctx, fmt.Sprint(adr["id"]), DirectionOut); len(e) != 1 || e[0].Target != "old-adr" || e[0].Relation != "RelatesTo" {
-		t.Fatalf("related decision not linked: %+v", e)
-	}
-	if _, isErr := call("add_decision", map[string]any{"title": "X", "context": "c", "decision": "d", "consequences": "e",
-		"alternatives": []map[string]any{{"title": ""}}}); !isErr {
-		t.Fatal("an alternative without a title was accepted")
-	}
-	ids := func(out map[string]any) []string {
-		var list []string
-		for _, g := range out["guidelines"].([]any) {
-			list = append(list, g.(map[string]any)["node"].(map[string]any)["id"].(string))
-		}
-		sort.Strings(list)
-		return list
-	}
-	if got, _ := call("get_guidelines", map[string]any{"topic": "code-review", "include_shared": true}); !slices.Equal(ids(got), []string{"shared-review", "web-review"}) {
-		t.Fatalf("code-review with shared: %v", ids(got))
-	}
-	if got, _ := call("get_guidelines", map[string]any{"topic": "code-review", "include_shared": false}); !slices.Equal(ids(got), []string{"web-review"}) {
-		t.Fatalf("code-review without shared: %v", ids(got))
-	}
-	if got, _ := call("get_guidelines", map[string]any{"topic": "LOGS"}); !slices.Equal(ids(got), []string{"shared-logs"}) {
-		t.Fatalf("logs (include_shared by default): %v", ids(got))
-	}
-	exec, isErr := call("add_execution", map[string]any{"task_id": "T-42", "agent_role": "developer", "status": "completed",
-		"duration_ms": 900, "tokens_used": 1234, "output_summary": "Added the endpoint."})
-	meta, _ := exec["metadata"].(map[string]any)
-	if isErr || exec["node_type"] != "Execution" || exec["graph_id"] != "web" || meta["task_id"] != "T-42" || meta["tokens_used"] != float64(1234) {
-		t.Fatalf("add_execution: %v", exec)
-	}
-	if _, isErr := call("add_execution", map[string]any{"task_id": "T-43", "agent_role": "developer", "status": " "}); !isErr {
-		t.Fatal("add_execution without a status was accepted")
 	}
 }
 
@@ -366,7 +238,7 @@ func BenchmarkTraversal(b *testing.B) {
 	if _, err := surreal.Migrate(ctx, db, schemas.Surreal, "surreal/kogral"); err != nil {
 		b.Fatal(err)
 	}
-	s := NewStore(db, LocalEmbedder{})
+	s := NewStore(db, embed.Local{})
 	rng := rand.New(rand.NewPCG(1, 2))
 	var g Subgraph
 	for i := range nodes {
@@ -465,10 +337,4 @@ func BenchmarkTraversalInMemory(b *testing.B) {
 			}
 		}
 	})
-}
-
-// testAPI serves kogral-api's operations over b without authentication
-// (the platform's tests cover that).
-func testAPI(b Backend) http.Handler {
-	return httpapi.Spec[*API]{Ops: APISpec.Ops}.Handler(&API{backend: b})
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stratumiops/stratumiops/shared/kogral/embed"
 )
 
 // benchTexts are random texts over a vocabulary, like those make bench imports.
@@ -108,7 +110,7 @@ func indexWith(texts []string) (*searchIndex, [][]float32) {
 	x := &searchIndex{exactBelow: 0}
 	x.reset()
 	x.building = true
-	vecs, _ := LocalEmbedder{}.Embed(context.Background(), texts)
+	vecs, _ := embed.Local{}.Embed(context.Background(), texts)
 	for i, v := range vecs {
 		x.put(&indexRow{ID: fmt.Sprint(i), NodeType: []string{"Note", "Decision"}[i%2], Embedding: vectorBytes(v)})
 	}
@@ -143,7 +145,7 @@ func TestSemanticSearchThroughTheGraph(t *testing.T) {
 	}
 	// Against a scan, for queries like make bench's.
 	var recall float64
-	queries, _ := LocalEmbedder{}.Embed(context.Background(), benchTexts(rng, 30, 3))
+	queries, _ := embed.Local{}.Embed(context.Background(), benchTexts(rng, 30, 3))
 	for _, q := range queries {
 		var want []string
 		for _, n := range bruteForce(vecs, unit(q), 10) {
@@ -159,7 +161,7 @@ func TestSemanticSearchThroughTheGraph(t *testing.T) {
 	for i := 0; i < 700; i += 70 {
 		x.remove(fmt.Sprint(i))
 	}
-	replaced, _ := LocalEmbedder{}.Embed(context.Background(), []string{"a replaced body about something else entirely"})
+	replaced, _ := embed.Local{}.Embed(context.Background(), []string{"a replaced body about something else entirely"})
 	x.put(&indexRow{ID: "1", NodeType: "Note", Embedding: vectorBytes(replaced[0])})
 	for i := 0; i < 700; i += 70 {
 		if got := ids(x.nearest(vecs[i], Filter{}, 20)); slices.Contains(got, fmt.Sprint(i)) {
@@ -215,7 +217,7 @@ func TestGraphBuildsWhileSearching(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	texts := benchTexts(rng, 460, 20)
 	x, vecs := indexWith(texts[:400])
-	more, _ := LocalEmbedder{}.Embed(context.Background(), texts[400:])
+	more, _ := embed.Local{}.Embed(context.Background(), texts[400:])
 	x.exactBelow = 0
 	x.mu.Lock()
 	x.building = false // the next put starts the builder

@@ -1,4 +1,4 @@
-package kogral
+package kogral_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stratumiops/stratumiops/shared/kogral"
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 )
 
@@ -20,18 +21,18 @@ import (
 // out of its graph.
 func TestBatchedImportIntoTwoGraphs(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t)
+	s := kogral.NewTestStore(t)
 	api := httptest.NewServer(httpapi.Options{MaxBody: 512 << 10}.Middleware(testAPI(s)))
 	defer api.Close()
-	c := NewClient(api.URL, "", "")
-	dir := edgeCaseGraph(t)
-	g, _, err := ImportLogseq(dir, "one")
+	c := kogral.NewClient(api.URL, "", "")
+	dir := kogral.EdgeCaseGraph(t)
+	g, _, err := kogral.ImportLogseq(dir, "one")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var steps []ImportProgress
-	rep, err := ImportInBatches(ctx, c, g, ImportOptions{MaxBatchBytes: 400 << 10, MaxBatchNodes: 20, MaxBatchEdges: 15,
-		Progress: func(p ImportProgress) { steps = append(steps, p) }})
+	var steps []kogral.ImportProgress
+	rep, err := kogral.ImportInBatches(ctx, c, g, kogral.ImportOptions{MaxBatchBytes: 400 << 10, MaxBatchNodes: 20, MaxBatchEdges: 15,
+		Progress: func(p kogral.ImportProgress) { steps = append(steps, p) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,13 +57,13 @@ func TestBatchedImportIntoTwoGraphs(t *testing.T) {
 	}
 
 	// Again, into the same graph: the same nodes, their creation kept.
-	rep2, err := ImportInBatches(ctx, c, g, ImportOptions{MaxBatchBytes: 400 << 10})
+	rep2, err := kogral.ImportInBatches(ctx, c, g, kogral.ImportOptions{MaxBatchBytes: 400 << 10})
 	if err != nil || rep2.Nodes != rep.Nodes || rep2.Edges != rep.Edges {
 		t.Fatalf("second run: %+v %v", rep2, err)
 	}
 	// Into a second graph: its own nodes; the first graph keeps all of its.
-	g2, _, _ := ImportLogseq(dir, "two")
-	if _, err := ImportInBatches(ctx, s, g2, ImportOptions{}); err != nil {
+	g2, _, _ := kogral.ImportLogseq(dir, "two")
+	if _, err := kogral.ImportInBatches(ctx, s, g2, kogral.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	graphs, _ := s.Graphs(ctx)
@@ -82,7 +83,7 @@ func TestBatchedImportIntoTwoGraphs(t *testing.T) {
 	// A node of graph one imported as graph two's is left where it is.
 	moved := stored.Nodes[0]
 	moved.GraphID, moved.Content = "two", "taken over"
-	res, err := s.Import(ctx, Subgraph{Nodes: []Node{moved}})
+	res, err := s.Import(ctx, kogral.Subgraph{Nodes: []kogral.Node{moved}})
 	if err != nil || !slices.Equal(res.Conflicts, []string{moved.ID}) || res.Nodes != 0 {
 		t.Fatalf("cross-graph import: %+v %v", res, err)
 	}
@@ -96,9 +97,9 @@ func TestBatchedImportIntoTwoGraphs(t *testing.T) {
 // markdown files.
 func TestRoundTripKeepsDatesAndLeadingMarkers(t *testing.T) {
 	ctx := context.Background()
-	a, b := newStore(t), newStore(t)
+	a, b := kogral.NewTestStore(t), kogral.NewTestStore(t)
 	for _, content := range []string{"---\ntitle: x\n---\n- body", "-\n- second", "- ok"} {
-		if _, err := a.CreateNode(ctx, NodeInput{NodeType: "Note", Title: "T " + content[:2], Content: content, GraphID: "rt"}); err != nil {
+		if _, err := a.CreateNode(ctx, kogral.NodeInput{NodeType: "Note", Title: "T " + content[:2], Content: content, GraphID: "rt"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -107,10 +108,10 @@ func TestRoundTripKeepsDatesAndLeadingMarkers(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "md")
-	if err := WriteFolder(dir, MarkdownFiles(exp)); err != nil {
+	if err := kogral.WriteFolder(dir, kogral.MarkdownFiles(exp)); err != nil {
 		t.Fatal(err)
 	}
-	back, err := ReadFolder(dir)
+	back, err := kogral.ReadFolder(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,25 +135,25 @@ func TestRoundTripKeepsDatesAndLeadingMarkers(t *testing.T) {
 // with the words marked, and the API sends content only with full=true.
 func TestSearchQuestions(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t)
+	s := kogral.NewTestStore(t)
 	dir := t.TempDir()
 	for rel, body := range map[string]string{
 		"pages/Templates.md":      "- Use a template to create a page with its properties filled in.\n- Templates live in the [[Template Gallery]].\n",
 		"pages/Creating pages.md": "- To create a page, type its name in the search box.\n",
 		"pages/Journal tips.md":   "- Do the journal first thing in the morning; it is how I start.\n",
 	} {
-		if err := writeFile(filepath.Join(dir, filepath.FromSlash(rel)), []byte(body)); err != nil {
+		if err := kogral.WriteFile(filepath.Join(dir, filepath.FromSlash(rel)), []byte(body)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	g, _, err := ImportLogseq(dir, "help")
+	g, _, err := kogral.ImportLogseq(dir, "help")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Import(ctx, g); err != nil {
 		t.Fatal(err)
 	}
-	hits, err := s.Search(ctx, SearchQuery{Query: "how do I create a template"})
+	hits, err := s.Search(ctx, kogral.SearchQuery{Query: "how do I create a template"})
 	if err != nil || len(hits) < 2 || hits[0].Node.ID != "help.templates" {
 		t.Fatalf("question: %+v %v", hits, err)
 	}
@@ -160,22 +161,22 @@ func TestSearchQuestions(t *testing.T) {
 		t.Fatalf("snippet: %q", hits[0].Snippet)
 	}
 	for _, semantic := range []bool{false, true} {
-		hits, _ := s.Search(ctx, SearchQuery{Query: "template gallery", Semantic: semantic})
+		hits, _ := s.Search(ctx, kogral.SearchQuery{Query: "template gallery", Semantic: semantic})
 		for _, h := range hits {
 			if h.Node.ID == "help.template-gallery" {
 				t.Fatalf("semantic=%v: a placeholder is a hit", semantic)
 			}
 		}
-		hits, _ = s.Search(ctx, SearchQuery{Query: "template gallery", Semantic: semantic, Placeholders: true})
-		if !slices.ContainsFunc(hits, func(h Hit) bool { return h.Node.ID == "help.template-gallery" }) {
+		hits, _ = s.Search(ctx, kogral.SearchQuery{Query: "template gallery", Semantic: semantic, Placeholders: true})
+		if !slices.ContainsFunc(hits, func(h kogral.Hit) bool { return h.Node.ID == "help.template-gallery" }) {
 			t.Fatalf("semantic=%v: placeholders asked for, not found", semantic)
 		}
 	}
 	api := httptest.NewServer(testAPI(s))
 	defer api.Close()
-	c := NewClient(api.URL, "", "")
+	c := kogral.NewClient(api.URL, "", "")
 	for _, full := range []bool{false, true} {
-		hits, err := c.Search(ctx, SearchQuery{Query: "template", Full: full})
+		hits, err := c.Search(ctx, kogral.SearchQuery{Query: "template", Full: full})
 		if err != nil || len(hits) == 0 || (hits[0].Node.Content != "") != full || hits[0].Snippet == "" {
 			t.Fatalf("full=%v: %+v %v", full, hits, err)
 		}

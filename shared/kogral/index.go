@@ -15,6 +15,7 @@ import (
 
 	"github.com/surrealdb/surrealdb.go/pkg/models"
 
+	"github.com/stratumiops/stratumiops/shared/kogral/embed"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
 
@@ -535,7 +536,7 @@ func vector(v any) []float32 {
 
 // unit scales v to length 1, or is nil when v is not an embedding of Dimensions.
 func unit(v []float32) []float32 {
-	if len(v) != Dimensions {
+	if len(v) != embed.Dimensions {
 		return nil
 	}
 	var sum float32

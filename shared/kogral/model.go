@@ -95,6 +95,9 @@ type GraphInfo struct {
 var idPattern = regexp.MustCompile(`^[\p{Ll}\p{Lo}\p{Lm}\p{Nd}][\p{Ll}\p{Lo}\p{Lm}\p{Mn}\p{Mc}\p{Nd}._-]{0,127}$`)
 var graphPattern = regexp.MustCompile(`^[\p{Ll}\p{Lo}\p{Lm}\p{Nd}][\p{Ll}\p{Lo}\p{Lm}\p{Mn}\p{Mc}\p{Nd}._-]{0,63}$`)
 
+// ValidGraph tells whether name can name a graph.
+func ValidGraph(name string) bool { return graphPattern.MatchString(name) }
+
 // Slug makes an id from a title: its words in lower case, in any script
 // (NFC, marks kept: "Café Crème" is café-crème, "회의 노트" 회의-노트),
 // joined by dashes, at most 96 characters; "node" when it has no letter or

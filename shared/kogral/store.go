@@ -11,6 +11,7 @@ import (
 
 	"github.com/surrealdb/surrealdb.go/pkg/models"
 
+	"github.com/stratumiops/stratumiops/shared/kogral/embed"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
 
@@ -111,13 +112,13 @@ type EffectiveGuideline struct {
 // Store keeps the graph in SurrealDB (database "kogral").
 type Store struct {
 	db    *surreal.Client
-	embed Embedder
+	embed embed.Embedder
 	index *searchIndex
 	now   func() time.Time
 }
 
 // NewStore returns a store embedding with e.
-func NewStore(db *surreal.Client, e Embedder) *Store {
+func NewStore(db *surreal.Client, e embed.Embedder) *Store {
 	return &Store{db: db, embed: e, index: newSearchIndex(db), now: func() time.Time { return time.Now().UTC() }}
 }
 
@@ -756,9 +757,9 @@ func (s *Store) visibleGraphs(ctx context.Context, visible func(string) bool) ([
 	return out, nil
 }
 
-// graphsOf is the graph of each of these nodes that exists (from the index,
+// GraphsOf is the graph of each of these nodes that exists (from the index,
 // brought up to date first).
-func (s *Store) graphsOf(ctx context.Context, ids []string) (map[string]string, error) {
+func (s *Store) GraphsOf(ctx context.Context, ids []string) (map[string]string, error) {
 	if err := s.index.sync(ctx); err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 
 	localsurreal "github.com/stratumiops/stratumiops/localstack/surreal"
 	"github.com/stratumiops/stratumiops/schemas"
+	"github.com/stratumiops/stratumiops/shared/kogral/embed"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
 
@@ -31,7 +32,7 @@ func newStore(t testing.TB) *Store {
 	if _, err := surreal.Migrate(ctx, db, schemas.Surreal, "surreal/kogral"); err != nil {
 		t.Fatal(err)
 	}
-	return NewStore(db, LocalEmbedder{})
+	return NewStore(db, embed.Local{})
 }
 
 func TestGraphStore(t *testing.T) {
@@ -138,7 +139,7 @@ func TestGraphStore(t *testing.T) {
 func TestSearchIndexFollowsOtherInstances(t *testing.T) {
 	ctx := context.Background()
 	a := newStore(t)
-	b := NewStore(a.db, LocalEmbedder{})
+	b := NewStore(a.db, embed.Local{})
 	found := func(s *Store, query string) []string {
 		t.Helper()
 		hits, err := s.Search(ctx, SearchQuery{Query: query})
@@ -182,7 +183,7 @@ func TestSearchIndexFollowsOtherInstances(t *testing.T) {
 		t.Fatalf("after a delete elsewhere: %v", ids)
 	}
 	// A third instance starting now loads what is there.
-	if ids := found(NewStore(a.db, LocalEmbedder{}), "blimp"); !slices.Equal(ids, []string{"balloon"}) {
+	if ids := found(NewStore(a.db, embed.Local{}), "blimp"); !slices.Equal(ids, []string{"balloon"}) {
 		t.Fatalf("a fresh index: %v", ids)
 	}
 }
@@ -232,7 +233,7 @@ func TestSearchAfterMigratingOlderNodes(t *testing.T) {
 	if _, err := surreal.Migrate(ctx, db, fstest.MapFS{"surreal/kogral/001_kogral.surql": {Data: first}}, "surreal/kogral"); err != nil {
 		t.Fatal(err)
 	}
-	vec, _ := LocalEmbedder{}.Embed(ctx, []string{"Quorum reads\n\nRead from a quorum of replicas."})
+	vec, _ := embed.Local{}.Embed(ctx, []string{"Quorum reads\n\nRead from a quorum of replicas."})
 	if _, err := surreal.Query[any](ctx, db, `CREATE nodes:quorum CONTENT { node_type: 'Pattern', title: 'Quorum reads',
 		content: 'Read from a quorum of replicas.', graph_id: 'web', tags: [], embedding: $v, created_at: time::now(), updated_at: time::now() }`,
 		map[string]any{"v": vec[0]}); err != nil {
@@ -241,7 +242,7 @@ func TestSearchAfterMigratingOlderNodes(t *testing.T) {
 	if _, err := surreal.Migrate(ctx, db, schemas.Surreal, "surreal/kogral"); err != nil {
 		t.Fatal(err)
 	}
-	s := NewStore(db, LocalEmbedder{})
+	s := NewStore(db, embed.Local{})
 	for q, via := range map[SearchQuery]string{{Query: "quorum"}: "text", {Query: "replicas quorum reads", Semantic: true}: "hybrid"} {
 		hits, err := s.Search(ctx, q)
 		if err != nil || len(hits) == 0 || hits[0].Node.ID != "quorum" || hits[0].Via != via {

@@ -1,19 +1,20 @@
-package kogral
+package apifn
 
 import (
 	"errors"
 	"net/http"
 	"strconv"
 
+	"github.com/stratumiops/stratumiops/shared/kogral"
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 )
 
 // apiError maps Kogral's errors to HTTP answers.
 func apiError(err error) error {
-	var in *InputError
-	var nf *NotFoundError
-	var cf *ConflictError
-	var pe *ParseError
+	var in *kogral.InputError
+	var nf *kogral.NotFoundError
+	var cf *kogral.ConflictError
+	var pe *kogral.ParseError
 	var fb *ForbiddenError
 	switch {
 	case err == nil:
@@ -33,10 +34,10 @@ func apiError(err error) error {
 }
 
 // handler is one route's work: it writes the answer or returns an error.
-type handler func(b Backend, w http.ResponseWriter, r *http.Request) error
+type handler func(b kogral.Backend, w http.ResponseWriter, r *http.Request) error
 
-func createNode(b Backend, w http.ResponseWriter, r *http.Request) error {
-	var in NodeInput
+func createNode(b kogral.Backend, w http.ResponseWriter, r *http.Request) error {
+	var in kogral.NodeInput
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return err
 	}
@@ -49,7 +50,7 @@ func createNode(b Backend, w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func listNodes(b Backend, w http.ResponseWriter, r *http.Request) error {
+func listNodes(b kogral.Backend, w http.ResponseWriter, r *http.Request) error {
 	f, err := filterFrom(r)
 	if err != nil {
 		return err
@@ -62,7 +63,7 @@ func listNodes(b Backend, w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func getNode(b Backend, w http.ResponseWriter, r *http.Request) error {
+func getNode(b kogral.Backend, w http.ResponseWriter, r *http.Request) error {
 	n, err := b.GetNode(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
@@ -71,8 +72,8 @@ func getNode(b Backend, w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func updateNode(b Backend, w http.ResponseWriter, r *http.Request) error {
-	var in NodeInput
+func updateNode(b kogral.Backend, w http.ResponseWriter, r *http.Request) error {
+	var in kogral.NodeInput
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return err
 	}
@@ -84,7 +85,7 @@ func updateNode(b Backend, w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func deleteNode(b Backend, w http.ResponseWriter, r *http.Request) error {
+func deleteNode(b kogral.Backend, w http.ResponseWriter, r *http.Request) error {
 	if err := b.DeleteNode(r.Context(), r.PathValue("id")); err != nil {
 		return err
 	}
@@ -92,8 +93,8 @@ func deleteNode(b Backend, w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func nodeEdges(b Backend, w http.ResponseWriter, r *http.Request) error {
-	dir, err := ParseDirection(r.URL.Query().Get("direction"))
+func nodeEdges(b kogral.Backend, w http.ResponseWriter, r *http.Request) error {
+	dir, err := kogral.ParseDirection(r.URL.Query().Get("direction"))
 	if err != nil {
 		return err
 	}
@@ -105,7 +106,7 @@ func nodeEdges(b Backend, w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func nodeBlocks(b Backend, w http.ResponseWriter, r *http.Request) error {
+func nodeBlocks(b kogral.Backend, w http.ResponseWriter, r *http.Request) error {
 	list, err := b.Blocks(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
@@ -114,12 +115,12 @@ func nodeBlocks(b Backend, w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func connected(b Backend, w http.ResponseWriter, r *http.Request) error {
-	depth, err := httpapi.QueryInt(r, "depth", 1, 1, MaxDepth)
+func connected(b kogral.Backend, w http.ResponseWriter, r *http.Request) error {
+	depth, err := httpapi.QueryInt(r, "depth", 1, 1, kogral.MaxDepth)
 	if err != nil {
 		return err
 	}
-	limit, err := httpapi.QueryInt(r, "limit", DefaultConnectedLimit, 1, MaxConnectedLimit)
+	limit, err := httpapi.QueryInt(r, "limit", kogral.DefaultConnectedLimit, 1, kogral.MaxConnectedLimit)
 	if err != nil {
 		return err
 	}
@@ -133,12 +134,12 @@ func connected(b Backend, w http.ResponseWriter, r *http.Request) error {
 
 // connectedAnswer always carries truncated, true or false.
 type connectedAnswer struct {
-	Subgraph
+	kogral.Subgraph
 	Truncated bool `json:"truncated"`
 }
 
-func addDecision(b Backend, w http.ResponseWriter, r *http.Request) error {
-	var d DecisionRecord
+func addDecision(b kogral.Backend, w http.ResponseWriter, r *http.Request) error {
+	var d kogral.DecisionRecord
 	if err := httpapi.DecodeJSON(r, &d); err != nil {
 		return err
 	}
@@ -151,8 +152,8 @@ func addDecision(b Backend, w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func link(b Backend, w http.ResponseWriter, r *http.Request) error {
-	var e Edge
+func link(b kogral.Backend, w http.ResponseWriter, r *http.Request) error {
+	var e kogral.Edge
 	if err := httpapi.DecodeJSON(r, &e); err != nil {
 		return err
 	}
@@ -164,7 +165,7 @@ func link(b Backend, w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func unlink(b Backend, w http.ResponseWriter, r *http.Request) error {
+func unlink(b kogral.Backend, w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	if q.Get("source") == "" || q.Get("target") == "" {
 		return httpapi.BadRequest("source and target are required")
@@ -176,7 +177,7 @@ func unlink(b Backend, w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func listGraphs(b Backend, w http.ResponseWriter, r *http.Request) error {
+func listGraphs(b kogral.Backend, w http.ResponseWriter, r *http.Request) error {
 	list, err := b.Graphs(r.Context())
 	if err != nil {
 		return err
@@ -185,19 +186,19 @@ func listGraphs(b Backend, w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func guidelines(b Backend, w http.ResponseWriter, r *http.Request) error {
+func guidelines(b kogral.Backend, w http.ResponseWriter, r *http.Request) error {
 	list, err := b.Guidelines(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
 	if list == nil {
-		list = []EffectiveGuideline{}
+		list = []kogral.EffectiveGuideline{}
 	}
 	httpapi.WriteJSON(w, http.StatusOK, guidelineList{Guidelines: list})
 	return nil
 }
 
-func search(b Backend, w http.ResponseWriter, r *http.Request) error {
+func search(b kogral.Backend, w http.ResponseWriter, r *http.Request) error {
 	f, err := filterFrom(r)
 	if err != nil {
 		return err
@@ -208,12 +209,12 @@ func search(b Backend, w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	hits, err := b.Search(r.Context(), SearchQuery{Query: r.URL.Query().Get("q"), Semantic: flags[0], Placeholders: flags[1], Full: flags[2], Filter: f})
+	hits, err := b.Search(r.Context(), kogral.SearchQuery{Query: r.URL.Query().Get("q"), Semantic: flags[0], Placeholders: flags[1], Full: flags[2], Filter: f})
 	if err != nil {
 		return err
 	}
 	if hits == nil {
-		hits = []Hit{}
+		hits = []kogral.Hit{}
 	}
 	if !flags[2] { // the snippet stands for the content unless full=true
 		for i := range hits {
@@ -224,7 +225,7 @@ func search(b Backend, w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func path(b Backend, w http.ResponseWriter, r *http.Request) error {
+func path(b kogral.Backend, w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	if q.Get("from") == "" || q.Get("to") == "" {
 		return httpapi.BadRequest("from and to are required")
@@ -237,7 +238,7 @@ func path(b Backend, w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func export(b Backend, w http.ResponseWriter, r *http.Request) error {
+func export(b kogral.Backend, w http.ResponseWriter, r *http.Request) error {
 	g, err := b.Export(r.Context(), r.URL.Query().Get("graph"))
 	if err != nil {
 		return err
@@ -254,19 +255,19 @@ func export(b Backend, w http.ResponseWriter, r *http.Request) error {
 		httpapi.WriteJSON(w, http.StatusOK, g)
 	case "dot":
 		w.Header().Set("Content-Type", "text/vnd.graphviz; charset=utf-8")
-		_, _ = w.Write([]byte(DOT(g)))
+		_, _ = w.Write([]byte(kogral.DOT(g)))
 	case "markdown":
-		httpapi.WriteJSON(w, http.StatusOK, files(MarkdownFiles(g)))
+		httpapi.WriteJSON(w, http.StatusOK, files(kogral.MarkdownFiles(g)))
 	case "logseq":
-		httpapi.WriteJSON(w, http.StatusOK, files(ExportLogseq(g)))
+		httpapi.WriteJSON(w, http.StatusOK, files(kogral.ExportLogseq(g)))
 	default:
 		return httpapi.BadRequest("format %q: want json, dot, markdown or logseq", f)
 	}
 	return nil
 }
 
-func importGraph(b Backend, w http.ResponseWriter, r *http.Request) error {
-	var g Subgraph
+func importGraph(b kogral.Backend, w http.ResponseWriter, r *http.Request) error {
+	var g kogral.Subgraph
 	if err := httpapi.DecodeJSON(r, &g); err != nil {
 		return err
 	}
@@ -278,16 +279,16 @@ func importGraph(b Backend, w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func filterFrom(r *http.Request) (Filter, error) {
+func filterFrom(r *http.Request) (kogral.Filter, error) {
 	q := r.URL.Query()
 	limit, err := httpapi.QueryInt(r, "limit", 0, 1, 1000)
 	if err != nil {
-		return Filter{}, err
+		return kogral.Filter{}, err
 	}
-	f := Filter{NodeType: q.Get("type"), Tag: q.Get("tag"), GraphID: q.Get("graph"), Limit: limit}
+	f := kogral.Filter{NodeType: q.Get("type"), Tag: q.Get("tag"), GraphID: q.Get("graph"), Limit: limit}
 	if f.NodeType != "" {
-		if f.NodeType, err = NodeType(f.NodeType); err != nil {
-			return Filter{}, err
+		if f.NodeType, err = kogral.NodeType(f.NodeType); err != nil {
+			return kogral.Filter{}, err
 		}
 	}
 	return f, nil

@@ -1,4 +1,6 @@
-package kogral
+// Package embed turns texts into Kogral's 384-float vectors: a local hashing
+// embedder and clients of OpenAI, Ollama and Bedrock.
+package embed
 
 import (
 	"bytes"
@@ -31,16 +33,16 @@ type Embedder interface {
 	Name() string
 }
 
-// LocalEmbedder needs no network and no model: it hashes words and word
+// Local needs no network and no model: it hashes words and word
 // pairs (after lower-casing and a light suffix strip) into 384 buckets with
 // signs, then normalizes. Texts that share vocabulary land close together;
 // synonyms do not. It is lexical similarity in vector form, an honest
 // default when no embedding service is configured, not a language model.
-type LocalEmbedder struct{}
+type Local struct{}
 
-func (LocalEmbedder) Name() string { return "local-hash-384" }
+func (Local) Name() string { return "local-hash-384" }
 
-func (LocalEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
+func (Local) Embed(_ context.Context, texts []string) ([][]float32, error) {
 	out := make([][]float32, len(texts))
 	for i, t := range texts {
 		out[i] = hashEmbed(t)

@@ -1,4 +1,4 @@
-package kogral
+package apifn
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/cedar-policy/cedar-go"
 
+	"github.com/stratumiops/stratumiops/shared/kogral"
 	"github.com/stratumiops/stratumiops/shared/platform/authz"
 	"github.com/stratumiops/stratumiops/shared/platform/obs"
 )
@@ -35,12 +36,14 @@ func (e *ForbiddenError) Error() string { return e.Msg }
 // its nodes are a 404, and searches, listings, traversals and exports leave
 // them out; writing a readable graph it may not write is a 403.
 type Access struct {
-	store  *Store
+	store  *kogral.Store
 	engine *authz.Engine
 }
 
 // NewAccess authorizes s's operations with engine (schemas/cedar/kogral).
-func NewAccess(s *Store, engine *authz.Engine) *Access { return &Access{store: s, engine: engine} }
+func NewAccess(s *kogral.Store, engine *authz.Engine) *Access {
+	return &Access{store: s, engine: engine}
+}
 
 func graphEntity(graph string) cedar.Entity {
 	return authz.Entity(cedar.NewEntityUID("Graph", cedar.String(graph)), cedar.RecordMap{"scope": cedar.String(GraphScope(graph))})
@@ -56,7 +59,7 @@ func (a *Access) need(ctx context.Context, action, graph string) error {
 		return nil
 	}
 	if action == "read" {
-		return &NotFoundError{What: fmt.Sprintf("graph %q", graph)}
+		return &kogral.NotFoundError{What: fmt.Sprintf("graph %q", graph)}
 	}
 	return &ForbiddenError{Msg: fmt.Sprintf("you cannot write graph %q (scope %q)", graph, GraphScope(graph))}
 }
@@ -68,7 +71,7 @@ func (a *Access) reader(ctx context.Context) context.Context {
 	quiet := obs.WithLogger(ctx, slog.New(slog.DiscardHandler))
 	var mu sync.Mutex
 	seen := map[string]bool{}
-	return withVisible(ctx, func(graph string) bool {
+	return kogral.WithVisible(ctx, func(graph string) bool {
 		mu.Lock()
 		defer mu.Unlock()
 		ok, done := seen[graph]
@@ -81,13 +84,13 @@ func (a *Access) reader(ctx context.Context) context.Context {
 }
 
 // node reads a node the caller may read, then checks action on its graph.
-func (a *Access) node(ctx context.Context, id, action string) (Node, error) {
+func (a *Access) node(ctx context.Context, id, action string) (kogral.Node, error) {
 	n, err := a.store.GetNode(ctx, id)
 	if err != nil {
-		return Node{}, err
+		return kogral.Node{}, err
 	}
 	if a.need(ctx, "read", n.GraphID) != nil {
-		return Node{}, &NotFoundError{What: fmt.Sprintf("node %q", id)}
+		return kogral.Node{}, &kogral.NotFoundError{What: fmt.Sprintf("node %q", id)}
 	}
 	if action == "write" {
 		return n, a.need(ctx, "write", n.GraphID)
@@ -95,39 +98,26 @@ func (a *Access) node(ctx context.Context, id, action string) (Node, error) {
 	return n, nil
 }
 
-type visibleKey struct{}
-
-func withVisible(ctx context.Context, f func(graph string) bool) context.Context {
-	return context.WithValue(ctx, visibleKey{}, f)
-}
-
-// visibleIn is the graphs the caller in ctx may read; nil when unrestricted
-// (the CLI on SurrealDB directly, the consumers).
-func visibleIn(ctx context.Context) func(graph string) bool {
-	f, _ := ctx.Value(visibleKey{}).(func(string) bool)
-	return f
-}
-
 // CreateNode checks the input first, so that bad input is a 400 whoever asks.
-func (a *Access) CreateNode(ctx context.Context, in NodeInput) (Node, error) {
+func (a *Access) CreateNode(ctx context.Context, in kogral.NodeInput) (kogral.Node, error) {
 	if err := in.Check(); err != nil {
-		return Node{}, err
+		return kogral.Node{}, err
 	}
 	if err := a.need(ctx, "write", in.GraphID); err != nil {
-		return Node{}, err
+		return kogral.Node{}, err
 	}
 	return a.store.CreateNode(ctx, in)
 }
 
 // UpdateNode keeps the node in its graph (the store never moves it).
-func (a *Access) UpdateNode(ctx context.Context, id string, in NodeInput) (Node, error) {
+func (a *Access) UpdateNode(ctx context.Context, id string, in kogral.NodeInput) (kogral.Node, error) {
 	if _, err := a.node(ctx, id, "write"); err != nil {
-		return Node{}, err
+		return kogral.Node{}, err
 	}
 	return a.store.UpdateNode(ctx, id, in)
 }
 
-func (a *Access) GetNode(ctx context.Context, id string) (Node, error) {
+func (a *Access) GetNode(ctx context.Context, id string) (kogral.Node, error) {
 	return a.node(ctx, id, "read")
 }
 
@@ -138,7 +128,7 @@ func (a *Access) DeleteNode(ctx context.Context, id string) error {
 	return a.store.DeleteNode(ctx, id)
 }
 
-func (a *Access) ListNodes(ctx context.Context, f Filter) ([]Node, error) {
+func (a *Access) ListNodes(ctx context.Context, f kogral.Filter) ([]kogral.Node, error) {
 	if f.GraphID != "" {
 		if err := a.need(ctx, "read", f.GraphID); err != nil {
 			return nil, err
@@ -149,15 +139,15 @@ func (a *Access) ListNodes(ctx context.Context, f Filter) ([]Node, error) {
 
 // Link writes an edge leaving a node of a graph the caller writes, to a
 // node it may read.
-func (a *Access) Link(ctx context.Context, e Edge) (Edge, error) {
-	if err := CheckEdge(&e); err != nil {
-		return Edge{}, err
+func (a *Access) Link(ctx context.Context, e kogral.Edge) (kogral.Edge, error) {
+	if err := kogral.CheckEdge(&e); err != nil {
+		return kogral.Edge{}, err
 	}
 	if _, err := a.node(ctx, e.Source, "write"); err != nil {
-		return Edge{}, err
+		return kogral.Edge{}, err
 	}
 	if _, err := a.node(ctx, e.Target, "read"); err != nil {
-		return Edge{}, err
+		return kogral.Edge{}, err
 	}
 	return a.store.Link(ctx, e)
 }
@@ -169,14 +159,14 @@ func (a *Access) Unlink(ctx context.Context, source, target, relation string) er
 	return a.store.Unlink(ctx, source, target, relation)
 }
 
-func (a *Access) Edges(ctx context.Context, id string, dir EdgeDirection) ([]Edge, error) {
+func (a *Access) Edges(ctx context.Context, id string, dir kogral.EdgeDirection) ([]kogral.Edge, error) {
 	if _, err := a.node(ctx, id, "read"); err != nil {
 		return nil, err
 	}
 	return a.store.Edges(a.reader(ctx), id, dir)
 }
 
-func (a *Access) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
+func (a *Access) Search(ctx context.Context, q kogral.SearchQuery) ([]kogral.Hit, error) {
 	if q.GraphID != "" {
 		if err := a.need(ctx, "read", q.GraphID); err != nil {
 			return nil, err
@@ -185,44 +175,44 @@ func (a *Access) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 	return a.store.Search(a.reader(ctx), q)
 }
 
-func (a *Access) Connected(ctx context.Context, id string, depth, limit int) (Subgraph, error) {
+func (a *Access) Connected(ctx context.Context, id string, depth, limit int) (kogral.Subgraph, error) {
 	if _, err := a.node(ctx, id, "read"); err != nil {
-		return Subgraph{}, err
+		return kogral.Subgraph{}, err
 	}
 	return a.store.Connected(a.reader(ctx), id, depth, limit)
 }
 
-func (a *Access) Path(ctx context.Context, from, to string) (Subgraph, error) {
+func (a *Access) Path(ctx context.Context, from, to string) (kogral.Subgraph, error) {
 	for _, id := range []string{from, to} {
 		if _, err := a.node(ctx, id, "read"); err != nil {
-			return Subgraph{}, err
+			return kogral.Subgraph{}, err
 		}
 	}
 	return a.store.Path(a.reader(ctx), from, to)
 }
 
-func (a *Access) Graphs(ctx context.Context) ([]GraphInfo, error) {
+func (a *Access) Graphs(ctx context.Context) ([]kogral.GraphInfo, error) {
 	return a.store.Graphs(a.reader(ctx))
 }
 
 // Guidelines are a project's own and the shared ones it reads.
-func (a *Access) Guidelines(ctx context.Context, project string) ([]EffectiveGuideline, error) {
+func (a *Access) Guidelines(ctx context.Context, project string) ([]kogral.EffectiveGuideline, error) {
 	if err := a.need(ctx, "read", project); err != nil {
 		return nil, err
 	}
 	return a.store.Guidelines(a.reader(ctx), project)
 }
 
-func (a *Access) Export(ctx context.Context, graph string) (Subgraph, error) {
+func (a *Access) Export(ctx context.Context, graph string) (kogral.Subgraph, error) {
 	if graph != "" {
 		if err := a.need(ctx, "read", graph); err != nil {
-			return Subgraph{}, err
+			return kogral.Subgraph{}, err
 		}
 	}
 	return a.store.Export(a.reader(ctx), graph)
 }
 
-func (a *Access) Blocks(ctx context.Context, id string) ([]Block, error) {
+func (a *Access) Blocks(ctx context.Context, id string) ([]kogral.Block, error) {
 	if _, err := a.node(ctx, id, "read"); err != nil {
 		return nil, err
 	}
@@ -231,14 +221,14 @@ func (a *Access) Blocks(ctx context.Context, id string) ([]Block, error) {
 
 // AddDecision checks and links through Access, so that a decision may only
 // supersede or relate to decisions the caller reads.
-func (a *Access) AddDecision(ctx context.Context, d DecisionRecord) (Node, error) {
-	return AddDecision(ctx, a, d.GraphID, d.Title, d.ADR, d.Tags)
+func (a *Access) AddDecision(ctx context.Context, d kogral.DecisionRecord) (kogral.Node, error) {
+	return kogral.AddDecision(ctx, a, d.GraphID, d.Title, d.ADR, d.Tags)
 }
 
 // Import writes only graphs the caller writes: the graphs it names, the
 // graphs of the nodes it would overwrite (ids are unique across graphs), and
 // those of the nodes its edges leave; its edges reach only nodes it reads.
-func (a *Access) Import(ctx context.Context, g Subgraph) (ImportResult, error) {
+func (a *Access) Import(ctx context.Context, g kogral.Subgraph) (kogral.ImportResult, error) {
 	graphOf := map[string]string{}
 	for _, n := range g.Nodes {
 		graph := n.GraphID
@@ -247,7 +237,7 @@ func (a *Access) Import(ctx context.Context, g Subgraph) (ImportResult, error) {
 		}
 		graphOf[n.ID] = graph
 		if err := a.need(ctx, "write", graph); err != nil {
-			return ImportResult{}, err
+			return kogral.ImportResult{}, err
 		}
 	}
 	var ids []string
@@ -257,13 +247,13 @@ func (a *Access) Import(ctx context.Context, g Subgraph) (ImportResult, error) {
 	for _, e := range g.Edges {
 		ids = append(ids, e.Source, e.Target)
 	}
-	stored, err := a.store.graphsOf(ctx, ids)
+	stored, err := a.store.GraphsOf(ctx, ids)
 	if err != nil {
-		return ImportResult{}, err
+		return kogral.ImportResult{}, err
 	}
 	for id, graph := range stored {
 		if _, imported := graphOf[id]; imported && a.need(ctx, "write", graph) != nil {
-			return ImportResult{}, &ForbiddenError{Msg: fmt.Sprintf("node %q exists in a graph you cannot write", id)}
+			return kogral.ImportResult{}, &ForbiddenError{Msg: fmt.Sprintf("node %q exists in a graph you cannot write", id)}
 		}
 	}
 	for _, e := range g.Edges {
@@ -272,7 +262,7 @@ func (a *Access) Import(ctx context.Context, g Subgraph) (ImportResult, error) {
 				graph = stored[e.Source]
 			}
 			if err := a.need(ctx, "write", graph); err != nil {
-				return ImportResult{}, err
+				return kogral.ImportResult{}, err
 			}
 		}
 		if graph, ok := graphOf[e.Target]; ok || stored[e.Target] != "" {
@@ -280,7 +270,7 @@ func (a *Access) Import(ctx context.Context, g Subgraph) (ImportResult, error) {
 				graph = stored[e.Target]
 			}
 			if a.need(ctx, "read", graph) != nil {
-				return ImportResult{}, &NotFoundError{What: fmt.Sprintf("node %q", e.Target)}
+				return kogral.ImportResult{}, &kogral.NotFoundError{What: fmt.Sprintf("node %q", e.Target)}
 			}
 		}
 	}

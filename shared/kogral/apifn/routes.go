@@ -1,9 +1,10 @@
-package kogral
+package apifn
 
 import (
 	"net/http"
 
 	"github.com/stratumiops/stratumiops/schemas"
+	"github.com/stratumiops/stratumiops/shared/kogral"
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 	"github.com/stratumiops/stratumiops/shared/platform/principal"
 )
@@ -11,7 +12,7 @@ import (
 // API is what kogral-api and kogral-mcp serve: a graph backend behind the
 // platform's authentication.
 type API struct {
-	backend Backend
+	backend kogral.Backend
 	auth    *principal.Authenticator
 	mcp     http.Handler
 }
@@ -35,19 +36,19 @@ var (
 // APISpec is kogral-api's HTTP surface. It also serves Kogral's OpenAPI document.
 var APISpec = httpapi.Spec[*API]{Auth: authMiddleware, Ops: []httpapi.Op[*API]{
 	httpapi.DocumentOp[*API](schemas.OpenAPIDocument("kogral")),
-	{Method: "POST", Path: "/nodes", Summary: "Create a node", In: NodeInput{}, Out: Node{}, Status: http.StatusCreated, Handle: op(createNode)},
+	{Method: "POST", Path: "/nodes", Summary: "Create a node", In: kogral.NodeInput{}, Out: kogral.Node{}, Status: http.StatusCreated, Handle: op(createNode)},
 	{Method: "GET", Path: "/nodes", Summary: "List nodes", Query: filterParams, Out: nodeList{}, Handle: op(listNodes)},
-	{Method: "GET", Path: "/nodes/{id}", Summary: "Read a node", Out: Node{}, Handle: op(getNode)},
-	{Method: "PUT", Path: "/nodes/{id}", Summary: "Update a node", In: NodeInput{}, Out: Node{}, Handle: op(updateNode)},
+	{Method: "GET", Path: "/nodes/{id}", Summary: "Read a node", Out: kogral.Node{}, Handle: op(getNode)},
+	{Method: "PUT", Path: "/nodes/{id}", Summary: "Update a node", In: kogral.NodeInput{}, Out: kogral.Node{}, Handle: op(updateNode)},
 	{Method: "DELETE", Path: "/nodes/{id}", Summary: "Delete a node and its edges", Status: http.StatusNoContent, Handle: op(deleteNode)},
 	{Method: "GET", Path: "/nodes/{id}/edges", Summary: "A node's edges", Out: edgeList{},
 		Query: []httpapi.Param{{Name: "direction", Description: "out, in or both (default out)"}}, Handle: op(nodeEdges)},
 	{Method: "GET", Path: "/nodes/{id}/blocks", Summary: "A page's outline blocks", Out: blockList{}, Handle: op(nodeBlocks)},
 	{Method: "GET", Path: "/nodes/{id}/connected", Summary: "The subgraph within depth edges of a node", Out: connectedAnswer{},
 		Query: []httpapi.Param{{Name: "depth", Type: "integer"}, {Name: "limit", Type: "integer"}}, Handle: op(connected)},
-	{Method: "POST", Path: "/decisions", Summary: "Record an architecture decision (ADR)", In: DecisionRecord{}, Out: Node{},
+	{Method: "POST", Path: "/decisions", Summary: "Record an architecture decision (ADR)", In: kogral.DecisionRecord{}, Out: kogral.Node{},
 		Status: http.StatusCreated, Handle: op(addDecision)},
-	{Method: "POST", Path: "/edges", Summary: "Link two nodes", In: Edge{}, Out: Edge{}, Status: http.StatusCreated, Handle: op(link)},
+	{Method: "POST", Path: "/edges", Summary: "Link two nodes", In: kogral.Edge{}, Out: kogral.Edge{}, Status: http.StatusCreated, Handle: op(link)},
 	{Method: "DELETE", Path: "/edges", Summary: "Unlink two nodes", Status: http.StatusNoContent,
 		Query: []httpapi.Param{{Name: "source", Required: true}, {Name: "target", Required: true},
 			{Name: "relation", Description: "only edges of this relation"}}, Handle: op(unlink)},
@@ -55,12 +56,12 @@ var APISpec = httpapi.Spec[*API]{Auth: authMiddleware, Ops: []httpapi.Op[*API]{
 	{Method: "GET", Path: "/graphs/{id}/guidelines", Summary: "A graph's effective guidelines (shared ones overridden by the graph's)",
 		Out: guidelineList{}, Handle: op(guidelines)},
 	{Method: "GET", Path: "/search", Summary: "Text or semantic search", Query: searchParams, Out: hitList{}, Handle: op(search)},
-	{Method: "GET", Path: "/path", Summary: "The shortest path between two nodes", Out: Subgraph{},
+	{Method: "GET", Path: "/path", Summary: "The shortest path between two nodes", Out: kogral.Subgraph{},
 		Query: []httpapi.Param{{Name: "from", Required: true}, {Name: "to", Required: true}}, Handle: op(path)},
-	{Method: "GET", Path: "/export", Summary: "Export a graph as JSON, DOT, markdown or Logseq files", Out: Subgraph{},
+	{Method: "GET", Path: "/export", Summary: "Export a graph as JSON, DOT, markdown or Logseq files", Out: kogral.Subgraph{},
 		Query:  []httpapi.Param{{Name: "graph"}, {Name: "format", Description: "json (default), dot, markdown or logseq"}},
 		Handle: op(export)},
-	{Method: "POST", Path: "/import", Summary: "Import a subgraph", In: Subgraph{}, Out: ImportResult{}, Handle: op(importGraph)},
+	{Method: "POST", Path: "/import", Summary: "Import a subgraph", In: kogral.Subgraph{}, Out: kogral.ImportResult{}, Handle: op(importGraph)},
 }}
 
 // MCPSpec is kogral-mcp's: the MCP streamable HTTP transport, which routes itself.
@@ -70,23 +71,23 @@ var MCPSpec = httpapi.Spec[*API]{Auth: authMiddleware, Ops: []httpapi.Op[*API]{
 
 type (
 	nodeList struct {
-		Nodes []Node `json:"nodes"`
+		Nodes []kogral.Node `json:"nodes"`
 	}
 	edgeList struct {
-		Edges     []Edge        `json:"edges"`
-		Direction EdgeDirection `json:"direction"`
+		Edges     []kogral.Edge        `json:"edges"`
+		Direction kogral.EdgeDirection `json:"direction"`
 	}
 	blockList struct {
-		Blocks []Block `json:"blocks"`
+		Blocks []kogral.Block `json:"blocks"`
 	}
 	graphList struct {
-		Graphs []GraphInfo `json:"graphs"`
+		Graphs []kogral.GraphInfo `json:"graphs"`
 	}
 	guidelineList struct {
-		Guidelines []EffectiveGuideline `json:"guidelines"`
+		Guidelines []kogral.EffectiveGuideline `json:"guidelines"`
 	}
 	hitList struct {
-		Hits []Hit `json:"hits"`
+		Hits []kogral.Hit `json:"hits"`
 	}
 	fileSet struct {
 		Files map[string]string `json:"files"`

@@ -1,4 +1,4 @@
-package kogral
+package embed
 
 import (
 	"context"
@@ -21,7 +21,7 @@ func cosine(a, b []float32) float64 {
 }
 
 func TestLocalEmbedder(t *testing.T) {
-	v, _ := LocalEmbedder{}.Embed(context.Background(), []string{"caching database reads", "cache the database reads with a TTL", "quarterly marketing budget"})
+	v, _ := Local{}.Embed(context.Background(), []string{"caching database reads", "cache the database reads with a TTL", "quarterly marketing budget"})
 	if len(v[0]) != Dimensions || math.Abs(cosine(v[0], v[0])-1) > 1e-5 {
 		t.Fatalf("not a unit vector of %d", Dimensions)
 	}

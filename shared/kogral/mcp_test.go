@@ -1,0 +1,87 @@
+package kogral_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/kogral/mcpserver"
+)
+
+// The MCP tools the seed's integrations call: add_decision with
+// alternatives and related decisions, get_guidelines by topic, with or
+// without the shared ones, and add_execution.
+func TestMCPDecisionsGuidelinesExecutions(t *testing.T) {
+	ctx := context.Background()
+	s := kogral.NewTestStore(t)
+	for _, in := range []kogral.NodeInput{
+		{ID: "shared-logs", NodeType: "Guideline", Title: "Logging", GraphID: kogral.SharedGraph, Metadata: map[string]any{"topic": "logs"}},
+		{ID: "shared-review", NodeType: "Guideline", Title: "Code review checklist", GraphID: kogral.SharedGraph, Tags: []string{"code-review"}},
+		{ID: "web-review", NodeType: "Guideline", Title: "Review web changes", GraphID: "web", Metadata: map[string]any{"topic": "code-review"}},
+		{ID: "old-adr", NodeType: "Decision", Title: "Use Postgres", GraphID: "web"},
+	} {
+		if _, err := s.CreateNode(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ct, st := mcp.NewInMemoryTransports()
+	go func() { _ = mcpserver.NewServer(s, "web").Run(ctx, st) }()
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test"}, nil).Connect(ctx, ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	call := func(name string, args map[string]any) (map[string]any, bool) {
+		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		out, _ := res.StructuredContent.(map[string]any)
+		return out, res.IsError
+	}
+	adr, isErr := call("add_decision", map[string]any{"title": "Use SurrealDB", "context": "c", "decision": "d", "consequences": "e",
+		"alternatives":      []map[string]any{{"title": "Postgres", "pros": []string{"known"}, "cons": []string{"no graph"}, "why_not_chosen": "joins"}},
+		"related_decisions": []string{"old-adr"}})
+	if isErr || !strings.Contains(fmt.Sprint(adr["content"]), "### Postgres") {
+		t.Fatalf("add_decision: %v", adr)
+	}
+	if e, _ := s.Edges(ctx, fmt.Sprint(adr["id"]), kogral.DirectionOut); len(e) != 1 || e[0].Target != "old-adr" || e[0].Relation != "RelatesTo" {
+		t.Fatalf("related decision not linked: %+v", e)
+	}
+	if _, isErr := call("add_decision", map[string]any{"title": "X", "context": "c", "decision": "d", "consequences": "e",
+		"alternatives": []map[string]any{{"title": ""}}}); !isErr {
+		t.Fatal("an alternative without a title was accepted")
+	}
+	ids := func(out map[string]any) []string {
+		var list []string
+		for _, g := range out["guidelines"].([]any) {
+			list = append(list, g.(map[string]any)["node"].(map[string]any)["id"].(string))
+		}
+		sort.Strings(list)
+		return list
+	}
+	if got, _ := call("get_guidelines", map[string]any{"topic": "code-review", "include_shared": true}); !slices.Equal(ids(got), []string{"shared-review", "web-review"}) {
+		t.Fatalf("code-review with shared: %v", ids(got))
+	}
+	if got, _ := call("get_guidelines", map[string]any{"topic": "code-review", "include_shared": false}); !slices.Equal(ids(got), []string{"web-review"}) {
+		t.Fatalf("code-review without shared: %v", ids(got))
+	}
+	if got, _ := call("get_guidelines", map[string]any{"topic": "LOGS"}); !slices.Equal(ids(got), []string{"shared-logs"}) {
+		t.Fatalf("logs (include_shared by default): %v", ids(got))
+	}
+	exec, isErr := call("add_execution", map[string]any{"task_id": "T-42", "agent_role": "developer", "status": "completed",
+		"duration_ms": 900, "tokens_used": 1234, "output_summary": "Added the endpoint."})
+	meta, _ := exec["metadata"].(map[string]any)
+	if isErr || exec["node_type"] != "Execution" || exec["graph_id"] != "web" || meta["task_id"] != "T-42" || meta["tokens_used"] != float64(1234) {
+		t.Fatalf("add_execution: %v", exec)
+	}
+	if _, isErr := call("add_execution", map[string]any{"task_id": "T-43", "agent_role": "developer", "status": " "}); !isErr {
+		t.Fatal("add_execution without a status was accepted")
+	}
+}
