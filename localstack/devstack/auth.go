@@ -14,6 +14,9 @@ import (
 const (
 	DevJWTSecret = "stratum-devstack-jwt-secret-not-for-production"
 	DevAPIKey    = "stratum-dev-key"
+	// DevKnowledgeKey is vapora-knowledge's service key for Kogral: it reads
+	// every graph (scope kogral-reader) and the function picks the caller's.
+	DevKnowledgeKey = "stratum-dev-knowledge-key"
 )
 
 // DevAPIKeyScopes are the dev key's scopes: the demo tenant, managing agents,
@@ -29,7 +32,8 @@ const DevKogralProject = "demo"
 // authVars are the authentication settings the devstack gives functions
 // (and the MCP server's project graph, which only they read).
 func authVars() map[string]string {
-	keys, _ := json.Marshal([]principal.APIKey{{Name: "dev", KeySHA256: principal.HashKey(DevAPIKey), Scopes: DevAPIKeyScopes}})
+	keys, _ := json.Marshal([]principal.APIKey{{Name: "dev", KeySHA256: principal.HashKey(DevAPIKey), Scopes: DevAPIKeyScopes},
+		{Name: "vapora-knowledge", KeySHA256: principal.HashKey(DevKnowledgeKey), Scopes: []string{"kogral-reader"}}})
 	vars := map[string]string{"API_JWT_SECRET": DevJWTSecret, "API_KEYS": string(keys), "KOGRAL_PROJECT": DevKogralProject}
 	for k := range vars {
 		if v := os.Getenv(k); v != "" {

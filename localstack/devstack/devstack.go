@@ -450,7 +450,7 @@ func (s *Stack) bindGateways() error {
 // a function's catalog entry asks for (KOGRAL_URL, KOGRAL_API_KEY): the
 // devstack's gateways and its dev key.
 func (s *Stack) serviceVars(f catalog.Function) map[string]string {
-	known := map[string]string{"KOGRAL_URL": s.endpoints.Gateways["kogral"], "KOGRAL_API_KEY": DevAPIKey}
+	known := map[string]string{"KOGRAL_URL": s.endpoints.Gateways["kogral"], "KOGRAL_API_KEY": DevKnowledgeKey}
 	out := map[string]string{}
 	for k := range f.Env {
 		if v, ok := known[k]; ok && os.Getenv(k) == "" {

@@ -21,10 +21,11 @@ func TestVaporaKnowledge(t *testing.T) {
 	scope := run + "-team"
 	alice := jwtCaller(t, "alice", scope)
 	admin := caller{t: t, header: "X-API-Key", value: ep.APIKey}
-	kogral := func(method, path, body string) response {
+	// The team writes its own graph; the other graph is another tenant's.
+	kogral := func(method, path, body, graph string) response {
 		t.Helper()
 		req, _ := http.NewRequestWithContext(ctx(t), method, ep.Gateways["kogral"]+path, strings.NewReader(body))
-		req.Header.Set("X-API-Key", ep.APIKey)
+		req.Header.Set("Authorization", "Bearer "+systemToken(t, "kogral", "seeder", graph))
 		req.Header.Set("Content-Type", "application/json")
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -43,7 +44,7 @@ func TestVaporaKnowledge(t *testing.T) {
 	} {
 		body := fmt.Sprintf(`{"id":"%s-exec-%d","node_type":"execution","title":%q,"content":%q,"graph_id":%q,"metadata":{"status":%q,"duration_ms":%d}}`,
 			run, i, c.title, c.title+": rolled out with the usual checklist", c.graph, c.status, 60000*(i+1))
-		if r := kogral("POST", "/nodes", body); r.Status != 201 {
+		if r := kogral("POST", "/nodes", body, c.graph); r.Status != 201 {
 			t.Fatalf("seed Kogral: %d %v", r.Status, r.Body)
 		}
 	}
