@@ -354,9 +354,6 @@ func (s *Stack) buildFunctions(ctx context.Context, metrics *obs.Metrics, local 
 		for k, v := range s.serviceVars(f) {
 			d.Vars[k] = v
 		}
-		if _, ok := f.Env["PROV_LOCAL_DIR"]; ok {
-			d.Vars["PROV_LOCAL_DIR"] = s.endpoints.ProvisioningLocalDir
-		}
 		if f.Bus {
 			d.Bus = s.bus
 		}
@@ -446,11 +443,17 @@ func (s *Stack) bindGateways() error {
 	return nil
 }
 
-// serviceVars are the addresses and credentials of other systems' APIs that
-// a function's catalog entry asks for (KOGRAL_URL, KOGRAL_API_KEY): the
-// devstack's gateways and its dev key.
+// serviceVars are the settings a function's catalog entry asks for that
+// only the devstack knows: other systems' API addresses and credentials
+// (KOGRAL_URL, KOGRAL_API_KEY), and the local provisioning provider's folder
+// and server command (this stratum binary, which a Lambda bootstrap under
+// the runtime emulator is not).
 func (s *Stack) serviceVars(f catalog.Function) map[string]string {
-	known := map[string]string{"KOGRAL_URL": s.endpoints.Gateways["kogral"], "KOGRAL_API_KEY": DevKnowledgeKey}
+	known := map[string]string{"KOGRAL_URL": s.endpoints.Gateways["kogral"], "KOGRAL_API_KEY": DevKnowledgeKey,
+		"PROV_LOCAL_DIR": s.endpoints.ProvisioningLocalDir}
+	if exe, err := os.Executable(); err == nil {
+		known["PROV_LOCAL_SERVER_CMD"] = exe + " prov local-server"
+	}
 	out := map[string]string{}
 	for k := range f.Env {
 		if v, ok := known[k]; ok && os.Getenv(k) == "" {
