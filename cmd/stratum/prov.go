@@ -20,7 +20,6 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
-	"github.com/stratumiops/stratumiops/localstack/devstack"
 	"github.com/stratumiops/stratumiops/shared/provisioning"
 	"github.com/stratumiops/stratumiops/shared/provisioning/local"
 )
@@ -60,23 +59,7 @@ func provCommand() *cobra.Command {
 }
 
 func provEndpoint(apiURL, apiKey string) (string, string, error) {
-	if apiURL == "" {
-		apiURL = os.Getenv("PROVISIONING_URL")
-	}
-	if apiURL == "" {
-		apiURL = "http://127.0.0.1:8404"
-	}
-	u, err := url.Parse(apiURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", "", fmt.Errorf("--url %q: want an http(s) URL such as http://127.0.0.1:8404", apiURL)
-	}
-	if apiKey == "" {
-		apiKey = os.Getenv("PROVISIONING_API_KEY")
-	}
-	if apiKey == "" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "localhost") {
-		apiKey = devstack.DevAPIKey
-	}
-	return strings.TrimSuffix(apiURL, "/"), apiKey, nil
+	return apiEndpoint("provisioning", apiURL, apiKey)
 }
 
 // readWorkflowFile reads a workflow document in YAML or JSON as JSON.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stratumiops/stratumiops/localstack/devstack"
+	"github.com/stratumiops/stratumiops/shared/platform/catalog"
 	"github.com/stratumiops/stratumiops/shared/vapora"
 )
 
@@ -87,25 +89,43 @@ func usageError(cmd *cobra.Command, err error) error {
 	return exitCodeError{code: exitUsage}
 }
 
-// vaporaEndpoint resolves the API URL and key from flags, environment and defaults.
+// vaporaEndpoint resolves Vapora's API URL and key (see apiEndpoint).
 func vaporaEndpoint(apiURL, apiKey string) (string, string, error) {
+	return apiEndpoint("vapora", apiURL, apiKey)
+}
+
+// apiEndpoint resolves a system's API URL and key: the flags, then
+// <SYSTEM>_URL and <SYSTEM>_API_KEY, then the devstack's gateway port and,
+// for a local URL, its dev key.
+func apiEndpoint(system, apiURL, apiKey string) (string, string, error) {
+	env := strings.ToUpper(system)
+	example := "http://127.0.0.1:" + strconv.Itoa(devPort(system))
 	if apiURL == "" {
-		apiURL = os.Getenv("VAPORA_URL")
+		apiURL = os.Getenv(env + "_URL")
 	}
 	if apiURL == "" {
-		apiURL = "http://127.0.0.1:8401"
+		apiURL = example
 	}
 	u, err := url.Parse(apiURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", "", fmt.Errorf("--url %q: want an http(s) URL such as http://127.0.0.1:8401", apiURL)
+		return "", "", fmt.Errorf("--url %q: want an http(s) URL such as %s", apiURL, example)
 	}
 	if apiKey == "" {
-		apiKey = os.Getenv("VAPORA_API_KEY")
+		apiKey = os.Getenv(env + "_API_KEY")
 	}
 	if apiKey == "" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "localhost") {
 		apiKey = devstack.DevAPIKey
 	}
 	return strings.TrimSuffix(apiURL, "/"), apiKey, nil
+}
+
+func devPort(system string) int {
+	for _, s := range catalog.Systems {
+		if s.Name == system {
+			return s.DevPort
+		}
+	}
+	return 0
 }
 
 // runBoardCheck asks the API and prints the report; its exit code says the verdict.
