@@ -6,22 +6,33 @@ import (
 	"strings"
 )
 
-func (s *Server) policy(w http.ResponseWriter, r *http.Request, name string) error {
+// policyRequest authorizes a request on sys/policies/<kind>/<name> and
+// answers it when it is the list (no name, or LIST): answered says so. The
+// Cedar and the HCL (acl) paths share it.
+func (s *Server) policyRequest(w http.ResponseWriter, r *http.Request, kind, name string) (answered bool, err error) {
 	ctx := r.Context()
-	if _, err := s.authorized(ctx, r, capabilityOf(r), strings.TrimSuffix("sys/policies/cedar/"+name, "/"), "sys/"); err != nil {
+	if _, err := s.authorized(ctx, r, capabilityOf(r), strings.TrimSuffix("sys/policies/"+kind+"/"+name, "/"), "sys/"); err != nil {
+		return true, err
+	}
+	if name != "" && !isList(r) {
+		return false, nil
+	}
+	if !isList(r) && r.Method != http.MethodGet {
+		return true, errUnsupported
+	}
+	names, err := s.policies.list(ctx)
+	if err != nil {
+		return true, err
+	}
+	respond(w, http.StatusOK, map[string]any{"keys": names, "policies": names}, nil, "system")
+	return true, nil
+}
+
+func (s *Server) policy(w http.ResponseWriter, r *http.Request, name string) error {
+	if answered, err := s.policyRequest(w, r, "cedar", name); answered {
 		return err
 	}
-	if name == "" || isList(r) {
-		if !isList(r) && r.Method != http.MethodGet {
-			return errUnsupported
-		}
-		names, err := s.policies.list(ctx)
-		if err != nil {
-			return err
-		}
-		respond(w, http.StatusOK, map[string]any{"keys": names, "policies": names}, nil, "system")
-		return nil
-	}
+	ctx := r.Context()
 	switch r.Method {
 	case http.MethodGet:
 		if name == "root" {

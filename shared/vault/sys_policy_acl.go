@@ -12,20 +12,8 @@ import (
 // both; reading it gives the HCL back. Policies written as Cedar
 // (sys/policies/cedar) read here as their Cedar text, with a warning.
 func (s *Server) aclPolicy(w http.ResponseWriter, r *http.Request, name string) error {
-	ctx := r.Context()
-	if _, err := s.authorized(ctx, r, capabilityOf(r), strings.TrimSuffix("sys/policies/acl/"+name, "/"), "sys/"); err != nil {
+	if answered, err := s.policyRequest(w, r, "acl", name); answered {
 		return err
-	}
-	if name == "" || isList(r) {
-		if !isList(r) && r.Method != http.MethodGet {
-			return errUnsupported
-		}
-		names, err := s.policies.list(ctx)
-		if err != nil {
-			return err
-		}
-		respond(w, http.StatusOK, map[string]any{"keys": names, "policies": names}, nil, "system")
-		return nil
 	}
 	switch r.Method {
 	case http.MethodGet:
