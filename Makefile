@@ -41,11 +41,13 @@ compat:
 openapi:
 	$(GO) run ./cmd/stratum openapi
 
-## deps: PostgreSQL (for the database engine tests), Go modules, the npm packages of the SurrealDB server and of the
+## deps: PostgreSQL (for the database engine tests), chromium and tmux (the browser and terminal tests), Go modules, the npm packages of the SurrealDB server and of the
 ## e2e suite's post-quantum checks (pinned by package-lock.json) and the local AWS stand-ins (aws-lambda-rie, local-kms;
 ## pinned, via the Go proxy)
 deps: $(SURREAL)/node_modules/.package-lock.json $(PQCHECK)/node_modules/.package-lock.json
 	sh scripts/install-postgres.sh
+	sh scripts/install-chromium.sh
+	sh scripts/install-tmux.sh
 	$(GO) mod download
 	$(GO) run ./cmd/stratum tools
 

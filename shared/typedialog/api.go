@@ -15,6 +15,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 	"github.com/stratumiops/stratumiops/shared/platform/principal"
 	"github.com/stratumiops/stratumiops/shared/typedialog/form"
+	"github.com/stratumiops/stratumiops/shared/typedialog/i18n"
 )
 
 var (
@@ -32,13 +33,19 @@ type API struct {
 	authz  *authz.Engine
 	auth   *principal.Authenticator
 	mu     sync.Mutex
-	parsed map[string]*form.Form // "id@version" → definition; versions never change
+	parsed map[string]parsedForm // "id@version" → definition; versions never change
+}
+
+// parsedForm is a registered version's definition and translations.
+type parsedForm struct {
+	f *form.Form
+	b *i18n.Bundle
 }
 
 // NewAPI builds the API; auth authenticates callers, engine decides with
 // schemas/cedar/typedialog.
 func NewAPI(store *Store, engine *authz.Engine, auth *principal.Authenticator) *API {
-	return &API{store: store, authz: engine, auth: auth, parsed: map[string]*form.Form{}}
+	return &API{store: store, authz: engine, auth: auth, parsed: map[string]parsedForm{}}
 }
 
 // allowed asks Cedar whether the caller may do action on resource.
@@ -84,21 +91,38 @@ func (a *API) loadForm(ctx context.Context, id, version string) (formRow, *form.
 func (a *API) definition(row formRow) (*form.Form, error) {
 	key := row.FormID + "@" + row.Version
 	a.mu.Lock()
-	f, ok := a.parsed[key]
+	p, ok := a.parsed[key]
 	a.mu.Unlock()
 	if ok {
-		return f, nil
+		return p.f, nil
 	}
 	f, err := form.Parse(row.FormID+".toml", []byte(row.Definition))
 	if err != nil {
 		return nil, err // stored definitions were checked on the way in
 	}
+	b, err := newBundle(row.Locales)
+	if err != nil {
+		return nil, err
+	}
 	a.mu.Lock()
 	if len(a.parsed) < maxCachedForms {
-		a.parsed[key] = f
+		a.parsed[key] = parsedForm{f: f, b: b}
 	}
 	a.mu.Unlock()
 	return f, nil
+}
+
+// localizer picks the caller's language for a form read through definition:
+// ?lang= (the page), Accept-Language, the form's [form] lang, then English.
+func (a *API) localizer(r *http.Request, f *form.Form) *i18n.Localizer {
+	a.mu.Lock()
+	p, ok := a.parsed[f.Form.ID+"@"+f.Form.Version]
+	a.mu.Unlock()
+	b := p.b
+	if !ok { // the cache was full
+		b = i18n.NewBundle()
+	}
+	return b.Localizer(r.URL.Query().Get("lang"), r.Header.Get("Accept-Language"), f.Form.Lang)
 }
 
 func newSessionID() string {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/stratumiops/stratumiops/shared/typedialog/form"
+	"github.com/stratumiops/stratumiops/shared/typedialog/i18n"
 )
 
 // page.html is the page's shell (style and script); the fields are written
@@ -31,7 +32,10 @@ func (a *API) page(w http.ResponseWriter, r *http.Request) error {
 	var n [16]byte
 	_, _ = rand.Read(n[:])
 	nonce := base64.RawStdEncoding.EncodeToString(n[:])
-	out := strings.NewReplacer("@@TITLE@@", html.EscapeString(f.Form.Title), "@@BODY@@", pageBody(row, f), "@@NONCE@@", nonce).Replace(pageShell)
+	loc := a.localizer(r, f)
+	f = loc.Form(f)
+	out := strings.NewReplacer("@@LANG@@", esc(loc.Lang()), "@@TITLE@@", esc(f.Form.Title), "@@BODY@@", pageBody(row, f, loc),
+		"@@NONCE@@", nonce).Replace(pageShell)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; connect-src 'self'; style-src 'unsafe-inline'; script-src 'nonce-"+nonce+"'")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -42,31 +46,34 @@ func (a *API) page(w http.ResponseWriter, r *http.Request) error {
 
 var esc = html.EscapeString
 
-func pageBody(row formRow, f *form.Form) string {
+// pageBody writes the (localized) form; loc words the page's own text.
+func pageBody(row formRow, f *form.Form, loc *i18n.Localizer) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "<h1>%s</h1>\n", esc(f.Form.Title))
 	if f.Form.Description != "" {
 		fmt.Fprintf(&b, "<p>%s</p>\n", esc(f.Form.Description))
 	}
 	b.WriteString(`<p><label>API key <input id="td-api-key" type="password" autocomplete="off" placeholder="X-API-Key (if your browser does not send one)"></label></p>` + "\n")
-	fmt.Fprintf(&b, `<form id="td-form" data-form="%s" data-version="%s" novalidate>`+"\n", esc(row.FormID), esc(row.Version))
+	fmt.Fprintf(&b, `<form id="td-form" data-form="%s" data-version="%s" data-required="%s" novalidate>`+"\n",
+		esc(row.FormID), esc(row.Version), esc(loc.Text("page-required", "is required", nil)))
 	for _, s := range f.Sections {
 		fmt.Fprintf(&b, `<fieldset class="td-section" data-section="%s"><legend>%s</legend>`+"\n", esc(s.ID), esc(s.Title))
 		if s.Description != "" {
 			fmt.Fprintf(&b, "<p>%s</p>\n", esc(s.Description))
 		}
 		for _, fl := range s.Fields {
-			writeField(&b, fl)
+			writeField(&b, fl, loc)
 		}
 		b.WriteString("</fieldset>\n")
 	}
-	b.WriteString(`<button type="submit" id="td-submit">Submit</button>` + "\n</form>\n")
-	b.WriteString(`<div id="td-result" hidden><h2>Output</h2><pre id="td-output"></pre></div>` + "\n")
+	fmt.Fprintf(&b, `<button type="submit" id="td-submit">%s</button>`+"\n</form>\n", esc(loc.Text("page-submit", "Submit", nil)))
+	fmt.Fprintf(&b, `<div id="td-result" hidden><h2>%s</h2><p id="td-snapshot" data-text="%s"></p><pre id="td-output"></pre></div>`+"\n",
+		esc(loc.Text("page-output", "Output", nil)), esc(loc.Text("page-snapshot", "Config snapshot {id}", map[string]any{"id": "{id}", "hash": "{hash}"})))
 	b.WriteString(`<ul id="td-problems" class="td-error"></ul>` + "\n")
 	return b.String()
 }
 
-func writeField(b *strings.Builder, fl form.Field) {
+func writeField(b *strings.Builder, fl form.Field, loc *i18n.Localizer) {
 	fmt.Fprintf(b, `<div class="td-field" data-id="%s" data-type="%s"`, esc(fl.ID), esc(fl.Type))
 	if !fl.Condition.IsZero() {
 		cond, _ := json.Marshal(fl.Condition)
@@ -90,14 +97,14 @@ func writeField(b *strings.Builder, fl form.Field) {
 	if fl.Type == form.TypeGroup {
 		b.WriteString(`<div class="td-items"></div><template class="td-item-template"><div class="td-item">`)
 		for _, sub := range fl.Fields {
-			writeField(b, sub)
+			writeField(b, sub, loc)
 		}
 		if fl.Repeatable {
-			b.WriteString(`<button type="button" class="td-remove">Remove</button>`)
+			fmt.Fprintf(b, `<button type="button" class="td-remove">%s</button>`, esc(loc.Text("page-remove", "Remove", nil)))
 		}
 		b.WriteString("</div></template>\n")
 		if fl.Repeatable {
-			fmt.Fprintf(b, `<button type="button" class="td-add">Add %s</button>`+"\n", esc(fl.Label))
+			fmt.Fprintf(b, `<button type="button" class="td-add">%s</button>`+"\n", esc(loc.Text("page-add", "Add "+fl.Label, map[string]any{"label": fl.Label})))
 		}
 	} else {
 		writeInput(b, fl)

@@ -17,14 +17,14 @@ import (
 var Spec = httpapi.Spec[*API]{Auth: func(a *API) func(http.Handler) http.Handler { return a.auth.Middleware },
 	Ops: []httpapi.Op[*API]{
 		httpapi.DocumentOp[*API](schemas.OpenAPIDocument("typedialog")),
-		{Method: "POST", Path: "/forms", Summary: "Register a form version from its TOML definition (the request body)",
-			Out: FormDoc{}, Status: http.StatusCreated, Handle: (*API).registerForm},
+		{Method: "POST", Path: "/forms", Summary: "Register a form version: its TOML definition as the body, or JSON with its translations",
+			In: FormUpload{}, Out: FormDoc{}, Status: http.StatusCreated, Handle: (*API).registerForm},
 		{Method: "GET", Path: "/forms", Summary: "List the forms, newest version of each", Out: FormList{},
 			Query: []httpapi.Param{{Name: "limit", Type: "integer", Description: "1–500 (default 100)"}}, Handle: (*API).listForms},
 		{Method: "GET", Path: "/forms/{id}", Summary: "Read a form (its newest version unless ?version=)", Out: FormDoc{},
 			Query: []httpapi.Param{{Name: "version"}}, Handle: (*API).getForm},
-		{Method: "GET", Path: "/forms/{id}/page", Summary: "The form as an HTML page (conditions and repeatable groups live)",
-			Query: []httpapi.Param{{Name: "version"}}, Handle: (*API).page},
+		{Method: "GET", Path: "/forms/{id}/page", Summary: "The form as an HTML page (conditions and repeatable groups live), in the Accept-Language or ?lang= language",
+			Query: []httpapi.Param{{Name: "version"}, {Name: "lang", Description: "language (es, en …); default Accept-Language, then the form's, then en"}}, Handle: (*API).page},
 		{Method: "POST", Path: "/forms/{id}/sessions", Summary: "Start answering a form", In: SessionInput{}, Out: Session{},
 			Status: http.StatusCreated, Handle: (*API).startSession},
 		{Method: "PATCH", Path: "/sessions/{id}", Summary: "Save partial answers; returns the visible and the failing fields",
@@ -34,6 +34,12 @@ var Spec = httpapi.Spec[*API]{Auth: func(a *API) func(http.Handler) http.Handler
 	}}
 
 type (
+	// FormUpload registers a form with its translations (Content-Type:
+	// application/json); a text body is the TOML definition alone.
+	FormUpload struct {
+		Definition string            `json:"definition"`
+		Locales    map[string]string `json:"locales,omitempty"` // language → Fluent (.ftl) source
+	}
 	// FormDoc is a registered form version.
 	FormDoc struct {
 		ID          string         `json:"id"`
@@ -41,6 +47,7 @@ type (
 		Title       string         `json:"title"`
 		Description string         `json:"description,omitempty"`
 		Format      string         `json:"format"`
+		Languages   []string       `json:"languages"` // the translations registered with it
 		CreatedAt   time.Time      `json:"created_at"`
 		Sections    []form.Section `json:"sections"`
 	}

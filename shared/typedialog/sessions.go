@@ -13,6 +13,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 	"github.com/stratumiops/stratumiops/shared/platform/principal"
 	"github.com/stratumiops/stratumiops/shared/typedialog/form"
+	"github.com/stratumiops/stratumiops/shared/typedialog/i18n"
 )
 
 func (a *API) startSession(w http.ResponseWriter, r *http.Request) error {
@@ -41,7 +42,7 @@ func (a *API) startSession(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Location", "/sessions/"+s.ID)
-	httpapi.WriteJSON(w, http.StatusCreated, sessionState(f, s))
+	httpapi.WriteJSON(w, http.StatusCreated, sessionState(f, a.localizer(r, f), s))
 	return nil
 }
 
@@ -116,14 +117,16 @@ func (a *API) patchSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, sessionState(f, s))
+	httpapi.WriteJSON(w, http.StatusOK, sessionState(f, a.localizer(r, f), s))
 	return nil
 }
 
 // sessionState reports the visible fields, the failing answers (of fields
-// that have one) and the required fields still unanswered.
-func sessionState(f *form.Form, s sessionRow) Session {
+// that have one) and the required fields still unanswered; messages in
+// loc's language.
+func sessionState(f *form.Form, loc *i18n.Localizer, s sessionRow) Session {
 	r := f.Check(s.Answers)
+	r.Errors = loc.Errors(f, r.Errors)
 	out := Session{ID: s.ID, FormID: s.FormID, Version: s.Version, Status: s.Status, Answers: s.Answers,
 		Visible: r.Visible, Errors: []form.FieldError{}, Missing: []string{}, CreatedAt: s.CreatedAt.Time, UpdatedAt: s.UpdatedAt.Time}
 	if out.Answers == nil {
@@ -157,6 +160,7 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request) error {
 	values, err := f.Validate(s.Answers)
 	var ae *form.AnswersError
 	if errors.As(err, &ae) {
+		ae = &form.AnswersError{Errors: a.localizer(r, f).Errors(f, ae.Errors)}
 		return httpapi.Errorf(http.StatusUnprocessableEntity, "invalid_answers", "%s", ae.Error())
 	}
 	if err != nil {

@@ -31,6 +31,7 @@ type formRow struct {
 	Version    string                `json:"version"`
 	Title      string                `json:"title"`
 	Definition string                `json:"definition"`
+	Locales    map[string]string     `json:"locales,omitempty"` // language → .ftl source
 	CreatedBy  string                `json:"created_by"`
 	CreatedAt  models.CustomDateTime `json:"created_at"`
 }
@@ -68,9 +69,12 @@ func formKey(id, version string) models.RecordID { return models.NewRecordID("fo
 // CreateForm registers a form version once; an existing version is ErrExists
 // and is returned as stored.
 func (s *Store) CreateForm(ctx context.Context, r formRow) (formRow, error) {
-	rows, err := surreal.Query[[]formRow](ctx, s.db, "INSERT IGNORE INTO forms $row RETURN "+recordFields,
-		map[string]any{"row": map[string]any{"id": formKey(r.FormID, r.Version), "form_id": r.FormID, "version": r.Version,
-			"title": r.Title, "definition": r.Definition, "created_by": r.CreatedBy}})
+	row := map[string]any{"id": formKey(r.FormID, r.Version), "form_id": r.FormID, "version": r.Version,
+		"title": r.Title, "definition": r.Definition, "created_by": r.CreatedBy}
+	if len(r.Locales) > 0 {
+		row["locales"] = r.Locales
+	}
+	rows, err := surreal.Query[[]formRow](ctx, s.db, "INSERT IGNORE INTO forms $row RETURN "+recordFields, map[string]any{"row": row})
 	if err != nil {
 		return formRow{}, fmt.Errorf("register form %s@%s: %w", r.FormID, r.Version, err)
 	}

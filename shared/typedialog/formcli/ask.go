@@ -8,19 +8,22 @@ import (
 	"github.com/charmbracelet/huh"
 
 	"github.com/stratumiops/stratumiops/shared/typedialog/form"
+	"github.com/stratumiops/stratumiops/shared/typedialog/i18n"
 )
 
 // Ask asks every visible field in order, one prompt at a time so each
 // condition sees the answers before it. A bad answer is re-asked with the
-// rule it broke; repeatable groups ask "add another?" within min/max.
-func Ask(f *form.Form, run func(*huh.Form) error) (map[string]any, error) {
+// rule it broke; repeatable groups ask "add another?" within min/max. The
+// form comes localized; loc words the rule messages and questions.
+func Ask(f *form.Form, run func(*huh.Form) error, loc *i18n.Localizer) (map[string]any, error) {
+	p := prompter{run: run, loc: loc}
 	values := map[string]any{}
 	for _, s := range f.Sections {
 		for _, fl := range s.Fields {
 			if !f.Check(values).Shows(fl.ID) {
 				continue
 			}
-			v, err := askField(fl, run, "")
+			v, err := p.askField(fl, "")
 			if err != nil {
 				return nil, err
 			}
@@ -32,7 +35,14 @@ func Ask(f *form.Form, run func(*huh.Form) error) (map[string]any, error) {
 	return values, nil
 }
 
-func askField(fl form.Field, run func(*huh.Form) error, prefix string) (any, error) {
+// prompter runs the prompts in the person's language.
+type prompter struct {
+	run func(*huh.Form) error
+	loc *i18n.Localizer
+}
+
+func (p prompter) askField(fl form.Field, prefix string) (any, error) {
+	run := p.run
 	title := prefix + fl.Label
 	if title == prefix {
 		title = prefix + fl.ID
@@ -45,15 +55,16 @@ func askField(fl form.Field, run func(*huh.Form) error, prefix string) (any, err
 	case form.TypeSelect:
 		return askSelect(fl, title, run)
 	case form.TypeMultiSelect:
-		return askMulti(fl, title, run)
+		return p.askMulti(fl, title)
 	case form.TypeGroup:
-		return askGroup(fl, run, prefix)
+		return p.askGroup(fl, prefix)
 	}
-	return askText(fl, title, run)
+	return p.askText(fl, title)
 }
 
 // askText asks text, password, number and date fields.
-func askText(fl form.Field, title string, run func(*huh.Form) error) (any, error) {
+func (p prompter) askText(fl form.Field, title string) (any, error) {
+	run := p.run
 	var s string
 	if fl.Default != nil {
 		s = fmt.Sprint(fl.Default)
@@ -74,7 +85,7 @@ func askText(fl form.Field, title string, run func(*huh.Form) error) (any, error
 			if err != nil {
 				return err
 			}
-			return ruleError(fl, v)
+			return p.ruleError(fl, v)
 		})
 	if fl.Type == form.TypePassword {
 		in = in.EchoMode(huh.EchoModePassword)
@@ -88,12 +99,13 @@ func askText(fl form.Field, title string, run func(*huh.Form) error) (any, error
 	return convert(s)
 }
 
-func ruleError(fl form.Field, v any) error {
+func (p prompter) ruleError(fl form.Field, v any) error {
 	if s, ok := v.(string); ok && s == "" {
 		v = nil
 	}
 	if fe := fl.CheckValue(v); fe != nil {
-		return fmt.Errorf("%s (%s)", fe.Message, fe.Rule)
+		e := p.loc.ErrorFor(fl, *fe)
+		return fmt.Errorf("%s (%s)", e.Message, e.Rule)
 	}
 	return nil
 }
@@ -119,7 +131,8 @@ func askSelect(fl form.Field, title string, run func(*huh.Form) error) (any, err
 	return s, nil
 }
 
-func askMulti(fl form.Field, title string, run func(*huh.Form) error) (any, error) {
+func (p prompter) askMulti(fl form.Field, title string) (any, error) {
+	run := p.run
 	var chosen []string
 	ms := huh.NewMultiSelect[string]().Title(title).Description(fl.Help).Options(options(fl)...).Value(&chosen).
 		Validate(func(c []string) error {
@@ -127,7 +140,7 @@ func askMulti(fl form.Field, title string, run func(*huh.Form) error) (any, erro
 			for i, s := range c {
 				list[i] = s
 			}
-			return ruleError(fl, list)
+			return p.ruleError(fl, list)
 		})
 	if err := run(huh.NewForm(huh.NewGroup(ms))); err != nil {
 		return nil, err
@@ -141,14 +154,15 @@ func askMulti(fl form.Field, title string, run func(*huh.Form) error) (any, erro
 
 // askGroup asks a group's fields once, or item after item for a repeatable
 // group: at least min_items, then "add another?" until max_items.
-func askGroup(fl form.Field, run func(*huh.Form) error, prefix string) (any, error) {
+func (p prompter) askGroup(fl form.Field, prefix string) (any, error) {
+	run := p.run
 	if !fl.Repeatable {
-		return askItem(fl, run, prefix+fl.Label+": ")
+		return p.askItem(fl, prefix+fl.Label+": ")
 	}
 	lo, hi := fl.ItemBounds()
 	var items []any
 	for n := 1; ; n++ {
-		item, err := askItem(fl, run, fmt.Sprintf("%s%s #%d: ", prefix, fl.Label, n))
+		item, err := p.askItem(fl, fmt.Sprintf("%s%s #%d: ", prefix, fl.Label, n))
 		if err != nil {
 			return nil, err
 		}
@@ -160,7 +174,11 @@ func askGroup(fl form.Field, run func(*huh.Form) error, prefix string) (any, err
 			continue
 		}
 		more := false
-		q := huh.NewConfirm().Title(fmt.Sprintf("Add another %s?", strings.ToLower(fl.Label))).Value(&more)
+		question := fmt.Sprintf("Add another %s?", strings.ToLower(fl.Label))
+		if p.loc != nil {
+			question = p.loc.Text("cli-add-another", question, map[string]any{"label": strings.ToLower(fl.Label)})
+		}
+		q := huh.NewConfirm().Title(question).Value(&more)
 		if err := run(huh.NewForm(huh.NewGroup(q))); err != nil {
 			return nil, err
 		}
@@ -170,14 +188,14 @@ func askGroup(fl form.Field, run func(*huh.Form) error, prefix string) (any, err
 	}
 }
 
-func askItem(fl form.Field, run func(*huh.Form) error, prefix string) (map[string]any, error) {
+func (p prompter) askItem(fl form.Field, prefix string) (map[string]any, error) {
 	item := map[string]any{}
 	sub := form.Form{Sections: []form.Section{{Fields: fl.Fields}}}
 	for _, f := range fl.Fields {
 		if !sub.Check(item).Shows(f.ID) {
 			continue
 		}
-		v, err := askField(f, run, prefix)
+		v, err := p.askField(f, prefix)
 		if err != nil {
 			return nil, err
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stratumiops/stratumiops/shared/typedialog/contract"
 	"github.com/stratumiops/stratumiops/shared/typedialog/form"
+	"github.com/stratumiops/stratumiops/shared/typedialog/i18n"
 	"github.com/stratumiops/stratumiops/shared/typedialog/tmpl"
 )
 
@@ -36,10 +37,18 @@ type Options struct {
 	Format      string // empty: the form's [output] format
 	Out         string // empty: stdout
 	TemplateOut string // where the form's template renders; empty: checked, not written
-	Stdout      io.Writer
-	Stderr      io.Writer
+	// Lang is the person's language (a tag or an Accept-Language list);
+	// then the form's [form] lang, then English. The form's translations
+	// are <form dir>/locales/<lang>/<form id>.ftl.
+	Lang   string
+	Stdout io.Writer
+	Stderr io.Writer
 	// Ask runs one prompt form (a terminal or huh's accessible mode).
 	Ask func(*huh.Form) error
+	// Collect, when set, gathers the answers instead (the TUI); dir is the
+	// form's folder, where its contract and template are found.
+	// The form comes localized, with the localizer that worded it.
+	Collect func(ctx context.Context, f *form.Form, loc *i18n.Localizer, dir string) (map[string]any, error)
 }
 
 // Validate checks a definition only: exit 2 with every problem on stderr.
@@ -74,13 +83,18 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	answers, err := o.answers(f)
+	loc, err := o.localizer(f)
+	if err != nil {
+		return err
+	}
+	f = loc.Form(f)
+	answers, err := o.answers(ctx, f, loc)
 	if err != nil {
 		return err
 	}
 	r := f.Check(answers)
 	if len(r.Errors) > 0 {
-		for _, fe := range r.Errors {
+		for _, fe := range loc.Errors(f, r.Errors) {
 			fmt.Fprintln(o.Stderr, fe.String())
 		}
 		return ExitError{Code: ExitInvalid}
@@ -95,12 +109,26 @@ func Run(ctx context.Context, o Options) error {
 	return o.write(f, r.Values, dir)
 }
 
-func (o Options) answers(f *form.Form) (map[string]any, error) {
+// localizer picks the language: --lang, the form's default, English; a
+// translation file that does not parse is a definition error (exit 2).
+func (o Options) localizer(f *form.Form) (*i18n.Localizer, error) {
+	b := i18n.NewBundle()
+	if err := b.AddDir(filepath.Join(filepath.Dir(o.FormPath), "locales"), f.Form.ID); err != nil {
+		fmt.Fprintln(o.Stderr, err)
+		return nil, ExitError{Code: ExitDefinition}
+	}
+	return b.Localizer(o.Lang, f.Form.Lang), nil
+}
+
+func (o Options) answers(ctx context.Context, f *form.Form, loc *i18n.Localizer) (map[string]any, error) {
+	if o.Collect != nil && o.AnswersPath == "" {
+		return o.Collect(ctx, f, loc, filepath.Dir(o.FormPath))
+	}
 	if o.AnswersPath == "" {
 		if o.Ask == nil {
 			return nil, errors.New("no answers file and no terminal to ask on")
 		}
-		return Ask(f, o.Ask)
+		return Ask(f, o.Ask, loc)
 	}
 	data, err := os.ReadFile(o.AnswersPath)
 	if err != nil {
@@ -157,4 +185,21 @@ func (o Options) template(path string, values map[string]any) error {
 		return fmt.Errorf("write template output: %w", err)
 	}
 	return nil
+}
+
+// Problems is every reason answers cannot be submitted: each failing field,
+// then the contract's violations. The TUI shows them on its summary page.
+func Problems(ctx context.Context, f *form.Form, loc *i18n.Localizer, answers map[string]any, dir string) []string {
+	r := f.Check(answers)
+	var out []string
+	for _, fe := range loc.Errors(f, r.Errors) {
+		out = append(out, fe.String())
+	}
+	if len(out) > 0 || f.Output.Validation == "" {
+		return out
+	}
+	if err := contract.Check(ctx, f.Output.Validation, r.Values, dir); err != nil {
+		out = append(out, err.Error())
+	}
+	return out
 }
