@@ -30,3 +30,10 @@ func OpenAPIDocument(system string) []byte {
 	}
 	return doc
 }
+
+// Provisioning holds provisioning/workflow.cue, the CUE contract of a
+// workflow document (checked by the CLI before it sends one; the API checks
+// the same rules in Go).
+//
+//go:embed provisioning
+var Provisioning embed.FS

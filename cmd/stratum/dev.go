@@ -105,6 +105,12 @@ func printEndpoints(w io.Writer, e devstack.Endpoints) {
 	}
 	fmt.Fprintf(tw, "Lambda Invoke API\t%s\tAWS SDK: lambda BaseEndpoint; %s\n", e.Invoke, mode)
 	fmt.Fprintf(tw, "KMS (local-kms)\t%s\tunseal key %s\n", e.KMS, e.KMSKey)
+	if e.ProvisioningEC2 != "" {
+		fmt.Fprintf(tw, "EC2 (local)\t%s\tQuery API for the aws provider, region %s; /_stratum/calls\n", e.ProvisioningEC2, devstack.DevEC2Region)
+	}
+	if e.ProvisioningUpCloud != "" {
+		fmt.Fprintf(tw, "UpCloud (local)\t%s\tAPI 1.3 for the upcloud provider; /_stratum/calls\n", e.ProvisioningUpCloud)
+	}
 	if e.APIKey != "" {
 		fmt.Fprintf(tw, "API key (dev)\tX-API-Key: %s\tscopes %s; JWTs: HS256 with $API_JWT_SECRET or the devstack's, iss stratumiops/<system>, aud <system>\n",
 			e.APIKey, strings.Join(devstack.DevAPIKeyScopes, ", "))

@@ -20,7 +20,9 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/stratumiops/stratumiops/shared/platform/cuecontract"
 	"github.com/stratumiops/stratumiops/shared/provisioning"
+	"github.com/stratumiops/stratumiops/shared/provisioning/contract"
 	"github.com/stratumiops/stratumiops/shared/provisioning/local"
 )
 
@@ -78,6 +80,25 @@ func readWorkflowFile(path string) ([]byte, error) {
 	return json.Marshal(doc)
 }
 
+// checkedWorkflow reads a workflow file and checks it against the CUE
+// contract before anything is sent, naming each violation by its path.
+func checkedWorkflow(path string) ([]byte, error) {
+	body, err := readWorkflowFile(path)
+	if err != nil {
+		return nil, err
+	}
+	err = contract.Check(body)
+	var ce *cuecontract.Error
+	if errors.As(err, &ce) {
+		lines := make([]string, len(ce.Violations))
+		for i, v := range ce.Violations {
+			lines[i] = "  " + v.Path + ": " + v.Message
+		}
+		return nil, fmt.Errorf("%s breaks the workflow contract (%s):\n%s", path, contract.Name, strings.Join(lines, "\n"))
+	}
+	return body, err
+}
+
 // call sends a request and decodes a 2xx answer into out; any other answer
 // is an error with the API's message.
 func (c *provClient) call(ctx context.Context, method, path string, body []byte, out any) error {
@@ -118,7 +139,7 @@ func (c *provClient) submitCommand() *cobra.Command {
 			if dry {
 				return c.plan(cmd, args[0])
 			}
-			body, err := readWorkflowFile(args[0])
+			body, err := checkedWorkflow(args[0])
 			if err != nil {
 				return err
 			}
@@ -189,7 +210,7 @@ func (c *provClient) planCommand() *cobra.Command {
 }
 
 func (c *provClient) plan(cmd *cobra.Command, file string) error {
-	body, err := readWorkflowFile(file)
+	body, err := checkedWorkflow(file)
 	if err != nil {
 		return err
 	}

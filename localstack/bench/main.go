@@ -3,7 +3,7 @@
 // their real clients, printing throughput, p50/p99 and the ratio to the
 // reference figures measured on these machines.
 //
-//	go run ./localstack/bench [-duration 10s] [-clients 10] [-only vault,vapora,pipelines,kogral,typedialog] [-surreal-engine rocksdb]
+//	go run ./localstack/bench [-duration 10s] [-clients 10] [-only vault,vapora,pipelines,provisioning,kogral,typedialog] [-surreal-engine rocksdb]
 package main
 
 import (
@@ -30,7 +30,7 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long each scenario runs")
 	clients := flag.Int("clients", 10, "concurrent clients")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (clients and in-process functions) here")
-	flag.StringVar(&only, "only", "", "run only these systems' scenarios: a comma-separated list of vault, vapora, pipelines, llm, kogral, typedialog")
+	flag.StringVar(&only, "only", "", "run only these systems' scenarios: a comma-separated list of vault, vapora, pipelines, llm, provisioning, kogral, typedialog")
 	flag.StringVar(&engine, "surreal-engine", "rocksdb", "SurrealDB storage engine: rocksdb, or surrealkv to measure what the lossy engine costs")
 	flag.Parse()
 	// The in-process functions log through the default logger too: quiet it.
@@ -123,6 +123,13 @@ func run(duration time.Duration, clients int) error {
 			return err
 		}
 		results = append(results, llmResults...)
+	}
+	if want("provisioning") {
+		pr, err := benchProvisioning(ctx, ep)
+		if err != nil {
+			return err
+		}
+		results = append(results, pr...)
 	}
 	if want("kogral") {
 		kg, err := benchKogral(ctx, ep)

@@ -94,6 +94,10 @@ type Endpoints struct {
 	// ProvisioningLocalDir is where Provisioning's local provider keeps its
 	// networks, servers, services and storage (devstack only).
 	ProvisioningLocalDir string `json:"provisioning_local_dir,omitempty"`
+	// ProvisioningEC2 and ProvisioningUpCloud are the local clouds the aws
+	// and upcloud providers use (devstack only, when no real endpoint is set).
+	ProvisioningEC2     string `json:"provisioning_ec2,omitempty"`
+	ProvisioningUpCloud string `json:"provisioning_upcloud,omitempty"`
 	// APIKey and JWTSecret are the devstack's development credentials for
 	// the functions that authenticate callers (empty elsewhere).
 	APIKey        string `json:"api_key,omitempty"`
@@ -179,6 +183,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, err
 	}
 	if err := s.startKMS(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.startClouds(); err != nil {
 		return nil, err
 	}
 	metrics := obs.NewMetrics()
@@ -453,6 +460,9 @@ func (s *Stack) serviceVars(f catalog.Function) map[string]string {
 		"PROV_LOCAL_DIR": s.endpoints.ProvisioningLocalDir}
 	if exe, err := os.Executable(); err == nil {
 		known["PROV_LOCAL_SERVER_CMD"] = exe + " prov local-server"
+	}
+	for k, v := range s.cloudVars() {
+		known[k] = v
 	}
 	out := map[string]string{}
 	for k := range f.Env {

@@ -9,9 +9,10 @@ import (
 // estimates need no provider instance (Supports, MonthlyCost), so a dry run
 // has no side effects.
 type Provider interface {
-	// Create makes the task's resource. It is idempotent by key: called again
-	// with the same key (a redelivered or resumed step) it returns what the
-	// first call made instead of making a second one. deps holds the
+	// Create makes the task's resource. It is idempotent by key (StepKey:
+	// workflow, task and run): called again with the same key (a redelivered
+	// step, a later attempt) it returns what the first call made instead of
+	// making a second one. deps holds the
 	// resources of the tasks this one depends on, by task id.
 	Create(ctx context.Context, key string, t PreparedTask, deps map[string]Resource) (Resource, error)
 	// Read reports whether r still exists.

@@ -53,6 +53,14 @@ func (o *Orchestrator) step(ctx context.Context, e events.TaskEvent) error {
 	return o.attempt(ctx, w, *t, n)
 }
 
+// StepKey is the key a task's resource is created under: the same for
+// every attempt and redelivery of one run, so a provider returns what an
+// earlier attempt made, and new for a resumed run, whose tasks were rolled
+// back (an EC2 client token stays bound to a terminated instance).
+func StepKey(workflow, task string, run int) string {
+	return fmt.Sprintf("%s/%s/%d", workflow, task, run)
+}
+
 func (o *Orchestrator) attempt(ctx context.Context, w WorkflowState, t TaskState, n int) error {
 	pt := t.Prepared()
 	deps := map[string]Resource{}
@@ -66,7 +74,7 @@ func (o *Orchestrator) attempt(ctx context.Context, w WorkflowState, t TaskState
 	err := fmt.Errorf("provider %s is not configured here", t.Provider)
 	if p, ok := o.providers[t.Provider]; ok {
 		sctx, cancel := context.WithTimeout(ctx, pt.Timeout)
-		res, err = p.Create(sctx, w.ID+"/"+t.Task, pt, deps)
+		res, err = p.Create(sctx, StepKey(w.ID, t.Task, w.Run), pt, deps)
 		cancel()
 	} else {
 		err = Permanent(err)

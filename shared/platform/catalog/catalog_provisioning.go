@@ -48,7 +48,13 @@ func init() {
 
 // provisioningEnv configures the providers. The local provider works under
 // PROV_LOCAL_DIR (its processes run PROV_LOCAL_SERVER_CMD, default
-// `<this binary> prov local-server`); aws and upcloud read their endpoints here and
-// their credentials from SecretumVault (VAULT_ADDR, VAULT_TOKEN).
+// `<this binary> prov local-server`); aws and upcloud read their endpoints
+// ("" for the real APIs), region and zone here and their credentials from
+// SecretumVault's KV v2 (VAULT_ADDR, VAULT_TOKEN, at
+// PROV_VAULT_MOUNT/PROV_VAULT_PATH/<provider>); see provfn/providers.go.
+// PROV_UPCLOUD_TOKEN is read only without a vault: the devstack sets it for
+// its local UpCloud; deployed stacks leave it empty.
 var provisioningEnv = map[string]string{"PROV_LOCAL_DIR": "", "PROV_LOCAL_PORTS": "20000-29999",
-	"PROV_LOCAL_MAX_STORAGE_GB": "10", "PROV_LOCAL_SERVER_CMD": "", "VAULT_ADDR": "", "VAULT_TOKEN": ""}
+	"PROV_LOCAL_MAX_STORAGE_GB": "10", "PROV_LOCAL_SERVER_CMD": "", "VAULT_ADDR": "", "VAULT_TOKEN": "",
+	"PROV_AWS_ENDPOINT": "", "PROV_AWS_REGION": "", "PROV_UPCLOUD_ENDPOINT": "", "PROV_UPCLOUD_ZONE": "fi-hel1",
+	"PROV_UPCLOUD_TOKEN": "", "PROV_VAULT_MOUNT": "secret", "PROV_VAULT_PATH": "provisioning/providers", "PROV_POLL": ""}

@@ -40,8 +40,30 @@ var Functions = function.Set{
 	}),
 }
 
-// Providers builds the providers configured in the function's environment.
+// Providers builds the providers configured in the function's environment:
+// local always, aws and upcloud as providers.go says.
 func Providers(d *function.Deps) (provisioning.Providers, error) {
+	lp, err := localProvider(d)
+	if err != nil {
+		return nil, err
+	}
+	out := provisioning.Providers{provisioning.ProviderLocal: lp}
+	creds, err := credentialStore(d)
+	if err != nil {
+		return nil, err
+	}
+	aws, err := awsProvider(d, creds)
+	if err != nil {
+		return nil, err
+	}
+	out[provisioning.ProviderAWS] = aws
+	if up := upcloudProvider(d, creds); up != nil {
+		out[provisioning.ProviderUpCloud] = up
+	}
+	return out, nil
+}
+
+func localProvider(d *function.Deps) (*local.Provider, error) {
 	cfg := local.Config{Dir: d.Env("PROV_LOCAL_DIR")}
 	if cfg.Dir == "" {
 		cfg.Dir = filepath.Join(os.TempDir(), "stratum-provisioning-local")
@@ -60,9 +82,5 @@ func Providers(d *function.Deps) (provisioning.Providers, error) {
 		}
 		cfg.ServerCommand = []string{exe, "prov", "local-server"}
 	}
-	lp, err := local.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return provisioning.Providers{provisioning.ProviderLocal: lp}, nil
+	return local.New(cfg)
 }

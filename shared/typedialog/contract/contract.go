@@ -15,31 +15,14 @@ import (
 	"path/filepath"
 	"strings"
 
-	"cuelang.org/go/cue"
-	"cuelang.org/go/cue/cuecontext"
-	cueerrors "cuelang.org/go/cue/errors"
-	"cuelang.org/go/cue/parser"
+	"github.com/stratumiops/stratumiops/shared/platform/cuecontract"
 )
 
 // Violation is one broken constraint: the answer's path and what it broke.
-type Violation struct {
-	Path    string `json:"path"`
-	Message string `json:"message"`
-}
+type Violation = cuecontract.Violation
 
 // Error lists every violation of a contract.
-type Error struct {
-	Contract   string
-	Violations []Violation
-}
-
-func (e *Error) Error() string {
-	parts := make([]string, len(e.Violations))
-	for i, v := range e.Violations {
-		parts[i] = v.Path + ": " + v.Message
-	}
-	return fmt.Sprintf("contract %s: %s", e.Contract, strings.Join(parts, "; "))
-}
+type Error = cuecontract.Error
 
 // ErrNoNickel is returned for nickel:// contracts when no nickel binary is installed.
 var ErrNoNickel = errors.New("nickel:// contracts need the nickel binary on PATH, and it is not installed; use a cue:// contract")
@@ -104,37 +87,7 @@ func Check(ctx context.Context, ref string, values map[string]any, dirs ...strin
 // CheckCUE unifies the answers with a CUE contract and names each violated
 // constraint.
 func CheckCUE(name string, src []byte, values map[string]any) error {
-	file, err := parser.ParseFile(name, src)
-	if err != nil {
-		return fmt.Errorf("contract %s does not parse: %w", name, err)
-	}
-	cctx := cuecontext.New()
-	schema := cctx.BuildFile(file)
-	data, err := json.Marshal(values)
-	if err != nil {
-		return fmt.Errorf("encode answers: %w", err)
-	}
-	answers := cctx.CompileBytes(data, cue.Filename("answers.json"))
-	if err := answers.Err(); err != nil {
-		return fmt.Errorf("answers as cue: %w", err)
-	}
-	err = schema.Unify(answers).Validate(cue.Concrete(true), cue.Final())
-	if err == nil {
-		return nil
-	}
-	out := &Error{Contract: name}
-	seen := map[string]bool{}
-	for _, e := range cueerrors.Errors(err) {
-		path := strings.Join(e.Path(), ".")
-		format, args := e.Msg()
-		msg := fmt.Sprintf(format, args...)
-		if seen[path+msg] {
-			continue
-		}
-		seen[path+msg] = true
-		out.Violations = append(out.Violations, Violation{Path: path, Message: msg})
-	}
-	return out
+	return cuecontract.Check(name, src, values)
 }
 
 func checkNickel(ctx context.Context, file string, values map[string]any) error {
