@@ -210,7 +210,7 @@ func TestWorkflowRunsInTopologicalOrder(t *testing.T) {
 func TestFailingTaskRetriesThenRollsBackInReverse(t *testing.T) {
 	e := setup(t)
 	stop := e.run(t, e.provider(t, 2), 30*time.Second)
-	wf := workflow(t, 50) // over the 2 GB quota on every attempt
+	wf := workflow(t, 3) // over the 2 GB quota on every attempt, and small enough for the disk once the quota is raised
 	e.submit(t, wf)
 	w := e.waitStatus(t, wf.ID, provisioning.StatusRolledBack, provisioning.StatusRollbackFailed)
 	if w.Status != provisioning.StatusRolledBack || w.Error == nil {
