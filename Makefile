@@ -3,6 +3,8 @@ GO       ?= go
 SURREAL  := localstack/surreal
 # Independent post-quantum checks of the e2e suite (@noble/post-quantum, hpke-js), pinned by package-lock.json.
 PQCHECK  := localstack/e2e/testdata/pqcheck
+# Vapora's page vendors SortableJS and Chart.js, pinned by package-lock.json and copied into its static files.
+UIWEB    := shared/vapora/ui/web
 # go test runs two packages at a time: CI has 2 cores. The race detector runs
 # everywhere but the CDK app (synth-only code, and a heavy compile under -race).
 TESTFLAGS ?= -p 2 -timeout 20m
@@ -14,7 +16,7 @@ COMPOSE  := docker compose -f localstack/docker-compose.yml
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: dev test deps vet fmt-check bench compat openapi build synth bootstrap deploy restart cdk-cli localstack-up localstack-down deploy-local e2e-local
+.PHONY: ui-vendor dev test deps vet fmt-check bench compat openapi build synth bootstrap deploy restart cdk-cli localstack-up localstack-down deploy-local e2e-local
 
 ## dev: start every system locally (NATS, SurrealDB, all functions) and print the endpoints
 dev: deps
@@ -41,10 +43,10 @@ compat:
 openapi:
 	$(GO) run ./cmd/stratum openapi
 
-## deps: PostgreSQL (for the database engine tests), chromium and tmux (the browser and terminal tests), Go modules, the npm packages of the SurrealDB server and of the
-## e2e suite's post-quantum checks (pinned by package-lock.json) and the local AWS stand-ins (aws-lambda-rie, local-kms;
-## pinned, via the Go proxy)
-deps: $(SURREAL)/node_modules/.package-lock.json $(PQCHECK)/node_modules/.package-lock.json
+## deps: PostgreSQL (for the database engine tests), chromium and tmux (the browser and terminal tests), Go modules, the
+## npm packages of the SurrealDB server, of the e2e suite's post-quantum checks and of Vapora's page (pinned by
+## package-lock.json) and the local AWS stand-ins (aws-lambda-rie, local-kms; pinned, via the Go proxy)
+deps: $(SURREAL)/node_modules/.package-lock.json $(PQCHECK)/node_modules/.package-lock.json $(UIWEB)/node_modules/.package-lock.json
 	sh scripts/install-postgres.sh
 	sh scripts/install-chromium.sh
 	sh scripts/install-tmux.sh
@@ -58,6 +60,15 @@ $(SURREAL)/node_modules/.package-lock.json: $(SURREAL)/package.json $(SURREAL)/p
 $(PQCHECK)/node_modules/.package-lock.json: $(PQCHECK)/package.json $(PQCHECK)/package-lock.json
 	@command -v node >/dev/null || { echo "node is required (Node.js 20.19+): apt-get install nodejs npm"; exit 1; }
 	cd $(PQCHECK) && npm ci --no-audit --no-fund
+
+$(UIWEB)/node_modules/.package-lock.json: $(UIWEB)/package.json $(UIWEB)/package-lock.json
+	@command -v node >/dev/null || { echo "node is required (Node.js 20+): apt-get install nodejs npm"; exit 1; }
+	cd $(UIWEB) && npm ci --no-audit --no-fund
+
+## ui-vendor: copy the pinned browser libraries into Vapora's page after changing $(UIWEB)/package.json
+## (the ui package's tests check the copies against the npm packages)
+ui-vendor: $(UIWEB)/node_modules/.package-lock.json
+	cp $(UIWEB)/node_modules/sortablejs/Sortable.min.js $(UIWEB)/node_modules/chart.js/dist/chart.umd.min.js shared/vapora/ui/static/vendor/
 
 vet:
 	$(GO) vet ./...

@@ -97,7 +97,11 @@ func printEndpoints(w io.Writer, e devstack.Endpoints) {
 				names = append(names, f.Name)
 			}
 		}
-		fmt.Fprintf(tw, "%s API\t%s\t%s; /health/ready, /metrics\n", s, e.Gateways[s], strings.Join(names, ", "))
+		extra := ""
+		for _, site := range catalog.SitesOf(s) {
+			extra += ", web page " + site.Prefix
+		}
+		fmt.Fprintf(tw, "%s API\t%s\t%s; /health/ready, /metrics%s\n", s, e.Gateways[s], strings.Join(names, ", "), extra)
 	}
 	mode := "functions in-process"
 	if e.LambdaRuntime {

@@ -396,7 +396,11 @@ func (s *Stack) serveGateway(sys catalog.System, handlers map[string]http.Handle
 			routes++
 		}
 	}
-	if routes == 0 {
+	sites, err := mountSites(sys.Name, mux)
+	if err != nil {
+		return err
+	}
+	if routes+sites == 0 {
 		return nil
 	}
 	mux.Handle("GET /health/live", health.LiveHandler())
