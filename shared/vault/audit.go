@@ -137,7 +137,7 @@ func (s *Server) auditWrap(next http.Handler) http.Handler {
 			s.opts.WriteError(w, r, auditError(err))
 			return
 		}
-		if body == nil && isSnapshotPath(strings.TrimPrefix(r.URL.Path, "/v1/sys/")) {
+		if r.Method == http.MethodGet && isSnapshotPath(strings.TrimPrefix(r.URL.Path, "/v1/sys/")) {
 			s.auditStreamed(w, r, next)
 			return
 		}
@@ -180,28 +180,53 @@ func auditError(err error) error {
 	return httpapi.Errorf(http.StatusInternalServerError, "audit_failed", "the request could not be audited, so it was refused")
 }
 
-// auditStreamed serves a snapshot save or restore without holding the
-// snapshot in memory: its request was logged before; its response entry
-// records the status, not the snapshot, once it is done.
+// auditStreamed serves a snapshot save without holding the snapshot in
+// memory: its request was logged before it acted; its response entry (the
+// status, not the snapshot) is logged before the first byte is written, and
+// if it cannot be, the response is an error and no snapshot is served.
 func (s *Server) auditStreamed(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-	next.ServeHTTP(sw, r)
-	rec := httptest.NewRecorder()
-	rec.Code = sw.code
-	if err := s.audit.record(r.Context(), r, nil, rec); err != nil {
-		obs.Log(r.Context()).Error("audit of a snapshot response failed after it was served", "err", err)
-	}
+	next.ServeHTTP(&auditedWriter{ResponseWriter: w, audit: func(code int) error {
+		rec := httptest.NewRecorder()
+		rec.Code = code
+		err := s.audit.record(r.Context(), r, nil, rec)
+		if err != nil {
+			obs.Log(r.Context()).Error("audit of a snapshot response failed; snapshot withheld", "err", err)
+			s.opts.WriteError(w, r, auditError(err))
+		}
+		return err
+	}}, r)
 }
 
-// statusWriter remembers the status written.
-type statusWriter struct {
+// errResponseWithheld is what a streamed response's writes return once its
+// audit failed (its error response was written instead).
+var errResponseWithheld = errors.New("response withheld: its audit entry could not be written")
+
+// auditedWriter logs a streamed response's status before any of it is written.
+type auditedWriter struct {
 	http.ResponseWriter
-	code int
+	audit   func(code int) error
+	written bool
+	failed  bool
 }
 
-func (s *statusWriter) WriteHeader(code int) {
-	s.code = code
-	s.ResponseWriter.WriteHeader(code)
+func (a *auditedWriter) WriteHeader(code int) {
+	if a.written {
+		return
+	}
+	a.written = true
+	if a.audit(code) != nil {
+		a.failed = true
+		return
+	}
+	a.ResponseWriter.WriteHeader(code)
+}
+
+func (a *auditedWriter) Write(p []byte) (int, error) {
+	a.WriteHeader(http.StatusOK)
+	if a.failed {
+		return 0, errResponseWithheld
+	}
+	return a.ResponseWriter.Write(p)
 }
 
 // record logs a request (rec nil: before it acts, with its body) or its

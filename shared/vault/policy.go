@@ -11,7 +11,6 @@ import (
 
 	"github.com/cedar-policy/cedar-go"
 	"github.com/cedar-policy/cedar-go/x/exp/schema/validate"
-	"github.com/surrealdb/surrealdb.go/pkg/models"
 
 	"github.com/stratumiops/stratumiops/schemas"
 	"github.com/stratumiops/stratumiops/shared/platform/authz"
@@ -67,6 +66,7 @@ type policyRow struct {
 	Text string `json:"text"`
 	HCL  string `json:"hcl,omitempty"` // the HCL it was written in, if it was (Text is then its Cedar)
 	MAC  string `json:"mac,omitempty"` // see policy_mac.go
+	Gen  int    `json:"gen,omitempty"` // the policy's generation (policy_mac.go)
 }
 
 func policyID(name string) any { return recordID("policies", name) }
@@ -95,34 +95,15 @@ func (p *policies) put(ctx context.Context, name, text string) error {
 // store writes a policy's Cedar text and, for one written in HCL, the HCL.
 func (p *policies) store(ctx context.Context, name, text, hclText string) error {
 	defer p.recent.Clear()
-	content := map[string]any{"name": name, "text": text, "updated_at": models.CustomDateTime{Time: now()}}
-	if hclText != "" {
-		content["hcl"] = hclText
-	}
-	mac, err := p.mac(ctx, policyRow{Name: name, Text: text, HCL: hclText})
-	if err != nil {
-		return err
-	}
-	content["mac"] = mac
-	_, err = surreal.Query[any](ctx, p.db, "UPSERT $id CONTENT $c",
-		map[string]any{"id": policyID(name), "c": content})
-	if err != nil {
-		return fmt.Errorf("store policy: %w", err)
-	}
-	return nil
+	return p.write(ctx, name, &policyRow{Name: name, Text: text, HCL: hclText})
 }
 
 func (p *policies) get(ctx context.Context, name string) (*policyRow, error) {
-	row, err := surreal.Query[*policyRow](ctx, p.db, "SELECT name, text, hcl, mac FROM ONLY $id", map[string]any{"id": policyID(name)})
-	if err != nil {
-		return nil, fmt.Errorf("read policy: %w", err)
+	rows, err := p.readChecked(ctx, []string{name})
+	if err != nil || len(rows) == 0 {
+		return nil, err
 	}
-	if row != nil {
-		if err := p.check(ctx, row); err != nil {
-			return nil, err
-		}
-	}
-	return row, nil
+	return &rows[0], nil
 }
 
 func (p *policies) list(ctx context.Context) ([]string, error) {
@@ -138,8 +119,7 @@ func (p *policies) delete(ctx context.Context, name string) error {
 		return badRequest("cannot delete the root policy")
 	}
 	defer p.recent.Clear()
-	_, err := surreal.Query[any](ctx, p.db, "DELETE $id", map[string]any{"id": policyID(name)})
-	return err
+	return p.write(ctx, name, nil)
 }
 
 // documents returns the parsed documents of the named policies that exist,
@@ -157,14 +137,9 @@ func (p *policies) documents(ctx context.Context, names []string) ([]*authz.Docu
 }
 
 func (p *policies) read(ctx context.Context, names []string) ([]*authz.Document, error) {
-	rows, err := surreal.Query[[]policyRow](ctx, p.db, "SELECT name, text, hcl, mac FROM policies WHERE name IN $n", map[string]any{"n": names})
+	rows, err := p.readChecked(ctx, names)
 	if err != nil {
-		return nil, fmt.Errorf("load policies: %w", err)
-	}
-	for i := range rows {
-		if err := p.check(ctx, &rows[i]); err != nil {
-			return nil, err
-		}
+		return nil, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

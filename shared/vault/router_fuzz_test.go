@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +17,11 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 	"github.com/stratumiops/stratumiops/shared/vault/cryptofn"
+	"github.com/stratumiops/stratumiops/shared/vault/database"
+	"github.com/stratumiops/stratumiops/shared/vault/integrity"
+	"github.com/stratumiops/stratumiops/shared/vault/keeper"
+	"github.com/stratumiops/stratumiops/shared/vault/leases"
+	"github.com/stratumiops/stratumiops/shared/vault/storage"
 )
 
 // testVault is an initialised, unsealed vault with a KV v2 mount, served by
@@ -26,6 +32,7 @@ type testVault struct {
 	root     string
 	db       *surreal.Client
 	instance func() http.Handler
+	share    string // the one unseal key (hex)
 }
 
 func newTestVault(t testing.TB) testVault {
@@ -48,6 +55,8 @@ func newTestVault(t testing.TB) testVault {
 	}
 	inv := invoke.NewLocal()
 	inv.Register(CryptoFunction, cryptofn.NewHandler(db, wrapper))
+	crypto := &keeper.Client{Invoker: inv, Function: CryptoFunction}
+	inv.Register(leases.Function, database.New(db, &storage.Store{DB: db, Crypto: crypto}, &integrity.Keys{Crypto: crypto}).Handler(slog.Default()))
 	instance := func() http.Handler {
 		s, err := NewServer(db, inv)
 		if err != nil {
@@ -65,7 +74,7 @@ func newTestVault(t testing.TB) testVault {
 	}
 	_ = json.Unmarshal(call(v.h, "PUT", "/v1/sys/init", "", `{"secret_shares":1,"secret_threshold":1}`).Body.Bytes(), &init)
 	call(v.h, "PUT", "/v1/sys/unseal", "", `{"key":"`+init.Keys[0]+`"}`)
-	v.root = init.RootToken
+	v.root, v.share = init.RootToken, init.Keys[0]
 	if rec := call(v.h, "POST", "/v1/sys/mounts/secret", v.root, `{"type":"kv","options":{"version":"2"}}`); rec.Code != 204 {
 		t.Fatalf("mount: %d %s", rec.Code, rec.Body)
 	}

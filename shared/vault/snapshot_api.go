@@ -1,12 +1,14 @@
 package vault
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
 
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 	"github.com/stratumiops/stratumiops/shared/platform/obs"
+	"github.com/stratumiops/stratumiops/shared/vault/keeper"
 	vaultsnap "github.com/stratumiops/stratumiops/shared/vault/snapshot"
 )
 
@@ -46,10 +48,17 @@ func (s *Server) snapshotAPI(w http.ResponseWriter, r *http.Request, path string
 
 func (s *Server) snapshotSave(w http.ResponseWriter, r *http.Request) error {
 	out := &lazyHeader{w: w}
-	sum, err := vaultsnap.Save(r.Context(), s.st.DB, out, "vault-sys "+Version)
+	key, err := s.snapshotKey(r.Context())
+	if err != nil {
+		return err
+	}
+	sum, err := vaultsnap.Save(r.Context(), s.st.DB, out, "vault-sys "+Version, key)
 	if err != nil {
 		if errors.Is(err, vaultsnap.ErrNotInitialized) {
 			return badRequest("%v", err)
+		}
+		if errors.Is(err, errResponseWithheld) {
+			return nil // the audit's error response went out instead
 		}
 		if !out.started {
 			return err
@@ -61,6 +70,19 @@ func (s *Server) snapshotSave(w http.ResponseWriter, r *http.Request) error {
 	}
 	obs.Log(r.Context()).Info("snapshot saved", "seal_generation", sum.Meta.SealGeneration, "records", sum.Counts)
 	return nil
+}
+
+// snapshotKey is the key that MACs snapshots: the record key, nil while
+// sealed (a snapshot is then taken without a MAC, and restored only forced).
+func (s *Server) snapshotKey(ctx context.Context) ([]byte, error) {
+	key, err := s.tokens.keys.Get(ctx)
+	if errors.As(err, new(keeper.SealedError)) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, apiError(err)
+	}
+	return key, nil
 }
 
 // lazyHeader writes the snapshot's headers with its first byte, so an error
@@ -82,7 +104,11 @@ func (l *lazyHeader) Write(p []byte) (int, error) {
 
 func (s *Server) snapshotRestore(w http.ResponseWriter, r *http.Request, force bool) error {
 	body := &bodyErr{r: r.Body}
-	sum, err := vaultsnap.Restore(r.Context(), s.st.DB, body, force)
+	key, err := s.snapshotKey(r.Context())
+	if err != nil {
+		return err
+	}
+	sum, err := vaultsnap.Restore(r.Context(), s.st.DB, body, force, key)
 	var mbe *http.MaxBytesError
 	var inv *vaultsnap.InvalidError
 	switch {

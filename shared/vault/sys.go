@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -173,6 +174,13 @@ func (s *Server) unseal(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.crypto.Unseal(r.Context(), body.Key, body.Reset)
 	if err != nil {
 		return apiError(err)
+	}
+	if !st.Sealed {
+		// The records of a vault from before the current integrity format
+		// are MAC'd once, at the unseal after the upgrade (remac.go).
+		if err := s.remacRecords(r.Context()); err != nil {
+			return apiError(fmt.Errorf("unsealed, but the one-time re-MAC of older records failed (unseal again to retry): %w", err))
+		}
 	}
 	httpapi.WriteJSON(w, http.StatusOK, sealStatusOf(st))
 	return nil

@@ -9,11 +9,22 @@ import (
 )
 
 // tokenMACFields are what a token's MAC covers: everything that decides what
-// it may do and for how long. Not covered: uses_left (spent by an UPDATE in
-// SurrealDB; bounded by num_uses on read), ttl_seconds (shown, never
-// enforced) and parent/orphan (revoke-orphan rewrites them in bulk), so a
-// database writer can at most detach a token from its parent.
+// it may do and for how long, and its place in the tree (parent, orphan), so
+// that a child cannot be detached from its parent's revocation; revoke-orphan
+// MACs the children it detaches again. Not covered: uses_left (spent by an
+// UPDATE in SurrealDB; bounded by num_uses on read) and ttl_seconds (shown,
+// never enforced). A MAC proves the vault wrote the record, not that it is
+// current: a revoked token's saved record is refused by its tombstone (see
+// tokentree).
 type tokenMACFields struct {
+	tokenMACFieldsV1
+	Parent string `json:"parent"` // "" for none
+	Orphan bool   `json:"orphan"`
+}
+
+// tokenMACFieldsV1 is what a token's MAC covered before parent and orphan
+// were: the one-time re-MAC at unseal (remac.go) checks such records with it.
+type tokenMACFieldsV1 struct {
 	Accessor       string            `json:"accessor"`
 	Policies       []string          `json:"policies"`
 	Meta           map[string]string `json:"meta"`
@@ -28,7 +39,15 @@ type tokenMACFields struct {
 }
 
 func macFieldsOf(t *Token) tokenMACFields {
-	f := tokenMACFields{Accessor: t.Accessor, Policies: t.Policies, Meta: t.Meta, DisplayName: t.DisplayName,
+	f := tokenMACFields{tokenMACFieldsV1: macFieldsV1Of(t), Orphan: t.Orphan}
+	if t.Parent != nil {
+		f.Parent = *t.Parent
+	}
+	return f
+}
+
+func macFieldsV1Of(t *Token) tokenMACFieldsV1 {
+	f := tokenMACFieldsV1{Accessor: t.Accessor, Policies: t.Policies, Meta: t.Meta, DisplayName: t.DisplayName,
 		Created: t.CreationTime.Unix(), ExplicitMaxTTL: t.ExplicitMaxTTL, Period: t.Period, NumUses: t.NumUses,
 		Renewable: t.Renewable, Path: t.Path}
 	if f.Meta == nil {
@@ -66,6 +85,10 @@ func (ts *tokens) verify(ctx context.Context, row *tokenRow) (*Token, error) {
 	err = integrity.Check(key, "token", t.Hash, macFieldsOf(t), row.MAC)
 	if err == nil && (t.UsesLeft > t.NumUses || t.UsesLeft < 0) {
 		err = &integrity.TamperedError{Kind: "token", ID: t.Hash}
+	}
+	if err == nil && row.Revoked {
+		slog.ErrorContext(ctx, "token record refused: the token was revoked and its record put back", "accessor", t.Accessor)
+		return nil, nil
 	}
 	var tampered *integrity.TamperedError
 	if errors.As(err, &tampered) {

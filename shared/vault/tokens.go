@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/surrealdb/surrealdb.go/pkg/models"
@@ -42,12 +43,13 @@ func (t *Token) isRoot() bool { return slices.Contains(t.Policies, "root") }
 
 func tokenID(hash string) models.RecordID { return models.NewRecordID("tokens", hash) }
 
-const tokenFields = "*, record::id(id) AS hash"
+const tokenFields = "*, record::id(id) AS hash, " + tokentree.Buried + " AS revoked"
 
 type tokenRow struct {
 	Token
 	HashField string `json:"hash"`
 	MAC       string `json:"mac"`
+	Revoked   bool   `json:"revoked"` // a tombstone says it was revoked
 }
 
 func (r *tokenRow) token() *Token {
@@ -348,13 +350,35 @@ func (ts *tokens) revoke(ctx context.Context, t *Token) ([]string, error) {
 	return tokentree.Revoke(ctx, ts.db, []string{t.Hash})
 }
 
-// revokeOrphan deletes the token and makes its children orphans.
+// revokeOrphan deletes the token and makes its children orphans, each MAC'd
+// again as one. A child whose record fails its check is left as it is
+// (refused, and swept once its parent is gone), as is one created meanwhile.
 func (ts *tokens) revokeOrphan(ctx context.Context, t *Token) ([]string, error) {
 	defer ts.recent.Clear()
-	_, err := surreal.Query[any](ctx, ts.db,
-		surreal.Atomic("UPDATE tokens SET parent = NONE, orphan = true WHERE parent = $h; DELETE $id;"),
-		map[string]any{"h": t.Hash, "id": tokenID(t.Hash)})
+	rows, err := surreal.Query[[]tokenRow](ctx, ts.db, "SELECT "+tokenFields+" FROM tokens WHERE parent = $h", map[string]any{"h": t.Hash})
 	if err != nil {
+		return nil, fmt.Errorf("revoke orphan: read children: %w", err)
+	}
+	var sql strings.Builder
+	vars := map[string]any{"h": t.Hash, "ids": []models.RecordID{tokenID(t.Hash)}}
+	for i := range rows {
+		child, err := ts.verify(ctx, &rows[i])
+		if err != nil {
+			return nil, err
+		}
+		if child == nil {
+			continue
+		}
+		child.Parent, child.Orphan = nil, true
+		mac, err := ts.tokenMAC(ctx, child, nil)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&sql, "UPDATE $c%d SET parent = NONE, orphan = true, mac = $m%d WHERE parent = $h;\n", i, i)
+		vars[fmt.Sprintf("c%d", i)], vars[fmt.Sprintf("m%d", i)] = tokenID(child.Hash), mac
+	}
+	sql.WriteString(tokentree.Bury("ids"))
+	if _, err := surreal.Query[any](ctx, ts.db, surreal.Atomic(sql.String()), vars); err != nil {
 		return nil, fmt.Errorf("revoke orphan: %w", err)
 	}
 	return []string{t.Hash}, nil

@@ -204,6 +204,7 @@ var Functions = []Function{
 		Kind:        Invoke,
 		Description: "On schedule, a snapshot of the vault's storage (as GET /v1/sys/storage/raft/snapshot streams it) to the backup bucket (a directory in the devstack), keeping the last VAULT_BACKUP_KEEP.",
 		Database:    "secretumvault",
+		Invokes:     []string{"vault-crypto"}, // the key that MACs a snapshot
 		Backups:     true,
 		Schedule:    "rate(1 hour)",
 		Env:         map[string]string{"VAULT_BACKUP_KEEP": "48", "VAULT_BACKUP_PREFIX": "snapshots/"},

@@ -85,7 +85,7 @@ func TestVerifyFindsEveryBreak(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			db := logDB(t)
 			lane := oneLane(t, db, 4)
-			cp, err := Take(ctx, db, key, time.Now())
+			cp, err := Take(ctx, db, key, time.Now(), noLegacy)
 			if err != nil || cp.Entries != 4 || cp.Lanes[lane].Seq != 4 {
 				t.Fatalf("checkpoint %+v %v", cp, err)
 			}
@@ -119,11 +119,12 @@ func TestCheckpoints(t *testing.T) {
 	ctx := context.Background()
 	db := logDB(t)
 	lane := oneLane(t, db, 3)
-	cp, err := Take(ctx, db, key, time.Now())
+	cp, err := Take(ctx, db, key, time.Now(), noLegacy)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw := fmt.Appendf(nil, `{"time":%q,"entries":3,"lanes":{%q:{"seq":3,"hash":%q}},"mac":%q}`, cp.Time, lane, cp.Lanes[lane].Hash, cp.MAC)
+	raw := fmt.Appendf(nil, `{"time":%q,"entries":3,"lanes":{%q:{"seq":3,"hash":%q}},"legacy":{"seq":0,"hash":%q},"mac":%q}`,
+		cp.Time, lane, cp.Lanes[lane].Hash, Genesis, cp.MAC)
 	if back, err := Parse(raw, key); err != nil || !back.SameHeads(cp) {
 		t.Fatalf("parse: %+v %v", back, err)
 	}
@@ -172,32 +173,100 @@ func TestConcurrentAppendsDoNotCompete(t *testing.T) {
 	}
 }
 
-// Entries written before lanes (one unkeyed chain, no lane) still verify,
-// and an edit among them is still named.
-func TestLegacyEntriesStillVerify(t *testing.T) {
-	ctx := context.Background()
-	db := logDB(t)
-	prev := Genesis
-	for seq := 1; seq <= 3; seq++ {
+// legacyChain writes n lane-less entries, as the vault did before lanes.
+func legacyChain(t *testing.T, db *surreal.Client, from, n int, prev string) string {
+	t.Helper()
+	for seq := from; seq < from+n; seq++ {
 		entry := fmt.Sprintf(`{"old":%d}`, seq)
 		hash := legacyLink(prev, entry)
-		if _, err := surreal.Query[any](ctx, db, "CREATE $id CONTENT { seq: $seq, prev: $prev, hash: $hash, entry: $entry }",
+		if _, err := surreal.Query[any](context.Background(), db, "CREATE $id CONTENT { seq: $seq, prev: $prev, hash: $hash, entry: $entry }",
 			map[string]any{"id": RecordID("", seq), "seq": seq, "prev": prev, "hash": hash, "entry": entry}); err != nil {
 			t.Fatal(err)
 		}
 		prev = hash
 	}
+	return prev
+}
+
+// Entries written before lanes (one unkeyed chain, no lane) still verify up
+// to the head frozen in the checkpoints, and an edit among them is named;
+// anyone can compute an unkeyed link, so a lane-less entry appended beyond
+// that head is refused by verify and never anchored.
+func TestLegacyChainIsFrozen(t *testing.T) {
+	ctx := context.Background()
+	db := logDB(t)
+	head := legacyChain(t, db, 1, 3, Genesis)
 	oneLaneAlongside := NewAppender(db, 1)
 	if err := oneLaneAlongside.Append(ctx, key, []byte(`{"new":1}`)); err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := Verify(ctx, db, key, nil); err != nil || !rep.Valid || rep.Entries != 4 || rep.Lanes != 2 {
-		t.Fatalf("legacy and lanes: %+v %v", rep, err)
+	// A checkpoint from before freezing existed anchors the legacy head as lane "".
+	legacy, err := LegacyHead(ctx, db, nil)
+	if err != nil || legacy != (Head{Seq: 3, Hash: head}) {
+		t.Fatalf("legacy head %+v %v", legacy, err)
 	}
-	if _, err := surreal.Query[any](ctx, db, "UPDATE audit_log:⟨000000000002⟩ SET entry = '{\"old\":9}'", nil); err != nil {
+	old, err := Take(ctx, db, key, time.Now(), legacy)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := Verify(ctx, db, key, nil); err != nil || rep.Valid || rep.Problem != "entry 2 was modified" {
+	old.Legacy = nil
+	old.MAC = old.mac(key)
+	if legacy, err = LegacyHead(ctx, db, old); err != nil || legacy != (Head{Seq: 3, Hash: head}) {
+		t.Fatalf("legacy head from an older checkpoint %+v %v", legacy, err)
+	}
+	cp, err := Take(ctx, db, key, time.Now(), legacy)
+	if err != nil || cp.Legacy == nil || *cp.Legacy != legacy {
+		t.Fatalf("checkpoint %+v %v", cp, err)
+	}
+	if back, err := LegacyHead(ctx, db, cp); err != nil || back != legacy {
+		t.Fatalf("legacy head from a checkpoint %+v %v", back, err)
+	}
+	if rep, err := Verify(ctx, db, key, cp); err != nil || !rep.Valid || rep.Entries != 4 || rep.Lanes != 2 {
+		t.Fatalf("legacy and lanes: %+v %v", rep, err)
+	}
+
+	// Someone with database write appends to the legacy chain.
+	legacyChain(t, db, 4, 2, head)
+	for _, c := range []*Checkpoint{cp, old} {
+		rep, err := Verify(ctx, db, key, c)
+		if err != nil || rep.Valid || !strings.Contains(rep.Problem, "entry 5 has no lane, beyond the legacy chain's frozen end (entry 3)") {
+			t.Fatalf("an extended legacy chain: %+v %v", rep, err)
+		}
+	}
+	if _, err := Take(ctx, db, key, time.Now(), *cp.Legacy); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("an extended legacy chain was anchored: %v", err)
+	}
+	if _, err := surreal.Query[any](ctx, db, "DELETE audit_log:⟨000000000004⟩, audit_log:⟨000000000005⟩; UPDATE audit_log:⟨000000000002⟩ SET entry = '{\"old\":9}'", nil); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := Verify(ctx, db, key, cp); err != nil || rep.Valid || rep.Problem != "entry 2 was modified" {
 		t.Fatalf("an edited legacy entry: %+v %v", rep, err)
+	}
+}
+
+// A vault that never had a legacy chain refuses any lane-less entry, also one
+// chained from the genesis exactly as the legacy chain was.
+func TestNoLegacyChainRefusesLanelessEntries(t *testing.T) {
+	ctx := context.Background()
+	db := logDB(t)
+	oneLane(t, db, 2)
+	legacy, err := LegacyHead(ctx, db, nil)
+	if err != nil || legacy != noLegacy {
+		t.Fatalf("legacy head %+v %v", legacy, err)
+	}
+	cp, err := Take(ctx, db, key, time.Now(), legacy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacyChain(t, db, 1, 2, Genesis)
+	rep, err := Verify(ctx, db, key, cp)
+	if err != nil || rep.Valid || !strings.Contains(rep.Problem, "this vault has no legacy chain") {
+		t.Fatalf("a planted legacy chain: %+v %v", rep, err)
+	}
+	if frozen, err := LegacyHead(ctx, db, cp); err != nil || frozen != noLegacy {
+		t.Fatalf("the checkpoint no longer holds the vault legacy-free: %+v %v", frozen, err)
+	}
+	if _, err := Take(ctx, db, key, time.Now(), legacy); err == nil {
+		t.Fatal("a planted legacy chain was anchored")
 	}
 }

@@ -38,15 +38,6 @@ func Link(key []byte, prev, lane string, seq int, entry string) string {
 	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
 }
 
-// legacyLink is the unkeyed link of the entries written before lanes (one
-// chain, no lane): SHA-256 of the previous hash and the entry.
-func legacyLink(prev, entry string) string {
-	h := sha256.New()
-	h.Write([]byte(prev))
-	h.Write([]byte(entry))
-	return hex.EncodeToString(h.Sum(nil))
-}
-
 // RecordID is the record of entry seq of a lane (the legacy chain's entries
 // are audit_log:⟨<12-digit seq>⟩).
 func RecordID(lane string, seq int) models.RecordID {

@@ -28,7 +28,10 @@ type Checkpoint struct {
 	Time    string          `json:"time"`
 	Entries int             `json:"entries"`
 	Lanes   map[string]Head `json:"lanes"`
-	MAC     string          `json:"mac"`
+	// Legacy is the legacy chain's frozen head (see legacy.go); absent from
+	// checkpoints written before it was frozen, so their MACs still hold.
+	Legacy *Head  `json:"legacy,omitempty"`
+	MAC    string `json:"mac"`
 }
 
 func (c *Checkpoint) laneIDs() []string {
@@ -56,6 +59,9 @@ func (c *Checkpoint) SameHeads(o *Checkpoint) bool {
 	if o == nil || c.Entries != o.Entries || len(c.Lanes) != len(o.Lanes) {
 		return false
 	}
+	if (c.Legacy == nil) != (o.Legacy == nil) || c.Legacy != nil && *c.Legacy != *o.Legacy {
+		return false
+	}
 	for id, h := range c.Lanes {
 		if o.Lanes[id] != h {
 			return false
@@ -64,14 +70,21 @@ func (c *Checkpoint) SameHeads(o *Checkpoint) bool {
 	return true
 }
 
-// Take reads every lane's head and signs them.
-func Take(ctx context.Context, db *surreal.Client, key []byte, at time.Time) (*Checkpoint, error) {
+// Take reads every lane's head and signs them with legacy, the legacy
+// chain's frozen head (LegacyHead); it refuses a log with a lane-less entry
+// beyond it.
+func Take(ctx context.Context, db *surreal.Client, key []byte, at time.Time, legacy Head) (*Checkpoint, error) {
 	heads, err := surreal.Query[[]row](ctx, db,
 		"SELECT lane ?? '' AS lane, math::max(seq) AS seq FROM audit_log GROUP BY lane", nil)
 	if err != nil {
 		return nil, fmt.Errorf("audit checkpoint: read lanes: %w", err)
 	}
-	cp := &Checkpoint{Time: at.UTC().Format(time.RFC3339Nano), Lanes: map[string]Head{}}
+	cp := &Checkpoint{Time: at.UTC().Format(time.RFC3339Nano), Lanes: map[string]Head{}, Legacy: &legacy}
+	for _, h := range heads {
+		if problem := beyondLegacy(legacy, h.Seq); h.Lane == "" && problem != "" {
+			return nil, fmt.Errorf("audit checkpoint refused: %s", problem)
+		}
+	}
 	if len(heads) == 0 {
 		cp.MAC = cp.mac(key)
 		return cp, nil

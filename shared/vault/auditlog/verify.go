@@ -37,7 +37,8 @@ func name(lane string, seq int) string {
 
 // Verify walks every lane from its first entry and checks each link with key,
 // then holds the lanes against cp (nil: no checkpoint yet): every lane it
-// names must still reach its head with the same link.
+// names must still reach its head with the same link, and no lane-less entry
+// goes beyond the legacy chain's frozen head (see legacy.go).
 func Verify(ctx context.Context, db *surreal.Client, key []byte, cp *Checkpoint) (Report, error) {
 	rows, err := surreal.Query[[]row](ctx, db, "SELECT lane ?? '' AS lane, seq, prev, hash, entry FROM audit_log", nil)
 	if err != nil {
@@ -54,6 +55,13 @@ func Verify(ctx context.Context, db *surreal.Client, key []byte, cp *Checkpoint)
 	fail := func(format string, args ...any) (Report, error) {
 		rep.Valid, rep.Problem = false, fmt.Sprintf(format, args...)
 		return rep, nil
+	}
+	frozen, err := LegacyHead(ctx, db, cp)
+	if err != nil {
+		return Report{}, err
+	}
+	if problem := checkLegacy(frozen, lanes[""]); problem != "" {
+		return fail("%s", problem)
 	}
 	ids := make([]string, 0, len(lanes))
 	for id := range lanes {
@@ -78,6 +86,24 @@ func Verify(ctx context.Context, db *surreal.Client, key []byte, cp *Checkpoint)
 		}
 	}
 	return rep, nil
+}
+
+// checkLegacy holds the lane-less entries to the legacy chain's frozen head:
+// none beyond it, and the entry at it is the one frozen.
+func checkLegacy(frozen Head, entries []row) string {
+	last := 0
+	for _, r := range entries {
+		last = max(last, r.Seq)
+	}
+	if problem := beyondLegacy(frozen, last); problem != "" {
+		return problem
+	}
+	for _, r := range entries {
+		if r.Seq == frozen.Seq && r.Hash != frozen.Hash {
+			return fmt.Sprintf("%s is not the legacy chain's frozen end: the log was rewritten", name("", r.Seq))
+		}
+	}
+	return ""
 }
 
 // verifyLane checks one lane's entries, and names the first break.

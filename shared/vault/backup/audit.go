@@ -108,8 +108,14 @@ func (a *AuditAnchor) Checkpoint(ctx context.Context, at time.Time) (string, err
 	if problem, err := auditlog.Extends(ctx, a.DB, last); err != nil || problem != "" {
 		return "", errors.Join(err, errorIf(problem, "audit checkpoint refused: %s"))
 	}
-	cp, err := auditlog.Take(ctx, a.DB, key, at)
-	if err != nil || cp.SameHeads(last) || len(cp.Lanes) == 0 {
+	legacy, err := auditlog.LegacyHead(ctx, a.DB, last)
+	if err != nil {
+		return "", err
+	}
+	// A checkpoint is written even over an empty log, once, so that the
+	// legacy chain's frozen head is held outside the database from the start.
+	cp, err := auditlog.Take(ctx, a.DB, key, at, legacy)
+	if err != nil || cp.SameHeads(last) {
 		return "", err
 	}
 	raw, err := json.Marshal(cp)

@@ -7,6 +7,7 @@ package backup
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
 	"github.com/stratumiops/stratumiops/shared/platform/obs"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+	"github.com/stratumiops/stratumiops/shared/vault/keeper"
 	"github.com/stratumiops/stratumiops/shared/vault/snapshot"
 )
 
@@ -43,7 +45,8 @@ var Functions = function.Set{
 		if err != nil || keep < 1 {
 			return nil, fmt.Errorf("VAULT_BACKUP_KEEP %q: want a count of at least 1", d.Env("VAULT_BACKUP_KEEP"))
 		}
-		b := &Backup{DB: d.Surreal, Target: target, Keep: keep, TempDir: os.TempDir()}
+		b := &Backup{DB: d.Surreal, Target: target, Keep: keep, TempDir: os.TempDir(),
+			Crypto: &keeper.Client{Invoker: d.Invoker, Function: "vault-crypto"}}
 		return b.Handler(), nil
 	}),
 	"vault-audit": function.Invoke(auditFunction),
@@ -67,6 +70,8 @@ type Backup struct {
 	Target  Target
 	Keep    int
 	TempDir string
+	// Crypto gives the key that MACs a snapshot taken unsealed (nil: none).
+	Crypto *keeper.Client
 }
 
 // Result is what one run did (the function's reply).
@@ -101,7 +106,11 @@ func (b *Backup) Run(ctx context.Context) (Result, error) {
 		return Result{}, fmt.Errorf("backup temp file: %w", err)
 	}
 	defer func() { _ = tmp.Close(); _ = os.Remove(tmp.Name()) }()
-	sum, err := snapshot.Save(ctx, b.DB, tmp, "vault-backup")
+	key, err := b.key(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	sum, err := snapshot.Save(ctx, b.DB, tmp, "vault-backup", key)
 	if err != nil {
 		return Result{}, fmt.Errorf("backup: %w", err)
 	}
@@ -121,6 +130,23 @@ func (b *Backup) Run(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	return Result{Name: name, Bytes: size, Records: sum.Counts, Removed: removed}, nil
+}
+
+// key is the record key that MACs the snapshot, or nil while the vault is
+// sealed: a sealed vault is backed up too, without a MAC (such a backup
+// restores only with -force).
+func (b *Backup) key(ctx context.Context) ([]byte, error) {
+	if b.Crypto == nil {
+		return nil, nil
+	}
+	key, _, err := b.Crypto.RecordKey(ctx)
+	if errors.As(err, new(keeper.SealedError)) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("backup: the snapshot's MAC key: %w", err)
+	}
+	return key, nil
 }
 
 // prune removes the oldest backups beyond Keep.

@@ -3,7 +3,9 @@ package database
 import (
 	"context"
 	"errors"
+	"fmt"
 
+	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 	"github.com/stratumiops/stratumiops/shared/vault/integrity"
 )
 
@@ -58,4 +60,28 @@ func (e *Engine) checkLease(ctx context.Context, l *lease) error {
 func isTampered(err error) bool {
 	var t *integrity.TamperedError
 	return errors.As(err, &t)
+}
+
+// remacLeases MACs the leases written before lease MACs existed, if the
+// keyring says the one-time re-MAC is due (vault-sys asks at unseal; see
+// the vault package's remac.go); a lease with a MAC is left as it is.
+func (e *Engine) remacLeases(ctx context.Context) (int, error) {
+	due, err := e.keys.Crypto.RecordsDue(ctx)
+	if err != nil || !due {
+		return 0, err
+	}
+	list, err := surreal.Query[[]lease](ctx, e.db, "SELECT * OMIT id FROM leases WHERE mac = NONE OR mac = ''", nil)
+	if err != nil {
+		return 0, fmt.Errorf("re-MAC leases: %w", err)
+	}
+	for i := range list {
+		if err := e.sealLease(ctx, &list[i]); err != nil {
+			return i, err
+		}
+		if _, err := surreal.Query[any](ctx, e.db, "UPDATE $id SET mac = $mac WHERE mac = NONE OR mac = ''",
+			map[string]any{"id": leaseRecord(list[i].LeaseID), "mac": list[i].MAC}); err != nil {
+			return i, fmt.Errorf("re-MAC lease %s: %w", list[i].LeaseID, err)
+		}
+	}
+	return len(list), nil
 }

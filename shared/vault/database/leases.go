@@ -308,6 +308,9 @@ func (e *Engine) serve(ctx context.Context, req leases.Request) (leases.Response
 		}
 		n, err := e.revokeWhere(ctx, "token_hash IN $t", map[string]any{"t": req.Tokens})
 		return leases.Response{Revoked: n}, err
+	case "remac":
+		n, err := e.remacLeases(ctx)
+		return leases.Response{Remacked: n}, err
 	}
 	return leases.Response{}, invalid("unknown vault-database operation %q", req.Op)
 }

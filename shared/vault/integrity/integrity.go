@@ -4,9 +4,13 @@
 // rewrite a policy or a mount, or plant a lease whose revocation statements
 // the sweep would run: a record whose MAC does not match is refused.
 //
-// Records written before MACs existed carry none and are refused too, with
-// ErrTampered's message saying so: there is no silent re-MAC, since a
-// re-MAC of whatever is there would also bless an edited record.
+// Records written before MACs existed (or before their current format)
+// carry none (or an older one) and are refused too, with ErrTampered's
+// message saying so, except once: at the first unseal after the upgrade,
+// vault-sys MACs them and the keyring, which only the root key opens,
+// records that it did (see the vault package's remac.go). A MAC proves the
+// vault wrote a record, not that it is the current one: replays are stopped
+// by tombstones (revoked tokens) and generations (policies) beside it.
 package integrity
 
 import (

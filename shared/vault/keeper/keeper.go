@@ -65,7 +65,19 @@ type keyring struct {
 	Barrier []byte `json:"barrier"`
 	Token   []byte `json:"token"`
 	Audit   []byte `json:"audit"`
+	// Records is the format every authorization record's MAC is known to be
+	// in (RecordsFormat since init, or since the one-time re-MAC of a vault
+	// created before it; 0 before). It lives here, sealed by the root key,
+	// so that whoever writes the database can neither edit nor delete it
+	// (the vault does not unseal without its keyring).
+	Records int `json:"records,omitempty"`
 }
+
+// RecordsFormat is the format of the authorization records' MACs: 2 since
+// tokens' MACs cover their parent and policies carry generations (1: the
+// first MACs; 0: none). Records of a vault whose keyring says less are
+// MAC'd again once, at unseal (see RecordsDue).
+const RecordsFormat = 2
 
 // sealConfig is the seal:config record.
 type sealConfig struct {
@@ -239,7 +251,7 @@ func (k *Keeper) Init(ctx context.Context, shares, threshold int) (InitResult, e
 	}
 	root := random(32)
 	defer clear(root)
-	ring := &keyring{Barrier: random(32), Token: random(32), Audit: random(32)}
+	ring := &keyring{Barrier: random(32), Token: random(32), Audit: random(32), Records: RecordsFormat}
 	sealedRing, err := sealKeyring(root, ring)
 	if err != nil {
 		return InitResult{}, err
@@ -475,6 +487,72 @@ func (k *Keeper) AuditChainKey(ctx context.Context) ([]byte, error) {
 	m := hmac.New(sha256.New, ring.Audit)
 	m.Write([]byte("secretumvault audit chain v1"))
 	return m.Sum(nil), nil
+}
+
+// RecordsDue reports whether the vault's records predate RecordsFormat and
+// are to be MAC'd again (once: RecordsDone records it). It reads the keyring
+// from the database and opens it with the root key each time, never from
+// what this instance holds, so no instance can answer from before RecordsDone.
+func (k *Keeper) RecordsDue(ctx context.Context) (bool, error) {
+	_, ring, _, err := k.freshRing(ctx)
+	if err != nil {
+		return false, err
+	}
+	return ring.Records < RecordsFormat, nil
+}
+
+// RecordsDone records in the keyring that every record is in RecordsFormat:
+// from then on a record without a valid MAC is refused, and no re-MAC runs
+// again. The keyring is replaced only if it is still the one read.
+func (k *Keeper) RecordsDone(ctx context.Context) error {
+	cfg, ring, root, err := k.freshRing(ctx)
+	if err != nil {
+		return err
+	}
+	defer clear(root)
+	if ring.Records >= RecordsFormat {
+		return nil
+	}
+	ring.Records = RecordsFormat
+	blob, err := sealKeyring(root, ring)
+	if err != nil {
+		return err
+	}
+	done, err := surreal.Query[[]any](ctx, k.db, "UPDATE $cfg SET keyring = $new WHERE keyring = $old AND generation = $gen RETURN VALUE id",
+		map[string]any{"cfg": configID, "new": blob, "old": cfg.Keyring, "gen": cfg.Generation})
+	if err != nil {
+		return fmt.Errorf("record the records' format: %w", err)
+	}
+	if len(done) == 0 {
+		return &UpstreamError{Msg: "the seal changed while the records' format was recorded; unseal again"}
+	}
+	k.mu.Lock()
+	if k.keys != nil && k.generation == cfg.Generation {
+		k.keys.Records = RecordsFormat
+	}
+	k.mu.Unlock()
+	return nil
+}
+
+// freshRing reads the seal and opens the keyring with the root key (KMS).
+func (k *Keeper) freshRing(ctx context.Context) (*sealConfig, *keyring, []byte, error) {
+	cfg, err := k.loadConfig(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if cfg == nil || cfg.WrappedRoot == nil {
+		return nil, nil, nil, SealedError{}
+	}
+	root, err := k.kms.Unwrap(ctx, cfg.WrappedRoot, wrapContext(cfg.Generation))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("unwrap root key: %w", err)
+	}
+	ring, err := openKeyring(root, cfg.Keyring)
+	if err != nil {
+		clear(root)
+		return nil, nil, nil, fmt.Errorf("open keyring: %w", err)
+	}
+	return cfg, ring, root, nil
 }
 
 // RecordKey is derived from the token key: it MACs the vault's authorization

@@ -12,7 +12,7 @@ import (
 
 // Request is one call to vault-crypto over the Lambda Invoke API.
 type Request struct {
-	Op        string   `json:"op"` // status, init, unseal, seal, seal_records, open_records, token_hash, audit_hmac, audit_chain_key, record_key
+	Op        string   `json:"op"` // status, init, unseal, seal, seal_records, open_records, token_hash, audit_hmac, audit_chain_key, record_key, records_due, records_done
 	Shares    int      `json:"secret_shares,omitempty"`
 	Threshold int      `json:"secret_threshold,omitempty"`
 	Key       string   `json:"key,omitempty"`
@@ -81,6 +81,8 @@ type Response struct {
 	// Generation is the seal generation the keys above belong to.
 	KeyGeneration int             `json:"key_generation,omitempty"`
 	Engine        *EngineResponse `json:"engine,omitempty"`
+	// RecordsDue says the records are to be MAC'd again (records_due).
+	RecordsDue bool `json:"records_due,omitempty"`
 }
 
 // Handler serves Requests: vault-crypto's entry point. Errors keep their type
@@ -133,6 +135,10 @@ func Handler(k *Keeper, engines map[string]Engine) invoke.Handler {
 			}
 		case "audit_chain_key":
 			res.ChainKey, err = k.AuditChainKey(ctx)
+		case "records_due":
+			res.RecordsDue, err = k.RecordsDue(ctx)
+		case "records_done":
+			err = k.RecordsDone(ctx)
 		case "engine":
 			res.Engine, err = serveEngine(ctx, k, eng, req.Engine)
 		default:
@@ -327,6 +333,19 @@ func (c *Client) RecordKey(ctx context.Context) ([]byte, int, error) {
 		err = errors.New("vault-crypto record_key: empty reply")
 	}
 	return res.RecordKey, res.KeyGeneration, err
+}
+
+// RecordsDue reports whether the one-time re-MAC of records written before
+// the current record format is due (see Keeper.RecordsDue).
+func (c *Client) RecordsDue(ctx context.Context) (bool, error) {
+	res, err := c.call(ctx, Request{Op: "records_due"})
+	return res.RecordsDue, err
+}
+
+// RecordsDone records that every record is in the current format.
+func (c *Client) RecordsDone(ctx context.Context) error {
+	_, err := c.call(ctx, Request{Op: "records_done"})
+	return err
 }
 
 // AuditChainKey is the key that chains the audit log's entries and signs its

@@ -21,7 +21,7 @@ const Function = "vault-database"
 
 // Request is one call to vault-database.
 type Request struct {
-	Op string `json:"op"` // engine, lookup, renew, revoke, revoke_prefix, revoke_tokens
+	Op string `json:"op"` // engine, lookup, renew, revoke, revoke_prefix, revoke_tokens, remac
 	// Engine is a database mount's request (Op "engine").
 	Engine *keeper.EngineRequest `json:"engine,omitempty"`
 	// LeaseID names the lease (lookup, renew, revoke) or Prefix a set of them.
@@ -50,6 +50,7 @@ type Response struct {
 	Engine   *keeper.EngineResponse `json:"engine,omitempty"`
 	Lease    *Lease                 `json:"lease,omitempty"`
 	Revoked  int                    `json:"revoked,omitempty"`
+	Remacked int                    `json:"remacked,omitempty"`
 	Warnings []string               `json:"warnings,omitempty"`
 }
 
@@ -84,4 +85,11 @@ func (c *Client) Engine(ctx context.Context, req keeper.EngineRequest) (keeper.E
 		return keeper.EngineResponse{}, err
 	}
 	return *res.Engine, nil
+}
+
+// Remac has vault-database MAC the leases written before lease MACs, when
+// the one-time re-MAC is due (it asks vault-crypto itself); how many it did.
+func (c *Client) Remac(ctx context.Context) (int, error) {
+	res, err := c.Call(ctx, Request{Op: "remac"})
+	return res.Remacked, err
 }

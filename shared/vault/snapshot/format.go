@@ -3,6 +3,7 @@ package snapshot
 import (
 	"archive/tar"
 	"compress/gzip"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -19,7 +20,9 @@ import (
 //	tables/<table>/<n>.cbor   a page: CBOR array of up to 500 records as stored
 //	counts.json               records per table (known once the pages are written)
 //	SHA256SUMS                "<sha256 hex>  <name>" of every member above, in order
-//	SHA256SUMS.sealed         sha256 hex of SHA256SUMS: the checksum over everything
+//	SHA256SUMS.sealed         sha256 hex of SHA256SUMS: the checksum over everything;
+//	                          then, when taken unsealed, "hmac-sha256:<hex>": the
+//	                          MAC of SHA256SUMS under a key of this vault (see Sum)
 const (
 	Format  = "secretumvault-snapshot"
 	Version = 1
@@ -75,14 +78,30 @@ func (a *archive) addJSON(name string, v any) error {
 	return a.add(name, raw)
 }
 
-// close writes the sums and the checksum over them, and ends the stream.
-func (a *archive) close() error {
+// MAC is the keyed MAC of a snapshot's SHA256SUMS, which names the hash of
+// every other member: under key (the vault's record key, from vault-crypto),
+// it proves the vault wrote the snapshot, which a SHA-256 anyone can
+// recompute does not.
+func MAC(key, sums []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("secretumvault snapshot mac v1\n"))
+	m.Write(sums)
+	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
+}
+
+// close writes the sums and the checksum over them (and their MAC under key,
+// if any), and ends the stream.
+func (a *archive) close(key []byte) error {
 	sums := a.sums
 	if err := a.add(sumsName, sums); err != nil {
 		return err
 	}
-	sealed := sha256.Sum256(sums)
-	if err := a.add(sealedName, []byte(hex.EncodeToString(sealed[:])+"\n")); err != nil {
+	digest := sha256.Sum256(sums)
+	sealed := hex.EncodeToString(digest[:]) + "\n"
+	if key != nil {
+		sealed += MAC(key, sums) + "\n"
+	}
+	if err := a.add(sealedName, []byte(sealed)); err != nil {
 		return err
 	}
 	if err := a.tw.Close(); err != nil {

@@ -39,29 +39,31 @@ type reader struct {
 	counts map[string]int // as counts.json says
 	read   map[string]int // as the pages hold
 	pages  map[string]int
+	mac    string // the MAC line of SHA256SUMS.sealed ("" if none)
+	signed []byte // SHA256SUMS as read, once checked: what mac is over
 }
 
 // read verifies a snapshot from r, passing each page to onPage as it goes.
 // It returns the header only once every member, the sums and the checksum
 // over them have been checked, so a caller applies nothing before that.
-func read(r io.Reader, onPage func(table string, seq int, rows []Record) error) (Meta, map[string]int, error) {
+func read(r io.Reader, onPage func(table string, seq int, rows []Record) error) (Meta, map[string]int, *reader, error) {
 	gz, err := gzip.NewReader(bufio.NewReader(r))
 	if err != nil {
-		return Meta{}, nil, invalid("not a gzip stream: %v", err)
+		return Meta{}, nil, nil, invalid("not a gzip stream: %v", err)
 	}
 	gz.Multistream(false)
 	rd := &reader{tr: tar.NewReader(gz), counts: map[string]int{}, read: map[string]int{}, pages: map[string]int{}}
 	if err := rd.header(); err != nil {
-		return Meta{}, nil, err
+		return Meta{}, nil, nil, err
 	}
 	if err := rd.body(onPage); err != nil {
-		return Meta{}, nil, err
+		return Meta{}, nil, nil, err
 	}
 	// The tar ends before the gzip stream does: read it out so its CRC is checked.
 	if _, err := io.Copy(io.Discard, gz); err != nil {
-		return Meta{}, nil, invalid("damaged compression: %v", err)
+		return Meta{}, nil, nil, invalid("damaged compression: %v", err)
 	}
-	return rd.meta, rd.counts, nil
+	return rd.meta, rd.counts, rd, nil
 }
 
 // next returns the next member's name and content.
@@ -171,9 +173,11 @@ func (rd *reader) trailer(sums []byte) error {
 		return err
 	}
 	want := sha256.Sum256(sums)
-	if name != sealedName || strings.TrimSpace(string(body)) != hex.EncodeToString(want[:]) {
+	digest, mac, _ := strings.Cut(strings.TrimSpace(string(body)), "\n")
+	if name != sealedName || digest != hex.EncodeToString(want[:]) {
 		return invalid("%s does not match %s (altered or damaged)", sealedName, sumsName)
 	}
+	rd.mac, rd.signed = strings.TrimSpace(mac), sums
 	for t, n := range rd.counts {
 		if !slices.Contains(rd.meta.Tables, t) {
 			return invalid("%s names unknown table %q", countsName, t)

@@ -17,6 +17,7 @@ package snapshot
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"errors"
 	"fmt"
 	"io"
@@ -37,8 +38,9 @@ type Summary struct {
 	Counts map[string]int
 }
 
-// Save writes a snapshot of db's vault to w; writtenBy names the writer in the header.
-func Save(ctx context.Context, db *surreal.Client, w io.Writer, writtenBy string) (Summary, error) {
+// Save writes a snapshot of db's vault to w; writtenBy names the writer in
+// the header; key (the record key; nil while sealed) MACs it.
+func Save(ctx context.Context, db *surreal.Client, w io.Writer, writtenBy string, key []byte) (Summary, error) {
 	st := store{db: db}
 	gen, ok, err := st.generation(ctx)
 	if err != nil {
@@ -63,7 +65,7 @@ func Save(ctx context.Context, db *surreal.Client, w io.Writer, writtenBy string
 	if err := a.addJSON(countsName, counts); err != nil {
 		return Summary{}, err
 	}
-	if err := a.close(); err != nil {
+	if err := a.close(key); err != nil {
 		return Summary{}, err
 	}
 	return Summary{Meta: meta, Counts: counts}, nil
@@ -103,15 +105,16 @@ func saveTable(ctx context.Context, st store, a *archive, table string) (int, er
 // Restore verifies the snapshot read from r and, only if all of it is
 // sound, replaces the vault's storage with it; the vault is then sealed.
 // Without force the snapshot must come from this vault (the same keyring),
-// as OpenBao's restore without -force asks of the cluster.
-func Restore(ctx context.Context, db *surreal.Client, r io.Reader, force bool) (Summary, error) {
+// as OpenBao's restore without -force asks of the cluster, and carry its MAC
+// under key (this vault's record key; nil while sealed).
+func Restore(ctx context.Context, db *surreal.Client, r io.Reader, force bool, key []byte) (Summary, error) {
 	st := store{db: db}
 	id := "r" + keeper.NewUUID()
 	if err := st.dropStage(ctx, id); err != nil {
 		return Summary{}, err
 	}
 	var ring []byte
-	meta, counts, err := read(r, func(table string, seq int, rows []Record) error {
+	meta, counts, rd, err := read(r, func(table string, seq int, rows []Record) error {
 		for _, row := range rows {
 			if row["id"] == configID {
 				ring, _ = row["keyring"].([]byte)
@@ -124,6 +127,9 @@ func Restore(ctx context.Context, db *surreal.Client, r io.Reader, force bool) (
 	}
 	if err == nil && !force {
 		err = sameVault(ctx, st, ring)
+	}
+	if err == nil && !force {
+		err = signed(rd, key)
 	}
 	if err == nil {
 		err = st.apply(ctx, id, meta.SealGeneration, counts)
@@ -138,6 +144,24 @@ func Restore(ctx context.Context, db *surreal.Client, r io.Reader, force bool) (
 }
 
 var configID = models.NewRecordID("seal", "config")
+
+// signed refuses, for a restore into the same vault, a snapshot without this
+// vault's MAC: its plain fields (a token's policies, a policy's text) are
+// trusted as this vault's own, so one that anyone could have rewritten and
+// re-summed is not taken. Forced restores (into another vault) do not check
+// it: that vault's keys are not here.
+func signed(rd *reader, key []byte) error {
+	const force = "; restore it with snapshot-force (bao operator raft snapshot restore -force) if you trust where it was kept"
+	switch {
+	case key == nil:
+		return invalid("the vault is sealed, so the snapshot's MAC cannot be checked: unseal first" + force)
+	case rd.mac == "":
+		return invalid("it carries no MAC of this vault (taken while sealed, or by an older version)" + force)
+	case !hmac.Equal([]byte(rd.mac), []byte(MAC(key, rd.signed))):
+		return invalid("its MAC does not match: it was altered after it was taken, or taken by another vault" + force)
+	}
+	return nil
+}
 
 // sameVault refuses a snapshot whose keyring is not this vault's.
 func sameVault(ctx context.Context, st store, ring []byte) error {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +19,9 @@ import (
 )
 
 var surrealURL string
+
+// snapKey stands for the vault's record key, which MACs its snapshots.
+var snapKey = []byte("the vault's record key, 32 bytes")
 
 func TestMain(m *testing.M) { os.Exit(localsurreal.RunTests(m, &surrealURL)) }
 
@@ -69,7 +73,7 @@ func TestSaveRestoreRoundTrip(t *testing.T) {
 	fill(t, src, 7, 1200)
 	fill(t, dst, 40, 3)
 	var buf bytes.Buffer
-	sum, err := Save(ctx, src, &buf, "test")
+	sum, err := Save(ctx, src, &buf, "test", snapKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +82,7 @@ func TestSaveRestoreRoundTrip(t *testing.T) {
 		t.Fatalf("summary %+v", sum)
 	}
 	// The same keyring: no force needed.
-	if _, err := Restore(ctx, dst, bytes.NewReader(buf.Bytes()), false); err != nil {
+	if _, err := Restore(ctx, dst, bytes.NewReader(buf.Bytes()), false, snapKey); err != nil {
 		t.Fatal(err)
 	}
 	got := dump(t, dst)
@@ -107,7 +111,7 @@ func TestDamagedSnapshotChangesNothing(t *testing.T) {
 	fill(t, src, 3, 700)
 	fill(t, dst, 5, 2)
 	var buf bytes.Buffer
-	if _, err := Save(ctx, src, &buf, "test"); err != nil {
+	if _, err := Save(ctx, src, &buf, "test", snapKey); err != nil {
 		t.Fatal(err)
 	}
 	snap := buf.Bytes()
@@ -121,7 +125,7 @@ func TestDamagedSnapshotChangesNothing(t *testing.T) {
 	}
 	cases["another vault, no force"] = snap
 	for name, b := range cases {
-		_, err := Restore(ctx, dst, bytes.NewReader(b), name != "another vault, no force")
+		_, err := Restore(ctx, dst, bytes.NewReader(b), name != "another vault, no force", snapKey)
 		var inv *InvalidError
 		if !errors.As(err, &inv) {
 			t.Errorf("%s: want InvalidError, got %v", name, err)
@@ -154,5 +158,53 @@ func TestPageAfterAnyID(t *testing.T) {
 		if len(rest) != len(all)-i-1 || !reflect.DeepEqual(rest[0]["id"], all[i+1]["id"]) {
 			t.Fatalf("after %q: %d rows starting at %v, want %d starting at %v", id.ID, len(rest), rest[0]["id"], len(all)-i-1, all[i+1]["id"])
 		}
+	}
+}
+
+// The checksum is a SHA-256 anyone can recompute: a snapshot rewritten
+// outside the vault (a token given root, the sums made again) is refused by a
+// restore into the same vault without force, as is one without a MAC; forced
+// (into another vault, whose keys are not here) it restores as before.
+func TestRewrittenSnapshotNeedsForce(t *testing.T) {
+	ctx := context.Background()
+	src, dst := vaultDB(t), vaultDB(t)
+	fill(t, src, 3, 5)
+	fill(t, dst, 4, 1)
+	exec(t, src, "UPDATE tokens:abc SET policies = ['root', 'finance']", nil)
+	var forged, unsigned, honest bytes.Buffer
+	if _, err := Save(ctx, src, &forged, "test", []byte("a key that is not the vault's ok")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Save(ctx, src, &unsigned, "test", nil); err != nil {
+		t.Fatal(err)
+	}
+	before := dump(t, dst)
+	for name, c := range map[string]struct {
+		snap []byte
+		key  []byte
+		want string
+	}{
+		"re-summed, MAC'd with another key": {forged.Bytes(), snapKey, "its MAC does not match"},
+		"no MAC":                            {unsigned.Bytes(), snapKey, "carries no MAC"},
+		"vault sealed":                      {forged.Bytes(), nil, "the vault is sealed"},
+	} {
+		_, err := Restore(ctx, dst, bytes.NewReader(c.snap), false, c.key)
+		var inv *InvalidError
+		if !errors.As(err, &inv) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: want %q, got %v", name, c.want, err)
+		}
+	}
+	if !reflect.DeepEqual(before, dump(t, dst)) {
+		t.Fatal("a refused snapshot changed the vault")
+	}
+	exec(t, dst, "UPDATE seal:config SET keyring = <bytes>'another vault'", nil)
+	if _, err := Restore(ctx, dst, bytes.NewReader(unsigned.Bytes()), true, snapKey); err != nil {
+		t.Fatalf("forced restore: %v", err)
+	}
+	if _, err := Save(ctx, src, &honest, "test", snapKey); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Restore(ctx, dst, bytes.NewReader(honest.Bytes()), false, snapKey); err != nil {
+		t.Fatalf("the vault's own snapshot: %v", err)
 	}
 }

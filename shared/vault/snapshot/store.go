@@ -17,6 +17,7 @@ import (
 var Tables = []string{
 	"seal", "entries", "tokens", "policies", "mounts",
 	"audit_device", "audit_log", "audit", "leases", "static_rotations",
+	"token_revoked", "integrity_state",
 }
 
 // pageSize is the number of records in one page of a snapshot.

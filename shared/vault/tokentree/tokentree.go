@@ -1,6 +1,13 @@
 // Package tokentree revokes tokens with every token they created: the token
 // store's revocation (vault-secrets) and the scheduled sweep of expired tokens
 // (vault-database) share it.
+//
+// A revoked token leaves a tombstone, token_revoked:⟨hash⟩, written in the
+// same transaction as the deletion and kept until the token would have
+// expired: the token store refuses a token record that has one, so a saved
+// copy of a revoked token's record (whose MAC is the vault's) inserted again
+// does not work. The tombstone needs no MAC: a planted one only denies a
+// token, which whoever can write the database can do by deleting it.
 package tokentree
 
 import (
@@ -34,11 +41,23 @@ func Revoke(ctx context.Context, db *surreal.Client, roots []string) ([]string, 
 	for i, h := range hashes {
 		ids[i] = models.NewRecordID("tokens", h)
 	}
-	if _, err := surreal.Query[any](ctx, db, "DELETE $ids[*]", map[string]any{"ids": ids}); err != nil {
+	if _, err := surreal.Query[any](ctx, db, surreal.Atomic(Bury("ids")), map[string]any{"ids": ids}); err != nil {
 		return nil, fmt.Errorf("revoke: %w", err)
 	}
 	return hashes, nil
 }
+
+// Bury is the statements that delete the tokens whose record ids are in the
+// query variable named v and leave each a tombstone; run them in one
+// transaction (surreal.Atomic).
+func Bury(v string) string {
+	return "LET $gone = (DELETE $" + v + "[*] RETURN BEFORE);\n" +
+		"FOR $t IN $gone { UPSERT type::record('token_revoked', record::id($t.id)) CONTENT { until: $t.expire_time, at: time::now() }; };\n"
+}
+
+// Buried is the SurrealQL expression, for a token record's id, of whether the
+// token was revoked (has a tombstone).
+const Buried = "record::exists(type::record('token_revoked', record::id(id)))"
 
 // SweepExpired revokes every expired token with its descendants, and every
 // token whose parent is gone (created while its parent was being revoked),
@@ -51,5 +70,14 @@ func SweepExpired(ctx context.Context, db *surreal.Client) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("find expired tokens: %w", err)
 	}
-	return Revoke(ctx, db, roots)
+	revoked, err := Revoke(ctx, db, roots)
+	if err != nil {
+		return nil, err
+	}
+	// A tombstone goes an hour after its token would have expired: a copy of
+	// the record put back then is refused as expired (its expiry is MAC'd).
+	if _, err := surreal.Query[any](ctx, db, "DELETE token_revoked WHERE until != NONE AND until < time::now() - 1h", nil); err != nil {
+		return nil, fmt.Errorf("sweep token tombstones: %w", err)
+	}
+	return revoked, nil
 }

@@ -60,4 +60,21 @@ func TestSweepExpiredTakesDescendants(t *testing.T) {
 	if err != nil || !slices.Equal(left, []string{"live", "root"}) {
 		t.Fatalf("left %v %v", left, err)
 	}
+	// Each revoked token left a tombstone until its expiry; a tombstone past
+	// its expiry goes with the next sweep.
+	graves, err := surreal.Query[[]string](ctx, db, "SELECT VALUE record::id(id) FROM token_revoked WHERE "+
+		"until = NONE OR until > time::now() - 1h", nil)
+	slices.Sort(graves)
+	if err != nil || !slices.Equal(graves, []string{"child", "expired", "grandchild", "stray"}) {
+		t.Fatalf("tombstones %v %v", graves, err)
+	}
+	if _, err := surreal.Query[any](ctx, db, "UPDATE token_revoked:child SET until = time::now() - 2h", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := SweepExpired(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if gone, err := surreal.Query[bool](ctx, db, "RETURN record::exists(token_revoked:child)", nil); err != nil || gone {
+		t.Fatalf("an old tombstone stayed: %v %v", gone, err)
+	}
 }
