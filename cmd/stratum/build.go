@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"runtime"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -30,9 +31,10 @@ func buildCommand() *cobra.Command {
 				for _, f := range catalog.Functions {
 					names = append(names, f.Name)
 				}
+				names = append(names, catalog.InfraFunctions...)
 			}
 			for _, n := range names {
-				if _, ok := catalog.Lookup(n); !ok {
+				if _, ok := catalog.Lookup(n); !ok && !slices.Contains(catalog.InfraFunctions, n) {
 					return fmt.Errorf("function %q is not in the catalog", n)
 				}
 			}

@@ -36,6 +36,6 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(devCommand(), dispatchCommand(), buildCommand(), toolsCommand(), vaultCommand(), kogralCommand(), vaporaCommand(), formCommand(), provCommand(), openapiCommand())
+	root.AddCommand(devCommand(), dispatchCommand(), buildCommand(), toolsCommand(), vaultCommand(), kogralCommand(), vaporaCommand(), formCommand(), provCommand(), openapiCommand(), deadletterCommand())
 	return root
 }

@@ -13,6 +13,8 @@ import (
 
 	bao "github.com/openbao/openbao/api/v2"
 	"github.com/spf13/cobra"
+
+	"github.com/stratumiops/stratumiops/shared/vault"
 )
 
 // exitCodeError carries an exit code, as `vault status` exits 2 when sealed.
@@ -114,8 +116,12 @@ func display(v any) any {
 func operatorCommand(client clientFunc, out outFunc) *cobra.Command {
 	cmd := &cobra.Command{Use: "operator", Short: "init, unseal, seal, status, snapshot save|restore"}
 	var shares, threshold int
+	var initToken string
 	initCmd := &cobra.Command{Use: "init", Short: "Initialise the vault and print the unseal keys and root token",
 		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
+			if initToken != "" { // a deployed vault's init gate (README, deploy runbook)
+				c.AddHeader(vault.InitTokenHeader, initToken)
+			}
 			res, err := c.Sys().InitWithContext(cmd.Context(), &bao.InitRequest{SecretShares: shares, SecretThreshold: threshold})
 			if err != nil {
 				return err
@@ -134,6 +140,8 @@ func operatorCommand(client clientFunc, out outFunc) *cobra.Command {
 		})}
 	initCmd.Flags().IntVar(&shares, "key-shares", 5, "number of key shares")
 	initCmd.Flags().IntVar(&threshold, "key-threshold", 3, "shares required to unseal")
+	initCmd.Flags().StringVar(&initToken, "init-token", os.Getenv("VAULT_INIT_TOKEN"),
+		"a deployed vault's init token (the token field of the stratum/vault-init secret; env VAULT_INIT_TOKEN)")
 	unseal := &cobra.Command{Use: "unseal [key]", Short: "Provide one unseal key share (read from stdin if not given)", Args: cobra.MaximumNArgs(1),
 		RunE: client.run(func(cmd *cobra.Command, args []string, c *bao.Client) error {
 			key := ""

@@ -3,6 +3,7 @@ package stacks
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapplicationautoscaling"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
+	"github.com/stratumiops/stratumiops/shared/platform/dispatcher"
 )
 
 // MetricsNamespace holds the metrics the stacks derive from logs.
@@ -94,8 +96,9 @@ func watchSystem(stack awscdk.Stack, cfg Config, sys catalog.System, fns []catal
 	}
 }
 
-// watchDispatcher alarms when no dispatcher task runs and when a message is
-// dead-lettered (a metric filter on the dispatcher's JSON log).
+// watchDispatcher alarms when no dispatcher task runs, when a message is
+// dead-lettered and when consumers keep finding a dependency unavailable
+// (metric filters on the dispatcher's JSON log).
 func watchDispatcher(stack awscdk.Stack, cfg Config, cluster awsecs.Cluster, service awsecs.FargateService,
 	logs awslogs.LogGroup, topic awssns.ITopic) {
 	running := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
@@ -111,4 +114,47 @@ func watchDispatcher(stack awscdk.Stack, cfg Config, cluster awsecs.Cluster, ser
 	})
 	alarm(stack, "dead-lettered", deadLettered.Metric(&awscloudwatch.MetricOptions{Period: fiveMinutes, Statistic: jsii.String("Sum")}),
 		1, 1, false, "A consumer dead-lettered an event: stratum deadletter list", topic)
+	watchLag(stack, cfg, service, logs, topic)
+	// A dependency that is down or throttling (SurrealDB, Lambda) is not an
+	// attempt: its events wait, coming back every few minutes for up to 24 h.
+	unavailable := logs.AddMetricFilter(jsii.String("Unavailable"), &awslogs.MetricFilterOptions{
+		FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$.msg"), jsii.String("="), jsii.String("unavailable; not counted as an attempt")),
+		MetricNamespace: jsii.String(MetricsNamespace), MetricName: jsii.String(cfg.resourceName("-", "consumer-unavailable")),
+		MetricValue: jsii.String("1"), DefaultValue: jsii.Number(0),
+	})
+	alarm(stack, "consumer-unavailable", unavailable.Metric(&awscloudwatch.MetricOptions{Period: fiveMinutes, Statistic: jsii.String("Sum")}),
+		1, 3, false, "Consumers have found a dependency unavailable for 15 minutes: their events wait (not dead-lettered) until it is back", topic)
+}
+
+// watchLag turns the dispatcher's lag log lines (dispatcher.LagMessage, one
+// a minute per task and consumer) into the consumer-lag metric (dimension
+// Consumer; "_total" sums them), alarms when the total stays above 1 000
+// undelivered events for 15 minutes, and scales the dispatcher on it: two
+// tasks at least, more while events wait.
+func watchLag(stack awscdk.Stack, cfg Config, service awsecs.FargateService, logs awslogs.LogGroup, topic awssns.ITopic) {
+	name := cfg.resourceName("-", "consumer-lag")
+	logs.AddMetricFilter(jsii.String("ConsumerLag"), &awslogs.MetricFilterOptions{
+		FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$.msg"), jsii.String("="), jsii.String(dispatcher.LagMessage)),
+		MetricNamespace: jsii.String(MetricsNamespace), MetricName: jsii.String(name),
+		MetricValue: jsii.String("$.pending"),
+		Dimensions:  &map[string]*string{"Consumer": jsii.String("$.consumer")},
+		Unit:        awscloudwatch.Unit_COUNT,
+	})
+	lag := func(period awscdk.Duration) awscloudwatch.Metric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String(MetricsNamespace), MetricName: jsii.String(name),
+			DimensionsMap: &map[string]*string{"Consumer": jsii.String(dispatcher.LagTotal)}, Statistic: jsii.String("Maximum"), Period: period})
+	}
+	alarm(stack, "consumer-lag", lag(fiveMinutes), 1000, 3, false,
+		"Over 1 000 events have waited for their consumers for 15 minutes (dashboard metric "+name+" by Consumer)", topic)
+	scaling := service.AutoScaleTaskCount(&awsapplicationautoscaling.EnableScalingProps{MinCapacity: jsii.Number(2), MaxCapacity: jsii.Number(6)})
+	scaling.ScaleOnMetric(jsii.String("ScaleOnLag"), &awsapplicationautoscaling.BasicStepScalingPolicyProps{
+		Metric: lag(awscdk.Duration_Minutes(jsii.Number(1))),
+		ScalingSteps: &[]*awsapplicationautoscaling.ScalingInterval{
+			{Upper: jsii.Number(50), Change: jsii.Number(-1)},
+			{Lower: jsii.Number(500), Change: jsii.Number(1)},
+			{Lower: jsii.Number(5000), Change: jsii.Number(3)},
+		},
+		AdjustmentType: awsapplicationautoscaling.AdjustmentType_CHANGE_IN_CAPACITY,
+		Cooldown:       awscdk.Duration_Minutes(jsii.Number(3)),
+	})
 }

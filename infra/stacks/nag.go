@@ -37,7 +37,8 @@ var suppressions = []*cdknag.NagPackSuppression{
 		AppliesTo: &[]any{&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*VaultBackups[A-Za-z0-9]*.*\/(snapshots|audit-checkpoints)\/\*$/`)}}},
 	{Id: jsii.String("AwsSolutions-SMG4"), Reason: jsii.String(
 		"Rotation is the README's procedure: the self-hosted SurrealDB password must change on the server first, managed-service credentials and API keys are issued by a person, " +
-			"and the functions re-read secrets on cold start")},
+			"a function's own SurrealDB user is redefined from its secret by invoking surreal-users, the vault's init token serves once, " +
+			"and the functions re-read secrets on cold start (the SurrealDB secret also every SECRETS_TTL and on a refused sign-in)")},
 	{Id: jsii.String("AwsSolutions-SQS3"), Reason: jsii.String("This queue is itself the dead-letter queue of the scheduled functions")},
 	{Id: jsii.String("AwsSolutions-S1"), Reason: jsii.String(
 		"The vault backup bucket is written only by vault-backup under its prefix; CloudTrail data events, not a second bucket, are the record of access")},

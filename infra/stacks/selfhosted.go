@@ -72,11 +72,14 @@ func newSelfHosted(stack awscdk.Stack, cfg Config, p *platform) {
 			secrets:     map[string]awsecs.Secret{"SURREAL_PASS": awsecs.Secret_FromSecretsManager(p.surrealSecret, jsii.String("pass"))},
 			healthCheck: []string{"CMD", "/surreal", "is-ready", "--endpoint", "http://127.0.0.1:8000"}},
 	} {
-		svc.run(stack, cluster, fs, sg)
+		service := svc.run(stack, cluster, fs, sg)
+		if svc.name == "surrealdb" {
+			p.surrealService = service
+		}
 	}
 }
 
-func (d dataService) run(stack awscdk.Stack, cluster awsecs.Cluster, fs awsefs.FileSystem, sg awsec2.SecurityGroup) {
+func (d dataService) run(stack awscdk.Stack, cluster awsecs.Cluster, fs awsefs.FileSystem, sg awsec2.SecurityGroup) awsecs.FargateService {
 	access := fs.AddAccessPoint(jsii.String(d.name+"-data"), &awsefs.AccessPointOptions{
 		Path:      jsii.String("/" + d.name),
 		CreateAcl: &awsefs.Acl{OwnerUid: jsii.String("1000"), OwnerGid: jsii.String("1000"), Permissions: jsii.String("750")},
@@ -109,7 +112,7 @@ func (d dataService) run(stack awscdk.Stack, cluster awsecs.Cluster, fs awsefs.F
 	}
 	container := task.AddContainer(jsii.String(d.name), opts)
 	container.AddMountPoints(&awsecs.MountPoint{SourceVolume: jsii.String("data"), ContainerPath: jsii.String("/data"), ReadOnly: jsii.Bool(false)})
-	awsecs.NewFargateService(stack, jsii.String(d.name+"-service"), &awsecs.FargateServiceProps{
+	return awsecs.NewFargateService(stack, jsii.String(d.name+"-service"), &awsecs.FargateServiceProps{
 		Cluster: cluster, TaskDefinition: task, DesiredCount: jsii.Number(1), AssignPublicIp: jsii.Bool(false),
 		VpcSubnets: &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS},
 		// One writer per data directory: stop the old task before starting the new one.

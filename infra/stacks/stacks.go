@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -25,6 +26,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
+	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
 
 // FunctionPrefix is prepended to every deployed function name; the dispatcher
@@ -109,6 +111,9 @@ func Build(app awscdk.App, cfg Config) (*Stacks, error) {
 			missing = append(missing, filepath.Join(cfg.DistDir, f.Name, "bootstrap"))
 		}
 	}
+	if _, err := os.Stat(filepath.Join(cfg.DistDir, SurrealUsersFunction, "bootstrap")); err != nil {
+		missing = append(missing, filepath.Join(cfg.DistDir, SurrealUsersFunction, "bootstrap"))
+	}
 	for _, file := range []string{"Dockerfile", "dispatcher"} {
 		if _, err := os.Stat(filepath.Join(cfg.DistDir, "dispatcher", file)); err != nil {
 			missing = append(missing, filepath.Join(cfg.DistDir, "dispatcher", file))
@@ -155,14 +160,21 @@ type platform struct {
 	stack         awscdk.Stack
 	unsealKey     awskms.IKey
 	secretsKey    awskms.Key
-	surrealSecret awssecretsmanager.Secret
-	natsSecret    awssecretsmanager.Secret
-	authSecret    awssecretsmanager.Secret
-	vpc           awsec2.Vpc
+	surrealSecret awssecretsmanager.Secret // root's: for the self-hosted server and whoever defines users, never a function
+	// dbUsers are the functions' own SurrealDB users, by function name.
+	dbUsers    map[string]awssecretsmanager.Secret
+	natsSecret awssecretsmanager.Secret
+	authSecret awssecretsmanager.Secret
+	// initSecret holds the vault's init token (gatesInit); nil otherwise.
+	initSecret awssecretsmanager.Secret
+	vpc        awsec2.Vpc
 	// clients is the security group of everything that talks to the
 	// self-hosted NATS and SurrealDB (functions in the VPC, the dispatcher);
 	// nil in managed mode.
 	clients awsec2.SecurityGroup
+	// surrealService is the self-hosted SurrealDB (nil in managed mode):
+	// the surreal-users custom resource waits for it.
+	surrealService awsecs.FargateService
 	// alarms receives every alarm of every stack.
 	alarms awssns.Topic
 	// backups holds the vault's scheduled snapshots (when a function writes them).
@@ -193,6 +205,7 @@ func newPlatform(app awscdk.App, cfg Config) *platform {
 			newSelfHosted(stack, cfg, p)
 		}
 	}
+	newSurrealUsers(stack, cfg, p)
 	if slices.ContainsFunc(cfg.Functions, func(f catalog.Function) bool { return f.Backups }) {
 		p.backups = newBackupBucket(stack)
 	}
@@ -264,6 +277,19 @@ func newSecrets(stack awscdk.Stack, cfg Config, p *platform) {
 		p.natsSecret = secret("NatsCredentials", "nats", "NATS credentials {creds}: put the content of your Synadia Cloud user's .creds file in creds",
 			nil, map[string]string{"creds": ""})
 	}
+	p.dbUsers = map[string]awssecretsmanager.Secret{}
+	for _, f := range cfg.Functions {
+		if f.Database != "" {
+			p.dbUsers[f.Name] = secret("SurrealUser-"+f.Name, "surreal/"+f.Name,
+				"SurrealDB user {user, pass} of function "+f.Name+": a user of database "+f.Database+" only, role "+
+					surreal.UserRole+", defined with this password by the surreal-users custom resource (invoke it after changing pass)",
+				generated(`{"user":"`+f.SurrealUser()+`"}`, "pass", 32), nil)
+		}
+	}
+	if gatesInit(cfg) {
+		p.initSecret = secret("VaultInit", "vault-init", "The vault's init token {token}: PUT sys/init must present it (stratum vault operator init --init-token); "+
+			"read it once, initialise, then keep it or delete its value", generated(`{}`, "token", 48), nil)
+	}
 	p.authSecret = secret("ApiAuth", "api-auth", "API caller authentication: {jwt_secret (HS256), api_keys (JSON list of {name, key_sha256, scopes})}",
 		generated(`{"api_keys":"[]"}`, "jwt_secret", 48), nil)
 }
@@ -313,6 +339,18 @@ func grantBackups(fn awslambda.Function, f catalog.Function, bucket awss3.Bucket
 		Resources:  jsii.Strings(*bucket.BucketArn()),
 		Conditions: &map[string]any{"StringLike": map[string]any{"s3:prefix": []string{prefix + "*"}}},
 	}))
+}
+
+// gatesInit reports whether the vault's sys/init is gated by an init token:
+// in AWS, for a catalog whose vault-sys declares VAULT_INIT_GATED. LocalStack,
+// like the devstack, keeps it open (its e2e suite initialises the vault).
+func gatesInit(cfg Config) bool {
+	return !cfg.LocalStack && slices.ContainsFunc(cfg.Functions, initGated)
+}
+
+func initGated(f catalog.Function) bool {
+	_, ok := f.Env["VAULT_INIT_GATED"]
+	return ok
 }
 
 func httpMethod(m string) awsapigatewayv2.HttpMethod {

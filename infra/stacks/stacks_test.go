@@ -34,6 +34,8 @@ func fakeDist(t *testing.T, fns []catalog.Function) string {
 		must(t, os.MkdirAll(filepath.Join(dir, f.Name), 0o755))
 		must(t, os.WriteFile(filepath.Join(dir, f.Name, "bootstrap"), []byte("placeholder "+f.Name), 0o755))
 	}
+	must(t, os.MkdirAll(filepath.Join(dir, stacks.SurrealUsersFunction), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, stacks.SurrealUsersFunction, "bootstrap"), []byte("placeholder"), 0o755))
 	must(t, os.MkdirAll(filepath.Join(dir, "dispatcher"), 0o755))
 	must(t, os.WriteFile(filepath.Join(dir, "dispatcher", "Dockerfile"), []byte("FROM scratch\n"), 0o644))
 	must(t, os.WriteFile(filepath.Join(dir, "dispatcher", "dispatcher"), []byte("placeholder"), 0o755))

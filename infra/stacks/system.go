@@ -230,8 +230,10 @@ func newFunction(stack awscdk.Stack, cfg Config, f catalog.Function, p *platform
 func grantPlatform(fn awslambda.Function, cfg Config, f catalog.Function, p *platform) {
 	if f.Database != "" {
 		fn.AddEnvironment(jsii.String("SURREAL_URL"), jsii.String(cfg.SurrealURL), nil)
-		fn.AddEnvironment(jsii.String("SURREAL_SECRET_ARN"), p.surrealSecret.SecretArn(), nil)
-		p.surrealSecret.GrantRead(fn, nil)
+		// Its own user, of its own database: root's secret is no function's.
+		user := p.dbUsers[f.Name]
+		fn.AddEnvironment(jsii.String("SURREAL_SECRET_ARN"), user.SecretArn(), nil)
+		user.GrantRead(fn, nil)
 	}
 	if f.Bus {
 		fn.AddEnvironment(jsii.String("NATS_URL"), jsii.String(cfg.NATSURL), nil)
@@ -257,6 +259,11 @@ func grantPlatform(fn awslambda.Function, cfg Config, f catalog.Function, p *pla
 	}
 	if f.Backups {
 		grantBackups(fn, f, p.backups)
+	}
+	if initGated(f) && p.initSecret != nil {
+		fn.AddEnvironment(jsii.String("VAULT_INIT_GATED"), jsii.String("true"), nil)
+		fn.AddEnvironment(jsii.String("VAULT_INIT_SECRET_ARN"), p.initSecret.SecretArn(), nil)
+		p.initSecret.GrantRead(fn, nil)
 	}
 }
 

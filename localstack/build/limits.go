@@ -1,6 +1,10 @@
 package build
 
-import "github.com/stratumiops/stratumiops/shared/platform/catalog"
+import (
+	"slices"
+
+	"github.com/stratumiops/stratumiops/shared/platform/catalog"
+)
 
 // The largest bootstrap each kind of function may ship (bytes): HTTP
 // functions 12 MB, consumers and scheduled functions 10 MB. Lambda's own
@@ -68,6 +72,8 @@ func Limit(name string) int64 {
 	}
 	f, ok := catalog.Lookup(name)
 	switch {
+	case slices.Contains(catalog.InfraFunctions, name):
+		return HTTPLimit // surreal-users: the SurrealDB client, Secrets Manager, the Lambda runtime (11.3 MiB)
 	case !ok:
 		return 0
 	case f.Kind == catalog.HTTP:

@@ -222,7 +222,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			return nil, err
 		}
 	}
-	s.dispatcher = &bus.Dispatcher{Bus: s.bus, Invoker: &inv, RetryBase: cfg.RetryBase,
+	// An unavailable dependency backs off 30 retry bases (30 s by default, 1.5 s in the e2e suite).
+	s.dispatcher = &bus.Dispatcher{Bus: s.bus, Invoker: &inv, RetryBase: cfg.RetryBase, UnavailableBase: 30 * cfg.RetryBase,
 		Observe: func(fn, outcome string) { metrics.ObserveMessage(fn, outcome) }}
 	if err := s.dispatcher.Start(ctx, catalog.Functions); err != nil {
 		return nil, err

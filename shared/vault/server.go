@@ -33,6 +33,8 @@ type Server struct {
 	audit    *audit
 	opts     httpapi.Options
 	sysPaths engine.Paths[sysHandler] // built by SysHandler
+	// initToken, when set, is what PUT sys/init must present (GateInit).
+	initToken *string
 	// snapshots keeps the last unsealed snapshot for storage.ReadTTL.
 	snapshots storage.Recent[struct{}, *snapshot]
 }

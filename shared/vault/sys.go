@@ -132,6 +132,9 @@ func (s *Server) initialized(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) init(w http.ResponseWriter, r *http.Request) error {
+	if err := s.checkInitGate(r); err != nil {
+		return err
+	}
 	var body struct {
 		SecretShares    int `json:"secret_shares"`
 		SecretThreshold int `json:"secret_threshold"`

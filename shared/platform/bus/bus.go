@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
+	"github.com/stratumiops/stratumiops/shared/platform/obs"
 )
 
 // Headers added to dead-lettered messages.
@@ -45,6 +46,8 @@ type Bus struct {
 	nc  *nats.Conn
 	js  jetstream.JetStream
 	log *slog.Logger
+	// unavail counts unavailable deliveries (unavailable.go).
+	unavail unavailableCounts
 }
 
 // Connect dials url (NATS_URL), authenticating as AuthFromEnv says, and
@@ -132,6 +135,9 @@ func (b *Bus) Publish(ctx context.Context, subject, msgID string, v any, headers
 	for k, val := range headers {
 		msg.Header.Set(k, val)
 	}
+	if t, ok := obs.TraceFrom(ctx); ok && msg.Header.Get(obs.TraceHeader) == "" {
+		msg.Header.Set(obs.TraceHeader, t.Child().Traceparent()) // the consumer continues this trace
+	}
 	ack, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(msgID))
 	if err != nil {
 		if errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrNoResponders) ||
@@ -149,6 +155,7 @@ type StreamMessage struct {
 	Sequence uint64
 	Data     []byte
 	Headers  map[string]string
+	Time     time.Time
 }
 
 // ReadStream returns up to limit messages of stream whose subject matches filter, oldest first.
@@ -178,7 +185,7 @@ func (b *Bus) ReadStream(ctx context.Context, stream, filter string, limit int) 
 			meta, _ := m.Metadata()
 			sm := StreamMessage{Subject: m.Subject(), Data: m.Data(), Headers: map[string]string{}}
 			if meta != nil {
-				sm.Sequence = meta.Sequence.Stream
+				sm.Sequence, sm.Time = meta.Sequence.Stream, meta.Timestamp
 			}
 			for k := range m.Headers() {
 				sm.Headers[k] = m.Headers().Get(k)

@@ -1,11 +1,13 @@
 package bus
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
+	"github.com/stratumiops/stratumiops/shared/platform/obs"
 )
 
 // Delivery is one message handed to a consumer: the payload the consumer Lambda receives.
@@ -36,15 +39,29 @@ type Handler func(ctx context.Context, d Delivery) error
 // delivery, in order, with Handler's meaning.
 type BatchHandler func(ctx context.Context, ds []Delivery) []error
 
-// Each handles a batch one delivery at a time with h.
+// Each handles a batch one delivery at a time with h, each in the trace its
+// message carries (obs.TraceHeader), if any.
 func Each(h Handler) BatchHandler {
 	return func(ctx context.Context, ds []Delivery) []error {
 		errs := make([]error, len(ds))
 		for i, d := range ds {
-			errs[i] = h(ctx, d)
+			errs[i] = h(DeliveryContext(ctx, d), d)
 		}
 		return errs
 	}
+}
+
+// DeliveryContext is ctx in a span of the trace d carries, so that the
+// consumer's logs and the events it publishes continue the publisher's trace.
+func DeliveryContext(ctx context.Context, d Delivery) context.Context {
+	for k, v := range d.Headers {
+		if strings.EqualFold(k, obs.TraceHeader) {
+			if t, ok := obs.ParseTraceparent(v); ok {
+				return obs.WithTrace(ctx, t.Child())
+			}
+		}
+	}
+	return ctx
 }
 
 // PermanentError marks a failure that no retry can fix (a malformed event):
@@ -91,7 +108,16 @@ type ConsumerSpec struct {
 	// Deliveries that are already waiting are batched; none is held back to
 	// fill a batch.
 	BatchSize int
-	// Observe, if set, is told each outcome: "acked", "retried", "dead_lettered".
+	// UnavailableBase and UnavailableMax bound the backoff after an
+	// unavailable outcome (IsUnavailable), which is not counted as an
+	// attempt; UnavailableFor is how long after its publication a message
+	// may keep coming back unavailable before it is dead-lettered. Zero
+	// takes the defaults (30 s, 5 min, 24 h).
+	UnavailableBase time.Duration
+	UnavailableMax  time.Duration
+	UnavailableFor  time.Duration
+	// Observe, if set, is told each outcome: "acked", "retried",
+	// "unavailable", "dead_lettered".
 	Observe func(outcome string)
 }
 
@@ -161,6 +187,24 @@ func (s *Subscription) Bound(ctx context.Context) error {
 	return nil
 }
 
+// Lag is how far a consumer is behind: Pending messages not yet delivered,
+// AckPending delivered and not yet settled (in flight, or waiting for a
+// redelivery after a failure or an unavailable dependency).
+type Lag struct {
+	Consumer   string
+	Pending    uint64
+	AckPending int
+}
+
+// Lag asks the server how far this consumer is behind.
+func (s *Subscription) Lag(ctx context.Context) (Lag, error) {
+	info, err := s.cons.Info(ctx)
+	if err != nil {
+		return Lag{}, fmt.Errorf("consumer %s: %w", s.name, err)
+	}
+	return Lag{Consumer: s.name, Pending: info.NumPending, AckPending: info.NumAckPending}, nil
+}
+
 // Consume runs h for the messages on spec's subjects through a durable
 // consumer: spec.Concurrency workers each take the next message and whatever
 // else is waiting, up to spec.BatchSize.
@@ -180,14 +224,19 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h BatchHandler) (*
 	}
 	spec.BatchSize = max(spec.BatchSize, 1)
 	inFlight := spec.Concurrency * spec.BatchSize
+	if _, err := b.unavailableKV(ctx); err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", spec.Name, err)
+	}
 	cons, err := b.js.CreateOrUpdateConsumer(ctx, stream.Name, jetstream.ConsumerConfig{
 		Durable:        spec.Name,
 		FilterSubjects: spec.Subjects,
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        spec.AckWait,
-		MaxDeliver:     spec.MaxDeliver,
-		MaxAckPending:  inFlight * 4,
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		// Unlimited on the server: deliveries that ended unavailable do not
+		// count, so settle enforces spec.MaxDeliver on the counted attempts.
+		MaxDeliver:    -1,
+		MaxAckPending: inFlight * 4,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s on %s: %w", spec.Name, stream.Name, err)
@@ -248,6 +297,7 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h BatchHandler) (*
 func (b *Bus) deliver(ctx context.Context, spec ConsumerSpec, stream string, batch []jetstream.Msg, h BatchHandler) {
 	msgs := make([]jetstream.Msg, 0, len(batch))
 	ds := make([]Delivery, 0, len(batch))
+	var counts []int // deliveries of each that ended unavailable
 	for _, m := range batch {
 		meta, err := m.Metadata()
 		if err != nil {
@@ -265,7 +315,25 @@ func (b *Bus) deliver(ctx context.Context, spec ConsumerSpec, stream string, bat
 				d.Headers[k] = m.Headers().Get(k)
 			}
 		}
-		msgs, ds = append(msgs, m), append(ds, d)
+		if target := m.Headers().Get(HeaderRedriveFor); target != "" {
+			if target != spec.Name { // redriven for another consumer of the subject
+				_ = m.Ack()
+				continue
+			}
+			d.MsgID = cmp.Or(m.Headers().Get(HeaderOriginalMsgID), d.MsgID)
+		}
+		unavailable := 0
+		if d.Attempt > 1 {
+			if unavailable, err = b.unavailableCount(ctx, spec.Name, d); err != nil {
+				b.log.Warn("unavailable count", "consumer", spec.Name, "err", err)
+			}
+			d.Attempt -= unavailable
+		}
+		if d.Attempt > spec.MaxDeliver { // attempts that ended without an outcome (a crash, AckWait)
+			b.settle(ctx, spec, m, d, unavailable, fmt.Errorf("no outcome after %d attempts", d.Attempt-1))
+			continue
+		}
+		msgs, ds, counts = append(msgs, m), append(ds, d), append(counts, unavailable)
 	}
 	if len(ds) == 0 {
 		return
@@ -281,7 +349,7 @@ func (b *Bus) deliver(ctx context.Context, spec ConsumerSpec, stream string, bat
 		}
 	}
 	for i, m := range msgs {
-		b.settle(ctx, spec, m, ds[i], errs[i])
+		b.settle(ctx, spec, m, ds[i], counts[i], errs[i])
 	}
 }
 
@@ -310,21 +378,43 @@ func inProgress(msgs []jetstream.Msg, ackWait time.Duration) func() {
 	return func() { close(done) }
 }
 
-// settle acks, dead-letters or naks (with backoff) one message by the outcome herr.
-func (b *Bus) settle(ctx context.Context, spec ConsumerSpec, m jetstream.Msg, d Delivery, herr error) {
+// settle acks, dead-letters or naks (with backoff) one message by the
+// outcome herr; unavailable is how many of its deliveries ended unavailable.
+func (b *Bus) settle(ctx context.Context, spec ConsumerSpec, m jetstream.Msg, d Delivery, unavailable int, herr error) {
 	log := b.log.With("consumer", spec.Name, "subject", d.Subject, "msg_id", d.MsgID, "attempt", d.Attempt)
 	observe := func(outcome string) {
 		if spec.Observe != nil {
 			spec.Observe(outcome)
 		}
 	}
+	forget := func() {
+		if unavailable > 0 {
+			if err := b.setUnavailableCount(ctx, spec.Name, d, 0); err != nil {
+				log.Warn("forget unavailable count", "err", err)
+			}
+		}
+	}
+	if IsUnavailable(herr) && !IsPermanent(herr) && time.Since(d.Time) < cmpDur(spec.UnavailableFor, DefaultUnavailableFor) {
+		// Not an attempt: count it apart, so the next delivery's Attempt stays.
+		if err := b.setUnavailableCount(ctx, spec.Name, d, unavailable+1); err != nil {
+			log.Warn("unavailable count; this delivery counts as an attempt", "err", err)
+		}
+		delay := spec.UnavailableBackoff(unavailable + 1)
+		if err := m.NakWithDelay(delay); err != nil {
+			log.Warn("nak", "err", err)
+		}
+		log.Warn("unavailable; not counted as an attempt", "err", herr, "delay", delay.String(), "unavailable", unavailable+1)
+		observe("unavailable")
+		return
+	}
 	switch {
 	case herr == nil:
 		if err := m.Ack(); err != nil {
 			log.Warn("ack", "err", err)
 		}
+		forget()
 		observe("acked")
-	case IsPermanent(herr) || d.Attempt >= spec.MaxDeliver:
+	case IsPermanent(herr) || d.Attempt >= spec.MaxDeliver || IsUnavailable(herr):
 		if err := b.deadLetter(ctx, spec.Name, m, d, herr); err != nil {
 			// Not acknowledged: JetStream redelivers after AckWait and we try again.
 			log.Error("dead-letter failed; message stays pending", "err", err, "cause", herr)
@@ -333,6 +423,7 @@ func (b *Bus) settle(ctx context.Context, spec ConsumerSpec, m jetstream.Msg, d 
 		if err := m.Term(); err != nil {
 			log.Warn("term", "err", err)
 		}
+		forget()
 		log.Warn("dead-lettered", "err", herr, "permanent", IsPermanent(herr))
 		observe("dead_lettered")
 	default:

@@ -21,6 +21,10 @@ type Dispatcher struct {
 	Invoker invoke.Invoker
 	// RetryBase is the first redelivery delay (default 1s).
 	RetryBase time.Duration
+	// UnavailableBase is the first delay after an unavailable outcome, which
+	// is not an attempt (default DefaultUnavailableBase, doubling up to
+	// DefaultUnavailableMax).
+	UnavailableBase time.Duration
 	// Observe, if set, is told each function's outcomes.
 	Observe func(function, outcome string)
 
@@ -44,6 +48,8 @@ type ItemFailure struct {
 	Index     int    `json:"index"`
 	Error     string `json:"error"`
 	Permanent bool   `json:"permanent,omitempty"`
+	// Unavailable: not an attempt (IsUnavailable).
+	Unavailable bool `json:"unavailable,omitempty"`
 }
 
 // maxInvokePayload keeps a batched invocation under Lambda's 6 MB request limit.
@@ -56,6 +62,7 @@ func (d *Dispatcher) Start(ctx context.Context, fns []catalog.Function) error {
 			continue
 		}
 		spec := SpecFor(f, d.RetryBase)
+		spec.UnavailableBase = d.UnavailableBase
 		if d.Observe != nil {
 			name := f.Name
 			spec.Observe = func(outcome string) { d.Observe(name, outcome) }
@@ -112,8 +119,11 @@ func (d *Dispatcher) invokeBatch(function string) BatchHandler {
 				return fill(errs, fmt.Errorf("%s reported a failure of delivery %d of %d", function, f.Index, len(ds)))
 			}
 			errs[f.Index] = errors.New(f.Error)
-			if f.Permanent {
+			switch {
+			case f.Permanent:
 				errs[f.Index] = Permanent(errs[f.Index])
+			case f.Unavailable:
+				errs[f.Index] = Unavailable(errs[f.Index])
 			}
 		}
 		return errs
@@ -146,6 +156,19 @@ func (d *Dispatcher) Healthy(ctx context.Context) error {
 	return nil
 }
 
+// Lag reports every consumer's lag, in the order they were started.
+func (d *Dispatcher) Lag(ctx context.Context) ([]Lag, error) {
+	out := make([]Lag, 0, len(d.subs))
+	for _, s := range d.subs {
+		l, err := s.Lag(ctx)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
 // Stop stops every consumer, letting in-flight invocations finish.
 func (d *Dispatcher) Stop() {
 	for _, s := range d.subs {
@@ -168,6 +191,10 @@ func InvokeHandler(h BatchHandler) invoke.Handler {
 		}
 		if in.Deliveries == nil {
 			if err := h(ctx, []Delivery{in.Delivery})[0]; err != nil {
+				var ue *UnavailableError
+				if IsUnavailable(err) && !errors.As(err, &ue) {
+					err = Unavailable(err) // its type name tells the dispatcher
+				}
 				return nil, err
 			}
 			return []byte(`{"ok":true}`), nil
@@ -175,7 +202,8 @@ func InvokeHandler(h BatchHandler) invoke.Handler {
 		var res BatchResult
 		for i, err := range h(ctx, in.Deliveries) {
 			if err != nil {
-				res.Failures = append(res.Failures, ItemFailure{Index: i, Error: err.Error(), Permanent: IsPermanent(err)})
+				res.Failures = append(res.Failures, ItemFailure{Index: i, Error: err.Error(), Permanent: IsPermanent(err),
+					Unavailable: IsUnavailable(err)})
 			}
 		}
 		return json.Marshal(res)

@@ -162,6 +162,9 @@ var Functions = []Function{
 		MaxBody:  1 << 30,
 		Database: "secretumvault",
 		Invokes:  []string{"vault-crypto", "vault-database", "vault-audit"},
+		// "true" (set by infra/stacks in AWS): PUT sys/init needs the
+		// deployment's init token (shared/vault.GateInit); off in the devstack.
+		Env:      map[string]string{"VAULT_INIT_GATED": ""},
 		MemoryMB: 256,
 		Timeout:  28 * time.Second,
 	},
@@ -448,6 +451,11 @@ func (f Function) Environment() map[string]string {
 	}
 	return env
 }
+
+// InfraFunctions are Lambdas under functions/ that only the deployment runs,
+// not catalog functions: the platform stack's custom resources
+// (infra/stacks). `stratum build` builds them with the catalog's.
+var InfraFunctions = []string{"surreal-users"}
 
 // SurrealUser is the SurrealDB user f logs in as: a user of f's database
 // only (see surreal.DefineDatabaseUser), "" when f uses no database. Each

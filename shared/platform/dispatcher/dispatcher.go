@@ -26,6 +26,46 @@ type Config struct {
 	FunctionPrefix string        // prefix of the deployed function names
 	RetryBase      time.Duration // first redelivery delay; doubles per attempt
 	HealthAddr     string        // serve GET /health here when not ""
+	LagEvery       time.Duration // log the consumers' lag this often (LagMessage); 0: never
+}
+
+// LagMessage is the log line (msg) that reports the consumers' lag: one per
+// consumer with "consumer", "pending" and "ack_pending", and one with
+// "consumer" LagTotal for their sum. infra/stacks turns it into the consumer
+// lag metric (dimension Consumer), its alarm and the dispatcher's scaling.
+const (
+	LagMessage = "consumer lag"
+	LagTotal   = "_total"
+)
+
+// reportLag logs lag() every period until ctx ends.
+func reportLag(ctx context.Context, every time.Duration, lag func(context.Context) ([]bus.Lag, error), log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			LogLag(ctx, lag, log)
+		}
+	}
+}
+
+// LogLag logs each consumer's lag and their sum (LagMessage).
+func LogLag(ctx context.Context, lag func(context.Context) ([]bus.Lag, error), log *slog.Logger) {
+	lags, err := lag(ctx)
+	if err != nil {
+		log.Warn("consumer lag unknown", "err", err)
+		return
+	}
+	var pending uint64
+	var ackPending int
+	for _, l := range lags {
+		log.Info(LagMessage, "consumer", l.Consumer, "pending", l.Pending, "ack_pending", l.AckPending)
+		pending, ackPending = pending+l.Pending, ackPending+l.AckPending
+	}
+	log.Info(LagMessage, "consumer", LagTotal, "pending", pending, "ack_pending", ackPending)
 }
 
 // Run dispatches until ctx ends. NATS authentication comes from NATS_CREDS,
@@ -57,6 +97,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return err
 		}
 		defer stop()
+	}
+	if cfg.LagEvery > 0 {
+		go reportLag(ctx, cfg.LagEvery, d.Lag, log)
 	}
 	log.Info("dispatching", "nats", cfg.NATSURL, "health", cfg.HealthAddr)
 	<-ctx.Done()
@@ -113,5 +156,6 @@ func Flags(fs *flag.FlagSet, cfg *Config, probe *string) {
 	fs.StringVar(&cfg.FunctionPrefix, "function-prefix", os.Getenv("STRATUM_FUNCTION_PREFIX"), "prefix of the deployed function names")
 	fs.DurationVar(&cfg.RetryBase, "retry-base", time.Second, "first redelivery delay; doubles per attempt")
 	fs.StringVar(&cfg.HealthAddr, "health-addr", "", "serve GET /health on this address (host:port)")
+	fs.DurationVar(&cfg.LagEvery, "lag-every", time.Minute, "log each consumer's lag this often (0: never)")
 	fs.StringVar(probe, "probe", "", "only ask this /health URL and exit 0 if it answers 200, else 1")
 }

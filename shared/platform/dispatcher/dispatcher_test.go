@@ -2,6 +2,7 @@ package dispatcher
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stratumiops/stratumiops/shared/platform/bus"
 	"github.com/stratumiops/stratumiops/shared/platform/obs"
 )
 
@@ -44,5 +46,32 @@ func TestFlags(t *testing.T) {
 	}
 	if cfg.NATSURL != "nats://from-env:4222" || cfg.HealthAddr != "127.0.0.1:9" || cfg.RetryBase != 2*time.Second || probe != "" {
 		t.Fatalf("%+v probe=%q", cfg, probe)
+	}
+}
+
+// The lag lines are what the CDK's metric filter reads: msg LagMessage, a
+// consumer (LagTotal for the sum) and the pending count.
+func TestLogLagLines(t *testing.T) {
+	var out strings.Builder
+	LogLag(context.Background(), func(context.Context) ([]bus.Lag, error) {
+		return []bus.Lag{{Consumer: "a", Pending: 3, AckPending: 1}, {Consumer: "b", Pending: 4}}, nil
+	}, obs.NewLogger(&out, "dispatcher"))
+	var lines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("not JSON: %s", l)
+		}
+		lines = append(lines, m)
+	}
+	if len(lines) != 3 {
+		t.Fatalf("lines %v", lines)
+	}
+	last := lines[2]
+	if last["msg"] != LagMessage || last["consumer"] != LagTotal || last["pending"] != float64(7) || last["ack_pending"] != float64(1) {
+		t.Fatalf("total line %v", last)
+	}
+	if lines[0]["consumer"] != "a" || lines[0]["pending"] != float64(3) {
+		t.Fatalf("consumer line %v", lines[0])
 	}
 }

@@ -55,7 +55,8 @@ func DepsFromEnv(ctx context.Context, name string, invoker ...InvokerFromEnv) (*
 	if !ok {
 		return nil, fmt.Errorf("function %q is not in the catalog", name)
 	}
-	if err := resolveSecrets(ctx); err != nil {
+	secrets, err := resolveSecrets(ctx)
+	if err != nil {
 		return nil, err
 	}
 	d := &Deps{Function: f, Log: obs.NewLogger(os.Stderr, name),
@@ -63,7 +64,8 @@ func DepsFromEnv(ctx context.Context, name string, invoker ...InvokerFromEnv) (*
 	if f.Database != "" {
 		// Connected and migrated on first use (see schemaGate), so a cold start
 		// during a SurrealDB outage answers 503 instead of failing its init.
-		d.Surreal = surreal.New(surreal.ConfigFromEnv(f.Database), d.Log)
+		// Signed in with the secret's password, read again every SECRETS_TTL.
+		d.Surreal = surreal.New(rotatingSurreal(surreal.ConfigFromEnv(f.Database), secrets["SURREAL_SECRET_ARN"]), d.Log)
 	}
 	if f.Bus {
 		url := os.Getenv("NATS_URL")

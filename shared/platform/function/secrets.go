@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -14,9 +15,10 @@ import (
 
 // Deployed functions get SurrealDB and NATS settings from Secrets Manager:
 // SURREAL_SECRET_ARN names a JSON secret {"url","user","pass"} and
-// NATS_SECRET_ARN one {"url", "creds" (a .creds file's content), "token"}, API_AUTH_SECRET_ARN one {"jwt_secret","api_keys"}. resolveSecrets copies them into the plain
+// NATS_SECRET_ARN one {"url", "creds" (a .creds file's content), "token"}, API_AUTH_SECRET_ARN one {"jwt_secret","api_keys"},
+// VAULT_INIT_SECRET_ARN one {"token"}. resolveSecrets copies them into the plain
 // variables (SURREAL_URL, …) that the adapters read, unless those are set.
-func resolveSecrets(ctx context.Context) error {
+func resolveSecrets(ctx context.Context) (map[string]map[string]string, error) {
 	specs := []struct {
 		arnVar string
 		fields map[string]string // JSON field → variable
@@ -24,35 +26,57 @@ func resolveSecrets(ctx context.Context) error {
 		{"SURREAL_SECRET_ARN", map[string]string{"url": "SURREAL_URL", "user": "SURREAL_USER", "pass": "SURREAL_PASS"}},
 		{"NATS_SECRET_ARN", map[string]string{"url": "NATS_URL", "creds": "NATS_CREDS", "token": "NATS_TOKEN"}},
 		{"API_AUTH_SECRET_ARN", map[string]string{"jwt_secret": "API_JWT_SECRET", "api_keys": "API_KEYS"}},
+		// vault-sys's init gate (shared/vault.GateInit).
+		{"VAULT_INIT_SECRET_ARN", map[string]string{"token": "VAULT_INIT_TOKEN"}},
 	}
-	var client *secretsmanager.Client
+	read := map[string]map[string]string{} // by arnVar
 	for _, spec := range specs {
 		arn := os.Getenv(spec.arnVar)
 		if arn == "" {
 			continue
 		}
-		if client == nil {
-			cfg, err := awscfg.Load(ctx, "")
-			if err != nil {
-				return err
-			}
-			client = secretsmanager.NewFromConfig(cfg)
-		}
-		out, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+		values, err := readSecret(ctx, arn)
 		if err != nil {
-			return fmt.Errorf("read secret %s (%s): %w", spec.arnVar, arn, err)
+			return nil, fmt.Errorf("%s: %w", spec.arnVar, err)
 		}
-		var values map[string]string
-		if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &values); err != nil {
-			return fmt.Errorf("secret %s is not a JSON object of strings: %w", spec.arnVar, err)
-		}
+		read[spec.arnVar] = values
 		for field, envVar := range spec.fields {
 			if os.Getenv(envVar) == "" && values[field] != "" {
 				if err := os.Setenv(envVar, values[field]); err != nil {
-					return err
+					return nil, err
 				}
 			}
 		}
 	}
-	return nil
+	return read, nil
+}
+
+var (
+	smOnce   sync.Once
+	smClient *secretsmanager.Client
+	smErr    error
+)
+
+// readSecret reads the JSON secret arn (an object of strings).
+func readSecret(ctx context.Context, arn string) (map[string]string, error) {
+	smOnce.Do(func() {
+		cfg, err := awscfg.Load(ctx, "")
+		if err != nil {
+			smErr = err
+			return
+		}
+		smClient = secretsmanager.NewFromConfig(cfg)
+	})
+	if smErr != nil {
+		return nil, smErr
+	}
+	out, err := smClient.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+	if err != nil {
+		return nil, fmt.Errorf("read secret %s: %w", arn, err)
+	}
+	var values map[string]string
+	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &values); err != nil {
+		return nil, fmt.Errorf("secret %s is not a JSON object of strings: %w", arn, err)
+	}
+	return values, nil
 }

@@ -79,6 +79,7 @@ func (o Options) Middleware(next http.Handler) http.Handler {
 		}
 		ctx := obs.WithLogger(r.Context(), base)
 		ctx = obs.WithRequestID(ctx, id)
+		ctx = obs.WithTrace(ctx, requestTrace(r))
 		r = r.WithContext(ctx)
 		w.Header().Set(RequestIDHeader, id)
 		rec := &statusRecorder{ResponseWriter: w, req: r, errors: o.errorWriter()}
@@ -115,6 +116,19 @@ func (o Options) Middleware(next http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(rec, r.Body, maxBody)
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// requestTrace continues the caller's trace (a traceparent header, or the
+// X-Amzn-Trace-Id that API Gateway and X-Ray add) in a span of this
+// request, or starts one; events published while handling it carry it on.
+func requestTrace(r *http.Request) obs.Trace {
+	if t, ok := obs.ParseTraceparent(r.Header.Get(obs.TraceHeader)); ok {
+		return t.Child()
+	}
+	if t, ok := obs.FromXRay(r.Header.Get("X-Amzn-Trace-Id")); ok {
+		return t.Child()
+	}
+	return obs.NewTrace()
 }
 
 // ErrorShape gives net/http's plain-text errors (a mux's 404 and 405,

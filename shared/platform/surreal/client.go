@@ -45,6 +45,11 @@ type Config struct {
 	Level string
 	// Timeout bounds each round trip; a request that exceeds it drops the connection.
 	Timeout time.Duration
+	// Credentials, if set, gives User and Pass at each sign-in (a secret
+	// that rotates, read through a cache); refresh asks past the cache, which
+	// a sign-in refused with the cached password does once. User and Pass
+	// are then what it returns.
+	Credentials func(ctx context.Context, refresh bool) (user, pass string, err error)
 }
 
 // Where a user is defined (Config.Level).
@@ -170,12 +175,26 @@ func (c *Client) handle(ctx context.Context) (*surrealdb.DB, error) {
 // to its namespace and database; root (the only one allowed to) also defines
 // them, so a fresh server needs no set-up.
 func (c *Client) signIn(ctx context.Context, db *surrealdb.DB) error {
-	creds := map[string]any{"user": c.cfg.User, "pass": c.cfg.Pass}
-	if c.cfg.Level == LevelDatabase {
-		creds["ns"], creds["db"] = c.cfg.Namespace, c.cfg.Database
-	}
-	if _, err := db.SignIn(ctx, creds); err != nil {
-		return fmt.Errorf("surreal sign in as %s user %q: %w", c.cfg.level(), c.cfg.User, err)
+	user, pass := c.cfg.User, c.cfg.Pass
+	for refresh := false; ; refresh = true {
+		if c.cfg.Credentials != nil {
+			var err error
+			if user, pass, err = c.cfg.Credentials(ctx, refresh); err != nil {
+				return fmt.Errorf("%w: surreal credentials: %v", ErrUnavailable, err)
+			}
+		}
+		creds := map[string]any{"user": user, "pass": pass}
+		if c.cfg.Level == LevelDatabase {
+			creds["ns"], creds["db"] = c.cfg.Namespace, c.cfg.Database
+		}
+		_, err := db.SignIn(ctx, creds)
+		if err == nil {
+			break
+		}
+		if c.cfg.Credentials == nil || refresh {
+			return fmt.Errorf("surreal sign in as %s user %q: %w", c.cfg.level(), user, err)
+		}
+		c.log.Warn("sign-in refused with the cached password; reading the secret again", "err", err)
 	}
 	if c.cfg.Level == LevelDatabase {
 		return nil

@@ -93,3 +93,39 @@ func TestMigrationsRunAsDatabaseUser(t *testing.T) {
 		}
 	}
 }
+
+// A function's user whose password was rotated (redefined from its secret)
+// signs in on its next connection: the sign-in refused with the cached
+// password reads the secret again once.
+func TestRotatedPasswordIsReadAgain(t *testing.T) {
+	ctx := context.Background()
+	root := client(t, "t_users_rotate")
+	if err := surreal.DefineDatabaseUser(ctx, root, "fn_rot", "old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := surreal.DefineDatabaseUser(ctx, root, "fn_rot", "new"); err != nil { // the rotation
+		t.Fatal(err)
+	}
+	var asked []bool
+	c := surreal.New(surreal.Config{URL: surrealURL, Namespace: surreal.Namespace, Database: "t_users_rotate", Level: surreal.LevelDatabase,
+		Credentials: func(_ context.Context, refresh bool) (string, string, error) {
+			asked = append(asked, refresh)
+			if refresh {
+				return "fn_rot", "new", nil
+			}
+			return "fn_rot", "old", nil // still cached
+		}}, nil)
+	t.Cleanup(func() { _ = c.Close() })
+	if err := c.Ping(ctx); err != nil {
+		t.Fatalf("after rotation: %v", err)
+	}
+	if len(asked) != 2 || asked[0] || !asked[1] {
+		t.Fatalf("credentials asked %v, want cached then refreshed", asked)
+	}
+	wrong := surreal.New(surreal.Config{URL: surrealURL, Namespace: surreal.Namespace, Database: "t_users_rotate", Level: surreal.LevelDatabase,
+		Credentials: func(context.Context, bool) (string, string, error) { return "fn_rot", "wrong", nil }}, nil)
+	t.Cleanup(func() { _ = wrong.Close() })
+	if err := wrong.Ping(ctx); err == nil {
+		t.Fatal("a wrong password signed in")
+	}
+}

@@ -5,6 +5,7 @@ package sysfn
 
 import (
 	"context"
+	"os"
 
 	"github.com/stratumiops/stratumiops/shared/platform/function"
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
@@ -16,6 +17,11 @@ var Functions = function.Set{
 	"vault-sys": function.HTTP(httpapi.Spec[*vault.Server]{Errors: vault.Errors, Ops: []httpapi.Op[*vault.Server]{
 		{Method: "ANY", Path: "/v1/sys/{path+}", Summary: "Vault's HTTP API", Mount: (*vault.Server).SysHandler},
 	}}, func(ctx context.Context, d *function.Deps) (*vault.Server, error) {
-		return vault.NewServer(d.Surreal, d.Invoker)
+		s, err := vault.NewServer(d.Surreal, d.Invoker)
+		if err == nil && os.Getenv("VAULT_INIT_GATED") == "true" {
+			// Deployed (infra/stacks): VAULT_INIT_TOKEN comes from VAULT_INIT_SECRET_ARN.
+			s.GateInit(os.Getenv("VAULT_INIT_TOKEN"))
+		}
+		return s, err
 	}),
 }

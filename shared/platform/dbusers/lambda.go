@@ -1,0 +1,129 @@
+package dbusers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/cfn"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/stratumiops/stratumiops/shared/platform/awscfg"
+	"github.com/stratumiops/stratumiops/shared/platform/obs"
+	"github.com/stratumiops/stratumiops/shared/platform/surreal"
+)
+
+// Environment of the surreal-users Lambda (set by infra/stacks).
+const (
+	EnvURL        = "SURREAL_URL"
+	EnvRootSecret = "SURREAL_ROOT_SECRET_ARN"
+	EnvUsers      = "SURREAL_USERS" // JSON list of User
+)
+
+// PhysicalID names the custom resource: one per deployment.
+const PhysicalID = "surreal-users"
+
+// Result is the answer to a direct invocation.
+type Result struct {
+	Status string `json:"status"`
+	Users  int    `json:"users"`
+}
+
+// Main is the surreal-users Lambda.
+func Main() {
+	log := obs.NewLogger(os.Stderr, PhysicalID)
+	d, err := FromEnv(context.Background(), log)
+	if err != nil {
+		log.Error("init failed", "err", err)
+		os.Exit(1)
+	}
+	lambda.Start(d.Handle)
+}
+
+// FromEnv is the Definer the environment describes, reading secrets from
+// Secrets Manager.
+func FromEnv(ctx context.Context, log *slog.Logger) (Definer, error) {
+	var users []User
+	if err := json.Unmarshal([]byte(os.Getenv(EnvUsers)), &users); err != nil {
+		return Definer{}, fmt.Errorf("%s: %w", EnvUsers, err)
+	}
+	sm, err := NewSecretsManager(ctx, "")
+	if err != nil {
+		return Definer{}, err
+	}
+	return Definer{URL: os.Getenv(EnvURL), Namespace: surreal.Namespace, RootSecretArn: os.Getenv(EnvRootSecret),
+		Users: users, Secrets: sm, Log: log, Wait: 3 * time.Minute}, nil
+}
+
+// Handle answers a CloudFormation custom resource event (Create and Update
+// apply; Delete keeps the users, as the stack keeps their secrets) or, for
+// any other payload, applies and returns a Result.
+func (d Definer) Handle(ctx context.Context, payload json.RawMessage) (any, error) {
+	var probe struct{ RequestType string }
+	_ = json.Unmarshal(payload, &probe)
+	if probe.RequestType == "" {
+		if err := d.Apply(ctx); err != nil {
+			return nil, err
+		}
+		return Result{Status: "defined", Users: len(d.Users)}, nil
+	}
+	var event cfn.Event
+	if err := json.Unmarshal(payload, &event); err != nil {
+		return nil, fmt.Errorf("custom resource event: %w", err)
+	}
+	return cfn.LambdaWrap(d.OnEvent)(ctx, event)
+}
+
+// OnEvent is the custom resource's logic. A managed SurrealDB whose root
+// password is not entered yet does not fail the deploy: the resource
+// reports Status "pending" and the operator invokes the function once the
+// password is in (README, deploy runbook).
+func (d Definer) OnEvent(ctx context.Context, event cfn.Event) (string, map[string]any, error) {
+	if event.RequestType == cfn.RequestDelete {
+		return PhysicalID, nil, nil
+	}
+	err := d.Apply(ctx)
+	switch {
+	case errors.Is(err, ErrNoRootPassword):
+		d.logger().Warn("surreal users pending: fill root's SurrealDB secret, then invoke this function", "err", err)
+		return PhysicalID, map[string]any{"Status": "pending"}, nil
+	case err != nil:
+		return PhysicalID, nil, err
+	}
+	return PhysicalID, map[string]any{"Status": "defined"}, nil
+}
+
+// SecretsManager reads JSON secrets from AWS Secrets Manager.
+type SecretsManager struct{ client *secretsmanager.Client }
+
+// NewSecretsManager connects to Secrets Manager; endpoint overrides AWS's ("" for AWS).
+func NewSecretsManager(ctx context.Context, endpoint string) (*SecretsManager, error) {
+	cfg, err := awscfg.Load(ctx, endpoint)
+	if err != nil {
+		return nil, err
+	}
+	return &SecretsManager{client: secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})}, nil
+}
+
+// SecretJSON reads the secret arn, a JSON object of strings.
+func (s *SecretsManager) SecretJSON(ctx context.Context, arn string) (map[string]string, error) {
+	out, err := s.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+	if err != nil {
+		return nil, fmt.Errorf("read secret %s: %w", arn, err)
+	}
+	var values map[string]string
+	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &values); err != nil {
+		return nil, fmt.Errorf("secret %s is not a JSON object of strings: %w", arn, err)
+	}
+	return values, nil
+}
