@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -416,7 +417,7 @@ func (k *kogralCLI) linkCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Linked %s -%s-> %s (%g)\n", e.Source, e.Relation, e.Target, e.Weight)
-			return nil
+			return k.refreshEdges(cmd.Context(), b, e.Source)
 		}}
 	cmd.Flags().Float64Var(&weight, "weight", 1, "edge weight")
 	return cmd
@@ -437,8 +438,36 @@ func (k *kogralCLI) unlinkCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Unlinked %s -> %s\n", args[0], args[1])
-			return nil
+			return k.refreshEdges(cmd.Context(), b, args[0])
 		}}
+}
+
+// refreshEdges rewrites the source node's file under .kogral/ with its
+// outgoing edges as the graph now has them (after link or unlink), keeping
+// the file's own content, so that the next sync finds both sides alike. A
+// node without a file there is left alone.
+func (k *kogralCLI) refreshEdges(ctx context.Context, b kogral.Backend, id string) error {
+	local, err := kogral.ReadFolder(k.folder())
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	for _, n := range local.Nodes {
+		if n.ID != id {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(k.folder(), kogral.FolderOf(n.NodeType), n.ID+".md")); err != nil {
+			return nil
+		}
+		out, err := b.Edges(ctx, id, kogral.DirectionOut)
+		if err != nil {
+			return err
+		}
+		return writeInside(k.folder(), kogral.MarkdownFiles(kogral.Subgraph{Nodes: []kogral.Node{n}, Edges: out}))
+	}
+	return nil
 }
 
 func (k *kogralCLI) graphCmd() *cobra.Command {
@@ -472,8 +501,12 @@ func (k *kogralCLI) graphCmd() *cobra.Command {
 }
 
 func (k *kogralCLI) syncCmd() *cobra.Command {
-	return &cobra.Command{Use: "sync", Short: "Sync .kogral/ files and the graph, both ways (conflicts are reported, not overwritten)", Args: cobra.NoArgs,
+	var prefer string
+	cmd := &cobra.Command{Use: "sync", Short: "Sync .kogral/ files and the graph, both ways (conflicts are reported, not overwritten, unless --prefer)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if prefer != "" && prefer != kogral.PreferLocal && prefer != kogral.PreferRemote {
+				return fmt.Errorf("--prefer %q: want local (the files win) or remote (the graph wins)", prefer)
+			}
 			if _, err := os.Stat(k.folder()); err != nil {
 				return fmt.Errorf("no %s folder: run `stratum kogral init`", k.folder())
 			}
@@ -481,13 +514,15 @@ func (k *kogralCLI) syncCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rep, err := kogral.Sync(cmd.Context(), b, k.folder(), cfg.Graph)
+			rep, err := kogral.Sync(cmd.Context(), b, k.folder(), cfg.Graph, prefer)
 			fmt.Fprintf(cmd.OutOrStdout(), "pushed %d, pulled %d, conflicts %d\n", len(rep.Pushed), len(rep.Pulled), len(rep.Conflicts))
 			for _, id := range rep.Conflicts {
 				fmt.Fprintf(cmd.OutOrStdout(), "  conflict: %s\n", id)
 			}
 			return err
 		}}
+	cmd.Flags().StringVar(&prefer, "prefer", "", "on a conflict, take this side: local (the .kogral/ file) or remote (the graph)")
+	return cmd
 }
 
 func (k *kogralCLI) exportCmd() *cobra.Command {

@@ -78,6 +78,42 @@ func TestKogralCLI(t *testing.T) {
 			t.Fatal("unlinking what is not linked succeeded")
 		}
 	})
+	t.Run("add, link, sync as the README: no conflict; --prefer settles one", func(t *testing.T) {
+		must("Linked auth-tokens -RelatesTo-> token-cache (1)", "link", "auth-tokens", "token-cache", "relates_to")
+		file := filepath.Join(project, ".kogral", "notes", "auth-tokens.md")
+		if raw, _ := os.ReadFile(file); !strings.Contains(string(raw), "token-cache") {
+			t.Fatalf("link did not update the node's file:\n%s", raw)
+		}
+		must("conflicts 0", "sync")
+		// Both sides change the same node: a conflict, settled by --prefer.
+		api := kogral.NewClient(ep.Gateways["kogral"], "X-API-Key", ep.APIKey)
+		n, err := api.GetNode(ctx, "token-cache")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := api.UpdateNode(ctx, n.ID, kogral.NodeInput{NodeType: n.NodeType, Title: n.Title, Content: "Cache tokens for five minutes.",
+			Tags: n.Tags, GraphID: n.GraphID}); err != nil {
+			t.Fatal(err)
+		}
+		local := filepath.Join(project, ".kogral", "notes", "token-cache.md")
+		raw, _ := os.ReadFile(local)
+		if err := os.WriteFile(local, []byte(strings.Replace(string(raw), "Cache tokens for a minute.", "Cache tokens for ten seconds.", 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := run(project, "", "sync"); err == nil || !strings.Contains(out, "conflict: token-cache") {
+			t.Fatalf("sync with both sides changed: %v\n%s", err, out)
+		}
+		if _, err := run(project, "", "sync", "--prefer", "sideways"); err == nil || !strings.Contains(err.Error(), "want local") {
+			t.Fatalf("--prefer sideways: %v", err)
+		}
+		must("pulled 1, conflicts 0", "sync", "--prefer", "remote")
+		if raw, _ := os.ReadFile(local); !strings.Contains(string(raw), "five minutes") {
+			t.Fatalf("--prefer remote left the file:\n%s", raw)
+		}
+		must("pushed 0, pulled 0, conflicts 0", "sync")
+		must("Unlinked auth-tokens -> token-cache", "unlink", "auth-tokens", "token-cache")
+		must("pushed 0, pulled 0, conflicts 0", "sync")
+	})
 	t.Run("add decision asks for each field", func(t *testing.T) {
 		answers := strings.Join([]string{
 			"Use JWT for sessions", // title

@@ -2,11 +2,15 @@ package e2e
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	bao "github.com/openbao/openbao/api/v2"
 )
@@ -137,6 +141,23 @@ func compatTune(t *testing.T, root *bao.Client) {
 	if err := root.Sys().TuneMountWithContext(ctx, "no-such-mount", bao.MountConfigInput{MaxLeaseTTL: "1h"}); !hasStatus(err, 400) {
 		t.Fatalf("tune of no mount: %v", err)
 	}
+	// The tuned maximum caps what the mount issues, as Vault's PKI caps a
+	// certificate's TTL at the mount's max_lease_ttl with a warning.
+	if err := root.Sys().MountWithContext(ctx, "compat-pki", &bao.MountInput{Type: "pki"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Sys().TuneMountWithContext(ctx, "compat-pki", bao.MountConfigInput{MaxLeaseTTL: "2h"}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := root.Logical().WriteWithContext(ctx, "compat-pki/root/generate/internal", map[string]any{"common_name": "compat", "ttl": "87600h"})
+	if err != nil || s == nil {
+		t.Fatalf("root generate: %v", err)
+	}
+	block, _ := pem.Decode([]byte(s.Data["certificate"].(string)))
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil || cert.NotAfter.Sub(cert.NotBefore) > 3*time.Hour || !strings.Contains(strings.Join(s.Warnings, " "), "max_lease_ttl") {
+		t.Fatalf("a root of ttl 87600h on a mount tuned to 2h: valid %v, warnings %v, %v", cert.NotAfter.Sub(cert.NotBefore), s.Warnings, err)
+	}
 }
 
 func compatCapabilities(t *testing.T, root *bao.Client) {
@@ -161,6 +182,10 @@ func compatCapabilities(t *testing.T, root *bao.Client) {
 		if err != nil || !slices.Equal(got, want) {
 			t.Fatalf("capabilities of the token on %s: %v %v", path, got, err)
 		}
+	}
+	// A Cedar policy cannot be walked as paths: its token passes the KV preflight of any mount.
+	if s, err := app.Logical().ReadWithContext(ctx, "sys/internal/ui/mounts/compat-kv/data/app/db"); err != nil || s == nil {
+		t.Fatalf("preflight with a Cedar policy: %v %v", s, err)
 	}
 	if got, err := root.Sys().CapabilitiesSelfWithContext(ctx, "anything"); err != nil || !slices.Equal(got, []string{"root"}) {
 		t.Fatalf("root capabilities: %v %v", got, err)
@@ -270,6 +295,49 @@ func equalJSON(a, b any) bool {
 // An HCL policy through sys/policies/acl, as `bao policy write|read|list`
 // send it: stored as Cedar, read back as HCL, and deciding requests and
 // `token capabilities` alike.
+// compatMountAccess: the KV preflight answers only for a mount the token
+// has some capability under, as OpenBao's hasMountAccess.
+func compatMountAccess(t *testing.T, app *bao.Client) {
+	ctx := context.Background()
+	if s, err := app.Logical().ReadWithContext(ctx, "sys/internal/ui/mounts/compat-kv/hcl/app"); err != nil || s == nil || s.Data["path"] != "compat-kv/" {
+		t.Fatalf("preflight of a mount the policy reaches: %v %v", s, err)
+	}
+	if _, err := app.Logical().ReadWithContext(ctx, "sys/internal/ui/mounts/compat-kv1/x"); !hasStatus(err, 403) {
+		t.Fatalf("preflight of a mount the policy does not reach: %v", err)
+	}
+}
+
+// compatPoliciesTogether: a second HCL policy's more specific path narrows
+// the first's, as Vault decides a token's policies together.
+func compatPoliciesTogether(t *testing.T, root *bao.Client) {
+	ctx := context.Background()
+	if err := root.Sys().PutPolicyWithContext(ctx, "compat-narrow", `path "compat-kv/data/hcl/ro" { capabilities = ["read"] }`); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := root.Auth().Token().CreateWithContext(ctx, &bao.TokenCreateRequest{Policies: []string{"compat-hcl", "compat-narrow"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	both := baoClient(t, ep.Gateways["vault"], tok.Auth.ClientToken)
+	for path, want := range map[string][]string{"compat-kv/data/hcl/ro": {"read"}, "compat-kv/data/hcl/rw": {"create", "read", "update"}} {
+		got, err := both.Sys().CapabilitiesSelfWithContext(ctx, path)
+		slices.Sort(got)
+		if err != nil || !slices.Equal(got, want) {
+			t.Fatalf("two policies, capabilities on %s: %v %v, want %v", path, got, err, want)
+		}
+	}
+	if _, err := both.KVv2("compat-kv").Put(ctx, "hcl/ro", map[string]any{"k": "v"}); !hasStatus(err, 403) {
+		t.Fatalf("write narrowed by the second policy: %v", err)
+	}
+	many := make([]string, 129)
+	for i := range many {
+		many[i] = fmt.Sprintf("compat-kv/data/p%d", i)
+	}
+	if _, err := both.Logical().WriteWithContext(ctx, "sys/capabilities-self", map[string]any{"paths": many}); !hasStatus(err, 400) || !strings.Contains(err.Error(), "at most 128 paths") {
+		t.Fatalf("capabilities of 129 paths: %v", err)
+	}
+}
+
 func compatHCLPolicies(t *testing.T, root *bao.Client) {
 	ctx := context.Background()
 	hcl := `path "compat-kv/data/hcl/*" { capabilities = ["create", "read", "update"] }
@@ -312,6 +380,20 @@ path "compat-kv/metadata/+/open" { capabilities = ["list", "read"] }
   allowed_parameters = { "a" = [] } }`)
 	if !hasStatus(err, 400) || !strings.Contains(err.Error(), "allowed_parameters") {
 		t.Fatalf("unsupported stanza: %v", err)
+	}
+	compatMountAccess(t, app)
+	compatPoliciesTogether(t, root)
+	for _, name := range []string{"default", "root"} {
+		if err := root.Sys().DeletePolicyWithContext(ctx, name); !hasStatus(err, 400) || !strings.Contains(err.Error(), "cannot delete") {
+			t.Fatalf("delete the %s policy: %v", name, err)
+		}
+	}
+	var big strings.Builder
+	for i := range 300 {
+		fmt.Fprintf(&big, "path \"compat-kv/data/p%d\" { capabilities = [\"read\"] }\n", i)
+	}
+	if err := root.Sys().PutPolicyWithContext(ctx, "compat-big", big.String()); !hasStatus(err, 400) || !strings.Contains(err.Error(), "path blocks") {
+		t.Fatalf("a policy of 300 path blocks: %v", err)
 	}
 	if err := root.Sys().DeletePolicyWithContext(ctx, "compat-hcl"); err != nil {
 		t.Fatalf("policy delete: %v", err)

@@ -6,6 +6,7 @@ package surreal
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -184,7 +186,10 @@ func (s *Server) spawn(ctx context.Context) error {
 	cmd.Dir = s.opts.Dir
 	cmd.Stderr = &logWriter{log: s.log}
 	// The server must not outlive us, even if we are killed without cleanup.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	// Its own process group: a Ctrl-C in the terminal reaches the devstack
+	// only, which closes its clients first and then stops the server in
+	// order (Close), instead of both stopping at once.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return fmt.Errorf("surrealdb stdout: %w", err)
@@ -309,10 +314,45 @@ func findDir(dir string) (string, error) {
 	return "", errors.New("localstack/surreal/server.mjs not found: run from the repository or set STRATUM_SURREAL_DIR")
 }
 
-// logWriter forwards the server's stderr lines to slog.
-type logWriter struct{ log *slog.Logger }
+// logWriter forwards the server's stderr to slog, a record per line. A
+// Rust dbg! print left in the engine ("[src/…/timestamp.rs:12:5] x = [",
+// then one line per element) is one Debug record, not a WARN per chunk.
+type logWriter struct {
+	log     *slog.Logger
+	mu      sync.Mutex
+	partial []byte   // a line not yet ended
+	dbg     []string // the lines of a dbg! print not yet closed
+	depth   int      // its open brackets
+}
+
+// dbgPrint is the prefix of a Rust dbg! line: [file.rs:line:column].
+var dbgPrint = regexp.MustCompile(`^\[[^\]\s]+\.rs:\d+(:\d+)?\] `)
 
 func (w *logWriter) Write(p []byte) (int, error) {
-	w.log.Warn(string(p))
-	return len(p), nil
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.partial = append(w.partial, p...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		w.line(string(w.partial[:i]))
+		w.partial = w.partial[i+1:]
+	}
+}
+
+func (w *logWriter) line(s string) {
+	switch {
+	case len(w.dbg) > 0 || dbgPrint.MatchString(s):
+		w.dbg = append(w.dbg, s)
+		w.depth += strings.Count(s, "[") + strings.Count(s, "{") + strings.Count(s, "(") -
+			strings.Count(s, "]") - strings.Count(s, "}") - strings.Count(s, ")")
+		if w.depth <= 0 || len(w.dbg) > 10_000 {
+			w.log.Debug("surrealdb debug print", "text", strings.Join(w.dbg, "\n"))
+			w.dbg, w.depth = nil, 0
+		}
+	case strings.TrimSpace(s) != "":
+		w.log.Warn(s)
+	}
 }

@@ -154,11 +154,25 @@ const engine = await native.SurrealNodeEngine.connect(opts.path, {
   capabilities: { live_query_notifications: true, functions: true, scripting: false, guest_access: true },
 });
 
+// inFlight holds the engine calls not yet answered: shutdown waits for them,
+// since the engine panics (Option::unwrap on None) when a call runs after free.
+const inFlight = new Set();
+let stopping = false;
+
+function execute(request) {
+  if (stopping) return Promise.reject(new Error("the server is shutting down"));
+  const p = engine.execute(request);
+  inFlight.add(p);
+  const done = () => inFlight.delete(p);
+  p.then(done, done);
+  return p;
+}
+
 async function call(method, params, session) {
   const pairs = [["id", int(0)], ["method", text(method)]];
   if (params) pairs.push(["params", array(params)]);
   if (session) pairs.push(["session", uuidItem(session)]);
-  const res = Buffer.from(await engine.execute(map(pairs)));
+  const res = Buffer.from(await execute(map(pairs)));
   if (res.subarray(0, ERROR_PREFIX.length).equals(ERROR_PREFIX)) {
     throw new Error(`engine ${method} failed: ${res.toString("utf8").replace(/[^\x20-\x7e]/g, " ")}`);
   }
@@ -176,6 +190,7 @@ async function call(method, params, session) {
 }
 
 const owners = new Map(); // session hex -> connection
+const connections = new Set(); // open connections, closed in order on shutdown
 
 class Connection {
   constructor(ws) {
@@ -216,7 +231,7 @@ class Connection {
       if (!hasSession) {
         request = Buffer.concat([header(5, entries.length + 1), buf.subarray(headerArg(buf, 0).next), text("session"), this.mainItem]);
       }
-      const result = Buffer.from(await engine.execute(request));
+      const result = Buffer.from(await execute(request));
       if (method === "attach" && hasSession) this.own(sessionKey);
       if (method === "detach" && hasSession) this.release(sessionKey);
       if (result.subarray(0, ERROR_PREFIX.length).equals(ERROR_PREFIX)) {
@@ -233,11 +248,16 @@ class Connection {
     this.send(Buffer.concat([header(5, 2), text("id"), idItem, text(kind), value]));
   }
 
-  async close() {
-    for (const key of [...this.sessions]) {
-      this.release(key);
-      try { await call("detach", null, hexToUuid(key)); } catch { /* already gone */ }
-    }
+  // close detaches the connection's sessions, once however often it is called.
+  close() {
+    this.closing ??= (async () => {
+      connections.delete(this);
+      for (const key of [...this.sessions]) {
+        this.release(key);
+        try { await call("detach", null, hexToUuid(key)); } catch { /* already gone */ }
+      }
+    })();
+    return this.closing;
   }
 }
 
@@ -300,6 +320,7 @@ httpServer.on("upgrade", (req, socket, head) => {
 
 wss.on("connection", async (ws) => {
   const conn = new Connection(ws);
+  connections.add(conn);
   const pending = [];
   let ready = false;
   ws.on("message", (data, isBinary) => {
@@ -327,9 +348,14 @@ httpServer.listen(Number(port), host, () => {
   console.log(JSON.stringify({ ready: true, url: `ws://${addr.address}:${addr.port}/rpc`, path: opts.path }));
 });
 
+// Shutdown in order: stop accepting, detach every connection's sessions,
+// let the engine calls under way finish, and only then free the engine.
 const stop = async () => {
-  wss.clients.forEach((ws) => ws.terminate());
   httpServer.close();
+  wss.clients.forEach((ws) => ws.terminate());
+  await Promise.allSettled([...connections].map((c) => c.close()));
+  stopping = true;
+  await Promise.allSettled([...inFlight]);
   try { await engine.free?.(); } catch { /* closing anyway */ }
   process.exit(0);
 };

@@ -109,10 +109,17 @@ type SyncReport struct {
 	Conflicts []string `json:"conflicts"`
 }
 
+// Sides a sync may prefer on a conflict.
+const (
+	PreferLocal  = "local"  // the folder's file wins
+	PreferRemote = "remote" // the graph's node wins
+)
+
 // Sync reconciles the folder dir (the project graph's files) with the
 // backend, both ways: a side that changed since the last sync wins; when
-// both changed differently, the node is a conflict and neither is touched.
-func Sync(ctx context.Context, b Backend, dir, graph string) (SyncReport, error) {
+// both changed differently, the node is a conflict and neither is touched,
+// unless prefer names the side to take (PreferLocal, PreferRemote).
+func Sync(ctx context.Context, b Backend, dir, graph, prefer string) (SyncReport, error) {
 	rep := SyncReport{Pushed: []string{}, Pulled: []string{}, Conflicts: []string{}}
 	statePath := filepath.Join(dir, ".sync.json")
 	var st syncState
@@ -174,12 +181,12 @@ func Sync(ctx context.Context, b Backend, dir, graph string) (SyncReport, error)
 		switch {
 		case f != nil && r != nil && f.hash == r.hash:
 			st.Hashes[id] = f.hash
-		case f != nil && (r == nil || r.hash == base) && f.hash != base:
+		case f != nil && (r == nil || r.hash == base || prefer == PreferLocal) && f.hash != base:
 			push.Nodes = append(push.Nodes, f.node)
 			push.Edges = append(push.Edges, f.edges...)
 			rep.Pushed = append(rep.Pushed, id)
 			st.Hashes[id] = f.hash
-		case r != nil && (f == nil || f.hash == base) && r.hash != base:
+		case r != nil && (f == nil || f.hash == base || prefer == PreferRemote) && r.hash != base:
 			pull := MarkdownFiles(Subgraph{Nodes: []Node{r.node}, Edges: r.edges})
 			if err := WriteFolder(dir, pull); err != nil {
 				return rep, err

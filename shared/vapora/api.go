@@ -309,12 +309,20 @@ func checkTags(tags []string) error {
 // A page of a board holds at most maxPage tasks of each column.
 const maxPage = 1000
 
+// listTasks serves GET /projects/{id}/tasks and its alias GET
+// /tasks?project_id=<id>.
 func (a *API) listTasks(w http.ResponseWriter, r *http.Request) error {
-	p, err := a.project(r.Context(), r.PathValue("id"), "read")
+	q := r.URL.Query()
+	id := r.PathValue("id")
+	if id == "" {
+		if id = q.Get("project_id"); id == "" {
+			return httpapi.BadRequest("project_id is required: GET /tasks?project_id=<id> or GET /projects/<id>/tasks lists a project's board")
+		}
+	}
+	p, err := a.project(r.Context(), id, "read")
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
 	status := q.Get("status")
 	if status != "" {
 		if err := oneOf("status", status, TaskStatuses); err != nil {

@@ -63,7 +63,8 @@ func (s *Server) serveEngine(ctx context.Context, w http.ResponseWriter, r *http
 		var v any
 		return badRequest("failed to parse JSON input: %v", json.Unmarshal(body, &v))
 	}
-	req := keeper.EngineRequest{Engine: m.Type, MountUUID: m.UUID, MountPath: m.Path, Operation: operationOf(r), Path: rest, Body: body}
+	req := keeper.EngineRequest{Engine: m.Type, MountUUID: m.UUID, MountPath: m.Path, Operation: operationOf(r), Path: rest, Body: body,
+		DefaultLeaseTTL: m.Config.DefaultLeaseTTL, MaxLeaseTTL: m.Config.MaxLeaseTTL}
 	if token != nil {
 		req.TokenHash, req.DisplayName = token.Hash, token.DisplayName
 	}

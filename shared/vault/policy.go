@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -115,8 +116,11 @@ func (p *policies) list(ctx context.Context) ([]string, error) {
 }
 
 func (p *policies) delete(ctx context.Context, name string) error {
-	if name == "root" {
-		return badRequest("cannot delete the root policy")
+	switch name {
+	case "root":
+		return badRequest("cannot delete %q policy", name)
+	case "default":
+		return badRequest("cannot delete default policy")
 	}
 	defer p.recent.Clear()
 	return p.write(ctx, name, nil)
@@ -138,25 +142,106 @@ func (p *policies) documents(ctx context.Context, names []string) ([]*authz.Docu
 
 func (p *policies) read(ctx context.Context, names []string) ([]*authz.Document, error) {
 	rows, err := p.readChecked(ctx, names)
+	slices.SortFunc(rows, func(a, b policyRow) int { return strings.Compare(a.Name, b.Name) }) // HCL policies combine in name order
 	if err != nil {
 		return nil, err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	docs := make([]*authz.Document, 0, len(rows))
+	var hclRows []policyRow
+	var docs []*authz.Document
 	for _, r := range rows {
-		c, ok := p.cache[r.Name]
-		if !ok || c.text != r.Text {
-			doc, err := p.parse(r.Name, r.Text)
-			if err != nil {
-				return nil, fmt.Errorf("stored policy %q: %w", r.Name, err)
-			}
-			c = cachedDoc{text: r.Text, doc: doc}
-			p.cache[r.Name] = c
+		if r.HCL != "" {
+			hclRows = append(hclRows, r)
+			continue
 		}
-		docs = append(docs, c.doc)
+		doc, err := p.cached(r.Name, r.Text, func() (string, error) { return r.Text, nil })
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, doc)
+	}
+	switch len(hclRows) {
+	case 0:
+	case 1:
+		doc, err := p.cached(hclRows[0].Name, hclRows[0].Text, func() (string, error) { return hclRows[0].Text, nil })
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, doc)
+	default:
+		doc, err := p.combinedHCL(hclRows)
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, doc)
 	}
 	return docs, nil
+}
+
+// cached parses the Cedar text that translate gives for key, once per text.
+func (p *policies) cached(key, text string, translate func() (string, error)) (*authz.Document, error) {
+	p.mu.Lock()
+	c, ok := p.cache[key]
+	p.mu.Unlock()
+	if ok && c.text == text {
+		return c.doc, nil
+	}
+	cedarText, err := translate()
+	if err != nil {
+		return nil, err
+	}
+	doc, err := p.parse(key, cedarText)
+	if err != nil {
+		return nil, fmt.Errorf("stored policy %q: %w", key, err)
+	}
+	p.mu.Lock()
+	p.cache[key] = cachedDoc{text: text, doc: doc}
+	p.mu.Unlock()
+	return doc, nil
+}
+
+// hclRules are the named policies' HCL rules merged as Vault merges them;
+// cedar says whether one of them was written as Cedar (and has none).
+func (p *policies) hclRules(ctx context.Context, names []string) (rules []hclRule, cedar bool, err error) {
+	rows, err := p.readChecked(ctx, names)
+	if err != nil {
+		return nil, false, err
+	}
+	var sets [][]hclRule
+	for i := range rows {
+		if rows[i].HCL == "" {
+			cedar = true
+			continue
+		}
+		rules, err := parseHCLPolicy(rows[i].HCL)
+		if err != nil {
+			return nil, false, fmt.Errorf("stored policy %q: %w", rows[i].Name, err)
+		}
+		sets = append(sets, rules)
+	}
+	return mergeHCLRules(sets...), cedar, nil
+}
+
+// combinedHCL is the one Cedar document of several HCL policies, decided as
+// Vault decides a token's policies together: the most specific pattern of
+// all of them wins (see mergeHCLRules).
+func (p *policies) combinedHCL(rows []policyRow) (*authz.Document, error) {
+	names := make([]string, len(rows))
+	texts := make([]string, len(rows))
+	for i, r := range rows {
+		names[i], texts[i] = r.Name, r.HCL
+	}
+	key := "hcl:" + strings.Join(names, "+")
+	return p.cached(key, strings.Join(texts, "\x00"), func() (string, error) {
+		sets := make([][]hclRule, len(rows))
+		for i, r := range rows {
+			rules, err := parseHCLPolicy(r.HCL)
+			if err != nil {
+				return "", fmt.Errorf("stored policy %q: %w", r.Name, err)
+			}
+			sets[i] = rules
+		}
+		return hclToCedar(strings.Join(names, ", "), mergeHCLRules(sets...)), nil
+	})
 }
 
 // authorize asks Cedar whether t may do capability on path (within mount).

@@ -21,9 +21,15 @@ import (
 // grants nothing and wins over every other capability of that pattern).
 // The translation keeps that within the document: each rule's Cedar policy
 // excludes the paths that a more specific pattern of the same document
-// matches. Across documents Cedar joins permits, and a deny (a forbid)
-// wins everywhere, where Vault would let a more specific pattern of
-// another policy decide.
+// matches. A token with several HCL policies is decided as Vault decides
+// it: their rules are merged (capabilities of one pattern joined, a deny
+// absorbing the rest) and translated as one document (see combinedHCL), so
+// a narrower path of any of them decides. Policies written as Cedar join
+// that document with Cedar's own rule (any permit, no forbid).
+
+// maxHCLPathBlocks bounds one HCL policy: each rule excludes the more
+// specific overlapping patterns, so the translation grows with their square.
+const maxHCLPathBlocks = 256
 
 // hclRule is one pattern's capabilities, with every block of that path merged.
 type hclRule struct {
@@ -52,6 +58,9 @@ func parseHCLPolicy(text string) ([]hclRule, error) {
 	list, ok := root.Node.(*ast.ObjectList)
 	if !ok {
 		return nil, fmt.Errorf("failed to parse policy: does not contain a root object")
+	}
+	if n := len(list.Items); n > maxHCLPathBlocks {
+		return nil, fmt.Errorf("policy has %d blocks; at most %d path blocks are supported", n, maxHCLPathBlocks)
 	}
 	byPattern := map[string]*hclRule{}
 	var order []string
@@ -88,6 +97,36 @@ func parseHCLPolicy(text string) ([]hclRule, error) {
 		rules = append(rules, *byPattern[p])
 	}
 	return rules, nil
+}
+
+// mergeHCLRules joins several policies' rules as Vault's ACL does: one rule
+// per pattern with the union of its capabilities, where a deny in any of
+// them leaves only the deny.
+func mergeHCLRules(sets ...[]hclRule) []hclRule {
+	index := map[string]int{}
+	var out []hclRule
+	for _, rules := range sets {
+		for _, r := range rules {
+			i, ok := index[r.pattern]
+			if !ok {
+				index[r.pattern] = len(out)
+				out = append(out, hclRule{pattern: r.pattern, caps: slices.Clone(r.caps)})
+				continue
+			}
+			switch {
+			case slices.Contains(out[i].caps, "deny"):
+			case slices.Contains(r.caps, "deny"):
+				out[i].caps = []string{"deny"}
+			default:
+				for _, c := range r.caps {
+					if !slices.Contains(out[i].caps, c) {
+						out[i].caps = append(out[i].caps, c)
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 func itemKey(item *ast.ObjectItem, i int) string {
@@ -206,6 +245,59 @@ func (p hclPattern) outranks(q hclPattern) bool {
 	return p.text > q.text
 }
 
+// literal is the pattern's text before its first wildcard.
+func (p hclPattern) literal() string { return p.text[:p.firstWildcard] }
+
+// matches tells whether path is one of the pattern's paths.
+func (p hclPattern) matches(path string) bool {
+	segs := strings.Split(path, "/")
+	if len(segs) < len(p.segments) || !p.glob && len(segs) != len(p.segments) {
+		return false
+	}
+	for i, s := range p.segments {
+		switch {
+		case i == len(p.segments)-1 && p.glob:
+			return s == "+" || strings.HasPrefix(strings.Join(segs[i:], "/"), s)
+		case s != "+" && s != segs[i]:
+			return false
+		}
+	}
+	return true
+}
+
+// mayOverlap is false when no path can match both patterns; true when
+// unsure. A rule need not exclude a more specific pattern it cannot meet,
+// which keeps most translations linear in the number of path blocks.
+func (p hclPattern) mayOverlap(q hclPattern) bool {
+	lp, lq := p.literal(), q.literal()
+	switch {
+	case !strings.HasPrefix(lp, lq) && !strings.HasPrefix(lq, lp):
+		return false
+	case p.exact():
+		return q.matches(p.text)
+	case q.exact():
+		return p.matches(q.text)
+	case !p.glob && len(p.segments) < len(q.segments), !q.glob && len(q.segments) < len(p.segments),
+		!p.glob && !q.glob && len(p.segments) != len(q.segments):
+		return false
+	}
+	for i := range min(len(p.segments), len(q.segments)) {
+		a, b := p.segments[i], q.segments[i]
+		aGlob := p.glob && i == len(p.segments)-1
+		bGlob := q.glob && i == len(q.segments)-1
+		switch {
+		case a == "+" || b == "+" || a == b:
+		case aGlob || bGlob:
+			if !strings.HasPrefix(a, b) && !strings.HasPrefix(b, a) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // indexedPath is the path as the Path entity's "indexed" attribute holds
 // it: "/0:secret/1:data/2:app/3." for secret/data/app, so that a + can be
 // matched as exactly one segment with Cedar's like. Each "/<i>:" and the
@@ -255,7 +347,7 @@ func hclToCedar(name string, rules []hclRule) string {
 	for i, r := range rules {
 		cond := []string{patterns[i].cedarMatch()}
 		for j, q := range patterns {
-			if j != i && q.outranks(patterns[i]) {
+			if j != i && q.outranks(patterns[i]) && q.mayOverlap(patterns[i]) {
 				cond = append(cond, "!("+q.cedarMatch()+")")
 			}
 		}

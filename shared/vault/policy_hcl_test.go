@@ -28,6 +28,12 @@ func hclEngine(t *testing.T, text string) func(path, capability string) bool {
 	if err != nil {
 		t.Fatalf("translation does not validate: %v\n%s", err, hclToCedar("p", rules))
 	}
+	return docDecides(t, doc)
+}
+
+// docDecides evaluates a Cedar document as the vault evaluates requests.
+func docDecides(t *testing.T, doc *authz.Document) func(path, capability string) bool {
+	t.Helper()
 	engine, err := authz.NewEngine("vault", doc)
 	if err != nil {
 		t.Fatal(err)
@@ -269,5 +275,218 @@ func TestHCLPolicyRefusals(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want an error with %q", text, err, want)
 		}
+	}
+}
+
+// vaultACL is Vault's ACL over several policies written out as OpenBao's
+// vault/policy/acl.go builds and consults it: exact, prefix (trailing *) and
+// segment-wildcard (+) rules kept apart, a pattern's capabilities joined
+// across policies with a deny absorbing the rest; a request takes the exact
+// rule, else the longest prefix rule, else the highest-priority candidate of
+// the prefix and + rules.
+type vaultACL struct {
+	exact, prefix, segment map[string][]string
+}
+
+func newVaultACL(policies ...[]hclRule) vaultACL {
+	a := vaultACL{exact: map[string][]string{}, prefix: map[string][]string{}, segment: map[string][]string{}}
+	for _, rules := range policies {
+		for _, r := range rules {
+			tree, key := a.exact, r.pattern
+			switch {
+			case strings.Contains(r.pattern, "+"):
+				tree = a.segment
+			case strings.HasSuffix(r.pattern, "*"):
+				tree, key = a.prefix, strings.TrimSuffix(r.pattern, "*")
+			}
+			old, ok := tree[key]
+			switch {
+			case !ok:
+				tree[key] = append([]string{}, r.caps...)
+			case contains(old, "deny"):
+			case contains(r.caps, "deny"):
+				tree[key] = []string{"deny"}
+			default:
+				tree[key] = append(old, r.caps...)
+			}
+		}
+	}
+	return a
+}
+
+type vaultCandidate struct {
+	first, wildcards int
+	isPrefix         bool
+	path             string
+	caps             []string
+}
+
+// lower is acl.go's priority order: is c below d?
+func (c vaultCandidate) lower(d vaultCandidate) bool {
+	switch {
+	case c.first != d.first:
+		return c.first < d.first
+	case c.isPrefix != d.isPrefix:
+		return c.isPrefix
+	case c.wildcards != d.wildcards:
+		return c.wildcards > d.wildcards
+	case len(c.path) != len(d.path):
+		return len(c.path) < len(d.path)
+	}
+	return c.path < d.path
+}
+
+func (a vaultACL) allows(path, capability string) bool {
+	caps, ok := a.exact[path]
+	if !ok {
+		var best *vaultCandidate
+		longest := -1
+		for prefix, pc := range a.prefix {
+			if strings.HasPrefix(path, prefix) && len(prefix) > longest {
+				longest = len(prefix)
+				best = &vaultCandidate{first: len(prefix), isPrefix: true, path: prefix, caps: pc}
+			}
+		}
+		parts := strings.Split(path, "/")
+	next:
+		for full, pc := range a.segment {
+			c := vaultCandidate{first: strings.Index(full, "+"), path: strings.TrimSuffix(full, "*"), caps: pc}
+			c.isPrefix = c.path != full
+			wc := strings.Split(c.path, "/")
+			if len(parts) < len(wc) || !c.isPrefix && len(wc) != len(parts) {
+				continue
+			}
+			for i, w := range wc {
+				switch {
+				case w == "+":
+					c.wildcards++
+				case w == parts[i]:
+				case c.isPrefix && i == len(wc)-1 && strings.HasPrefix(parts[i], w):
+				default:
+					continue next
+				}
+			}
+			if best == nil || best.lower(c) {
+				best = &c
+			}
+		}
+		if best == nil {
+			return false
+		}
+		caps = best.caps
+	}
+	return !contains(caps, "deny") && contains(caps, capability)
+}
+
+// Random sets of policies on one token: the vault decides as Vault's ACL,
+// so a narrower path in a second policy narrows (or widens) the first.
+func TestHCLPoliciesTogetherMatchVaultACL(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	segs := []string{"a", "b", "ab", "+"}
+	caps := [][]string{{"read"}, {"read", "list"}, {"deny"}, {}, {"update"}, {"list"}}
+	pattern := func() string {
+		parts := []string{"secret"}
+		for range 1 + rng.IntN(3) {
+			parts = append(parts, segs[rng.IntN(len(segs))])
+		}
+		p := strings.Join(parts, "/")
+		switch rng.IntN(3) {
+		case 0:
+		case 1:
+			if !strings.HasSuffix(p, "+") {
+				p += "*"
+				break
+			}
+			fallthrough
+		default:
+			p += "/*"
+		}
+		return p
+	}
+	p, err := newPolicies(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 150 {
+		var rows []policyRow
+		var sets [][]hclRule
+		for i := range 2 + rng.IntN(2) {
+			var b strings.Builder
+			for range 1 + rng.IntN(4) {
+				fmt.Fprintf(&b, "path %q { capabilities = [%s] }\n", pattern(), quoteAll(caps[rng.IntN(len(caps))]))
+			}
+			rules, err := parseHCLPolicy(b.String())
+			if err != nil {
+				t.Fatalf("%v\n%s", err, b.String())
+			}
+			rows = append(rows, policyRow{Name: fmt.Sprintf("p%d", i), HCL: b.String()})
+			sets = append(sets, rules)
+		}
+		doc, err := p.combinedHCL(rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		allowed := docDecides(t, doc)
+		acl := newVaultACL(sets...)
+		for range 30 {
+			var parts []string
+			for range 1 + rng.IntN(4) {
+				parts = append(parts, []string{"a", "b", "ab", "abc", "x"}[rng.IntN(5)])
+			}
+			path := "secret/" + strings.Join(parts, "/")
+			for _, c := range []string{"read", "list", "update"} {
+				if got, want := allowed(path, c), acl.allows(path, c); got != want {
+					var all strings.Builder
+					for _, r := range rows {
+						fmt.Fprintf(&all, "# %s\n%s", r.Name, r.HCL)
+					}
+					t.Fatalf("round %d: %s on %s: vault here %v, Vault's ACL %v\npolicies:\n%s", round, c, path, got, want, all.String())
+				}
+			}
+		}
+	}
+}
+
+// A second policy's narrower path narrows the first's broad grant, and a
+// deny under a broad path of one policy yields to a more specific grant.
+func TestHCLPoliciesTogetherMostSpecificWins(t *testing.T) {
+	p, err := newPolicies(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := p.combinedHCL([]policyRow{
+		{Name: "broad", HCL: `path "secret/*" { capabilities = ["read", "update"] }
+path "kv/*" { capabilities = ["deny"] }`},
+		{Name: "narrow", HCL: `path "secret/app/*" { capabilities = ["read"] }
+path "kv/open" { capabilities = ["read"] }`},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed := docDecides(t, doc)
+	for _, c := range []struct {
+		path, capability string
+		want             bool
+	}{
+		{"secret/other", "update", true},
+		{"secret/app/db", "read", true},
+		{"secret/app/db", "update", false}, // narrowed by the second policy
+		{"kv/open", "read", true},          // the exact path outranks the deny glob
+		{"kv/closed", "read", false},
+	} {
+		if got := allowed(c.path, c.capability); got != c.want {
+			t.Errorf("%s on %s: %v, want %v", c.capability, c.path, got, c.want)
+		}
+	}
+}
+
+// A policy of more path blocks than the cap is refused by name.
+func TestHCLPolicyPathBlockCap(t *testing.T) {
+	var b strings.Builder
+	for i := range maxHCLPathBlocks + 1 {
+		fmt.Fprintf(&b, "path \"secret/p%d\" { capabilities = [\"read\"] }\n", i)
+	}
+	if _, err := parseHCLPolicy(b.String()); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("at most %d path blocks", maxHCLPathBlocks)) {
+		t.Fatalf("%d blocks: %v, want the cap named", maxHCLPathBlocks+1, err)
 	}
 }

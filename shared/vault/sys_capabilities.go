@@ -76,6 +76,10 @@ func (s *Server) capabilitiesAPI(w http.ResponseWriter, r *http.Request, path st
 	return nil
 }
 
+// maxCapabilityPaths bounds one capabilities request: each path is a
+// policy evaluation per capability.
+const maxCapabilityPaths = 128
+
 // capabilityPaths reads "paths" (a list or a comma-separated string) or the
 // older "path".
 func capabilityPaths(one, many json.RawMessage) ([]string, error) {
@@ -100,6 +104,9 @@ func capabilityPaths(one, many json.RawMessage) ([]string, error) {
 	}
 	if len(out) == 0 {
 		return nil, badRequest("missing 'paths'")
+	}
+	if len(out) > maxCapabilityPaths {
+		return nil, badRequest("%d paths asked; at most %d paths per request", len(out), maxCapabilityPaths)
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,14 +19,15 @@ import (
 
 // uiMount answers the CLI's KV preflight: the mount that serves path, with
 // its type and options (options.version tells KV v1 from v2) and its path.
-// As in OpenBao, a path under no mount is a 403, so that this cannot be used
-// to list mounts.
+// As in OpenBao, a path under no mount, or a mount the token has no
+// capability under, is a 403, so that this cannot be used to list mounts.
 func (s *Server) uiMount(w http.ResponseWriter, r *http.Request, path string) error {
 	if r.Method != http.MethodGet {
 		return errUnsupported
 	}
 	ctx := r.Context()
-	if _, err := s.tokens.authenticate(ctx, r); err != nil {
+	t, err := s.tokens.authenticate(ctx, r)
+	if err != nil {
 		return err
 	}
 	path = strings.Trim(path, "/")
@@ -36,10 +38,43 @@ func (s *Server) uiMount(w http.ResponseWriter, r *http.Request, path string) er
 	if !ok {
 		return errPermissionDenied
 	}
+	if access, err := s.hasMountAccess(ctx, r, t, m.Path); err != nil || !access {
+		if err == nil {
+			err = errPermissionDenied
+		}
+		return err
+	}
 	data := m.describe()
 	data["path"] = m.Path
 	respond(w, http.StatusOK, data, nil, "system")
 	return nil
+}
+
+// hasMountAccess is OpenBao's test for a mount's preflight: the token has a
+// capability on the mount's own path, or one of its HCL policies grants a
+// capability (not a deny) on a path that can fall under the mount. Cedar
+// conditions cannot be walked as HCL paths are, so a token with a policy
+// written as Cedar passes whenever the mount exists, as it did before.
+func (s *Server) hasMountAccess(ctx context.Context, r *http.Request, t *Token, mountPath string) (bool, error) {
+	caps, err := s.capabilitiesOn(ctx, r, t, mountPath)
+	if err != nil || !slices.Contains(caps, "deny") {
+		return err == nil, err
+	}
+	rules, cedar, err := s.policies.hclRules(ctx, t.Policies)
+	if err != nil || cedar {
+		return cedar && err == nil, err
+	}
+	under := newHCLPattern(mountPath + "*")
+	for _, rule := range rules {
+		if len(rule.caps) == 0 || slices.Contains(rule.caps, "deny") {
+			continue
+		}
+		p := newHCLPattern(rule.pattern)
+		if strings.HasPrefix(strings.TrimSuffix(rule.pattern, "*"), mountPath) || p.plusCount > 0 && p.mayOverlap(under) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // leader is Vault's sys/leader for a vault without HA standbys: every
@@ -56,11 +91,8 @@ func (s *Server) leader(w http.ResponseWriter, r *http.Request) error {
 	if st.Sealed {
 		return errSealed
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{
-		"ha_enabled": false, "is_self": false, "active_time": "0001-01-01T00:00:00Z",
-		"leader_address": "", "leader_cluster_address": "", "performance_standby": false,
-		"performance_standby_last_remote_wal": 0,
-	})
+	// OpenBao without HA storage answers ha_enabled alone (the rest are omitempty).
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"ha_enabled": false})
 	return nil
 }
 
@@ -148,8 +180,11 @@ func (m Mount) tuneView() map[string]any {
 	if def == 0 {
 		def = min(int64(systemMaxTTL.Seconds()), mx)
 	}
-	return map[string]any{"default_lease_ttl": def, "max_lease_ttl": mx, "force_no_cache": false,
-		"description": m.Description, "options": m.Options}
+	out := map[string]any{"default_lease_ttl": def, "max_lease_ttl": mx, "force_no_cache": false, "description": m.Description}
+	if len(m.Options) > 0 {
+		out["options"] = m.Options // as OpenBao, only a mount with options has the key
+	}
+	return out
 }
 
 // applyTune sets what body asks on m; "system" (or 0) means the default.

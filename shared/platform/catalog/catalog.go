@@ -235,7 +235,7 @@ var Functions = []Function{
 		Routes: []Route{
 			{"GET", "/openapi.json"},
 			{"GET", "/projects"}, {"POST", "/projects"}, {"GET", "/projects/{id}"}, {"PUT", "/projects/{id}"},
-			{"DELETE", "/projects/{id}"}, {"GET", "/projects/{id}/tasks"}, {"POST", "/tasks"}, {"GET", "/tasks/{id}"},
+			{"DELETE", "/projects/{id}"}, {"GET", "/projects/{id}/tasks"}, {"GET", "/tasks"}, {"POST", "/tasks"}, {"GET", "/tasks/{id}"},
 			{"PUT", "/tasks/{id}"}, {"DELETE", "/tasks/{id}"}, {"POST", "/tasks/{id}/assign"}, {"PUT", "/tasks/{id}/status"},
 			{"PUT", "/tasks/{id}/order"}, {"GET", "/projects/{id}/integrity"}, {"POST", "/projects/{id}/integrity/repair"},
 		},

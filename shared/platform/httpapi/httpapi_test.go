@@ -385,3 +385,25 @@ func TestMuxPattern(t *testing.T) {
 		}
 	}
 }
+
+// The access log names the route the innermost router matched, although it
+// matched on a copy of the request made by a layer between (as an auth
+// middleware's WithContext), not "/" of the outer catch-all.
+func TestAccessLogNamesTheInnerRoute(t *testing.T) {
+	var logs bytes.Buffer
+	inner := http.NewServeMux()
+	o := httpapi.Options{}
+	inner.Handle("GET /things/{id}", o.Handle(func(w http.ResponseWriter, r *http.Request) error {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}))
+	outer := http.NewServeMux()
+	outer.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inner.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), struct{}{}, 1)))
+	}))
+	h := httpapi.Options{Function: "demo", Logger: slog.New(slog.NewJSONHandler(&logs, nil))}.Middleware(outer)
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/things/7", nil))
+	if !strings.Contains(logs.String(), `"route":"GET /things/{id}"`) {
+		t.Fatalf("access log: %s", logs.String())
+	}
+}

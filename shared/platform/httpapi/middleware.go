@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -38,6 +39,7 @@ type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 // error shape. 5xx causes are logged; their detail never reaches the client.
 func (o Options) Handle(h HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		NoteRoute(r)
 		if err := h(w, r); err != nil {
 			o.WriteError(w, r, err)
 		}
@@ -60,6 +62,21 @@ func (o Options) errorWriter() ErrorWriter {
 	return WriteJSONError
 }
 
+// routeNote is where a router below the middleware leaves the pattern it
+// matched: it matches on a copy of the request (an auth layer's
+// WithContext), whose Pattern the middleware never sees.
+type routeNote struct{ pattern string }
+
+type routeNoteKey struct{}
+
+// NoteRoute records the pattern r matched for the middleware's access log
+// and metrics; the most specific router (the last to call it) wins.
+func NoteRoute(r *http.Request) {
+	if n, ok := r.Context().Value(routeNoteKey{}).(*routeNote); ok && r.Pattern != "" {
+		n.pattern = r.Pattern
+	}
+}
+
 // Middleware wraps next with request ids, the body limit, panic recovery,
 // an access log line and metrics.
 func (o Options) Middleware(next http.Handler) http.Handler {
@@ -77,9 +94,11 @@ func (o Options) Middleware(next http.Handler) http.Handler {
 		if id == "" || len(id) > 128 {
 			id = NewRequestID()
 		}
+		note := &routeNote{}
 		ctx := obs.WithLogger(r.Context(), base)
 		ctx = obs.WithRequestID(ctx, id)
 		ctx = obs.WithTrace(ctx, requestTrace(r))
+		ctx = context.WithValue(ctx, routeNoteKey{}, note)
 		r = r.WithContext(ctx)
 		w.Header().Set(RequestIDHeader, id)
 		rec := &statusRecorder{ResponseWriter: w, req: r, errors: o.errorWriter()}
@@ -97,7 +116,10 @@ func (o Options) Middleware(next http.Handler) http.Handler {
 					o.errorWriter()(rec, r, http.StatusInternalServerError, "internal", "internal error")
 				}
 			}
-			route := r.Pattern
+			route := note.pattern
+			if route == "" {
+				route = r.Pattern
+			}
 			if route == "" {
 				route = "unmatched"
 			}

@@ -143,9 +143,17 @@ func (sp Spec[S]) Handler(svc S) http.Handler {
 		if auth != nil && !op.Public {
 			h = auth(h)
 		}
-		mux.Handle(MuxPattern(op.Method, op.Path), h)
+		mux.Handle(MuxPattern(op.Method, op.Path), noted(h))
 	}
 	return mux
+}
+
+// noted records the matched pattern for the access log (see NoteRoute).
+func noted(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		NoteRoute(r)
+		h.ServeHTTP(w, r)
+	})
 }
 
 // checkQuery refuses a query parameter the operation does not declare, so

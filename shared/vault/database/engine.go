@@ -252,15 +252,24 @@ type role struct {
 }
 
 // ttls are the role's effective default and maximum lease TTLs.
-func (r *role) ttls() (time.Duration, time.Duration) {
+// ttls are a lease's default and maximum TTL: the role's, within the
+// mount's tuned ones (sys/mounts/<path>/tune), within the system's.
+func (r *role) ttls(req keeper.EngineRequest) (time.Duration, time.Duration) {
+	mountDef, mountMax := time.Duration(req.DefaultLeaseTTL)*time.Second, time.Duration(req.MaxLeaseTTL)*time.Second
+	if mountMax == 0 {
+		mountMax = maxLeaseTTL
+	}
+	if mountDef == 0 {
+		mountDef = defaultLeaseTTL
+	}
 	def, max := r.DefaultTTL, r.MaxTTL
-	if max == 0 {
-		max = maxLeaseTTL
+	if max == 0 || max > mountMax {
+		max = mountMax
 	}
 	if def == 0 {
-		def = min(defaultLeaseTTL, max)
+		def = mountDef
 	}
-	return def, max
+	return min(def, max), max
 }
 
 func (m mount) readRole(name string) (keeper.EngineResponse, error) {
@@ -327,7 +336,7 @@ func (m mount) creds(name string) (keeper.EngineResponse, error) {
 		return keeper.EngineResponse{}, invalid("%q is not an allowed role", name)
 	}
 	now := m.e.now()
-	ttl, maxTTL := r.ttls()
+	ttl, maxTTL := r.ttls(m.req)
 	username, password := newUsername(m.req.DisplayName, name, now), newPassword()
 	vars := map[string]string{"name": username, "username": username, "password": password, "expiration": expiration(now.Add(ttl))}
 	conn, err := c.connect(m.ctx)

@@ -44,6 +44,10 @@ type EngineRequest struct {
 	MountPath   string `json:"mount_path,omitempty"`
 	TokenHash   string `json:"token_hash,omitempty"`
 	DisplayName string `json:"display_name,omitempty"`
+	// DefaultLeaseTTL and MaxLeaseTTL are the mount's tuned lease TTLs in
+	// seconds (sys/mounts/<path>/tune), 0 where the system default applies.
+	DefaultLeaseTTL int64 `json:"default_lease_ttl,omitempty"`
+	MaxLeaseTTL     int64 `json:"max_lease_ttl,omitempty"`
 }
 
 // EngineResponse is an engine's answer, in Vault's envelope terms.

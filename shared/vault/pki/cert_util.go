@@ -92,19 +92,17 @@ func namesFrom(f engine.Fields) (string, []string, []net.IP, error) {
 }
 
 // validity computes NotBefore/NotAfter from ttl, role limits and the CA's
-// own expiry; a TTL above the role's max_ttl is capped with a warning.
-func validity(f engine.Fields, role *Role, ca *x509.Certificate) (time.Time, time.Time, []string, error) {
+// own expiry and the mount's tuned TTLs; a TTL above the role's max_ttl or
+// the mount's max_lease_ttl is capped with a warning.
+func (m mount) validity(f engine.Fields, role *Role, ca *x509.Certificate) (time.Time, time.Time, []string, error) {
 	ttl, err := f.Duration("ttl")
 	if err != nil {
 		return time.Time{}, time.Time{}, nil, err
 	}
-	var warnings []string
 	if ttl == 0 && role != nil {
 		ttl = role.TTL
 	}
-	if ttl == 0 {
-		ttl = defaultTTL
-	}
+	ttl, warnings := m.mountTTL(ttl)
 	if role != nil && role.MaxTTL > 0 && ttl > role.MaxTTL {
 		warnings = append(warnings, fmt.Sprintf("TTL %q is longer than the role's max_ttl %q; capping", ttl, role.MaxTTL))
 		ttl = role.MaxTTL

@@ -7,6 +7,7 @@ package pki
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"time"
 
@@ -40,6 +41,23 @@ type mount struct {
 	route  string        // the request's path below the mount
 	f      engine.Fields // the request's body
 	p      engine.Params // what the path's pattern captured
+	// defTTL and maxTTL are the mount's tuned lease TTLs, 0 where untuned.
+	defTTL, maxTTL time.Duration
+}
+
+// mountTTL applies the mount's tuned TTLs to a certificate's: its default
+// when none was asked, its maximum as a cap (with a warning), as Vault.
+func (m mount) mountTTL(ttl time.Duration) (time.Duration, []string) {
+	if ttl == 0 && m.defTTL > 0 {
+		ttl = m.defTTL
+	}
+	if ttl == 0 {
+		ttl = defaultTTL
+	}
+	if m.maxTTL > 0 && ttl > m.maxTTL {
+		return m.maxTTL, []string{fmt.Sprintf("TTL %q is longer than the mount's max_lease_ttl %q; capping", ttl, m.maxTTL)}
+	}
+	return ttl, nil
 }
 
 func (m mount) path(p string) string { return m.prefix + p }

@@ -11,7 +11,7 @@ import (
 )
 
 // leafTemplate is a certificate for names under role.
-func leafTemplate(f engine.Fields, role *Role, ca *caBundle, cn string, dns []string, ips []net.IP) (*x509.Certificate, []string, error) {
+func (m mount) leafTemplate(f engine.Fields, role *Role, ca *caBundle, cn string, dns []string, ips []net.IP) (*x509.Certificate, []string, error) {
 	exclude, err := f.Bool("exclude_cn_from_sans")
 	if err != nil {
 		return nil, nil, err
@@ -39,7 +39,7 @@ func leafTemplate(f engine.Fields, role *Role, ca *caBundle, cn string, dns []st
 		t.ExtKeyUsage = append(t.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
 	}
 	var warnings []string
-	if t.NotBefore, t.NotAfter, warnings, err = validity(f, role, ca.cert); err != nil {
+	if t.NotBefore, t.NotAfter, warnings, err = m.validity(f, role, ca.cert); err != nil {
 		return nil, nil, err
 	}
 	return t, warnings, nil
@@ -60,7 +60,7 @@ func (m mount) issue() (keeper.EngineResponse, error) {
 	if err != nil {
 		return keeper.EngineResponse{}, err
 	}
-	tmpl, warnings, err := leafTemplate(f, role, ca, cn, dns, ips)
+	tmpl, warnings, err := m.leafTemplate(f, role, ca, cn, dns, ips)
 	if err != nil {
 		return keeper.EngineResponse{}, err
 	}
@@ -106,7 +106,7 @@ func (m mount) sign() (keeper.EngineResponse, error) {
 	}
 	dns = append(dns, csr.DNSNames...)
 	ips = append(ips, csr.IPAddresses...)
-	tmpl, warnings, err := leafTemplate(f, role, ca, cn, dns, ips)
+	tmpl, warnings, err := m.leafTemplate(f, role, ca, cn, dns, ips)
 	if err != nil {
 		return keeper.EngineResponse{}, err
 	}

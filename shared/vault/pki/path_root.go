@@ -40,9 +40,7 @@ func (m mount) generateRoot() (keeper.EngineResponse, error) {
 	if err != nil {
 		return keeper.EngineResponse{}, err
 	}
-	if ttl == 0 {
-		ttl = defaultTTL
-	}
+	ttl, warnings := m.mountTTL(ttl)
 	now := time.Now().UTC()
 	tmpl.NotBefore, tmpl.NotAfter = now.Add(-backdate), now.Add(ttl)
 	spki, err := key.spki()
@@ -53,7 +51,9 @@ func (m mount) generateRoot() (keeper.EngineResponse, error) {
 	if err != nil {
 		return keeper.EngineResponse{}, fmt.Errorf("create root certificate: %w", err)
 	}
-	return m.installCA(der, key, nil, exported)
+	res, err := m.installCA(der, key, nil, exported)
+	res.Warnings = append(res.Warnings, warnings...)
+	return res, err
 }
 
 func (m mount) deleteRoot() (keeper.EngineResponse, error) {
@@ -99,7 +99,7 @@ func (m mount) signIntermediate() (keeper.EngineResponse, error) {
 		tmpl.Subject.CommonName = cn
 	}
 	var warnings []string
-	if tmpl.NotBefore, tmpl.NotAfter, warnings, err = validity(f, nil, ca.cert); err != nil {
+	if tmpl.NotBefore, tmpl.NotAfter, warnings, err = m.validity(f, nil, ca.cert); err != nil {
 		return keeper.EngineResponse{}, err
 	}
 	der, err := createCertificate(tmpl, csr.RawSubjectPublicKeyInfo, ca.cert, ca.key)

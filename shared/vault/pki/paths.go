@@ -2,6 +2,7 @@ package pki
 
 import (
 	"context"
+	"time"
 
 	"github.com/stratumiops/stratumiops/shared/vault/engine"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
@@ -50,5 +51,6 @@ func (e *Engine) Serve(ctx context.Context, req keeper.EngineRequest) (keeper.En
 	if !ok {
 		return engine.Unsupported()
 	}
-	return h(mount{e: e, ctx: ctx, prefix: "logical/" + req.MountUUID + "/", route: req.Path, f: f, p: p})
+	return h(mount{e: e, ctx: ctx, prefix: "logical/" + req.MountUUID + "/", route: req.Path, f: f, p: p,
+		defTTL: time.Duration(req.DefaultLeaseTTL) * time.Second, maxTTL: time.Duration(req.MaxLeaseTTL) * time.Second})
 }

@@ -244,11 +244,11 @@ func describe(p *Policy) (keeper.EngineResponse, error) {
 		"exportable": p.Exportable, "allow_plaintext_backup": p.AllowPlaintextBackup,
 		"supports_encryption": p.Type.canEncrypt(), "supports_decryption": p.Type.canEncrypt(),
 		"supports_derivation": p.Type.symmetric(), "supports_signing": p.Type.canSign(),
-		"auto_rotate_period": int64(p.AutoRotatePeriod.Seconds()), "imported_key": false,
-		"convergent_encryption": p.ConvergentEncryption, "post_quantum": p.Type.postQuantum(),
+		"auto_rotate_period": int64(p.AutoRotatePeriod.Seconds()), "imported_key": false, "soft_deleted": false,
+		"post_quantum": p.Type.postQuantum(),
 	}
-	if p.Derived {
-		d["kdf"] = "hkdf_sha256"
+	if p.Derived { // as OpenBao, the derivation keys only for a derived key
+		d["kdf"], d["convergent_encryption"] = "hkdf_sha256", p.ConvergentEncryption
 	}
 	if p.ConvergentEncryption {
 		d["convergent_encryption_version"] = 3
