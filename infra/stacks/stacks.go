@@ -158,6 +158,9 @@ type platform struct {
 	surrealSecret awssecretsmanager.Secret
 	natsSecret    awssecretsmanager.Secret
 	authSecret    awssecretsmanager.Secret
+	// clientSecrets hold the service credentials of the systems functions
+	// call (catalog Function.Calls), by system.
+	clientSecrets map[string]awssecretsmanager.Secret
 	vpc           awsec2.Vpc
 	// clients is the security group of everything that talks to the
 	// self-hosted NATS and SurrealDB (functions in the VPC, the dispatcher);
@@ -264,8 +267,19 @@ func newSecrets(stack awscdk.Stack, cfg Config, p *platform) {
 		p.natsSecret = secret("NatsCredentials", "nats", "NATS credentials {creds}: put the content of your Synadia Cloud user's .creds file in creds",
 			nil, map[string]string{"creds": ""})
 	}
-	p.authSecret = secret("ApiAuth", "api-auth", "API caller authentication: {jwt_secret (HS256), api_keys (JSON list of {name, key_sha256, scopes})}",
+	p.authSecret = secret("ApiAuth", "api-auth", "API caller authentication: {jwt_secret (HS256), api_keys (JSON list of {name, key_sha256, scopes, owner})}",
 		generated(`{"api_keys":"[]"}`, "jwt_secret", 48), nil)
+	p.clientSecrets = map[string]awssecretsmanager.Secret{}
+	for _, f := range cfg.Functions {
+		for _, system := range f.Calls {
+			if p.clientSecrets[system] == nil {
+				id := strings.ToUpper(system[:1]) + system[1:] + "Client"
+				p.clientSecrets[system] = secret(id, system+"-client", "Service credential for the "+system+
+					" API {url, api_key}: its URL and one of its API keys (a service scope such as kogral-reader)", nil,
+					map[string]string{"url": "", "api_key": ""})
+			}
+		}
+	}
 }
 
 // newBackupBucket is where vault-backup keeps its snapshots: private,
