@@ -3,7 +3,8 @@ package main
 
 import (
 	"github.com/stratumiops/stratumiops/shared/platform/function"
+	"github.com/stratumiops/stratumiops/shared/platform/invoke/lambdaclient"
 	"github.com/stratumiops/stratumiops/shared/vault/backup"
 )
 
-func main() { function.Main("vault-backup", backup.Functions) }
+func main() { function.Main("vault-backup", backup.Functions, lambdaclient.FromEnv) }

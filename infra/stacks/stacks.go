@@ -167,7 +167,10 @@ type platform struct {
 	authSecret awssecretsmanager.Secret
 	// initSecret holds the vault's init token (gatesInit); nil otherwise.
 	initSecret awssecretsmanager.Secret
-	vpc        awsec2.Vpc
+	// clientSecrets hold the service credentials of the systems functions
+	// call (catalog Function.Calls), by system.
+	clientSecrets map[string]awssecretsmanager.Secret
+	vpc           awsec2.Vpc
 	// clients is the security group of everything that talks to the
 	// self-hosted NATS and SurrealDB (functions in the VPC, the dispatcher);
 	// nil in managed mode.
@@ -290,8 +293,19 @@ func newSecrets(stack awscdk.Stack, cfg Config, p *platform) {
 		p.initSecret = secret("VaultInit", "vault-init", "The vault's init token {token}: PUT sys/init must present it (stratum vault operator init --init-token); "+
 			"read it once, initialise, then keep it or delete its value", generated(`{}`, "token", 48), nil)
 	}
-	p.authSecret = secret("ApiAuth", "api-auth", "API caller authentication: {jwt_secret (HS256), api_keys (JSON list of {name, key_sha256, scopes})}",
+	p.authSecret = secret("ApiAuth", "api-auth", "API caller authentication: {jwt_secret (HS256), api_keys (JSON list of {name, key_sha256, scopes, owner})}",
 		generated(`{"api_keys":"[]"}`, "jwt_secret", 48), nil)
+	p.clientSecrets = map[string]awssecretsmanager.Secret{}
+	for _, f := range cfg.Functions {
+		for _, system := range f.Calls {
+			if p.clientSecrets[system] == nil {
+				id := strings.ToUpper(system[:1]) + system[1:] + "Client"
+				p.clientSecrets[system] = secret(id, system+"-client", "Service credential for the "+system+
+					" API {url, api_key}: its URL and one of its API keys (a service scope such as kogral-reader)", nil,
+					map[string]string{"url": "", "api_key": ""})
+			}
+		}
+	}
 }
 
 // newBackupBucket is where vault-backup keeps its snapshots: private,

@@ -236,6 +236,18 @@ func TestEveryCatalogFunctionAndRouteIsDeployed(t *testing.T) {
 		if f.Database != "" && env["SURREAL_SECRET_ARN"] == nil {
 			t.Errorf("%s: no SURREAL_SECRET_ARN", f.Name)
 		}
+		// A service credential for another system's API comes from a secret
+		// the function may read, never from its plain configuration.
+		for _, system := range f.Calls {
+			if env[catalog.ClientVar(system, "CLIENT_SECRET_ARN")] == nil {
+				t.Errorf("%s: calls %s without %s", f.Name, system, catalog.ClientVar(system, "CLIENT_SECRET_ARN"))
+			}
+		}
+		for k := range env {
+			if strings.HasSuffix(k, "_API_KEY") || strings.HasSuffix(k, "_JWT_SECRET") {
+				t.Errorf("%s: credential %s in its plain environment", f.Name, k)
+			}
+		}
 		var keys []string
 		for _, r := range resources(tpl, "AWS::ApiGatewayV2::Route") {
 			keys = append(keys, props(r)["RouteKey"].(string))

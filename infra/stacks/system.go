@@ -244,6 +244,10 @@ func grantPlatform(fn awslambda.Function, cfg Config, f catalog.Function, p *pla
 		fn.AddEnvironment(jsii.String("API_AUTH_SECRET_ARN"), p.authSecret.SecretArn(), nil)
 		p.authSecret.GrantRead(fn, nil)
 	}
+	for _, system := range f.Calls {
+		fn.AddEnvironment(jsii.String(catalog.ClientVar(system, "CLIENT_SECRET_ARN")), p.clientSecrets[system].SecretArn(), nil)
+		p.clientSecrets[system].GrantRead(fn, nil)
+	}
 	if f.KMS {
 		fn.AddEnvironment(jsii.String("VAULT_UNSEAL_KEY_ARN"), p.unsealKey.KeyArn(), nil)
 		grantUnseal(fn, p.unsealKey)

@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 
 	"github.com/stratumiops/stratumiops/shared/platform/principal"
@@ -28,6 +29,17 @@ var DevAPIKeyScopes = []string{"demo", "agents", "llm", "forms"}
 // the dev key's tenant, so that its tools and resources work with that key
 // (a graph belongs to the scope its name starts with).
 const DevKogralProject = "demo"
+
+// checkAuth refuses authentication settings the functions would refuse
+// (an API_KEYS override naming a scope with '.', say) before anything starts,
+// with the reason.
+func checkAuth() error {
+	vars := authVars()
+	if _, err := principal.New(principal.Config{JWTSecret: vars["API_JWT_SECRET"], APIKeys: vars["API_KEYS"]}.ForSystem("devstack")); err != nil {
+		return fmt.Errorf("devstack credentials (API_JWT_SECRET, API_KEYS): %w", err)
+	}
+	return nil
+}
 
 // authVars are the authentication settings the devstack gives functions
 // (and the MCP server's project graph, which only they read).

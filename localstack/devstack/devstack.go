@@ -153,6 +153,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := checkBind(cfg); err != nil {
 		return nil, err
 	}
+	if err := checkAuth(); err != nil {
+		return nil, err
+	}
 	s := &Stack{cfg: cfg, log: cfg.Log.With("component", "devstack"), dbs: map[string]*surreal.Client{},
 		endpoints: Endpoints{Gateways: map[string]string{}, Devstack: true, FaultInjection: cfg.FaultInjection,
 			APIKey: DevAPIKey, JWTSecret: authVars()["API_JWT_SECRET"]}}
@@ -470,7 +473,7 @@ func (s *Stack) serviceVars(f catalog.Function) map[string]string {
 		known[k] = v
 	}
 	out := map[string]string{}
-	for k := range f.Env {
+	for k := range f.Environment() { // Env and the called systems' (Calls) variables
 		if v, ok := known[k]; ok && os.Getenv(k) == "" {
 			out[k] = v
 		}

@@ -71,11 +71,19 @@ func TestVaporaKnowledge(t *testing.T) {
 	b := connectBus(t)
 	publish(t, b, events.SubjectTaskResult, events.TaskResult{ID: run + "-res", TaskID: first, AgentID: agent, Status: "success", DurationMs: 90000})
 	eventually(t, "the result applied", 20*time.Second, func() bool { return alice.must(200, "GET", "/tasks/"+first, "")["status"] == "Review" })
+	// The same agent fails a deploy task of another tenant: alice sees nothing of it.
+	rival := jwtCaller(t, "rita", run+"-rival")
+	rpid := rival.must(201, "POST", "/projects", fmt.Sprintf(`{"name":"rival","scope":"%s-rival"}`, run))["id"].(string)
+	theirs := rival.must(201, "POST", "/tasks", fmt.Sprintf(`{"project_id":%q,"title":"deploy payments service for rival","tags":["deploy"]}`, rpid))["id"].(string)
+	rival.must(200, "POST", "/tasks/"+theirs+"/assign", fmt.Sprintf(`{"agent_id":%q}`, agent))
+	eventually(t, "the rival's assignment applied", 20*time.Second, func() bool { return rival.must(200, "GET", "/tasks/"+theirs, "")["status"] == "Doing" })
+	publish(t, b, events.SubjectTaskResult, events.TaskResult{ID: run + "-rival-res", TaskID: theirs, AgentID: agent, Status: "failure", DurationMs: 7000})
+	eventually(t, "the rival's result applied", 20*time.Second, func() bool { return rival.must(200, "GET", "/tasks/"+theirs, "")["status"] == "Todo" })
 
 	sim := alice.must(200, "GET", "/knowledge/similar/"+second, "")
 	same := sim["same_type"].([]any)
-	if sim["task_type"] != "deploy" || len(same) == 0 || same[0].(map[string]any)["task_id"] != first || same[0].(map[string]any)["duration_ms"] != float64(90000) {
-		t.Errorf("same type: %v", sim)
+	if sim["task_type"] != "deploy" || len(same) != 1 || same[0].(map[string]any)["task_id"] != first || same[0].(map[string]any)["duration_ms"] != float64(90000) {
+		t.Errorf("same type (the team's one deploy, not the rival's): %v", sim)
 	}
 	similar := sim["similar"].([]any)
 	if len(similar) == 0 {
@@ -95,8 +103,13 @@ func TestVaporaKnowledge(t *testing.T) {
 	}
 	deploy := types[0].(map[string]any)
 	weeks := deploy["weeks"].([]any)
-	if deploy["task_type"] != "deploy" || len(weeks) != 1 || weeks[0].(map[string]any)["success_rate"] != float64(1) || deploy["expertise"] == nil {
-		t.Errorf("curve: %v", curve)
+	if deploy["task_type"] != "deploy" || len(weeks) != 1 || weeks[0].(map[string]any)["executions"] != float64(1) ||
+		weeks[0].(map[string]any)["success_rate"] != float64(1) || deploy["expertise"] == nil {
+		t.Errorf("curve (the team's one success, not the rival's failure): %v", curve)
+	}
+	rweeks := rival.must(200, "GET", "/knowledge/learning/"+agent, "")["task_types"].([]any)[0].(map[string]any)["weeks"].([]any)
+	if len(rweeks) != 1 || rweeks[0].(map[string]any)["success_rate"] != float64(0) {
+		t.Errorf("the rival's curve: %v", rweeks)
 	}
 
 	for _, c := range []struct {

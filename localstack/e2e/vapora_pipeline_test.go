@@ -88,7 +88,20 @@ func TestVaporaPipeline(t *testing.T) {
 	b := connectBus(t)
 	r := pipelineRun{t: t, alice: alice, b: b, run: run}
 	keepAgents(t, b, alice, run, map[string]string{"dev": "Developer", "qa": "Tester", "ops": "DevOps"})
+	root := jwtCaller(t, "root", "acme", "vapora-admin")
 	pid := alice.must(201, "POST", "/projects", `{"name":"pipelines","scope":"acme"}`)["id"].(string)
+	// The approver group is the project's configuration: a gate cannot
+	// start before its administrators set it, and the requester cannot set it.
+	gated := fmt.Sprintf(`{"project_id":%q,"name":"early","stages":%s}`, pid, pipelineStages)
+	if got := alice.do("POST", "/pipelines", gated); got.Status != 400 || !strings.Contains(errorMessage(got), "no approver group") {
+		t.Fatalf("a gate before the project has approvers: %d %v", got.Status, got.Body)
+	}
+	if got := alice.do("PUT", "/projects/"+pid, `{"approvers":"release"}`); got.Status != 403 {
+		t.Fatalf("a member setting the approver group: %d %v", got.Status, got.Body)
+	}
+	if p := root.must(200, "PUT", "/projects/"+pid, `{"approvers":"release"}`); p["approvers"] != "release" {
+		t.Fatalf("the administrator setting the approver group: %v", p)
+	}
 	create := func(name, stages string) string {
 		p := alice.must(201, "POST", "/pipelines", fmt.Sprintf(`{"project_id":%q,"name":%q,"stages":%s}`, pid, name, stages))
 		if p["status"] != "Running" || stageOf(p, 0)["status"] != "Running" {
@@ -208,6 +221,7 @@ func TestVaporaPipeline(t *testing.T) {
 			{`[{"name":"a","task_type":"x","role":"Developer"},{"name":"a","task_type":"x","role":"Developer"}]`, `stage "a": duplicate`},
 			{`[{"name":"b","task_type":"x","role":"Wizard"}]`, `stage "b": role`},
 			{`[{"name":"c","task_type":"Not A Type","role":"Developer"}]`, `stage "c": task_type`},
+			{`[{"name":"d","task_type":"deploy","role":"DevOps","approval":{"required":true,"approvers":"alices-friends"}}]`, `stage "d": approval.approvers`},
 		} {
 			got := alice.do("POST", "/pipelines", fmt.Sprintf(`{"project_id":%q,"name":"bad","stages":%s}`, pid, c.stages))
 			msg := errorMessage(got)

@@ -58,6 +58,13 @@ func TestVaporaSwarm(t *testing.T) {
 	if !found {
 		t.Error("GET /swarm/agents does not show mon-a with its four tasks")
 	}
+	// Agents are shared, the tasks they hold are not: another tenant sees
+	// mon-a, and none of alice's tasks on it.
+	for _, a := range jwtCaller(t, "mallory", run+"-rival").must(200, "GET", "/swarm/agents", "")["agents"].([]any) {
+		if ag := a.(map[string]any); ag["id"] == run+"-mon-a" && len(ag["tasks"].([]any)) != 0 {
+			t.Errorf("another tenant sees mon-a's tasks: %v", ag["tasks"])
+		}
+	}
 	dry := alice.must(200, "POST", "/swarm/balance?dry_run=true", `{"threshold":0.8}`)
 	if dry["dry_run"] != true {
 		t.Errorf("dry run: %v", dry)

@@ -70,25 +70,36 @@ func NewAPI(store *Store, pub Publisher, engine *authz.Engine, auth *principal.A
 
 var errForbidden = httpapi.Errorf(http.StatusForbidden, "forbidden", "not allowed")
 
-// allow asks Cedar whether the caller may do action on a workflow of environment.
-func (a *API) allow(ctx context.Context, action, id, environment string) error {
-	p := principal.From(ctx)
-	if p == nil {
-		return errForbidden
-	}
-	scopes := make([]cedar.Value, len(p.Scopes))
-	for i, s := range p.Scopes {
-		scopes[i] = cedar.String(s)
-	}
-	uid := cedar.NewEntityUID("Caller", cedar.String(p.Subject))
-	caller := authz.Entity(uid, cedar.RecordMap{"scopes": cedar.NewSet(scopes...)})
-	wf := authz.Entity(cedar.NewEntityUID("Workflow", cedar.String(id)), cedar.RecordMap{"environment": cedar.String(environment)})
-	d := a.authz.Authorize(ctx, authz.Request{Principal: uid, Action: cedar.NewEntityUID("Action", cedar.String(action)),
-		Resource: wf.UID, Entities: authz.Entities(caller, wf)})
-	if !d.Allowed {
+// allow asks Cedar whether the caller may do action on a workflow of
+// environment in scope.
+func (a *API) allow(ctx context.Context, action, id, environment, scope string) error {
+	wf := authz.Entity(cedar.NewEntityUID("Workflow", cedar.String(id)),
+		cedar.RecordMap{"environment": cedar.String(environment), "scope": cedar.String(scope)})
+	if !a.authz.Allows(ctx, action, wf) {
 		return errForbidden
 	}
 	return nil
+}
+
+// submitScope is the scope a submitted workflow goes to: the one it names,
+// which the caller must hold, or the caller's first.
+func submitScope(ctx context.Context, named string) (string, error) {
+	p := principal.From(ctx)
+	switch {
+	case p == nil:
+		return "", errForbidden
+	case named != "":
+		if err := principal.ValidScope(named); err != nil {
+			return "", httpapi.BadRequest("%v", err)
+		}
+		if !p.HasScope(named) {
+			return "", httpapi.Errorf(http.StatusForbidden, "forbidden", "scope %q: you do not hold it", named)
+		}
+		return named, nil
+	case len(p.Scopes) == 0:
+		return "", httpapi.Errorf(http.StatusForbidden, "forbidden", "you hold no scope: a workflow belongs to one")
+	}
+	return p.Scopes[0], nil
 }
 
 func (a *API) submit(w http.ResponseWriter, r *http.Request) error {
@@ -104,8 +115,13 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return httpapi.BadRequest("%s", err.Error())
 	}
+	if p.Scope != "" || dry != "true" { // a plan stores nothing: it needs no scope
+		if p.Scope, err = submitScope(r.Context(), p.Scope); err != nil {
+			return err
+		}
+	}
 	if dry == "true" {
-		if err := a.allow(r.Context(), "plan", "plan", p.Environment); err != nil {
+		if err := a.allow(r.Context(), "plan", "plan", p.Environment, p.Scope); err != nil {
 			return err
 		}
 		plan := MakePlan(p)
@@ -115,12 +131,16 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request) error {
 	if p.ID == "" {
 		p.ID = newID()
 	}
-	if err := a.allow(r.Context(), "submit", p.ID, p.Environment); err != nil {
+	if err := a.allow(r.Context(), "submit", p.ID, p.Environment, p.Scope); err != nil {
 		return err
 	}
 	st, created, err := a.store.Create(r.Context(), p)
 	if err != nil {
 		return err
+	}
+	if !created && a.allow(r.Context(), "read", st.ID, st.Environment, st.Scope) != nil {
+		// another scope's workflow has this id: say nothing of it
+		return httpapi.Errorf(http.StatusConflict, "conflict", "workflow id %q is taken", st.ID)
 	}
 	if st.Status == StatusPending { // also after a publish lost by an earlier submit
 		id := fmt.Sprintf("%s:submitted:%d", st.ID, st.Run)
@@ -152,14 +172,14 @@ func (a *API) read(r *http.Request, action string) (WorkflowState, error) {
 		return WorkflowState{}, httpapi.BadRequest("workflow id %q is malformed", id)
 	}
 	st, err := a.store.Get(r.Context(), id)
-	if errors.Is(err, ErrNotFound) || (err == nil && a.allow(r.Context(), "read", id, st.Environment) != nil) {
+	if errors.Is(err, ErrNotFound) || (err == nil && a.allow(r.Context(), "read", id, st.Environment, st.Scope) != nil) {
 		return st, httpapi.NotFound("workflow %q not found", id)
 	}
 	if err != nil {
 		return st, err
 	}
 	if action != "read" {
-		if err := a.allow(r.Context(), action, id, st.Environment); err != nil {
+		if err := a.allow(r.Context(), action, id, st.Environment, st.Scope); err != nil {
 			return st, err
 		}
 	}
@@ -187,14 +207,18 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.allow(r.Context(), "read", "*", ""); err != nil {
-		return err
-	}
-	rows, err := a.store.List(r.Context(), status, limit)
+	// the store keeps to the caller's scopes; Cedar decides each row
+	rows, err := a.store.List(r.Context(), principal.From(r.Context()).Scopes, status, limit)
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, WorkflowList{Workflows: rows})
+	visible := rows[:0]
+	for _, w := range rows {
+		if a.allow(r.Context(), "read", w.ID, w.Environment, w.Scope) == nil {
+			visible = append(visible, w)
+		}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, WorkflowList{Workflows: visible})
 	return nil
 }
 

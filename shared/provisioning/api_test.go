@@ -18,12 +18,13 @@ import (
 	"github.com/stratumiops/stratumiops/shared/provisioning/provfn"
 )
 
-const testKey, prodKey = "test-key", "prod-key"
+const testKey, prodKey, otherKey = "test-key", "prod-key", "other-key"
 
 func api(t *testing.T, e env) http.Handler {
 	t.Helper()
 	keys, _ := json.Marshal([]principal.APIKey{{Name: "dev", KeySHA256: principal.HashKey(testKey), Scopes: []string{"demo"}},
-		{Name: "ops", KeySHA256: principal.HashKey(prodKey), Scopes: []string{"production"}}})
+		{Name: "ops", KeySHA256: principal.HashKey(prodKey), Scopes: []string{"demo", "production"}},
+		{Name: "globex", KeySHA256: principal.HashKey(otherKey), Scopes: []string{"globex"}}})
 	db := surreal.New(surreal.Config{URL: *provisioning.SurrealURLForTest, User: "root", Pass: "root",
 		Namespace: surreal.Namespace, Database: "provisioning"}, slog.New(slog.DiscardHandler))
 	t.Cleanup(func() { _ = db.Close() })
@@ -133,5 +134,45 @@ func TestAPISubmitPlanAndRefuse(t *testing.T) {
 	}
 	if code, _ := do(t, h, prodKey, "POST", "/workflows/"+id.ID+"/cancel", ""); code != 202 {
 		t.Fatalf("cancel in production with the scope: %d", code)
+	}
+}
+
+// A workflow belongs to the scope it was submitted in: callers of other
+// scopes do not see it (404, absent from lists) and cannot cancel or resume
+// it, whatever its environment; a caller submits only into a scope it holds.
+func TestAPIWorkflowsAreScoped(t *testing.T) {
+	e := setup(t)
+	h := api(t, e)
+	good := doc(t, func(map[string]any) {})
+	var id struct{ ID string }
+	_ = json.Unmarshal([]byte(good), &id)
+	if code, body := do(t, h, testKey, "POST", "/workflows", good); code != 201 || !strings.Contains(body, `"scope":"demo"`) {
+		t.Fatalf("submit: %d %s", code, body)
+	}
+	for _, c := range []struct{ method, path string }{{"GET", "/workflows/" + id.ID}, {"POST", "/workflows/" + id.ID + "/cancel"},
+		{"POST", "/workflows/" + id.ID + "/resume"}} {
+		if code, body := do(t, h, otherKey, c.method, c.path, ""); code != 404 {
+			t.Fatalf("%s %s by another scope: %d %s", c.method, c.path, code, body)
+		}
+	}
+	if code, body := do(t, h, otherKey, "GET", "/workflows?limit=500", ""); code != 200 || strings.Contains(body, id.ID) {
+		t.Fatalf("another scope's list: %d %s", code, body)
+	}
+	if code, body := do(t, h, otherKey, "POST", "/workflows", good); code != 409 || strings.Contains(body, `"tasks"`) {
+		t.Fatalf("another scope submits the same id: %d %s", code, body)
+	}
+	if code, body := do(t, h, testKey, "GET", "/workflows?limit=500", ""); code != 200 || !strings.Contains(body, id.ID) {
+		t.Fatalf("own list: %d %s", code, body)
+	}
+	named := doc(t, func(m map[string]any) { m["scope"] = "globex" })
+	if code, body := do(t, h, testKey, "POST", "/workflows", named); code != 403 || !strings.Contains(body, `scope \"globex\"`) {
+		t.Fatalf("submit into a scope not held: %d %s", code, body)
+	}
+	dotted := doc(t, func(m map[string]any) { m["scope"] = "demo.web" })
+	if code, body := do(t, h, testKey, "POST", "/workflows", dotted); code != 400 || !strings.Contains(body, "'.'") {
+		t.Fatalf("submit into scope demo.web: %d %s", code, body)
+	}
+	if code, body := do(t, h, testKey, "POST", "/workflows/"+id.ID+"/cancel", ""); code != 202 {
+		t.Fatalf("cancel by its scope: %d %s", code, body)
 	}
 }

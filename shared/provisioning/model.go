@@ -48,10 +48,14 @@ var WorkflowIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
 type Workflow struct {
 	// ID is optional on submit: one is generated when absent. Submitting the
 	// same id again returns the stored workflow.
-	ID          string   `json:"id,omitempty"`
-	Name        string   `json:"name"`
-	Environment string   `json:"environment"`
-	Defaults    Defaults `json:"defaults,omitzero"`
+	ID          string `json:"id,omitempty"`
+	Name        string `json:"name"`
+	Environment string `json:"environment"`
+	// Scope is the tenant the workflow belongs to: only holders of it read,
+	// cancel or resume it (schemas/cedar/provisioning). Optional on submit:
+	// the caller's first scope; the caller must hold it.
+	Scope    string   `json:"scope,omitempty"`
+	Defaults Defaults `json:"defaults,omitzero"`
 	// MaxParallel bounds the tasks running at once (default 4).
 	MaxParallel int    `json:"max_parallel,omitempty"`
 	Tasks       []Task `json:"tasks"`

@@ -49,6 +49,7 @@ type WorkflowState struct {
 	ID          string      `json:"id"`
 	Name        string      `json:"name"`
 	Environment string      `json:"environment"`
+	Scope       string      `json:"scope"`
 	Status      string      `json:"status"`
 	MaxParallel int         `json:"max_parallel"`
 	Order       []string    `json:"order"`

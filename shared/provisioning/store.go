@@ -54,7 +54,7 @@ func (s *Store) Create(ctx context.Context, p *Prepared) (WorkflowState, bool, e
 	}
 	doc, _ := json.Marshal(p.Workflow)
 	now := models.CustomDateTime{Time: time.Now().UTC()}
-	wf := map[string]any{"created_at": now, "updated_at": now, "name": p.Name, "environment": p.Environment, "status": StatusPending,
+	wf := map[string]any{"created_at": now, "updated_at": now, "name": p.Name, "environment": p.Environment, "scope": p.Scope, "status": StatusPending,
 		"max_parallel": p.MaxParallel, "document": toMap(doc), "order": p.Order, "waves": p.Waves, "version": 0, "run": 1}
 	var tasks []map[string]any
 	for _, id := range p.Order {
@@ -105,19 +105,24 @@ type Summary struct {
 	ID          string    `json:"id"`
 	Name        string    `json:"name"`
 	Environment string    `json:"environment"`
+	Scope       string    `json:"scope"`
 	Status      string    `json:"status"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
 }
 
-// List returns up to limit workflows, newest first, of one status if given.
-func (s *Store) List(ctx context.Context, status string, limit int) ([]Summary, error) {
-	sql := "SELECT record::id(id) AS id, name, environment, status, created_at, updated_at FROM workflow"
+// List returns up to limit workflows of the given scopes, newest first, of
+// one status if given.
+func (s *Store) List(ctx context.Context, scopes []string, status string, limit int) ([]Summary, error) {
+	sql := "SELECT record::id(id) AS id, name, environment, scope, status, created_at, updated_at FROM workflow WHERE scope IN $scopes"
 	if status != "" {
-		sql += " WHERE status = $status"
+		sql += " AND status = $status"
+	}
+	if scopes == nil {
+		scopes = []string{}
 	}
 	rows, err := surreal.Query[[]Summary](ctx, s.db, sql+" ORDER BY created_at DESC LIMIT $limit",
-		map[string]any{"status": status, "limit": limit})
+		map[string]any{"scopes": scopes, "status": status, "limit": limit})
 	if err != nil {
 		return nil, fmt.Errorf("list workflows: %w", err)
 	}

@@ -36,6 +36,7 @@ func prepared(t *testing.T) *Prepared {
 	t.Helper()
 	w := fiveTasks()
 	w.ID = fmt.Sprintf("wf-%d-%d", time.Now().UnixNano(), seq.Add(1))
+	w.Scope = "acme"
 	p, err := Prepare(w)
 	if err != nil {
 		t.Fatal(err)
@@ -143,8 +144,11 @@ func TestStoreAdvanceAndClaimAreConditional(t *testing.T) {
 	if w.Status != StatusRunning || w.Task("net").State != TaskSucceeded || w.Task("web").State != TaskPending {
 		t.Fatalf("after resume %+v", w)
 	}
-	list, err := s.List(ctx, StatusRunning, 500)
-	if err != nil || len(list) == 0 {
+	list, err := s.List(ctx, []string{"acme"}, StatusRunning, 500)
+	if err != nil || len(list) == 0 || list[0].Scope != "acme" {
 		t.Fatalf("list %v %v", list, err)
+	}
+	if list, err := s.List(ctx, []string{"globex"}, StatusRunning, 500); err != nil || len(list) != 0 {
+		t.Fatalf("list of another scope: %v %v", list, err)
 	}
 }

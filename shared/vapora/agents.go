@@ -181,7 +181,9 @@ COMMIT TRANSACTION;`, map[string]any{"applied": appliedID("assign", d.MsgID), "a
 // released or reassigned: applying it would undo that.
 var errSuperseded = errors.New("the task is no longer assigned to this agent")
 
-// OnResult applies a task result once: the task moves on (Review on
+// OnResult applies a task result once, by its id (a result published again
+// under another message id is the same result; the id is claimed in the
+// transaction that applies it): the task moves on (Review on
 // success, back to Todo on failure), the agent sheds load, the execution is
 // recorded and the agent's expertise on the task type recomputed, and the
 // execution is announced to the portfolio.
@@ -209,11 +211,11 @@ func (a *Agents) OnResult(ctx context.Context, d bus.Delivery, e events.TaskResu
 		_, err = surreal.Query[any](ctx, s.db, `BEGIN TRANSACTION;
 CREATE $applied;
 CREATE $exec CONTENT { agent_id: $agentID, task_id: $taskID, task_type: $type, success: $success, duration_ms: $dur, at: time::now(),
-	output: $output, input_tokens: $in, output_tokens: $out, cost_cents: $cost };
+	output: $output, input_tokens: $in, output_tokens: $out, cost_cents: $cost, scope: $scope };
 UPDATE $agent SET current_load = math::max([0.0, current_load - $load]),
 	status = IF status = 'Busy' AND current_load < 1.0 THEN 'Ready' ELSE status END;
-COMMIT TRANSACTION;`, map[string]any{"applied": appliedID("result", d.MsgID), "exec": rid("agent_executions", d.MsgID),
-			"agentID": e.AgentID, "taskID": e.TaskID, "type": taskType, "success": success, "dur": e.DurationMs,
+COMMIT TRANSACTION;`, map[string]any{"applied": appliedID("result", e.ID), "exec": rid("agent_executions", e.ID),
+			"scope": optional(nonEmpty(t.Scope)), "agentID": e.AgentID, "taskID": e.TaskID, "type": taskType, "success": success, "dur": e.DurationMs,
 			"agent": rid("agents", e.AgentID), "load": loadPerTask, "output": optional(nonEmpty(e.Output)),
 			"in": e.InputTokens, "out": e.OutputTokens, "cost": e.CostCents})
 		if isDuplicate(err) {
@@ -234,7 +236,7 @@ COMMIT TRANSACTION;`, map[string]any{"applied": appliedID("result", d.MsgID), "e
 		return a.relearn(ctx, ag, taskType)
 	}, keys...)
 	if errors.Is(err, errDuplicate) {
-		obs.Log(ctx).Info("result already applied", "msg_id", d.MsgID)
+		obs.Log(ctx).Info("result already applied", "msg_id", d.MsgID, "result_id", e.ID)
 		err = nil
 	}
 	if err != nil {

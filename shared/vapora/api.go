@@ -18,6 +18,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/authz"
 	"github.com/stratumiops/stratumiops/shared/platform/bus"
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
+	"github.com/stratumiops/stratumiops/shared/platform/obs"
 	"github.com/stratumiops/stratumiops/shared/platform/principal"
 )
 
@@ -164,6 +165,9 @@ type projectInput struct {
 	Description *string `json:"description"`
 	Scope       *string `json:"scope"`
 	Status      *string `json:"status"`
+	// Approvers sets the approver group of the project's pipeline gates
+	// (the project's administrators only; "" clears it).
+	Approvers *string `json:"approvers"`
 }
 
 func (a *API) listProjects(w http.ResponseWriter, r *http.Request) error {
@@ -215,6 +219,9 @@ func (a *API) createProject(w http.ResponseWriter, r *http.Request) error {
 	if !a.allowed(r.Context(), "write", projectEntity(p)) {
 		return httpapi.Errorf(http.StatusForbidden, "forbidden", "you cannot create projects in scope %q", p.Scope)
 	}
+	if err := a.setApprovers(r.Context(), &p, in.Approvers); err != nil {
+		return err
+	}
 	created, err := a.store.CreateProject(r.Context(), p)
 	if err != nil {
 		return err
@@ -260,11 +267,33 @@ func (a *API) updateProject(w http.ResponseWriter, r *http.Request) error {
 		}
 		p.Status = *in.Status
 	}
+	if err := a.setApprovers(r.Context(), &p, in.Approvers); err != nil {
+		return err
+	}
 	updated, err := a.store.UpdateProject(r.Context(), p)
 	if err != nil {
 		return err
 	}
 	httpapi.WriteJSON(w, http.StatusOK, updated)
+	return nil
+}
+
+// setApprovers sets a project's approver group, which only its
+// administrators may (Cedar "administer"); nil leaves it, "" clears it.
+func (a *API) setApprovers(ctx context.Context, p *Project, group *string) error {
+	if group == nil || (p.Approvers != nil && *p.Approvers == *group) {
+		return nil
+	}
+	if *group != "" {
+		if err := principal.ValidScope(*group); err != nil {
+			return httpapi.BadRequest("approvers: %v", err)
+		}
+	}
+	if !a.allowed(ctx, "administer", projectEntity(*p)) {
+		return httpapi.Errorf(http.StatusForbidden, "forbidden",
+			"approvers: only the project's administrators (scope %q with vapora-admin) set its approver group", p.Scope)
+	}
+	p.Approvers = nonEmpty(*group)
 	return nil
 }
 
@@ -664,6 +693,9 @@ func (a *API) registerAgent(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		ag.Runner = nonEmpty(in.Runner)
+	}
+	if err := a.pipes.Offer(r.Context(), ag.ID); err != nil { // it takes a stage waiting for its role
+		obs.Log(r.Context()).Warn("offer a registered agent to waiting stages", "agent_id", ag.ID, "err", err)
 	}
 	w.Header().Set("Location", "/agents/"+ag.ID)
 	httpapi.WriteJSON(w, http.StatusCreated, ag)

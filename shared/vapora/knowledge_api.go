@@ -180,7 +180,7 @@ func (a *API) similarTasks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return kogralError(err)
 	}
-	same, err := a.store.ExecutionsOfType(r.Context(), taskType, t.ID, defaultKnowledgeLimit)
+	same, err := a.store.ExecutionsOfType(r.Context(), t.Scope, taskType, t.ID, defaultKnowledgeLimit)
 	if err != nil {
 		return err
 	}
@@ -217,7 +217,8 @@ func (a *API) learningCurve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	execs, err := a.store.AgentExecutions(r.Context(), ag.ID, maxLearningExecutions)
+	// agents work for every scope: the curve is drawn from the caller's scopes' tasks only
+	execs, err := a.store.AgentExecutions(r.Context(), ag.ID, principal.From(r.Context()).Scopes, maxLearningExecutions)
 	if err != nil {
 		return err
 	}

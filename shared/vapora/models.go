@@ -24,13 +24,17 @@ var (
 
 // Project is a unit of work in a scope.
 type Project struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	Description *string   `json:"description"`
-	Scope       string    `json:"scope"`
-	Status      string    `json:"status"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          string  `json:"id"`
+	Name        string  `json:"name"`
+	Description *string `json:"description"`
+	Scope       string  `json:"scope"`
+	Status      string  `json:"status"`
+	// Approvers is the group (a scope its members hold) that decides on the
+	// approval gates of the project's pipelines. Only the project's
+	// administrators set it.
+	Approvers *string   `json:"approvers"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Task is a card on a project's Kanban board.

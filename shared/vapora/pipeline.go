@@ -130,6 +130,31 @@ func CheckStages(stages []Stage) error {
 	return nil
 }
 
+// GateApprovers gives every required gate the approver group of the
+// project's configuration: the requester does not choose who approves. A
+// gate may name the group only if it is the project's (as a check); a
+// project with no group configured takes no gates.
+func GateApprovers(p Project, stages []Stage) error {
+	for i, s := range stages {
+		a := s.Approval
+		if a == nil || !a.Required {
+			continue
+		}
+		switch {
+		case p.Approvers == nil:
+			return &StageError{Stage: s.Name, Msg: fmt.Sprintf("approval: project %s has no approver group; "+
+				"its administrators set one (PUT /projects/%s {\"approvers\": \"<group>\"})", p.ID, p.ID)}
+		case a.Approvers != "" && a.Approvers != *p.Approvers:
+			return &StageError{Stage: s.Name, Msg: fmt.Sprintf("approval.approvers %q: the approvers of project %s are set by its configuration (%q), not by the pipeline",
+				a.Approvers, p.ID, *p.Approvers)}
+		}
+		gate := *a
+		gate.Approvers = *p.Approvers
+		stages[i].Approval = &gate
+	}
+	return nil
+}
+
 func checkGate(s Stage) error {
 	if a := s.Approval; a != nil && a.Required {
 		if !idPattern.MatchString(a.Approvers) {

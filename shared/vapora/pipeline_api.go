@@ -81,17 +81,20 @@ func (a *API) createPipeline(w http.ResponseWriter, r *http.Request) error {
 	for i, d := range in.Stages {
 		stages[i] = Stage{Name: d.Name, TaskType: d.TaskType, Role: d.Role, Title: d.Title, Approval: d.Approval, Rollback: d.Rollback}
 	}
-	if err := CheckStages(stages); err != nil {
-		return pipelineError(err)
-	}
 	p, err := a.project(r.Context(), in.ProjectID, "write")
 	if err != nil {
 		return err
 	}
+	if err := GateApprovers(p, stages); err != nil {
+		return pipelineError(err)
+	}
+	if err := CheckStages(stages); err != nil {
+		return pipelineError(err)
+	}
 	if p.Status == "Archived" {
 		return httpapi.Errorf(http.StatusConflict, "conflict", "project %s is archived", p.ID)
 	}
-	created, err := a.pipes.Create(r.Context(), p, strings.TrimSpace(in.Name), principal.From(r.Context()).Subject, stages)
+	created, err := a.pipes.Create(r.Context(), p, strings.TrimSpace(in.Name), principal.From(r.Context()).Person, stages)
 	if err != nil {
 		return pipelineError(err)
 	}
@@ -171,7 +174,7 @@ func stageEntity(p Pipeline, s Stage) cedar.Entity {
 	}
 	return authz.Entity(cedar.NewEntityUID("Stage", cedar.String(p.ID+"/"+s.Name)), cedar.RecordMap{
 		"scope": cedar.String(p.Scope), "approvers": cedar.String(approvers),
-		"requester": cedar.NewEntityUID("Caller", cedar.String(p.Requester))})
+		"requester": cedar.String(p.Requester)})
 }
 
 func (a *API) approvePipeline(w http.ResponseWriter, r *http.Request) error {
@@ -200,12 +203,12 @@ func (a *API) approvePipeline(w http.ResponseWriter, r *http.Request) error {
 	}
 	caller := principal.From(ctx)
 	if !a.allowed(ctx, "approve", stageEntity(p, s)) {
-		if caller.Subject == p.Requester {
+		if caller.Person == p.Requester {
 			return httpapi.Errorf(http.StatusForbidden, "forbidden", "you requested pipeline %s: someone else must decide on stage %q", p.ID, s.Name)
 		}
 		return httpapi.Errorf(http.StatusForbidden, "forbidden", "deciding on stage %q takes membership of %q", s.Name, s.Approval.Approvers)
 	}
-	updated, err := a.pipes.Decide(ctx, p.ID, s.Name, in.Decision == "approve", caller.Subject, in.Comment)
+	updated, err := a.pipes.Decide(ctx, p.ID, s.Name, in.Decision == "approve", caller.Person, in.Comment)
 	if err != nil {
 		return pipelineError(err)
 	}

@@ -2,6 +2,7 @@ package vapora
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -9,22 +10,56 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/obs"
 )
 
-// run carries out a stored transition's effects, in order.
-func (e *Pipelines) run(ctx context.Context, p Pipeline, effects []Effect) error {
+// announcements are the events a transition to p announces, in order, for
+// the outbox: a StageEvent per "stage" effect, an ApprovalRequest per
+// "approval". version is the one p is stored at.
+func announcements(p Pipeline, version int, effects []Effect) []OutboxMsg {
+	var out []OutboxMsg
+	for i, ef := range effects {
+		s := p.Stages[ef.Stage]
+		var subject string
+		var ev any
+		switch ef.Kind {
+		case "stage":
+			subject = events.SubjectPipelineStage
+			ev = events.StageEvent{ID: fmt.Sprintf("stg-%s-%d-%s", p.ID, ef.Stage, s.Status), PipelineID: p.ID, Stage: s.Name, Status: s.Status}
+		case "approval":
+			subject = events.SubjectPipelineApproval
+			ev = events.ApprovalRequest{ID: fmt.Sprintf("apr-%s-%d", p.ID, ef.Stage), PipelineID: p.ID, Stage: s.Name,
+				Requester: p.Requester, Approvers: s.Approval.Approvers}
+		default:
+			continue
+		}
+		raw, _ := json.Marshal(ev)
+		payload := map[string]any{}
+		_ = json.Unmarshal(raw, &payload)
+		out = append(out, OutboxMsg{ID: payload["id"].(string), Pipeline: p.ID, Seq: version*100 + i, Subject: subject, Payload: payload})
+	}
+	return out
+}
+
+// publish sends outbox messages in order and clears them from the outbox.
+// Publishing twice is harmless: each event has a fixed message id.
+func (e *Pipelines) publish(ctx context.Context, msgs []OutboxMsg) error {
+	for _, m := range msgs {
+		if _, err := e.bus.Publish(ctx, m.Subject, m.ID, m.Payload, nil); err != nil {
+			return fmt.Errorf("pipeline %s: publish %s: %w", m.Pipeline, m.ID, err)
+		}
+	}
+	return e.store.Published(ctx, msgs)
+}
+
+// run carries out a stored transition's effects: the events it wrote to
+// the outbox first, then the rest in order.
+func (e *Pipelines) run(ctx context.Context, p Pipeline, effects []Effect, outbox []OutboxMsg) error {
+	if err := e.publish(ctx, outbox); err != nil {
+		return err
+	}
 	for _, ef := range effects {
 		var err error
 		switch ef.Kind {
 		case "task":
 			err = e.startTask(ctx, p, ef.Stage, ef.Rollback)
-		case "stage":
-			s := p.Stages[ef.Stage]
-			ev := events.StageEvent{ID: fmt.Sprintf("stg-%s-%d-%s", p.ID, ef.Stage, s.Status), PipelineID: p.ID, Stage: s.Name, Status: s.Status}
-			_, err = e.bus.Publish(ctx, events.SubjectPipelineStage, ev.ID, ev, nil)
-		case "approval":
-			s := p.Stages[ef.Stage]
-			ev := events.ApprovalRequest{ID: fmt.Sprintf("apr-%s-%d", p.ID, ef.Stage), PipelineID: p.ID, Stage: s.Name,
-				Requester: p.Requester, Approvers: s.Approval.Approvers}
-			_, err = e.bus.Publish(ctx, events.SubjectPipelineApproval, ev.ID, ev, nil)
 		case "release":
 			err = e.release(ctx, p, ef.Stage)
 		}
@@ -37,7 +72,8 @@ func (e *Pipelines) run(ctx context.Context, p Pipeline, effects []Effect) error
 
 // startTask ensures stage i's task (or its rollback task) exists, then gives
 // it to the best Ready agent of its role with room for it. With none, the
-// task waits in Todo and the sweep tries again.
+// task waits in Todo: the next agent of the role that frees up takes it
+// (Offer), or else the sweep.
 func (e *Pipelines) startTask(ctx context.Context, p Pipeline, i int, rollback bool) error {
 	s := p.Stages[i]
 	role, taskType, title := s.Role, s.TaskType, s.Title
@@ -55,19 +91,86 @@ func (e *Pipelines) startTask(ctx context.Context, p Pipeline, i int, rollback b
 	if t.AssignedAgent != nil || t.Status != "Todo" {
 		return nil // given to an agent before
 	}
-	c, reason, err := newPlanner(e.store).pick(ctx, role, taskType, 1.0, "")
-	if err != nil {
+	assigned, reason, err := e.assign(ctx, newPlanner(e.store), t, role, taskType)
+	if err != nil || assigned {
 		return err
 	}
-	if reason != "" {
-		obs.Log(ctx).Warn("pipeline stage waits for an agent", "pipeline_id", p.ID, "stage", s.Name, "reason", reason)
-		return nil
+	// Record the wait, then look once more: an agent that freed up between
+	// the look and the record has offered itself before the record existed.
+	if err := e.store.Wait(ctx, StageWait{TaskID: t.ID, Pipeline: p.ID, Stage: i, Rollback: rollback, Role: role}); err != nil {
+		return err
+	}
+	if assigned, reason, err = e.assign(ctx, newPlanner(e.store), t, role, taskType); err != nil {
+		return err
+	}
+	if assigned {
+		return e.store.Waited(ctx, t.ID)
+	}
+	obs.Log(ctx).Warn("pipeline stage waits for an agent", "pipeline_id", p.ID, "stage", s.Name, "reason", reason)
+	return nil
+}
+
+// assign gives a Todo stage task to the best free agent of role; false
+// (with the reason) when none has room. pl counts the load it handed out.
+func (e *Pipelines) assign(ctx context.Context, pl *planner, t Task, role, taskType string) (bool, string, error) {
+	c, reason, err := pl.pick(ctx, role, taskType, 1.0, "")
+	if err != nil || reason != "" {
+		return false, reason, err
 	}
 	_, err = e.agents.assignTo(ctx, t, c, taskType, true)
 	if errors.Is(err, errStale) {
-		return nil // another delivery or the sweep assigned it
+		return true, "", nil // another delivery, an offer or the sweep assigned it
 	}
-	return err
+	return err == nil, "", err
+}
+
+// offerBatch bounds the waiting stages one freed agent looks at.
+const offerBatch = 8
+
+// Offer starts stage tasks that wait for an agent of the role of agentID,
+// oldest first, while the role has room: called as soon as that agent frees
+// up (its result applied), so a waiting stage does not wait for the sweep.
+func (e *Pipelines) Offer(ctx context.Context, agentID string) error {
+	ag, err := e.store.Agent(ctx, agentID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	waits, err := e.store.Waiting(ctx, ag.Role, offerBatch)
+	if err != nil {
+		return err
+	}
+	pl := newPlanner(e.store) // one, so that it counts what this offer hands out
+	for _, w := range waits {
+		p, err := e.store.Pipeline(ctx, w.Pipeline)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		t, terr := e.store.Task(ctx, w.TaskID)
+		if terr != nil && !errors.Is(terr, ErrNotFound) {
+			return terr
+		}
+		if err != nil || terr != nil || !p.waitsOn(w.Stage, w.Rollback) || t.AssignedAgent != nil || t.Status != "Todo" {
+			if err := e.store.Waited(ctx, w.TaskID); err != nil {
+				return err
+			}
+			continue
+		}
+		taskType := p.Stages[w.Stage].TaskType
+		if w.Rollback {
+			taskType = p.Stages[w.Stage].Rollback.TaskType
+		}
+		assigned, _, err := e.assign(ctx, pl, t, w.Role, taskType)
+		if err != nil || !assigned {
+			return err // no room left in the role
+		}
+		if err := e.store.Waited(ctx, w.TaskID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // release takes a cancelled stage's task off its agent.
@@ -85,6 +188,8 @@ func (e *Pipelines) release(ctx context.Context, p Pipeline, i int) error {
 		return err
 	}
 	ev := events.TaskReleased{ID: "rel-" + t.ID + "-cancel", TaskID: t.ID, AgentID: *agent, Reason: "pipeline " + p.ID + " cancelled"}
-	_, err = e.bus.Publish(ctx, events.SubjectTaskReleased, ev.ID, ev, nil)
-	return err
+	if _, err = e.bus.Publish(ctx, events.SubjectTaskReleased, ev.ID, ev, nil); err != nil {
+		return err
+	}
+	return e.Offer(ctx, *agent) // the agent it frees takes a stage waiting for its role
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/stratumiops/stratumiops/events"
 	"github.com/stratumiops/stratumiops/shared/platform/bus"
@@ -28,6 +29,12 @@ func NewPipelines(store *Store, agents *Agents, b *bus.Bus) *Pipelines {
 	return &Pipelines{store: store, agents: agents, bus: b}
 }
 
+// Agents is the agent logic the engine assigns stage tasks with.
+func (e *Pipelines) Agents() *Agents { return e.agents }
+
+// Store is the engine's store.
+func (e *Pipelines) Store() *Store { return e.store }
+
 // applyTries bounds the reads of a pipeline that keeps changing under a transition.
 const applyTries = 16
 
@@ -49,14 +56,15 @@ func (e *Pipelines) apply(ctx context.Context, id string, f func(*Pipeline) ([]E
 			return p, false, nil
 		}
 		next.UpdatedAt = e.store.now()
-		saved, err := e.store.SavePipeline(ctx, next)
+		outbox := announcements(next, next.Version+1, effects)
+		saved, err := e.store.SavePipeline(ctx, next, outbox)
 		if errors.Is(err, errStale) {
 			continue // another instance moved it first: decide again on what it left
 		}
 		if err != nil {
 			return p, false, err
 		}
-		return saved, true, e.run(ctx, saved, effects)
+		return saved, true, e.run(ctx, saved, effects, outbox)
 	}
 	return p, false, fmt.Errorf("pipeline %s: %w", id, errStale)
 }
@@ -64,11 +72,12 @@ func (e *Pipelines) apply(ctx context.Context, id string, f func(*Pipeline) ([]E
 // Create stores a new pipeline and starts its first stage.
 func (e *Pipelines) Create(ctx context.Context, project Project, name, requester string, stages []Stage) (Pipeline, error) {
 	p, effects := newPipeline(newID("pipe"), project.ID, project.Scope, name, requester, stages, e.store.now())
-	saved, err := e.store.CreatePipeline(ctx, p)
+	outbox := announcements(p, 1, effects)
+	saved, err := e.store.CreatePipeline(ctx, p, outbox)
 	if err != nil {
 		return Pipeline{}, err
 	}
-	return saved, e.run(ctx, saved, effects)
+	return saved, e.run(ctx, saved, effects, outbox)
 }
 
 // OnResult moves the pipeline a stage task belongs to; other tasks' results
@@ -89,7 +98,13 @@ func (e *Pipelines) OnResult(ctx context.Context, d bus.Delivery, r events.TaskR
 		return err
 	}
 	obs.Log(ctx).Info("pipeline result already applied", "pipeline_id", id, "task_id", r.TaskID, "msg_id", d.MsgID)
-	return e.Reconcile(ctx, p) // a redelivery after a crash: redo what the first delivery may have left undone
+	// a redelivery after a crash: publish what the first delivery left in the
+	// outbox, and redo the task it may have left unstarted
+	left, err := e.store.Outbox(ctx, id, time.Time{}, sweepBatch)
+	if err != nil {
+		return err
+	}
+	return errors.Join(e.publish(ctx, left), e.Reconcile(ctx, p))
 }
 
 // Decide applies an approver's decision.
@@ -109,15 +124,25 @@ func (e *Pipelines) Cancel(ctx context.Context, id string) (Pipeline, error) {
 // sweepBatch bounds the pipelines one sweep looks at.
 const sweepBatch = 500
 
-// Sweep fails the gates whose time ran out, then ensures every active
-// pipeline's current task exists and has an agent (one may have had none
-// free when its stage started).
+// outboxGrace is how old an outbox message must be before the sweep
+// publishes it: younger ones are being published by the instance that wrote them.
+const outboxGrace = 10 * time.Second
+
+// Sweep publishes the events that instances which died after storing a
+// transition left in the outbox, fails the gates whose time ran out, then
+// ensures every active pipeline's current task exists and has an agent (one
+// may have had none free when its stage started).
 func (e *Pipelines) Sweep(ctx context.Context) (expired, active int, err error) {
+	var errs []error
+	left, err := e.store.Outbox(ctx, "", e.store.now().Add(-outboxGrace), sweepBatch)
+	if err == nil {
+		err = e.publish(ctx, left)
+	}
+	errs = append(errs, err)
 	ids, err := e.store.DuePipelines(ctx, e.store.now(), sweepBatch)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, errors.Join(append(errs, err)...)
 	}
-	var errs []error
 	for _, id := range ids {
 		now := e.store.now()
 		_, changed, err := e.apply(ctx, id, func(p *Pipeline) ([]Effect, error) { return p.expire(now), nil })
@@ -136,14 +161,27 @@ func (e *Pipelines) Sweep(ctx context.Context) (expired, active int, err error) 
 	return expired, len(list), errors.Join(errs...)
 }
 
+// waitsOn says whether stage i's task (or its rollback task) is the one the
+// pipeline waits on now.
+func (p Pipeline) waitsOn(i int, rollback bool) bool {
+	if i < 0 || i >= len(p.Stages) {
+		return false
+	}
+	s := p.Stages[i]
+	if rollback {
+		return p.Status == PipelineRollingBack && s.Rollback != nil && s.RollbackStatus != nil && *s.RollbackStatus == StageRunning
+	}
+	return p.Status == PipelineRunning && s.Status == StageRunning
+}
+
 // Reconcile ensures the task an active pipeline waits on exists and is assigned.
 func (e *Pipelines) Reconcile(ctx context.Context, p Pipeline) error {
 	for i, s := range p.Stages {
 		switch {
 		case p.Status == PipelineRunning && s.Status == StageRunning:
-			return e.run(ctx, p, []Effect{{Kind: "task", Stage: i}})
+			return e.run(ctx, p, []Effect{{Kind: "task", Stage: i}}, nil)
 		case p.Status == PipelineRollingBack && s.RollbackStatus != nil && *s.RollbackStatus == StageRunning:
-			return e.run(ctx, p, []Effect{{Kind: "task", Stage: i, Rollback: true}})
+			return e.run(ctx, p, []Effect{{Kind: "task", Stage: i, Rollback: true}}, nil)
 		}
 	}
 	return nil

@@ -2,6 +2,10 @@ package vapora
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +18,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/authz"
 	"github.com/stratumiops/stratumiops/shared/platform/bus"
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
+	"github.com/stratumiops/stratumiops/shared/platform/principal"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
 
@@ -170,17 +175,82 @@ func TestApprovalPolicy(t *testing.T) {
 		{"carol", []string{"acme"}, false},             // not an approver
 		{"dave", []string{"globex", "release"}, false}, // another tenant
 	} {
-		uid := cedar.NewEntityUID("Caller", cedar.String(c.who))
-		vals := make([]cedar.Value, len(c.scopes))
-		for i, s := range c.scopes {
-			vals[i] = cedar.String(s)
-		}
-		caller := authz.Entity(uid, cedar.RecordMap{"scopes": cedar.NewSet(vals...)})
-		d := engine.Authorize(context.Background(), authz.Request{Principal: uid, Action: cedar.NewEntityUID("Action", "approve"),
+		caller := authz.Caller(&principal.Principal{Subject: c.who, Person: c.who, Scopes: c.scopes})
+		d := engine.Authorize(context.Background(), authz.Request{Principal: caller.UID, Action: cedar.NewEntityUID("Action", "approve"),
 			Resource: stage.UID, Entities: authz.Entities(caller, stage)})
 		if d.Allowed != c.want {
 			t.Errorf("%s %v: allowed %v", c.who, c.scopes, d.Allowed)
 		}
+	}
+}
+
+// One person is one approver: the requester's own API key (whose record
+// names them as its owner) cannot approve what their JWT requested, nor
+// the other way round; a caller whose entity names no person decides nothing.
+func TestRequesterCannotApproveWithAnotherCredential(t *testing.T) {
+	engine, err := authz.Load(schemas.Cedar, "cedar/vapora")
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := principal.New(principal.Config{JWTSecret: "0123456789abcdef0123456789abcdef",
+		APIKeys: `[{"name":"alice-laptop","key_sha256":"` + principal.HashKey("k-alice") + `","scopes":["acme","release"],"owner":"alice"},` +
+			`{"name":"bob-ci","key_sha256":"` + principal.HashKey("k-bob") + `","scopes":["acme","release"],"owner":"bob"}]`}.ForSystem("vapora"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := auth.Issue("alice", []string{"acme", "release"}, time.Hour)
+	as := func(header, value string) *principal.Principal {
+		r, _ := http.NewRequest("GET", "/", nil)
+		r.Header.Set(header, value)
+		p, err := auth.Authenticate(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	aliceJWT, aliceKey, bobKey := as("Authorization", "Bearer "+tok), as("X-API-Key", "k-alice"), as("X-API-Key", "k-bob")
+	allowed := func(requester, approver *principal.Principal) bool {
+		stage := stageEntity(Pipeline{ID: "pipe_1", Scope: "acme", Requester: requester.Person},
+			Stage{Name: "deploy", Approval: &ApprovalGate{Required: true, Approvers: "release"}})
+		caller := authz.Caller(approver)
+		return engine.Authorize(context.Background(), authz.Request{Principal: caller.UID, Action: cedar.NewEntityUID("Action", "approve"),
+			Resource: stage.UID, Entities: authz.Entities(caller, stage)}).Allowed
+	}
+	if allowed(aliceJWT, aliceKey) || allowed(aliceKey, aliceJWT) || allowed(aliceJWT, aliceJWT) {
+		t.Fatal("alice approved her own pipeline with another credential")
+	}
+	if !allowed(aliceJWT, bobKey) || !allowed(bobKey, aliceJWT) {
+		t.Fatal("another person could not approve")
+	}
+	stage := stageEntity(Pipeline{ID: "pipe_1", Scope: "acme", Requester: "alice"}, Stage{Name: "deploy", Approval: &ApprovalGate{Required: true, Approvers: "release"}})
+	nobody := authz.Entity(cedar.NewEntityUID("Caller", "bob"), cedar.RecordMap{"scopes": cedar.NewSet(cedar.String("acme"), cedar.String("release"))})
+	if engine.Authorize(context.Background(), authz.Request{Principal: nobody.UID, Action: cedar.NewEntityUID("Action", "approve"),
+		Resource: stage.UID, Entities: authz.Entities(nobody, stage)}).Allowed {
+		t.Fatal("a caller without a person approved")
+	}
+}
+
+// The approver group of a gate is the project's, whatever the request says.
+func TestGateApproversComeFromTheProject(t *testing.T) {
+	release := "release"
+	gated := func(approvers string) []Stage {
+		return []Stage{{Name: "build", TaskType: "build", Role: "Developer"},
+			{Name: "deploy", TaskType: "deploy", Role: "DevOps", Approval: &ApprovalGate{Required: true, Approvers: approvers}}}
+	}
+	stages := gated("")
+	if err := GateApprovers(Project{ID: "prj_1", Approvers: &release}, stages); err != nil || stages[1].Approval.Approvers != "release" {
+		t.Fatalf("unnamed: %v %+v", err, stages[1].Approval)
+	}
+	if err := GateApprovers(Project{ID: "prj_1", Approvers: &release}, gated("release")); err != nil {
+		t.Fatalf("named as configured: %v", err)
+	}
+	err := GateApprovers(Project{ID: "prj_1", Approvers: &release}, gated("my-friends"))
+	var se *StageError
+	if !errors.As(err, &se) || se.Stage != "deploy" || !strings.Contains(se.Msg, "configuration") {
+		t.Fatalf("a group of the requester's choosing: %v", err)
+	}
+	if err := GateApprovers(Project{ID: "prj_1"}, gated("release")); !errors.As(err, &se) || !strings.Contains(se.Msg, "no approver group") {
+		t.Fatalf("a project without a group: %v", err)
 	}
 }
 
@@ -201,10 +271,14 @@ func TestRedeliveryRedoesLostEffects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The first delivery's write, without its effects.
-	p.onResult(0, false, true, "dev-1", s.now())
-	if _, err := s.SavePipeline(ctx, p); err != nil {
+	// The first delivery's write, with its events in the outbox, without its
+	// effects: the instance died before publishing anything.
+	effects := p.onResult(0, false, true, "dev-1", s.now())
+	if _, err := s.SavePipeline(ctx, p, announcements(p, p.Version+1, effects)); err != nil {
 		t.Fatal(err)
+	}
+	if left, err := s.Outbox(ctx, p.ID, time.Time{}, 10); err != nil || len(left) != 2 {
+		t.Fatalf("outbox after the write: %+v %v", left, err)
 	}
 	next := stageTaskID(p.ID, 1, false)
 	if _, err := s.Task(ctx, next); err != ErrNotFound {
@@ -218,5 +292,126 @@ func TestRedeliveryRedoesLostEffects(t *testing.T) {
 	task, err := s.Task(ctx, next)
 	if got.Version != 2 || err != nil || task.AssignedAgent == nil || *task.AssignedAgent != "qa-1" {
 		t.Fatalf("version %d, next task %+v %v", got.Version, task, err)
+	}
+	// The stage events the first delivery wrote were published by the redelivery, once each.
+	if left, err := s.Outbox(ctx, p.ID, time.Time{}, 10); err != nil || len(left) != 0 {
+		t.Fatalf("outbox after the redelivery: %+v %v", left, err)
+	}
+	if got := stageEventsOf(t, e.bus, p.ID); got != "build:Running build:Succeeded test:Running" {
+		t.Fatalf("stage events: %s", got)
+	}
+}
+
+// The sweep publishes what an instance that died after its write left in
+// the outbox, once it is older than the grace the writer has to publish it.
+func TestSweepPublishesTheOutbox(t *testing.T) {
+	ctx := context.Background()
+	e := pipelineEngines(t, "pipelines_outbox", 1)[0]
+	s := e.store
+	if _, err := s.Register(ctx, Agent{ID: "dev-1", Role: "Developer", Provider: "Claude"}); err != nil {
+		t.Fatal(err)
+	}
+	prj, _ := s.CreateProject(ctx, Project{Name: "p", Scope: "acme", Status: "Active"})
+	p, err := e.Create(ctx, prj, "release", "alice", threeStages())
+	if err != nil {
+		t.Fatal(err)
+	}
+	effects := p.onResult(0, false, true, "dev-1", s.now())
+	if _, err := s.SavePipeline(ctx, p, announcements(p, p.Version+1, effects)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := stageEventsOf(t, e.bus, p.ID); got != "build:Running" {
+		t.Fatalf("the sweep published young outbox messages: %s", got)
+	}
+	s.now = func() time.Time { return time.Now().UTC().Add(outboxGrace + time.Second) }
+	if _, _, err := e.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := stageEventsOf(t, e.bus, p.ID); got != "build:Running build:Succeeded test:Running" {
+		t.Fatalf("stage events after the sweep: %s", got)
+	}
+}
+
+func stageEventsOf(t *testing.T, b *bus.Bus, pipeline string) string {
+	t.Helper()
+	msgs, err := b.ReadStream(context.Background(), "VAPORA", events.SubjectPipelineStage, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range msgs {
+		var ev events.StageEvent
+		if json.Unmarshal(m.Data, &ev) == nil && ev.PipelineID == pipeline {
+			got = append(got, ev.Stage+":"+ev.Status)
+		}
+	}
+	return strings.Join(got, " ")
+}
+
+// A stage whose role has no free agent waits; the moment an agent of the
+// role frees up, it offers itself and takes the oldest waiting stage, with
+// no sweep. A wait whose pipeline moved on is dropped.
+func TestFreedAgentTakesAWaitingStage(t *testing.T) {
+	ctx := context.Background()
+	e := pipelineEngines(t, "pipelines_offer", 1)[0]
+	s := e.store
+	if _, err := s.Register(ctx, Agent{ID: "dev-1", Role: "Developer", Provider: "Claude"}); err != nil {
+		t.Fatal(err)
+	}
+	setLoad := func(load float64, status string) {
+		if _, err := surreal.Query[any](ctx, s.db, "UPDATE agents:`dev-1` SET current_load = $l, status = $s",
+			map[string]any{"l": load, "s": status}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setLoad(1.0, "Busy")
+	prj, _ := s.CreateProject(ctx, Project{Name: "p", Scope: "acme", Status: "Active"})
+	first, err := e.Create(ctx, prj, "first", "alice", threeStages())
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := e.Create(ctx, prj, "second", "alice", threeStages())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancelled, err := e.Create(ctx, prj, "cancelled", "alice", threeStages())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Cancel(ctx, cancelled.ID); err != nil {
+		t.Fatal(err)
+	}
+	waits, err := s.Waiting(ctx, "Developer", 10)
+	if err != nil || len(waits) != 3 || waits[0].Pipeline != first.ID {
+		t.Fatalf("waiting: %+v %v", waits, err)
+	}
+	// dev-1's result is applied: it has room for one more task.
+	setLoad(0.75, "Ready")
+	if err := e.Offer(ctx, "dev-1"); err != nil {
+		t.Fatal(err)
+	}
+	task, err := s.Task(ctx, *first.Stages[0].TaskID)
+	if err != nil || task.AssignedAgent == nil || *task.AssignedAgent != "dev-1" {
+		t.Fatalf("the oldest waiting stage: %+v %v", task, err)
+	}
+	if task, _ := s.Task(ctx, *second.Stages[0].TaskID); task.AssignedAgent != nil {
+		t.Fatalf("the second stage was assigned too: %+v", task)
+	}
+	// The assignment applies (load 1.0); later the agent frees up again.
+	setLoad(0.75, "Ready")
+	if err := e.Offer(ctx, "dev-1"); err != nil {
+		t.Fatal(err)
+	}
+	if task, _ := s.Task(ctx, *second.Stages[0].TaskID); task.AssignedAgent == nil || *task.AssignedAgent != "dev-1" {
+		t.Fatalf("the second waiting stage: %+v", task)
+	}
+	if task, _ := s.Task(ctx, *cancelled.Stages[0].TaskID); task.AssignedAgent != nil {
+		t.Fatalf("a cancelled pipeline's stage was assigned: %+v", task)
+	}
+	if waits, _ := s.Waiting(ctx, "Developer", 10); len(waits) != 0 {
+		t.Fatalf("waits left: %+v", waits)
 	}
 }

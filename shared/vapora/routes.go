@@ -17,7 +17,7 @@ var ProjectsSpec = httpapi.Spec[*API]{Auth: authMiddleware, Ops: []httpapi.Op[*A
 	{Method: "POST", Path: "/projects", Summary: "Create a project", In: projectInput{}, Out: Project{}, Status: http.StatusCreated,
 		Handle: (*API).createProject},
 	{Method: "GET", Path: "/projects/{id}", Summary: "Read a project", Out: Project{}, Handle: (*API).getProject},
-	{Method: "PUT", Path: "/projects/{id}", Summary: "Update a project's name, description or status", In: projectInput{}, Out: Project{},
+	{Method: "PUT", Path: "/projects/{id}", Summary: "Update a project's name, description, status or approver group (the last: its administrators only)", In: projectInput{}, Out: Project{},
 		Handle: (*API).updateProject},
 	{Method: "DELETE", Path: "/projects/{id}", Summary: "Archive a project (projects are never destroyed)", Out: Project{},
 		Handle: (*API).archiveProject},

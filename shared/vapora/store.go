@@ -73,8 +73,9 @@ func (s *Store) locked(ctx context.Context, f func() error, keys ...string) erro
 func (s *Store) CreateProject(ctx context.Context, p Project) (Project, error) {
 	p.ID = newID("prj")
 	rows, err := surreal.Query[[]Project](ctx, s.db, `CREATE $id CONTENT { name: $p.name, description: $p.description,
-		scope: $p.scope, status: $p.status, created_at: time::now(), updated_at: time::now() } RETURN `+fields,
-		map[string]any{"id": rid("projects", p.ID), "p": map[string]any{"name": p.Name, "description": optional(p.Description), "scope": p.Scope, "status": p.Status}})
+		scope: $p.scope, status: $p.status, approvers: $p.approvers, created_at: time::now(), updated_at: time::now() } RETURN `+fields,
+		map[string]any{"id": rid("projects", p.ID), "p": map[string]any{"name": p.Name, "description": optional(p.Description), "scope": p.Scope,
+			"status": p.Status, "approvers": optional(p.Approvers)}})
 	if err != nil || len(rows) != 1 {
 		return Project{}, errors.Join(fmt.Errorf("create project: %w", err), errIfEmpty(len(rows)))
 	}
@@ -112,11 +113,12 @@ func (s *Store) Projects(ctx context.Context, scopes []string, status string) ([
 	return list, nil
 }
 
-// UpdateProject writes name, description and status.
+// UpdateProject writes name, description, status and approvers.
 func (s *Store) UpdateProject(ctx context.Context, p Project) (Project, error) {
 	rows, err := surreal.Query[[]Project](ctx, s.db, `UPDATE $id SET name = $name, description = $description,
-		status = $status, updated_at = time::now() RETURN `+fields,
-		map[string]any{"id": rid("projects", p.ID), "name": p.Name, "description": optional(p.Description), "status": p.Status})
+		status = $status, approvers = $approvers, updated_at = time::now() RETURN `+fields,
+		map[string]any{"id": rid("projects", p.ID), "name": p.Name, "description": optional(p.Description), "status": p.Status,
+			"approvers": optional(p.Approvers)})
 	if err != nil {
 		return Project{}, fmt.Errorf("update project: %w", err)
 	}

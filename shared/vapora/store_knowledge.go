@@ -22,21 +22,26 @@ type PastExecution struct {
 
 const pastFields = "task_id, agent_id, task_type, success, duration_ms, at"
 
-// AgentExecutions lists an agent's executions, oldest first.
-func (s *Store) AgentExecutions(ctx context.Context, agentID string, limit int) ([]PastExecution, error) {
-	list, err := surreal.Query[[]PastExecution](ctx, s.db, "SELECT "+pastFields+" FROM agent_executions WHERE agent_id = $a ORDER BY at LIMIT $n",
-		map[string]any{"a": agentID, "n": limit})
+// AgentExecutions lists an agent's executions on tasks of the given scopes,
+// oldest first.
+func (s *Store) AgentExecutions(ctx context.Context, agentID string, scopes []string, limit int) ([]PastExecution, error) {
+	if scopes == nil {
+		scopes = []string{}
+	}
+	list, err := surreal.Query[[]PastExecution](ctx, s.db, "SELECT "+pastFields+` FROM agent_executions
+		WHERE agent_id = $a AND scope IN $scopes ORDER BY at LIMIT $n`, map[string]any{"a": agentID, "scopes": scopes, "n": limit})
 	if err != nil {
 		return nil, fmt.Errorf("read the agent's executions: %w", err)
 	}
 	return list, nil
 }
 
-// ExecutionsOfType lists the latest executions of a task type, newest first,
-// leaving one task out.
-func (s *Store) ExecutionsOfType(ctx context.Context, taskType, except string, limit int) ([]PastExecution, error) {
+// ExecutionsOfType lists the latest executions of a task type on tasks of
+// one scope, newest first, leaving one task out.
+func (s *Store) ExecutionsOfType(ctx context.Context, scope, taskType, except string, limit int) ([]PastExecution, error) {
 	list, err := surreal.Query[[]PastExecution](ctx, s.db, `SELECT `+pastFields+` FROM agent_executions
-		WHERE task_type = $t AND task_id != $except ORDER BY at DESC LIMIT $n`, map[string]any{"t": taskType, "except": except, "n": limit})
+		WHERE scope = $scope AND task_type = $t AND task_id != $except ORDER BY at DESC LIMIT $n`,
+		map[string]any{"scope": scope, "t": taskType, "except": except, "n": limit})
 	if err != nil {
 		return nil, fmt.Errorf("read executions of %s: %w", taskType, err)
 	}

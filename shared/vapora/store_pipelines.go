@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/surrealdb/surrealdb.go/pkg/models"
@@ -29,14 +30,68 @@ func pipelineContent(p Pipeline, version int) map[string]any {
 		"approval_due": optionalTime(p.nextDue()), "created_at": p.CreatedAt, "updated_at": p.UpdatedAt}
 }
 
-// CreatePipeline stores a new pipeline at version 1.
-func (s *Store) CreatePipeline(ctx context.Context, p Pipeline) (Pipeline, error) {
-	rows, err := surreal.Query[[]Pipeline](ctx, s.db, "CREATE $id CONTENT $c RETURN "+fields,
-		map[string]any{"id": rid("pipelines", p.ID), "c": pipelineContent(p, 1)})
+// CreatePipeline stores a new pipeline at version 1, with the events it
+// announces in the outbox, in one transaction.
+func (s *Store) CreatePipeline(ctx context.Context, p Pipeline, outbox []OutboxMsg) (Pipeline, error) {
+	rows, err := surreal.Query[[]Pipeline](ctx, s.db, surreal.Atomic(`
+LET $rows = (CREATE $id CONTENT $c RETURN `+fields+`);
+IF array::len($outbox) > 0 { INSERT IGNORE INTO pipeline_outbox $outbox RETURN NONE };
+RETURN $rows;`), map[string]any{"id": rid("pipelines", p.ID), "c": pipelineContent(p, 1), "outbox": outboxRows(outbox, s.now())})
 	if err != nil || len(rows) != 1 {
 		return Pipeline{}, errors.Join(fmt.Errorf("create pipeline: %w", err), errIfEmpty(len(rows)))
 	}
 	return rows[0], nil
+}
+
+// OutboxMsg is an event a pipeline's transition announces: stored with the
+// transition, published after it (see 008_pipeline_outbox.surql).
+type OutboxMsg struct {
+	ID       string         `json:"id"` // the message id, fixed per event
+	Pipeline string         `json:"pipeline_id"`
+	Seq      int            `json:"seq"` // order within the pipeline's events
+	Subject  string         `json:"subject"`
+	Payload  map[string]any `json:"payload"`
+}
+
+func outboxRows(msgs []OutboxMsg, now time.Time) []map[string]any {
+	rows := make([]map[string]any, len(msgs))
+	for i, m := range msgs {
+		rows[i] = map[string]any{"id": rid("pipeline_outbox", m.ID), "pipeline_id": m.Pipeline, "seq": m.Seq,
+			"subject": m.Subject, "payload": m.Payload, "created_at": now}
+	}
+	return rows
+}
+
+const outboxFields = "record::id(id) AS id, pipeline_id, seq, subject, payload, created_at"
+
+// Outbox lists what is left to publish: one pipeline's (pipeline != ""), or
+// every pipeline's written before before, oldest first.
+func (s *Store) Outbox(ctx context.Context, pipeline string, before time.Time, limit int) ([]OutboxMsg, error) {
+	where := "created_at < $before ORDER BY created_at, pipeline_id, seq"
+	if pipeline != "" {
+		where = "pipeline_id = $p ORDER BY seq"
+	}
+	msgs, err := surreal.Query[[]OutboxMsg](ctx, s.db, "SELECT "+outboxFields+" FROM pipeline_outbox WHERE "+where+" LIMIT $n",
+		map[string]any{"p": pipeline, "before": before, "n": limit})
+	if err != nil {
+		return nil, fmt.Errorf("read the pipelines' outbox: %w", err)
+	}
+	return msgs, nil
+}
+
+// Published removes published events from the outbox.
+func (s *Store) Published(ctx context.Context, msgs []OutboxMsg) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	ids := make([]models.RecordID, len(msgs))
+	for i, m := range msgs {
+		ids[i] = rid("pipeline_outbox", m.ID)
+	}
+	if _, err := surreal.Query[any](ctx, s.db, "DELETE $ids", map[string]any{"ids": ids}); err != nil {
+		return fmt.Errorf("clear the pipelines' outbox: %w", err)
+	}
+	return nil
 }
 
 // Pipeline reads one pipeline.
@@ -51,10 +106,18 @@ func (s *Store) Pipeline(ctx context.Context, id string) (Pipeline, error) {
 	return *p, nil
 }
 
-// SavePipeline writes p if it is still at the version it was read at.
-func (s *Store) SavePipeline(ctx context.Context, p Pipeline) (Pipeline, error) {
-	rows, err := surreal.Query[[]Pipeline](ctx, s.db, "UPDATE $id CONTENT $c WHERE version = $v RETURN "+fields,
-		map[string]any{"id": rid("pipelines", p.ID), "c": pipelineContent(p, p.Version+1), "v": p.Version})
+// SavePipeline writes p if it is still at the version it was read at, with
+// the events the transition announces in the outbox, in one transaction.
+func (s *Store) SavePipeline(ctx context.Context, p Pipeline, outbox []OutboxMsg) (Pipeline, error) {
+	rows, err := surreal.Query[[]Pipeline](ctx, s.db, surreal.Atomic(`
+LET $rows = (UPDATE $id CONTENT $c WHERE version = $v RETURN `+fields+`);
+IF array::len($rows) = 0 { THROW "stale" };
+IF array::len($outbox) > 0 { INSERT IGNORE INTO pipeline_outbox $outbox RETURN NONE };
+RETURN $rows;`), map[string]any{"id": rid("pipelines", p.ID), "c": pipelineContent(p, p.Version+1), "v": p.Version,
+		"outbox": outboxRows(outbox, s.now())})
+	if err != nil && strings.Contains(err.Error(), "stale") {
+		return Pipeline{}, errStale
+	}
 	if err != nil {
 		return Pipeline{}, fmt.Errorf("save pipeline: %w", err)
 	}
@@ -94,12 +157,48 @@ func (s *Store) ActivePipelines(ctx context.Context, limit int) ([]Pipeline, err
 	return list, nil
 }
 
-// EnsureTask creates t with its own id, or reads it when a previous try did.
-func (s *Store) EnsureTask(ctx context.Context, t Task) (Task, error) {
-	cur, err := s.Task(ctx, t.ID)
-	if !errors.Is(err, ErrNotFound) {
-		return cur, err
+// StageWait is a stage task waiting for a free agent of its role.
+type StageWait struct {
+	TaskID   string `json:"task_id"`
+	Pipeline string `json:"pipeline_id"`
+	Stage    int    `json:"stage"`
+	Rollback bool   `json:"rollback"`
+	Role     string `json:"role"`
+}
+
+// Wait records that a stage task waits for an agent of its role (once per task).
+func (s *Store) Wait(ctx context.Context, w StageWait) error {
+	_, err := surreal.Query[any](ctx, s.db, `INSERT IGNORE INTO stage_waits { id: $id, pipeline_id: $p, stage: $stage,
+		rollback: $rb, role: $role, since: time::now() } RETURN NONE`,
+		map[string]any{"id": rid("stage_waits", w.TaskID), "p": w.Pipeline, "stage": w.Stage, "rb": w.Rollback, "role": w.Role})
+	if err != nil {
+		return fmt.Errorf("record a stage waiting for an agent: %w", err)
 	}
+	return nil
+}
+
+// Waiting lists the oldest stage tasks waiting for an agent of role.
+func (s *Store) Waiting(ctx context.Context, role string, limit int) ([]StageWait, error) {
+	list, err := surreal.Query[[]StageWait](ctx, s.db, `SELECT record::id(id) AS task_id, pipeline_id, stage, rollback, role, since
+		FROM stage_waits WHERE role = $role ORDER BY since LIMIT $n`, map[string]any{"role": role, "n": limit})
+	if err != nil {
+		return nil, fmt.Errorf("list stages waiting for an agent: %w", err)
+	}
+	return list, nil
+}
+
+// Waited removes a stage task's wait (it got an agent, or no longer needs one).
+func (s *Store) Waited(ctx context.Context, taskID string) error {
+	if _, err := surreal.Query[any](ctx, s.db, "DELETE $id", map[string]any{"id": rid("stage_waits", taskID)}); err != nil {
+		return fmt.Errorf("clear a stage's wait: %w", err)
+	}
+	return nil
+}
+
+// EnsureTask creates t with its own id, or reads it when a previous try did
+// (creating first: on a stage's hand-over the task is new, and a read
+// before would cost a round trip).
+func (s *Store) EnsureTask(ctx context.Context, t Task) (Task, error) {
 	created, err := s.CreateTask(ctx, t)
 	if isDuplicate(err) {
 		return s.Task(ctx, t.ID)

@@ -22,8 +22,24 @@ type OpenTask struct {
 
 // OpenTasks lists the assigned Todo and Doing tasks, of every agent.
 func (s *Store) OpenTasks(ctx context.Context) ([]OpenTask, error) {
+	return s.openTasks(ctx, nil)
+}
+
+// OpenTasksIn is OpenTasks of the given scopes' projects only.
+func (s *Store) OpenTasksIn(ctx context.Context, scopes []string) ([]OpenTask, error) {
+	if scopes == nil {
+		scopes = []string{}
+	}
+	return s.openTasks(ctx, scopes)
+}
+
+func (s *Store) openTasks(ctx context.Context, scopes []string) ([]OpenTask, error) {
+	where := ""
+	if scopes != nil {
+		where = " AND scope IN $scopes"
+	}
 	list, err := surreal.Query[[]OpenTask](ctx, s.db, `SELECT record::id(id) AS id, project_id, title, status, assigned_agent, task_type
-		FROM tasks WHERE assigned_agent != NONE AND status IN ['Todo', 'Doing'] ORDER BY id`, nil)
+		FROM tasks WHERE assigned_agent != NONE AND status IN ['Todo', 'Doing']`+where+` ORDER BY id`, map[string]any{"scopes": scopes})
 	if err != nil {
 		return nil, fmt.Errorf("list open tasks: %w", err)
 	}

@@ -158,13 +158,14 @@ type SwarmAgent struct {
 // topSkills is how many task types GET /swarm/agents shows per agent.
 const topSkills = 3
 
-// SwarmAgents lists the agents with their open tasks and best task types.
-func (s *Store) SwarmAgents(ctx context.Context) ([]SwarmAgent, error) {
+// SwarmAgents lists the agents with their open tasks in the given scopes and
+// their best task types.
+func (s *Store) SwarmAgents(ctx context.Context, scopes []string) ([]SwarmAgent, error) {
 	agents, err := s.Agents(ctx, "")
 	if err != nil {
 		return nil, err
 	}
-	open, err := s.OpenTasks(ctx)
+	open, err := s.OpenTasksIn(ctx, scopes)
 	if err != nil {
 		return nil, err
 	}

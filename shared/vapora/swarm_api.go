@@ -9,6 +9,7 @@ import (
 
 	"github.com/stratumiops/stratumiops/events"
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
+	"github.com/stratumiops/stratumiops/shared/platform/principal"
 )
 
 // SwarmSpec is vapora-swarm's HTTP surface.
@@ -219,7 +220,8 @@ func (a *API) swarmAgents(w http.ResponseWriter, r *http.Request) error {
 	if !a.allowed(r.Context(), "read_agents", agentsEntity) {
 		return errForbidden
 	}
-	list, err := a.store.SwarmAgents(r.Context())
+	// agents are shared; the tasks they hold are shown from the caller's scopes only
+	list, err := a.store.SwarmAgents(r.Context(), principal.From(r.Context()).Scopes)
 	if err != nil {
 		return err
 	}

@@ -9,14 +9,21 @@ import (
 )
 
 // Caller is the Cedar entity of an authenticated API caller:
-// Caller::"<subject>" with its scopes (the systems' schemas declare
-// `entity Caller { scopes: Set<String> }`).
+// Caller::"<subject>" with its scopes and the person behind the credential
+// (principal.Person: the same for one person's JWT and API key). The
+// systems' schemas declare `entity Caller { scopes: Set<String> }`, and
+// `person: String` where a policy compares people.
 func Caller(p *principal.Principal) cedar.Entity {
 	scopes := make([]cedar.Value, len(p.Scopes))
 	for i, s := range p.Scopes {
 		scopes[i] = cedar.String(s)
 	}
-	return Entity(cedar.NewEntityUID("Caller", cedar.String(p.Subject)), cedar.RecordMap{"scopes": cedar.NewSet(scopes...)})
+	person := p.Person
+	if person == "" {
+		person = p.Subject
+	}
+	return Entity(cedar.NewEntityUID("Caller", cedar.String(p.Subject)),
+		cedar.RecordMap{"scopes": cedar.NewSet(scopes...), "person": cedar.String(person)})
 }
 
 // Allows asks whether the request's caller (principal.From(ctx)) may do

@@ -74,6 +74,12 @@ type Function struct {
 	// httpapi.DefaultMaxBody (1 MiB). In AWS, API Gateway (10 MB) and the
 	// Lambda invoke payload (6 MB, base64 for binary bodies) bound it first.
 	MaxBody int64
+	// Calls names the systems whose HTTP APIs the function calls with a
+	// service credential: it reads <SYSTEM>_URL and <SYSTEM>_API_KEY, which a
+	// deployment gives as a secret, never as plain configuration (in AWS the
+	// secret <system>-client {"url", "api_key"}, named by
+	// <SYSTEM>_CLIENT_SECRET_ARN, as the database and API credentials are).
+	Calls []string
 	// Env holds function-specific variables and their defaults.
 	Env         map[string]string
 	MemoryMB    int
@@ -276,7 +282,7 @@ var Functions = []Function{
 		Name:        "vapora-on-task-result",
 		System:      "vapora",
 		Kind:        Consumer,
-		Description: "Applies task results: moves the task, sheds the agent's load, learns expertise, records a portfolio execution.",
+		Description: "Applies task results once each: moves the task, sheds the agent's load, learns expertise, records a portfolio execution, and gives the freed agent a pipeline stage waiting for its role.",
 		Subjects:    []string{"vapora.tasks.results"},
 		MaxDeliver:  5,
 		Database:    "vapora",
@@ -446,6 +452,10 @@ func (f Function) Environment() map[string]string {
 	if f.SecretsKey {
 		env["SECRETS_KMS_KEY"] = ""
 	}
+	for _, system := range f.Calls {
+		env[ClientVar(system, "URL")] = ""
+		env[ClientVar(system, "API_KEY")] = ""
+	}
 	for k, v := range f.Env {
 		env[k] = v
 	}
@@ -456,6 +466,12 @@ func (f Function) Environment() map[string]string {
 // not catalog functions: the platform stack's custom resources
 // (infra/stacks). `stratum build` builds them with the catalog's.
 var InfraFunctions = []string{"surreal-users"}
+
+// ClientVar is the variable of a called system's setting: ClientVar("kogral",
+// "API_KEY") is KOGRAL_API_KEY (see Function.Calls).
+func ClientVar(system, setting string) string {
+	return strings.ToUpper(strings.ReplaceAll(system, "-", "_")) + "_" + setting
+}
 
 // SurrealUser is the SurrealDB user f logs in as: a user of f's database
 // only (see surreal.DefineDatabaseUser), "" when f uses no database. Each

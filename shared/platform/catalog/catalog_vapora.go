@@ -52,7 +52,7 @@ var vaporaPipelineFunctions = []Function{
 		Name:        "vapora-pipeline-sweep",
 		System:      "vapora",
 		Kind:        Invoke,
-		Description: "Fails approval gates whose timeout passed (rolling the pipeline back) and assigns stage tasks that found no free agent.",
+		Description: "Publishes pipeline events left in the outbox, fails approval gates whose timeout passed (rolling the pipeline back) and assigns stage tasks that found no free agent.",
 		Schedule:    "rate(1 minute)",
 		Database:    "vapora",
 		Bus:         true,
@@ -70,9 +70,10 @@ var vaporaPipelineFunctions = []Function{
 		Database: "vapora",
 		Bus:      true, // the store's locks live in JetStream
 		Auth:     true,
-		// Kogral's API and a service credential for it (in AWS, from the
-		// deployment's configuration; the devstack gives its gateway and dev key).
-		Env:      map[string]string{"KOGRAL_URL": "", "KOGRAL_API_KEY": ""},
+		// Kogral's API and a service credential for it, with scope
+		// kogral-reader (in AWS, from the kogral-client secret; the devstack
+		// gives its gateway and a dev key).
+		Calls:    []string{"kogral"},
 		MemoryMB: 256,
 		Timeout:  10 * time.Second,
 	},

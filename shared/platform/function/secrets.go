@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,22 +14,39 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/awscfg"
 )
 
-// Deployed functions get SurrealDB and NATS settings from Secrets Manager:
-// SURREAL_SECRET_ARN names a JSON secret {"url","user","pass"} and
-// NATS_SECRET_ARN one {"url", "creds" (a .creds file's content), "token"}, API_AUTH_SECRET_ARN one {"jwt_secret","api_keys"},
-// VAULT_INIT_SECRET_ARN one {"token"}. resolveSecrets copies them into the plain
-// variables (SURREAL_URL, …) that the adapters read, unless those are set.
-func resolveSecrets(ctx context.Context) (map[string]map[string]string, error) {
-	specs := []struct {
-		arnVar string
-		fields map[string]string // JSON field → variable
-	}{
+type secretSpec struct {
+	arnVar string
+	fields map[string]string // JSON field → variable
+}
+
+// secretSpecs are the secrets a function may be given: SURREAL_SECRET_ARN
+// names a JSON secret {"url","user","pass"}, NATS_SECRET_ARN one {"url",
+// "creds" (a .creds file's content), "token"}, API_AUTH_SECRET_ARN one
+// {"jwt_secret","api_keys"}, VAULT_INIT_SECRET_ARN one {"token"} (vault-sys's
+// init gate, shared/vault.GateInit), and <SYSTEM>_CLIENT_SECRET_ARN one
+// {"url", "api_key"} for each system the function calls (catalog Function.Calls).
+func secretSpecs(environ []string) []secretSpec {
+	specs := []secretSpec{
 		{"SURREAL_SECRET_ARN", map[string]string{"url": "SURREAL_URL", "user": "SURREAL_USER", "pass": "SURREAL_PASS"}},
 		{"NATS_SECRET_ARN", map[string]string{"url": "NATS_URL", "creds": "NATS_CREDS", "token": "NATS_TOKEN"}},
 		{"API_AUTH_SECRET_ARN", map[string]string{"jwt_secret": "API_JWT_SECRET", "api_keys": "API_KEYS"}},
-		// vault-sys's init gate (shared/vault.GateInit).
 		{"VAULT_INIT_SECRET_ARN", map[string]string{"token": "VAULT_INIT_TOKEN"}},
 	}
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if system, ok := strings.CutSuffix(name, "_CLIENT_SECRET_ARN"); ok && system != "" {
+			specs = append(specs, secretSpec{name, map[string]string{"url": system + "_URL", "api_key": system + "_API_KEY"}})
+		}
+	}
+	return specs
+}
+
+// Deployed functions get their credentials from Secrets Manager (see
+// secretSpecs): resolveSecrets copies them into the plain variables
+// (SURREAL_URL, …) that the adapters read, unless those are set, and
+// returns what it read by ARN variable.
+func resolveSecrets(ctx context.Context) (map[string]map[string]string, error) {
+	specs := secretSpecs(os.Environ())
 	read := map[string]map[string]string{} // by arnVar
 	for _, spec := range specs {
 		arn := os.Getenv(spec.arnVar)

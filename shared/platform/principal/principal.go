@@ -27,16 +27,57 @@ type Principal struct {
 	Scopes  []string
 	// Via says how the caller authenticated: "jwt" or "api-key".
 	Via string
+	// Person is who stands behind the credential, the same whichever one
+	// they use: a JWT's subject, or the subject an API key's record names as
+	// its owner (a key without an owner stands for itself, "apikey:<name>").
+	// Rules about people (nobody approves what they requested) compare it.
+	Person string
 }
 
 // HasScope reports whether the principal holds scope.
 func (p *Principal) HasScope(scope string) bool { return slices.Contains(p.Scopes, scope) }
+
+// ValidScope checks a scope name: 1 to 63 lower-case ASCII letters, digits,
+// '-' and '_', starting with a letter or a digit. Kogral gives a graph to the
+// scope its id starts with, up to the first '.' ("acme.web" is acme's), so a
+// scope named "acme.web" would be reachable by the holder of "acme": names
+// with '.' (or anything else a graph id or a Cedar string could read another
+// way) are refused wherever a scope is accepted.
+func ValidScope(scope string) error {
+	if scope == "" || len(scope) > 63 {
+		return fmt.Errorf("scope %q: want 1 to 63 characters", scope)
+	}
+	for i, c := range scope {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case (c == '-' || c == '_') && i > 0:
+		case c == '.':
+			return fmt.Errorf("scope %q: '.' is not allowed (a Kogral graph belongs to the scope before its first '.', so %q would belong to %q)",
+				scope, scope, scope[:i])
+		default:
+			return fmt.Errorf("scope %q: %q is not allowed (lower-case letters, digits, '-' and '_', starting with a letter or a digit)", scope, c)
+		}
+	}
+	return nil
+}
+
+func validScopes(scopes []string) error {
+	for _, s := range scopes {
+		if err := ValidScope(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // APIKey is a configured key: only its SHA-256 is kept.
 type APIKey struct {
 	Name      string   `json:"name"`
 	KeySHA256 string   `json:"key_sha256"`
 	Scopes    []string `json:"scopes"`
+	// Owner is the subject (as in the owner's JWTs) of the person the key
+	// belongs to.
+	Owner string `json:"owner,omitempty"`
 }
 
 // Authenticator checks credentials.
@@ -90,11 +131,14 @@ func New(cfg Config) (*Authenticator, error) {
 	}
 	if strings.TrimSpace(cfg.APIKeys) != "" {
 		if err := json.Unmarshal([]byte(cfg.APIKeys), &a.apiKeys); err != nil {
-			return nil, fmt.Errorf("API keys: want a JSON list of {name, key_sha256, scopes}: %w", err)
+			return nil, fmt.Errorf("API keys: want a JSON list of {name, key_sha256, scopes, owner}: %w", err)
 		}
 		for _, k := range a.apiKeys {
 			if raw, err := hex.DecodeString(k.KeySHA256); err != nil || len(raw) != sha256.Size || k.Name == "" {
 				return nil, fmt.Errorf("API key %q: want a name and a hex SHA-256", k.Name)
+			}
+			if err := validScopes(k.Scopes); err != nil {
+				return nil, fmt.Errorf("API key %q: %w", k.Name, err)
 			}
 		}
 	}
@@ -123,6 +167,9 @@ type claims struct {
 func (a *Authenticator) Issue(subject string, scopes []string, ttl time.Duration) (string, error) {
 	if a.jwtKey == nil {
 		return "", errors.New("no JWT secret configured")
+	}
+	if err := validScopes(scopes); err != nil {
+		return "", err
 	}
 	now := time.Now()
 	c := claims{RegisteredClaims: jwt.RegisteredClaims{Subject: subject, Issuer: a.issuer, Audience: jwt.ClaimStrings{a.audience},
@@ -153,7 +200,11 @@ func (a *Authenticator) apiKey(key string) (*Principal, error) {
 	sum := HashKey(key)
 	for _, k := range a.apiKeys {
 		if subtle.ConstantTimeCompare([]byte(sum), []byte(strings.ToLower(k.KeySHA256))) == 1 {
-			return &Principal{Subject: "apikey:" + k.Name, Scopes: k.Scopes, Via: "api-key"}, nil
+			person := k.Owner
+			if person == "" {
+				person = "apikey:" + k.Name
+			}
+			return &Principal{Subject: "apikey:" + k.Name, Scopes: k.Scopes, Via: "api-key", Person: person}, nil
 		}
 	}
 	return nil, httpapi.Errorf(http.StatusUnauthorized, "unauthenticated", "unknown API key")
@@ -176,7 +227,10 @@ func (a *Authenticator) jwt(token string) (*Principal, error) {
 	if len(scopes) == 0 && c.Scope != "" {
 		scopes = strings.Fields(c.Scope)
 	}
-	return &Principal{Subject: c.Subject, Scopes: scopes, Via: "jwt"}, nil
+	if err := validScopes(scopes); err != nil {
+		return nil, httpapi.Errorf(http.StatusUnauthorized, "unauthenticated", "invalid token: %v", err)
+	}
+	return &Principal{Subject: c.Subject, Scopes: scopes, Via: "jwt", Person: c.Subject}, nil
 }
 
 type ctxKey struct{}

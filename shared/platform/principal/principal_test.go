@@ -115,3 +115,57 @@ func TestConfigIsChecked(t *testing.T) {
 		}
 	}
 }
+
+// A Kogral graph belongs to the scope before its first '.': a scope named
+// "acme.web" would be the acme holder's, so such names are refused in API
+// keys, in tokens received and in tokens issued.
+func TestScopeNamesWithDotsAreRefused(t *testing.T) {
+	for _, bad := range []string{"acme.web", ".acme", "Acme", "acme/web", "acme web", "-acme", "", strings.Repeat("a", 64), "acmé"} {
+		if err := ValidScope(bad); err == nil {
+			t.Errorf("scope %q accepted", bad)
+		}
+	}
+	for _, good := range []string{"acme", "kogral-admin", "team_2", "a", strings.Repeat("a", 63)} {
+		if err := ValidScope(good); err != nil {
+			t.Errorf("scope %q refused: %v", good, err)
+		}
+	}
+	_, err := New(Config{APIKeys: `[{"name":"ci","key_sha256":"` + HashKey("k") + `","scopes":["acme.web"]}]`})
+	if err == nil || !strings.Contains(err.Error(), `"acme.web"`) || !strings.Contains(err.Error(), "'.'") {
+		t.Fatalf("API key with scope acme.web: %v", err)
+	}
+	a := auth(t)
+	if _, err := a.Issue("alice", []string{"acme.web"}, time.Hour); err == nil {
+		t.Fatal("issued a token for scope acme.web")
+	}
+	for name, c := range map[string]jwt.MapClaims{
+		"scopes list":  {"scopes": []string{"globex", "acme.web"}},
+		"scope string": {"scope": "globex acme.web"},
+	} {
+		c["sub"], c["exp"], c["iss"], c["aud"] = "eve", time.Now().Add(time.Hour).Unix(), "stratumiops/vapora", "vapora"
+		tok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(secret))
+		if p, err := a.Authenticate(request("Authorization", "Bearer "+tok)); err == nil || !strings.Contains(err.Error(), "acme.web") {
+			t.Errorf("%s: %+v %v", name, p, err)
+		}
+	}
+}
+
+// One person is one identity whichever credential they use: an API key's
+// record names its owner's subject, a JWT carries it.
+func TestPersonIsTheSameAcrossCredentials(t *testing.T) {
+	a, err := New(Config{JWTSecret: secret, APIKeys: `[{"name":"ci","key_sha256":"` + HashKey("k-1") + `","scopes":["acme"],"owner":"alice"},` +
+		`{"name":"bot","key_sha256":"` + HashKey("k-2") + `","scopes":["acme"]}]`}.ForSystem("vapora"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := a.Issue("alice", []string{"acme"}, time.Hour)
+	byJWT, err1 := a.Authenticate(request("Authorization", "Bearer "+tok))
+	byKey, err2 := a.Authenticate(request("X-API-Key", "k-1"))
+	bot, err3 := a.Authenticate(request("X-API-Key", "k-2"))
+	if err1 != nil || err2 != nil || err3 != nil {
+		t.Fatal(err1, err2, err3)
+	}
+	if byJWT.Person != "alice" || byKey.Person != "alice" || byKey.Subject != "apikey:ci" || bot.Person != "apikey:bot" {
+		t.Fatalf("persons: jwt %+v key %+v bot %+v", byJWT, byKey, bot)
+	}
+}

@@ -116,7 +116,19 @@ var Functions = function.Set{
 	"vapora-on-task-assign": consumer(func(a *vapora.Agents) func(context.Context, bus.Delivery, events.TaskAssignment) error {
 		return a.OnAssign
 	}),
-	"vapora-on-task-result": consumer(func(a *vapora.Agents) func(context.Context, bus.Delivery, events.TaskResult) error { return a.OnResult }),
+	"vapora-on-task-result": function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
+		p, err := pipelinesFor(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		// the agent that shed the task's load takes a stage waiting for its role at once
+		return bus.Typed(func(ctx context.Context, d bus.Delivery, e events.TaskResult) error {
+			if err := p.Agents().OnResult(ctx, d, e); err != nil {
+				return err
+			}
+			return p.Offer(ctx, e.AgentID)
+		}), nil
+	}),
 	"vapora-on-heartbeat": function.BatchConsumer(func(ctx context.Context, d *function.Deps) (bus.BatchHandler, error) {
 		a, err := agentsFor(ctx, d)
 		if err != nil {
@@ -124,8 +136,18 @@ var Functions = function.Set{
 		}
 		return bus.TypedBatch(a.OnHeartbeats), nil
 	}),
-	"vapora-on-agent-register": consumer(func(a *vapora.Agents) func(context.Context, bus.Delivery, events.AgentRegistration) error {
-		return a.OnRegister
+	"vapora-on-agent-register": function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
+		p, err := pipelinesFor(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		// a new (or returning) agent takes a stage waiting for its role at once
+		return bus.Typed(func(ctx context.Context, d bus.Delivery, e events.AgentRegistration) error {
+			if err := p.Agents().OnRegister(ctx, d, e); err != nil {
+				return err
+			}
+			return p.Offer(ctx, e.AgentID)
+		}), nil
 	}),
 	"vapora-agent-sweep": function.Invoke(func(ctx context.Context, d *function.Deps) (invoke.Handler, error) {
 		a, err := agentsFor(ctx, d)
