@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
 	"github.com/stratumiops/stratumiops/shared/platform/awscfg"
 )
 
@@ -16,6 +13,8 @@ import (
 // SURREAL_SECRET_ARN names a JSON secret {"url","user","pass"} and
 // NATS_SECRET_ARN one {"url", "creds" (a .creds file's content), "token"}, API_AUTH_SECRET_ARN one {"jwt_secret","api_keys"}. resolveSecrets copies them into the plain
 // variables (SURREAL_URL, …) that the adapters read, unless those are set.
+// Secrets Manager is AWS_ENDPOINT_URL_SECRETS_MANAGER or AWS_ENDPOINT_URL when
+// set (LocalStack), else the region's.
 func resolveSecrets(ctx context.Context) error {
 	specs := []struct {
 		arnVar string
@@ -25,7 +24,7 @@ func resolveSecrets(ctx context.Context) error {
 		{"NATS_SECRET_ARN", map[string]string{"url": "NATS_URL", "creds": "NATS_CREDS", "token": "NATS_TOKEN"}},
 		{"API_AUTH_SECRET_ARN", map[string]string{"jwt_secret": "API_JWT_SECRET", "api_keys": "API_KEYS"}},
 	}
-	var client *secretsmanager.Client
+	var client *awscfg.Service
 	for _, spec := range specs {
 		arn := os.Getenv(spec.arnVar)
 		if arn == "" {
@@ -36,14 +35,16 @@ func resolveSecrets(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			client = secretsmanager.NewFromConfig(cfg)
+			client = awscfg.SecretsManager(cfg)
 		}
-		out, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
-		if err != nil {
+		var out struct {
+			SecretString string
+		}
+		if err := client.Call(ctx, "GetSecretValue", map[string]string{"SecretId": arn}, &out); err != nil {
 			return fmt.Errorf("read secret %s (%s): %w", spec.arnVar, arn, err)
 		}
 		var values map[string]string
-		if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &values); err != nil {
+		if err := json.Unmarshal([]byte(out.SecretString), &values); err != nil {
 			return fmt.Errorf("secret %s is not a JSON object of strings: %w", spec.arnVar, err)
 		}
 		for field, envVar := range spec.fields {
