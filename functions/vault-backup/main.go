@@ -6,4 +6,4 @@ import (
 	"github.com/stratumiops/stratumiops/shared/vault/backup"
 )
 
-func main() { function.Main("vault-backup", backup.Functions) }
+func main() { function.Main("vault-backup", backup.BackupFunction) }
