@@ -12,9 +12,15 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/stratumiops/stratumiops/shared/platform/awscfg"
+	"github.com/stratumiops/stratumiops/shared/platform/awscfg/chain"
 )
 
 func main() {
+	// A person's CLI reads their AWS profiles and SSO; functions use the
+	// environment only (awscfg).
+	awscfg.UseChain(chain.Load)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := rootCommand()

@@ -6,4 +6,4 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/function"
 )
 
-func main() { function.Main("kogral-api", apifn.Functions) }
+func main() { function.Main("kogral-api", apifn.Function) }

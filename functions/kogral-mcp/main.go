@@ -6,4 +6,4 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/function"
 )
 
-func main() { function.Main("kogral-mcp", mcpserver.Functions) }
+func main() { function.Main("kogral-mcp", mcpserver.Function) }

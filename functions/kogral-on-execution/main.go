@@ -6,4 +6,4 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/function"
 )
 
-func main() { function.Main("kogral-on-execution", execution.Functions) }
+func main() { function.Main("kogral-on-execution", execution.Function) }

@@ -6,4 +6,4 @@ import (
 	"github.com/stratumiops/stratumiops/shared/portfolio"
 )
 
-func main() { function.Main("portfolio-executions", portfolio.Functions) }
+func main() { function.Main("portfolio-executions", portfolio.Executions) }

@@ -6,4 +6,4 @@ import (
 	"github.com/stratumiops/stratumiops/shared/provisioning/provfn"
 )
 
-func main() { function.Main("provisioning-workflows", provfn.Functions) }
+func main() { function.Main("provisioning-workflows", provfn.Workflows) }

@@ -6,4 +6,4 @@ import (
 	"github.com/stratumiops/stratumiops/shared/typedialog"
 )
 
-func main() { function.Main("typedialog-forms", typedialog.Functions) }
+func main() { function.Main("typedialog-forms", typedialog.Forms) }

@@ -6,4 +6,4 @@ import (
 	"github.com/stratumiops/stratumiops/shared/vapora/llm/runner"
 )
 
-func main() { function.Main("vapora-agent-runner", runner.Functions) }
+func main() { function.Main("vapora-agent-runner", runner.Function) }

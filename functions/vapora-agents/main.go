@@ -6,4 +6,4 @@ import (
 	"github.com/stratumiops/stratumiops/shared/vapora/vaporafn"
 )
 
-func main() { function.Main("vapora-agents", vaporafn.Functions) }
+func main() { function.Main("vapora-agents", vaporafn.Agents) }

@@ -6,4 +6,4 @@ import (
 	"github.com/stratumiops/stratumiops/shared/vapora/llm"
 )
 
-func main() { function.Main("vapora-llm", llm.Functions) }
+func main() { function.Main("vapora-llm", llm.Function) }

@@ -6,4 +6,4 @@ import (
 	"github.com/stratumiops/stratumiops/shared/vapora/vaporafn"
 )
 
-func main() { function.Main("vapora-on-task-result", vaporafn.Functions) }
+func main() { function.Main("vapora-on-task-result", vaporafn.OnTaskResult) }

@@ -6,4 +6,4 @@ import (
 	"github.com/stratumiops/stratumiops/shared/vapora/vaporafn"
 )
 
-func main() { function.Main("vapora-pipeline-on-result", vaporafn.Functions) }
+func main() { function.Main("vapora-pipeline-on-result", vaporafn.PipelineOnResult) }

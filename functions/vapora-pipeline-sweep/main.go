@@ -6,4 +6,4 @@ import (
 	"github.com/stratumiops/stratumiops/shared/vapora/vaporafn"
 )
 
-func main() { function.Main("vapora-pipeline-sweep", vaporafn.Functions) }
+func main() { function.Main("vapora-pipeline-sweep", vaporafn.PipelineSweep) }

@@ -7,4 +7,4 @@ import (
 	"github.com/stratumiops/stratumiops/shared/vault/backup"
 )
 
-func main() { function.Main("vault-backup", backup.Functions, lambdaclient.FromEnv) }
+func main() { function.Main("vault-backup", backup.BackupFunction, lambdaclient.FromEnv) }

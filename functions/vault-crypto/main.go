@@ -6,4 +6,4 @@ import (
 	"github.com/stratumiops/stratumiops/shared/vault/cryptofn"
 )
 
-func main() { function.Main("vault-crypto", cryptofn.Functions) }
+func main() { function.Main("vault-crypto", cryptofn.Function) }

@@ -7,4 +7,4 @@ import (
 	"github.com/stratumiops/stratumiops/shared/vault/database"
 )
 
-func main() { function.Main("vault-database", database.Functions, lambdaclient.FromEnv) }
+func main() { function.Main("vault-database", database.Function, lambdaclient.FromEnv) }

@@ -7,4 +7,4 @@ import (
 	"github.com/stratumiops/stratumiops/shared/vault/secretsfn"
 )
 
-func main() { function.Main("vault-secrets", secretsfn.Functions, lambdaclient.FromEnv) }
+func main() { function.Main("vault-secrets", secretsfn.Function, lambdaclient.FromEnv) }

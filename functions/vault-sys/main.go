@@ -7,4 +7,4 @@ import (
 	"github.com/stratumiops/stratumiops/shared/vault/sysfn"
 )
 
-func main() { function.Main("vault-sys", sysfn.Functions, lambdaclient.FromEnv) }
+func main() { function.Main("vault-sys", sysfn.Function, lambdaclient.FromEnv) }

@@ -23,30 +23,57 @@ const (
 // times text search, semantic search, connected(depth 3) (capped at its
 // default limit, DefaultConnectedLimit nodes) and path between random nodes.
 func benchKogral(ctx context.Context, ep devstack.Endpoints) ([]result, error) {
-	c := kogral.NewClient(ep.Gateways["kogral"], "X-API-Key", ep.APIKey)
-	rng := rand.New(rand.NewPCG(1, 2))
-	vocab := make([]string, 600)
-	for i := range vocab {
-		vocab[i] = fmt.Sprintf("%s%d", []string{"cache", "ledger", "auth", "deploy", "queue", "index", "schema", "retry", "vault", "graph"}[i%10], i/10)
+	k := &kogralBench{c: kogral.NewClient(ep.Gateways["kogral"], "X-API-Key", ep.APIKey), rng: rand.New(rand.NewPCG(1, 2)),
+		vocab: make([]string, 600), graph: fmt.Sprintf("bench-%d", time.Now().Unix())}
+	for i := range k.vocab {
+		k.vocab[i] = fmt.Sprintf("%s%d", []string{"cache", "ledger", "auth", "deploy", "queue", "index", "schema", "retry", "vault", "graph"}[i%10], i/10)
 	}
-	words := func(n int) string {
-		w := make([]string, n)
-		for i := range w {
-			w[i] = vocab[rng.IntN(len(vocab))]
-		}
-		return strings.Join(w, " ")
+	imp, err := k.importGraph(ctx)
+	if err != nil {
+		return nil, err
 	}
+	searches, err := k.searches(ctx)
+	if err != nil {
+		return nil, err
+	}
+	traversals, err := k.traversals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return append(append([]result{imp}, searches...), traversals...), nil
+}
+
+// kogralBench is one graph of random words and its client.
+type kogralBench struct {
+	c     *kogral.Client
+	rng   *rand.Rand
+	vocab []string
+	graph string
+}
+
+func (k *kogralBench) words(n int) string {
+	w := make([]string, n)
+	for i := range w {
+		w[i] = k.vocab[k.rng.IntN(len(k.vocab))]
+	}
+	return strings.Join(w, " ")
+}
+
+func (k *kogralBench) node(i int) string { return fmt.Sprintf("%s-n%d", k.graph, i) }
+
+// importGraph imports kogralNodes nodes, then kogralEdges random edges, in
+// batches; the result is the nodes' rate.
+func (k *kogralBench) importGraph(ctx context.Context) (result, error) {
 	types := []string{"Note", "Decision", "Guideline", "Pattern", "Journal"}
-	graph := fmt.Sprintf("bench-%d", time.Now().Unix())
 	start := time.Now()
 	for b := 0; b < kogralNodes; b += kogralBatch {
 		var g kogral.Subgraph
 		for i := b; i < b+kogralBatch; i++ {
-			g.Nodes = append(g.Nodes, kogral.Node{ID: fmt.Sprintf("%s-n%d", graph, i), NodeType: types[i%len(types)], Title: words(4),
-				Content: words(30), GraphID: graph, Tags: []string{vocab[i%len(vocab)]}})
+			g.Nodes = append(g.Nodes, kogral.Node{ID: k.node(i), NodeType: types[i%len(types)], Title: k.words(4),
+				Content: k.words(30), GraphID: k.graph, Tags: []string{k.vocab[i%len(k.vocab)]}})
 		}
-		if _, err := c.Import(ctx, g); err != nil {
-			return nil, fmt.Errorf("import nodes: %w", err)
+		if _, err := k.c.Import(ctx, g); err != nil {
+			return result{}, fmt.Errorf("import nodes: %w", err)
 		}
 	}
 	nodesElapsed := time.Since(start)
@@ -54,39 +81,43 @@ func benchKogral(ctx context.Context, ep devstack.Endpoints) ([]result, error) {
 	for b := 0; b < kogralEdges; b += kogralBatch {
 		var g kogral.Subgraph
 		for i := b; i < b+kogralBatch; i++ {
-			s, t := rng.IntN(kogralNodes), rng.IntN(kogralNodes)
+			s, t := k.rng.IntN(kogralNodes), k.rng.IntN(kogralNodes)
 			if s == t {
 				t = (t + 1) % kogralNodes
 			}
-			g.Edges = append(g.Edges, kogral.Edge{Source: fmt.Sprintf("%s-n%d", graph, s), Target: fmt.Sprintf("%s-n%d", graph, t),
-				Relation: relations[i%len(relations)], Weight: 1})
+			g.Edges = append(g.Edges, kogral.Edge{Source: k.node(s), Target: k.node(t), Relation: relations[i%len(relations)], Weight: 1})
 		}
 		t := time.Now()
-		if _, err := c.Import(ctx, g); err != nil {
-			return nil, fmt.Errorf("import edges %d–%d: %w", b, b+kogralBatch, err)
+		if _, err := k.c.Import(ctx, g); err != nil {
+			return result{}, fmt.Errorf("import edges %d–%d: %w", b, b+kogralBatch, err)
 		}
 		if b == 0 {
 			fmt.Printf("(kogral: first %d edges in %s)\n", kogralBatch, time.Since(t).Round(time.Millisecond))
 		}
 	}
-	imp := result{name: "kogral bulk import (nodes)", ops: kogralNodes, elapsed: nodesElapsed, target: 2000}
 	fmt.Printf("(kogral: %d nodes in %s, then %d edges in %s)\n", kogralNodes, nodesElapsed.Round(time.Millisecond), kogralEdges,
 		(time.Since(start) - nodesElapsed).Round(time.Millisecond))
+	return result{name: "kogral bulk import (nodes)", ops: kogralNodes, elapsed: nodesElapsed, target: 2000}, nil
+}
 
-	timed := func(name string, n int, op func(i int) error) (result, error) {
-		lat := make([]time.Duration, 0, n)
-		began := time.Now()
-		for i := range n {
-			t := time.Now()
-			if err := op(i); err != nil {
-				return result{}, fmt.Errorf("%s: %w", name, err)
-			}
-			lat = append(lat, time.Since(t))
+// timed runs op n times one after another.
+func timed(name string, n int, op func(i int) error) (result, error) {
+	lat := make([]time.Duration, 0, n)
+	began := time.Now()
+	for i := range n {
+		t := time.Now()
+		if err := op(i); err != nil {
+			return result{}, fmt.Errorf("%s: %w", name, err)
 		}
-		return summarize(name, [][]time.Duration{lat}, time.Since(began), 0), nil
+		lat = append(lat, time.Since(t))
 	}
+	return summarize(name, [][]time.Duration{lat}, time.Since(began), 0), nil
+}
+
+// searches measures text and semantic search.
+func (k *kogralBench) searches(ctx context.Context) ([]result, error) {
 	text, err := timed("kogral text search", kogralQueries, func(int) error {
-		_, err := c.Search(ctx, kogral.SearchQuery{Query: words(2), Filter: kogral.Filter{GraphID: graph, Limit: 10}})
+		_, err := k.c.Search(ctx, kogral.SearchQuery{Query: k.words(2), Filter: kogral.Filter{GraphID: k.graph, Limit: 10}})
 		return err
 	})
 	if err != nil {
@@ -94,16 +125,21 @@ func benchKogral(ctx context.Context, ep devstack.Endpoints) ([]result, error) {
 	}
 	text.p99Target = 20 * time.Millisecond
 	semantic, err := timed("kogral semantic search", kogralQueries, func(int) error {
-		_, err := c.Search(ctx, kogral.SearchQuery{Query: words(3), Semantic: true, Filter: kogral.Filter{GraphID: graph, Limit: 10}})
+		_, err := k.c.Search(ctx, kogral.SearchQuery{Query: k.words(3), Semantic: true, Filter: kogral.Filter{GraphID: k.graph, Limit: 10}})
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	semantic.p99Target = 20 * time.Millisecond
+	return []result{text, semantic}, nil
+}
+
+// traversals measures connected(3) and shortest paths between random nodes.
+func (k *kogralBench) traversals(ctx context.Context) ([]result, error) {
 	truncated := 0
 	connected, err := timed("kogral connected(3)", kogralTraversal, func(i int) error {
-		g, err := c.Connected(ctx, fmt.Sprintf("%s-n%d", graph, rng.IntN(kogralNodes)), 3, 0)
+		g, err := k.c.Connected(ctx, k.node(k.rng.IntN(kogralNodes)), 3, 0)
 		if g.Truncated {
 			truncated++
 		}
@@ -116,8 +152,8 @@ func benchKogral(ctx context.Context, ep devstack.Endpoints) ([]result, error) {
 	fmt.Printf("(kogral: %d of %d connected(3) answers truncated at %d nodes)\n", truncated, kogralTraversal, kogral.DefaultConnectedLimit)
 	hops := 0
 	path, err := timed("kogral path", kogralTraversal, func(i int) error {
-		from, to := rng.IntN(kogralNodes), rng.IntN(kogralNodes)
-		g, err := c.Path(ctx, fmt.Sprintf("%s-n%d", graph, from), fmt.Sprintf("%s-n%d", graph, to))
+		from, to := k.rng.IntN(kogralNodes), k.rng.IntN(kogralNodes)
+		g, err := k.c.Path(ctx, k.node(from), k.node(to))
 		hops += max(len(g.Nodes)-1, 0)
 		return err
 	})
@@ -126,5 +162,5 @@ func benchKogral(ctx context.Context, ep devstack.Endpoints) ([]result, error) {
 	}
 	path.p99Target = 10 * time.Millisecond
 	fmt.Printf("(kogral: paths of %.1f hops on average)\n", float64(hops)/kogralTraversal)
-	return []result{imp, text, semantic, connected, path}, nil
+	return []result{connected, path}, nil
 }

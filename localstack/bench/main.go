@@ -3,7 +3,11 @@
 // their real clients, printing throughput, p50/p99 and the ratio to the
 // reference figures measured on these machines.
 //
-//	go run ./localstack/bench [-duration 10s] [-clients 10] [-only vault,vapora,pipelines,provisioning,kogral,typedialog] [-surreal-engine rocksdb]
+// Last, each function's cold start under the Lambda runtime emulator (init
+// and handler apart, against the 50 ms init target) in a devstack of its own.
+//
+//	go run ./localstack/bench [-duration 10s] [-clients 10] [-only vault,vapora,pipelines,provisioning,kogral,typedialog,coldstart] [-surreal-engine rocksdb]
+//	    [-cold-runs 5] [-cold-functions vault-sys,kogral-mcp]
 package main
 
 import (
@@ -30,7 +34,9 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long each scenario runs")
 	clients := flag.Int("clients", 10, "concurrent clients")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (clients and in-process functions) here")
-	flag.StringVar(&only, "only", "", "run only these systems' scenarios: a comma-separated list of vault, vapora, pipelines, llm, provisioning, kogral, typedialog")
+	flag.StringVar(&only, "only", "", "run only these systems' scenarios: a comma-separated list of vault, vapora, pipelines, llm, provisioning, kogral, typedialog, coldstart")
+	coldRuns := flag.Int("cold-runs", 5, "fresh execution environments per function in the cold start scenario")
+	coldFunctions := flag.String("cold-functions", "", "measure the cold starts of these functions only (comma-separated; default all)")
 	flag.StringVar(&engine, "surreal-engine", "rocksdb", "SurrealDB storage engine: rocksdb, or surrealkv to measure what the lossy engine costs")
 	flag.Parse()
 	// The in-process functions log through the default logger too: quiet it.
@@ -46,7 +52,18 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*duration, *clients); err != nil {
+	var err error
+	if slices.ContainsFunc([]string{"vault", "vapora", "pipelines", "llm", "kogral"}, want) {
+		err = run(*duration, *clients)
+	}
+	if err == nil && want("coldstart") {
+		var names []string
+		if *coldFunctions != "" {
+			names = strings.Split(*coldFunctions, ",")
+		}
+		err = benchColdStarts(context.Background(), *coldRuns, names)
+	}
+	if err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

@@ -26,21 +26,34 @@ const (
 // published on NATS until the consumer has applied the last of them.
 func benchVapora(ctx context.Context, ep devstack.Endpoints, clients int) ([]result, error) {
 	api := &vaporaClient{base: ep.Gateways["vapora"], key: ep.APIKey, http: keepAliveClient(clients)}
+	status, err := benchTaskStatus(api, clients)
+	if err != nil {
+		return nil, err
+	}
+	hb, err := benchHeartbeats(ctx, api, ep)
+	if err != nil {
+		return nil, err
+	}
+	return []result{status, hb}, nil
+}
+
+// benchTaskStatus moves tasks between Doing and Todo over HTTP, one board of
+// five tasks per client.
+func benchTaskStatus(api *vaporaClient, clients int) (result, error) {
 	boards := make([][]string, clients)
 	for c := range clients {
 		var p struct{ ID string }
 		if err := api.do("POST", "/projects", map[string]any{"name": fmt.Sprintf("bench-%d", c), "scope": "demo"}, &p); err != nil {
-			return nil, err
+			return result{}, err
 		}
 		for i := range 5 {
 			var t struct{ ID string }
 			if err := api.do("POST", "/tasks", map[string]any{"project_id": p.ID, "title": fmt.Sprintf("task %d", i)}, &t); err != nil {
-				return nil, err
+				return result{}, err
 			}
 			boards[c] = append(boards[c], t.ID)
 		}
 	}
-	var next atomic.Int64
 	per := vaporaStatusChanges / clients
 	lat := make([][]time.Duration, clients)
 	var errs atomic.Int64
@@ -61,17 +74,21 @@ func benchVapora(ctx context.Context, ep devstack.Endpoints, clients int) ([]res
 					errs.Add(1)
 				}
 				lat[c] = append(lat[c], time.Since(t))
-				next.Add(1)
 			}
 		}()
 	}
 	wg.Wait()
 	status := summarize("vapora task status (HTTP)", lat, time.Since(start), errs.Load())
 	status.target = 1000
+	return status, nil
+}
 
+// benchHeartbeats publishes heartbeats of vaporaAgents agents on NATS and
+// waits until the consumer has applied the last of each.
+func benchHeartbeats(ctx context.Context, api *vaporaClient, ep devstack.Endpoints) (result, error) {
 	b, err := bus.Connect(ctx, ep.NATS, "bench", nil)
 	if err != nil {
-		return nil, err
+		return result{}, err
 	}
 	defer b.Close()
 	run := time.Now().UnixNano()
@@ -79,13 +96,13 @@ func benchVapora(ctx context.Context, ep devstack.Endpoints, clients int) ([]res
 	for i := range agents {
 		agents[i] = fmt.Sprintf("bench-%d-%d", run, i)
 		if err := api.do("POST", "/agents/register", map[string]any{"agent_id": agents[i], "role": "Monitor"}, nil); err != nil {
-			return nil, err
+			return result{}, err
 		}
 	}
 	// The last heartbeat of each agent reports load 0.5: when every agent
 	// shows it, the consumer has applied all of them (older ones cannot
 	// overwrite a newer one).
-	start = time.Now()
+	start := time.Now()
 	for i := range vaporaHeartbeats {
 		agent := agents[i%vaporaAgents]
 		load := 0.1
@@ -94,10 +111,20 @@ func benchVapora(ctx context.Context, ep devstack.Endpoints, clients int) ([]res
 		}
 		hb := events.Heartbeat{ID: fmt.Sprintf("hb-%d-%d", run, i), AgentID: agent, Status: "Ready", CurrentLoad: load}
 		if _, err := b.Publish(ctx, events.SubjectAgentHeartbeat, hb.ID, hb, nil); err != nil {
-			return nil, err
+			return result{}, err
 		}
 	}
 	published := time.Since(start)
+	if err := waitHeartbeats(api); err != nil {
+		return result{}, err
+	}
+	hb := result{name: "vapora heartbeats (NATS)", ops: vaporaHeartbeats, elapsed: time.Since(start), target: 3000}
+	fmt.Printf("(heartbeats: published in %s, all applied after %s)\n", published.Round(time.Millisecond), hb.elapsed.Round(time.Millisecond))
+	return hb, nil
+}
+
+// waitHeartbeats waits until every bench agent shows load 0.5.
+func waitHeartbeats(api *vaporaClient) error {
 	for deadline := time.Now().Add(5 * time.Minute); ; {
 		var list struct {
 			Agents []struct {
@@ -106,7 +133,7 @@ func benchVapora(ctx context.Context, ep devstack.Endpoints, clients int) ([]res
 			}
 		}
 		if err := api.do("GET", "/agents?role=Monitor", nil, &list); err != nil {
-			return nil, err
+			return err
 		}
 		done := 0
 		for _, a := range list.Agents {
@@ -115,16 +142,13 @@ func benchVapora(ctx context.Context, ep devstack.Endpoints, clients int) ([]res
 			}
 		}
 		if done >= vaporaAgents {
-			break
+			return nil
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("heartbeats: only %d of %d agents caught up", done, vaporaAgents)
+			return fmt.Errorf("heartbeats: only %d of %d agents caught up", done, vaporaAgents)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	hb := result{name: "vapora heartbeats (NATS)", ops: vaporaHeartbeats, elapsed: time.Since(start), target: 3000}
-	fmt.Printf("(heartbeats: published in %s, all applied after %s)\n", published.Round(time.Millisecond), hb.elapsed.Round(time.Millisecond))
-	return []result{status, hb}, nil
 }
 
 func summarize(name string, lat [][]time.Duration, elapsed time.Duration, errs int64) result {

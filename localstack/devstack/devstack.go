@@ -135,9 +135,8 @@ type Stack struct {
 	schedules     sync.WaitGroup
 }
 
-// Start brings the whole stack up, or nothing: on error everything started is stopped.
-func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
-	began := time.Now()
+// withDefaults fills what a Config leaves empty.
+func (cfg Config) withDefaults() Config {
 	if cfg.Host == "" {
 		cfg.Host = "127.0.0.1"
 	}
@@ -150,6 +149,25 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if cfg.Log == nil {
 		cfg.Log = obs.NewLogger(os.Stderr, "")
 	}
+	return cfg
+}
+
+// dataDirs resolves the folders under the data directory that functions
+// are told about: the vault's backups and the local provisioning provider's.
+func (s *Stack) dataDirs() (err error) {
+	if s.endpoints.VaultBackupDir, err = filepath.Abs(filepath.Join(s.cfg.DataDir, "vault-backups")); err != nil {
+		return fmt.Errorf("vault backup dir: %w", err)
+	}
+	if s.endpoints.ProvisioningLocalDir, err = filepath.Abs(filepath.Join(s.cfg.DataDir, "provisioning-local")); err != nil {
+		return fmt.Errorf("provisioning local dir: %w", err)
+	}
+	return nil
+}
+
+// Start brings the whole stack up, or nothing: on error everything started is stopped.
+func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
+	began := time.Now()
+	cfg = cfg.withDefaults()
 	if err := checkBind(cfg); err != nil {
 		return nil, err
 	}
@@ -164,11 +182,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			s.Close()
 		}
 	}()
-	if s.endpoints.VaultBackupDir, err = filepath.Abs(filepath.Join(cfg.DataDir, "vault-backups")); err != nil {
-		return nil, fmt.Errorf("vault backup dir: %w", err)
-	}
-	if s.endpoints.ProvisioningLocalDir, err = filepath.Abs(filepath.Join(cfg.DataDir, "provisioning-local")); err != nil {
-		return nil, fmt.Errorf("provisioning local dir: %w", err)
+	if err := s.dataDirs(); err != nil {
+		return nil, err
 	}
 	if err := catalog.Validate(catalog.Systems, catalog.Streams, catalog.Functions); err != nil {
 		return nil, err

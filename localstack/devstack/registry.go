@@ -26,7 +26,8 @@ import (
 )
 
 // Set is a function set with the system it belongs to and the name of the
-// package that exports it (functions/<name>/main.go calls <Package>.Functions).
+// package that exports it (functions/<name>/main.go calls function.Main with
+// the constructor the set holds for <name>).
 type Set struct {
 	System  string
 	Package string
@@ -36,20 +37,20 @@ type Set struct {
 // Sets lists every function set. A system may split its functions over
 // several packages so that each Lambda links only what it runs.
 var Sets = []Set{
-	{System: "portfolio", Package: "portfolio", Set: portfolio.Functions},
-	{System: "vault", Package: "sysfn", Set: sysfn.Functions},
-	{System: "vault", Package: "secretsfn", Set: secretsfn.Functions},
-	{System: "vault", Package: "cryptofn", Set: cryptofn.Functions},
-	{System: "vault", Package: "database", Set: database.Functions},
-	{System: "vault", Package: "backup", Set: backup.Functions},
-	{System: "vapora", Package: "vaporafn", Set: vaporafn.Functions},
-	{System: "vapora", Package: "llm", Set: llm.Functions},
-	{System: "vapora", Package: "runner", Set: runner.Functions},
-	{System: "kogral", Package: "apifn", Set: apifn.Functions},
-	{System: "kogral", Package: "mcpserver", Set: mcpserver.Functions},
-	{System: "kogral", Package: "execution", Set: execution.Functions},
-	{System: "typedialog", Package: "typedialog", Set: typedialog.Functions},
-	{System: "provisioning", Package: "provfn", Set: provfn.Functions},
+	{System: "portfolio", Package: "portfolio", Set: portfolio.Functions()},
+	{System: "vault", Package: "sysfn", Set: sysfn.Functions()},
+	{System: "vault", Package: "secretsfn", Set: secretsfn.Functions()},
+	{System: "vault", Package: "cryptofn", Set: cryptofn.Functions()},
+	{System: "vault", Package: "database", Set: database.Functions()},
+	{System: "vault", Package: "backup", Set: backup.Functions()},
+	{System: "vapora", Package: "vaporafn", Set: vaporafn.Functions()},
+	{System: "vapora", Package: "llm", Set: llm.Functions()},
+	{System: "vapora", Package: "runner", Set: runner.Functions()},
+	{System: "kogral", Package: "apifn", Set: apifn.Functions()},
+	{System: "kogral", Package: "mcpserver", Set: mcpserver.Functions()},
+	{System: "kogral", Package: "execution", Set: execution.Functions()},
+	{System: "typedialog", Package: "typedialog", Set: typedialog.Functions()},
+	{System: "provisioning", Package: "provfn", Set: provfn.Functions()},
 }
 
 // Builders merges the systems' sets and checks them against the catalog: every
@@ -60,7 +61,8 @@ func Builders() (map[string]function.Builder, error) {
 	var problems []string
 	for _, set := range Sets {
 		system := set.System
-		for name, b := range set.Set {
+		for name, ctor := range set.Set {
+			b := ctor()
 			f, ok := catalog.Lookup(name)
 			switch {
 			case !ok:
@@ -154,8 +156,8 @@ func OpenAPIDocuments() (map[string][]byte, error) {
 
 func builderOf(name string) (function.Builder, bool) {
 	for _, set := range Sets {
-		if b, ok := set.Set[name]; ok {
-			return b, true
+		if ctor, ok := set.Set[name]; ok {
+			return ctor(), true
 		}
 	}
 	return function.Builder{}, false

@@ -134,3 +134,7 @@ func viaInvoke(inv invoke.Invoker, log *slog.Logger) map[string]http.Handler {
 	}
 	return handlers
 }
+
+// Emulator is the Lambda runtime emulator of a devstack started with
+// LambdaRuntime, nil otherwise.
+func (s *Stack) Emulator() *emulator.Emulator { return s.emulator }

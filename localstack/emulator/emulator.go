@@ -166,6 +166,10 @@ func (p *pool) release(env *environment) {
 }
 
 func (p *pool) start(ctx context.Context) (*environment, error) {
+	return p.startWith(ctx, &logLines{log: p.log})
+}
+
+func (p *pool) startWith(ctx context.Context, out *logLines) (*environment, error) {
 	// Two ports each: the emulator's invoke endpoint and the Runtime API it
 	// serves to the bootstrap (fixed at 9001 unless told otherwise).
 	port, err := tools.FreePort()
@@ -185,8 +189,8 @@ func (p *pool) start(ctx context.Context) (*environment, error) {
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE="+strconv.Itoa(p.fn.MemoryMB),
 		"AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(int(p.fn.Timeout.Seconds())),
 		"PATH="+os.Getenv("PATH"))
-	cmd.Stdout = &logLines{log: p.log}
-	cmd.Stderr = &logLines{log: p.log}
+	cmd.Stdout = out
+	cmd.Stderr = out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start emulator for %s: %w", p.fn.Name, err)
@@ -262,13 +266,20 @@ func (p *pool) close() {
 	}
 }
 
-// logLines forwards an environment's output (the function's JSON logs and the emulator's own lines).
-type logLines struct{ log *slog.Logger }
+// logLines forwards an environment's output (the function's JSON logs and
+// the emulator's own lines); see, when set, also gets each line.
+type logLines struct {
+	log *slog.Logger
+	see func(line string)
+}
 
 func (l *logLines) Write(p []byte) (int, error) {
 	for _, line := range bytes.Split(bytes.TrimRight(p, "\n"), []byte("\n")) {
 		if len(line) > 0 {
 			l.log.Info("environment output", "line", string(line))
+			if l.see != nil {
+				l.see(string(line))
+			}
 		}
 	}
 	return len(p), nil

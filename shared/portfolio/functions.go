@@ -10,8 +10,13 @@ import (
 )
 
 // Functions are the portfolio's functions, by catalog name.
-var Functions = function.Set{
-	"portfolio-executions": function.HTTP(Spec, func(ctx context.Context, d *function.Deps) (*API, error) {
+func Functions() function.Set {
+	return function.Set{"portfolio-executions": Executions, "portfolio-on-execution": OnExecution}
+}
+
+// Executions is portfolio-executions.
+func Executions() function.Builder {
+	return function.HTTP(Spec, func(ctx context.Context, d *function.Deps) (*API, error) {
 		engine, err := authz.Load(schemas.Cedar, "cedar/portfolio")
 		if err != nil {
 			return nil, err
@@ -21,8 +26,12 @@ var Functions = function.Set{
 			return nil, err
 		}
 		return NewAPI(NewStore(d.Surreal), engine, auth), nil
-	}),
-	"portfolio-on-execution": function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
+	})
+}
+
+// OnExecution is portfolio-on-execution.
+func OnExecution() function.Builder {
+	return function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
 		return OnExecutionRecorded(NewStore(d.Surreal)), nil
-	}),
+	})
 }

@@ -46,7 +46,7 @@ func build(t *testing.T, name string) (function.Built, *surreal.Client) {
 		{Name: "globex", KeySHA256: principal.HashKey(keyGlobex), Scopes: []string{"globex"}},
 		{Name: "both", KeySHA256: principal.HashKey(keyBoth), Scopes: []string{"acme", "globex"}},
 	})
-	built, err := function.Build(ctx, f, portfolio.Functions[name], &function.Deps{Surreal: db,
+	built, err := function.Build(ctx, f, portfolio.Functions()[name](), &function.Deps{Surreal: db,
 		Vars: map[string]string{"API_KEYS": string(keys), "API_JWT_SECRET": jwtSecret}})
 	if err != nil {
 		t.Fatal(err)

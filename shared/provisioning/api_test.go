@@ -29,7 +29,7 @@ func api(t *testing.T, e env) http.Handler {
 		Namespace: surreal.Namespace, Database: "provisioning"}, slog.New(slog.DiscardHandler))
 	t.Cleanup(func() { _ = db.Close() })
 	f, _ := catalog.Lookup("provisioning-workflows")
-	b, err := function.Build(context.Background(), f, provfn.Functions[f.Name], &function.Deps{Surreal: db, Bus: e.bus,
+	b, err := function.Build(context.Background(), f, provfn.Functions()[f.Name](), &function.Deps{Surreal: db, Bus: e.bus,
 		Log: slog.New(slog.DiscardHandler), Vars: map[string]string{"API_KEYS": string(keys), "API_JWT_SECRET": "s3cret-s3cret-s3cret-s3cret-s3cret"}})
 	if err != nil {
 		t.Fatal(err)

@@ -9,8 +9,13 @@ import (
 )
 
 // Functions are TypeDialog's functions, by catalog name.
-var Functions = function.Set{
-	"typedialog-forms": function.HTTP(Spec, func(ctx context.Context, d *function.Deps) (*API, error) {
+func Functions() function.Set {
+	return function.Set{"typedialog-forms": Forms}
+}
+
+// Forms is typedialog-forms.
+func Forms() function.Builder {
+	return function.HTTP(Spec, func(ctx context.Context, d *function.Deps) (*API, error) {
 		engine, err := authz.Load(schemas.Cedar, "cedar/typedialog")
 		if err != nil {
 			return nil, err
@@ -20,5 +25,5 @@ var Functions = function.Set{
 			return nil, err
 		}
 		return NewAPI(NewStore(d.Surreal), engine, auth), nil
-	}),
+	})
 }

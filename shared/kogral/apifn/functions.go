@@ -54,8 +54,11 @@ func NewAPIFor(ctx context.Context, d *function.Deps, mcp func(kogral.Backend) h
 // Functions is kogral-api. kogral-mcp (package mcpserver) and
 // kogral-on-execution (package execution) live apart so that each Lambda
 // links only what it runs.
-var Functions = function.Set{
-	"kogral-api": function.HTTP(APISpec, func(ctx context.Context, d *function.Deps) (*API, error) {
+func Functions() function.Set { return function.Set{"kogral-api": Function} }
+
+// Function is kogral-api.
+func Function() function.Builder {
+	return function.HTTP(APISpec, func(ctx context.Context, d *function.Deps) (*API, error) {
 		return NewAPIFor(ctx, d, nil)
-	}),
+	})
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/stratumiops/stratumiops/shared/platform/awscfg"
 )
 
 // FromEnv picks the embedder: KOGRAL_EMBEDDER = local (default), openai,
@@ -21,7 +21,7 @@ func FromEnv(ctx context.Context, env func(string) string) (Embedder, error) {
 	case "ollama":
 		return NewOllama(or(url, "http://127.0.0.1:11434"), or(model, "all-minilm")), nil
 	case "bedrock":
-		cfg, err := config.LoadDefaultConfig(ctx)
+		cfg, err := awscfg.Load(ctx, "")
 		if err != nil {
 			return nil, fmt.Errorf("bedrock embedder: %w", err)
 		}

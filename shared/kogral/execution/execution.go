@@ -69,12 +69,15 @@ func OnExecution(b kogral.Backend) bus.Handler {
 }
 
 // Functions is kogral-on-execution.
-var Functions = function.Set{
-	"kogral-on-execution": function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
+func Functions() function.Set { return function.Set{"kogral-on-execution": Function} }
+
+// Function is kogral-on-execution.
+func Function() function.Builder {
+	return function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
 		s, err := kogral.StoreFor(ctx, d)
 		if err != nil {
 			return nil, err
 		}
 		return OnExecution(s), nil
-	}),
+	})
 }

@@ -11,10 +11,13 @@ import (
 
 // Functions is kogral-mcp: Kogral's API with the MCP server at /mcp, for
 // the project graph KOGRAL_PROJECT.
-var Functions = function.Set{
-	"kogral-mcp": function.HTTP(apifn.MCPSpec, func(ctx context.Context, d *function.Deps) (*apifn.API, error) {
+func Functions() function.Set { return function.Set{"kogral-mcp": Function} }
+
+// Function is kogral-mcp.
+func Function() function.Builder {
+	return function.HTTP(apifn.MCPSpec, func(ctx context.Context, d *function.Deps) (*apifn.API, error) {
 		return apifn.NewAPIFor(ctx, d, func(b kogral.Backend) http.Handler {
 			return Handler(NewServer(b, d.Env("KOGRAL_PROJECT")))
 		})
-	}),
+	})
 }

@@ -550,90 +550,123 @@ const maxBatch = 100
 // kinds with what they need, every route claimed once, every subject in a stream.
 // It returns every problem, each naming the function concerned.
 func Validate(systems []System, streams []Stream, functions []Function) error {
-	var problems []string
-	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
-	knownSystem := map[string]bool{}
+	v := &validation{known: map[string]bool{}, names: map[string]bool{}, routes: map[string]string{}, streams: streams}
 	for _, s := range systems {
-		knownSystem[s.Name] = true
+		v.known[s.Name] = true
 	}
-	names := map[string]bool{}
-	routes := map[string]string{}
 	for _, f := range functions {
-		if f.Name == "" || strings.ToLower(f.Name) != f.Name || strings.ContainsAny(f.Name, " /_") {
-			add("function %q: name must be lower-case kebab-case", f.Name)
-		}
-		if names[f.Name] {
-			add("function %q: listed twice", f.Name)
-		}
-		names[f.Name] = true
-		if !knownSystem[f.System] {
-			add("function %q: unknown system %q", f.Name, f.System)
-		}
-		if !strings.HasPrefix(f.Name, f.System+"-") {
-			add("function %q: name must start with its system %q", f.Name, f.System)
-		}
-		if f.MemoryMB < 128 || f.MemoryMB > 10240 {
-			add("function %q: memory %d MB outside Lambda's 128–10240", f.Name, f.MemoryMB)
-		}
-		if f.Timeout <= 0 || f.Timeout > 15*time.Minute {
-			add("function %q: timeout %s outside Lambda's (0, 15m]", f.Name, f.Timeout)
-		}
-		if f.Kind == HTTP && f.Timeout > MaxHTTPTimeout {
-			add("function %q: timeout %s above %s: API Gateway answers 503 at 30 s, before the function could", f.Name, f.Timeout, MaxHTTPTimeout)
-		}
-		if f.Batch != 0 && f.Kind != Consumer {
-			add("function %q: only consumers take batches", f.Name)
-		}
-		switch f.Kind {
-		case HTTP:
-			if len(f.Routes) == 0 {
-				add("function %q: http function without routes", f.Name)
-			}
-			if len(f.Subjects) > 0 {
-				add("function %q: http function with subjects", f.Name)
-			}
-			for _, r := range f.Routes {
-				if !validMethod(r.Method) || !strings.HasPrefix(r.Path, "/") {
-					add("function %q: bad route %q", f.Name, r)
-				}
-				key := f.System + " " + r.String()
-				if other, ok := routes[key]; ok {
-					add("route %q of system %s claimed by both %q and %q", r, f.System, other, f.Name)
-				}
-				routes[key] = f.Name
-			}
-		case Consumer:
-			if len(f.Subjects) == 0 {
-				add("function %q: consumer without subjects", f.Name)
-			}
-			if len(f.Routes) > 0 {
-				add("function %q: consumer with routes", f.Name)
-			}
-			if f.MaxDeliver < 1 {
-				add("function %q: consumer needs MaxDeliver ≥ 1", f.Name)
-			}
-			if f.Batch < 0 || f.Batch > maxBatch {
-				add("function %q: batch %d outside 0–%d", f.Name, f.Batch, maxBatch)
-			}
-			for _, subj := range f.Subjects {
-				if !inStreams(streams, subj) {
-					add("function %q: subject %q is kept by no stream", f.Name, subj)
-				}
-			}
-		case Invoke:
-			if len(f.Routes) > 0 || len(f.Subjects) > 0 {
-				add("function %q: invoke-only function with routes or subjects", f.Name)
-			}
-			if f.Schedule != "" && !validSchedule(f.Schedule) {
-				add("function %q: schedule %q is not rate(...) or cron(...)", f.Name, f.Schedule)
-			}
-		default:
-			add("function %q: unknown kind %q", f.Name, f.Kind)
-		}
-		if f.Schedule != "" && f.Kind != Invoke {
-			add("function %q: only invoke-only functions take a schedule", f.Name)
-		}
+		v.function(f)
+		v.kind(f)
 	}
+	v.invokes(functions)
+	if len(v.problems) > 0 {
+		return fmt.Errorf("catalog: %s", strings.Join(v.problems, "; "))
+	}
+	return nil
+}
+
+// validation collects Validate's problems.
+type validation struct {
+	problems []string
+	known    map[string]bool   // systems
+	names    map[string]bool   // functions seen
+	routes   map[string]string // "system METHOD path" → function
+	streams  []Stream
+}
+
+func (v *validation) add(format string, args ...any) {
+	v.problems = append(v.problems, fmt.Sprintf(format, args...))
+}
+
+// function checks what every function has: its name, system and limits.
+func (v *validation) function(f Function) {
+	if f.Name == "" || strings.ToLower(f.Name) != f.Name || strings.ContainsAny(f.Name, " /_") {
+		v.add("function %q: name must be lower-case kebab-case", f.Name)
+	}
+	if v.names[f.Name] {
+		v.add("function %q: listed twice", f.Name)
+	}
+	v.names[f.Name] = true
+	if !v.known[f.System] {
+		v.add("function %q: unknown system %q", f.Name, f.System)
+	}
+	if !strings.HasPrefix(f.Name, f.System+"-") {
+		v.add("function %q: name must start with its system %q", f.Name, f.System)
+	}
+	if f.MemoryMB < 128 || f.MemoryMB > 10240 {
+		v.add("function %q: memory %d MB outside Lambda's 128–10240", f.Name, f.MemoryMB)
+	}
+	if f.Timeout <= 0 || f.Timeout > 15*time.Minute {
+		v.add("function %q: timeout %s outside Lambda's (0, 15m]", f.Name, f.Timeout)
+	}
+	if f.Kind == HTTP && f.Timeout > MaxHTTPTimeout {
+		v.add("function %q: timeout %s above %s: API Gateway answers 503 at 30 s, before the function could", f.Name, f.Timeout, MaxHTTPTimeout)
+	}
+	if f.Batch != 0 && f.Kind != Consumer {
+		v.add("function %q: only consumers take batches", f.Name)
+	}
+	if f.Schedule != "" && f.Kind != Invoke {
+		v.add("function %q: only invoke-only functions take a schedule", f.Name)
+	}
+}
+
+// kind checks what f's kind asks: routes, subjects or a schedule.
+func (v *validation) kind(f Function) {
+	switch f.Kind {
+	case HTTP:
+		v.http(f)
+	case Consumer:
+		if len(f.Subjects) == 0 {
+			v.add("function %q: consumer without subjects", f.Name)
+		}
+		if len(f.Routes) > 0 {
+			v.add("function %q: consumer with routes", f.Name)
+		}
+		if f.MaxDeliver < 1 {
+			v.add("function %q: consumer needs MaxDeliver ≥ 1", f.Name)
+		}
+		if f.Batch < 0 || f.Batch > maxBatch {
+			v.add("function %q: batch %d outside 0–%d", f.Name, f.Batch, maxBatch)
+		}
+		for _, subj := range f.Subjects {
+			if !inStreams(v.streams, subj) {
+				v.add("function %q: subject %q is kept by no stream", f.Name, subj)
+			}
+		}
+	case Invoke:
+		if len(f.Routes) > 0 || len(f.Subjects) > 0 {
+			v.add("function %q: invoke-only function with routes or subjects", f.Name)
+		}
+		if f.Schedule != "" && !validSchedule(f.Schedule) {
+			v.add("function %q: schedule %q is not rate(...) or cron(...)", f.Name, f.Schedule)
+		}
+	default:
+		v.add("function %q: unknown kind %q", f.Name, f.Kind)
+	}
+}
+
+func (v *validation) http(f Function) {
+	if len(f.Routes) == 0 {
+		v.add("function %q: http function without routes", f.Name)
+	}
+	if len(f.Subjects) > 0 {
+		v.add("function %q: http function with subjects", f.Name)
+	}
+	for _, r := range f.Routes {
+		if !validMethod(r.Method) || !strings.HasPrefix(r.Path, "/") {
+			v.add("function %q: bad route %q", f.Name, r)
+		}
+		key := f.System + " " + r.String()
+		if other, ok := v.routes[key]; ok {
+			v.add("route %q of system %s claimed by both %q and %q", r, f.System, other, f.Name)
+		}
+		v.routes[key] = f.Name
+	}
+}
+
+// invokes checks each synchronous call: to an invoke-only function of the
+// same system with a shorter timeout.
+func (v *validation) invokes(functions []Function) {
 	byName := map[string]Function{}
 	for _, f := range functions {
 		byName[f.Name] = f
@@ -643,20 +676,16 @@ func Validate(systems []System, streams []Stream, functions []Function) error {
 			t, ok := byName[target]
 			switch {
 			case !ok:
-				add("function %q invokes unknown function %q", f.Name, target)
+				v.add("function %q invokes unknown function %q", f.Name, target)
 			case t.System != f.System:
-				add("function %q invokes %q of another system; systems talk over the bus", f.Name, target)
+				v.add("function %q invokes %q of another system; systems talk over the bus", f.Name, target)
 			case t.Kind != Invoke:
-				add("function %q invokes %q, which is not invoke-only", f.Name, target)
+				v.add("function %q invokes %q, which is not invoke-only", f.Name, target)
 			case t.Timeout >= f.Timeout:
-				add("function %q (timeout %s) invokes %q synchronously, whose timeout %s is not shorter", f.Name, f.Timeout, target, t.Timeout)
+				v.add("function %q (timeout %s) invokes %q synchronously, whose timeout %s is not shorter", f.Name, f.Timeout, target, t.Timeout)
 			}
 		}
 	}
-	if len(problems) > 0 {
-		return fmt.Errorf("catalog: %s", strings.Join(problems, "; "))
-	}
-	return nil
 }
 
 func inStreams(streams []Stream, subject string) bool {

@@ -111,8 +111,15 @@ func Consumer(b ConsumerBuilder) Builder { return Builder{Consumer: b} }
 func BatchConsumer(b BatchConsumerBuilder) Builder { return Builder{BatchConsumer: b} }
 func Invoke(b InvokeBuilder) Builder               { return Builder{Invoke: b} }
 
-// Set maps function names to their builders; each system exports one.
-type Set map[string]Builder
+// Constructor makes the Builder of one function. Each function has its own,
+// so that its main.go links that function and not its siblings.
+type Constructor func() Builder
+
+// Set maps function names to their constructors: what the devstack runs and
+// the registry tests check. Each system's packages export one through a
+// Functions() func (never a package-level map, which would link every
+// constructor into every Lambda of the package).
+type Set map[string]Constructor
 
 // Kind is the catalog kind this builder makes.
 func (b Builder) Kind() catalog.Kind {

@@ -19,26 +19,28 @@ import (
 type InvokerFromEnv func(ctx context.Context) (invoke.Invoker, error)
 
 // Main is the whole of a functions/<name>/main.go: it builds the named function
-// of set from the environment and hands it to the Lambda runtime. A failure here
+// with its constructor from the environment and hands it to the Lambda
+// runtime. The main references that one constructor, so the bootstrap links
+// what this function runs and nothing of its package's other functions. A failure here
 // is a Lambda init error; Lambda retries init on the next invocation.
 //
 // A function whose catalog entry Invokes others passes invoker; the others
 // leave it out, and so do not link the AWS SDK's Lambda client.
-func Main(name string, set Set, invoker ...InvokerFromEnv) {
+func Main(name string, ctor Constructor, invoker ...InvokerFromEnv) {
 	log := obs.NewLogger(os.Stderr, name)
-	if err := run(name, set, invoker, log); err != nil {
+	if err := run(name, ctor, invoker, log); err != nil {
 		log.Error("init failed", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(name string, set Set, invoker []InvokerFromEnv, log *slog.Logger) error {
+func run(name string, ctor Constructor, invoker []InvokerFromEnv, log *slog.Logger) error {
 	ctx := context.Background()
 	d, err := DepsFromEnv(ctx, name, invoker...)
 	if err != nil {
 		return err
 	}
-	built, err := Build(ctx, d.Function, set[name], d)
+	built, err := Build(ctx, d.Function, ctor(), d)
 	if err != nil {
 		return err
 	}

@@ -6,10 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/stratumiops/stratumiops/shared/platform/awscfg"
 )
@@ -69,31 +65,22 @@ func resolveSecrets(ctx context.Context) (map[string]map[string]string, error) {
 	return read, nil
 }
 
-var (
-	smOnce   sync.Once
-	smClient *secretsmanager.Client
-	smErr    error
-)
-
-// readSecret reads the JSON secret arn (an object of strings).
+// readSecret reads the JSON secret arn (an object of strings). Secrets
+// Manager is AWS_ENDPOINT_URL_SECRETS_MANAGER or AWS_ENDPOINT_URL when set
+// (LocalStack), else the region's.
 func readSecret(ctx context.Context, arn string) (map[string]string, error) {
-	smOnce.Do(func() {
-		cfg, err := awscfg.Load(ctx, "")
-		if err != nil {
-			smErr = err
-			return
-		}
-		smClient = secretsmanager.NewFromConfig(cfg)
-	})
-	if smErr != nil {
-		return nil, smErr
-	}
-	out, err := smClient.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+	cfg, err := awscfg.Load(ctx, "")
 	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		SecretString string
+	}
+	if err := awscfg.SecretsManager(cfg).Call(ctx, "GetSecretValue", map[string]string{"SecretId": arn}, &out); err != nil {
 		return nil, fmt.Errorf("read secret %s: %w", arn, err)
 	}
 	var values map[string]string
-	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &values); err != nil {
+	if err := json.Unmarshal([]byte(out.SecretString), &values); err != nil {
 		return nil, fmt.Errorf("secret %s is not a JSON object of strings: %w", arn, err)
 	}
 	return values, nil

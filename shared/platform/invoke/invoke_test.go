@@ -2,11 +2,17 @@ package invoke_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
 	"github.com/stratumiops/stratumiops/shared/platform/invoke/lambdaclient"
@@ -25,33 +31,63 @@ func local() *invoke.Local {
 	return l
 }
 
-// The AWS SDK's Lambda client, pointed at our Invoke API endpoint, sees what it
-// would see from Lambda: results, function errors with their type, missing functions.
-func TestLambdaClientAgainstInvokeAPI(t *testing.T) {
+// Our Lambda client and the AWS SDK's, pointed at our Invoke API endpoint,
+// see what they would see from Lambda: results, function errors with their
+// type, missing functions, bad payloads.
+func TestLambdaClientsAgainstInvokeAPI(t *testing.T) {
 	srv := httptest.NewServer(invoke.APIHandler(local(), "us-east-1", "000000000000"))
 	defer srv.Close()
 	ctx := context.Background()
-	client, err := lambdaclient.New(ctx, srv.URL, "")
+	ours, err := lambdaclient.New(ctx, srv.URL, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := client.Invoke(ctx, "demo-echo", []byte(`{"hello":"world"}`))
-	if err != nil || string(out) != `{"hello":"world"}` {
-		t.Fatalf("echo: %s %v", out, err)
+	for name, client := range map[string]invoke.Invoker{"lambdaclient": ours, "aws-sdk-go-v2": sdkClient(srv.URL)} {
+		t.Run(name, func(t *testing.T) {
+			out, err := client.Invoke(ctx, "demo-echo", []byte(`{"hello":"world"}`))
+			if err != nil || string(out) != `{"hello":"world"}` {
+				t.Fatalf("echo: %s %v", out, err)
+			}
+			_, err = client.Invoke(ctx, "demo-fail", []byte(`{}`))
+			var fe *invoke.FunctionError
+			if !errors.As(err, &fe) || fe.Type != "RejectedError" || fe.Message != "rejected: no" {
+				t.Fatalf("function error: %#v", err)
+			}
+			_, err = client.Invoke(ctx, "demo-missing", []byte(`{}`))
+			if !errors.Is(err, invoke.ErrFunctionNotFound) {
+				t.Fatalf("missing: %v", err)
+			}
+			_, err = client.Invoke(ctx, "demo-echo", []byte(`not json`))
+			if err == nil || !strings.Contains(err.Error(), "InvalidRequestContentException") {
+				t.Fatalf("bad json: %v", err)
+			}
+		})
 	}
-	_, err = client.Invoke(ctx, "demo-fail", []byte(`{}`))
-	var fe *invoke.FunctionError
-	if !errors.As(err, &fe) || fe.Type != "RejectedError" || fe.Message != "rejected: no" {
-		t.Fatalf("function error: %#v", err)
+}
+
+// sdkClient is the AWS SDK's Lambda client as an Invoker, with the error
+// mapping lambdaclient makes.
+type sdkInvoker struct{ c *lambda.Client }
+
+func sdkClient(endpoint string) invoke.Invoker {
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
+	return sdkInvoker{lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.BaseEndpoint = aws.String(endpoint) })}
+}
+
+func (s sdkInvoker) Invoke(ctx context.Context, function string, payload []byte) ([]byte, error) {
+	out, err := s.c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(function), Payload: payload})
+	var nf *types.ResourceNotFoundException
+	switch {
+	case errors.As(err, &nf):
+		return nil, invoke.ErrFunctionNotFound
+	case err != nil:
+		return nil, err
+	case out.FunctionError != nil:
+		var body struct{ ErrorMessage, ErrorType string }
+		_ = json.Unmarshal(out.Payload, &body)
+		return nil, &invoke.FunctionError{Function: function, Type: body.ErrorType, Message: body.ErrorMessage}
 	}
-	_, err = client.Invoke(ctx, "demo-missing", []byte(`{}`))
-	if !errors.Is(err, invoke.ErrFunctionNotFound) {
-		t.Fatalf("missing: %v", err)
-	}
-	_, err = client.Invoke(ctx, "demo-echo", []byte(`not json`))
-	if err == nil || !strings.Contains(err.Error(), "InvalidRequestContentException") {
-		t.Fatalf("bad json: %v", err)
-	}
+	return out.Payload, nil
 }
 
 func TestLocalMatchesLambdaSemantics(t *testing.T) {

@@ -19,8 +19,13 @@ import (
 )
 
 // Functions are Provisioning's functions.
-var Functions = function.Set{
-	"provisioning-workflows": function.HTTP(provisioning.Spec, func(ctx context.Context, d *function.Deps) (*provisioning.API, error) {
+func Functions() function.Set {
+	return function.Set{"provisioning-workflows": Workflows, "provisioning-orchestrator": Orchestrator}
+}
+
+// Workflows is provisioning-workflows.
+func Workflows() function.Builder {
+	return function.HTTP(provisioning.Spec, func(ctx context.Context, d *function.Deps) (*provisioning.API, error) {
 		engine, err := authz.Load(schemas.Cedar, "cedar/provisioning")
 		if err != nil {
 			return nil, err
@@ -30,14 +35,18 @@ var Functions = function.Set{
 			return nil, err
 		}
 		return provisioning.NewAPI(provisioning.NewStore(d.Surreal), d.Bus, engine, auth), nil
-	}),
-	"provisioning-orchestrator": function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
+	})
+}
+
+// Orchestrator is provisioning-orchestrator.
+func Orchestrator() function.Builder {
+	return function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
 		providers, err := Providers(d)
 		if err != nil {
 			return nil, err
 		}
 		return provisioning.NewOrchestrator(provisioning.NewStore(d.Surreal), d.Bus, providers).Handler(), nil
-	}),
+	})
 }
 
 // Providers builds the providers configured in the function's environment:

@@ -34,8 +34,13 @@ func RouterFromDeps(ctx context.Context, d *function.Deps) (*Router, error) {
 }
 
 // Functions is vapora-llm, by catalog name (vapora-agent-runner is in runner).
-var Functions = function.Set{
-	"vapora-llm": function.HTTP(Spec, func(ctx context.Context, d *function.Deps) (*API, error) {
+func Functions() function.Set {
+	return function.Set{"vapora-llm": Function}
+}
+
+// Function is vapora-llm.
+func Function() function.Builder {
+	return function.HTTP(Spec, func(ctx context.Context, d *function.Deps) (*API, error) {
 		router, err := RouterFromDeps(ctx, d)
 		if err != nil {
 			return nil, err
@@ -49,5 +54,5 @@ var Functions = function.Set{
 			return nil, err
 		}
 		return NewAPI(router, engine, auth), nil
-	}),
+	})
 }

@@ -14,9 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-
 	"github.com/stratumiops/stratumiops/shared/platform/awscfg/kmsclient"
 )
 
@@ -123,12 +120,12 @@ func (v *VaultKeys) Open(ctx context.Context, ref string) (string, error) {
 // KMSKeys seals keys with a KMS key; the encryption context binds each
 // blob to its use and to the provider it was sealed for.
 type KMSKeys struct {
-	client *kms.Client
+	client *kmsclient.Client
 	keyID  string
 }
 
 // NewKMSKeys builds the KMS sealer. endpoint overrides the service
-// endpoint (local-kms in the devstack); the SDK also honours AWS_ENDPOINT_URL_KMS.
+// endpoint (local-kms in the devstack); else AWS_ENDPOINT_URL_KMS.
 func NewKMSKeys(ctx context.Context, keyID, endpoint string) (*KMSKeys, error) {
 	if keyID == "" {
 		return nil, errors.New("no KMS key for provider keys: set SECRETS_KMS_KEY (or VAULT_ADDR to use the vault)")
@@ -145,12 +142,11 @@ func kmsContext(provider string) map[string]string {
 }
 
 func (k *KMSKeys) Seal(ctx context.Context, provider, key string) (string, error) {
-	out, err := k.client.Encrypt(ctx, &kms.EncryptInput{KeyId: aws.String(k.keyID), Plaintext: []byte(key),
-		EncryptionContext: kmsContext(provider)})
+	blob, err := k.client.Encrypt(ctx, k.keyID, []byte(key), kmsContext(provider))
 	if err != nil {
 		return "", fmt.Errorf("seal key of %s with kms: %w", provider, err)
 	}
-	return "kms:" + provider + ":" + base64.StdEncoding.EncodeToString(out.CiphertextBlob), nil
+	return "kms:" + provider + ":" + base64.StdEncoding.EncodeToString(blob), nil
 }
 
 func (k *KMSKeys) Open(ctx context.Context, ref string) (string, error) {
@@ -163,10 +159,9 @@ func (k *KMSKeys) Open(ctx context.Context, ref string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("kms reference of %s: %w", provider, err)
 	}
-	out, err := k.client.Decrypt(ctx, &kms.DecryptInput{KeyId: aws.String(k.keyID), CiphertextBlob: blob,
-		EncryptionContext: kmsContext(provider)})
+	plain, err := k.client.Decrypt(ctx, k.keyID, blob, kmsContext(provider))
 	if err != nil {
 		return "", fmt.Errorf("open key of %s with kms: %w", provider, err)
 	}
-	return string(out.Plaintext), nil
+	return string(plain), nil
 }

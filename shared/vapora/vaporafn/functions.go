@@ -86,21 +86,72 @@ func consumer[T any](apply func(*vapora.Agents) func(context.Context, bus.Delive
 	})
 }
 
+// offering builds a consumer that applies an agent event and then offers
+// the agent to the pipeline stages waiting for its role.
+func offering[T any](apply func(*vapora.Agents) func(context.Context, bus.Delivery, T) error, agent func(T) string) function.Builder {
+	return function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
+		p, err := pipelinesFor(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		handle := apply(p.Agents())
+		return bus.Typed(func(ctx context.Context, d bus.Delivery, e T) error {
+			if err := handle(ctx, d, e); err != nil {
+				return err
+			}
+			return p.Offer(ctx, agent(e))
+		}), nil
+	})
+}
+
 // Functions are Vapora's functions, by catalog name.
-var Functions = function.Set{
-	"vapora-projects":  function.HTTP(vapora.ProjectsSpec, apiFor),
-	"vapora-agents":    function.HTTP(vapora.AgentsSpec, apiFor),
-	"vapora-swarm":     function.HTTP(vapora.SwarmSpec, apiFor),
-	"vapora-pipelines": function.HTTP(vapora.PipelinesSpec, apiFor),
-	"vapora-knowledge": function.HTTP(vapora.KnowledgeSpec, knowledgeAPIFor),
-	"vapora-pipeline-on-result": function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
+func Functions() function.Set {
+	return function.Set{"vapora-projects": Projects, "vapora-agents": Agents, "vapora-swarm": Swarm,
+		"vapora-pipelines": Pipelines, "vapora-knowledge": Knowledge, "vapora-pipeline-on-result": PipelineOnResult,
+		"vapora-pipeline-sweep": PipelineSweep, "vapora-on-task-assign": OnTaskAssign, "vapora-on-task-result": OnTaskResult,
+		"vapora-on-heartbeat": OnHeartbeat, "vapora-on-agent-register": OnAgentRegister, "vapora-agent-sweep": AgentSweep,
+		"vapora-board-check": BoardCheck}
+}
+
+// Projects is vapora-projects.
+func Projects() function.Builder {
+	return function.HTTP(vapora.ProjectsSpec, apiFor)
+}
+
+// Agents is vapora-agents.
+func Agents() function.Builder {
+	return function.HTTP(vapora.AgentsSpec, apiFor)
+}
+
+// Swarm is vapora-swarm.
+func Swarm() function.Builder {
+	return function.HTTP(vapora.SwarmSpec, apiFor)
+}
+
+// Pipelines is vapora-pipelines.
+func Pipelines() function.Builder {
+	return function.HTTP(vapora.PipelinesSpec, apiFor)
+}
+
+// Knowledge is vapora-knowledge.
+func Knowledge() function.Builder {
+	return function.HTTP(vapora.KnowledgeSpec, knowledgeAPIFor)
+}
+
+// PipelineOnResult is vapora-pipeline-on-result.
+func PipelineOnResult() function.Builder {
+	return function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
 		p, err := pipelinesFor(ctx, d)
 		if err != nil {
 			return nil, err
 		}
 		return bus.Typed(p.OnResult), nil
-	}),
-	"vapora-pipeline-sweep": function.Invoke(func(ctx context.Context, d *function.Deps) (invoke.Handler, error) {
+	})
+}
+
+// PipelineSweep is vapora-pipeline-sweep.
+func PipelineSweep() function.Builder {
+	return function.Invoke(func(ctx context.Context, d *function.Deps) (invoke.Handler, error) {
 		p, err := pipelinesFor(ctx, d)
 		if err != nil {
 			return nil, err
@@ -112,44 +163,46 @@ var Functions = function.Set{
 			}
 			return []byte(fmt.Sprintf(`{"expired":%d,"active":%d}`, expired, active)), nil
 		}, nil
-	}),
-	"vapora-on-task-assign": consumer(func(a *vapora.Agents) func(context.Context, bus.Delivery, events.TaskAssignment) error {
+	})
+}
+
+// OnTaskAssign is vapora-on-task-assign.
+func OnTaskAssign() function.Builder {
+	return consumer(func(a *vapora.Agents) func(context.Context, bus.Delivery, events.TaskAssignment) error {
 		return a.OnAssign
-	}),
-	"vapora-on-task-result": function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
-		p, err := pipelinesFor(ctx, d)
-		if err != nil {
-			return nil, err
-		}
-		// the agent that shed the task's load takes a stage waiting for its role at once
-		return bus.Typed(func(ctx context.Context, d bus.Delivery, e events.TaskResult) error {
-			if err := p.Agents().OnResult(ctx, d, e); err != nil {
-				return err
-			}
-			return p.Offer(ctx, e.AgentID)
-		}), nil
-	}),
-	"vapora-on-heartbeat": function.BatchConsumer(func(ctx context.Context, d *function.Deps) (bus.BatchHandler, error) {
+	})
+}
+
+// OnTaskResult is vapora-on-task-result: the agent that shed the task's
+// load takes a stage waiting for its role at once.
+func OnTaskResult() function.Builder {
+	return offering(func(a *vapora.Agents) func(context.Context, bus.Delivery, events.TaskResult) error { return a.OnResult },
+		func(e events.TaskResult) string { return e.AgentID })
+}
+
+// OnHeartbeat is vapora-on-heartbeat.
+func OnHeartbeat() function.Builder {
+	return function.BatchConsumer(func(ctx context.Context, d *function.Deps) (bus.BatchHandler, error) {
 		a, err := agentsFor(ctx, d)
 		if err != nil {
 			return nil, err
 		}
 		return bus.TypedBatch(a.OnHeartbeats), nil
-	}),
-	"vapora-on-agent-register": function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
-		p, err := pipelinesFor(ctx, d)
-		if err != nil {
-			return nil, err
-		}
-		// a new (or returning) agent takes a stage waiting for its role at once
-		return bus.Typed(func(ctx context.Context, d bus.Delivery, e events.AgentRegistration) error {
-			if err := p.Agents().OnRegister(ctx, d, e); err != nil {
-				return err
-			}
-			return p.Offer(ctx, e.AgentID)
-		}), nil
-	}),
-	"vapora-agent-sweep": function.Invoke(func(ctx context.Context, d *function.Deps) (invoke.Handler, error) {
+	})
+}
+
+// OnAgentRegister is vapora-on-agent-register: a new (or returning) agent
+// takes a stage waiting for its role at once.
+func OnAgentRegister() function.Builder {
+	return offering(func(a *vapora.Agents) func(context.Context, bus.Delivery, events.AgentRegistration) error {
+		return a.OnRegister
+	},
+		func(e events.AgentRegistration) string { return e.AgentID })
+}
+
+// AgentSweep is vapora-agent-sweep.
+func AgentSweep() function.Builder {
+	return function.Invoke(func(ctx context.Context, d *function.Deps) (invoke.Handler, error) {
 		a, err := agentsFor(ctx, d)
 		if err != nil {
 			return nil, err
@@ -165,8 +218,12 @@ var Functions = function.Set{
 			}
 			return []byte(fmt.Sprintf(`{"offline":%d}`, n)), nil
 		}, nil
-	}),
-	"vapora-board-check": function.Invoke(func(ctx context.Context, d *function.Deps) (invoke.Handler, error) {
+	})
+}
+
+// BoardCheck is vapora-board-check.
+func BoardCheck() function.Builder {
+	return function.Invoke(func(ctx context.Context, d *function.Deps) (invoke.Handler, error) {
 		store, err := storeFor(ctx, d)
 		if err != nil {
 			return nil, err
@@ -179,5 +236,5 @@ var Functions = function.Set{
 			}
 			return json.Marshal(sum)
 		}, nil
-	}),
+	})
 }

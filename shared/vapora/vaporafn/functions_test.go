@@ -50,7 +50,7 @@ func TestOnTaskResultOffersTheFreedAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	handle, err := Functions["vapora-on-task-result"].Consumer(ctx, deps)
+	handle, err := OnTaskResult().Consumer(ctx, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,8 +35,13 @@ type Target interface {
 
 // Functions holds vault-backup and vault-audit (the audit checkpoints, kept
 // next to the backups), by catalog name.
-var Functions = function.Set{
-	"vault-backup": function.Invoke(func(ctx context.Context, d *function.Deps) (invoke.Handler, error) {
+func Functions() function.Set {
+	return function.Set{"vault-backup": BackupFunction, "vault-audit": AuditFunction}
+}
+
+// BackupFunction is vault-backup.
+func BackupFunction() function.Builder {
+	return function.Invoke(func(ctx context.Context, d *function.Deps) (invoke.Handler, error) {
 		target, err := TargetFromEnv(ctx, d.Env)
 		if err != nil {
 			return nil, err
@@ -48,8 +53,12 @@ var Functions = function.Set{
 		b := &Backup{DB: d.Surreal, Target: target, Keep: keep, TempDir: os.TempDir(),
 			Crypto: &keeper.Client{Invoker: d.Invoker, Function: "vault-crypto"}}
 		return b.Handler(), nil
-	}),
-	"vault-audit": function.Invoke(auditFunction),
+	})
+}
+
+// AuditFunction is vault-audit.
+func AuditFunction() function.Builder {
+	return function.Invoke(auditFunction)
 }
 
 // TargetFromEnv picks the bucket (VAULT_BACKUP_BUCKET, VAULT_BACKUP_PREFIX)

@@ -13,14 +13,19 @@ import (
 )
 
 // Functions holds vault-crypto, the vault's only key holder, by catalog name.
-var Functions = function.Set{
-	"vault-crypto": function.Invoke(func(ctx context.Context, d *function.Deps) (invoke.Handler, error) {
+func Functions() function.Set {
+	return function.Set{"vault-crypto": Function}
+}
+
+// Function is vault-crypto.
+func Function() function.Builder {
+	return function.Invoke(func(ctx context.Context, d *function.Deps) (invoke.Handler, error) {
 		kms, err := NewKMS(ctx, d.Env("VAULT_UNSEAL_KEY_ARN"), d.Env("AWS_ENDPOINT_URL_KMS"))
 		if err != nil {
 			return nil, err
 		}
 		return NewHandler(d.Surreal, kms), nil
-	}),
+	})
 }
 
 // NewHandler is vault-crypto: the keeper and the engines whose keys it holds.

@@ -7,20 +7,17 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-
 	"github.com/stratumiops/stratumiops/shared/platform/awscfg/kmsclient"
 )
 
 // KMS wraps with an AWS KMS key; the encryption context binds each blob to its use.
 type KMS struct {
-	client *kms.Client
+	client *kmsclient.Client
 	keyID  string
 }
 
 // NewKMS builds a KMS wrapper for keyID (an ARN or alias). endpoint overrides the
-// service endpoint (local-kms in the devstack); the SDK also honours AWS_ENDPOINT_URL_KMS.
+// service endpoint (local-kms in the devstack); else AWS_ENDPOINT_URL_KMS.
 func NewKMS(ctx context.Context, keyID, endpoint string) (*KMS, error) {
 	if keyID == "" {
 		return nil, fmt.Errorf("no KMS key: set VAULT_UNSEAL_KEY_ARN")
@@ -33,17 +30,17 @@ func NewKMS(ctx context.Context, keyID, endpoint string) (*KMS, error) {
 }
 
 func (k *KMS) Wrap(ctx context.Context, plaintext []byte, ec map[string]string) ([]byte, error) {
-	out, err := k.client.Encrypt(ctx, &kms.EncryptInput{KeyId: aws.String(k.keyID), Plaintext: plaintext, EncryptionContext: ec})
+	out, err := k.client.Encrypt(ctx, k.keyID, plaintext, ec)
 	if err != nil {
 		return nil, fmt.Errorf("kms encrypt: %w", err)
 	}
-	return out.CiphertextBlob, nil
+	return out, nil
 }
 
 func (k *KMS) Unwrap(ctx context.Context, blob []byte, ec map[string]string) ([]byte, error) {
-	out, err := k.client.Decrypt(ctx, &kms.DecryptInput{KeyId: aws.String(k.keyID), CiphertextBlob: blob, EncryptionContext: ec})
+	out, err := k.client.Decrypt(ctx, k.keyID, blob, ec)
 	if err != nil {
 		return nil, fmt.Errorf("kms decrypt: %w", err)
 	}
-	return out.Plaintext, nil
+	return out, nil
 }

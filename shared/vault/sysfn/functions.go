@@ -13,8 +13,13 @@ import (
 )
 
 // Functions is vault-sys, by catalog name.
-var Functions = function.Set{
-	"vault-sys": function.HTTP(httpapi.Spec[*vault.Server]{Errors: vault.Errors, Ops: []httpapi.Op[*vault.Server]{
+func Functions() function.Set {
+	return function.Set{"vault-sys": Function}
+}
+
+// Function is vault-sys.
+func Function() function.Builder {
+	return function.HTTP(httpapi.Spec[*vault.Server]{Errors: vault.Errors, Ops: []httpapi.Op[*vault.Server]{
 		{Method: "ANY", Path: "/v1/sys/{path+}", Summary: "Vault's HTTP API", Mount: (*vault.Server).SysHandler},
 	}}, func(ctx context.Context, d *function.Deps) (*vault.Server, error) {
 		s, err := vault.NewServer(d.Surreal, d.Invoker)
@@ -23,5 +28,5 @@ var Functions = function.Set{
 			s.GateInit(os.Getenv("VAULT_INIT_TOKEN"))
 		}
 		return s, err
-	}),
+	})
 }

@@ -148,8 +148,13 @@ func Prompt(ag vapora.Agent, t vapora.Task, taskType string) []llm.Message {
 }
 
 // Functions is vapora-agent-runner, by catalog name.
-var Functions = function.Set{
-	"vapora-agent-runner": function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
+func Functions() function.Set {
+	return function.Set{"vapora-agent-runner": Function}
+}
+
+// Function is vapora-agent-runner.
+func Function() function.Builder {
+	return function.Consumer(func(ctx context.Context, d *function.Deps) (bus.Handler, error) {
 		router, err := llm.RouterFromDeps(ctx, d)
 		if err != nil {
 			return nil, err
@@ -163,5 +168,5 @@ var Functions = function.Set{
 		return bus.Typed(func(ctx context.Context, del bus.Delivery, e events.TaskAssignment) error {
 			return r.OnAssign(ctx, del, e)
 		}), nil
-	}),
+	})
 }
