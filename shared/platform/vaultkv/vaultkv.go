@@ -1,10 +1,11 @@
-// Package vaultkv reads secrets from SecretumVault's KV v2 (any
+// Package vaultkv reads and writes secrets in SecretumVault's KV v2 (any
 // Vault-compatible server) over its HTTP API: GET /v1/<mount>/data/<path>
 // with X-Vault-Token. It is the few lines a function needs to read its own
 // credentials, without the official client's weight.
 package vaultkv
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -69,43 +71,84 @@ type Secret struct {
 
 // Read returns the latest version of the secret at path.
 func (c *Client) Read(ctx context.Context, path string) (Secret, error) {
+	return c.ReadVersion(ctx, path, 0)
+}
+
+// ReadVersion returns version n of the secret at path (0: the latest).
+func (c *Client) ReadVersion(ctx context.Context, path string, n int) (Secret, error) {
 	path = strings.Trim(path, "/")
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.addr+"/v1/"+c.mount+"/data/"+path, nil)
-	if err != nil {
-		return Secret{}, err
-	}
-	req.Header.Set("X-Vault-Token", c.token)
-	res, err := c.http.Do(req)
-	if err != nil {
-		return Secret{}, fmt.Errorf("vault: read %s: %w", path, err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if res.StatusCode != http.StatusOK {
-		e := &Error{Status: res.StatusCode, Path: c.mount + "/" + path}
-		var body struct {
-			Errors []string `json:"errors"`
-		}
-		_ = json.Unmarshal(raw, &body)
-		e.Errors = body.Errors
-		return Secret{}, e
+	query := ""
+	if n > 0 {
+		query = "?version=" + strconv.Itoa(n)
 	}
 	var v struct {
-		Data struct {
-			Data     map[string]any `json:"data"`
-			Metadata struct {
-				Version int `json:"version"`
-			} `json:"metadata"`
-		} `json:"data"`
+		Data     map[string]any `json:"data"`
+		Metadata struct {
+			Version int `json:"version"`
+		} `json:"metadata"`
 	}
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return Secret{}, fmt.Errorf("vault: read %s: not a KV v2 answer: %w", path, err)
+	if err := c.do(ctx, http.MethodGet, path, query, nil, &v); err != nil {
+		return Secret{}, err
 	}
-	out := Secret{Data: map[string]string{}, Version: v.Data.Metadata.Version}
-	for k, val := range v.Data.Data {
+	out := Secret{Data: map[string]string{}, Version: v.Metadata.Version}
+	for k, val := range v.Data {
 		if s, ok := val.(string); ok {
 			out.Data[k] = s
 		}
 	}
 	return out, nil
+}
+
+// Write stores data as a new version of the secret at path and returns the
+// version written.
+func (c *Client) Write(ctx context.Context, path string, data map[string]string) (int, error) {
+	path = strings.Trim(path, "/")
+	var meta struct {
+		Version int `json:"version"`
+	}
+	if err := c.do(ctx, http.MethodPost, path, "", map[string]any{"data": data}, &meta); err != nil {
+		return 0, err
+	}
+	return meta.Version, nil
+}
+
+// do sends one request to <mount>/data/<path> and decodes the answer's
+// "data" into out; a refusal is an *Error.
+func (c *Client) do(ctx context.Context, method, path, query string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.addr+"/v1/"+c.mount+"/data/"+path+query, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("X-Vault-Token", c.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("vault: %s %s: %w", strings.ToLower(method), path, err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	if res.StatusCode/100 != 2 {
+		var e struct {
+			Errors []string `json:"errors"`
+		}
+		_ = json.Unmarshal(raw, &e)
+		return &Error{Status: res.StatusCode, Path: c.mount + "/" + path, Errors: e.Errors}
+	}
+	var env struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &env); err != nil || len(env.Data) == 0 {
+		return fmt.Errorf("vault: %s %s: not a KV v2 answer: %v", strings.ToLower(method), path, err)
+	}
+	return json.Unmarshal(env.Data, out)
 }

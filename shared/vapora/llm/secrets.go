@@ -1,20 +1,15 @@
 package llm
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/stratumiops/stratumiops/shared/platform/awscfg/kmsclient"
+	"github.com/stratumiops/stratumiops/shared/platform/vaultkv"
 )
 
 // Keys seals providers' API keys and opens them again. A sealed key is a
@@ -28,75 +23,29 @@ type Keys interface {
 // VaultKeys keeps the keys in SecretumVault's KV v2 (any Vault-compatible
 // server): one secret per provider under vapora/llm/providers/<name>. The
 // reference names the version written, so an instance that cached an older
-// key sees the change. It speaks the two KV v2 calls it needs over
-// net/http: the official client (openbao/api/v2, with hcl, go-jose and
-// retryablehttp) adds 0.85 MB to the binary, which would take vapora-llm
-// past the 15 MiB budget (measured: 16.45 MB with it, 15.60 without).
+// key sees the change. It speaks KV v2 through vaultkv: the official client
+// (openbao/api/v2, with hcl, go-jose and retryablehttp) adds 0.85 MB to the
+// binary.
 type VaultKeys struct {
-	addr, token, mount string
-	http               *http.Client
+	kv *vaultkv.Client
 }
 
 // NewVaultKeys returns the vault key store at addr, authenticated by token.
 func NewVaultKeys(addr, token, mount string) (*VaultKeys, error) {
-	u, err := url.Parse(addr)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("VAULT_ADDR %q: want an http or https URL", addr)
-	}
-	if mount == "" {
-		mount = "secret"
-	}
-	return &VaultKeys{addr: strings.TrimRight(addr, "/"), token: token, mount: mount,
-		http: &http.Client{Timeout: 10 * time.Second}}, nil
-}
-
-// kv sends one KV v2 request and decodes the "data" of the answer into out.
-func (v *VaultKeys) kv(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, v.addr+"/v1/"+v.mount+"/data/"+path, rd)
+	kv, err := vaultkv.New(addr, token, mount)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	req.Header.Set("X-Vault-Token", v.token)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := v.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if res.StatusCode/100 != 2 {
-		var e struct {
-			Errors []string `json:"errors"`
-		}
-		_ = json.Unmarshal(raw, &e)
-		return fmt.Errorf("vault %s %s: HTTP %d %s", method, path, res.StatusCode, strings.Join(e.Errors, "; "))
-	}
-	var env struct {
-		Data json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(raw, &env); err != nil {
-		return fmt.Errorf("vault %s %s: %w", method, path, err)
-	}
-	return json.Unmarshal(env.Data, out)
+	return &VaultKeys{kv: kv}, nil
 }
 
 func (v *VaultKeys) Seal(ctx context.Context, provider, key string) (string, error) {
 	path := "vapora/llm/providers/" + provider
-	var meta struct {
-		Version int `json:"version"`
-	}
-	if err := v.kv(ctx, http.MethodPost, path, map[string]any{"data": map[string]string{"api_key": key}}, &meta); err != nil {
+	version, err := v.kv.Write(ctx, path, map[string]string{"api_key": key})
+	if err != nil {
 		return "", fmt.Errorf("store key of %s in the vault: %w", provider, err)
 	}
-	return fmt.Sprintf("vault:%s#%d", path, meta.Version), nil
+	return fmt.Sprintf("vault:%s#%d", path, version), nil
 }
 
 func (v *VaultKeys) Open(ctx context.Context, ref string) (string, error) {
@@ -105,13 +54,9 @@ func (v *VaultKeys) Open(ctx context.Context, ref string) (string, error) {
 		return "", fmt.Errorf("key reference %q is not a vault reference", ref)
 	}
 	path, ver, _ := strings.Cut(rest, "#")
-	if n, err := strconv.Atoi(ver); err == nil && n > 0 {
-		path += "?version=" + ver
-	}
-	var secret struct {
-		Data map[string]string `json:"data"`
-	}
-	if err := v.kv(ctx, http.MethodGet, path, nil, &secret); err != nil {
+	n, _ := strconv.Atoi(ver)
+	secret, err := v.kv.ReadVersion(ctx, path, max(n, 0))
+	if err != nil {
 		return "", fmt.Errorf("read provider key from the vault: %w", err)
 	}
 	return secret.Data["api_key"], nil
