@@ -33,8 +33,8 @@ func main() {
 	cfg.SurrealURL = ctx("surrealUrl", cfg.SurrealURL)
 	cfg.NATSURL = ctx("natsUrl", cfg.NATSURL)
 	if cfg.SelfHosted {
-		cfg.SurrealURL = "ws://surrealdb." + stacks.SelfHostedDomain + ":8000"
-		cfg.NATSURL = "nats://nats." + stacks.SelfHostedDomain + ":4222"
+		cfg.SurrealURL = stacks.SelfHostedSurrealURL
+		cfg.NATSURL = stacks.SelfHostedNATSURL
 	}
 	cfg.Stage = ctx("stage", "")
 	cfg.NoReservedConcurrency = ctx("reservedConcurrency", "true") == "false"

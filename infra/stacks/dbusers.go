@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/stratumiops/stratumiops/shared/platform/dbusers"
@@ -70,10 +71,17 @@ func newSurrealUsers(stack awscdk.Stack, cfg Config, p *platform) {
 		props.VpcSubnets = &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS}
 		props.SecurityGroups = &[]awsec2.ISecurityGroup{p.clients}
 	}
+	var servers string
+	if p.tlsCA != nil {
+		servers = certificatesEnv(*props.Environment, p)
+	}
 	fn := awslambda.NewFunction(stack, jsii.String("SurrealUsers"), props)
 	p.surrealSecret.GrantRead(fn, nil)
 	for _, u := range users {
 		p.dbUsers[u.Function].GrantRead(fn, nil)
+	}
+	if p.tlsCA != nil {
+		newCertificates(stack, fn, servers, users, p)
 	}
 	cr := awscdk.NewCustomResource(stack, jsii.String("SurrealUserDefinitions"), &awscdk.CustomResourceProps{
 		ServiceToken: fn.FunctionArn(),
@@ -96,4 +104,49 @@ func newSurrealUsers(stack awscdk.Stack, cfg Config, p *platform) {
 		Description: jsii.String("defined, or pending until root's SurrealDB password is in its secret (then invoke SurrealUsersFunctionName)")})
 	awscdk.NewCfnOutput(stack, jsii.String("SurrealUsersFunctionName"), &awscdk.CfnOutputProps{Value: fn.FunctionName(),
 		Description: jsii.String("aws lambda invoke --function-name <this> /dev/stdout: (re)defines every function's SurrealDB user")})
+}
+
+// certificatesEnv tells the surreal-users Lambda about the certificate step
+// (self-hosted mode): the CA's secret, the servers' names and secrets, and
+// the clients' secrets that get the CA's certificate (NATS's; each
+// function's SurrealDB secret too, from SURREAL_USERS).
+func certificatesEnv(env map[string]*string, p *platform) (servers string) {
+	list := []dbusers.Server{
+		{Name: "nats", SecretArn: *p.natsTLS.SecretArn(), Names: []string{"nats." + SelfHostedDomain}},
+		{Name: "surrealdb", SecretArn: *p.surrealTLS.SecretArn(), Names: []string{"surrealdb." + SelfHostedDomain}},
+	}
+	rawServers, _ := json.Marshal(list)
+	rawCopies, _ := json.Marshal([]string{*p.natsSecret.SecretArn()})
+	env[dbusers.EnvCASecret] = p.tlsCA.SecretArn()
+	env[dbusers.EnvServers] = jsii.String(string(rawServers))
+	env[dbusers.EnvCACopies] = jsii.String(string(rawCopies))
+	return string(rawServers)
+}
+
+// newCertificates runs the certificate step of fn (dbusers.Certifier) as
+// the custom resource SelfHostedTls, before NATS and SurrealDB start: it
+// makes the private CA and their certificates when missing or expiring,
+// keeps them otherwise, and copies the CA's certificate into the clients'
+// secrets (field "ca": NATS_CA and SURREAL_CA in the functions). fn is the
+// only principal that writes these secrets or reads the CA's key.
+func newCertificates(stack awscdk.Stack, fn awslambda.Function, servers string, users []dbusers.User, p *platform) {
+	p.tlsCA.GrantRead(fn, nil)
+	p.tlsCA.GrantWrite(fn)
+	for _, s := range []awssecretsmanager.Secret{p.natsTLS, p.surrealTLS, p.natsSecret} {
+		s.GrantRead(fn, nil)
+		s.GrantWrite(fn)
+	}
+	for _, u := range users {
+		p.dbUsers[u.Function].GrantWrite(fn)
+	}
+	cr := awscdk.NewCustomResource(stack, jsii.String("SelfHostedTls"), &awscdk.CustomResourceProps{
+		ServiceToken: fn.FunctionArn(),
+		ResourceType: jsii.String("Custom::SelfHostedTls"),
+		// Runs on create and whenever the names or secrets change; an
+		// invocation with {"step":"certs"} runs it by hand (renewal).
+		Properties: &map[string]any{"Step": dbusers.StepCerts, "Servers": servers},
+	})
+	for _, svc := range p.dataServices {
+		svc.Node().AddDependency(cr)
+	}
 }

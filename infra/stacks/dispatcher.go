@@ -45,6 +45,8 @@ func newDispatcher(app awscdk.App, cfg Config, p *platform, fns map[string]awsla
 	switch {
 	case cfg.SelfHosted:
 		secrets["NATS_TOKEN"] = awsecs.Secret_FromSecretsManager(p.natsSecret, jsii.String("token"))
+		// The private CA's certificate, copied there by the certificate step (SelfHostedTls).
+		secrets["NATS_CA"] = awsecs.Secret_FromSecretsManager(p.natsSecret, jsii.String("ca"))
 	default:
 		secrets["NATS_CREDS"] = awsecs.Secret_FromSecretsManager(p.natsSecret, jsii.String("creds"))
 	}

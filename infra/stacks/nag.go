@@ -38,6 +38,7 @@ var suppressions = []*cdknag.NagPackSuppression{
 	{Id: jsii.String("AwsSolutions-SMG4"), Reason: jsii.String(
 		"Rotation is the README's procedure: the self-hosted SurrealDB password must change on the server first, managed-service credentials and API keys are issued by a person, " +
 			"a function's own SurrealDB user is redefined from its secret by invoking surreal-users, the vault's init token serves once, " +
+			"the self-hosted TLS certificates are issued and renewed before expiry by the certificate step (SelfHostedTls), " +
 			"and the functions re-read secrets on cold start (the SurrealDB secret also every SECRETS_TTL and on a refused sign-in)")},
 	{Id: jsii.String("AwsSolutions-SQS3"), Reason: jsii.String("This queue is itself the dead-letter queue of the scheduled functions")},
 	{Id: jsii.String("AwsSolutions-S1"), Reason: jsii.String(

@@ -208,7 +208,7 @@ func checkUnsealGrant(t *testing.T, s synthesized) {
 func TestOperableSelfHosted(t *testing.T) {
 	cfg := vaultLike()
 	cfg.SelfHosted = true
-	cfg.SurrealURL, cfg.NATSURL = "ws://surrealdb."+stacks.SelfHostedDomain+":8000", "nats://nats."+stacks.SelfHostedDomain+":4222"
+	cfg.SurrealURL, cfg.NATSURL = stacks.SelfHostedSurrealURL, stacks.SelfHostedNATSURL
 	cfg.Stage = "qa"
 	cfg.NoReservedConcurrency = true
 	cfg.UnsealKeyArn = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -254,7 +254,7 @@ func TestOperableSelfHosted(t *testing.T) {
 		}
 	}
 	tasks := raw(resources(platform, "AWS::ECS::TaskDefinition"))
-	for _, want := range []string{"authorization { token: $NATS_TOKEN }", `"CpuArchitecture":"ARM64"`, "is-ready"} {
+	for _, want := range []string{"authorization { token: $NATS_TOKEN }", `"CpuArchitecture":"ARM64"`, "--web-crt"} {
 		if !strings.Contains(tasks, want) {
 			t.Errorf("self-hosted tasks lack %q", want)
 		}

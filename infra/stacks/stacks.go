@@ -178,6 +178,10 @@ type platform struct {
 	// surrealService is the self-hosted SurrealDB (nil in managed mode):
 	// the surreal-users custom resource waits for it.
 	surrealService awsecs.FargateService
+	// dataServices are the self-hosted NATS and SurrealDB: they start after
+	// the certificate step. tlsCA, natsTLS and surrealTLS are its secrets.
+	dataServices               []awsecs.FargateService
+	tlsCA, natsTLS, surrealTLS awssecretsmanager.Secret
 	// alarms receives every alarm of every stack.
 	alarms awssns.Topic
 	// backups holds the vault's scheduled snapshots (when a function writes them).

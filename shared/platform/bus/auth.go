@@ -1,11 +1,14 @@
 package bus
 
 import (
+	"crypto/tls"
 	"fmt"
 	"os"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
+
+	"github.com/stratumiops/stratumiops/shared/platform/pki"
 )
 
 // AuthFromEnv returns the NATS authentication the environment gives:
@@ -45,4 +48,20 @@ func credsOption(creds []byte) (nats.Option, error) {
 		return nil, fmt.Errorf("creds seed: %w", err)
 	}
 	return nats.UserJWTAndSeed(jwt, string(seed)), nil
+}
+
+// TLSFromEnv returns the TLS option NATS_CA asks for: NATS_CA, PEM (the
+// self-hosted server's private CA), is then the only root the server's
+// certificate may chain to, and the connection requires TLS. Unset: no
+// option (tls:// URLs trust the system roots, nats:// stays plain).
+func TLSFromEnv() ([]nats.Option, error) {
+	ca := os.Getenv("NATS_CA")
+	if ca == "" {
+		return nil, nil
+	}
+	roots, err := pki.Pool(ca)
+	if err != nil {
+		return nil, fmt.Errorf("NATS_CA: %w", err)
+	}
+	return []nats.Option{nats.Secure(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12})}, nil
 }

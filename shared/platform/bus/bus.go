@@ -61,6 +61,11 @@ func Connect(ctx context.Context, url, name string, log *slog.Logger) (*Bus, err
 	if err != nil {
 		return nil, fmt.Errorf("connect nats %s: %w", url, err)
 	}
+	secure, err := TLSFromEnv()
+	if err != nil {
+		return nil, fmt.Errorf("connect nats %s: %w", url, err)
+	}
+	auth = append(auth, secure...)
 	nc, err := nats.Connect(url, append(auth,
 		nats.Name(name),
 		nats.MaxReconnects(-1),

@@ -6,6 +6,11 @@
 // function's own secret. It runs as the surreal-users custom resource of the
 // platform stack (infra/stacks), the only principal that reads root's secret;
 // an operator can run it again by invoking it with an empty payload.
+//
+// In self-hosted mode it also has a certificate step (Certifier: custom
+// resource SelfHostedTls, or a payload {"step":"certs"}) that keeps the
+// private CA and the TLS certificates of NATS and SurrealDB in Secrets
+// Manager, run before either server starts.
 package dbusers
 
 import (
@@ -47,6 +52,9 @@ type Definer struct {
 	// Wait is how long to keep trying while SurrealDB does not answer (a
 	// self-hosted server may still be starting); 0 tries once.
 	Wait time.Duration
+	// Certs, in self-hosted mode, is the certificate step; the users step
+	// then trusts its CA to reach SurrealDB over wss://.
+	Certs *Certifier
 }
 
 // Apply defines every user; it is idempotent (DEFINE … OVERWRITE).
@@ -57,6 +65,12 @@ func (d Definer) Apply(ctx context.Context) error {
 	}
 	if root["pass"] == "" {
 		return ErrNoRootPassword
+	}
+	var ca string
+	if d.Certs != nil {
+		if ca, err = d.Certs.CA(ctx); err != nil {
+			return err
+		}
 	}
 	byDB := map[string][]User{}
 	for _, u := range d.Users {
@@ -71,7 +85,7 @@ func (d Definer) Apply(ctx context.Context) error {
 	}
 	slices.Sort(dbs)
 	for _, db := range dbs {
-		if err := d.defineIn(ctx, root, db, byDB[db]); err != nil {
+		if err := d.defineIn(ctx, root, ca, db, byDB[db]); err != nil {
 			return err
 		}
 	}
@@ -79,9 +93,9 @@ func (d Definer) Apply(ctx context.Context) error {
 }
 
 // defineIn defines users in database db, signed in as root.
-func (d Definer) defineIn(ctx context.Context, root map[string]string, db string, users []User) error {
+func (d Definer) defineIn(ctx context.Context, root map[string]string, ca, db string, users []User) error {
 	c := surreal.New(surreal.Config{URL: d.URL, User: root["user"], Pass: root["pass"], Namespace: d.Namespace,
-		Database: db, Level: surreal.LevelRoot}, d.Log)
+		Database: db, Level: surreal.LevelRoot, CA: ca}, d.Log)
 	defer func() { _ = c.Close() }()
 	if err := d.reach(ctx, c); err != nil {
 		return err

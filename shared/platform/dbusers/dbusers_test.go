@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,13 +21,18 @@ var surrealURL string
 
 func TestMain(m *testing.M) { os.Exit(localsurreal.RunTests(m, &surrealURL)) }
 
-// secretsServer speaks Secrets Manager's JSON protocol (GetSecretValue and
-// its ResourceNotFoundException) for the secrets it holds.
+// secretsServer speaks Secrets Manager's JSON protocol (GetSecretValue,
+// PutSecretValue and their ResourceNotFoundException) for the secrets it
+// holds; a put replaces the map's entry.
 func secretsServer(t *testing.T, secrets map[string]map[string]string) string {
 	t.Helper()
+	var mu sync.Mutex
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in struct{ SecretId string }
-		if r.Header.Get("X-Amz-Target") != "secretsmanager.GetSecretValue" || json.NewDecoder(r.Body).Decode(&in) != nil {
+		mu.Lock()
+		defer mu.Unlock()
+		var in struct{ SecretId, SecretString string }
+		target := r.Header.Get("X-Amz-Target")
+		if (target != "secretsmanager.GetSecretValue" && target != "secretsmanager.PutSecretValue") || json.NewDecoder(r.Body).Decode(&in) != nil {
 			http.Error(w, `{"__type":"InvalidRequestException","Message":"bad request"}`, http.StatusBadRequest)
 			return
 		}
@@ -35,6 +41,18 @@ func secretsServer(t *testing.T, secrets map[string]map[string]string) string {
 		if !ok {
 			w.WriteHeader(http.StatusBadRequest)
 			_, _ = io.WriteString(w, `{"__type":"ResourceNotFoundException","Message":"Secrets Manager can't find the specified secret."}`)
+			return
+		}
+		if target == "secretsmanager.PutSecretValue" {
+			var values map[string]string
+			if json.Unmarshal([]byte(in.SecretString), &values) != nil {
+				http.Error(w, `{"__type":"InvalidParameterException","Message":"not JSON"}`, http.StatusBadRequest)
+				return
+			}
+			clear(s)
+			maps.Copy(s, values)
+			_ = json.NewEncoder(w).Encode(map[string]any{"ARN": in.SecretId, "Name": in.SecretId, "VersionId": "v2",
+				"VersionStages": []string{"AWSCURRENT"}})
 			return
 		}
 		raw, _ := json.Marshal(s)

@@ -57,16 +57,41 @@ func FromEnv(ctx context.Context, log *slog.Logger) (Definer, error) {
 	if err != nil {
 		return Definer{}, err
 	}
-	return Definer{URL: os.Getenv(EnvURL), Namespace: surreal.Namespace, RootSecretArn: os.Getenv(EnvRootSecret),
-		Users: users, Secrets: sm, Log: log, Wait: 3 * time.Minute}, nil
+	d := Definer{URL: os.Getenv(EnvURL), Namespace: surreal.Namespace, RootSecretArn: os.Getenv(EnvRootSecret),
+		Users: users, Secrets: sm, Log: log, Wait: 3 * time.Minute}
+	if arn := os.Getenv(EnvCASecret); arn != "" {
+		certs := &Certifier{CASecretArn: arn, Secrets: sm}
+		if err := json.Unmarshal([]byte(os.Getenv(EnvServers)), &certs.Servers); err != nil {
+			return Definer{}, fmt.Errorf("%s: %w", EnvServers, err)
+		}
+		if err := json.Unmarshal([]byte(os.Getenv(EnvCACopies)), &certs.CACopies); err != nil {
+			return Definer{}, fmt.Errorf("%s: %w", EnvCACopies, err)
+		}
+		for _, u := range users { // each function's SurrealDB secret carries the CA too
+			certs.CACopies = append(certs.CACopies, u.SecretArn)
+		}
+		d.Certs = certs
+	}
+	return d, nil
 }
+
+// StepCerts, as the custom resource's property Step or a payload's "step",
+// runs the certificate step (Certifier) instead of defining users.
+const StepCerts = "certs"
 
 // Handle answers a CloudFormation custom resource event (Create and Update
 // apply; Delete keeps the users, as the stack keeps their secrets) or, for
 // any other payload, applies and returns a Result.
 func (d Definer) Handle(ctx context.Context, payload json.RawMessage) (any, error) {
-	var probe struct{ RequestType string }
+	var probe struct {
+		RequestType        string
+		Step               string `json:"step"`
+		ResourceProperties struct{ Step string }
+	}
 	_ = json.Unmarshal(payload, &probe)
+	if probe.Step == StepCerts || probe.ResourceProperties.Step == StepCerts {
+		return d.handleCerts(ctx, payload, probe.RequestType)
+	}
 	if probe.RequestType == "" {
 		if err := d.Apply(ctx); err != nil {
 			return nil, err
@@ -99,6 +124,37 @@ func (d Definer) OnEvent(ctx context.Context, event cfn.Event) (string, map[stri
 	return PhysicalID, map[string]any{"Status": "defined"}, nil
 }
 
+// handleCerts runs the certificate step, directly or as the custom resource
+// SelfHostedTls (whose Delete keeps the certificates, as the stack
+// keeps their secrets).
+func (d Definer) handleCerts(ctx context.Context, payload json.RawMessage, requestType string) (any, error) {
+	if d.Certs == nil {
+		return nil, errNoCertifier
+	}
+	if requestType == "" {
+		if _, err := d.Certs.Apply(ctx); err != nil {
+			return nil, err
+		}
+		return Result{Status: "certified"}, nil
+	}
+	var event cfn.Event
+	if err := json.Unmarshal(payload, &event); err != nil {
+		return nil, fmt.Errorf("custom resource event: %w", err)
+	}
+	return cfn.LambdaWrap(func(ctx context.Context, event cfn.Event) (string, map[string]any, error) {
+		if event.RequestType == cfn.RequestDelete {
+			return CertsPhysicalID, nil, nil
+		}
+		if _, err := d.Certs.Apply(ctx); err != nil {
+			return CertsPhysicalID, nil, err
+		}
+		return CertsPhysicalID, map[string]any{"Status": "certified"}, nil
+	})(ctx, event)
+}
+
+// CertsPhysicalID names the certificate custom resource.
+const CertsPhysicalID = "self-hosted-tls"
+
 // SecretsManager reads JSON secrets from AWS Secrets Manager.
 type SecretsManager struct{ client *secretsmanager.Client }
 
@@ -126,4 +182,17 @@ func (s *SecretsManager) SecretJSON(ctx context.Context, arn string) (map[string
 		return nil, fmt.Errorf("secret %s is not a JSON object of strings: %w", arn, err)
 	}
 	return values, nil
+}
+
+// PutSecretJSON replaces the value of the secret arn with values (a new version).
+func (s *SecretsManager) PutSecretJSON(ctx context.Context, arn string, values map[string]string) error {
+	raw, err := json.Marshal(values)
+	if err != nil {
+		return err
+	}
+	if _, err := s.client.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(arn),
+		SecretString: aws.String(string(raw))}); err != nil {
+		return fmt.Errorf("write secret %s: %w", arn, err)
+	}
+	return nil
 }

@@ -69,7 +69,8 @@ func LogLag(ctx context.Context, lag func(context.Context) ([]bus.Lag, error), l
 }
 
 // Run dispatches until ctx ends. NATS authentication comes from NATS_CREDS,
-// NATS_CREDS_FILE or NATS_TOKEN (see bus.Connect).
+// NATS_CREDS_FILE or NATS_TOKEN, and NATS_CA, when set, is the only root it
+// trusts for TLS (see bus.Connect).
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if cfg.NATSURL == "" {
 		return errors.New("--nats-url (or NATS_URL) is required")

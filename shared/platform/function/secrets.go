@@ -16,15 +16,16 @@ type secretSpec struct {
 }
 
 // secretSpecs are the secrets a function may be given: SURREAL_SECRET_ARN
-// names a JSON secret {"url","user","pass"}, NATS_SECRET_ARN one {"url",
-// "creds" (a .creds file's content), "token"}, API_AUTH_SECRET_ARN one
+// names a JSON secret {"url","user","pass","ca"}, NATS_SECRET_ARN one {"url",
+// "creds" (a .creds file's content), "token", "ca"} ("ca": the PEM of a
+// private CA, the self-hosted servers'), API_AUTH_SECRET_ARN one
 // {"jwt_secret","api_keys"}, VAULT_INIT_SECRET_ARN one {"token"} (vault-sys's
 // init gate, shared/vault.GateInit), and <SYSTEM>_CLIENT_SECRET_ARN one
 // {"url", "api_key"} for each system the function calls (catalog Function.Calls).
 func secretSpecs(environ []string) []secretSpec {
 	specs := []secretSpec{
-		{"SURREAL_SECRET_ARN", map[string]string{"url": "SURREAL_URL", "user": "SURREAL_USER", "pass": "SURREAL_PASS"}},
-		{"NATS_SECRET_ARN", map[string]string{"url": "NATS_URL", "creds": "NATS_CREDS", "token": "NATS_TOKEN"}},
+		{"SURREAL_SECRET_ARN", map[string]string{"url": "SURREAL_URL", "user": "SURREAL_USER", "pass": "SURREAL_PASS", "ca": "SURREAL_CA"}},
+		{"NATS_SECRET_ARN", map[string]string{"url": "NATS_URL", "creds": "NATS_CREDS", "token": "NATS_TOKEN", "ca": "NATS_CA"}},
 		{"API_AUTH_SECRET_ARN", map[string]string{"jwt_secret": "API_JWT_SECRET", "api_keys": "API_KEYS"}},
 		{"VAULT_INIT_SECRET_ARN", map[string]string{"token": "VAULT_INIT_TOKEN"}},
 	}

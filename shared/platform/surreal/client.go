@@ -50,6 +50,10 @@ type Config struct {
 	// a sign-in refused with the cached password does once. User and Pass
 	// are then what it returns.
 	Credentials func(ctx context.Context, refresh bool) (user, pass string, err error)
+	// CA, PEM, is the only root a wss:// server's certificate may chain to
+	// (SURREAL_CA: the self-hosted SurrealDB's private CA); "" trusts the
+	// system roots.
+	CA string
 }
 
 // Where a user is defined (Config.Level).
@@ -66,7 +70,7 @@ func (c Config) level() string {
 }
 
 // ConfigFromEnv reads SURREAL_URL, SURREAL_USER, SURREAL_PASS,
-// SURREAL_NAMESPACE and SURREAL_LEVEL (root or database; when unset, a user
+// SURREAL_NAMESPACE, SURREAL_CA and SURREAL_LEVEL (root or database; when unset, a user
 // named root is root's and any other a database user); database is the
 // system's own database.
 func ConfigFromEnv(database string) Config {
@@ -77,6 +81,7 @@ func ConfigFromEnv(database string) Config {
 		Namespace: envOr("SURREAL_NAMESPACE", Namespace),
 		Database:  database,
 		Level:     os.Getenv("SURREAL_LEVEL"),
+		CA:        os.Getenv("SURREAL_CA"),
 		Timeout:   10 * time.Second,
 	}
 	if cfg.Level == "" && cfg.User != "root" {
@@ -150,11 +155,14 @@ func (c *Client) handle(ctx context.Context) (*surrealdb.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("SURREAL_URL %q: %w", c.cfg.URL, err)
 	}
+	dialCtx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	if u, err = c.dialURL(dialCtx, u); err != nil {
+		return nil, err
+	}
 	conf := connection.NewConfig(u)
 	conf.Logger = logger.New(quietClose{c.log.Handler()})
 	conn := gws.New(conf)
-	dialCtx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
 	db, err := surrealdb.FromConnection(dialCtx, conn)
 	if err != nil {
 		return nil, fmt.Errorf("%w: dial %s: %v", ErrUnavailable, c.cfg.URL, err)
