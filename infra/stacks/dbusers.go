@@ -23,6 +23,10 @@ import (
 // function's SurrealDB user at deploy time.
 const SurrealUsersFunction = "surreal-users"
 
+// surrealUserSecret prefixes (after the stage's "stratum[/<stage>]/") the
+// name of each function's SurrealDB secret; the function's name completes it.
+const surrealUserSecret = "surreal/"
+
 // newSurrealUsers defines, on every deploy that changes the list, each
 // function's SurrealDB user (of its own database, role EDITOR) in the
 // deployed SurrealDB, with the password CloudFormation generated into the
@@ -53,7 +57,9 @@ func newSurrealUsers(stack awscdk.Stack, cfg Config, p *platform) {
 		Environment: &map[string]*string{
 			dbusers.EnvURL:        jsii.String(cfg.SurrealURL),
 			dbusers.EnvRootSecret: p.surrealSecret.SecretArn(),
-			dbusers.EnvUsers:      jsii.String(string(raw)),
+			// names, not ARNs: the environment must stay under Lambda's 4 KB
+			dbusers.EnvUsers:       jsii.String(dbusers.EncodeUsers(users)),
+			dbusers.EnvUserSecrets: jsii.String(cfg.resourceName("/", surrealUserSecret)),
 		},
 		LogGroup: awslogs.NewLogGroup(stack, jsii.String("SurrealUsersLogs"), &awslogs.LogGroupProps{
 			LogGroupName: jsii.String("/aws/lambda/" + name), Retention: awslogs.RetentionDays_ONE_MONTH,

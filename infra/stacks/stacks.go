@@ -287,7 +287,7 @@ func newSecrets(stack awscdk.Stack, cfg Config, p *platform) {
 	p.dbUsers = map[string]awssecretsmanager.Secret{}
 	for _, f := range cfg.Functions {
 		if f.Database != "" {
-			p.dbUsers[f.Name] = secret("SurrealUser-"+f.Name, "surreal/"+f.Name,
+			p.dbUsers[f.Name] = secret("SurrealUser-"+f.Name, surrealUserSecret+f.Name,
 				"SurrealDB user {user, pass} of function "+f.Name+": a user of database "+f.Database+" only, role "+
 					surreal.UserRole+", defined with this password by the surreal-users custom resource (invoke it after changing pass)",
 				generated(`{"user":"`+f.SurrealUser()+`"}`, "pass", 32), nil)

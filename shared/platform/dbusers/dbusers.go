@@ -29,7 +29,7 @@ type User struct {
 	Function  string `json:"function"`
 	User      string `json:"user"`
 	Database  string `json:"database"`
-	SecretArn string `json:"secretArn"`
+	SecretArn string `json:"secretArn"` // or its name: Secrets Manager takes either
 }
 
 // SecretReader returns a JSON secret's string fields.

@@ -199,3 +199,28 @@ func TestCustomResourcePendingAndFailure(t *testing.T) {
 		t.Fatalf("delete: CloudFormation heard %v", r)
 	}
 }
+
+// The users travel in the Lambda's environment as "function=database,…":
+// decoding names each user by the catalog's rule and its secret by the
+// prefix; a malformed entry is refused naming it.
+func TestUsersEncodeCompactly(t *testing.T) {
+	users := []dbusers.User{{Function: "vault-sys", Database: "secretumvault"}, {Function: "vapora-projects", Database: "vapora"}}
+	enc := dbusers.EncodeUsers(users)
+	if enc != "vault-sys=secretumvault,vapora-projects=vapora" {
+		t.Fatalf("encoded %q", enc)
+	}
+	got, err := dbusers.DecodeUsers(enc, "stratum/prod/surreal/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []dbusers.User{
+		{Function: "vault-sys", User: "fn_vault_sys", Database: "secretumvault", SecretArn: "stratum/prod/surreal/vault-sys"},
+		{Function: "vapora-projects", User: "fn_vapora_projects", Database: "vapora", SecretArn: "stratum/prod/surreal/vapora-projects"},
+	}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("decoded %+v", got)
+	}
+	if _, err := dbusers.DecodeUsers("vault-sys", ""); err == nil || !strings.Contains(err.Error(), `"vault-sys"`) {
+		t.Fatalf("malformed entry: %v", err)
+	}
+}

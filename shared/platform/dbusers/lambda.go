@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/cfn"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/stratumiops/stratumiops/shared/platform/awscfg"
+	"github.com/stratumiops/stratumiops/shared/platform/catalog"
 	"github.com/stratumiops/stratumiops/shared/platform/obs"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
@@ -23,8 +25,41 @@ import (
 const (
 	EnvURL        = "SURREAL_URL"
 	EnvRootSecret = "SURREAL_ROOT_SECRET_ARN"
-	EnvUsers      = "SURREAL_USERS" // JSON list of User
+	// EnvUsers lists the users as "function=database,…" and EnvUserSecrets
+	// is the name prefix of their secrets (the function's name completes
+	// it): Lambda allows 4 KB of environment in all, which a JSON list
+	// with every secret's ARN passes (29 users: about 5.6 KB).
+	EnvUsers       = "SURREAL_USERS"
+	EnvUserSecrets = "SURREAL_USER_SECRETS"
 )
+
+// EncodeUsers writes users for EnvUsers; each user's secret must be named
+// EnvUserSecrets' prefix + its function.
+func EncodeUsers(users []User) string {
+	parts := make([]string, len(users))
+	for i, u := range users {
+		parts[i] = u.Function + "=" + u.Database
+	}
+	return strings.Join(parts, ",")
+}
+
+// DecodeUsers reads EnvUsers: each function's user is named by the
+// catalog's rule and its secret is secretPrefix + the function.
+func DecodeUsers(list, secretPrefix string) ([]User, error) {
+	var users []User
+	for _, part := range strings.Split(list, ",") {
+		if part == "" {
+			continue
+		}
+		fn, db, ok := strings.Cut(part, "=")
+		if !ok || fn == "" || db == "" {
+			return nil, fmt.Errorf("%s: %q is not function=database", EnvUsers, part)
+		}
+		users = append(users, User{Function: fn, User: catalog.Function{Name: fn, Database: db}.SurrealUser(),
+			Database: db, SecretArn: secretPrefix + fn})
+	}
+	return users, nil
+}
 
 // PhysicalID names the custom resource: one per deployment.
 const PhysicalID = "surreal-users"
@@ -49,9 +84,9 @@ func Main() {
 // FromEnv is the Definer the environment describes, reading secrets from
 // Secrets Manager.
 func FromEnv(ctx context.Context, log *slog.Logger) (Definer, error) {
-	var users []User
-	if err := json.Unmarshal([]byte(os.Getenv(EnvUsers)), &users); err != nil {
-		return Definer{}, fmt.Errorf("%s: %w", EnvUsers, err)
+	users, err := DecodeUsers(os.Getenv(EnvUsers), os.Getenv(EnvUserSecrets))
+	if err != nil {
+		return Definer{}, err
 	}
 	sm, err := NewSecretsManager(ctx, "")
 	if err != nil {
