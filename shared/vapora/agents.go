@@ -10,7 +10,6 @@ import (
 	"github.com/stratumiops/stratumiops/events"
 	"github.com/stratumiops/stratumiops/shared/platform/bus"
 	"github.com/stratumiops/stratumiops/shared/platform/obs"
-	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
 
 // loadPerTask is how much of an agent one task takes: four at once fill it.
@@ -102,18 +101,33 @@ func (a *Agents) assignTo(ctx context.Context, t Task, chosen Candidate, taskTyp
 	if err != nil {
 		return Assignment{}, err
 	}
-	ev := events.TaskAssignment{ID: newID("asg"), TaskID: t.ID, AgentID: chosen.Agent.ID, TaskType: taskType,
-		Payload: map[string]any{"project_id": t.ProjectID, "title": t.Title, "priority": t.Priority}}
-	if _, err := a.bus.Publish(ctx, events.SubjectTaskAssign, ev.ID, ev, nil); err != nil {
+	if err := a.announceAssignment(ctx, t, chosen.Agent.ID, taskType); err != nil {
 		return Assignment{}, err
 	}
 	return Assignment{Task: updated, Agent: chosen.Agent, TaskType: taskType, Score: chosen.score()}, nil
 }
 
+// assignStage gives a pipeline's stage task to chosen if nobody took it
+// meanwhile (errStale), and publishes vapora.tasks.assign.
+func (a *Agents) assignStage(ctx context.Context, t Task, chosen Candidate, taskType string) error {
+	if _, err := a.store.AssignStageTask(ctx, t, chosen.Agent.ID, taskType); err != nil {
+		return err
+	}
+	return a.announceAssignment(ctx, t, chosen.Agent.ID, taskType)
+}
+
+// announceAssignment publishes vapora.tasks.assign for the agent to pick up.
+func (a *Agents) announceAssignment(ctx context.Context, t Task, agentID, taskType string) error {
+	ev := events.TaskAssignment{ID: newID("asg"), TaskID: t.ID, AgentID: agentID, TaskType: taskType,
+		Payload: map[string]any{"project_id": t.ProjectID, "title": t.Title, "priority": t.Priority}}
+	_, err := a.bus.Publish(ctx, events.SubjectTaskAssign, ev.ID, ev, nil)
+	return err
+}
+
 // taskAndAgent loads what an event names; a missing one is a permanent
 // failure (the event can never apply).
 func (a *Agents) taskAndAgent(ctx context.Context, taskID, agentID string) (Task, Agent, error) {
-	t, err := a.store.Task(ctx, taskID)
+	t, err := a.store.taskRecord(ctx, taskID)
 	if errors.Is(err, ErrNotFound) {
 		return Task{}, Agent{}, bus.Permanent(fmt.Errorf("task %s does not exist", taskID))
 	}
@@ -130,48 +144,51 @@ func (a *Agents) taskAndAgent(ctx context.Context, taskID, agentID string) (Task
 // OnAssign applies an assignment once: the agent takes on load (Busy when
 // full) and a Todo task moves to Doing with the agent on it.
 func (a *Agents) OnAssign(ctx context.Context, d bus.Delivery, e events.TaskAssignment) error {
-	s := a.store
 	t, _, err := a.taskAndAgent(ctx, e.TaskID, e.AgentID)
 	if err != nil {
 		return err
 	}
-	keys := []string{agentLock(e.AgentID), boardLock(t.ProjectID)}
-	err = s.locked(ctx, func() error {
-		cur, err := s.Task(ctx, e.TaskID)
+	err = a.applyOnce(ctx, "assignment", d.MsgID, t, e.AgentID, func(cur Task) error {
+		if cur.AssignedAgent == nil || *cur.AssignedAgent != e.AgentID {
+			return errSuperseded // released or given to another agent since
+		}
+		if err := a.store.applyAssignment(ctx, d.MsgID, e, loadPerTask); err != nil {
+			return err
+		}
+		if cur.Status == "Todo" {
+			agent := e.AgentID
+			_, err = a.store.moveRow(ctx, cur, "Doing", &agent)
+		}
+		return err
+	})
+	if errors.Is(err, errSuperseded) {
+		obs.Log(ctx).Info("assignment superseded", "msg_id", d.MsgID, "task_id", e.TaskID, "agent_id", e.AgentID)
+		return nil
+	}
+	return err
+}
+
+// applyOnce is the consumers' shared skeleton. Under the agent's and the
+// board's locks it reads the task again; if it moved since the event was
+// read the delivery is stale (errStale: it comes back and is read again
+// under the new column's lock); else apply runs, whose transaction claims
+// the message (applied_messages) so that a second delivery finds it taken
+// (errDuplicate), which is logged and counts as done. The consumers read and
+// write tasks without their order on the board (taskRecord, moveRow): they
+// do not show it, and placing a task catches the board index up first.
+func (a *Agents) applyOnce(ctx context.Context, what, msgID string, t Task, agentID string, apply func(cur Task) error) error {
+	err := a.store.locked(ctx, func() error {
+		cur, err := a.store.taskRecord(ctx, t.ID)
 		if err != nil {
 			return err
 		}
 		if cur.Status != t.Status {
-			return errStale // redelivered with the new column's lock
+			return errStale
 		}
-		if cur.AssignedAgent == nil || *cur.AssignedAgent != e.AgentID {
-			return errSuperseded // released or given to another agent since
-		}
-		_, err = surreal.Query[any](ctx, s.db, `BEGIN TRANSACTION;
-CREATE $applied;
-UPDATE $agent SET current_load = math::min([1.0, current_load + $load]),
-	status = IF status = 'Ready' AND current_load >= 1.0 THEN 'Busy' ELSE status END;
-UPDATE $task SET assigned_agent = $agentID, task_type = $type, updated_at = time::now();
-COMMIT TRANSACTION;`, map[string]any{"applied": appliedID("assign", d.MsgID), "agent": rid("agents", e.AgentID),
-			"load": loadPerTask, "task": rid("tasks", e.TaskID), "agentID": e.AgentID, "type": e.TaskType})
-		if isDuplicate(err) {
-			return errDuplicate
-		}
-		if err != nil {
-			return fmt.Errorf("apply assignment: %w", err)
-		}
-		if cur.Status == "Todo" {
-			agent := e.AgentID
-			_, err = s.move(ctx, cur, "Doing", &agent)
-		}
-		return err
-	}, keys...)
+		return apply(cur)
+	}, agentLock(agentID), boardLock(t.ProjectID))
 	if errors.Is(err, errDuplicate) {
-		obs.Log(ctx).Info("assignment already applied", "msg_id", d.MsgID)
-		return nil
-	}
-	if errors.Is(err, errSuperseded) {
-		obs.Log(ctx).Info("assignment superseded", "msg_id", d.MsgID, "task_id", e.TaskID, "agent_id", e.AgentID)
+		obs.Log(ctx).Info(what+" already applied", "msg_id", msgID, "task_id", t.ID)
 		return nil
 	}
 	return err
@@ -199,46 +216,21 @@ func (a *Agents) OnResult(ctx context.Context, d bus.Delivery, e events.TaskResu
 	if !success {
 		next = "Todo"
 	}
-	keys := []string{agentLock(e.AgentID), boardLock(t.ProjectID)}
-	err = s.locked(ctx, func() error {
-		cur, err := s.Task(ctx, e.TaskID)
-		if err != nil {
+	err = a.applyOnce(ctx, "result "+e.ID, d.MsgID, t, e.AgentID, func(cur Task) error {
+		if err := s.applyResult(ctx, e, t.Scope, taskType, success, loadPerTask); err != nil {
 			return err
-		}
-		if cur.Status != t.Status {
-			return errStale
-		}
-		_, err = surreal.Query[any](ctx, s.db, `BEGIN TRANSACTION;
-CREATE $applied;
-CREATE $exec CONTENT { agent_id: $agentID, task_id: $taskID, task_type: $type, success: $success, duration_ms: $dur, at: time::now(),
-	output: $output, input_tokens: $in, output_tokens: $out, cost_cents: $cost, scope: $scope };
-UPDATE $agent SET current_load = math::max([0.0, current_load - $load]),
-	status = IF status = 'Busy' AND current_load < 1.0 THEN 'Ready' ELSE status END;
-COMMIT TRANSACTION;`, map[string]any{"applied": appliedID("result", e.ID), "exec": rid("agent_executions", e.ID),
-			"scope": optional(nonEmpty(t.Scope)), "agentID": e.AgentID, "taskID": e.TaskID, "type": taskType, "success": success, "dur": e.DurationMs,
-			"agent": rid("agents", e.AgentID), "load": loadPerTask, "output": optional(nonEmpty(e.Output)),
-			"in": e.InputTokens, "out": e.OutputTokens, "cost": e.CostCents})
-		if isDuplicate(err) {
-			return errDuplicate
-		}
-		if err != nil {
-			return fmt.Errorf("apply result: %w", err)
 		}
 		if cur.Status == "Doing" {
 			agent := cur.AssignedAgent
 			if !success {
 				agent = nil
 			}
-			if _, err := s.move(ctx, cur, next, agent); err != nil {
+			if _, err := s.moveRow(ctx, cur, next, agent); err != nil {
 				return err
 			}
 		}
 		return a.relearn(ctx, ag, taskType)
-	}, keys...)
-	if errors.Is(err, errDuplicate) {
-		obs.Log(ctx).Info("result already applied", "msg_id", d.MsgID, "result_id", e.ID)
-		err = nil
-	}
+	})
 	if err != nil {
 		return err
 	}
@@ -261,20 +253,13 @@ COMMIT TRANSACTION;`, map[string]any{"applied": appliedID("result", e.ID), "exec
 // relearn recomputes an agent's expertise on a task type from its history.
 func (a *Agents) relearn(ctx context.Context, ag Agent, taskType string) error {
 	s := a.store
-	execs, err := surreal.Query[[]Execution](ctx, s.db, `SELECT success, duration_ms, at FROM agent_executions
-		WHERE agent_id = $a AND task_type = $t ORDER BY at DESC LIMIT $n`, map[string]any{"a": ag.ID, "t": taskType, "n": maxExecutions})
+	execs, err := s.recentExecutions(ctx, ag.ID, taskType, maxExecutions)
 	if err != nil {
-		return fmt.Errorf("read executions: %w", err)
+		return err
 	}
 	rate, dur, recent, conf := Learn(execs, s.now())
-	_, err = surreal.Query[any](ctx, s.db, `UPSERT $id CONTENT { agent_id: $a, role: $role, task_type: $t, success_rate: $rate,
-		avg_duration_ms: $dur, execution_count: $n, recent_weight: $recent, confidence: $conf, last_updated: time::now() }`,
-		map[string]any{"id": rid("expertise", ag.ID+"/"+taskType), "a": ag.ID, "role": ag.Role, "t": taskType,
-			"rate": rate, "dur": dur, "n": len(execs), "recent": recent, "conf": conf})
-	if err != nil {
-		return fmt.Errorf("write expertise: %w", err)
-	}
-	return nil
+	return s.saveExpertise(ctx, Expertise{AgentID: ag.ID, Role: ag.Role, TaskType: taskType, SuccessRate: rate,
+		AvgDurationMs: dur, ExecutionCount: len(execs), RecentWeight: recent, Confidence: conf})
 }
 
 // OnHeartbeats records a batch of heartbeats in one write; those of an
@@ -320,14 +305,12 @@ func (a *Agents) OnRegister(ctx context.Context, d bus.Delivery, e events.AgentR
 // unassigned, and vapora.tasks.released says so.
 func (a *Agents) Release(ctx context.Context, agentID, reason string) (int, error) {
 	s := a.store
-	rows, err := surreal.Query[[]taskRow](ctx, s.db, "SELECT "+fields+" FROM tasks WHERE assigned_agent = $a AND status = 'Doing'",
-		map[string]any{"a": agentID})
+	tasks, err := s.doingTasksOf(ctx, agentID)
 	if err != nil {
-		return 0, fmt.Errorf("find the agent's tasks: %w", err)
+		return 0, err
 	}
 	n := 0
-	for _, r := range rows {
-		t := r.task()
+	for _, t := range tasks {
 		err := s.locked(ctx, func() error {
 			cur, err := s.Task(ctx, t.ID)
 			if err != nil || cur.Status != "Doing" || cur.AssignedAgent == nil || *cur.AssignedAgent != agentID {
@@ -353,18 +336,13 @@ func (a *Agents) Release(ctx context.Context, agentID, reason string) (int, erro
 func (a *Agents) Sweep(ctx context.Context, interval time.Duration) (int, error) {
 	s := a.store
 	cutoff := s.now().Add(-3 * interval)
-	stale, err := surreal.Query[[]Agent](ctx, s.db, "SELECT "+fields+" FROM agents WHERE status != 'Offline' AND last_heartbeat < $cutoff",
-		map[string]any{"cutoff": cutoff})
+	stale, err := s.silentAgents(ctx, cutoff)
 	if err != nil {
-		return 0, fmt.Errorf("find silent agents: %w", err)
+		return 0, err
 	}
 	var errs []error
 	for _, ag := range stale {
-		err := s.locked(ctx, func() error {
-			_, err := surreal.Query[any](ctx, s.db, "UPDATE $id SET status = 'Offline' WHERE last_heartbeat < $cutoff",
-				map[string]any{"id": rid("agents", ag.ID), "cutoff": cutoff})
-			return err
-		}, agentLock(ag.ID))
+		err := s.locked(ctx, func() error { return s.markOffline(ctx, ag.ID, cutoff) }, agentLock(ag.ID))
 		if err == nil {
 			_, err = a.Release(ctx, ag.ID, fmt.Sprintf("agent missed 3 heartbeats (%s each)", interval))
 		}
@@ -384,8 +362,5 @@ func (a *Agents) Unregister(ctx context.Context, id string) error {
 	if _, err := a.Release(ctx, id, "agent unregistered"); err != nil {
 		return err
 	}
-	return a.store.locked(ctx, func() error {
-		_, err := surreal.Query[any](ctx, a.store.db, "DELETE $id", map[string]any{"id": rid("agents", id)})
-		return err
-	}, agentLock(id))
+	return a.store.locked(ctx, func() error { return a.store.deleteAgent(ctx, id) }, agentLock(id))
 }

@@ -103,7 +103,7 @@ func (x *boardIndex) catchUp(ctx context.Context, arrived time.Time) error {
 // start forgets every board and follows the feed from the database's now.
 func (x *boardIndex) start(ctx context.Context) error {
 	began := time.Now()
-	cursor, err := surreal.StartFeed(ctx, x.db)
+	cursor, err := startTaskFeed(ctx, x.db)
 	if err != nil {
 		return fmt.Errorf("board index: %w", err)
 	}
@@ -121,8 +121,7 @@ func (x *boardIndex) follow(ctx context.Context) error {
 	from := x.cursor.From(began)
 	x.mu.Unlock()
 	for {
-		sets, err := surreal.Query[[]taskChange](ctx, x.db,
-			fmt.Sprintf("SHOW CHANGES FOR TABLE tasks SINCE %d LIMIT %d", from, boardFeedPage), nil)
+		sets, err := taskChangesSince(ctx, x.db, from, boardFeedPage)
 		if err != nil {
 			return fmt.Errorf("follow task changes: %w", err)
 		}
@@ -222,8 +221,7 @@ func (x *boardIndex) ensure(ctx context.Context, project string, reload bool) er
 	if b != nil && !reload {
 		return nil
 	}
-	rows, err := surreal.Query[[]boardRow](ctx, x.db,
-		"SELECT record::id(id) AS id, status, rank FROM tasks WHERE project_id = $p", map[string]any{"p": project})
+	rows, err := boardRows(ctx, x.db, project)
 	if err != nil {
 		return fmt.Errorf("load board %s: %w", project, err)
 	}

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/surrealdb/surrealdb.go/pkg/models"
-
-	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
 
 // The integrity check of a board (issue 27). A task's records are the truth:
@@ -104,21 +102,6 @@ func (ix indexListing) listed(status string) []boardRecord {
 	return ix.Done
 }
 
-// boardSnapshotSQL reads the records (a table scan: WITH NOINDEX) and what
-// the index lists per column, in one statement, hence one transaction: one
-// consistent view even while writers are active.
-const boardSnapshotSQL = `RETURN {
-	build: (INFO FOR INDEX idx_tasks_rank ON tasks).building,
-	records: (SELECT record::id(id) AS id, project_id, status, rank FROM tasks WITH NOINDEX WHERE project_id IN $ps),
-	index: array::map($ps, |$p| {
-		project: $p,
-		Todo: (SELECT record::id(id) AS id, project_id, status, rank FROM tasks WITH INDEX idx_tasks_rank WHERE project_id = $p AND status = 'Todo'),
-		Doing: (SELECT record::id(id) AS id, project_id, status, rank FROM tasks WITH INDEX idx_tasks_rank WHERE project_id = $p AND status = 'Doing'),
-		Review: (SELECT record::id(id) AS id, project_id, status, rank FROM tasks WITH INDEX idx_tasks_rank WHERE project_id = $p AND status = 'Review'),
-		Done: (SELECT record::id(id) AS id, project_id, status, rank FROM tasks WITH INDEX idx_tasks_rank WHERE project_id = $p AND status = 'Done')
-	})
-}`
-
 // checkBatch bounds the projects one snapshot reads.
 const checkBatch = 50
 
@@ -126,14 +109,7 @@ const checkBatch = 50
 func (s *Store) CheckBoards(ctx context.Context, projects []string) ([]BoardReport, error) {
 	var out []BoardReport
 	for batch := range slices.Chunk(projects, checkBatch) {
-		snap, err := surreal.Query[struct {
-			Build struct {
-				Status string `json:"status"`
-				Error  string `json:"error"`
-			} `json:"build"`
-			Records []boardRecord  `json:"records"`
-			Index   []indexListing `json:"index"`
-		}](ctx, s.db, boardSnapshotSQL, map[string]any{"ps": batch})
+		snap, err := s.boardSnapshot(ctx, batch)
 		if err != nil {
 			return nil, fmt.Errorf("check boards: %w", err)
 		}
@@ -163,15 +139,6 @@ func (s *Store) CheckBoard(ctx context.Context, project string) (BoardReport, er
 		return BoardReport{}, err
 	}
 	return reps[0], nil
-}
-
-// ActiveProjects lists the ids of every Active project, of every scope.
-func (s *Store) ActiveProjects(ctx context.Context) ([]string, error) {
-	ids, err := surreal.Query[[]string](ctx, s.db, "RETURN array::sort((SELECT VALUE record::id(id) FROM projects WHERE status = 'Active'))", nil)
-	if err != nil {
-		return nil, fmt.Errorf("list active projects: %w", err)
-	}
-	return ids, nil
 }
 
 // byRank orders a column's records as the board shows them: by rank, ties by id.
@@ -315,19 +282,6 @@ func indexOnly(rep BoardReport) bool {
 	return true
 }
 
-// rerankSQL parks every card of the broken columns on a rank no task uses,
-// each write conditional on the record being as the check read it (else the
-// whole transaction is cancelled), then sets the final ranks. Parking first
-// keeps the unique index from seeing two cards on one rank halfway.
-const rerankSQL = `BEGIN TRANSACTION;
-FOR $s IN $steps {
-	IF array::len(UPDATE $s.id SET rank = $s.park WHERE project_id = $p AND status = $s.status AND rank = $s.old RETURN VALUE id) = 0 {
-		THROW "board changed: " + <string> $s.id;
-	};
-};
-FOR $s IN $steps { UPDATE $s.id SET rank = $s.final WHERE project_id = $p AND status = $s.status RETURN NONE };
-COMMIT TRANSACTION;`
-
 // rerankStep moves one card: from old to park to final.
 type rerankStep struct {
 	ID     models.RecordID `json:"id"`
@@ -339,8 +293,7 @@ type rerankStep struct {
 
 // rerank re-ranks the columns that rep finds broken; it returns them.
 func (s *Store) rerank(ctx context.Context, project string, rep BoardReport) ([]string, error) {
-	records, err := surreal.Query[[]boardRecord](ctx, s.db,
-		"SELECT record::id(id) AS id, project_id, status, rank FROM tasks WITH NOINDEX WHERE project_id = $p", map[string]any{"p": project})
+	records, err := s.boardRecords(ctx, project)
 	if err != nil {
 		return nil, fmt.Errorf("repair board: read records: %w", err)
 	}
@@ -369,20 +322,6 @@ func (s *Store) rerank(ctx context.Context, project string, rep BoardReport) ([]
 	return cols, nil
 }
 
-// applyRerank runs the steps in one transaction; errBoardChanged if a card
-// was not as planned (then nothing was written).
-func (s *Store) applyRerank(ctx context.Context, project string, steps []rerankStep) error {
-	if len(steps) == 0 {
-		return nil
-	}
-	_, err := surreal.Query[any](ctx, s.db, rerankSQL, map[string]any{"steps": steps, "p": project})
-	var qe *surreal.QueryError
-	if errors.As(err, &qe) && strings.Contains(qe.Message, "board changed") {
-		return fmt.Errorf("%w: %s", errBoardChanged, qe.Message)
-	}
-	return err
-}
-
 // rerankColumn plans a column's new ranks: its records' order (ties by id),
 // rankGap apart, ending at its highest rank so that tasks entering later
 // still go last. Its parking ranks start at park.
@@ -395,17 +334,4 @@ func rerankColumn(col []boardRecord, park int64) []rerankStep {
 			Park: park + int64(i), Final: top - int64(len(col)-1-i)*rankGap}
 	}
 	return steps
-}
-
-// rebuildRankIndex rebuilds idx_tasks_rank from the records. SurrealDB 3.0.2
-// runs REBUILD INDEX in its index builder, in transactions of its own (it
-// clears the index, indexes the table in batches and replays the writes made
-// meanwhile), so it cannot be part of the repair's transaction: inside one
-// that has written, it fails on a write conflict. The statement waits until
-// the index is built again.
-func (s *Store) rebuildRankIndex(ctx context.Context) error {
-	if _, err := surreal.Query[any](ctx, s.db, "REBUILD INDEX idx_tasks_rank ON TABLE tasks", nil); err != nil {
-		return fmt.Errorf("rebuild index idx_tasks_rank: %w", err)
-	}
-	return nil
 }

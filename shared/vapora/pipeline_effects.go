@@ -41,18 +41,30 @@ func announcements(p Pipeline, version int, effects []Effect) []OutboxMsg {
 // publish sends outbox messages in order and clears them from the outbox.
 // Publishing twice is harmless: each event has a fixed message id.
 func (e *Pipelines) publish(ctx context.Context, msgs []OutboxMsg) error {
+	if err := e.send(ctx, msgs); err != nil {
+		return err
+	}
+	return e.store.Published(ctx, msgs)
+}
+
+// send publishes outbox messages in order, leaving them in the outbox.
+func (e *Pipelines) send(ctx context.Context, msgs []OutboxMsg) error {
 	for _, m := range msgs {
 		if _, err := e.bus.Publish(ctx, m.Subject, m.ID, m.Payload, nil); err != nil {
 			return fmt.Errorf("pipeline %s: publish %s: %w", m.Pipeline, m.ID, err)
 		}
 	}
-	return e.store.Published(ctx, msgs)
+	return nil
 }
 
 // run carries out a stored transition's effects: the events it wrote to
 // the outbox first, then the rest in order.
+//
+// The outbox is cleared last: the next stage's task is not kept waiting for
+// it (what is still there when this instance dies is published again by a
+// redelivery or the sweep, under the same message ids).
 func (e *Pipelines) run(ctx context.Context, p Pipeline, effects []Effect, outbox []OutboxMsg) error {
-	if err := e.publish(ctx, outbox); err != nil {
+	if err := e.send(ctx, outbox); err != nil {
 		return err
 	}
 	for _, ef := range effects {
@@ -67,7 +79,7 @@ func (e *Pipelines) run(ctx context.Context, p Pipeline, effects []Effect, outbo
 			return fmt.Errorf("pipeline %s stage %d: %s: %w", p.ID, ef.Stage, ef.Kind, err)
 		}
 	}
-	return nil
+	return e.store.Published(ctx, outbox)
 }
 
 // startTask ensures stage i's task (or its rollback task) exists, then gives
@@ -83,8 +95,13 @@ func (e *Pipelines) startTask(ctx context.Context, p Pipeline, i int, rollback b
 			title = p.Name + ": roll back " + s.Name
 		}
 	}
-	t, err := e.store.EnsureTask(ctx, Task{ID: stageTaskID(p.ID, i, rollback), ProjectID: p.ProjectID, Scope: p.Scope,
-		Title: title, Status: "Todo", Priority: "High", Tags: []string{taskType}})
+	t := Task{ID: stageTaskID(p.ID, i, rollback), ProjectID: p.ProjectID, Scope: p.Scope,
+		Title: title, Status: "Todo", Priority: "High", Tags: []string{taskType}}
+	// The common case in one write: the task is new and an agent has room.
+	if done, err := e.createAssigned(ctx, t, role, taskType); err != nil || done {
+		return err
+	}
+	t, err := e.store.EnsureTask(ctx, t)
 	if err != nil {
 		return err
 	}
@@ -110,6 +127,24 @@ func (e *Pipelines) startTask(ctx context.Context, p Pipeline, i int, rollback b
 	return nil
 }
 
+// createAssigned creates stage task t already assigned to the best free
+// agent of role and publishes the assignment; false when there is no free
+// agent or the task exists (a redelivery: startTask then looks at it).
+func (e *Pipelines) createAssigned(ctx context.Context, t Task, role, taskType string) (bool, error) {
+	c, reason, err := newPlanner(e.store).pick(ctx, role, taskType, 1.0, "")
+	if err != nil || reason != "" {
+		return false, err
+	}
+	created, err := e.store.CreateAssignedTask(ctx, t, c.Agent.ID, taskType)
+	if isDuplicate(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, e.agents.announceAssignment(ctx, created, c.Agent.ID, taskType)
+}
+
 // assign gives a Todo stage task to the best free agent of role; false
 // (with the reason) when none has room. pl counts the load it handed out.
 func (e *Pipelines) assign(ctx context.Context, pl *planner, t Task, role, taskType string) (bool, string, error) {
@@ -117,7 +152,7 @@ func (e *Pipelines) assign(ctx context.Context, pl *planner, t Task, role, taskT
 	if err != nil || reason != "" {
 		return false, reason, err
 	}
-	_, err = e.agents.assignTo(ctx, t, c, taskType, true)
+	err = e.agents.assignStage(ctx, t, c, taskType)
 	if errors.Is(err, errStale) {
 		return true, "", nil // another delivery, an offer or the sweep assigned it
 	}

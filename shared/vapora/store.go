@@ -290,6 +290,16 @@ func (s *Store) readPage(ctx context.Context, project string, statuses []string,
 
 // CreateTask appends a task at the end of its column.
 func (s *Store) CreateTask(ctx context.Context, t Task) (Task, error) {
+	row, err := s.createTaskRow(ctx, t, nil, nil)
+	if err != nil {
+		return Task{}, err
+	}
+	return s.withOrder(ctx, row)
+}
+
+// createTaskRow creates a task (a new id if it has none), assigned to agent
+// as taskType when they are given, and returns its record.
+func (s *Store) createTaskRow(ctx context.Context, t Task, agent, taskType *string) (taskRow, error) {
 	if t.ID == "" {
 		t.ID = newID("task")
 	}
@@ -297,8 +307,8 @@ func (s *Store) CreateTask(ctx context.Context, t Task) (Task, error) {
 	err := retryRankClash(ctx, func() error {
 		rows, err := surreal.Query[[]taskRow](ctx, s.db, `CREATE $id CONTENT { project_id: $t.project_id, scope: $t.scope,
 			title: $t.title, description: $t.description, status: $t.status, priority: $t.priority, tags: $t.tags,
-			rank: time::nano(), created_at: time::now(), updated_at: time::now() } RETURN `+fields,
-			map[string]any{"id": rid("tasks", t.ID), "t": map[string]any{"project_id": t.ProjectID, "scope": t.Scope,
+			assigned_agent: $agent, task_type: $tt, rank: time::nano(), created_at: time::now(), updated_at: time::now() } RETURN `+fields,
+			map[string]any{"id": rid("tasks", t.ID), "agent": optional(agent), "tt": optional(taskType), "t": map[string]any{"project_id": t.ProjectID, "scope": t.Scope,
 				"title": t.Title, "description": optional(t.Description), "status": t.Status, "priority": t.Priority, "tags": t.Tags}})
 		if err != nil || len(rows) != 1 {
 			return errors.Join(fmt.Errorf("create task: %w", err), errIfEmpty(len(rows)))
@@ -306,10 +316,7 @@ func (s *Store) CreateTask(ctx context.Context, t Task) (Task, error) {
 		row = rows[0]
 		return nil
 	})
-	if err != nil {
-		return Task{}, err
-	}
-	return s.withOrder(ctx, row)
+	return row, err
 }
 
 // UpdateTask writes a task's title, description, priority and tags.
@@ -334,6 +341,16 @@ const moveSQL = `UPDATE $id SET rank = time::nano(), assigned_agent = $agent, up
 // move puts the task in column to (at its end), with agent as its assignee;
 // errStale if it left its column meanwhile.
 func (s *Store) move(ctx context.Context, t Task, to string, agent *string) (Task, error) {
+	row, err := s.moveRow(ctx, t, to, agent)
+	if err != nil {
+		return Task{}, err
+	}
+	return s.withOrder(ctx, row)
+}
+
+// moveRow is move's write; it returns the record without its order (the
+// consumers, which do not show the task, skip the board index's catch-up).
+func (s *Store) moveRow(ctx context.Context, t Task, to string, agent *string) (taskRow, error) {
 	var row taskRow
 	err := retryRankClash(ctx, func() error {
 		rows, err := surreal.Query[[]taskRow](ctx, s.db, moveSQL+fields,
@@ -347,10 +364,7 @@ func (s *Store) move(ctx context.Context, t Task, to string, agent *string) (Tas
 		row = rows[0]
 		return nil
 	})
-	if err != nil {
-		return Task{}, err
-	}
-	return s.withOrder(ctx, row)
+	return row, err
 }
 
 // statusSQL moves a task along the board in one statement: only one step
@@ -560,16 +574,25 @@ func (s *Store) DeleteTask(ctx context.Context, t Task) error {
 // if the task is still in the column it was read in (and, with onlyFree,
 // still has nobody on it).
 func (s *Store) SetAssignment(ctx context.Context, t Task, agent, taskType string, onlyFree bool) (Task, error) {
+	row, err := s.setAssignmentRow(ctx, t, agent, taskType, onlyFree)
+	if err != nil {
+		return Task{}, err
+	}
+	return s.withOrder(ctx, row)
+}
+
+// setAssignmentRow is SetAssignment's write; it returns the record without its order.
+func (s *Store) setAssignmentRow(ctx context.Context, t Task, agent, taskType string, onlyFree bool) (taskRow, error) {
 	rows, err := surreal.Query[[]taskRow](ctx, s.db, `UPDATE $id SET assigned_agent = $a, task_type = $tt, updated_at = time::now()
 		WHERE status = $s AND (!$free OR assigned_agent = NONE) RETURN `+fields,
 		map[string]any{"id": rid("tasks", t.ID), "a": agent, "tt": taskType, "s": t.Status, "free": onlyFree})
 	if err != nil {
-		return Task{}, fmt.Errorf("assign task: %w", err)
+		return taskRow{}, fmt.Errorf("assign task: %w", err)
 	}
 	if len(rows) == 0 {
-		return Task{}, errStale
+		return taskRow{}, errStale
 	}
-	return s.withOrder(ctx, rows[0])
+	return rows[0], nil
 }
 
 // ---- agents -------------------------------------------------------------------

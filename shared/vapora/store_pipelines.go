@@ -198,12 +198,40 @@ func (s *Store) Waited(ctx context.Context, taskID string) error {
 // EnsureTask creates t with its own id, or reads it when a previous try did
 // (creating first: on a stage's hand-over the task is new, and a read
 // before would cost a round trip).
+//
+// The task comes without its order on the board (Task.Order is 0): the
+// engine does not show it, and placing it would catch the instance's board
+// index up with the tasks feed on every stage hand-over.
 func (s *Store) EnsureTask(ctx context.Context, t Task) (Task, error) {
-	created, err := s.CreateTask(ctx, t)
+	row, err := s.createTaskRow(ctx, t, nil, nil)
 	if isDuplicate(err) {
-		return s.Task(ctx, t.ID)
+		return s.taskRecord(ctx, t.ID)
 	}
-	return created, err
+	if err != nil {
+		return Task{}, err
+	}
+	return row.task(), nil
+}
+
+// CreateAssignedTask creates a stage task already assigned to agent as
+// taskType, in one write; a task of that id that exists is left as it is
+// (isDuplicate).
+func (s *Store) CreateAssignedTask(ctx context.Context, t Task, agent, taskType string) (Task, error) {
+	row, err := s.createTaskRow(ctx, t, &agent, &taskType)
+	if err != nil {
+		return Task{}, err
+	}
+	return row.task(), nil
+}
+
+// AssignStageTask gives a Todo stage task nobody holds to agent, if it is
+// still so (errStale if not); like EnsureTask it skips the task's order.
+func (s *Store) AssignStageTask(ctx context.Context, t Task, agent, taskType string) (Task, error) {
+	row, err := s.setAssignmentRow(ctx, t, agent, taskType, true)
+	if err != nil {
+		return Task{}, err
+	}
+	return row.task(), nil
 }
 
 // ReleaseTask takes a cancelled stage's task off its agent: back to Todo,

@@ -277,6 +277,7 @@ var Functions = []Function{
 		Bus:         true,
 		MemoryMB:    256,
 		Timeout:     10 * time.Second,
+		Concurrency: pipelineConcurrency,
 	},
 	{
 		Name:        "vapora-on-task-result",
@@ -289,6 +290,7 @@ var Functions = []Function{
 		Bus:         true,
 		MemoryMB:    256,
 		Timeout:     10 * time.Second,
+		Concurrency: pipelineConcurrency,
 	},
 	{
 		Name:        "vapora-on-heartbeat",

@@ -2,6 +2,14 @@ package catalog
 
 import "time"
 
+// pipelineConcurrency is how many deliveries each consumer on a pipeline's
+// hand-over path (result → next stage → assignment) handles at once. Each
+// delivery spends most of its time waiting on database and bus round trips,
+// and deliveries of different tasks do not wait on each other (a pipeline's
+// transitions are versioned writes, an agent's are under its lock), so more
+// than the default 8 shortens the queue when many stages finish at once.
+const pipelineConcurrency = 16
+
 // Vapora's swarm, pipeline and knowledge functions (issue 21), kept apart from
 // catalog.go, which has grown.
 func init() { Functions = append(Functions, vaporaPipelineFunctions...) }
@@ -47,6 +55,7 @@ var vaporaPipelineFunctions = []Function{
 		Bus:         true,
 		MemoryMB:    256,
 		Timeout:     10 * time.Second,
+		Concurrency: pipelineConcurrency,
 	},
 	{
 		Name:        "vapora-pipeline-sweep",
