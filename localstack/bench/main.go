@@ -6,7 +6,7 @@
 // Last, each function's cold start under the Lambda runtime emulator (init
 // and handler apart, against the 50 ms init target) in a devstack of its own.
 //
-//	go run ./localstack/bench [-duration 10s] [-clients 10] [-only vault,vapora,pipelines,provisioning,kogral,typedialog,coldstart] [-surreal-engine rocksdb]
+//	go run ./localstack/bench [-duration 10s] [-clients 10] [-only vault,openbao,vapora,pipelines,provisioning,kogral,typedialog,coldstart] [-surreal-engine rocksdb]
 //	    [-cold-runs 5] [-cold-functions vault-sys,kogral-mcp]
 package main
 
@@ -34,7 +34,7 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long each scenario runs")
 	clients := flag.Int("clients", 10, "concurrent clients")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (clients and in-process functions) here")
-	flag.StringVar(&only, "only", "", "run only these systems' scenarios: a comma-separated list of vault, vapora, pipelines, llm, provisioning, kogral, typedialog, coldstart")
+	flag.StringVar(&only, "only", "", "run only these systems' scenarios: a comma-separated list of vault, openbao, vapora, pipelines, llm, provisioning, kogral, typedialog, coldstart")
 	coldRuns := flag.Int("cold-runs", 5, "fresh execution environments per function in the cold start scenario")
 	coldFunctions := flag.String("cold-functions", "", "measure the cold starts of these functions only (comma-separated; default all)")
 	flag.StringVar(&engine, "surreal-engine", "rocksdb", "SurrealDB storage engine: rocksdb, or surrealkv to measure what the lossy engine costs")
@@ -53,7 +53,7 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	var err error
-	if slices.ContainsFunc([]string{"vault", "vapora", "pipelines", "llm", "kogral"}, want) {
+	if slices.ContainsFunc([]string{"vault", "openbao", "vapora", "pipelines", "llm", "kogral"}, want) {
 		err = run(*duration, *clients)
 	}
 	if err == nil && want("coldstart") {
@@ -115,6 +115,11 @@ func run(duration time.Duration, clients int) error {
 		}
 		results, pqc = append(results, vault...), ratios
 	}
+	if want("openbao") {
+		if err := benchOpenBaoOnDevstack(ctx, ep, duration, clients); err != nil {
+			return err
+		}
+	}
 	if want("vapora") {
 		vapora, err := benchVapora(ctx, ep, clients)
 		if err != nil {
@@ -162,6 +167,9 @@ func run(duration time.Duration, clients int) error {
 		}
 		results = append(results, td...)
 	}
+	if len(results) == 0 {
+		return nil
+	}
 	fmt.Printf("\n%-28s %9s %8s %9s %9s %8s %14s\n", "scenario", "per s", "errors", "p50", "p99", "target", "vs OpenBao")
 	for _, r := range results {
 		vs := "n/a"
@@ -189,14 +197,11 @@ func benchVault(ctx context.Context, ep devstack.Endpoints, duration time.Durati
 	if err != nil {
 		return nil, "", err
 	}
-	init, err := c.Sys().Init(&bao.InitRequest{SecretShares: 1, SecretThreshold: 1})
+	root, err := devVaultRoot(c)
 	if err != nil {
 		return nil, "", err
 	}
-	if _, err := c.Sys().Unseal(init.Keys[0]); err != nil {
-		return nil, "", err
-	}
-	c.SetToken(init.RootToken)
+	c.SetToken(root)
 	if err := c.Sys().Mount("secret", &bao.MountInput{Type: "kv", Options: map[string]string{"version": "2"}}); err != nil {
 		return nil, "", err
 	}

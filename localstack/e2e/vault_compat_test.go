@@ -206,10 +206,15 @@ func compatTokens(t *testing.T, root *bao.Client) {
 	if ttl, _ := look.TokenTTL(); err != nil || ttl.Seconds() != 3600 {
 		t.Fatalf("lookup ttl: %v %v", ttl, err)
 	}
+	if _, ok := look.Data["last_renewal_time"]; ok {
+		t.Fatalf("a token never renewed has a last renewal: %v", look.Data)
+	}
+	before := time.Now().Unix()
 	r, err := tk.RenewWithContext(ctx, s.Auth.ClientToken, 7200)
 	if err != nil || r.Auth.LeaseDuration != 7200 {
 		t.Fatalf("renew 2h: %+v %v", r, err)
 	}
+	lastRenewal(t, tk, s.Auth.ClientToken, before, time.Now().Unix())
 	if r, err = tk.RenewWithContext(ctx, s.Auth.ClientToken, 0); err != nil || r.Auth.LeaseDuration != 7200 {
 		t.Fatalf("renew without increment after a 2h renew: %+v %v", r, err)
 	}
@@ -397,5 +402,26 @@ path "compat-kv/metadata/+/open" { capabilities = ["list", "read"] }
 	}
 	if err := root.Sys().DeletePolicyWithContext(ctx, "compat-hcl"); err != nil {
 		t.Fatalf("policy delete: %v", err)
+	}
+}
+
+// lastRenewal checks a renewed token's lookup carries OpenBao's
+// last_renewal_time (Unix seconds, between from and to) and last_renewal
+// (the same instant, RFC 3339).
+func lastRenewal(t *testing.T, tk *bao.TokenAuth, token string, from, to int64) {
+	t.Helper()
+	look, err := tk.LookupWithContext(context.Background(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := look.Data["last_renewal_time"].(json.Number)
+	secs, err := n.Int64()
+	if err != nil || secs < from || secs > to {
+		t.Fatalf("last_renewal_time %v, want between %d and %d: %v", look.Data["last_renewal_time"], from, to, err)
+	}
+	s, _ := look.Data["last_renewal"].(string)
+	at, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil || at.Unix() != secs {
+		t.Fatalf("last_renewal %q, want the time %d: %v", s, secs, err)
 	}
 }

@@ -72,8 +72,9 @@ func TestOlderRecordsAreMACdOnceAtUnseal(t *testing.T) {
 		t.Fatalf("seal: %d %s", rec.Code, rec.Body)
 	}
 	key := downgradeKeyring(t, v)
-	// As the records of a vault from before: no MAC, or a token's first MAC.
-	dbExec(t, v, "UPDATE tokens SET mac = NONE WHERE accessor != $a; UPDATE policies SET mac = NONE, gen = NONE; "+
+	// As the records of a vault from before: no MAC, or a token's first MAC,
+	// and no revocation state version.
+	dbExec(t, v, "UPDATE tokens SET mac = NONE WHERE accessor != $a; UPDATE tokens SET rev_gen = NONE; UPDATE policies SET mac = NONE, gen = NONE; "+
 		"DELETE integrity_state; UPDATE mounts SET mac = NONE", map[string]any{"a": oldMAC.accessor})
 	rows, err := surreal.Query[[]tokenRow](context.Background(), v.db, "SELECT "+tokenFields+" FROM tokens WHERE accessor = $a",
 		map[string]any{"a": oldMAC.accessor})

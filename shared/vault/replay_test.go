@@ -3,9 +3,12 @@ package vault
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/surrealdb/surrealdb.go/pkg/models"
 
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 	"github.com/stratumiops/stratumiops/shared/vault/storage"
@@ -141,4 +144,93 @@ func TestPolicyRecordsCannotBeReplayed(t *testing.T) {
 		t.Fatalf("delete: %d %s", rec.Code, rec.Body)
 	}
 	read(200)
+}
+
+// A renewal's time is shown by lookup as OpenBao does, and is under the
+// token's MAC: changed in the database, the token is refused.
+func TestTokenLastRenewalIsShownAndMACd(t *testing.T) {
+	v := newTestVault(t)
+	tok := createToken(t, v, v.root, `{"policies":["default"],"ttl":"1h"}`)
+	if rec := call(v.h, "GET", "/v1/auth/token/lookup-self", tok.token, ""); strings.Contains(rec.Body.String(), "last_renewal") {
+		t.Fatalf("never renewed, yet: %s", rec.Body)
+	}
+	if rec := call(v.h, "POST", "/v1/auth/token/renew-self", tok.token, `{"increment":"2h"}`); rec.Code != 200 {
+		t.Fatalf("renew: %d %s", rec.Code, rec.Body)
+	}
+	rec := call(v.h, "GET", "/v1/auth/token/lookup-self", tok.token, "")
+	var out struct {
+		Data struct {
+			LastRenewalTime int64  `json:"last_renewal_time"`
+			LastRenewal     string `json:"last_renewal"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out.Data.LastRenewalTime == 0 || out.Data.LastRenewal == "" {
+		t.Fatalf("lookup after a renewal: %d %s", rec.Code, rec.Body)
+	}
+	dbExec(t, v, "UPDATE tokens SET last_renewal_time = $lr WHERE accessor = $a",
+		map[string]any{"a": tok.accessor, "lr": out.Data.LastRenewalTime - 3600})
+	waitRecent()
+	if rec := call(v.h, "GET", "/v1/auth/token/lookup-self", tok.token, ""); rec.Code != 403 {
+		t.Fatalf("a renewal time changed in the database: %d, want 403", rec.Code)
+	}
+}
+
+// The tombstone has no MAC: a revoked token whose record is put back and
+// whose tombstone is deleted is still refused, by its revocation state (a
+// MAC'd set of the revoked); that state deleted, or an older copy put back,
+// refuses the tokens created under a later one instead of letting them in.
+func TestRevokedTokenStaysRevokedWithoutItsTombstone(t *testing.T) {
+	v := newTestVault(t)
+	ok := func(tok string, want int) {
+		t.Helper()
+		if rec := call(v.h, "GET", "/v1/auth/token/lookup-self", tok, ""); rec.Code != want {
+			t.Fatalf("lookup-self: %d, want %d: %s", rec.Code, want, rec.Body)
+		}
+	}
+	revoked := createToken(t, v, v.root, `{"policies":["default"],"ttl":"1h"}`)
+	saved, err := surreal.Query[[]map[string]any](context.Background(), v.db, "SELECT * FROM tokens WHERE accessor = $a", map[string]any{"a": revoked.accessor})
+	if err != nil || len(saved) != 1 {
+		t.Fatalf("saved record %v %v", saved, err)
+	}
+	state := "integrity_state:" + revocationBucket(fmt.Sprint(saved[0]["id"].(models.RecordID).ID))
+	before, err := surreal.Query[[]map[string]any](context.Background(), v.db, "SELECT * FROM "+state, nil)
+	if err != nil || len(before) != 1 {
+		t.Fatalf("the state a token is created under: %v %v", before, err)
+	}
+	if rec := call(v.h, "POST", "/v1/auth/token/revoke", v.root, `{"token":"`+revoked.token+`"}`); rec.Code != 204 {
+		t.Fatalf("revoke: %d %s", rec.Code, rec.Body)
+	}
+	dbExec(t, v, "CREATE $id CONTENT $c", map[string]any{"id": saved[0]["id"], "c": saved[0]})
+	dbExec(t, v, "DELETE type::record('token_revoked', record::id($id))", map[string]any{"id": saved[0]["id"]})
+	ok(revoked.token, 403)
+
+	// The state put back from before the revocation lets the record in
+	// again, as a consistent rollback would, but refuses every token of its
+	// bucket created since: the rollback is seen, and fails closed.
+	later := sameBucket(t, v, revocationBucket(fmt.Sprint(saved[0]["id"].(models.RecordID).ID)))
+	ok(later.token, 200)
+	dbExec(t, v, "UPDATE "+state+" CONTENT $c", map[string]any{"c": before[0]})
+	waitRecent()
+	ok(later.token, 403)
+	dbExec(t, v, "DELETE "+state, nil)
+	waitRecent()
+	ok(revoked.token, 403)
+	ok(later.token, 403)
+}
+
+// sameBucket creates tokens until one falls in bucket's revocation state.
+func sameBucket(t *testing.T, v testVault, bucket string) created {
+	t.Helper()
+	for range 200 {
+		c := createToken(t, v, v.root, `{"policies":["default"],"ttl":"1h"}`)
+		hash, err := surreal.Query[[]string](context.Background(), v.db, "SELECT VALUE record::id(id) FROM tokens WHERE accessor = $a", map[string]any{"a": c.accessor})
+		if err != nil || len(hash) != 1 {
+			t.Fatalf("token hash: %v %v", hash, err)
+		}
+		if revocationBucket(hash[0]) == bucket {
+			return c
+		}
+	}
+	t.Fatalf("no token in %s after 200", bucket)
+	return created{}
 }

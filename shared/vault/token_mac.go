@@ -13,13 +13,18 @@ import (
 // that a child cannot be detached from its parent's revocation; revoke-orphan
 // MACs the children it detaches again. Not covered: uses_left (spent by an
 // UPDATE in SurrealDB; bounded by num_uses on read) and ttl_seconds (shown,
-// never enforced). A MAC proves the vault wrote the record, not that it is
+// never enforced). The last renewal's time is covered too. A MAC proves the vault wrote the record, not that it is
 // current: a revoked token's saved record is refused by its tombstone (see
 // tokentree).
 type tokenMACFields struct {
 	tokenMACFieldsV1
 	Parent string `json:"parent"` // "" for none
 	Orphan bool   `json:"orphan"`
+	// LastRenewal is left out until a renewal sets it, so records MAC'd
+	// before it was covered still verify.
+	LastRenewal int64 `json:"last_renewal,omitempty"`
+	// RevGen, likewise, once a revocation state exists for the token.
+	RevGen int `json:"rev_gen,omitempty"`
 }
 
 // tokenMACFieldsV1 is what a token's MAC covered before parent and orphan
@@ -39,7 +44,7 @@ type tokenMACFieldsV1 struct {
 }
 
 func macFieldsOf(t *Token) tokenMACFields {
-	f := tokenMACFields{tokenMACFieldsV1: macFieldsV1Of(t), Orphan: t.Orphan}
+	f := tokenMACFields{tokenMACFieldsV1: macFieldsV1Of(t), Orphan: t.Orphan, LastRenewal: t.LastRenewal, RevGen: t.RevGen}
 	if t.Parent != nil {
 		f.Parent = *t.Parent
 	}

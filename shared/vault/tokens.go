@@ -37,6 +37,10 @@ type Token struct {
 	Renewable      bool              `json:"renewable"`
 	Orphan         bool              `json:"orphan"`
 	Path           string            `json:"path"`
+	// LastRenewal is when the token was last renewed (Unix seconds; 0: never).
+	LastRenewal int64 `json:"last_renewal_time,omitempty"`
+	// RevGen is the version of its revocation state when it was created (token_revoked.go).
+	RevGen int `json:"rev_gen,omitempty"`
 }
 
 func (t *Token) isRoot() bool { return slices.Contains(t.Policies, "root") }
@@ -71,15 +75,21 @@ type tokens struct {
 	recent storage.Recent[[sha256.Size]byte, Token]
 }
 
+// byHash reads a token with its revocation state, in one query.
 func (ts *tokens) byHash(ctx context.Context, hash string) (*Token, error) {
-	row, err := surreal.Query[*tokenRow](ctx, ts.db, "SELECT "+tokenFields+" FROM ONLY $id", map[string]any{"id": tokenID(hash)})
+	bucket := revocationBucket(hash)
+	got, err := surreal.Query[struct {
+		Row   *tokenRow        `json:"row"`
+		State *revocationState `json:"state"`
+	}](ctx, ts.db, "RETURN { row: (SELECT "+tokenFields+" FROM ONLY $id), state: (SELECT revoked, version, mac FROM ONLY $st) }",
+		map[string]any{"id": tokenID(hash), "st": revocationStateID(bucket)})
 	if err != nil {
 		return nil, fmt.Errorf("token lookup: %w", err)
 	}
-	if row == nil {
+	if got.Row == nil {
 		return nil, nil
 	}
-	return ts.verify(ctx, row)
+	return ts.verifyLive(ctx, got.Row, bucket, got.State)
 }
 
 func (ts *tokens) byAccessor(ctx context.Context, accessor string) (*Token, error) {
@@ -90,7 +100,32 @@ func (ts *tokens) byAccessor(ctx context.Context, accessor string) (*Token, erro
 	if len(rows) == 0 {
 		return nil, nil
 	}
-	return ts.verify(ctx, &rows[0])
+	bucket := revocationBucket(rows[0].HashField)
+	st, err := surreal.Query[*revocationState](ctx, ts.db, "SELECT revoked, version, mac FROM ONLY $st",
+		map[string]any{"st": revocationStateID(bucket)})
+	if err != nil {
+		return nil, fmt.Errorf("token lookup by accessor: %w", err)
+	}
+	return ts.verifyLive(ctx, &rows[0], bucket, st)
+}
+
+// verifyLive is verify, and refuses a token its revocation state lists.
+func (ts *tokens) verifyLive(ctx context.Context, row *tokenRow, bucket string, st *revocationState) (*Token, error) {
+	t, err := ts.verify(ctx, row)
+	if err != nil || t == nil {
+		return t, err
+	}
+	key, err := ts.keys.Get(ctx)
+	if err != nil {
+		return nil, apiError(err)
+	}
+	if st, err = ts.checkRevocations(ctx, key, bucket, st); err != nil {
+		return nil, err
+	}
+	if revokedHere(ctx, st, t) {
+		return nil, nil
+	}
+	return t, nil
 }
 
 // lookup resolves a token id to its live record (nil if unknown or expired).
@@ -326,6 +361,19 @@ func (ts *tokens) store(ctx context.Context, t *Token, key []byte) error {
 		"explicit_max_ttl_seconds": t.ExplicitMaxTTL, "period_seconds": t.Period, "num_uses": t.NumUses, "uses_left": t.UsesLeft,
 		"renewable": t.Renewable, "orphan": t.Orphan, "path": t.Path,
 	}
+	if t.LastRenewal != 0 {
+		content["last_renewal_time"] = t.LastRenewal
+	}
+	if t.RevGen == 0 {
+		gen, err := ts.revocationVersion(ctx, t.Hash, key)
+		if err != nil {
+			return err
+		}
+		t.RevGen = gen
+	}
+	if t.RevGen != 0 {
+		content["rev_gen"] = t.RevGen
+	}
 	if t.Parent != nil {
 		content["parent"] = *t.Parent
 	}
@@ -347,7 +395,9 @@ func (ts *tokens) store(ctx context.Context, t *Token, key []byte) error {
 // returns their hashes.
 func (ts *tokens) revoke(ctx context.Context, t *Token) ([]string, error) {
 	defer ts.recent.Clear()
-	return tokentree.Revoke(ctx, ts.db, []string{t.Hash})
+	return ts.revokeRecorded(ctx, func() ([]string, error) {
+		return tokentree.RevokeWith(ctx, ts.db, []string{t.Hash}, ts.recordRevocations)
+	})
 }
 
 // revokeOrphan deletes the token and makes its children orphans, each MAC'd
@@ -355,6 +405,10 @@ func (ts *tokens) revoke(ctx context.Context, t *Token) ([]string, error) {
 // (refused, and swept once its parent is gone), as is one created meanwhile.
 func (ts *tokens) revokeOrphan(ctx context.Context, t *Token) ([]string, error) {
 	defer ts.recent.Clear()
+	return ts.revokeRecorded(ctx, func() ([]string, error) { return ts.revokeOrphanOnce(ctx, t) })
+}
+
+func (ts *tokens) revokeOrphanOnce(ctx context.Context, t *Token) ([]string, error) {
 	rows, err := surreal.Query[[]tokenRow](ctx, ts.db, "SELECT "+tokenFields+" FROM tokens WHERE parent = $h", map[string]any{"h": t.Hash})
 	if err != nil {
 		return nil, fmt.Errorf("revoke orphan: read children: %w", err)
@@ -378,6 +432,12 @@ func (ts *tokens) revokeOrphan(ctx context.Context, t *Token) ([]string, error) 
 		vars[fmt.Sprintf("c%d", i)], vars[fmt.Sprintf("m%d", i)] = tokenID(child.Hash), mac
 	}
 	sql.WriteString(tokentree.Bury("ids"))
+	more, moreVars, err := ts.recordRevocations(ctx, []string{t.Hash})
+	if err != nil {
+		return nil, err
+	}
+	sql.WriteString(more)
+	maps.Copy(vars, moreVars)
 	if _, err := surreal.Query[any](ctx, ts.db, surreal.Atomic(sql.String()), vars); err != nil {
 		return nil, fmt.Errorf("revoke orphan: %w", err)
 	}
@@ -409,13 +469,13 @@ func (ts *tokens) renew(ctx context.Context, t *Token, increment time.Duration) 
 	}
 	granted := int64(time.Until(expire).Round(time.Second).Seconds())
 	renewed := *t
-	renewed.ExpireTime, renewed.TTLSeconds = &expire, granted
+	renewed.ExpireTime, renewed.TTLSeconds, renewed.LastRenewal = &expire, granted, time.Now().Unix()
 	mac, err := ts.tokenMAC(ctx, &renewed, nil)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := surreal.Query[any](ctx, ts.db, "UPDATE $id SET expire_time = $e, ttl_seconds = $ttl, mac = $mac",
-		map[string]any{"id": tokenID(t.Hash), "e": models.CustomDateTime{Time: expire}, "ttl": granted, "mac": mac}); err != nil {
+	if _, err := surreal.Query[any](ctx, ts.db, "UPDATE $id SET expire_time = $e, ttl_seconds = $ttl, last_renewal_time = $lr, mac = $mac",
+		map[string]any{"id": tokenID(t.Hash), "e": models.CustomDateTime{Time: expire}, "ttl": granted, "lr": renewed.LastRenewal, "mac": mac}); err != nil {
 		return nil, fmt.Errorf("renew: %w", err)
 	}
 	return &renewed, nil
@@ -477,6 +537,10 @@ func lookupData(t *Token, id string) map[string]any {
 	}
 	if t.Period > 0 {
 		d["period"] = t.Period
+	}
+	if t.LastRenewal != 0 {
+		d["last_renewal_time"] = t.LastRenewal
+		d["last_renewal"] = vaultTime(time.Unix(t.LastRenewal, 0))
 	}
 	if id != "" {
 		d["id"] = id

@@ -7,7 +7,10 @@
 // expired: the token store refuses a token record that has one, so a saved
 // copy of a revoked token's record (whose MAC is the vault's) inserted again
 // does not work. The tombstone needs no MAC: a planted one only denies a
-// token, which whoever can write the database can do by deleting it.
+// token, which whoever can write the database can do by deleting it. A
+// tombstone deleted with the record put back is caught by the token store's
+// revocation state (shared/vault/token_revoked.go), which RevokeWith lets it
+// move in the same transaction.
 package tokentree
 
 import (
@@ -22,6 +25,15 @@ import (
 // Revoke deletes the tokens with these hashes and, recursively, every token
 // they created, and returns all the hashes deleted (the roots first).
 func Revoke(ctx context.Context, db *surreal.Client, roots []string) ([]string, error) {
+	return RevokeWith(ctx, db, roots, nil)
+}
+
+// Also gives statements (and their query variables) to run in the
+// transaction that deletes the tokens with these hashes.
+type Also func(ctx context.Context, hashes []string) (string, map[string]any, error)
+
+// RevokeWith is Revoke with also's statements (nil: none) in its transaction.
+func RevokeWith(ctx context.Context, db *surreal.Client, roots []string, also Also) ([]string, error) {
 	// The descendants are found breadth-first; then all go in one statement.
 	hashes := append([]string(nil), roots...)
 	frontier := roots
@@ -41,7 +53,16 @@ func Revoke(ctx context.Context, db *surreal.Client, roots []string) ([]string, 
 	for i, h := range hashes {
 		ids[i] = models.NewRecordID("tokens", h)
 	}
-	if _, err := surreal.Query[any](ctx, db, surreal.Atomic(Bury("ids")), map[string]any{"ids": ids}); err != nil {
+	sql, vars := Bury("ids"), map[string]any{}
+	if also != nil {
+		more, moreVars, err := also(ctx, hashes)
+		if err != nil {
+			return nil, err
+		}
+		sql, vars = sql+more, moreVars
+	}
+	vars["ids"] = ids
+	if _, err := surreal.Query[any](ctx, db, surreal.Atomic(sql), vars); err != nil {
 		return nil, fmt.Errorf("revoke: %w", err)
 	}
 	return hashes, nil
