@@ -70,6 +70,11 @@ func (s *Stack) startEmulator(ctx context.Context) (*emulator.Emulator, error) {
 				}
 				env = append(env, k+"="+v)
 			}
+			for k, v := range services { // the called systems' (Calls) settings, which Env does not list
+				if _, listed := f.Env[k]; !listed {
+					env = append(env, k+"="+v)
+				}
+			}
 			if f.KMS {
 				env = append(env, "VAULT_UNSEAL_KEY_ARN="+localkms.UnsealKeyAlias)
 			}
