@@ -53,7 +53,7 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	var err error
-	if slices.ContainsFunc([]string{"vault", "openbao", "vapora", "pipelines", "llm", "kogral"}, want) {
+	if slices.ContainsFunc([]string{"vault", "openbao", "vapora", "pipelines", "llm", "provisioning", "kogral", "typedialog"}, want) {
 		err = run(*duration, *clients)
 	}
 	if err == nil && want("coldstart") {

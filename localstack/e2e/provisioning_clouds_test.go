@@ -282,6 +282,8 @@ func TestProvisioningVaultCredentials(t *testing.T) {
 	if w := run(fmt.Sprintf("vault-up2-%d", stamp), "upcloud"); w.Status != provisioning.StatusSucceeded {
 		t.Fatalf("with the vault's upcloud token: %s %q", w.Status, strOf(w.Error))
 	}
+	// The local EC2 verifies signatures: it learns the vault's key as AWS would know it.
+	postJSON(t, ep2.ProvisioningEC2+"/_stratum/keys", fmt.Sprintf(`{"access_key_id":%q,"secret_access_key":%q}`, accessKey, secretKey))
 	if w := run(fmt.Sprintf("vault-ec2-%d", stamp), "aws"); w.Status != provisioning.StatusSucceeded {
 		t.Fatalf("with the vault's aws keys: %s %q", w.Status, strOf(w.Error))
 	}

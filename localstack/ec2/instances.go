@@ -24,6 +24,7 @@ type instance struct {
 	id, image, itype, subnet, az, token, privateIP, publicIP, state string
 	tags                                                            []tag
 	volumes                                                         []string
+	groups                                                          []string // security group ids
 }
 
 type instanceXML struct {
@@ -122,7 +123,8 @@ func (s *Server) runInstances(p url.Values) (any, *apiError) {
 		return nil, aerr
 	}
 	in := &instance{id: newID("i"), image: image, itype: itype, subnet: subnet, az: az, token: tok, state: "pending",
-		privateIP: "10.0.0." + strconv.Itoa(10+len(s.instances)%240), tags: tags}
+		privateIP: "10.0.0." + strconv.Itoa(10+len(s.instances)%240), tags: tags,
+		groups: append(indexed(p, "SecurityGroupId"), indexed(p, "NetworkInterface.1.SecurityGroupId")...)}
 	if p.Get("NetworkInterface.1.AssociatePublicIpAddress") == "true" {
 		in.publicIP = "203.0.113." + strconv.Itoa(10+len(s.instances)%240)
 	}

@@ -94,6 +94,11 @@ func (s *Server) deleteVpc(p url.Values) (any, *apiError) {
 			return nil, fail(400, "DependencyViolation", "The vpc '%s' has dependencies and cannot be deleted.", id)
 		}
 	}
+	for _, g := range s.groups {
+		if g.vpc == id {
+			return nil, fail(400, "DependencyViolation", "The vpc '%s' has dependencies and cannot be deleted.", id)
+		}
+	}
 	delete(s.vpcs, id)
 	return struct {
 		Return bool `xml:"return"`

@@ -47,7 +47,9 @@ type Server struct {
 	vpcs      map[string]*vpc
 	subnets   map[string]*subnet
 	volumes   map[string]*volume
-	tokens    map[string]token // client token → what it made
+	groups    map[string]*securityGroup
+	tokens    map[string]token  // client token → what it made
+	keys      map[string]string // access key id → secret (AddKey)
 }
 
 type token struct{ id, fingerprint string }
@@ -55,7 +57,7 @@ type token struct{ id, fingerprint string }
 // New returns an empty region.
 func New(region string) *Server {
 	return &Server{Region: region, faults: map[string][]string{}, instances: map[string]*instance{},
-		vpcs: map[string]*vpc{}, subnets: map[string]*subnet{}, volumes: map[string]*volume{}, tokens: map[string]token{}}
+		vpcs: map[string]*vpc{}, subnets: map[string]*subnet{}, volumes: map[string]*volume{}, groups: map[string]*securityGroup{}, tokens: map[string]token{}, keys: map[string]string{}}
 }
 
 // apiError is an error answer.
@@ -95,6 +97,8 @@ var actions = map[string]handler{
 	"CreateVpc": (*Server).createVpc, "DescribeVpcs": (*Server).describeVpcs, "DeleteVpc": (*Server).deleteVpc,
 	"CreateSubnet": (*Server).createSubnet, "DescribeSubnets": (*Server).describeSubnets, "DeleteSubnet": (*Server).deleteSubnet,
 	"CreateVolume": (*Server).createVolume, "DescribeVolumes": (*Server).describeVolumes,
+	"CreateSecurityGroup": (*Server).createSecurityGroup, "AuthorizeSecurityGroupIngress": (*Server).authorizeSecurityGroupIngress,
+	"DescribeSecurityGroups": (*Server).describeSecurityGroups, "DeleteSecurityGroup": (*Server).deleteSecurityGroup,
 	"AttachVolume": (*Server).attachVolume, "DetachVolume": (*Server).detachVolume, "DeleteVolume": (*Server).deleteVolume,
 }
 
@@ -104,7 +108,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reqID := requestID()
-	if err := r.ParseForm(); err != nil {
+	body, err := readBody(r)
+	if err == nil {
+		err = r.ParseForm()
+	}
+	if err != nil {
 		writeError(w, reqID, badParam("unreadable request: %v", err))
 		return
 	}
@@ -112,7 +120,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	action := p.Get("Action")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out, aerr := s.answer(r, action, p)
+	out, aerr := s.answer(r, body, action, p)
 	call := Call{Action: action, Params: url.Values{}, AccessKey: accessKey(r.Header.Get("Authorization"))}
 	for k, v := range p {
 		if k != "Action" && k != "Version" {
@@ -129,11 +137,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeXML(w, action+"Response", reqID, out)
 }
 
-func (s *Server) answer(r *http.Request, action string, p url.Values) (any, *apiError) {
-	auth := r.Header.Get("Authorization")
-	if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential=") || !strings.Contains(auth, "/"+s.Region+"/ec2/aws4_request") ||
-		r.Header.Get("X-Amz-Date") == "" {
-		return nil, fail(401, "AuthFailure", "AWS was not able to validate the provided access credentials")
+func (s *Server) answer(r *http.Request, body []byte, action string, p url.Values) (any, *apiError) {
+	if aerr := s.verify(r, body); aerr != nil {
+		return nil, aerr
 	}
 	h, ok := actions[action]
 	if !ok {
@@ -229,8 +235,9 @@ func (s *Server) Fail(action string, codes ...string) {
 	s.faults[action] = append(s.faults[action], codes...)
 }
 
-// inspect serves GET /_stratum/calls, GET /_stratum/state and POST
-// /_stratum/fail {"action":…,"codes":[…]} for tests that reach the server
+// inspect serves GET /_stratum/calls, GET /_stratum/state, POST
+// /_stratum/fail {"action":…,"codes":[…]} and POST /_stratum/keys
+// {"access_key_id":…,"secret_access_key":…} (AddKey) for tests that reach the server
 // over HTTP (the e2e suite through the devstack).
 func (s *Server) inspect(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
@@ -250,6 +257,17 @@ func (s *Server) inspect(w http.ResponseWriter, r *http.Request) {
 		}
 		s.Fail(in.Action, in.Codes...)
 		w.WriteHeader(http.StatusNoContent)
+	case r.Method == http.MethodPost && r.URL.Path == "/_stratum/keys":
+		var in struct {
+			AccessKeyID     string `json:"access_key_id"`
+			SecretAccessKey string `json:"secret_access_key"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.AccessKeyID == "" || in.SecretAccessKey == "" {
+			http.Error(w, `{"error":"want {\"access_key_id\":…,\"secret_access_key\":…}"}`, http.StatusBadRequest)
+			return
+		}
+		s.AddKey(in.AccessKeyID, in.SecretAccessKey)
+		w.WriteHeader(http.StatusNoContent)
 	default:
 		http.Error(w, `{"error":"not found"}`, http.StatusNotFound)
 	}
@@ -261,13 +279,22 @@ type State struct {
 	VPCs      map[string]string `json:"vpcs"`
 	Subnets   map[string]string `json:"subnets"`
 	Volumes   map[string]string `json:"volumes"`
+	// SecurityGroups are each group's ingress rules, as EC2 words them.
+	SecurityGroups map[string][]string `json:"security_groups"`
 }
 
 // State returns each resource's state.
 func (s *Server) State() State {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := State{Instances: map[string]string{}, VPCs: map[string]string{}, Subnets: map[string]string{}, Volumes: map[string]string{}}
+	st := State{Instances: map[string]string{}, VPCs: map[string]string{}, Subnets: map[string]string{}, Volumes: map[string]string{},
+		SecurityGroups: map[string][]string{}}
+	for id, g := range s.groups {
+		st.SecurityGroups[id] = []string{}
+		for _, perm := range g.ingress {
+			st.SecurityGroups[id] = append(st.SecurityGroups[id], perm.String())
+		}
+	}
 	for id, i := range s.instances {
 		st.Instances[id] = i.state
 	}

@@ -106,6 +106,8 @@ func TestAPISubmitPlanAndRefuse(t *testing.T) {
 			`task \"web\": provider: unknown provider \"gcp\"`},
 		"unknown kind": {func(m map[string]any) { m["tasks"].([]any)[0].(map[string]any)["kind"] = "vpn" },
 			`task \"net\": kind: unknown kind \"vpn\"`},
+		"kind its provider does not make": {func(m map[string]any) { m["tasks"].([]any)[4].(map[string]any)["provider"] = "aws" },
+			`task \"app\": kind: provider aws does not provision service`},
 		"contract": {func(m map[string]any) { m["tasks"].([]any)[2].(map[string]any)["spec"] = map[string]any{"cpu": 0} },
 			`task \"db\": spec.cpu: 0`},
 	}

@@ -137,6 +137,18 @@ type NetworkSpec struct {
 	CIDR  string            `json:"cidr"`
 	Ports int               `json:"ports"`
 	Tags  map[string]string `json:"tags"`
+	// Ingress is what the network lets in; on aws, one security group of
+	// the VPC holding these rules (security_group_id in the resource).
+	Ingress []Rule `json:"ingress"`
+}
+
+// Rule lets traffic in: a protocol (tcp, udp, icmp or all), a port range
+// (tcp and udp; for icmp, type and code) and the CIDR it comes from.
+type Rule struct {
+	Protocol string `json:"protocol"`
+	FromPort int    `json:"from_port,omitempty"`
+	ToPort   int    `json:"to_port,omitempty"`
+	CIDR     string `json:"cidr"`
 }
 
 // StorageSpec is a volume of its own, optionally attached to a server task.

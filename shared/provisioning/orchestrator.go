@@ -59,7 +59,7 @@ func (o *Orchestrator) Handler() bus.Handler {
 		if d.Subject == events.SubjectTaskReady {
 			return o.step(ctx, e)
 		}
-		return o.schedule(ctx, e.WorkflowID, e.Run)
+		return o.taskDone(ctx, e.WorkflowID, e.TaskID, e.Run, d.Attempt > 1)
 	})
 	return func(ctx context.Context, d bus.Delivery) error {
 		if strings.HasPrefix(d.Subject, "provisioning.tasks.") {
@@ -80,6 +80,37 @@ func (o *Orchestrator) load(ctx context.Context, id string, run int) (WorkflowSt
 		return w, false, err
 	}
 	return w, w.Run == run, nil
+}
+
+// taskDone follows a finished step. The common case, a Running workflow
+// with tasks left and none failed, is decided in one transaction of the
+// store (Fill) that queues what became ready, so concurrent completions do
+// not reload the whole workflow nor conflict on its version; anything else
+// (the workflow must change status, or the message is of another run) is
+// decided on the whole workflow by schedule.
+func (o *Orchestrator) taskDone(ctx context.Context, id, task string, run int, redelivered bool) error {
+	f, err := o.store.Fill(ctx, id, run, task)
+	if errors.Is(err, ErrNotFound) {
+		return bus.Permanent(err)
+	}
+	if err != nil {
+		return err
+	}
+	if f.Run != run {
+		return nil
+	}
+	if !f.Settled(run) {
+		return o.schedule(ctx, id, run)
+	}
+	if redelivered { // an earlier delivery may have queued and died before publishing: publish all Queued again
+		return o.schedule(ctx, id, run)
+	}
+	for _, t := range f.Queued {
+		if err := o.publishTask(ctx, events.SubjectTaskReady, id, t, run); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // schedule decides what the workflow does next and commits it against the
@@ -103,7 +134,6 @@ func (o *Orchestrator) advance(ctx context.Context, w WorkflowState) error {
 	if status == StatusPending {
 		status = StatusRunning
 	}
-	var queue []string
 	busy, done := 0, 0
 	for _, t := range w.Tasks {
 		if inFlight(t.State) {
@@ -116,26 +146,25 @@ func (o *Orchestrator) advance(ctx context.Context, w WorkflowState) error {
 			status, cause = StatusRollingBack, fmt.Sprintf("task %s failed after %d attempts: %s", t.Task, t.Attempt, deref(t.Error))
 		}
 	}
-	if status == StatusRunning {
-		if done == len(w.Tasks) {
-			status = StatusSucceeded
-		}
-		for _, t := range w.Tasks {
-			if busy+len(queue) < w.MaxParallel && t.State == TaskPending && depsDone(w, t) {
-				queue = append(queue, t.Task)
-			}
-		}
+	if status == StatusRunning && done == len(w.Tasks) {
+		status = StatusSucceeded
 	}
-	if status != w.Status || len(queue) > 0 {
-		if err := o.store.Advance(ctx, w.ID, w.Version, statusIfChanged(status, w.Status), cause, queue); err != nil {
+	if status != w.Status {
+		if err := o.store.Advance(ctx, w.ID, w.Version, status, cause, nil); err != nil {
 			return err
 		}
-		if status != w.Status {
-			obs.Log(ctx).Info("workflow status", "workflow", w.ID, "from", w.Status, "to", status, "cause", cause)
-			if err := o.announce(ctx, w.ID, w.Run, status, cause); err != nil {
-				return err
-			}
+		obs.Log(ctx).Info("workflow status", "workflow", w.ID, "from", w.Status, "to", status, "cause", cause)
+		if err := o.announce(ctx, w.ID, w.Run, status, cause); err != nil {
+			return err
 		}
+	}
+	var queue []string
+	if status == StatusRunning { // what is ready is queued by the store's fill, as after each step
+		f, err := o.store.Fill(ctx, w.ID, w.Run, "")
+		if err != nil {
+			return err
+		}
+		queue = f.Queued
 	}
 	for _, t := range w.Tasks { // publish again what a crash may have left unpublished; duplicates are dropped
 		if t.State == TaskQueued {
@@ -153,22 +182,6 @@ func (o *Orchestrator) advance(ctx context.Context, w WorkflowState) error {
 		return err
 	}
 	return nil
-}
-
-func statusIfChanged(status, was string) string {
-	if status == was {
-		return ""
-	}
-	return status
-}
-
-func depsDone(w WorkflowState, t TaskState) bool {
-	for _, d := range t.DependsOn {
-		if dt := w.Task(d); dt == nil || dt.State != TaskSucceeded {
-			return false
-		}
-	}
-	return true
 }
 
 func deref(s *string) string {

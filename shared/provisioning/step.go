@@ -16,8 +16,11 @@ import (
 // crash finds the task Running at that attempt and calls the provider again
 // with the same key, which returns what the first call made.
 func (o *Orchestrator) step(ctx context.Context, e events.TaskEvent) error {
-	w, ok, err := o.load(ctx, e.WorkflowID, e.Run)
-	if err != nil || !ok {
+	w, err := o.store.GetStep(ctx, e.WorkflowID, e.TaskID)
+	if errors.Is(err, ErrNotFound) {
+		return bus.Permanent(err)
+	}
+	if err != nil || w.Run != e.Run {
 		return err
 	}
 	t := w.Task(e.TaskID)

@@ -217,7 +217,7 @@ func normalizeSpec(t Task) (json.RawMessage, error) {
 		spec = &ServerSpec{CPU: 2, MemoryGB: 4, DiskGB: 50, Networking: Networking{SecurityGroups: []string{}},
 			Storage: []Volume{}, Tags: map[string]string{}, Metadata: map[string]any{}}
 	case KindNetwork:
-		spec = &NetworkSpec{CIDR: "10.0.0.0/16", Ports: 10, Tags: map[string]string{}}
+		spec = &NetworkSpec{CIDR: "10.0.0.0/16", Ports: 10, Tags: map[string]string{}, Ingress: []Rule{}}
 	case KindStorage:
 		spec = &StorageSpec{Type: "ssd", Tags: map[string]string{}}
 	case KindService:
@@ -287,6 +287,30 @@ func (s *NetworkSpec) check(task string) error {
 	}
 	if s.Ports < 1 || s.Ports > 1000 {
 		return invalid(task, "spec.ports", "%d: want 1–1000", s.Ports)
+	}
+	for i, r := range s.Ingress {
+		if err := r.check(task, fmt.Sprintf("spec.ingress[%d]", i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var protocols = []string{"tcp", "udp", "icmp", "all"}
+
+func (r Rule) check(task, f string) error {
+	switch {
+	case !slices.Contains(protocols, r.Protocol):
+		return invalid(task, f+".protocol", "%q: want one of %s", r.Protocol, strings.Join(protocols, ", "))
+	case r.FromPort < 0 || r.FromPort > 65535:
+		return invalid(task, f+".from_port", "%d: want 0–65535", r.FromPort)
+	case r.ToPort < 0 || r.ToPort > 65535:
+		return invalid(task, f+".to_port", "%d: want 0–65535", r.ToPort)
+	case (r.Protocol == "tcp" || r.Protocol == "udp") && r.ToPort < r.FromPort:
+		return invalid(task, f+".to_port", "%d: below from_port %d", r.ToPort, r.FromPort)
+	}
+	if p, err := netip.ParsePrefix(r.CIDR); err != nil || p.Masked() != p {
+		return invalid(task, f+".cidr", "%q is not a CIDR block", r.CIDR)
 	}
 	return nil
 }

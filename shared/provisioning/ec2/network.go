@@ -48,8 +48,15 @@ func (p *Provider) createNetwork(ctx context.Context, key string, t provisioning
 		}
 		subnet = out.ID
 	}
-	return resource(vpc, provisioning.KindNetwork, map[string]string{"vpc_id": vpc, "subnet_id": subnet, "cidr": s.CIDR,
-		"region": p.c.Region}), nil
+	attrs := map[string]string{"vpc_id": vpc, "subnet_id": subnet, "cidr": s.CIDR, "region": p.c.Region}
+	if len(s.Ingress) > 0 {
+		sg, err := p.ensureGroup(ctx, key, t.ID, vpc, s.Ingress, t2)
+		if err != nil {
+			return provisioning.Resource{}, err
+		}
+		attrs["security_group_id"] = sg
+	}
+	return resource(vpc, provisioning.KindNetwork, attrs), nil
 }
 
 // findByKey is the id of the VPC or subnet (by action) with the key tag, "" if none.
@@ -84,12 +91,13 @@ func (p *Provider) vpcState(ctx context.Context, id string) (string, error) {
 	return out.States[0], nil
 }
 
-// deleteNetwork deletes the subnet, then the VPC. Instances that were in
+// deleteNetwork deletes the security group, the subnet, then the VPC. Instances that were in
 // the subnet are terminated first by the rollback's reverse order; EC2
 // answers DependencyViolation while they are still shutting down, so it is
 // asked again until ctx ends.
 func (p *Provider) deleteNetwork(ctx context.Context, r provisioning.Resource) error {
-	steps := []struct{ action, param, id string }{{"DeleteSubnet", "SubnetId", r.Attrs["subnet_id"]}, {"DeleteVpc", "VpcId", r.ID}}
+	steps := []struct{ action, param, id string }{{"DeleteSecurityGroup", "GroupId", r.Attrs["security_group_id"]},
+		{"DeleteSubnet", "SubnetId", r.Attrs["subnet_id"]}, {"DeleteVpc", "VpcId", r.ID}}
 	for _, s := range steps {
 		if s.id == "" {
 			continue

@@ -101,7 +101,8 @@ func classify(err error) error {
 
 func isNotFound(err error) bool {
 	switch Code(err) {
-	case "InvalidInstanceID.NotFound", "InvalidVpcID.NotFound", "InvalidSubnetID.NotFound", "InvalidVolume.NotFound":
+	case "InvalidInstanceID.NotFound", "InvalidVpcID.NotFound", "InvalidSubnetID.NotFound", "InvalidVolume.NotFound",
+		"InvalidGroup.NotFound":
 		return true
 	}
 	return false

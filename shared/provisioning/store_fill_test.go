@@ -1,0 +1,191 @@
+package provisioning
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// wide is a workflow of n independent tasks then one joining them all.
+func wide(t *testing.T, n, parallel int) *Prepared {
+	t.Helper()
+	w := Workflow{ID: fmt.Sprintf("wide-%d-%d", time.Now().UnixNano(), seq.Add(1)), Scope: "acme", Name: "wide",
+		Environment: "development", MaxParallel: parallel, Defaults: Defaults{Provider: "local"}}
+	var all []string
+	for i := range n {
+		id := fmt.Sprintf("t%d", i)
+		all = append(all, id)
+		w.Tasks = append(w.Tasks, Task{ID: id, Kind: KindNetwork})
+	}
+	w.Tasks = append(w.Tasks, Task{ID: "join", Kind: KindNetwork, DependsOn: all})
+	p, err := Prepare(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestStoreFillKeepsMaxParallelUnderConcurrentFills(t *testing.T) {
+	s, p, ctx := newStore(t), wide(t, 8, 3), context.Background()
+	if _, _, err := s.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := s.Fill(ctx, p.ID, 1, ""); err != nil || len(f.Queued) != 0 || f.Settled(1) {
+		t.Fatalf("fill of a pending workflow: %+v %v", f, err)
+	}
+	if err := s.Advance(ctx, p.ID, 0, StatusRunning, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var queued []string
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			f, err := s.Fill(ctx, p.ID, 1, "")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			queued = append(queued, f.Queued...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	slices.Sort(queued)
+	if !slices.Equal(queued, []string{"t0", "t1", "t2"}) {
+		t.Fatalf("concurrent fills queued %v, want t0..t2 once each", queued)
+	}
+	if f, err := s.Fill(ctx, p.ID, 2, ""); err != nil || len(f.Queued) != 0 || f.Settled(2) {
+		t.Fatalf("fill for another run: %+v %v", f, err)
+	}
+	if _, err := s.Fill(ctx, "no-such-workflow", 1, ""); err != ErrNotFound {
+		t.Fatalf("fill of a missing workflow: %v", err)
+	}
+}
+
+func TestStoreFillQueuesOnlyTasksWhoseDependenciesSucceeded(t *testing.T) {
+	s, p, ctx := newStore(t), wide(t, 2, 4), context.Background()
+	if _, _, err := s.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Advance(ctx, p.ID, 0, StatusRunning, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	succeed := func(task string) {
+		if ok, err := s.ClaimAttempt(ctx, p.ID, task, TaskQueued, 1, 1); err != nil || !ok {
+			t.Fatalf("claim %s: %v %v", task, ok, err)
+		}
+		if err := s.EndAttempt(ctx, p.ID, task, 1, 1, TaskSucceeded, &Resource{ID: task}, "", time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f, err := s.Fill(ctx, p.ID, 1, ""); err != nil || names(f.Queued) != "[t0 t1]" || !f.Settled(1) || f.Busy != 2 {
+		t.Fatalf("first fill %+v %v", f, err)
+	}
+	succeed("t0")
+	if f, err := s.Fill(ctx, p.ID, 1, ""); err != nil || len(f.Queued) != 0 || f.Succeeded != 1 || f.Busy != 1 {
+		t.Fatalf("fill with one dependency left %+v %v", f, err)
+	}
+	succeed("t1")
+	if f, err := s.Fill(ctx, p.ID, 1, ""); err != nil || names(f.Queued) != "[join]" {
+		t.Fatalf("fill after the last dependency %+v %v", f, err)
+	}
+	succeed("join")
+	if f, err := s.Fill(ctx, p.ID, 1, ""); err != nil || f.Settled(1) || f.Succeeded != 3 || f.Total != 3 {
+		t.Fatalf("fill of a finished workflow %+v %v", f, err)
+	}
+}
+
+func names(s []string) string { return fmt.Sprint(s) }
+
+func TestStoreGetStepReadsTheTaskAndItsDependencies(t *testing.T) {
+	s, p, ctx := newStore(t), prepared(t), context.Background()
+	if _, _, err := s.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.GetStep(ctx, p.ID, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tk := range w.Tasks {
+		got = append(got, tk.Task)
+	}
+	slices.Sort(got)
+	if w.ID != p.ID || w.Status != StatusPending || w.Run != 1 || names(got) != "[app data web]" || w.Task("app").Spec["server"] != "web" {
+		t.Fatalf("step view %+v", w)
+	}
+	if w, err := s.GetStep(ctx, p.ID, "nope"); err != nil || len(w.Tasks) != 0 {
+		t.Fatalf("step view of a missing task: %+v %v", w, err)
+	}
+	if _, err := s.GetStep(ctx, "no-such", "app"); err != ErrNotFound {
+		t.Fatalf("step view of a missing workflow: %v", err)
+	}
+}
+
+// TestStoreFillBoundsConcurrentCompletionsAndQueuesWhatItPassedOver: with
+// max_parallel 2, x and y finish together and their fills race; y made a1
+// and a2 ready, x made p ready: two of the three are queued, never three,
+// and the one passed over is queued by the next completion's fill although
+// it does not depend on that task.
+func TestStoreFillBoundsConcurrentCompletionsAndQueuesWhatItPassedOver(t *testing.T) {
+	s, ctx := newStore(t), context.Background()
+	for range 4 {
+		w := Workflow{ID: fmt.Sprintf("race-%d-%d", time.Now().UnixNano(), seq.Add(1)), Scope: "acme", Name: "race",
+			Environment: "development", MaxParallel: 2, Defaults: Defaults{Provider: "local"}, Tasks: []Task{
+				{ID: "x", Kind: KindNetwork}, {ID: "y", Kind: KindNetwork},
+				{ID: "a1", Kind: KindNetwork, DependsOn: []string{"y"}}, {ID: "a2", Kind: KindNetwork, DependsOn: []string{"y"}},
+				{ID: "p", Kind: KindNetwork, DependsOn: []string{"x"}}}}
+		p, err := Prepare(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Create(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Advance(ctx, p.ID, 0, StatusRunning, "", nil); err != nil {
+			t.Fatal(err)
+		}
+		if f, err := s.Fill(ctx, p.ID, 1, ""); err != nil || names(f.Queued) != "[x y]" {
+			t.Fatalf("roots %+v %v", f, err)
+		}
+		succeed := func(task string) {
+			if ok, err := s.ClaimAttempt(ctx, p.ID, task, TaskQueued, 1, 1); err != nil || !ok {
+				t.Fatalf("claim %s: %v %v", task, ok, err)
+			}
+			if err := s.EndAttempt(ctx, p.ID, task, 1, 1, TaskSucceeded, &Resource{ID: task}, "", time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		succeed("x")
+		succeed("y")
+		var mu sync.Mutex
+		var queued []string
+		var wg sync.WaitGroup
+		for _, after := range []string{"x", "y", "x", "y"} {
+			wg.Go(func() {
+				f, err := s.Fill(ctx, p.ID, 1, after)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				queued = append(queued, f.Queued...)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		slices.Sort(queued)
+		if names(queued) != "[a1 a2]" {
+			t.Fatalf("concurrent fills queued %v, want a1 and a2 once each (the first by position)", queued)
+		}
+		succeed("a1")
+		if f, err := s.Fill(ctx, p.ID, 1, "a1"); err != nil || names(f.Queued) != "[p]" || f.Busy != 2 {
+			t.Fatalf("fill after a1 %+v %v, want the passed-over p", f, err)
+		}
+	}
+}
