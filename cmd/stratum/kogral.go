@@ -22,8 +22,11 @@ import (
 	"github.com/stratumiops/stratumiops/localstack/devstack"
 	"github.com/stratumiops/stratumiops/schemas"
 	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/kogral/client"
 	"github.com/stratumiops/stratumiops/shared/kogral/embed"
+	"github.com/stratumiops/stratumiops/shared/kogral/files"
 	"github.com/stratumiops/stratumiops/shared/kogral/mcpserver"
+	"github.com/stratumiops/stratumiops/shared/kogral/render"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
 
@@ -115,7 +118,7 @@ func (k *kogralCLI) config() kogralConfig {
 func (k *kogralCLI) backend(ctx context.Context) (kogral.Backend, kogralConfig, error) {
 	cfg := k.config()
 	if cfg.Surreal == nil || cfg.Surreal.URL == "" || k.api != "" {
-		return kogral.NewClient(strings.TrimSuffix(cfg.API, "/"), "X-API-Key", cfg.APIKey), cfg, nil
+		return client.NewClient(strings.TrimSuffix(cfg.API, "/"), "X-API-Key", cfg.APIKey), cfg, nil
 	}
 	sc := surreal.ConfigFromEnv(cfg.Surreal.Database)
 	sc.URL, sc.Namespace, sc.User = cfg.Surreal.URL, cfg.Surreal.Namespace, cfg.Surreal.User
@@ -158,7 +161,7 @@ func (k *kogralCLI) initCmd() *cobra.Command {
 				cfg.Surreal = &sc
 			}
 			for _, t := range kogral.NodeTypes {
-				if err := os.MkdirAll(filepath.Join(k.folder(), kogral.FolderOf(t)), 0o755); err != nil {
+				if err := os.MkdirAll(filepath.Join(k.folder(), render.FolderOf(t)), 0o755); err != nil {
 					return err
 				}
 			}
@@ -297,11 +300,11 @@ func (k *kogralCLI) writeNodeFile(cmd *cobra.Command, b kogral.Backend, n kogral
 	if err != nil {
 		return err
 	}
-	if err := writeInside(k.folder(), kogral.MarkdownFiles(kogral.Subgraph{Nodes: []kogral.Node{n}, Edges: out})); err != nil {
+	if err := files.WriteFolder(k.folder(), render.MarkdownFiles(kogral.Subgraph{Nodes: []kogral.Node{n}, Edges: out})); err != nil {
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "Added %s %s (%s)\n", strings.ToLower(n.NodeType), n.ID,
-		filepath.Join(kogralDir, kogral.FolderOf(n.NodeType), n.ID+".md"))
+		filepath.Join(kogralDir, render.FolderOf(n.NodeType), n.ID+".md"))
 	return nil
 }
 
@@ -393,7 +396,7 @@ func (k *kogralCLI) showCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := cmd.OutOrStdout().Write(kogral.RenderFile(n, out)); err != nil {
+			if _, err := cmd.OutOrStdout().Write(render.RenderFile(n, out)); err != nil {
 				return err
 			}
 			for _, e := range in {
@@ -447,7 +450,7 @@ func (k *kogralCLI) unlinkCmd() *cobra.Command {
 // the file's own content, so that the next sync finds both sides alike. A
 // node without a file there is left alone.
 func (k *kogralCLI) refreshEdges(ctx context.Context, b kogral.Backend, id string) error {
-	local, err := kogral.ReadFolder(k.folder())
+	local, err := files.ReadFolder(k.folder())
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
@@ -458,14 +461,14 @@ func (k *kogralCLI) refreshEdges(ctx context.Context, b kogral.Backend, id strin
 		if n.ID != id {
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(k.folder(), kogral.FolderOf(n.NodeType), n.ID+".md")); err != nil {
+		if _, err := os.Stat(filepath.Join(k.folder(), render.FolderOf(n.NodeType), n.ID+".md")); err != nil {
 			return nil
 		}
 		out, err := b.Edges(ctx, id, kogral.DirectionOut)
 		if err != nil {
 			return err
 		}
-		return writeInside(k.folder(), kogral.MarkdownFiles(kogral.Subgraph{Nodes: []kogral.Node{n}, Edges: out}))
+		return files.WriteFolder(k.folder(), render.MarkdownFiles(kogral.Subgraph{Nodes: []kogral.Node{n}, Edges: out}))
 	}
 	return nil
 }
@@ -491,7 +494,7 @@ func (k *kogralCLI) graphCmd() *cobra.Command {
 			if g.Truncated {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: more than %d nodes within %d hops; showing the nearest (--limit)\n", len(g.Nodes), depth)
 			}
-			_, err = io.WriteString(cmd.OutOrStdout(), kogral.DOT(g))
+			_, err = io.WriteString(cmd.OutOrStdout(), render.DOT(g))
 			return err
 		}}
 	cmd.Flags().StringVar(&connected, "connected", "", "only the subgraph around this node")
@@ -504,7 +507,7 @@ func (k *kogralCLI) syncCmd() *cobra.Command {
 	var prefer string
 	cmd := &cobra.Command{Use: "sync", Short: "Sync .kogral/ files and the graph, both ways (conflicts are reported, not overwritten, unless --prefer)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if prefer != "" && prefer != kogral.PreferLocal && prefer != kogral.PreferRemote {
+			if prefer != "" && prefer != files.PreferLocal && prefer != files.PreferRemote {
 				return fmt.Errorf("--prefer %q: want local (the files win) or remote (the graph wins)", prefer)
 			}
 			if _, err := os.Stat(k.folder()); err != nil {
@@ -514,7 +517,7 @@ func (k *kogralCLI) syncCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rep, err := kogral.Sync(cmd.Context(), b, k.folder(), cfg.Graph, prefer)
+			rep, err := files.Sync(cmd.Context(), b, k.folder(), cfg.Graph, prefer)
 			fmt.Fprintf(cmd.OutOrStdout(), "pushed %d, pulled %d, conflicts %d\n", len(rep.Pushed), len(rep.Pulled), len(rep.Conflicts))
 			for _, id := range rep.Conflicts {
 				fmt.Fprintf(cmd.OutOrStdout(), "  conflict: %s\n", id)
@@ -537,27 +540,27 @@ func (k *kogralCLI) exportCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var files map[string][]byte
+			var out map[string][]byte
 			switch args[0] {
 			case "json":
 				return printJSON(cmd.OutOrStdout(), g)
 			case "dot":
-				_, err = io.WriteString(cmd.OutOrStdout(), kogral.DOT(g))
+				_, err = io.WriteString(cmd.OutOrStdout(), render.DOT(g))
 				return err
 			case "markdown":
-				files = kogral.MarkdownFiles(g)
+				out = render.MarkdownFiles(g)
 			case "logseq":
-				files = kogral.ExportLogseq(g)
+				out = render.ExportLogseq(g)
 			default:
 				return fmt.Errorf("export %s: want markdown, json, dot or logseq", args[0])
 			}
 			if outDir == "" {
 				return fmt.Errorf("export %s: --out <dir> is required", args[0])
 			}
-			if err := writeInside(outDir, files); err != nil {
+			if err := files.WriteFolder(outDir, out); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Wrote %d files to %s\n", len(files), outDir)
+			fmt.Fprintf(cmd.OutOrStdout(), "Wrote %d files to %s\n", len(out), outDir)
 			return nil
 		}}
 	cmd.Flags().StringVar(&outDir, "out", "", "markdown, logseq: the folder to write")
@@ -582,7 +585,7 @@ func (k *kogralCLI) importCmd() *cobra.Command {
 				return err
 			}
 			bar := newProgressBar(cmd.ErrOrStderr())
-			rep, err := kogral.ImportInBatches(cmd.Context(), b, g, kogral.ImportOptions{Progress: bar.show})
+			rep, err := files.ImportInBatches(cmd.Context(), b, g, files.ImportOptions{Progress: bar.show})
 			bar.done()
 			for _, w := range rep.Skipped {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", w)
@@ -613,13 +616,13 @@ func (k *kogralCLI) importCmd() *cobra.Command {
 // files, for graph: a node file naming no graph (or "default") goes to it.
 func readImport(w io.Writer, dir, graph string) (kogral.Subgraph, error) {
 	if isLogseq(dir) {
-		g, warnings, err := kogral.ImportLogseq(dir, graph)
+		g, warnings, err := files.ImportLogseq(dir, graph)
 		for _, warn := range warnings {
 			fmt.Fprintf(w, "warning: %s\n", warn)
 		}
 		return g, err
 	}
-	g, err := kogral.ReadFolder(dir)
+	g, err := files.ReadFolder(dir)
 	for i := range g.Nodes {
 		if g.Nodes[i].GraphID == "" || g.Nodes[i].GraphID == "default" {
 			g.Nodes[i].GraphID = graph
@@ -729,37 +732,6 @@ func isLogseq(dir string) bool {
 		}
 	}
 	return false
-}
-
-// writeInside writes files (relative path → content) under dir and nowhere
-// else: the paths come from the server's ids, types and Logseq file names,
-// so one that is not local to dir is refused before anything is written,
-// and the writes go through an os.Root, which no "..", absolute path or
-// symbolic link leaves.
-func writeInside(dir string, files map[string][]byte) error {
-	for rel := range files {
-		if !filepath.IsLocal(filepath.FromSlash(rel)) {
-			return fmt.Errorf("refusing to write %q: not a path inside %s", rel, dir)
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	for rel, data := range files {
-		p := filepath.FromSlash(rel)
-		if err := root.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return fmt.Errorf("write %s: %w", rel, err)
-		}
-		if err := root.WriteFile(p, data, 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", rel, err)
-		}
-	}
-	return nil
 }
 
 // writePrivate replaces path with data, readable by its owner only (the

@@ -6,7 +6,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/kogral/files"
 )
 
 // progressBar draws an import's progress on one terminal line; on anything
@@ -27,7 +27,7 @@ func newProgressBar(w io.Writer) *progressBar {
 
 const barWidth = 30
 
-func (b *progressBar) show(p kogral.ImportProgress) {
+func (b *progressBar) show(p files.ImportProgress) {
 	if b.w == nil {
 		return
 	}

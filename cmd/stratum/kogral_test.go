@@ -15,6 +15,7 @@ import (
 
 	"github.com/stratumiops/stratumiops/localstack/devstack"
 	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/kogral/client"
 )
 
 // `stratum kogral` against a devstack in this process, as a person would
@@ -86,7 +87,7 @@ func TestKogralCLI(t *testing.T) {
 		}
 		must("conflicts 0", "sync")
 		// Both sides change the same node: a conflict, settled by --prefer.
-		api := kogral.NewClient(ep.Gateways["kogral"], "X-API-Key", ep.APIKey)
+		api := client.NewClient(ep.Gateways["kogral"], "X-API-Key", ep.APIKey)
 		n, err := api.GetNode(ctx, "token-cache")
 		if err != nil {
 			t.Fatal(err)
@@ -127,7 +128,7 @@ func TestKogralCLI(t *testing.T) {
 		if err != nil || !strings.Contains(out, "Added decision use-jwt-for-sessions") || !strings.Contains(out, "Alternative considered") {
 			t.Fatalf("guided ADR: %v\n%s", err, out)
 		}
-		n, err := kogral.NewClient(ep.Gateways["kogral"], "X-API-Key", ep.APIKey).GetNode(ctx, "use-jwt-for-sessions")
+		n, err := client.NewClient(ep.Gateways["kogral"], "X-API-Key", ep.APIKey).GetNode(ctx, "use-jwt-for-sessions")
 		if err != nil || n.Metadata["status"] != "Accepted" || !strings.Contains(n.Content, "### Server-side sessions") ||
 			!strings.Contains(n.Content, "Sign JWTs with a rotating key.") || strings.Join(n.Tags, ",") != "auth,security" {
 			t.Fatalf("the decision: %+v %v", n, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stratumiops/stratumiops/localstack/devstack"
 	"github.com/stratumiops/stratumiops/shared/kogral"
+	kogralclient "github.com/stratumiops/stratumiops/shared/kogral/client"
 )
 
 const (
@@ -23,8 +24,8 @@ const (
 // times text search, semantic search, connected(depth 3) (capped at its
 // default limit, DefaultConnectedLimit nodes) and path between random nodes.
 func benchKogral(ctx context.Context, ep devstack.Endpoints) ([]result, error) {
-	k := &kogralBench{c: kogral.NewClient(ep.Gateways["kogral"], "X-API-Key", ep.APIKey), rng: rand.New(rand.NewPCG(1, 2)),
-		vocab: make([]string, 600), graph: fmt.Sprintf("bench-%d", time.Now().Unix())}
+	k := &kogralBench{c: kogralclient.NewClient(ep.Gateways["kogral"], "X-API-Key", ep.APIKey), rng: rand.New(rand.NewPCG(1, 2)),
+		vocab: make([]string, 600), graph: fmt.Sprintf("demo.bench-%d", time.Now().Unix())}
 	for i := range k.vocab {
 		k.vocab[i] = fmt.Sprintf("%s%d", []string{"cache", "ledger", "auth", "deploy", "queue", "index", "schema", "retry", "vault", "graph"}[i%10], i/10)
 	}
@@ -45,7 +46,7 @@ func benchKogral(ctx context.Context, ep devstack.Endpoints) ([]result, error) {
 
 // kogralBench is one graph of random words and its client.
 type kogralBench struct {
-	c     *kogral.Client
+	c     *kogralclient.Client
 	rng   *rand.Rand
 	vocab []string
 	graph string

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/kogral/client"
+	"github.com/stratumiops/stratumiops/shared/kogral/files"
 )
 
 // A Logseq graph with every construct of issue 25 (non-Latin titles,
@@ -24,14 +26,14 @@ func TestKogralLogseqImport(t *testing.T) {
 		t.Skip("no stratum binary or kogral gateway")
 	}
 	ctx := context.Background()
-	c := kogral.NewClient(ep.Gateways["kogral"], "X-API-Key", ep.APIKey)
+	c := client.NewClient(ep.Gateways["kogral"], "X-API-Key", ep.APIKey)
 	run := "demo." + strings.ToLower(unique("ls")) // the dev key's scope owns the graphs named demo.*
 	dir := logseqEdgeCases(t)
 	project := t.TempDir()
 	if out, err := stratumCLI(t, project, "init", "--graph", run); err != nil {
 		t.Fatalf("init: %v\n%s", err, out)
 	}
-	want, _, err := kogral.ImportLogseq(dir, run)
+	want, _, err := files.ImportLogseq(dir, run)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,11 +111,11 @@ func TestKogralLogseqImport(t *testing.T) {
 	}
 }
 
-// logseqEdgeCases is shared/kogral/testdata/logseq plus the pages too big
+// logseqEdgeCases is shared/kogral/files/testdata/logseq plus the pages too big
 // for git: one over 1 MiB, one with 70 tags and a 70-byte tag.
 func logseqEdgeCases(t *testing.T) string {
 	dir := filepath.Join(t.TempDir(), "graph")
-	src := filepath.Join("..", "..", "shared", "kogral", "testdata", "logseq")
+	src := filepath.Join("..", "..", "shared", "kogral", "files", "testdata", "logseq")
 	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err

@@ -19,7 +19,9 @@ import (
 	"github.com/stratumiops/stratumiops/events"
 	"github.com/stratumiops/stratumiops/shared/kogral"
 	"github.com/stratumiops/stratumiops/shared/kogral/apifn"
+	"github.com/stratumiops/stratumiops/shared/kogral/client"
 	"github.com/stratumiops/stratumiops/shared/kogral/execution"
+	"github.com/stratumiops/stratumiops/shared/kogral/files"
 )
 
 // apiKeyTransport authenticates every request of an MCP client.
@@ -288,7 +290,7 @@ func TestKogral(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		want, _, err := kogral.ImportLogseq(logseq, graph)
+		want, _, err := files.ImportLogseq(logseq, graph)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -299,7 +301,7 @@ func TestKogral(t *testing.T) {
 		if out, err := stratumCLI(t, project, "export", "markdown", "--out", exported, "--graph", graph); err != nil {
 			t.Fatalf("export: %v\n%s", err, out)
 		}
-		back, err := kogral.ReadFolder(exported)
+		back, err := files.ReadFolder(exported)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -322,7 +324,7 @@ func TestKogral(t *testing.T) {
 			t.Fatalf("search: %v\n%s", err, out)
 		}
 
-		blocks, err := kogral.NewClient(base, "X-API-Key", ep.APIKey).Blocks(context.Background(), graph+".ledger")
+		blocks, err := client.NewClient(base, "X-API-Key", ep.APIKey).Blocks(context.Background(), graph+".ledger")
 		if err != nil || len(blocks) != 2 || blocks[1].TaskStatus != "TODO" || blocks[0].References[0] != "Payments" {
 			t.Fatalf("blocks of ledger: %+v %v", blocks, err)
 		}
@@ -341,7 +343,7 @@ func TestKogral(t *testing.T) {
 		if out, err := stratumCLI(t, project, "sync"); err != nil || !strings.Contains(out, "pushed 1") {
 			t.Fatalf("push: %v\n%s", err, out)
 		}
-		c := kogral.NewClient(base, "X-API-Key", ep.APIKey)
+		c := client.NewClient(base, "X-API-Key", ep.APIKey)
 		n, err := c.GetNode(context.Background(), id)
 		if err != nil || !strings.Contains(n.Content, "edited locally") {
 			t.Fatalf("after push: %+v %v", n, err)
@@ -380,7 +382,7 @@ func TestKogral(t *testing.T) {
 		if _, err := b.Publish(ctx(t), events.SubjectExecutionRecorded, ev.ID, ev, nil); err != nil {
 			t.Fatal(err)
 		}
-		c := kogral.NewClient(base, "X-API-Key", ep.APIKey)
+		c := client.NewClient(base, "X-API-Key", ep.APIKey)
 		eventually(t, "the execution node", 10*time.Second, func() bool {
 			edges, err := c.Edges(context.Background(), "exec-"+kogral.Slug(ev.ID), kogral.DirectionOut)
 			return err == nil && len(edges) == 1 && edges[0].Target == "project-"+kogral.Slug(ev.Project)
@@ -389,7 +391,7 @@ func TestKogral(t *testing.T) {
 			t.Fatalf("the execution node: %+v %v", n, err)
 		}
 		// Another tenant does not see it.
-		globex := kogral.NewClient(base, "Authorization", "Bearer "+systemToken(t, "kogral", "mallory", "globex"))
+		globex := client.NewClient(base, "Authorization", "Bearer "+systemToken(t, "kogral", "mallory", "globex"))
 		if _, err := globex.GetNode(context.Background(), "exec-"+kogral.Slug(ev.ID)); !errors.As(err, new(*kogral.NotFoundError)) {
 			t.Fatalf("globex reads demo's execution: %v", err)
 		}
@@ -406,9 +408,9 @@ func TestKogralScopes(t *testing.T) {
 	}
 	bg := context.Background()
 	run := strings.ToLower(unique("ks"))
-	demo := kogral.NewClient(base, "X-API-Key", ep.APIKey)
-	globex := kogral.NewClient(base, "Authorization", "Bearer "+systemToken(t, "kogral", "mallory", "globex"))
-	admin := kogral.NewClient(base, "Authorization", "Bearer "+systemToken(t, "kogral", "ops", apifn.AdminScope))
+	demo := client.NewClient(base, "X-API-Key", ep.APIKey)
+	globex := client.NewClient(base, "Authorization", "Bearer "+systemToken(t, "kogral", "mallory", "globex"))
+	admin := client.NewClient(base, "Authorization", "Bearer "+systemToken(t, "kogral", "ops", apifn.AdminScope))
 	secret, err := demo.CreateNode(bg, kogral.NodeInput{ID: run + "-secret", NodeType: "Note", Title: "Quokka payroll " + run, Content: "x", GraphID: "demo." + run})
 	if err != nil {
 		t.Fatal(err)
@@ -435,7 +437,7 @@ func TestKogralScopes(t *testing.T) {
 	if gl, err := demo.Guidelines(bg, "demo"); err != nil || !strings.Contains(fmt.Sprint(gl), guideline.ID) {
 		t.Errorf("demo's guidelines lack the shared one: %v", err)
 	}
-	forVapora := kogral.NewClient(base, "Authorization", "Bearer "+systemToken(t, "vapora", "alice", "demo"))
+	forVapora := client.NewClient(base, "Authorization", "Bearer "+systemToken(t, "vapora", "alice", "demo"))
 	if _, err := forVapora.GetNode(bg, secret.ID); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("vapora's token at kogral: %v", err)
 	}

@@ -52,7 +52,7 @@ func AddDecision(ctx context.Context, b Backend, graph, title string, adr ADR, t
 		return Node{}, err
 	}
 	adr.Status = meta["status"].(string)
-	adr.Alternatives, _ = asAlternatives(meta["alternatives"])
+	adr.Alternatives, _ = AsAlternatives(meta["alternatives"])
 	links := []Edge{}
 	if adr.Supersedes != "" {
 		links = append(links, Edge{Target: adr.Supersedes, Relation: "Supersedes"})

@@ -623,8 +623,9 @@ func (x *searchIndex) text(terms []string, f Filter, limit int) []ranked {
 	}
 	n := float64(len(x.slots))
 	avg := float64(x.totalLen) / n
-	scores := make([]float64, len(x.docs))
-	held := make([]uint8, len(x.docs))
+	sc := scratchFor(len(x.docs))
+	defer sc.release()
+	scores, held := sc.scores, sc.held
 	for _, t := range terms {
 		p := x.postings[t]
 		if p == nil {
@@ -635,6 +636,9 @@ func (x *searchIndex) text(terms []string, f Filter, limit int) []ranked {
 			tf := p.tf[i]
 			k := bm25K1 * (1 - bm25B + bm25B*float64(x.docs[slot].length)/avg)
 			scores[slot] += idf * tf * (bm25K1 + 1) / (tf + k)
+			if held[slot] == 0 {
+				sc.touched = append(sc.touched, slot)
+			}
 			held[slot]++
 		}
 	}
@@ -642,9 +646,9 @@ func (x *searchIndex) text(terms []string, f Filter, limit int) []ranked {
 	// within each number of words held.
 	const heldWeight = 1e6
 	pool := newTopK(max(limit*4, 40))
-	for slot, h := range held {
-		if h > 0 && x.docs[slot].matches(f) {
-			pool.offer(x.docs[slot].id, float64(h)*heldWeight+scores[slot])
+	for _, slot := range sc.touched {
+		if x.docs[slot].matches(f) {
+			pool.offer(x.docs[slot].id, float64(held[slot])*heldWeight+scores[slot])
 		}
 	}
 	ids := make([]uint32, 0, len(terms))
@@ -672,6 +676,35 @@ func (x *searchIndex) text(terms []string, f Filter, limit int) []ranked {
 		out = append(out, c.r)
 	}
 	return out
+}
+
+// textScratch is a text search's tallies by slot, kept between searches
+// (two slices as long as the index, 90 KB at 10 000 nodes, were allocated
+// and zeroed by every search) and cleared where a search wrote them.
+type textScratch struct {
+	scores  []float64
+	held    []uint8
+	touched []int32 // the slots holding a query word
+}
+
+var textScratches = sync.Pool{New: func() any { return new(textScratch) }}
+
+// scratchFor is a cleared scratch for an index of n slots.
+func scratchFor(n int) *textScratch {
+	sc := textScratches.Get().(*textScratch)
+	if len(sc.scores) < n {
+		sc.scores, sc.held = make([]float64, n), make([]uint8, n)
+	}
+	return sc
+}
+
+// release clears what the search wrote and gives the scratch back.
+func (sc *textScratch) release() {
+	for _, slot := range sc.touched {
+		sc.scores[slot], sc.held[slot] = 0, 0
+	}
+	sc.touched = sc.touched[:0]
+	textScratches.Put(sc)
 }
 
 // proximityScan bounds how many words of a document proximity reads.

@@ -98,21 +98,25 @@ var graphPattern = regexp.MustCompile(`^[\p{Ll}\p{Lo}\p{Lm}\p{Nd}][\p{Ll}\p{Lo}\
 // ValidGraph tells whether name can name a graph.
 func ValidGraph(name string) bool { return graphPattern.MatchString(name) }
 
+// ValidID says whether id is a node id: lower-case letters, digits, marks,
+// '.', '_' or '-', 128 characters at most.
+func ValidID(id string) bool { return idPattern.MatchString(id) }
+
 // Slug makes an id from a title: its words in lower case, in any script
 // (NFC, marks kept: "Café Crème" is café-crème, "회의 노트" 회의-노트),
 // joined by dashes, at most 96 characters; "node" when it has no letter or
 // digit. Distinct titles can share a slug: callers that need one id per
 // title add a short hash (uniqueIDs).
 func Slug(title string) string {
-	if s := slugN(title, 96); s != "" {
+	if s := SlugN(title, 96); s != "" {
 		return s
 	}
 	return "node"
 }
 
-// slugN is title's slug cut to at most max characters ("" when it has no
+// SlugN is title's slug cut to at most max characters ("" when it has no
 // letter or digit).
-func slugN(title string, max int) string {
+func SlugN(title string, max int) string {
 	var b strings.Builder
 	n, dash := 0, false
 	for _, r := range norm.NFC.String(strings.ToLower(title)) {
@@ -257,7 +261,7 @@ func checkDecision(meta map[string]any) error {
 		meta["status"] = st
 	}
 	if v, ok := meta["alternatives"]; ok && v != nil {
-		alts, err := asAlternatives(v)
+		alts, err := AsAlternatives(v)
 		if err != nil {
 			return err
 		}
@@ -278,7 +282,7 @@ func checkDecision(meta map[string]any) error {
 		meta["alternatives"] = list
 	}
 	if v, ok := meta["related_decisions"]; ok && v != nil {
-		ids, err := asStrings(v)
+		ids, err := AsStrings(v)
 		if err != nil {
 			return invalid("related_decisions: %v", err)
 		}
@@ -292,8 +296,9 @@ func checkDecision(meta map[string]any) error {
 	return nil
 }
 
-// asAlternatives reads alternatives from metadata in any JSON-like form.
-func asAlternatives(v any) ([]Alternative, error) {
+// AsAlternatives reads a decision's alternatives from metadata in any
+// JSON-like form.
+func AsAlternatives(v any) ([]Alternative, error) {
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return nil, invalid("alternatives: %v", err)
@@ -314,7 +319,9 @@ func asAlternatives(v any) ([]Alternative, error) {
 	return alts, nil
 }
 
-func asStrings(v any) ([]string, error) {
+// AsStrings reads a list of strings (related decisions) from metadata in
+// any JSON-like form.
+func AsStrings(v any) ([]string, error) {
 	raw, _ := json.Marshal(v)
 	var out []string
 	if err := json.Unmarshal(raw, &out); err != nil {

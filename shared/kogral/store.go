@@ -12,6 +12,7 @@ import (
 	"github.com/surrealdb/surrealdb.go/pkg/models"
 
 	"github.com/stratumiops/stratumiops/shared/kogral/embed"
+	"github.com/stratumiops/stratumiops/shared/kogral/logseq"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
 
@@ -399,9 +400,7 @@ func (s *Store) Edges(ctx context.Context, id string, dir EdgeDirection) ([]Edge
 	if err := s.syncFor(ctx, id); err != nil {
 		return nil, err
 	}
-	s.index.mu.RLock()
-	defer s.index.mu.RUnlock()
-	return s.index.visibleEdges(s.index.adj.edgesOf(id, d), visibleIn(ctx)), nil
+	return s.index.edgesOf(id, d, visibleIn(ctx)), nil
 }
 
 // rrfK is the reciprocal-rank-fusion constant: hybrid score = Σ 1/(k + rank).
@@ -533,10 +532,7 @@ func (s *Store) Connected(ctx context.Context, id string, depth, limit int) (Sub
 	if err := s.syncFor(ctx, id); err != nil {
 		return Subgraph{}, err
 	}
-	s.index.mu.RLock()
-	defer s.index.mu.RUnlock()
-	t := s.index.adj.connected(id, depth, limit, s.index.passes(visibleIn(ctx)))
-	return Subgraph{Nodes: s.index.nodes(t.ids), Edges: t.edges, Truncated: t.truncated}, nil
+	return s.index.connectedTo(id, depth, limit, visibleIn(ctx)), nil
 }
 
 // syncFor validates node ids, brings the index up to date and checks that
@@ -550,12 +546,8 @@ func (s *Store) syncFor(ctx context.Context, ids ...string) error {
 	if err := s.index.sync(ctx); err != nil {
 		return err
 	}
-	s.index.mu.RLock()
-	defer s.index.mu.RUnlock()
-	for _, id := range ids {
-		if _, ok := s.index.slots[id]; !ok {
-			return &NotFoundError{What: fmt.Sprintf("node %q", id)}
-		}
+	if id := s.index.missing(ids); id != "" {
+		return &NotFoundError{What: fmt.Sprintf("node %q", id)}
 	}
 	return nil
 }
@@ -585,13 +577,11 @@ func (s *Store) Path(ctx context.Context, from, to string) (Subgraph, error) {
 	if err := s.syncFor(ctx, from, to); err != nil {
 		return Subgraph{}, err
 	}
-	s.index.mu.RLock()
-	defer s.index.mu.RUnlock()
-	t := s.index.adj.path(from, to, maxPathHops, s.index.passes(visibleIn(ctx)))
-	if t == nil {
+	g, ok := s.index.pathBetween(from, to, maxPathHops, visibleIn(ctx))
+	if !ok {
 		return Subgraph{}, &NotFoundError{What: fmt.Sprintf("path from %q to %q", from, to)}
 	}
-	return Subgraph{Nodes: s.index.nodes(t.ids), Edges: t.edges}, nil
+	return g, nil
 }
 
 // Blocks is a node's outline: the blocks of a Logseq page (empty for a
@@ -619,7 +609,7 @@ func matchingBlock(n Node, terms []string) *BlockHit {
 	words := uniqueWords(terms)
 	var best *BlockHit
 	most := 0
-	walkBlocks(blocks, func(b Block) {
+	logseq.Walk(blocks, func(b Block) {
 		low := strings.ToLower(b.Content)
 		held := 0
 		for _, t := range words {
@@ -736,9 +726,7 @@ func (s *Store) visibleSubgraph(ctx context.Context, g Subgraph, visible func(st
 	if err := s.index.sync(ctx); err != nil {
 		return Subgraph{}, err
 	}
-	s.index.mu.RLock()
-	defer s.index.mu.RUnlock()
-	g.Edges = s.index.visibleEdges(g.Edges, visible)
+	g.Edges = s.index.visibleOnly(g.Edges, visible)
 	return g, nil
 }
 
@@ -763,15 +751,7 @@ func (s *Store) GraphsOf(ctx context.Context, ids []string) (map[string]string, 
 	if err := s.index.sync(ctx); err != nil {
 		return nil, err
 	}
-	s.index.mu.RLock()
-	defer s.index.mu.RUnlock()
-	out := map[string]string{}
-	for _, id := range ids {
-		if slot, ok := s.index.slots[id]; ok {
-			out[id] = s.index.docs[slot].graph
-		}
-	}
-	return out, nil
+	return s.index.graphsOf(ids), nil
 }
 
 // importBatch is how many nodes one import statement writes.

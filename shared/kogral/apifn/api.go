@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/kogral/render"
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 )
 
@@ -14,15 +15,12 @@ func apiError(err error) error {
 	var in *kogral.InputError
 	var nf *kogral.NotFoundError
 	var cf *kogral.ConflictError
-	var pe *kogral.ParseError
 	var fb *ForbiddenError
 	switch {
 	case err == nil:
 		return nil
 	case errors.As(err, &in):
 		return httpapi.BadRequest("%s", in.Msg)
-	case errors.As(err, &pe):
-		return httpapi.BadRequest("%s", pe.Error())
 	case errors.As(err, &nf):
 		return httpapi.NotFound("%s", nf.Error())
 	case errors.As(err, &fb):
@@ -255,11 +253,11 @@ func export(b kogral.Backend, w http.ResponseWriter, r *http.Request) error {
 		httpapi.WriteJSON(w, http.StatusOK, g)
 	case "dot":
 		w.Header().Set("Content-Type", "text/vnd.graphviz; charset=utf-8")
-		_, _ = w.Write([]byte(kogral.DOT(g)))
+		_, _ = w.Write([]byte(render.DOT(g)))
 	case "markdown":
-		httpapi.WriteJSON(w, http.StatusOK, files(kogral.MarkdownFiles(g)))
+		httpapi.WriteJSON(w, http.StatusOK, files(render.MarkdownFiles(g)))
 	case "logseq":
-		httpapi.WriteJSON(w, http.StatusOK, files(kogral.ExportLogseq(g)))
+		httpapi.WriteJSON(w, http.StatusOK, files(render.ExportLogseq(g)))
 	default:
 		return httpapi.BadRequest("format %q: want json, dot, markdown or logseq", f)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/kogral/render"
 )
 
 // Version is reported to MCP clients.
@@ -115,14 +116,14 @@ func addSearchTools(s *mcp.Server, b kogral.Backend, project string) {
 			case "json":
 				return nil, map[string]any{"format": "json", "graph": g}, nil
 			case "dot":
-				return nil, map[string]any{"format": "dot", "dot": kogral.DOT(g)}, nil
+				return nil, map[string]any{"format": "dot", "dot": render.DOT(g)}, nil
 			case "markdown", "logseq":
-				render := kogral.MarkdownFiles
+				write := render.MarkdownFiles
 				if in.Format == "logseq" {
-					render = kogral.ExportLogseq
+					write = render.ExportLogseq
 				}
 				files := map[string]string{}
-				for k, v := range render(g) {
+				for k, v := range write(g) {
 					files[k] = string(v)
 				}
 				return nil, map[string]any{"format": in.Format, "files": files}, nil

@@ -1,4 +1,6 @@
-package kogral
+// Package client is the CLI's HTTP client of kogral-api: a kogral.Backend
+// over HTTP that checks what the API answers.
+package client
 
 import (
 	"bytes"
@@ -13,9 +15,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stratumiops/stratumiops/shared/kogral"
 )
 
-// Client is a Backend over kogral-api: the CLI's and the stdio MCP server's.
+// Client is a kogral.Backend over kogral-api: the CLI's and the stdio MCP server's.
 type Client struct {
 	Base string
 	// Header and Value authenticate (X-API-Key, or Authorization: Bearer).
@@ -64,11 +68,11 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		}
 		switch res.StatusCode {
 		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
-			return &InputError{Msg: msg}
+			return &kogral.InputError{Msg: msg}
 		case http.StatusNotFound:
-			return &NotFoundError{What: trimNotFound(msg)}
+			return &kogral.NotFoundError{What: trimNotFound(msg)}
 		case http.StatusConflict:
-			return &ConflictError{Msg: msg}
+			return &kogral.ConflictError{Msg: msg}
 		}
 		return fmt.Errorf("kogral API %s %s: %d %s", method, path, res.StatusCode, msg)
 	}
@@ -86,7 +90,7 @@ func trimNotFound(msg string) string {
 	return msg
 }
 
-func filterQuery(f Filter) url.Values {
+func filterQuery(f kogral.Filter) url.Values {
 	q := url.Values{}
 	if f.NodeType != "" {
 		q.Set("type", f.NodeType)
@@ -114,14 +118,14 @@ func (e *UntrustedError) Error() string { return "kogral API answered " + e.Msg 
 // checkNode refuses a node whose id, type or graph could not be a file name
 // the CLI writes under its folder (.kogral/<type folder>/<id>.md), or whose
 // Logseq file is not a relative path inside the graph folder.
-func checkNode(n Node) error {
-	if !idPattern.MatchString(n.ID) {
+func checkNode(n kogral.Node) error {
+	if !kogral.ValidID(n.ID) {
 		return &UntrustedError{Msg: fmt.Sprintf("a node id %q", n.ID)}
 	}
-	if !slices.Contains(NodeTypes, n.NodeType) {
+	if !slices.Contains(kogral.NodeTypes, n.NodeType) {
 		return &UntrustedError{Msg: fmt.Sprintf("node %s with type %q", n.ID, n.NodeType)}
 	}
-	if n.GraphID != "" && !graphPattern.MatchString(n.GraphID) {
+	if n.GraphID != "" && !kogral.ValidGraph(n.GraphID) {
 		return &UntrustedError{Msg: fmt.Sprintf("node %s in graph %q", n.ID, n.GraphID)}
 	}
 	if rel, ok := n.Metadata["file"].(string); ok && rel != "" && (!filepath.IsLocal(filepath.FromSlash(rel)) || strings.Contains(rel, `\`)) {
@@ -130,16 +134,16 @@ func checkNode(n Node) error {
 	return nil
 }
 
-func checkEdges(edges []Edge) error {
+func checkEdges(edges []kogral.Edge) error {
 	for _, e := range edges {
-		if !idPattern.MatchString(e.Source) || !idPattern.MatchString(e.Target) {
+		if !kogral.ValidID(e.Source) || !kogral.ValidID(e.Target) {
 			return &UntrustedError{Msg: fmt.Sprintf("an edge %q → %q", e.Source, e.Target)}
 		}
 	}
 	return nil
 }
 
-func checkNodes(nodes []Node) error {
+func checkNodes(nodes []kogral.Node) error {
 	for _, n := range nodes {
 		if err := checkNode(n); err != nil {
 			return err
@@ -149,7 +153,7 @@ func checkNodes(nodes []Node) error {
 }
 
 // node is a single-node answer, checked.
-func node(n Node, err error) (Node, error) {
+func node(n kogral.Node, err error) (kogral.Node, error) {
 	if err != nil {
 		return n, err
 	}
@@ -157,28 +161,28 @@ func node(n Node, err error) (Node, error) {
 }
 
 // subgraph is a subgraph answer, checked.
-func subgraph(g Subgraph, err error) (Subgraph, error) {
+func subgraph(g kogral.Subgraph, err error) (kogral.Subgraph, error) {
 	if err != nil {
 		return g, err
 	}
 	if err := checkNodes(g.Nodes); err != nil {
-		return Subgraph{}, err
+		return kogral.Subgraph{}, err
 	}
 	return g, checkEdges(g.Edges)
 }
 
-func (c *Client) CreateNode(ctx context.Context, in NodeInput) (Node, error) {
-	var n Node
+func (c *Client) CreateNode(ctx context.Context, in kogral.NodeInput) (kogral.Node, error) {
+	var n kogral.Node
 	return node(n, c.do(ctx, "POST", "/nodes", in, &n))
 }
 
-func (c *Client) UpdateNode(ctx context.Context, id string, in NodeInput) (Node, error) {
-	var n Node
+func (c *Client) UpdateNode(ctx context.Context, id string, in kogral.NodeInput) (kogral.Node, error) {
+	var n kogral.Node
 	return node(n, c.do(ctx, "PUT", "/nodes/"+url.PathEscape(id), in, &n))
 }
 
-func (c *Client) GetNode(ctx context.Context, id string) (Node, error) {
-	var n Node
+func (c *Client) GetNode(ctx context.Context, id string) (kogral.Node, error) {
+	var n kogral.Node
 	return node(n, c.do(ctx, "GET", "/nodes/"+url.PathEscape(id), nil, &n))
 }
 
@@ -186,20 +190,20 @@ func (c *Client) DeleteNode(ctx context.Context, id string) error {
 	return c.do(ctx, "DELETE", "/nodes/"+url.PathEscape(id), nil, nil)
 }
 
-func (c *Client) ListNodes(ctx context.Context, f Filter) ([]Node, error) {
-	var out struct{ Nodes []Node }
+func (c *Client) ListNodes(ctx context.Context, f kogral.Filter) ([]kogral.Node, error) {
+	var out struct{ Nodes []kogral.Node }
 	if err := c.do(ctx, "GET", "/nodes?"+filterQuery(f).Encode(), nil, &out); err != nil {
 		return nil, err
 	}
 	return out.Nodes, checkNodes(out.Nodes)
 }
 
-func (c *Client) Link(ctx context.Context, e Edge) (Edge, error) {
-	var out Edge
+func (c *Client) Link(ctx context.Context, e kogral.Edge) (kogral.Edge, error) {
+	var out kogral.Edge
 	if err := c.do(ctx, "POST", "/edges", e, &out); err != nil {
 		return out, err
 	}
-	return out, checkEdges([]Edge{out})
+	return out, checkEdges([]kogral.Edge{out})
 }
 
 func (c *Client) Unlink(ctx context.Context, source, target, relation string) error {
@@ -210,8 +214,8 @@ func (c *Client) Unlink(ctx context.Context, source, target, relation string) er
 	return c.do(ctx, "DELETE", "/edges?"+q.Encode(), nil, nil)
 }
 
-func (c *Client) Edges(ctx context.Context, id string, dir EdgeDirection) ([]Edge, error) {
-	var out struct{ Edges []Edge }
+func (c *Client) Edges(ctx context.Context, id string, dir kogral.EdgeDirection) ([]kogral.Edge, error) {
+	var out struct{ Edges []kogral.Edge }
 	q := ""
 	if dir != "" {
 		q = "?" + url.Values{"direction": {string(dir)}}.Encode()
@@ -222,17 +226,17 @@ func (c *Client) Edges(ctx context.Context, id string, dir EdgeDirection) ([]Edg
 	return out.Edges, checkEdges(out.Edges)
 }
 
-func (c *Client) Blocks(ctx context.Context, id string) ([]Block, error) {
-	var out struct{ Blocks []Block }
+func (c *Client) Blocks(ctx context.Context, id string) ([]kogral.Block, error) {
+	var out struct{ Blocks []kogral.Block }
 	return out.Blocks, c.do(ctx, "GET", "/nodes/"+url.PathEscape(id)+"/blocks", nil, &out)
 }
 
-func (c *Client) AddDecision(ctx context.Context, d DecisionRecord) (Node, error) {
-	var n Node
+func (c *Client) AddDecision(ctx context.Context, d kogral.DecisionRecord) (kogral.Node, error) {
+	var n kogral.Node
 	return node(n, c.do(ctx, "POST", "/decisions", d, &n))
 }
 
-func (c *Client) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
+func (c *Client) Search(ctx context.Context, q kogral.SearchQuery) ([]kogral.Hit, error) {
 	v := filterQuery(q.Filter)
 	v.Set("q", q.Query)
 	for name, on := range map[string]bool{"semantic": q.Semantic, "placeholders": q.Placeholders, "full": q.Full} {
@@ -240,7 +244,7 @@ func (c *Client) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 			v.Set(name, "true")
 		}
 	}
-	var out struct{ Hits []Hit }
+	var out struct{ Hits []kogral.Hit }
 	if err := c.do(ctx, "GET", "/search?"+v.Encode(), nil, &out); err != nil {
 		return nil, err
 	}
@@ -252,8 +256,8 @@ func (c *Client) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 	return out.Hits, nil
 }
 
-func (c *Client) Connected(ctx context.Context, id string, depth, limit int) (Subgraph, error) {
-	var g Subgraph
+func (c *Client) Connected(ctx context.Context, id string, depth, limit int) (kogral.Subgraph, error) {
+	var g kogral.Subgraph
 	q := url.Values{"depth": {strconv.Itoa(depth)}}
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
@@ -261,18 +265,18 @@ func (c *Client) Connected(ctx context.Context, id string, depth, limit int) (Su
 	return subgraph(g, c.do(ctx, "GET", fmt.Sprintf("/nodes/%s/connected?%s", url.PathEscape(id), q.Encode()), nil, &g))
 }
 
-func (c *Client) Path(ctx context.Context, from, to string) (Subgraph, error) {
-	var g Subgraph
+func (c *Client) Path(ctx context.Context, from, to string) (kogral.Subgraph, error) {
+	var g kogral.Subgraph
 	return subgraph(g, c.do(ctx, "GET", "/path?"+url.Values{"from": {from}, "to": {to}}.Encode(), nil, &g))
 }
 
-func (c *Client) Graphs(ctx context.Context) ([]GraphInfo, error) {
-	var out struct{ Graphs []GraphInfo }
+func (c *Client) Graphs(ctx context.Context) ([]kogral.GraphInfo, error) {
+	var out struct{ Graphs []kogral.GraphInfo }
 	return out.Graphs, c.do(ctx, "GET", "/graphs", nil, &out)
 }
 
-func (c *Client) Guidelines(ctx context.Context, project string) ([]EffectiveGuideline, error) {
-	var out struct{ Guidelines []EffectiveGuideline }
+func (c *Client) Guidelines(ctx context.Context, project string) ([]kogral.EffectiveGuideline, error) {
+	var out struct{ Guidelines []kogral.EffectiveGuideline }
 	if err := c.do(ctx, "GET", "/graphs/"+url.PathEscape(project)+"/guidelines", nil, &out); err != nil {
 		return nil, err
 	}
@@ -284,12 +288,12 @@ func (c *Client) Guidelines(ctx context.Context, project string) ([]EffectiveGui
 	return out.Guidelines, nil
 }
 
-func (c *Client) Export(ctx context.Context, graph string) (Subgraph, error) {
-	var g Subgraph
+func (c *Client) Export(ctx context.Context, graph string) (kogral.Subgraph, error) {
+	var g kogral.Subgraph
 	return subgraph(g, c.do(ctx, "GET", "/export?"+url.Values{"graph": {graph}, "format": {"json"}}.Encode(), nil, &g))
 }
 
-func (c *Client) Import(ctx context.Context, g Subgraph) (ImportResult, error) {
-	var res ImportResult
+func (c *Client) Import(ctx context.Context, g kogral.Subgraph) (kogral.ImportResult, error) {
+	var res kogral.ImportResult
 	return res, c.do(ctx, "POST", "/import", g, &res)
 }

@@ -1,7 +1,8 @@
-package kogral_test
+package files_test
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,10 @@ import (
 	"time"
 
 	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/kogral/apifn"
+	"github.com/stratumiops/stratumiops/shared/kogral/client"
+	"github.com/stratumiops/stratumiops/shared/kogral/files"
+	"github.com/stratumiops/stratumiops/shared/kogral/render"
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 )
 
@@ -21,18 +26,18 @@ import (
 // out of its graph.
 func TestBatchedImportIntoTwoGraphs(t *testing.T) {
 	ctx := context.Background()
-	s := kogral.NewTestStore(t)
+	s := files.NewTestStore(t)
 	api := httptest.NewServer(httpapi.Options{MaxBody: 512 << 10}.Middleware(testAPI(s)))
 	defer api.Close()
-	c := kogral.NewClient(api.URL, "", "")
-	dir := kogral.EdgeCaseGraph(t)
-	g, _, err := kogral.ImportLogseq(dir, "one")
+	c := client.NewClient(api.URL, "", "")
+	dir := files.EdgeCaseGraph(t)
+	g, _, err := files.ImportLogseq(dir, "one")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var steps []kogral.ImportProgress
-	rep, err := kogral.ImportInBatches(ctx, c, g, kogral.ImportOptions{MaxBatchBytes: 400 << 10, MaxBatchNodes: 20, MaxBatchEdges: 15,
-		Progress: func(p kogral.ImportProgress) { steps = append(steps, p) }})
+	var steps []files.ImportProgress
+	rep, err := files.ImportInBatches(ctx, c, g, files.ImportOptions{MaxBatchBytes: 400 << 10, MaxBatchNodes: 20, MaxBatchEdges: 15,
+		Progress: func(p files.ImportProgress) { steps = append(steps, p) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,13 +62,13 @@ func TestBatchedImportIntoTwoGraphs(t *testing.T) {
 	}
 
 	// Again, into the same graph: the same nodes, their creation kept.
-	rep2, err := kogral.ImportInBatches(ctx, c, g, kogral.ImportOptions{MaxBatchBytes: 400 << 10})
+	rep2, err := files.ImportInBatches(ctx, c, g, files.ImportOptions{MaxBatchBytes: 400 << 10})
 	if err != nil || rep2.Nodes != rep.Nodes || rep2.Edges != rep.Edges {
 		t.Fatalf("second run: %+v %v", rep2, err)
 	}
 	// Into a second graph: its own nodes; the first graph keeps all of its.
-	g2, _, _ := kogral.ImportLogseq(dir, "two")
-	if _, err := kogral.ImportInBatches(ctx, s, g2, kogral.ImportOptions{}); err != nil {
+	g2, _, _ := files.ImportLogseq(dir, "two")
+	if _, err := files.ImportInBatches(ctx, s, g2, files.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	graphs, _ := s.Graphs(ctx)
@@ -97,7 +102,7 @@ func TestBatchedImportIntoTwoGraphs(t *testing.T) {
 // markdown files.
 func TestRoundTripKeepsDatesAndLeadingMarkers(t *testing.T) {
 	ctx := context.Background()
-	a, b := kogral.NewTestStore(t), kogral.NewTestStore(t)
+	a, b := files.NewTestStore(t), files.NewTestStore(t)
 	for _, content := range []string{"---\ntitle: x\n---\n- body", "-\n- second", "- ok"} {
 		if _, err := a.CreateNode(ctx, kogral.NodeInput{NodeType: "Note", Title: "T " + content[:2], Content: content, GraphID: "rt"}); err != nil {
 			t.Fatal(err)
@@ -108,10 +113,10 @@ func TestRoundTripKeepsDatesAndLeadingMarkers(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "md")
-	if err := kogral.WriteFolder(dir, kogral.MarkdownFiles(exp)); err != nil {
+	if err := files.WriteFolder(dir, render.MarkdownFiles(exp)); err != nil {
 		t.Fatal(err)
 	}
-	back, err := kogral.ReadFolder(dir)
+	back, err := files.ReadFolder(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,18 +140,18 @@ func TestRoundTripKeepsDatesAndLeadingMarkers(t *testing.T) {
 // with the words marked, and the API sends content only with full=true.
 func TestSearchQuestions(t *testing.T) {
 	ctx := context.Background()
-	s := kogral.NewTestStore(t)
+	s := files.NewTestStore(t)
 	dir := t.TempDir()
 	for rel, body := range map[string]string{
 		"pages/Templates.md":      "- Use a template to create a page with its properties filled in.\n- Templates live in the [[Template Gallery]].\n",
 		"pages/Creating pages.md": "- To create a page, type its name in the search box.\n",
 		"pages/Journal tips.md":   "- Do the journal first thing in the morning; it is how I start.\n",
 	} {
-		if err := kogral.WriteFile(filepath.Join(dir, filepath.FromSlash(rel)), []byte(body)); err != nil {
+		if err := files.WriteFile(filepath.Join(dir, filepath.FromSlash(rel)), []byte(body)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	g, _, err := kogral.ImportLogseq(dir, "help")
+	g, _, err := files.ImportLogseq(dir, "help")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,11 +179,16 @@ func TestSearchQuestions(t *testing.T) {
 	}
 	api := httptest.NewServer(testAPI(s))
 	defer api.Close()
-	c := kogral.NewClient(api.URL, "", "")
+	c := client.NewClient(api.URL, "", "")
 	for _, full := range []bool{false, true} {
 		hits, err := c.Search(ctx, kogral.SearchQuery{Query: "template", Full: full})
 		if err != nil || len(hits) == 0 || (hits[0].Node.Content != "") != full || hits[0].Snippet == "" {
 			t.Fatalf("full=%v: %+v %v", full, hits, err)
 		}
 	}
+}
+
+// testAPI is kogral-api over b, without authentication.
+func testAPI(b kogral.Backend) http.Handler {
+	return httpapi.Spec[*apifn.API]{Ops: apifn.APISpec.Ops}.Handler(apifn.New(b, nil, nil))
 }

@@ -1,28 +1,31 @@
-package kogral
+package files
 
 import (
 	"sort"
 	"strings"
+
+	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/kogral/logseq"
 )
 
 // node is a page as a node: a file's page with its properties as metadata
 // (links written as plain names), or an empty placeholder for a page only
 // linked to. A page that fails a node's checks even so is a warning and is
 // left out (false).
-func (im *logseqImport) node(e *pageEntry) (Node, bool) {
+func (im *logseqImport) node(e *pageEntry) (kogral.Node, bool) {
 	f := e.file
 	if f == nil {
 		meta := map[string]any{"source": "logseq", "placeholder": true}
 		if cut := strings.LastIndex(e.name, "/"); cut > 0 {
 			meta["namespace"] = e.name[:cut]
 		}
-		return Node{ID: e.id, NodeType: "Note", Title: cutTitle(e.name), Content: "", GraphID: im.graph, Metadata: meta, Tags: []string{}}, true
+		return kogral.Node{ID: e.id, NodeType: "Note", Title: cutTitle(e.name), Content: "", GraphID: im.graph, Metadata: meta, Tags: []string{}}, true
 	}
-	in := NodeInput{ID: e.id, NodeType: "Note", Title: e.name, Content: f.content, GraphID: im.graph,
+	in := kogral.NodeInput{ID: e.id, NodeType: "Note", Title: e.name, Content: f.content, GraphID: im.graph,
 		Metadata: map[string]any{"source": "logseq", "file": f.rel}}
-	if len(in.Title) > MaxTitleBytes {
+	if len(in.Title) > kogral.MaxTitleBytes {
 		in.Title = cutTitle(in.Title)
-		im.warn(f.rel, f.page.propLine["title"], "the title is %d bytes, over %d: cut (links still reach the page by its whole name)", len(e.name), MaxTitleBytes)
+		im.warn(f.rel, f.page.PropLine["title"], "the title is %d bytes, over %d: cut (links still reach the page by its whole name)", len(e.name), kogral.MaxTitleBytes)
 	}
 	if f.format == "org" {
 		in.Metadata["format"] = "org"
@@ -33,16 +36,16 @@ func (im *logseqImport) node(e *pageEntry) (Node, bool) {
 	} else if cut := strings.LastIndex(e.name, "/"); cut > 0 {
 		in.Metadata["namespace"] = e.name[:cut]
 	}
-	if t := f.page.props["type"]; t != "" {
-		if nt, err := NodeType(plainValue(t)); err == nil {
+	if t := f.page.Props["type"]; t != "" {
+		if nt, err := kogral.NodeType(logseq.PlainValue(t)); err == nil {
 			in.NodeType = nt
 		} else {
-			im.warn(f.rel, f.page.propLine["type"], "type:: %s is not a node type: imported as %s", t, in.NodeType)
+			im.warn(f.rel, f.page.PropLine["type"], "type:: %s is not a node type: imported as %s", t, in.NodeType)
 		}
 	}
-	for k, v := range f.page.props {
+	for k, v := range f.page.Props {
 		if k != "tags" && k != "type" && k != "title" && k != "alias" {
-			in.Metadata[k] = plainValue(v)
+			in.Metadata[k] = logseq.PlainValue(v)
 		}
 	}
 	var aliases []any
@@ -57,7 +60,7 @@ func (im *logseqImport) node(e *pageEntry) (Node, bool) {
 	}
 	in.Tags = im.pageTags(f)
 	var tasks []any
-	walkBlocks(f.page.blocks, func(b Block) {
+	logseq.Walk(f.page.Blocks, func(b logseq.Block) {
 		if b.TaskStatus != "" {
 			tasks = append(tasks, b.TaskStatus)
 		}
@@ -67,9 +70,9 @@ func (im *logseqImport) node(e *pageEntry) (Node, bool) {
 	}
 	if err := in.Check(); err != nil {
 		im.warn(f.rel, 1, "skipped: %v", err)
-		return Node{}, false
+		return kogral.Node{}, false
 	}
-	return Node{ID: in.ID, NodeType: in.NodeType, Title: in.Title, Content: in.Content, Metadata: in.Metadata, Tags: in.Tags, GraphID: in.GraphID}, true
+	return kogral.Node{ID: in.ID, NodeType: in.NodeType, Title: in.Title, Content: in.Content, Metadata: in.Metadata, Tags: in.Tags, GraphID: in.GraphID}, true
 }
 
 // pageTags are a page's tags (tags:: and its blocks' #tags) in lower case,
@@ -81,10 +84,10 @@ func (im *logseqImport) pageTags(f *logseqFile) []string {
 		line int
 	}
 	var all []tagAt
-	for _, t := range listValues(f.page.props["tags"]) {
-		all = append(all, tagAt{strings.ToLower(t), f.page.propLine["tags"]})
+	for _, t := range logseq.ListValues(f.page.Props["tags"]) {
+		all = append(all, tagAt{strings.ToLower(t), f.page.PropLine["tags"]})
 	}
-	walkBlocks(f.page.blocks, func(b Block) {
+	logseq.Walk(f.page.Blocks, func(b logseq.Block) {
 		for _, t := range b.Tags {
 			all = append(all, tagAt{t, b.Line})
 		}
@@ -94,10 +97,10 @@ func (im *logseqImport) pageTags(f *logseqFile) []string {
 	for _, t := range all {
 		switch {
 		case seen[t.tag]:
-		case len(t.tag) > MaxTagBytes:
-			im.warn(f.rel, t.line, "tag %q is %d bytes, over %d: not kept as a tag (the page is still linked)", t.tag, len(t.tag), MaxTagBytes)
-		case len(out) == MaxTags:
-			im.warn(f.rel, t.line, "tag %q is past the %d tags a node holds: not kept as a tag (the page is still linked)", t.tag, MaxTags)
+		case len(t.tag) > kogral.MaxTagBytes:
+			im.warn(f.rel, t.line, "tag %q is %d bytes, over %d: not kept as a tag (the page is still linked)", t.tag, len(t.tag), kogral.MaxTagBytes)
+		case len(out) == kogral.MaxTags:
+			im.warn(f.rel, t.line, "tag %q is past the %d tags a node holds: not kept as a tag (the page is still linked)", t.tag, kogral.MaxTags)
 		default:
 			out = append(out, t.tag)
 		}

@@ -1,4 +1,4 @@
-package kogral
+package files
 
 import (
 	"encoding/json"
@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/kogral/logseq"
 )
 
 // edgeCaseGraph copies testdata/logseq (hand-written: every construct) to
@@ -33,7 +36,7 @@ func edgeCaseGraph(t testing.TB) string {
 		t.Fatal(err)
 	}
 	var big strings.Builder
-	for i := 0; big.Len() <= MaxContentBytes+1000; i++ {
+	for i := 0; big.Len() <= kogral.MaxContentBytes+1000; i++ {
 		fmt.Fprintf(&big, "- line %d of a very long page that links [[Big Target %d]]\n", i, i%3)
 	}
 	var tags strings.Builder
@@ -76,7 +79,7 @@ func TestLogseqConstructs(t *testing.T) {
 	if a, b := mustJSON(t, g, warnings), mustJSON(t, again, warnings2); a != b {
 		t.Fatal("two imports of one folder differ")
 	}
-	byID, byTitle := map[string]Node{}, map[string]Node{}
+	byID, byTitle := map[string]kogral.Node{}, map[string]kogral.Node{}
 	for _, n := range g.Nodes {
 		if _, dup := byID[n.ID]; dup {
 			t.Fatalf("id %s twice", n.ID)
@@ -116,7 +119,7 @@ func TestLogseqConstructs(t *testing.T) {
 	}
 	wantEdges("a link next to code", "empty-ref > real")
 	// Text under top-level headings, with their indented lists.
-	blocks := outlineOf(byTitle["Heading Page"])
+	_, blocks := logseq.ParsePage([]byte(byTitle["Heading Page"].Content))
 	if len(blocks) != 2 || len(blocks[0].Children) != 2 || blocks[0].Children[0].References[0] != "Heading Child" ||
 		!strings.Contains(blocks[1].Content, "plain paragraph") {
 		t.Errorf("heading page blocks: %+v", blocks)
@@ -162,17 +165,17 @@ func TestLogseqConstructs(t *testing.T) {
 		t.Errorf("namespace root: %+v", p)
 	}
 	// Over the limits: imported, cut, each with its file:line and reason.
-	if n := byTitle["Big"]; len(n.Content) > MaxContentBytes || len(n.Content) < MaxContentBytes-200 {
+	if n := byTitle["Big"]; len(n.Content) > kogral.MaxContentBytes || len(n.Content) < kogral.MaxContentBytes-200 {
 		t.Errorf("big page: %d bytes", len(n.Content))
 	}
-	if n := byTitle["Tags"]; len(n.Tags) != MaxTags {
+	if n := byTitle["Tags"]; len(n.Tags) != kogral.MaxTags {
 		t.Errorf("tags page: %d tags", len(n.Tags))
 	}
-	if n := byID["brain."+slugN(strings.Repeat("Long title ", 40), 200)]; len(n.Title) > MaxTitleBytes || n.Title == "" {
+	if n := byID["brain."+kogral.SlugN(strings.Repeat("Long title ", 40), 200)]; len(n.Title) > kogral.MaxTitleBytes || n.Title == "" {
 		// the slug is cut to fit the id, so look the page up by its file
 		found := false
 		for _, m := range g.Nodes {
-			if m.Metadata["file"] == "pages/Long.md" && len(m.Title) <= MaxTitleBytes && strings.HasPrefix(m.Title, "Long title") {
+			if m.Metadata["file"] == "pages/Long.md" && len(m.Title) <= kogral.MaxTitleBytes && strings.HasPrefix(m.Title, "Long title") {
 				found = true
 			}
 		}
@@ -246,7 +249,7 @@ func writeRealisticGraph(t testing.TB, dir string, pages, journals int) int {
 			if to != i {
 				links[[2]int{i, to}] = true
 			}
-			fmt.Fprintf(&b, "- %s block %d of %s mentions [[%s]] #topic%d\n  id:: %s\n", TaskStates[(i+j)%len(TaskStates)], j, title(i), title(to), j, uuid(i*4+j))
+			fmt.Fprintf(&b, "- %s block %d of %s mentions [[%s]] #topic%d\n  id:: %s\n", logseq.TaskStates[(i+j)%len(logseq.TaskStates)], j, title(i), title(to), j, uuid(i*4+j))
 			fmt.Fprintf(&b, "  - see ((%s)) and `[[not a link %d]]`\n", uuid(rng.IntN(pages)*4), i)
 			fmt.Fprintf(&b, "  - ```go\n    m := x[[%d]]\n    ```\n", j)
 		}

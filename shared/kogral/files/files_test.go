@@ -1,4 +1,4 @@
-package kogral
+package files
 
 import (
 	"errors"
@@ -7,12 +7,16 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/kogral/logseq"
+	"github.com/stratumiops/stratumiops/shared/kogral/render"
 )
 
 func TestFileRoundTrip(t *testing.T) {
-	n := Node{ID: "use-surrealdb", NodeType: "Decision", Title: "Use SurrealDB", GraphID: "web", Tags: []string{"storage"},
+	n := kogral.Node{ID: "use-surrealdb", NodeType: "Decision", Title: "Use SurrealDB", GraphID: "web", Tags: []string{"storage"},
 		Content: "# Use SurrealDB\n\n- a list\n  - nested\n\n---\n\nafter a rule", Metadata: map[string]any{"status": "Accepted"}}
-	src := RenderFile(n, []Edge{{Source: n.ID, Target: "caching", Relation: "DependsOn", Weight: 0.5}})
+	src := render.RenderFile(n, []kogral.Edge{{Source: n.ID, Target: "caching", Relation: "DependsOn", Weight: 0.5}})
 	in, edges, err := ParseFile("decisions/use-surrealdb.md", src)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, src)
@@ -63,7 +67,7 @@ func TestLogseqImport(t *testing.T) {
 	if err != nil || len(warnings) != 0 {
 		t.Fatal(err, warnings)
 	}
-	byID := map[string]Node{}
+	byID := map[string]kogral.Node{}
 	for _, n := range g.Nodes {
 		byID[n.ID] = n
 	}
@@ -108,7 +112,7 @@ func TestLogseqBlocks(t *testing.T) {
 		"- WAITING on {{embed [[Legal]]}}\n" +
 		"- CANCELLED old idea\n" +
 		"- {{embed ((6571F2A0-1111-4C3A-9D1E-AAAAAAAAAAAA))}}\n"
-	props, blocks := ParseLogseqPage([]byte(src))
+	props, blocks := logseq.ParsePage([]byte(src))
 	if props["title"] != "Sprint" || props["owner"] != "[[Ana]]" {
 		t.Fatalf("page properties: %v", props)
 	}
@@ -126,13 +130,13 @@ func TestLogseqBlocks(t *testing.T) {
 		t.Fatalf("nesting: %+v", first.Children)
 	}
 	var states []string
-	walkBlocks(blocks, func(b Block) {
+	logseq.Walk(blocks, func(b kogral.Block) {
 		if b.TaskStatus != "" {
 			states = append(states, b.TaskStatus)
 		}
 	})
 	slices.Sort(states)
-	want := slices.Clone(TaskStates)
+	want := slices.Clone(logseq.TaskStates)
 	slices.Sort(want)
 	if !slices.Equal(states, want) {
 		t.Fatalf("task markers %v, want %v", states, want)
@@ -141,7 +145,7 @@ func TestLogseqBlocks(t *testing.T) {
 		!slices.Equal(blocks[3].References, []string{"Legal"}) || !slices.Equal(blocks[5].References, []string{"((6571f2a0-1111-4c3a-9d1e-aaaaaaaaaaaa))"}) {
 		t.Fatalf("references, properties or embeds: %+v", blocks[1:])
 	}
-	if b, ok := FindBlock(blocks, "1.1.1"); !ok || b.Content != "DONE outline" {
+	if b, ok := logseq.FindBlock(blocks, "1.1.1"); !ok || b.Content != "DONE outline" {
 		t.Fatalf("FindBlock: %+v %v", b, ok)
 	}
 }
@@ -176,12 +180,12 @@ func TestLogseqBlockReferences(t *testing.T) {
 // and come back from it; an alternative without a title is refused.
 func TestDecisionFrontmatter(t *testing.T) {
 	meta := map[string]any{"status": "accepted", "related_decisions": []string{"use-nats"},
-		"alternatives": []Alternative{{Title: "Kafka", Pros: []string{"mature"}, Cons: []string{"heavy", "JVM"}, WhyNotChosen: "too much to run"}}}
-	in := NodeInput{ID: "use-surrealdb", NodeType: "Decision", Title: "Use SurrealDB", Metadata: meta, Content: "# Use SurrealDB"}
+		"alternatives": []kogral.Alternative{{Title: "Kafka", Pros: []string{"mature"}, Cons: []string{"heavy", "JVM"}, WhyNotChosen: "too much to run"}}}
+	in := kogral.NodeInput{ID: "use-surrealdb", NodeType: "Decision", Title: "Use SurrealDB", Metadata: meta, Content: "# Use SurrealDB"}
 	if err := in.Check(); err != nil {
 		t.Fatal(err)
 	}
-	src := RenderFile(Node{ID: in.ID, NodeType: in.NodeType, Title: in.Title, Metadata: in.Metadata, Content: in.Content, Tags: in.Tags, GraphID: in.GraphID}, nil)
+	src := render.RenderFile(kogral.Node{ID: in.ID, NodeType: in.NodeType, Title: in.Title, Metadata: in.Metadata, Content: in.Content, Tags: in.Tags, GraphID: in.GraphID}, nil)
 	for _, want := range []string{"\nalternatives:\n  - title: Kafka\n", "why_not_chosen: too much to run", "\nrelated_decisions:\n  - use-nats\n"} {
 		if !strings.Contains(string(src), want) {
 			t.Fatalf("header lacks %q:\n%s", want, src)
@@ -194,12 +198,12 @@ func TestDecisionFrontmatter(t *testing.T) {
 	if ContentHash(back, nil) != ContentHash(in, nil) || back.Metadata["status"] != "Accepted" {
 		t.Fatalf("round trip: %+v\n%+v", back.Metadata, in.Metadata)
 	}
-	bad := NodeInput{NodeType: "Decision", Title: "x", Metadata: map[string]any{"alternatives": []any{map[string]any{"pros": []any{"y"}}}}}
-	var ie *InputError
+	bad := kogral.NodeInput{NodeType: "Decision", Title: "x", Metadata: map[string]any{"alternatives": []any{map[string]any{"pros": []any{"y"}}}}}
+	var ie *kogral.InputError
 	if err := bad.Check(); !errors.As(err, &ie) || ie.Msg != "alternatives[0]: title required" {
 		t.Fatalf("alternative without a title: %v", err)
 	}
-	adr := ADR{Status: "Accepted", Alternatives: []Alternative{{Title: "Kafka", Pros: []string{"mature"}, WhyNotChosen: "heavy"}},
+	adr := kogral.ADR{Status: "Accepted", Alternatives: []kogral.Alternative{{Title: "Kafka", Pros: []string{"mature"}, WhyNotChosen: "heavy"}},
 		RelatedDecisions: []string{"use-nats"}}
 	if md := adr.Markdown("T"); !strings.Contains(md, "## Alternatives\n\n### Kafka\n\n- Pro: mature\n\nNot chosen: heavy\n") ||
 		!strings.Contains(md, "## Related decisions\n\n- [[use-nats]]\n") {
@@ -217,8 +221,8 @@ func contains(list []string, s string) bool {
 }
 
 func TestDOT(t *testing.T) {
-	dot := DOT(Subgraph{Nodes: []Node{{ID: "a", Title: `say "hi"`, NodeType: "Note"}, {ID: "b", Title: "B", NodeType: "Decision"}},
-		Edges: []Edge{{Source: "a", Target: "b", Relation: "DependsOn", Weight: 2}}})
+	dot := render.DOT(kogral.Subgraph{Nodes: []kogral.Node{{ID: "a", Title: `say "hi"`, NodeType: "Note"}, {ID: "b", Title: "B", NodeType: "Decision"}},
+		Edges: []kogral.Edge{{Source: "a", Target: "b", Relation: "DependsOn", Weight: 2}}})
 	for _, want := range []string{"digraph kogral {", `"a" [label="say \"hi\"", shape=note];`, `"a" -> "b" [label="DependsOn", weight=2];`} {
 		if !strings.Contains(dot, want) {
 			t.Errorf("DOT lacks %s:\n%s", want, dot)
@@ -232,7 +236,7 @@ func FuzzParseFile(f *testing.F) {
 	f.Add([]byte("- [[a]] #b\n  - c:: d"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		_, _, _ = ParseFile("f.md", src)
-		_, _ = ParseLogseqPage(src)
-		_, _ = ParseLogseqOrg(src)
+		_, _ = logseq.ParsePage(src)
+		_, _ = logseq.ParseOrgPage(src)
 	})
 }

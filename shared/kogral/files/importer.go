@@ -1,4 +1,4 @@
-package kogral
+package files
 
 import (
 	"context"
@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/stratumiops/stratumiops/shared/kogral"
 )
 
 // ---- batched import -------------------------------------------------------------
 //
-// A graph goes to a Backend (kogral-api through the Client, or the Store)
+// A graph goes to a kogral.Backend (kogral-api through the Client, or the kogral.Store)
 // in batches under the API's body limit: nodes first, then the edges among
 // them. Each batch is an upsert, so an import run again after a failure
 // writes the same nodes and edges and continues where it stopped. A batch
@@ -34,7 +36,7 @@ type ImportProgress struct {
 
 // ImportReport is what a batched import stored and what it left out.
 type ImportReport struct {
-	ImportResult
+	kogral.ImportResult
 	Skipped []Warning `json:"skipped"` // refused nodes (file or id) and edges, with the reason
 	Graphs  []string  `json:"graphs"`  // the graphs written to
 }
@@ -59,7 +61,7 @@ func (o ImportOptions) withDefaults() ImportOptions {
 }
 
 type batchImport struct {
-	b    Backend
+	b    kogral.Backend
 	opt  ImportOptions
 	rep  ImportReport
 	prog ImportProgress
@@ -69,9 +71,9 @@ type batchImport struct {
 // ImportInBatches imports g into b in batches, reporting progress after
 // each. It returns what was stored; an error leaves what was stored before
 // it in place, and the same import run again completes it.
-func ImportInBatches(ctx context.Context, b Backend, g Subgraph, opt ImportOptions) (ImportReport, error) {
+func ImportInBatches(ctx context.Context, b kogral.Backend, g kogral.Subgraph, opt ImportOptions) (ImportReport, error) {
 	im := &batchImport{b: b, opt: opt.withDefaults(), left: map[string]bool{},
-		rep:  ImportReport{ImportResult: ImportResult{Conflicts: []string{}}, Skipped: []Warning{}, Graphs: []string{}},
+		rep:  ImportReport{ImportResult: kogral.ImportResult{Conflicts: []string{}}, Skipped: []Warning{}, Graphs: []string{}},
 		prog: ImportProgress{TotalNodes: len(g.Nodes), TotalEdges: len(g.Edges)}}
 	for _, n := range g.Nodes {
 		gid := n.GraphID
@@ -99,7 +101,7 @@ func ImportInBatches(ctx context.Context, b Backend, g Subgraph, opt ImportOptio
 		}
 		start = end
 	}
-	var edges []Edge
+	var edges []kogral.Edge
 	for _, e := range g.Edges {
 		if im.left[e.Source] || im.left[e.Target] {
 			im.prog.TotalEdges--
@@ -116,8 +118,8 @@ func ImportInBatches(ctx context.Context, b Backend, g Subgraph, opt ImportOptio
 }
 
 // nodes sends one batch of nodes, split when refused.
-func (im *batchImport) nodes(ctx context.Context, batch []Node) error {
-	res, err := im.send(ctx, Subgraph{Nodes: batch})
+func (im *batchImport) nodes(ctx context.Context, batch []kogral.Node) error {
+	res, err := im.send(ctx, kogral.Subgraph{Nodes: batch})
 	if refused(err) && len(batch) > 1 {
 		half := len(batch) / 2
 		if err := im.nodes(ctx, batch[:half]); err != nil {
@@ -151,8 +153,8 @@ func (im *batchImport) nodes(ctx context.Context, batch []Node) error {
 }
 
 // edges sends one batch of edges, split when refused.
-func (im *batchImport) edges(ctx context.Context, batch []Edge) error {
-	res, err := im.send(ctx, Subgraph{Edges: batch})
+func (im *batchImport) edges(ctx context.Context, batch []kogral.Edge) error {
+	res, err := im.send(ctx, kogral.Subgraph{Edges: batch})
 	if refused(err) && len(batch) > 1 {
 		half := len(batch) / 2
 		if err := im.edges(ctx, batch[:half]); err != nil {
@@ -175,29 +177,29 @@ func (im *batchImport) edges(ctx context.Context, batch []Edge) error {
 // send imports one batch, trying again after a failure that is not the
 // batch's fault (the import is an upsert: a batch written twice is written
 // once).
-func (im *batchImport) send(ctx context.Context, g Subgraph) (ImportResult, error) {
+func (im *batchImport) send(ctx context.Context, g kogral.Subgraph) (kogral.ImportResult, error) {
 	var err error
 	for try := 0; try < im.opt.Retries; try++ {
 		if try > 0 {
 			select {
 			case <-ctx.Done():
-				return ImportResult{}, ctx.Err()
+				return kogral.ImportResult{}, ctx.Err()
 			case <-time.After(time.Duration(200<<try) * time.Millisecond):
 			}
 		}
-		var res ImportResult
+		var res kogral.ImportResult
 		if res, err = im.b.Import(ctx, g); err == nil || refused(err) {
 			return res, err
 		}
 	}
-	return ImportResult{}, err
+	return kogral.ImportResult{}, err
 }
 
 // refused is an error about the batch itself: invalid, too large, or an
 // edge to a node that is not there.
 func refused(err error) bool {
-	var in *InputError
-	var nf *NotFoundError
+	var in *kogral.InputError
+	var nf *kogral.NotFoundError
 	var pe *ParseError
 	return errors.As(err, &in) || errors.As(err, &nf) || errors.As(err, &pe)
 }

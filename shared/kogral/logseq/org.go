@@ -1,17 +1,17 @@
-package kogral
+package logseq
 
 import (
 	"strings"
 )
 
-// parseOrgPage reads a Logseq org page: #+key: value page properties (and
+// ParseOrg reads a Logseq org page: #+key: value page properties (and
 // a :PROPERTIES: drawer before the first headline), "*"-headlines as blocks
 // nested by their stars, :PROPERTIES: drawers as block properties (:id: is
 // the block's uuid), headline :tags:, #+BEGIN_SRC/EXAMPLE blocks and
 // ~code~ or =verbatim= spans as code. Text before the first headline is a
 // block of its own.
-func parseOrgPage(src []byte) parsedPage {
-	p := parsedPage{props: map[string]string{}, propLine: map[string]int{}}
+func ParseOrg(src []byte) Page {
+	p := Page{Props: map[string]string{}, PropLine: map[string]int{}}
 	lines := splitLines(src)
 	var o outline
 	var cur *draft
@@ -73,7 +73,7 @@ func parseOrgPage(src []byte) parsedPage {
 			block = strings.Fields(lower[len("#+begin_"):])[0]
 		}
 	}
-	p.blocks = finishOutline(&p, o.top, orgLinkable)
+	p.Blocks = finishOutline(&p, o.top, orgLinkable)
 	return p
 }
 

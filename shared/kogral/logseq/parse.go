@@ -1,4 +1,7 @@
-package kogral
+// Package logseq reads Logseq pages (markdown and org) into their page
+// properties and their outline of blocks. It depends on nothing else of
+// Kogral, so the store (a node's blocks) and the importer share it.
+package logseq
 
 import (
 	"fmt"
@@ -60,42 +63,32 @@ type Block struct {
 	Line       int               `json:"line"`
 }
 
-// parsedPage is one page as read: its page properties (values as written,
+// Page is one page as read: its page properties (values as written,
 // keys in lower case, with the line each is on) and its outline.
-type parsedPage struct {
-	props    map[string]string
-	propLine map[string]int
-	blocks   []Block
+type Page struct {
+	Props    map[string]string
+	PropLine map[string]int
+	Blocks   []Block
 }
 
-func (p *parsedPage) setProp(key, value string, line int) {
+func (p *Page) setProp(key, value string, line int) {
 	key = strings.ToLower(key)
-	if _, dup := p.props[key]; !dup {
-		p.props[key], p.propLine[key] = strings.TrimSpace(value), line
+	if _, dup := p.Props[key]; !dup {
+		p.Props[key], p.PropLine[key] = strings.TrimSpace(value), line
 	}
 }
 
-// ParseLogseqPage reads a Logseq markdown page: its page properties and its
+// ParsePage reads a Logseq markdown page: its page properties and its
 // outline of blocks.
-func ParseLogseqPage(src []byte) (map[string]string, []Block) {
-	p := parseMarkdownPage(src)
-	return p.props, p.blocks
+func ParsePage(src []byte) (map[string]string, []Block) {
+	p := ParseMarkdown(src)
+	return p.Props, p.Blocks
 }
 
-// ParseLogseqOrg reads a Logseq org page the same way.
-func ParseLogseqOrg(src []byte) (map[string]string, []Block) {
-	p := parseOrgPage(src)
-	return p.props, p.blocks
-}
-
-// outlineOf is a node's outline, read in the format of the file it came from.
-func outlineOf(n Node) []Block {
-	if f, _ := n.Metadata["file"].(string); strings.HasSuffix(strings.ToLower(f), ".org") {
-		_, b := ParseLogseqOrg([]byte(n.Content))
-		return b
-	}
-	_, b := ParseLogseqPage([]byte(n.Content))
-	return b
+// ParseOrgPage reads a Logseq org page the same way.
+func ParseOrgPage(src []byte) (map[string]string, []Block) {
+	p := ParseOrg(src)
+	return p.Props, p.Blocks
 }
 
 func splitLines(src []byte) []string {
@@ -108,7 +101,7 @@ func splitLines(src []byte) []string {
 
 // frontmatterProps reads a leading YAML block (--- … ---) into page
 // properties and returns the index of the line after it (0 when none).
-func frontmatterProps(lines []string, p *parsedPage) int {
+func frontmatterProps(lines []string, p *Page) int {
 	if len(lines) == 0 || strings.TrimSpace(lines[0]) != "---" {
 		return 0
 	}
@@ -268,9 +261,9 @@ func closesFence(text, fence string) bool {
 	return strings.HasPrefix(t, fence) && strings.Trim(t, fence[:1]) == ""
 }
 
-// parseMarkdownPage reads a markdown page line by line.
-func parseMarkdownPage(src []byte) parsedPage {
-	p := parsedPage{props: map[string]string{}, propLine: map[string]int{}}
+// ParseMarkdown reads a markdown page line by line.
+func ParseMarkdown(src []byte) Page {
+	p := Page{Props: map[string]string{}, PropLine: map[string]int{}}
 	lines := splitLines(src)
 	i := frontmatterProps(lines, &p)
 	for ; i < len(lines); i++ {
@@ -334,15 +327,15 @@ func parseMarkdownPage(src []byte) parsedPage {
 			fence, inFence = f, d
 		}
 	}
-	p.blocks = finishOutline(&p, o.top, markdownLinkable)
+	p.Blocks = finishOutline(&p, o.top, markdownLinkable)
 	return p
 }
 
 // finishOutline turns drafts into blocks numbered by position. A first
 // block of properties only holds the page's properties (Logseq writes them
 // so) when the page has none before it.
-func finishOutline(p *parsedPage, top []*draft, linkable func(*draft) string) []Block {
-	if len(top) > 0 && len(p.props) == 0 && len(top[0].props) > 0 && len(top[0].children) == 0 && strings.TrimSpace(strings.Join(top[0].lines, "")) == "" {
+func finishOutline(p *Page, top []*draft, linkable func(*draft) string) []Block {
+	if len(top) > 0 && len(p.Props) == 0 && len(top[0].props) > 0 && len(top[0].children) == 0 && strings.TrimSpace(strings.Join(top[0].lines, "")) == "" {
 		for k, v := range top[0].props {
 			p.setProp(k, v, top[0].line)
 		}
@@ -376,9 +369,9 @@ func finishDrafts(ds []*draft, prefix string, linkable func(*draft) string) []Bl
 				propText.WriteString(v + "\n")
 			}
 		}
-		b.References = append(references(text), references(propText.String())...)
-		b.Tags = append(tagsIn(text), d.orgTags...)
-		b.Tags = append(b.Tags, listValues(d.props["tags"])...)
+		b.References = append(References(text), References(propText.String())...)
+		b.Tags = append(Tags(text), d.orgTags...)
+		b.Tags = append(b.Tags, ListValues(d.props["tags"])...)
 		for i, t := range b.Tags {
 			b.Tags[i] = strings.ToLower(t)
 		}
@@ -449,9 +442,9 @@ func closingRun(s string, from, n int) int {
 	return -1
 }
 
-// references lists the pages ([[name]], [[target][label]] in org) and the
+// References lists the pages ([[name]], [[target][label]] in org) and the
 // blocks (((uuid))) s refers to.
-func references(s string) []string {
+func References(s string) []string {
 	out := []string{}
 	for _, m := range orgLink.FindAllStringSubmatch(s, -1) {
 		if t := strings.TrimSpace(m[1]); t != "" && !strings.Contains(t, ":") {
@@ -472,7 +465,8 @@ func references(s string) []string {
 	return out
 }
 
-func tagsIn(s string) []string {
+// Tags lists the #tags and #[[tags]] of s.
+func Tags(s string) []string {
 	out := []string{}
 	for _, m := range hashTag.FindAllStringSubmatch(s, -1) {
 		t := m[1]
@@ -486,9 +480,9 @@ func tagsIn(s string) []string {
 	return out
 }
 
-// listValues reads a property of page names (tags::, alias::): comma
+// ListValues reads a property of page names (tags::, alias::): comma
 // separated, each maybe written [[name]] or #name.
-func listValues(v string) []string {
+func ListValues(v string) []string {
 	var out []string
 	for _, part := range strings.Split(v, ",") {
 		part = strings.TrimSpace(part)
@@ -501,15 +495,16 @@ func listValues(v string) []string {
 	return out
 }
 
-// plainValue is a property value as text: [[name]] written name.
-func plainValue(v string) string {
+// PlainValue is a property value as text: [[name]] written name.
+func PlainValue(v string) string {
 	return strings.TrimSpace(wikiLink.ReplaceAllString(v, "$1"))
 }
 
-func walkBlocks(bs []Block, f func(Block)) {
+// Walk calls f on each block of an outline, depth first.
+func Walk(bs []Block, f func(Block)) {
 	for _, b := range bs {
 		f(b)
-		walkBlocks(b.Children, f)
+		Walk(b.Children, f)
 	}
 }
 

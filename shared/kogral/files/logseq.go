@@ -1,4 +1,4 @@
-package kogral
+package files
 
 import (
 	"crypto/sha256"
@@ -15,6 +15,9 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/kogral/logseq"
 )
 
 // ---- Logseq import ------------------------------------------------------------
@@ -47,7 +50,7 @@ type logseqFile struct {
 	rel, format string
 	journal     string // the day (2006-01-02) of a journal
 	content     string
-	page        parsedPage
+	page        logseq.Page
 	name        string // the page's name
 	key         string
 }
@@ -70,7 +73,7 @@ type logseqImport struct {
 	order     []*pageEntry      // as first seen
 	alias     map[string]string // alias key → page key
 	blockPage map[string]*logseqFile
-	edges     map[edgeKey]*Edge
+	edges     map[edgeKey]*kogral.Edge
 	warnings  []Warning
 }
 
@@ -87,26 +90,26 @@ func (im *logseqImport) warn(file string, line int, format string, args ...any) 
 // has none, so no link is lost. What the import cannot take as it is (a
 // page over a node's limits, a reference to no block, a file that is not
 // a page) is a warning naming its file and line; the rest is imported.
-func ImportLogseq(dir, graph string) (Subgraph, []Warning, error) {
+func ImportLogseq(dir, graph string) (kogral.Subgraph, []Warning, error) {
 	if graph == "" {
 		graph = "default"
 	}
-	if !graphPattern.MatchString(graph) {
-		return Subgraph{}, nil, invalid("graph %q: want lower-case letters, digits, '.', '_' or '-'", graph)
+	if !kogral.ValidGraph(graph) {
+		return kogral.Subgraph{}, nil, invalid("graph %q: want lower-case letters, digits, '.', '_' or '-'", graph)
 	}
 	im := &logseqImport{graph: graph, pages: map[string]*pageEntry{}, alias: map[string]string{},
-		blockPage: map[string]*logseqFile{}, edges: map[edgeKey]*Edge{}}
+		blockPage: map[string]*logseqFile{}, edges: map[edgeKey]*kogral.Edge{}}
 	paths, err := im.list(dir)
 	if err != nil {
-		return Subgraph{}, nil, err
+		return kogral.Subgraph{}, nil, err
 	}
 	if len(paths) == 0 {
-		return Subgraph{}, nil, invalid("%s: no pages/ or journals/ with .md or .org files: not a Logseq graph", dir)
+		return kogral.Subgraph{}, nil, invalid("%s: no pages/ or journals/ with .md or .org files: not a Logseq graph", dir)
 	}
 	for _, rel := range paths {
 		src, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
 		if err != nil {
-			return Subgraph{}, nil, fmt.Errorf("logseq import: %w", err)
+			return kogral.Subgraph{}, nil, fmt.Errorf("logseq import: %w", err)
 		}
 		im.read(rel, src)
 	}
@@ -165,10 +168,10 @@ func (im *logseqImport) read(rel string, src []byte) {
 		im.warn(rel, 1, "not valid UTF-8: the invalid bytes are replaced by U+FFFD")
 	}
 	content := strings.TrimRight(string(src), "\n")
-	if len(content) > MaxContentBytes {
-		cut := strings.LastIndexByte(content[:MaxContentBytes], '\n')
+	if len(content) > kogral.MaxContentBytes {
+		cut := strings.LastIndexByte(content[:kogral.MaxContentBytes], '\n')
 		if cut <= 0 {
-			for cut = MaxContentBytes; !utf8.RuneStart(content[cut]); cut-- {
+			for cut = kogral.MaxContentBytes; !utf8.RuneStart(content[cut]); cut-- {
 			}
 		}
 		im.warn(rel, strings.Count(content[:cut], "\n")+2, "the page is %d bytes, over the 1 MiB a node holds: cut before this line", len(content))
@@ -176,9 +179,9 @@ func (im *logseqImport) read(rel string, src []byte) {
 	}
 	f.content = content
 	if f.format == "org" {
-		f.page = parseOrgPage([]byte(content))
+		f.page = logseq.ParseOrg([]byte(content))
 	} else {
-		f.page = parseMarkdownPage([]byte(content))
+		f.page = logseq.ParseMarkdown([]byte(content))
 	}
 	f.name = fileTitle(rel)
 	if strings.HasPrefix(rel, "journals/") {
@@ -189,8 +192,8 @@ func (im *logseqImport) read(rel string, src []byte) {
 			im.warn(rel, 1, "journal file name %q is not a day (yyyy_MM_dd): imported as a page", base)
 		}
 	}
-	if t := strings.TrimSpace(f.page.props["title"]); t != "" && f.journal == "" {
-		f.name = plainValue(t)
+	if t := strings.TrimSpace(f.page.Props["title"]); t != "" && f.journal == "" {
+		f.name = logseq.PlainValue(t)
 	}
 	im.files = append(im.files, f)
 }
@@ -266,10 +269,10 @@ func (im *logseqImport) link(from, to string, namespace bool) {
 	k := edgeKey{from, to}
 	e := im.edges[k]
 	if e == nil {
-		e = &Edge{Relation: "RelatesTo"}
+		e = &kogral.Edge{Relation: "RelatesTo"}
 		im.edges[k] = e
 	}
-	if e.Weight < maxEdgeWeight { // a weight counts the references, up to what an edge holds
+	if e.Weight < maxEdgeWeight { // a weight counts the logseq.References, up to what an edge holds
 		e.Weight++
 	}
 	if namespace {
@@ -283,4 +286,9 @@ const maxEdgeWeight = 1000
 func shortHash(s string, n int) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:])[:n]
+}
+
+// invalid is a bad-input error (a 400 where it reaches the API).
+func invalid(format string, args ...any) error {
+	return &kogral.InputError{Msg: fmt.Sprintf(format, args...)}
 }

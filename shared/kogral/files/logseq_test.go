@@ -1,4 +1,4 @@
-package kogral
+package files
 
 import (
 	"context"
@@ -10,6 +10,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/kogral/logseq"
+	"github.com/stratumiops/stratumiops/shared/kogral/render"
 )
 
 // writeLogseqGraph writes a Logseq graph of pages pages and a journal a
@@ -43,7 +47,7 @@ func writeLogseqGraph(t testing.TB, dir string, pages int) {
 			fmt.Fprintf(&b, "owner:: [[%s]]\n\n", strings.ReplaceAll(name((i+1)%pages), "___", "/"))
 		}
 		for j := range 3 {
-			marker := TaskStates[(i+j)%len(TaskStates)]
+			marker := logseq.TaskStates[(i+j)%len(logseq.TaskStates)]
 			fmt.Fprintf(&b, "- %s item %d of page %d #tag%d\n  id:: %s\n", marker, j, i, (i+j)%9, uuid(i, j))
 			fmt.Fprintf(&b, "  - links [[%s]] and ((%s))\n", strings.ReplaceAll(name(rng.IntN(pages)), "___", "/"), uuid(rng.IntN(pages), rng.IntN(3)))
 			fmt.Fprintf(&b, "    - deep note %d-%d zq%s\n", i, j, letters(i*3+j))
@@ -68,7 +72,7 @@ func letters(n int) string {
 }
 
 // asCompared is a subgraph as JSON values, without timestamps, sorted.
-func asCompared(t testing.TB, g Subgraph) (nodes, edges []string) {
+func asCompared(t testing.TB, g kogral.Subgraph) (nodes, edges []string) {
 	for _, n := range g.Nodes {
 		n.CreatedAt, n.UpdatedAt = n.CreatedAt.UTC().Truncate(0), n.UpdatedAt.UTC().Truncate(0)
 		raw, err := json.Marshal(map[string]any{"id": n.ID, "type": n.NodeType, "title": n.Title, "content": n.Content,
@@ -110,7 +114,7 @@ func TestLogseqRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "exported")
-	if err := WriteFolder(out, ExportLogseq(stored)); err != nil {
+	if err := WriteFolder(out, render.ExportLogseq(stored)); err != nil {
 		t.Fatal(err)
 	}
 	second, warnings, err := ImportLogseq(out, "brain")
@@ -118,7 +122,7 @@ func TestLogseqRoundTrip(t *testing.T) {
 		t.Fatalf("second import: %v %v", err, warnings)
 	}
 	n1, e1 := asCompared(t, first)
-	for name, g := range map[string]Subgraph{"stored": stored, "exported and imported again": second} {
+	for name, g := range map[string]kogral.Subgraph{"stored": stored, "exported and imported again": second} {
 		n2, e2 := asCompared(t, g)
 		if !slices.Equal(n1, n2) || !slices.Equal(e1, e2) {
 			for i := range min(len(n1), len(n2)) {
@@ -130,7 +134,7 @@ func TestLogseqRoundTrip(t *testing.T) {
 		}
 	}
 	src, _ := os.ReadFile(filepath.Join(dir, "pages", "Page 42.md"))
-	_, want := ParseLogseqPage(src)
+	_, want := logseq.ParsePage(src)
 	blocks, err := s.Blocks(ctx, "brain.page-42")
 	if err != nil || len(blocks) != 5 {
 		t.Fatalf("blocks of page 42: %d %v", len(blocks), err)
@@ -141,7 +145,7 @@ func TestLogseqRoundTrip(t *testing.T) {
 	if blocks[1].ID != "6571f2a0-002a-4c3a-9d1e-000000000001" || blocks[1].Children[0].Children[0].ID != "2.1.1" {
 		t.Fatalf("block ids: %s, %s", blocks[1].ID, blocks[1].Children[0].Children[0].ID)
 	}
-	hits, err := s.Search(ctx, SearchQuery{Query: "deep zq" + letters(42*3+1)})
+	hits, err := s.Search(ctx, kogral.SearchQuery{Query: "deep zq" + letters(42*3+1)})
 	if err != nil || len(hits) == 0 {
 		t.Fatalf("search: %v %v", hits, err)
 	}

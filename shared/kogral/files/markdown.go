@@ -1,58 +1,27 @@
-package kogral
+// Package files reads and writes Kogral on disk: node files (markdown with
+// YAML frontmatter, through goldmark), .kogral/ folders and their sync, Logseq
+// graphs, and the batched import that sends a read graph to a Backend. Only
+// the CLI links it; the functions export through package render.
+package files
 
 import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"maps"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/text"
 	"go.abhg.dev/goldmark/frontmatter"
-	"gopkg.in/yaml.v3"
+
+	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/kogral/render"
 )
-
-// A node as a file: YAML frontmatter, then the markdown body.
-//
-//	---
-//	id: use-surrealdb
-//	type: Decision
-//	title: Use SurrealDB
-//	tags: [storage]
-//	links:
-//	  - {relation: DependsOn, target: caching, weight: 1}
-//	---
-//	# Use SurrealDB …
-
-// frontMatter is what a node file's header holds.
-type frontMatter struct {
-	ID       string         `yaml:"id"`
-	Type     string         `yaml:"type"`
-	Title    string         `yaml:"title"`
-	Tags     []string       `yaml:"tags,omitempty"`
-	Graph    string         `yaml:"graph,omitempty"`
-	Created  *time.Time     `yaml:"created,omitempty"`
-	Updated  *time.Time     `yaml:"updated,omitempty"`
-	Metadata map[string]any `yaml:"metadata,omitempty"`
-	Links    []fileLink     `yaml:"links,omitempty"`
-	// A decision's alternatives and related decisions, kept in its metadata,
-	// are written at the top of the header.
-	Alternatives     []Alternative `yaml:"alternatives,omitempty"`
-	RelatedDecisions []string      `yaml:"related_decisions,omitempty"`
-}
-
-type fileLink struct {
-	Relation string  `yaml:"relation"`
-	Target   string  `yaml:"target"`
-	Weight   float64 `yaml:"weight,omitempty"`
-}
 
 // ParseError names the file and line of a frontmatter problem.
 type ParseError struct {
@@ -79,18 +48,18 @@ var yamlLine = regexp.MustCompile(`line (\d+)`)
 
 // ParseFile reads a node file: frontmatter through goldmark's frontmatter
 // extension, the body as the markdown that follows it.
-func ParseFile(name string, src []byte) (NodeInput, []Edge, error) {
-	var h frontMatter
+func ParseFile(name string, src []byte) (kogral.NodeInput, []kogral.Edge, error) {
+	var h render.FrontMatter
 	return parseFileInto(name, src, &h)
 }
 
 // parseFileInto is ParseFile, the header read into h (its dates too).
-func parseFileInto(name string, src []byte, hp *frontMatter) (NodeInput, []Edge, error) {
+func parseFileInto(name string, src []byte, hp *render.FrontMatter) (kogral.NodeInput, []kogral.Edge, error) {
 	ctx := parser.NewContext()
 	fileParser().Parser().Parse(text.NewReader(src), parser.WithContext(ctx))
 	fm := frontmatter.Get(ctx)
 	if fm == nil {
-		return NodeInput{}, nil, &ParseError{File: name, Line: 1, Msg: "no frontmatter: a node file starts with a --- YAML block"}
+		return kogral.NodeInput{}, nil, &ParseError{File: name, Line: 1, Msg: "no frontmatter: a node file starts with a --- YAML block"}
 	}
 	h := hp
 	if err := fm.Decode(h); err != nil {
@@ -101,9 +70,9 @@ func parseFileInto(name string, src []byte, hp *frontMatter) (NodeInput, []Edge,
 			pe.Msg = strings.TrimSpace(yamlLine.ReplaceAllString(pe.Msg, ""))
 			pe.Msg = strings.TrimPrefix(pe.Msg, ": ")
 		}
-		return NodeInput{}, nil, pe
+		return kogral.NodeInput{}, nil, pe
 	}
-	in := NodeInput{ID: h.ID, NodeType: h.Type, Title: h.Title, Tags: h.Tags, GraphID: h.Graph, Metadata: h.Metadata,
+	in := kogral.NodeInput{ID: h.ID, NodeType: h.Type, Title: h.Title, Tags: h.Tags, GraphID: h.Graph, Metadata: h.Metadata,
 		Content: string(body(src))}
 	if len(h.Alternatives) > 0 || len(h.RelatedDecisions) > 0 {
 		if in.Metadata == nil {
@@ -120,13 +89,13 @@ func parseFileInto(name string, src []byte, hp *frontMatter) (NodeInput, []Edge,
 		in.NodeType = "Note"
 	}
 	if err := in.Check(); err != nil {
-		return NodeInput{}, nil, &ParseError{File: name, Msg: err.Error()}
+		return kogral.NodeInput{}, nil, &ParseError{File: name, Msg: err.Error()}
 	}
-	var edges []Edge
+	var edges []kogral.Edge
 	for i, l := range h.Links {
-		e := Edge{Source: in.ID, Target: l.Target, Relation: l.Relation, Weight: l.Weight}
-		if err := CheckEdge(&e); err != nil {
-			return NodeInput{}, nil, &ParseError{File: name, Msg: fmt.Sprintf("links[%d]: %v", i, err)}
+		e := kogral.Edge{Source: in.ID, Target: l.Target, Relation: l.Relation, Weight: l.Weight}
+		if err := kogral.CheckEdge(&e); err != nil {
+			return kogral.NodeInput{}, nil, &ParseError{File: name, Msg: fmt.Sprintf("links[%d]: %v", i, err)}
 		}
 		edges = append(edges, e)
 	}
@@ -151,50 +120,9 @@ func body(src []byte) []byte {
 	return nil
 }
 
-// RenderFile writes a node and its outgoing edges as a file.
-func RenderFile(n Node, out []Edge) []byte {
-	h := frontMatter{ID: n.ID, Type: n.NodeType, Title: n.Title, Tags: n.Tags, Graph: n.GraphID, Metadata: n.Metadata}
-	if !n.CreatedAt.IsZero() {
-		c, u := n.CreatedAt.UTC(), n.UpdatedAt.UTC()
-		h.Created, h.Updated = &c, &u
-	}
-	if n.NodeType == "Decision" && (n.Metadata["alternatives"] != nil || n.Metadata["related_decisions"] != nil) {
-		h.Alternatives, _ = asAlternatives(n.Metadata["alternatives"])
-		h.RelatedDecisions, _ = asStrings(n.Metadata["related_decisions"])
-		h.Metadata = maps.Clone(n.Metadata)
-		delete(h.Metadata, "alternatives")
-		delete(h.Metadata, "related_decisions")
-	}
-	if len(h.Metadata) == 0 {
-		h.Metadata = nil
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Target+out[i].Relation < out[j].Target+out[j].Relation })
-	for _, e := range out {
-		h.Links = append(h.Links, fileLink{Relation: e.Relation, Target: e.Target, Weight: e.Weight})
-	}
-	var buf bytes.Buffer
-	buf.WriteString("---\n")
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	_ = enc.Encode(h)
-	_ = enc.Close()
-	buf.WriteString("---\n")
-	buf.WriteString(strings.TrimRight(n.Content, "\n"))
-	buf.WriteString("\n")
-	return buf.Bytes()
-}
-
-// FolderOf is where a node type's files live under .kogral/.
-func FolderOf(nodeType string) string {
-	if nodeType == "Journal" {
-		return "journal"
-	}
-	return strings.ToLower(nodeType) + "s"
-}
-
 // ContentHash identifies what a node says (not when it was written): sync
 // compares it to tell which side changed.
-func ContentHash(in NodeInput, links []Edge) string {
+func ContentHash(in kogral.NodeInput, links []kogral.Edge) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s\x00", in.ID, in.NodeType, in.Title, strings.TrimRight(in.Content, "\n"), strings.Join(in.Tags, ","))
 	keys := make([]string, 0, len(in.Metadata))

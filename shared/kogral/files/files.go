@@ -1,4 +1,4 @@
-package kogral
+package files
 
 import (
 	"context"
@@ -9,43 +9,15 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/kogral/render"
 )
-
-// ---- exports ------------------------------------------------------------------
-
-// DOT renders a subgraph for Graphviz.
-func DOT(g Subgraph) string {
-	shapes := map[string]string{"Note": "note", "Decision": "diamond", "Guideline": "box", "Pattern": "component",
-		"Journal": "folder", "Execution": "cds"}
-	var b strings.Builder
-	b.WriteString("digraph kogral {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n")
-	for _, n := range g.Nodes {
-		fmt.Fprintf(&b, "  %q [label=%q, shape=%s];\n", n.ID, n.Title, shapes[n.NodeType])
-	}
-	for _, e := range g.Edges {
-		fmt.Fprintf(&b, "  %q -> %q [label=%q, weight=%g];\n", e.Source, e.Target, e.Relation, e.Weight)
-	}
-	b.WriteString("}\n")
-	return b.String()
-}
-
-// MarkdownFiles renders a subgraph as .kogral/-style files, path → content.
-func MarkdownFiles(g Subgraph) map[string][]byte {
-	out := map[string][]byte{}
-	bySource := map[string][]Edge{}
-	for _, e := range g.Edges {
-		bySource[e.Source] = append(bySource[e.Source], e)
-	}
-	for _, n := range g.Nodes {
-		out[filepath.ToSlash(filepath.Join(FolderOf(n.NodeType), n.ID+".md"))] = RenderFile(n, bySource[n.ID])
-	}
-	return out
-}
 
 // ReadFolder reads every node file under dir (a .kogral/ folder or an
 // export); a file that does not parse is an error naming it.
-func ReadFolder(dir string) (Subgraph, error) {
-	var g Subgraph
+func ReadFolder(dir string) (kogral.Subgraph, error) {
+	var g kogral.Subgraph
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -58,7 +30,7 @@ func ReadFolder(dir string) (Subgraph, error) {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, path)
-		var h frontMatter
+		var h render.FrontMatter
 		in, edges, err := parseFileInto(rel, src, &h)
 		if err != nil {
 			return err
@@ -69,7 +41,7 @@ func ReadFolder(dir string) (Subgraph, error) {
 				edges[i].Source = in.ID
 			}
 		}
-		n := Node{ID: in.ID, NodeType: in.NodeType, Title: in.Title, Content: in.Content, Metadata: in.Metadata, Tags: in.Tags, GraphID: in.GraphID}
+		n := kogral.Node{ID: in.ID, NodeType: in.NodeType, Title: in.Title, Content: in.Content, Metadata: in.Metadata, Tags: in.Tags, GraphID: in.GraphID}
 		if h.Created != nil {
 			n.CreatedAt = *h.Created
 		}
@@ -80,15 +52,32 @@ func ReadFolder(dir string) (Subgraph, error) {
 	return g, err
 }
 
-// WriteFolder writes files under dir.
+// WriteFolder writes files (relative path → content) under dir and nowhere
+// else: the paths come from the server's ids, types and Logseq file names,
+// so one that is not local to dir is refused before anything is written,
+// and the writes go through an os.Root, which no "..", absolute path or
+// symbolic link leaves.
 func WriteFolder(dir string, files map[string][]byte) error {
-	for rel, data := range files {
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
+	for rel := range files {
+		if !filepath.IsLocal(filepath.FromSlash(rel)) {
+			return fmt.Errorf("refusing to write %q: not a path inside %s", rel, dir)
 		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	for rel, data := range files {
+		p := filepath.FromSlash(rel)
+		if err := root.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("write %s: %w", rel, err)
+		}
+		if err := root.WriteFile(p, data, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", rel, err)
 		}
 	}
 	return nil
@@ -119,7 +108,7 @@ const (
 // backend, both ways: a side that changed since the last sync wins; when
 // both changed differently, the node is a conflict and neither is touched,
 // unless prefer names the side to take (PreferLocal, PreferRemote).
-func Sync(ctx context.Context, b Backend, dir, graph, prefer string) (SyncReport, error) {
+func Sync(ctx context.Context, b kogral.Backend, dir, graph, prefer string) (SyncReport, error) {
 	rep := SyncReport{Pushed: []string{}, Pulled: []string{}, Conflicts: []string{}}
 	statePath := filepath.Join(dir, ".sync.json")
 	var st syncState
@@ -140,11 +129,11 @@ func Sync(ctx context.Context, b Backend, dir, graph, prefer string) (SyncReport
 		return rep, err
 	}
 	type side struct {
-		node  Node
-		edges []Edge
+		node  kogral.Node
+		edges []kogral.Edge
 		hash  string
 	}
-	index := func(g Subgraph) map[string]*side {
+	index := func(g kogral.Subgraph) map[string]*side {
 		m := map[string]*side{}
 		for _, n := range g.Nodes {
 			if n.GraphID == "" {
@@ -161,7 +150,7 @@ func Sync(ctx context.Context, b Backend, dir, graph, prefer string) (SyncReport
 			}
 		}
 		for _, s := range m {
-			in := NodeInput{ID: s.node.ID, NodeType: s.node.NodeType, Title: s.node.Title, Content: s.node.Content, Metadata: s.node.Metadata, Tags: s.node.Tags, GraphID: graph}
+			in := kogral.NodeInput{ID: s.node.ID, NodeType: s.node.NodeType, Title: s.node.Title, Content: s.node.Content, Metadata: s.node.Metadata, Tags: s.node.Tags, GraphID: graph}
 			_ = in.Check()
 			s.hash = ContentHash(in, s.edges)
 		}
@@ -175,7 +164,7 @@ func Sync(ctx context.Context, b Backend, dir, graph, prefer string) (SyncReport
 	for id := range db {
 		ids[id] = true
 	}
-	var push Subgraph
+	var push kogral.Subgraph
 	for id := range ids {
 		f, r, base := files[id], db[id], st.Hashes[id]
 		switch {
@@ -187,7 +176,7 @@ func Sync(ctx context.Context, b Backend, dir, graph, prefer string) (SyncReport
 			rep.Pushed = append(rep.Pushed, id)
 			st.Hashes[id] = f.hash
 		case r != nil && (f == nil || f.hash == base || prefer == PreferRemote) && r.hash != base:
-			pull := MarkdownFiles(Subgraph{Nodes: []Node{r.node}, Edges: r.edges})
+			pull := render.MarkdownFiles(kogral.Subgraph{Nodes: []kogral.Node{r.node}, Edges: r.edges})
 			if err := WriteFolder(dir, pull); err != nil {
 				return rep, err
 			}
@@ -210,7 +199,7 @@ func Sync(ctx context.Context, b Backend, dir, graph, prefer string) (SyncReport
 		return rep, err
 	}
 	if len(rep.Conflicts) > 0 {
-		return rep, &ConflictError{Msg: fmt.Sprintf("%d nodes changed both in files and in the graph since the last sync: %s (edit one side to match, then sync again)",
+		return rep, &kogral.ConflictError{Msg: fmt.Sprintf("%d nodes changed both in files and in the graph since the last sync: %s (edit one side to match, then sync again)",
 			len(rep.Conflicts), strings.Join(rep.Conflicts, ", "))}
 	}
 	return rep, nil

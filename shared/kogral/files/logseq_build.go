@@ -1,15 +1,17 @@
-package kogral
+package files
 
 import (
 	"sort"
 	"strings"
-	"time"
 	"unicode/utf8"
+
+	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/kogral/logseq"
 )
 
 // finish names every page, follows every link and builds the subgraph,
 // nodes sorted by id and edges by source and target.
-func (im *logseqImport) finish() Subgraph {
+func (im *logseqImport) finish() kogral.Subgraph {
 	for _, f := range im.files {
 		im.claim(f)
 	}
@@ -29,7 +31,7 @@ func (im *logseqImport) finish() Subgraph {
 		}
 	}
 	im.assignIDs()
-	var g Subgraph
+	var g kogral.Subgraph
 	for _, e := range im.order {
 		if n, ok := im.node(e); ok {
 			g.Nodes = append(g.Nodes, n)
@@ -67,7 +69,7 @@ func (im *logseqImport) claim(f *logseqFile) {
 	}
 	e := im.entry(f.key, f.name)
 	e.name, e.file = f.name, f
-	walkBlocks(f.page.blocks, func(b Block) {
+	logseq.Walk(f.page.Blocks, func(b logseq.Block) {
 		uuid := strings.ToLower(b.Properties["id"])
 		if uuid == "" {
 			return
@@ -82,8 +84,8 @@ func (im *logseqImport) claim(f *logseqFile) {
 
 // aliases records a page's alias:: names, so that links to them reach it.
 func (im *logseqImport) aliases(f *logseqFile) {
-	line := f.page.propLine["alias"]
-	for _, a := range listValues(f.page.props["alias"]) {
+	line := f.page.PropLine["alias"]
+	for _, a := range logseq.ListValues(f.page.Props["alias"]) {
 		k := pageKey(a)
 		switch owner, taken := im.alias[k]; {
 		case k == f.key:
@@ -100,27 +102,27 @@ func (im *logseqImport) aliases(f *logseqFile) {
 // links adds a page's edges: its properties' links and tags, its blocks'
 // links, tags and references to other pages' blocks.
 func (im *logseqImport) links(f *logseqFile) {
-	keys := make([]string, 0, len(f.page.props))
-	for k := range f.page.props {
+	keys := make([]string, 0, len(f.page.Props))
+	for k := range f.page.Props {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		v, line := f.page.props[k], f.page.propLine[k]
+		v, line := f.page.Props[k], f.page.PropLine[k]
 		switch k {
 		case "alias", "title", "id":
 		case "tags":
-			for _, t := range listValues(v) {
+			for _, t := range logseq.ListValues(v) {
 				im.link(f.key, im.resolve(t), false)
 			}
 		default:
-			im.refs(f, references(v), line)
-			for _, t := range tagsIn(v) {
+			im.refs(f, logseq.References(v), line)
+			for _, t := range logseq.Tags(v) {
 				im.link(f.key, im.resolve(t), false)
 			}
 		}
 	}
-	walkBlocks(f.page.blocks, func(b Block) {
+	logseq.Walk(f.page.Blocks, func(b logseq.Block) {
 		im.refs(f, b.References, b.Line)
 		for _, t := range b.Tags {
 			im.link(f.key, im.resolve(t), false)
@@ -154,7 +156,7 @@ func (im *logseqImport) assignIDs() {
 	bySlug := map[string][]string{}
 	for key := range im.pages {
 		name, _, _ := strings.Cut(key, "\x00")
-		s := slugN(name, room)
+		s := kogral.SlugN(name, room)
 		if s == "" {
 			s = "page"
 		}
@@ -187,36 +189,12 @@ func (im *logseqImport) assignIDs() {
 
 // cutTitle cuts a title to a node's limit, at a character boundary.
 func cutTitle(t string) string {
-	if len(t) <= MaxTitleBytes {
+	if len(t) <= kogral.MaxTitleBytes {
 		return t
 	}
-	n := MaxTitleBytes
+	n := kogral.MaxTitleBytes
 	for !utf8.RuneStart(t[n]) {
 		n--
 	}
 	return strings.TrimSpace(t[:n])
-}
-
-// ExportLogseq writes the Logseq pages of a subgraph back as a Logseq graph
-// folder, path → content: each imported page to the file it came from, with
-// its content as it was; a page only linked to has no file (the import
-// makes it again). Other nodes are written as pages named by their titles.
-func ExportLogseq(g Subgraph) map[string][]byte {
-	out := map[string][]byte{}
-	for _, n := range g.Nodes {
-		if p, _ := n.Metadata["placeholder"].(bool); p {
-			continue
-		}
-		rel, _ := n.Metadata["file"].(string)
-		if rel == "" || strings.Contains(rel, "..") || strings.HasPrefix(rel, "/") {
-			rel = "pages/" + strings.ReplaceAll(n.Title, "/", "___") + ".md"
-			if n.NodeType == "Journal" {
-				if d, err := time.Parse("2006-01-02", n.Title); err == nil {
-					rel = "journals/" + d.Format("2006_01_02") + ".md"
-				}
-			}
-		}
-		out[rel] = []byte(n.Content + "\n")
-	}
-	return out
 }

@@ -1,0 +1,8 @@
+package files
+
+// Helpers of the internal tests that the external ones use.
+var (
+	NewTestStore  = newStore
+	EdgeCaseGraph = edgeCaseGraph
+	WriteFile     = writeFile
+)
