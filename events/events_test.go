@@ -22,6 +22,7 @@ func TestFixtures(t *testing.T) {
 		events.SubjectAgentRegister:     &events.AgentRegistration{},
 		events.SubjectTaskReleased:      &events.TaskReleased{},
 		events.SubjectBoardRepaired:     &events.BoardRepaired{},
+		events.SubjectTasksChanged:      &events.TasksChanged{},
 		events.SubjectPipelineStage:     &events.StageEvent{},
 		events.SubjectPipelineApproval:  &events.ApprovalRequest{},
 		events.SubjectWorkflowSubmitted: &events.WorkflowEvent{},

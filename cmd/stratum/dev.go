@@ -101,6 +101,9 @@ func printEndpoints(w io.Writer, e devstack.Endpoints) {
 		for _, site := range catalog.SitesOf(s) {
 			extra += ", web page " + site.Prefix
 		}
+		for _, ws := range catalog.WebSocketsOf(s) {
+			extra += ", WebSocket " + ws.Path + " (" + ws.Function + ") with /@connections"
+		}
 		fmt.Fprintf(tw, "%s API\t%s\t%s; /health/ready, /metrics%s\n", s, e.Gateways[s], strings.Join(names, ", "), extra)
 	}
 	mode := "functions in-process"

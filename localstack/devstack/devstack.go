@@ -124,6 +124,7 @@ type Stack struct {
 	dbPasswords map[string]string
 	fnDBs       []*surreal.Client
 	dispatcher  *bus.Dispatcher
+	wsInvoker   invoke.Invoker // the WebSocket APIs' functions
 	servers     []*http.Server
 	listeners   map[string]net.Listener // gateways bound before their functions are built
 	kms         *localkms.Server
@@ -235,6 +236,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		}
 		inv.set(local)
 	}
+	s.wsInvoker = &inv
 	for _, sys := range catalog.Systems {
 		if err := s.serveGateway(sys, handlers, metrics); err != nil {
 			return nil, err
@@ -419,6 +421,7 @@ func (s *Stack) serveGateway(sys catalog.System, handlers map[string]http.Handle
 	if err != nil {
 		return err
 	}
+	routes += mountWebSockets(sys.Name, mux, s.wsInvoker, s.log)
 	if routes+sites == 0 {
 		return nil
 	}
@@ -480,7 +483,8 @@ func (s *Stack) bindGateways() error {
 // the runtime emulator is not).
 func (s *Stack) serviceVars(f catalog.Function) map[string]string {
 	known := map[string]string{"KOGRAL_URL": s.endpoints.Gateways["kogral"], "KOGRAL_API_KEY": DevKnowledgeKey,
-		"PROV_LOCAL_DIR": s.endpoints.ProvisioningLocalDir}
+		"PROV_LOCAL_DIR":     s.endpoints.ProvisioningLocalDir,
+		"VAPORA_WS_ENDPOINT": s.endpoints.Gateways["vapora"]} // the @connections API beside /ws
 	if exe, err := os.Executable(); err == nil {
 		known["PROV_LOCAL_SERVER_CMD"] = exe + " prov local-server"
 	}

@@ -32,6 +32,7 @@ type API struct {
 	kogral   *KogralClient
 	authz    *authz.Engine
 	auth     *principal.Authenticator
+	bus      *bus.Bus
 	o        httpapi.Options
 	refs     sync.Map // task id → taskRef
 	refCount atomic.Int64
@@ -41,7 +42,7 @@ type API struct {
 // schemas/cedar/vapora.
 func NewAPI(store *Store, b *bus.Bus, engine *authz.Engine, auth *principal.Authenticator) *API {
 	agents := NewAgents(store, b)
-	return &API{store: store, agents: agents, pipes: NewPipelines(store, agents, b), authz: engine, auth: auth}
+	return &API{store: store, agents: agents, pipes: NewPipelines(store, agents, b), authz: engine, auth: auth, bus: b}
 }
 
 // ---- authorization ------------------------------------------------------------
@@ -430,6 +431,7 @@ func (a *API) createTask(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return storeError(err)
 	}
+	a.changed(r.Context(), created.ProjectID, t.Scope, created.ID, "created", created.Status)
 	w.Header().Set("Location", "/tasks/"+created.ID)
 	httpapi.WriteJSON(w, http.StatusCreated, created)
 	return nil
@@ -484,6 +486,7 @@ func (a *API) updateTask(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return storeError(err)
 	}
+	a.changed(r.Context(), t.ProjectID, t.Scope, t.ID, "updated", updated.Status)
 	httpapi.WriteJSON(w, http.StatusOK, updated)
 	return nil
 }
@@ -497,6 +500,7 @@ func (a *API) deleteTask(w http.ResponseWriter, r *http.Request) error {
 		return storeError(err)
 	}
 	a.refs.Delete(t.ID)
+	a.changed(r.Context(), t.ProjectID, t.Scope, t.ID, "deleted", "")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -523,6 +527,7 @@ func (a *API) setStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return storeError(err)
 	}
+	a.changed(r.Context(), ref.ProjectID, ref.Scope, ref.ID, "status", updated.Status)
 	httpapi.WriteJSON(w, http.StatusOK, updated)
 	return nil
 }
@@ -543,6 +548,7 @@ func (a *API) setOrder(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return storeError(err)
 	}
+	a.changed(r.Context(), t.ProjectID, t.Scope, t.ID, "order", updated.Status)
 	httpapi.WriteJSON(w, http.StatusOK, updated)
 	return nil
 }
@@ -577,6 +583,7 @@ func (a *API) assignTask(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return storeError(err)
 	}
+	a.changed(r.Context(), t.ProjectID, t.Scope, t.ID, "assigned", res.Task.Status)
 	httpapi.WriteJSON(w, http.StatusOK, res)
 	return nil
 }

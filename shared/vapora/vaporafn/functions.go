@@ -110,7 +110,7 @@ func Functions() function.Set {
 		"vapora-pipelines": Pipelines, "vapora-knowledge": Knowledge, "vapora-pipeline-on-result": PipelineOnResult,
 		"vapora-pipeline-sweep": PipelineSweep, "vapora-on-task-assign": OnTaskAssign, "vapora-on-task-result": OnTaskResult,
 		"vapora-on-heartbeat": OnHeartbeat, "vapora-on-agent-register": OnAgentRegister, "vapora-agent-sweep": AgentSweep,
-		"vapora-board-check": BoardCheck}
+		"vapora-board-check": BoardCheck, "vapora-live": Live, "vapora-live-push": LivePush}
 }
 
 // Projects is vapora-projects.

@@ -2,6 +2,7 @@
 // the keyboard, each move shown at once and rolled back, with a message, when
 // the API refuses it.
 import { api, enc, failed, h, main, say } from './core.js';
+import { watch, stop } from './live.js';
 
 export const COLUMNS = ['Todo', 'Doing', 'Review', 'Done'];
 
@@ -9,6 +10,13 @@ export const COLUMNS = ['Todo', 'Doing', 'Review', 'Done'];
 let state = null;
 let sortables = [];
 let focusId = '';
+// live is the socket's state ('on' once subscribed, 'off' while away);
+// busy counts moves in flight and drags under way, during which others'
+// changes wait (pending) so as not to redraw under the pointer.
+let live = 'off';
+let busy = 0;
+let pending = false;
+let reloadTimer = 0;
 
 const byOrder = (a, b) => a.order - b.order;
 
@@ -39,15 +47,16 @@ function render() {
     return h('section', { class: 'column', 'data-status': status },
       h('h2', {}, status, h('span', { class: 'count' }, String(tasks.length))), list);
   });
-  const board = h('div', { class: 'board', id: 'board', 'data-project-id': state.project.id }, columns);
+  const board = h('div', { class: 'board', id: 'board', 'data-project-id': state.project.id, 'data-live': live }, columns);
   main().replaceChildren(
-    h('div', { class: 'toolbar' }, h('a', { href: '/ui/' }, '← Projects'), h('h1', { id: 'board-title' }, state.project.name)),
+    h('div', { class: 'toolbar' }, h('a', { href: '/ui/' }, '← Projects'), h('h1', { id: 'board-title' }, state.project.name),
+      h('span', { id: 'live', class: 'live-' + live, role: 'status' }, live === 'on' ? 'Live' : 'Reconnecting…')),
     h('p', { class: 'hint' }, 'Keyboard: on a card, ← and → move it to the previous or next column, Alt+↑ and Alt+↓ move it up or down, ↑ and ↓ go to the card above or below, Enter opens it.'),
     board);
   for (const list of board.querySelectorAll('ol.cards')) {
     // The fallback (mouse and touch events, not the native HTML5 drag) behaves
     // the same in every browser, headless ones included.
-    sortables.push(new window.Sortable(list, { group: 'board', forceFallback: true, fallbackTolerance: 3, animation: 0, onEnd: onDrop }));
+    sortables.push(new window.Sortable(list, { group: 'board', forceFallback: true, fallbackTolerance: 3, animation: 0, onStart: () => { busy++; }, onEnd: onDrop }));
   }
   if (focusId) {
     const el = board.querySelector(`[data-task-id="${CSS.escape(focusId)}"]`);
@@ -73,10 +82,34 @@ export async function showBoard(projectId) {
     return;
   }
   render();
+  watch(projectId, onRemote, onLive);
 }
 
 export function leaveBoard() {
+  stop();
   state = null;
+}
+
+// onRemote takes a change pushed for this board (or a reconnect): the board
+// is read again, at once or when the moves and drags under way are done.
+function onRemote() {
+  if (busy > 0) { pending = true; return; }
+  clearTimeout(reloadTimer);
+  reloadTimer = setTimeout(reload, 30);
+}
+
+function onLive(s) {
+  live = s;
+  const board = document.getElementById('board');
+  if (board) board.dataset.live = s;
+  const badge = document.getElementById('live');
+  if (badge) { badge.className = 'live-' + s; badge.textContent = s === 'on' ? 'Live' : 'Reconnecting…'; }
+}
+
+// settle ends a move or a drag, and takes the changes that waited for it.
+function settle() {
+  busy = Math.max(0, busy - 1);
+  if (busy === 0 && pending) { pending = false; onRemote(); }
 }
 
 // reload reads the whole board again: the API's order after a move.
@@ -98,6 +131,7 @@ export async function reload() {
 // a refusal puts the card back where the API has it and says why.
 async function move(t, to, index) {
   focusId = t.id;
+  busy++;
   try {
     let updated = t;
     if (to !== t.status) updated = await api('PUT', `/tasks/${enc(t.id)}/status`, { status: to });
@@ -109,15 +143,21 @@ async function move(t, to, index) {
     render();
     say(`Could not move “${t.title}” to ${to}: ${e.message}`, 'error');
     reload();
+  } finally {
+    settle();
   }
 }
 
 function onDrop(evt) {
-  const t = state && state.tasks.get(evt.item.dataset.taskId);
-  if (!t) return;
-  const to = evt.to.dataset.column;
-  if (to === t.status && evt.oldIndex === evt.newIndex) return;
-  move(t, to, evt.newIndex);
+  try {
+    const t = state && state.tasks.get(evt.item.dataset.taskId);
+    if (!t) return;
+    const to = evt.to.dataset.column;
+    if (to === t.status && evt.oldIndex === evt.newIndex) return;
+    move(t, to, evt.newIndex); // counts itself busy before its first await
+  } finally {
+    settle();
+  }
 }
 
 function onKey(e) {
