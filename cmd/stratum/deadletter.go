@@ -52,7 +52,8 @@ func deadletterCommand() *cobra.Command {
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "SEQ\tCONSUMER\tSUBJECT\tMSG ID\tATTEMPTS\tTIME\tERROR")
 			for _, d := range dls {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", d.Sequence, d.Consumer, d.Subject, d.MsgID, d.Attempts,
+				// quoted: subjects, ids and errors come from events and consumers, not from us
+				fmt.Fprintf(tw, "%d\t%s\t%q\t%q\t%d\t%s\t%q\n", d.Sequence, d.Consumer, d.Subject, d.MsgID, d.Attempts,
 					d.Time.UTC().Format("2006-01-02T15:04:05Z"), d.Error)
 			}
 			return tw.Flush()

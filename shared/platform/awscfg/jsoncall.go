@@ -53,6 +53,11 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("%s (HTTP %d): %s", e.Code, e.Status, e.Message)
 }
 
+// HTTPStatusCode is the answer's status, as the SDK's response errors give
+// it: the bus tells a throttled or failing AWS API (unavailable, not an
+// attempt) from a refusal by it.
+func (e *APIError) HTTPStatusCode() int { return e.Status }
+
 // retryable reports an answer worth another attempt: throttling or a server error.
 func (e *APIError) retryable() bool {
 	return e.Status >= 500 || e.Status == http.StatusTooManyRequests || strings.Contains(e.Code, "Throttl")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/stratumiops/stratumiops/shared/platform/awscfg"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -133,6 +134,10 @@ func TestIsUnavailable(t *testing.T) {
 		{fmt.Errorf("invoke f: %w", awsStatus(429)), true},
 		{fmt.Errorf("invoke f: %w", awsStatus(502)), true},
 		{fmt.Errorf("invoke f: %w", awsStatus(400)), false},
+		// what our Lambda client returns (awscfg.Service) for a throttled or failing Invoke
+		{fmt.Errorf("invoke f: %w", &awscfg.APIError{Status: 429, Code: "TooManyRequestsException"}), true},
+		{fmt.Errorf("invoke f: %w", &awscfg.APIError{Status: 500, Code: "ServiceException"}), true},
+		{fmt.Errorf("invoke f: %w", &awscfg.APIError{Status: 400, Code: "InvalidRequestContentException"}), false},
 		{errors.New("plain"), false},
 		{bus.Permanent(errors.New("bad event")), false},
 	} {
