@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"strings"
+	"time"
 
 	"github.com/surrealdb/surrealdb.go/pkg/models"
 
@@ -34,9 +35,16 @@ import (
 
 // remacRecords runs the re-MAC if the keyring says it is due.
 func (s *Server) remacRecords(ctx context.Context) error {
+	if time.Since(time.Unix(0, s.recordsDoneAt.Load())) < time.Minute {
+		return nil
+	}
 	due, err := s.crypto.RecordsDue(ctx)
-	if err != nil || !due {
+	if err != nil {
 		return err
+	}
+	if !due {
+		s.recordsDoneAt.Store(time.Now().UnixNano())
+		return nil
 	}
 	key, err := s.tokens.keys.Get(ctx)
 	if err != nil {
@@ -61,6 +69,7 @@ func (s *Server) remacRecords(ctx context.Context) error {
 	if err := s.crypto.RecordsDone(ctx); err != nil {
 		return err
 	}
+	s.recordsDoneAt.Store(time.Now().UnixNano())
 	slog.WarnContext(ctx, "records written before the current integrity format were MAC'd, once",
 		"tokens", tokens, "policies", pols, "mounts", mounts, "leases", leases)
 	return nil
@@ -94,11 +103,19 @@ func (ts *tokens) remac(ctx context.Context, key []byte) (int, error) {
 			slog.ErrorContext(ctx, "token record left refused: its MAC fails", "accessor", t.Accessor)
 			continue
 		}
+		// A token from before revocation states gets its state's version
+		// now, under the MAC, so that deleting or rolling back its state
+		// refuses it as it refuses the tokens created since.
+		if t.RevGen == 0 {
+			if t.RevGen, err = ts.revocationVersion(ctx, t.Hash, key); err != nil {
+				return n, err
+			}
+		}
 		mac, err := integrity.Sum(key, "token", t.Hash, macFieldsOf(t))
 		if err != nil {
 			return n, err
 		}
-		if err := remacOne(ctx, ts.db, tokenID(t.Hash), old, mac); err != nil {
+		if err := remacOne(ctx, ts.db, tokenID(t.Hash), old, mac, map[string]any{"rev_gen": t.RevGen}); err != nil {
 			return n, err
 		}
 		n++
@@ -125,12 +142,19 @@ func (ms *mounts) remac(ctx context.Context, key []byte) (int, error) {
 }
 
 // remacOne sets a record's MAC if it is still old ("": none).
-func remacOne(ctx context.Context, db *surreal.Client, id models.RecordID, old, mac string) error {
+func remacOne(ctx context.Context, db *surreal.Client, id models.RecordID, old, mac string, set ...map[string]any) error {
 	cond := "mac = $old"
 	if old == "" {
 		cond = "(mac = NONE OR mac = '')"
 	}
-	if _, err := surreal.Query[any](ctx, db, "UPDATE $id SET mac = $mac WHERE "+cond, map[string]any{"id": id, "old": old, "mac": mac}); err != nil {
+	sql, vars := "UPDATE $id SET mac = $mac", map[string]any{"id": id, "old": old, "mac": mac}
+	for _, fields := range set { // fields the new MAC covers, written with it
+		for k, v := range fields {
+			sql += fmt.Sprintf(", %s = $f_%s", k, k)
+			vars["f_"+k] = v
+		}
+	}
+	if _, err := surreal.Query[any](ctx, db, sql+" WHERE "+cond, vars); err != nil {
 		return fmt.Errorf("re-MAC %v: %w", id, err)
 	}
 	return nil

@@ -234,3 +234,34 @@ func sameBucket(t *testing.T, v testVault, bucket string) created {
 	t.Fatalf("no token in %s after 200", bucket)
 	return created{}
 }
+
+// A revocation's entry is kept until an hour past the token's expiry as its
+// MAC'd record says: an expiry edited into the past before the revocation
+// (here of a child, revoked with its parent) does not let the entry be
+// pruned early and the record be put back later.
+func TestRevocationEntryIgnoresAnEditedExpiry(t *testing.T) {
+	v := newTestVault(t)
+	parent := createToken(t, v, v.root, `{"ttl":"1h"}`) // root's policies: it may create a child
+	child := createToken(t, v, parent.token, `{"policies":["default"],"ttl":"1h"}`)
+	saved, err := surreal.Query[[]map[string]any](context.Background(), v.db, "SELECT * FROM tokens WHERE accessor = $a", map[string]any{"a": child.accessor})
+	if err != nil || len(saved) != 1 {
+		t.Fatalf("saved record %v %v", saved, err)
+	}
+	hash := fmt.Sprint(saved[0]["id"].(models.RecordID).ID)
+	dbExec(t, v, "UPDATE $id SET expire_time = time::now() - 2d", map[string]any{"id": saved[0]["id"]})
+	if rec := call(v.h, "POST", "/v1/auth/token/revoke", v.root, `{"token":"`+parent.token+`"}`); rec.Code != 204 {
+		t.Fatalf("revoke: %d %s", rec.Code, rec.Body)
+	}
+	// Another revocation in the same bucket prunes what is past its time.
+	other := sameBucket(t, v, revocationBucket(hash))
+	if rec := call(v.h, "POST", "/v1/auth/token/revoke", v.root, `{"token":"`+other.token+`"}`); rec.Code != 204 {
+		t.Fatalf("revoke: %d %s", rec.Code, rec.Body)
+	}
+	// The child's original, validly MAC'd record put back without its tombstone is still refused.
+	dbExec(t, v, "CREATE $id CONTENT $c", map[string]any{"id": saved[0]["id"], "c": saved[0]})
+	dbExec(t, v, "DELETE type::record('token_revoked', $h)", map[string]any{"h": hash})
+	waitRecent()
+	if rec := call(v.h, "GET", "/v1/auth/token/lookup-self", child.token, ""); rec.Code != 403 {
+		t.Fatalf("a revoked token put back after its entry's expiry was edited: %d %s", rec.Code, rec.Body)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
@@ -37,6 +38,11 @@ type Server struct {
 	initToken *string
 	// snapshots keeps the last unsealed snapshot for storage.ReadTTL.
 	snapshots storage.Recent[struct{}, *snapshot]
+	// recordsDoneAt is when this instance last saw the one-time re-MAC
+	// done (unix ns): for a minute after, an unseal call, which anyone may
+	// make, costs no vault-crypto and KMS round trip to ask again. Not for
+	// good: a restored older keyring makes it due again.
+	recordsDoneAt atomic.Int64
 }
 
 // NewServer builds the vault API; inv reaches vault-crypto.

@@ -79,17 +79,17 @@ var errRevocationRace = errors.New("token revocation state changed meanwhile")
 // hashes to their states, each moved only if its version is still the one
 // read (so two instances cannot both move it).
 func (ts *tokens) recordRevocations(ctx context.Context, hashes []string) (string, map[string]any, error) {
-	expiries, err := surreal.Query[[]struct {
-		Hash   string     `json:"hash"`
-		Expire *time.Time `json:"expire_time"`
-	}](ctx, ts.db, "SELECT record::id(id) AS hash, expire_time FROM $ids", map[string]any{"ids": tokenIDs(hashes)})
+	// An entry is dropped an hour after the token's expiry, taken only from
+	// a record whose MAC holds: an expiry edited into the past would
+	// otherwise let the entry go early (0 keeps it for good).
+	rows, err := surreal.Query[[]tokenRow](ctx, ts.db, "SELECT "+tokenFields+" FROM $ids", map[string]any{"ids": tokenIDs(hashes)})
 	if err != nil {
 		return "", nil, fmt.Errorf("revoke: read expiries: %w", err)
 	}
 	until := map[string]int64{}
-	for _, e := range expiries {
-		if e.Expire != nil {
-			until[e.Hash] = e.Expire.Unix()
+	for i := range rows {
+		if t, err := ts.verify(ctx, &rows[i]); err == nil && t != nil && t.ExpireTime != nil { // nil: refused
+			until[t.Hash] = t.ExpireTime.Unix()
 		}
 	}
 	byBucket := map[string][]string{}
