@@ -59,11 +59,12 @@ func relayOnce(remote net.Conn, timeout time.Duration) (string, error) {
 	_ = ln.(*net.TCPListener).SetDeadline(time.Now().Add(timeout))
 	go func() {
 		local, err := ln.Accept()
-		_ = ln.Close()
 		if err != nil {
+			_ = ln.Close()
 			_ = remote.Close()
 			return
 		}
+		go refuseOthers(ln)
 		var once sync.Once
 		closeBoth := func() { once.Do(func() { _ = local.Close(); _ = remote.Close() }) }
 		go func() { _, _ = io.Copy(remote, local); closeBoth() }()
@@ -71,4 +72,19 @@ func relayOnce(remote net.Conn, timeout time.Duration) (string, error) {
 		closeBoth()
 	}()
 	return ln.Addr().String(), nil
+}
+
+// refuseOthers keeps the relay's port until its deadline, closing at once
+// any connection after the first: nothing else on the host can take the
+// port over and receive the client's sign-in, and if another process
+// connected first, the client's own connection fails before it signs in.
+func refuseOthers(ln net.Listener) {
+	defer ln.Close()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		_ = c.Close()
+	}
 }
