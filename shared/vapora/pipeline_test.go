@@ -171,9 +171,10 @@ func TestApprovalPolicy(t *testing.T) {
 		want   bool
 	}{
 		{"bob", []string{"acme", "release"}, true},
-		{"alice", []string{"acme", "release"}, false},  // the requester
-		{"carol", []string{"acme"}, false},             // not an approver
-		{"dave", []string{"globex", "release"}, false}, // another tenant
+		{"alice", []string{"acme", "release"}, false},     // the requester
+		{"carol", []string{"acme"}, false},                // not an approver
+		{"dave", []string{"globex", "release"}, false},    // another tenant
+		{"apikey:ci", []string{"acme", "release"}, false}, // an API key with no owner stands for nobody
 	} {
 		caller := authz.Caller(&principal.Principal{Subject: c.who, Person: c.who, Scopes: c.scopes})
 		d := engine.Authorize(context.Background(), authz.Request{Principal: caller.UID, Action: cedar.NewEntityUID("Action", "approve"),
