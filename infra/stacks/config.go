@@ -70,10 +70,12 @@ func checkServiceURL(key, value string) string {
 		return fmt.Sprintf("%s is the placeholder %s: pass -c %s=… with your service's URL, or -c selfHosted=true", key, value, key)
 	case err != nil || u.Host == "":
 		return fmt.Sprintf("%s %q is not a URL", key, value)
-	case key == "surrealUrl" && u.Scheme != "wss" && u.Scheme != "ws":
-		return fmt.Sprintf("%s %q: want wss://…", key, value)
-	case key == "natsUrl" && u.Scheme != "tls" && u.Scheme != "nats":
-		return fmt.Sprintf("%s %q: want tls://… or nats://…", key, value)
+	// A managed service is reached over the internet: passwords, tokens and
+	// secrets must not cross it in clear.
+	case key == "surrealUrl" && u.Scheme != "wss":
+		return fmt.Sprintf("%s %q: want wss://… (a managed SurrealDB is reached over the internet; ws:// would send the password in clear)", key, value)
+	case key == "natsUrl" && u.Scheme != "tls":
+		return fmt.Sprintf("%s %q: want tls://… (a managed NATS is reached over the internet)", key, value)
 	}
 	return ""
 }

@@ -472,7 +472,11 @@ func TestSynthRefusesBadInput(t *testing.T) {
 			c.SurrealURL = stacks.FromCatalog("").SurrealURL
 		}, "surrealUrl is the placeholder wss://surrealdb.example.invalid: pass -c surrealUrl="},
 		"no NATS URL": {func(c *stacks.Config) { c.NATSURL = "" }, "natsUrl is not set"},
-		"bad stage":   {func(c *stacks.Config) { c.Stage = "Prod_1" }, `stage "Prod_1"`},
+		"managed SurrealDB in clear": {func(c *stacks.Config) { c.SurrealURL = "ws://db.example.com:8000" },
+			`surrealUrl "ws://db.example.com:8000": want wss://`},
+		"managed NATS in clear": {func(c *stacks.Config) { c.NATSURL = "nats://connect.example.com:4222" },
+			`natsUrl "nats://connect.example.com:4222": want tls://`},
+		"bad stage": {func(c *stacks.Config) { c.Stage = "Prod_1" }, `stage "Prod_1"`},
 		"domain without certificate": {func(c *stacks.Config) { c.DomainName = "ops.example.com" },
 			"domainName and certificateArn go together"},
 		"consumer with no stream": {func(c *stacks.Config) {
