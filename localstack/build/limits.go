@@ -7,7 +7,8 @@ import (
 )
 
 // The largest bootstrap each kind of function may ship (bytes): HTTP
-// functions 12 MB, consumers and scheduled functions 10 MB. Lambda's own
+// functions (and WebSocket API handlers) 12 MB, consumers and scheduled
+// functions 10 MB. Lambda's own
 // ceiling is far above; these keep cold starts short and catch a dependency
 // linked where it does not run.
 const (
@@ -47,9 +48,15 @@ func Limit(name string) int64 {
 		return HTTPLimit // surreal-users: the SurrealDB client, Secrets Manager, the Lambda runtime (11.3 MiB)
 	case !ok:
 		return 0
-	case f.Kind == catalog.HTTP:
-		return HTTPLimit
+	case f.Kind == catalog.HTTP || servesWebSocket(name):
+		return HTTPLimit // an API's handler: it links the API's authentication and Cedar as HTTP functions do
 	default: // consumers and (scheduled) invoke functions
 		return EventLimit
 	}
+}
+
+// servesWebSocket is whether name handles a WebSocket API (catalog
+// WebSockets): an invoke function by kind, an API by what it does.
+func servesWebSocket(name string) bool {
+	return slices.ContainsFunc(catalog.WebSockets, func(w catalog.WebSocket) bool { return w.Function == name })
 }
