@@ -1,10 +1,13 @@
 package vault
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
 
 // The KV engine's values and typed errors reach the client in Vault's wire
@@ -43,5 +46,34 @@ func TestKVWireShape(t *testing.T) {
 	v.h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusNotFound { // the current version is deleted
 		t.Errorf("PATCH of a deleted version: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// A write that trims versions beyond max_versions succeeds when one of them
+// was destroyed (its data already gone): the trim deletes what is there.
+// It used to store the version and then answer 500, so a client retrying
+// the "failed" write made a duplicate version.
+func TestKVTrimOverADestroyedVersion(t *testing.T) {
+	v := newTestVault(t)
+	for _, val := range []string{"a", "b", "c"} {
+		if rec := call(v.h, "POST", "/v1/secret/data/trim", v.root, `{"data":{"k":"`+val+`"}}`); rec.Code != 200 {
+			t.Fatalf("put %s: %d %s", val, rec.Code, rec.Body)
+		}
+	}
+	if rec := call(v.h, "POST", "/v1/secret/destroy/trim", v.root, `{"versions":[1]}`); rec.Code != 204 {
+		t.Fatalf("destroy: %d %s", rec.Code, rec.Body)
+	}
+	if rec := call(v.h, "POST", "/v1/secret/metadata/trim", v.root, `{"max_versions":1}`); rec.Code != 204 {
+		t.Fatalf("metadata: %d %s", rec.Code, rec.Body)
+	}
+	if rec := call(v.h, "POST", "/v1/secret/data/trim", v.root, `{"data":{"k":"d"}}`); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"version":4`) {
+		t.Fatalf("the write that trims: %d %s", rec.Code, rec.Body)
+	}
+	if rec := call(v.h, "GET", "/v1/secret/metadata/trim", v.root, ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"oldest_version":4`) {
+		t.Fatalf("metadata after the trim: %d %s", rec.Code, rec.Body)
+	}
+	n, err := surreal.Query[int](context.Background(), v.db, "RETURN count((SELECT VALUE id FROM entries WHERE string::contains(path, 'trim')))", nil)
+	if err != nil || n != 2 { // the metadata and version 4: versions 1–3 are gone from storage
+		t.Fatalf("entries left after the trim: %d %v", n, err)
 	}
 }

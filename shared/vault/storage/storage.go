@@ -129,7 +129,7 @@ func (s *Store) Delete(ctx context.Context, paths ...string) error {
 	for i, p := range paths {
 		ids[i] = entryID(p)
 	}
-	if _, err := surreal.Query[any](ctx, s.DB, "DELETE $ids[*]", map[string]any{"ids": ids}); err != nil {
+	if _, err := surreal.Query[any](ctx, s.DB, "DELETE $ids", map[string]any{"ids": ids}); err != nil {
 		return fmt.Errorf("storage delete: %w", err)
 	}
 	return nil
