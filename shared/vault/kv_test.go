@@ -77,3 +77,15 @@ func TestKVTrimOverADestroyedVersion(t *testing.T) {
 		t.Fatalf("entries left after the trim: %d %v", n, err)
 	}
 }
+
+// sys/unseal refuses a key that is neither hex nor base64 with Vault's 400,
+// also when the vault is already unsealed (it used to answer the status).
+func TestUnsealRefusesAMalformedKeyWhenUnsealed(t *testing.T) {
+	v := newTestVault(t)
+	if rec := call(v.h, "PUT", "/v1/sys/unseal", "", `{"key":"not a key!"}`); rec.Code != 400 || !strings.Contains(rec.Body.String(), "must be a valid hex or base64 string") {
+		t.Fatalf("a malformed key on an unsealed vault: %d %s", rec.Code, rec.Body)
+	}
+	if rec := call(v.h, "PUT", "/v1/sys/unseal", "", `{"key":"`+v.share+`"}`); rec.Code != 200 {
+		t.Fatalf("a well-formed key on an unsealed vault: %d %s", rec.Code, rec.Body)
+	}
+}

@@ -300,12 +300,12 @@ func (k *Keeper) Unseal(ctx context.Context, key string, reset bool) (Status, er
 		}
 		return k.Status(ctx)
 	}
-	if cfg.WrappedRoot != nil {
-		return k.Status(ctx)
-	}
-	share, err := ParseKey(key)
+	share, err := ParseKey(key) // refused as Vault does, also on an unsealed vault
 	if err != nil {
 		return Status{}, err
+	}
+	if cfg.WrappedRoot != nil {
+		return k.Status(ctx)
 	}
 	if len(share) != 33 {
 		return Status{}, invalid("'key' must be a valid unseal key share of 33 bytes, got %d", len(share))
