@@ -211,6 +211,18 @@ func TestVaultAuditFailsClosed(t *testing.T) {
 		if err != nil || s.Data["v"] != "1" || s.VersionMetadata.Version != 1 {
 			t.Fatalf("the refused write took effect: %+v %v", s, err)
 		}
+		// The restored field reaches every connection of every function
+		// instance in its own time (seen under the Lambda runtime: a write
+		// right after was still refused, fail-closed): wait until one passes.
+		var probe error
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if _, probe = kv.Put(ctx, "probe", map[string]any{"v": "x"}); probe == nil {
+				break
+			}
+		}
+		if probe != nil {
+			t.Fatalf("writes still refused after the audit log was mended: %v", probe)
+		}
 	})
 
 	t.Run("health floods are not logged and writers do not compete", func(t *testing.T) {
