@@ -72,7 +72,7 @@ func RevokeWith(ctx context.Context, db *surreal.Client, roots []string, also Al
 // query variable named v and leave each a tombstone; run them in one
 // transaction (surreal.Atomic).
 func Bury(v string) string {
-	return "LET $gone = (DELETE $" + v + "[*] RETURN BEFORE);\n" +
+	return "LET $gone = (DELETE $" + v + " RETURN BEFORE);\n" +
 		"FOR $t IN $gone { UPSERT type::record('token_revoked', record::id($t.id)) CONTENT { until: $t.expire_time, at: time::now() }; };\n"
 }
 
