@@ -49,8 +49,8 @@ openapi:
 ## package-lock.json) and the local AWS stand-ins (aws-lambda-rie, local-kms; pinned, via the Go proxy)
 deps: $(SURREAL)/node_modules/.package-lock.json $(PQCHECK)/node_modules/.package-lock.json $(UIWEB)/node_modules/.package-lock.json
 	sh scripts/install-postgres.sh
-	sh scripts/install-chromium.sh
-	sh scripts/install-tmux.sh
+	sh scripts/install-debian.sh chromium chromium chromium-browser
+	sh scripts/install-debian.sh tmux
 	$(GO) mod download
 	$(GO) run ./cmd/stratum tools
 

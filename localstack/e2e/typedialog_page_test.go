@@ -32,7 +32,7 @@ func openFormPage(t *testing.T, url string) formPage {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Fatal("chromium is not installed: make deps installs it (scripts/install-chromium.sh)")
+		t.Fatal("chromium is not installed: make deps installs it (scripts/install-debian.sh chromium)")
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)

@@ -73,7 +73,7 @@ func startBrowser(t *testing.T) func() tab {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Fatal("chromium is not installed: make deps installs it (scripts/install-chromium.sh)")
+		t.Fatal("chromium is not installed: make deps installs it (scripts/install-debian.sh chromium)")
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
 		chromedp.DisableGPU, chromedp.WindowSize(1280, 900))
