@@ -80,7 +80,7 @@ func (p *policies) parse(name, text string) (*authz.Document, error) {
 }
 
 func (p *policies) put(ctx context.Context, name, text string) error {
-	if name == "root" || name == "default" {
+	if name == "root" {
 		return badRequest("cannot update the %q policy", name)
 	}
 	if !policyName.MatchString(name) {
@@ -113,6 +113,10 @@ func (p *policies) list(ctx context.Context) ([]string, error) {
 	names, err := surreal.Query[[]string](ctx, p.db, "SELECT VALUE name FROM policies ORDER BY name", nil)
 	if err != nil {
 		return nil, fmt.Errorf("list policies: %w", err)
+	}
+	if !slices.Contains(names, "default") {
+		names = append(names, "default")
+		slices.Sort(names)
 	}
 	return append(names, "root"), nil
 }

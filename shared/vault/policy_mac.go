@@ -115,7 +115,7 @@ func (p *policies) readChecked(ctx context.Context, names []string) ([]policyRow
 			return nil, err
 		}
 	}
-	return got.Rows, nil
+	return withDefault(names, got.Rows)
 }
 
 // errPolicyRace is a policy write that lost to another on the state.

@@ -45,7 +45,7 @@ func (s *Server) readACLPolicy(w http.ResponseWriter, r *http.Request, name stri
 
 // putHCL translates an HCL policy to Cedar and stores both.
 func (p *policies) putHCL(ctx context.Context, name, text string) error {
-	if name == "root" || name == "default" {
+	if name == "root" {
 		return badRequest("cannot update the %q policy", name)
 	}
 	if !policyName.MatchString(name) {

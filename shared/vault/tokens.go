@@ -262,19 +262,9 @@ func (ts *tokens) create(ctx context.Context, parent *Token, req tokenRequest, o
 			int64(maxExplicit.Seconds()), int64(maxTTL.Seconds())))
 		maxExplicit = maxTTL
 	}
-	policies := dedupe(req.Policies)
-	if len(policies) == 0 {
-		policies = slices.Clone(parent.Policies)
-	}
-	if !parent.isRoot() {
-		for _, p := range policies {
-			if !slices.Contains(parent.Policies, p) {
-				return "", nil, nil, badRequest("child policies must be subset of parent policies: %q is not", p)
-			}
-		}
-	}
-	if slices.Contains(policies, "root") && !parent.isRoot() {
-		return "", nil, nil, badRequest("root tokens may only be created by a root token")
+	policies, err := tokenPolicies(req.Policies, parent, req.NoDefaultPolicy)
+	if err != nil {
+		return "", nil, nil, err
 	}
 	ttl = grantedTTL(ttl, period, maxExplicit, parent, orphan || req.NoParent)
 	renewable := true
@@ -565,16 +555,6 @@ func authData(id string, t *Token) map[string]any {
 		"identity_policies": nil, "metadata": meta, "lease_duration": lease, "renewable": t.Renewable,
 		"entity_id": "", "token_type": "service", "orphan": t.Orphan, "num_uses": t.NumUses,
 	}
-}
-
-func dedupe(in []string) []string {
-	var out []string
-	for _, s := range in {
-		if s != "" && !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // remaining is the whole seconds left until expire, rounded as Vault reports

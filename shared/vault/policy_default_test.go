@@ -1,0 +1,93 @@
+package vault
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// A new token's policies follow Vault's token store.
+func TestTokenPoliciesAsVaultDecides(t *testing.T) {
+	root := &Token{Policies: []string{"root"}}
+	withDefault := &Token{Policies: []string{"app", "default", "ops"}}
+	without := &Token{Policies: []string{"app", "ops"}}
+	for _, c := range []struct {
+		name      string
+		asked     []string
+		parent    *Token
+		noDefault bool
+		want      []string
+		err       string
+	}{
+		{"root adds default", []string{"ops", " App ", "ops"}, root, false, []string{"app", "default", "ops"}, ""},
+		{"root, no default", []string{"app"}, root, true, []string{"app"}, ""},
+		{"root, default asked but refused", []string{"app", "default"}, root, true, []string{"app"}, ""},
+		{"inherits root", nil, root, false, []string{"root"}, ""},
+		{"root beside others is root", []string{"app", "root"}, root, false, []string{"root"}, ""},
+		{"inherits the parent's", nil, withDefault, false, []string{"app", "default", "ops"}, ""},
+		{"inherits without default", nil, withDefault, true, []string{"app", "ops"}, ""},
+		{"subset gets default from the parent", []string{"app"}, withDefault, false, []string{"app", "default"}, ""},
+		{"subset of a parent without default", []string{"app"}, without, false, []string{"app"}, ""},
+		{"default the parent lacks", []string{"default"}, without, false, nil, `"default" is not`},
+		{"not a subset", []string{"admin"}, withDefault, false, nil, `"admin" is not`},
+		{"root from a non-root parent", []string{"root"}, withDefault, false, nil, `"root" is not`},
+	} {
+		got, err := tokenPolicies(c.asked, c.parent, c.noDefault)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: want error %q, got %v %v", c.name, c.err, got, err)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("%s: got %v %v, want %v", c.name, got, err, c.want)
+		}
+	}
+}
+
+// The default policy exists from the start, cannot be deleted, can be
+// rewritten, and what it grants every token that carries it may do.
+func TestDefaultPolicy(t *testing.T) {
+	v := newTestVault(t)
+	if rec := call(v.h, "GET", "/v1/sys/policies/acl/default", v.root, ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), "auth/token/lookup-self") {
+		t.Fatalf("read default: %d %s", rec.Code, rec.Body)
+	}
+	if rec := call(v.h, "LIST", "/v1/sys/policies/acl", v.root, ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"default"`) {
+		t.Fatalf("list: %d %s", rec.Code, rec.Body)
+	}
+	if rec := call(v.h, "DELETE", "/v1/sys/policies/acl/default", v.root, ""); rec.Code != 400 || !strings.Contains(rec.Body.String(), "cannot delete default policy") {
+		t.Fatalf("delete default: %d %s", rec.Code, rec.Body)
+	}
+	if rec := call(v.h, "POST", "/v1/secret/data/common", v.root, `{"data":{"k":"v"}}`); rec.Code != 200 {
+		t.Fatalf("put: %d %s", rec.Code, rec.Body)
+	}
+	plain := createToken(t, v, v.root, `{"policies":["nothing-here"],"ttl":"1h"}`)
+	bare := createToken(t, v, v.root, `{"policies":["nothing-here"],"ttl":"1h","no_default_policy":true}`)
+	rec := call(v.h, "GET", "/v1/auth/token/lookup-self", plain.token, "")
+	var look struct {
+		Data struct {
+			Policies []string `json:"policies"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &look); err != nil || !slices.Equal(look.Data.Policies, []string{"default", "nothing-here"}) {
+		t.Fatalf("policies of a new token: %d %s", rec.Code, rec.Body)
+	}
+	if rec := call(v.h, "GET", "/v1/secret/data/common", plain.token, ""); rec.Code != 403 {
+		t.Fatalf("read before default grants it: %d %s", rec.Code, rec.Body)
+	}
+	hcl := defaultPolicyHCL + "\npath \"secret/data/common\" {\n  capabilities = [\"read\"]\n}\n"
+	body, _ := json.Marshal(map[string]string{"policy": hcl})
+	if rec := call(v.h, "PUT", "/v1/sys/policies/acl/default", v.root, string(body)); rec.Code != 204 {
+		t.Fatalf("write default: %d %s", rec.Code, rec.Body)
+	}
+	if rec := call(v.h, "GET", "/v1/secret/data/common", plain.token, ""); rec.Code != 200 {
+		t.Fatalf("read granted by default: %d %s", rec.Code, rec.Body)
+	}
+	if rec := call(v.h, "GET", "/v1/secret/data/common", bare.token, ""); rec.Code != 403 {
+		t.Fatalf("a token without default read: %d %s", rec.Code, rec.Body)
+	}
+	if rec := call(v.h, "GET", "/v1/sys/policies/acl/default", v.root, ""); !strings.Contains(rec.Body.String(), "secret/data/common") {
+		t.Fatalf("read default after the write: %d %s", rec.Code, rec.Body)
+	}
+}
