@@ -103,7 +103,7 @@ func TestVaultCLI(t *testing.T) {
 	if tok == nil || !regexp.MustCompile(`token_duration\s+3600\n`).MatchString(out) {
 		t.Fatalf("token create:\n%s", out)
 	}
-	if out = must("", "token", "lookup", tok[1]); !regexp.MustCompile(`policies\s+\[app-read-only\]`).MatchString(out) {
+	if out = must("", "token", "lookup", tok[1]); !regexp.MustCompile(`policies\s+\[app-read-only default\]`).MatchString(out) {
 		t.Fatalf("token lookup:\n%s", out)
 	}
 	if out = must("", "token", "capabilities", tok[1], "secret/data/app/db"); out != "list, read\n" {

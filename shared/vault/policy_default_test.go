@@ -91,3 +91,23 @@ func TestDefaultPolicy(t *testing.T) {
 		t.Fatalf("read default after the write: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// capabilities-self lists a path's capabilities in the order Vault's ACL does.
+func TestCapabilitiesInVaultsOrder(t *testing.T) {
+	v := newTestVault(t)
+	hcl := `path "secret/data/x" { capabilities = ["update", "read", "list", "create", "sudo"] }`
+	body, _ := json.Marshal(map[string]string{"policy": hcl})
+	if rec := call(v.h, "PUT", "/v1/sys/policies/acl/caps", v.root, string(body)); rec.Code != 204 {
+		t.Fatalf("write: %d %s", rec.Code, rec.Body)
+	}
+	tok := createToken(t, v, v.root, `{"policies":["caps"],"ttl":"1h"}`)
+	rec := call(v.h, "POST", "/v1/sys/capabilities-self", tok.token, `{"paths":["secret/data/x"]}`)
+	var out struct {
+		Data map[string]any `json:"data"`
+	}
+	_ = json.Unmarshal(rec.Body.Bytes(), &out)
+	got, _ := json.Marshal(out.Data["secret/data/x"])
+	if rec.Code != 200 || string(got) != `["sudo","read","list","update","create"]` {
+		t.Fatalf("capabilities-self: %d %s", rec.Code, rec.Body)
+	}
+}

@@ -8,15 +8,15 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 )
 
-// allCapabilities are the capabilities sys/capabilities reports, in Vault's order.
-var allCapabilities = []string{capCreate, capRead, capUpdate, capPatch, capDelete, capList, capSudo}
+// allCapabilities are the capabilities sys/capabilities reports, in the
+// order Vault's ACL lists them (policy/acl.go's Capabilities in OpenBao).
+var allCapabilities = []string{capSudo, capRead, capList, capUpdate, capDelete, capCreate, capPatch}
 
 // capabilitiesAPI serves sys/capabilities (another token's), sys/capabilities-self
 // and sys/capabilities-accessor: what the token may do on each path, decided
@@ -61,17 +61,16 @@ func (s *Server) capabilitiesAPI(w http.ResponseWriter, r *http.Request, path st
 		}
 	}
 	data := map[string]any{}
-	var all []string
 	for _, p := range paths {
 		caps, err := s.capabilitiesOn(ctx, r, target, p)
 		if err != nil {
 			return err
 		}
 		data[p] = caps
-		all = append(all, caps...)
 	}
-	slices.Sort(all)
-	data["capabilities"] = slices.Compact(all)
+	if len(paths) == 1 { // as Vault, for older clients
+		data["capabilities"] = data[paths[0]]
+	}
 	respond(w, http.StatusOK, data, nil, "system")
 	return nil
 }
