@@ -61,7 +61,7 @@ func (s *Server) serveEngine(ctx context.Context, w http.ResponseWriter, r *http
 	}
 	if len(bytes.TrimSpace(body)) > 0 && !json.Valid(body) {
 		var v any
-		return badRequest("failed to parse JSON input: %v", json.Unmarshal(body, &v))
+		return badRequest("failed to parse JSON input: %s", httpapi.DescribeJSONError(json.Unmarshal(body, &v)))
 	}
 	req := keeper.EngineRequest{Engine: m.Type, MountUUID: m.UUID, MountPath: m.Path, Operation: operationOf(r), Path: rest, Body: body,
 		DefaultLeaseTTL: m.Config.DefaultLeaseTTL, MaxLeaseTTL: m.Config.MaxLeaseTTL}

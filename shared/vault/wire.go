@@ -101,7 +101,7 @@ func decodeBody(r *http.Request, v any) error {
 		return nil
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		return badRequest("failed to parse JSON input: %v", err)
+		return badRequest("failed to parse JSON input: %s", httpapi.DescribeJSONError(err))
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -52,15 +53,25 @@ func decodeError(err error) error {
 	case errors.As(err, &syntax):
 		return BadRequest("malformed JSON at byte %d: %s", syntax.Offset, syntax.Error())
 	case errors.As(err, &typeErr):
-		field := typeErr.Field
-		if field == "" {
-			return BadRequest("request body must be a JSON %s, not %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
-		}
-		return BadRequest("field %q: want %s, got %s", field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
+		return BadRequest("%s", DescribeJSONError(err))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return BadRequest("unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}
 	return BadRequest("malformed JSON: %v", err)
+}
+
+// DescribeJSONError words a JSON decoding error in JSON's terms: a value of
+// the wrong type names its field and the JSON kind wanted ("field \"data\":
+// want object, got string"), not Go's types.
+func DescribeJSONError(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	if !errors.As(err, &typeErr) {
+		return strings.TrimPrefix(err.Error(), "json: ")
+	}
+	if typeErr.Field == "" {
+		return fmt.Sprintf("request body must be a JSON %s, not %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
+	}
+	return fmt.Sprintf("field %q: want %s, got %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
 }
 
 func tooLarge(err error) error {

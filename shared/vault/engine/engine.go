@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
 	"github.com/stratumiops/stratumiops/shared/vault/storage"
 )
@@ -55,7 +56,7 @@ func DecodeJSON(raw []byte, v any) error {
 		return nil
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		return Invalid("failed to parse JSON input: %v", err)
+		return Invalid("failed to parse JSON input: %s", httpapi.DescribeJSONError(err))
 	}
 	return nil
 }
