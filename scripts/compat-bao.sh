@@ -145,6 +145,19 @@ run 0 'Success' "$BAO" secrets enable transit
 run 0 'type +aes256-gcm96' "$BAO" write transit/keys/orders type=aes256-gcm96   # OpenBao answers with the key, not Success
 run 0 'vault:v1:' "$BAO" write -field=ciphertext transit/encrypt/orders plaintext=aGVsbG8=
 
+# AppRole: how machines log in.
+run 0 'Success' "$BAO" auth enable approle
+run 0 'approle/' "$BAO" auth list
+run 0 'Success' "$BAO" write auth/approle/role/web token_policies=app token_ttl=1h secret_id_num_uses=5
+run 0 '' "$BAO" read -field=role_id auth/approle/role/web/role-id
+ROLE_ID=$LAST
+run 0 '' "$BAO" write -f -field=secret_id auth/approle/role/web/secret-id
+SECRET_ID=$LAST
+run 0 'token_policies +\[.*app.*default' "$BAO" write auth/approle/login role_id="$ROLE_ID" secret_id="$SECRET_ID"
+run 2 'invalid role or secret ID' "$BAO" write auth/approle/login role_id="$ROLE_ID" secret_id=wrong
+run 0 'Success' "$BAO" auth disable approle
+run 2 'invalid role or secret ID|no handler' "$BAO" write auth/approle/login role_id="$ROLE_ID" secret_id="$SECRET_ID"
+
 # The same commands with -format=json against an OpenBao dev server: each
 # must exit with OpenBao's code and answer with OpenBao's keys (a value's
 # keys too, down the tree; maps of user data are not compared). Extensions
@@ -201,6 +214,12 @@ let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
 	write cmp-transit/encrypt/orders plaintext=aGVsbG8=
 	policy delete default
 	policy delete root
+	auth enable approle
+	write auth/approle/role/cmp token_policies=cmp token_ttl=1h
+	read auth/approle/role/cmp
+	read auth/approle/role/cmp/role-id
+	write -f auth/approle/role/cmp/secret-id
+	write auth/approle/login role_id=nope secret_id=nope
 	EOF
 }
 keys "$WORK/ours.keys"

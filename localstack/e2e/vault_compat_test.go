@@ -44,7 +44,7 @@ func TestVaultCompat(t *testing.T) {
 			t.Fatalf("auth list %v %v", auths, err)
 		}
 		err = root.Sys().EnableAuthWithOptionsWithContext(ctx, "userpass", &bao.EnableAuthOptions{Type: "userpass"})
-		if !hasStatus(err, 400) || !strings.Contains(err.Error(), "tokens only") {
+		if !hasStatus(err, 400) || !strings.Contains(err.Error(), "AppRole at approle/ only") {
 			t.Fatalf("enable userpass: %v", err)
 		}
 		hi, err := root.Logical().ReadWithContext(ctx, "sys/host-info")

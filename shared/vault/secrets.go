@@ -22,6 +22,9 @@ func (s *Server) secrets(w http.ResponseWriter, r *http.Request, path string) er
 	if strings.HasPrefix(path, "auth/token/") {
 		return s.token(w, r, strings.TrimPrefix(path, "auth/token/"))
 	}
+	if strings.HasPrefix(path, approlePrefix) {
+		return s.approle(w, r, strings.TrimPrefix(path, approlePrefix))
+	}
 	ctx := r.Context()
 	m, rest, ok, err := s.mounts.find(ctx, path)
 	if err != nil {
@@ -173,6 +176,9 @@ func (s *Server) tokenRenew(w http.ResponseWriter, r *http.Request, caller *Toke
 	inc, err := parseDuration(body.Increment)
 	if err != nil {
 		return badRequest("invalid 'increment': %v", err)
+	}
+	if err := s.approleStillThere(ctx, target); err != nil {
+		return err
 	}
 	t, err := s.tokens.renew(ctx, target, inc)
 	if err != nil {

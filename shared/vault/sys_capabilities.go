@@ -178,8 +178,17 @@ func (s *Server) authMethods(w http.ResponseWriter, r *http.Request, path string
 	case name == "" && r.Method == http.MethodGet:
 		data := map[string]any{"token/": tokenAuthMount()}
 		out := map[string]any{"data": data, "request_id": w.Header().Get("X-Request-Id"), "token/": data["token/"]}
+		cfg, err := s.approleEnabled(ctx)
+		if err != nil {
+			return err
+		}
+		if cfg != nil {
+			data["approle/"], out["approle/"] = cfg.mount(), cfg.mount()
+		}
 		httpapi.WriteJSON(w, http.StatusOK, out)
 		return nil
+	case name == "approle" || strings.HasPrefix(name, "approle/"):
+		return s.approleMount(w, r, strings.TrimPrefix(strings.TrimPrefix(name, "approle"), "/"))
 	case (name == "token" || name == "token/tune") && r.Method == http.MethodGet:
 		data := tokenAuthMount()
 		if name == "token/tune" {
@@ -191,7 +200,7 @@ func (s *Server) authMethods(w http.ResponseWriter, r *http.Request, path string
 	case name == "token" || strings.HasPrefix(name, "token/"):
 		return badRequest("the token auth method cannot be changed")
 	case r.Method == http.MethodPost || r.Method == http.MethodPut:
-		return badRequest("auth method at %q is not supported: this vault authenticates with tokens only (auth/token/)", name+"/")
+		return badRequest("auth method at %q is not supported: this vault has the token store (auth/token/) and AppRole at approle/ only", name+"/")
 	case r.Method == http.MethodDelete:
 		noContent(w) // as Vault, disabling what is not enabled succeeds
 		return nil

@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -221,6 +222,11 @@ type tokenRequest struct {
 	Renewable       *bool             `json:"renewable"`
 	Period          any               `json:"period"`
 	Type            string            `json:"type"`
+	// path, display and granted, when set, are a login's: the path it came
+	// from, its display name ("auth/token/create" and "token-<name>"
+	// otherwise) and its policies, final (not derived from a parent's).
+	path, display string
+	granted       []string
 }
 
 // defaultTTL and maxTTL are the token store's limits, as Vault's defaults.
@@ -262,9 +268,11 @@ func (ts *tokens) create(ctx context.Context, parent *Token, req tokenRequest, o
 			int64(maxExplicit.Seconds()), int64(maxTTL.Seconds())))
 		maxExplicit = maxTTL
 	}
-	policies, err := tokenPolicies(req.Policies, parent, req.NoDefaultPolicy)
-	if err != nil {
-		return "", nil, nil, err
+	policies := req.granted
+	if policies == nil {
+		if policies, err = tokenPolicies(req.Policies, parent, req.NoDefaultPolicy); err != nil {
+			return "", nil, nil, err
+		}
 	}
 	ttl = grantedTTL(ttl, period, maxExplicit, parent, orphan || req.NoParent)
 	renewable := true
@@ -275,13 +283,16 @@ func (ts *tokens) create(ctx context.Context, parent *Token, req tokenRequest, o
 	if req.DisplayName != "" {
 		display = "token-" + req.DisplayName
 	}
+	if req.display != "" {
+		display = req.display
+	}
 	now := time.Now().UTC()
 	expire := now.Add(ttl)
 	t := &Token{Accessor: keeper.NewToken()[2:], Policies: policies, Meta: childMeta(parent, req.Meta), DisplayName: display,
 		CreationTime: now, TTLSeconds: int64(ttl.Seconds()), ExplicitMaxTTL: int64(maxExplicit.Seconds()),
 		Period:     int64(period.Seconds()),
 		ExpireTime: &expire, NumUses: req.NumUses, UsesLeft: req.NumUses, Renewable: renewable,
-		Orphan: orphan || req.NoParent, Path: "auth/token/create"}
+		Orphan: orphan || req.NoParent, Path: cmp.Or(req.path, "auth/token/create")}
 	if !t.Orphan {
 		t.Parent = &parent.Hash
 	}
@@ -390,6 +401,23 @@ func (ts *tokens) revoke(ctx context.Context, t *Token) ([]string, error) {
 	return ts.revokeRecorded(ctx, func() ([]string, error) {
 		return tokentree.RevokeWith(ctx, ts.db, []string{t.Hash}, ts.recordRevocations)
 	})
+}
+
+// revokeIssuedAt revokes, with their descendants, the tokens a login path
+// issued (an auth method being disabled).
+func (ts *tokens) revokeIssuedAt(ctx context.Context, path string) error {
+	hashes, err := surreal.Query[[]string](ctx, ts.db, "SELECT VALUE record::id(id) FROM tokens WHERE path = $p", map[string]any{"p": path})
+	if err != nil {
+		return fmt.Errorf("find tokens issued at %s: %w", path, err)
+	}
+	if len(hashes) == 0 {
+		return nil
+	}
+	defer ts.recent.Clear()
+	_, err = ts.revokeRecorded(ctx, func() ([]string, error) {
+		return tokentree.RevokeWith(ctx, ts.db, hashes, ts.recordRevocations)
+	})
+	return err
 }
 
 // revokeOrphan deletes the token and makes its children orphans, each MAC'd
