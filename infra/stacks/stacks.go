@@ -170,7 +170,10 @@ type platform struct {
 	// clientSecrets hold the service credentials of the systems functions
 	// call (catalog Function.Calls), by system.
 	clientSecrets map[string]awssecretsmanager.Secret
-	vpc           awsec2.Vpc
+	// vaultAuth hold, by function, the SecretumVault credentials of the
+	// functions that read it (those with VAULT_ADDR in their environment).
+	vaultAuth map[string]awssecretsmanager.Secret
+	vpc       awsec2.Vpc
 	// clients is the security group of everything that talks to the
 	// self-hosted NATS and SurrealDB (functions in the VPC, the dispatcher);
 	// nil in managed mode.
@@ -299,6 +302,14 @@ func newSecrets(stack awscdk.Stack, cfg Config, p *platform) {
 	}
 	p.authSecret = secret("ApiAuth", "api-auth", "API caller authentication: {jwt_secret (HS256), api_keys (JSON list of {name, key_sha256, scopes, owner})}",
 		generated(`{"api_keys":"[]"}`, "jwt_secret", 48), nil)
+	p.vaultAuth = map[string]awssecretsmanager.Secret{}
+	for _, f := range cfg.Functions {
+		if _, ok := f.Env["VAULT_ADDR"]; ok {
+			p.vaultAuth[f.Name] = secret("VaultAuth-"+f.Name, "vault-auth-"+f.Name, "SecretumVault credentials of function "+f.Name+
+				" {addr, role_id, secret_id}: an AppRole of its own (vault write auth/approle/role/"+f.Name+" token_policies=…), or {addr, token}",
+				nil, map[string]string{"addr": "", "role_id": "", "secret_id": ""})
+		}
+	}
 	p.clientSecrets = map[string]awssecretsmanager.Secret{}
 	for _, f := range cfg.Functions {
 		for _, system := range f.Calls {

@@ -248,6 +248,10 @@ func grantPlatform(fn awslambda.Function, cfg Config, f catalog.Function, p *pla
 		fn.AddEnvironment(jsii.String(catalog.ClientVar(system, "CLIENT_SECRET_ARN")), p.clientSecrets[system].SecretArn(), nil)
 		p.clientSecrets[system].GrantRead(fn, nil)
 	}
+	if auth := p.vaultAuth[f.Name]; auth != nil {
+		fn.AddEnvironment(jsii.String("VAULT_AUTH_SECRET_ARN"), auth.SecretArn(), nil)
+		auth.GrantRead(fn, nil)
+	}
 	if f.KMS {
 		fn.AddEnvironment(jsii.String("VAULT_UNSEAL_KEY_ARN"), p.unsealKey.KeyArn(), nil)
 		grantUnseal(fn, p.unsealKey)

@@ -423,7 +423,7 @@ var Functions = []Function{
 // llmEnv configures where the LLM router keeps providers' API keys:
 // SecretumVault's KV v2 when VAULT_ADDR is set, else the platform's
 // application-secrets KMS key (SECRETS_KMS_KEY, see SecretsKey).
-var llmEnv = map[string]string{"VAULT_ADDR": "", "VAULT_TOKEN": "", "VAPORA_LLM_VAULT_MOUNT": "secret",
+var llmEnv = map[string]string{"VAULT_ADDR": "", "VAULT_TOKEN": "", "VAULT_ROLE_ID": "", "VAULT_SECRET_ID": "", "VAPORA_LLM_VAULT_MOUNT": "secret",
 	"VAPORA_RUNNER_MAX_TOKENS": "4096"}
 
 // kogralEnv configures Kogral's embedder and the MCP server's project graph.

@@ -50,11 +50,12 @@ func init() {
 // PROV_LOCAL_DIR (its processes run PROV_LOCAL_SERVER_CMD, default
 // `<this binary> prov local-server`); aws and upcloud read their endpoints
 // ("" for the real APIs), region and zone here and their credentials from
-// SecretumVault's KV v2 (VAULT_ADDR, VAULT_TOKEN, at
+// SecretumVault's KV v2 (VAULT_ADDR, and VAULT_ROLE_ID/VAULT_SECRET_ID for
+// an AppRole login or VAULT_TOKEN; deployed: VAULT_AUTH_SECRET_ARN), at
 // PROV_VAULT_MOUNT/PROV_VAULT_PATH/<provider>); see provfn/providers.go.
 // PROV_UPCLOUD_TOKEN is read only without a vault: the devstack sets it for
 // its local UpCloud; deployed stacks leave it empty.
 var provisioningEnv = map[string]string{"PROV_LOCAL_DIR": "", "PROV_LOCAL_PORTS": "20000-29999",
-	"PROV_LOCAL_MAX_STORAGE_GB": "10", "PROV_LOCAL_SERVER_CMD": "", "VAULT_ADDR": "", "VAULT_TOKEN": "",
+	"PROV_LOCAL_MAX_STORAGE_GB": "10", "PROV_LOCAL_SERVER_CMD": "", "VAULT_ADDR": "", "VAULT_TOKEN": "", "VAULT_ROLE_ID": "", "VAULT_SECRET_ID": "",
 	"PROV_AWS_ENDPOINT": "", "PROV_AWS_REGION": "", "PROV_UPCLOUD_ENDPOINT": "", "PROV_UPCLOUD_ZONE": "fi-hel1",
 	"PROV_UPCLOUD_TOKEN": "", "PROV_VAULT_MOUNT": "secret", "PROV_VAULT_PATH": "provisioning/providers", "PROV_POLL": ""}

@@ -20,7 +20,9 @@ type secretSpec struct {
 // "creds" (a .creds file's content), "token", "ca"} ("ca": the PEM of a
 // private CA, the self-hosted servers'), API_AUTH_SECRET_ARN one
 // {"jwt_secret","api_keys"}, VAULT_INIT_SECRET_ARN one {"token"} (vault-sys's
-// init gate, shared/vault.GateInit), and <SYSTEM>_CLIENT_SECRET_ARN one
+// init gate, shared/vault.GateInit), VAULT_AUTH_SECRET_ARN one {"addr",
+// "role_id", "secret_id", "token"} (a vault reader's AppRole or token,
+// shared/platform/vaultkv.FromEnv), and <SYSTEM>_CLIENT_SECRET_ARN one
 // {"url", "api_key"} for each system the function calls (catalog Function.Calls).
 func secretSpecs(environ []string) []secretSpec {
 	specs := []secretSpec{
@@ -28,6 +30,7 @@ func secretSpecs(environ []string) []secretSpec {
 		{"NATS_SECRET_ARN", map[string]string{"url": "NATS_URL", "creds": "NATS_CREDS", "token": "NATS_TOKEN", "ca": "NATS_CA"}},
 		{"API_AUTH_SECRET_ARN", map[string]string{"jwt_secret": "API_JWT_SECRET", "api_keys": "API_KEYS"}},
 		{"VAULT_INIT_SECRET_ARN", map[string]string{"token": "VAULT_INIT_TOKEN"}},
+		{"VAULT_AUTH_SECRET_ARN", map[string]string{"addr": "VAULT_ADDR", "role_id": "VAULT_ROLE_ID", "secret_id": "VAULT_SECRET_ID", "token": "VAULT_TOKEN"}},
 	}
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")

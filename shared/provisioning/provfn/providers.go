@@ -54,7 +54,7 @@ func credentialStore(d *function.Deps) (*secrets, error) {
 	if addr == "" {
 		return nil, nil
 	}
-	kv, err := vaultkv.New(addr, d.Env("VAULT_TOKEN"), d.Env("PROV_VAULT_MOUNT"))
+	kv, err := vaultkv.FromEnv(addr, d.Env, d.Env("PROV_VAULT_MOUNT"))
 	if err != nil {
 		return nil, fmt.Errorf("provisioning credentials: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/stratumiops/stratumiops/schemas"
 	"github.com/stratumiops/stratumiops/shared/platform/authz"
 	"github.com/stratumiops/stratumiops/shared/platform/function"
+	"github.com/stratumiops/stratumiops/shared/platform/vaultkv"
 )
 
 // keysFor picks where providers' keys are sealed: SecretumVault's KV when
@@ -14,7 +15,11 @@ import (
 // providers without a key (a local Ollama) can be configured.
 func keysFor(ctx context.Context, d *function.Deps) (Keys, error) {
 	if addr := d.Env("VAULT_ADDR"); addr != "" {
-		return NewVaultKeys(addr, d.Env("VAULT_TOKEN"), d.Env("VAPORA_LLM_VAULT_MOUNT"))
+		kv, err := vaultkv.FromEnv(addr, d.Env, d.Env("VAPORA_LLM_VAULT_MOUNT"))
+		if err != nil {
+			return nil, err
+		}
+		return VaultKeysWith(kv), nil
 	}
 	keyID := d.Env("SECRETS_KMS_KEY")
 	if keyID == "" {

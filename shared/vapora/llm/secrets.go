@@ -39,6 +39,10 @@ func NewVaultKeys(addr, token, mount string) (*VaultKeys, error) {
 	return &VaultKeys{kv: kv}, nil
 }
 
+// VaultKeysWith returns the vault key store that kv reaches (e.g. a client
+// logged in with an AppRole: vaultkv.FromEnv).
+func VaultKeysWith(kv *vaultkv.Client) *VaultKeys { return &VaultKeys{kv: kv} }
+
 func (v *VaultKeys) Seal(ctx context.Context, provider, key string) (string, error) {
 	path := "vapora/llm/providers/" + provider
 	version, err := v.kv.Write(ctx, path, map[string]string{"api_key": key})
