@@ -7,8 +7,11 @@
 // placeholders); stage=<name> (prefixes every name: several copies per
 // account and region); alarmEmail=…; reservedConcurrency=false (accounts
 // with a concurrency quota of 10); unsealKeyArn=… (adopt the vault's KMS key
-// of an earlier deployment); domainName=… certificateArn=… (stable API
-// domains); throttleRate=… throttleBurst=…; natsImage=… surrealImage=…
+// of an earlier deployment); domainName=… with certificateArn=… (stable API
+// domains, regional) or hostedZoneId=… (the APIs behind CloudFront with a
+// WAF, its certificate and WebACL in a us-east-1 stack; wafRateLimit=…
+// requests per address and 5 minutes); throttleRate=… throttleBurst=…
+// (API stages); natsImage=… surrealImage=…
 // (self-hosted images, pinned by digest); nag=false (skip the cdk-nag checks).
 package main
 
@@ -41,6 +44,7 @@ func main() {
 	cfg.AlarmEmail = ctx("alarmEmail", "")
 	cfg.UnsealKeyArn = ctx("unsealKeyArn", "")
 	cfg.DomainName, cfg.CertificateArn = ctx("domainName", ""), ctx("certificateArn", "")
+	cfg.HostedZoneID = ctx("hostedZoneId", "")
 	cfg.NatsImage, cfg.SurrealImage = ctx("natsImage", ""), ctx("surrealImage", "")
 	var err error
 	if cfg.ThrottleRate, err = strconv.ParseFloat(ctx("throttleRate", "0"), 64); err != nil {
@@ -48,6 +52,9 @@ func main() {
 	}
 	if cfg.ThrottleBurst, err = strconv.ParseFloat(ctx("throttleBurst", "0"), 64); err != nil {
 		fail(fmt.Errorf("throttleBurst: %w", err))
+	}
+	if cfg.WafRateLimit, err = strconv.ParseFloat(ctx("wafRateLimit", "0"), 64); err != nil {
+		fail(fmt.Errorf("wafRateLimit: %w", err))
 	}
 	if account, region := os.Getenv("CDK_DEFAULT_ACCOUNT"), os.Getenv("CDK_DEFAULT_REGION"); account != "" && region != "" {
 		cfg.Env = &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}

@@ -49,8 +49,18 @@ func (c Config) check() error {
 			}
 		}
 	}
-	if (c.DomainName == "") != (c.CertificateArn == "") {
-		problems = append(problems, "domainName and certificateArn go together (the certificate must cover *.<domainName>)")
+	switch {
+	case c.DomainName != "" && (c.CertificateArn == "") == (c.HostedZoneID == ""):
+		problems = append(problems, "domainName takes either certificateArn (an API Gateway regional domain; the certificate covers *.<domainName>) "+
+			"or hostedZoneId (CloudFront with a WAF; the certificate is made in us-east-1), not both and not neither")
+	case c.DomainName == "" && (c.CertificateArn != "" || c.HostedZoneID != ""):
+		problems = append(problems, "certificateArn and hostedZoneId need domainName")
+	case c.edge() && (c.Env == nil || c.Env.Account == nil || c.Env.Region == nil || *c.Env.Region == ""):
+		problems = append(problems, "hostedZoneId puts a stack in "+EdgeRegion+" and references it from the stacks' region: "+
+			"the account and region must be known at synth (CDK_DEFAULT_ACCOUNT and CDK_DEFAULT_REGION, set by cdk from your AWS profile)")
+	}
+	if c.WafRateLimit != 0 && (c.WafRateLimit < 10 || c.WafRateLimit > 2e9) {
+		problems = append(problems, "wafRateLimit: WAF takes 10 to 2 000 000 000 requests per 5 minutes")
 	}
 	if c.ThrottleRate < 0 || c.ThrottleBurst < 0 {
 		problems = append(problems, "throttleRate and throttleBurst must be ≥ 0")

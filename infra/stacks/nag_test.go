@@ -33,6 +33,9 @@ func nagFindings(t *testing.T, cfg stacks.Config) []string {
 	if st.Dispatcher != nil {
 		all = append(all, st.Dispatcher)
 	}
+	if st.Edge != nil {
+		all = append(all, st.Edge)
+	}
 	var out []string
 	for _, s := range all {
 		ann := assertions.Annotations_FromStack(s)

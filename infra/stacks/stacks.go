@@ -63,11 +63,25 @@ type Config struct {
 	// (disaster recovery: the key that wrapped the stored root key) instead of
 	// creating one.
 	UnsealKeyArn string
-	// DomainName and CertificateArn give each API a stable custom domain,
-	// <system>.<DomainName> (the certificate, in the stacks' region, covers
-	// *.<DomainName>), so that VAULT_ADDR survives a rebuild of the API.
+	// DomainName gives each API a stable name, <system>.<DomainName>, so that
+	// VAULT_ADDR survives a rebuild of the API: with CertificateArn (in the
+	// stacks' region, covering *.<DomainName>) as an API Gateway regional
+	// custom domain; with HostedZoneID (the domain's Route 53 zone) behind
+	// CloudFront with a WAF WebACL, the certificate made and DNS-validated in
+	// us-east-1 by the edge stack (the two are exclusive).
 	DomainName     string
 	CertificateArn string
+	HostedZoneID   string
+	// WafRateLimit is the edge WebACL's limit per client address and 5
+	// minutes; 0 takes 2000.
+	WafRateLimit float64
+	// Sites and WebSockets are the catalog's pages and WebSocket APIs; a
+	// system with either gets a CloudFront distribution in front of its APIs.
+	Sites      []catalog.Site
+	WebSockets []catalog.WebSocket
+	// SiteDirs holds each page's files by system (FromCatalog: the
+	// repository's shared/<system>/ui/static).
+	SiteDirs map[string]string
 	// ThrottleRate and ThrottleBurst are each API stage's default route
 	// throttling (requests per second, burst); 0 takes 100 and 200.
 	ThrottleRate  float64
@@ -80,8 +94,31 @@ type Config struct {
 
 // FromCatalog is the configuration of the real catalog.
 func FromCatalog(distDir string) Config {
+	dirs := map[string]string{}
+	for _, s := range catalog.Sites {
+		dirs[s.System] = filepath.Join(repoRoot(), "shared", s.System, strings.Trim(s.Prefix, "/"), "static")
+	}
 	return Config{Systems: catalog.Systems, Streams: catalog.Streams, Functions: catalog.Functions, DistDir: distDir,
+		Sites: catalog.Sites, WebSockets: catalog.WebSockets, SiteDirs: dirs,
 		SurrealURL: "wss://surrealdb.example.invalid", NATSURL: "tls://nats.example.invalid:4222"}
+}
+
+// repoRoot is the nearest directory up from the working one that holds
+// go.mod: the repository's root, whether the app runs from there (cdk.json)
+// or its tests from infra/stacks.
+func repoRoot() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return "."
+		}
+	}
 }
 
 // Stacks are the generated stacks.
@@ -92,6 +129,9 @@ type Stacks struct {
 	Platform   awscdk.Stack
 	Systems    map[string]awscdk.Stack
 	Dispatcher awscdk.Stack
+	// Edge is the us-east-1 stack of CloudFront's certificate and WebACL;
+	// nil unless the edge is configured (Config.HostedZoneID).
+	Edge awscdk.Stack
 	// Functions holds every Lambda by catalog name.
 	Functions map[string]awslambda.Function
 }
@@ -119,6 +159,13 @@ func Build(app awscdk.App, cfg Config) (*Stacks, error) {
 			missing = append(missing, filepath.Join(cfg.DistDir, "dispatcher", file))
 		}
 	}
+	for _, site := range cfg.Sites {
+		if needsDistribution(cfg, site.System) {
+			if _, err := os.Stat(filepath.Join(cfg.SiteDirs[site.System], "index.html")); err != nil {
+				missing = append(missing, filepath.Join(cfg.SiteDirs[site.System], "index.html")+" (the "+site.System+" page's files)")
+			}
+		}
+	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("missing build output (run `make build`): %s", strings.Join(missing, ", "))
 	}
@@ -129,6 +176,12 @@ func Build(app awscdk.App, cfg Config) (*Stacks, error) {
 	out := &Stacks{Systems: map[string]awscdk.Stack{}, Functions: map[string]awslambda.Function{}}
 	platform := newPlatform(app, cfg)
 	out.Platform = platform.stack
+	var e *edge
+	if cfg.edge() {
+		e = newEdge(app, cfg)
+		out.Edge = e.stack
+		suppress(e.stack)
+	}
 	for _, sys := range cfg.Systems {
 		var fns []catalog.Function
 		for _, f := range cfg.Functions {
@@ -139,7 +192,7 @@ func Build(app awscdk.App, cfg Config) (*Stacks, error) {
 		if len(fns) == 0 {
 			continue
 		}
-		stack := newSystem(app, cfg, sys, fns, platform, out.Functions)
+		stack := newSystem(app, cfg, sys, fns, platform, out.Functions, e)
 		out.Systems[sys.Name] = stack
 	}
 	out.Dispatcher = newDispatcher(app, cfg, platform, out.Functions)

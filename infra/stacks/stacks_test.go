@@ -104,6 +104,9 @@ func synth(t *testing.T, cfg stacks.Config) synthesized {
 	if st.Dispatcher != nil {
 		all = append(all, st.Dispatcher)
 	}
+	if st.Edge != nil {
+		all = append(all, st.Edge)
+	}
 	for _, s := range all {
 		raw, err := json.Marshal(assertions.Template_FromStack(s, nil).ToJSON())
 		must(t, err)
@@ -478,7 +481,17 @@ func TestSynthRefusesBadInput(t *testing.T) {
 			`natsUrl "nats://connect.example.com:4222": want tls://`},
 		"bad stage": {func(c *stacks.Config) { c.Stage = "Prod_1" }, `stage "Prod_1"`},
 		"domain without certificate": {func(c *stacks.Config) { c.DomainName = "ops.example.com" },
-			"domainName and certificateArn go together"},
+			"domainName takes either certificateArn"},
+		"domain with both": {func(c *stacks.Config) {
+			c.DomainName, c.CertificateArn, c.HostedZoneID = "ops.example.com", "arn:aws:acm:eu-west-1:1:certificate/x", "Z1"
+		}, "not both and not neither"},
+		"zone without domain": {func(c *stacks.Config) { c.HostedZoneID = "Z1" }, "certificateArn and hostedZoneId need domainName"},
+		"edge without a region": {func(c *stacks.Config) { c.DomainName, c.HostedZoneID = "ops.example.com", "Z1" },
+			"the account and region must be known at synth"},
+		"page without files": {func(c *stacks.Config) {
+			c.Sites = []catalog.Site{{System: "portfolio", Prefix: "/ui/"}}
+			c.SiteDirs = map[string]string{"portfolio": t.TempDir()}
+		}, "index.html (the portfolio page's files)"},
 		"consumer with no stream": {func(c *stacks.Config) {
 			c.Functions[5].Subjects = []string{"nowhere.at.all"}
 		}, `"portfolio-on-execution": subject "nowhere.at.all" is kept by no stream`},

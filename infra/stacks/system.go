@@ -27,9 +27,11 @@ import (
 )
 
 func newSystem(app awscdk.App, cfg Config, sys catalog.System, fns []catalog.Function, p *platform,
-	all map[string]awslambda.Function) awscdk.Stack {
+	all map[string]awslambda.Function, e *edge) awscdk.Stack {
 	stack := awscdk.NewStack(app, jsii.String(cfg.stackName(title(sys.Name))), &awscdk.StackProps{Env: cfg.Env,
-		Description: jsii.String("StratumIOps " + sys.Name + ": its HTTP API and functions")})
+		Description: jsii.String("StratumIOps " + sys.Name + ": its HTTP API and functions"),
+		// The edge's certificate and WebACL come from us-east-1.
+		CrossRegionReferences: jsii.Bool(e != nil)})
 	var api awsapigatewayv2.HttpApi
 	// Scheduled invocations that fail land here: failed deliveries (EventBridge)
 	// and failed runs (the function's async invoke config). The queue lives in
@@ -62,14 +64,26 @@ func newSystem(app awscdk.App, cfg Config, sys catalog.System, fns []catalog.Fun
 			all[target].GrantInvoke(all[f.Name])
 		}
 	}
+	var sockets []*webSocket
+	// LocalStack: none (its WebSocket APIs and @connections endpoints are
+	// not AWS's; the devstack serves the live board instead).
+	for _, ws := range webSocketsOf(cfg, sys.Name) {
+		w := newWebSocket(stack, cfg, ws, all)
+		grantPush(stack, w, fns, all)
+		watchWebSocket(stack, w, p.alarms)
+		sockets = append(sockets, w)
+	}
 	if api != nil {
 		awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 			Value:       api.ApiEndpoint(),
 			Description: jsii.String("Base URL of the " + sys.Name + " API"),
 			ExportName:  jsii.String(cfg.resourceName("-", sys.Name+"-api-url")),
 		})
-		if cfg.DomainName != "" {
+		if cfg.CertificateArn != "" {
 			customDomain(stack, cfg, sys, api)
+		}
+		if needsDistribution(cfg, sys.Name) {
+			newDistribution(stack, cfg, sys, api, sockets, e)
 		}
 	}
 	watchSystem(stack, cfg, sys, fns, all, api, deadLetters, p.alarms)
@@ -169,10 +183,7 @@ func addRoutes(api awsapigatewayv2.HttpApi, f catalog.Function, fn awslambda.Fun
 // customDomain serves the API at <system>.<DomainName> (point a CNAME at the
 // RegionalDomainName output), so clients keep their address when the API is rebuilt.
 func customDomain(stack awscdk.Stack, cfg Config, sys catalog.System, api awsapigatewayv2.HttpApi) {
-	name := sys.Name + "." + cfg.DomainName
-	if cfg.Stage != "" {
-		name = sys.Name + "-" + cfg.Stage + "." + cfg.DomainName
-	}
+	name := apiHost(cfg, sys)
 	domain := awsapigatewayv2.NewDomainName(stack, jsii.String("Domain"), &awsapigatewayv2.DomainNameProps{
 		DomainName:  jsii.String(name),
 		Certificate: awscertificatemanager.Certificate_FromCertificateArn(stack, jsii.String("Certificate"), jsii.String(cfg.CertificateArn)),
