@@ -25,15 +25,9 @@ const (
 // protobuf registry, another 4 MB, are gone: see awscfg, lambdaclient,
 // kmsclient and obs). Remove an entry once the function fits its kind's limit.
 var overLimit = map[string]int64{
-	// 12.19 MB on 2026-11-30 (12.25 before the markdown parser, goldmark,
-	// moved to package kogral/files, which only the CLI links): the MCP SDK
-	// with its own JSON library (segmentio) and JSON Schema (about 1.7 MB
-	// over kogral-api's 10.5 MB), Cedar, and gopkg.in/yaml.v3 (0.31 MB),
-	// which both the export's frontmatter writer (kogral/render) and the
-	// Logseq page reader behind a node's blocks (kogral/logseq) use. Without
-	// YAML it is 11.88 MB: under 12 MB once both read and write frontmatter
-	// without it, or the SDK gets lighter.
-	"kogral-mcp": 13 << 20,
+	// None today. kogral-mcp, the largest, is 11.88 MB (12.19 before its
+	// frontmatter writer and the Logseq page skim dropped gopkg.in/yaml.v3,
+	// which only the CLI links now).
 }
 
 // Limit is the largest bootstrap function name may ship, 0 for a name the

@@ -11,10 +11,11 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 	"unicode"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/stratumiops/stratumiops/shared/kogral/model"
 )
 
 // Node types and relations, as the seed names them.
@@ -60,27 +61,11 @@ func NodeType(v string) (string, error) { return canonical("node type", v, NodeT
 // Relation validates a relation in any spelling.
 func Relation(v string) (string, error) { return canonical("relation", v, RelationTypes) }
 
-// Node is one piece of knowledge.
-type Node struct {
-	ID        string         `json:"id"`
-	NodeType  string         `json:"node_type"`
-	Title     string         `json:"title"`
-	Content   string         `json:"content"`
-	Metadata  map[string]any `json:"metadata"`
-	Tags      []string       `json:"tags"`
-	GraphID   string         `json:"graph_id"`
-	CreatedAt time.Time      `json:"created_at"`
-	UpdatedAt time.Time      `json:"updated_at"`
-}
+// Node is one piece of knowledge (package model).
+type Node = model.Node
 
-// Edge is a typed, weighted relation between two nodes.
-type Edge struct {
-	Source   string         `json:"source"`
-	Target   string         `json:"target"`
-	Relation string         `json:"relation"`
-	Weight   float64        `json:"weight"`
-	Metadata map[string]any `json:"metadata,omitempty"`
-}
+// Edge is a typed, weighted relation between two nodes (package model).
+type Edge = model.Edge
 
 // GraphInfo describes a graph.
 type GraphInfo struct {
@@ -365,4 +350,25 @@ func (a ADR) Markdown(title string) string {
 		}
 	}
 	return b.String()
+}
+
+// EdgeDirection is which of a node's edges a listing wants (package model).
+type EdgeDirection = model.EdgeDirection
+
+// The directions of a node's edges.
+const (
+	DirectionOut  = model.DirectionOut
+	DirectionIn   = model.DirectionIn
+	DirectionBoth = model.DirectionBoth
+)
+
+// ParseDirection validates a direction; "" is both.
+func ParseDirection(v string) (EdgeDirection, error) {
+	switch d := EdgeDirection(v); d {
+	case "":
+		return DirectionBoth, nil
+	case DirectionOut, DirectionIn, DirectionBoth:
+		return d, nil
+	}
+	return "", invalid("direction %q: want out, in or both", v)
 }

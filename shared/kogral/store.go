@@ -12,7 +12,9 @@ import (
 	"github.com/surrealdb/surrealdb.go/pkg/models"
 
 	"github.com/stratumiops/stratumiops/shared/kogral/embed"
+	"github.com/stratumiops/stratumiops/shared/kogral/index"
 	"github.com/stratumiops/stratumiops/shared/kogral/logseq"
+	"github.com/stratumiops/stratumiops/shared/kogral/model"
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
 
@@ -44,16 +46,7 @@ type Filter struct {
 	Tag      string `json:"tag,omitempty"`
 	GraphID  string `json:"graph_id,omitempty"`
 	Limit    int    `json:"limit,omitempty"`
-	// placeholders lets a search return the empty pages an import made for
-	// names only linked to (SearchQuery.Placeholders).
-	placeholders bool
-	// visible is the graphs the caller may read (nil: all), from the
-	// request's context (access.go).
-	visible *visibility
 }
-
-// visibility holds which graphs a caller may read (a pointer keeps Filter comparable).
-type visibility struct{ graph func(string) bool }
 
 // SearchQuery is a search: full-text, semantic, or both (hybrid).
 // Placeholders asks for the empty pages of names only linked to, which
@@ -86,13 +79,8 @@ type BlockHit struct {
 	Line    int    `json:"line"`
 }
 
-// Subgraph is nodes and the edges among them. Truncated marks a connected()
-// answer cut at its limit.
-type Subgraph struct {
-	Nodes     []Node `json:"nodes"`
-	Edges     []Edge `json:"edges"`
-	Truncated bool   `json:"truncated,omitempty"`
-}
+// Subgraph is nodes and the edges among them (package model).
+type Subgraph = model.Subgraph
 
 // ImportResult counts what an import wrote. Conflicts are the ids of nodes
 // it left alone because a node of that id is in another graph (and the
@@ -114,13 +102,13 @@ type EffectiveGuideline struct {
 type Store struct {
 	db    *surreal.Client
 	embed embed.Embedder
-	index *searchIndex
+	index *index.Index
 	now   func() time.Time
 }
 
 // NewStore returns a store embedding with e.
 func NewStore(db *surreal.Client, e embed.Embedder) *Store {
-	return &Store{db: db, embed: e, index: newSearchIndex(db), now: func() time.Time { return time.Now().UTC() }}
+	return &Store{db: db, embed: e, index: index.New(db), now: func() time.Time { return time.Now().UTC() }}
 }
 
 func nodeID(id string) models.RecordID { return models.NewRecordID("nodes", id) }
@@ -133,7 +121,7 @@ func (s *Store) embedText(ctx context.Context, in NodeInput) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return vectorBytes(v[0]), nil
+	return index.VectorBytes(v[0]), nil
 }
 
 func (s *Store) ensureGraph(ctx context.Context, graph string) error {
@@ -400,7 +388,7 @@ func (s *Store) Edges(ctx context.Context, id string, dir EdgeDirection) ([]Edge
 	if err := s.syncFor(ctx, id); err != nil {
 		return nil, err
 	}
-	return s.index.edgesOf(id, d, visibleIn(ctx)), nil
+	return s.index.EdgesOf(id, d, visibleIn(ctx)), nil
 }
 
 // rrfK is the reciprocal-rank-fusion constant: hybrid score = Σ 1/(k + rank).
@@ -410,7 +398,7 @@ const rrfK = 60
 // content, wanting every term, or any when no node has them all) and, when
 // semantic, a nearest-neighbour query over the embeddings; with both,
 // results are fused by reciprocal rank. Both run on the in-process index
-// (searchIndex), brought up to date first.
+// (package index), brought up to date first.
 func (s *Store) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 	q.Query = strings.TrimSpace(q.Query)
 	if q.Query == "" {
@@ -419,7 +407,6 @@ func (s *Store) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 	limit := limitOf(q.Filter, 10)
 	f := q.Filter
 	f.Tag = strings.TrimPrefix(f.Tag, "#")
-	f.placeholders = q.Placeholders
 	if f.NodeType != "" {
 		t, err := NodeType(f.NodeType)
 		if err != nil {
@@ -427,54 +414,52 @@ func (s *Store) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 		}
 		f.NodeType = t
 	}
-	if err := s.index.sync(ctx); err != nil {
+	if err := s.index.Sync(ctx); err != nil {
 		return nil, err
 	}
 	terms, err := surreal.Query[[]string](ctx, s.db, "RETURN search::analyze('kogral', $q)", map[string]any{"q": q.Query})
 	if err != nil {
 		return nil, fmt.Errorf("analyze query: %w", err)
 	}
-	if v := visibleIn(ctx); v != nil {
-		f.visible = &visibility{graph: v}
-	}
-	text := s.index.text(terms, f, limit)
+	sf := index.Filter{NodeType: f.NodeType, Tag: f.Tag, GraphID: f.GraphID, Placeholders: q.Placeholders, Visible: visibleIn(ctx)}
+	text := s.index.Text(terms, sf, limit)
 	if !q.Semantic {
-		return s.hits(ctx, text, terms, func(ranked) string { return "text" })
+		return s.hits(ctx, text, terms, func(index.Ranked) string { return "text" })
 	}
 	vecs, err := s.embed.Embed(ctx, []string{q.Query})
 	if err != nil {
 		return nil, err
 	}
 	// More neighbours than the limit, so that fusion has ranks to work with.
-	near := s.index.nearest(vecs[0], f, max(limit*5, 50))
+	near := s.index.Nearest(vecs[0], sf, max(limit*5, 50))
 	fused := map[string]float64{}
 	via := map[string]string{}
 	for _, list := range []struct {
 		name string
-		rows []ranked
+		rows []index.Ranked
 	}{{"text", text}, {"semantic", near}} {
 		for rank, r := range list.rows {
-			fused[r.id] += 1.0 / float64(rrfK+rank+1)
-			if v, ok := via[r.id]; ok && v != list.name {
-				via[r.id] = "hybrid"
+			fused[r.ID] += 1.0 / float64(rrfK+rank+1)
+			if v, ok := via[r.ID]; ok && v != list.name {
+				via[r.ID] = "hybrid"
 			} else if !ok {
-				via[r.id] = list.name
+				via[r.ID] = list.name
 			}
 		}
 	}
-	best := newTopK(limit)
+	best := index.NewTopK(limit)
 	for id, score := range fused {
-		best.offer(id, score)
+		best.Offer(id, score)
 	}
-	return s.hits(ctx, best.sorted(), terms, func(r ranked) string { return via[r.id] })
+	return s.hits(ctx, best.Sorted(), terms, func(r index.Ranked) string { return via[r.ID] })
 }
 
-// hits reads the ranked nodes; one deleted since the index saw it is left
+// hits reads the index.Ranked nodes; one deleted since the index saw it is left
 // out. terms are the query's analyzed words, to find the block that matched.
-func (s *Store) hits(ctx context.Context, rows []ranked, terms []string, via func(ranked) string) ([]Hit, error) {
+func (s *Store) hits(ctx context.Context, rows []index.Ranked, terms []string, via func(index.Ranked) string) ([]Hit, error) {
 	ids := make([]models.RecordID, len(rows))
 	for i, r := range rows {
-		ids[i] = nodeID(r.id)
+		ids[i] = nodeID(r.ID)
 	}
 	nodes := map[string]Node{}
 	if len(ids) > 0 {
@@ -488,8 +473,8 @@ func (s *Store) hits(ctx context.Context, rows []ranked, terms []string, via fun
 	}
 	out := make([]Hit, 0, len(rows))
 	for _, r := range rows {
-		if n, ok := nodes[r.id]; ok {
-			h := Hit{Node: n, Score: r.score, Via: via(r), Block: matchingBlock(n, terms)}
+		if n, ok := nodes[r.ID]; ok {
+			h := Hit{Node: n, Score: r.Score, Via: via(r), Block: matchingBlock(n, terms)}
 			h.Snippet = snippet(n.Content, terms)
 			if h.Block != nil {
 				h.Snippet = snippet(h.Block.Content, terms)
@@ -532,7 +517,7 @@ func (s *Store) Connected(ctx context.Context, id string, depth, limit int) (Sub
 	if err := s.syncFor(ctx, id); err != nil {
 		return Subgraph{}, err
 	}
-	return s.index.connectedTo(id, depth, limit, visibleIn(ctx)), nil
+	return s.index.ConnectedTo(id, depth, limit, visibleIn(ctx)), nil
 }
 
 // syncFor validates node ids, brings the index up to date and checks that
@@ -543,10 +528,10 @@ func (s *Store) syncFor(ctx context.Context, ids ...string) error {
 			return invalid("node id %q is malformed", id)
 		}
 	}
-	if err := s.index.sync(ctx); err != nil {
+	if err := s.index.Sync(ctx); err != nil {
 		return err
 	}
-	if id := s.index.missing(ids); id != "" {
+	if id := s.index.Missing(ids); id != "" {
 		return &NotFoundError{What: fmt.Sprintf("node %q", id)}
 	}
 	return nil
@@ -577,7 +562,7 @@ func (s *Store) Path(ctx context.Context, from, to string) (Subgraph, error) {
 	if err := s.syncFor(ctx, from, to); err != nil {
 		return Subgraph{}, err
 	}
-	g, ok := s.index.pathBetween(from, to, maxPathHops, visibleIn(ctx))
+	g, ok := s.index.PathBetween(from, to, maxPathHops, visibleIn(ctx))
 	if !ok {
 		return Subgraph{}, &NotFoundError{What: fmt.Sprintf("path from %q to %q", from, to)}
 	}
@@ -606,7 +591,7 @@ func matchingBlock(n Node, terms []string) *BlockHit {
 		return nil
 	}
 	blocks := outlineOf(n)
-	words := uniqueWords(terms)
+	words := index.UniqueWords(terms)
 	var best *BlockHit
 	most := 0
 	logseq.Walk(blocks, func(b Block) {
@@ -723,10 +708,10 @@ func (s *Store) visibleSubgraph(ctx context.Context, g Subgraph, visible func(st
 		}
 	}
 	g.Nodes = nodes
-	if err := s.index.sync(ctx); err != nil {
+	if err := s.index.Sync(ctx); err != nil {
 		return Subgraph{}, err
 	}
-	g.Edges = s.index.visibleOnly(g.Edges, visible)
+	g.Edges = s.index.VisibleOnly(g.Edges, visible)
 	return g, nil
 }
 
@@ -748,10 +733,10 @@ func (s *Store) visibleGraphs(ctx context.Context, visible func(string) bool) ([
 // GraphsOf is the graph of each of these nodes that exists (from the index,
 // brought up to date first).
 func (s *Store) GraphsOf(ctx context.Context, ids []string) (map[string]string, error) {
-	if err := s.index.sync(ctx); err != nil {
+	if err := s.index.Sync(ctx); err != nil {
 		return nil, err
 	}
-	return s.index.graphsOf(ids), nil
+	return s.index.GraphsOf(ids), nil
 }
 
 // importBatch is how many nodes one import statement writes.
@@ -813,7 +798,7 @@ func (s *Store) Import(ctx context.Context, g Subgraph) (ImportResult, error) {
 	}
 	// The import is indexed here, while its caller waits, rather than by the
 	// first search after it.
-	if err := s.index.sync(ctx); err != nil {
+	if err := s.index.Sync(ctx); err != nil {
 		return res, err
 	}
 	return res, nil
@@ -892,7 +877,7 @@ func (s *Store) importNodes(ctx context.Context, batch []NodeInput, created []ti
 			at = created[i].UTC()
 		}
 		rows[i] = map[string]any{"id": nodeID(in.ID), "node_type": in.NodeType, "title": in.Title, "content": in.Content,
-			"metadata": in.Metadata, "tags": in.Tags, "graph_id": in.GraphID, "embedding": vectorBytes(vecs[i]), "created_at": models.CustomDateTime{Time: at}, "updated_at": models.CustomDateTime{Time: now}}
+			"metadata": in.Metadata, "tags": in.Tags, "graph_id": in.GraphID, "embedding": index.VectorBytes(vecs[i]), "created_at": models.CustomDateTime{Time: at}, "updated_at": models.CustomDateTime{Time: now}}
 		graphs[in.GraphID] = true
 	}
 	var conflicts []string

@@ -181,7 +181,7 @@ func (im *logseqImport) read(rel string, src []byte) {
 	if f.format == "org" {
 		f.page = logseq.ParseOrg([]byte(content))
 	} else {
-		f.page = logseq.ParseMarkdown([]byte(content))
+		f.page = logseq.ParseMarkdownWith([]byte(content), yamlFrontmatter)
 	}
 	f.name = fileTitle(rel)
 	if strings.HasPrefix(rel, "journals/") {

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 )
 
 // ---- reading a Logseq page ---------------------------------------------------
@@ -69,6 +67,8 @@ type Page struct {
 	Props    map[string]string
 	PropLine map[string]int
 	Blocks   []Block
+	// frontKeys: its YAML frontmatter has keys, read into Props or not.
+	frontKeys bool
 }
 
 func (p *Page) setProp(key, value string, line int) {
@@ -78,7 +78,8 @@ func (p *Page) setProp(key, value string, line int) {
 	}
 }
 
-// ParsePage reads a Logseq markdown page: its page properties and its
+// ParsePage reads a Logseq markdown page: its page properties (key:: value
+// lines; a YAML frontmatter's only through ParseMarkdownWith) and its
 // outline of blocks.
 func ParsePage(src []byte) (map[string]string, []Block) {
 	p := ParseMarkdown(src)
@@ -100,8 +101,9 @@ func splitLines(src []byte) []string {
 }
 
 // frontmatterProps reads a leading YAML block (--- … ---) into page
-// properties and returns the index of the line after it (0 when none).
-func frontmatterProps(lines []string, p *Page) int {
+// properties through read and returns the index of the line after it (0
+// when none).
+func frontmatterProps(lines []string, p *Page, read Frontmatter) int {
 	if len(lines) == 0 || strings.TrimSpace(lines[0]) != "---" {
 		return 0
 	}
@@ -109,30 +111,17 @@ func frontmatterProps(lines []string, p *Page) int {
 		if t := strings.TrimSpace(lines[end]); t != "---" && t != "..." {
 			continue
 		}
-		var m map[string]any
-		if yaml.Unmarshal([]byte(strings.Join(lines[1:end], "\n")), &m) != nil {
+		props, keyed, ok := read(lines[1:end])
+		if !ok {
 			return 0 // not YAML: Logseq reads it as text, so do we
 		}
-		for k, v := range m {
-			p.setProp(k, yamlValue(v), 1+lineOfKey(lines[1:end], k))
+		p.frontKeys = keyed
+		for k, v := range props {
+			p.setProp(k, v, 1+lineOfKey(lines[1:end], k))
 		}
 		return end + 1
 	}
 	return 0
-}
-
-func yamlValue(v any) string {
-	switch x := v.(type) {
-	case []any:
-		parts := make([]string, len(x))
-		for i, e := range x {
-			parts[i] = fmt.Sprint(e)
-		}
-		return strings.Join(parts, ", ")
-	case nil:
-		return ""
-	}
-	return fmt.Sprint(v)
 }
 
 func lineOfKey(lines []string, key string) int {
@@ -261,11 +250,18 @@ func closesFence(text, fence string) bool {
 	return strings.HasPrefix(t, fence) && strings.Trim(t, fence[:1]) == ""
 }
 
-// ParseMarkdown reads a markdown page line by line.
+// ParseMarkdown reads a markdown page line by line, a YAML frontmatter
+// skimmed (SkimFrontmatter: where the outline starts, no properties).
 func ParseMarkdown(src []byte) Page {
+	return ParseMarkdownWith(src, SkimFrontmatter)
+}
+
+// ParseMarkdownWith reads a markdown page line by line, a YAML frontmatter
+// through read.
+func ParseMarkdownWith(src []byte, read Frontmatter) Page {
 	p := Page{Props: map[string]string{}, PropLine: map[string]int{}}
 	lines := splitLines(src)
-	i := frontmatterProps(lines, &p)
+	i := frontmatterProps(lines, &p, read)
 	for ; i < len(lines); i++ {
 		if strings.TrimSpace(lines[i]) == "" {
 			continue
@@ -335,7 +331,7 @@ func ParseMarkdown(src []byte) Page {
 // block of properties only holds the page's properties (Logseq writes them
 // so) when the page has none before it.
 func finishOutline(p *Page, top []*draft, linkable func(*draft) string) []Block {
-	if len(top) > 0 && len(p.Props) == 0 && len(top[0].props) > 0 && len(top[0].children) == 0 && strings.TrimSpace(strings.Join(top[0].lines, "")) == "" {
+	if len(top) > 0 && len(p.Props) == 0 && !p.frontKeys && len(top[0].props) > 0 && len(top[0].children) == 0 && strings.TrimSpace(strings.Join(top[0].lines, "")) == "" {
 		for k, v := range top[0].props {
 			p.setProp(k, v, top[0].line)
 		}

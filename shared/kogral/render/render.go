@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/stratumiops/stratumiops/shared/kogral"
 )
 
@@ -24,9 +22,12 @@ import (
 //	id: use-surrealdb
 //	type: Decision
 //	title: Use SurrealDB
-//	tags: [storage]
+//	tags:
+//	  - storage
 //	links:
-//	  - {relation: DependsOn, target: caching, weight: 1}
+//	  - relation: DependsOn
+//	    target: caching
+//	    weight: 1
 //	---
 //	# Use SurrealDB …
 
@@ -57,6 +58,17 @@ type FileLink struct {
 
 // RenderFile writes a node and its outgoing edges as a file.
 func RenderFile(n kogral.Node, out []kogral.Edge) []byte {
+	var buf bytes.Buffer
+	buf.WriteString("---\n")
+	writeFrontMatter(&buf, headerOf(n, out))
+	buf.WriteString("---\n")
+	buf.WriteString(strings.TrimRight(n.Content, "\n"))
+	buf.WriteString("\n")
+	return buf.Bytes()
+}
+
+// headerOf is the header of a node's file.
+func headerOf(n kogral.Node, out []kogral.Edge) FrontMatter {
 	h := FrontMatter{ID: n.ID, Type: n.NodeType, Title: n.Title, Tags: n.Tags, Graph: n.GraphID, Metadata: n.Metadata}
 	if !n.CreatedAt.IsZero() {
 		c, u := n.CreatedAt.UTC(), n.UpdatedAt.UTC()
@@ -76,16 +88,7 @@ func RenderFile(n kogral.Node, out []kogral.Edge) []byte {
 	for _, e := range out {
 		h.Links = append(h.Links, FileLink{Relation: e.Relation, Target: e.Target, Weight: e.Weight})
 	}
-	var buf bytes.Buffer
-	buf.WriteString("---\n")
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	_ = enc.Encode(h)
-	_ = enc.Close()
-	buf.WriteString("---\n")
-	buf.WriteString(strings.TrimRight(n.Content, "\n"))
-	buf.WriteString("\n")
-	return buf.Bytes()
+	return h
 }
 
 // FolderOf is where a node type's files live under .kogral/.

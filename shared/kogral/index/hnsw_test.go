@@ -1,4 +1,4 @@
-package kogral
+package index
 
 import (
 	"context"
@@ -106,21 +106,21 @@ func TestVectorGraphRecall(t *testing.T) {
 
 // indexWith builds an index of texts (ids "0", "1", …) whose builder does
 // not run by itself: the test links what it wants with buildOne.
-func indexWith(texts []string) (*searchIndex, [][]float32) {
-	x := &searchIndex{exactBelow: 0}
+func indexWith(texts []string) (*Index, [][]float32) {
+	x := &Index{exactBelow: 0}
 	x.reset()
 	x.building = true
 	vecs, _ := embed.Local{}.Embed(context.Background(), texts)
 	for i, v := range vecs {
-		x.put(&indexRow{ID: fmt.Sprint(i), NodeType: []string{"Note", "Decision"}[i%2], Embedding: vectorBytes(v)})
+		x.put(&indexRow{ID: fmt.Sprint(i), NodeType: []string{"Note", "Decision"}[i%2], Embedding: VectorBytes(v)})
 	}
 	return x, vecs
 }
 
-func ids(rows []ranked) []string {
+func ids(rows []Ranked) []string {
 	out := make([]string, len(rows))
 	for i, r := range rows {
-		out[i] = r.id
+		out[i] = r.ID
 	}
 	return out
 }
@@ -139,7 +139,7 @@ func TestSemanticSearchThroughTheGraph(t *testing.T) {
 	}
 	// Every node, linked or pending, is the first answer for its own vector.
 	for i, v := range vecs {
-		if got := x.nearest(v, Filter{}, 5); len(got) == 0 || got[0].id != fmt.Sprint(i) {
+		if got := x.Nearest(v, Filter{}, 5); len(got) == 0 || got[0].ID != fmt.Sprint(i) {
 			t.Fatalf("node %d: nearest %v", i, ids(got))
 		}
 	}
@@ -151,7 +151,7 @@ func TestSemanticSearchThroughTheGraph(t *testing.T) {
 		for _, n := range bruteForce(vecs, unit(q), 10) {
 			want = append(want, fmt.Sprint(n))
 		}
-		recall += overlap(ids(x.nearest(q, Filter{}, 10)), want)
+		recall += overlap(ids(x.Nearest(q, Filter{}, 10)), want)
 	}
 	if recall /= float64(len(queries)); recall < 0.9 {
 		t.Fatalf("recall@10 = %.3f, want ≥ 0.9", recall)
@@ -162,16 +162,16 @@ func TestSemanticSearchThroughTheGraph(t *testing.T) {
 		x.remove(fmt.Sprint(i))
 	}
 	replaced, _ := embed.Local{}.Embed(context.Background(), []string{"a replaced body about something else entirely"})
-	x.put(&indexRow{ID: "1", NodeType: "Note", Embedding: vectorBytes(replaced[0])})
+	x.put(&indexRow{ID: "1", NodeType: "Note", Embedding: VectorBytes(replaced[0])})
 	for i := 0; i < 700; i += 70 {
-		if got := ids(x.nearest(vecs[i], Filter{}, 20)); slices.Contains(got, fmt.Sprint(i)) {
+		if got := ids(x.Nearest(vecs[i], Filter{}, 20)); slices.Contains(got, fmt.Sprint(i)) {
 			t.Fatalf("deleted node %d found: %v", i, got)
 		}
 	}
-	if got := ids(x.nearest(vecs[1], Filter{}, 5)); slices.Contains(got, "1") {
+	if got := ids(x.Nearest(vecs[1], Filter{}, 5)); slices.Contains(got, "1") {
 		t.Fatalf("node 1 found by its old vector: %v", got)
 	}
-	if got := ids(x.nearest(replaced[0], Filter{}, 1)); !slices.Equal(got, []string{"1"}) {
+	if got := ids(x.Nearest(replaced[0], Filter{}, 1)); !slices.Equal(got, []string{"1"}) {
 		t.Fatalf("node 1 by its new vector: %v", got)
 	}
 
@@ -187,7 +187,7 @@ func TestSemanticSearchThroughTheGraph(t *testing.T) {
 	for _, n := range bruteForce(decisions, unit(queries[0]), 10) {
 		want = append(want, decisionIDs[n])
 	}
-	if got := ids(x.nearest(queries[0], Filter{NodeType: "Decision"}, 10)); !slices.Equal(got, want) {
+	if got := ids(x.Nearest(queries[0], Filter{NodeType: "Decision"}, 10)); !slices.Equal(got, want) {
 		t.Fatalf("filtered: %v, want %v", got, want)
 	}
 
@@ -206,7 +206,7 @@ func TestSemanticSearchThroughTheGraph(t *testing.T) {
 	if len(x.graph.nodes) != len(x.slots) {
 		t.Fatalf("rebuilt graph holds %d of %d", len(x.graph.nodes), len(x.slots))
 	}
-	if got := ids(x.nearest(vecs[3], Filter{}, 1)); !slices.Equal(got, []string{"3"}) {
+	if got := ids(x.Nearest(vecs[3], Filter{}, 1)); !slices.Equal(got, []string{"3"}) {
 		t.Fatalf("after the rebuild: %v", got)
 	}
 }
@@ -221,7 +221,7 @@ func TestGraphBuildsWhileSearching(t *testing.T) {
 	x.exactBelow = 0
 	x.mu.Lock()
 	x.building = false // the next put starts the builder
-	x.put(&indexRow{ID: "0", Embedding: vectorBytes(vecs[0])})
+	x.put(&indexRow{ID: "0", Embedding: VectorBytes(vecs[0])})
 	x.mu.Unlock()
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
@@ -230,7 +230,7 @@ func TestGraphBuildsWhileSearching(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := w; i < len(vecs); i += 3 {
-				if got := x.nearest(vecs[i], Filter{}, 3); len(got) == 0 || got[0].id != fmt.Sprint(i) {
+				if got := x.Nearest(vecs[i], Filter{}, 3); len(got) == 0 || got[0].ID != fmt.Sprint(i) {
 					errs <- fmt.Errorf("node %d: nearest %v", i, ids(got))
 					return
 				}
@@ -242,7 +242,7 @@ func TestGraphBuildsWhileSearching(t *testing.T) {
 		defer wg.Done()
 		for i, v := range more {
 			x.mu.Lock()
-			x.put(&indexRow{ID: fmt.Sprint(400 + i), Embedding: vectorBytes(v)})
+			x.put(&indexRow{ID: fmt.Sprint(400 + i), Embedding: VectorBytes(v)})
 			if i > 0 {
 				x.remove(fmt.Sprint(400 + i - 1))
 			}

@@ -1,4 +1,9 @@
-package kogral
+// Package index is Kogral's search index, in memory: BM25 over each node's
+// analyzed terms, an HNSW graph over their embeddings (hnsw.go), and the
+// graph's adjacency for traversals (adjacency.go), caught up with
+// SurrealDB's change feeds before each read. The store (package kogral)
+// reads it only through its exported methods (reads.go, Text, Nearest).
+package index
 
 import (
 	"context"
@@ -19,14 +24,14 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
 
-// searchIndex answers searches from memory: a BM25 inverted index over the
+// Index answers searches from memory: a BM25 inverted index over the
 // terms SurrealDB's `kogral` analyzer gives each node (the `terms` field),
 // and an HNSW graph over the nodes' embeddings (hnsw.go). SurrealDB stays
 // the record: the index is rebuilt from it, and before each search it
 // catches up with the table's change feed, so a search sees every write
 // committed before it, from any instance.
 //
-// The same index keeps the graph's adjacency (graph.go) and each node as
+// The same index keeps the graph's adjacency (adjacency.go) and each node as
 // the API returns it, so that connected() and path() read nothing but the
 // feeds. Both tables' feeds are read in one round trip, nodes applied first.
 //
@@ -43,7 +48,7 @@ import (
 // FULLTEXT index took 45–120 ms to answer a one- or two-word query and its
 // HNSW index 34 ms for 50 neighbours, against a 20 ms p99 target; this index
 // answers in a few milliseconds at most.
-type searchIndex struct {
+type Index struct {
 	db *surreal.Client
 
 	syncMu sync.Mutex // one catch-up at a time
@@ -63,7 +68,7 @@ type searchIndex struct {
 	postings map[string]*postingList
 	termIDs  map[string]uint32 // every word seen, numbered
 	totalLen int
-	adj      *adjacency // the edges by node, both directions (graph.go)
+	adj      *adjacency // the edges by node, both directions (adjacency.go)
 
 	graph    *vectorGraph
 	pending  []*indexedDoc // documents with an embedding, not yet in graph, oldest first
@@ -95,15 +100,16 @@ type postingList struct {
 	tf    []float64
 }
 
-func newSearchIndex(db *surreal.Client) *searchIndex {
-	x := &searchIndex{db: db, exactBelow: exactScanBelow}
+// New is an empty index over db; the first Sync loads it.
+func New(db *surreal.Client) *Index {
+	x := &Index{db: db, exactBelow: exactScanBelow}
 	x.reset()
 	return x
 }
 
 // reset empties the index. A builder at work notices the new graph and
 // starts on the new pending list.
-func (x *searchIndex) reset() {
+func (x *Index) reset() {
 	x.slots, x.docs, x.free, x.postings, x.totalLen = map[string]int32{}, nil, nil, map[string]*postingList{}, 0
 	x.termIDs = map[string]uint32{}
 	x.adj = newAdjacency()
@@ -150,12 +156,12 @@ type changeSet[R any] struct {
 	} `json:"changes"`
 }
 
-// sync brings the index up to date: a full load the first time (or after a
+// Sync brings the index up to date: a full load the first time (or after a
 // long idle), then the change feeds since the last read.
 //
 // Concurrent searches share a read: one that finds the feeds were read after
 // it arrived has nothing to wait for.
-func (x *searchIndex) sync(ctx context.Context) error {
+func (x *Index) Sync(ctx context.Context) error {
 	arrived := time.Now()
 	x.syncMu.Lock()
 	defer x.syncMu.Unlock()
@@ -177,7 +183,7 @@ const loadTries = 3
 // deleted between two pages (the rest shift back by one) and an unchanged
 // row never comes back through the feed, so a paged scan that a delete
 // overlapped is done again.
-func (x *searchIndex) load(ctx context.Context) error {
+func (x *Index) load(ctx context.Context) error {
 	for try := 1; ; try++ {
 		paged, err := x.loadOnce(ctx)
 		if err != nil || !paged || x.deletesSeen == 0 || try == loadTries {
@@ -188,7 +194,7 @@ func (x *searchIndex) load(ctx context.Context) error {
 
 // loadOnce scans both tables and follows the feeds; paged says a table took
 // more than one page.
-func (x *searchIndex) loadOnce(ctx context.Context) (paged bool, err error) {
+func (x *Index) loadOnce(ctx context.Context) (paged bool, err error) {
 	nodesFeed, err := surreal.StartFeed(ctx, x.db)
 	if err != nil {
 		return false, fmt.Errorf("load search index: %w", err)
@@ -246,7 +252,7 @@ func loadPaged[R any](ctx context.Context, db *surreal.Client, sql string) ([]R,
 // follow applies the nodes' and the edges' feeds from their cursors, both
 // read in one round trip per page. Nodes are applied first, so that an
 // edge's ends are known when it is.
-func (x *searchIndex) follow(ctx context.Context) error {
+func (x *Index) follow(ctx context.Context) error {
 	began := time.Now() // every write committed before this is in what we read
 	nodesFrom, linksFrom := x.nodesFeed.From(began), x.linksFeed.From(began)
 	for {
@@ -300,7 +306,7 @@ type feedRow struct {
 }
 
 // applyNodes applies the news of the nodes' feed. Callers hold mu.
-func (x *searchIndex) applyNodes(sets []changeSet[feedRow]) {
+func (x *Index) applyNodes(sets []changeSet[feedRow]) {
 	for _, set := range sets {
 		for _, c := range set.Changes {
 			switch {
@@ -318,7 +324,7 @@ func (x *searchIndex) applyNodes(sets []changeSet[feedRow]) {
 }
 
 // applyLinks applies the news of the edges' feed. Callers hold mu.
-func (x *searchIndex) applyLinks(sets []changeSet[feedRow]) {
+func (x *Index) applyLinks(sets []changeSet[feedRow]) {
 	for _, set := range sets {
 		for _, c := range set.Changes {
 			switch {
@@ -344,7 +350,7 @@ func recordKey(id any) string {
 }
 
 // put indexes a node, replacing what was indexed under its id. Callers hold mu.
-func (x *searchIndex) put(r *indexRow) {
+func (x *Index) put(r *indexRow) {
 	id := recordKey(r.ID)
 	x.remove(id)
 	d := &indexedDoc{id: id, nodeType: r.NodeType, graph: r.GraphID, tags: r.Tags, tf: map[string]int{}, vec: unit(vector(r.Embedding)), node: -1,
@@ -395,7 +401,7 @@ func (x *searchIndex) put(r *indexRow) {
 }
 
 // termID numbers a word. Callers hold mu.
-func (x *searchIndex) termID(t string) uint32 {
+func (x *Index) termID(t string) uint32 {
 	id, ok := x.termIDs[t]
 	if !ok {
 		id = uint32(len(x.termIDs))
@@ -405,7 +411,7 @@ func (x *searchIndex) termID(t string) uint32 {
 }
 
 // remove drops a node from the index. Callers hold mu.
-func (x *searchIndex) remove(id string) {
+func (x *Index) remove(id string) {
 	slot, ok := x.slots[id]
 	if !ok {
 		return
@@ -442,7 +448,7 @@ const graphRebuildDead = 64
 
 // rebuildGraph starts a new graph: every document goes back to pending.
 // Callers hold mu.
-func (x *searchIndex) rebuildGraph() {
+func (x *Index) rebuildGraph() {
 	x.graph, x.pending = newVectorGraph(), nil
 	for _, d := range x.docs {
 		if d != nil && d.vec != nil {
@@ -458,7 +464,7 @@ func (x *searchIndex) rebuildGraph() {
 // After each step it rests as long as the step took: on a cold Lambda
 // instance the builder then takes at most half of the CPU, and requests
 // (which scan what is pending) keep the rest.
-func (x *searchIndex) build() {
+func (x *Index) build() {
 	for {
 		began := time.Now()
 		if !x.buildOne() {
@@ -470,7 +476,7 @@ func (x *searchIndex) build() {
 
 // buildOne links the oldest pending document; false when pending is empty
 // (the builder has then stopped, and the next put starts another).
-func (x *searchIndex) buildOne() bool {
+func (x *Index) buildOne() bool {
 	x.mu.RLock()
 	g := x.graph
 	var d *indexedDoc
@@ -500,7 +506,7 @@ func (x *searchIndex) buildOne() bool {
 }
 
 // holds reports whether d is still the indexed version of its node. Callers hold mu.
-func (x *searchIndex) holds(d *indexedDoc) bool {
+func (x *Index) holds(d *indexedDoc) bool {
 	return int(d.slot) < len(x.docs) && x.docs[d.slot] == d
 }
 
@@ -554,8 +560,8 @@ func unit(v []float32) []float32 {
 	return out
 }
 
-// vectorBytes is how an embedding is stored.
-func vectorBytes(v []float32) []byte {
+// VectorBytes is how an embedding is stored.
+func VectorBytes(v []float32) []byte {
 	out := make([]byte, 4*len(v))
 	for i, f := range v {
 		binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(f))
@@ -563,29 +569,29 @@ func vectorBytes(v []float32) []byte {
 	return out
 }
 
-// ranked is a node id with its score.
-type ranked struct {
-	id    string
-	score float64
+// Ranked is a node id with its score.
+type Ranked struct {
+	ID    string
+	Score float64
 }
 
 // matches reports whether a document passes a filter (tag without its
 // '#'); a placeholder page only when the filter asks for them.
 func (d *indexedDoc) matches(f Filter) bool {
 	return (f.NodeType == "" || d.nodeType == f.NodeType) && (f.GraphID == "" || d.graph == f.GraphID) &&
-		(f.Tag == "" || slices.Contains(d.tags, f.Tag)) && (!d.placeholder || f.placeholders) &&
-		(f.visible == nil || f.visible.graph(d.graph))
+		(f.Tag == "" || slices.Contains(d.tags, f.Tag)) && (!d.placeholder || f.Placeholders) &&
+		(f.Visible == nil || f.Visible(d.graph))
 }
 
 // visibleNode reports whether the index holds node id in a graph visible
 // accepts (every graph when visible is nil). Callers hold mu.
-func (x *searchIndex) visibleNode(id string, visible func(string) bool) bool {
+func (x *Index) visibleNode(id string, visible func(string) bool) bool {
 	slot, ok := x.slots[id]
 	return ok && (visible == nil || visible(x.docs[slot].graph))
 }
 
 // visibleEdges keeps the edges whose two ends are visible. Callers hold mu.
-func (x *searchIndex) visibleEdges(edges []Edge, visible func(string) bool) []Edge {
+func (x *Index) visibleEdges(edges []Edge, visible func(string) bool) []Edge {
 	if visible == nil {
 		return edges
 	}
@@ -600,7 +606,7 @@ func (x *searchIndex) visibleEdges(edges []Edge, visible func(string) bool) []Ed
 
 // passes is the vertices a traversal may go through: nodes the index holds,
 // in graphs visible accepts. Callers hold mu.
-func (x *searchIndex) passes(visible func(string) bool) func(v int32) bool {
+func (x *Index) passes(visible func(string) bool) func(v int32) bool {
 	return func(v int32) bool {
 		return x.adj.live[v] && (visible == nil || x.visibleNode(x.adj.names[v], visible))
 	}
@@ -609,14 +615,14 @@ func (x *searchIndex) passes(visible func(string) bool) func(v int32) bool {
 // maxTerms bounds the distinct words of a text query.
 const maxTerms = 8
 
-// text ranks the nodes that pass f by the query's words (the first
+// Text ranks the nodes that pass f by the query's words (the first
 // maxTerms distinct ones, stopwords left out when others remain), each
 // optional: those holding more of them first, then by BM25 times a
 // proximity boost (up to 1.5 when the words stand together, as a phrase).
-func (x *searchIndex) text(terms []string, f Filter, limit int) []ranked {
+func (x *Index) Text(terms []string, f Filter, limit int) []Ranked {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	terms = withoutStopwords(uniqueWords(terms))
+	terms = WithoutStopwords(UniqueWords(terms))
 	terms = terms[:min(len(terms), maxTerms)]
 	if len(terms) == 0 || len(x.slots) == 0 {
 		return nil
@@ -645,10 +651,10 @@ func (x *searchIndex) text(terms []string, f Filter, limit int) []ranked {
 	// The best by words held, then BM25; the proximity boost reorders them
 	// within each number of words held.
 	const heldWeight = 1e6
-	pool := newTopK(max(limit*4, 40))
+	pool := NewTopK(max(limit*4, 40))
 	for _, slot := range sc.touched {
 		if x.docs[slot].matches(f) {
-			pool.offer(x.docs[slot].id, float64(held[slot])*heldWeight+scores[slot])
+			pool.Offer(x.docs[slot].id, float64(held[slot])*heldWeight+scores[slot])
 		}
 	}
 	ids := make([]uint32, 0, len(terms))
@@ -658,20 +664,20 @@ func (x *searchIndex) text(terms []string, f Filter, limit int) []ranked {
 		}
 	}
 	type cand struct {
-		r    ranked
+		r    Ranked
 		held uint8
 	}
-	cands := make([]cand, 0, pool.len())
-	for _, r := range pool.sorted() {
-		slot := x.slots[r.id]
+	cands := make([]cand, 0, pool.Len())
+	for _, r := range pool.Sorted() {
+		slot := x.slots[r.ID]
 		h := held[slot]
-		cands = append(cands, cand{ranked{r.id, scores[slot] * proximity(x.docs[slot].seq, ids, int(h))}, h})
+		cands = append(cands, cand{Ranked{r.ID, scores[slot] * proximity(x.docs[slot].seq, ids, int(h))}, h})
 	}
 	sort.Slice(cands, func(i, j int) bool {
 		a, b := cands[i], cands[j]
 		return a.held > b.held || a.held == b.held && better(a.r, b.r)
 	})
-	out := make([]ranked, 0, min(limit, len(cands)))
+	out := make([]Ranked, 0, min(limit, len(cands)))
 	for _, c := range cands[:min(limit, len(cands))] {
 		out = append(out, c.r)
 	}
@@ -763,10 +769,10 @@ const (
 	graphEfSearch  = 256  // the graph search's beam, for an unfiltered query
 )
 
-// nearest ranks the nodes that pass f by cosine similarity to q: the k
+// Nearest ranks the nodes that pass f by cosine similarity to q: the k
 // best, approximately (through the graph) when more than exactScanBelow
 // pass, exactly otherwise or when the graph finds too few.
-func (x *searchIndex) nearest(q []float32, f Filter, k int) []ranked {
+func (x *Index) Nearest(q []float32, f Filter, k int) []Ranked {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	q = unit(q)
@@ -788,29 +794,29 @@ func (x *searchIndex) nearest(q []float32, f Filter, k int) []ranked {
 		g := x.graph
 		ef := max(graphEfSearch, k) * searchable / passing
 		if ef < len(g.nodes)/2 {
-			best := newTopK(k)
+			best := NewTopK(k)
 			for _, c := range g.search(q, ef) {
 				if slot := g.nodes[c.node].slot; slot >= 0 && x.docs[slot].matches(f) {
-					best.offer(x.docs[slot].id, float64(c.sim))
+					best.Offer(x.docs[slot].id, float64(c.sim))
 				}
 			}
 			for _, d := range x.pending {
 				if x.holds(d) && d.matches(f) {
-					best.offer(d.id, float64(dot(d.vec, q)))
+					best.Offer(d.id, float64(dot(d.vec, q)))
 				}
 			}
-			if best.len() >= min(k, passing) {
-				return best.sorted()
+			if best.Len() >= min(k, passing) {
+				return best.Sorted()
 			}
 		}
 	}
-	best := newTopK(k)
+	best := NewTopK(k)
 	for _, d := range x.docs {
 		if d != nil && d.vec != nil && d.matches(f) {
-			best.offer(d.id, float64(dot(d.vec, q)))
+			best.Offer(d.id, float64(dot(d.vec, q)))
 		}
 	}
-	return best.sorted()
+	return best.Sorted()
 }
 
 // dot is the inner product of two vectors of one length. Four sums let the
@@ -833,34 +839,39 @@ func dot(a, b []float32) float32 {
 	return s0 + s1 + s2 + s3
 }
 
-// topK keeps the k best of what it is offered (by score, then id).
-type topK struct {
+// TopK keeps the k best of what it is offered (by score, then id).
+type TopK struct {
 	k    int
-	rows []ranked // best first
+	rows []Ranked // best first
 }
 
-func newTopK(k int) *topK { return &topK{k: k} }
+// NewTopK keeps the k best.
+func NewTopK(k int) *TopK { return &TopK{k: k} }
 
-func (t *topK) len() int { return len(t.rows) }
+// Len is how many it holds.
+func (t *TopK) Len() int { return len(t.rows) }
 
-func better(a, b ranked) bool { return a.score > b.score || (a.score == b.score && a.id < b.id) }
+func better(a, b Ranked) bool { return a.Score > b.Score || (a.Score == b.Score && a.ID < b.ID) }
 
-func (t *topK) offer(id string, score float64) {
-	r := ranked{id, score}
+// Offer keeps id if it is among the k best so far.
+func (t *TopK) Offer(id string, score float64) {
+	r := Ranked{id, score}
 	if t.k <= 0 || (len(t.rows) == t.k && !better(r, t.rows[len(t.rows)-1])) {
 		return
 	}
 	i := sort.Search(len(t.rows), func(i int) bool { return better(r, t.rows[i]) })
 	if len(t.rows) < t.k {
-		t.rows = append(t.rows, ranked{})
+		t.rows = append(t.rows, Ranked{})
 	}
 	copy(t.rows[i+1:], t.rows[i:len(t.rows)-1])
 	t.rows[i] = r
 }
 
-func (t *topK) sorted() []ranked { return t.rows }
+// Sorted is what it keeps, best first.
+func (t *TopK) Sorted() []Ranked { return t.rows }
 
-func uniqueWords(terms []string) []string {
+// UniqueWords are the words among terms, each once, in order.
+func UniqueWords(terms []string) []string {
 	var out []string
 	for _, t := range terms {
 		if isWord(t) && !slices.Contains(out, t) {
@@ -873,7 +884,7 @@ func uniqueWords(terms []string) []string {
 // nodes are the indexed nodes with these ids, in that order (metadata
 // copied, so that a caller may change it); ids the index does not hold are
 // left out. Callers hold mu for reading.
-func (x *searchIndex) nodes(ids []string) []Node {
+func (x *Index) nodes(ids []string) []Node {
 	out := make([]Node, 0, len(ids))
 	for _, id := range ids {
 		if slot, ok := x.slots[id]; ok {

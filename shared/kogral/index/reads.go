@@ -1,12 +1,12 @@
-package kogral
+package index
 
 // The reads the store asks of the search index beyond search itself: each
 // takes the index's lock and returns values, so that the store never
 // touches the index's slots, documents, adjacency or lock.
 
-// missing is the first of ids the index does not hold ("" when it holds
+// Missing is the first of ids the index does not hold ("" when it holds
 // them all).
-func (x *searchIndex) missing(ids []string) string {
+func (x *Index) Missing(ids []string) string {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	for _, id := range ids {
@@ -17,32 +17,32 @@ func (x *searchIndex) missing(ids []string) string {
 	return ""
 }
 
-// edgesOf is node id's edges in direction d whose two ends are visible.
-func (x *searchIndex) edgesOf(id string, d EdgeDirection, visible func(string) bool) []Edge {
+// EdgesOf is node id's edges in direction d whose two ends are visible.
+func (x *Index) EdgesOf(id string, d EdgeDirection, visible func(string) bool) []Edge {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return x.visibleEdges(x.adj.edgesOf(id, d), visible)
 }
 
-// visibleOnly keeps the edges whose two ends are visible.
-func (x *searchIndex) visibleOnly(edges []Edge, visible func(string) bool) []Edge {
+// VisibleOnly keeps the edges whose two ends are visible.
+func (x *Index) VisibleOnly(edges []Edge, visible func(string) bool) []Edge {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return x.visibleEdges(edges, visible)
 }
 
-// connectedTo is what lies within depth hops of id (limit nodes at most)
+// ConnectedTo is what lies within depth hops of id (limit nodes at most)
 // through visible nodes.
-func (x *searchIndex) connectedTo(id string, depth, limit int, visible func(string) bool) Subgraph {
+func (x *Index) ConnectedTo(id string, depth, limit int, visible func(string) bool) Subgraph {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	t := x.adj.connected(id, depth, limit, x.passes(visible))
 	return Subgraph{Nodes: x.nodes(t.ids), Edges: t.edges, Truncated: t.truncated}
 }
 
-// pathBetween is a shortest path from one node to another through visible
+// PathBetween is a shortest path from one node to another through visible
 // nodes, at most hops long; false when there is none.
-func (x *searchIndex) pathBetween(from, to string, hops int, visible func(string) bool) (Subgraph, bool) {
+func (x *Index) PathBetween(from, to string, hops int, visible func(string) bool) (Subgraph, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	t := x.adj.path(from, to, hops, x.passes(visible))
@@ -52,8 +52,8 @@ func (x *searchIndex) pathBetween(from, to string, hops int, visible func(string
 	return Subgraph{Nodes: x.nodes(t.ids), Edges: t.edges}, true
 }
 
-// graphsOf is the graph of each of ids the index holds.
-func (x *searchIndex) graphsOf(ids []string) map[string]string {
+// GraphsOf is the graph of each of ids the index holds.
+func (x *Index) GraphsOf(ids []string) map[string]string {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	out := map[string]string{}

@@ -1,4 +1,4 @@
-package kogral
+package index
 
 import (
 	"container/heap"
@@ -21,7 +21,7 @@ import (
 //
 // Concurrency: search and plan only read, so any number may run together;
 // link changes the graph and must run alone. plan also draws from rng, so
-// only one goroutine (searchIndex's builder) may call it.
+// only one goroutine (Index's builder) may call it.
 type vectorGraph struct {
 	nodes []graphNode
 	entry int32 // where searches start: a node of the top level; -1 while empty
@@ -32,7 +32,7 @@ type vectorGraph struct {
 
 type graphNode struct {
 	vec   []float32
-	slot  int32     // the document's slot in searchIndex; -1 once it is gone
+	slot  int32     // the document's slot in Index; -1 once it is gone
 	links [][]int32 // neighbours at each level, 0 up to the node's own
 }
 

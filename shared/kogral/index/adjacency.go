@@ -1,10 +1,12 @@
-package kogral
+package index
 
 import (
 	"fmt"
 	"slices"
 
 	"github.com/surrealdb/surrealdb.go/pkg/models"
+
+	"github.com/stratumiops/stratumiops/shared/kogral/model"
 )
 
 // adjacency is the graph's edges by node, both directions, kept by the
@@ -303,40 +305,19 @@ func (a *adjacency) edgesOf(id string, dir EdgeDirection) []Edge {
 	if !ok {
 		return out
 	}
-	if dir != DirectionIn {
+	if dir != model.DirectionIn {
 		for _, s := range a.out[v] {
 			out = append(out, a.edge(s))
 		}
 	}
-	if dir != DirectionOut {
+	if dir != model.DirectionOut {
 		for _, s := range a.in[v] {
-			if dir == DirectionIn || a.edges[s].from != v { // a self-loop once
+			if dir == model.DirectionIn || a.edges[s].from != v { // a self-loop once
 				out = append(out, a.edge(s))
 			}
 		}
 	}
 	return out
-}
-
-// EdgeDirection is which of a node's edges a listing wants (the seed's
-// EdgeDirection): those leaving it, those reaching it, or both.
-type EdgeDirection string
-
-const (
-	DirectionOut  EdgeDirection = "out"
-	DirectionIn   EdgeDirection = "in"
-	DirectionBoth EdgeDirection = "both"
-)
-
-// ParseDirection validates a direction; "" is both.
-func ParseDirection(v string) (EdgeDirection, error) {
-	switch d := EdgeDirection(v); d {
-	case "":
-		return DirectionBoth, nil
-	case DirectionOut, DirectionIn, DirectionBoth:
-		return d, nil
-	}
-	return "", invalid("direction %q: want out, in or both", v)
 }
 
 // isLive lets a traversal through every node the index holds.
