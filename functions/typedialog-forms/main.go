@@ -3,7 +3,8 @@ package main
 
 import (
 	"github.com/stratumiops/stratumiops/shared/platform/function"
+	"github.com/stratumiops/stratumiops/shared/platform/invoke/lambdaclient"
 	"github.com/stratumiops/stratumiops/shared/typedialog"
 )
 
-func main() { function.Main("typedialog-forms", typedialog.Forms) }
+func main() { function.Main("typedialog-forms", typedialog.Forms, lambdaclient.FromEnv) }

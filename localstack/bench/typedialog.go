@@ -15,7 +15,8 @@ import (
 
 // benchTypeDialog registers the seed's example form once, then each client
 // runs whole answers through the gateway: start a session with the first
-// answers, patch the rest, submit (json output, a config snapshot written).
+// answers, patch the rest, submit (json output and the form's template,
+// rendered by typedialog-render; a config snapshot written).
 // Issue 23: ≥ 500 submissions/s with p99 ≤ 50 ms; an op is the three calls.
 func benchTypeDialog(ep devstack.Endpoints, duration time.Duration, clients int) ([]result, error) {
 	base, hc := ep.Gateways["typedialog"], keepAliveClient(clients)
@@ -43,7 +44,11 @@ func benchTypeDialog(ep devstack.Endpoints, duration time.Duration, clients int)
 	if err != nil {
 		return nil, fmt.Errorf("typedialog bench runs from the repository root: %w", err)
 	}
-	if _, err := call("POST", "/forms", typedialog.FormUpload{Definition: string(def)}, http.StatusCreated); err != nil {
+	tera, err := os.ReadFile("schemas/forms/examples/employee.tera")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := call("POST", "/forms", typedialog.FormUpload{Definition: string(def), Template: string(tera)}, http.StatusCreated); err != nil {
 		return nil, err
 	}
 	first := map[string]any{"version": "1.0.0", "answers": map[string]any{"name": "Ada Lovelace", "email": "ada@example.org", "department": "engineering"}}

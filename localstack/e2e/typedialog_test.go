@@ -10,7 +10,8 @@ import (
 
 // TypeDialog through its gateway: register the seed's example form, answer
 // it in a session (a conditional field shown, then hidden and dropped),
-// submit into a config snapshot, and the HTML page.
+// submit into a config snapshot with its output template rendered by
+// typedialog-render, and the HTML page.
 func TestTypeDialog(t *testing.T) {
 	def, err := os.ReadFile("../../schemas/forms/examples/employee.toml")
 	if err != nil {
@@ -24,8 +25,12 @@ func TestTypeDialog(t *testing.T) {
 	ann.must(403, "POST", "/forms", string(def))
 	wrongSystem.must(401, "GET", "/forms", "")
 	reg := registerExampleForm(t) // with its translations, as the browser test registers it
-	if reg["id"] != "example_form" || reg["version"] != "1.0.0" {
+	if reg["id"] != "example_form" || reg["version"] != "1.0.0" || reg["template"] != "employee.tera" {
 		t.Fatalf("registered %v", reg)
+	}
+	// The template the form names is registered with it, never read from the server's disk.
+	if r := admin.do("POST", "/forms", string(def)); r.Status != 400 || !strings.Contains(errorMessage(r), `template is "employee.tera": register its source`) {
+		t.Fatalf("form without its template: %d %v", r.Status, r.Body)
 	}
 	bad := admin.do("POST", "/forms", "[form]\nid = \"x\"\nversion = \"1\"\n[[sections]]\nid = \"s\"\n[[sections.fields]]\nid = \"a\"\ntype = \"slider\"\nvalidation.pattern = \"(\"\n")
 	if msg := errorMessage(bad); bad.Status != 400 || !strings.Contains(msg, "form.toml:8:1:") || !strings.Contains(msg, "form.toml:9:12:") {
@@ -52,6 +57,10 @@ func TestTypeDialog(t *testing.T) {
 	sub := ann.must(200, "POST", "/sessions/"+sid+"/submit", "")
 	if out := sub["output"].(string); strings.Contains(out, "team_size") || !strings.Contains(out, `"project_role": "lead"`) || sub["format"] != "json" {
 		t.Fatalf("submission %v", sub)
+	}
+	// typedialog-render (invoked through the Invoke API) rendered employee.tera with the answers.
+	if tpl := sub["templated"]; tpl != "# Ada Lovelace <ada@example.org>\ndepartment: design\nprojects:\n- engine\n- web as lead\n\n" {
+		t.Fatalf("templated %q", tpl)
 	}
 	ann.must(409, "POST", "/sessions/"+sid+"/submit", "")
 	s2 := ann.must(201, "POST", "/forms/example_form/sessions", "")

@@ -33,19 +33,29 @@ type API struct {
 	authz  *authz.Engine
 	auth   *principal.Authenticator
 	mu     sync.Mutex
+	render Renderer
 	parsed map[string]parsedForm // "id@version" → definition; versions never change
+	refs   map[string]sessionRef // session id → owner and form, which never change
 }
 
-// parsedForm is a registered version's definition and translations.
+// Renderer renders a form's output template: remote.Client, which calls
+// typedialog-render (this function does not link the template engine).
+type Renderer interface {
+	Render(ctx context.Context, op, name, src string, values map[string]any) (string, error)
+}
+
+// parsedForm is a registered version: its row, parsed definition and translations.
 type parsedForm struct {
-	f *form.Form
-	b *i18n.Bundle
+	row formRow
+	f   *form.Form
+	b   *i18n.Bundle
 }
 
 // NewAPI builds the API; auth authenticates callers, engine decides with
-// schemas/cedar/typedialog.
-func NewAPI(store *Store, engine *authz.Engine, auth *principal.Authenticator) *API {
-	return &API{store: store, authz: engine, auth: auth, parsed: map[string]parsedForm{}}
+// schemas/cedar/typedialog, render renders output templates.
+func NewAPI(store *Store, engine *authz.Engine, auth *principal.Authenticator, render Renderer) *API {
+	return &API{store: store, authz: engine, auth: auth, render: render,
+		parsed: map[string]parsedForm{}, refs: map[string]sessionRef{}}
 }
 
 // allowed asks Cedar whether the caller may do action on resource.
@@ -57,7 +67,7 @@ func formEntity(id string) cedar.Entity {
 	return authz.Entity(cedar.NewEntityUID("Form", cedar.String(id)), cedar.RecordMap{})
 }
 
-func sessionEntity(s sessionRow) cedar.Entity {
+func sessionEntity(s sessionRef) cedar.Entity {
 	return authz.Entity(cedar.NewEntityUID("Session", cedar.String(s.ID)), cedar.RecordMap{
 		"owner": cedar.NewEntityUID("Caller", cedar.String(s.Owner)), "form": cedar.String(s.FormID)})
 }
@@ -74,7 +84,16 @@ func (a *API) loadForm(ctx context.Context, id, version string) (formRow, *form.
 	if !a.allowed(ctx, "read_form", formEntity(id)) {
 		return formRow{}, nil, httpapi.NotFound("form %q not found", id)
 	}
-	row, err := a.store.Form(ctx, id, version)
+	var p parsedForm
+	var err error
+	if version != "" {
+		p, err = a.version(ctx, id, version)
+	} else {
+		var row formRow
+		if row, err = a.store.Form(ctx, id, ""); err == nil {
+			p, err = a.parse(row)
+		}
+	}
 	if errors.Is(err, ErrNotFound) {
 		if version != "" {
 			return formRow{}, nil, httpapi.NotFound("form %q has no version %q", id, version)
@@ -84,32 +103,49 @@ func (a *API) loadForm(ctx context.Context, id, version string) (formRow, *form.
 	if err != nil {
 		return formRow{}, nil, err
 	}
-	f, err := a.definition(row)
-	return row, f, err
+	return p.row, p.f, nil
 }
 
-func (a *API) definition(row formRow) (*form.Form, error) {
+// version reads a registered form version: from this instance's cache (a
+// registered version never changes), else from the store.
+func (a *API) version(ctx context.Context, id, version string) (parsedForm, error) {
+	a.mu.Lock()
+	p, ok := a.parsed[id+"@"+version]
+	a.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	row, err := a.store.Form(ctx, id, version)
+	if err != nil {
+		return parsedForm{}, err
+	}
+	return a.parse(row)
+}
+
+// parse parses a stored version once per instance.
+func (a *API) parse(row formRow) (parsedForm, error) {
 	key := row.FormID + "@" + row.Version
 	a.mu.Lock()
 	p, ok := a.parsed[key]
 	a.mu.Unlock()
 	if ok {
-		return p.f, nil
+		return p, nil
 	}
 	f, err := form.Parse(row.FormID+".toml", []byte(row.Definition))
 	if err != nil {
-		return nil, err // stored definitions were checked on the way in
+		return parsedForm{}, err // stored definitions were checked on the way in
 	}
 	b, err := newBundle(row.Locales)
 	if err != nil {
-		return nil, err
+		return parsedForm{}, err
 	}
+	p = parsedForm{row: row, f: f, b: b}
 	a.mu.Lock()
 	if len(a.parsed) < maxCachedForms {
-		a.parsed[key] = parsedForm{f: f, b: b}
+		a.parsed[key] = p
 	}
 	a.mu.Unlock()
-	return f, nil
+	return p, nil
 }
 
 // localizer picks the caller's language for a form read through definition:

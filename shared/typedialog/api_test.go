@@ -12,12 +12,22 @@ import (
 	"github.com/stratumiops/stratumiops/schemas"
 	"github.com/stratumiops/stratumiops/shared/platform/authz"
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
+	"github.com/stratumiops/stratumiops/shared/platform/invoke"
 	"github.com/stratumiops/stratumiops/shared/platform/principal"
+	"github.com/stratumiops/stratumiops/shared/typedialog/remote"
+	"github.com/stratumiops/stratumiops/shared/typedialog/renderfn"
 )
 
 // formsAPI is typedialog-forms over a fresh store with API keys "admin"
-// (scope forms), "ann" and "bob" (no scope).
+// (scope forms), "ann" and "bob" (no scope); it reaches typedialog-render
+// in-process, through the Invoke API's semantics.
 func formsAPI(t *testing.T) http.Handler {
+	t.Helper()
+	return formsAPIOver(t, newStore(t))
+}
+
+// formsAPIOver is another instance of typedialog-forms over store.
+func formsAPIOver(t *testing.T, store *Store) http.Handler {
 	t.Helper()
 	engine, err := authz.Load(schemas.Cedar, "cedar/typedialog")
 	if err != nil {
@@ -32,7 +42,9 @@ func formsAPI(t *testing.T) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return httpapi.Options{}.Middleware(Spec.Handler(NewAPI(newStore(t), engine, auth)))
+	inv := invoke.NewLocal()
+	inv.Register(remote.RenderFunction, renderfn.NewRenderer().Handle)
+	return httpapi.Options{}.Middleware(Spec.Handler(NewAPI(store, engine, auth, &remote.Client{Invoker: inv})))
 }
 
 type answer struct {
@@ -46,6 +58,9 @@ func call(t *testing.T, h http.Handler, key, method, target, body string) answer
 	req := httptest.NewRequest(method, target, strings.NewReader(body))
 	if key != "" {
 		req.Header.Set("X-API-Key", key)
+	}
+	if strings.HasPrefix(body, "{") {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
@@ -73,17 +88,29 @@ func example(t *testing.T) string {
 	return string(raw)
 }
 
+// exampleUpload is POST /forms as JSON: def with the example's output
+// template (employee.tera) and locales.
+func exampleUpload(t *testing.T, def string, locales map[string]string) string {
+	t.Helper()
+	tera, err := os.ReadFile("../../schemas/forms/examples/employee.tera")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(FormUpload{Definition: def, Locales: locales, Template: string(tera)})
+	return string(raw)
+}
+
 func TestFormsAPI(t *testing.T) {
 	h := formsAPI(t)
-	def := example(t)
+	def := exampleUpload(t, example(t), nil)
 	expect(t, h, "", "POST", "/forms", def, 401)
 	expect(t, h, "ann", "POST", "/forms", def, 403)
 	reg := expect(t, h, "admin", "POST", "/forms", def, 201)
-	if reg.body["id"] != "example_form" || reg.body["version"] != "1.0.0" || len(reg.body["sections"].([]any)) != 2 {
+	if reg.body["id"] != "example_form" || reg.body["version"] != "1.0.0" || len(reg.body["sections"].([]any)) != 2 || reg.body["template"] != "employee.tera" {
 		t.Fatalf("registered %v", reg.body)
 	}
 	expect(t, h, "admin", "POST", "/forms", def, 201) // the same text again is harmless
-	if a := expect(t, h, "admin", "POST", "/forms", strings.Replace(def, "Example Form", "Other", 1), 409); !strings.Contains(a.raw, "bump [form] version") {
+	if a := expect(t, h, "admin", "POST", "/forms", exampleUpload(t, strings.Replace(example(t), "Example Form", "Other", 1), nil), 409); !strings.Contains(a.raw, "bump [form] version") {
 		t.Fatal(a.raw)
 	}
 	bad := expect(t, h, "admin", "POST", "/forms", "[form]\nid = \"x\"\nversion = \"1\"\n[[sections]]\nid = \"s\"\n[[sections.fields]]\nid = \"a\"\ntype = \"slider\"\n[[sections.fields]]\nid = \"a\"\ntype = \"text\"\n", 400)
@@ -125,6 +152,9 @@ func TestFormsAPI(t *testing.T) {
 	if strings.Contains(out, "team_size") || !strings.Contains(out, `"department": "design"`) || len(sub.body["config_hash"].(string)) != 64 {
 		t.Fatalf("submission %v", sub.body)
 	}
+	if sub.body["template"] != "employee.tera" || sub.body["templated"] != "# Ada Lovelace <ada@example.org>\ndepartment: design\nprojects:\n- engine\n\n" {
+		t.Fatalf("template output %q", sub.body["templated"])
+	}
 	expect(t, h, "ann", "POST", "/sessions/"+sid+"/submit", "", 409)
 	expect(t, h, "ann", "PATCH", "/sessions/"+sid, `{"answers":{"name":"Bob"}}`, 409)
 
@@ -137,4 +167,23 @@ func TestFormsAPI(t *testing.T) {
 			t.Fatalf("page lacks %s", want)
 		}
 	}
+}
+
+// A session started on one instance is answered and submitted on another,
+// which has not seen it or its form: it reads both, and still refuses
+// another caller.
+func TestSessionsAcrossInstances(t *testing.T) {
+	store := newStore(t)
+	one, two := formsAPIOver(t, store), formsAPIOver(t, store)
+	expect(t, one, "admin", "POST", "/forms", exampleUpload(t, example(t), nil), 201)
+	sid := expect(t, one, "ann", "POST", "/forms/example_form/sessions", `{"answers":{"name":"Ada Lovelace"}}`, 201).body["id"].(string)
+	expect(t, two, "bob", "PATCH", "/sessions/"+sid, `{"answers":{"email":"bob@example.org"}}`, 404)
+	expect(t, two, "ann", "PATCH", "/sessions/"+sid, `{"answers":{"email":"ada@example.org","department":"design","projects":[{"project_name":"engine"}]}}`, 200)
+	expect(t, two, "bob", "PATCH", "/sessions/"+sid, `{"answers":{"email":"bob@example.org"}}`, 404)
+	expect(t, two, "ann", "PATCH", "/sessions/ses_000000000000000000000000", `{"answers":{"name":"Ada"}}`, 404)
+	sub := expect(t, one, "ann", "POST", "/sessions/"+sid+"/submit", "", 200)
+	if !strings.Contains(sub.body["output"].(string), `"email": "ada@example.org"`) {
+		t.Fatalf("submitted %v", sub.body)
+	}
+	expect(t, two, "ann", "PATCH", "/sessions/"+sid, `{"answers":{"name":"Bob"}}`, 409)
 }

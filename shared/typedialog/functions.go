@@ -6,6 +6,7 @@ import (
 	"github.com/stratumiops/stratumiops/schemas"
 	"github.com/stratumiops/stratumiops/shared/platform/authz"
 	"github.com/stratumiops/stratumiops/shared/platform/function"
+	"github.com/stratumiops/stratumiops/shared/typedialog/remote"
 )
 
 // Functions are TypeDialog's functions, by catalog name.
@@ -24,6 +25,6 @@ func Forms() function.Builder {
 		if err != nil {
 			return nil, err
 		}
-		return NewAPI(NewStore(d.Surreal), engine, auth), nil
+		return NewAPI(NewStore(d.Surreal), engine, auth, &remote.Client{Invoker: d.Invoker}), nil
 	})
 }

@@ -16,10 +16,7 @@ func TestFormsAPILanguages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	upload := func(locales map[string]string) string {
-		raw, _ := json.Marshal(FormUpload{Definition: example(t), Locales: locales})
-		return string(raw)
-	}
+	upload := func(locales map[string]string) string { return exampleUpload(t, example(t), locales) }
 	jsonCall := func(body string, status int) answer {
 		t.Helper()
 		req := httptest.NewRequest("POST", "/forms", strings.NewReader(body))

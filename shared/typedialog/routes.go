@@ -39,6 +39,10 @@ type (
 	FormUpload struct {
 		Definition string            `json:"definition"`
 		Locales    map[string]string `json:"locales,omitempty"` // language → Fluent (.ftl) source
+		// Template is the source of the output template the definition names
+		// in [output] template (required then, refused otherwise): the server
+		// never reads a form's files from its own disk.
+		Template string `json:"template,omitempty"`
 	}
 	// FormDoc is a registered form version.
 	FormDoc struct {
@@ -47,7 +51,8 @@ type (
 		Title       string         `json:"title"`
 		Description string         `json:"description,omitempty"`
 		Format      string         `json:"format"`
-		Languages   []string       `json:"languages"` // the translations registered with it
+		Template    string         `json:"template,omitempty"` // the output template's name, registered with the form
+		Languages   []string       `json:"languages"`          // the translations registered with it
 		CreatedAt   time.Time      `json:"created_at"`
 		Sections    []form.Section `json:"sections"`
 	}
@@ -88,11 +93,15 @@ type (
 	}
 	// Submission is a submitted session's output and its config snapshot.
 	Submission struct {
-		SessionID  string         `json:"session_id"`
-		FormID     string         `json:"form_id"`
-		Version    string         `json:"version"`
-		Format     string         `json:"format"`
-		Output     string         `json:"output"`
+		SessionID string `json:"session_id"`
+		FormID    string `json:"form_id"`
+		Version   string `json:"version"`
+		Format    string `json:"format"`
+		Output    string `json:"output"`
+		// Template names the form's output template and Templated is what it
+		// rendered with the values (both absent when the form has none).
+		Template   string         `json:"template,omitempty"`
+		Templated  string         `json:"templated,omitempty"`
 		Values     map[string]any `json:"values"`
 		ConfigHash string         `json:"config_hash"`
 		SnapshotID string         `json:"snapshot_id"`

@@ -41,6 +41,7 @@ func (a *API) startSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	a.remember(s)
 	w.Header().Set("Location", "/sessions/"+s.ID)
 	httpapi.WriteJSON(w, http.StatusCreated, sessionState(f, a.localizer(r, f), s))
 	return nil
@@ -74,27 +75,6 @@ func unknownAnswers(f *form.Form, answers map[string]any) error {
 	return nil
 }
 
-// session reads a session the caller may answer; another caller's is a 404.
-func (a *API) session(r *http.Request) (sessionRow, *form.Form, error) {
-	id := r.PathValue("id")
-	if !idPattern.MatchString(id) {
-		return sessionRow{}, nil, httpapi.BadRequest("session id %q is malformed", id)
-	}
-	s, err := a.store.Session(r.Context(), id)
-	if errors.Is(err, ErrNotFound) || (err == nil && !a.allowed(r.Context(), "answer", sessionEntity(s))) {
-		return sessionRow{}, nil, httpapi.NotFound("session %q not found", id)
-	}
-	if err != nil {
-		return sessionRow{}, nil, err
-	}
-	row, err := a.store.Form(r.Context(), s.FormID, s.Version)
-	if err != nil {
-		return sessionRow{}, nil, fmt.Errorf("form of session %s: %w", id, err)
-	}
-	f, err := a.definition(row)
-	return s, f, err
-}
-
 func (a *API) patchSession(w http.ResponseWriter, r *http.Request) error {
 	var in AnswersPatch
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
@@ -103,14 +83,15 @@ func (a *API) patchSession(w http.ResponseWriter, r *http.Request) error {
 	if in.Answers == nil {
 		return httpapi.BadRequest("field \"answers\" is required")
 	}
-	s, f, err := a.session(r)
+	ref, p, err := a.sessionRef(r)
 	if err != nil {
 		return err
 	}
+	f := p.f
 	if err := unknownAnswers(f, in.Answers); err != nil {
 		return err
 	}
-	s, err = a.store.PatchAnswers(r.Context(), s.ID, in.Answers)
+	s, err := a.store.PatchAnswers(r.Context(), ref.ID, in.Answers)
 	if errors.Is(err, ErrSessionClosed) {
 		return httpapi.Errorf(http.StatusConflict, "conflict", "session %q is already submitted", r.PathValue("id"))
 	}
@@ -150,10 +131,11 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeOptional(r, &struct{}{}); err != nil {
 		return err
 	}
-	s, f, err := a.session(r)
+	s, p, err := a.session(r)
 	if err != nil {
 		return err
 	}
+	f := p.f
 	if s.Status != "open" {
 		return httpapi.Errorf(http.StatusConflict, "conflict", "session %q is already submitted", s.ID)
 	}
@@ -174,10 +156,14 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	templated, err := a.renderTemplate(r.Context(), p, values)
+	if err != nil {
+		return err
+	}
 	sum := sha256.Sum256(out)
 	hash := hex.EncodeToString(sum[:])
 	err = a.store.Submit(r.Context(), s.ID, s.Rev, snapshot{FormID: s.FormID, Version: s.Version, SessionID: s.ID,
-		ConfigHash: hash, Output: values, Format: format, Rendered: string(out)})
+		ConfigHash: hash, Output: values, Format: format, Rendered: string(out), Templated: templated})
 	if errors.Is(err, ErrSessionMoved) {
 		return httpapi.Errorf(http.StatusConflict, "conflict", "session %q changed or was submitted while submitting: read it and submit again", s.ID)
 	}
@@ -185,6 +171,6 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpapi.WriteJSON(w, http.StatusOK, Submission{SessionID: s.ID, FormID: s.FormID, Version: s.Version, Format: format,
-		Output: string(out), Values: values, ConfigHash: hash, SnapshotID: s.ID})
+		Output: string(out), Template: f.Output.Template, Templated: templated, Values: values, ConfigHash: hash, SnapshotID: s.ID})
 	return nil
 }

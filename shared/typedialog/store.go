@@ -31,7 +31,8 @@ type formRow struct {
 	Version    string                `json:"version"`
 	Title      string                `json:"title"`
 	Definition string                `json:"definition"`
-	Locales    map[string]string     `json:"locales,omitempty"` // language → .ftl source
+	Locales    map[string]string     `json:"locales,omitempty"`  // language → .ftl source
+	Template   string                `json:"template,omitempty"` // the output template's source
 	CreatedBy  string                `json:"created_by"`
 	CreatedAt  models.CustomDateTime `json:"created_at"`
 }
@@ -57,6 +58,7 @@ type snapshot struct {
 	Output     map[string]any `json:"output"`
 	Format     string         `json:"format"`
 	Rendered   string         `json:"rendered"`
+	Templated  string         `json:"templated,omitempty"`
 	Target     string         `json:"target"`
 	// CreatedAt is set by the database.
 	CreatedAt *models.CustomDateTime `json:"created_at,omitempty"`
@@ -73,6 +75,9 @@ func (s *Store) CreateForm(ctx context.Context, r formRow) (formRow, error) {
 		"title": r.Title, "definition": r.Definition, "created_by": r.CreatedBy}
 	if len(r.Locales) > 0 {
 		row["locales"] = r.Locales
+	}
+	if r.Template != "" {
+		row["template"] = r.Template
 	}
 	rows, err := surreal.Query[[]formRow](ctx, s.db, "INSERT IGNORE INTO forms $row RETURN "+recordFields, map[string]any{"row": row})
 	if err != nil {

@@ -18,7 +18,17 @@ func init() {
 		},
 		Database: "typedialog",
 		Auth:     true,
+		// The form's output template renders in a function of its own,
+		// the only one that links pongo2 (Lambda size).
+		Invokes:  []string{"typedialog-render"},
 		MemoryMB: 256,
 		Timeout:  10 * time.Second,
+	}, Function{
+		Name:        "typedialog-render",
+		System:      "typedialog",
+		Kind:        Invoke,
+		Description: "Renders a form's output template (Jinja-like, pongo2) with a submission's answers; a failing template names its line.",
+		MemoryMB:    256,
+		Timeout:     5 * time.Second,
 	})
 }

@@ -22,12 +22,18 @@ func (e *TemplateError) Error() string {
 	return fmt.Sprintf("template %s:%d:%d: %s", e.Template, e.Line, e.Column, e.Message)
 }
 
-// RenderTemplate renders a Jinja/Tera-like template (pongo2) with the values.
-// On any failure it renders nothing and returns a *TemplateError.
-func RenderTemplate(name string, src []byte, values map[string]any) (out []byte, err error) {
+// Template is a parsed template, rendered many times (concurrently too).
+type Template struct {
+	name string
+	tpl  *pongo2.Template
+}
+
+// Parse parses a Jinja/Tera-like template (pongo2); a syntax error is a
+// *TemplateError with its line.
+func Parse(name string, src []byte) (t *Template, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			out, err = nil, &TemplateError{Template: name, Line: 1, Column: 1, Message: fmt.Sprint(r)}
+			t, err = nil, &TemplateError{Template: name, Line: 1, Column: 1, Message: fmt.Sprint(r)}
 		}
 	}()
 	set := pongo2.NewSet("typedialog", noLoader{})
@@ -35,11 +41,32 @@ func RenderTemplate(name string, src []byte, values map[string]any) (out []byte,
 	if err != nil {
 		return nil, templateError(name, err)
 	}
-	b, err := tpl.ExecuteBytes(pongo2.Context(values))
+	return &Template{name: name, tpl: tpl}, nil
+}
+
+// Render renders the template with the values. On any failure it renders
+// nothing and returns a *TemplateError.
+func (t *Template) Render(values map[string]any) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, &TemplateError{Template: t.name, Line: 1, Column: 1, Message: fmt.Sprint(r)}
+		}
+	}()
+	b, err := t.tpl.ExecuteBytes(pongo2.Context(values))
 	if err != nil {
-		return nil, templateError(name, err)
+		return nil, templateError(t.name, err)
 	}
 	return b, nil
+}
+
+// RenderTemplate renders a Jinja/Tera-like template (pongo2) with the values.
+// On any failure it renders nothing and returns a *TemplateError.
+func RenderTemplate(name string, src []byte, values map[string]any) ([]byte, error) {
+	t, err := Parse(name, src)
+	if err != nil {
+		return nil, err
+	}
+	return t.Render(values)
 }
 
 func templateError(name string, err error) error {
