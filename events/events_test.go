@@ -23,6 +23,7 @@ func TestFixtures(t *testing.T) {
 		events.SubjectTaskReleased:      &events.TaskReleased{},
 		events.SubjectBoardRepaired:     &events.BoardRepaired{},
 		events.SubjectTasksChanged:      &events.TasksChanged{},
+		events.SubjectAgentsChanged:     &events.AgentsChanged{},
 		events.SubjectPipelineStage:     &events.StageEvent{},
 		events.SubjectPipelineApproval:  &events.ApprovalRequest{},
 		events.SubjectWorkflowSubmitted: &events.WorkflowEvent{},

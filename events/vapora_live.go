@@ -40,3 +40,37 @@ func (e TasksChanged) Validate() error {
 	}
 	return OneOf("change", e.Change, TaskChanges)
 }
+
+// SubjectAgentsChanged says an agent's status changed: it registered, its
+// heartbeats turned it Ready or Busy, the sweep found it silent (Offline), or
+// it was unregistered. vapora-live-push hands it to the pages watching the
+// agents.
+const SubjectAgentsChanged = "vapora.agents.changed"
+
+// AgentChanges are the kinds of change an AgentsChanged reports.
+var AgentChanges = []string{"registered", "status", "offline", "unregistered"}
+
+// AgentsChanged is published on vapora.agents.changed.
+type AgentsChanged struct {
+	ID      string    `json:"id"`
+	AgentID string    `json:"agent_id"`
+	Change  string    `json:"change"`
+	Status  string    `json:"status,omitempty"`
+	Load    float64   `json:"load"`
+	At      time.Time `json:"at"`
+}
+
+// Validate reports the first field that is missing or malformed.
+func (e AgentsChanged) Validate() error {
+	for _, c := range []struct{ field, v string }{{"id", e.ID}, {"agent_id", e.AgentID}} {
+		if err := checkID(c.field, c.v); err != nil {
+			return err
+		}
+	}
+	if e.Status != "" {
+		if err := OneOf("status", e.Status, AgentStatuses); err != nil {
+			return err
+		}
+	}
+	return OneOf("change", e.Change, AgentChanges)
+}

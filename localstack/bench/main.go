@@ -6,7 +6,7 @@
 // Last, each function's cold start under the Lambda runtime emulator (init
 // and handler apart, against the 50 ms init target) in a devstack of its own.
 //
-//	go run ./localstack/bench [-duration 10s] [-clients 10] [-only vault,openbao,vapora,pipelines,provisioning,kogral,typedialog,coldstart] [-surreal-engine rocksdb]
+//	go run ./localstack/bench [-duration 10s] [-clients 10] [-only vault,openbao,vapora,ui,pipelines,provisioning,kogral,typedialog,coldstart] [-surreal-engine rocksdb]
 //	    [-cold-runs 5] [-cold-functions vault-sys,kogral-mcp]
 package main
 
@@ -34,7 +34,7 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long each scenario runs")
 	clients := flag.Int("clients", 10, "concurrent clients")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (clients and in-process functions) here")
-	flag.StringVar(&only, "only", "", "run only these systems' scenarios: a comma-separated list of vault, openbao, vapora, pipelines, llm, provisioning, kogral, typedialog, coldstart")
+	flag.StringVar(&only, "only", "", "run only these systems' scenarios: a comma-separated list of vault, openbao, vapora, ui (Vapora's page in Chromium), pipelines, llm, provisioning, kogral, typedialog, coldstart")
 	coldRuns := flag.Int("cold-runs", 5, "fresh execution environments per function in the cold start scenario")
 	coldFunctions := flag.String("cold-functions", "", "measure the cold starts of these functions only (comma-separated; default all)")
 	flag.StringVar(&engine, "surreal-engine", "rocksdb", "SurrealDB storage engine: rocksdb, or surrealkv to measure what the lossy engine costs")
@@ -53,7 +53,7 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	var err error
-	if slices.ContainsFunc([]string{"vault", "openbao", "vapora", "pipelines", "llm", "provisioning", "kogral", "typedialog"}, want) {
+	if slices.ContainsFunc([]string{"vault", "openbao", "vapora", "ui", "pipelines", "llm", "provisioning", "kogral", "typedialog"}, want) {
 		err = run(*duration, *clients)
 	}
 	if err == nil && want("coldstart") {
@@ -132,6 +132,13 @@ func run(duration time.Duration, clients int) error {
 		}
 		results = append(results, boards...)
 	}
+	if want("ui") {
+		ui, err := benchUI(ep, clients)
+		if err != nil {
+			return err
+		}
+		results = append(results, ui...)
+	}
 	if want("pipelines") {
 		pl, err := benchPipelineRuns(ctx, ep)
 		if err != nil {
@@ -167,8 +174,14 @@ func run(duration time.Duration, clients int) error {
 		}
 		results = append(results, td...)
 	}
+	printResults(results, pqc)
+	return nil
+}
+
+// printResults prints the scenarios' figures beside their targets.
+func printResults(results []result, pqc string) {
 	if len(results) == 0 {
-		return nil
+		return
 	}
 	fmt.Printf("\n%-28s %9s %8s %9s %9s %8s %14s\n", "scenario", "per s", "errors", "p50", "p99", "target", "vs OpenBao")
 	for _, r := range results {
@@ -188,7 +201,6 @@ func run(duration time.Duration, clients int) error {
 	}
 	fmt.Println("\n(OpenBao 2.6.2 reference figures were measured on a machine of this kind, as given in the issue;",
 		"it is not rebuilt here, so the last column compares against those numbers, not a run beside this one.)")
-	return nil
 }
 
 // benchVault measures KV v2 and transit through the Vault client.

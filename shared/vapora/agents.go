@@ -144,6 +144,7 @@ func (a *Agents) taskAndAgent(ctx context.Context, taskID, agentID string) (Task
 // OnAssign applies an assignment once: the agent takes on load (Busy when
 // full) and a Todo task moves to Doing with the agent on it.
 func (a *Agents) OnAssign(ctx context.Context, d bus.Delivery, e events.TaskAssignment) error {
+	ctx = WithActor(ctx, "agent:"+e.AgentID)
 	t, _, err := a.taskAndAgent(ctx, e.TaskID, e.AgentID)
 	if err != nil {
 		return err
@@ -205,6 +206,7 @@ var errSuperseded = errors.New("the task is no longer assigned to this agent")
 // recorded and the agent's expertise on the task type recomputed, and the
 // execution is announced to the portfolio.
 func (a *Agents) OnResult(ctx context.Context, d bus.Delivery, e events.TaskResult) error {
+	ctx = WithActor(ctx, "agent:"+e.AgentID)
 	s := a.store
 	t, ag, err := a.taskAndAgent(ctx, e.TaskID, e.AgentID)
 	if err != nil {
@@ -278,7 +280,10 @@ func (a *Agents) OnHeartbeats(ctx context.Context, ds []bus.Delivery, es []event
 		}
 		beats = append(beats, NewBeat(e.AgentID, e.Status, e.CurrentLoad, at))
 	}
-	unknown, err := a.store.Heartbeats(ctx, beats)
+	unknown, changed, err := a.store.Heartbeats(ctx, beats)
+	for _, b := range changed {
+		a.agentChanged(ctx, fmt.Sprint(b.Agent.ID), "status", b.Status, b.Load)
+	}
 	for i, e := range es {
 		switch {
 		case errs[i] != nil:
@@ -297,7 +302,10 @@ func (a *Agents) OnRegister(ctx context.Context, d bus.Delivery, e events.AgentR
 	if provider == "" {
 		provider = "Claude"
 	}
-	_, err := a.store.Register(ctx, Agent{ID: e.AgentID, Role: e.Role, Provider: provider, Capabilities: e.Capabilities})
+	ag, err := a.store.Register(ctx, Agent{ID: e.AgentID, Role: e.Role, Provider: provider, Capabilities: e.Capabilities})
+	if err == nil {
+		a.agentChanged(ctx, ag.ID, "registered", ag.Status, ag.CurrentLoad)
+	}
 	return err
 }
 
@@ -335,6 +343,7 @@ func (a *Agents) Release(ctx context.Context, agentID, reason string) (int, erro
 // releases their tasks.
 func (a *Agents) Sweep(ctx context.Context, interval time.Duration) (int, error) {
 	s := a.store
+	ctx = WithActor(ctx, "vapora-agent-sweep")
 	cutoff := s.now().Add(-3 * interval)
 	stale, err := s.silentAgents(ctx, cutoff)
 	if err != nil {
@@ -344,6 +353,7 @@ func (a *Agents) Sweep(ctx context.Context, interval time.Duration) (int, error)
 	for _, ag := range stale {
 		err := s.locked(ctx, func() error { return s.markOffline(ctx, ag.ID, cutoff) }, agentLock(ag.ID))
 		if err == nil {
+			a.agentChanged(ctx, ag.ID, "offline", "Offline", ag.CurrentLoad)
 			_, err = a.Release(ctx, ag.ID, fmt.Sprintf("agent missed 3 heartbeats (%s each)", interval))
 		}
 		if err != nil {
@@ -362,5 +372,9 @@ func (a *Agents) Unregister(ctx context.Context, id string) error {
 	if _, err := a.Release(ctx, id, "agent unregistered"); err != nil {
 		return err
 	}
-	return a.store.locked(ctx, func() error { return a.store.deleteAgent(ctx, id) }, agentLock(id))
+	err := a.store.locked(ctx, func() error { return a.store.deleteAgent(ctx, id) }, agentLock(id))
+	if err == nil {
+		a.agentChanged(ctx, id, "unregistered", "", 0)
+	}
+	return err
 }

@@ -701,6 +701,7 @@ func (a *API) registerAgent(w http.ResponseWriter, r *http.Request) error {
 		}
 		ag.Runner = nonEmpty(in.Runner)
 	}
+	a.agents.agentChanged(r.Context(), ag.ID, "registered", ag.Status, ag.CurrentLoad)
 	if err := a.pipes.Offer(r.Context(), ag.ID); err != nil { // it takes a stage waiting for its role
 		obs.Log(r.Context()).Warn("offer a registered agent to waiting stages", "agent_id", ag.ID, "err", err)
 	}

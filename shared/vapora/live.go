@@ -103,8 +103,10 @@ func (l *Live) message(ctx context.Context, id, body string) ([]byte, error) {
 	case "ping":
 		return reply(http.StatusOK, LiveMessage{Type: "pong"})
 	case "subscribe":
+	case "subscribe_agents":
+		return l.subscribeAgents(ctx, id)
 	default:
-		return reply(http.StatusBadRequest, LiveMessage{Type: "error", Message: fmt.Sprintf("action %q: want subscribe or ping", m.Action)})
+		return reply(http.StatusBadRequest, LiveMessage{Type: "error", Message: fmt.Sprintf("action %q: want subscribe, subscribe_agents or ping", m.Action)})
 	}
 	if !idPattern.MatchString(m.ProjectID) {
 		return reply(http.StatusBadRequest, LiveMessage{Type: "error", Message: fmt.Sprintf("project_id %q is malformed", m.ProjectID)})
@@ -125,6 +127,25 @@ func (l *Live) message(ctx context.Context, id, body string) ([]byte, error) {
 	return reply(http.StatusOK, LiveMessage{Type: "subscribed", ProjectID: m.ProjectID})
 }
 
+// subscribeAgents makes a connection watch the agents, if Cedar lets its
+// caller read them.
+func (l *Live) subscribeAgents(ctx context.Context, id string) ([]byte, error) {
+	c, err := l.store.Connection(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return reply(http.StatusGone, LiveMessage{Type: "error", Message: "this connection is not known: connect again"})
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !l.decide(ctx, c, "read_agents", agentsEntity) {
+		return reply(http.StatusForbidden, LiveMessage{Type: "error", Message: "you may not read the agents"})
+	}
+	if err := l.store.SubscribeAgents(ctx, id); err != nil {
+		return nil, err
+	}
+	return reply(http.StatusOK, LiveMessage{Type: "subscribed", Action: "subscribe_agents"})
+}
+
 // mayRead asks Cedar whether the connection's caller may read the project;
 // a project that does not exist is refused as one that may not be read.
 func (l *Live) mayRead(ctx context.Context, c Connection, project string) bool {
@@ -135,9 +156,13 @@ func (l *Live) mayRead(ctx context.Context, c Connection, project string) bool {
 		}
 		return false
 	}
+	return l.decide(ctx, c, "read", projectEntity(Project{ID: project, Scope: scope}))
+}
+
+// decide asks Cedar whether the connection's caller may do action on res.
+func (l *Live) decide(ctx context.Context, c Connection, action string, res cedar.Entity) bool {
 	caller := authz.Caller(&principal.Principal{Subject: c.Subject, Scopes: c.Scopes, Person: c.Person})
-	res := projectEntity(Project{ID: project, Scope: scope})
-	return l.authz.Authorize(ctx, authz.Request{Principal: caller.UID, Action: cedar.NewEntityUID("Action", cedar.String("read")),
+	return l.authz.Authorize(ctx, authz.Request{Principal: caller.UID, Action: cedar.NewEntityUID("Action", cedar.String(action)),
 		Resource: res.UID, Entities: authz.Entities(caller, res)}).Allowed
 }
 

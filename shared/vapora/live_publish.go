@@ -25,3 +25,15 @@ func (a *API) changed(ctx context.Context, projectID, scope, taskID, change, sta
 		obs.Log(ctx).Warn("announce a board change", "task_id", taskID, "change", change, "err", err)
 	}
 }
+
+// agentChanged publishes vapora.agents.changed after an agent's status
+// changed. As for changed, a failure to publish is logged, not returned.
+func (a *Agents) agentChanged(ctx context.Context, agentID, change, status string, load float64) {
+	if a.bus == nil {
+		return
+	}
+	ev := events.AgentsChanged{ID: newID("agc"), AgentID: agentID, Change: change, Status: status, Load: load, At: time.Now().UTC()}
+	if _, err := a.bus.Publish(ctx, events.SubjectAgentsChanged, ev.ID, ev, nil); err != nil {
+		obs.Log(ctx).Warn("announce an agent change", "agent_id", agentID, "change", change, "err", err)
+	}
+}

@@ -59,7 +59,13 @@ func (p *Pusher) Push(ctx context.Context, _ bus.Delivery, e events.TasksChanged
 	if err != nil {
 		return err
 	}
-	body, err := json.Marshal(LivePush{Type: "tasks.changed", Event: e})
+	return p.send(ctx, ids, LivePush{Type: "tasks.changed", Event: e})
+}
+
+// send posts one message to each connection; one answered 410 is forgotten,
+// another failure is logged.
+func (p *Pusher) send(ctx context.Context, ids []string, msg any) error {
+	body, err := json.Marshal(msg)
 	if err != nil {
 		return err
 	}
@@ -74,8 +80,69 @@ func (p *Pusher) Push(ctx context.Context, _ bus.Delivery, e events.TasksChanged
 				return err
 			}
 		default:
-			obs.Log(ctx).Warn("push a board change", "connection", id, "project_id", e.ProjectID, "err", err)
+			obs.Log(ctx).Warn("push a change", "connection", id, "err", err)
 		}
 	}
 	return nil
+}
+
+// StagePush is what a page watching a pipeline's project receives when a
+// stage changes status.
+type StagePush struct {
+	Type  string      `json:"type"` // pipelines.stage
+	Event StageChange `json:"event"`
+}
+
+// StageChange is a vapora.pipelines.stage with the pipeline's project.
+type StageChange struct {
+	events.StageEvent
+	ProjectID string `json:"project_id"`
+}
+
+// PushStage sends a stage's new status to the connections watching its
+// pipeline's project in its scope; a pipeline that is gone has no watchers.
+func (p *Pusher) PushStage(ctx context.Context, _ bus.Delivery, e events.StageEvent) error {
+	project, scope, err := p.store.PipelineProject(ctx, e.PipelineID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ids, err := p.store.Watching(ctx, project, scope)
+	if err != nil {
+		return err
+	}
+	return p.send(ctx, ids, StagePush{Type: "pipelines.stage", Event: StageChange{StageEvent: e, ProjectID: project}})
+}
+
+// AgentPush is what a page watching the agents receives.
+type AgentPush struct {
+	Type  string               `json:"type"` // agents.changed
+	Event events.AgentsChanged `json:"event"`
+}
+
+// PushAgent sends an agent's change to the connections watching the agents.
+func (p *Pusher) PushAgent(ctx context.Context, _ bus.Delivery, e events.AgentsChanged) error {
+	ids, err := p.store.WatchingAgents(ctx)
+	if err != nil {
+		return err
+	}
+	return p.send(ctx, ids, AgentPush{Type: "agents.changed", Event: e})
+}
+
+// Handler is vapora-live-push's consumer: each subject to its push.
+func (p *Pusher) Handler() bus.Handler {
+	by := map[string]bus.Handler{
+		events.SubjectTasksChanged:  bus.Typed(p.Push),
+		events.SubjectPipelineStage: bus.Typed(p.PushStage),
+		events.SubjectAgentsChanged: bus.Typed(p.PushAgent),
+	}
+	return func(ctx context.Context, d bus.Delivery) error {
+		h, ok := by[d.Subject]
+		if !ok {
+			return bus.Permanent(fmt.Errorf("vapora-live-push: no push for subject %q", d.Subject))
+		}
+		return h(ctx, d)
+	}
 }

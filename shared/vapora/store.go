@@ -305,10 +305,10 @@ func (s *Store) createTaskRow(ctx context.Context, t Task, agent, taskType *stri
 	}
 	var row taskRow
 	err := retryRankClash(ctx, func() error {
-		rows, err := surreal.Query[[]taskRow](ctx, s.db, `CREATE $id CONTENT { project_id: $t.project_id, scope: $t.scope,
+		rows, err := surreal.Query[[]taskRow](ctx, s.db, withHistory("$id", `CREATE $id CONTENT { project_id: $t.project_id, scope: $t.scope,
 			title: $t.title, description: $t.description, status: $t.status, priority: $t.priority, tags: $t.tags,
-			assigned_agent: $agent, task_type: $tt, rank: time::nano(), created_at: time::now(), updated_at: time::now() } RETURN `+fields,
-			map[string]any{"id": rid("tasks", t.ID), "agent": optional(agent), "tt": optional(taskType), "t": map[string]any{"project_id": t.ProjectID, "scope": t.Scope,
+			assigned_agent: $agent, task_type: $tt, rank: time::nano(), created_at: time::now(), updated_at: time::now() } RETURN `+fields, ""),
+			map[string]any{"id": rid("tasks", t.ID), "h": mark(ctx, "created"), "agent": optional(agent), "tt": optional(taskType), "t": map[string]any{"project_id": t.ProjectID, "scope": t.Scope,
 				"title": t.Title, "description": optional(t.Description), "status": t.Status, "priority": t.Priority, "tags": t.Tags}})
 		if err != nil || len(rows) != 1 {
 			return errors.Join(fmt.Errorf("create task: %w", err), errIfEmpty(len(rows)))
@@ -353,8 +353,8 @@ func (s *Store) move(ctx context.Context, t Task, to string, agent *string) (Tas
 func (s *Store) moveRow(ctx context.Context, t Task, to string, agent *string) (taskRow, error) {
 	var row taskRow
 	err := retryRankClash(ctx, func() error {
-		rows, err := surreal.Query[[]taskRow](ctx, s.db, moveSQL+fields,
-			map[string]any{"id": rid("tasks", t.ID), "from": t.Status, "to": to, "agent": optional(agent)})
+		rows, err := surreal.Query[[]taskRow](ctx, s.db, withHistory("$id", moveSQL+fields, ""),
+			map[string]any{"id": rid("tasks", t.ID), "from": t.Status, "to": to, "agent": optional(agent), "h": mark(ctx, "status")})
 		if err != nil {
 			return fmt.Errorf("move task: %w", err)
 		}
@@ -402,8 +402,8 @@ func (e *MoveError) Error() string {
 func (s *Store) SetStatus(ctx context.Context, id, to string) (Task, error) {
 	var row *taskRow
 	err := retryRankClash(ctx, func() error {
-		rows, err := surreal.Query[[]taskRow](ctx, s.db, statusSQL+fields,
-			map[string]any{"id": rid("tasks", id), "to": to, "moves": moveList})
+		rows, err := surreal.Query[[]taskRow](ctx, s.db, withHistory("$id", statusSQL+fields, ""),
+			map[string]any{"id": rid("tasks", id), "to": to, "moves": moveList, "h": mark(ctx, "status")})
 		if err != nil {
 			return fmt.Errorf("set task status: %w", err)
 		}
@@ -488,13 +488,13 @@ func (s *Store) reorder(ctx context.Context, id string, order int) (Task, error)
 		}
 		return Task{}, errGapClosed
 	}
-	return s.writeRank(ctx, cur, n)
+	return s.writeRank(ctx, cur, n, order)
 }
 
 // writeRank moves a task between the neighbours n: the write holds only if
 // the task is still where it was read and nothing entered the gap.
-func (s *Store) writeRank(ctx context.Context, cur Task, n gap) (Task, error) {
-	vars := map[string]any{"id": rid("tasks", cur.ID), "p": cur.ProjectID, "status": cur.Status, "old": n.rank,
+func (s *Store) writeRank(ctx context.Context, cur Task, n gap, order int) (Task, error) {
+	vars := map[string]any{"id": rid("tasks", cur.ID), "p": cur.ProjectID, "status": cur.Status, "old": n.rank, "h": mark(ctx, "order", cur.Order, order),
 		"lo": int64(math.MinInt64), "hi": int64(math.MaxInt64), "last": n.hi == nil, "rank": 0}
 	if n.lo != nil {
 		vars["lo"] = *n.lo
@@ -506,10 +506,10 @@ func (s *Store) writeRank(ctx context.Context, cur Task, n gap) (Task, error) {
 	default:
 		vars["hi"], vars["rank"] = *n.hi, *n.lo+(*n.hi-*n.lo)/2
 	}
-	rows, err := surreal.Query[[]taskRow](ctx, s.db, `UPDATE $id SET rank = IF $last { time::nano() } ELSE { $rank },
+	rows, err := surreal.Query[[]taskRow](ctx, s.db, withHistory("$id", `UPDATE $id SET rank = IF $last { time::nano() } ELSE { $rank },
 		updated_at = time::now() WHERE status = $status AND rank = $old AND array::len((SELECT VALUE id FROM tasks
 		WHERE project_id = $p AND status = $status AND rank > $lo AND rank < $hi AND id != $id LIMIT 1)) = 0
-		RETURN `+fields, vars)
+		RETURN `+fields, ""), vars)
 	if err != nil {
 		return Task{}, fmt.Errorf("reorder task: %w", err)
 	}
@@ -583,9 +583,9 @@ func (s *Store) SetAssignment(ctx context.Context, t Task, agent, taskType strin
 
 // setAssignmentRow is SetAssignment's write; it returns the record without its order.
 func (s *Store) setAssignmentRow(ctx context.Context, t Task, agent, taskType string, onlyFree bool) (taskRow, error) {
-	rows, err := surreal.Query[[]taskRow](ctx, s.db, `UPDATE $id SET assigned_agent = $a, task_type = $tt, updated_at = time::now()
-		WHERE status = $s AND (!$free OR assigned_agent = NONE) RETURN `+fields,
-		map[string]any{"id": rid("tasks", t.ID), "a": agent, "tt": taskType, "s": t.Status, "free": onlyFree})
+	rows, err := surreal.Query[[]taskRow](ctx, s.db, withHistory("$id", `UPDATE $id SET assigned_agent = $a, task_type = $tt, updated_at = time::now()
+		WHERE status = $s AND (!$free OR assigned_agent = NONE) RETURN `+fields, ""),
+		map[string]any{"id": rid("tasks", t.ID), "a": agent, "tt": taskType, "s": t.Status, "free": onlyFree, "h": mark(ctx, "assigned")})
 	if err != nil {
 		return taskRow{}, fmt.Errorf("assign task: %w", err)
 	}
@@ -655,11 +655,12 @@ func NewBeat(agent, status string, load float64, at time.Time) Beat {
 
 // Heartbeats records heartbeats in one round trip, in order; one older than
 // what an agent last reported (a redelivery) changes nothing. It returns the
-// agents that never registered, whose heartbeats were not recorded.
-func (s *Store) Heartbeats(ctx context.Context, beats []Beat) (unknown map[string]bool, err error) {
+// agents that never registered, whose heartbeats were not recorded, and the
+// heartbeats that changed their agent's status.
+func (s *Store) Heartbeats(ctx context.Context, beats []Beat) (unknown map[string]bool, changed []Beat, err error) {
 	unknown = map[string]bool{}
 	if len(beats) == 0 {
-		return unknown, nil
+		return unknown, nil, nil
 	}
 	// The agents that exist are read before the writes: inside a transaction
 	// SurrealDB 3.0.2 reads back an UPDATE of a missing record as a record
@@ -680,19 +681,44 @@ func (s *Store) Heartbeats(ctx context.Context, beats []Beat) (unknown map[strin
 	for i, id := range ids {
 		beats[i], agents[i] = newest[id], newest[id].Agent
 	}
-	res, err := surreal.QueryAll[any](ctx, s.db, surreal.Atomic(`LET $known = SELECT VALUE record::id(id) FROM $agents[*];
+	res, err := surreal.QueryAll[any](ctx, s.db, surreal.Atomic(`LET $known = SELECT record::id(id) AS id, status FROM $agents[*];
 FOR $b IN $beats {
 	UPDATE $b.agent SET status = $b.status, current_load = $b.load, last_heartbeat = $b.at WHERE last_heartbeat <= $b.at RETURN NONE;
 };
-RETURN $known;`), map[string]any{"beats": beats, "agents": agents})
+RETURN [$known, (SELECT id, status FROM $agents[*])];`), map[string]any{"beats": beats, "agents": agents})
 	if err != nil {
-		return nil, fmt.Errorf("heartbeats: %w", err)
+		return nil, nil, fmt.Errorf("heartbeats: %w", err)
 	}
-	known, _ := res[len(res)-1].([]any)
-	for _, id := range known {
-		delete(unknown, fmt.Sprint(id))
+	// The statuses before and after: a heartbeat that changed its agent's is news.
+	both, _ := res[len(res)-1].([]any)
+	if len(both) != 2 {
+		return nil, nil, fmt.Errorf("heartbeats: unexpected result %v", res[len(res)-1])
 	}
-	return unknown, nil
+	before, after := agentStatuses(both[0]), agentStatuses(both[1])
+	for id := range before {
+		delete(unknown, id)
+		if after[id] != before[id] {
+			changed = append(changed, newest[id])
+		}
+	}
+	return unknown, changed, nil
+}
+
+// agentStatuses reads rows of agents' ids and statuses (a row without an id,
+// which SurrealDB 3.0.2 may read back for a missing record, is skipped).
+func agentStatuses(v any) map[string]any {
+	out := map[string]any{}
+	rows, _ := v.([]any)
+	for _, r := range rows {
+		m, _ := r.(map[string]any)
+		switch id := m["id"].(type) {
+		case string:
+			out[id] = m["status"]
+		case models.RecordID:
+			out[fmt.Sprint(id.ID)] = m["status"]
+		}
+	}
+	return out
 }
 
 // Expertise lists the profiles of one role, or of the given agents for a task type.

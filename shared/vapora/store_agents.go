@@ -15,13 +15,12 @@ import (
 
 // applyAssignment: the agent takes on load (Busy when full), the task gets its agent and type.
 func (s *Store) applyAssignment(ctx context.Context, msgID string, e events.TaskAssignment, load float64) error {
-	_, err := surreal.Query[any](ctx, s.db, `BEGIN TRANSACTION;
-CREATE $applied;
+	_, err := surreal.Query[any](ctx, s.db, surreal.Atomic(`CREATE $applied;
 UPDATE $agent SET current_load = math::min([1.0, current_load + $load]),
 	status = IF status = 'Ready' AND current_load >= 1.0 THEN 'Busy' ELSE status END;
-UPDATE $task SET assigned_agent = $agentID, task_type = $type, updated_at = time::now();
-COMMIT TRANSACTION;`, map[string]any{"applied": appliedID("assign", msgID), "agent": rid("agents", e.AgentID),
-		"load": load, "task": rid("tasks", e.TaskID), "agentID": e.AgentID, "type": e.TaskType})
+`+recordHistory("$task", "UPDATE $task SET assigned_agent = $agentID, task_type = $type, updated_at = time::now() RETURN VALUE id", "")),
+		map[string]any{"applied": appliedID("assign", msgID), "agent": rid("agents", e.AgentID),
+			"load": load, "task": rid("tasks", e.TaskID), "agentID": e.AgentID, "type": e.TaskType, "h": mark(ctx, "assigned")})
 	if isDuplicate(err) {
 		return errDuplicate
 	}

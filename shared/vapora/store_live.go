@@ -30,7 +30,7 @@ type Connection struct {
 // Connect records a new connection (a reconnect under the same id replaces it).
 func (s *LiveStore) Connect(ctx context.Context, c Connection) error {
 	_, err := surreal.Query[any](ctx, s.db, "UPSERT $id CONTENT $c RETURN NONE", map[string]any{"id": rid("live_connections", c.ID),
-		"c": map[string]any{"subject": c.Subject, "person": c.Person, "scopes": c.Scopes, "projects": []string{}, "connected_at": s.now().UTC()}})
+		"c": map[string]any{"subject": c.Subject, "person": c.Person, "scopes": c.Scopes, "projects": []string{}, "agents": false, "connected_at": s.now().UTC()}})
 	if err != nil {
 		return fmt.Errorf("record connection %s: %w", c.ID, err)
 	}
@@ -90,4 +90,37 @@ func (s *LiveStore) ProjectScope(ctx context.Context, project string) (string, e
 		return "", ErrNotFound
 	}
 	return *scope, nil
+}
+
+// SubscribeAgents makes a connection watch the agents too.
+func (s *LiveStore) SubscribeAgents(ctx context.Context, id string) error {
+	_, err := surreal.Query[any](ctx, s.db, "UPDATE $id SET agents = true RETURN NONE", map[string]any{"id": rid("live_connections", id)})
+	if err != nil {
+		return fmt.Errorf("subscribe %s to the agents: %w", id, err)
+	}
+	return nil
+}
+
+// WatchingAgents lists the connections watching the agents.
+func (s *LiveStore) WatchingAgents(ctx context.Context) ([]string, error) {
+	ids, err := surreal.Query[[]string](ctx, s.db, "SELECT VALUE record::id(id) FROM live_connections WHERE agents = true", nil)
+	if err != nil {
+		return nil, fmt.Errorf("connections watching the agents: %w", err)
+	}
+	return ids, nil
+}
+
+// PipelineProject reads a pipeline's project and scope; ErrNotFound when there is no such pipeline.
+func (s *LiveStore) PipelineProject(ctx context.Context, pipeline string) (project, scope string, err error) {
+	row, err := surreal.Query[*struct {
+		ProjectID string `json:"project_id"`
+		Scope     string `json:"scope"`
+	}](ctx, s.db, "SELECT project_id, scope FROM ONLY $id", map[string]any{"id": rid("pipelines", pipeline)})
+	if err != nil {
+		return "", "", fmt.Errorf("read pipeline %s: %w", pipeline, err)
+	}
+	if row == nil {
+		return "", "", ErrNotFound
+	}
+	return row.ProjectID, row.Scope, nil
 }

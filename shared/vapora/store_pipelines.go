@@ -241,35 +241,19 @@ func (s *Store) ReleaseTask(ctx context.Context, t Task) (bool, error) {
 	if t.AssignedAgent == nil {
 		return false, nil
 	}
-	res, err := surreal.QueryAll[any](ctx, s.db, surreal.Atomic(`
-LET $moved = UPDATE $task SET status = 'Todo', assigned_agent = NONE, rank = time::nano(), updated_at = time::now()
-	WHERE status = $from AND assigned_agent = $agentID RETURN VALUE id;
-IF array::len($moved) > 0 {
-	UPDATE $agent SET current_load = math::max([0.0, current_load - $load]),
-		status = IF status = 'Busy' THEN 'Ready' ELSE status END RETURN NONE;
-};
-RETURN array::len($moved);`), map[string]any{"task": rid("tasks", t.ID), "from": t.Status, "agentID": *t.AssignedAgent,
-		"agent": rid("agents", *t.AssignedAgent), "load": loadPerTask})
+	res, err := surreal.QueryAll[any](ctx, s.db, withHistory("$task",
+		`UPDATE $task SET status = 'Todo', assigned_agent = NONE, rank = time::nano(), updated_at = time::now()
+	WHERE status = $from AND assigned_agent = $agentID RETURN VALUE id`,
+		`UPDATE $agent SET current_load = math::max([0.0, current_load - $load]),
+		status = IF status = 'Busy' THEN 'Ready' ELSE status END RETURN NONE;`),
+		map[string]any{"task": rid("tasks", t.ID), "from": t.Status, "agentID": *t.AssignedAgent,
+			"agent": rid("agents", *t.AssignedAgent), "load": loadPerTask, "h": mark(ctx, "status")})
 	if rankClash(err) {
 		return false, errStale
 	}
 	if err != nil {
 		return false, fmt.Errorf("release task: %w", err)
 	}
-	return asInt(res[len(res)-1]) > 0, nil
-}
-
-// asInt reads a count decoded from CBOR.
-func asInt(v any) int64 {
-	switch n := v.(type) {
-	case uint64:
-		return int64(n)
-	case int64:
-		return n
-	case int:
-		return int64(n)
-	case float64:
-		return int64(n)
-	}
-	return 0
+	moved, _ := res[len(res)-1].([]any)
+	return len(moved) > 0, nil
 }

@@ -74,16 +74,15 @@ func (s *Store) AllExpertise(ctx context.Context) ([]Expertise, error) {
 // Unassign takes a queued task off agent, which sheds its load, in one
 // transaction; false when the task was started or taken meanwhile.
 func (s *Store) Unassign(ctx context.Context, taskID, agent string) (bool, error) {
-	res, err := surreal.QueryAll[any](ctx, s.db, surreal.Atomic(`
-LET $moved = UPDATE $task SET assigned_agent = NONE, updated_at = time::now()
-	WHERE status = 'Todo' AND assigned_agent = $agentID RETURN VALUE id;
-IF array::len($moved) > 0 {
-	UPDATE $agent SET current_load = math::max([0.0, current_load - $load]),
-		status = IF status = 'Busy' THEN 'Ready' ELSE status END RETURN NONE;
-};
-RETURN array::len($moved);`), map[string]any{"task": rid("tasks", taskID), "agentID": agent, "agent": rid("agents", agent), "load": loadPerTask})
+	res, err := surreal.QueryAll[any](ctx, s.db, withHistory("$task",
+		`UPDATE $task SET assigned_agent = NONE, updated_at = time::now() WHERE status = 'Todo' AND assigned_agent = $agentID RETURN VALUE id`,
+		`UPDATE $agent SET current_load = math::max([0.0, current_load - $load]),
+		status = IF status = 'Busy' THEN 'Ready' ELSE status END RETURN NONE;`),
+		map[string]any{"task": rid("tasks", taskID), "agentID": agent, "agent": rid("agents", agent), "load": loadPerTask,
+			"h": mark(ctx, "assigned")})
 	if err != nil {
 		return false, fmt.Errorf("unassign task: %w", err)
 	}
-	return asInt(res[len(res)-1]) > 0, nil
+	moved, _ := res[len(res)-1].([]any)
+	return len(moved) > 0, nil
 }

@@ -237,11 +237,11 @@ var Functions = []Function{
 		Name:        "vapora-projects",
 		System:      "vapora",
 		Kind:        HTTP,
-		Description: "Vapora projects (scoped, archived on DELETE) and Kanban tasks: status moves, atomic reorder, assignment, board integrity check and repair.",
+		Description: "Vapora projects (scoped, archived on DELETE) and Kanban tasks: status moves, atomic reorder, assignment, each card's history, board integrity check and repair.",
 		Routes: []Route{
 			{"GET", "/openapi.json"},
 			{"GET", "/projects"}, {"POST", "/projects"}, {"GET", "/projects/{id}"}, {"PUT", "/projects/{id}"},
-			{"DELETE", "/projects/{id}"}, {"GET", "/projects/{id}/tasks"}, {"GET", "/tasks"}, {"POST", "/tasks"}, {"GET", "/tasks/{id}"},
+			{"DELETE", "/projects/{id}"}, {"GET", "/projects/{id}/tasks"}, {"GET", "/projects/{id}/tasks/{task}/history"}, {"GET", "/tasks"}, {"POST", "/tasks"}, {"GET", "/tasks/{id}"},
 			{"PUT", "/tasks/{id}"}, {"DELETE", "/tasks/{id}"}, {"POST", "/tasks/{id}/assign"}, {"PUT", "/tasks/{id}/status"},
 			{"PUT", "/tasks/{id}/order"}, {"GET", "/projects/{id}/integrity"}, {"POST", "/projects/{id}/integrity/repair"},
 		},

@@ -3,7 +3,6 @@ package vaporafn
 import (
 	"context"
 
-	"github.com/stratumiops/stratumiops/events"
 	"github.com/stratumiops/stratumiops/schemas"
 	"github.com/stratumiops/stratumiops/shared/platform/authz"
 	"github.com/stratumiops/stratumiops/shared/platform/bus"
@@ -34,7 +33,6 @@ func LivePush() function.Builder {
 		if err != nil {
 			return nil, err
 		}
-		p := vapora.NewPusher(vapora.NewLiveStore(d.Surreal), mgmt)
-		return bus.Typed(func(ctx context.Context, dl bus.Delivery, e events.TasksChanged) error { return p.Push(ctx, dl, e) }), nil
+		return vapora.NewPusher(vapora.NewLiveStore(d.Surreal), mgmt).Handler(), nil
 	})
 }

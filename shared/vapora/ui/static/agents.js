@@ -1,6 +1,12 @@
 // The agents page: a status grid with load bars and an expertise heatmap
-// (role × task type, shaded by success rate, with the number written too).
-import { api, enc, failed, h, main } from './core.js';
+// (role × task type, shaded by success rate, with the number written too),
+// kept live: each agent change pushed on the socket (registered, Ready/Busy,
+// Offline, unregistered) reads the agents again.
+import { api, enc, failed, h, main, say } from './core.js';
+import { watchAgents } from './live.js';
+
+let live = 'off';
+let reloadTimer = 0;
 
 function agentTile(a) {
   const pct = Math.round(Math.min(Math.max(a.current_load, 0), 1) * 100);
@@ -28,19 +34,53 @@ function heatmap(rows) {
     h('tbody', {}, rows.map(r => h('tr', { 'data-role': r.role }, h('th', {}, r.role), types.map(t => cell(r, t))))));
 }
 
+async function load() {
+  const agents = (await api('GET', '/agents')).agents;
+  const roles = [...new Set(agents.map(a => a.role))].sort();
+  const rows = await Promise.all(roles.map(role => api('GET', `/agents/${enc(role)}/expertise`)));
+  return { agents, rows };
+}
+
+function render({ agents, rows }) {
+  main().replaceChildren(
+    h('div', { class: 'toolbar' }, h('h1', {}, 'Agents'),
+      h('span', { id: 'live', class: 'live-' + live, role: 'status' }, live === 'on' ? 'Live' : 'Reconnecting…')),
+    h('div', { class: 'agents', id: 'agents', 'data-live': live }, agents.length ? agents.map(agentTile) : h('p', { class: 'empty' }, 'No agents registered.')),
+    h('h2', {}, 'Expertise'), heatmap(rows));
+}
+
 export async function showAgents() {
   main().replaceChildren(h('p', { class: 'hint' }, 'Loading the agents…'));
-  let agents, rows;
+  let data;
   try {
-    agents = (await api('GET', '/agents')).agents;
-    const roles = [...new Set(agents.map(a => a.role))].sort();
-    rows = await Promise.all(roles.map(role => api('GET', `/agents/${enc(role)}/expertise`)));
+    data = await load();
   } catch (e) {
     if (e.status !== 401) failed('Could not list the agents', e);
     return;
   }
-  main().replaceChildren(
-    h('div', { class: 'toolbar' }, h('h1', {}, 'Agents')),
-    h('div', { class: 'agents', id: 'agents' }, agents.length ? agents.map(agentTile) : h('p', { class: 'empty' }, 'No agents registered.')),
-    h('h2', {}, 'Expertise'), heatmap(rows));
+  live = 'off';
+  render(data);
+  watchAgents(onChange, onLive);
+}
+
+// onChange reads the agents again shortly after a change (several at once read once).
+function onChange() {
+  clearTimeout(reloadTimer);
+  reloadTimer = setTimeout(async () => {
+    if (!document.getElementById('agents')) return; // left the page
+    try {
+      const data = await load();
+      if (document.getElementById('agents')) render(data);
+    } catch (e) {
+      if (e.status !== 401) say('Could not reload the agents: ' + e.message, 'error');
+    }
+  }, 30);
+}
+
+function onLive(s) {
+  live = s;
+  const grid = document.getElementById('agents');
+  if (grid) grid.dataset.live = s;
+  const badge = document.getElementById('live');
+  if (badge) { badge.className = 'live-' + s; badge.textContent = s === 'on' ? 'Live' : 'Reconnecting…'; }
 }

@@ -4,6 +4,7 @@ import { showProjects } from './projects.js';
 import { showBoard, leaveBoard } from './board.js';
 import { showAgents } from './agents.js';
 import { showCosts } from './costs.js';
+import { showPipelines } from './pipelines.js';
 
 const nav = document.getElementById('nav');
 
@@ -36,6 +37,8 @@ export function route() {
   const m = p.match(/^\/ui\/projects\/([^/]+)\/?$/);
   if (m) return showBoard(decodeURIComponent(m[1]));
   leaveBoard();
+  const pm = p.match(/^\/ui\/projects\/([^/]+)\/pipelines\/?$/);
+  if (pm) return showPipelines(decodeURIComponent(pm[1]));
   if (p === '/ui/agents') return showAgents();
   if (p === '/ui/costs') return showCosts();
   return showProjects();

@@ -1,6 +1,8 @@
 // Live board: a WebSocket to Vapora's WebSocket API (/ws on the page's
-// origin), authenticated with the page's token, subscribed to the board on
-// screen. Each change pushed for the board reads the board again; a socket
+// origin), authenticated with the page's token, subscribed to the board (or
+// the pipelines) on screen, or to the agents. Each change pushed for it
+// (tasks.changed and pipelines.stage for a project, agents.changed for the
+// agents) is handed to the page, which reads what it shows again; a socket
 // that drops reconnects with a growing, jittered pause and reads the board
 // again once back, so nothing missed while away stays missed.
 import { enc, token } from './core.js';
@@ -9,7 +11,8 @@ const MIN_PAUSE = 250;
 const MAX_PAUSE = 10000;
 
 let socket = null;
-let watching = '';
+let watching = ''; // a project id, or AGENTS
+const AGENTS = '#agents';
 let failures = 0;
 let timer = 0;
 let onChange = () => {};
@@ -26,18 +29,21 @@ function open(reconnecting) {
   const ws = new WebSocket(url());
   socket = ws;
   ws.addEventListener('open', () => {
-    ws.send(JSON.stringify({ action: 'subscribe', project_id: watching }));
+    ws.send(JSON.stringify(watching === AGENTS ? { action: 'subscribe_agents' } : { action: 'subscribe', project_id: watching }));
   });
   ws.addEventListener('message', e => {
     if (ws !== socket) return;
     let m;
     try { m = JSON.parse(e.data); } catch { return; }
-    if (m.type === 'subscribed' && m.project_id === watching) {
+    const agents = watching === AGENTS;
+    if (m.type === 'subscribed' && (agents ? m.action === 'subscribe_agents' : m.project_id === watching)) {
       failures = 0;
       onStatus('on');
-      if (reconnecting) onChange({ change: 'reconnected' });
-    } else if (m.type === 'tasks.changed' && m.event && m.event.project_id === watching) {
-      onChange(m.event);
+      if (reconnecting) onChange({ change: 'reconnected' }, 'reconnected');
+    } else if (!m.event) {
+      // an answer to ping, or an error
+    } else if (agents ? m.type === 'agents.changed' : m.event.project_id === watching) {
+      onChange(m.event, m.type);
     }
   });
   ws.addEventListener('close', () => {
@@ -51,11 +57,21 @@ function open(reconnecting) {
   });
 }
 
-// watch follows one project's board; changed is called for each change
-// (and once after a reconnect), status with 'on' or 'off'.
+// watch follows one project's board and pipelines; changed is called with
+// each change and its type (and once after a reconnect), status with 'on'
+// or 'off'.
 export function watch(projectId, changed, status) {
+  follow(projectId, changed, status);
+}
+
+// watchAgents follows the agents, as watch does a project.
+export function watchAgents(changed, status) {
+  follow(AGENTS, changed, status);
+}
+
+function follow(what, changed, status) {
   stop();
-  watching = projectId;
+  watching = what;
   onChange = changed;
   onStatus = status;
   failures = 0;

@@ -1,0 +1,44 @@
+package vapora
+
+import (
+	"math"
+	"net/http"
+
+	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
+)
+
+// maxHistoryPage bounds a page of a card's history.
+const maxHistoryPage = 500
+
+// taskHistory serves GET /projects/{id}/tasks/{task}/history: a page of a
+// card's history, oldest first. The caller must be allowed to read the
+// project and the task (Cedar "read", as for the task routes); a task of
+// another project is a 404, as a missing one.
+func (a *API) taskHistory(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	limit, err := intParam(q, "limit", 100, 1, maxHistoryPage)
+	if err != nil {
+		return err
+	}
+	offset, err := intParam(q, "offset", 0, 0, math.MaxInt32)
+	if err != nil {
+		return err
+	}
+	p, err := a.project(r.Context(), r.PathValue("id"), "read")
+	if err != nil {
+		return err
+	}
+	ref, err := a.taskRef(r.Context(), r.PathValue("task"), "read")
+	if err != nil {
+		return err
+	}
+	if ref.ProjectID != p.ID {
+		return httpapi.NotFound("task %q not found in project %q", ref.ID, p.ID)
+	}
+	h, err := a.store.History(r.Context(), ref.ID, offset, limit)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, h)
+	return nil
+}
