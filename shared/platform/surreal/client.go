@@ -387,7 +387,7 @@ func queryOnce[T any](ctx context.Context, c *Client, sql string, vars map[strin
 	}()
 	ctx, cancel := context.WithTimeout(ctx, callTimeout(ctx, c.cfg.Timeout))
 	defer cancel()
-	res, err := surrealdb.Query[T](ctx, db, sql, vars)
+	res, err := surrealdb.Query[T](ctx, db, sql, exactTimes(vars))
 	if res != nil {
 		// Statement errors come back alongside the results: report the first
 		// one that says why. In a failed transaction every other statement
