@@ -9,14 +9,19 @@ import (
 	"strings"
 )
 
-// securityGroup is a VPC security group with its ingress rules.
+// securityGroup is a VPC security group with its rules. A new group lets
+// everything out (EC2's default egress rule) and nothing in.
 type securityGroup struct {
 	id, name, desc, vpc string
 	tags                []tag
-	ingress             []permission
+	ingress, egress     []permission
 }
 
-// permission is one ingress rule: a protocol, a port range and one CIDR.
+// allowAllOut is the egress rule EC2 gives every new VPC security group.
+var allowAllOut = permission{Protocol: "-1", CIDR: "0.0.0.0/0"}
+
+// permission is one rule: a protocol, a port range and one CIDR (where
+// traffic comes from for ingress, where it goes for egress).
 type permission struct {
 	Protocol string `xml:"ipProtocol"`
 	FromPort *int   `xml:"fromPort,omitempty"`
@@ -31,6 +36,7 @@ type groupXML struct {
 	Desc    string       `xml:"groupDescription"`
 	VPC     string       `xml:"vpcId"`
 	Ingress []permission `xml:"ipPermissions>item"`
+	Egress  []permission `xml:"ipPermissionsEgress>item"`
 	Tags    []tag        `xml:"tagSet>item"`
 }
 
@@ -62,7 +68,7 @@ func (s *Server) createSecurityGroup(p url.Values) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	g := &securityGroup{id: newID("sg"), name: name, desc: desc, vpc: vpcID, tags: tags}
+	g := &securityGroup{id: newID("sg"), name: name, desc: desc, vpc: vpcID, tags: tags, egress: []permission{allowAllOut}}
 	s.groups[g.id] = g
 	return struct {
 		Return bool   `xml:"return"`
@@ -129,22 +135,60 @@ func (perm permission) String() string {
 }
 
 func (s *Server) authorizeSecurityGroupIngress(p url.Values) (any, *apiError) {
-	g := s.groups[p.Get("GroupId")]
-	if g == nil {
-		return nil, fail(400, "InvalidGroup.NotFound", "The security group '%s' does not exist", p.Get("GroupId"))
-	}
-	perms, aerr := permissionsOf(p)
+	return s.authorize(p, func(g *securityGroup) *[]permission { return &g.ingress })
+}
+
+func (s *Server) authorizeSecurityGroupEgress(p url.Values) (any, *apiError) {
+	return s.authorize(p, func(g *securityGroup) *[]permission { return &g.egress })
+}
+
+// authorize adds IpPermissions to the group's rules that side picks: all
+// or nothing, as EC2, which refuses the call when one is there already.
+func (s *Server) authorize(p url.Values, side func(*securityGroup) *[]permission) (any, *apiError) {
+	g, perms, aerr := s.groupAndPermissions(p)
 	if aerr != nil {
 		return nil, aerr
 	}
-	for _, perm := range perms { // all or nothing, as EC2
-		if slices.ContainsFunc(g.ingress, func(q permission) bool { return q.String() == perm.String() }) {
+	rules := side(g)
+	for _, perm := range perms {
+		if slices.ContainsFunc(*rules, perm.same) {
 			return nil, fail(400, "InvalidPermission.Duplicate", "the specified rule %q already exists", perm.String())
 		}
 	}
-	g.ingress = append(g.ingress, perms...)
+	*rules = append(*rules, perms...)
 	return returnXML{true}, nil
 }
+
+// revokeSecurityGroupEgress removes IpPermissions from the group's egress
+// rules; a rule the group does not have fails the call, as EC2.
+func (s *Server) revokeSecurityGroupEgress(p url.Values) (any, *apiError) {
+	g, perms, aerr := s.groupAndPermissions(p)
+	if aerr != nil {
+		return nil, aerr
+	}
+	for _, perm := range perms {
+		if !slices.ContainsFunc(g.egress, perm.same) {
+			return nil, fail(400, "InvalidPermission.NotFound", "The specified rule does not exist in this security group.")
+		}
+	}
+	g.egress = slices.DeleteFunc(g.egress, func(q permission) bool { return slices.ContainsFunc(perms, q.same) })
+	return returnXML{true}, nil
+}
+
+func (s *Server) groupAndPermissions(p url.Values) (*securityGroup, []permission, *apiError) {
+	id := p.Get("GroupId")
+	if id == "" {
+		return nil, nil, fail(400, "MissingParameter", "The request must contain the parameter groupId")
+	}
+	g := s.groups[id]
+	if g == nil {
+		return nil, nil, fail(400, "InvalidGroup.NotFound", "The security group '%s' does not exist", id)
+	}
+	perms, aerr := permissionsOf(p)
+	return g, perms, aerr
+}
+
+func (perm permission) same(q permission) bool { return perm.String() == q.String() }
 
 func (s *Server) describeSecurityGroups(p url.Values) (any, *apiError) {
 	var out struct {
@@ -162,7 +206,7 @@ func (s *Server) describeSecurityGroups(p url.Values) (any, *apiError) {
 			!matches(filters, tagMap(g.tags, map[string]string{"group-id": id, "group-name": g.name, "vpc-id": g.vpc})) {
 			continue
 		}
-		out.Groups = append(out.Groups, groupXML{ownerID, g.id, g.name, g.desc, g.vpc, g.ingress, g.tags})
+		out.Groups = append(out.Groups, groupXML{ownerID, g.id, g.name, g.desc, g.vpc, g.ingress, g.egress, g.tags})
 	}
 	return out, nil
 }

@@ -28,23 +28,38 @@ type instance struct {
 }
 
 type instanceXML struct {
-	ID          string   `xml:"instanceId"`
-	ImageID     string   `xml:"imageId"`
-	State       stateXML `xml:"instanceState"`
-	PrivateDNS  string   `xml:"privateDnsName"`
-	Type        string   `xml:"instanceType"`
-	AZ          string   `xml:"placement>availabilityZone"`
-	SubnetID    string   `xml:"subnetId,omitempty"`
-	PrivateIP   string   `xml:"privateIpAddress,omitempty"`
-	PublicIP    string   `xml:"ipAddress,omitempty"`
-	ClientToken string   `xml:"clientToken"`
-	Tags        []tag    `xml:"tagSet>item"`
+	ID          string     `xml:"instanceId"`
+	ImageID     string     `xml:"imageId"`
+	State       stateXML   `xml:"instanceState"`
+	PrivateDNS  string     `xml:"privateDnsName"`
+	Type        string     `xml:"instanceType"`
+	AZ          string     `xml:"placement>availabilityZone"`
+	SubnetID    string     `xml:"subnetId,omitempty"`
+	PrivateIP   string     `xml:"privateIpAddress,omitempty"`
+	PublicIP    string     `xml:"ipAddress,omitempty"`
+	ClientToken string     `xml:"clientToken"`
+	Groups      []groupRef `xml:"groupSet>item"`
+	Tags        []tag      `xml:"tagSet>item"`
 }
 
-func (i *instance) xml() instanceXML {
-	return instanceXML{ID: i.id, ImageID: i.image, State: stateXML{stateCodes[i.state], i.state}, Type: i.itype,
+// groupRef is a security group of an instance as EC2 lists it.
+type groupRef struct {
+	ID   string `xml:"groupId"`
+	Name string `xml:"groupName"`
+}
+
+func (s *Server) instanceXML(i *instance) instanceXML {
+	out := instanceXML{ID: i.id, ImageID: i.image, State: stateXML{stateCodes[i.state], i.state}, Type: i.itype,
 		AZ: i.az, SubnetID: i.subnet, PrivateIP: i.privateIP, PublicIP: i.publicIP, ClientToken: i.token, Tags: i.tags,
 		PrivateDNS: "ip-" + strings.ReplaceAll(i.privateIP, ".", "-") + ".ec2.internal"}
+	for _, id := range i.groups {
+		ref := groupRef{ID: id}
+		if g := s.groups[id]; g != nil {
+			ref.Name = g.name
+		}
+		out.Groups = append(out.Groups, ref)
+	}
+	return out
 }
 
 // InstanceTypes are the types this region offers.
@@ -118,13 +133,16 @@ func (s *Server) runInstances(p url.Values) (any, *apiError) {
 		}
 		az = sn.az
 	}
+	groups := append(indexed(p, "SecurityGroupId"), indexed(p, "NetworkInterface.1.SecurityGroupId")...)
+	if aerr := s.checkGroups(groups, subnet); aerr != nil {
+		return nil, aerr
+	}
 	tags, aerr := tagsOf(p, "instance")
 	if aerr != nil {
 		return nil, aerr
 	}
 	in := &instance{id: newID("i"), image: image, itype: itype, subnet: subnet, az: az, token: tok, state: "pending",
-		privateIP: "10.0.0." + strconv.Itoa(10+len(s.instances)%240), tags: tags,
-		groups: append(indexed(p, "SecurityGroupId"), indexed(p, "NetworkInterface.1.SecurityGroupId")...)}
+		privateIP: "10.0.0." + strconv.Itoa(10+len(s.instances)%240), tags: tags, groups: groups}
 	if p.Get("NetworkInterface.1.AssociatePublicIpAddress") == "true" {
 		in.publicIP = "203.0.113." + strconv.Itoa(10+len(s.instances)%240)
 	}
@@ -135,13 +153,31 @@ func (s *Server) runInstances(p url.Values) (any, *apiError) {
 	return s.reservation(in), nil
 }
 
+// checkGroups refuses security group ids that are malformed, unknown or
+// of another VPC than the subnet, with EC2's codes and words.
+func (s *Server) checkGroups(ids []string, subnet string) *apiError {
+	for _, id := range ids {
+		if !strings.HasPrefix(id, "sg-") {
+			return fail(400, "InvalidGroupId.Malformed", "Invalid id: %q (expecting \"sg-...\")", id)
+		}
+		g := s.groups[id]
+		if g == nil {
+			return fail(400, "InvalidGroup.NotFound", "The security group '%s' does not exist", id)
+		}
+		if sn := s.subnets[subnet]; sn != nil && sn.vpc != g.vpc {
+			return fail(400, "InvalidParameter", "Security group %s and subnet %s belong to different networks.", id, subnet)
+		}
+	}
+	return nil
+}
+
 func (s *Server) reservation(in *instance) any {
 	return struct {
 		ReservationID string        `xml:"reservationId"`
 		OwnerID       string        `xml:"ownerId"`
 		Groups        string        `xml:"groupSet"`
 		Instances     []instanceXML `xml:"instancesSet>item"`
-	}{"r-" + strings.TrimPrefix(in.id, "i-"), "000000000000", "", []instanceXML{in.xml()}}
+	}{"r-" + strings.TrimPrefix(in.id, "i-"), "000000000000", "", []instanceXML{s.instanceXML(in)}}
 }
 
 func (s *Server) describeInstances(p url.Values) (any, *apiError) {
@@ -166,7 +202,7 @@ func (s *Server) describeInstances(p url.Values) (any, *apiError) {
 			"instance-state-name": in.state, "client-token": in.token, "instance-id": id})) {
 			continue
 		}
-		out.Reservations = append(out.Reservations, reservation{"r-" + strings.TrimPrefix(id, "i-"), "000000000000", "", []instanceXML{in.xml()}})
+		out.Reservations = append(out.Reservations, reservation{"r-" + strings.TrimPrefix(id, "i-"), "000000000000", "", []instanceXML{s.instanceXML(in)}})
 		advance(&in.state, "pending", "running", "shutting-down", "terminated")
 	}
 	return out, nil

@@ -98,6 +98,7 @@ var actions = map[string]handler{
 	"CreateSubnet": (*Server).createSubnet, "DescribeSubnets": (*Server).describeSubnets, "DeleteSubnet": (*Server).deleteSubnet,
 	"CreateVolume": (*Server).createVolume, "DescribeVolumes": (*Server).describeVolumes,
 	"CreateSecurityGroup": (*Server).createSecurityGroup, "AuthorizeSecurityGroupIngress": (*Server).authorizeSecurityGroupIngress,
+	"AuthorizeSecurityGroupEgress": (*Server).authorizeSecurityGroupEgress, "RevokeSecurityGroupEgress": (*Server).revokeSecurityGroupEgress,
 	"DescribeSecurityGroups": (*Server).describeSecurityGroups, "DeleteSecurityGroup": (*Server).deleteSecurityGroup,
 	"AttachVolume": (*Server).attachVolume, "DetachVolume": (*Server).detachVolume, "DeleteVolume": (*Server).deleteVolume,
 }
@@ -279,8 +280,12 @@ type State struct {
 	VPCs      map[string]string `json:"vpcs"`
 	Subnets   map[string]string `json:"subnets"`
 	Volumes   map[string]string `json:"volumes"`
-	// SecurityGroups are each group's ingress rules, as EC2 words them.
-	SecurityGroups map[string][]string `json:"security_groups"`
+	// SecurityGroups are each group's ingress rules, as EC2 words them;
+	// SecurityGroupsEgress its egress rules.
+	SecurityGroups       map[string][]string `json:"security_groups"`
+	SecurityGroupsEgress map[string][]string `json:"security_groups_egress"`
+	// InstanceGroups are the security groups of each instance.
+	InstanceGroups map[string][]string `json:"instance_groups"`
 }
 
 // State returns each resource's state.
@@ -288,15 +293,19 @@ func (s *Server) State() State {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := State{Instances: map[string]string{}, VPCs: map[string]string{}, Subnets: map[string]string{}, Volumes: map[string]string{},
-		SecurityGroups: map[string][]string{}}
+		SecurityGroups: map[string][]string{}, SecurityGroupsEgress: map[string][]string{}, InstanceGroups: map[string][]string{}}
 	for id, g := range s.groups {
-		st.SecurityGroups[id] = []string{}
+		st.SecurityGroups[id], st.SecurityGroupsEgress[id] = []string{}, []string{}
 		for _, perm := range g.ingress {
 			st.SecurityGroups[id] = append(st.SecurityGroups[id], perm.String())
+		}
+		for _, perm := range g.egress {
+			st.SecurityGroupsEgress[id] = append(st.SecurityGroupsEgress[id], perm.String())
 		}
 	}
 	for id, i := range s.instances {
 		st.Instances[id] = i.state
+		st.InstanceGroups[id] = slices.Clone(i.groups)
 	}
 	for id, v := range s.vpcs {
 		st.VPCs[id] = v.state

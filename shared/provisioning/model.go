@@ -108,6 +108,12 @@ type Networking struct {
 	PublicIP       bool     `json:"public_ip"`
 	SecurityGroups []string `json:"security_groups"`
 	PrivateIP      string   `json:"private_ip,omitempty"`
+	// Ingress and Egress are the server's own rules, beside the seed's
+	// security_groups (groups that exist already, by id) and its network's;
+	// on aws, one security group of the server's VPC holding them. Egress
+	// rules replace the default that lets everything out.
+	Ingress []Rule `json:"ingress,omitempty"`
+	Egress  []Rule `json:"egress,omitempty"`
 }
 
 // Volume is a disk of a server.
@@ -137,13 +143,17 @@ type NetworkSpec struct {
 	CIDR  string            `json:"cidr"`
 	Ports int               `json:"ports"`
 	Tags  map[string]string `json:"tags"`
-	// Ingress is what the network lets in; on aws, one security group of
-	// the VPC holding these rules (security_group_id in the resource).
+	// Ingress is what the network lets in, Egress what it lets out (when
+	// set, instead of everything); on aws, one security group of the VPC
+	// holding these rules (security_group_id in the resource), given to
+	// every aws server placed in the network.
 	Ingress []Rule `json:"ingress"`
+	Egress  []Rule `json:"egress,omitempty"`
 }
 
-// Rule lets traffic in: a protocol (tcp, udp, icmp or all), a port range
-// (tcp and udp; for icmp, type and code) and the CIDR it comes from.
+// Rule lets traffic in or out: a protocol (tcp, udp, icmp or all), a port
+// range (tcp and udp; for icmp, type and code) and the CIDR it comes from
+// (ingress) or goes to (egress).
 type Rule struct {
 	Protocol string `json:"protocol"`
 	FromPort int    `json:"from_port,omitempty"`

@@ -82,7 +82,10 @@ func (o *Orchestrator) load(ctx context.Context, id string, run int) (WorkflowSt
 	return w, w.Run == run, nil
 }
 
-// taskDone follows a finished step. The common case, a Running workflow
+// taskDone follows a finished step that sent a done message: one that
+// failed or was skipped, or succeeded with no dependents or with the
+// workflow to change status (a success otherwise queues its dependents in
+// the transaction that ends it, Store.Succeed, and sends none). The common case, a Running workflow
 // with tasks left and none failed, is decided in one transaction of the
 // store (Fill) that queues what became ready, so concurrent completions do
 // not reload the whole workflow nor conflict on its version; anything else

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/stratumiops/stratumiops/events"
@@ -12,11 +13,12 @@ import (
 )
 
 // step runs one attempt of a ready task. The attempt is claimed and its
-// checkpoint written before the provider is called; a redelivery after a
-// crash finds the task Running at that attempt and calls the provider again
-// with the same key, which returns what the first call made.
+// checkpoint written (in the transaction that reads the task) before the
+// provider is called; a redelivery after a crash finds the task Running at
+// that attempt and calls the provider again with the same key, which
+// returns what the first call made.
 func (o *Orchestrator) step(ctx context.Context, e events.TaskEvent) error {
-	w, err := o.store.GetStep(ctx, e.WorkflowID, e.TaskID)
+	w, claimed, err := o.store.ClaimStep(ctx, e.WorkflowID, e.TaskID, e.Run)
 	if errors.Is(err, ErrNotFound) {
 		return bus.Permanent(err)
 	}
@@ -24,36 +26,27 @@ func (o *Orchestrator) step(ctx context.Context, e events.TaskEvent) error {
 		return err
 	}
 	t := w.Task(e.TaskID)
-	if t == nil {
+	switch {
+	case t == nil:
 		return bus.Permanent(fmt.Errorf("workflow %s has no task %q", w.ID, e.TaskID))
-	}
-	if !inFlight(t.State) {
-		if t.State == TaskPending {
-			return nil
-		}
-		return o.publishTask(ctx, events.SubjectTaskDone, w.ID, t.Task, w.Run)
-	}
-	if w.Status != StatusRunning && t.State != TaskRunning { // stopping: what has not started does not start
+	case claimed, t.State == TaskRunning: // a workflow stopping lets a started attempt finish
+		return o.attempt(ctx, w, *t, t.Attempt)
+	case t.State == TaskPending:
+		return nil
+	case !inFlight(t.State):
+		// A step delivered again after its task ended: the end may have
+		// queued dependents and died before publishing them; schedule
+		// publishes every Queued task again (duplicates are dropped).
+		return o.schedule(ctx, w.ID, w.Run)
+	case w.Status != StatusRunning: // stopping: what has not started does not start
 		if _, err := o.store.SetTaskState(ctx, w.ID, t.Task, []string{TaskQueued, TaskRetrying}, TaskSkipped, t.Resource, ""); err != nil {
 			return err
 		}
 		return o.publishTask(ctx, events.SubjectTaskDone, w.ID, t.Task, w.Run)
+	case t.State == TaskRetrying && t.NextAttemptAt != nil:
+		return bus.RetryAfter(max(t.NextAttemptAt.Sub(o.now()), 50*time.Millisecond), errors.New("attempt not due yet"))
 	}
-	n := t.Attempt
-	if t.State != TaskRunning {
-		if t.State == TaskRetrying && t.NextAttemptAt != nil && t.NextAttemptAt.After(o.now()) {
-			return bus.RetryAfter(t.NextAttemptAt.Sub(o.now()), errors.New("attempt not due yet"))
-		}
-		n++
-		claimed, err := o.store.ClaimAttempt(ctx, w.ID, t.Task, t.State, n, w.Run)
-		if err != nil {
-			return err
-		}
-		if !claimed {
-			return bus.RetryAfter(time.Second, fmt.Errorf("task %s/%s changed meanwhile", w.ID, t.Task))
-		}
-	}
-	return o.attempt(ctx, w, *t, n)
+	return bus.RetryAfter(time.Second, fmt.Errorf("task %s/%s changed meanwhile", w.ID, t.Task))
 }
 
 // StepKey is the key a task's resource is created under: the same for
@@ -85,7 +78,15 @@ func (o *Orchestrator) attempt(ctx context.Context, w WorkflowState, t TaskState
 	switch {
 	case err == nil:
 		log.Info("task succeeded", "resource", res.ID)
-		err = o.store.EndAttempt(ctx, w.ID, t.Task, n, w.Run, TaskSucceeded, &res, "", time.Time{})
+		var f Fill
+		if f, err = o.store.Succeed(ctx, w.ID, t.Task, n, w.Run, &res); err == nil {
+			if err := o.publishReady(ctx, w.ID, f.Queued, w.Run); err != nil {
+				return err
+			}
+			if f.Settled(w.Run) && f.Dependents > 0 { // the common case: no done message (see Store.Succeed)
+				return nil
+			}
+		}
 	case IsPermanent(err) || n >= pt.Retry.MaxAttempts:
 		log.Warn("task failed", "err", err, "permanent", IsPermanent(err))
 		err = o.store.EndAttempt(ctx, w.ID, t.Task, n, w.Run, TaskFailed, nil, err.Error(), time.Time{})
@@ -101,6 +102,17 @@ func (o *Orchestrator) attempt(ctx context.Context, w WorkflowState, t TaskState
 		return err
 	}
 	return o.publishTask(ctx, events.SubjectTaskDone, w.ID, t.Task, w.Run)
+}
+
+// publishReady publishes a task ready message for each task, at once.
+func (o *Orchestrator) publishReady(ctx context.Context, wf string, tasks []string, run int) error {
+	errs := make([]error, len(tasks))
+	var wg sync.WaitGroup
+	for i, t := range tasks {
+		wg.Go(func() { errs[i] = o.publishTask(ctx, events.SubjectTaskReady, wf, t, run) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // rollback deletes, in reverse topological order, what the workflow's

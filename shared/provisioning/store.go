@@ -192,20 +192,26 @@ INSERT IGNORE INTO step { id: $step, workflow: $wf, task: $name, action: 'create
 // EndAttempt records the outcome of attempt n (the task is Running it): the
 // step and the task together. state is Succeeded, Retrying or Failed.
 func (s *Store) EndAttempt(ctx context.Context, wf, task string, n, run int, state string, res *Resource, cause string, next time.Time) error {
-	vars := map[string]any{"task": taskID(wf, task), "n": n, "state": state, "err": cause,
-		"step": stepID(wf, task, "create", n, run), "stepstate": map[bool]string{true: "succeeded", false: "failed"}[state == TaskSucceeded]}
-	vars["res"] = resourceValue(res)
-	vars["next"] = models.None
-	if !next.IsZero() {
-		vars["next"] = models.CustomDateTime{Time: next.UTC()}
-	}
-	_, err := surreal.Query[any](ctx, s.db, surreal.Atomic(`
+	_, err := surreal.Query[any](ctx, s.db, surreal.Atomic(endAttemptSQL), endAttemptVars(wf, task, n, run, state, res, cause, next))
+	return staleOr(err, "end attempt of "+wf+"/"+task)
+}
+
+// endAttemptSQL ends attempt $n of $task (which must be Running it) and its step.
+const endAttemptSQL = `
 IF array::len(UPDATE $task SET state = $state, resource = $res, next_attempt_at = $next,
 		error = IF $err = '' { NONE } ELSE { $err },
 		finished_at = IF $state = 'Retrying' { NONE } ELSE { time::now() }
 	WHERE state = 'Running' AND attempt = $n RETURN VALUE id) = 0 { THROW "stale" };
-UPDATE $step SET state = $stepstate, resource = $res, error = IF $err = '' { NONE } ELSE { $err }, finished_at = time::now();`), vars)
-	return staleOr(err, "end attempt of "+wf+"/"+task)
+UPDATE $step SET state = $stepstate, resource = $res, error = IF $err = '' { NONE } ELSE { $err }, finished_at = time::now() RETURN NONE;`
+
+func endAttemptVars(wf, task string, n, run int, state string, res *Resource, cause string, next time.Time) map[string]any {
+	vars := map[string]any{"task": taskID(wf, task), "n": n, "state": state, "err": cause, "res": resourceValue(res),
+		"step": stepID(wf, task, "create", n, run), "stepstate": map[bool]string{true: "succeeded", false: "failed"}[state == TaskSucceeded],
+		"next": models.None}
+	if !next.IsZero() {
+		vars["next"] = models.CustomDateTime{Time: next.UTC()}
+	}
+	return vars
 }
 
 func resourceValue(r *Resource) any {

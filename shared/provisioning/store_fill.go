@@ -2,8 +2,10 @@ package provisioning
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
@@ -18,6 +20,8 @@ type Fill struct {
 	Failed    int      `json:"failed"`
 	Busy      int      `json:"busy"`
 	Queued    []string `json:"queued"`
+	// Dependents is how many tasks depend on the task the fill came after.
+	Dependents int `json:"dependents"`
 }
 
 // Settled reports whether the fill decided everything a step of run
@@ -33,7 +37,11 @@ func (f Fill) Settled(run int) bool {
 // writing the workflow record, so that concurrent completions do not
 // serialize on it. after is the task whose completion asks: only its ready
 // dependents are queued, and any ready task an earlier fill passed over
-// ("" queues every ready task, as at the start).
+// ("" queues every ready task, as at the start). It writes every Pending
+// dependent of after (touched += 1): two completions whose transactions
+// overlap, each making one of a task's last dependencies succeed, would
+// otherwise each miss the other's and neither queue the task; writing it
+// makes them conflict, and the one run again sees both.
 //
 // max_parallel holds across concurrent fills without a shared counter: a
 // fill that has room for every ready task of its snapshot (in flight +
@@ -44,7 +52,32 @@ func (f Fill) Settled(run int) bool {
 // task (passed += 1), so any concurrent fill that queues one of them
 // conflicts with it in the engine and runs again on what it did.
 func (s *Store) Fill(ctx context.Context, id string, run int, after string) (Fill, error) {
-	res, err := surreal.QueryAll[any](ctx, s.db, surreal.Atomic(`
+	res, err := surreal.QueryAll[any](ctx, s.db, surreal.Atomic(fillSQL), map[string]any{"wf": workflowID(id), "id": id, "run": run, "after": after})
+	return decodeFill(res, err, id)
+}
+
+// Succeed records that attempt n of task succeeded with res and fills
+// after it (Fill with after = task), in one transaction: the completion
+// and the queueing of what it made ready commit together, so no message
+// passes between them. ErrStale if the task is not Running attempt n.
+//
+// Two completions in overlapping transactions do not see each other. For
+// a dependent of both, the fill's write of it makes them conflict (see
+// Fill). For the workflow's end, the caller of a task without dependents
+// must still fill again after this commits (a done message), as the last
+// tasks to succeed are such tasks and may each see the others Running.
+func (s *Store) Succeed(ctx context.Context, wf, task string, n, run int, res *Resource) (Fill, error) {
+	vars := endAttemptVars(wf, task, n, run, TaskSucceeded, res, "", time.Time{})
+	vars["wf"], vars["id"], vars["run"], vars["after"] = workflowID(wf), wf, run, task
+	out, err := surreal.QueryAll[any](ctx, s.db, surreal.Atomic(endAttemptSQL+fillSQL), vars)
+	if err := staleOr(err, "end attempt of "+wf+"/"+task); errors.Is(err, ErrStale) {
+		return Fill{}, err
+	}
+	return decodeFill(out, err, wf)
+}
+
+// fillSQL is Fill's transaction ($wf, $id, $run, $after).
+const fillSQL = `
 LET $w = (SELECT status, run, max_parallel FROM ONLY $wf);
 IF $w = NONE { THROW "not found" };
 LET $ts = (SELECT id, task, state, depends_on, passed, position FROM task WHERE workflow = $id ORDER BY position);
@@ -58,8 +91,11 @@ LET $take = IF array::len($ready) <= $room {
 } ELSE { array::slice($ready, 0, $room) };
 LET $queued = IF array::len($take) > 0 { UPDATE $take.id SET state = 'Queued' WHERE state = 'Pending' RETURN VALUE task } ELSE { [] };
 IF array::len($ready) > $room { UPDATE array::slice($ready, $room).id SET passed += 1 RETURN NONE };
+IF $after != '' { UPDATE $ts[WHERE state = 'Pending' AND $after IN depends_on].id SET touched += 1 RETURN NONE };
 RETURN { status: $w.status, run: $w.run, total: array::len($ts), succeeded: array::len($done), failed: $failed,
-	busy: $busy + array::len($queued), queued: $queued };`), map[string]any{"wf": workflowID(id), "id": id, "run": run, "after": after})
+	busy: $busy + array::len($queued), queued: $queued, dependents: array::len($ts[WHERE $after IN depends_on]) };`
+
+func decodeFill(res []any, err error, id string) (Fill, error) {
 	if err != nil {
 		if strings.Contains(err.Error(), "not found") {
 			return Fill{}, ErrNotFound
@@ -80,20 +116,47 @@ RETURN { status: $w.status, run: $w.run, total: array::len($ts), succeeded: arra
 	return f, nil
 }
 
-// GetStep reads what one step of task needs: the workflow without its
-// document, and of its tasks only that task and its dependencies (for their
-// resources), in one round trip. Tasks is empty if the workflow has no such task.
-func (s *Store) GetStep(ctx context.Context, id, task string) (WorkflowState, error) {
-	w, err := surreal.Query[*WorkflowState](ctx, s.db, `
-LET $t = (SELECT * OMIT id FROM ONLY $tid);
-LET $deps = IF $t = NONE { [] } ELSE { SELECT * OMIT id FROM task WHERE workflow = $id AND task IN $t.depends_on };
-SELECT `+workflowFields+`, IF $t = NONE { [] } ELSE { array::concat([$t], $deps) } AS tasks OMIT document FROM ONLY $wf;`,
-		map[string]any{"wf": workflowID(id), "id": id, "tid": taskID(id, task)})
+// ClaimStep reads what one step of task needs and starts its next attempt
+// when it is due, in one transaction: the workflow without its document,
+// and of its tasks only that task and its dependencies (for their
+// resources). An attempt is due when the workflow is Running at run and the
+// task Queued, or Retrying with its next attempt's time passed; claiming it
+// moves the task to Running at attempt+1 (checked in the statement against
+// the state and attempt it read) and writes the attempt's checkpoint.
+// claimed is false when nothing was due or another delivery claimed first:
+// the caller decides on the returned state. Tasks is empty if the
+// workflow has no such task.
+func (s *Store) ClaimStep(ctx context.Context, id, task string, run int) (w WorkflowState, claimed bool, err error) {
+	out, err := surreal.Query[*struct {
+		Workflow *WorkflowState `json:"workflow"`
+		Tasks    []TaskState    `json:"tasks"`
+		Claimed  bool           `json:"claimed"`
+	}](ctx, s.db, surreal.Atomic(`
+LET $w = (SELECT `+workflowFields+` OMIT document FROM ONLY $wf);
+IF $w = NONE { THROW "not found" };
+LET $t = (SELECT * FROM ONLY $tid);
+LET $due = $t != NONE AND $w.status = 'Running' AND $w.run = $run AND ($t.state = 'Queued'
+	OR ($t.state = 'Retrying' AND ($t.next_attempt_at = NONE OR $t.next_attempt_at <= time::now())));
+LET $claimed = IF $due { UPDATE $tid SET state = 'Running', attempt = $t.attempt + 1, started_at = time::now(),
+	next_attempt_at = NONE WHERE state = $t.state AND attempt = $t.attempt RETURN VALUE id } ELSE { [] };
+LET $step = IF array::len($claimed) > 0 { INSERT IGNORE INTO step { workflow: $id, task: $name, action: 'create',
+	id: type::record('step', string::concat($id, '/', $name, '/create/', <string> $run, '/', <string> ($t.attempt + 1))),
+	attempt: $t.attempt + 1, run: $run, state: 'started', started_at: time::now() } RETURN NONE };
+LET $now = (SELECT * OMIT id FROM ONLY $tid);
+LET $deps = IF $now = NONE OR array::len($now.depends_on) = 0 { [] } ELSE {
+	(SELECT * OMIT id FROM $now.depends_on.map(|$d| type::record('task', string::concat($id, '/', $d)))) };
+RETURN { workflow: $w, tasks: IF $now = NONE { [] } ELSE { array::concat([$now], $deps) }, claimed: array::len($claimed) > 0 };`),
+		map[string]any{"wf": workflowID(id), "id": id, "tid": taskID(id, task), "name": task, "run": run})
 	if err != nil {
-		return WorkflowState{}, fmt.Errorf("get workflow %s for a step of %s: %w", id, task, err)
+		if strings.Contains(err.Error(), "not found") {
+			return WorkflowState{}, false, ErrNotFound
+		}
+		return WorkflowState{}, false, fmt.Errorf("claim a step of %s/%s: %w", id, task, err)
 	}
-	if w == nil {
-		return WorkflowState{}, ErrNotFound
+	if out == nil || out.Workflow == nil {
+		return WorkflowState{}, false, fmt.Errorf("claim a step of %s/%s: no result", id, task)
 	}
-	return *w, nil
+	w = *out.Workflow
+	w.Tasks = out.Tasks
+	return w, out.Claimed, nil
 }

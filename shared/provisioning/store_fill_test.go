@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stratumiops/stratumiops/shared/platform/surreal"
 )
 
 // wide is a workflow of n independent tasks then one joining them all.
@@ -102,12 +104,12 @@ func TestStoreFillQueuesOnlyTasksWhoseDependenciesSucceeded(t *testing.T) {
 
 func names(s []string) string { return fmt.Sprint(s) }
 
-func TestStoreGetStepReadsTheTaskAndItsDependencies(t *testing.T) {
+func TestStoreClaimStepReadsTheTaskAndItsDependencies(t *testing.T) {
 	s, p, ctx := newStore(t), prepared(t), context.Background()
 	if _, _, err := s.Create(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	w, err := s.GetStep(ctx, p.ID, "app")
+	w, claimed, err := s.ClaimStep(ctx, p.ID, "app", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,14 +118,98 @@ func TestStoreGetStepReadsTheTaskAndItsDependencies(t *testing.T) {
 		got = append(got, tk.Task)
 	}
 	slices.Sort(got)
-	if w.ID != p.ID || w.Status != StatusPending || w.Run != 1 || names(got) != "[app data web]" || w.Task("app").Spec["server"] != "web" {
-		t.Fatalf("step view %+v", w)
+	if claimed || w.ID != p.ID || w.Status != StatusPending || w.Run != 1 || names(got) != "[app data web]" ||
+		w.Task("app").Spec["server"] != "web" || w.Task("app").State != TaskPending {
+		t.Fatalf("step view %+v (claimed %v)", w, claimed)
 	}
-	if w, err := s.GetStep(ctx, p.ID, "nope"); err != nil || len(w.Tasks) != 0 {
+	if w, _, err := s.ClaimStep(ctx, p.ID, "nope", 1); err != nil || len(w.Tasks) != 0 {
 		t.Fatalf("step view of a missing task: %+v %v", w, err)
 	}
-	if _, err := s.GetStep(ctx, "no-such", "app"); err != ErrNotFound {
+	if _, _, err := s.ClaimStep(ctx, "no-such", "app", 1); err != ErrNotFound {
 		t.Fatalf("step view of a missing workflow: %v", err)
+	}
+}
+
+// TestStoreClaimStepClaimsOnceWhatIsDue: concurrent claims of a Queued
+// task start its attempt once, with its checkpoint; a Retrying task is
+// claimed only once its next attempt is due, and never for another run.
+func TestStoreClaimStepClaimsOnceWhatIsDue(t *testing.T) {
+	s, p, ctx := newStore(t), wide(t, 1, 2), context.Background()
+	if _, _, err := s.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Advance(ctx, p.ID, 0, StatusRunning, "", []string{"t0"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, claimed, err := s.ClaimStep(ctx, p.ID, "t0", 2); err != nil || claimed {
+		t.Fatalf("claim for another run: %v %v", claimed, err)
+	}
+	var mu sync.Mutex
+	wins := 0
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Go(func() {
+			w, claimed, err := s.ClaimStep(ctx, p.ID, "t0", 1)
+			if err != nil || w.Task("t0").State != TaskRunning || w.Task("t0").Attempt != 1 {
+				t.Errorf("claim: %+v %v", w.Task("t0"), err)
+			}
+			mu.Lock()
+			wins += map[bool]int{true: 1}[claimed]
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Fatalf("%d claims won, want 1", wins)
+	}
+	if err := s.EndAttempt(ctx, p.ID, "t0", 1, 1, TaskRetrying, nil, "boom", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if w, claimed, err := s.ClaimStep(ctx, p.ID, "t0", 1); err != nil || claimed || w.Task("t0").State != TaskRetrying {
+		t.Fatalf("claim before the next attempt is due: %v %v", claimed, err)
+	}
+	if _, err := surreal.Query[any](ctx, s.db, "UPDATE $t SET next_attempt_at = time::now() - 1s", map[string]any{"t": taskID(p.ID, "t0")}); err != nil {
+		t.Fatal(err)
+	}
+	w, claimed, err := s.ClaimStep(ctx, p.ID, "t0", 1)
+	if err != nil || !claimed || w.Task("t0").Attempt != 2 || w.Task("t0").NextAttemptAt != nil {
+		t.Fatalf("claim of a due retry: %+v %v %v", w.Task("t0"), claimed, err)
+	}
+	steps, err := s.Steps(ctx, p.ID)
+	if err != nil || len(steps) != 2 || steps[0].Attempt != 1 || steps[1].Attempt != 2 || steps[1].State != "started" || steps[1].Run != 1 {
+		t.Fatalf("checkpoints %+v %v", steps, err)
+	}
+}
+
+// TestStoreSucceedQueuesDependentsInTheSameTransaction: the completion of
+// an attempt fills after it; a completion that is not the running attempt
+// changes nothing.
+func TestStoreSucceedQueuesDependentsInTheSameTransaction(t *testing.T) {
+	s, p, ctx := newStore(t), wide(t, 2, 4), context.Background()
+	if _, _, err := s.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Advance(ctx, p.ID, 0, StatusRunning, "", []string{"t0", "t1"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range []string{"t0", "t1"} {
+		if _, claimed, err := s.ClaimStep(ctx, p.ID, task, 1); err != nil || !claimed {
+			t.Fatalf("claim %s: %v %v", task, claimed, err)
+		}
+	}
+	if f, err := s.Succeed(ctx, p.ID, "t0", 1, 1, &Resource{ID: "r0"}); err != nil || len(f.Queued) != 0 || !f.Settled(1) || f.Succeeded != 1 {
+		t.Fatalf("first completion %+v %v", f, err)
+	}
+	if _, err := s.Succeed(ctx, p.ID, "t0", 1, 1, &Resource{ID: "r0"}); err != ErrStale {
+		t.Fatalf("the same completion again: %v", err)
+	}
+	f, err := s.Succeed(ctx, p.ID, "t1", 1, 1, &Resource{ID: "r1"})
+	if err != nil || names(f.Queued) != "[join]" || f.Busy != 1 {
+		t.Fatalf("last dependency %+v %v", f, err)
+	}
+	w, err := s.Get(ctx, p.ID)
+	if err != nil || w.Task("t1").State != TaskSucceeded || w.Task("t1").Resource.ID != "r1" || w.Task("join").State != TaskQueued {
+		t.Fatalf("stored %+v %v", w.Tasks, err)
 	}
 }
 

@@ -278,7 +278,7 @@ func (s *ServerSpec) check(task string) error {
 			return invalid(task, f+".mount_point", "%q: want an absolute path", v.MountPoint)
 		}
 	}
-	return nil
+	return checkRules(task, "spec.networking.", s.Networking.Ingress, s.Networking.Egress)
 }
 
 func (s *NetworkSpec) check(task string) error {
@@ -288,8 +288,18 @@ func (s *NetworkSpec) check(task string) error {
 	if s.Ports < 1 || s.Ports > 1000 {
 		return invalid(task, "spec.ports", "%d: want 1–1000", s.Ports)
 	}
-	for i, r := range s.Ingress {
-		if err := r.check(task, fmt.Sprintf("spec.ingress[%d]", i)); err != nil {
+	return checkRules(task, "spec.", s.Ingress, s.Egress)
+}
+
+// checkRules checks ingress and egress rules under the field prefix f.
+func checkRules(task, f string, ingress, egress []Rule) error {
+	for i, r := range ingress {
+		if err := r.check(task, fmt.Sprintf("%singress[%d]", f, i)); err != nil {
+			return err
+		}
+	}
+	for i, r := range egress {
+		if err := r.check(task, fmt.Sprintf("%segress[%d]", f, i)); err != nil {
 			return err
 		}
 	}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/stratumiops/stratumiops/shared/provisioning"
 )
@@ -75,18 +77,16 @@ func (p *Provider) createInstance(ctx context.Context, key string, t provisionin
 	}
 	params := url.Values{"ImageId": {img.ID}, "InstanceType": {itype}, "MinCount": {"1"}, "MaxCount": {"1"},
 		"ClientToken": {clientToken(key)}}
-	subnet := s.Networking.Subnet
-	for _, d := range t.DependsOn {
-		if r, ok := deps[d]; ok && r.Kind == provisioning.KindNetwork && subnet == "" {
-			subnet = r.Attrs["subnet_id"]
-		}
-	}
-	placeNetwork(params, s.Networking, subnet)
-	disks(params, img.RootDevice, s)
 	name := s.Name
 	if name == "" {
 		name = t.ID
 	}
+	subnet, groups, own, err := p.placement(ctx, key, name, s, t.DependsOn, deps)
+	if err != nil {
+		return provisioning.Resource{}, err
+	}
+	placeNetwork(params, s.Networking, subnet, groups)
+	disks(params, img.RootDevice, s)
 	tags(params, "instance", keyTags(key, name, s.Tags))
 	var out struct {
 		Instances []instance `xml:"instancesSet>item"`
@@ -107,9 +107,70 @@ func (p *Provider) createInstance(ctx context.Context, key string, t provisionin
 	if err != nil {
 		return provisioning.Resource{}, err
 	}
-	return resource(id, provisioning.KindServer, map[string]string{"instance_id": id, "instance_type": in.InstanceType,
-		"image_id": in.ImageID, "availability_zone": in.AZ, "private_ip": in.PrivateIP, "public_ip": in.PublicIP,
-		"subnet_id": in.SubnetID, "region": p.c.Region}), nil
+	attrs := map[string]string{"instance_id": id, "instance_type": in.InstanceType, "image_id": in.ImageID,
+		"availability_zone": in.AZ, "private_ip": in.PrivateIP, "public_ip": in.PublicIP, "subnet_id": in.SubnetID, "region": p.c.Region}
+	if len(groups) > 0 {
+		attrs["security_groups"] = strings.Join(groups, ",")
+	}
+	if own != "" {
+		attrs["security_group_id"] = own
+	}
+	return resource(id, provisioning.KindServer, attrs), nil
+}
+
+// placement is the server's subnet (its own, or that of the network it
+// depends on) and its security groups: the spec's, its network's and, when
+// the spec has rules of its own, the group made for them in the subnet's
+// VPC (own).
+func (p *Provider) placement(ctx context.Context, key, name string, s provisioning.ServerSpec, dependsOn []string,
+	deps map[string]provisioning.Resource) (subnet string, groups []string, own string, err error) {
+	subnet, vpc := s.Networking.Subnet, s.Networking.VPC
+	groups = slices.Clone(s.Networking.SecurityGroups)
+	for _, d := range dependsOn {
+		r, ok := deps[d]
+		if !ok || r.Kind != provisioning.KindNetwork || (subnet != "" && subnet != r.Attrs["subnet_id"]) {
+			continue
+		}
+		subnet, vpc = r.Attrs["subnet_id"], r.Attrs["vpc_id"]
+		if sg := r.Attrs["security_group_id"]; sg != "" && !slices.Contains(groups, sg) {
+			groups = append(groups, sg)
+		}
+		break
+	}
+	n := s.Networking
+	if len(n.Ingress)+len(n.Egress) == 0 {
+		return subnet, groups, "", nil
+	}
+	if vpc == "" && subnet != "" {
+		if vpc, err = p.subnetVPC(ctx, subnet); err != nil {
+			return "", nil, "", err
+		}
+	}
+	if vpc == "" {
+		return "", nil, "", provisioning.Permanent(fmt.Errorf("spec.networking ingress and egress rules need the server in a VPC: " +
+			"a network task in depends_on, or networking.subnet"))
+	}
+	own, err = p.ensureGroup(ctx, key, vpc, groupRules{name: name, desc: "rules of server " + name + " (Provisioning)",
+		ingress: n.Ingress, egress: n.Egress}, keyTags(key, name, s.Tags))
+	if err != nil {
+		return "", nil, "", err
+	}
+	return subnet, append(groups, own), own, nil
+}
+
+func (p *Provider) subnetVPC(ctx context.Context, subnet string) (string, error) {
+	params := url.Values{}
+	list(params, "SubnetId", subnet)
+	var out struct {
+		VPCs []string `xml:"subnetSet>item>vpcId"`
+	}
+	if err := p.c.Call(ctx, "DescribeSubnets", params, &out); err != nil {
+		return "", err
+	}
+	if len(out.VPCs) == 0 {
+		return "", provisioning.Permanent(fmt.Errorf("subnet %s: no such subnet", subnet))
+	}
+	return out.VPCs[0], nil
 }
 
 // image is the spec's metadata.image_id, or the newest official image of
@@ -138,14 +199,14 @@ func (p *Provider) image(ctx context.Context, s provisioning.ServerSpec) (image,
 
 // placeNetwork puts the instance in subnet with its security groups; a
 // public address needs the primary interface spelled out.
-func placeNetwork(params url.Values, n provisioning.Networking, subnet string) {
+func placeNetwork(params url.Values, n provisioning.Networking, subnet string, groups []string) {
 	if n.PublicIP {
 		params.Set("NetworkInterface.1.DeviceIndex", "0")
 		params.Set("NetworkInterface.1.AssociatePublicIpAddress", "true")
 		if subnet != "" {
 			params.Set("NetworkInterface.1.SubnetId", subnet)
 		}
-		list(params, "NetworkInterface.1.SecurityGroupId", n.SecurityGroups...)
+		list(params, "NetworkInterface.1.SecurityGroupId", groups...)
 		return
 	}
 	if subnet != "" {
@@ -154,7 +215,7 @@ func placeNetwork(params url.Values, n provisioning.Networking, subnet string) {
 	if n.PrivateIP != "" {
 		params.Set("PrivateIpAddress", n.PrivateIP)
 	}
-	list(params, "SecurityGroupId", n.SecurityGroups...)
+	list(params, "SecurityGroupId", groups...)
 }
 
 // disks sizes the root volume and adds the spec's volumes, deleted with
@@ -200,6 +261,18 @@ func (p *Provider) describeInstance(ctx context.Context, id string) (instance, e
 		return instance{}, &APIError{Status: 400, Code: "InvalidInstanceID.NotFound", Message: "no instance " + id}
 	}
 	return out.Instances[0], nil
+}
+
+// deleteServer terminates the instance, then deletes the security group
+// made for the server's own rules.
+func (p *Provider) deleteServer(ctx context.Context, r provisioning.Resource) error {
+	if err := p.deleteInstance(ctx, r.ID); err != nil {
+		return err
+	}
+	if sg := r.Attrs["security_group_id"]; sg != "" {
+		return p.deleteGroup(ctx, sg)
+	}
+	return nil
 }
 
 // deleteInstance terminates id and waits until it is terminated.

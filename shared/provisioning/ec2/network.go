@@ -49,8 +49,9 @@ func (p *Provider) createNetwork(ctx context.Context, key string, t provisioning
 		subnet = out.ID
 	}
 	attrs := map[string]string{"vpc_id": vpc, "subnet_id": subnet, "cidr": s.CIDR, "region": p.c.Region}
-	if len(s.Ingress) > 0 {
-		sg, err := p.ensureGroup(ctx, key, t.ID, vpc, s.Ingress, t2)
+	if len(s.Ingress)+len(s.Egress) > 0 {
+		sg, err := p.ensureGroup(ctx, key, vpc, groupRules{name: t.ID, desc: "rules of network " + t.ID + " (Provisioning)",
+			ingress: s.Ingress, egress: s.Egress}, t2)
 		if err != nil {
 			return provisioning.Resource{}, err
 		}
@@ -102,14 +103,7 @@ func (p *Provider) deleteNetwork(ctx context.Context, r provisioning.Resource) e
 		if s.id == "" {
 			continue
 		}
-		err := p.wait(ctx, s.action+" "+s.id, func() (string, error) {
-			err := p.c.Call(ctx, s.action, url.Values{s.param: {s.id}}, nil)
-			if err == nil || isNotFound(err) {
-				return "deleted", nil
-			}
-			return "", err
-		}, nil, "deleted")
-		if err != nil {
+		if err := p.deleteRetrying(ctx, s.action, s.param, s.id); err != nil {
 			return err
 		}
 	}

@@ -81,7 +81,7 @@ func (p *Provider) Read(ctx context.Context, r provisioning.Resource) (bool, err
 func (p *Provider) Delete(ctx context.Context, r provisioning.Resource) error {
 	switch r.Kind {
 	case provisioning.KindServer:
-		return p.deleteInstance(ctx, r.ID)
+		return p.deleteServer(ctx, r)
 	case provisioning.KindNetwork:
 		return p.deleteNetwork(ctx, r)
 	case provisioning.KindStorage:
