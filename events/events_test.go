@@ -30,6 +30,7 @@ func TestFixtures(t *testing.T) {
 		events.SubjectWorkflowRollback:  &events.WorkflowEvent{},
 		events.SubjectTaskReady:         &events.TaskEvent{},
 		events.SubjectTaskDone:          &events.TaskEvent{},
+		events.SubjectExportRequested:   &events.ExportRequested{},
 	}
 	files, _ := filepath.Glob("testdata/*.json")
 	if len(files) != len(fixtures) {

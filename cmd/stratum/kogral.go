@@ -536,7 +536,12 @@ func (k *kogralCLI) exportCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			bar := newProgressBar(cmd.ErrOrStderr())
+			if c, ok := b.(*client.Client); ok { // through an export job: show its progress
+				c.ExportProgress = bar.showExport
+			}
 			g, err := b.Export(cmd.Context(), graph)
+			bar.done()
 			if err != nil {
 				return err
 			}

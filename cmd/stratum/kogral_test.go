@@ -198,8 +198,14 @@ func TestKogralCLIRefusesServerPaths(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				switch {
-				case r.URL.Path == "/export":
-					_ = json.NewEncoder(w).Encode(map[string]any{"nodes": []any{bad}, "edges": edges})
+				case strings.HasPrefix(r.URL.Path, "/exports"): // an export job that succeeds at once
+					result, _ := json.Marshal(map[string]any{"nodes": []any{bad}, "edges": edges})
+					if strings.HasSuffix(r.URL.Path, "/result") {
+						_, _ = w.Write(result)
+						return
+					}
+					_ = json.NewEncoder(w).Encode(map[string]any{"id": "exp-20261130-080000-abcdefghijklmnop", "status": "succeeded",
+						"parts": 1, "size": len(result)})
 				case r.URL.Path == "/nodes" && r.Method == "POST":
 					w.WriteHeader(201)
 					_ = json.NewEncoder(w).Encode(bad)

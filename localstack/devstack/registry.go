@@ -7,6 +7,7 @@ import (
 
 	"github.com/stratumiops/stratumiops/shared/kogral/apifn"
 	"github.com/stratumiops/stratumiops/shared/kogral/execution"
+	"github.com/stratumiops/stratumiops/shared/kogral/exportjob"
 	"github.com/stratumiops/stratumiops/shared/kogral/mcpserver"
 	"github.com/stratumiops/stratumiops/shared/platform/apidoc"
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
@@ -50,6 +51,7 @@ var Sets = []Set{
 	{System: "kogral", Package: "apifn", Set: apifn.Functions()},
 	{System: "kogral", Package: "mcpserver", Set: mcpserver.Functions()},
 	{System: "kogral", Package: "execution", Set: execution.Functions()},
+	{System: "kogral", Package: "exportjob", Set: exportjob.Functions()},
 	{System: "typedialog", Package: "typedialog", Set: typedialog.Functions()},
 	{System: "typedialog", Package: "renderfn", Set: renderfn.Functions()},
 	{System: "provisioning", Package: "provfn", Set: provfn.Functions()},

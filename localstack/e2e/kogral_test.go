@@ -374,6 +374,57 @@ func TestKogral(t *testing.T) {
 		}
 	})
 
+	t.Run("export job: the synchronous export's graph, with its progress, through the bus", func(t *testing.T) {
+		c := client.NewClient(base, "X-API-Key", ep.APIKey)
+		exp := graph + "-exp"
+		for i := range 40 {
+			id := fmt.Sprintf("%s-exp-%02d", run, i)
+			if _, err := c.CreateNode(context.Background(), kogral.NodeInput{ID: id, NodeType: "Note", Title: "Export " + id, Content: "x", GraphID: exp}); err != nil {
+				t.Fatal(err)
+			}
+			if i > 0 {
+				if _, err := c.Link(context.Background(), kogral.Edge{Source: id, Target: fmt.Sprintf("%s-exp-%02d", run, i-1), Relation: "RelatesTo"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		var seen []client.ExportStatus
+		data, err := c.ExportJob(context.Background(), exp, "json", func(s client.ExportStatus) { seen = append(seen, s) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := seen[len(seen)-1]
+		if seen[0].Status != "queued" || last.Status != "succeeded" || last.Done != 79 || last.Total != 79 || last.Parts != 1 {
+			t.Fatalf("job states %+v", seen)
+		}
+		var got kogral.Subgraph
+		if err := json.Unmarshal(data, &got); err != nil {
+			t.Fatal(err)
+		}
+		want, err := c.SmallExport(context.Background(), exp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := func(g kogral.Subgraph) []string {
+			var out []string
+			for _, n := range g.Nodes {
+				out = append(out, n.ID)
+			}
+			for _, e := range g.Edges {
+				out = append(out, e.Source+">"+e.Target)
+			}
+			slices.Sort(out)
+			return out
+		}
+		if !slices.Equal(ids(got), ids(want)) || len(got.Nodes) != 40 {
+			t.Fatalf("job %v\nsynchronous %v", ids(got), ids(want))
+		}
+		dot, err := c.ExportJob(context.Background(), exp, "dot", nil)
+		if err != nil || !strings.Contains(string(dot), fmt.Sprintf(`"%s-exp-01" -> "%s-exp-00"`, run, run)) {
+			t.Fatalf("dot: %v\n%s", err, dot)
+		}
+	})
+
 	t.Run("a Vapora execution becomes an Execution node of its project", func(t *testing.T) {
 		b := connectBus(t)
 		agent := "agent-k"
@@ -423,6 +474,36 @@ func TestKogralScopes(t *testing.T) {
 	}
 	if g, err := globex.Export(bg, ""); err != nil || strings.Contains(fmt.Sprint(g.Nodes), secret.ID) {
 		t.Errorf("globex exports demo's node: %v", err)
+	}
+	// Export jobs: the caller that reads the graph follows its job to the
+	// result; another scope may not read the job (403); an unknown job is a 404.
+	jobID := ""
+	data, err := demo.ExportJob(bg, "demo."+run, "json", func(s client.ExportStatus) { jobID = s.ID })
+	var exported kogral.Subgraph
+	if err != nil || json.Unmarshal(data, &exported) != nil || len(exported.Nodes) != 1 || exported.Nodes[0].ID != secret.ID {
+		t.Fatalf("demo's export job: %v %s", err, data)
+	}
+	status := func(header, value, path string) int {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set(header, value)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	globexAuth := "Bearer " + systemToken(t, "kogral", "mallory", "globex")
+	for path, want := range map[string]int{"/exports/" + jobID: 403, "/exports/" + jobID + "/result": 403} {
+		if got := status("Authorization", globexAuth, path); got != want {
+			t.Errorf("globex GET %s: %d, want %d", path, got, want)
+		}
+	}
+	if got := status("X-API-Key", ep.APIKey, "/exports/exp-20261130-000000-aaaaaaaaaaaaaaaa"); got != 404 {
+		t.Errorf("an unknown export job: %d", got)
+	}
+	if _, err := globex.ExportJob(bg, "demo."+run, "json", nil); !errors.As(err, new(*kogral.NotFoundError)) {
+		t.Errorf("globex exports demo's graph: %v", err)
 	}
 	if _, err := globex.CreateNode(bg, kogral.NodeInput{NodeType: "Note", Title: "planted", GraphID: "demo"}); err == nil || !strings.Contains(err.Error(), "403") {
 		t.Errorf("globex writes demo's graph: %v", err)

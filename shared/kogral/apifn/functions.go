@@ -8,6 +8,7 @@ import (
 
 	"github.com/stratumiops/stratumiops/schemas"
 	"github.com/stratumiops/stratumiops/shared/kogral"
+	"github.com/stratumiops/stratumiops/shared/kogral/exportjob"
 	"github.com/stratumiops/stratumiops/shared/platform/authz"
 	"github.com/stratumiops/stratumiops/shared/platform/function"
 	"github.com/stratumiops/stratumiops/shared/platform/principal"
@@ -45,14 +46,18 @@ func NewAPIFor(ctx context.Context, d *function.Deps, mcp func(kogral.Backend) h
 		return nil, err
 	}
 	a := &API{backend: s, auth: auth}
+	if d.Bus != nil { // kogral-api: export jobs, run by kogral-export
+		a.WithExports(s, exportjob.NewStore(d.Surreal), d.Bus)
+	}
 	if mcp != nil {
 		a.mcp = mcp(s)
 	}
 	return a, nil
 }
 
-// Functions is kogral-api. kogral-mcp (package mcpserver) and
-// kogral-on-execution (package execution) live apart so that each Lambda
+// Functions is kogral-api. kogral-mcp (package mcpserver),
+// kogral-on-execution (package execution) and kogral-export (package
+// exportjob) live apart so that each Lambda
 // links only what it runs.
 func Functions() function.Set { return function.Set{"kogral-api": Function} }
 

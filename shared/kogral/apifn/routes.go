@@ -15,6 +15,7 @@ type API struct {
 	backend kogral.Backend
 	auth    *principal.Authenticator
 	mcp     http.Handler
+	exports *exports // nil: no export jobs (kogral-mcp, tests)
 }
 
 // op binds a backend handler, mapping Kogral's typed errors to answers.
@@ -58,9 +59,15 @@ var APISpec = httpapi.Spec[*API]{Auth: authMiddleware, Ops: []httpapi.Op[*API]{
 	{Method: "GET", Path: "/search", Summary: "Text or semantic search", Query: searchParams, Out: hitList{}, Handle: op(search)},
 	{Method: "GET", Path: "/path", Summary: "The shortest path between two nodes", Out: kogral.Subgraph{},
 		Query: []httpapi.Param{{Name: "from", Required: true}, {Name: "to", Required: true}}, Handle: op(path)},
-	{Method: "GET", Path: "/export", Summary: "Export a graph as JSON, DOT, markdown or Logseq files", Out: kogral.Subgraph{},
-		Query:  []httpapi.Param{{Name: "graph"}, {Name: "format", Description: "json (default), dot, markdown or logseq"}},
-		Handle: op(export)},
+	{Method: "GET", Path: "/export", Summary: "Export a small graph at once as JSON, DOT, markdown or Logseq files (422 when it is too large: use POST /exports)",
+		Out: kogral.Subgraph{}, Query: []httpapi.Param{{Name: "graph"}, {Name: "format", Description: "json (default), dot, markdown or logseq"}},
+		Handle: smallExport},
+	{Method: "POST", Path: "/exports", Summary: "Queue an export job (202; follow Location for its progress)", In: ExportRequest{}, Out: ExportJob{},
+		Status: http.StatusAccepted, Handle: startExport},
+	{Method: "GET", Path: "/exports/{job}", Summary: "An export job: status, progress (done of total nodes and edges), error, and its result's parts", Out: ExportJob{},
+		Handle: getExport},
+	{Method: "GET", Path: "/exports/{job}/result", Summary: "One part of a succeeded export job's result, as rendered (the parts, concatenated, are the result)",
+		Query: []httpapi.Param{{Name: "part", Type: "integer", Description: "0 (the default) to parts-1"}}, Handle: exportResult},
 	{Method: "POST", Path: "/import", Summary: "Import a subgraph", In: kogral.Subgraph{}, Out: kogral.ImportResult{}, Handle: op(importGraph)},
 }}
 

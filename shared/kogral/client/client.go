@@ -25,6 +25,8 @@ type Client struct {
 	// Header and Value authenticate (X-API-Key, or Authorization: Bearer).
 	Header, Value string
 	HTTP          *http.Client
+	// ExportProgress, when set, is told each state of an export job (Export).
+	ExportProgress func(ExportStatus)
 }
 
 // NewClient returns a client of the API at base.
@@ -286,11 +288,6 @@ func (c *Client) Guidelines(ctx context.Context, project string) ([]kogral.Effec
 		}
 	}
 	return out.Guidelines, nil
-}
-
-func (c *Client) Export(ctx context.Context, graph string) (kogral.Subgraph, error) {
-	var g kogral.Subgraph
-	return subgraph(g, c.do(ctx, "GET", "/export?"+url.Values{"graph": {graph}, "format": {"json"}}.Encode(), nil, &g))
 }
 
 func (c *Client) Import(ctx context.Context, g kogral.Subgraph) (kogral.ImportResult, error) {

@@ -376,7 +376,7 @@ var Functions = []Function{
 		Name:        "kogral-api",
 		System:      "kogral",
 		Kind:        HTTP,
-		Description: "Kogral knowledge graph: nodes, blocks, decisions, edges, graphs, guidelines, search, connected, path, export, import.",
+		Description: "Kogral knowledge graph: nodes, blocks, decisions, edges, graphs, guidelines, search, connected, path, small exports, export jobs, import.",
 		Routes: []Route{
 			{"GET", "/openapi.json"},
 			{"POST", "/nodes"}, {"GET", "/nodes"}, {"GET", "/nodes/{id}"}, {"PUT", "/nodes/{id}"}, {"DELETE", "/nodes/{id}"},
@@ -384,11 +384,13 @@ var Functions = []Function{
 			{"POST", "/edges"}, {"DELETE", "/edges"},
 			{"GET", "/graphs"}, {"GET", "/graphs/{id}/guidelines"}, {"GET", "/search"}, {"GET", "/path"},
 			{"GET", "/export"}, {"POST", "/import"},
+			{"POST", "/exports"}, {"GET", "/exports/{job}"}, {"GET", "/exports/{job}/result"},
 		},
 		// An import batch carries nodes of up to 1 MiB of content each
 		// (JSON-escaped); the CLI keeps its batches under 4 MiB.
 		MaxBody:  5 << 20,
 		Database: "kogral",
+		Bus:      true, // queues export jobs (kogral-export)
 		Auth:     true,
 		Env:      kogralEnv,
 		MemoryMB: 512,
