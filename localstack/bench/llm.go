@@ -52,18 +52,55 @@ func benchLLM(ep devstack.Endpoints, duration time.Duration) ([]result, error) {
 			"Authorization", "Bearer sk-bench")
 		return err
 	})
+	var routedOK atomic.Int64
 	routed := paced("llm routed (gateway)", duration, func() error {
 		code, err := gw("POST", "/llm/route", `{"role":"Monitor","task_type":"notes","messages":`+msgs+`,"max_tokens":200}`)
 		if err == nil && code != 200 {
 			err = fmt.Errorf("route: %d", code)
 		}
+		if err == nil {
+			routedOK.Add(1)
+		}
 		return err
 	})
+	if err := waitCostRecords(hc, ep.Gateways["vapora"], tok, routedOK.Load()); err != nil {
+		return nil, err
+	}
 	routed.p99Target = 5*time.Millisecond + direct.p99
 	fmt.Printf("(llm router overhead at %d req/s with budget enforcement: p50 %s (target ≤ 2ms), p99 %s (target ≤ 5ms); routed/direct p50 %.2fx, p99 %.2fx)\n",
 		llmRate, (routed.p50 - direct.p50).Round(10*time.Microsecond), (routed.p99 - direct.p99).Round(10*time.Microsecond),
 		float64(routed.p50)/float64(direct.p50), float64(routed.p99)/float64(direct.p99))
 	return []result{direct, routed}, nil
+}
+
+// waitCostRecords waits until the cost reports hold a record for each
+// routed call (vapora-llm-on-cost writes them after the route answers) and
+// says how long after the run the last one was there.
+func waitCostRecords(hc *http.Client, gateway, tok string, want int64) error {
+	start := time.Now()
+	for {
+		req, _ := http.NewRequest("GET", gateway+"/llm/costs/Monitor", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		var rep struct {
+			Total struct {
+				Calls int64 `json:"calls"`
+			} `json:"total"`
+		}
+		res, err := hc.Do(req)
+		if err == nil {
+			err = json.NewDecoder(res.Body).Decode(&rep)
+			res.Body.Close()
+		}
+		if err == nil && rep.Total.Calls >= want {
+			fmt.Printf("(llm cost records: %d of %d routed calls in the reports %s after the run)\n", rep.Total.Calls, want,
+				time.Since(start).Round(time.Millisecond))
+			return nil
+		}
+		if time.Since(start) > time.Minute {
+			return fmt.Errorf("llm cost records: %d of %d routed calls in the reports after a minute (%v)", rep.Total.Calls, want, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // paced calls op llmRate times a second for d (open loop: a slow call does

@@ -352,6 +352,7 @@ var Functions = []Function{
 			{"GET", "/llm/costs/{key}"},
 		},
 		Database:   "vapora",
+		Bus:        true, // publishes cost records on vapora.llm.costs
 		Auth:       true,
 		SecretsKey: true, // seals providers' API keys when no vault is configured
 		Env:        llmEnv,
@@ -371,6 +372,20 @@ var Functions = []Function{
 		Env:         llmEnv,
 		MemoryMB:    256,
 		Timeout:     5 * time.Minute, // a task's call may walk a fallback chain of slow providers
+	},
+	{
+		Name:        "vapora-llm-on-cost",
+		System:      "vapora",
+		Kind:        Consumer,
+		Description: "Writes the LLM router's cost records from vapora.llm.costs, in batches, each once by its id.",
+		Subjects:    []string{"vapora.llm.costs"},
+		// A dead-lettered record is spend the budgets miss (its router
+		// instance keeps counting it): retry long before giving up.
+		MaxDeliver: 20,
+		Batch:      100,
+		Database:   "vapora",
+		MemoryMB:   256,
+		Timeout:    30 * time.Second,
 	},
 	{
 		Name:        "kogral-api",

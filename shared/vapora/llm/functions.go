@@ -35,12 +35,17 @@ func RouterFromDeps(ctx context.Context, d *function.Deps) (*Router, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewRouter(NewStore(d.Surreal), keys, NewCaller()), nil
+	router := NewRouter(NewStore(d.Surreal), keys, NewCaller())
+	if d.Bus != nil {
+		router.PublishCosts(d.Bus) // vapora-llm-on-cost writes the records
+	}
+	return router, nil
 }
 
-// Functions is vapora-llm, by catalog name (vapora-agent-runner is in runner).
+// Functions is vapora-llm and vapora-llm-on-cost, by catalog name
+// (vapora-agent-runner is in runner).
 func Functions() function.Set {
-	return function.Set{"vapora-llm": Function}
+	return function.Set{"vapora-llm": Function, "vapora-llm-on-cost": CostConsumer}
 }
 
 // Function is vapora-llm.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stratumiops/stratumiops/events"
+	"github.com/stratumiops/stratumiops/shared/platform/bus"
 	"github.com/stratumiops/stratumiops/shared/platform/obs"
 )
 
@@ -28,12 +29,20 @@ type Router struct {
 	mu     sync.Mutex // one reload at a time
 	opened sync.Map   // key reference → key
 	spend  *spendTracker
+	costs  recorder
 }
 
 // NewRouter returns a router over store; keys opens the providers' keys.
 func NewRouter(store *Store, keys Keys, caller *Caller) *Router {
 	return &Router{store: store, keys: keys, caller: caller, now: func() time.Time { return time.Now().UTC() },
-		spend: newSpendTracker(store)}
+		spend: newSpendTracker(store), costs: recorder{store: store}}
+}
+
+// PublishCosts makes the router publish its cost records on b for
+// vapora-llm-on-cost to write, instead of writing each before answering.
+func (r *Router) PublishCosts(b *bus.Bus) *Router {
+	r.costs.bus = b
+	return r
 }
 
 // snapshot is the configuration a route reads.
@@ -206,13 +215,14 @@ func (r *Router) call(ctx context.Context, t target, req RouteRequest) (Reply, e
 	return r.caller.Call(ctx, t.provider, key, Request{Model: t.model, Messages: req.Messages, MaxTokens: req.MaxTokens})
 }
 
-// charge writes the call's cost record and builds the answer.
+// charge keeps the call's cost record (published, or written), counts it
+// in the role's spend at once, and builds the answer.
 func (r *Router) charge(ctx context.Context, req RouteRequest, t target, rep Reply, attempts []Attempt, level string) (RouteResponse, error) {
 	micros := t.price.Cost(rep.InputTokens, rep.OutputTokens)
 	rec := CostRecord{ID: newID(), Provider: t.provider.Name, Model: t.model, InputTokens: rep.InputTokens,
 		OutputTokens: rep.OutputTokens, CostCents: centsOf(micros), CostMicros: micros, TaskType: req.TaskType,
 		AgentID: req.AgentID, Role: req.Role, Timestamp: r.now()}
-	if err := r.store.AddCost(context.WithoutCancel(ctx), rec); err != nil {
+	if err := r.costs.record(context.WithoutCancel(ctx), rec); err != nil {
 		return RouteResponse{}, err
 	}
 	r.spend.add(rec)

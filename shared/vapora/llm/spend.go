@@ -15,19 +15,27 @@ import (
 // every call (SurrealDB here reads ~0.2 ms per record, so a month of records
 // cannot be summed per call):
 //
-//   - the first check of a role reads its records of the current month and
-//     ISO week once (one key range: ids are [role, ts, random]);
-//   - then each refresh reads only the records from overlap before the last
-//     read on, and ignores those it has counted (by id): a record committed
-//     up to overlap after its ts is still seen, and AddCost gives up after
-//     2 s, well inside overlap;
-//   - a call's own cost record is counted as soon as it is written.
+//   - the first check of a role reads its records since the month's (or
+//     ISO week's) start once: one key range, as ids are [role, written, cid]
+//     and a record is written after its call;
+//   - then each refresh reads only the records written from overlap before
+//     the last read on, and ignores those it has counted (by cid): a record
+//     commits within writeTimeout of the time in its key (AddCosts), well
+//     inside overlap, however long after its call it was written;
+//   - a call's own cost record is counted at once, as pending, whether it
+//     was written or only published for vapora-llm-on-cost to write; when a
+//     refresh reads it back it is counted already. A pending record that
+//     never shows up (dead-lettered) stays counted until its period ends:
+//     an instance over-counts, never under-counts, its own calls.
 //
-// So an instance's figure is exact for its own calls at once and for other
-// instances' calls within refreshEvery (at most staleMax when it had been
-// idle, e.g. a frozen Lambda). The bound on overspend, per instance: the
-// calls already in flight when the limit was crossed, plus the calls other
-// instances finished in the last refreshEvery.
+// So an instance's figure is exact for its own calls at once, and for
+// other instances' calls once they are written (at once without a bus;
+// with one, after the consumer's backlog) and its next refresh has run
+// (refreshEvery, staleMax after being idle, e.g. a frozen Lambda). The
+// bound on overspend of a role, per instance: the calls in flight when
+// its limit was crossed, plus the spend of other instances' calls it has
+// not seen: those still in vapora.llm.costs (the consumer's backlog) and
+// those written in the last refreshEvery (TestAsyncBudgetBoundAcrossInstances).
 const (
 	overlap      = 2500 * time.Millisecond
 	refreshEvery = 500 * time.Millisecond
@@ -40,7 +48,8 @@ type roleSpend struct {
 	mu       sync.Mutex // guards the fields below
 	ready    bool
 	byPeriod map[string]int64 // "2026-11" and "2026-W48" → millionths of a cent
-	seen     map[string]int64 // counted record → its ts, while ts ≥ readFrom
+	seen     map[string]int64 // counted record → its key's time, while ≥ readFrom
+	pending  map[string]int64 // own records counted but not yet read back → their call's time
 	readFrom int64            // the next refresh reads ts ≥ readFrom
 	at       time.Time        // when the last refresh read
 }
@@ -61,7 +70,7 @@ func (t *spendTracker) role(role string) *roleSpend {
 	defer t.mu.Unlock()
 	rs, ok := t.roles[role]
 	if !ok {
-		rs = &roleSpend{byPeriod: map[string]int64{}, seen: map[string]int64{}}
+		rs = &roleSpend{byPeriod: map[string]int64{}, seen: map[string]int64{}, pending: map[string]int64{}}
 		t.roles[role] = rs
 	}
 	return rs
@@ -134,54 +143,100 @@ func (t *spendTracker) refresh(ctx context.Context, role string, rs *roleSpend, 
 			delete(rs.seen, id)
 		}
 	}
+	ended := periodStart(now).UnixNano() // a pending record of an ended period no longer counts
+	for id, ts := range rs.pending {
+		if ts < ended {
+			delete(rs.pending, id)
+		}
+	}
 	return nil
 }
 
-// count adds a record once; rs.mu is held.
+// count adds a record read from the store once; one of this instance's
+// own, counted when it was made, is no longer pending. rs.mu is held.
 func (rs *roleSpend) count(r spendRow) {
 	if _, dup := rs.seen[r.ID]; dup {
 		return
 	}
 	rs.seen[r.ID] = r.TS
+	if _, own := rs.pending[r.ID]; own {
+		delete(rs.pending, r.ID)
+		return
+	}
 	rs.byPeriod[r.Month] += r.Micros
 	rs.byPeriod[r.Week] += r.Micros
 }
 
-// add counts a cost record this instance wrote, at once.
+// add counts a cost record this instance made, at once, as pending until
+// a refresh reads it back.
 func (t *spendTracker) add(c CostRecord) {
 	rs := t.role(c.Role)
 	month, week, _ := period(c.Timestamp)
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	rs.count(spendRow{ID: c.ID, TS: c.Timestamp.UnixNano(), Month: month, Week: week, Micros: c.CostMicros})
+	if _, dup := rs.seen[c.ID]; dup {
+		return // written and read back already
+	}
+	if _, dup := rs.pending[c.ID]; dup {
+		return
+	}
+	rs.pending[c.ID] = c.Timestamp.UnixNano()
+	rs.byPeriod[month] += c.CostMicros
+	rs.byPeriod[week] += c.CostMicros
+}
+
+// pending is how many of the role's own records this instance counts
+// without having read them back (tests, logs).
+func (t *spendTracker) pending(role string) int {
+	rs := t.role(role)
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return len(rs.pending)
+}
+
+// sync reads the role's new records now, whatever the figure's age (tests).
+func (t *spendTracker) sync(ctx context.Context, role string) error {
+	rs := t.role(role)
+	rs.load.Lock()
+	defer rs.load.Unlock()
+	return t.refresh(ctx, role, rs, time.Now())
 }
 
 // periodStart is the earlier of the month's and the ISO week's start.
 func periodStart(now time.Time) time.Time {
-	now = now.UTC()
-	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
-	wd := (int(now.Weekday()) + 6) % 7 // Monday = 0
-	week := time.Date(now.Year(), now.Month(), now.Day()-wd, 0, 0, 0, 0, time.UTC)
+	month, week := monthStart(now), weekStart(now)
 	if week.Before(month) {
 		return week
 	}
 	return month
 }
 
-// spendRow is what the tracker reads of a cost record.
+func monthStart(now time.Time) time.Time {
+	now = now.UTC()
+	return time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
+func weekStart(now time.Time) time.Time {
+	now = now.UTC()
+	wd := (int(now.Weekday()) + 6) % 7 // Monday = 0
+	return time.Date(now.Year(), now.Month(), now.Day()-wd, 0, 0, 0, 0, time.UTC)
+}
+
+// spendRow is what the tracker reads of a cost record: TS is the time in
+// its key (when it was written).
 type spendRow struct {
 	ID     string `json:"rid"`
-	TS     int64  `json:"ts"`
+	TS     int64  `json:"kts"`
 	Month  string `json:"month"`
 	Week   string `json:"week"`
 	Micros int64  `json:"cost_micros"`
 }
 
-// CostsSince reads a role's cost records with ts ≥ from: one key range.
+// CostsSince reads a role's cost records written at from or later: one key range.
 // The role is one of the seed's roles (checked by every caller), so it is
 // written into the range literally, quoted.
 func (s *Store) CostsSince(ctx context.Context, role string, from int64) ([]spendRow, error) {
-	q := fmt.Sprintf("SELECT record::id(id)[2] AS rid, ts, month, week, cost_micros FROM llm_costs:[%s, %d]..[%s, 9223372036854775807]",
+	q := fmt.Sprintf("SELECT record::id(id)[2] AS rid, record::id(id)[1] AS kts, month, week, cost_micros FROM llm_costs:[%s, %d]..[%s, 9223372036854775807]",
 		quote(role), from, quote(role))
 	rows, err := surreal.Query[[]spendRow](ctx, s.db, q, nil)
 	if err != nil {

@@ -136,49 +136,57 @@ func (s *Store) Budget(ctx context.Context, role string) (*Budget, error) {
 	return b, nil
 }
 
-// Spend sums a role's cost records in the month and the ISO week of now,
-// exactly, in millionths of a cent: two key ranges of ids [role, ts, …].
-// It reads every record of the period (reports, tests); the router keeps
-// the running figure with spendTracker instead.
+// Spend sums a role's cost records of the month and the ISO week of now,
+// exactly, in millionths of a cent. A record's key holds the time it was
+// written, never before its call, so the records of a period are in the
+// key range from the period's start on, filtered by the period they were
+// called in. It reads every record of the period (reports, tests); the
+// router keeps the running figure with spendTracker instead.
 func (s *Store) Spend(ctx context.Context, role string, now time.Time) (monthly, weekly int64, err error) {
-	now = now.UTC()
-	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
-	wd := (int(now.Weekday()) + 6) % 7
-	week := time.Date(now.Year(), now.Month(), now.Day()-wd, 0, 0, 0, 0, time.UTC)
-	sum := func(from, to time.Time) (int64, error) {
-		q := fmt.Sprintf("RETURN math::sum((SELECT VALUE cost_micros FROM llm_costs:[%s, %d]..[%s, %d]))",
-			quote(role), from.UnixNano(), quote(role), to.UnixNano())
-		return surreal.Query[int64](ctx, s.db, q, nil)
+	month, week, _ := period(now)
+	sum := func(field, name string, from time.Time) (int64, error) {
+		q := fmt.Sprintf("RETURN math::sum((SELECT VALUE cost_micros FROM llm_costs:[%s, %d]..[%s, 9223372036854775807] WHERE %s = $p))",
+			quote(role), from.UnixNano(), quote(role), field)
+		return surreal.Query[int64](ctx, s.db, q, map[string]any{"p": name})
 	}
-	if monthly, err = sum(month, month.AddDate(0, 1, 0)); err != nil {
+	if monthly, err = sum("month", month, monthStart(now)); err != nil {
 		return 0, 0, fmt.Errorf("sum monthly spend of %s: %w", role, err)
 	}
-	if weekly, err = sum(week, week.AddDate(0, 0, 7)); err != nil {
+	if weekly, err = sum("week", week, weekStart(now)); err != nil {
 		return 0, 0, fmt.Errorf("sum weekly spend of %s: %w", role, err)
 	}
 	return monthly, weekly, nil
 }
 
-// costKey is a cost record's id: [role, ts, random].
-func costKey(c CostRecord) models.RecordID {
-	return models.NewRecordID("llm_costs", []any{c.Role, c.Timestamp.UnixNano(), c.ID})
-}
+// writeTimeout bounds a cost write: no record commits later than this
+// after the time in its key (what the spend trackers' overlap relies on).
+const writeTimeout = 2 * time.Second
 
-// AddCost creates one cost record under a fresh unique id. The statement
-// gives up after writeTimeout, so no record commits long after its ts
-// (what the spend trackers' overlap relies on).
-func (s *Store) AddCost(ctx context.Context, c CostRecord) error {
-	month, week, day := period(c.Timestamp)
-	_, err := surreal.Query[any](ctx, s.db, `CREATE $id CONTENT { provider: $c.provider, model: $c.model,
-		input_tokens: $c.input_tokens, output_tokens: $c.output_tokens, cost_cents: $c.cost_cents, cost_micros: $c.cost_micros,
-		task_type: $c.task_type, agent_id: $c.agent_id, role: $c.role, timestamp: $c.timestamp, ts: $ts, month: $month, week: $week,
-		day: $day } RETURN NONE TIMEOUT 2s`,
-		map[string]any{"id": costKey(c), "ts": c.Timestamp.UnixNano(), "month": month, "week": week, "day": day, "c": map[string]any{
+// AddCosts writes cost records, each once: a record whose id (cid) is
+// already stored, a redelivered message or a record written both through
+// the bus and directly, is skipped by the unique index on cid, in the
+// statement, so this holds across instances. The key is [role, written,
+// cid] with written the time of this write (Unix ns), not of the call:
+// however late a record is written (a consumer's backlog), it commits
+// within writeTimeout of its key, and a tracker reading keys from a little
+// before its last read on still sees it.
+func (s *Store) AddCosts(ctx context.Context, cs []CostRecord) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	written := time.Now().UnixNano()
+	rows := make([]map[string]any, len(cs))
+	for i, c := range cs {
+		month, week, day := period(c.Timestamp)
+		rows[i] = map[string]any{"id": models.NewRecordID("llm_costs", []any{c.Role, written, c.ID}), "cid": c.ID,
 			"provider": c.Provider, "model": c.Model, "input_tokens": c.InputTokens, "output_tokens": c.OutputTokens,
 			"cost_cents": c.CostCents, "cost_micros": c.CostMicros, "task_type": c.TaskType, "agent_id": c.AgentID,
-			"role": c.Role, "timestamp": models.CustomDateTime{Time: c.Timestamp}}})
-	if err != nil {
-		return fmt.Errorf("record cost: %w", err)
+			"role": c.Role, "timestamp": models.CustomDateTime{Time: c.Timestamp}, "ts": c.Timestamp.UnixNano(),
+			"month": month, "week": week, "day": day}
+	}
+	q := fmt.Sprintf("INSERT IGNORE INTO llm_costs $rows RETURN NONE TIMEOUT %dms", writeTimeout.Milliseconds())
+	if _, err := surreal.Query[any](ctx, s.db, q, map[string]any{"rows": rows}); err != nil {
+		return fmt.Errorf("record %d cost records: %w", len(cs), err)
 	}
 	return nil
 }
