@@ -42,3 +42,33 @@ func (a *API) taskHistory(w http.ResponseWriter, r *http.Request) error {
 	httpapi.WriteJSON(w, http.StatusOK, h)
 	return nil
 }
+
+// maxExecutionsPage bounds the executions a card's details show.
+const maxExecutionsPage = 200
+
+// taskExecutions serves GET /projects/{id}/tasks/{task}/executions: the
+// card's latest executions by agents, with tokens and cost, and the total.
+// Access as for its history.
+func (a *API) taskExecutions(w http.ResponseWriter, r *http.Request) error {
+	limit, err := intParam(r.URL.Query(), "limit", 20, 1, maxExecutionsPage)
+	if err != nil {
+		return err
+	}
+	p, err := a.project(r.Context(), r.PathValue("id"), "read")
+	if err != nil {
+		return err
+	}
+	ref, err := a.taskRef(r.Context(), r.PathValue("task"), "read")
+	if err != nil {
+		return err
+	}
+	if ref.ProjectID != p.ID {
+		return httpapi.NotFound("task %q not found in project %q", ref.ID, p.ID)
+	}
+	ex, err := a.store.TaskExecutions(r.Context(), ref.ID, limit)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, ex)
+	return nil
+}

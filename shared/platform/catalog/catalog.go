@@ -241,7 +241,7 @@ var Functions = []Function{
 		Routes: []Route{
 			{"GET", "/openapi.json"},
 			{"GET", "/projects"}, {"POST", "/projects"}, {"GET", "/projects/{id}"}, {"PUT", "/projects/{id}"},
-			{"DELETE", "/projects/{id}"}, {"GET", "/projects/{id}/tasks"}, {"GET", "/projects/{id}/tasks/{task}/history"}, {"GET", "/tasks"}, {"POST", "/tasks"}, {"GET", "/tasks/{id}"},
+			{"DELETE", "/projects/{id}"}, {"GET", "/projects/{id}/tasks"}, {"GET", "/projects/{id}/tasks/{task}/history"}, {"GET", "/projects/{id}/tasks/{task}/executions"}, {"GET", "/tasks"}, {"POST", "/tasks"}, {"GET", "/tasks/{id}"},
 			{"PUT", "/tasks/{id}"}, {"DELETE", "/tasks/{id}"}, {"POST", "/tasks/{id}/assign"}, {"PUT", "/tasks/{id}/status"},
 			{"PUT", "/tasks/{id}/order"}, {"GET", "/projects/{id}/integrity"}, {"POST", "/projects/{id}/integrity/repair"},
 		},
