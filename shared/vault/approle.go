@@ -248,16 +248,26 @@ func (s *Server) approleWriteRole(w http.ResponseWriter, r *http.Request, name s
 		if fresh {
 			role = &approleRole{RoleID: keeper.NewUUID(), BindSecretID: true, SecretIDPrefix: keeper.NewUUID()}
 		}
+		oldID := role.RoleID
 		if err := role.apply(body); err != nil {
 			return err
 		}
+		if err := roleIDFrom(body, role); err != nil {
+			return err
+		}
 		writes := []storage.Write{{Path: approleRolePath(name), Data: mustJSON(role), Rev: rev}}
-		if fresh {
+		if fresh || role.RoleID != oldID { // the new role_id's index entry: created only if absent
 			writes = append(writes, storage.Write{Path: approleRoleIDPath(role.RoleID), Data: mustJSON(strings.ToLower(name))})
 		}
 		err = s.st.Put(ctx, writes...)
+		if errors.Is(err, storage.ErrConflict) && role.RoleID != oldID {
+			return badRequest("role_id is in use by another role, or the role changed meanwhile; try again")
+		}
 		if errors.Is(err, storage.ErrConflict) {
 			continue
+		}
+		if err == nil && !fresh && role.RoleID != oldID {
+			err = s.st.Delete(ctx, approleRoleIDPath(oldID))
 		}
 		if err != nil {
 			return err
@@ -311,7 +321,7 @@ func (s *Server) approleWriteRoleID(w http.ResponseWriter, r *http.Request, name
 	if err := decodeBody(r, &body); err != nil {
 		return err
 	}
-	if body.RoleID = strings.TrimSpace(body.RoleID); body.RoleID == "" || len(body.RoleID) > 256 || strings.ContainsAny(body.RoleID, "/\x00") {
+	if body.RoleID = strings.TrimSpace(body.RoleID); !validRoleID(body.RoleID) {
 		return badRequest("missing or invalid role_id (1–256 characters, no '/')")
 	}
 	role, rev, err := s.approleRole(ctx, name)
@@ -407,6 +417,25 @@ func (role *approleRole) apply(body map[string]json.RawMessage) error {
 		return badRequest("token_ttl %ds cannot be greater than token_max_ttl %ds", role.TokenTTL, role.TokenMaxTTL)
 	}
 	return nil
+}
+
+// roleIDFrom sets role's role_id from a role write's body, as Vault lets a
+// role be created or changed with one.
+func roleIDFrom(body map[string]json.RawMessage, role *approleRole) error {
+	raw, ok := body["role_id"]
+	if !ok || emptyJSON(raw) {
+		return nil
+	}
+	var id string
+	if err := json.Unmarshal(raw, &id); err != nil || !validRoleID(id) {
+		return badRequest("invalid role_id %s: 1–256 characters, no '/'", raw)
+	}
+	role.RoleID = id
+	return nil
+}
+
+func validRoleID(id string) bool {
+	return id != "" && strings.TrimSpace(id) == id && len(id) <= 256 && !strings.ContainsAny(id, "/\x00")
 }
 
 // stringList reads a JSON list of strings or a comma-separated string.

@@ -49,6 +49,8 @@ func (s *Server) approleNewSecretID(w http.ResponseWriter, r *http.Request, name
 		Metadata json.RawMessage `json:"metadata"`
 		SecretID string          `json:"secret_id"`
 		CIDRs    json.RawMessage `json:"cidr_list"`
+		TTL      json.RawMessage `json:"ttl"`
+		NumUses  json.RawMessage `json:"num_uses"`
 	}
 	if err := decodeBody(r, &body); err != nil {
 		return err
@@ -78,16 +80,19 @@ func (s *Server) approleNewSecretID(w http.ResponseWriter, r *http.Request, name
 	if role == nil {
 		return badRequest("role %q does not exist", name)
 	}
+	ttl, uses, err := role.secretLimits(body.TTL, body.NumUses)
+	if err != nil {
+		return err
+	}
 	id := keeper.NewUUID()
 	hash, err := s.secretIDHash(ctx, id)
 	if err != nil {
 		return err
 	}
 	now := time.Now().UTC()
-	sec := approleSecret{Hash: hash, Accessor: keeper.NewUUID(), Created: now, NumUses: role.SecretIDNumUses,
-		UsesLeft: role.SecretIDNumUses, Metadata: meta}
-	if role.SecretIDTTL > 0 {
-		exp := now.Add(time.Duration(role.SecretIDTTL) * time.Second)
+	sec := approleSecret{Hash: hash, Accessor: keeper.NewUUID(), Created: now, NumUses: uses, UsesLeft: uses, Metadata: meta}
+	if ttl > 0 {
+		exp := now.Add(time.Duration(ttl) * time.Second)
 		sec.Expires = &exp
 	}
 	if err := s.st.Put(ctx, storage.Write{Path: role.secretDir(name) + hash, Data: mustJSON(sec)},
@@ -95,8 +100,40 @@ func (s *Server) approleNewSecretID(w http.ResponseWriter, r *http.Request, name
 		return err
 	}
 	respond(w, http.StatusOK, map[string]any{"secret_id": id, "secret_id_accessor": sec.Accessor,
-		"secret_id_ttl": role.SecretIDTTL, "secret_id_num_uses": role.SecretIDNumUses}, nil, "approle")
+		"secret_id_ttl": ttl, "secret_id_num_uses": uses}, nil, "approle")
 	return nil
+}
+
+// secretLimits are a new secret_id's TTL (seconds) and uses: the role's,
+// or lower ones the request asks for (ttl, num_uses; 0 or absent: the
+// role's); more than the role allows is a 400, as in Vault.
+func (role *approleRole) secretLimits(rawTTL, rawUses json.RawMessage) (ttl int64, uses int, err error) {
+	ttl, uses = role.SecretIDTTL, role.SecretIDNumUses
+	if len(rawTTL) > 0 && !emptyJSON(rawTTL) {
+		d, err := parseDuration(rawValue(rawTTL))
+		if err != nil || d < 0 {
+			return 0, 0, badRequest("invalid ttl %s: want seconds or a duration such as \"5m\"", rawTTL)
+		}
+		if asked := int64(d / time.Second); asked > 0 {
+			if role.SecretIDTTL > 0 && asked > role.SecretIDTTL {
+				return 0, 0, badRequest("ttl %ds is over the role's secret_id_ttl %ds", asked, role.SecretIDTTL)
+			}
+			ttl = asked
+		}
+	}
+	if len(rawUses) > 0 && !emptyJSON(rawUses) {
+		asked, err := strconv.Atoi(strings.Trim(string(rawUses), `"`))
+		if err != nil || asked < 0 {
+			return 0, 0, badRequest("invalid num_uses %s: want a whole number, 0 for the role's", rawUses)
+		}
+		if asked > 0 {
+			if role.SecretIDNumUses > 0 && asked > role.SecretIDNumUses {
+				return 0, 0, badRequest("num_uses %d is over the role's secret_id_num_uses %d", asked, role.SecretIDNumUses)
+			}
+			uses = asked
+		}
+	}
+	return ttl, uses, nil
 }
 
 // secretMetadata reads metadata given as an object of strings or as a JSON

@@ -216,3 +216,34 @@ func TestAppRoleDisable(t *testing.T) {
 	mustCall(t, v.h, "POST", "/v1/auth/approle/login", "", `{"role_id":"`+roleID+`","secret_id":"`+secretID+`"}`, 404)
 	mustCall(t, v.h, "GET", "/v1/auth/approle/role/web", v.root, "", 404)
 }
+
+// A role may be created with its role_id; a secret_id may ask for fewer
+// uses and a shorter TTL than its role's, never more.
+func TestAppRoleAskedLimits(t *testing.T) {
+	v := newTestVault(t)
+	enableAppRole(t, v)
+	mustCall(t, v.h, "POST", "/v1/auth/approle/role/preset", v.root, `{"role_id":"preset-id","token_policies":"app","secret_id_num_uses":5,"secret_id_ttl":"1h"}`, 204)
+	if body := mustCall(t, v.h, "GET", "/v1/auth/approle/role/preset/role-id", v.root, "", 200); !strings.Contains(string(body), `"role_id":"preset-id"`) {
+		t.Fatalf("role-id of a role created with one: %s", body)
+	}
+	mustCall(t, v.h, "POST", "/v1/auth/approle/role/other", v.root, `{"role_id":"preset-id"}`, 400)
+	mustCall(t, v.h, "POST", "/v1/auth/approle/role/preset/secret-id", v.root, `{"num_uses":6}`, 400)
+	mustCall(t, v.h, "POST", "/v1/auth/approle/role/preset/secret-id", v.root, `{"ttl":"2h"}`, 400)
+	var sid struct {
+		Data struct {
+			SecretID string `json:"secret_id"`
+			TTL      int64  `json:"secret_id_ttl"`
+			Uses     int    `json:"secret_id_num_uses"`
+		} `json:"data"`
+	}
+	_ = json.Unmarshal(mustCall(t, v.h, "POST", "/v1/auth/approle/role/preset/secret-id", v.root, `{"num_uses":"1","ttl":"5m"}`, 200), &sid)
+	if sid.Data.TTL != 300 || sid.Data.Uses != 1 {
+		t.Fatalf("asked limits: %+v", sid.Data)
+	}
+	login := `{"role_id":"preset-id","secret_id":"` + sid.Data.SecretID + `"}`
+	mustCall(t, v.h, "POST", "/v1/auth/approle/login", "", login, 200)
+	mustCall(t, v.h, "POST", "/v1/auth/approle/login", "", login, 400)
+	// Changing the role_id through the role frees the old one.
+	mustCall(t, v.h, "POST", "/v1/auth/approle/role/preset", v.root, `{"role_id":"renamed-id"}`, 204)
+	mustCall(t, v.h, "POST", "/v1/auth/approle/role/other", v.root, `{"role_id":"preset-id"}`, 204)
+}
