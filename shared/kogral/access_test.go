@@ -32,7 +32,7 @@ func accessAPI(t *testing.T) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return apifn.APISpec.Handler(apifn.New(apifn.NewAccess(kogral.NewTestStore(t), engine), auth, nil))
+	return apifn.APISpec().Handler(apifn.New(apifn.NewAccess(kogral.NewTestStore(t), engine), auth, nil))
 }
 
 type answer struct {

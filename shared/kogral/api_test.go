@@ -68,5 +68,5 @@ func readAll(res *http.Response) string {
 // testAPI serves kogral-api's operations over b without authentication
 // (the platform's tests cover that).
 func testAPI(b kogral.Backend) http.Handler {
-	return httpapi.Spec[*apifn.API]{Ops: apifn.APISpec.Ops}.Handler(apifn.New(b, nil, nil))
+	return httpapi.Spec[*apifn.API]{Ops: apifn.APISpec().Ops}.Handler(apifn.New(b, nil, nil))
 }

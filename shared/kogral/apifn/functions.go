@@ -63,7 +63,7 @@ func Functions() function.Set { return function.Set{"kogral-api": Function} }
 
 // Function is kogral-api.
 func Function() function.Builder {
-	return function.HTTP(APISpec, func(ctx context.Context, d *function.Deps) (*API, error) {
+	return function.HTTP(APISpec(), func(ctx context.Context, d *function.Deps) (*API, error) {
 		return NewAPIFor(ctx, d, nil)
 	})
 }

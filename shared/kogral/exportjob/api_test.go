@@ -82,7 +82,7 @@ func exportAPIWithJobs(t *testing.T) (http.Handler, *published, bus.Handler, *ex
 	}
 	pub := &published{}
 	access := apifn.NewAccess(store, engine)
-	h := apifn.APISpec.Handler(apifn.New(access, auth, nil).WithExports(access, jobs, pub))
+	h := apifn.APISpec().Handler(apifn.New(access, auth, nil).WithExports(access, jobs, pub))
 	return h, pub, exportjob.OnRequested(exportjob.NewRunner(jobs, exportjob.DefaultMaxBytes), 3), jobs
 }
 

@@ -190,5 +190,5 @@ func TestSearchQuestions(t *testing.T) {
 
 // testAPI is kogral-api over b, without authentication.
 func testAPI(b kogral.Backend) http.Handler {
-	return httpapi.Spec[*apifn.API]{Ops: apifn.APISpec.Ops}.Handler(apifn.New(b, nil, nil))
+	return httpapi.Spec[*apifn.API]{Ops: apifn.APISpec().Ops}.Handler(apifn.New(b, nil, nil))
 }
