@@ -35,7 +35,7 @@ func (s *Store) TaskExecutions(ctx context.Context, taskID string, limit int) (T
 	out, err := surreal.Query[TaskExecutions](ctx, s.db, `LET $all = (SELECT record::id(id) AS id, agent_id, success, duration_ms,
 		input_tokens ?? 0 AS input_tokens, output_tokens ?? 0 AS output_tokens, cost_cents ?? 0 AS cost_cents, at
 	FROM agent_executions WHERE task_id = $t ORDER BY at DESC);
-RETURN { task_id: $t, executions: array::slice($all, 0, $n), total: array::len($all), total_cost_cents: math::sum($all.cost_cents) };`,
+RETURN { task_id: $t, executions: array::slice($all, 0, $n), total: array::len($all), total_cost_cents: <float> math::sum($all.cost_cents) };`,
 		map[string]any{"t": taskID, "n": limit})
 	if err != nil {
 		return TaskExecutions{}, fmt.Errorf("read executions of task %s: %w", taskID, err)

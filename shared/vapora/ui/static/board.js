@@ -4,6 +4,7 @@
 import { api, enc, failed, h, main, say } from './core.js';
 import { watch, stop } from './live.js';
 import { showHistory, refreshHistory } from './history.js';
+import { showExecutions } from './executions.js';
 
 export const COLUMNS = ['Todo', 'Doing', 'Review', 'Done'];
 
@@ -210,5 +211,6 @@ function showDetails(id) {
     ['Updated', new Date(t.updated_at).toLocaleString()], ['Id', t.id]];
   document.getElementById('details-fields').replaceChildren(...fields.flatMap(([k, v]) => [h('dt', {}, k), h('dd', { 'data-field': k.toLowerCase() }, v)]));
   if (!dlg.open) dlg.showModal();
+  showExecutions(state.project.id, t.id);
   showHistory(state.project.id, t.id);
 }
