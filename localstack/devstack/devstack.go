@@ -155,11 +155,21 @@ func (cfg Config) withDefaults() Config {
 
 // dataDirs resolves the folders under the data directory that functions
 // are told about: the vault's backups and the local provisioning provider's.
+// With Memory they are temporary too: a backup or audit checkpoint of an
+// earlier vault in .stratum is not this fresh vault's (its audit check
+// would fail on it every minute).
 func (s *Stack) dataDirs() (err error) {
-	if s.endpoints.VaultBackupDir, err = filepath.Abs(filepath.Join(s.cfg.DataDir, "vault-backups")); err != nil {
+	base := s.cfg.DataDir
+	if s.cfg.Memory {
+		if base, err = os.MkdirTemp("", "stratum-data-"); err != nil {
+			return fmt.Errorf("data dir: %w", err)
+		}
+		s.tempDirs = append(s.tempDirs, base)
+	}
+	if s.endpoints.VaultBackupDir, err = filepath.Abs(filepath.Join(base, "vault-backups")); err != nil {
 		return fmt.Errorf("vault backup dir: %w", err)
 	}
-	if s.endpoints.ProvisioningLocalDir, err = filepath.Abs(filepath.Join(s.cfg.DataDir, "provisioning-local")); err != nil {
+	if s.endpoints.ProvisioningLocalDir, err = filepath.Abs(filepath.Join(base, "provisioning-local")); err != nil {
 		return fmt.Errorf("provisioning local dir: %w", err)
 	}
 	return nil
