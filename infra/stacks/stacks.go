@@ -38,7 +38,8 @@ type Config struct {
 	Systems   []catalog.System
 	Streams   []catalog.Stream
 	Functions []catalog.Function
-	// DistDir holds <function>/bootstrap and dispatcher/ (Dockerfile + stratum) from `make build`.
+	// DistDir holds <function>/bootstrap (and <function>/Dockerfile for an
+	// image function) and dispatcher/ (Dockerfile + stratum) from `make build`.
 	DistDir string
 	// LocalStack targets the LocalStack compose services instead of managed ones.
 	LocalStack bool
@@ -149,6 +150,9 @@ func Build(app awscdk.App, cfg Config) (*Stacks, error) {
 	for _, f := range cfg.Functions {
 		if _, err := os.Stat(filepath.Join(cfg.DistDir, f.Name, "bootstrap")); err != nil {
 			missing = append(missing, filepath.Join(cfg.DistDir, f.Name, "bootstrap"))
+		}
+		if _, err := os.Stat(filepath.Join(cfg.DistDir, f.Name, "Dockerfile")); err != nil && f.Image {
+			missing = append(missing, filepath.Join(cfg.DistDir, f.Name, "Dockerfile")+" (an image function)")
 		}
 	}
 	if _, err := os.Stat(filepath.Join(cfg.DistDir, SurrealUsersFunction, "bootstrap")); err != nil {

@@ -33,6 +33,9 @@ func fakeDist(t *testing.T, fns []catalog.Function) string {
 	for _, f := range fns {
 		must(t, os.MkdirAll(filepath.Join(dir, f.Name), 0o755))
 		must(t, os.WriteFile(filepath.Join(dir, f.Name, "bootstrap"), []byte("placeholder "+f.Name), 0o755))
+		if f.Image {
+			must(t, os.WriteFile(filepath.Join(dir, f.Name, "Dockerfile"), []byte("FROM scratch\n"), 0o644))
+		}
 	}
 	must(t, os.MkdirAll(filepath.Join(dir, stacks.SurrealUsersFunction), 0o755))
 	must(t, os.WriteFile(filepath.Join(dir, stacks.SurrealUsersFunction, "bootstrap"), []byte("placeholder"), 0o755))
@@ -231,9 +234,11 @@ func TestEveryCatalogFunctionAndRouteIsDeployed(t *testing.T) {
 		tpl := s.templates["Stratum"+strings.ToUpper(f.System[:1])+f.System[1:]]
 		fn := resources(tpl, "AWS::Lambda::Function")[logicalID(t, s, f.Name)]
 		p := props(fn)
-		if p["Runtime"] != "provided.al2023" || p["Handler"] != "bootstrap" || fmt.Sprint(p["Architectures"]) != "[arm64]" ||
+		zip := p["Runtime"] == "provided.al2023" && p["Handler"] == "bootstrap" && p["PackageType"] == nil
+		image := p["PackageType"] == "Image" && p["Runtime"] == nil && p["Handler"] == nil
+		if f.Image && !image || !f.Image && !zip || fmt.Sprint(p["Architectures"]) != "[arm64]" ||
 			p["MemorySize"] != float64(f.MemoryMB) || p["Timeout"] != f.Timeout.Seconds() {
-			t.Errorf("%s: %v", f.Name, p)
+			t.Errorf("%s (image %v): %v", f.Name, f.Image, p)
 		}
 		env := p["Environment"].(map[string]any)["Variables"].(map[string]any)
 		if f.Database != "" && env["SURREAL_SECRET_ARN"] == nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -232,9 +233,32 @@ func newFunction(stack awscdk.Stack, cfg Config, f catalog.Function, p *platform
 		props.VpcSubnets = &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS}
 		props.SecurityGroups = &[]awsec2.ISecurityGroup{p.clients}
 	}
-	fn := awslambda.NewFunction(stack, jsii.String(f.Name), props)
+	var fn awslambda.Function
+	if f.Image {
+		fn = newImageFunction(stack, cfg, f, props)
+	} else {
+		fn = awslambda.NewFunction(stack, jsii.String(f.Name), props)
+	}
 	grantPlatform(fn, cfg, f, p)
 	return fn
+}
+
+// newImageFunction deploys a catalog Image function as a container image
+// built from dist/<function>/ (its bootstrap and the Dockerfile `stratum
+// build` writes) for arm64, with the zip functions' settings (props): for
+// a binary too large for a zip's limit (typedialog-contract links CUE).
+func newImageFunction(stack awscdk.Stack, cfg Config, f catalog.Function, props *awslambda.FunctionProps) awslambda.DockerImageFunction {
+	code := awslambda.DockerImageCode_FromImageAsset(jsii.String(filepath.Join(cfg.DistDir, f.Name)), &awslambda.AssetImageCodeProps{
+		Platform: awsecrassets.Platform_LINUX_ARM64(), // an x86 host still builds the arm64 image Lambda runs
+	})
+	return awslambda.NewDockerImageFunction(stack, jsii.String(f.Name), &awslambda.DockerImageFunctionProps{
+		Code: code, Architecture: props.Architecture,
+		FunctionName: props.FunctionName, Description: props.Description,
+		MemorySize: props.MemorySize, Timeout: props.Timeout, Environment: props.Environment,
+		LogGroup: props.LogGroup, LoggingFormat: props.LoggingFormat, Tracing: props.Tracing,
+		ReservedConcurrentExecutions: props.ReservedConcurrentExecutions,
+		Vpc:                          props.Vpc, VpcSubnets: props.VpcSubnets, SecurityGroups: props.SecurityGroups,
+	})
 }
 
 // grantPlatform gives fn the platform resources its catalog entry asks for, and nothing else.

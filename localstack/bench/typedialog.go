@@ -48,7 +48,11 @@ func benchTypeDialog(ep devstack.Endpoints, duration time.Duration, clients int)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := call("POST", "/forms", typedialog.FormUpload{Definition: string(def), Template: string(tera)}, http.StatusCreated); err != nil {
+	cue, err := os.ReadFile("schemas/forms/examples/employee.cue")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := call("POST", "/forms", typedialog.FormUpload{Definition: string(def), Template: string(tera), Contract: string(cue)}, http.StatusCreated); err != nil {
 		return nil, err
 	}
 	first := map[string]any{"version": "1.0.0", "answers": map[string]any{"name": "Ada Lovelace", "email": "ada@example.org", "department": "engineering"}}

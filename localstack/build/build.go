@@ -15,6 +15,8 @@ import (
 	"sync"
 	"text/tabwriter"
 	"time"
+
+	"github.com/stratumiops/stratumiops/shared/platform/catalog"
 )
 
 // Target is a GOOS/GOARCH pair.
@@ -83,12 +85,26 @@ func one(ctx context.Context, root, outDir string, t Target, name string) (Resul
 	if err != nil {
 		return Result{}, fmt.Errorf("build %s: %w", name, err)
 	}
+	if f, ok := catalog.Lookup(name); ok && f.Image {
+		if err := os.WriteFile(filepath.Join(filepath.Dir(out), "Dockerfile"), []byte(FunctionDockerfile), 0o644); err != nil {
+			return Result{}, fmt.Errorf("%s Dockerfile: %w", name, err)
+		}
+	}
 	r := Result{Function: name, Path: out, Size: info.Size(), Took: time.Since(began)}
 	if t == Lambda {
 		r.Limit = Limit(name) // the limits are Lambda's (arm64); a native amd64 build is about 8 % larger
 	}
 	return r, nil
 }
+
+// FunctionDockerfile packages the bootstrap of a catalog function that ships
+// as a Lambda container image (catalog Image): Lambda's provided.al2023 base
+// (the CDK builds it for arm64), whose entrypoint runs the runtime directory's
+// bootstrap as a zip's provided.al2023 function would.
+const FunctionDockerfile = `FROM public.ecr.aws/lambda/provided:al2023
+COPY bootstrap ${LAMBDA_RUNTIME_DIR}/bootstrap
+CMD ["bootstrap"]
+`
 
 // dispatcherDockerfile packages cmd/dispatcher for Fargate (arm64).
 const dispatcherDockerfile = `FROM public.ecr.aws/amazonlinux/amazonlinux:2023-minimal

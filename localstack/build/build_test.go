@@ -3,6 +3,7 @@ package build_test
 import (
 	"context"
 	"debug/elf"
+	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -42,5 +43,15 @@ func TestEveryFunctionBuildsWithinBudget(t *testing.T) {
 			t.Errorf("%s is not stripped", r.Function)
 		}
 		f.Close()
+		// An image function ships its bootstrap with the Dockerfile that
+		// packages it; a zip function ships the bootstrap alone.
+		dockerfile, err := os.ReadFile(filepath.Join(filepath.Dir(r.Path), "Dockerfile"))
+		if fn, _ := catalog.Lookup(r.Function); fn.Image {
+			if err != nil || string(dockerfile) != build.FunctionDockerfile {
+				t.Errorf("%s is an image function: Dockerfile %q, %v", r.Function, dockerfile, err)
+			}
+		} else if err == nil {
+			t.Errorf("%s is a zip function with a Dockerfile", r.Function)
+		}
 	}
 }

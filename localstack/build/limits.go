@@ -14,6 +14,12 @@ import (
 const (
 	HTTPLimit  = 12 << 20
 	EventLimit = 10 << 20
+	// ImageLimit is a container-image function's (catalog Image): its
+	// bootstrap is what cannot fit a zip's limits (typedialog-contract links
+	// CUE, whose cuecontext imports every builtin: 15.00 MiB with the Lambda
+	// runtime alone, 17.69 as a platform function). Lambda allows a 10 GB
+	// image; 40 MB still catches a dependency linked where it does not run.
+	ImageLimit = 40 << 20
 )
 
 // overLimit are the functions that cannot reach their kind's limit today,
@@ -48,6 +54,8 @@ func Limit(name string) int64 {
 		return HTTPLimit // surreal-users: the SurrealDB client, Secrets Manager, the Lambda runtime (11.3 MiB)
 	case !ok:
 		return 0
+	case f.Image:
+		return ImageLimit
 	case f.Kind == catalog.HTTP || servesWebSocket(name):
 		return HTTPLimit // an API's handler: it links the API's authentication and Cedar as HTTP functions do
 	default: // consumers and (scheduled) invoke functions

@@ -14,7 +14,10 @@ import (
 func TestLimits(t *testing.T) {
 	for _, f := range catalog.Functions {
 		kind := int64(EventLimit)
-		if f.Kind == catalog.HTTP || f.Name == "vapora-live" {
+		switch {
+		case f.Image:
+			kind = ImageLimit
+		case f.Kind == catalog.HTTP || f.Name == "vapora-live":
 			kind = HTTPLimit
 		}
 		got := Limit(f.Name)
@@ -29,6 +32,9 @@ func TestLimits(t *testing.T) {
 		if _, ok := catalog.Lookup(name); !ok {
 			t.Errorf("limit for %q, which the catalog does not list", name)
 		}
+	}
+	if Limit("typedialog-contract") != ImageLimit {
+		t.Errorf("typedialog-contract (an image) has limit %d, want %d", Limit("typedialog-contract"), ImageLimit)
 	}
 	if Limit("no-such-function") != 0 {
 		t.Error("a function outside the catalog has a limit")

@@ -16,6 +16,7 @@ import (
 	"github.com/stratumiops/stratumiops/shared/portfolio"
 	"github.com/stratumiops/stratumiops/shared/provisioning/provfn"
 	"github.com/stratumiops/stratumiops/shared/typedialog"
+	"github.com/stratumiops/stratumiops/shared/typedialog/contractfn"
 	"github.com/stratumiops/stratumiops/shared/typedialog/renderfn"
 	"github.com/stratumiops/stratumiops/shared/vapora/llm"
 	"github.com/stratumiops/stratumiops/shared/vapora/llm/runner"
@@ -54,6 +55,7 @@ var Sets = []Set{
 	{System: "kogral", Package: "exportjob", Set: exportjob.Functions()},
 	{System: "typedialog", Package: "typedialog", Set: typedialog.Functions()},
 	{System: "typedialog", Package: "renderfn", Set: renderfn.Functions()},
+	{System: "typedialog", Package: "contractfn", Set: contractfn.Functions()},
 	{System: "provisioning", Package: "provfn", Set: provfn.Functions()},
 }
 

@@ -87,8 +87,8 @@ func (p formPage) choose(name, value string) {
 }
 
 // registerExampleForm registers the seed's example form with its Spanish
-// translations and its output template (POST /forms as JSON) and returns
-// the answer.
+// translations, its output template and its CUE contract (POST /forms as
+// JSON) and returns the answer.
 func registerExampleForm(t *testing.T) map[string]any {
 	t.Helper()
 	def, err := os.ReadFile("../../schemas/forms/examples/employee.toml")
@@ -103,7 +103,12 @@ func registerExampleForm(t *testing.T) map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := json.Marshal(typedialog.FormUpload{Definition: string(def), Locales: map[string]string{"es": string(es)}, Template: string(tera)})
+	cue, err := os.ReadFile("../../schemas/forms/examples/employee.cue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(typedialog.FormUpload{Definition: string(def), Locales: map[string]string{"es": string(es)},
+		Template: string(tera), Contract: string(cue)})
 	req, _ := http.NewRequestWithContext(ctx(t), "POST", ep.Gateways["typedialog"]+"/forms", bytes.NewReader(body))
 	req.Header.Set("X-API-Key", ep.APIKey)
 	req.Header.Set("Content-Type", "application/json")

@@ -1,17 +1,21 @@
 package e2e
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/stratumiops/stratumiops/shared/typedialog"
 )
 
 // TypeDialog through its gateway: register the seed's example form, answer
 // it in a session (a conditional field shown, then hidden and dropped),
 // submit into a config snapshot with its output template rendered by
-// typedialog-render, and the HTML page.
+// typedialog-render and its answers checked against its CUE contract by
+// typedialog-contract, and the HTML page.
 func TestTypeDialog(t *testing.T) {
 	def, err := os.ReadFile("../../schemas/forms/examples/employee.toml")
 	if err != nil {
@@ -31,6 +35,21 @@ func TestTypeDialog(t *testing.T) {
 	// The template the form names is registered with it, never read from the server's disk.
 	if r := admin.do("POST", "/forms", string(def)); r.Status != 400 || !strings.Contains(errorMessage(r), `template is "employee.tera": register its source`) {
 		t.Fatalf("form without its template: %d %v", r.Status, r.Body)
+	}
+	// So is its contract, compiled at registration: a broken one names its line.
+	tera, err := os.ReadFile("../../schemas/forms/examples/employee.tera")
+	if err != nil {
+		t.Fatal(err)
+	}
+	upload := func(contract string) string {
+		raw, _ := json.Marshal(typedialog.FormUpload{Definition: string(def), Template: string(tera), Contract: contract})
+		return string(raw)
+	}
+	if r := registerJSON(t, upload("")); r.Status != 400 || !strings.Contains(errorMessage(r), `validation is "cue://schemas/forms/examples/employee.cue": register its source`) {
+		t.Fatalf("form without its contract: %d %v", r.Status, r.Body)
+	}
+	if r := registerJSON(t, upload("name: string\nemail: string &\n")); r.Status != 400 || !strings.Contains(errorMessage(r), "schemas/forms/examples/employee.cue:2:17") {
+		t.Fatalf("broken contract: %d %v", r.Status, r.Body)
 	}
 	bad := admin.do("POST", "/forms", "[form]\nid = \"x\"\nversion = \"1\"\n[[sections]]\nid = \"s\"\n[[sections.fields]]\nid = \"a\"\ntype = \"slider\"\nvalidation.pattern = \"(\"\n")
 	if msg := errorMessage(bad); bad.Status != 400 || !strings.Contains(msg, "form.toml:8:1:") || !strings.Contains(msg, "form.toml:9:12:") {
@@ -63,6 +82,19 @@ func TestTypeDialog(t *testing.T) {
 		t.Fatalf("templated %q", tpl)
 	}
 	ann.must(409, "POST", "/sessions/"+sid+"/submit", "")
+	// typedialog-contract (a container image in AWS, in-process here) names
+	// each violated constraint by field: a tab passes the form's \s but not
+	// the contract's name pattern, and an engineer must name a team size.
+	s3 := ann.must(201, "POST", "/forms/example_form/sessions", `{"answers":{"name":"Ada\tLovelace","email":"ada@example.org","department":"engineering","projects":[{"project_name":"engine"}]}}`)
+	r := ann.do("POST", "/sessions/"+s3["id"].(string)+"/submit", "")
+	if msg := errorMessage(r); r.Status != 400 || !strings.HasPrefix(msg, "contract schemas/forms/examples/employee.cue: ") ||
+		!strings.Contains(msg, `name: invalid value "Ada\tLovelace" (out of bound =~"^[a-zA-Z ]+$")`) || !strings.Contains(msg, "team_size: ") {
+		t.Fatalf("contract violation: %d %v", r.Status, r.Body)
+	}
+	ann.must(200, "PATCH", "/sessions/"+s3["id"].(string), `{"answers":{"name":"Ada Lovelace","team_size":"large"}}`)
+	if sub := ann.must(200, "POST", "/sessions/"+s3["id"].(string)+"/submit", ""); !strings.Contains(sub["output"].(string), `"team_size": "large"`) {
+		t.Fatalf("submission after the contract's fix %v", sub)
+	}
 	s2 := ann.must(201, "POST", "/forms/example_form/sessions", "")
 	big := `{"answers":{"name":"` + strings.Repeat("a", 1<<20) + `"}}`
 	if r := ann.do("PATCH", "/sessions/"+s2["id"].(string), big); r.Status != 413 {
@@ -83,6 +115,22 @@ func TestTypeDialog(t *testing.T) {
 	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(html), `data-id="team_size"`) {
 		t.Fatalf("page: %d %s\n%.300s", res.StatusCode, res.Header.Get("Content-Type"), html)
 	}
+}
+
+// registerJSON is POST /forms with a JSON body (FormUpload) as the admin.
+func registerJSON(t *testing.T, body string) response {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx(t), "POST", ep.Gateways["typedialog"]+"/forms", strings.NewReader(body))
+	req.Header.Set("X-API-Key", ep.APIKey)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	r := response{Status: res.StatusCode, Header: res.Header, Body: map[string]any{}}
+	_ = json.NewDecoder(res.Body).Decode(&r.Body)
+	return r
 }
 
 func toStrings(v any) []string {

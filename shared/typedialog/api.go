@@ -29,13 +29,14 @@ const maxCachedForms = 1024
 
 // API serves typedialog-forms.
 type API struct {
-	store  *Store
-	authz  *authz.Engine
-	auth   *principal.Authenticator
-	mu     sync.Mutex
-	render Renderer
-	parsed map[string]parsedForm // "id@version" → definition; versions never change
-	refs   map[string]sessionRef // session id → owner and form, which never change
+	store     *Store
+	authz     *authz.Engine
+	auth      *principal.Authenticator
+	mu        sync.Mutex
+	render    Renderer
+	contracts Contracts
+	parsed    map[string]parsedForm // "id@version" → definition; versions never change
+	refs      map[string]sessionRef // session id → owner and form, which never change
 }
 
 // Renderer renders a form's output template: remote.Client, which calls
@@ -51,10 +52,17 @@ type parsedForm struct {
 	b   *i18n.Bundle
 }
 
+// Remote is what the API asks of the functions it invokes: remote.Client.
+type Remote interface {
+	Renderer
+	Contracts
+}
+
 // NewAPI builds the API; auth authenticates callers, engine decides with
-// schemas/cedar/typedialog, render renders output templates.
-func NewAPI(store *Store, engine *authz.Engine, auth *principal.Authenticator, render Renderer) *API {
-	return &API{store: store, authz: engine, auth: auth, render: render,
+// schemas/cedar/typedialog, remote renders output templates and checks
+// contracts.
+func NewAPI(store *Store, engine *authz.Engine, auth *principal.Authenticator, remote Remote) *API {
+	return &API{store: store, authz: engine, auth: auth, render: remote, contracts: remote,
 		parsed: map[string]parsedForm{}, refs: map[string]sessionRef{}}
 }
 

@@ -14,13 +14,14 @@ import (
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
 	"github.com/stratumiops/stratumiops/shared/platform/principal"
+	"github.com/stratumiops/stratumiops/shared/typedialog/contractfn"
 	"github.com/stratumiops/stratumiops/shared/typedialog/remote"
 	"github.com/stratumiops/stratumiops/shared/typedialog/renderfn"
 )
 
 // formsAPI is typedialog-forms over a fresh store with API keys "admin"
 // (scope forms), "ann" and "bob" (no scope); it reaches typedialog-render
-// in-process, through the Invoke API's semantics.
+// and typedialog-contract in-process, through the Invoke API's semantics.
 func formsAPI(t *testing.T) http.Handler {
 	t.Helper()
 	return formsAPIOver(t, newStore(t))
@@ -44,6 +45,7 @@ func formsAPIOver(t *testing.T, store *Store) http.Handler {
 	}
 	inv := invoke.NewLocal()
 	inv.Register(remote.RenderFunction, renderfn.NewRenderer().Handle)
+	inv.Register(remote.ContractFunction, contractfn.NewChecker().Handle)
 	return httpapi.Options{}.Middleware(Spec.Handler(NewAPI(store, engine, auth, &remote.Client{Invoker: inv})))
 }
 
@@ -89,14 +91,21 @@ func example(t *testing.T) string {
 }
 
 // exampleUpload is POST /forms as JSON: def with the example's output
-// template (employee.tera) and locales.
+// template (employee.tera), contract (employee.cue) and locales.
 func exampleUpload(t *testing.T, def string, locales map[string]string) string {
 	t.Helper()
-	tera, err := os.ReadFile("../../schemas/forms/examples/employee.tera")
+	raw, _ := json.Marshal(FormUpload{Definition: def, Locales: locales, Template: exampleFile(t, "employee.tera"),
+		Contract: exampleFile(t, "employee.cue")})
+	return string(raw)
+}
+
+// exampleFile reads a file of the example form (schemas/forms/examples).
+func exampleFile(t *testing.T, name string) string {
+	t.Helper()
+	raw, err := os.ReadFile("../../schemas/forms/examples/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, _ := json.Marshal(FormUpload{Definition: def, Locales: locales, Template: string(tera)})
 	return string(raw)
 }
 

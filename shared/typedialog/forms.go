@@ -52,9 +52,12 @@ func (a *API) registerForm(w http.ResponseWriter, r *http.Request) error {
 	if err := a.checkTemplate(r.Context(), f, up.Template); err != nil {
 		return err
 	}
+	if err := a.checkContract(r.Context(), f, up.Contract); err != nil {
+		return err
+	}
 	row, err := a.store.CreateForm(r.Context(), formRow{FormID: f.Form.ID, Version: f.Form.Version, Title: f.Form.Title,
-		Definition: string(src), Locales: up.Locales, Template: up.Template, CreatedBy: principal.From(r.Context()).Subject})
-	if errors.Is(err, ErrExists) && (row.Definition != string(src) || !maps.Equal(row.Locales, up.Locales) || row.Template != up.Template) {
+		Definition: string(src), Locales: up.Locales, Template: up.Template, Contract: up.Contract, CreatedBy: principal.From(r.Context()).Subject})
+	if errors.Is(err, ErrExists) && (row.Definition != string(src) || !maps.Equal(row.Locales, up.Locales) || row.Template != up.Template || row.Contract != up.Contract) {
 		return httpapi.Errorf(http.StatusConflict, "conflict",
 			"form %q version %q is already registered with another definition: bump [form] version", f.Form.ID, f.Form.Version)
 	}
@@ -120,7 +123,7 @@ func formDoc(row formRow, f *form.Form) FormDoc {
 		langs = []string{}
 	}
 	return FormDoc{ID: row.FormID, Version: row.Version, Title: f.Form.Title, Description: f.Form.Description,
-		Format: format, Template: f.Output.Template, Languages: langs, CreatedAt: row.CreatedAt.Time, Sections: sections}
+		Format: format, Template: f.Output.Template, Contract: f.Output.Validation, Languages: langs, CreatedAt: row.CreatedAt.Time, Sections: sections}
 }
 
 func (a *API) listForms(w http.ResponseWriter, r *http.Request) error {

@@ -43,6 +43,10 @@ type (
 		// in [output] template (required then, refused otherwise): the server
 		// never reads a form's files from its own disk.
 		Template string `json:"template,omitempty"`
+		// Contract is the source of the CUE contract the definition names in
+		// [output] validation = "cue://…" (required then, refused otherwise);
+		// typedialog-contract checks each submission against it.
+		Contract string `json:"contract,omitempty"`
 	}
 	// FormDoc is a registered form version.
 	FormDoc struct {
@@ -52,6 +56,7 @@ type (
 		Description string         `json:"description,omitempty"`
 		Format      string         `json:"format"`
 		Template    string         `json:"template,omitempty"` // the output template's name, registered with the form
+		Contract    string         `json:"contract,omitempty"` // the contract's reference ([output] validation), registered with the form
 		Languages   []string       `json:"languages"`          // the translations registered with it
 		CreatedAt   time.Time      `json:"created_at"`
 		Sections    []form.Section `json:"sections"`

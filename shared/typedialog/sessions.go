@@ -148,6 +148,9 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := a.runContract(r.Context(), p, values); err != nil {
+		return err
+	}
 	format := f.Output.Format
 	if format == "" {
 		format = form.FormatJSON

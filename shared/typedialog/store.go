@@ -33,6 +33,7 @@ type formRow struct {
 	Definition string                `json:"definition"`
 	Locales    map[string]string     `json:"locales,omitempty"`  // language → .ftl source
 	Template   string                `json:"template,omitempty"` // the output template's source
+	Contract   string                `json:"contract,omitempty"` // the CUE contract's source
 	CreatedBy  string                `json:"created_by"`
 	CreatedAt  models.CustomDateTime `json:"created_at"`
 }
@@ -78,6 +79,9 @@ func (s *Store) CreateForm(ctx context.Context, r formRow) (formRow, error) {
 	}
 	if r.Template != "" {
 		row["template"] = r.Template
+	}
+	if r.Contract != "" {
+		row["contract"] = r.Contract
 	}
 	rows, err := surreal.Query[[]formRow](ctx, s.db, "INSERT IGNORE INTO forms $row RETURN "+recordFields, map[string]any{"row": row})
 	if err != nil {

@@ -12,7 +12,7 @@ func TestFormTemplates(t *testing.T) {
 	h := formsAPI(t)
 	def := example(t) // names template = "employee.tera"
 	upload := func(def, template string) string {
-		raw, _ := json.Marshal(FormUpload{Definition: def, Template: template})
+		raw, _ := json.Marshal(FormUpload{Definition: def, Template: template, Contract: exampleFile(t, "employee.cue")})
 		return string(raw)
 	}
 	if a := expect(t, h, "admin", "POST", "/forms", def, 400); !strings.Contains(a.raw, `template is \"employee.tera\": register its source`) {

@@ -80,6 +80,11 @@ type Function struct {
 	// secret <system>-client {"url", "api_key"}, named by
 	// <SYSTEM>_CLIENT_SECRET_ARN, as the database and API credentials are).
 	Calls []string
+	// Image ships the function as a Lambda container image instead of a zip:
+	// `stratum build` writes a Dockerfile next to its bootstrap and the CDK
+	// app makes it a DockerImageFunction. For a binary that cannot fit a
+	// zip's limit (typedialog-contract links CUE, which links every builtin).
+	Image bool
 	// Env holds function-specific variables and their defaults.
 	Env         map[string]string
 	MemoryMB    int

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/cuecontext"
@@ -35,28 +36,105 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("contract %s: %s", e.Contract, strings.Join(parts, "; "))
 }
 
-// Check unifies value (anything that encodes as JSON) with the CUE contract
-// src, named name, and returns an *Error naming each violated constraint.
-func Check(name string, src []byte, value any) error {
+// Contract is a compiled CUE contract, checked against many values. CUE
+// values are not safe for concurrent use: Check serialises its callers.
+type Contract struct {
+	name   string
+	mu     sync.Mutex
+	cctx   *cue.Context
+	schema cue.Value
+}
+
+// Compile parses and builds the CUE contract src, named name; an error
+// names the position of each problem.
+func Compile(name string, src []byte) (*Contract, error) {
 	file, err := parser.ParseFile(name, src)
 	if err != nil {
-		return fmt.Errorf("contract %s does not parse: %w", name, err)
+		return nil, fmt.Errorf("contract %s does not parse: %s", name, cueerrors.Details(err, nil))
 	}
 	cctx := cuecontext.New()
 	schema := cctx.BuildFile(file)
+	if err := schema.Validate(); err != nil { // incomplete values are allowed: answers complete them
+		return nil, fmt.Errorf("contract %s does not compile: %s", name, cueerrors.Details(err, nil))
+	}
+	return &Contract{name: name, cctx: cctx, schema: schema}, nil
+}
+
+// Check unifies value (anything that encodes as JSON) with the CUE contract
+// src, named name, and returns an *Error naming each violated constraint.
+func Check(name string, src []byte, value any) error {
+	c, err := Compile(name, src)
+	if err != nil {
+		return err
+	}
+	return c.Check(value)
+}
+
+// maxPasses bounds the re-checks of Check.
+const maxPasses = 4
+
+// Check unifies value (anything that encodes as JSON) with the contract and
+// returns an *Error naming each violated constraint. CUE reports a missing
+// required field (team_size!) only when nothing worse is wrong, so an object
+// is checked again without the fields already named, until no new field
+// fails: every failing field is named at once.
+func (c *Contract) Check(value any) error {
 	data, err := json.Marshal(value)
 	if err != nil {
 		return fmt.Errorf("encode value: %w", err)
 	}
-	v := cctx.CompileBytes(data, cue.Filename("value.json"))
-	if err := v.Err(); err != nil {
-		return fmt.Errorf("value as cue: %w", err)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := &Error{Contract: c.name}
+	named := map[string]bool{} // top-level fields already named
+	for pass := range maxPasses {
+		vs, err := c.violations(data)
+		if err != nil {
+			return err
+		}
+		var fresh []Violation
+		for _, v := range vs {
+			// Without a field, a comprehension on it is unresolved (an error
+			// of the whole value): not the answers' fault.
+			if top, _, _ := strings.Cut(v.Path, "."); !named[top] && (pass == 0 || v.Path != "") {
+				fresh = append(fresh, v)
+			}
+		}
+		if len(fresh) == 0 {
+			break
+		}
+		out.Violations = append(out.Violations, fresh...)
+		var obj map[string]any
+		if json.Unmarshal(data, &obj) != nil {
+			break // not an object: nothing to leave out
+		}
+		for _, v := range fresh {
+			top, _, _ := strings.Cut(v.Path, ".")
+			named[top] = true
+			delete(obj, top)
+		}
+		if data, err = json.Marshal(obj); err != nil {
+			return fmt.Errorf("encode value: %w", err)
+		}
 	}
-	err = schema.Unify(v).Validate(cue.Concrete(true), cue.Final())
-	if err == nil {
+	if len(out.Violations) == 0 {
 		return nil
 	}
-	out := &Error{Contract: name}
+	return out
+}
+
+// violations unifies the JSON value data with the contract and lists each
+// violated constraint CUE reports.
+func (c *Contract) violations(data []byte) ([]Violation, error) {
+	v := c.cctx.CompileBytes(data, cue.Filename("value.json"))
+	if err := v.Err(); err != nil {
+		return nil, fmt.Errorf("value as cue: %w", err)
+	}
+	err := c.schema.Unify(v).Validate(cue.Concrete(true), cue.Final())
+	if err == nil {
+		return nil, nil
+	}
+	var out []Violation
 	seen := map[string]bool{}
 	for _, e := range cueerrors.Errors(err) {
 		path := strings.Join(e.Path(), ".")
@@ -66,7 +144,7 @@ func Check(name string, src []byte, value any) error {
 			continue
 		}
 		seen[path+msg] = true
-		out.Violations = append(out.Violations, Violation{Path: path, Message: msg})
+		out = append(out, Violation{Path: path, Message: msg})
 	}
-	return out
+	return out, nil
 }

@@ -1,8 +1,10 @@
-// Package remote is how typedialog-forms reaches typedialog-render, the
-// function that renders a form's output template with pongo2: pongo2 looks
-// methods up by name, which keeps every method in a binary, so the API's
-// Lambda does not link it. It holds the request and result types and a
-// client over the Lambda Invoke API, and links no template engine.
+// Package remote is how typedialog-forms reaches the two functions that link
+// what its own Lambda cannot: typedialog-render renders a form's output
+// template with pongo2 (which looks methods up by name, keeping every method
+// in a binary) and typedialog-contract checks answers against the form's CUE
+// contract (CUE links every builtin: it ships as a container image). It holds
+// their request and result types and a client over the Lambda Invoke API,
+// and links neither pongo2 nor CUE.
 package remote
 
 import (
@@ -16,15 +18,15 @@ import (
 // RenderFunction is typedialog-render's catalog name.
 const RenderFunction = "typedialog-render"
 
-// Operations: compile parses a template alone (at form registration), run
-// renders it with the answers.
+// Operations of both functions: compile checks a template or contract alone
+// (at form registration), run renders or checks it with the answers.
 const (
 	OpCompile = "compile"
 	OpRun     = "run"
 )
 
-// Request is what typedialog-render takes: a template (its name as the form
-// names it, and its source) and, for OpRun, the validated answers.
+// Request is what both functions take: a template or contract (its name as
+// the form names it, and its source) and, for OpRun, the validated answers.
 type Request struct {
 	Op     string         `json:"op"`
 	Name   string         `json:"name"`
@@ -51,7 +53,7 @@ func (e *TemplateFailure) Error() string {
 	return fmt.Sprintf("template %s:%d:%d: %s", e.Template, e.Line, e.Column, e.Message)
 }
 
-// Client calls typedialog-render through an Invoker.
+// Client calls both functions through an Invoker.
 type Client struct{ Invoker invoke.Invoker }
 
 // Render renders a template with values (OpRun) or parses it alone
@@ -76,17 +78,18 @@ func (c *Client) Render(ctx context.Context, op, name, src string, values map[st
 	return res.Output, nil
 }
 
-// Decode reads a request, checking its op and that it names its template.
+// Decode reads a request, checking its op and that it names its template
+// or contract.
 func Decode(payload []byte) (Request, error) {
 	var req Request
 	if err := json.Unmarshal(payload, &req); err != nil {
-		return Request{}, fmt.Errorf("malformed %s request: %w", RenderFunction, err)
+		return Request{}, fmt.Errorf("malformed request: %w", err)
 	}
 	if req.Op != OpCompile && req.Op != OpRun {
-		return Request{}, fmt.Errorf("%s request op %q: want %q or %q", RenderFunction, req.Op, OpCompile, OpRun)
+		return Request{}, fmt.Errorf("request op %q: want %q or %q", req.Op, OpCompile, OpRun)
 	}
 	if req.Name == "" {
-		return Request{}, fmt.Errorf("%s request without a template name", RenderFunction)
+		return Request{}, fmt.Errorf("request without a template or contract name")
 	}
 	return req, nil
 }
