@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/stratumiops/stratumiops/events"
 )
 
 // Vapora's card history, pipelines panel and live agents page in a real
@@ -76,6 +79,46 @@ func TestVaporaCardHistoryInBrowser(t *testing.T) {
 		}
 		dev.must(200, "PUT", "/tasks/"+task+"/status", `{"status":"Review"}`)
 		a.until("the open card's history shows the API's move", `document.querySelector('#details-history').innerText.includes('moved Doing → Review')`)
+	})
+
+	t.Run("executions with cost", func(t *testing.T) {
+		run := dev.must(201, "POST", "/tasks", fmt.Sprintf(`{"project_id":%q,"title":"Was run"}`, project))["id"].(string)
+		dev.must(200, "PUT", "/tasks/"+run+"/status", `{"status":"Doing"}`)
+		dev.must(200, "POST", "/tasks/"+run+"/assign", fmt.Sprintf(`{"agent_id":%q}`, agent))
+		publish(t, connectBus(t), events.SubjectTaskResult, events.TaskResult{ID: unique("exec-res"), TaskID: run, AgentID: agent,
+			Status: "success", DurationMs: 2500, Tokens: 1500, InputTokens: 1000, OutputTokens: 500, CostCents: 1.25})
+		executions := "/projects/" + project + "/tasks/" + run + "/executions"
+		api := dev
+		api.t = t
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			ex := api.must(200, "GET", executions, "")
+			if ex["total"] == float64(1) {
+				if ex["total_cost_cents"] != 1.25 {
+					t.Fatalf("executions: %v", ex)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the result never showed as an execution: %v", ex)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if got := api.do("GET", "/projects/"+other+"/tasks/"+run+"/executions", ""); got.Status != 404 {
+			t.Fatalf("the task under another project: %d", got.Status)
+		}
+		a := startBrowser(t)()
+		a.t = t
+		a.do(chromedp.Navigate(base + "/ui/projects/" + project + "?token=" + ep.APIKey))
+		a.until("the board is live", `document.querySelector('#board')?.dataset.live === 'on'`)
+		a.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-task-id=%q] .title`, run))))
+		a.until("the details list the execution", `document.querySelector('#details-executions')?.dataset.count === '1'`)
+		text := a.eval(`document.querySelector('#details-executions').innerText`)
+		for _, want := range []string{"@" + agent, "succeeded", "1000 in / 500 out", "$0.0125", "1 execution"} {
+			if !strings.Contains(text, want) {
+				t.Fatalf("executions lack %q:\n%s", want, text)
+			}
+		}
 	})
 }
 
