@@ -68,6 +68,9 @@ type Stage struct {
 	// The rollback task of a succeeded stage, once the pipeline rolls back.
 	RollbackTaskID *string `json:"rollback_task_id,omitempty"`
 	RollbackStatus *string `json:"rollback_status,omitempty"`
+	// MayDecide, in an answer, says the caller may approve or reject this
+	// stage now (it awaits approval and Cedar allows them); never stored.
+	MayDecide bool `json:"may_decide,omitempty"`
 }
 
 // Pipeline is a run of stages, one at a time.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/cedar-policy/cedar-go"
@@ -139,8 +140,23 @@ func (a *API) getPipeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, a.withAgents(r.Context(), p))
+	httpapi.WriteJSON(w, http.StatusOK, a.markDecidable(r.Context(), a.withAgents(r.Context(), p)))
 	return nil
+}
+
+// markDecidable sets MayDecide on the stages awaiting approval that Cedar
+// lets the caller decide, so a page shows Approve and Reject only to them.
+func (a *API) markDecidable(ctx context.Context, p Pipeline) Pipeline {
+	if p.Status != PipelineRunning {
+		return p
+	}
+	p.Stages = slices.Clone(p.Stages)
+	for i, s := range p.Stages {
+		if s.Status == StageAwaitingApproval {
+			p.Stages[i].MayDecide = a.allowed(ctx, "approve", stageEntity(p, s))
+		}
+	}
+	return p
 }
 
 func (a *API) listPipelines(w http.ResponseWriter, r *http.Request) error {
@@ -162,6 +178,9 @@ func (a *API) listPipelines(w http.ResponseWriter, r *http.Request) error {
 	}
 	if list == nil {
 		list = []Pipeline{}
+	}
+	for i := range list {
+		list[i] = a.markDecidable(r.Context(), list[i])
 	}
 	httpapi.WriteJSON(w, http.StatusOK, PipelineList{Pipelines: list})
 	return nil

@@ -1,6 +1,7 @@
 // A project's pipelines (/ui/projects/{id}/pipelines): each run with its
 // stages' states, newest first, and Approve / Reject on a stage awaiting
-// approval (the API asks Cedar: a refusal is shown as a message). Kept live:
+// approval for those Cedar lets decide (the API's may_decide; a refusal
+// meanwhile is shown as a message). Kept live:
 // each stage change pushed on the socket (pipelines.stage) reads the list again.
 import { api, enc, failed, h, main, say } from './core.js';
 import { watch } from './live.js';
@@ -19,7 +20,7 @@ function stage(p, s) {
     s.agent_id ? h('span', { class: 'agent' }, '@' + s.agent_id) : null,
     s.approval && s.approval.required ? h('span', { class: 'gate' }, 'approval by ' + s.approval.approvers) : null,
     s.decision ? h('span', { class: 'decision' }, `${s.decision} by ${s.approver}` + (s.comment ? `: ${s.comment}` : '')) : null);
-  if (p.status === 'Running' && s.status === 'AwaitingApproval') {
+  if (p.status === 'Running' && s.status === 'AwaitingApproval' && s.may_decide) {
     const decide = decision => async e => {
       e.currentTarget.disabled = true;
       try {
