@@ -85,3 +85,44 @@ func TestMCPDecisionsGuidelinesExecutions(t *testing.T) {
 		t.Fatal("add_execution without a status was accepted")
 	}
 }
+
+// The export tool answers a small graph at once and refuses a large one,
+// naming the export job instead (an answer must fit Lambda's 6 MB).
+func TestMCPExportToolIsForSmallGraphs(t *testing.T) {
+	ctx := context.Background()
+	s := kogral.NewTestStore(t)
+	big := strings.Repeat("x", 900<<10)
+	for i := range 6 {
+		if _, err := s.CreateNode(ctx, kogral.NodeInput{ID: fmt.Sprintf("n%d", i), NodeType: "Note", Title: "Note", Content: big, GraphID: "web"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ct, st := mcp.NewInMemoryTransports()
+	go func() { _ = mcpserver.NewServer(s, "web").Run(ctx, st) }()
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test"}, nil).Connect(ctx, ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "export", Arguments: map[string]any{"graph": "web", "format": "json"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := ""
+	for _, c := range res.Content {
+		if tc, ok := c.(*mcp.TextContent); ok {
+			text += tc.Text
+		}
+	}
+	if !res.IsError || !strings.Contains(text, "POST /exports") {
+		t.Fatalf("a 5.3 MiB export through the tool: error %v, %q", res.IsError, text)
+	}
+	for _, id := range []string{"n4", "n5"} {
+		if err := s.DeleteNode(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "export", Arguments: map[string]any{"graph": "web", "format": "json"}}); err != nil || res.IsError {
+		t.Fatalf("a 3.5 MiB export through the tool: %v %+v", err, res)
+	}
+}

@@ -112,6 +112,9 @@ func addSearchTools(s *mcp.Server, b kogral.Backend, project string) {
 			if err != nil {
 				return nil, nil, err
 			}
+			if err := fitsOneAnswer(g); err != nil {
+				return nil, nil, err
+			}
 			switch in.Format {
 			case "json":
 				return nil, map[string]any{"format": "json", "graph": g}, nil
@@ -238,4 +241,24 @@ func addPrompts(s *mcp.Server, b kogral.Backend, project string) {
 func Handler(s *mcp.Server) http.Handler {
 	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s },
 		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true})
+}
+
+// An export tool call answers at once, within the function's timeout and
+// Lambda's 6 MB response, only for a small graph (as kogral-api's GET
+// /export); a larger one is an export job's (kogral-api's POST /exports).
+const (
+	toolExportItems = 2000
+	toolExportChars = 4 << 20
+)
+
+func fitsOneAnswer(g kogral.Subgraph) error {
+	chars := 0
+	for _, n := range g.Nodes {
+		chars += len(n.Title) + len(n.Content)
+	}
+	if items := len(g.Nodes) + len(g.Edges); items > toolExportItems || chars > toolExportChars {
+		return fmt.Errorf("this export holds %d nodes and edges and %d characters, above the %d and %d the export tool answers: "+
+			"export it as a job with kogral-api's POST /exports (stratum kogral export)", items, chars, toolExportItems, toolExportChars)
+	}
+	return nil
 }
