@@ -11,9 +11,7 @@ import (
 const maxHistoryPage = 500
 
 // taskHistory serves GET /projects/{id}/tasks/{task}/history: a page of a
-// card's history, oldest first. The caller must be allowed to read the
-// project and the task (Cedar "read", as for the task routes); a task of
-// another project is a 404, as a missing one.
+// card's history, oldest first (access: card).
 func (a *API) taskHistory(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	limit, err := intParam(q, "limit", 100, 1, maxHistoryPage)
@@ -24,18 +22,11 @@ func (a *API) taskHistory(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := a.project(r.Context(), r.PathValue("id"), "read")
+	task, err := a.card(r)
 	if err != nil {
 		return err
 	}
-	ref, err := a.taskRef(r.Context(), r.PathValue("task"), "read")
-	if err != nil {
-		return err
-	}
-	if ref.ProjectID != p.ID {
-		return httpapi.NotFound("task %q not found in project %q", ref.ID, p.ID)
-	}
-	h, err := a.store.History(r.Context(), ref.ID, offset, limit)
+	h, err := a.store.History(r.Context(), task, offset, limit)
 	if err != nil {
 		return err
 	}
@@ -48,27 +39,38 @@ const maxExecutionsPage = 200
 
 // taskExecutions serves GET /projects/{id}/tasks/{task}/executions: the
 // card's latest executions by agents, with tokens and cost, and the total.
-// Access as for its history.
+// Access: card.
 func (a *API) taskExecutions(w http.ResponseWriter, r *http.Request) error {
 	limit, err := intParam(r.URL.Query(), "limit", 20, 1, maxExecutionsPage)
 	if err != nil {
 		return err
 	}
-	p, err := a.project(r.Context(), r.PathValue("id"), "read")
+	task, err := a.card(r)
 	if err != nil {
 		return err
 	}
-	ref, err := a.taskRef(r.Context(), r.PathValue("task"), "read")
-	if err != nil {
-		return err
-	}
-	if ref.ProjectID != p.ID {
-		return httpapi.NotFound("task %q not found in project %q", ref.ID, p.ID)
-	}
-	ex, err := a.store.TaskExecutions(r.Context(), ref.ID, limit)
+	ex, err := a.store.TaskExecutions(r.Context(), task, limit)
 	if err != nil {
 		return err
 	}
 	httpapi.WriteJSON(w, http.StatusOK, ex)
 	return nil
+}
+
+// card is the task of a /projects/{id}/tasks/{task}/… path that the caller
+// may read, with its project (Cedar "read" on both); a task of another
+// project is a 404, as a missing one.
+func (a *API) card(r *http.Request) (string, error) {
+	p, err := a.project(r.Context(), r.PathValue("id"), "read")
+	if err != nil {
+		return "", err
+	}
+	ref, err := a.taskRef(r.Context(), r.PathValue("task"), "read")
+	if err != nil {
+		return "", err
+	}
+	if ref.ProjectID != p.ID {
+		return "", httpapi.NotFound("task %q not found in project %q", ref.ID, p.ID)
+	}
+	return ref.ID, nil
 }
