@@ -211,11 +211,11 @@ func dumpLog(path string) {
 	if err != nil {
 		return
 	}
+	if keep := os.Getenv("STRATUM_E2E_KEEP_LOG"); keep != "" {
+		_ = os.WriteFile(keep, raw, 0o644) // the whole log
+	}
 	if len(raw) > 20000 {
 		raw = raw[len(raw)-20000:]
-	}
-	if keep := os.Getenv("STRATUM_E2E_KEEP_LOG"); keep != "" {
-		_ = os.WriteFile(keep, raw, 0o644)
 	}
 	fmt.Fprintf(os.Stderr, "--- devstack log (tail) ---\n%s\n", raw)
 }
