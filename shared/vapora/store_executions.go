@@ -30,12 +30,13 @@ type TaskExecutions struct {
 }
 
 // TaskExecutions reads a task's latest limit executions and the count and
-// cost of all of them, in one round trip.
+// cost of all of them (summed in the database), in one round trip.
 func (s *Store) TaskExecutions(ctx context.Context, taskID string, limit int) (TaskExecutions, error) {
-	out, err := surreal.Query[TaskExecutions](ctx, s.db, `LET $all = (SELECT record::id(id) AS id, agent_id, success, duration_ms,
+	out, err := surreal.Query[TaskExecutions](ctx, s.db, `LET $latest = (SELECT record::id(id) AS id, agent_id, success, duration_ms,
 		input_tokens ?? 0 AS input_tokens, output_tokens ?? 0 AS output_tokens, cost_cents ?? 0 AS cost_cents, at
-	FROM agent_executions WHERE task_id = $t ORDER BY at DESC);
-RETURN { task_id: $t, executions: array::slice($all, 0, $n), total: array::len($all), total_cost_cents: <float> math::sum($all.cost_cents) };`,
+	FROM agent_executions WHERE task_id = $t ORDER BY at DESC LIMIT $n);
+LET $sum = (SELECT count() AS n, math::sum(cost_cents ?? 0) AS cost FROM agent_executions WHERE task_id = $t GROUP ALL)[0];
+RETURN { task_id: $t, executions: $latest, total: $sum.n ?? 0, total_cost_cents: <float> ($sum.cost ?? 0) };`,
 		map[string]any{"t": taskID, "n": limit})
 	if err != nil {
 		return TaskExecutions{}, fmt.Errorf("read executions of task %s: %w", taskID, err)

@@ -263,6 +263,10 @@ func (s *Server) approleWriteRole(w http.ResponseWriter, r *http.Request, name s
 		if errors.Is(err, storage.ErrConflict) && role.RoleID != oldID {
 			return badRequest("role_id is in use by another role, or the role changed meanwhile; try again")
 		}
+		if errors.Is(err, storage.ErrConflict) && fresh {
+			// Authorized to create it; someone else did meanwhile.
+			return conflictError("role " + name + " (created meanwhile)")
+		}
 		if errors.Is(err, storage.ErrConflict) {
 			continue
 		}

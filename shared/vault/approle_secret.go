@@ -68,9 +68,16 @@ func (s *Server) approleNewSecretID(w http.ResponseWriter, r *http.Request, name
 	// The metadata becomes the login token's Cedar tags, which only root
 	// or sudo on auth/token/create may choose (as for a token's metadata).
 	if caller := callerOf(ctx); len(meta) > 0 && (caller == nil || !caller.isRoot()) {
-		if caller == nil || s.policies.authorize(ctx, r, caller, capSudo, "auth/token/create", "auth/token/") != nil {
+		var err error = errPermissionDenied
+		if caller != nil {
+			err = s.policies.authorize(ctx, r, caller, capSudo, "auth/token/create", "auth/token/")
+		}
+		if err == errPermissionDenied {
 			return httpapi.Errorf(http.StatusForbidden, "permission_denied",
 				"permission denied: secret_id metadata becomes the login token's tags, which takes sudo on auth/token/create")
+		}
+		if err != nil {
+			return err
 		}
 	}
 	role, _, err := s.approleRole(ctx, name)

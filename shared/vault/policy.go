@@ -80,6 +80,7 @@ func (p *policies) parse(name, text string) (*authz.Document, error) {
 }
 
 func (p *policies) put(ctx context.Context, name, text string) error {
+	name = strings.ToLower(name) // as Vault, and as tokens carry them
 	if name == "root" {
 		return badRequest("cannot update the %q policy", name)
 	}
@@ -102,6 +103,7 @@ func (p *policies) store(ctx context.Context, name, text, hclText string) error 
 }
 
 func (p *policies) get(ctx context.Context, name string) (*policyRow, error) {
+	name = strings.ToLower(name) // as Vault, and as tokens carry them
 	rows, err := p.readChecked(ctx, []string{name})
 	if err != nil || len(rows) == 0 {
 		return nil, err
@@ -122,6 +124,7 @@ func (p *policies) list(ctx context.Context) ([]string, error) {
 }
 
 func (p *policies) delete(ctx context.Context, name string) error {
+	name = strings.ToLower(name) // as Vault, and as tokens carry them
 	switch name {
 	case "root":
 		return badRequest("cannot delete %q policy", name)

@@ -111,3 +111,18 @@ func TestCapabilitiesInVaultsOrder(t *testing.T) {
 		t.Fatalf("capabilities-self: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// Policy names are lower case, as Vault stores them: a policy written as
+// MyApp is the myapp a token created with -policy=MyApp carries.
+func TestPolicyNamesAreLowerCase(t *testing.T) {
+	v := newTestVault(t)
+	body, _ := json.Marshal(map[string]string{"policy": `path "secret/data/app/*" { capabilities = ["read"] }`})
+	mustCall(t, v.h, "PUT", "/v1/sys/policies/acl/MyApp", v.root, string(body), 204)
+	mustCall(t, v.h, "POST", "/v1/secret/data/app/db", v.root, `{"data":{"k":"v"}}`, 200)
+	tok := createToken(t, v, v.root, `{"policies":["MyApp"],"ttl":"1h"}`)
+	mustCall(t, v.h, "GET", "/v1/secret/data/app/db", tok.token, "", 200)
+	if body := mustCall(t, v.h, "LIST", "/v1/sys/policies/acl", v.root, "", 200); !strings.Contains(string(body), `"myapp"`) {
+		t.Fatalf("list: %s", body)
+	}
+	mustCall(t, v.h, "GET", "/v1/sys/policies/acl/MYAPP", v.root, "", 200)
+}

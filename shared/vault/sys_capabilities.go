@@ -151,7 +151,7 @@ func (s *Server) mountOf(ctx context.Context, path string) (string, error) {
 	return m.Path, nil
 }
 
-// tokenAuthMount is the one auth method: the token store.
+// tokenAuthMount is the token store as sys/auth lists it.
 func tokenAuthMount() map[string]any {
 	return map[string]any{"type": "token", "description": "token based credentials", "accessor": "auth_token_stratum",
 		"uuid": "auth_token_stratum", "options": nil, "local": false, "seal_wrap": false, "external_entropy_access": false,
@@ -159,8 +159,8 @@ func tokenAuthMount() map[string]any {
 		"config": map[string]any{"default_lease_ttl": 0, "max_lease_ttl": 0, "force_no_cache": false, "token_type": "default-service"}}
 }
 
-// authMethods serves sys/auth: the token store is the only auth method, and
-// enabling another is a 400 that says so.
+// authMethods serves sys/auth: the token store, always there, and AppRole at
+// approle/ (approle_mount.go); enabling any other is a 400 that says so.
 func (s *Server) authMethods(w http.ResponseWriter, r *http.Request, path string) error {
 	ctx := r.Context()
 	capability := capabilityOf(r)

@@ -45,6 +45,7 @@ func (s *Server) readACLPolicy(w http.ResponseWriter, r *http.Request, name stri
 
 // putHCL translates an HCL policy to Cedar and stores both.
 func (p *policies) putHCL(ctx context.Context, name, text string) error {
+	name = strings.ToLower(name) // as Vault, and as tokens carry them
 	if name == "root" {
 		return badRequest("cannot update the %q policy", name)
 	}

@@ -162,7 +162,7 @@ func (ts *tokens) read(ctx context.Context, id string) (*Token, error) {
 	// when revoking it fails: the sweep takes it later.
 	if t.ExpireTime != nil && time.Now().After(*t.ExpireTime) {
 		if _, err := ts.revoke(ctx, t); err != nil {
-			slog.WarnContext(ctx, "expired token refused; revoking it failed (the sweep retries)", "accessor", t.Accessor, "error", err)
+			slog.WarnContext(ctx, "expired token refused; revoking it failed (the sweep retries)", "token", accessorDigest(t.Accessor), "error", err)
 		}
 		return nil, nil
 	}

@@ -243,9 +243,10 @@ func Handler(s *mcp.Server) http.Handler {
 		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true})
 }
 
-// An export tool call answers at once, within the function's timeout and
-// Lambda's 6 MB response, only for a small graph (as kogral-api's GET
-// /export); a larger one is an export job's (kogral-api's POST /exports).
+// An export tool call answers at once only for a small graph (as
+// kogral-api's GET /export), so that its answer fits Lambda's 6 MB; a larger
+// one is an export job's (kogral-api's POST /exports). The check follows the
+// export: the graph is read from the function's in-memory index first.
 const (
 	toolExportItems = 2000
 	toolExportChars = 4 << 20

@@ -6,8 +6,8 @@ import (
 	"github.com/surrealdb/surrealdb.go/pkg/models"
 )
 
-// exactTimes returns vars with every time.Time (at the top, in maps and in
-// slices) as SurrealDB's own datetime: the SDK encodes a time.Time as an
+// exactTimes returns vars with every time.Time (at the top, in maps, in []any
+// and in []map[string]any) as SurrealDB's own datetime: the SDK encodes a time.Time as an
 // RFC 3339 string with whole seconds (its CBOR TimeRFC3339 mode), so
 // 09:00:00.123 arrived as 09:00:00 and events of one second lost their
 // order. A time.Time inside a struct is not reached: such fields are
@@ -43,6 +43,15 @@ func exactTime(v any) any {
 			out[i] = exactTime(e)
 		}
 		return out
+	case []map[string]any:
+		if !hasTime(x) {
+			return x
+		}
+		out := make([]map[string]any, len(x))
+		for i, e := range x {
+			out[i] = exactTimes(e)
+		}
+		return out
 	}
 	return v
 }
@@ -59,6 +68,12 @@ func hasTime(v any) bool {
 			}
 		}
 	case []any:
+		for _, e := range x {
+			if hasTime(e) {
+				return true
+			}
+		}
+	case []map[string]any:
 		for _, e := range x {
 			if hasTime(e) {
 				return true

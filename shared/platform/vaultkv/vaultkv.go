@@ -154,7 +154,8 @@ func (c *Client) Write(ctx context.Context, path string, data map[string]string)
 
 // do sends one request to <mount>/data/<path> and decodes the answer's
 // "data" into out; a refusal is an *Error. An AppRole client whose token is
-// refused (revoked, expired early) logs in again once and retries.
+// refused and no longer known (revoked, expired early) logs in again once
+// and retries.
 func (c *Client) do(ctx context.Context, method, path, query string, body, out any) error {
 	for attempt := 0; ; attempt++ {
 		token, err := c.currentToken(ctx)
@@ -163,8 +164,8 @@ func (c *Client) do(ctx context.Context, method, path, query string, body, out a
 		}
 		raw, err := c.send(ctx, method, "/v1/"+c.mount+"/data/"+path+query, token, body)
 		var e *Error
-		if errors.As(err, &e) && e.Status == http.StatusForbidden && c.login != nil && attempt == 0 {
-			c.forget(token)
+		if errors.As(err, &e) && e.Status == http.StatusForbidden && c.login != nil && attempt == 0 && !c.alive(ctx, token) {
+			c.forget(token) // revoked or expired early: log in again, once
 			continue
 		}
 		if errors.As(err, &e) {
@@ -247,6 +248,14 @@ func (c *Client) currentToken(ctx context.Context) (string, error) {
 		c.renewAt = time.Now().Add(100 * 365 * 24 * time.Hour)
 	}
 	return c.token, nil
+}
+
+// alive reports whether the vault still knows token (lookup-self answers):
+// a 403 with a live token is a missing grant, which a new login (spending
+// one of a limited secret_id's uses) would not cure.
+func (c *Client) alive(ctx context.Context, token string) bool {
+	_, err := c.send(ctx, http.MethodGet, "/v1/auth/token/lookup-self", token, nil)
+	return err == nil
 }
 
 // forget drops token if it is still the one held, so the next call logs in.
