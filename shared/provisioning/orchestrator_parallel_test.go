@@ -53,18 +53,7 @@ func TestMaxParallelHoldsAcrossInstances(t *testing.T) {
 	}
 	t.Cleanup(other.Close)
 	e.runOn(t, other, c, 30*time.Second)
-	w := provisioning.Workflow{ID: fmt.Sprintf("par-%d-%d", time.Now().UnixNano(), seq.Add(1)), Name: "par", Environment: "development",
-		MaxParallel: 3, Defaults: provisioning.Defaults{Provider: "local"}}
-	for l := range 4 {
-		for j := range 6 {
-			task := provisioning.Task{ID: fmt.Sprintf("t%d-%d", l, j), Kind: "network", Spec: json.RawMessage(`{"ports":1}`)}
-			if l > 0 {
-				task.DependsOn = []string{fmt.Sprintf("t%d-%d", l-1, j), fmt.Sprintf("t%d-%d", l-1, (j+1)%6)}
-			}
-			w.Tasks = append(w.Tasks, task)
-		}
-	}
-	p, err := provisioning.Prepare(w)
+	p, err := provisioning.Prepare(layered("par", 4, 6, 3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,18 +142,7 @@ func TestConcurrentCompletionsQueueEveryDependent(t *testing.T) {
 	e := setup(t)
 	c := &counting{made: map[string]int{}}
 	e.run(t, c, 30*time.Second)
-	w := provisioning.Workflow{ID: fmt.Sprintf("dag-%d-%d", time.Now().UnixNano(), seq.Add(1)), Name: "dag", Environment: "development",
-		MaxParallel: 10, Defaults: provisioning.Defaults{Provider: "local"}}
-	for l := range 10 {
-		for j := range 10 {
-			task := provisioning.Task{ID: fmt.Sprintf("t%d-%d", l, j), Kind: "network", Spec: json.RawMessage(`{"ports":1}`)}
-			if l > 0 {
-				task.DependsOn = []string{fmt.Sprintf("t%d-%d", l-1, j), fmt.Sprintf("t%d-%d", l-1, (j+1)%10)}
-			}
-			w.Tasks = append(w.Tasks, task)
-		}
-	}
-	p, err := provisioning.Prepare(w)
+	p, err := provisioning.Prepare(layered("dag", 10, 10, 10))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,4 +158,21 @@ func TestConcurrentCompletionsQueueEveryDependent(t *testing.T) {
 			t.Fatalf("%s created %d times", k, n)
 		}
 	}
+}
+
+// layered is a workflow of layers × width network tasks, each task after
+// two of the layer before it (t<l-1>-<j> and t<l-1>-<j+1 mod width>).
+func layered(name string, layers, width, maxParallel int) provisioning.Workflow {
+	w := provisioning.Workflow{ID: fmt.Sprintf("%s-%d-%d", name, time.Now().UnixNano(), seq.Add(1)), Name: name, Environment: "development",
+		MaxParallel: maxParallel, Defaults: provisioning.Defaults{Provider: "local"}}
+	for l := range layers {
+		for j := range width {
+			task := provisioning.Task{ID: fmt.Sprintf("t%d-%d", l, j), Kind: "network", Spec: json.RawMessage(`{"ports":1}`)}
+			if l > 0 {
+				task.DependsOn = []string{fmt.Sprintf("t%d-%d", l-1, j), fmt.Sprintf("t%d-%d", l-1, (j+1)%width)}
+			}
+			w.Tasks = append(w.Tasks, task)
+		}
+	}
+	return w
 }
