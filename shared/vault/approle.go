@@ -8,11 +8,11 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
+	"github.com/stratumiops/stratumiops/shared/vault/engine"
 	"github.com/stratumiops/stratumiops/shared/vault/keeper"
 	"github.com/stratumiops/stratumiops/shared/vault/storage"
 )
@@ -235,7 +235,7 @@ func (s *Server) approleReadRole(w http.ResponseWriter, r *http.Request, name st
 // as Vault does; a new role gets a random role_id.
 func (s *Server) approleWriteRole(w http.ResponseWriter, r *http.Request, name string) error {
 	ctx := r.Context()
-	var body map[string]json.RawMessage
+	var body engine.Fields
 	if err := decodeBody(r, &body); err != nil {
 		return err
 	}
@@ -357,56 +357,19 @@ func (s *Server) approleWriteRoleID(w http.ResponseWriter, r *http.Request, name
 }
 
 // apply sets the fields body names, refusing what this vault does not do.
-func (role *approleRole) apply(body map[string]json.RawMessage) error {
+// Values are read as Vault's CLI sends them too (numbers and booleans as
+// strings, lists as comma-separated strings): engine.Fields.
+func (role *approleRole) apply(body engine.Fields) error {
 	for _, f := range []string{"secret_id_bound_cidrs", "token_bound_cidrs", "bound_cidr_list"} {
-		if raw, ok := body[f]; ok && !emptyJSON(raw) {
+		if cidrs, err := body.Strings(f); err != nil || len(cidrs) > 0 {
 			return badRequest("%s is not supported: this vault does not bind AppRole logins to addresses", f)
 		}
 	}
-	if raw, ok := body["token_type"]; ok {
-		var t string
-		if json.Unmarshal(raw, &t) != nil || (t != "" && t != "default" && t != "service") {
-			return badRequest("token_type %s is not supported; only service tokens", raw)
-		}
+	if t, err := body.String("token_type"); err != nil || (t != "" && t != "default" && t != "service") {
+		return badRequest("token_type %v is not supported; only service tokens", body["token_type"])
 	}
-	for f, dst := range map[string]*int64{"secret_id_ttl": &role.SecretIDTTL, "token_ttl": &role.TokenTTL,
-		"token_max_ttl": &role.TokenMaxTTL, "token_explicit_max_ttl": &role.TokenExplicitMaxTTL,
-		"token_period": &role.TokenPeriod, "period": &role.TokenPeriod} {
-		if raw, ok := body[f]; ok {
-			d, err := parseDuration(rawValue(raw))
-			if err != nil || d < 0 {
-				return badRequest("invalid %s %s: want seconds or a duration such as \"1h\"", f, raw)
-			}
-			*dst = int64(d / time.Second)
-		}
-	}
-	// Vault's CLI sends every value as a string ("5", "true").
-	for f, dst := range map[string]*int{"secret_id_num_uses": &role.SecretIDNumUses, "token_num_uses": &role.TokenNumUses} {
-		if raw, ok := body[f]; ok {
-			n, err := strconv.Atoi(strings.Trim(string(raw), `"`))
-			if err != nil || n < 0 {
-				return badRequest("invalid %s %s: want a whole number, 0 for unlimited", f, raw)
-			}
-			*dst = n
-		}
-	}
-	for f, dst := range map[string]*bool{"bind_secret_id": &role.BindSecretID, "token_no_default_policy": &role.TokenNoDefaultPolicy} {
-		if raw, ok := body[f]; ok {
-			b, err := strconv.ParseBool(strings.Trim(string(raw), `"`))
-			if err != nil {
-				return badRequest("invalid %s %s: want true or false", f, raw)
-			}
-			*dst = b
-		}
-	}
-	for _, f := range []string{"policies", "token_policies"} {
-		if raw, ok := body[f]; ok {
-			list, err := stringList(raw)
-			if err != nil {
-				return badRequest("invalid %s: %v", f, err)
-			}
-			role.TokenPolicies = sanitizePolicies(list)
-		}
+	if err := role.applyValues(body); err != nil {
+		return badRequest("%v", err)
 	}
 	switch {
 	case slices.Contains(role.TokenPolicies, "root"):
@@ -423,36 +386,58 @@ func (role *approleRole) apply(body map[string]json.RawMessage) error {
 	return nil
 }
 
+// applyValues sets the durations, counts, switches and policies body names.
+func (role *approleRole) applyValues(body engine.Fields) error {
+	for f, dst := range map[string]*int64{"secret_id_ttl": &role.SecretIDTTL, "token_ttl": &role.TokenTTL,
+		"token_max_ttl": &role.TokenMaxTTL, "token_explicit_max_ttl": &role.TokenExplicitMaxTTL,
+		"token_period": &role.TokenPeriod, "period": &role.TokenPeriod} {
+		if d, err := body.Duration(f); err != nil {
+			return err
+		} else if body.Has(f) {
+			*dst = int64(d / time.Second)
+		}
+	}
+	for f, dst := range map[string]*int{"secret_id_num_uses": &role.SecretIDNumUses, "token_num_uses": &role.TokenNumUses} {
+		n, err := body.Int(f)
+		if err != nil || n < 0 {
+			return fmt.Errorf("invalid %s %v: want a whole number, 0 for unlimited", f, body[f])
+		}
+		if body.Has(f) {
+			*dst = n
+		}
+	}
+	for f, dst := range map[string]*bool{"bind_secret_id": &role.BindSecretID, "token_no_default_policy": &role.TokenNoDefaultPolicy} {
+		if b, err := body.Bool(f); err != nil {
+			return err
+		} else if body.Has(f) {
+			*dst = b
+		}
+	}
+	for _, f := range []string{"policies", "token_policies"} {
+		if list, err := body.Strings(f); err != nil {
+			return err
+		} else if body.Has(f) {
+			role.TokenPolicies = sanitizePolicies(list)
+		}
+	}
+	return nil
+}
+
 // roleIDFrom sets role's role_id from a role write's body, as Vault lets a
 // role be created or changed with one.
-func roleIDFrom(body map[string]json.RawMessage, role *approleRole) error {
-	raw, ok := body["role_id"]
-	if !ok || emptyJSON(raw) {
-		return nil
+func roleIDFrom(body engine.Fields, role *approleRole) error {
+	id, err := body.String("role_id")
+	if err != nil || (body.Has("role_id") && id != "" && !validRoleID(id)) {
+		return badRequest("invalid role_id %v: 1–256 characters, no '/'", body["role_id"])
 	}
-	var id string
-	if err := json.Unmarshal(raw, &id); err != nil || !validRoleID(id) {
-		return badRequest("invalid role_id %s: 1–256 characters, no '/'", raw)
+	if id != "" {
+		role.RoleID = id
 	}
-	role.RoleID = id
 	return nil
 }
 
 func validRoleID(id string) bool {
 	return id != "" && strings.TrimSpace(id) == id && len(id) <= 256 && !strings.ContainsAny(id, "/\x00")
-}
-
-// stringList reads a JSON list of strings or a comma-separated string.
-func stringList(raw json.RawMessage) ([]string, error) {
-	var list []string
-	if json.Unmarshal(raw, &list) == nil {
-		return list, nil
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, fmt.Errorf("want a list of names or a comma-separated string, got %s", raw)
-	}
-	return strings.Split(s, ","), nil
 }
 
 // rawValue is raw decoded as any (a number or a string).

@@ -9,10 +9,7 @@ import (
 
 // mount is the method as sys/auth lists it.
 func (cfg *approleConfig) mount() map[string]any {
-	return map[string]any{"type": "approle", "description": cfg.Description, "accessor": cfg.Accessor, "uuid": cfg.UUID,
-		"options": nil, "local": false, "seal_wrap": false, "external_entropy_access": false,
-		"plugin_version": "", "running_plugin_version": "", "deprecation_status": "",
-		"config": map[string]any{"default_lease_ttl": 0, "max_lease_ttl": 0, "force_no_cache": false, "token_type": "default-service"}}
+	return authMount("approle", cfg.Description, cfg.Accessor, cfg.UUID)
 }
 
 // approleMount serves sys/auth/approle (sub: "" or "tune"): enable, read,
@@ -31,8 +28,7 @@ func (s *Server) approleMount(w http.ResponseWriter, r *http.Request, sub string
 		}
 		data := cfg.mount()
 		if sub == "tune" {
-			data = map[string]any{"default_lease_ttl": int64(defaultTTL.Seconds()), "max_lease_ttl": int64(maxTTL.Seconds()),
-				"force_no_cache": false, "description": cfg.Description, "token_type": "default-service"}
+			data = authTune(cfg.Description)
 		}
 		respond(w, http.StatusOK, data, nil, "system")
 		return nil

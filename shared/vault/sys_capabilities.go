@@ -153,10 +153,21 @@ func (s *Server) mountOf(ctx context.Context, path string) (string, error) {
 
 // tokenAuthMount is the token store as sys/auth lists it.
 func tokenAuthMount() map[string]any {
-	return map[string]any{"type": "token", "description": "token based credentials", "accessor": "auth_token_stratum",
-		"uuid": "auth_token_stratum", "options": nil, "local": false, "seal_wrap": false, "external_entropy_access": false,
+	return authMount("token", "token based credentials", "auth_token_stratum", "auth_token_stratum")
+}
+
+// authMount is an auth method as sys/auth lists it, with Vault's keys.
+func authMount(typ, description, accessor, uuid string) map[string]any {
+	return map[string]any{"type": typ, "description": description, "accessor": accessor, "uuid": uuid,
+		"options": nil, "local": false, "seal_wrap": false, "external_entropy_access": false,
 		"plugin_version": "", "running_plugin_version": "", "deprecation_status": "",
 		"config": map[string]any{"default_lease_ttl": 0, "max_lease_ttl": 0, "force_no_cache": false, "token_type": "default-service"}}
+}
+
+// authTune is an auth method's sys/auth/<path>/tune: the token store's limits.
+func authTune(description string) map[string]any {
+	return map[string]any{"default_lease_ttl": int64(defaultTTL.Seconds()), "max_lease_ttl": int64(maxTTL.Seconds()),
+		"force_no_cache": false, "description": description, "token_type": "default-service"}
 }
 
 // authMethods serves sys/auth: the token store, always there, and AppRole at
@@ -192,8 +203,7 @@ func (s *Server) authMethods(w http.ResponseWriter, r *http.Request, path string
 	case (name == "token" || name == "token/tune") && r.Method == http.MethodGet:
 		data := tokenAuthMount()
 		if name == "token/tune" {
-			data = map[string]any{"default_lease_ttl": int64(defaultTTL.Seconds()), "max_lease_ttl": int64(maxTTL.Seconds()),
-				"force_no_cache": false, "description": "token based credentials", "token_type": "default-service"}
+			data = authTune("token based credentials")
 		}
 		respond(w, http.StatusOK, data, nil, "system")
 		return nil
