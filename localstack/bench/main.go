@@ -23,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	bao "github.com/openbao/openbao/api/v2"
@@ -88,6 +89,7 @@ type result struct {
 	target    float64       // per second, as the issue asks
 	p99Target time.Duration // or a latency bound
 	peer      float64       // OpenBao 2.6.2 on these machines (from the issue)
+	cpu       time.Duration // this process's CPU time over the run (processCPU)
 }
 
 func run(duration time.Duration, clients int) error {
@@ -232,47 +234,119 @@ func benchVault(ctx context.Context, ep devstack.Endpoints, duration time.Durati
 	if err != nil {
 		return nil, "", err
 	}
-	aes, aesTarget := transit[0].rate(), transit[0].target
-	ratios := fmt.Sprintf("post-quantum vs aes256-gcm96 encrypt (target ≥ 0.50), against the measured aes rate / the aes target (%.0f/s):\n"+
-		"  ml-dsa-65 sign %.2f / %.2f, ml-kem-768 encrypt %.2f / %.2f",
-		aesTarget, transit[2].rate()/aes, transit[2].rate()/aesTarget, transit[3].rate()/aes, transit[3].rate()/aesTarget)
+	ratios := pqcRatios(transit)
 	return append([]result{write, read}, transit...), ratios, nil
 }
 
-// benchTransit measures transit through vault-secrets → Invoke → vault-crypto:
-// aes256-gcm96 encrypt and decrypt, ml-dsa-65 sign, ml-kem-768 encrypt.
+// transitCase is one transit scenario: an operation on a key of a type.
+type transitCase struct {
+	name, key, typ, op string
+	target             float64
+}
+
+// transitCases are the transit scenarios, through vault-secrets → Invoke →
+// vault-crypto. The post-quantum KEMs are measured both ways for issue 28's
+// "within 10 % of the figures before HPKE" (see pqcRatios).
+var transitCases = []transitCase{
+	{"transit aes256 encrypt", "aes", "aes256-gcm96", "encrypt", 5500},
+	{"transit aes256 decrypt", "aes", "aes256-gcm96", "decrypt", 6400},
+	{"transit ml-dsa-65 sign", "mldsa", "ml-dsa-65", "sign", 2750},
+	{"transit ml-kem-768 encrypt", "mlkem", "ml-kem-768", "encrypt", 2750},
+	{"transit ml-kem-768 decrypt", "mlkem", "ml-kem-768", "decrypt", 2750},
+	{"transit x-wing encrypt", "xwing", "x-wing", "encrypt", 2750},
+	{"transit x-wing decrypt", "xwing", "x-wing", "decrypt", 2750},
+}
+
+// benchTransit measures every transit case, in transitCases' order.
 func benchTransit(ctx context.Context, c *bao.Client, duration time.Duration, clients int) ([]result, error) {
 	if err := c.Sys().Mount("transit", &bao.MountInput{Type: "transit"}); err != nil {
 		return nil, err
 	}
 	lg := c.Logical()
-	for name, typ := range map[string]string{"aes": "aes256-gcm96", "mldsa": "ml-dsa-65", "mlkem": "ml-kem-768"} {
-		if _, err := lg.WriteWithContext(ctx, "transit/keys/"+name, map[string]any{"type": typ}); err != nil {
+	plaintext := base64.StdEncoding.EncodeToString([]byte("a 32-byte secret for the bench!!"))
+	ciphertexts := map[string]any{}
+	for _, tc := range transitCases {
+		if _, made := ciphertexts[tc.key]; made {
+			continue
+		}
+		if _, err := lg.WriteWithContext(ctx, "transit/keys/"+tc.key, map[string]any{"type": tc.typ}); err != nil {
 			return nil, err
 		}
+		if tc.op == "sign" {
+			ciphertexts[tc.key] = nil
+			continue
+		}
+		ct, err := lg.WriteWithContext(ctx, "transit/encrypt/"+tc.key, map[string]any{"plaintext": plaintext})
+		if err != nil {
+			return nil, err
+		}
+		ciphertexts[tc.key] = ct.Data["ciphertext"]
 	}
-	plaintext := base64.StdEncoding.EncodeToString([]byte("a 32-byte secret for the bench!!"))
-	ct, err := lg.WriteWithContext(ctx, "transit/encrypt/aes", map[string]any{"plaintext": plaintext})
-	if err != nil {
-		return nil, err
-	}
-	ciphertext := ct.Data["ciphertext"]
-	call := func(path string, body map[string]any) func(int) error {
-		return func(int) error {
+	var out []result
+	for _, tc := range transitCases {
+		body := map[string]any{"plaintext": plaintext}
+		switch tc.op {
+		case "decrypt":
+			body = map[string]any{"ciphertext": ciphertexts[tc.key]}
+		case "sign":
+			body = map[string]any{"input": plaintext}
+		}
+		path := "transit/" + tc.op + "/" + tc.key
+		r := measure(tc.name, duration, clients, func(int) error {
 			_, err := lg.WriteWithContext(ctx, path, body)
 			return err
-		}
+		})
+		r.target, r.peer = tc.target, transitPeers[tc.name]
+		out = append(out, r)
 	}
-	enc := measure("transit aes256 encrypt", duration, clients, call("transit/encrypt/aes", map[string]any{"plaintext": plaintext}))
-	enc.target, enc.peer = 5500, 5465
-	dec := measure("transit aes256 decrypt", duration, clients, call("transit/decrypt/aes", map[string]any{"ciphertext": ciphertext}))
-	dec.target, dec.peer = 6400, 6367
-	sign := measure("transit ml-dsa-65 sign", duration, clients, call("transit/sign/mldsa", map[string]any{"input": plaintext}))
-	sign.target = enc.target / 2
-	kem := measure("transit ml-kem-768 encrypt", duration, clients, call("transit/encrypt/mlkem", map[string]any{"plaintext": plaintext}))
-	kem.target = enc.target / 2
-	return []result{enc, dec, sign, kem}, nil
+	return out, nil
 }
+
+// pqcRatios compares the post-quantum cases with aes256-gcm96 in the same
+// run (sign and encrypt against aes encrypt, decrypt against aes decrypt),
+// by rate and by CPU time per operation (processCPU: the bench's clients
+// and the in-process functions), which a busy machine moves far less than
+// the rate. Targets: a rate ≥ 0.50 of aes for sign and ml-kem-768 encrypt
+// (issue 7), and for the KEMs a CPU cost within 10 % of what the same bench
+// measured before they moved to HPKE (issue 28; beforeHPKE).
+func pqcRatios(transit []result) string {
+	byName := map[string]result{}
+	for _, r := range transit {
+		byName[r.name] = r
+	}
+	var b strings.Builder
+	b.WriteString("post-quantum vs aes256-gcm96 in this run (sign, encrypt: vs aes encrypt; decrypt: vs aes decrypt):\n")
+	for _, tc := range transitCases[2:] {
+		base := byName["transit aes256 encrypt"]
+		if tc.op == "decrypt" {
+			base = byName["transit aes256 decrypt"]
+		}
+		r := byName[tc.name]
+		cpuRatio := float64(r.cpuPerOp()) / float64(base.cpuPerOp())
+		fmt.Fprintf(&b, "  %-27s rate %.2f   CPU %s/op = %.2f× aes's", tc.name, r.rate()/base.rate(),
+			r.cpuPerOp().Round(time.Microsecond), cpuRatio)
+		if tc.name == "transit ml-dsa-65 sign" || tc.name == "transit ml-kem-768 encrypt" {
+			b.WriteString("   (rate target ≥ 0.50)")
+		}
+		if before, ok := beforeHPKE[tc.name]; ok {
+			fmt.Fprintf(&b, "   before HPKE %.2f× (CPU target ≤ %.2f×)", before, 1.1*before)
+		}
+		b.WriteString("\n")
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// beforeHPKE are the KEMs' CPU costs per operation relative to aes's (the
+// CPU ratio pqcRatios prints) on the commit before ml-kem-768 and x-wing
+// moved to HPKE (2213bcb^), measured on this machine interleaved with the
+// HPKE code, four runs each at load 3–10 on 2026-11-30 (issue 28's note).
+var beforeHPKE = map[string]float64{
+	"transit ml-kem-768 encrypt": 1.76, "transit ml-kem-768 decrypt": 1.54,
+	"transit x-wing encrypt": 2.19, "transit x-wing decrypt": 1.88,
+}
+
+// transitPeers are OpenBao 2.6.2's figures from the issue, for the types it has.
+var transitPeers = map[string]float64{"transit aes256 encrypt": 5465, "transit aes256 decrypt": 6367}
 
 func client(addr, token string, clients int) (*bao.Client, error) {
 	cfg := bao.DefaultConfig()
@@ -303,6 +377,7 @@ func (r result) rate() float64 { return float64(r.ops) / r.elapsed.Seconds() }
 func measure(name string, d time.Duration, clients int, op func(i int) error) result {
 	var n, errs atomic.Int64
 	lat := make([][]time.Duration, clients)
+	cpu0 := processCPU()
 	start := time.Now()
 	deadline := start.Add(d)
 	var wg sync.WaitGroup
@@ -323,7 +398,7 @@ func measure(name string, d time.Duration, clients int, op func(i int) error) re
 	wg.Wait()
 	all := slices.Concat(lat...)
 	sortDurations(all)
-	r := result{name: name, ops: int64(len(all)), errors: errs.Load(), elapsed: time.Since(start)}
+	r := result{name: name, ops: int64(len(all)), errors: errs.Load(), elapsed: time.Since(start), cpu: processCPU() - cpu0}
 	if len(all) > 0 {
 		r.p50, r.p99 = all[len(all)/2], all[len(all)*99/100]
 	}
@@ -331,3 +406,23 @@ func measure(name string, d time.Duration, clients int, op func(i int) error) re
 }
 
 func sortDurations(d []time.Duration) { slices.Sort(d) }
+
+// processCPU is the CPU time this process has used, user and system: the
+// bench's clients and every function it runs in-process (not SurrealDB's or
+// NATS's own processes). Per operation it is a figure a busy machine barely
+// moves, unlike a rate.
+func processCPU() time.Duration {
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		return 0
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+}
+
+// cpuPerOp is the process CPU time an operation cost on average.
+func (r result) cpuPerOp() time.Duration {
+	if r.ops == 0 {
+		return 0
+	}
+	return r.cpu / time.Duration(r.ops)
+}
