@@ -47,13 +47,14 @@ func benchLLM(ep devstack.Endpoints, duration time.Duration) ([]result, error) {
 		}
 	}
 	msgs := `[{"role":"system","content":"be brief"},{"role":"user","content":"write the release notes"}]`
-	direct := paced("llm direct (provider)", duration, func() error {
+	var routedOK atomic.Int64
+	// Both at llmRate on one clock, alternating, so a stall of this shared
+	// machine falls on both alike: the overhead is their difference.
+	runs := pacedTogether(duration, pacedOp{"llm direct (provider)", func() error {
 		_, err := post(hc, "POST", srv.URL+"/chat/completions", `{"model":"gpt-mini","messages":`+msgs+`,"max_completion_tokens":200}`,
 			"Authorization", "Bearer sk-bench")
 		return err
-	})
-	var routedOK atomic.Int64
-	routed := paced("llm routed (gateway)", duration, func() error {
+	}}, pacedOp{"llm routed (gateway)", func() error {
 		code, err := gw("POST", "/llm/route", `{"role":"Monitor","task_type":"notes","messages":`+msgs+`,"max_tokens":200}`)
 		if err == nil && code != 200 {
 			err = fmt.Errorf("route: %d", code)
@@ -62,7 +63,8 @@ func benchLLM(ep devstack.Endpoints, duration time.Duration) ([]result, error) {
 			routedOK.Add(1)
 		}
 		return err
-	})
+	}})
+	direct, routed := runs[0], runs[1]
 	if err := waitCostRecords(hc, ep.Gateways["vapora"], tok, routedOK.Load()); err != nil {
 		return nil, err
 	}
@@ -105,12 +107,21 @@ func waitCostRecords(hc *http.Client, gateway, tok string, want int64) error {
 
 // paced calls op llmRate times a second for d (open loop: a slow call does
 // not delay the next) and collects the latencies.
-func paced(name string, d time.Duration, op func() error) result {
-	n := int(d.Seconds() * llmRate)
+// pacedOp is one operation of a paced run.
+type pacedOp struct {
+	name string
+	op   func() error
+}
+
+// pacedTogether starts each op llmRate times a second for d, the ops in
+// turn on one clock (each call on its own goroutine, as independent callers
+// would), and gives each op's figures.
+func pacedTogether(d time.Duration, ops ...pacedOp) []result {
+	n := int(d.Seconds()*llmRate) * len(ops)
 	lat := make([]time.Duration, n)
-	var errs atomic.Int64
+	errs := make([]atomic.Int64, len(ops))
 	var wg sync.WaitGroup
-	tick := time.NewTicker(time.Second / llmRate)
+	tick := time.NewTicker(time.Second / time.Duration(llmRate*len(ops)))
 	defer tick.Stop()
 	start := time.Now()
 	for i := range n {
@@ -119,14 +130,23 @@ func paced(name string, d time.Duration, op func() error) result {
 		go func() {
 			defer wg.Done()
 			t := time.Now()
-			if op() != nil {
-				errs.Add(1)
+			if ops[i%len(ops)].op() != nil {
+				errs[i%len(ops)].Add(1)
 			}
 			lat[i] = time.Since(t)
 		}()
 	}
 	wg.Wait()
-	return summarize(name, [][]time.Duration{lat}, time.Since(start), errs.Load())
+	elapsed := time.Since(start)
+	out := make([]result, len(ops))
+	for k, o := range ops {
+		var mine []time.Duration
+		for i := k; i < n; i += len(ops) {
+			mine = append(mine, lat[i])
+		}
+		out[k] = summarize(o.name, [][]time.Duration{mine}, elapsed, errs[k].Load())
+	}
+	return out
 }
 
 func post(hc *http.Client, method, url, body string, header ...string) (int, error) {
