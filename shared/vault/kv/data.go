@@ -83,18 +83,12 @@ func (k v2) commitVersion(cfg config, m *meta, rev int, now time.Time, raw []byt
 	}
 	m.Versions[strconv.Itoa(version)] = vm
 	m.CurrentVersion, m.UpdatedTime, m.Latest = version, now, raw
-	pruned := prune(m, firstPositive(m.MaxVersions, cfg.MaxVersions, defaultMaxVersions))
-	if err := k.e.st.Put(k.ctx, k.saveMeta(m, rev, storage.Write{Path: k.versionPath(version), Data: raw, Rev: 0})...); err != nil {
-		return keeper.EngineResponse{}, err
+	writes := []storage.Write{{Path: k.versionPath(version), Data: raw, Rev: 0}}
+	for _, v := range prune(m, firstPositive(m.MaxVersions, cfg.MaxVersions, defaultMaxVersions)) {
+		writes = append(writes, storage.Write{Path: k.versionPath(v), Remove: true}) // trimmed in the same transaction
 	}
-	if len(pruned) > 0 {
-		paths := make([]string, len(pruned))
-		for i, v := range pruned {
-			paths[i] = k.versionPath(v)
-		}
-		if err := k.e.st.Delete(k.ctx, paths...); err != nil {
-			return keeper.EngineResponse{}, err
-		}
+	if err := k.e.st.Put(k.ctx, k.saveMeta(m, rev, writes...)...); err != nil {
+		return keeper.EngineResponse{}, err
 	}
 	return engine.OK(vm.view(version, m.CustomMetadata))
 }

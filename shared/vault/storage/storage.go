@@ -79,29 +79,46 @@ func (s *Store) Get(ctx context.Context, paths ...string) (map[string]Entry, err
 }
 
 // Write is one conditional write: Rev 0 creates (fails if the path exists),
-// Rev > 0 replaces only that revision, Rev < 0 writes unconditionally.
+// Rev > 0 replaces only that revision, Rev < 0 writes unconditionally. With
+// Remove set it deletes the path instead (gone already is fine), so that a
+// write and what it makes obsolete commit together.
 type Write struct {
-	Path string
-	Data []byte
-	Rev  int
+	Path   string
+	Data   []byte
+	Rev    int
+	Remove bool
 }
 
 // Put seals and stores writes in one transaction: all or none.
 func (s *Store) Put(ctx context.Context, writes ...Write) error {
-	recs := make([]keeper.Record, len(writes))
-	for i, w := range writes {
-		recs[i] = keeper.Record{Path: w.Path, Data: w.Data}
+	var recs []keeper.Record
+	for _, w := range writes {
+		if !w.Remove {
+			recs = append(recs, keeper.Record{Path: w.Path, Data: w.Data})
+		}
 	}
-	sealed, err := s.Crypto.SealRecords(ctx, recs)
-	if err != nil {
-		return err
+	var sealed []keeper.Record
+	if len(recs) > 0 {
+		var err error
+		if sealed, err = s.Crypto.SealRecords(ctx, recs); err != nil {
+			return err
+		}
+		if len(sealed) != len(recs) {
+			return fmt.Errorf("storage put: %d records sealed of %d", len(sealed), len(recs))
+		}
 	}
 	var sql strings.Builder
 	vars := map[string]any{}
 	sql.WriteString("BEGIN TRANSACTION;\n")
 	for i, w := range writes {
 		id, blob, rev := fmt.Sprintf("id%d", i), fmt.Sprintf("blob%d", i), fmt.Sprintf("rev%d", i)
-		vars[id], vars[blob], vars[rev] = entryID(w.Path), sealed[i].Data, w.Rev
+		vars[id] = entryID(w.Path)
+		if w.Remove {
+			fmt.Fprintf(&sql, "DELETE $%s;\n", id)
+			continue
+		}
+		vars[blob], vars[rev] = sealed[0].Data, w.Rev
+		sealed = sealed[1:]
 		vars[fmt.Sprintf("path%d", i)] = w.Path
 		switch {
 		case w.Rev == 0:
