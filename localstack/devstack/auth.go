@@ -15,7 +15,7 @@ import (
 const (
 	DevJWTSecret = "stratum-devstack-jwt-secret-not-for-production"
 	DevAPIKey    = "stratum-dev-key"
-	// DevKnowledgeKey is vapora-knowledge's service key for Kogral: it reads
+	// DevKnowledgeKey is the Kogral service key of vapora-knowledge and vapora-agent-runner: it reads
 	// every graph (scope kogral-reader) and the function picks the caller's.
 	DevKnowledgeKey = "stratum-dev-knowledge-key"
 )

@@ -88,17 +88,33 @@ func TestLLM(t *testing.T) {
 	})
 
 	t.Run("a task assigned to a built-in agent reaches Review with output, tokens and cost", func(t *testing.T) {
-		agent := run + "-builtin"
-		ops.must(201, "POST", "/agents/register", fmt.Sprintf(`{"agent_id":%q,"role":"Developer","runner":"builtin"}`, agent))
-		pid := ops.must(201, "POST", "/projects", `{"name":"llm-run","scope":"acme"}`)["id"].(string)
-		task := ops.must(201, "POST", "/tasks", fmt.Sprintf(`{"project_id":%q,"title":"add a retry","description":"wrap the call"}`, pid))["id"].(string)
-		ops.must(200, "POST", "/tasks/"+task+"/assign", fmt.Sprintf(`{"agent_id":%q,"task_type":"code-gen"}`, agent))
+		agent, scope := run+"-builtin", run+"-team"
+		team := jwtCaller(t, "ops", "llm", "agents", scope)
+		seeded := seedKnowledge(t, scope, run)
+		team.must(201, "POST", "/agents/register", fmt.Sprintf(`{"agent_id":%q,"role":"Developer","runner":"builtin"}`, agent))
+		pid := team.must(201, "POST", "/projects", fmt.Sprintf(`{"name":"llm-run","scope":%q}`, scope))["id"].(string)
+		task := team.must(201, "POST", "/tasks", fmt.Sprintf(`{"project_id":%q,"title":"add a retry","description":"wrap the call"}`, pid))["id"].(string)
+		team.must(200, "POST", "/tasks/"+task+"/assign", fmt.Sprintf(`{"agent_id":%q,"task_type":"code-gen"}`, agent))
 		eventually(t, "the task in Review", 20*time.Second, func() bool {
-			return ops.must(200, "GET", "/tasks/"+task, "")["status"] == "Review"
+			return team.must(200, "GET", "/tasks/"+task, "")["status"] == "Review"
 		})
+		var prompt string
+		for _, body := range claude.Received() {
+			if strings.Contains(body, "add a retry") {
+				prompt = body
+			}
+		}
+		for _, want := range seeded {
+			if !strings.Contains(prompt, want) {
+				t.Errorf("the prompt lacks Kogral's %q:\n%s", want, prompt)
+			}
+		}
+		if strings.Contains(prompt, run+" other team") {
+			t.Errorf("the prompt holds another graph's guideline:\n%s", prompt)
+		}
 		var rec map[string]any
 		eventually(t, "the execution record", 10*time.Second, func() bool {
-			list, _ := jwtCallerOf(t, "portfolio", "ops", "acme").do("GET", "/executions?project="+pid, "").Body["executions"].([]any)
+			list, _ := jwtCallerOf(t, "portfolio", "ops", scope).do("GET", "/executions?project="+pid, "").Body["executions"].([]any)
 			for _, e := range list {
 				if md, _ := e.(map[string]any)["metadata"].(map[string]any); md["task_id"] == task {
 					rec = md
@@ -122,6 +138,34 @@ func TestLLM(t *testing.T) {
 			t.Fatalf("providers: %v", s)
 		}
 	})
+}
+
+// seedKnowledge writes to Kogral a guideline, a pattern and a decision about
+// code generation in scope's graph and a guideline in another team's, and
+// waits until Kogral's search finds them; it returns the contents a prompt
+// for a code-gen task of scope must carry.
+func seedKnowledge(t *testing.T, scope, run string) []string {
+	t.Helper()
+	if ep.Gateways["kogral"] == "" {
+		t.Skip("the target has no Kogral")
+	}
+	nodes := []struct{ graph, typ, title, content string }{
+		{scope, "guideline", "Retries in generated code", "Every retry uses jittered exponential backoff " + run},
+		{scope, "pattern", "Retry wrapper for generated code", "Wrap each retry in a helper that takes a context " + run},
+		{scope, "decision", "Generated code retries idempotent calls only", "Decided: a retry is for idempotent calls only " + run},
+		{run + "-other", "guideline", "Retries in generated code", "Never retry anything " + run + " other team"},
+	}
+	for i, n := range nodes {
+		body := fmt.Sprintf(`{"id":"%s-know-%d","node_type":%q,"title":%q,"content":%q,"graph_id":%q,"tags":["code-gen"]}`,
+			run, i, n.typ, n.title, n.content, n.graph)
+		jwtCallerOf(t, "kogral", "seeder", n.graph).must(201, "POST", "/nodes", body)
+	}
+	reader := jwtCallerOf(t, "kogral", "seeder", scope)
+	eventually(t, "Kogral finds the seeded knowledge", 20*time.Second, func() bool {
+		hits, _ := reader.must(200, "GET", "/search?graph="+scope+"&q=code-gen+retry", "")["hits"].([]any)
+		return len(hits) == 3
+	})
+	return []string{nodes[0].content, nodes[1].content, nodes[2].content}
 }
 
 // Providers' API keys kept in SecretumVault's KV v2, through its

@@ -375,8 +375,11 @@ var Functions = []Function{
 		Bus:         true,
 		SecretsKey:  true, // opens providers' API keys sealed with KMS
 		Env:         llmEnv,
-		MemoryMB:    256,
-		Timeout:     5 * time.Minute, // a task's call may walk a fallback chain of slow providers
+		// Kogral's API, with a kogral-reader key, for the guidelines,
+		// patterns and decisions a prompt carries.
+		Calls:    []string{"kogral"},
+		MemoryMB: 256,
+		Timeout:  5 * time.Minute, // a task's call may walk a fallback chain of slow providers
 	},
 	{
 		Name:        "vapora-llm-on-cost",

@@ -44,6 +44,7 @@ type Server struct {
 	script   []string
 	Requests atomic.Int64
 	bad      []string
+	received []string
 }
 
 // New starts a server speaking kind's wire format (anthropic, openai,
@@ -59,6 +60,13 @@ func (s *Server) SetMode(m string) { s.mu.Lock(); s.mode = m; s.script = nil; s.
 
 // Script makes the next requests answer in these modes, then the mode again.
 func (s *Server) Script(modes ...string) { s.mu.Lock(); s.script = modes; s.mu.Unlock() }
+
+// Received lists the bodies of the requests the real API would accept, in order.
+func (s *Server) Received() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.received...)
+}
 
 // Bad lists the requests that were not what the real API accepts.
 func (s *Server) Bad() []string {
@@ -88,6 +96,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusBadRequest, problem)
 		return
 	}
+	s.mu.Lock()
+	s.received = append(s.received, string(body))
+	s.mu.Unlock()
 	switch mode := s.next(); mode {
 	case OK:
 		s.ok(w)

@@ -26,6 +26,7 @@ import (
 type Runner struct {
 	router    *llm.Router
 	tasks     *vapora.Store
+	kogral    *vapora.KogralClient // nil: prompts without Kogral's knowledge
 	store     *llm.Store
 	bus       *bus.Bus
 	maxTokens int64
@@ -34,9 +35,11 @@ type Runner struct {
 	applyWait time.Duration
 }
 
-// NewRunner returns the runner.
-func NewRunner(router *llm.Router, tasks *vapora.Store, b *bus.Bus, maxTokens int64) *Runner {
-	return &Runner{router: router, tasks: tasks, store: router.Store(), bus: b, maxTokens: maxTokens, applyWait: 8 * time.Second}
+// NewRunner returns the runner; kogral (nil for none) adds what Kogral
+// knows about a task's type to its prompt.
+func NewRunner(router *llm.Router, tasks *vapora.Store, kogral *vapora.KogralClient, b *bus.Bus, maxTokens int64) *Runner {
+	return &Runner{router: router, tasks: tasks, kogral: kogral, store: router.Store(), bus: b, maxTokens: maxTokens,
+		applyWait: 8 * time.Second}
 }
 
 // OnAssign runs one assignment, once: a redelivered assignment republishes
@@ -101,7 +104,9 @@ func (r *Runner) waitApplied(ctx context.Context, e events.TaskAssignment) (vapo
 // a failed result (the task goes back to Todo), not a retry.
 func (r *Runner) run(ctx context.Context, ag vapora.Agent, t vapora.Task, e events.TaskAssignment) (events.TaskResult, error) {
 	start := time.Now()
-	req := llm.RouteRequest{Role: ag.Role, TaskType: e.TaskType, AgentID: ag.ID, Messages: Prompt(ag, t, e.TaskType), MaxTokens: r.maxTokens}
+	know := r.knowledge(ctx, t, e.TaskType)
+	req := llm.RouteRequest{Role: ag.Role, TaskType: e.TaskType, AgentID: ag.ID, Messages: Prompt(ag, t, e.TaskType, know),
+		MaxTokens: r.maxTokens}
 	out, err := r.router.Route(ctx, req)
 	res := events.TaskResult{ID: "run-" + e.ID, TaskID: t.ID, AgentID: ag.ID, Status: "success",
 		DurationMs: time.Since(start).Milliseconds()}
@@ -132,10 +137,14 @@ func (r *Runner) publish(ctx context.Context, res events.TaskResult) error {
 }
 
 // Prompt is what a built-in agent is asked for a task: its role, then the
-// task's title, type, priority and description.
-func Prompt(ag vapora.Agent, t vapora.Task, taskType string) []llm.Message {
+// task's title, type, priority and description, then what Kogral knows
+// that bears on it.
+func Prompt(ag vapora.Agent, t vapora.Task, taskType string, know Knowledge) []llm.Message {
 	sys := fmt.Sprintf("You are a Vapora %s agent. Do the task you are given and answer with the result itself, "+
 		"ready for review.", ag.Role)
+	if !know.empty() {
+		sys += " Follow the team's guidelines and decisions below; use its patterns where they fit."
+	}
 	var u strings.Builder
 	fmt.Fprintf(&u, "Task: %s\nType: %s\nPriority: %s\n", t.Title, taskType, t.Priority)
 	if len(t.Tags) > 0 {
@@ -144,6 +153,7 @@ func Prompt(ag vapora.Agent, t vapora.Task, taskType string) []llm.Message {
 	if t.Description != nil && *t.Description != "" {
 		fmt.Fprintf(&u, "\n%s\n", *t.Description)
 	}
+	know.write(&u)
 	return []llm.Message{{Role: "system", Content: sys}, {Role: "user", Content: u.String()}}
 }
 
@@ -164,7 +174,8 @@ func Function() function.Builder {
 			return nil, fmt.Errorf("VAPORA_RUNNER_MAX_TOKENS %q: want a positive integer", d.Env("VAPORA_RUNNER_MAX_TOKENS"))
 		}
 		// The runner only reads tasks and agents, which takes no lock.
-		r := NewRunner(router, vapora.NewStore(d.Surreal, nil), d.Bus, maxTokens)
+		kogral := vapora.NewKogralClient(d.Env("KOGRAL_URL"), d.Env("KOGRAL_API_KEY"))
+		r := NewRunner(router, vapora.NewStore(d.Surreal, nil), kogral, d.Bus, maxTokens)
 		return bus.Typed(func(ctx context.Context, del bus.Delivery, e events.TaskAssignment) error {
 			return r.OnAssign(ctx, del, e)
 		}), nil
