@@ -92,14 +92,15 @@ func (d *dropReady) Publish(ctx context.Context, subject, msgID string, v any, h
 }
 
 // TestQueuedTaskUnpublishedIsPublishedAgain: a completion queues its
-// dependent in the transaction that ends the attempt and publishes it after;
-// when that publish is lost, the completed task's step is delivered again,
-// finds its task ended, and publishes every Queued task again, so the
-// workflow finishes with each task made once.
+// dependents in the transaction that ends the attempt, claims the first
+// (b) to run it next itself and publishes the other (c) after; when that
+// publish is lost, the completed task's step is delivered again, finds its
+// task ended, publishes the task it had claimed and every Queued task
+// again, so the workflow finishes with each task made once.
 func TestQueuedTaskUnpublishedIsPublishedAgain(t *testing.T) {
 	e := setup(t)
 	c := &counting{made: map[string]int{}}
-	d := &dropReady{Publisher: e.bus, task: "b"}
+	d := &dropReady{Publisher: e.bus, task: "c"}
 	f, _ := catalog.Lookup("provisioning-orchestrator")
 	o := provisioning.NewOrchestrator(e.store, d, provisioning.Providers{"local": c})
 	sub, err := e.bus.Consume(context.Background(), bus.SpecFor(f, 20*time.Millisecond), bus.Each(o.Handler()))
@@ -109,7 +110,7 @@ func TestQueuedTaskUnpublishedIsPublishedAgain(t *testing.T) {
 	t.Cleanup(sub.Stop)
 	w := provisioning.Workflow{ID: fmt.Sprintf("drop-%d-%d", time.Now().UnixNano(), seq.Add(1)), Name: "drop", Environment: "development",
 		Defaults: provisioning.Defaults{Provider: "local"}, Tasks: []provisioning.Task{{ID: "a", Kind: "network"},
-			{ID: "b", Kind: "network", DependsOn: []string{"a"}}, {ID: "c", Kind: "network", DependsOn: []string{"b"}}}}
+			{ID: "b", Kind: "network", DependsOn: []string{"a"}}, {ID: "c", Kind: "network", DependsOn: []string{"a"}}}}
 	p, err := provisioning.Prepare(w)
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +119,7 @@ func TestQueuedTaskUnpublishedIsPublishedAgain(t *testing.T) {
 	done := e.waitStatus(t, p.ID, provisioning.StatusSucceeded)
 	checkOrder(t, done)
 	if !d.dropped.Load() {
-		t.Fatal("b's ready message was never published")
+		t.Fatal("c's ready message was never published")
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

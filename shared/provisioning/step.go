@@ -30,13 +30,22 @@ func (o *Orchestrator) step(ctx context.Context, e events.TaskEvent) error {
 	case t == nil:
 		return bus.Permanent(fmt.Errorf("workflow %s has no task %q", w.ID, e.TaskID))
 	case claimed, t.State == TaskRunning: // a workflow stopping lets a started attempt finish
-		return o.attempt(ctx, w, *t, t.Attempt)
+		return o.attempt(ctx, w, *t, t.Attempt, t.Task)
 	case t.State == TaskPending:
 		return nil
 	case !inFlight(t.State):
 		// A step delivered again after its task ended: the end may have
-		// queued dependents and died before publishing them; schedule
-		// publishes every Queued task again (duplicates are dropped).
+		// queued dependents and died before publishing them, or claimed
+		// one and died running it; each task it carried gets a ready
+		// message, and schedule publishes every Queued task again
+		// (duplicates are dropped).
+		carried, err := o.store.Carried(ctx, w.ID, t.Task)
+		if err != nil {
+			return err
+		}
+		if err := o.publishReady(ctx, w.ID, carried, w.Run); err != nil {
+			return err
+		}
 		return o.schedule(ctx, w.ID, w.Run)
 	case w.Status != StatusRunning: // stopping: what has not started does not start
 		if _, err := o.store.SetTaskState(ctx, w.ID, t.Task, []string{TaskQueued, TaskRetrying}, TaskSkipped, t.Resource, ""); err != nil {
@@ -57,7 +66,10 @@ func StepKey(workflow, task string, run int) string {
 	return fmt.Sprintf("%s/%s/%d", workflow, task, run)
 }
 
-func (o *Orchestrator) attempt(ctx context.Context, w WorkflowState, t TaskState, n int) error {
+// attempt runs attempt n of task t, whose attempt the delivery of via's
+// ready message claimed (t itself, or a task claimed on the way, see
+// succeeded), and records its outcome.
+func (o *Orchestrator) attempt(ctx context.Context, w WorkflowState, t TaskState, n int, via string) error {
 	pt := t.Prepared()
 	deps := map[string]Resource{}
 	for _, d := range pt.DependsOn {
@@ -78,15 +90,7 @@ func (o *Orchestrator) attempt(ctx context.Context, w WorkflowState, t TaskState
 	switch {
 	case err == nil:
 		log.Info("task succeeded", "resource", res.ID)
-		var f Fill
-		if f, err = o.store.Succeed(ctx, w.ID, t.Task, n, w.Run, &res); err == nil {
-			if err := o.publishReady(ctx, w.ID, f.Queued, w.Run); err != nil {
-				return err
-			}
-			if f.Settled(w.Run) && f.Dependents > 0 { // the common case: no done message (see Store.Succeed)
-				return nil
-			}
-		}
+		return o.succeeded(ctx, w, t.Task, n, &res, via)
 	case IsPermanent(err) || n >= pt.Retry.MaxAttempts:
 		log.Warn("task failed", "err", err, "permanent", IsPermanent(err))
 		err = o.store.EndAttempt(ctx, w.ID, t.Task, n, w.Run, TaskFailed, nil, err.Error(), time.Time{})
@@ -96,6 +100,9 @@ func (o *Orchestrator) attempt(ctx context.Context, w WorkflowState, t TaskState
 		if serr := o.store.EndAttempt(ctx, w.ID, t.Task, n, w.Run, TaskRetrying, nil, err.Error(), o.now().Add(delay)); serr != nil && !errors.Is(serr, ErrStale) {
 			return serr
 		}
+		if t.Task != via { // no message of its own to redeliver later: one that waits until the attempt is due
+			return o.publishTask(ctx, events.SubjectTaskReady, w.ID, t.Task, w.Run)
+		}
 		return bus.RetryAfter(delay, err)
 	}
 	if err != nil && !errors.Is(err, ErrStale) {
@@ -103,6 +110,48 @@ func (o *Orchestrator) attempt(ctx context.Context, w WorkflowState, t TaskState
 	}
 	return o.publishTask(ctx, events.SubjectTaskDone, w.ID, t.Task, w.Run)
 }
+
+// succeeded ends attempt n of task with res, queueing in the same
+// transaction what that made ready and claiming the first of those (Claim)
+// when the invocation has time left for it. The others are published;
+// the claimed one runs next, here, without a message: the step goes on
+// from the completion without a hop through JetStream and another
+// instance's claim. It stays durable: via's message is acknowledged only
+// when this chain ends, and if it comes again, step publishes a ready
+// message for each task it carried (Store.Carried).
+func (o *Orchestrator) succeeded(ctx context.Context, w WorkflowState, task string, n int, res *Resource, via string) error {
+	claim := Claim{Via: via}
+	if dl, ok := ctx.Deadline(); ok {
+		claim.Within = time.Until(dl) - chainMargin
+		if claim.Within <= 0 {
+			claim = Claim{}
+		}
+	}
+	f, err := o.store.Succeed(ctx, w.ID, task, n, w.Run, res, claim)
+	if errors.Is(err, ErrStale) {
+		return o.publishTask(ctx, events.SubjectTaskDone, w.ID, task, w.Run)
+	}
+	if err != nil {
+		return err
+	}
+	if err := o.publishReady(ctx, w.ID, f.Queued, w.Run); err != nil {
+		return err
+	}
+	if !f.Settled(w.Run) || f.Dependents == 0 { // otherwise no done message (see Store.Succeed)
+		if err := o.publishTask(ctx, events.SubjectTaskDone, w.ID, task, w.Run); err != nil {
+			return err
+		}
+	}
+	if len(f.Claimed) == 0 {
+		return nil
+	}
+	next := f.Claimed[0]
+	return o.attempt(ctx, WorkflowState{ID: w.ID, Run: w.Run, Status: f.Status, Tasks: f.Claimed}, next, next.Attempt, via)
+}
+
+// chainMargin is the time an invocation keeps, beyond a claimed task's
+// timeout, to record its outcome.
+const chainMargin = 30 * time.Second
 
 // publishReady publishes a task ready message for each task, at once.
 func (o *Orchestrator) publishReady(ctx context.Context, wf string, tasks []string, run int) error {

@@ -197,11 +197,15 @@ func (s *Store) EndAttempt(ctx context.Context, wf, task string, n, run int, sta
 }
 
 // endAttemptSQL ends attempt $n of $task (which must be Running it) and its step.
-const endAttemptSQL = `
+const endAttemptSQL = endTaskSQL + endStepSQL
+
+const endTaskSQL = `
 IF array::len(UPDATE $task SET state = $state, resource = $res, next_attempt_at = $next,
 		error = IF $err = '' { NONE } ELSE { $err },
 		finished_at = IF $state = 'Retrying' { NONE } ELSE { time::now() }
-	WHERE state = 'Running' AND attempt = $n RETURN VALUE id) = 0 { THROW "stale" };
+	WHERE state = 'Running' AND attempt = $n RETURN VALUE id) = 0 { THROW "stale" };`
+
+const endStepSQL = `
 UPDATE $step SET state = $stepstate, resource = $res, error = IF $err = '' { NONE } ELSE { $err }, finished_at = time::now() RETURN NONE;`
 
 func endAttemptVars(wf, task string, n, run int, state string, res *Resource, cause string, next time.Time) map[string]any {
@@ -288,8 +292,8 @@ func (s *Store) Resume(ctx context.Context, wf string) (int, bool, error) {
 LET $w = UPDATE $wf SET status = 'Running', run += 1, version += 1, error = NONE, left = [], finished_at = NONE,
 	updated_at = time::now() WHERE status IN ['RolledBack', 'RollbackFailed'] RETURN VALUE run;
 IF array::len($w) = 0 { THROW "stale" };
-UPDATE task SET state = 'Pending', attempt = 0, error = NONE, next_attempt_at = NONE, started_at = NONE, finished_at = NONE
-	WHERE workflow = $id AND state != 'Succeeded';`), map[string]any{"wf": workflowID(wf), "id": wf})
+UPDATE task SET state = 'Pending', attempt = 0, error = NONE, next_attempt_at = NONE, started_at = NONE, finished_at = NONE,
+	via = NONE WHERE workflow = $id AND state != 'Succeeded';`), map[string]any{"wf": workflowID(wf), "id": wf})
 	if err := staleOr(err, "resume workflow "+wf); err != nil {
 		if errors.Is(err, ErrStale) {
 			return 0, false, nil

@@ -197,19 +197,127 @@ func TestStoreSucceedQueuesDependentsInTheSameTransaction(t *testing.T) {
 			t.Fatalf("claim %s: %v %v", task, claimed, err)
 		}
 	}
-	if f, err := s.Succeed(ctx, p.ID, "t0", 1, 1, &Resource{ID: "r0"}); err != nil || len(f.Queued) != 0 || !f.Settled(1) || f.Succeeded != 1 {
+	if f, err := s.Succeed(ctx, p.ID, "t0", 1, 1, &Resource{ID: "r0"}, Claim{}); err != nil || len(f.Queued) != 0 || !f.Settled(1) || f.Succeeded != 1 {
 		t.Fatalf("first completion %+v %v", f, err)
 	}
-	if _, err := s.Succeed(ctx, p.ID, "t0", 1, 1, &Resource{ID: "r0"}); err != ErrStale {
+	if _, err := s.Succeed(ctx, p.ID, "t0", 1, 1, &Resource{ID: "r0"}, Claim{}); err != ErrStale {
 		t.Fatalf("the same completion again: %v", err)
 	}
-	f, err := s.Succeed(ctx, p.ID, "t1", 1, 1, &Resource{ID: "r1"})
-	if err != nil || names(f.Queued) != "[join]" || f.Busy != 1 {
+	f, err := s.Succeed(ctx, p.ID, "t1", 1, 1, &Resource{ID: "r1"}, Claim{})
+	if err != nil || names(f.Queued) != "[join]" || f.Busy != 1 || len(f.Claimed) != 0 {
 		t.Fatalf("last dependency %+v %v", f, err)
 	}
 	w, err := s.Get(ctx, p.ID)
 	if err != nil || w.Task("t1").State != TaskSucceeded || w.Task("t1").Resource.ID != "r1" || w.Task("join").State != TaskQueued {
 		t.Fatalf("stored %+v %v", w.Tasks, err)
+	}
+}
+
+// TestStoreSucceedClaimsOneQueuedTask: a completion asked to claim starts
+// the first task it queued, in its transaction: Running at attempt 1 with
+// its checkpoint, read back with its dependencies (the completed one with
+// the resource it just recorded), marked as carried by the message the
+// caller handles; the others stay Queued. Another delivery's claim of it
+// finds it Running. A task whose timeout does not fit the time left is
+// not claimed.
+func TestStoreSucceedClaimsOneQueuedTask(t *testing.T) {
+	s, ctx := newStore(t), context.Background()
+	w := Workflow{ID: fmt.Sprintf("claim-%d-%d", time.Now().UnixNano(), seq.Add(1)), Name: "claim", Environment: "development",
+		MaxParallel: 4, Defaults: Defaults{Provider: "local"}, Tasks: []Task{{ID: "a", Kind: KindNetwork},
+			{ID: "b", Kind: KindNetwork, DependsOn: []string{"a"}, Timeout: "30s"},
+			{ID: "c", Kind: KindNetwork, DependsOn: []string{"a"}, Timeout: "30s"}, {ID: "d", Kind: KindNetwork, DependsOn: []string{"b", "c"}}}}
+	p, err := Prepare(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Advance(ctx, p.ID, 0, StatusRunning, "", []string{"a"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, claimed, err := s.ClaimStep(ctx, p.ID, "a", 1); err != nil || !claimed {
+		t.Fatalf("claim a: %v %v", claimed, err)
+	}
+	f, err := s.Succeed(ctx, p.ID, "a", 1, 1, &Resource{ID: "ra"}, Claim{Via: "a", Within: time.Minute})
+	if err != nil || names(f.Queued) != "[c]" || len(f.Claimed) != 2 || !f.Settled(1) || f.Busy != 2 {
+		t.Fatalf("completion of a %+v %v", f, err)
+	}
+	b, dep := f.Claimed[0], f.Claimed[1]
+	if b.Task != "b" || b.State != TaskRunning || b.Attempt != 1 || b.StartedAt == nil || dep.Task != "a" || dep.Resource == nil ||
+		dep.Resource.ID != "ra" || dep.FinishedAt == nil || b.StartedAt.Before(*dep.FinishedAt) {
+		t.Fatalf("claimed %+v after %+v", b, dep)
+	}
+	if carried, err := s.Carried(ctx, p.ID, "a"); err != nil || names(carried) != "[b]" {
+		t.Fatalf("carried by a: %v %v", carried, err)
+	}
+	if w, claimed, err := s.ClaimStep(ctx, p.ID, "b", 1); err != nil || claimed || w.Task("b").State != TaskRunning || w.Task("b").Attempt != 1 {
+		t.Fatalf("another claim of b: %v %v", claimed, err)
+	}
+	if _, claimed, err := s.ClaimStep(ctx, p.ID, "c", 1); err != nil || !claimed {
+		t.Fatalf("claim c: %v %v", claimed, err)
+	}
+	if f, err := s.Succeed(ctx, p.ID, "b", 1, 1, &Resource{ID: "rb"}, Claim{Via: "a", Within: time.Minute}); err != nil || len(f.Queued) != 0 || len(f.Claimed) != 0 {
+		t.Fatalf("completion of b %+v %v", f, err)
+	}
+	f, err = s.Succeed(ctx, p.ID, "c", 1, 1, &Resource{ID: "rc"}, Claim{Via: "c", Within: time.Minute})
+	if err != nil || names(f.Queued) != "[d]" || len(f.Claimed) != 0 {
+		t.Fatalf("completion of c, d's timeout longer than the time left: %+v %v", f, err)
+	}
+	if carried, err := s.Carried(ctx, p.ID, "a"); err != nil || len(carried) != 0 {
+		t.Fatalf("carried by a once b ended: %v %v", carried, err)
+	}
+	steps, err := s.Steps(ctx, p.ID)
+	if err != nil || len(steps) != 3 || steps[1].Task != "b" || steps[1].State != "succeeded" {
+		t.Fatalf("checkpoints %+v %v", steps, err)
+	}
+}
+
+// TestStoreSucceedClaimsOnlyWithRoomForEveryReadyTask: the claim takes
+// one of the tasks the fill would queue, so under max_parallel 2, with b
+// still running, a's completion (x and y ready, room for one) claims
+// nothing: it queues x by position and passes y over, as without a claim;
+// under max_parallel 3 it claims x and queues y.
+func TestStoreSucceedClaimsOnlyWithRoomForEveryReadyTask(t *testing.T) {
+	for _, c := range []struct {
+		parallel        int
+		claimed, queued string
+	}{{2, "", "[x]"}, {3, "x", "[y]"}} {
+		s, ctx := newStore(t), context.Background()
+		w := Workflow{ID: fmt.Sprintf("room-%d-%d", time.Now().UnixNano(), seq.Add(1)), Name: "room", Environment: "development",
+			MaxParallel: c.parallel, Defaults: Defaults{Provider: "local"}, Tasks: []Task{{ID: "a", Kind: KindNetwork}, {ID: "b", Kind: KindNetwork},
+				{ID: "x", Kind: KindNetwork, DependsOn: []string{"a"}}, {ID: "y", Kind: KindNetwork, DependsOn: []string{"a"}}}}
+		p, err := Prepare(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Create(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Advance(ctx, p.ID, 0, StatusRunning, "", []string{"a", "b"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, task := range []string{"a", "b"} {
+			if _, claimed, err := s.ClaimStep(ctx, p.ID, task, 1); err != nil || !claimed {
+				t.Fatalf("claim %s: %v %v", task, claimed, err)
+			}
+		}
+		f, err := s.Succeed(ctx, p.ID, "a", 1, 1, &Resource{ID: "ra"}, Claim{Via: "a"})
+		claimed := ""
+		if len(f.Claimed) > 0 {
+			claimed = f.Claimed[0].Task
+		}
+		if err != nil || claimed != c.claimed || names(f.Queued) != c.queued || f.Busy != c.parallel {
+			t.Fatalf("max_parallel %d: completion of a %+v %v", c.parallel, f, err)
+		}
+		if c.claimed == "" { // y was passed over: the next fill queues it although it does not depend on b
+			if err := s.EndAttempt(ctx, p.ID, "b", 1, 1, TaskSucceeded, &Resource{ID: "rb"}, "", time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			if f, err := s.Fill(ctx, p.ID, 1, "b"); err != nil || names(f.Queued) != "[y]" {
+				t.Fatalf("fill after b %+v %v", f, err)
+			}
+		}
 	}
 }
 
