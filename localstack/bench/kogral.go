@@ -16,18 +16,26 @@ const (
 	kogralNodes     = 10_000
 	kogralEdges     = 60_000
 	kogralBatch     = 1_000
-	kogralQueries   = 50
+	kogralQueries   = 200 // each kind of search: with 50, the p99 was the slowest one
 	kogralTraversal = 200 // connected(3) and path queries each
 )
 
-// benchKogral imports 10 000 nodes and 60 000 edges through the API, then
-// times text search, semantic search, connected(depth 3) (capped at its
-// default limit, DefaultConnectedLimit nodes) and path between random nodes.
+// benchKogral times, as issues 19 and 25 ask: `stratum kogral import` of a
+// generated Logseq graph (5 000 pages, 2 000 journals, 20 000 links) end to
+// end; then, after 10 000 more nodes and 60 000 edges imported through the
+// API (17 000 nodes in all), text search, semantic search, question-style
+// queries over every graph, connected(depth 3) (capped at its default limit,
+// DefaultConnectedLimit nodes) and path between random nodes.
 func benchKogral(ctx context.Context, ep devstack.Endpoints) ([]result, error) {
+	stamp := time.Now().Unix()
 	k := &kogralBench{c: kogralclient.NewClient(ep.Gateways["kogral"], "X-API-Key", ep.APIKey), rng: rand.New(rand.NewPCG(1, 2)),
-		vocab: make([]string, 600), graph: fmt.Sprintf("demo.bench-%d", time.Now().Unix())}
+		vocab: make([]string, 600), graph: fmt.Sprintf("demo.bench-%d", stamp)}
 	for i := range k.vocab {
 		k.vocab[i] = fmt.Sprintf("%s%d", []string{"cache", "ledger", "auth", "deploy", "queue", "index", "schema", "retry", "vault", "graph"}[i%10], i/10)
+	}
+	cli, err := cliImport(ctx, ep.Gateways["kogral"], ep.APIKey, fmt.Sprintf("demo.logseq-%d", stamp))
+	if err != nil {
+		return nil, err
 	}
 	imp, err := k.importGraph(ctx)
 	if err != nil {
@@ -41,7 +49,7 @@ func benchKogral(ctx context.Context, ep devstack.Endpoints) ([]result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(append([]result{imp}, searches...), traversals...), nil
+	return append(append([]result{cli, imp}, searches...), traversals...), nil
 }
 
 // kogralBench is one graph of random words and its client.
@@ -98,7 +106,8 @@ func (k *kogralBench) importGraph(ctx context.Context) (result, error) {
 	}
 	fmt.Printf("(kogral: %d nodes in %s, then %d edges in %s)\n", kogralNodes, nodesElapsed.Round(time.Millisecond), kogralEdges,
 		(time.Since(start) - nodesElapsed).Round(time.Millisecond))
-	return result{name: "kogral bulk import (nodes)", ops: kogralNodes, elapsed: nodesElapsed, target: 2000}, nil
+	// No target of its own: issue 25's import target is the CLI's, above.
+	return result{name: "kogral API import (nodes)", ops: kogralNodes, elapsed: nodesElapsed}, nil
 }
 
 // timed runs op n times one after another.
@@ -115,7 +124,8 @@ func timed(name string, n int, op func(i int) error) (result, error) {
 	return summarize(name, [][]time.Duration{lat}, time.Since(began), 0), nil
 }
 
-// searches measures text and semantic search.
+// searches measures text and semantic search in the 10 000-node graph, and
+// question-style queries (issue 25) over every graph.
 func (k *kogralBench) searches(ctx context.Context) ([]result, error) {
 	text, err := timed("kogral text search", kogralQueries, func(int) error {
 		_, err := k.c.Search(ctx, kogral.SearchQuery{Query: k.words(2), Filter: kogral.Filter{GraphID: k.graph, Limit: 10}})
@@ -133,7 +143,15 @@ func (k *kogralBench) searches(ctx context.Context) ([]result, error) {
 		return nil, err
 	}
 	semantic.p99Target = 20 * time.Millisecond
-	return []result{text, semantic}, nil
+	questions, err := timed("kogral question search", kogralQueries, func(i int) error {
+		_, err := k.c.Search(ctx, kogral.SearchQuery{Query: logseqQuestions[i%len(logseqQuestions)], Filter: kogral.Filter{Limit: 10}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	questions.p99Target = 20 * time.Millisecond
+	return []result{text, semantic, questions}, nil
 }
 
 // traversals measures connected(3) and shortest paths between random nodes.

@@ -192,6 +192,9 @@ func printResults(results []result, pqc string) {
 			vs = fmt.Sprintf("%.2fx", r.rate()/r.peer)
 		}
 		target := fmt.Sprintf("%.0f", r.target)
+		if r.target == 0 {
+			target = "-"
+		}
 		if r.p99Target != 0 {
 			target = "p99≤" + r.p99Target.String()
 		}

@@ -2,6 +2,7 @@ package kogral
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -176,5 +177,78 @@ func TestParseDirection(t *testing.T) {
 	}
 	if _, err := ParseDirection("sideways"); err == nil || err.Error() != `direction "sideways": want out, in or both` {
 		t.Fatalf("sideways: %v", err)
+	}
+}
+
+// Reading the feeds again over the window they re-read (every 50 ms, the
+// last 250 ms of commits) indexes nothing twice: the change sets read
+// before are skipped, so each node of an import is linked into the HNSW
+// graph once, not once per read (which kept the builder busy long after a
+// bulk import, beside every request).
+func TestFeedWindowReadAgainIndexesOnce(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	if err := s.index.Sync(ctx); err != nil { // the load (which may apply what it scanned twice)
+		t.Fatal(err)
+	}
+	var nodes []Node
+	for i := range 300 {
+		nodes = append(nodes, Node{ID: fmt.Sprintf("w%d", i), NodeType: "Note", Title: fmt.Sprintf("W%d", i), Content: "window", GraphID: "web"})
+	}
+	for i := 0; i < len(nodes); i += 100 { // three transactions' change sets
+		if _, err := s.Import(ctx, Subgraph{Nodes: nodes[i : i+100]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for end := time.Now().Add(400 * time.Millisecond); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if err := s.index.Sync(ctx); err != nil { // deep reads among them
+			t.Fatal(err)
+		}
+	}
+	if n := s.index.Vectors(); n != len(nodes) {
+		t.Fatalf("%d vectors taken for %d nodes", n, len(nodes))
+	}
+	// A change read for the first time is still applied.
+	if _, err := s.UpdateNode(ctx, "w7", NodeInput{NodeType: "Note", Title: "W7 renamed", GraphID: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := s.Connected(ctx, "w7", 1, 0); err != nil || g.Nodes[0].Title != "W7 renamed" {
+		t.Fatalf("after an update: %+v %v", g, err)
+	}
+	if n := s.index.Vectors(); n != len(nodes)+1 {
+		t.Fatalf("%d vectors taken for %d nodes and one update", n, len(nodes))
+	}
+}
+
+// An import's edges may reach nodes another instance wrote just before, or
+// that the same import wrote; an edge to a node that does not exist is
+// refused, with nothing of its batch written. (The endpoints are checked in
+// the index, brought up to date first.)
+func TestImportEdgesCheckEndpoints(t *testing.T) {
+	ctx := context.Background()
+	a := newStore(t)
+	b := NewStore(a.db, embed.Local{})
+	if err := b.index.Sync(ctx); err != nil { // b's index loaded before a writes
+		t.Fatal(err)
+	}
+	node := func(id string) Node { return Node{ID: id, NodeType: "Note", Title: id, GraphID: "web"} }
+	if _, err := a.Import(ctx, Subgraph{Nodes: []Node{node("x1"), node("x2")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Import(ctx, Subgraph{Edges: []Edge{{Source: "x1", Target: "x2", Relation: "RelatesTo"}}}); err != nil {
+		t.Fatalf("edge between nodes another instance wrote: %v", err)
+	}
+	if _, err := b.Import(ctx, Subgraph{Nodes: []Node{node("y1")}, Edges: []Edge{{Source: "y1", Target: "x1", Relation: "DependsOn"}}}); err != nil {
+		t.Fatalf("edge from a node of the same import: %v", err)
+	}
+	_, err := b.Import(ctx, Subgraph{Edges: []Edge{{Source: "x2", Target: "y1", Relation: "RelatesTo"}, {Source: "x1", Target: "ghost", Relation: "RelatesTo"}}})
+	if !errors.As(err, new(*NotFoundError)) || !strings.Contains(err.Error(), "ghost") {
+		t.Fatalf("edge to a missing node: %v", err)
+	}
+	if out, err := a.Edges(ctx, "x2", DirectionOut); err != nil || len(out) != 0 {
+		t.Fatalf("x2's edges after the refused batch: %+v %v", out, err)
+	}
+	if g, err := a.Connected(ctx, "y1", 2, 0); err != nil || len(g.Nodes) != 3 || len(g.Edges) != 2 {
+		t.Fatalf("y1's neighbourhood: %+v %v", g, err)
 	}
 }

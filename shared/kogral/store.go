@@ -299,16 +299,16 @@ func nonNilNodes(n []Node) []Node {
 
 // insertEdges writes edges in one statement: the unique index on (in, out,
 // relation) turns a repeat into an update of its weight. Every endpoint
-// must exist (one query checks them all).
-func (s *Store) insertEdges(ctx context.Context, edges []Edge) error {
+// must exist, as endpoints finds them.
+func (s *Store) insertEdges(ctx context.Context, edges []Edge, endpoints func(context.Context, []string) error) error {
 	seen := map[string]bool{}
-	var ids []models.RecordID
+	var ids []string
 	rows := make([]map[string]any, len(edges))
 	for i, e := range edges {
 		for _, id := range []string{e.Source, e.Target} {
 			if !seen[id] {
 				seen[id] = true
-				ids = append(ids, nodeID(id))
+				ids = append(ids, id)
 			}
 		}
 		m := e.Metadata
@@ -317,25 +317,49 @@ func (s *Store) insertEdges(ctx context.Context, edges []Edge) error {
 		}
 		rows[i] = map[string]any{"in": nodeID(e.Source), "out": nodeID(e.Target), "relation": e.Relation, "weight": e.Weight, "metadata": m}
 	}
-	found, err := surreal.Query[[]string](ctx, s.db, "SELECT VALUE record::id(id) FROM $ids[*]", map[string]any{"ids": ids})
-	if err != nil {
-		return fmt.Errorf("check edge endpoints: %w", err)
+	if err := endpoints(ctx, ids); err != nil {
+		return err
 	}
-	if len(found) != len(ids) {
-		have := map[string]bool{}
-		for _, f := range found {
-			have[f] = true
-		}
-		for _, id := range ids {
-			if k := fmt.Sprint(id.ID); !have[k] {
-				return &NotFoundError{What: fmt.Sprintf("node %q", k)}
-			}
-		}
-	}
-	_, err = surreal.Query[any](ctx, s.db, `INSERT RELATION INTO links $rows ON DUPLICATE KEY UPDATE weight = $input.weight, metadata = $input.metadata RETURN NONE`,
+	_, err := surreal.Query[any](ctx, s.db, `INSERT RELATION INTO links $rows ON DUPLICATE KEY UPDATE weight = $input.weight, metadata = $input.metadata RETURN NONE`,
 		map[string]any{"rows": rows})
 	if err != nil {
 		return fmt.Errorf("write edges: %w", err)
+	}
+	return nil
+}
+
+// endpointsStored checks that the nodes exist by reading them (one query).
+func (s *Store) endpointsStored(ctx context.Context, ids []string) error {
+	recs := make([]models.RecordID, len(ids))
+	for i, id := range ids {
+		recs[i] = nodeID(id)
+	}
+	found, err := surreal.Query[[]string](ctx, s.db, "SELECT VALUE record::id(id) FROM $ids[*]", map[string]any{"ids": recs})
+	if err != nil {
+		return fmt.Errorf("check edge endpoints: %w", err)
+	}
+	have := map[string]bool{}
+	for _, f := range found {
+		have[f] = true
+	}
+	for _, id := range ids {
+		if !have[id] {
+			return &NotFoundError{What: fmt.Sprintf("node %q", id)}
+		}
+	}
+	return nil
+}
+
+// endpointsIndexed checks that the nodes exist in the index, brought up to
+// date first: it holds every node committed before, and the feed's news
+// cost an import's batch less than a read of its 2 000 endpoints' records.
+func (s *Store) endpointsIndexed(ctx context.Context, ids []string) error {
+	// Arrived now: the nodes the import wrote just before are among them.
+	if err := s.index.Sync(Arrived(ctx, time.Now())); err != nil {
+		return fmt.Errorf("check edge endpoints: %w", err)
+	}
+	if id := s.index.Missing(ids); id != "" {
+		return &NotFoundError{What: fmt.Sprintf("node %q", id)}
 	}
 	return nil
 }
@@ -348,7 +372,7 @@ func (s *Store) Link(ctx context.Context, e Edge) (Edge, error) {
 	if e.Metadata == nil {
 		e.Metadata = map[string]any{}
 	}
-	if err := s.insertEdges(ctx, []Edge{e}); err != nil {
+	if err := s.insertEdges(ctx, []Edge{e}, s.endpointsStored); err != nil {
 		return Edge{}, err
 	}
 	return e, nil
@@ -414,17 +438,14 @@ func (s *Store) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 		}
 		f.NodeType = t
 	}
-	if err := s.index.Sync(ctx); err != nil {
-		return nil, err
-	}
-	terms, err := surreal.Query[[]string](ctx, s.db, "RETURN search::analyze('kogral', $q)", map[string]any{"q": q.Query})
+	terms, err := s.syncAndAnalyze(ctx, q.Query)
 	if err != nil {
-		return nil, fmt.Errorf("analyze query: %w", err)
+		return nil, err
 	}
 	sf := index.Filter{NodeType: f.NodeType, Tag: f.Tag, GraphID: f.GraphID, Placeholders: q.Placeholders, Visible: visibleIn(ctx)}
 	text := s.index.Text(terms, sf, limit)
 	if !q.Semantic {
-		return s.hits(ctx, text, terms, func(index.Ranked) string { return "text" })
+		return s.hits(text, terms, func(index.Ranked) string { return "text" }), nil
 	}
 	vecs, err := s.embed.Embed(ctx, []string{q.Query})
 	if err != nil {
@@ -451,25 +472,35 @@ func (s *Store) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 	for id, score := range fused {
 		best.Offer(id, score)
 	}
-	return s.hits(ctx, best.Sorted(), terms, func(r index.Ranked) string { return via[r.ID] })
+	return s.hits(best.Sorted(), terms, func(r index.Ranked) string { return via[r.ID] }), nil
 }
 
-// hits reads the index.Ranked nodes; one deleted since the index saw it is left
-// out. terms are the query's analyzed words, to find the block that matched.
-func (s *Store) hits(ctx context.Context, rows []index.Ranked, terms []string, via func(index.Ranked) string) ([]Hit, error) {
-	ids := make([]models.RecordID, len(rows))
+// syncAndAnalyze brings the index up to date and has SurrealDB's kogral
+// analyzer split the query, the two round trips at once.
+func (s *Store) syncAndAnalyze(ctx context.Context, query string) ([]string, error) {
+	synced := make(chan error, 1)
+	go func() { synced <- s.index.Sync(ctx) }()
+	terms, err := surreal.Query[[]string](ctx, s.db, "RETURN search::analyze('kogral', $q)", map[string]any{"q": query})
+	if syncErr := <-synced; syncErr != nil {
+		return nil, syncErr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("analyze query: %w", err)
+	}
+	return terms, nil
+}
+
+// hits are the index.Ranked nodes as the index holds them (brought up to
+// date before the search: what SurrealDB held when the search arrived);
+// terms are the query's analyzed words, to find the block that matched.
+func (s *Store) hits(rows []index.Ranked, terms []string, via func(index.Ranked) string) []Hit {
+	ids := make([]string, len(rows))
 	for i, r := range rows {
-		ids[i] = nodeID(r.ID)
+		ids[i] = r.ID
 	}
 	nodes := map[string]Node{}
-	if len(ids) > 0 {
-		list, err := surreal.Query[[]Node](ctx, s.db, "SELECT "+nodeFields+" FROM $ids[*]", map[string]any{"ids": ids})
-		if err != nil {
-			return nil, fmt.Errorf("read search hits: %w", err)
-		}
-		for _, n := range list {
-			nodes[n.ID] = n
-		}
+	for _, n := range s.index.Nodes(ids) {
+		nodes[n.ID] = n
 	}
 	out := make([]Hit, 0, len(rows))
 	for _, r := range rows {
@@ -482,7 +513,7 @@ func (s *Store) hits(ctx context.Context, rows []index.Ranked, terms []string, v
 			out = append(out, h)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // MaxDepth bounds connected().
@@ -518,6 +549,23 @@ func (s *Store) Connected(ctx context.Context, id string, depth, limit int) (Sub
 		return Subgraph{}, err
 	}
 	return s.index.ConnectedTo(id, depth, limit, visibleIn(ctx)), nil
+}
+
+// Arrived is ctx for a request that arrived at t: the store's reads for it
+// see every write committed before t, and share one catch-up of the index
+// with SurrealDB (Access checks a node's graph, then traverses from it).
+func Arrived(ctx context.Context, t time.Time) context.Context { return index.WithArrival(ctx, t) }
+
+// NodeGraph is the graph of node id, from the index brought up to date.
+func (s *Store) NodeGraph(ctx context.Context, id string) (string, error) {
+	if err := s.syncFor(ctx, id); err != nil {
+		return "", err
+	}
+	graph, ok := s.index.GraphOf(id)
+	if !ok { // deleted since syncFor saw it
+		return "", &NotFoundError{What: fmt.Sprintf("node %q", id)}
+	}
+	return graph, nil
 }
 
 // syncFor validates node ids, brings the index up to date and checks that
@@ -791,7 +839,7 @@ func (s *Store) Import(ctx context.Context, g Subgraph) (ImportResult, error) {
 	edges := withoutNodes(g.Edges, res.Conflicts)
 	for start := 0; start < len(edges); start += importBatch * 5 {
 		batch := edges[start:min(start+importBatch*5, len(edges))]
-		if err := s.insertEdges(ctx, batch); err != nil {
+		if err := s.insertEdges(ctx, batch, s.endpointsIndexed); err != nil {
 			return res, err
 		}
 		res.Edges += len(batch)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -215,6 +216,45 @@ func TestSearchAfterMigratingOlderNodes(t *testing.T) {
 		hits, err := s.Search(ctx, q)
 		if err != nil || len(hits) == 0 || hits[0].Node.ID != "quorum" || hits[0].Via != via {
 			t.Fatalf("%+v: %+v %v", q, hits, err)
+		}
+	}
+}
+
+// A search hit carries the node as a read of it gives it (the hits come from
+// the index, not from a read of SurrealDB), including what another instance
+// changed just before.
+func TestSearchHitIsTheStoredNode(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	other := NewStore(s.db, embed.Local{})
+	in := NodeInput{ID: "hit", NodeType: "Pattern", Title: "Circuit breaker", Content: "Trip the breaker after five failures.",
+		Metadata: map[string]any{"owner": "sre", "level": 2.0, "nested": map[string]any{"a": []any{"b"}}}, Tags: []string{"resilience"}, GraphID: "web"}
+	if _, err := s.CreateNode(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Search(ctx, SearchQuery{Query: "breaker"}); err != nil { // s's index loaded
+		t.Fatal(err)
+	}
+	in.Content = "Trip the breaker after three failures."
+	if _, err := other.UpdateNode(ctx, "hit", in); err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.GetNode(ctx, "hit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []SearchQuery{{Query: "breaker"}, {Query: "breaker failures", Semantic: true}} {
+		hits, err := s.Search(ctx, q)
+		if err != nil || len(hits) != 1 {
+			t.Fatalf("%+v: %+v %v", q, hits, err)
+		}
+		got := hits[0].Node
+		if !got.CreatedAt.Equal(want.CreatedAt) || !got.UpdatedAt.Equal(want.UpdatedAt) {
+			t.Fatalf("%+v: times %v %v, want %v %v", q, got.CreatedAt, got.UpdatedAt, want.CreatedAt, want.UpdatedAt)
+		}
+		got.CreatedAt, got.UpdatedAt = want.CreatedAt, want.UpdatedAt
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%+v: hit %+v\nwant %+v", q, got, want)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cedar-policy/cedar-go"
 
@@ -81,6 +82,23 @@ func (a *Access) reader(ctx context.Context) context.Context {
 		}
 		return ok
 	})
+}
+
+// readable checks, in order, that each node exists in a graph the caller
+// may read (else a 404, as for a node that does not exist), from Kogral's
+// index brought up to date once for the request, which the traversal that
+// follows reads too: one round trip to SurrealDB in all.
+func (a *Access) readable(ctx context.Context, ids ...string) error {
+	for _, id := range ids {
+		graph, err := a.store.NodeGraph(ctx, id)
+		if err != nil {
+			return err
+		}
+		if a.need(ctx, "read", graph) != nil {
+			return &kogral.NotFoundError{What: fmt.Sprintf("node %q", id)}
+		}
+	}
+	return nil
 }
 
 // node reads a node the caller may read, then checks action on its graph.
@@ -160,7 +178,8 @@ func (a *Access) Unlink(ctx context.Context, source, target, relation string) er
 }
 
 func (a *Access) Edges(ctx context.Context, id string, dir kogral.EdgeDirection) ([]kogral.Edge, error) {
-	if _, err := a.node(ctx, id, "read"); err != nil {
+	ctx = kogral.Arrived(ctx, time.Now())
+	if err := a.readable(ctx, id); err != nil {
 		return nil, err
 	}
 	return a.store.Edges(a.reader(ctx), id, dir)
@@ -176,17 +195,17 @@ func (a *Access) Search(ctx context.Context, q kogral.SearchQuery) ([]kogral.Hit
 }
 
 func (a *Access) Connected(ctx context.Context, id string, depth, limit int) (kogral.Subgraph, error) {
-	if _, err := a.node(ctx, id, "read"); err != nil {
+	ctx = kogral.Arrived(ctx, time.Now())
+	if err := a.readable(ctx, id); err != nil {
 		return kogral.Subgraph{}, err
 	}
 	return a.store.Connected(a.reader(ctx), id, depth, limit)
 }
 
 func (a *Access) Path(ctx context.Context, from, to string) (kogral.Subgraph, error) {
-	for _, id := range []string{from, to} {
-		if _, err := a.node(ctx, id, "read"); err != nil {
-			return kogral.Subgraph{}, err
-		}
+	ctx = kogral.Arrived(ctx, time.Now())
+	if err := a.readable(ctx, from, to); err != nil {
+		return kogral.Subgraph{}, err
 	}
 	return a.store.Path(a.reader(ctx), from, to)
 }
@@ -229,6 +248,18 @@ func (a *Access) AddDecision(ctx context.Context, d kogral.DecisionRecord) (kogr
 // graphs of the nodes it would overwrite (ids are unique across graphs), and
 // those of the nodes its edges leave; its edges reach only nodes it reads.
 func (a *Access) Import(ctx context.Context, g kogral.Subgraph) (kogral.ImportResult, error) {
+	// Cedar decides each action on each graph once for the import (an
+	// import of 1 000 nodes and 5 000 edges asked it the same 11 000 times).
+	decided := map[[2]string]error{}
+	need := func(ctx context.Context, action, graph string) error {
+		key := [2]string{action, graph}
+		err, ok := decided[key]
+		if !ok {
+			err = a.need(ctx, action, graph)
+			decided[key] = err
+		}
+		return err
+	}
 	graphOf := map[string]string{}
 	for _, n := range g.Nodes {
 		graph := n.GraphID
@@ -236,7 +267,7 @@ func (a *Access) Import(ctx context.Context, g kogral.Subgraph) (kogral.ImportRe
 			graph = "default"
 		}
 		graphOf[n.ID] = graph
-		if err := a.need(ctx, "write", graph); err != nil {
+		if err := need(ctx, "write", graph); err != nil {
 			return kogral.ImportResult{}, err
 		}
 	}
@@ -252,7 +283,7 @@ func (a *Access) Import(ctx context.Context, g kogral.Subgraph) (kogral.ImportRe
 		return kogral.ImportResult{}, err
 	}
 	for id, graph := range stored {
-		if _, imported := graphOf[id]; imported && a.need(ctx, "write", graph) != nil {
+		if _, imported := graphOf[id]; imported && need(ctx, "write", graph) != nil {
 			return kogral.ImportResult{}, &ForbiddenError{Msg: fmt.Sprintf("node %q exists in a graph you cannot write", id)}
 		}
 	}
@@ -261,7 +292,7 @@ func (a *Access) Import(ctx context.Context, g kogral.Subgraph) (kogral.ImportRe
 			if !ok {
 				graph = stored[e.Source]
 			}
-			if err := a.need(ctx, "write", graph); err != nil {
+			if err := need(ctx, "write", graph); err != nil {
 				return kogral.ImportResult{}, err
 			}
 		}
@@ -269,7 +300,7 @@ func (a *Access) Import(ctx context.Context, g kogral.Subgraph) (kogral.ImportRe
 			if !ok {
 				graph = stored[e.Target]
 			}
-			if a.need(ctx, "read", graph) != nil {
+			if need(ctx, "read", graph) != nil {
 				return kogral.ImportResult{}, &kogral.NotFoundError{What: fmt.Sprintf("node %q", e.Target)}
 			}
 		}

@@ -27,3 +27,12 @@ func (x *Index) Building() bool {
 	defer x.mu.RUnlock()
 	return x.building
 }
+
+// Vectors is how many embeddings the index has taken to link into its HNSW
+// graph since it was last built: those linked (the dead included) and those
+// pending. A node indexed once counts once; one indexed again counts again.
+func (x *Index) Vectors() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return len(x.graph.nodes) + len(x.pending)
+}

@@ -56,3 +56,20 @@ func TestTopKKeepsTheBest(t *testing.T) {
 		t.Fatalf("top 5: %v, want %v", got, all[:5])
 	}
 }
+
+// lastAnswer answers as visible does, asking it again only when the graph
+// changes from one call to the next.
+func TestLastAnswerAsksOncePerRun(t *testing.T) {
+	if lastAnswer(nil) != nil {
+		t.Fatal("no visibility filter became one")
+	}
+	asked := 0
+	visible := lastAnswer(func(graph string) bool { asked++; return graph != "secret" })
+	var got []bool
+	for _, g := range []string{"web", "web", "secret", "secret", "web", "secret"} {
+		got = append(got, visible(g))
+	}
+	if want := []bool{true, true, false, false, true, false}; !slices.Equal(got, want) || asked != 4 {
+		t.Fatalf("answers %v (want %v), visible asked %d times (want 4)", got, want, asked)
+	}
+}

@@ -64,3 +64,22 @@ func (x *Index) GraphsOf(ids []string) map[string]string {
 	}
 	return out
 }
+
+// GraphOf is the graph of node id, false when the index does not hold it.
+func (x *Index) GraphOf(id string) (string, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	slot, ok := x.slots[id]
+	if !ok {
+		return "", false
+	}
+	return x.docs[slot].graph, true
+}
+
+// Nodes are the nodes with these ids, as the API returns them, in that
+// order; ids the index does not hold are left out.
+func (x *Index) Nodes(ids []string) []Node {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.nodes(ids)
+}

@@ -18,12 +18,14 @@ import (
 // and every FeedDeepEvery FeedOverlap before it, until the feed has been
 // quiet long enough that nothing older can still appear; Fresh says which
 // of the changes read again are news (per record: a later stamp than the
-// last one applied).
+// last one applied). A change set read before (Unread) brings nothing new:
+// a committed transaction's changes do not change.
 type FeedCursor struct {
-	newest     uint64            // the newest versionstamp seen
-	advancedAt time.Time         // when newest last moved
-	deepAt     time.Time         // when the last read from FeedOverlap back was planned
-	applied    map[string]uint64 // record → the stamp of its change applied last, within the overlap
+	newest     uint64              // the newest versionstamp seen
+	advancedAt time.Time           // when newest last moved
+	deepAt     time.Time           // when the last read from FeedOverlap back was planned
+	applied    map[string]uint64   // record → the stamp of its change applied last, within the overlap
+	read       map[uint64]struct{} // the stamps of the change sets read, within the overlap
 }
 
 const (
@@ -50,7 +52,7 @@ func StartFeed(ctx context.Context, db *Client) (*FeedCursor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start change feed: %w", err)
 	}
-	return &FeedCursor{newest: uint64(ms) << 16, advancedAt: time.Now(), applied: map[string]uint64{}}, nil
+	return &FeedCursor{newest: uint64(ms) << 16, advancedAt: time.Now(), applied: map[string]uint64{}, read: map[uint64]struct{}{}}, nil
 }
 
 // From is the SINCE of the next read, planned at now: FeedMargin back from
@@ -71,7 +73,28 @@ func (c *FeedCursor) From(now time.Time) uint64 {
 			delete(c.applied, id)
 		}
 	}
+	for vs := range c.read {
+		if vs < floor {
+			delete(c.read, vs)
+		}
+	}
 	return floor
+}
+
+// Unread reports whether the change set stamped vs was not read before,
+// and notes it as read. The windows read again (From) bring the same sets
+// back, several times while a feed is busy: a reader that skips those does
+// not apply each change again (Kogral's index took 591 vectors to link into
+// its HNSW graph for 300 nodes imported, and kept its builder busy).
+// Call it for each set before Fresh for its changes; a set read again still
+// moves the cursor.
+func (c *FeedCursor) Unread(vs uint64) bool {
+	c.Saw(vs)
+	if _, ok := c.read[vs]; ok {
+		return false
+	}
+	c.read[vs] = struct{}{}
+	return true
 }
 
 // Fresh reports whether a change to record id stamped vs is news: later than

@@ -55,11 +55,12 @@ func TestFeedCursorMissesNothing(t *testing.T) {
 	var newest uint64
 	read := func() {
 		for _, set := range readFeed(t, c, cur.From(time.Now())) {
+			unread := cur.Unread(set.Versionstamp)
 			for _, ch := range set.Changes {
 				if ch.Update == nil {
 					continue // the table's definition
 				}
-				if id := fmt.Sprint(ch.Update.ID.ID); cur.Fresh(id, set.Versionstamp) {
+				if id := fmt.Sprint(ch.Update.ID.ID); unread && cur.Fresh(id, set.Versionstamp) {
 					seen[id] = true
 				}
 				if set.Versionstamp > newest || newest == 0 {
@@ -84,6 +85,47 @@ func TestFeedCursorMissesNothing(t *testing.T) {
 		t.Fatalf("%d rows committed, the cursor's reader saw %d", n, len(seen))
 	}
 	t.Logf("%d rows committed; a reader that only moved forward would have missed %d", n, n-len(forward))
+}
+
+// A change set that a later read brings again (the windows behind the
+// newest stamp overlap) is not unread; one committed since is.
+func TestFeedCursorReadsEachSetOnce(t *testing.T) {
+	ctx := context.Background()
+	c := client(t, "t_feed_once")
+	if _, err := surreal.Query[any](ctx, c, "DEFINE TABLE rows SCHEMALESS CHANGEFEED 1h", nil); err != nil {
+		t.Fatal(err)
+	}
+	cur, err := surreal.StartFeed(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	create := func(ids ...string) {
+		for _, id := range ids {
+			if _, err := surreal.Query[any](ctx, c, "CREATE rows:"+id, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	unread := func() (sets []string) {
+		time.Sleep(surreal.FeedDeepEvery) // a deep read: the whole window again
+		for _, set := range readFeed(t, c, cur.From(time.Now())) {
+			if len(set.Changes) > 0 && set.Changes[0].Update != nil && cur.Unread(set.Versionstamp) {
+				sets = append(sets, fmt.Sprint(set.Changes[0].Update.ID.ID))
+			}
+		}
+		return sets
+	}
+	create("a", "b")
+	if got := unread(); len(got) != 2 {
+		t.Fatalf("first read: unread %v, want a and b", got)
+	}
+	if got := unread(); len(got) != 0 {
+		t.Fatalf("the same window again: unread %v, want none", got)
+	}
+	create("c")
+	if got := unread(); len(got) != 1 || got[0] != "c" {
+		t.Fatalf("after c: unread %v, want c", got)
+	}
 }
 
 func readFeed(t *testing.T, c *surreal.Client, from uint64) []feedSet {
