@@ -35,8 +35,11 @@ type API struct {
 	mu        sync.Mutex
 	render    Renderer
 	contracts Contracts
-	parsed    map[string]parsedForm // "id@version" → definition; versions never change
-	refs      map[string]sessionRef // session id → owner and form, which never change
+	parsed    map[string]parsedForm  // "id@version" → definition; versions never change
+	refs      map[string]sessionRef  // session id → owner and form, which never change
+	answers   map[string]keptAnswers // session id → its answers as last seen here
+	// answersSize is about the bytes kept in answers.
+	answersSize int
 }
 
 // Renderer renders a form's output template: remote.Client, which calls
@@ -63,7 +66,7 @@ type Remote interface {
 // contracts.
 func NewAPI(store *Store, engine *authz.Engine, auth *principal.Authenticator, remote Remote) *API {
 	return &API{store: store, authz: engine, auth: auth, render: remote, contracts: remote,
-		parsed: map[string]parsedForm{}, refs: map[string]sessionRef{}}
+		parsed: map[string]parsedForm{}, refs: map[string]sessionRef{}, answers: map[string]keptAnswers{}}
 }
 
 // allowed asks Cedar whether the caller may do action on resource.

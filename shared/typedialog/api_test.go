@@ -1,6 +1,7 @@
 package typedialog
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -195,4 +196,38 @@ func TestSessionsAcrossInstances(t *testing.T) {
 		t.Fatalf("submitted %v", sub.body)
 	}
 	expect(t, two, "ann", "PATCH", "/sessions/"+sid, `{"answers":{"name":"Bob"}}`, 409)
+	expect(t, one, "ann", "POST", "/sessions/"+sid+"/submit", "", 409)
+	// An instance that patched a session last submits from its own copy of
+	// the answers; when another instance submitted the session meanwhile,
+	// the copy is stale and the submission a 409, with one snapshot written.
+	sid = expect(t, one, "ann", "POST", "/forms/example_form/sessions", `{"answers":{"name":"Ada Lovelace"}}`, 201).body["id"].(string)
+	expect(t, one, "ann", "PATCH", "/sessions/"+sid, `{"answers":{"email":"ada@example.org","department":"design","projects":[{"project_name":"engine"}]}}`, 200)
+	expect(t, two, "ann", "POST", "/sessions/"+sid+"/submit", "", 200)
+	if a := expect(t, one, "ann", "POST", "/sessions/"+sid+"/submit", "", 409); !strings.Contains(a.raw, "already submitted") {
+		t.Fatalf("second submission: %s", a.raw)
+	}
+	expect(t, one, "ann", "PATCH", "/sessions/"+sid, `{"answers":{"name":"Bob"}}`, 409)
+}
+
+// Two submissions of one session at once, from two instances that both
+// keep its answers: one commits, the other is a 409.
+func TestConcurrentSubmissions(t *testing.T) {
+	store := newStore(t)
+	one, two := formsAPIOver(t, store), formsAPIOver(t, store)
+	expect(t, one, "admin", "POST", "/forms", exampleUpload(t, example(t), nil), 201)
+	for range 4 {
+		sid := expect(t, one, "ann", "POST", "/forms/example_form/sessions", `{"answers":{"name":"Ada Lovelace","email":"ada@example.org"}}`, 201).body["id"].(string)
+		expect(t, two, "ann", "PATCH", "/sessions/"+sid, `{"answers":{"department":"design","projects":[{"project_name":"engine"}]}}`, 200)
+		expect(t, one, "ann", "PATCH", "/sessions/"+sid, `{"answers":{"name":"Ada"}}`, 200)
+		statuses := make(chan int, 2)
+		for _, h := range []http.Handler{one, two} {
+			go func() { statuses <- call(t, h, "ann", "POST", "/sessions/"+sid+"/submit", "").status }()
+		}
+		if a, b := <-statuses, <-statuses; a+b != 200+409 {
+			t.Fatalf("two submissions: %d and %d, want one 200 and one 409", a, b)
+		}
+		if snap, err := store.Snapshot(context.Background(), sid); err != nil || !strings.Contains(snap.Rendered, `"name": "Ada"`) || strings.Contains(snap.Rendered, "Lovelace") {
+			t.Fatalf("snapshot %+v %v", snap, err)
+		}
+	}
 }

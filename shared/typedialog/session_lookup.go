@@ -72,8 +72,10 @@ func (a *API) authorizeSession(r *http.Request, ref sessionRef) (parsedForm, err
 	return p, nil
 }
 
-// remember keeps a session's owner and form for the next request.
+// remember keeps a session's owner and form, and its answers, for the
+// next request.
 func (a *API) remember(s sessionRow) sessionRef {
+	a.keep(s)
 	ref := sessionRef{ID: s.ID, Owner: s.Owner, FormID: s.FormID, Version: s.Version}
 	a.mu.Lock()
 	if len(a.refs) >= maxSessionRefs {

@@ -2,6 +2,7 @@ package typedialog
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -98,6 +99,7 @@ func (a *API) patchSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	a.keep(s)
 	httpapi.WriteJSON(w, http.StatusOK, sessionState(f, a.localizer(r, f), s))
 	return nil
 }
@@ -131,49 +133,76 @@ func (a *API) submit(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeOptional(r, &struct{}{}); err != nil {
 		return err
 	}
-	s, p, err := a.session(r)
+	ref, p, err := a.sessionRef(r)
 	if err != nil {
 		return err
 	}
-	f := p.f
-	if s.Status != "open" {
-		return httpapi.Errorf(http.StatusConflict, "conflict", "session %q is already submitted", s.ID)
+	s, kept := a.kept(ref)
+	if !kept {
+		if s, p, err = a.session(r); err != nil {
+			return err
+		}
 	}
-	values, err := f.Validate(s.Answers)
-	var ae *form.AnswersError
-	if errors.As(err, &ae) {
-		ae = &form.AnswersError{Errors: a.localizer(r, f).Errors(f, ae.Errors)}
-		return httpapi.Errorf(http.StatusUnprocessableEntity, "invalid_answers", "%s", ae.Error())
+	out, err := a.submitAt(r, s, p)
+	if err != nil && kept {
+		// This instance's copy may be stale (another one patched or
+		// submitted the session): read it, and submit it as read when it is
+		// not what failed.
+		a.forget(s.ID)
+		read, rp, rerr := a.session(r)
+		if rerr != nil {
+			return rerr
+		}
+		if read.Rev != s.Rev || read.Status != s.Status {
+			s = read
+			out, err = a.submitAt(r, s, rp)
+		}
 	}
-	if err != nil {
-		return err
-	}
-	if err := a.runContract(r.Context(), p, values); err != nil {
-		return err
-	}
-	format := f.Output.Format
-	if format == "" {
-		format = form.FormatJSON
-	}
-	out, err := form.Render(format, values)
-	if err != nil {
-		return err
-	}
-	templated, err := a.renderTemplate(r.Context(), p, values)
-	if err != nil {
-		return err
-	}
-	sum := sha256.Sum256(out)
-	hash := hex.EncodeToString(sum[:])
-	err = a.store.Submit(r.Context(), s.ID, s.Rev, snapshot{FormID: s.FormID, Version: s.Version, SessionID: s.ID,
-		ConfigHash: hash, Output: values, Format: format, Rendered: string(out), Templated: templated})
 	if errors.Is(err, ErrSessionMoved) {
 		return httpapi.Errorf(http.StatusConflict, "conflict", "session %q changed or was submitted while submitting: read it and submit again", s.ID)
 	}
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, Submission{SessionID: s.ID, FormID: s.FormID, Version: s.Version, Format: format,
-		Output: string(out), Template: f.Output.Template, Templated: templated, Values: values, ConfigHash: hash, SnapshotID: s.ID})
+	a.forget(s.ID)
+	httpapi.WriteJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// submitAt validates the session's answers at its revision, checks them
+// against the form's contract, renders the output and its template, and
+// submits the session at that revision: ErrSessionMoved when it changed
+// meanwhile (nothing is written then).
+func (a *API) submitAt(r *http.Request, s sessionRow, p parsedForm) (Submission, error) {
+	f := p.f
+	if s.Status != "open" {
+		return Submission{}, httpapi.Errorf(http.StatusConflict, "conflict", "session %q is already submitted", s.ID)
+	}
+	values, err := f.Validate(s.Answers)
+	var ae *form.AnswersError
+	if errors.As(err, &ae) {
+		ae = &form.AnswersError{Errors: a.localizer(r, f).Errors(f, ae.Errors)}
+		return Submission{}, httpapi.Errorf(http.StatusUnprocessableEntity, "invalid_answers", "%s", ae.Error())
+	}
+	if err != nil {
+		return Submission{}, err
+	}
+	format := cmp.Or(f.Output.Format, form.FormatJSON)
+	out, err := form.Render(format, values)
+	if err != nil {
+		return Submission{}, err
+	}
+	templated, err := a.checkAndRender(r.Context(), p, values)
+	if err != nil {
+		return Submission{}, err
+	}
+	sum := sha256.Sum256(out)
+	hash := hex.EncodeToString(sum[:])
+	err = a.store.Submit(r.Context(), s.ID, s.Rev, snapshot{FormID: s.FormID, Version: s.Version, SessionID: s.ID,
+		ConfigHash: hash, Output: values, Format: format, Rendered: string(out), Templated: templated})
+	if err != nil {
+		return Submission{}, err
+	}
+	return Submission{SessionID: s.ID, FormID: s.FormID, Version: s.Version, Format: format, Output: string(out),
+		Template: f.Output.Template, Templated: templated, Values: values, ConfigHash: hash, SnapshotID: s.ID}, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/surrealdb/surrealdb.go/pkg/models"
@@ -167,9 +169,12 @@ func (s *Store) Session(ctx context.Context, id string) (sessionRow, error) {
 // PatchAnswers merges answers into an open session in one statement, so
 // concurrent patches of different fields all land; a null clears an answer.
 func (s *Store) PatchAnswers(ctx context.Context, id string, patch map[string]any) (sessionRow, error) {
-	rows, err := surreal.Query[[]sessionRow](ctx, s.db, `UPDATE $id SET answers = object::from_entries(
-			array::filter(object::entries(object::extend(answers, $patch)), |$e| $e[1] != NULL AND $e[1] != NONE)),
-		rev += 1, updated_at = time::now() WHERE status = 'open' RETURN `+recordFields,
+	merged := "object::extend(answers, $patch)" // stored answers hold no nulls
+	if slices.Contains(slices.Collect(maps.Values(patch)), nil) {
+		merged = "object::from_entries(array::filter(object::entries(" + merged + "), |$e| $e[1] != NULL AND $e[1] != NONE))"
+	}
+	rows, err := surreal.Query[[]sessionRow](ctx, s.db, "UPDATE $id SET answers = "+merged+
+		", rev += 1, updated_at = time::now() WHERE status = 'open' RETURN "+recordFields,
 		map[string]any{"id": sessionKey(id), "patch": patch})
 	if err != nil {
 		return sessionRow{}, fmt.Errorf("patch session %s: %w", id, err)
@@ -184,14 +189,16 @@ func (s *Store) PatchAnswers(ctx context.Context, id string, patch map[string]an
 }
 
 // Submit closes the session at the revision whose answers were validated and
-// writes its snapshot, in one transaction: a patch or another submission in
-// between (from any instance) leaves nothing written.
+// writes its snapshot, in one statement (so one transaction, retried whole on
+// a write conflict): a patch or another submission in between (from any
+// instance) leaves nothing written.
 func (s *Store) Submit(ctx context.Context, id string, rev int64, snap snapshot) error {
-	_, err := surreal.Query[any](ctx, s.db, surreal.Atomic(`
-IF array::len((UPDATE $sid SET status = 'submitted', updated_at = time::now() WHERE status = 'open' AND rev = $rev)) = 0 {
+	_, err := surreal.Query[any](ctx, s.db, `
+IF array::len((UPDATE $sid SET status = 'submitted', updated_at = time::now() WHERE status = 'open' AND rev = $rev RETURN VALUE id)) = 0 {
 	THROW 'session changed'
-};
-CREATE $snap CONTENT $content RETURN NONE;`),
+} ELSE {
+	CREATE $snap CONTENT $content RETURN NONE
+};`,
 		map[string]any{"sid": sessionKey(id), "rev": rev, "snap": models.NewRecordID("config_snapshots", id), "content": snap})
 	var qe *surreal.QueryError
 	if errors.As(err, &qe) && (strings.Contains(qe.Message, "session changed") || strings.Contains(qe.Message, "already exists")) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -108,5 +109,34 @@ func TestStoreFormsAndSessions(t *testing.T) {
 	}
 	if err := s.Submit(ctx, "s2", 5, snapshot{}); !errors.Is(err, ErrSessionMoved) {
 		t.Fatalf("stale submit: %v", err)
+	}
+}
+
+// Submit is one statement, so one transaction: when the snapshot cannot be
+// written (one exists already), the session is not closed either.
+func TestStoreSubmitIsAtomic(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	if _, err := s.CreateSession(ctx, "s3", "f", "1", "me", map[string]any{"a": "1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := surreal.Query[any](ctx, s.db, "CREATE config_snapshots:s3 CONTENT {form_id: 'f', version: '1', session_id: 's3', config_hash: 'x', output: {}, format: 'json', rendered: '{}'}", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Submit(ctx, "s3", 0, snapshot{FormID: "f", Version: "1", SessionID: "s3", ConfigHash: "h", Output: map[string]any{}, Format: "json", Rendered: "{}"}); !errors.Is(err, ErrSessionMoved) {
+		t.Fatalf("submit over an existing snapshot: %v", err)
+	}
+	if got, err := s.Session(ctx, "s3"); err != nil || got.Status != "open" || got.Rev != 0 {
+		t.Fatalf("the session after a failed submission: %+v %v", got, err)
+	}
+	if snap, err := s.Snapshot(ctx, "s3"); err != nil || snap.ConfigHash != "x" {
+		t.Fatalf("the existing snapshot: %+v %v", snap, err)
+	}
+	// The answers as read back are sized as what was sent (an instance
+	// keeps only small ones).
+	long := strings.Repeat("x", 5000)
+	got, err := s.PatchAnswers(ctx, "s3", map[string]any{"list": []any{map[string]any{"k": long}}})
+	if n := approxSize(got.Answers); err != nil || n < len(long) {
+		t.Fatalf("answers read back: %d bytes, %v", n, err)
 	}
 }
