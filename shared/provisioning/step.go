@@ -68,8 +68,26 @@ func StepKey(workflow, task string, run int) string {
 
 // attempt runs attempt n of task t, whose attempt the delivery of via's
 // ready message claimed (t itself, or a task claimed on the way, see
-// succeeded), and records its outcome.
+// succeeded), and records its outcome. A task carried by another's message
+// that cannot record its outcome gets a ready message of its own instead
+// of failing via's delivery: redeliveries of via would spend via's
+// MaxDeliver on a later link, and a dead-lettered via would leave the task
+// Running with no message (its own message finds it Running and runs the
+// attempt again under the same key).
 func (o *Orchestrator) attempt(ctx context.Context, w WorkflowState, t TaskState, n int, via string) error {
+	err := o.runAttempt(ctx, w, t, n, via)
+	if err == nil || t.Task == via {
+		return err
+	}
+	if perr := o.publishTask(ctx, events.SubjectTaskReady, w.ID, t.Task, w.Run); perr != nil {
+		return errors.Join(err, perr)
+	}
+	obs.Log(ctx).Warn("a carried task's outcome was not recorded; it has a message of its own now",
+		"workflow", w.ID, "task", t.Task, "via", via, "err", err)
+	return nil
+}
+
+func (o *Orchestrator) runAttempt(ctx context.Context, w WorkflowState, t TaskState, n int, via string) error {
 	pt := t.Prepared()
 	deps := map[string]Resource{}
 	for _, d := range pt.DependsOn {
