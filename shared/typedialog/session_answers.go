@@ -8,10 +8,13 @@ package typedialog
 // patched or submitted the session) reads the session and tries once more.
 
 // Bounds on the answers an instance keeps: per session, and in all (past
-// it, every copy is dropped and sessions are read again).
+// it, every copy is dropped and sessions are read again), counting each
+// session's maps and strings (keptOverhead) besides its answers' bytes,
+// and at most as many sessions as it keeps owners of.
 const (
 	maxKeptAnswers      = 64 << 10
 	maxKeptAnswersTotal = 16 << 20
+	keptOverhead        = 256
 )
 
 // keptAnswers is a session's answers at revision rev, and their approximate size.
@@ -28,7 +31,7 @@ func (a *API) keep(s sessionRow) {
 		a.forget(s.ID)
 		return
 	}
-	size := approxSize(s.Answers)
+	size := keptOverhead + approxSize(s.Answers)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	old, had := a.answers[s.ID]
@@ -40,7 +43,7 @@ func (a *API) keep(s sessionRow) {
 	if size > maxKeptAnswers {
 		return
 	}
-	if a.answersSize+size > maxKeptAnswersTotal {
+	if a.answersSize+size > maxKeptAnswersTotal || len(a.answers) >= maxSessionRefs {
 		clear(a.answers)
 		a.answersSize = 0
 	}
@@ -69,7 +72,8 @@ func (a *API) forget(id string) {
 	a.mu.Unlock()
 }
 
-// approxSize is about the bytes answers take as JSON.
+// approxSize is about the bytes answers take in memory: their JSON's, and
+// 16 for a number or boolean (an interface value).
 func approxSize(v any) int {
 	switch x := v.(type) {
 	case string:
@@ -87,5 +91,5 @@ func approxSize(v any) int {
 		}
 		return n
 	}
-	return 8
+	return 16
 }
