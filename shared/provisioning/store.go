@@ -148,7 +148,9 @@ IF array::len(UPDATE $wf SET version += 1, updated_at = time::now(),
 	WHERE version = $seen RETURN VALUE id) = 0 { THROW "stale" };
 FOR $t IN $tasks {
 	UPDATE $t SET state = 'Queued' WHERE state = 'Pending';
-};`), map[string]any{"wf": workflowID(id), "seen": seen, "status": status, "err": errMsg, "tasks": tidsOrEmpty(tids)})
+};
+IF $status IN ['RollingBack', 'Cancelling'] { `+touchWaiting+` };`), map[string]any{"wf": workflowID(id), "id": id, "seen": seen,
+		"status": status, "err": errMsg, "tasks": tidsOrEmpty(tids)})
 	return staleOr(err, "advance workflow "+id)
 }
 
@@ -273,11 +275,20 @@ func (s *Store) Finish(ctx context.Context, wf, status string, left []string) er
 	return nil
 }
 
+// touchWaiting writes the tasks of workflow $id that a completion could
+// still claim (Pending, Queued) in the transaction that stops the workflow:
+// a completion's claim reads the workflow's status without writing it, so
+// without this write the two would not conflict and a task could start
+// after the workflow was told to stop.
+const touchWaiting = `UPDATE task SET touched += 1 WHERE workflow = $id AND state IN ['Pending', 'Queued'] RETURN NONE;`
+
 // Cancel asks a Pending or Running workflow to stop; false if it was not.
 func (s *Store) Cancel(ctx context.Context, wf string) (bool, error) {
-	ids, err := surreal.Query[[]models.RecordID](ctx, s.db, `UPDATE $wf SET status = 'Cancelling', error = 'cancelled',
-	version += 1, updated_at = time::now() WHERE status IN ['Pending', 'Running'] RETURN VALUE id`,
-		map[string]any{"wf": workflowID(wf)})
+	ids, err := surreal.Query[[]models.RecordID](ctx, s.db, surreal.Atomic(`
+LET $ids = UPDATE $wf SET status = 'Cancelling', error = 'cancelled',
+	version += 1, updated_at = time::now() WHERE status IN ['Pending', 'Running'] RETURN VALUE id;
+IF array::len($ids) > 0 { `+touchWaiting+` };
+RETURN $ids;`), map[string]any{"wf": workflowID(wf), "id": wf})
 	if err != nil {
 		return false, fmt.Errorf("cancel workflow %s: %w", wf, err)
 	}
