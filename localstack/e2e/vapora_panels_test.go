@@ -82,6 +82,10 @@ func TestVaporaCardHistoryInBrowser(t *testing.T) {
 	})
 
 	t.Run("executions with cost", func(t *testing.T) {
+		// An agent of its own: the first one sends no heartbeats, and on a
+		// busy machine the browser steps above outlast the offline sweep.
+		agent := unique("exec-agent")
+		dev.must(201, "POST", "/agents/register", fmt.Sprintf(`{"agent_id":%q,"role":"Developer"}`, agent))
 		run := dev.must(201, "POST", "/tasks", fmt.Sprintf(`{"project_id":%q,"title":"Was run"}`, project))["id"].(string)
 		dev.must(200, "PUT", "/tasks/"+run+"/status", `{"status":"Doing"}`)
 		dev.must(200, "POST", "/tasks/"+run+"/assign", fmt.Sprintf(`{"agent_id":%q}`, agent))
