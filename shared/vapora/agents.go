@@ -107,21 +107,17 @@ func (a *Agents) assignTo(ctx context.Context, t Task, chosen Candidate, taskTyp
 	return Assignment{Task: updated, Agent: chosen.Agent, TaskType: taskType, Score: chosen.score()}, nil
 }
 
-// assignStage gives a pipeline's stage task to chosen if nobody took it
-// meanwhile (errStale), and publishes vapora.tasks.assign.
-func (a *Agents) assignStage(ctx context.Context, t Task, chosen Candidate, taskType string) error {
-	if _, err := a.store.AssignStageTask(ctx, t, chosen.Agent.ID, taskType); err != nil {
-		return err
-	}
-	return a.announceAssignment(ctx, t, chosen.Agent.ID, taskType)
-}
-
 // announceAssignment publishes vapora.tasks.assign for the agent to pick up.
 func (a *Agents) announceAssignment(ctx context.Context, t Task, agentID, taskType string) error {
-	ev := events.TaskAssignment{ID: newID("asg"), TaskID: t.ID, AgentID: agentID, TaskType: taskType,
-		Payload: map[string]any{"project_id": t.ProjectID, "title": t.Title, "priority": t.Priority}}
+	ev := assignmentEvent(newID("asg"), t, agentID, taskType)
 	_, err := a.bus.Publish(ctx, events.SubjectTaskAssign, ev.ID, ev, nil)
 	return err
+}
+
+// assignmentEvent is vapora.tasks.assign for t given to agentID.
+func assignmentEvent(id string, t Task, agentID, taskType string) events.TaskAssignment {
+	return events.TaskAssignment{ID: id, TaskID: t.ID, AgentID: agentID, TaskType: taskType,
+		Payload: map[string]any{"project_id": t.ProjectID, "title": t.Title, "priority": t.Priority}}
 }
 
 // taskAndAgent loads what an event names; a missing one is a permanent
@@ -152,6 +148,9 @@ func (a *Agents) OnAssign(ctx context.Context, d bus.Delivery, e events.TaskAssi
 	err = a.applyOnce(ctx, "assignment", d.MsgID, t, e.AgentID, func(cur Task) error {
 		if cur.AssignedAgent == nil || *cur.AssignedAgent != e.AgentID {
 			return errSuperseded // released or given to another agent since
+		}
+		if cur.Status != "Todo" && cur.Status != "Doing" {
+			return errSuperseded // its result came first: the agent is done with it
 		}
 		if err := a.store.applyAssignment(ctx, d.MsgID, e, loadPerTask); err != nil {
 			return err
@@ -202,7 +201,8 @@ var errSuperseded = errors.New("the task is no longer assigned to this agent")
 // OnResult applies a task result once, by its id (a result published again
 // under another message id is the same result; the id is claimed in the
 // transaction that applies it): the task moves on (Review on
-// success, back to Todo on failure), the agent sheds load, the execution is
+// success, back to Todo on failure), the agent sheds load (a pipeline
+// stage's task is shed by the pipeline's hand-over), the execution is
 // recorded and the agent's expertise on the task type recomputed, and the
 // execution is announced to the portfolio.
 func (a *Agents) OnResult(ctx context.Context, d bus.Delivery, e events.TaskResult) error {
@@ -219,10 +219,13 @@ func (a *Agents) OnResult(ctx context.Context, d bus.Delivery, e events.TaskResu
 		next = "Todo"
 	}
 	err = a.applyOnce(ctx, "result "+e.ID, d.MsgID, t, e.AgentID, func(cur Task) error {
-		if err := s.applyResult(ctx, e, t.Scope, taskType, success, loadPerTask); err != nil {
+		_, _, _, stageTask := ParseStageTask(e.TaskID)
+		if err := s.applyResult(ctx, e, t.Scope, taskType, success, !stageTask, loadPerTask); err != nil {
 			return err
 		}
-		if cur.Status == "Doing" {
+		// Doing, or still Todo with this agent when the result comes before
+		// its assignment is applied (which then finds it done).
+		if cur.Status == "Doing" || cur.Status == "Todo" && cur.AssignedAgent != nil && *cur.AssignedAgent == e.AgentID {
 			agent := cur.AssignedAgent
 			if !success {
 				agent = nil

@@ -20,7 +20,7 @@ func TestTaskExecutionsListATasksRunsWithCost(t *testing.T) {
 		{ID: id("r2"), TaskID: ids[0], AgentID: "dev-2", DurationMs: 800, InputTokens: 10, OutputTokens: 5, CostCents: 0.25},
 		{ID: id("r3"), TaskID: ids[1], AgentID: "dev-1", DurationMs: 50, CostCents: 9},
 	} {
-		if err := s.applyResult(ctx, r, "demo", "build", i != 1, 0); err != nil {
+		if err := s.applyResult(ctx, r, "demo", "build", i != 1, true, 0); err != nil {
 			t.Fatal(err)
 		}
 	}

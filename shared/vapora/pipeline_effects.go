@@ -57,22 +57,42 @@ func (e *Pipelines) send(ctx context.Context, msgs []OutboxMsg) error {
 	return nil
 }
 
+// assignmentMsgs is the outbox message that gives start's task to its
+// agent (vapora.tasks.assign), after the transition's n events; its message
+// id is fixed per task and agent, so publishing it again is a duplicate.
+func assignmentMsgs(p Pipeline, version, n int, start *StageStart) []OutboxMsg {
+	if start == nil {
+		return nil
+	}
+	ev := assignmentEvent(stageAssignmentID(start.Task.ID, start.Agent), start.Task, start.Agent, start.TaskType)
+	raw, _ := json.Marshal(ev)
+	payload := map[string]any{}
+	_ = json.Unmarshal(raw, &payload)
+	return []OutboxMsg{{ID: ev.ID, Pipeline: p.ID, Seq: version*100 + n, Subject: events.SubjectTaskAssign, Payload: payload}}
+}
+
+// stageAssignmentID is the message id of a stage task's assignment to agent.
+func stageAssignmentID(taskID, agent string) string { return "asg-" + taskID + "-" + agent }
+
 // run carries out a stored transition's effects: the events it wrote to
-// the outbox first, then the rest in order.
+// the outbox first (with the assignment of the task the write created,
+// started), then the rest in order.
 //
 // The outbox is cleared last: the next stage's task is not kept waiting for
 // it (what is still there when this instance dies is published again by a
 // redelivery or the sweep, under the same message ids).
-func (e *Pipelines) run(ctx context.Context, p Pipeline, effects []Effect, outbox []OutboxMsg) error {
+func (e *Pipelines) run(ctx context.Context, p Pipeline, effects []Effect, outbox []OutboxMsg, started *StageStart) error {
 	if err := e.send(ctx, outbox); err != nil {
 		return err
 	}
 	for _, ef := range effects {
 		var err error
-		switch ef.Kind {
-		case "task":
+		switch {
+		case ef.Kind == "task" && started != nil && started.Task.ID == stageTaskID(p.ID, ef.Stage, ef.Rollback):
+			// created and assigned with the transition
+		case ef.Kind == "task":
 			err = e.startTask(ctx, p, ef.Stage, ef.Rollback)
-		case "release":
+		case ef.Kind == "release":
 			err = e.release(ctx, p, ef.Stage)
 		}
 		if err != nil {
@@ -82,11 +102,9 @@ func (e *Pipelines) run(ctx context.Context, p Pipeline, effects []Effect, outbo
 	return e.store.Published(ctx, outbox)
 }
 
-// startTask ensures stage i's task (or its rollback task) exists, then gives
-// it to the best Ready agent of its role with room for it. With none, the
-// task waits in Todo: the next agent of the role that frees up takes it
-// (Offer), or else the sweep.
-func (e *Pipelines) startTask(ctx context.Context, p Pipeline, i int, rollback bool) error {
+// stageTask is the task stage i of p runs (or its rollback task), with the
+// role and the task type it is for.
+func stageTask(p Pipeline, i int, rollback bool) (t Task, role, taskType string) {
 	s := p.Stages[i]
 	role, taskType, title := s.Role, s.TaskType, s.Title
 	if rollback {
@@ -95,10 +113,37 @@ func (e *Pipelines) startTask(ctx context.Context, p Pipeline, i int, rollback b
 			title = p.Name + ": roll back " + s.Name
 		}
 	}
-	t := Task{ID: stageTaskID(p.ID, i, rollback), ProjectID: p.ProjectID, Scope: p.Scope,
+	t = Task{ID: stageTaskID(p.ID, i, rollback), ProjectID: p.ProjectID, Scope: p.Scope,
 		Title: title, Status: "Todo", Priority: "High", Tags: []string{taskType}}
+	return t, role, taskType
+}
+
+// startIn chooses the agent for the task a transition starts, to create it
+// assigned in the transition's own write: nil when the transition starts no
+// task or no agent of its role has room (run then starts it, see startTask).
+func (e *Pipelines) startIn(ctx context.Context, pl *planner, p Pipeline, effects []Effect) (*StageStart, error) {
+	for _, ef := range effects {
+		if ef.Kind != "task" {
+			continue
+		}
+		t, role, taskType := stageTask(p, ef.Stage, ef.Rollback)
+		c, reason, err := pl.pick(ctx, role, taskType, 1.0, "")
+		if err != nil || reason != "" {
+			return nil, err
+		}
+		return &StageStart{Task: t, Agent: c.Agent.ID, TaskType: taskType}, nil
+	}
+	return nil, nil
+}
+
+// startTask ensures stage i's task (or its rollback task) exists, then gives
+// it to the best Ready agent of its role with room for it. With none, the
+// task waits in Todo: the next agent of the role that frees up takes it
+// (Offer), or else the sweep.
+func (e *Pipelines) startTask(ctx context.Context, p Pipeline, i int, rollback bool) error {
+	t, role, taskType := stageTask(p, i, rollback)
 	// The common case in one write: the task is new and an agent has room.
-	if done, err := e.createAssigned(ctx, t, role, taskType); err != nil || done {
+	if done, err := e.createAssigned(ctx, p, t, role, taskType); err != nil || done {
 		return err
 	}
 	t, err := e.store.EnsureTask(ctx, t)
@@ -106,9 +151,9 @@ func (e *Pipelines) startTask(ctx context.Context, p Pipeline, i int, rollback b
 		return err
 	}
 	if t.AssignedAgent != nil || t.Status != "Todo" {
-		return nil // given to an agent before
+		return e.reannounce(ctx, t, taskType)
 	}
-	assigned, reason, err := e.assign(ctx, newPlanner(e.store), t, role, taskType)
+	assigned, reason, err := e.assign(ctx, stagePlanner(e.store, nil), t, role, taskType)
 	if err != nil || assigned {
 		return err
 	}
@@ -117,46 +162,85 @@ func (e *Pipelines) startTask(ctx context.Context, p Pipeline, i int, rollback b
 	if err := e.store.Wait(ctx, StageWait{TaskID: t.ID, Pipeline: p.ID, Stage: i, Rollback: rollback, Role: role}); err != nil {
 		return err
 	}
-	if assigned, reason, err = e.assign(ctx, newPlanner(e.store), t, role, taskType); err != nil {
+	if assigned, reason, err = e.assign(ctx, stagePlanner(e.store, nil), t, role, taskType); err != nil {
 		return err
 	}
 	if assigned {
 		return e.store.Waited(ctx, t.ID)
 	}
-	obs.Log(ctx).Warn("pipeline stage waits for an agent", "pipeline_id", p.ID, "stage", s.Name, "reason", reason)
+	obs.Log(ctx).Warn("pipeline stage waits for an agent", "pipeline_id", p.ID, "stage", p.Stages[i].Name, "reason", reason)
 	return nil
 }
 
-// createAssigned creates stage task t already assigned to the best free
-// agent of role and publishes the assignment; false when there is no free
-// agent or the task exists (a redelivery: startTask then looks at it).
-func (e *Pipelines) createAssigned(ctx context.Context, t Task, role, taskType string) (bool, error) {
-	c, reason, err := newPlanner(e.store).pick(ctx, role, taskType, 1.0, "")
-	if err != nil || reason != "" {
-		return false, err
+// reannounce publishes again the assignment of a stage task that is still
+// Todo with an agent some time after it was assigned: the instance that
+// assigned it may have died before announcing it. Its message id is the
+// first announcement's, so an agent that had it gets no second one.
+func (e *Pipelines) reannounce(ctx context.Context, t Task, taskType string) error {
+	if t.Status != "Todo" || t.AssignedAgent == nil || e.store.now().Sub(t.UpdatedAt) < outboxGrace {
+		return nil
 	}
-	created, err := e.store.CreateAssignedTask(ctx, t, c.Agent.ID, taskType)
-	if isDuplicate(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return true, e.agents.announceAssignment(ctx, created, c.Agent.ID, taskType)
+	ev := assignmentEvent(stageAssignmentID(t.ID, *t.AssignedAgent), t, *t.AssignedAgent, taskType)
+	_, err := e.bus.Publish(ctx, events.SubjectTaskAssign, ev.ID, ev, nil)
+	return err
 }
 
-// assign gives a Todo stage task to the best free agent of role; false
-// (with the reason) when none has room. pl counts the load it handed out.
+// agentTries bounds the agents one stage task is offered to when others
+// fill them first.
+const agentTries = 4
+
+// createAssigned creates stage task t already assigned to the best free
+// agent of role, which takes on its load in the same write, and publishes
+// the assignment (through the outbox); false when no agent has room or the
+// task exists (a redelivery: startTask then looks at it).
+func (e *Pipelines) createAssigned(ctx context.Context, p Pipeline, t Task, role, taskType string) (bool, error) {
+	pl := stagePlanner(e.store, nil)
+	for range agentTries {
+		c, reason, err := pl.pick(ctx, role, taskType, 1.0, "")
+		if err != nil || reason != "" {
+			return false, err
+		}
+		st := &StageStart{Task: t, Agent: c.Agent.ID, TaskType: taskType}
+		outbox := assignmentMsgs(p, p.Version, 50, st)
+		err = e.store.CreateAssignedTask(ctx, *st, outbox)
+		switch {
+		case errors.Is(err, errAgentFull):
+			pl.full(c.Agent.ID) // another instance filled it first: the next best
+			continue
+		case isDuplicate(err):
+			return false, nil
+		case err != nil:
+			return false, err
+		}
+		return true, e.publish(ctx, outbox)
+	}
+	return false, nil
+}
+
+// assign gives a Todo stage task to the best free agent of role, which
+// takes on its load in the same write; false (with the reason) when none
+// has room. pl counts the load it handed out.
 func (e *Pipelines) assign(ctx context.Context, pl *planner, t Task, role, taskType string) (bool, string, error) {
-	c, reason, err := pl.pick(ctx, role, taskType, 1.0, "")
-	if err != nil || reason != "" {
-		return false, reason, err
+	for range agentTries {
+		c, reason, err := pl.pick(ctx, role, taskType, 1.0, "")
+		if err != nil || reason != "" {
+			return false, reason, err
+		}
+		_, err = e.store.AssignStageTask(ctx, t, c.Agent.ID, taskType)
+		switch {
+		case errors.Is(err, errAgentFull):
+			pl.full(c.Agent.ID) // another instance filled it first: the next best
+			continue
+		case errors.Is(err, errStale):
+			return true, "", nil // another delivery, an offer or the sweep assigned it
+		case err != nil:
+			return false, "", err
+		}
+		ev := assignmentEvent(stageAssignmentID(t.ID, c.Agent.ID), t, c.Agent.ID, taskType)
+		_, err = e.bus.Publish(ctx, events.SubjectTaskAssign, ev.ID, ev, nil)
+		return err == nil, "", err
 	}
-	err = e.agents.assignStage(ctx, t, c, taskType)
-	if errors.Is(err, errStale) {
-		return true, "", nil // another delivery, an offer or the sweep assigned it
-	}
-	return err == nil, "", err
+	return false, "every agent with room was filled by others first", nil
 }
 
 // offerBatch bounds the waiting stages one freed agent looks at.
@@ -173,17 +257,23 @@ func (e *Pipelines) Offer(ctx context.Context, agentID string) error {
 	if err != nil {
 		return err
 	}
+	// As many stages as the agent has room for (others of its role offered
+	// theirs when they freed up): none when it is full again already.
+	room := int((1.0 - ag.CurrentLoad + 1e-9) / loadPerTask)
+	if ag.Status != "Ready" || room <= 0 {
+		return nil
+	}
 	waits, err := e.store.Waiting(ctx, ag.Role, offerBatch)
 	if err != nil {
 		return err
 	}
-	pl := newPlanner(e.store) // one, so that it counts what this offer hands out
+	pl := stagePlanner(e.store, nil) // one, so that it counts what this offer hands out
 	for _, w := range waits {
 		p, err := e.store.Pipeline(ctx, w.Pipeline)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		t, terr := e.store.Task(ctx, w.TaskID)
+		t, terr := e.store.taskRecord(ctx, w.TaskID)
 		if terr != nil && !errors.Is(terr, ErrNotFound) {
 			return terr
 		}
@@ -197,10 +287,14 @@ func (e *Pipelines) Offer(ctx context.Context, agentID string) error {
 		if w.Rollback {
 			taskType = p.Stages[w.Stage].Rollback.TaskType
 		}
+		if room == 0 {
+			return nil // the waits after this one are for later offers
+		}
 		assigned, _, err := e.assign(ctx, pl, t, w.Role, taskType)
 		if err != nil || !assigned {
 			return err // no room left in the role
 		}
+		room--
 		if err := e.store.Waited(ctx, w.TaskID); err != nil {
 			return err
 		}

@@ -39,8 +39,12 @@ func (e *Pipelines) Store() *Store { return e.store }
 const applyTries = 16
 
 // apply runs a transition on pipeline id until it is stored at the version
-// it read; changed is false when it changed nothing (a duplicate).
-func (e *Pipelines) apply(ctx context.Context, id string, f func(*Pipeline) ([]Effect, error)) (p Pipeline, changed bool, err error) {
+// it read; changed is false when it changed nothing (a duplicate). The
+// write also sheds the loads of the tasks in release, and creates the task
+// the transition starts, assigned to the best agent with room (see startIn).
+func (e *Pipelines) apply(ctx context.Context, id string, release []Hold, f func(*Pipeline) ([]Effect, error)) (p Pipeline, changed bool, err error) {
+	pl := stagePlanner(e.store, release)
+	inWrite := true // create the task the transition starts in its write
 	for range applyTries {
 		if p, err = e.store.Pipeline(ctx, id); err != nil {
 			return p, false, err
@@ -56,15 +60,34 @@ func (e *Pipelines) apply(ctx context.Context, id string, f func(*Pipeline) ([]E
 			return p, false, nil
 		}
 		next.UpdatedAt = e.store.now()
-		outbox := announcements(next, next.Version+1, effects)
-		saved, err := e.store.SavePipeline(ctx, next, outbox)
-		if errors.Is(err, errStale) {
-			continue // another instance moved it first: decide again on what it left
+		tr := Transition{Outbox: announcements(next, next.Version+1, effects), Release: release}
+		if inWrite {
+			if tr.Start, err = e.startIn(ctx, pl, next, effects); err != nil {
+				return p, false, err
+			}
 		}
-		if err != nil {
+		tr.Outbox = append(tr.Outbox, assignmentMsgs(next, next.Version+1, len(tr.Outbox), tr.Start)...)
+		saved, err := e.store.SaveTransition(ctx, next, tr)
+		switch {
+		case errors.Is(err, errStale):
+			continue // another instance moved it first: decide again on what it left
+		case errors.Is(err, errAgentFull):
+			pl.full(tr.Start.Agent) // another instance filled it first: the next best
+			continue
+		case isDuplicate(err) && tr.Start != nil:
+			inWrite = false // the task exists: run looks at it (startTask)
+			continue
+		case err != nil:
 			return p, false, err
 		}
-		return saved, true, e.run(ctx, saved, effects, outbox)
+		err = e.run(ctx, saved, effects, tr.Outbox, tr.Start)
+		for _, h := range release {
+			if err == nil && (tr.Start == nil || tr.Start.Agent != h.Agent) {
+				// the write freed the agent's room: a stage waiting for its role takes it
+				err = e.Offer(ctx, h.Agent)
+			}
+		}
+		return saved, true, err
 	}
 	return p, false, fmt.Errorf("pipeline %s: %w", id, errStale)
 }
@@ -77,7 +100,7 @@ func (e *Pipelines) Create(ctx context.Context, project Project, name, requester
 	if err != nil {
 		return Pipeline{}, err
 	}
-	return saved, e.run(ctx, saved, effects, outbox)
+	return saved, e.run(ctx, saved, effects, outbox, nil)
 }
 
 // OnResult moves the pipeline a stage task belongs to; other tasks' results
@@ -88,7 +111,14 @@ func (e *Pipelines) OnResult(ctx context.Context, d bus.Delivery, r events.TaskR
 		return nil
 	}
 	now := e.store.now()
-	p, changed, err := e.apply(ctx, id, func(p *Pipeline) ([]Effect, error) {
+	// The agent is done with the task: the hand-over sheds its share of the
+	// agent's load (once, with vapora-on-task-result) so that the next stage
+	// may go to the same agent at once.
+	var release []Hold
+	if r.AgentID != "" {
+		release = []Hold{{TaskID: r.TaskID, Agent: r.AgentID}}
+	}
+	p, changed, err := e.apply(ctx, id, release, func(p *Pipeline) ([]Effect, error) {
 		return p.onResult(stage, rollback, r.Status == "success", r.AgentID, now), nil
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -110,14 +140,14 @@ func (e *Pipelines) OnResult(ctx context.Context, d bus.Delivery, r events.TaskR
 // Decide applies an approver's decision.
 func (e *Pipelines) Decide(ctx context.Context, id, stage string, approve bool, approver, comment string) (Pipeline, error) {
 	now := e.store.now()
-	p, _, err := e.apply(ctx, id, func(p *Pipeline) ([]Effect, error) { return p.decide(stage, approve, approver, comment, now) })
+	p, _, err := e.apply(ctx, id, nil, func(p *Pipeline) ([]Effect, error) { return p.decide(stage, approve, approver, comment, now) })
 	return p, err
 }
 
 // Cancel stops a pipeline.
 func (e *Pipelines) Cancel(ctx context.Context, id string) (Pipeline, error) {
 	now := e.store.now()
-	p, _, err := e.apply(ctx, id, func(p *Pipeline) ([]Effect, error) { return p.cancel(now) })
+	p, _, err := e.apply(ctx, id, nil, func(p *Pipeline) ([]Effect, error) { return p.cancel(now) })
 	return p, err
 }
 
@@ -145,7 +175,7 @@ func (e *Pipelines) Sweep(ctx context.Context) (expired, active int, err error) 
 	}
 	for _, id := range ids {
 		now := e.store.now()
-		_, changed, err := e.apply(ctx, id, func(p *Pipeline) ([]Effect, error) { return p.expire(now), nil })
+		_, changed, err := e.apply(ctx, id, nil, func(p *Pipeline) ([]Effect, error) { return p.expire(now), nil })
 		if changed {
 			expired++
 		}
@@ -179,9 +209,9 @@ func (e *Pipelines) Reconcile(ctx context.Context, p Pipeline) error {
 	for i, s := range p.Stages {
 		switch {
 		case p.Status == PipelineRunning && s.Status == StageRunning:
-			return e.run(ctx, p, []Effect{{Kind: "task", Stage: i}}, nil)
+			return e.run(ctx, p, []Effect{{Kind: "task", Stage: i}}, nil, nil)
 		case p.Status == PipelineRollingBack && s.RollbackStatus != nil && *s.RollbackStatus == StageRunning:
-			return e.run(ctx, p, []Effect{{Kind: "task", Stage: i, Rollback: true}}, nil)
+			return e.run(ctx, p, []Effect{{Kind: "task", Stage: i, Rollback: true}}, nil, nil)
 		}
 	}
 	return nil

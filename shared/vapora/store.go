@@ -583,7 +583,8 @@ func (s *Store) SetAssignment(ctx context.Context, t Task, agent, taskType strin
 
 // setAssignmentRow is SetAssignment's write; it returns the record without its order.
 func (s *Store) setAssignmentRow(ctx context.Context, t Task, agent, taskType string, onlyFree bool) (taskRow, error) {
-	rows, err := surreal.Query[[]taskRow](ctx, s.db, withHistory("$id", `UPDATE $id SET assigned_agent = $a, task_type = $tt, updated_at = time::now()
+	rows, err := surreal.Query[[]taskRow](ctx, s.db, withHistory("$id", `UPDATE $id SET assigned_agent = $a, task_type = $tt, updated_at = time::now(),
+		load_on = IF load_on = '' THEN NONE ELSE load_on END
 		WHERE status = $s AND (!$free OR assigned_agent = NONE) RETURN `+fields, ""),
 		map[string]any{"id": rid("tasks", t.ID), "a": agent, "tt": taskType, "s": t.Status, "free": onlyFree, "h": mark(ctx, "assigned")})
 	if err != nil {
@@ -744,22 +745,24 @@ func (s *Store) expertiseFor(ctx context.Context, agents []string, taskType stri
 	return out, nil
 }
 
-// Candidates are the agents of a role with their expertise on taskType.
+// Candidates are the agents of a role with their expertise on taskType,
+// read in one round trip (it is on every stage's hand-over).
 func (s *Store) Candidates(ctx context.Context, role, taskType string) ([]Candidate, error) {
-	agents, err := s.Agents(ctx, role)
+	both, err := surreal.Query[struct {
+		Agents    []Agent     `json:"agents"`
+		Expertise []Expertise `json:"expertise"`
+	}](ctx, s.db, `LET $agents = (SELECT `+fields+` FROM agents WHERE role = $role ORDER BY id);
+RETURN { agents: $agents, expertise: (SELECT * OMIT id FROM expertise WHERE agent_id IN $agents.id AND task_type = $t) };`,
+		map[string]any{"role": role, "t": taskType})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list agents with their expertise: %w", err)
 	}
-	ids := make([]string, len(agents))
-	for i, a := range agents {
-		ids[i] = a.ID
+	exp := map[string]*Expertise{}
+	for i := range both.Expertise {
+		exp[both.Expertise[i].AgentID] = &both.Expertise[i]
 	}
-	exp, err := s.expertiseFor(ctx, ids, taskType)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Candidate, len(agents))
-	for i, a := range agents {
+	out := make([]Candidate, len(both.Agents))
+	for i, a := range both.Agents {
 		out[i] = Candidate{Agent: a, Expertise: exp[a.ID]}
 	}
 	return out, nil

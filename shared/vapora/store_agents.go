@@ -13,12 +13,22 @@ import (
 // claims its message in applied_messages inside its transaction: a second
 // application fails on the existing record and returns errDuplicate.
 
-// applyAssignment: the agent takes on load (Busy when full), the task gets its agent and type.
+// applyAssignment: the agent takes on load (Busy when full) unless the task
+// holds its share already (a stage task's, taken when it was assigned) or
+// gave it back (its result came first), an agent the task was taken from
+// sheds it, and the task gets its agent and type.
 func (s *Store) applyAssignment(ctx context.Context, msgID string, e events.TaskAssignment, load float64) error {
 	_, err := surreal.Query[any](ctx, s.db, surreal.Atomic(`CREATE $applied;
-UPDATE $agent SET current_load = math::min([1.0, current_load + $load]),
-	status = IF status = 'Ready' AND current_load >= 1.0 THEN 'Busy' ELSE status END;
-`+recordHistory("$task", "UPDATE $task SET assigned_agent = $agentID, task_type = $type, updated_at = time::now() RETURN VALUE id", "")),
+LET $prev = (SELECT VALUE load_on FROM ONLY $task);
+IF $prev != $agentID AND $prev != '' {
+	IF $prev != NONE {
+		UPDATE type::record('agents', $prev) SET current_load = math::max([0.0, current_load - $load]),
+			status = IF status = 'Busy' AND current_load - $load < 1.0 - 0.000001 THEN 'Ready' ELSE status END RETURN NONE;
+	};
+	UPDATE $agent SET current_load = math::min([1.0, current_load + $load]),
+		status = IF status = 'Ready' AND current_load + $load >= 1.0 - 0.000001 THEN 'Busy' ELSE status END RETURN NONE;
+};
+`+recordHistory("$task", "UPDATE $task SET assigned_agent = $agentID, task_type = $type, load_on = $agentID, updated_at = time::now() RETURN VALUE id", "")),
 		map[string]any{"applied": appliedID("assign", msgID), "agent": rid("agents", e.AgentID),
 			"load": load, "task": rid("tasks", e.TaskID), "agentID": e.AgentID, "type": e.TaskType, "h": mark(ctx, "assigned")})
 	if isDuplicate(err) {
@@ -30,15 +40,19 @@ UPDATE $agent SET current_load = math::min([1.0, current_load + $load]),
 	return nil
 }
 
-// applyResult records the execution (by the result's id) and sheds the agent's load.
-func (s *Store) applyResult(ctx context.Context, e events.TaskResult, scope, taskType string, success bool, load float64) error {
+// applyResult records the execution (by the result's id) and, with shed,
+// sheds the task's share of the agent's load if it still holds it. A
+// pipeline stage's task is shed by the hand-over's write instead, which
+// gives the room to the pipeline's next stage before a waiting one takes it.
+func (s *Store) applyResult(ctx context.Context, e events.TaskResult, scope, taskType string, success, shed bool, load float64) error {
 	_, err := surreal.Query[any](ctx, s.db, `BEGIN TRANSACTION;
 CREATE $applied;
 CREATE $exec CONTENT { agent_id: $agentID, task_id: $taskID, task_type: $type, success: $success, duration_ms: $dur, at: time::now(),
 	output: $output, input_tokens: $in, output_tokens: $out, cost_cents: $cost, scope: $scope };
-UPDATE $agent SET current_load = math::max([0.0, current_load - $load]),
-	status = IF status = 'Busy' AND current_load < 1.0 THEN 'Ready' ELSE status END;
-COMMIT TRANSACTION;`, map[string]any{"applied": appliedID("result", e.ID), "exec": rid("agent_executions", e.ID),
+IF $shed {
+	`+shedSQL+`
+};
+COMMIT TRANSACTION;`, map[string]any{"task": rid("tasks", e.TaskID), "shed": shed, "applied": appliedID("result", e.ID), "exec": rid("agent_executions", e.ID),
 		"scope": optional(nonEmpty(scope)), "agentID": e.AgentID, "taskID": e.TaskID, "type": taskType, "success": success, "dur": e.DurationMs,
 		"agent": rid("agents", e.AgentID), "load": load, "output": optional(nonEmpty(e.Output)),
 		"in": e.InputTokens, "out": e.OutputTokens, "cost": e.CostCents})

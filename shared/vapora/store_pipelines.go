@@ -109,19 +109,116 @@ func (s *Store) Pipeline(ctx context.Context, id string) (Pipeline, error) {
 // SavePipeline writes p if it is still at the version it was read at, with
 // the events the transition announces in the outbox, in one transaction.
 func (s *Store) SavePipeline(ctx context.Context, p Pipeline, outbox []OutboxMsg) (Pipeline, error) {
-	rows, err := surreal.Query[[]Pipeline](ctx, s.db, surreal.Atomic(`
+	return s.SaveTransition(ctx, p, Transition{Outbox: outbox})
+}
+
+// Transition is what a pipeline's versioned write stores with it.
+type Transition struct {
+	Outbox []OutboxMsg
+	// Release lists finished stage tasks whose agents shed their load.
+	Release []Hold
+	// Start, if set, is the stage task the transition starts, created
+	// already assigned: its agent takes on its load in the same write.
+	Start *StageStart
+}
+
+// Hold is a task's share of an agent's load (tasks.load_on).
+type Hold struct {
+	TaskID, Agent string
+}
+
+// StageStart is a stage task to create assigned to Agent as TaskType.
+type StageStart struct {
+	Task     Task
+	Agent    string
+	TaskType string
+}
+
+// errAgentFull means the agent a stage task was for is no longer Ready or
+// has no room for it (another instance gave it a task first): nothing was
+// written; choose again.
+var errAgentFull = errors.New("the agent has no room left")
+
+// shedSQL: the task ($task) gives back its share of the load of the agent
+// ($agentID, $agent) holding it, once: only if load_on still names that
+// agent. An empty load_on then says the share was given back, so that an
+// assignment applied late does not take it on again.
+const shedSQL = `LET $held = (UPDATE $task SET load_on = '' WHERE load_on = $agentID RETURN VALUE id);
+IF array::len($held) > 0 {
+	UPDATE $agent SET current_load = math::max([0.0, current_load - $load]),
+		status = IF status = 'Busy' AND current_load - $load < 1.0 - 0.000001 THEN 'Ready' ELSE status END RETURN NONE;
+};`
+
+// reserveSQL: the Ready agent $agent takes on $load if it stays within 1.0,
+// else the transaction fails with "agent_full".
+//
+// The expressions of one SET all read the record as it was before it (a
+// status computed from current_load sees the old load), hence the explicit
+// sums in these statements.
+const reserveSQL = `LET $room = (UPDATE $agent SET current_load = current_load + $load,
+	status = IF current_load + $load >= 1.0 - 0.000001 THEN 'Busy' ELSE status END
+	WHERE status = 'Ready' AND current_load + $load <= 1.0 + 0.000001 RETURN VALUE id);
+IF array::len($room) = 0 { THROW "agent_full" };`
+
+// startSQL creates the stage task $start, assigned and holding its agent's
+// load, with its history entry.
+const startSQL = reserveSQL + `
+CREATE $task CONTENT { project_id: $t.project_id, scope: $t.scope, title: $t.title, description: $t.description,
+	status: 'Todo', priority: $t.priority, tags: $t.tags, assigned_agent: $agentID, task_type: $tt, load_on: $agentID,
+	rank: time::nano(), created_at: time::now(), updated_at: time::now() } RETURN NONE;
+CREATE task_history CONTENT { task_id: record::id($task), project_id: $t.project_id, kind: 'created',
+	from_status: NONE, to_status: 'Todo', from_agent: NONE, to_agent: $agentID, from_order: NONE, to_order: NONE,
+	by: $by, at: time::now() } RETURN NONE;`
+
+// startVars are startSQL's parameters.
+func startVars(ctx context.Context, st StageStart) map[string]any {
+	t := st.Task
+	return map[string]any{"task": rid("tasks", t.ID), "agentID": st.Agent, "agent": rid("agents", st.Agent), "tt": st.TaskType,
+		"load": loadPerTask, "by": actor(ctx), "t": map[string]any{"project_id": t.ProjectID, "scope": t.Scope, "title": t.Title,
+			"description": optional(t.Description), "priority": t.Priority, "tags": t.Tags}}
+}
+
+// SaveTransition writes p if it is still at the version it was read at
+// (errStale if not), with what the transition does beside it, in one
+// transaction: the outbox, the finished tasks' loads shed, and the task it
+// starts created and assigned (errAgentFull when its agent has no room left,
+// isDuplicate when the task exists). Nothing is written on an error.
+func (s *Store) SaveTransition(ctx context.Context, p Pipeline, tr Transition) (Pipeline, error) {
+	release := make([]map[string]any, len(tr.Release))
+	for i, h := range tr.Release {
+		release[i] = map[string]any{"task": rid("tasks", h.TaskID), "agentID": h.Agent, "agent": rid("agents", h.Agent)}
+	}
+	vars := map[string]any{"load": loadPerTask}
+	if tr.Start != nil {
+		vars = startVars(ctx, *tr.Start)
+	}
+	vars["id"], vars["c"], vars["v"] = rid("pipelines", p.ID), pipelineContent(p, p.Version+1), p.Version
+	vars["outbox"], vars["release"], vars["start"] = outboxRows(tr.Outbox, s.now()), release, tr.Start != nil
+	var rows []Pipeline
+	err := retryRankClash(ctx, func() (err error) {
+		rows, err = surreal.Query[[]Pipeline](ctx, s.db, surreal.Atomic(`
 LET $rows = (UPDATE $id CONTENT $c WHERE version = $v RETURN `+fields+`);
 IF array::len($rows) = 0 { THROW "stale" };
+FOR $r IN $release {
+	`+strings.NewReplacer("$task", "$r.task", "$agentID", "$r.agentID", "$agent", "$r.agent").Replace(shedSQL)+`
+};
+IF $start {
+	`+startSQL+`
+};
 IF array::len($outbox) > 0 { INSERT IGNORE INTO pipeline_outbox $outbox RETURN NONE };
-RETURN $rows;`), map[string]any{"id": rid("pipelines", p.ID), "c": pipelineContent(p, p.Version+1), "v": p.Version,
-		"outbox": outboxRows(outbox, s.now())})
-	if err != nil && strings.Contains(err.Error(), "stale") {
+RETURN $rows;`), vars)
+		return err
+	})
+	switch {
+	case err != nil && strings.Contains(err.Error(), "stale"):
 		return Pipeline{}, errStale
-	}
-	if err != nil {
+	case err != nil && strings.Contains(err.Error(), "agent_full"):
+		return Pipeline{}, errAgentFull
+	case isDuplicate(err):
+		return Pipeline{}, err
+	case err != nil:
 		return Pipeline{}, fmt.Errorf("save pipeline: %w", err)
-	}
-	if len(rows) == 0 {
+	case len(rows) == 0:
 		return Pipeline{}, errStale
 	}
 	return rows[0], nil
@@ -213,25 +310,47 @@ func (s *Store) EnsureTask(ctx context.Context, t Task) (Task, error) {
 	return row.task(), nil
 }
 
-// CreateAssignedTask creates a stage task already assigned to agent as
-// taskType, in one write; a task of that id that exists is left as it is
-// (isDuplicate).
-func (s *Store) CreateAssignedTask(ctx context.Context, t Task, agent, taskType string) (Task, error) {
-	row, err := s.createTaskRow(ctx, t, &agent, &taskType)
-	if err != nil {
-		return Task{}, err
+// CreateAssignedTask creates a stage task already assigned, whose agent
+// takes on its load if it is Ready and has room (errAgentFull if not), with
+// outbox, in one transaction; a task of that id that exists is left as it
+// is (isDuplicate).
+func (s *Store) CreateAssignedTask(ctx context.Context, st StageStart, outbox []OutboxMsg) error {
+	vars := startVars(ctx, st)
+	vars["outbox"] = outboxRows(outbox, s.now())
+	err := retryRankClash(ctx, func() error {
+		_, err := surreal.Query[any](ctx, s.db, surreal.Atomic(startSQL+`
+IF array::len($outbox) > 0 { INSERT IGNORE INTO pipeline_outbox $outbox RETURN NONE };`), vars)
+		return err
+	})
+	switch {
+	case err != nil && strings.Contains(err.Error(), "agent_full"):
+		return errAgentFull
+	case isDuplicate(err):
+		return err
+	case err != nil:
+		return fmt.Errorf("create stage task: %w", err)
 	}
-	return row.task(), nil
+	return nil
 }
 
 // AssignStageTask gives a Todo stage task nobody holds to agent, if it is
-// still so (errStale if not); like EnsureTask it skips the task's order.
+// still so (errStale if not), and the agent takes on its load in the same
+// write if it is Ready and has room (errAgentFull if not); like EnsureTask
+// it skips the task's order.
 func (s *Store) AssignStageTask(ctx context.Context, t Task, agent, taskType string) (Task, error) {
-	row, err := s.setAssignmentRow(ctx, t, agent, taskType, true)
-	if err != nil {
-		return Task{}, err
+	rows, err := surreal.Query[[]taskRow](ctx, s.db, withHistory("$task", `UPDATE $task SET assigned_agent = $agentID, task_type = $tt,
+		load_on = $agentID, updated_at = time::now() WHERE status = 'Todo' AND assigned_agent = NONE RETURN `+fields, reserveSQL),
+		map[string]any{"task": rid("tasks", t.ID), "agentID": agent, "agent": rid("agents", agent), "tt": taskType,
+			"load": loadPerTask, "h": mark(ctx, "assigned")})
+	switch {
+	case err != nil && strings.Contains(err.Error(), "agent_full"):
+		return Task{}, errAgentFull
+	case err != nil:
+		return Task{}, fmt.Errorf("assign stage task: %w", err)
+	case len(rows) == 0:
+		return Task{}, errStale
 	}
-	return row.task(), nil
+	return rows[0].task(), nil
 }
 
 // ReleaseTask takes a cancelled stage's task off its agent: back to Todo,
@@ -243,9 +362,7 @@ func (s *Store) ReleaseTask(ctx context.Context, t Task) (bool, error) {
 	}
 	res, err := surreal.QueryAll[any](ctx, s.db, withHistory("$task",
 		`UPDATE $task SET status = 'Todo', assigned_agent = NONE, rank = time::nano(), updated_at = time::now()
-	WHERE status = $from AND assigned_agent = $agentID RETURN VALUE id`,
-		`UPDATE $agent SET current_load = math::max([0.0, current_load - $load]),
-		status = IF status = 'Busy' THEN 'Ready' ELSE status END RETURN NONE;`),
+	WHERE status = $from AND assigned_agent = $agentID RETURN VALUE id`, shedSQL),
 		map[string]any{"task": rid("tasks", t.ID), "from": t.Status, "agentID": *t.AssignedAgent,
 			"agent": rid("agents", *t.AssignedAgent), "load": loadPerTask, "h": mark(ctx, "status")})
 	if rankClash(err) {

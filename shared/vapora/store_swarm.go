@@ -76,8 +76,7 @@ func (s *Store) AllExpertise(ctx context.Context) ([]Expertise, error) {
 func (s *Store) Unassign(ctx context.Context, taskID, agent string) (bool, error) {
 	res, err := surreal.QueryAll[any](ctx, s.db, withHistory("$task",
 		`UPDATE $task SET assigned_agent = NONE, updated_at = time::now() WHERE status = 'Todo' AND assigned_agent = $agentID RETURN VALUE id`,
-		`UPDATE $agent SET current_load = math::max([0.0, current_load - $load]),
-		status = IF status = 'Busy' THEN 'Ready' ELSE status END RETURN NONE;`),
+		shedSQL),
 		map[string]any{"task": rid("tasks", taskID), "agentID": agent, "agent": rid("agents", agent), "load": loadPerTask,
 			"h": mark(ctx, "assigned")})
 	if err != nil {

@@ -3,6 +3,7 @@ package vapora
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"time"
 )
@@ -16,10 +17,27 @@ type planner struct {
 	store *Store
 	cands map[string][]Candidate // role + "/" + task type
 	load  map[string]float64     // agent id → load planned so far
+	freed map[string]float64     // agent id → load the write that places the task sheds first
+	// spread breaks ties between equally good agents at random rather than
+	// by id: instances placing tasks at once then seldom pick the same
+	// agent, whose load their writes would contend for.
+	spread bool
 }
 
 func newPlanner(s *Store) *planner {
-	return &planner{store: s, cands: map[string][]Candidate{}, load: map[string]float64{}}
+	return &planner{store: s, cands: map[string][]Candidate{}, load: map[string]float64{}, freed: map[string]float64{}}
+}
+
+// stagePlanner is the pipelines' planner: ties spread, and the agents of
+// release counted without the tasks they are done with (the write that
+// starts the next stage sheds those first).
+func stagePlanner(s *Store, release []Hold) *planner {
+	pl := newPlanner(s)
+	pl.spread = true
+	for _, h := range release {
+		pl.freed[h.Agent] += loadPerTask
+	}
+	return pl
 }
 
 // pick is the best Ready agent of role that stays within limit with one more
@@ -34,7 +52,12 @@ func (pl *planner) pick(ctx context.Context, role, taskType string, limit float6
 		pl.cands[key] = cands
 		for _, c := range cands {
 			if _, ok := pl.load[c.Agent.ID]; !ok {
-				pl.load[c.Agent.ID] = c.Agent.CurrentLoad
+				pl.load[c.Agent.ID] = max(0, c.Agent.CurrentLoad-pl.freed[c.Agent.ID])
+			}
+		}
+		for i, c := range cands {
+			if c.Agent.Status == "Busy" && pl.freed[c.Agent.ID] > 0 {
+				cands[i].Agent.Status = "Ready" // full until the write sheds the task it is done with
 			}
 		}
 	}
@@ -51,6 +74,9 @@ func (pl *planner) pick(ctx context.Context, role, taskType string, limit float6
 		}
 	}
 	best, ok := Best(fit)
+	if ok && pl.spread {
+		best = pl.pickTied(fit, best)
+	}
 	switch {
 	case ok:
 		pl.load[best.Agent.ID] += loadPerTask
@@ -189,4 +215,28 @@ func (s *Store) SwarmAgents(ctx context.Context, scopes []string) ([]SwarmAgent,
 		out[i] = SwarmAgent{Agent: ag, Tasks: append([]OpenTask{}, tasks[ag.ID]...), TopSkills: append([]Expertise{}, sk[:min(len(sk), topSkills)]...)}
 	}
 	return out, nil
+}
+
+// full records that agent has no room left (another instance filled it).
+func (pl *planner) full(agent string) { pl.load[agent] = 1.0 }
+
+// pickTied picks among the candidates that score as well as best an agent
+// that the write sheds load of (no other instance is after its room), or
+// else one at random.
+func (pl *planner) pickTied(fit []Candidate, best Candidate) Candidate {
+	top := best.score()
+	var tied []Candidate
+	for _, c := range fit {
+		if c.score() < top-1e-9 {
+			continue
+		}
+		if pl.freed[c.Agent.ID] > 0 {
+			return c
+		}
+		tied = append(tied, c)
+	}
+	if len(tied) < 2 {
+		return best
+	}
+	return tied[rand.IntN(len(tied))]
 }

@@ -22,10 +22,12 @@ var surrealURL string
 
 func TestMain(m *testing.M) { os.Exit(localsurreal.RunTests(m, &surrealURL)) }
 
-// vapora-on-task-result, as deployed: the agent whose result it applies
-// takes a pipeline stage that waits for its role in the same delivery (no
-// sweep), and a result published again under another message id is applied once.
-func TestOnTaskResultOffersTheFreedAgent(t *testing.T) {
+// The two consumers of a result, as deployed: vapora-pipeline-on-result
+// sheds the finished stage task's load and the agent takes a pipeline stage
+// that waits for its role in the same delivery (no sweep), whichever of the
+// two runs first; a result published again under another message id is
+// applied once.
+func TestResultConsumersOfferTheFreedAgent(t *testing.T) {
 	ctx := context.Background()
 	srv, err := localnats.Start(localnats.Options{})
 	if err != nil {
@@ -51,6 +53,10 @@ func TestOnTaskResultOffersTheFreedAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	handle, err := OnTaskResult().Consumer(ctx, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	advance, err := PipelineOnResult().Consumer(ctx, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,8 +91,10 @@ func TestOnTaskResultOffersTheFreedAgent(t *testing.T) {
 	res := events.TaskResult{ID: "res-1", TaskID: busy[0].ID, AgentID: "dev-1", Status: "success", DurationMs: 10}
 	data, _ := json.Marshal(res)
 	for _, msgID := range []string{"msg-1", "msg-2"} {
-		if err := handle(ctx, bus.Delivery{Subject: events.SubjectTaskResult, MsgID: msgID, Data: data}); err != nil {
-			t.Fatal(err)
+		for _, consume := range []bus.Handler{handle, advance} {
+			if err := consume(ctx, bus.Delivery{Subject: events.SubjectTaskResult, MsgID: msgID, Data: data}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	task, err := store.Task(ctx, *waiting.Stages[0].TaskID)
