@@ -162,18 +162,8 @@ func TestHandOverShedsTheFinishedTaskOnce(t *testing.T) {
 // nothing, the redelivered result publishes the assignment, once.
 func TestAssignmentSurvivesACrashAfterTheWrite(t *testing.T) {
 	ctx := context.Background()
-	e := pipelineEngines(t, "pipelines_asg_crash", 1)[0]
+	e, p := releaseStarted(t, "pipelines_asg_crash", "dev-1", "qa-1")
 	s := e.store
-	for _, ag := range []Agent{{ID: "dev-1", Role: "Developer", Provider: "Claude"}, {ID: "qa-1", Role: "Tester", Provider: "Claude"}} {
-		if _, err := s.Register(ctx, ag); err != nil {
-			t.Fatal(err)
-		}
-	}
-	prj, _ := s.CreateProject(ctx, Project{Name: "p", Scope: "acme", Status: "Active"})
-	p, err := e.Create(ctx, prj, "release", "alice", threeStages())
-	if err != nil {
-		t.Fatal(err)
-	}
 	// What apply writes for the first result, without running its effects.
 	res := events.TaskResult{ID: "res-1", TaskID: stageTaskID(p.ID, 0, false), AgentID: "dev-1", Status: "success"}
 	next := p

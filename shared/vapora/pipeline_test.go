@@ -24,6 +24,29 @@ import (
 
 // pipelineEngines returns n engines over one fresh database and a real
 // embedded NATS, each with its own connection, as n Lambda instances have.
+// releaseStarted is one engine over database with a Developer agent (and a
+// Tester, when given) registered and alice's three-stage pipeline started.
+func releaseStarted(t *testing.T, database, developer string, tester ...string) (*Pipelines, Pipeline) {
+	t.Helper()
+	ctx := context.Background()
+	e := pipelineEngines(t, database, 1)[0]
+	agents := []Agent{{ID: developer, Role: "Developer", Provider: "Claude"}}
+	for _, id := range tester {
+		agents = append(agents, Agent{ID: id, Role: "Tester", Provider: "Claude"})
+	}
+	for _, ag := range agents {
+		if _, err := e.store.Register(ctx, ag); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prj, _ := e.store.CreateProject(ctx, Project{Name: "p", Scope: "acme", Status: "Active"})
+	p, err := e.Create(ctx, prj, "release", "alice", threeStages())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, p
+}
+
 func pipelineEngines(t *testing.T, database string, n int) []*Pipelines {
 	t.Helper()
 	ctx := context.Background()
@@ -260,18 +283,8 @@ func TestGateApproversComeFromTheProject(t *testing.T) {
 // creates and assigns the task the pipeline waits on.
 func TestRedeliveryRedoesLostEffects(t *testing.T) {
 	ctx := context.Background()
-	e := pipelineEngines(t, "pipelines_crash", 1)[0]
+	e, p := releaseStarted(t, "pipelines_crash", "dev-1", "qa-1")
 	s := e.store
-	for _, ag := range []Agent{{ID: "dev-1", Role: "Developer", Provider: "Claude"}, {ID: "qa-1", Role: "Tester", Provider: "Claude"}} {
-		if _, err := s.Register(ctx, ag); err != nil {
-			t.Fatal(err)
-		}
-	}
-	prj, _ := s.CreateProject(ctx, Project{Name: "p", Scope: "acme", Status: "Active"})
-	p, err := e.Create(ctx, prj, "release", "alice", threeStages())
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The first delivery's write, with its events in the outbox, without its
 	// effects: the instance died before publishing anything.
 	effects := p.onResult(0, false, true, "dev-1", s.now())
@@ -307,16 +320,8 @@ func TestRedeliveryRedoesLostEffects(t *testing.T) {
 // the outbox, once it is older than the grace the writer has to publish it.
 func TestSweepPublishesTheOutbox(t *testing.T) {
 	ctx := context.Background()
-	e := pipelineEngines(t, "pipelines_outbox", 1)[0]
+	e, p := releaseStarted(t, "pipelines_outbox", "dev-1")
 	s := e.store
-	if _, err := s.Register(ctx, Agent{ID: "dev-1", Role: "Developer", Provider: "Claude"}); err != nil {
-		t.Fatal(err)
-	}
-	prj, _ := s.CreateProject(ctx, Project{Name: "p", Scope: "acme", Status: "Active"})
-	p, err := e.Create(ctx, prj, "release", "alice", threeStages())
-	if err != nil {
-		t.Fatal(err)
-	}
 	effects := p.onResult(0, false, true, "dev-1", s.now())
 	if _, err := s.SavePipeline(ctx, p, announcements(p, p.Version+1, effects)); err != nil {
 		t.Fatal(err)
