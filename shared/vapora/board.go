@@ -139,8 +139,13 @@ func (x *boardIndex) follow(ctx context.Context) error {
 	}
 }
 
-// apply takes the news of one change set into the loaded boards. Callers hold mu.
+// apply takes the news of one change set into the loaded boards; a set
+// read before (the cursor's windows read each one several times) brings
+// none. Callers hold mu.
 func (x *boardIndex) apply(set taskChange) {
+	if !x.cursor.Unread(set.Versionstamp) {
+		return
+	}
 	for _, c := range set.Changes {
 		switch {
 		case c.Update != nil:

@@ -85,7 +85,8 @@ func (c *FeedCursor) From(now time.Time) uint64 {
 // and notes it as read. The windows read again (From) bring the same sets
 // back, several times while a feed is busy: a reader that skips those does
 // not apply each change again (Kogral's index took 591 vectors to link into
-// its HNSW graph for 300 nodes imported, and kept its builder busy).
+// its HNSW graph for 300 nodes imported, and kept its builder busy; Vapora's
+// board moved each task of the window again in its sorted column).
 // Call it for each set before Fresh for its changes; a set read again still
 // moves the cursor.
 func (c *FeedCursor) Unread(vs uint64) bool {
