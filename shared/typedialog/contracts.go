@@ -83,15 +83,10 @@ func (a *API) runContract(ctx context.Context, p parsedForm, values map[string]a
 }
 
 // checkAndRender checks the values against the form's contract and renders
-// its template, the two invocations at once (neither needs the other). The
-// contract's verdict comes first: values it refuses render nothing.
+// its template, the two invocations at once (neither needs the other; each
+// returns at once when the form has none). The contract's verdict comes
+// first: values it refuses render nothing.
 func (a *API) checkAndRender(ctx context.Context, p parsedForm, values map[string]any) (string, error) {
-	if p.f.Output.Template == "" || p.f.Output.Validation == "" {
-		if err := a.runContract(ctx, p, values); err != nil {
-			return "", err
-		}
-		return a.renderTemplate(ctx, p, values)
-	}
 	type rendering struct {
 		out string
 		err error
