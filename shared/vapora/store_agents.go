@@ -22,8 +22,7 @@ func (s *Store) applyAssignment(ctx context.Context, msgID string, e events.Task
 LET $prev = (SELECT VALUE load_on FROM ONLY $task);
 IF $prev != $agentID AND $prev != '' {
 	IF $prev != NONE {
-		UPDATE type::record('agents', $prev) SET current_load = math::max([0.0, current_load - $load]),
-			status = IF status = 'Busy' AND current_load - $load < 1.0 - 0.000001 THEN 'Ready' ELSE status END RETURN NONE;
+		UPDATE type::record('agents', $prev) SET `+lessLoadSQL+` RETURN NONE;
 	};
 	UPDATE $agent SET current_load = math::min([1.0, current_load + $load]),
 		status = IF status = 'Ready' AND current_load + $load >= 1.0 - 0.000001 THEN 'Busy' ELSE status END RETURN NONE;

@@ -145,9 +145,13 @@ var errAgentFull = errors.New("the agent has no room left")
 // assignment applied late does not take it on again.
 const shedSQL = `LET $held = (UPDATE $task SET load_on = '' WHERE load_on = $agentID RETURN VALUE id);
 IF array::len($held) > 0 {
-	UPDATE $agent SET current_load = math::max([0.0, current_load - $load]),
-		status = IF status = 'Busy' AND current_load - $load < 1.0 - 0.000001 THEN 'Ready' ELSE status END RETURN NONE;
+	UPDATE $agent SET ` + lessLoadSQL + ` RETURN NONE;
 };`
+
+// lessLoadSQL is an agent's SET for giving back $load: a Busy agent whose
+// new load leaves room is Ready again (see reserveSQL on the sums).
+const lessLoadSQL = `current_load = math::max([0.0, current_load - $load]),
+	status = IF status = 'Busy' AND current_load - $load < 1.0 - 0.000001 THEN 'Ready' ELSE status END`
 
 // reserveSQL: the Ready agent $agent takes on $load if it stays within 1.0,
 // else the transaction fails with "agent_full".
