@@ -144,7 +144,10 @@ func Handler(k *Keeper, engines map[string]Engine) invoke.Handler {
 		case "records_done":
 			err = k.RecordsDone(ctx)
 		case "engine":
-			res.Engine, err = serveEngine(ctx, k, eng, req.Engine)
+			var answer *EngineResponse
+			if answer, err = serveEngine(ctx, k, eng, req.Engine); err == nil {
+				return encodeEngineAnswer(answer)
+			}
 		default:
 			err = invalid("unknown vault-crypto operation %q", req.Op)
 		}
@@ -245,7 +248,7 @@ type Client struct {
 
 func (c *Client) call(ctx context.Context, req Request) (Response, error) {
 	req.Generation = GenerationFrom(ctx)
-	payload, err := json.Marshal(req)
+	payload, err := encodeRequest(req)
 	if err != nil {
 		return Response{}, err
 	}
