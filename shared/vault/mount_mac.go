@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 
@@ -45,6 +46,30 @@ func (ms *mounts) check(ctx context.Context, list []Mount) error {
 	if err != nil {
 		return apiError(err)
 	}
+	return ms.checkWith(ctx, key, list)
+}
+
+// checkSnapshot checks the mounts of a snapshot, once per MAC key.
+func (ms *mounts) checkSnapshot(ctx context.Context, snap *snapshot) error {
+	if len(snap.Mounts) == 0 {
+		return nil
+	}
+	key, err := ms.keys.Get(ctx)
+	if err != nil {
+		return apiError(err)
+	}
+	if done := snap.checkedWith.Load(); done != nil && bytes.Equal(*done, key) {
+		return nil
+	}
+	if err := ms.checkWith(ctx, key, snap.Mounts); err != nil {
+		return err
+	}
+	checked := bytes.Clone(key)
+	snap.checkedWith.Store(&checked)
+	return nil
+}
+
+func (ms *mounts) checkWith(ctx context.Context, key []byte, list []Mount) error {
 	for i := range list {
 		if err := integrity.Check(key, "mount", list[i].Path, mountFieldsOf(&list[i]), list[i].MAC); err != nil {
 			slog.ErrorContext(ctx, "mount record refused", "mount", list[i].Path, "err", err)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/surrealdb/surrealdb.go/pkg/models"
 
@@ -73,6 +74,10 @@ type snapshot struct {
 		Unsealed    bool `json:"unsealed"`
 		Generation  int  `json:"generation"`
 	}
+	// checkedWith is the MAC key the mounts were found intact with: a
+	// snapshot kept in memory serves many requests, and its records do not
+	// change, so each key checks them once.
+	checkedWith atomic.Pointer[[]byte]
 }
 
 type snapshotKey struct{}
@@ -121,7 +126,7 @@ RETURN { initialized: record::exists(seal:config), unsealed: seal:config.wrapped
 // all returns the mounts of the request's snapshot, or reads them.
 func (ms *mounts) all(ctx context.Context) ([]Mount, error) {
 	if snap, ok := ctx.Value(snapshotKey{}).(*snapshot); ok {
-		return snap.Mounts, ms.check(ctx, snap.Mounts)
+		return snap.Mounts, ms.checkSnapshot(ctx, snap)
 	}
 	return ms.read(ctx)
 }
