@@ -50,6 +50,10 @@ type approleRole struct {
 	// a role deleted and made again under the same name does not accept
 	// the old role's (nor one issued while it was being deleted).
 	SecretIDPrefix string `json:"secret_id_prefix"`
+	// Created is when the role was made: a token from a login to a role of
+	// the same name deleted before it does not renew (zero on roles stored
+	// before it was kept).
+	Created time.Time `json:"created,omitzero"`
 }
 
 // maxRolePolicies and the metadata limits bound what a role or secret_id holds.
@@ -246,7 +250,7 @@ func (s *Server) approleWriteRole(w http.ResponseWriter, r *http.Request, name s
 		}
 		fresh := role == nil
 		if fresh {
-			role = &approleRole{RoleID: keeper.NewUUID(), BindSecretID: true, SecretIDPrefix: keeper.NewUUID()}
+			role = &approleRole{RoleID: keeper.NewUUID(), BindSecretID: true, SecretIDPrefix: keeper.NewUUID(), Created: time.Now().UTC()}
 		}
 		oldID := role.RoleID
 		if err := role.apply(body); err != nil {

@@ -426,7 +426,8 @@ func (s *Server) approleSpendSecret(ctx context.Context, name string, role *appr
 }
 
 // approleStillThere refuses to renew a login's token whose role is gone, as
-// Vault's approle does: deleting a role stops its periodic tokens.
+// Vault's approle does: deleting a role stops its periodic tokens, also
+// when a role of the same name was made again after the login.
 func (s *Server) approleStillThere(ctx context.Context, t *Token) error {
 	if t.Path != approlePrefix+"login" {
 		return nil
@@ -435,7 +436,7 @@ func (s *Server) approleStillThere(ctx context.Context, t *Token) error {
 	if err != nil {
 		return err
 	}
-	if role == nil {
+	if role == nil || role.Created.After(t.CreationTime) {
 		return badRequest("role %q of this AppRole login no longer exists: the token cannot be renewed", t.Meta["role_name"])
 	}
 	return nil

@@ -176,6 +176,12 @@ path "auth/approle/role/+" { capabilities = ["update"] }`})
 	mustCall(t, v.h, "POST", "/v1/auth/token/renew-self", out.Auth.ClientToken, "", 200)
 	mustCall(t, v.h, "DELETE", "/v1/auth/approle/role/svc", v.root, "", 204)
 	mustCall(t, v.h, "POST", "/v1/auth/token/renew-self", out.Auth.ClientToken, "", 400)
+	// A role made again under the name is another role: the old login's token stays unrenewable.
+	mustCall(t, v.h, "POST", "/v1/auth/approle/role/svc", v.root, `{"token_policies":"app","token_period":"1h"}`, 204)
+	mustCall(t, v.h, "POST", "/v1/auth/token/renew-self", out.Auth.ClientToken, "", 400)
+	roleID, secretID = roleCreds(t, v, "svc")
+	_ = json.Unmarshal(mustCall(t, v.h, "POST", "/v1/auth/approle/login", "", `{"role_id":"`+roleID+`","secret_id":"`+secretID+`"}`, 200), &out)
+	mustCall(t, v.h, "POST", "/v1/auth/token/renew-self", out.Auth.ClientToken, "", 200)
 }
 
 // A secret_id with 3 uses logs in exactly 3 times when 12 logins race on
