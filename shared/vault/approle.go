@@ -263,6 +263,9 @@ func (s *Server) approleWriteRole(w http.ResponseWriter, r *http.Request, name s
 		if fresh || role.RoleID != oldID { // the new role_id's index entry: created only if absent
 			writes = append(writes, storage.Write{Path: approleRoleIDPath(role.RoleID), Data: mustJSON(strings.ToLower(name))})
 		}
+		if !fresh && role.RoleID != oldID { // and the old one's goes in the same transaction
+			writes = append(writes, storage.Write{Path: approleRoleIDPath(oldID), Remove: true})
+		}
 		err = s.st.Put(ctx, writes...)
 		if errors.Is(err, storage.ErrConflict) && role.RoleID != oldID {
 			return badRequest("role_id is in use by another role, or the role changed meanwhile; try again")
@@ -274,9 +277,6 @@ func (s *Server) approleWriteRole(w http.ResponseWriter, r *http.Request, name s
 		if errors.Is(err, storage.ErrConflict) {
 			continue
 		}
-		if err == nil && !fresh && role.RoleID != oldID {
-			err = s.st.Delete(ctx, approleRoleIDPath(oldID))
-		}
 		if err != nil {
 			return err
 		}
@@ -286,15 +286,29 @@ func (s *Server) approleWriteRole(w http.ResponseWriter, r *http.Request, name s
 	return conflictError("role " + name)
 }
 
+// approleDeleteRole deletes the role with its role_id's index entry, in one
+// transaction that holds only if the role is still as read: a role_id
+// changed meanwhile cannot leave its new entry behind.
 func (s *Server) approleDeleteRole(w http.ResponseWriter, r *http.Request, name string) error {
 	ctx := r.Context()
-	role, _, err := s.approleRole(ctx, name)
-	if err != nil {
-		return err
-	}
-	if role != nil {
-		if err := s.st.Delete(ctx, approleRolePath(name), approleRoleIDPath(role.RoleID)); err != nil {
+	for tries := 0; ; tries++ {
+		role, rev, err := s.approleRole(ctx, name)
+		if err != nil {
 			return err
+		}
+		if role == nil {
+			break
+		}
+		err = s.st.Put(ctx, storage.Write{Path: approleRolePath(name), Rev: rev, Remove: true},
+			storage.Write{Path: approleRoleIDPath(role.RoleID), Remove: true})
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, storage.ErrConflict) {
+			return err
+		}
+		if tries == 7 {
+			return conflictError("role " + name)
 		}
 	}
 	// Always, so that a delete retried after a failure finishes the job.

@@ -1,12 +1,16 @@
 package vault
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/stratumiops/stratumiops/shared/vault/storage"
 )
 
 type approleLogin struct {
@@ -252,4 +256,34 @@ func TestAppRoleAskedLimits(t *testing.T) {
 	// Changing the role_id through the role frees the old one.
 	mustCall(t, v.h, "POST", "/v1/auth/approle/role/preset", v.root, `{"role_id":"renamed-id"}`, 204)
 	mustCall(t, v.h, "POST", "/v1/auth/approle/role/other", v.root, `{"role_id":"preset-id"}`, 204)
+}
+
+// A conditional removal holds only at the revision read: a role deleted
+// after its role_id changed cannot take the old role's index entry and
+// leave the new one behind.
+func TestStorageRemoveAtRevision(t *testing.T) {
+	v := newTestVault(t)
+	ctx := context.Background()
+	if err := v.st.Put(ctx, storage.Write{Path: "test/a", Data: []byte(`1`), Rev: 0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.st.Put(ctx, storage.Write{Path: "test/a", Data: []byte(`2`), Rev: 1}); err != nil {
+		t.Fatal(err)
+	}
+	err := v.st.Put(ctx, storage.Write{Path: "test/a", Rev: 1, Remove: true}, storage.Write{Path: "test/b", Data: []byte(`x`), Rev: 0})
+	if !errors.Is(err, storage.ErrConflict) {
+		t.Fatalf("removing a stale revision: %v, want ErrConflict", err)
+	}
+	if got, _ := v.st.Get(ctx, "test/a", "test/b"); got["test/a"].Rev != 2 || len(got) != 1 {
+		t.Fatalf("after the refused transaction: %+v", got)
+	}
+	if err := v.st.Put(ctx, storage.Write{Path: "test/a", Rev: 2, Remove: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := v.st.Get(ctx, "test/a"); len(got) != 0 {
+		t.Fatalf("removed at its revision, still there: %+v", got)
+	}
+	if err := v.st.Put(ctx, storage.Write{Path: "test/a", Rev: 2, Remove: true}); !errors.Is(err, storage.ErrConflict) {
+		t.Fatalf("removing what is gone at a revision: %v, want ErrConflict", err)
+	}
 }

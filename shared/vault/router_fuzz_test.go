@@ -32,7 +32,8 @@ type testVault struct {
 	root     string
 	db       *surreal.Client
 	instance func() http.Handler
-	share    string // the one unseal key (hex)
+	share    string         // the one unseal key (hex)
+	st       *storage.Store // the vault's storage, beside the API
 }
 
 func newTestVault(t testing.TB) testVault {
@@ -56,7 +57,8 @@ func newTestVault(t testing.TB) testVault {
 	inv := invoke.NewLocal()
 	inv.Register(CryptoFunction, cryptofn.NewHandler(db, wrapper))
 	crypto := &keeper.Client{Invoker: inv, Function: CryptoFunction}
-	inv.Register(leases.Function, database.New(db, &storage.Store{DB: db, Crypto: crypto}, &integrity.Keys{Crypto: crypto}).Handler(slog.Default()))
+	st := &storage.Store{DB: db, Crypto: crypto}
+	inv.Register(leases.Function, database.New(db, st, &integrity.Keys{Crypto: crypto}).Handler(slog.Default()))
 	instance := func() http.Handler {
 		s, err := NewServer(db, inv)
 		if err != nil {
@@ -67,7 +69,7 @@ func newTestVault(t testing.TB) testVault {
 		mux.Handle("/v1/", s.SecretsHandler())
 		return httpapi.Options{Errors: WriteError}.Middleware(mux)
 	}
-	v := testVault{h: instance(), db: db, instance: instance}
+	v := testVault{h: instance(), db: db, instance: instance, st: st}
 	var init struct {
 		Keys      []string `json:"keys"`
 		RootToken string   `json:"root_token"`

@@ -80,8 +80,9 @@ func (s *Store) Get(ctx context.Context, paths ...string) (map[string]Entry, err
 
 // Write is one conditional write: Rev 0 creates (fails if the path exists),
 // Rev > 0 replaces only that revision, Rev < 0 writes unconditionally. With
-// Remove set it deletes the path instead (gone already is fine), so that a
-// write and what it makes obsolete commit together.
+// Remove set it deletes the path instead, so that a write and what it makes
+// obsolete commit together: with Rev > 0 only that revision (else
+// ErrConflict), otherwise whatever is there (gone already is fine).
 type Write struct {
 	Path   string
 	Data   []byte
@@ -113,6 +114,11 @@ func (s *Store) Put(ctx context.Context, writes ...Write) error {
 	for i, w := range writes {
 		id, blob, rev := fmt.Sprintf("id%d", i), fmt.Sprintf("blob%d", i), fmt.Sprintf("rev%d", i)
 		vars[id] = entryID(w.Path)
+		if w.Remove && w.Rev > 0 {
+			vars[rev] = w.Rev
+			fmt.Fprintf(&sql, "IF array::len((DELETE $%s WHERE rev = $%s RETURN BEFORE)) = 0 { THROW 'storage conflict' };\n", id, rev)
+			continue
+		}
 		if w.Remove {
 			fmt.Fprintf(&sql, "DELETE $%s;\n", id)
 			continue
