@@ -129,6 +129,8 @@ func (s *Server) approle(w http.ResponseWriter, r *http.Request, rest string) er
 	switch {
 	case rest == "role" && isList(r):
 		return s.approleListRoles(w, r)
+	case rest == "tidy/secret-id" && (r.Method == http.MethodPost || r.Method == http.MethodPut):
+		return s.approleTidy(w, r)
 	case len(parts) >= 2 && parts[0] == "role" && roleName.MatchString(parts[1]):
 		return s.approleRoleOp(w, r, parts[1], strings.Join(parts[2:], "/"))
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stratumiops/stratumiops/shared/vault/storage"
 )
@@ -285,5 +286,35 @@ func TestStorageRemoveAtRevision(t *testing.T) {
 	}
 	if err := v.st.Put(ctx, storage.Write{Path: "test/a", Rev: 2, Remove: true}); !errors.Is(err, storage.ErrConflict) {
 		t.Fatalf("removing what is gone at a revision: %v, want ErrConflict", err)
+	}
+}
+
+// Tidy removes the secret_ids that expired and keeps the others; it takes
+// update on its path, as Vault's does.
+func TestAppRoleTidyRemovesExpiredSecretIDs(t *testing.T) {
+	v := newTestVault(t)
+	enableAppRole(t, v)
+	mustCall(t, v.h, "POST", "/v1/auth/approle/role/batch", v.root, `{"token_policies":"app"}`, 204)
+	accessorOf := func(body []byte) string {
+		var out struct {
+			Data struct {
+				Accessor string `json:"secret_id_accessor"`
+			} `json:"data"`
+		}
+		_ = json.Unmarshal(body, &out)
+		return out.Data.Accessor
+	}
+	short := accessorOf(mustCall(t, v.h, "POST", "/v1/auth/approle/role/batch/secret-id", v.root, `{"ttl":"1s"}`, 200))
+	long := accessorOf(mustCall(t, v.h, "POST", "/v1/auth/approle/role/batch/secret-id", v.root, `{}`, 200))
+	time.Sleep(1100 * time.Millisecond) // the short one expires
+	app := createToken(t, v, v.root, `{"policies":["app"],"ttl":"1h"}`)
+	mustCall(t, v.h, "POST", "/v1/auth/approle/tidy/secret-id", app.token, "", 403)
+	body := mustCall(t, v.h, "POST", "/v1/auth/approle/tidy/secret-id", v.root, "", 202)
+	if !strings.Contains(string(body), "1 expired secret_ids removed") {
+		t.Fatalf("tidy: %s", body)
+	}
+	list := string(mustCall(t, v.h, "LIST", "/v1/auth/approle/role/batch/secret-id", v.root, "", 200))
+	if strings.Contains(list, short) || !strings.Contains(list, long) {
+		t.Fatalf("after tidy, accessors %s: want %s and not %s", list, long, short)
 	}
 }
