@@ -210,6 +210,9 @@ func (s *Server) approleFindSecret(ctx context.Context, name string, role *appro
 	return path, &sec, rev, nil
 }
 
+// approleLookupSecretID answers a secret_id's properties as Vault's lookup
+// does: an expired one still shows (until tidy removes it), an unknown
+// secret_id is a 204, an unknown accessor a 404 that names it.
 func (s *Server) approleLookupSecretID(w http.ResponseWriter, r *http.Request, name string, byAccessor bool) error {
 	value, err := secretIDArg(r, byAccessor)
 	if err != nil {
@@ -219,20 +222,32 @@ func (s *Server) approleLookupSecretID(w http.ResponseWriter, r *http.Request, n
 	if err != nil || role == nil {
 		return cmpErr(err, errNotFound)
 	}
+	if byAccessor {
+		rev, hash := 0, ""
+		if !strings.ContainsAny(value, "/\x00") {
+			if rev, err = s.st.GetJSON(r.Context(), role.accessorDir(name)+value, &hash); err != nil {
+				return err
+			}
+		}
+		if rev == 0 {
+			return httpapi.Errorf(http.StatusNotFound, "not_found", "failed to find accessor entry for secret_id_accessor: %q", value)
+		}
+	}
 	_, sec, _, err := s.approleFindSecret(r.Context(), name, role, value, byAccessor)
 	if err != nil {
 		return err
 	}
-	if sec == nil || sec.expired(time.Now()) {
-		return errNotFound
+	if sec == nil {
+		noContent(w)
+		return nil
 	}
-	exp := any(nil)
+	exp, ttl := any(nil), int64(0)
 	if sec.Expires != nil {
-		exp = vaultTime(*sec.Expires)
+		exp, ttl = vaultTime(*sec.Expires), int64(sec.Expires.Sub(sec.Created).Seconds())
 	}
 	respond(w, http.StatusOK, map[string]any{"secret_id_accessor": sec.Accessor, "creation_time": vaultTime(sec.Created),
-		"expiration_time": exp, "secret_id_num_uses": sec.UsesLeft, "metadata": sec.Metadata,
-		"cidr_list": []string{}, "token_bound_cidrs": []string{}}, nil, "approle")
+		"last_updated_time": vaultTime(sec.Created), "expiration_time": exp, "secret_id_ttl": ttl,
+		"secret_id_num_uses": sec.UsesLeft, "metadata": sec.Metadata, "cidr_list": []string{}, "token_bound_cidrs": []string{}}, nil, "approle")
 	return nil
 }
 

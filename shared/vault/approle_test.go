@@ -290,7 +290,7 @@ func TestStorageRemoveAtRevision(t *testing.T) {
 }
 
 // Tidy removes the secret_ids that expired and keeps the others; it takes
-// update on its path, as Vault's does.
+// update on its path, as Vault's does. Lookup answers as Vault's.
 func TestAppRoleTidyRemovesExpiredSecretIDs(t *testing.T) {
 	v := newTestVault(t)
 	enableAppRole(t, v)
@@ -307,6 +307,12 @@ func TestAppRoleTidyRemovesExpiredSecretIDs(t *testing.T) {
 	short := accessorOf(mustCall(t, v.h, "POST", "/v1/auth/approle/role/batch/secret-id", v.root, `{"ttl":"1s"}`, 200))
 	long := accessorOf(mustCall(t, v.h, "POST", "/v1/auth/approle/role/batch/secret-id", v.root, `{}`, 200))
 	time.Sleep(1100 * time.Millisecond) // the short one expires
+	// Lookup shows an expired secret_id until tidy (as Vault's), with its TTL.
+	look := string(mustCall(t, v.h, "POST", "/v1/auth/approle/role/batch/secret-id-accessor/lookup", v.root, `{"secret_id_accessor":"`+short+`"}`, 200))
+	if !strings.Contains(look, `"secret_id_ttl":1`) || !strings.Contains(look, `"last_updated_time"`) {
+		t.Fatalf("lookup of the expired secret_id: %s", look)
+	}
+	mustCall(t, v.h, "POST", "/v1/auth/approle/role/batch/secret-id/lookup", v.root, `{"secret_id":"not-one"}`, 204)
 	app := createToken(t, v, v.root, `{"policies":["app"],"ttl":"1h"}`)
 	mustCall(t, v.h, "POST", "/v1/auth/approle/tidy/secret-id", app.token, "", 403)
 	body := mustCall(t, v.h, "POST", "/v1/auth/approle/tidy/secret-id", v.root, "", 202)
@@ -316,5 +322,9 @@ func TestAppRoleTidyRemovesExpiredSecretIDs(t *testing.T) {
 	list := string(mustCall(t, v.h, "LIST", "/v1/auth/approle/role/batch/secret-id", v.root, "", 200))
 	if strings.Contains(list, short) || !strings.Contains(list, long) {
 		t.Fatalf("after tidy, accessors %s: want %s and not %s", list, long, short)
+	}
+	gone := string(mustCall(t, v.h, "POST", "/v1/auth/approle/role/batch/secret-id-accessor/lookup", v.root, `{"secret_id_accessor":"`+short+`"}`, 404))
+	if !strings.Contains(gone, "failed to find accessor entry for secret_id_accessor") {
+		t.Fatalf("lookup of a tidied accessor: %s", gone)
 	}
 }
