@@ -54,54 +54,63 @@ type Assignment struct {
 	Score    float64 `json:"score"`
 }
 
-// Assign gives task to agentID, or to the best Ready agent of role, and
-// publishes vapora.tasks.assign for the agent to pick up.
+// Assign gives task to agentID, or to the best Ready agent of role with
+// room for it, and publishes vapora.tasks.assign for the agent to pick up.
+// The agent takes on the task's load in the write that assigns it, only if
+// it is Ready and stays within 1.0: an agent with no room is a 409 naming
+// its status and load.
 func (a *Agents) Assign(ctx context.Context, t Task, agentID, role, requestedType string) (Assignment, error) {
 	if t.Status != "Todo" && t.Status != "Doing" {
 		return Assignment{}, &AssignError{Msg: fmt.Sprintf("only Todo or Doing tasks can be assigned; this one is %s", t.Status)}
 	}
 	taskType := taskTypeOf(t, requestedType)
-	var chosen Candidate
-	if agentID != "" {
-		ag, err := a.store.Agent(ctx, agentID)
-		if errors.Is(err, ErrNotFound) {
-			return Assignment{}, err
+	if agentID == "" {
+		res, reason, err := a.place(ctx, newPlanner(a.store), t, role, taskType, 1.0, "")
+		if err == nil && reason != "" {
+			err = &AssignError{Msg: reason}
 		}
-		if err != nil {
-			return Assignment{}, err
-		}
-		if role != "" && ag.Role != role {
-			return Assignment{}, &AssignError{Msg: fmt.Sprintf("agent %s is a %s, not a %s", ag.ID, ag.Role, role)}
-		}
-		if ag.Status == "Offline" || ag.Status == "Maintenance" {
-			return Assignment{}, &AssignError{Msg: fmt.Sprintf("agent %s is %s", ag.ID, ag.Status)}
-		}
-		exp, err := a.store.expertiseFor(ctx, []string{ag.ID}, taskType)
-		if err != nil {
-			return Assignment{}, err
-		}
-		chosen = Candidate{Agent: ag, Expertise: exp[ag.ID]}
-	} else {
-		cands, err := a.store.Candidates(ctx, role, taskType)
-		if err != nil {
-			return Assignment{}, err
-		}
-		var ok bool
-		if chosen, ok = Best(cands); !ok {
-			return Assignment{}, &AssignError{Msg: fmt.Sprintf("no Ready agent with role %s", role)}
-		}
+		return res, err
 	}
-	return a.assignTo(ctx, t, chosen, taskType, false)
-}
-
-// assignTo records the assignment and publishes vapora.tasks.assign; with
-// onlyFree the write holds only if nobody took the task meanwhile (errStale).
-func (a *Agents) assignTo(ctx context.Context, t Task, chosen Candidate, taskType string, onlyFree bool) (Assignment, error) {
-	updated, err := a.store.SetAssignment(ctx, t, chosen.Agent.ID, taskType, onlyFree)
+	ag, err := a.store.Agent(ctx, agentID)
 	if err != nil {
 		return Assignment{}, err
 	}
-	if err := a.announceAssignment(ctx, t, chosen.Agent.ID, taskType); err != nil {
+	if role != "" && ag.Role != role {
+		return Assignment{}, &AssignError{Msg: fmt.Sprintf("agent %s is a %s, not a %s", ag.ID, ag.Role, role)}
+	}
+	if ag.Status == "Offline" || ag.Status == "Maintenance" {
+		return Assignment{}, &AssignError{Msg: fmt.Sprintf("agent %s is %s", ag.ID, ag.Status)}
+	}
+	exp, err := a.store.expertiseFor(ctx, []string{ag.ID}, taskType)
+	if err != nil {
+		return Assignment{}, err
+	}
+	res, err := a.assignTo(ctx, t, Candidate{Agent: ag, Expertise: exp[ag.ID]}, taskType)
+	if errors.Is(err, errAgentFull) {
+		return Assignment{}, a.noRoom(ctx, ag.ID)
+	}
+	return res, err
+}
+
+// noRoom is the 409 of an assignment its agent had no room for, with the
+// agent's status and load as they are now.
+func (a *Agents) noRoom(ctx context.Context, agentID string) error {
+	ag, err := a.store.Agent(ctx, agentID)
+	if err != nil {
+		return err
+	}
+	return &AssignError{Msg: fmt.Sprintf("agent %s has no room for the task: it is %s at load %.2f, a task adds %.2f and the cap is 1.0",
+		ag.ID, ag.Status, ag.CurrentLoad, loadPerTask)}
+}
+
+// assignTo records the assignment, with the agent's share of load (see
+// SetAssignment: errStale, errAgentFull), and publishes vapora.tasks.assign.
+func (a *Agents) assignTo(ctx context.Context, t Task, chosen Candidate, taskType string) (Assignment, error) {
+	updated, err := a.store.SetAssignment(ctx, t, chosen.Agent.ID, taskType)
+	if err != nil {
+		return Assignment{}, err
+	}
+	if err := a.announceAssignment(ctx, updated, chosen.Agent.ID, taskType); err != nil {
 		return Assignment{}, err
 	}
 	return Assignment{Task: updated, Agent: chosen.Agent, TaskType: taskType, Score: chosen.score()}, nil
@@ -137,8 +146,9 @@ func (a *Agents) taskAndAgent(ctx context.Context, taskID, agentID string) (Task
 	return t, ag, err
 }
 
-// OnAssign applies an assignment once: the agent takes on load (Busy when
-// full) and a Todo task moves to Doing with the agent on it.
+// OnAssign applies an assignment once: a Todo task moves to Doing with the
+// agent on it (whose load the assignment's write took already; see
+// applyAssignment).
 func (a *Agents) OnAssign(ctx context.Context, d bus.Delivery, e events.TaskAssignment) error {
 	ctx = WithActor(ctx, "agent:"+e.AgentID)
 	t, _, err := a.taskAndAgent(ctx, e.TaskID, e.AgentID)
@@ -270,6 +280,13 @@ func (a *Agents) relearn(ctx context.Context, ag Agent, taskType string) error {
 // OnHeartbeats records a batch of heartbeats in one write; those of an
 // agent that never registered, or with no usable load, are dead-lettered.
 func (a *Agents) OnHeartbeats(ctx context.Context, ds []bus.Delivery, es []events.Heartbeat) []error {
+	errs, _ := a.heartbeats(ctx, ds, es)
+	return errs
+}
+
+// heartbeats is OnHeartbeats, which also returns the agents whose
+// heartbeats freed room on them (see Store.Heartbeats).
+func (a *Agents) heartbeats(ctx context.Context, ds []bus.Delivery, es []events.Heartbeat) ([]error, []string) {
 	errs := make([]error, len(es))
 	beats := make([]Beat, 0, len(es))
 	for i, e := range es {
@@ -283,7 +300,7 @@ func (a *Agents) OnHeartbeats(ctx context.Context, ds []bus.Delivery, es []event
 		}
 		beats = append(beats, NewBeat(e.AgentID, e.Status, e.CurrentLoad, at))
 	}
-	unknown, changed, err := a.store.Heartbeats(ctx, beats)
+	unknown, changed, freed, err := a.store.Heartbeats(ctx, beats)
 	for _, b := range changed {
 		a.agentChanged(ctx, fmt.Sprint(b.Agent.ID), "status", b.Status, b.Load)
 	}
@@ -296,7 +313,7 @@ func (a *Agents) OnHeartbeats(ctx context.Context, ds []bus.Delivery, es []event
 			errs[i] = bus.Permanent(fmt.Errorf("agent %s is not registered", e.AgentID))
 		}
 	}
-	return errs
+	return errs, freed
 }
 
 // OnRegister registers (or re-registers) an agent.
@@ -313,7 +330,8 @@ func (a *Agents) OnRegister(ctx context.Context, d bus.Delivery, e events.AgentR
 }
 
 // Release takes an agent off its Doing tasks: each goes back to Todo,
-// unassigned, and vapora.tasks.released says so.
+// unassigned, giving back its share of the agent's load in the same write
+// (ReleaseTask), and vapora.tasks.released says so.
 func (a *Agents) Release(ctx context.Context, agentID, reason string) (int, error) {
 	s := a.store
 	tasks, err := s.doingTasksOf(ctx, agentID)
@@ -322,16 +340,20 @@ func (a *Agents) Release(ctx context.Context, agentID, reason string) (int, erro
 	}
 	n := 0
 	for _, t := range tasks {
+		released := false
 		err := s.locked(ctx, func() error {
 			cur, err := s.Task(ctx, t.ID)
 			if err != nil || cur.Status != "Doing" || cur.AssignedAgent == nil || *cur.AssignedAgent != agentID {
 				return err // gone or moved on meanwhile
 			}
-			_, err = s.move(ctx, cur, "Todo", nil)
+			released, err = s.ReleaseTask(ctx, cur)
 			return err
 		}, boardLock(t.ProjectID))
 		if err != nil {
 			return n, err
+		}
+		if !released {
+			continue
 		}
 		ev := events.TaskReleased{ID: "rel-" + t.ID + "-" + fmt.Sprint(s.now().Unix()), TaskID: t.ID, AgentID: agentID, Reason: reason}
 		if _, err := a.bus.Publish(ctx, events.SubjectTaskReleased, ev.ID, ev, nil); err != nil {

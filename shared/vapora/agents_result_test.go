@@ -27,7 +27,7 @@ func TestResultUnderANewMessageIDAppliesOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if task, err = s.SetAssignment(ctx, task, "dev-1", "build", true); err != nil {
+	if task, err = s.SetAssignment(ctx, task, "dev-1", "build"); err != nil {
 		t.Fatal(err)
 	}
 	asg := events.TaskAssignment{ID: "asg-1", TaskID: task.ID, AgentID: "dev-1", TaskType: "build"}

@@ -63,7 +63,8 @@ func TestHistoryIsWrittenWithEachChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SetAssignment(WithActor(context.Background(), "bob"), cur, "agent-7", "go", false); err != nil {
+	putAgent(t, s, "agent-7", "Developer") // the assignment takes its load
+	if _, err := s.SetAssignment(WithActor(context.Background(), "bob"), cur, "agent-7", "go"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.SetStatus(ctx, a, "Todo"); err != nil {
@@ -115,7 +116,7 @@ func TestHistoryPagesAndFailedWrites(t *testing.T) {
 	if _, err := s.move(ctx, stale, "Done", nil); !errors.Is(err, errStale) {
 		t.Fatalf("stale move: %v", err)
 	}
-	if _, err := s.setAssignmentRow(ctx, stale, "agent-1", "go", false); !errors.Is(err, errStale) {
+	if _, err := s.setAssignmentRow(ctx, stale, "agent-1", "go"); !errors.Is(err, errStale) {
 		t.Fatalf("stale assignment: %v", err)
 	}
 	var all []HistoryEntry

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/stratumiops/stratumiops/events"
+	"github.com/stratumiops/stratumiops/shared/platform/bus"
 	"github.com/stratumiops/stratumiops/shared/platform/obs"
 )
 
@@ -300,6 +301,21 @@ func (e *Pipelines) Offer(ctx context.Context, agentID string) error {
 		}
 	}
 	return nil
+}
+
+// OnHeartbeats records a batch of heartbeats (Agents.OnHeartbeats), then
+// offers each agent they freed room on (Ready again, or at a lower load) to
+// the stages waiting for its role, so that they need not wait for the
+// sweep. An offer that fails is logged: the heartbeats are recorded, and the
+// sweep offers the stage later.
+func (e *Pipelines) OnHeartbeats(ctx context.Context, ds []bus.Delivery, es []events.Heartbeat) []error {
+	errs, freed := e.agents.heartbeats(ctx, ds, es)
+	for _, id := range freed {
+		if err := e.Offer(ctx, id); err != nil {
+			obs.Log(ctx).Warn("offer an agent a heartbeat freed to waiting stages", "agent_id", id, "err", err)
+		}
+	}
+	return errs
 }
 
 // release takes a cancelled stage's task off its agent.

@@ -570,32 +570,6 @@ func (s *Store) DeleteTask(ctx context.Context, t Task) error {
 	return nil
 }
 
-// SetAssignment records who a task is for and what type of work it is,
-// if the task is still in the column it was read in (and, with onlyFree,
-// still has nobody on it).
-func (s *Store) SetAssignment(ctx context.Context, t Task, agent, taskType string, onlyFree bool) (Task, error) {
-	row, err := s.setAssignmentRow(ctx, t, agent, taskType, onlyFree)
-	if err != nil {
-		return Task{}, err
-	}
-	return s.withOrder(ctx, row)
-}
-
-// setAssignmentRow is SetAssignment's write; it returns the record without its order.
-func (s *Store) setAssignmentRow(ctx context.Context, t Task, agent, taskType string, onlyFree bool) (taskRow, error) {
-	rows, err := surreal.Query[[]taskRow](ctx, s.db, withHistory("$id", `UPDATE $id SET assigned_agent = $a, task_type = $tt, updated_at = time::now(),
-		load_on = IF load_on = '' THEN NONE ELSE load_on END
-		WHERE status = $s AND (!$free OR assigned_agent = NONE) RETURN `+fields, ""),
-		map[string]any{"id": rid("tasks", t.ID), "a": agent, "tt": taskType, "s": t.Status, "free": onlyFree, "h": mark(ctx, "assigned")})
-	if err != nil {
-		return taskRow{}, fmt.Errorf("assign task: %w", err)
-	}
-	if len(rows) == 0 {
-		return taskRow{}, errStale
-	}
-	return rows[0], nil
-}
-
 // ---- agents -------------------------------------------------------------------
 
 func (s *Store) Agent(ctx context.Context, id string) (Agent, error) {
@@ -656,12 +630,14 @@ func NewBeat(agent, status string, load float64, at time.Time) Beat {
 
 // Heartbeats records heartbeats in one round trip, in order; one older than
 // what an agent last reported (a redelivery) changes nothing. It returns the
-// agents that never registered, whose heartbeats were not recorded, and the
-// heartbeats that changed their agent's status.
-func (s *Store) Heartbeats(ctx context.Context, beats []Beat) (unknown map[string]bool, changed []Beat, err error) {
+// agents that never registered, whose heartbeats were not recorded, the
+// heartbeats that changed their agent's status, and the agents they freed
+// room on: Ready after the heartbeat, and either not Ready or at a higher
+// load before it.
+func (s *Store) Heartbeats(ctx context.Context, beats []Beat) (unknown map[string]bool, changed []Beat, freed []string, err error) {
 	unknown = map[string]bool{}
 	if len(beats) == 0 {
-		return unknown, nil, nil
+		return unknown, nil, nil, nil
 	}
 	// The agents that exist are read before the writes: inside a transaction
 	// SurrealDB 3.0.2 reads back an UPDATE of a missing record as a record
@@ -682,44 +658,94 @@ func (s *Store) Heartbeats(ctx context.Context, beats []Beat) (unknown map[strin
 	for i, id := range ids {
 		beats[i], agents[i] = newest[id], newest[id].Agent
 	}
-	res, err := surreal.QueryAll[any](ctx, s.db, surreal.Atomic(`LET $known = SELECT record::id(id) AS id, status FROM $agents[*];
+	// Inside the transaction SurrealDB 3.0.2 reads the agents back without
+	// their ids after the writes, so the states after are computed here:
+	// the newest heartbeat's, if it was not older than the agent's last.
+	res, err := surreal.QueryAll[any](ctx, s.db, surreal.Atomic(`LET $known = SELECT record::id(id) AS id, status, current_load,
+	time::nano(last_heartbeat) AS beat_ns FROM $agents[*];
 FOR $b IN $beats {
 	UPDATE $b.agent SET status = $b.status, current_load = $b.load, last_heartbeat = $b.at WHERE last_heartbeat <= $b.at RETURN NONE;
 };
-RETURN [$known, (SELECT id, status FROM $agents[*])];`), map[string]any{"beats": beats, "agents": agents})
+RETURN $known;`), map[string]any{"beats": beats, "agents": agents})
 	if err != nil {
-		return nil, nil, fmt.Errorf("heartbeats: %w", err)
+		return nil, nil, nil, fmt.Errorf("heartbeats: %w", err)
 	}
-	// The statuses before and after: a heartbeat that changed its agent's is news.
-	both, _ := res[len(res)-1].([]any)
-	if len(both) != 2 {
-		return nil, nil, fmt.Errorf("heartbeats: unexpected result %v", res[len(res)-1])
-	}
-	before, after := agentStatuses(both[0]), agentStatuses(both[1])
-	for id := range before {
+	before := beatStates(res[len(res)-1])
+	for i, id := range ids {
+		b, ok := before[id]
+		if !ok {
+			continue
+		}
 		delete(unknown, id)
-		if after[id] != before[id] {
-			changed = append(changed, newest[id])
+		a := b
+		if beat := beats[i]; b.beatNs <= beat.At.UnixNano() {
+			a = beatState{status: beat.Status, load: beat.Load}
+		}
+		if a.status != b.status {
+			changed = append(changed, beats[i])
+		}
+		if a.status == "Ready" && (b.status != "Ready" || a.load < b.load-1e-9) {
+			freed = append(freed, id)
 		}
 	}
-	return unknown, changed, nil
+	return unknown, changed, freed, nil
 }
 
-// agentStatuses reads rows of agents' ids and statuses (a row without an id,
-// which SurrealDB 3.0.2 may read back for a missing record, is skipped).
-func agentStatuses(v any) map[string]any {
-	out := map[string]any{}
+// beatState is an agent's status and load, and when it last reported them.
+type beatState struct {
+	status string
+	load   float64
+	beatNs int64
+}
+
+// beatStates reads rows of agents' ids, statuses, loads and last heartbeats
+// (a row without an id, which SurrealDB 3.0.2 may read back for a missing
+// record, is skipped).
+func beatStates(v any) map[string]beatState {
+	out := map[string]beatState{}
 	rows, _ := v.([]any)
 	for _, r := range rows {
 		m, _ := r.(map[string]any)
+		st := beatState{load: number(m["current_load"]), beatNs: nanos(m["beat_ns"])}
+		st.status, _ = m["status"].(string)
 		switch id := m["id"].(type) {
 		case string:
-			out[id] = m["status"]
+			out[id] = st
 		case models.RecordID:
-			out[fmt.Sprint(id.ID)] = m["status"]
+			out[fmt.Sprint(id.ID)] = st
 		}
 	}
 	return out
+}
+
+// nanos reads a decoded integer number of nanoseconds exactly.
+func nanos(v any) int64 {
+	switch n := v.(type) {
+	case int64:
+		return n
+	case uint64:
+		return int64(n)
+	case int:
+		return int64(n)
+	}
+	return int64(number(v))
+}
+
+// number reads a decoded number of any kind as a float64.
+func number(v any) float64 {
+	switch n := v.(type) {
+	case float64:
+		return n
+	case float32:
+		return float64(n)
+	case int:
+		return float64(n)
+	case int64:
+		return float64(n)
+	case uint64:
+		return float64(n)
+	}
+	return 0
 }
 
 // Expertise lists the profiles of one role, or of the given agents for a task type.

@@ -14,9 +14,10 @@ import (
 // application fails on the existing record and returns errDuplicate.
 
 // applyAssignment: the agent takes on load (Busy when full) unless the task
-// holds its share already (a stage task's, taken when it was assigned) or
-// gave it back (its result came first), an agent the task was taken from
-// sheds it, and the task gets its agent and type.
+// holds its share already (every assignment write takes it: SetAssignment,
+// the stage tasks' writes) or gave it back (its result came first), an
+// agent the task was taken from sheds it, and the task gets its agent and
+// type. Only a task assigned before load_on existed still takes it here.
 func (s *Store) applyAssignment(ctx context.Context, msgID string, e events.TaskAssignment, load float64) error {
 	_, err := surreal.Query[any](ctx, s.db, surreal.Atomic(`CREATE $applied;
 LET $prev = (SELECT VALUE load_on FROM ONLY $task);

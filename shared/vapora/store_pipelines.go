@@ -364,13 +364,17 @@ func (s *Store) ReleaseTask(ctx context.Context, t Task) (bool, error) {
 	if t.AssignedAgent == nil {
 		return false, nil
 	}
-	res, err := surreal.QueryAll[any](ctx, s.db, withHistory("$task",
-		`UPDATE $task SET status = 'Todo', assigned_agent = NONE, rank = time::nano(), updated_at = time::now()
+	var res []any
+	err := retryRankClash(ctx, func() (err error) {
+		res, err = surreal.QueryAll[any](ctx, s.db, withHistory("$task",
+			`UPDATE $task SET status = 'Todo', assigned_agent = NONE, rank = time::nano(), updated_at = time::now()
 	WHERE status = $from AND assigned_agent = $agentID RETURN VALUE id`, shedSQL),
-		map[string]any{"task": rid("tasks", t.ID), "from": t.Status, "agentID": *t.AssignedAgent,
-			"agent": rid("agents", *t.AssignedAgent), "load": loadPerTask, "h": mark(ctx, "status")})
-	if rankClash(err) {
-		return false, errStale
+			map[string]any{"task": rid("tasks", t.ID), "from": t.Status, "agentID": *t.AssignedAgent,
+				"agent": rid("agents", *t.AssignedAgent), "load": loadPerTask, "h": mark(ctx, "status")})
+		return err
+	})
+	if errors.Is(err, errStale) {
+		return false, err
 	}
 	if err != nil {
 		return false, fmt.Errorf("release task: %w", err)

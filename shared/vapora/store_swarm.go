@@ -3,6 +3,7 @@ package vapora
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/stratumiops/stratumiops/shared/platform/surreal"
@@ -71,17 +72,46 @@ func (s *Store) AllExpertise(ctx context.Context) ([]Expertise, error) {
 	return list, nil
 }
 
-// Unassign takes a queued task off agent, which sheds its load, in one
-// transaction; false when the task was started or taken meanwhile.
-func (s *Store) Unassign(ctx context.Context, taskID, agent string) (bool, error) {
-	res, err := surreal.QueryAll[any](ctx, s.db, withHistory("$task",
-		`UPDATE $task SET assigned_agent = NONE, updated_at = time::now() WHERE status = 'Todo' AND assigned_agent = $agentID RETURN VALUE id`,
-		shedSQL),
-		map[string]any{"task": rid("tasks", taskID), "agentID": agent, "agent": rid("agents", agent), "load": loadPerTask,
-			"h": mark(ctx, "assigned")})
+// takeLoadSQL is an assignment's share of its agent's load ($agent,
+// $agentID), taken in the write that assigns the task ($id) unless the task
+// holds it on that agent already: the agent that held it (load_on) gives it
+// back, and the new one takes it only if it is Ready and stays within 1.0
+// (reserveSQL: else the transaction fails with "agent_full").
+const takeLoadSQL = `LET $prev = (SELECT VALUE load_on FROM ONLY $id);
+IF $prev != $agentID {
+	IF $prev != NONE AND $prev != '' {
+		UPDATE type::record('agents', $prev) SET ` + lessLoadSQL + ` RETURN NONE;
+	};
+	` + reserveSQL + `
+	UPDATE $id SET load_on = $agentID RETURN NONE;
+};`
+
+// SetAssignment gives t to agent as taskType if the task is still in the
+// column and with the agent it was read with (errStale if not); the agent
+// takes on the task's load in the same transaction if it is Ready and has
+// room (errAgentFull if not), and an agent the task is taken from sheds it.
+// The cap thus holds whichever instances assign at once.
+func (s *Store) SetAssignment(ctx context.Context, t Task, agent, taskType string) (Task, error) {
+	row, err := s.setAssignmentRow(ctx, t, agent, taskType)
 	if err != nil {
-		return false, fmt.Errorf("unassign task: %w", err)
+		return Task{}, err
 	}
-	moved, _ := res[len(res)-1].([]any)
-	return len(moved) > 0, nil
+	return s.withOrder(ctx, row)
+}
+
+// setAssignmentRow is SetAssignment's write; it returns the record without its order.
+func (s *Store) setAssignmentRow(ctx context.Context, t Task, agent, taskType string) (taskRow, error) {
+	rows, err := surreal.Query[[]taskRow](ctx, s.db, withHistory("$id", `UPDATE $id SET assigned_agent = $agentID, task_type = $tt,
+		updated_at = time::now() WHERE status = $s AND assigned_agent = $held RETURN `+fields, takeLoadSQL),
+		map[string]any{"id": rid("tasks", t.ID), "agentID": agent, "agent": rid("agents", agent), "load": loadPerTask, "tt": taskType,
+			"s": t.Status, "held": optional(t.AssignedAgent), "h": mark(ctx, "assigned")})
+	switch {
+	case err != nil && strings.Contains(err.Error(), "agent_full"):
+		return taskRow{}, errAgentFull
+	case err != nil:
+		return taskRow{}, fmt.Errorf("assign task: %w", err)
+	case len(rows) == 0:
+		return taskRow{}, errStale
+	}
+	return rows[0], nil
 }

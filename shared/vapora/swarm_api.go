@@ -2,9 +2,7 @@ package vapora
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"sort"
 	"strings"
 
 	"github.com/stratumiops/stratumiops/events"
@@ -170,38 +168,12 @@ func (a *API) swarmAssign(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := SwarmAssignment{Assigned: []Assignment{}, Unplaced: []Unplaced{}}
-	pl := newPlanner(a.store)
-	for i, t := range tasks {
-		taskType := taskTypeOf(t, in.TaskType)
-		res, reason, err := a.place(ctx, pl, t, roles[i], taskType)
-		if err != nil {
-			return err
-		}
-		if reason != "" {
-			out.Unplaced = append(out.Unplaced, Unplaced{TaskID: t.ID, Title: t.Title, Reason: reason})
-			continue
-		}
-		out.Assigned = append(out.Assigned, res)
+	out, err := a.agents.AssignAll(ctx, tasks, roles, in.TaskType)
+	if err != nil {
+		return err
 	}
 	httpapi.WriteJSON(w, http.StatusOK, out)
 	return nil
-}
-
-// place assigns one task through the planner; reason says why it could not.
-func (a *API) place(ctx context.Context, pl *planner, t Task, role, taskType string) (Assignment, string, error) {
-	if t.Status != "Todo" && t.Status != "Doing" {
-		return Assignment{}, "only Todo or Doing tasks can be assigned; this one is " + t.Status, nil
-	}
-	c, reason, err := pl.pick(ctx, role, taskType, 1.0, "")
-	if err != nil || reason != "" {
-		return Assignment{}, reason, err
-	}
-	res, err := a.agents.assignTo(ctx, t, c, taskType, false)
-	if errors.Is(err, errStale) {
-		return Assignment{}, "the task changed meanwhile", nil
-	}
-	return res, "", err
 }
 
 func (a *API) swarmStatus(w http.ResponseWriter, r *http.Request) error {
@@ -248,75 +220,10 @@ func (a *API) swarmBalance(w http.ResponseWriter, r *http.Request) error {
 	if in.Threshold == nil || !(*in.Threshold > 0 && *in.Threshold <= 1) {
 		return httpapi.BadRequest("threshold: required, a load in (0, 1]")
 	}
-	rep, err := a.balance(r.Context(), *in.Threshold, dry)
+	rep, err := a.agents.Balance(r.Context(), *in.Threshold, dry)
 	if err != nil {
 		return storeError(err)
 	}
 	httpapi.WriteJSON(w, http.StatusOK, rep)
 	return nil
-}
-
-// balance moves queued tasks off agents above threshold, the fullest first.
-func (a *API) balance(ctx context.Context, threshold float64, dry bool) (BalanceReport, error) {
-	rep := BalanceReport{Threshold: threshold, DryRun: dry, Moves: []Move{}}
-	agents, err := a.store.Agents(ctx, "")
-	if err != nil {
-		return rep, err
-	}
-	open, err := a.store.OpenTasks(ctx)
-	if err != nil {
-		return rep, err
-	}
-	sort.SliceStable(agents, func(i, j int) bool { return agents[i].CurrentLoad > agents[j].CurrentLoad })
-	pl := newPlanner(a.store)
-	for _, ag := range agents {
-		load := ag.CurrentLoad
-		for _, t := range open {
-			if load <= threshold+1e-9 {
-				break
-			}
-			if t.AssignedAgent != ag.ID || t.Status != "Todo" {
-				continue
-			}
-			taskType := "general"
-			if t.TaskType != nil {
-				taskType = *t.TaskType
-			}
-			c, _, err := pl.pick(ctx, ag.Role, taskType, threshold, ag.ID)
-			if err != nil {
-				return rep, err
-			}
-			if c.Agent.ID == "" {
-				break // nobody of this role has room
-			}
-			m := Move{TaskID: t.ID, From: ag.ID, To: c.Agent.ID, Score: c.score()}
-			if !dry {
-				if m, err = a.move(ctx, m, c, taskType); err != nil {
-					return rep, err
-				}
-			}
-			load -= loadPerTask
-			rep.Moves = append(rep.Moves, m)
-		}
-	}
-	return rep, nil
-}
-
-// move takes a queued task off its agent and assigns it to c.
-func (a *API) move(ctx context.Context, m Move, c Candidate, taskType string) (Move, error) {
-	ok, err := a.store.Unassign(ctx, m.TaskID, m.From)
-	if err != nil || !ok {
-		m.Note = "the task was started or taken meanwhile"
-		return m, err
-	}
-	t, err := a.store.Task(ctx, m.TaskID)
-	if err != nil {
-		return m, err
-	}
-	if _, err := a.agents.assignTo(ctx, t, c, taskType, true); err != nil {
-		m.Note = "unassigned, but not reassigned: " + err.Error()
-		return m, nil
-	}
-	m.Done = true
-	return m, nil
 }

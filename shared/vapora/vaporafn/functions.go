@@ -180,14 +180,15 @@ func OnTaskResult() function.Builder {
 		func(e events.TaskResult) string { return e.AgentID })
 }
 
-// OnHeartbeat is vapora-on-heartbeat.
+// OnHeartbeat is vapora-on-heartbeat: an agent a heartbeat frees room on
+// takes a stage waiting for its role at once.
 func OnHeartbeat() function.Builder {
 	return function.BatchConsumer(func(ctx context.Context, d *function.Deps) (bus.BatchHandler, error) {
-		a, err := agentsFor(ctx, d)
+		p, err := pipelinesFor(ctx, d)
 		if err != nil {
 			return nil, err
 		}
-		return bus.TypedBatch(a.OnHeartbeats), nil
+		return bus.TypedBatch(p.OnHeartbeats), nil
 	})
 }
 
