@@ -6,7 +6,7 @@ import (
 )
 
 // BenchmarkKVRead is one KV v2 read by a token with an HCL policy, through
-// the vault's handler (no network): what a request costs in the function.
+// the vault's handler (no network): what a request costs in the functions.
 func BenchmarkKVRead(b *testing.B) {
 	v := newTestVault(b)
 	body, _ := json.Marshal(map[string]string{"policy": `path "secret/data/app/*" { capabilities = ["read"] }`})
@@ -25,10 +25,12 @@ func BenchmarkKVRead(b *testing.B) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
 		b.Fatal(err)
 	}
-	b.ResetTimer()
+	start := processCPU(b)
 	for b.Loop() {
 		if rec := call(v.h, "GET", "/v1/secret/data/app/db", out.Auth.ClientToken, ""); rec.Code != 200 {
 			b.Fatalf("read: %d %s", rec.Code, rec.Body)
 		}
 	}
+	// SurrealDB runs in a process of its own: this is the vault's CPU alone.
+	b.ReportMetric(float64(processCPU(b)-start)/float64(b.N), "cpu-ns/op")
 }
