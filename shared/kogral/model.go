@@ -8,10 +8,10 @@ package kogral
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 
@@ -76,9 +76,43 @@ type GraphInfo struct {
 }
 
 // Ids and graph ids are lower-case letters of any script (with their
-// combining marks), digits, '.', '_' and '-': at most 128 and 64 characters.
-var idPattern = regexp.MustCompile(`^[\p{Ll}\p{Lo}\p{Lm}\p{Nd}][\p{Ll}\p{Lo}\p{Lm}\p{Mn}\p{Mc}\p{Nd}._-]{0,127}$`)
-var graphPattern = regexp.MustCompile(`^[\p{Ll}\p{Lo}\p{Lm}\p{Nd}][\p{Ll}\p{Lo}\p{Lm}\p{Mn}\p{Mc}\p{Nd}._-]{0,63}$`)
+// combining marks), digits, '.', '_' and '-': at most 128 and 64 characters,
+// the first a letter or a digit. The regular expression
+// ^[\p{Ll}\p{Lo}\p{Lm}\p{Nd}][\p{Ll}\p{Lo}\p{Lm}\p{Mn}\p{Mc}\p{Nd}._-]{0,127}$
+// says the same (TestIDPatternIsTheRegexp); a loop says it faster: the
+// client checks every id of an answer (600 in a connected(3) of 200 nodes),
+// and the regexp took about 0.5 ms of CPU a traversal.
+var (
+	idPattern    = namePattern{maxRunes: 128}
+	graphPattern = namePattern{maxRunes: 64}
+)
+
+// namePattern matches an id or a graph name of at most maxRunes characters.
+type namePattern struct{ maxRunes int }
+
+// MatchString reports whether s is such a name.
+func (p namePattern) MatchString(s string) bool {
+	if s == "" {
+		return false
+	}
+	n := 0
+	for i, r := range s { // an invalid byte is U+FFFD, a symbol: refused
+		if n++; n > p.maxRunes {
+			return false
+		}
+		switch {
+		case 'a' <= r && r <= 'z' || '0' <= r && r <= '9':
+		case r < utf8.RuneSelf:
+			if i == 0 || (r != '.' && r != '_' && r != '-') {
+				return false
+			}
+		case unicode.In(r, unicode.Ll, unicode.Lo, unicode.Lm, unicode.Nd):
+		case i == 0 || !unicode.In(r, unicode.Mn, unicode.Mc):
+			return false
+		}
+	}
+	return true
+}
 
 // ValidGraph tells whether name can name a graph.
 func ValidGraph(name string) bool { return graphPattern.MatchString(name) }

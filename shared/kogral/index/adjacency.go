@@ -24,9 +24,13 @@ type adjacency struct {
 	names   []string         // vertex → node id
 	out, in [][]int32        // vertex → edge slots
 	live    []bool           // vertex → the index holds the node
+	graphs  []string         // vertex → the graph of the node held
 	edges   []adjEdge        // by slot; from < 0 when free
 	slot    map[string]int32 // `links` record id → edge slot
 	free    []int32
+	// relations holds each relation name once: the edges share it rather
+	// than keep 60 000 copies of six strings for the GC to mark.
+	relations map[string]string
 }
 
 type adjEdge struct {
@@ -38,7 +42,7 @@ type adjEdge struct {
 }
 
 func newAdjacency() *adjacency {
-	return &adjacency{vertex: map[string]int32{}, slot: map[string]int32{}}
+	return &adjacency{vertex: map[string]int32{}, slot: map[string]int32{}, relations: map[string]string{}}
 }
 
 // linkRow is an edge as the scan and the change feed give it.
@@ -58,7 +62,7 @@ func (a *adjacency) vertexOf(id string) int32 {
 	v := int32(len(a.names))
 	a.vertex[id] = v
 	a.names = append(a.names, id)
-	a.out, a.in, a.live = append(a.out, nil), append(a.in, nil), append(a.live, false)
+	a.out, a.in, a.live, a.graphs = append(a.out, nil), append(a.in, nil), append(a.live, false), append(a.graphs, "")
 	return v
 }
 
@@ -66,18 +70,25 @@ func (a *adjacency) vertexOf(id string) int32 {
 func (a *adjacency) setLive(id string, live bool) {
 	if !live {
 		if v, ok := a.vertex[id]; ok {
-			a.live[v] = false
+			a.live[v], a.graphs[v] = false, ""
 		}
 		return
 	}
 	a.live[a.vertexOf(id)] = true
 }
 
+// hold records that the index holds a node, in graph: a traversal asks
+// whether it may go through a vertex without looking the node up by id.
+func (a *adjacency) hold(id, graph string) {
+	v := a.vertexOf(id)
+	a.live[v], a.graphs[v] = true, graph
+}
+
 // put adds an edge, replacing what was kept under its record id.
 func (a *adjacency) put(r *linkRow) {
 	key := fmt.Sprint(r.ID.ID)
 	a.remove(key)
-	e := adjEdge{from: a.vertexOf(fmt.Sprint(r.In.ID)), to: a.vertexOf(fmt.Sprint(r.Out.ID)), relation: r.Relation,
+	e := adjEdge{from: a.vertexOf(fmt.Sprint(r.In.ID)), to: a.vertexOf(fmt.Sprint(r.Out.ID)), relation: a.relation(r.Relation),
 		weight: r.Weight, key: key}
 	if len(r.Metadata) > 0 {
 		e.metadata = r.Metadata
@@ -93,6 +104,15 @@ func (a *adjacency) put(r *linkRow) {
 	a.slot[key] = s
 	a.out[e.from] = append(a.out[e.from], s)
 	a.in[e.to] = append(a.in[e.to], s)
+}
+
+// relation is name, held once.
+func (a *adjacency) relation(name string) string {
+	if held, ok := a.relations[name]; ok {
+		return held
+	}
+	a.relations[name] = name
+	return name
 }
 
 // remove drops the edge kept under a record id, if any.
@@ -153,42 +173,53 @@ func (a *adjacency) connected(start string, depth, limit int, pass func(int32) b
 	if !ok {
 		return res
 	}
-	seen := make([]bool, len(a.names))
-	seen[v0] = true
+	m := marksFor(len(a.names))
+	defer m.release()
+	m.visit(0, v0, v0)
 	found := []int32{v0}
-	frontier := []int32{v0}
-	for d := 0; d < depth && len(frontier) > 0 && !res.truncated; d++ {
-		var next []int32
-		for _, v := range frontier {
+	for d, from := 0, 0; d < depth && from < len(found) && !res.truncated; d++ {
+		level := found[from:] // the frontier: what the last depth found
+		from = len(found)
+		for _, v := range level {
+			if res.truncated {
+				break
+			}
 			a.neighbours(v, func(w int32) {
-				if seen[w] || res.truncated || !pass(w) {
+				if m.visited(0, w) || res.truncated || !pass(w) {
 					return
 				}
 				if len(found) == limit {
 					res.truncated = true
 					return
 				}
-				seen[w] = true
+				m.visit(0, w, v)
 				found = append(found, w)
-				next = append(next, w)
 			})
 		}
-		frontier = next
 	}
-	res.ids = res.ids[:0]
+	res.ids = make([]string, 0, len(found))
 	for _, v := range found {
 		res.ids = append(res.ids, a.names[v])
 	}
-	res.edges = a.among(found, seen)
+	res.edges = a.among(found, m)
 	return res
 }
 
-// among is the edges whose two ends are in the set (in marks it by vertex).
-func (a *adjacency) among(set []int32, in []bool) []Edge {
-	out := []Edge{}
+// among is the edges whose two ends are in the set, the vertices m visited
+// (side 0).
+func (a *adjacency) among(set []int32, m *marks) []Edge {
+	n := 0
 	for _, v := range set {
 		for _, s := range a.out[v] {
-			if to := a.edges[s].to; int(to) < len(in) && in[to] {
+			if m.visited(0, a.edges[s].to) {
+				n++
+			}
+		}
+	}
+	out := make([]Edge, 0, n)
+	for _, v := range set {
+		for _, s := range a.out[v] {
+			if m.visited(0, a.edges[s].to) {
 				out = append(out, a.edge(s))
 			}
 		}
@@ -209,16 +240,12 @@ func (a *adjacency) path(from, to string, maxHops int, pass func(int32) bool) *t
 	if vf == vt {
 		return &traversal{ids: []string{from}, edges: []Edge{}}
 	}
-	// parent[0] is the tree grown from `from`, parent[1] the one from `to`;
-	// -1 is unvisited, a vertex its own parent is a root.
-	var parent [2][]int32
-	for side := range parent {
-		parent[side] = make([]int32, len(a.names))
-		for i := range parent[side] {
-			parent[side][i] = -1
-		}
-	}
-	parent[0][vf], parent[1][vt] = vf, vt
+	// Side 0 is the tree grown from `from`, side 1 the one from `to`; a
+	// root is its own parent.
+	m := marksFor(len(a.names))
+	defer m.release()
+	m.visit(0, vf, vf)
+	m.visit(1, vt, vt)
 	frontier := [2][]int32{{vf}, {vt}}
 	for hops := 0; hops < maxHops && len(frontier[0]) > 0 && len(frontier[1]) > 0; hops++ {
 		side := 0
@@ -228,12 +255,12 @@ func (a *adjacency) path(from, to string, maxHops int, pass func(int32) bool) *t
 		var next, meets []int32
 		for _, v := range frontier[side] {
 			a.neighbours(v, func(w int32) {
-				if parent[side][w] >= 0 || !pass(w) {
+				if m.visited(side, w) || !pass(w) {
 					return
 				}
-				parent[side][w] = v
+				m.visit(side, w, v)
 				next = append(next, w)
-				if parent[1-side][w] >= 0 {
+				if m.visited(1-side, w) {
 					meets = append(meets, w)
 				}
 			})
@@ -243,38 +270,29 @@ func (a *adjacency) path(from, to string, maxHops int, pass func(int32) bool) *t
 			// point with the shortest way back to `to` wins.
 			best := meets[0]
 			for _, w := range meets[1:] {
-				if depthIn(parent[1-side], w) < depthIn(parent[1-side], best) {
+				if m.depth(1-side, w) < m.depth(1-side, best) {
 					best = w
 				}
 			}
-			return a.walk(parent, best)
+			return a.walk(m, best)
 		}
 		frontier[side] = next
 	}
 	return nil
 }
 
-// depthIn is how many hops v is from the root of a search tree.
-func depthIn(parent []int32, v int32) int {
-	d := 0
-	for ; parent[v] != v; v = parent[v] {
-		d++
-	}
-	return d
-}
-
 // walk joins the two search trees at meet into the path's nodes and edges.
-func (a *adjacency) walk(parent [2][]int32, meet int32) *traversal {
+func (a *adjacency) walk(m *marks, meet int32) *traversal {
 	var order []int32
-	for v := meet; ; v = parent[0][v] {
+	for v := meet; ; v = m.parent[0][v] {
 		order = append(order, v)
-		if parent[0][v] == v {
+		if m.parent[0][v] == v {
 			break
 		}
 	}
 	slices.Reverse(order)
-	for v := meet; parent[1][v] != v; {
-		v = parent[1][v]
+	for v := meet; m.parent[1][v] != v; {
+		v = m.parent[1][v]
 		order = append(order, v)
 	}
 	res := &traversal{edges: []Edge{}}

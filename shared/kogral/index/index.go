@@ -67,6 +67,7 @@ type Index struct {
 	free     []int32
 	postings map[string]*postingList
 	termIDs  map[string]uint32 // every word seen, numbered
+	words    []string          // the words by number
 	totalLen int
 	adj      *adjacency // the edges by node, both directions (adjacency.go)
 
@@ -85,14 +86,21 @@ type indexedDoc struct {
 	id              string
 	nodeType, graph string
 	tags            []string
-	tf              map[string]int
-	length          int
-	seq             []uint32  // its words in order, as term numbers (termIDs), for proximity
-	placeholder     bool      // a page only linked to: out of search results unless asked for
-	vec             []float32 // the embedding scaled to length 1; nil without one of Dimensions
-	slot            int32
-	node            int32 // in graph; -1 while pending or without a vector
+	// terms are its distinct words (by number, termIDs) with how often it
+	// holds each: a slice without pointers rather than a map keyed by the
+	// words, which kept a string and a map per document (17 000 maps, half a
+	// million strings, a quarter of the heap) for the GC to mark at each cycle.
+	terms       []termCount
+	length      int
+	seq         []uint32  // its words in order, as term numbers (termIDs), for proximity
+	placeholder bool      // a page only linked to: out of search results unless asked for
+	vec         []float32 // the embedding scaled to length 1; nil without one of Dimensions
+	slot        int32
+	node        int32 // in graph; -1 while pending or without a vector
 }
+
+// termCount is a word of a document (its number) and how often it occurs.
+type termCount struct{ term, n uint32 }
 
 // postingList is the nodes holding a term, with how often they hold it.
 type postingList struct {
@@ -111,7 +119,7 @@ func New(db *surreal.Client) *Index {
 // starts on the new pending list.
 func (x *Index) reset() {
 	x.slots, x.docs, x.free, x.postings, x.totalLen = map[string]int32{}, nil, nil, map[string]*postingList{}, 0
-	x.termIDs = map[string]uint32{}
+	x.termIDs, x.words = map[string]uint32{}, nil
 	x.adj = newAdjacency()
 	x.graph, x.pending = newVectorGraph(), nil
 }
@@ -145,15 +153,46 @@ type indexRow struct {
 	UpdatedAt time.Time      `json:"updated_at"`
 }
 
-// changeSet is one transaction's changes to a table, as SHOW CHANGES gives it.
-type changeSet[R any] struct {
-	Versionstamp uint64 `json:"versionstamp"`
-	Changes      []struct {
-		Update *R `json:"update"`
-		Delete *struct {
-			ID models.RecordID `json:"id"`
-		} `json:"delete"`
-	} `json:"changes"`
+// rawChangeSet is one transaction's changes to a table, as SHOW CHANGES
+// gives it, the changes left encoded until the index knows it has not read
+// the set before (FeedCursor.Unread). The windows a read goes back over
+// bring the newest sets again and again until the feed settles: after a
+// bulk import, each read for half a second decoded the last 1 000 changes
+// again (about 20 ms a request), and during the import those decodings
+// took a tenth of the process's CPU.
+type rawChangeSet struct {
+	Versionstamp uint64          `json:"versionstamp"`
+	Changes      surreal.RawCBOR `json:"changes"`
+}
+
+// change is one change of a set: a record written, or one deleted.
+type change struct {
+	Update *feedRow `json:"update"`
+	Delete *struct {
+		ID models.RecordID `json:"id"`
+	} `json:"delete"`
+}
+
+// news is a change set read for the first time, decoded.
+type news struct {
+	vs      uint64
+	changes []change
+}
+
+// unread decodes the sets of a feed that cursor c has not read before.
+func unread(c *surreal.FeedCursor, sets []rawChangeSet) ([]news, error) {
+	var out []news
+	for _, set := range sets {
+		if !c.Unread(set.Versionstamp) {
+			continue
+		}
+		var changes []change
+		if err := surreal.UnmarshalCBOR(set.Changes, &changes); err != nil {
+			return nil, fmt.Errorf("change set %d: %w", set.Versionstamp, err)
+		}
+		out = append(out, news{vs: set.Versionstamp, changes: changes})
+	}
+	return out, nil
 }
 
 // Sync brings the index up to date: a full load the first time (or after a
@@ -269,7 +308,7 @@ func (x *Index) follow(ctx context.Context) error {
 	began := time.Now() // every write committed before this is in what we read
 	nodesFrom, linksFrom := x.nodesFeed.From(began), x.linksFeed.From(began)
 	for {
-		res, err := surreal.QueryAll[[]changeSet[feedRow]](ctx, x.db, fmt.Sprintf(
+		res, err := surreal.QueryAll[[]rawChangeSet](ctx, x.db, fmt.Sprintf(
 			"SHOW CHANGES FOR TABLE nodes SINCE %d LIMIT %d; SHOW CHANGES FOR TABLE links SINCE %d LIMIT %d",
 			nodesFrom, feedPage, linksFrom, feedPage), nil)
 		if err != nil {
@@ -278,10 +317,22 @@ func (x *Index) follow(ctx context.Context) error {
 		if len(res) != 2 {
 			return fmt.Errorf("follow node and edge changes: %d results, want 2", len(res))
 		}
-		x.mu.Lock()
-		x.applyNodes(res[0])
-		x.applyLinks(res[1])
-		x.mu.Unlock()
+		nodes, err := unread(x.nodesFeed, res[0])
+		if err == nil {
+			var links []news
+			if links, err = unread(x.linksFeed, res[1]); err == nil {
+				x.mu.Lock()
+				x.applyNodes(nodes)
+				x.applyLinks(links)
+				x.mu.Unlock()
+			}
+		}
+		if err != nil {
+			// The cursors count the sets as read: only a reload can
+			// bring their changes back.
+			x.loaded = false
+			return fmt.Errorf("follow node and edge changes: %w", err)
+		}
 		if len(res[0]) < feedPage && len(res[1]) < feedPage {
 			x.syncedAt = began // only once the whole feed is read
 			return nil
@@ -291,7 +342,7 @@ func (x *Index) follow(ctx context.Context) error {
 }
 
 // pastLast is the SINCE of the next page of a feed: past its last change set.
-func pastLast(sets []changeSet[feedRow], from uint64) uint64 {
+func pastLast(sets []rawChangeSet, from uint64) uint64 {
 	if len(sets) == 0 {
 		return from
 	}
@@ -319,44 +370,38 @@ type feedRow struct {
 }
 
 // applyNodes applies the news of the nodes' feed. Callers hold mu.
-func (x *Index) applyNodes(sets []changeSet[feedRow]) {
+func (x *Index) applyNodes(sets []news) {
 	for _, set := range sets {
-		if !x.nodesFeed.Unread(set.Versionstamp) {
-			continue
-		}
-		for _, c := range set.Changes {
+		for _, c := range set.changes {
 			switch {
-			case c.Update != nil && x.nodesFeed.Fresh(recordKey(c.Update.ID), set.Versionstamp):
+			case c.Update != nil && x.nodesFeed.Fresh(recordKey(c.Update.ID), set.vs):
 				u := c.Update
 				x.put(&indexRow{ID: u.ID, NodeType: u.NodeType, GraphID: u.GraphID, Tags: u.Tags, Terms: u.Terms, Embedding: u.Embedding,
 					Title: u.Title, Content: u.Content, Metadata: u.Metadata, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt})
-			case c.Delete != nil && x.nodesFeed.Fresh(fmt.Sprint(c.Delete.ID.ID), set.Versionstamp):
+			case c.Delete != nil && x.nodesFeed.Fresh(fmt.Sprint(c.Delete.ID.ID), set.vs):
 				x.remove(fmt.Sprint(c.Delete.ID.ID))
 				x.deletesSeen++
 			}
 		}
-		x.nodesFeed.Saw(set.Versionstamp)
+		x.nodesFeed.Saw(set.vs)
 	}
 }
 
 // applyLinks applies the news of the edges' feed. Callers hold mu.
-func (x *Index) applyLinks(sets []changeSet[feedRow]) {
+func (x *Index) applyLinks(sets []news) {
 	for _, set := range sets {
-		if !x.linksFeed.Unread(set.Versionstamp) {
-			continue
-		}
-		for _, c := range set.Changes {
+		for _, c := range set.changes {
 			switch {
-			case c.Update != nil && c.Update.In != nil && c.Update.Out != nil && x.linksFeed.Fresh(recordKey(c.Update.ID), set.Versionstamp):
+			case c.Update != nil && c.Update.In != nil && c.Update.Out != nil && x.linksFeed.Fresh(recordKey(c.Update.ID), set.vs):
 				id, _ := c.Update.ID.(models.RecordID)
 				x.adj.put(&linkRow{ID: id, In: *c.Update.In, Out: *c.Update.Out, Relation: c.Update.Relation,
 					Weight: c.Update.Weight, Metadata: c.Update.Metadata})
-			case c.Delete != nil && x.linksFeed.Fresh(fmt.Sprint(c.Delete.ID.ID), set.Versionstamp):
+			case c.Delete != nil && x.linksFeed.Fresh(fmt.Sprint(c.Delete.ID.ID), set.vs):
 				x.adj.remove(fmt.Sprint(c.Delete.ID.ID))
 				x.deletesSeen++
 			}
 		}
-		x.linksFeed.Saw(set.Versionstamp)
+		x.linksFeed.Saw(set.vs)
 	}
 }
 
@@ -372,7 +417,7 @@ func recordKey(id any) string {
 func (x *Index) put(r *indexRow) {
 	id := recordKey(r.ID)
 	x.remove(id)
-	d := &indexedDoc{id: id, nodeType: r.NodeType, graph: r.GraphID, tags: r.Tags, tf: map[string]int{}, vec: unit(vector(r.Embedding)), node: -1,
+	d := &indexedDoc{id: id, nodeType: r.NodeType, graph: r.GraphID, tags: r.Tags, vec: unit(vector(r.Embedding)), node: -1,
 		rec: Node{ID: id, NodeType: r.NodeType, Title: r.Title, Content: r.Content, Metadata: r.Metadata, Tags: r.Tags, GraphID: r.GraphID,
 			CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}}
 	if d.rec.Metadata == nil {
@@ -385,11 +430,11 @@ func (x *Index) put(r *indexRow) {
 	d.seq = make([]uint32, 0, len(r.Terms))
 	for _, t := range r.Terms {
 		if isWord(t) {
-			d.tf[t]++
 			d.length++
 			d.seq = append(d.seq, x.termID(t))
 		}
 	}
+	d.terms = countTerms(d.seq)
 	var slot int32
 	if n := len(x.free); n > 0 {
 		slot, x.free = x.free[n-1], x.free[:n-1]
@@ -400,14 +445,15 @@ func (x *Index) put(r *indexRow) {
 	}
 	d.slot = slot
 	x.slots[id] = slot
-	x.adj.setLive(id, true)
-	for t, n := range d.tf {
+	x.adj.hold(id, d.graph)
+	for _, tc := range d.terms {
+		t := x.words[tc.term]
 		p := x.postings[t]
 		if p == nil {
 			p = &postingList{}
 			x.postings[t] = p
 		}
-		p.slots, p.tf = append(p.slots, slot), append(p.tf, float64(n))
+		p.slots, p.tf = append(p.slots, slot), append(p.tf, float64(tc.n))
 	}
 	x.totalLen += d.length
 	if d.vec != nil {
@@ -425,8 +471,23 @@ func (x *Index) termID(t string) uint32 {
 	if !ok {
 		id = uint32(len(x.termIDs))
 		x.termIDs[t] = id
+		x.words = append(x.words, t)
 	}
 	return id
+}
+
+// countTerms is each distinct word of seq with how often it occurs.
+func countTerms(seq []uint32) []termCount {
+	sorted := slices.Clone(seq)
+	slices.Sort(sorted)
+	var out []termCount
+	for i, t := range sorted {
+		if i == 0 || t != sorted[i-1] {
+			out = append(out, termCount{term: t})
+		}
+		out[len(out)-1].n++
+	}
+	return slices.Clip(out)
 }
 
 // remove drops a node from the index. Callers hold mu.
@@ -436,7 +497,8 @@ func (x *Index) remove(id string) {
 		return
 	}
 	d := x.docs[slot]
-	for t := range d.tf {
+	for _, tc := range d.terms {
+		t := x.words[tc.term]
 		p := x.postings[t]
 		if i := slices.Index(p.slots, slot); i >= 0 {
 			last := len(p.slots) - 1
@@ -646,7 +708,7 @@ func lastAnswer(visible func(string) bool) func(string) bool {
 func (x *Index) passes(visible func(string) bool) func(v int32) bool {
 	visible = lastAnswer(visible)
 	return func(v int32) bool {
-		return x.adj.live[v] && (visible == nil || x.visibleNode(x.adj.names[v], visible))
+		return x.adj.live[v] && (visible == nil || visible(x.adj.graphs[v]))
 	}
 }
 

@@ -3,8 +3,14 @@ package surreal
 import (
 	"fmt"
 
+	"github.com/fxamacker/cbor/v2"
 	"github.com/surrealdb/surrealdb.go/surrealcbor"
 )
+
+// RawCBOR, as a field of what Query decodes, keeps that value encoded, to
+// decode later with UnmarshalCBOR, or not at all (a change feed's reader
+// skips the change sets it read before without decoding them).
+type RawCBOR = cbor.RawMessage
 
 // MarshalCBOR encodes v as the SurrealDB RPC does (record ids, datetimes,
 // bytes and NONE keep their SurrealDB tags), so that a record read with Query
