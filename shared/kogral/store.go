@@ -351,11 +351,11 @@ func (s *Store) endpointsStored(ctx context.Context, ids []string) error {
 }
 
 // endpointsIndexed checks that the nodes exist in the index, brought up to
-// date first: it holds every node committed before, and the feed's news
+// date first for ctx's arrival (Import sets it after its own nodes are
+// written): it then holds every node committed before, and the feed's news
 // cost an import's batch less than a read of its 2 000 endpoints' records.
 func (s *Store) endpointsIndexed(ctx context.Context, ids []string) error {
-	// Arrived now: the nodes the import wrote just before are among them.
-	if err := s.index.Sync(Arrived(ctx, time.Now())); err != nil {
+	if err := s.index.Sync(ctx); err != nil {
 		return fmt.Errorf("check edge endpoints: %w", err)
 	}
 	if id := s.index.Missing(ids); id != "" {
@@ -793,13 +793,16 @@ const importBatch = 200
 // importNodesSQL writes a batch of one graph's nodes: those whose id is a
 // node of another graph are left alone and returned (a graph is a
 // namespace: an import never moves a node out of its graph); the others are
-// created, or updated in everything but their graph and created_at. The
-// check and the write are one transaction, so two instances importing at
-// once cannot move a node either.
+// created, or updated in everything but their graph and created_at. A node
+// imported again unchanged keeps its updated_at, so its record is not
+// written again and the change feed brings the index no news of it (an
+// import run again re-indexed every node). The check and the write are one
+// transaction, so two instances importing at once cannot move a node either.
 var importNodesSQL = surreal.Atomic(`LET $taken = (SELECT VALUE id FROM $ids WHERE graph_id != $graph);
-INSERT INTO nodes $rows[WHERE id NOTINSIDE $taken] ON DUPLICATE KEY UPDATE node_type = $input.node_type,
-	title = $input.title, content = $input.content, metadata = $input.metadata, tags = $input.tags,
-	embedding = $input.embedding, updated_at = time::now() RETURN NONE;
+INSERT INTO nodes $rows[WHERE id NOTINSIDE $taken AND (id.node_type != node_type OR id.title != title OR id.content != content
+		OR id.metadata != metadata OR id.tags != tags OR id.embedding != embedding)]
+	ON DUPLICATE KEY UPDATE node_type = $input.node_type, title = $input.title, content = $input.content, metadata = $input.metadata,
+	tags = $input.tags, embedding = $input.embedding, updated_at = time::now() RETURN NONE;
 RETURN $taken.map(|$i| record::id($i));`)
 
 // Import upserts nodes (by id) and edges, in batches. A node given twice is
@@ -826,6 +829,15 @@ func (s *Store) Import(ctx context.Context, g Subgraph) (ImportResult, error) {
 			return ImportResult{}, err
 		}
 	}
+	// The index catches up once for the request (Access has done it when
+	// the request came through it), so that each batch of a batched import
+	// reads from the feed what the batch before it wrote.
+	if index.ArrivalOf(ctx).IsZero() {
+		ctx = Arrived(ctx, time.Now())
+	}
+	if err := s.index.Sync(ctx); err != nil {
+		return ImportResult{}, err
+	}
 	res := ImportResult{Conflicts: []string{}}
 	for start := 0; start < len(ins); start += importBatch {
 		batch := ins[start:min(start+importBatch, len(ins))]
@@ -837,6 +849,11 @@ func (s *Store) Import(ctx context.Context, g Subgraph) (ImportResult, error) {
 		res.Conflicts = append(res.Conflicts, conflicts...)
 	}
 	edges := withoutNodes(g.Edges, res.Conflicts)
+	if len(ins) > 0 && len(edges) > 0 {
+		// The endpoints may be among the nodes written just now: the index
+		// catches up once more, for every batch of edges.
+		ctx = Arrived(ctx, time.Now())
+	}
 	for start := 0; start < len(edges); start += importBatch * 5 {
 		batch := edges[start:min(start+importBatch*5, len(edges))]
 		if err := s.insertEdges(ctx, batch, s.endpointsIndexed); err != nil {
@@ -844,11 +861,9 @@ func (s *Store) Import(ctx context.Context, g Subgraph) (ImportResult, error) {
 		}
 		res.Edges += len(batch)
 	}
-	// The import is indexed here, while its caller waits, rather than by the
-	// first search after it.
-	if err := s.index.Sync(ctx); err != nil {
-		return res, err
-	}
+	// The index catches up with what was written at its next read (the next
+	// batch of a batched import): reading it here as well read each batch's
+	// changes once more from the feed.
 	return res, nil
 }
 

@@ -226,6 +226,12 @@ func WithArrival(ctx context.Context, t time.Time) context.Context {
 	return context.WithValue(ctx, arrivalKey{}, t)
 }
 
+// ArrivalOf is the arrival WithArrival gave ctx (zero: none).
+func ArrivalOf(ctx context.Context) time.Time {
+	t, _ := ctx.Value(arrivalKey{}).(time.Time)
+	return t
+}
+
 // loadTries bounds the scans of a load that deletes kept overtaking.
 const loadTries = 3
 
