@@ -105,32 +105,39 @@ func (a *API) task(ctx context.Context, id, action string) (Task, error) {
 // never change, so they are kept once read.
 type taskRef struct{ ID, ProjectID, Scope string }
 
-// taskRef authorizes action on a task, reading it only the first time.
+// taskRef authorizes action on a task, reading its project and scope only
+// the first time (one read of two fields: no order, no board).
 func (a *API) taskRef(ctx context.Context, id, action string) (taskRef, error) {
 	if !idPattern.MatchString(id) {
 		return taskRef{}, httpapi.BadRequest("task id %q is malformed", id)
 	}
+	ref, cached := taskRef{}, false
 	if v, ok := a.refs.Load(id); ok {
-		ref := v.(taskRef)
-		t := Task{ID: ref.ID, ProjectID: ref.ProjectID, Scope: ref.Scope}
-		if !a.allowed(ctx, "read", taskEntity(t)) {
+		ref, cached = v.(taskRef), true
+	} else {
+		project, scope, err := a.store.TaskRef(ctx, id)
+		if errors.Is(err, ErrNotFound) {
 			return taskRef{}, httpapi.NotFound("task %q not found", id)
 		}
-		if action == "write" && !a.allowed(ctx, "write", taskEntity(t)) {
-			return taskRef{}, errForbidden
+		if err != nil {
+			return taskRef{}, err
 		}
-		return ref, nil
+		ref = taskRef{ID: id, ProjectID: project, Scope: scope}
 	}
-	t, err := a.task(ctx, id, action)
-	if err != nil {
-		return taskRef{}, err
+	t := Task{ID: ref.ID, ProjectID: ref.ProjectID, Scope: ref.Scope}
+	if !a.allowed(ctx, "read", taskEntity(t)) {
+		return taskRef{}, httpapi.NotFound("task %q not found", id)
 	}
-	ref := taskRef{ID: t.ID, ProjectID: t.ProjectID, Scope: t.Scope}
-	if a.refCount.Add(1) > maxRefs {
-		a.refs.Clear() // bounded memory: start again
-		a.refCount.Store(0)
+	if action == "write" && !a.allowed(ctx, "write", taskEntity(t)) {
+		return taskRef{}, errForbidden
 	}
-	a.refs.Store(id, ref)
+	if !cached {
+		if a.refCount.Add(1) > maxRefs {
+			a.refs.Clear() // bounded memory: start again
+			a.refCount.Store(0)
+		}
+		a.refs.Store(id, ref)
+	}
 	return ref, nil
 }
 
@@ -349,7 +356,9 @@ func (a *API) listTasks(w http.ResponseWriter, r *http.Request) error {
 			return httpapi.BadRequest("project_id is required: GET /tasks?project_id=<id> or GET /projects/<id>/tasks lists a project's board")
 		}
 	}
-	p, err := a.project(r.Context(), id, "read")
+	ctx, wait := a.store.Arrive(r.Context()) // the board catches up while the project is read
+	defer wait()
+	p, err := a.project(ctx, id, "read")
 	if err != nil {
 		return err
 	}
@@ -367,7 +376,7 @@ func (a *API) listTasks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, err := a.store.Tasks(r.Context(), p.ID, status, offset, limit)
+	page, err := a.store.Tasks(ctx, p.ID, status, offset, limit)
 	if err != nil {
 		return storeError(err)
 	}
@@ -438,7 +447,9 @@ func (a *API) createTask(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) getTask(w http.ResponseWriter, r *http.Request) error {
-	t, err := a.task(r.Context(), r.PathValue("id"), "read")
+	ctx, wait := a.store.Arrive(r.Context()) // the board catches up while the task is read
+	defer wait()
+	t, err := a.task(ctx, r.PathValue("id"), "read")
 	if err != nil {
 		return err
 	}
@@ -533,7 +544,9 @@ func (a *API) setStatus(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) setOrder(w http.ResponseWriter, r *http.Request) error {
-	t, err := a.task(r.Context(), r.PathValue("id"), "write")
+	ctx, wait := a.store.Arrive(r.Context()) // the board catches up while the task is authorized
+	defer wait()
+	t, err := a.taskRef(ctx, r.PathValue("id"), "write")
 	if err != nil {
 		return err
 	}
@@ -544,7 +557,10 @@ func (a *API) setOrder(w http.ResponseWriter, r *http.Request) error {
 	if in.Order == nil {
 		return httpapi.BadRequest("order: required")
 	}
-	updated, err := a.store.Reorder(r.Context(), t, *in.Order)
+	updated, err := a.store.Reorder(ctx, Task{ID: t.ID, ProjectID: t.ProjectID}, *in.Order)
+	if errors.Is(err, ErrNotFound) {
+		return httpapi.NotFound("task %q not found", t.ID)
+	}
 	if err != nil {
 		return storeError(err)
 	}

@@ -207,11 +207,48 @@ type boardRow struct {
 	Rank   int64  `json:"rank"`
 }
 
-// ensure catches the index up and loads project's board if it is not held
+// arrivalKey marks a context with when its request arrived (Arrive).
+type arrivalKey struct{}
+
+// arrival is when the request of ctx arrived, as Arrive noted it, else now.
+func arrival(ctx context.Context) time.Time {
+	if t, ok := ctx.Value(arrivalKey{}).(time.Time); ok {
+		return t
+	}
+	return time.Now()
+}
+
+// retrying is ctx for a second try of a read or write of the board: its
+// catch-up counts from now, to take in what moved since the first try.
+func retrying(ctx context.Context) context.Context {
+	return context.WithValue(ctx, arrivalKey{}, time.Now())
+}
+
+// Arrive starts catching the board index up while a request does its
+// other work (reading and authorizing a task or project): a read or write
+// of the board later in the request, with the context returned, then finds
+// the index holding every write acknowledged before the request arrived,
+// and has no read of the feed of its own to wait for. The request calls
+// wait before it answers, so that no read outlives it (a Lambda freezes
+// once it has answered). A failed read is left to the later one to retry.
+func (s *Store) Arrive(ctx context.Context) (_ context.Context, wait func()) {
+	arrived := time.Now()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.board.syncMu.Lock()
+		defer s.board.syncMu.Unlock()
+		_ = s.board.catchUp(ctx, arrived)
+	}()
+	return context.WithValue(ctx, arrivalKey{}, arrived), func() { <-done }
+}
+
+// ensure catches the index up with every write acknowledged before the
+// request of ctx arrived, and loads project's board if it is not held
 // (reload: even if it is). The load runs under syncMu, so no read of the
 // feed falls between the scan and the board's arrival in the index.
 func (x *boardIndex) ensure(ctx context.Context, project string, reload bool) error {
-	arrived := time.Now()
+	arrived := arrival(ctx)
 	x.syncMu.Lock()
 	defer x.syncMu.Unlock()
 	if err := x.catchUp(ctx, arrived); err != nil {
@@ -264,6 +301,43 @@ func (x *boardIndex) orderOf(t Task, rank int64) (int, bool) {
 		return 0, false
 	}
 	return slices.BinarySearchFunc(b.columns[t.Status], slot{rank, t.ID}, compareSlots)
+}
+
+// projectOf is the project of a task the index holds (a task never changes
+// project), so that a write can catch the index up while it runs.
+func (x *boardIndex) projectOf(id string) (string, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	p, ok := x.places[id]
+	return p.project, ok
+}
+
+// rankOrder is the order a task of rank takes in a column of a loaded
+// board: how many other tasks the index ranks below it there, whether it
+// holds the task in that column yet or not.
+func (x *boardIndex) rankOrder(project, status, id string, rank int64) (int, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	b := x.boards[project]
+	if b == nil {
+		return 0, false
+	}
+	i, _ := slices.BinarySearchFunc(b.columns[status], slot{rank, id}, compareSlots)
+	return i, true
+}
+
+// held is a task as the index places it: its column and order, without its
+// record's other fields; ok is false if the index does not hold it.
+func (x *boardIndex) held(project, id string) (Task, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	p, ok := x.places[id]
+	b := x.boards[project]
+	if !ok || b == nil || p.project != project {
+		return Task{}, false
+	}
+	order, found := slices.BinarySearchFunc(b.columns[p.status], slot{p.rank, id}, compareSlots)
+	return Task{ID: id, ProjectID: project, Status: p.status, Order: order}, found
 }
 
 // column is a copy of part of a column: up to limit tasks from offset, and

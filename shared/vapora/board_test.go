@@ -212,3 +212,86 @@ func TestTasksPage(t *testing.T) {
 		}
 	}
 }
+
+// A status move answers the task's order in its new column counting every
+// move acknowledged before it, from any instance (the instances hold the
+// board, so each catches up while it writes); a reorder answers the place
+// asked, which every instance then agrees on; a missing task is not found.
+func TestMovesAnswerTheirOrderAcrossInstances(t *testing.T) {
+	ctx := context.Background()
+	stores := testStores(t, "t_board_move_order", 2)
+	project, cards := newBoard(t, stores[0], 8)
+	for _, s := range stores {
+		if _, err := s.Tasks(ctx, project, "", 0, maxTestPage); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, id := range cards {
+		moved, err := stores[i%2].SetStatus(ctx, id, "Doing")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if moved.Status != "Doing" || moved.Order != i || moved.Title != fmt.Sprint("card ", i) {
+			t.Fatalf("move %d: %s at %d (%q), want Doing at %d", i, moved.Status, moved.Order, moved.Title, i)
+		}
+	}
+	if same, err := stores[1].SetStatus(ctx, cards[3], "Doing"); err != nil || same.Order != 3 {
+		t.Fatalf("a move to its own column: order %d, %v; want 3", same.Order, err)
+	}
+	for i, s := range stores {
+		moved, err := s.Reorder(ctx, Task{ID: cards[7-i], ProjectID: project}, i)
+		if err != nil || moved.Order != i || moved.Status != "Doing" {
+			t.Fatalf("reorder %d: %s at %d, %v; want Doing at %d", i, moved.Status, moved.Order, err, i)
+		}
+	}
+	want := []string{cards[7], cards[6], cards[0], cards[1], cards[2], cards[3], cards[4], cards[5]}
+	for i, s := range stores {
+		page, err := s.Tasks(ctx, project, "Doing", 0, maxTestPage)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, task := range page.Tasks {
+			if task.ID != want[j] || task.Order != j {
+				t.Fatalf("instance %d: position %d holds %s (order %d), want %s", i, j, task.ID, task.Order, want[j])
+			}
+		}
+	}
+	if _, err := stores[1].Reorder(ctx, Task{ID: "task_missing", ProjectID: project}, 0); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("reorder of a missing task: %v", err)
+	}
+	checkBoard(t, stores, project, cards)
+}
+
+// A request that lets the board catch up while it reads (Arrive) sees every
+// write acknowledged before it arrived, and a task moved after it arrived
+// still reads with the order it has now.
+func TestArriveCatchesUpWhileTheRequestReads(t *testing.T) {
+	ctx := context.Background()
+	stores := testStores(t, "t_board_arrive", 2)
+	project, cards := newBoard(t, stores[0], 4)
+	if _, err := stores[1].Tasks(ctx, project, "", 0, maxTestPage); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stores[0].SetStatus(ctx, cards[0], "Doing"); err != nil {
+		t.Fatal(err)
+	}
+	actx, wait := stores[1].Arrive(ctx)
+	got, err := stores[1].Task(actx, cards[1])
+	wait()
+	if err != nil || got.Status != "Todo" || got.Order != 0 {
+		t.Fatalf("card 1 after card 0 left Todo: %s at %d, %v; want Todo at 0", got.Status, got.Order, err)
+	}
+	actx, wait = stores[1].Arrive(ctx)
+	defer wait()
+	if _, err := stores[0].SetStatus(ctx, cards[2], "Doing"); err != nil {
+		t.Fatal(err)
+	}
+	got, err = stores[1].Task(actx, cards[2])
+	if err != nil || got.Status != "Doing" || got.Order != 1 {
+		t.Fatalf("card 2 moved after the request arrived: %s at %d, %v; want Doing at 1", got.Status, got.Order, err)
+	}
+	page, err := stores[1].Tasks(actx, project, "Todo", 0, maxTestPage)
+	if err != nil || len(page.Tasks) != 2 || page.Tasks[0].ID != cards[1] || page.Tasks[1].ID != cards[3] {
+		t.Fatalf("Todo page: %+v, %v; want cards 1 and 3", page.Tasks, err)
+	}
+}

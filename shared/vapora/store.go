@@ -189,12 +189,31 @@ func (s *Store) Task(ctx context.Context, id string) (Task, error) {
 		if r == nil {
 			return Task{}, ErrNotFound
 		}
+		if attempt > 0 {
+			ctx = retrying(ctx)
+		}
 		if t, ok, err := s.placed(ctx, *r, attempt >= 2); err != nil || ok {
 			return t, err
 		}
 
 	}
 	return Task{}, errStale
+}
+
+// TaskRef reads what authorizing a task needs, which never changes: its
+// project and scope (one record read: no order, no board).
+func (s *Store) TaskRef(ctx context.Context, id string) (project, scope string, err error) {
+	r, err := surreal.Query[*struct {
+		ProjectID string `json:"project_id"`
+		Scope     string `json:"scope"`
+	}](ctx, s.db, "SELECT project_id, scope FROM ONLY $id", map[string]any{"id": rid("tasks", id)})
+	switch {
+	case err != nil:
+		return "", "", fmt.Errorf("read task: %w", err)
+	case r == nil:
+		return "", "", ErrNotFound
+	}
+	return r.ProjectID, r.Scope, nil
 }
 
 // placed gives a task read from the database its order; ok is false when
@@ -236,6 +255,9 @@ func (s *Store) Tasks(ctx context.Context, project, status string, offset, limit
 		statuses = []string{status}
 	}
 	for attempt := range orderTries {
+		if attempt > 0 {
+			ctx = retrying(ctx)
+		}
 		if err := s.board.ensure(ctx, project, attempt >= 2); err != nil {
 			return Page{}, err
 		}
@@ -399,10 +421,43 @@ func (e *MoveError) Error() string {
 
 // SetStatus moves task id to status to. It takes no lock: the move is one
 // conditional write, and the order it leaves is dense whatever runs beside it.
+// When the board index holds the task, it catches up with the feed while the
+// write runs, so that the answer waits for one round trip instead of two: the
+// index then holds every write acknowledged before this one began, and the
+// task's order is where its new rank falls in its column.
 func (s *Store) SetStatus(ctx context.Context, id, to string) (Task, error) {
+	var caught chan error
+	if project, ok := s.board.projectOf(id); ok {
+		caught = make(chan error, 1)
+		go func() { caught <- s.board.ensure(ctx, project, false) }()
+	}
+	row, err := s.statusRow(ctx, id, to)
+	caughtUp := caught != nil && <-caught == nil
+	if err != nil {
+		return Task{}, err
+	}
+	if row == nil {
+		// Nothing written: the task is gone or the move is not allowed.
+		cur, err := s.Task(ctx, id)
+		if err != nil {
+			return Task{}, err
+		}
+		return Task{}, &MoveError{From: cur.Status, To: to}
+	}
+	t := row.task()
+	if order, ok := s.board.rankOrder(t.ProjectID, t.Status, t.ID, row.Rank); caughtUp && ok {
+		t.Order = order
+		return t, nil
+	}
+	return s.withOrder(ctx, *row)
+}
+
+// statusRow is SetStatus's write: the task's record, or nil when nothing
+// was written.
+func (s *Store) statusRow(ctx context.Context, id, to string) (*taskRow, error) {
 	var row *taskRow
 	err := retryRankClash(ctx, func() error {
-		rows, err := surreal.Query[[]taskRow](ctx, s.db, withHistory("$id", statusSQL+fields, ""),
+		rows, err := surreal.Query[[]taskRow](ctx, s.db, withReturnedHistory("$id", statusSQL+historyFields),
 			map[string]any{"id": rid("tasks", id), "to": to, "moves": moveList, "h": mark(ctx, "status")})
 		if err != nil {
 			return fmt.Errorf("set task status: %w", err)
@@ -412,18 +467,7 @@ func (s *Store) SetStatus(ctx context.Context, id, to string) (Task, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return Task{}, err
-	}
-	if row != nil {
-		return s.withOrder(ctx, *row)
-	}
-	// Nothing written: the task is gone or the move is not allowed.
-	cur, err := s.Task(ctx, id)
-	if err != nil {
-		return Task{}, err
-	}
-	return Task{}, &MoveError{From: cur.Status, To: to}
+	return row, err
 }
 
 // errStale means the task changed between its read and its write.
@@ -443,20 +487,23 @@ func (e *OrderRangeError) Error() string {
 // between tasks when a column is spread out.
 const rankGap = 1 << 20
 
-// Reorder puts a task at position order within its column: one conditional
-// write of its rank, between its new neighbours', that holds only if the
-// task and the gap are still as read. No lock: a concurrent reorder into the
-// same gap clashes on the unique rank or fails the condition, and retries.
+// Reorder puts task t (its ID and ProjectID are enough) at position order
+// within its column: one conditional write of its rank, between its new
+// neighbours', that holds only if the task and the gap are still as the
+// board index has them. No lock: a concurrent reorder into the same gap
+// clashes on the unique rank or fails the condition, and retries.
 func (s *Store) Reorder(ctx context.Context, t Task, order int) (Task, error) {
 	var out Task
 	err := retryRankClash(ctx, func() error {
 		var err error
-		for range orderTries {
-			if out, err = s.reorder(ctx, t.ID, order); !errors.Is(err, errGapClosed) {
-				return err
+		for attempt := range orderTries {
+			// After the first try, the board this instance holds may lack
+			// what closed the gap: reload it.
+			actx := ctx
+			if attempt > 0 {
+				actx = retrying(ctx)
 			}
-			// The board this instance holds may lack what closed the gap.
-			if err := s.board.ensure(ctx, t.ProjectID, true); err != nil {
+			if out, err = s.reorder(actx, t, order, attempt > 0); !errors.Is(err, errGapClosed) {
 				return err
 			}
 		}
@@ -468,10 +515,19 @@ func (s *Store) Reorder(ctx context.Context, t Task, order int) (Task, error) {
 // errGapClosed means the place a reorder chose changed before its write.
 var errGapClosed = fmt.Errorf("%w: the column changed", errStale)
 
-func (s *Store) reorder(ctx context.Context, id string, order int) (Task, error) {
-	cur, err := s.Task(ctx, id)
-	if err != nil {
+// reorder plans the move on the board index, caught up with every write
+// acknowledged before it began (the task's column and rank come from there;
+// the write checks them), and writes it.
+func (s *Store) reorder(ctx context.Context, t Task, order int, reload bool) (Task, error) {
+	if err := s.board.ensure(ctx, t.ProjectID, reload); err != nil {
 		return Task{}, err
+	}
+	cur, ok := s.board.held(t.ProjectID, t.ID)
+	if !ok { // gone, or elsewhere than the index says: the record tells
+		var err error
+		if cur, err = s.Task(ctx, t.ID); err != nil {
+			return Task{}, err
+		}
 	}
 	n, ok := s.board.neighbours(cur, order)
 	switch {
@@ -480,7 +536,7 @@ func (s *Store) reorder(ctx context.Context, id string, order int) (Task, error)
 	case order < 0 || order >= n.size:
 		return Task{}, &OrderRangeError{Order: order, Size: n.size, Status: cur.Status}
 	case order == cur.Order:
-		return cur, nil
+		return s.Task(ctx, cur.ID)
 	case n.lo != nil && n.hi != nil && *n.hi-*n.lo < 2:
 		// No room between the new neighbours: spread the column out first.
 		if err := s.spread(ctx, cur.ProjectID, cur.Status); err != nil {
@@ -492,7 +548,9 @@ func (s *Store) reorder(ctx context.Context, id string, order int) (Task, error)
 }
 
 // writeRank moves a task between the neighbours n: the write holds only if
-// the task is still where it was read and nothing entered the gap.
+// the task is still where the index has it and nothing entered the gap. Its
+// order is then the one asked: the index the gap was read from holds every
+// write acknowledged before the reorder began.
 func (s *Store) writeRank(ctx context.Context, cur Task, n gap, order int) (Task, error) {
 	vars := map[string]any{"id": rid("tasks", cur.ID), "p": cur.ProjectID, "status": cur.Status, "old": n.rank, "h": mark(ctx, "order", cur.Order, order),
 		"lo": int64(math.MinInt64), "hi": int64(math.MaxInt64), "last": n.hi == nil, "rank": 0}
@@ -506,17 +564,19 @@ func (s *Store) writeRank(ctx context.Context, cur Task, n gap, order int) (Task
 	default:
 		vars["hi"], vars["rank"] = *n.hi, *n.lo+(*n.hi-*n.lo)/2
 	}
-	rows, err := surreal.Query[[]taskRow](ctx, s.db, withHistory("$id", `UPDATE $id SET rank = IF $last { time::nano() } ELSE { $rank },
+	rows, err := surreal.Query[[]taskRow](ctx, s.db, withReturnedHistory("$id", `UPDATE $id SET rank = IF $last { time::nano() } ELSE { $rank },
 		updated_at = time::now() WHERE status = $status AND rank = $old AND array::len((SELECT VALUE id FROM tasks
 		WHERE project_id = $p AND status = $status AND rank > $lo AND rank < $hi AND id != $id LIMIT 1)) = 0
-		RETURN `+fields, ""), vars)
+		RETURN `+historyFields), vars)
 	if err != nil {
 		return Task{}, fmt.Errorf("reorder task: %w", err)
 	}
 	if len(rows) == 0 {
 		return Task{}, errGapClosed
 	}
-	return s.withOrder(ctx, rows[0])
+	t := rows[0].task()
+	t.Order = order
+	return t, nil
 }
 
 // spread re-ranks a column rankGap apart, keeping its order, in one
