@@ -79,7 +79,7 @@ func (r *Runner) OnAssign(ctx context.Context, d bus.Delivery, e events.TaskAssi
 func (r *Runner) waitApplied(ctx context.Context, e events.TaskAssignment) (vapora.Task, error) {
 	deadline := time.Now().Add(r.applyWait)
 	for {
-		t, err := r.tasks.Task(ctx, e.TaskID)
+		t, err := r.tasks.TaskRecord(ctx, e.TaskID)
 		if errors.Is(err, vapora.ErrNotFound) {
 			return vapora.Task{}, bus.Permanent(fmt.Errorf("task %s does not exist", e.TaskID))
 		}
