@@ -59,7 +59,9 @@ func (s *Server) serveEngine(ctx context.Context, w http.ResponseWriter, r *http
 	if err != nil {
 		return err
 	}
-	if len(bytes.TrimSpace(body)) > 0 && !json.Valid(body) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = nil // no data, as Vault reads an empty body
+	} else if !json.Valid(body) {
 		var v any
 		return badRequest("failed to parse JSON input: %s", httpapi.DescribeJSONError(json.Unmarshal(body, &v)))
 	}

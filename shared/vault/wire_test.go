@@ -36,3 +36,15 @@ func TestEnvelopeSplicesRawData(t *testing.T) {
 		t.Fatalf("spliced %s\nmarshalled %s", got, want)
 	}
 }
+
+// A body of only whitespace is no data, as in Vault: it reaches vault-crypto
+// as no body, not as a JSON member without a value.
+func TestWhitespaceBodyIsNoData(t *testing.T) {
+	v := newTestVault(t)
+	if rec := call(v.h, "POST", "/v1/sys/mounts/transit", v.root, `{"type":"transit"}`); rec.Code != 204 {
+		t.Fatalf("mount: %d %s", rec.Code, rec.Body)
+	}
+	if rec := call(v.h, "POST", "/v1/transit/keys/blank", v.root, " \n\t"); rec.Code/100 != 2 {
+		t.Fatalf("create a key with a blank body: %d %s", rec.Code, rec.Body)
+	}
+}
