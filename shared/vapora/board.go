@@ -303,29 +303,6 @@ func (x *boardIndex) orderOf(t Task, rank int64) (int, bool) {
 	return slices.BinarySearchFunc(b.columns[t.Status], slot{rank, t.ID}, compareSlots)
 }
 
-// projectOf is the project of a task the index holds (a task never changes
-// project), so that a write can catch the index up while it runs.
-func (x *boardIndex) projectOf(id string) (string, bool) {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	p, ok := x.places[id]
-	return p.project, ok
-}
-
-// rankOrder is the order a task of rank takes in a column of a loaded
-// board: how many other tasks the index ranks below it there, whether it
-// holds the task in that column yet or not.
-func (x *boardIndex) rankOrder(project, status, id string, rank int64) (int, bool) {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	b := x.boards[project]
-	if b == nil {
-		return 0, false
-	}
-	i, _ := slices.BinarySearchFunc(b.columns[status], slot{rank, id}, compareSlots)
-	return i, true
-}
-
 // held is a task as the index places it: its column and order, without its
 // record's other fields; ok is false if the index does not hold it.
 func (x *boardIndex) held(project, id string) (Task, bool) {

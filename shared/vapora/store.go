@@ -435,18 +435,8 @@ func (e *MoveError) Error() string {
 
 // SetStatus moves task id to status to. It takes no lock: the move is one
 // conditional write, and the order it leaves is dense whatever runs beside it.
-// When the board index holds the task, it catches up with the feed while the
-// write runs, so that the answer waits for one round trip instead of two: the
-// index then holds every write acknowledged before this one began, and the
-// task's order is where its new rank falls in its column.
 func (s *Store) SetStatus(ctx context.Context, id, to string) (Task, error) {
-	var caught chan error
-	if project, ok := s.board.projectOf(id); ok {
-		caught = make(chan error, 1)
-		go func() { caught <- s.board.ensure(ctx, project, false) }()
-	}
 	row, err := s.statusRow(ctx, id, to)
-	caughtUp := caught != nil && <-caught == nil
 	if err != nil {
 		return Task{}, err
 	}
@@ -458,11 +448,9 @@ func (s *Store) SetStatus(ctx context.Context, id, to string) (Task, error) {
 		}
 		return Task{}, &MoveError{From: cur.Status, To: to}
 	}
-	t := row.task()
-	if order, ok := s.board.rankOrder(t.ProjectID, t.Status, t.ID, row.Rank); caughtUp && ok {
-		t.Order = order
-		return t, nil
-	}
+	// The order is read after the write: a feed read running beside it
+	// would miss a move another instance commits into the column meanwhile
+	// and answer an order one too low.
 	return s.withOrder(ctx, *row)
 }
 
@@ -634,7 +622,13 @@ FOR $s IN $steps { UPDATE $s.id SET rank = $s.final WHERE project_id = $p AND st
 
 // DeleteTask removes a task; the ones after it move up by themselves.
 func (s *Store) DeleteTask(ctx context.Context, t Task) error {
-	gone, err := surreal.Query[[]any](ctx, s.db, "DELETE $id RETURN BEFORE", map[string]any{"id": rid("tasks", t.ID)})
+	// The agent holding the task's share of load (load_on) gets it back in
+	// the same transaction.
+	gone, err := surreal.Query[[]any](ctx, s.db, surreal.Atomic(`LET $gone = (DELETE $id RETURN BEFORE);
+IF array::len($gone) > 0 AND $gone[0].load_on != NONE AND $gone[0].load_on != '' {
+	UPDATE type::record('agents', $gone[0].load_on) SET `+lessLoadSQL+` RETURN NONE;
+};
+RETURN $gone;`), map[string]any{"id": rid("tasks", t.ID), "load": loadPerTask})
 	if err != nil {
 		return fmt.Errorf("delete task: %w", err)
 	}

@@ -302,3 +302,23 @@ func TestReleaseGivesTheLoadBack(t *testing.T) {
 		t.Fatalf("tasks per agent: %v", got)
 	}
 }
+
+// Deleting an assigned task gives its share of load back to its agent.
+func TestDeleteGivesTheLoadBack(t *testing.T) {
+	ctx := context.Background()
+	engines := pipelineEngines(t, fresh("delete_load"), 1)
+	s := engines[0].store
+	putAgent(t, s, "dev-d", "Developer")
+	tasks := newTasks(t, s, 2)
+	for _, task := range tasks {
+		if _, err := engines[0].agents.Assign(ctx, task, "dev-d", "", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteTask(ctx, tasks[0]); err != nil {
+		t.Fatal(err)
+	}
+	if got := checkLoads(t, s, "dev-d"); got["dev-d"] != 1 {
+		t.Fatalf("dev-d holds %d tasks after a delete, want 1", got["dev-d"])
+	}
+}
