@@ -808,8 +808,9 @@ RETURN $taken.map(|$i| record::id($i));`)
 // Import upserts nodes (by id) and edges, in batches. A node given twice is
 // written once (the last one); a node that exists in another graph is not
 // touched and is listed in Conflicts; created_at is kept from the input when
-// it has one (an export imported again keeps its dates). The counts are of
-// what was written.
+// it has one (an export imported again keeps its dates). A node given again
+// unchanged is not written (nor re-indexed) but counts as stored: the
+// counts are of what the graph holds from the input, not what was rewritten.
 func (s *Store) Import(ctx context.Context, g Subgraph) (ImportResult, error) {
 	ins, created, err := importInputs(g.Nodes)
 	if err != nil {
