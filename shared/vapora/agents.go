@@ -132,7 +132,7 @@ func assignmentEvent(id string, t Task, agentID, taskType string) events.TaskAss
 // taskAndAgent loads what an event names; a missing one is a permanent
 // failure (the event can never apply).
 func (a *Agents) taskAndAgent(ctx context.Context, taskID, agentID string) (Task, Agent, error) {
-	t, err := a.store.taskRecord(ctx, taskID)
+	t, err := a.store.TaskRecord(ctx, taskID)
 	if errors.Is(err, ErrNotFound) {
 		return Task{}, Agent{}, bus.Permanent(fmt.Errorf("task %s does not exist", taskID))
 	}
@@ -184,11 +184,11 @@ func (a *Agents) OnAssign(ctx context.Context, d bus.Delivery, e events.TaskAssi
 // under the new column's lock); else apply runs, whose transaction claims
 // the message (applied_messages) so that a second delivery finds it taken
 // (errDuplicate), which is logged and counts as done. The consumers read and
-// write tasks without their order on the board (taskRecord, moveRow): they
+// write tasks without their order on the board (TaskRecord, moveRow): they
 // do not show it, and placing a task catches the board index up first.
 func (a *Agents) applyOnce(ctx context.Context, what, msgID string, t Task, agentID string, apply func(cur Task) error) error {
 	err := a.store.locked(ctx, func() error {
-		cur, err := a.store.taskRecord(ctx, t.ID)
+		cur, err := a.store.TaskRecord(ctx, t.ID)
 		if err != nil {
 			return err
 		}

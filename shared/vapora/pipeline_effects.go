@@ -274,7 +274,7 @@ func (e *Pipelines) Offer(ctx context.Context, agentID string) error {
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		t, terr := e.store.taskRecord(ctx, w.TaskID)
+		t, terr := e.store.TaskRecord(ctx, w.TaskID)
 		if terr != nil && !errors.Is(terr, ErrNotFound) {
 			return terr
 		}

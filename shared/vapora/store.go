@@ -200,20 +200,6 @@ func (s *Store) Task(ctx context.Context, id string) (Task, error) {
 	return Task{}, errStale
 }
 
-// TaskRecord reads a task as stored, without its place on the board (Order
-// is 0): for readers that never show the board, such as the agent runner,
-// which thus does not link the board's index.
-func (s *Store) TaskRecord(ctx context.Context, id string) (Task, error) {
-	r, err := surreal.Query[*taskRow](ctx, s.db, "SELECT "+fields+" FROM ONLY $id", map[string]any{"id": rid("tasks", id)})
-	switch {
-	case err != nil:
-		return Task{}, fmt.Errorf("read task: %w", err)
-	case r == nil:
-		return Task{}, ErrNotFound
-	}
-	return r.task(), nil
-}
-
 // TaskRef reads what authorizing a task needs, which never changes: its
 // project and scope (one record read: no order, no board).
 func (s *Store) TaskRef(ctx context.Context, id string) (project, scope string, err error) {

@@ -87,8 +87,10 @@ func (s *Store) saveExpertise(ctx context.Context, x Expertise) error {
 	return nil
 }
 
-// taskRecord reads a task as stored, without its order on the board.
-func (s *Store) taskRecord(ctx context.Context, id string) (Task, error) {
+// TaskRecord reads a task as stored, without its place on the board (Order
+// is 0): for readers that never show the board, such as the agent runner,
+// which thus loads no project's board.
+func (s *Store) TaskRecord(ctx context.Context, id string) (Task, error) {
 	r, err := surreal.Query[*taskRow](ctx, s.db, "SELECT "+fields+" FROM ONLY $id", map[string]any{"id": rid("tasks", id)})
 	if err != nil {
 		return Task{}, fmt.Errorf("read task: %w", err)

@@ -306,7 +306,7 @@ func (s *Store) Waited(ctx context.Context, taskID string) error {
 func (s *Store) EnsureTask(ctx context.Context, t Task) (Task, error) {
 	row, err := s.createTaskRow(ctx, t, nil, nil)
 	if isDuplicate(err) {
-		return s.taskRecord(ctx, t.ID)
+		return s.TaskRecord(ctx, t.ID)
 	}
 	if err != nil {
 		return Task{}, err
