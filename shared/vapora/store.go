@@ -715,7 +715,7 @@ func (s *Store) Heartbeats(ctx context.Context, beats []Beat) (unknown map[strin
 	// Inside the transaction SurrealDB 3.0.2 reads the agents back without
 	// their ids after the writes, so the states after are computed here:
 	// the newest heartbeat's, if it was not older than the agent's last.
-	res, err := surreal.QueryAll[any](ctx, s.db, surreal.Atomic(`LET $known = SELECT record::id(id) AS id, status, current_load,
+	known, err := surreal.Query[[]beatState](ctx, s.db, surreal.Atomic(`LET $known = SELECT record::id(id) AS id, status, current_load,
 	time::nano(last_heartbeat) AS beat_ns FROM $agents[*];
 FOR $b IN $beats {
 	UPDATE $b.agent SET status = $b.status, current_load = $b.load, last_heartbeat = $b.at WHERE last_heartbeat <= $b.at RETURN NONE;
@@ -724,7 +724,12 @@ RETURN $known;`), map[string]any{"beats": beats, "agents": agents})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("heartbeats: %w", err)
 	}
-	before := beatStates(res[len(res)-1])
+	before := map[string]beatState{}
+	for _, k := range known {
+		if k.ID != "" { // SurrealDB 3.0.2 may read a missing record back without an id
+			before[k.ID] = k
+		}
+	}
 	for i, id := range ids {
 		b, ok := before[id]
 		if !ok {
@@ -732,13 +737,13 @@ RETURN $known;`), map[string]any{"beats": beats, "agents": agents})
 		}
 		delete(unknown, id)
 		a := b
-		if beat := beats[i]; b.beatNs <= beat.At.UnixNano() {
-			a = beatState{status: beat.Status, load: beat.Load}
+		if beat := beats[i]; b.BeatNs <= beat.At.UnixNano() {
+			a = beatState{Status: beat.Status, Load: beat.Load}
 		}
-		if a.status != b.status {
+		if a.Status != b.Status {
 			changed = append(changed, beats[i])
 		}
-		if a.status == "Ready" && (b.status != "Ready" || a.load < b.load-1e-9) {
+		if a.Status == "Ready" && (b.Status != "Ready" || a.Load < b.Load-1e-9) {
 			freed = append(freed, id)
 		}
 	}
@@ -747,59 +752,10 @@ RETURN $known;`), map[string]any{"beats": beats, "agents": agents})
 
 // beatState is an agent's status and load, and when it last reported them.
 type beatState struct {
-	status string
-	load   float64
-	beatNs int64
-}
-
-// beatStates reads rows of agents' ids, statuses, loads and last heartbeats
-// (a row without an id, which SurrealDB 3.0.2 may read back for a missing
-// record, is skipped).
-func beatStates(v any) map[string]beatState {
-	out := map[string]beatState{}
-	rows, _ := v.([]any)
-	for _, r := range rows {
-		m, _ := r.(map[string]any)
-		st := beatState{load: number(m["current_load"]), beatNs: nanos(m["beat_ns"])}
-		st.status, _ = m["status"].(string)
-		switch id := m["id"].(type) {
-		case string:
-			out[id] = st
-		case models.RecordID:
-			out[fmt.Sprint(id.ID)] = st
-		}
-	}
-	return out
-}
-
-// nanos reads a decoded integer number of nanoseconds exactly.
-func nanos(v any) int64 {
-	switch n := v.(type) {
-	case int64:
-		return n
-	case uint64:
-		return int64(n)
-	case int:
-		return int64(n)
-	}
-	return int64(number(v))
-}
-
-// number reads a decoded number of any kind as a float64.
-func number(v any) float64 {
-	switch n := v.(type) {
-	case float64:
-		return n
-	case float32:
-		return float64(n)
-	case int:
-		return float64(n)
-	case int64:
-		return float64(n)
-	case uint64:
-		return float64(n)
-	}
-	return 0
+	ID     string  `json:"id"`
+	Status string  `json:"status"`
+	Load   float64 `json:"current_load"`
+	BeatNs int64   `json:"beat_ns"`
 }
 
 // Expertise lists the profiles of one role, or of the given agents for a task type.
