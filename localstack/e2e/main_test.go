@@ -206,6 +206,9 @@ func waitForFile(path string, exited <-chan error, timeout time.Duration) error 
 	}
 }
 
+// dumpLog prints the devstack log's tail, then its last errors and warnings:
+// a failing test's cause is usually one of them, long before the shutdown
+// noise at the end.
 func dumpLog(path string) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -214,10 +217,16 @@ func dumpLog(path string) {
 	if keep := os.Getenv("STRATUM_E2E_KEEP_LOG"); keep != "" {
 		_ = os.WriteFile(keep, raw, 0o644) // the whole log
 	}
-	if len(raw) > 20000 {
-		raw = raw[len(raw)-20000:]
+	tail := raw[max(0, len(raw)-4000):]
+	fmt.Fprintf(os.Stderr, "--- devstack log (tail) ---\n%s\n", tail)
+	var problems []string
+	for line := range strings.Lines(string(raw)) {
+		if strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, `"level":"WARN"`) {
+			problems = append(problems, strings.TrimSuffix(line[:min(len(line), 600)], "\n")+"\n")
+		}
 	}
-	fmt.Fprintf(os.Stderr, "--- devstack log (tail) ---\n%s\n", raw)
+	problems = problems[max(0, len(problems)-60):]
+	fmt.Fprintf(os.Stderr, "--- devstack log: its last %d errors and warnings ---\n%s", len(problems), strings.Join(problems, ""))
 }
 
 // surrealPID finds the SurrealDB server of this devstack by the address it

@@ -22,7 +22,8 @@ import (
 // response entry is written before the first byte of the snapshot, and when
 // it cannot be, no snapshot is served (issue 16). Here the database refuses
 // response entries only, so the request entry is written and the snapshot
-// would be streamed if its response were logged after the fact.
+// would be streamed if its response were logged after the fact. Only the
+// entries of this test's request (by its X-Request-Id) are refused.
 func TestVaultSnapshotAuditFailsClosed(t *testing.T) {
 	ctx := context.Background()
 	root := unsealedRoot(t)
@@ -37,17 +38,11 @@ func TestVaultSnapshotAuditFailsClosed(t *testing.T) {
 		t.Fatalf("snapshot while audited: %d bytes, %v", whole.Len(), err)
 	}
 
-	refuse := `DEFINE FIELD OVERWRITE entry ON audit_log TYPE string ASSERT !string::contains($value, '"type":"response"')`
-	if _, err := surreal.Query[any](ctx, db, refuse, nil); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if _, err := surreal.Query[any](ctx, db, "DEFINE FIELD OVERWRITE entry ON audit_log TYPE string", nil); err != nil {
-			t.Error(err)
-		}
-	}()
+	id := unique("refused-snapshot-response")
+	refuseAuditEntries(t, db, `string::contains($value, '"id":"`+id+`"') AND string::contains($value, '"type":"response"')`)
+	tagged := withRequestID(t, root, id)
 	var snap bytes.Buffer
-	err := root.Sys().RaftSnapshotWithContext(ctx, &snap)
+	err := tagged.Sys().RaftSnapshotWithContext(ctx, &snap)
 	var re *bao.ResponseError
 	if err == nil || snap.Len() > 0 && bytes.HasPrefix(snap.Bytes(), []byte{0x1f, 0x8b}) {
 		t.Fatalf("a snapshot whose response could not be audited was served: %d bytes, %v", snap.Len(), err)
@@ -111,4 +106,37 @@ func TestVaultAuditLegacyChainFrozen(t *testing.T) {
 	if err != nil || rep.Data["valid"] != false || !strings.Contains(fmt.Sprint(rep.Data["problem"]), "has no lane") {
 		t.Fatalf("verify with a planted lane-less chain: %v %v", rep, err)
 	}
+}
+
+// refuseAuditEntries makes the database refuse audit entries for which cond
+// (SurrealQL over the entry's text, $value) holds, until the test ends. A
+// definition reaches the function processes' connections in its own time
+// (seen under the Lambda runtime: writes on one process were refused a while
+// after the definition was restored), so cond must single out this test's
+// entries — by an X-Request-Id of its own (withRequestID) — never refuse
+// what other tests write.
+func refuseAuditEntries(t *testing.T, db *surreal.Client, cond string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := surreal.Query[any](ctx, db, "DEFINE FIELD OVERWRITE entry ON audit_log TYPE string ASSERT !("+cond+")", nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := surreal.Query[any](ctx, db, "DEFINE FIELD OVERWRITE entry ON audit_log TYPE string", nil); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// withRequestID is a copy of c whose requests carry X-Request-Id id, which
+// the vault writes into their audit entries as request.id.
+func withRequestID(t *testing.T, c *bao.Client, id string) *bao.Client {
+	t.Helper()
+	tagged, err := c.CloneWithHeaders()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tagged.SetToken(c.Token())
+	tagged.AddHeader("X-Request-Id", id)
+	return tagged
 }

@@ -262,17 +262,10 @@ func TestVaultAuditFailsClosed(t *testing.T) {
 			t.Fatalf("verify after whole lanes were removed: %v %v", rep, err)
 		}
 	})
-	// Last: the field it redefines reaches every connection of every
-	// function instance in its own time, and the flood above must not meet
-	// a connection that still refuses.
 	t.Run("a request that cannot be logged is refused and does not act", func(t *testing.T) {
-		if _, err := surreal.Query[any](ctx, db, "DEFINE FIELD OVERWRITE lane ON audit_log TYPE option<string> ASSERT $value = NONE", nil); err != nil {
-			t.Fatal(err)
-		}
-		_, err := kv.Put(ctx, "s", map[string]any{"v": "2"})
-		if _, rerr := surreal.Query[any](ctx, db, "DEFINE FIELD OVERWRITE lane ON audit_log TYPE option<string>", nil); rerr != nil {
-			t.Fatal(rerr)
-		}
+		id := unique("refused-write")
+		refuseAuditEntries(t, db, `string::contains($value, '"id":"`+id+`"')`)
+		_, err := withRequestID(t, root, id).KVv2(mount).Put(ctx, "s", map[string]any{"v": "2"})
 		var re *bao.ResponseError
 		if !errors.As(err, &re) || re.StatusCode < 500 {
 			t.Fatalf("a write that could not be audited: %v", err)
@@ -281,21 +274,7 @@ func TestVaultAuditFailsClosed(t *testing.T) {
 		if err != nil || s.Data["v"] != "1" || s.VersionMetadata.Version != 1 {
 			t.Fatalf("the refused write took effect: %+v %v", s, err)
 		}
-		// The restored field reaches every connection of every function
-		// instance in its own time (seen under the Lambda runtime: writes on
-		// another process were still refused, fail-closed, after one had
-		// passed): wait until a burst as wide as the flood below passes whole.
-		var probe error
-		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			if probe = putBurst(ctx, kv, 16); probe == nil {
-				break
-			}
-		}
-		if probe != nil {
-			t.Fatalf("writes still refused after the audit log was mended: %v", probe)
-		}
 	})
-
 }
 
 // resetAuditLog empties the audit log and its checkpoints, as an operator
@@ -310,24 +289,4 @@ func resetAuditLog(t *testing.T, db *surreal.Client, checkpoints string) {
 	if err := os.RemoveAll(checkpoints); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// putBurst writes n secrets at once and returns the first error.
-func putBurst(ctx context.Context, kv *bao.KVv2, n int) error {
-	errs := make(chan error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			_, err := kv.Put(ctx, fmt.Sprintf("probe-%d", i), map[string]any{"v": "x"})
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
