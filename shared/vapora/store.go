@@ -685,9 +685,11 @@ func NewBeat(agent, status string, load float64, at time.Time) Beat {
 // Heartbeats records heartbeats in one round trip, in order; one older than
 // what an agent last reported (a redelivery) changes nothing. It returns the
 // agents that never registered, whose heartbeats were not recorded, the
-// heartbeats that changed their agent's status, and the agents they freed
-// room on: Ready after the heartbeat, and either not Ready or at a higher
-// load before it.
+// heartbeats that changed their agent's status (as recorded), and the
+// agents they freed room on: Ready after the heartbeat, and either not
+// Ready or at a higher load before it. A heartbeat never sets a load below the shares the
+// agent's tasks hold (load_on), read in its transaction: an agent's figure
+// sent before an assignment landed must not reopen the room it took.
 func (s *Store) Heartbeats(ctx context.Context, beats []Beat) (unknown map[string]bool, changed []Beat, freed []string, err error) {
 	unknown = map[string]bool{}
 	if len(beats) == 0 {
@@ -715,20 +717,26 @@ func (s *Store) Heartbeats(ctx context.Context, beats []Beat) (unknown map[strin
 	// Inside the transaction SurrealDB 3.0.2 reads the agents back without
 	// their ids after the writes, so the states after are computed here:
 	// the newest heartbeat's, if it was not older than the agent's last.
-	known, err := surreal.Query[[]beatState](ctx, s.db, surreal.Atomic(`LET $known = SELECT record::id(id) AS id, status, current_load,
+	res, err := surreal.Query[beatsRead](ctx, s.db, surreal.Atomic(`LET $known = SELECT record::id(id) AS id, status, current_load,
 	time::nano(last_heartbeat) AS beat_ns FROM $agents[*];
+LET $held = SELECT load_on AS id, count() AS tasks FROM tasks WHERE load_on IN $ids GROUP BY load_on;
 FOR $b IN $beats {
-	UPDATE $b.agent SET status = $b.status, current_load = $b.load, last_heartbeat = $b.at WHERE last_heartbeat <= $b.at RETURN NONE;
+	LET $load = math::max([$b.load, ($held[WHERE id = record::id($b.agent)][0].tasks ?? 0) * $share]);
+	UPDATE $b.agent SET status = IF $b.status = 'Ready' AND $load >= 1.0 - 0.000001 THEN 'Busy' ELSE $b.status END,
+		current_load = $load, last_heartbeat = $b.at WHERE last_heartbeat <= $b.at RETURN NONE;
 };
-RETURN $known;`), map[string]any{"beats": beats, "agents": agents})
+RETURN { known: $known, held: $held };`), map[string]any{"beats": beats, "agents": agents, "ids": ids, "share": loadPerTask})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("heartbeats: %w", err)
 	}
-	before := map[string]beatState{}
-	for _, k := range known {
+	before, held := map[string]beatState{}, map[string]int{}
+	for _, k := range res.Known {
 		if k.ID != "" { // SurrealDB 3.0.2 may read a missing record back without an id
 			before[k.ID] = k
 		}
+	}
+	for _, h := range res.Held {
+		held[h.ID] = h.Tasks
 	}
 	for i, id := range ids {
 		b, ok := before[id]
@@ -738,16 +746,36 @@ RETURN $known;`), map[string]any{"beats": beats, "agents": agents})
 		delete(unknown, id)
 		a := b
 		if beat := beats[i]; b.BeatNs <= beat.At.UnixNano() {
-			a = beatState{Status: beat.Status, Load: beat.Load}
+			a = afterBeat(beat, held[id])
 		}
 		if a.Status != b.Status {
-			changed = append(changed, beats[i])
+			changed = append(changed, Beat{Agent: beats[i].Agent, Status: a.Status, Load: a.Load, At: beats[i].At})
 		}
 		if a.Status == "Ready" && (b.Status != "Ready" || a.Load < b.Load-1e-9) {
 			freed = append(freed, id)
 		}
 	}
 	return unknown, changed, freed, nil
+}
+
+// afterBeat is an agent's state after beat, with tasks holding their
+// shares of its load: what the heartbeat's UPDATE writes.
+func afterBeat(beat Beat, tasks int) beatState {
+	a := beatState{Status: beat.Status, Load: max(beat.Load, float64(tasks)*loadPerTask)}
+	if a.Status == "Ready" && a.Load >= 1.0-0.000001 {
+		a.Status = "Busy"
+	}
+	return a
+}
+
+// beatsRead is what the heartbeats' transaction reads: the agents before
+// it, and how many tasks hold a share of each one's load.
+type beatsRead struct {
+	Known []beatState `json:"known"`
+	Held  []struct {
+		ID    string `json:"id"`
+		Tasks int    `json:"tasks"`
+	} `json:"held"`
 }
 
 // beatState is an agent's status and load, and when it last reported them.

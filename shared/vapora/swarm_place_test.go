@@ -226,23 +226,16 @@ func TestBalanceMovesTheLoadWithTheTask(t *testing.T) {
 }
 
 // A heartbeat that frees room on an agent offers it to the stages waiting
-// for its role at once; one that frees nothing offers nothing.
+// for its role at once; one that frees nothing offers nothing; and no
+// heartbeat lowers the load below the shares the agent's tasks hold (a
+// figure the agent sent before an assignment landed must not reopen the
+// room it took).
 func TestHeartbeatThatFreesRoomOffersWaitingStages(t *testing.T) {
 	ctx := context.Background()
 	e := pipelineEngines(t, fresh("beat_offer"), 1)[0]
 	s := e.store
 	if _, err := s.Register(ctx, Agent{ID: "dev-1", Role: "Developer", Provider: "Claude"}); err != nil {
 		t.Fatal(err)
-	}
-	prj, _ := s.CreateProject(ctx, Project{Name: "p", Scope: "acme", Status: "Active"})
-	for i := range 5 {
-		if _, err := e.Create(ctx, prj, fmt.Sprint("run ", i), "alice", threeStages()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waits, _ := s.Waiting(ctx, "Developer", 10)
-	if got := agentState(t, s, "dev-1"); len(waits) != 1 || got != "1.00 Busy" {
-		t.Fatalf("%d waiting, dev-1 %s", len(waits), got)
 	}
 	beat := func(status string, load float64, after time.Duration) {
 		t.Helper()
@@ -251,18 +244,41 @@ func TestHeartbeatThatFreesRoomOffersWaitingStages(t *testing.T) {
 			t.Fatal(errs[0])
 		}
 	}
-	beat("Busy", 1.0, time.Second) // nothing freed
-	if left, _ := s.Waiting(ctx, "Developer", 10); len(left) != 1 {
+	prj, _ := s.CreateProject(ctx, Project{Name: "p", Scope: "acme", Status: "Active"})
+	run := func(n int) {
+		t.Helper()
+		for i := range n {
+			if _, err := e.Create(ctx, prj, fmt.Sprint("run ", i), "alice", threeStages()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	run(3)                         // three first stages: 0.75 held
+	beat("Busy", 1.0, time.Second) // the agent is busy with work of its own
+	run(2)
+	waits, _ := s.Waiting(ctx, "Developer", 10)
+	if got := agentState(t, s, "dev-1"); len(waits) != 2 || got != "1.00 Busy" {
+		t.Fatalf("%d waiting, dev-1 %s", len(waits), got)
+	}
+	beat("Busy", 1.0, 2*time.Second) // nothing freed
+	if left, _ := s.Waiting(ctx, "Developer", 10); len(left) != 2 {
 		t.Fatalf("a heartbeat that freed nothing offered: %d waiting", len(left))
 	}
-	beat("Ready", 0.75, 2*time.Second) // the agent says it has room for one
+	beat("Ready", 0.75, 3*time.Second) // its own work is done: room for one
 	task, err := s.Task(ctx, waits[0].TaskID)
 	left, _ := s.Waiting(ctx, "Developer", 10)
-	if err != nil || task.AssignedAgent == nil || *task.AssignedAgent != "dev-1" || len(left) != 0 {
+	if err != nil || task.AssignedAgent == nil || *task.AssignedAgent != "dev-1" || len(left) != 1 {
 		t.Fatalf("after the freeing heartbeat: task %+v %v, %d waiting", task, err, len(left))
 	}
 	if got := agentState(t, s, "dev-1"); got != "1.00 Busy" {
 		t.Fatalf("dev-1 after the offer: %s", got)
+	}
+	beat("Ready", 0.5, 4*time.Second) // sent before the offer's task reached it
+	if got := agentState(t, s, "dev-1"); got != "1.00 Busy" {
+		t.Fatalf("a heartbeat below the held shares: dev-1 %s", got)
+	}
+	if left, _ := s.Waiting(ctx, "Developer", 10); len(left) != 1 {
+		t.Fatalf("a heartbeat below the held shares offered: %d waiting", len(left))
 	}
 }
 

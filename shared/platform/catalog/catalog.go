@@ -301,7 +301,7 @@ var Functions = []Function{
 		Name:        "vapora-on-heartbeat",
 		System:      "vapora",
 		Kind:        Consumer,
-		Description: "Records agent heartbeats: status, load, time.",
+		Description: "Records agent heartbeats (status, load — never below the shares its tasks hold —, time) and offers an agent they free room on to the pipeline stages waiting for its role.",
 		Subjects:    []string{"vapora.agents.heartbeat"},
 		MaxDeliver:  3,
 		Database:    "vapora",
