@@ -221,7 +221,9 @@ func dumpLog(path string) {
 	fmt.Fprintf(os.Stderr, "--- devstack log (tail) ---\n%s\n", tail)
 	var problems []string
 	for line := range strings.Lines(string(raw)) {
-		if strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, `"level":"WARN"`) {
+		// A function's own lines come quoted inside the devstack's.
+		if strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, `"level":"WARN"`) ||
+			strings.Contains(line, `\"level\":\"ERROR\"`) || strings.Contains(line, `\"level\":\"WARN\"`) {
 			problems = append(problems, strings.TrimSuffix(line[:min(len(line), 600)], "\n")+"\n")
 		}
 	}

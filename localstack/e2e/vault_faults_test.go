@@ -74,6 +74,40 @@ func TestVaultWritesSurviveFaults(t *testing.T) {
 	checkFaultWrites(t, root, mount, results)
 }
 
+// A vault-crypto execution environment whose runtime process died while
+// idle fails the next invocation it is given (as in Lambda); what the vault
+// asks of vault-crypto to serve an audited KV write only computes, so it is
+// asked again and the write succeeds: killing every vault-crypto runtime
+// between two writes answers neither with a 5xx.
+func TestVaultSurvivesDeadCryptoRuntimes(t *testing.T) {
+	if !own || os.Getenv("STRATUM_E2E_LAMBDA_RUNTIME") != "1" {
+		t.Skip("needs the devstack's own function processes (--lambda-runtime)")
+	}
+	ctx := context.Background()
+	root := unsealedRoot(t)
+	mount, device := strings.ToLower(unique("deadcrypto")), strings.ToLower(unique("deadchain"))
+	if err := root.Sys().MountWithContext(ctx, mount, &bao.MountInput{Type: "kv-v2"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Sys().EnableAuditWithOptionsWithContext(ctx, device, &bao.EnableAuditOptions{Type: "surrealdb"}); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = root.Sys().DisableAuditWithContext(ctx, device) }()
+	kv := root.KVv2(mount)
+	for i := range 3 {
+		if _, err := kv.Put(ctx, "s", map[string]any{"i": i}); err != nil {
+			t.Fatalf("write %d before: %v", i, err)
+		}
+		killed := killFunctionProcesses("vault-crypto", 100)
+		if len(killed) == 0 {
+			t.Fatal("no vault-crypto runtime process found to kill")
+		}
+		if _, err := kv.Put(ctx, "s", map[string]any{"i": i, "after": "kill"}); err != nil {
+			t.Fatalf("write %d after vault-crypto's runtimes %v were killed: %v", i, killed, err)
+		}
+	}
+}
+
 // faultyWrite writes value once, without the retries the Vault client makes
 // (a retried write that had committed would be a second version).
 func faultyWrite(url, token, value string) faultWrite {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
@@ -246,6 +247,23 @@ type Client struct {
 	Function string
 }
 
+// computeOnly are the operations that change nothing in vault-crypto or
+// its storage: asking again is safe whether or not the first call ran.
+var computeOnly = map[string]bool{"status": true, "seal_records": true, "open_records": true, "token_hash": true,
+	"audit_hmac": true, "audit_chain_key": true, "record_key": true, "records_due": true}
+
+// runtimeDied says an invocation failed because the function's runtime
+// process was gone (Lambda's Runtime.ExitError; the emulator's
+// Runtime.Failure): an execution environment whose process died, between
+// invocations or in this one, fails the invocation that finds it so, and
+// then starts again.
+func runtimeDied(err error) bool {
+	var fe *invoke.FunctionError
+	return errors.As(err, &fe) && strings.HasPrefix(fe.Type, "Runtime.")
+}
+
+// call invokes vault-crypto, once more for an operation that only computes
+// when the environment that took it had lost its runtime process.
 func (c *Client) call(ctx context.Context, req Request) (Response, error) {
 	req.Generation = GenerationFrom(ctx)
 	payload, err := encodeRequest(req)
@@ -253,6 +271,9 @@ func (c *Client) call(ctx context.Context, req Request) (Response, error) {
 		return Response{}, err
 	}
 	out, err := c.Invoker.Invoke(ctx, c.Function, payload)
+	if err != nil && computeOnly[req.Op] && runtimeDied(err) {
+		out, err = c.Invoker.Invoke(ctx, c.Function, payload)
+	}
 	if err != nil {
 		return Response{}, fmt.Errorf("vault-crypto %s: %w", req.Op, FromFunctionError(err))
 	}
