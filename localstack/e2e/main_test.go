@@ -206,9 +206,9 @@ func waitForFile(path string, exited <-chan error, timeout time.Duration) error 
 	}
 }
 
-// dumpLog prints the devstack log's tail, then its last errors and warnings:
-// a failing test's cause is usually one of them, long before the shutdown
-// noise at the end.
+// dumpLog prints the devstack log's tail, then its last errors: a failing
+// test's cause is usually one of them, long before the shutdown noise at
+// the end. A function's own lines come quoted inside the devstack's.
 func dumpLog(path string) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -221,14 +221,13 @@ func dumpLog(path string) {
 	fmt.Fprintf(os.Stderr, "--- devstack log (tail) ---\n%s\n", tail)
 	var problems []string
 	for line := range strings.Lines(string(raw)) {
-		// A function's own lines come quoted inside the devstack's.
-		if strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, `"level":"WARN"`) ||
-			strings.Contains(line, `\"level\":\"ERROR\"`) || strings.Contains(line, `\"level\":\"WARN\"`) {
+		failed := strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, `\"level\":\"ERROR\"`)
+		if failed && !strings.Contains(line, "failed to close WebSocket connection") {
 			problems = append(problems, strings.TrimSuffix(line[:min(len(line), 600)], "\n")+"\n")
 		}
 	}
-	problems = problems[max(0, len(problems)-60):]
-	fmt.Fprintf(os.Stderr, "--- devstack log: its last %d errors and warnings ---\n%s", len(problems), strings.Join(problems, ""))
+	problems = problems[max(0, len(problems)-150):]
+	fmt.Fprintf(os.Stderr, "--- devstack log: its last %d errors ---\n%s", len(problems), strings.Join(problems, ""))
 }
 
 // surrealPID finds the SurrealDB server of this devstack by the address it

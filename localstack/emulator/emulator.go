@@ -236,7 +236,13 @@ func (env *environment) invoke(ctx context.Context, fn catalog.Function, payload
 	return body, nil
 }
 
+// functionError is the function error a 200 answer carries: the runtime's
+// {"errorMessage","errorType"}, or the emulator's own plain "Task timed out
+// after N.00 seconds", which Lambda reports as a Sandbox.Timedout error.
 func functionError(function string, body []byte) *invoke.FunctionError {
+	if bytes.HasPrefix(body, []byte("Task timed out after ")) {
+		return &invoke.FunctionError{Function: function, Type: "Sandbox.Timedout", Message: string(body)}
+	}
 	var e map[string]json.RawMessage
 	if json.Unmarshal(body, &e) != nil || len(e) > 3 {
 		return nil
