@@ -23,13 +23,13 @@ import (
 // formsAPI is typedialog-forms over a fresh store with API keys "admin"
 // (scope forms), "ann" and "bob" (no scope); it reaches typedialog-render
 // and typedialog-contract in-process, through the Invoke API's semantics.
-func formsAPI(t *testing.T) http.Handler {
+func formsAPI(t testing.TB) http.Handler {
 	t.Helper()
 	return formsAPIOver(t, newStore(t))
 }
 
 // formsAPIOver is another instance of typedialog-forms over store.
-func formsAPIOver(t *testing.T, store *Store) http.Handler {
+func formsAPIOver(t testing.TB, store *Store) http.Handler {
 	t.Helper()
 	engine, err := authz.Load(schemas.Cedar, "cedar/typedialog")
 	if err != nil {
@@ -56,7 +56,7 @@ type answer struct {
 	raw    string
 }
 
-func call(t *testing.T, h http.Handler, key, method, target, body string) answer {
+func call(t testing.TB, h http.Handler, key, method, target, body string) answer {
 	t.Helper()
 	req := httptest.NewRequest(method, target, strings.NewReader(body))
 	if key != "" {
@@ -73,7 +73,7 @@ func call(t *testing.T, h http.Handler, key, method, target, body string) answer
 	return a
 }
 
-func expect(t *testing.T, h http.Handler, key, method, target, body string, status int) answer {
+func expect(t testing.TB, h http.Handler, key, method, target, body string, status int) answer {
 	t.Helper()
 	a := call(t, h, key, method, target, body)
 	if a.status != status {
@@ -82,7 +82,7 @@ func expect(t *testing.T, h http.Handler, key, method, target, body string, stat
 	return a
 }
 
-func example(t *testing.T) string {
+func example(t testing.TB) string {
 	t.Helper()
 	raw, err := os.ReadFile("../../schemas/forms/examples/employee.toml")
 	if err != nil {
@@ -93,7 +93,7 @@ func example(t *testing.T) string {
 
 // exampleUpload is POST /forms as JSON: def with the example's output
 // template (employee.tera), contract (employee.cue) and locales.
-func exampleUpload(t *testing.T, def string, locales map[string]string) string {
+func exampleUpload(t testing.TB, def string, locales map[string]string) string {
 	t.Helper()
 	raw, _ := json.Marshal(FormUpload{Definition: def, Locales: locales, Template: exampleFile(t, "employee.tera"),
 		Contract: exampleFile(t, "employee.cue")})
@@ -101,7 +101,7 @@ func exampleUpload(t *testing.T, def string, locales map[string]string) string {
 }
 
 // exampleFile reads a file of the example form (schemas/forms/examples).
-func exampleFile(t *testing.T, name string) string {
+func exampleFile(t testing.TB, name string) string {
 	t.Helper()
 	raw, err := os.ReadFile("../../schemas/forms/examples/" + name)
 	if err != nil {

@@ -92,7 +92,11 @@ func (a *API) patchSession(w http.ResponseWriter, r *http.Request) error {
 	if err := unknownAnswers(f, in.Answers); err != nil {
 		return err
 	}
-	s, err := a.store.PatchAnswers(r.Context(), ref.ID, in.Answers)
+	var known *sessionRow
+	if k, ok := a.kept(ref); ok {
+		known = &k
+	}
+	s, err := a.store.PatchAnswers(r.Context(), ref, in.Answers, known)
 	if errors.Is(err, ErrSessionClosed) {
 		return httpapi.Errorf(http.StatusConflict, "conflict", "session %q is already submitted", r.PathValue("id"))
 	}

@@ -140,9 +140,11 @@ func (s *Store) Forms(ctx context.Context, limit int) ([]formRow, error) {
 
 func sessionKey(id string) models.RecordID { return models.NewRecordID("sessions", id) }
 
-// CreateSession starts a session with its first answers.
+// CreateSession starts a session with its first answers. Only the
+// database's timestamps are read back: the row returned holds the answers
+// as given.
 func (s *Store) CreateSession(ctx context.Context, id, formID, version, owner string, answers map[string]any) (sessionRow, error) {
-	rows, err := surreal.Query[[]sessionRow](ctx, s.db, "CREATE $id CONTENT $c RETURN "+recordFields,
+	rows, err := surreal.Query[[]sessionRow](ctx, s.db, "CREATE $id CONTENT $c RETURN created_at, updated_at",
 		map[string]any{"id": sessionKey(id), "c": map[string]any{"form_id": formID, "version": version, "owner": owner,
 			"answers": answers, "status": "open"}})
 	if err != nil {
@@ -151,7 +153,8 @@ func (s *Store) CreateSession(ctx context.Context, id, formID, version, owner st
 	if len(rows) != 1 {
 		return sessionRow{}, fmt.Errorf("create session: %d records returned", len(rows))
 	}
-	return rows[0], nil
+	return sessionRow{ID: id, FormID: formID, Version: version, Owner: owner, Answers: answers, Status: "open",
+		CreatedAt: rows[0].CreatedAt, UpdatedAt: rows[0].UpdatedAt}, nil
 }
 
 // Session reads one session.
@@ -168,24 +171,52 @@ func (s *Store) Session(ctx context.Context, id string) (sessionRow, error) {
 
 // PatchAnswers merges answers into an open session in one statement, so
 // concurrent patches of different fields all land; a null clears an answer.
-func (s *Store) PatchAnswers(ctx context.Context, id string, patch map[string]any) (sessionRow, error) {
+// known is the session as the caller last saw it (nil if it has no copy):
+// when the patch lands on its revision (no other patch in between), the
+// merged answers are not read back but merged here the same way.
+func (s *Store) PatchAnswers(ctx context.Context, ref sessionRef, patch map[string]any, known *sessionRow) (sessionRow, error) {
 	merged := "object::extend(answers, $patch)" // stored answers hold no nulls
 	if slices.Contains(slices.Collect(maps.Values(patch)), nil) {
 		merged = "object::from_entries(array::filter(object::entries(" + merged + "), |$e| $e[1] != NULL AND $e[1] != NONE))"
 	}
+	next := int64(-1) // the revision whose answers the caller can merge itself
+	if known != nil {
+		next = known.Rev + 1
+	}
 	rows, err := surreal.Query[[]sessionRow](ctx, s.db, "UPDATE $id SET answers = "+merged+
-		", rev += 1, updated_at = time::now() WHERE status = 'open' RETURN "+recordFields,
-		map[string]any{"id": sessionKey(id), "patch": patch})
+		", rev += 1, updated_at = time::now() WHERE status = 'open'"+
+		" RETURN rev, created_at, updated_at, (IF rev = $next { NONE } ELSE { answers }) AS answers",
+		map[string]any{"id": sessionKey(ref.ID), "patch": patch, "next": next})
 	if err != nil {
-		return sessionRow{}, fmt.Errorf("patch session %s: %w", id, err)
+		return sessionRow{}, fmt.Errorf("patch session %s: %w", ref.ID, err)
 	}
 	if len(rows) == 1 {
-		return rows[0], nil
+		row := rows[0]
+		row.ID, row.FormID, row.Version, row.Owner, row.Status = ref.ID, ref.FormID, ref.Version, ref.Owner, "open"
+		if row.Rev == next {
+			row.Answers = mergeAnswers(known.Answers, patch)
+		}
+		return row, nil
 	}
-	if _, err := s.Session(ctx, id); err != nil {
+	if _, err := s.Session(ctx, ref.ID); err != nil {
 		return sessionRow{}, err
 	}
 	return sessionRow{}, ErrSessionClosed
+}
+
+// mergeAnswers is what PatchAnswers' statement stores: answers with patch's
+// set and its nulls removed (a new map; answers is left as it is).
+func mergeAnswers(answers, patch map[string]any) map[string]any {
+	out := make(map[string]any, len(answers)+len(patch))
+	maps.Copy(out, answers)
+	for k, v := range patch {
+		if v == nil {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // Submit closes the session at the revision whose answers were validated and

@@ -63,13 +63,13 @@ func TestStoreFormsAndSessions(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := s.PatchAnswers(ctx, "s1", map[string]any{fmt.Sprintf("k%d", i): i}); err != nil {
+			if _, err := s.PatchAnswers(ctx, sessionRef{ID: "s1"}, map[string]any{fmt.Sprintf("k%d", i): i}, nil); err != nil {
 				t.Error(err)
 			}
 		}()
 	}
 	wg.Wait()
-	got, err := s.PatchAnswers(ctx, "s1", map[string]any{"a": nil})
+	got, err := s.PatchAnswers(ctx, sessionRef{ID: "s1"}, map[string]any{"a": nil}, nil)
 	if err != nil || len(got.Answers) != 8 || got.Rev != 9 {
 		t.Fatalf("answers %v rev %d err %v", got.Answers, got.Rev, err)
 	}
@@ -97,7 +97,7 @@ func TestStoreFormsAndSessions(t *testing.T) {
 	if ok != 1 || moved != 1 {
 		t.Fatalf("submissions: %d ok, %d refused", ok, moved)
 	}
-	if _, err := s.PatchAnswers(ctx, "s1", map[string]any{"b": 1}); !errors.Is(err, ErrSessionClosed) {
+	if _, err := s.PatchAnswers(ctx, sessionRef{ID: "s1"}, map[string]any{"b": 1}, nil); !errors.Is(err, ErrSessionClosed) {
 		t.Fatalf("patch after submit: %v", err)
 	}
 	if snap, err := s.Snapshot(ctx, "s1"); err != nil || snap.ConfigHash != "h" || snap.Target != "" || snap.CreatedAt == nil {
@@ -135,8 +135,35 @@ func TestStoreSubmitIsAtomic(t *testing.T) {
 	// The answers as read back are sized as what was sent (an instance
 	// keeps only small ones).
 	long := strings.Repeat("x", 5000)
-	got, err := s.PatchAnswers(ctx, "s3", map[string]any{"list": []any{map[string]any{"k": long}}})
+	got, err := s.PatchAnswers(ctx, sessionRef{ID: "s3"}, map[string]any{"list": []any{map[string]any{"k": long}}}, nil)
 	if n := approxSize(got.Answers); err != nil || n < len(long) {
 		t.Fatalf("answers read back: %d bytes, %v", n, err)
+	}
+}
+
+// A patch on the revision the caller knows is merged by the caller as the
+// database merges it; on another revision (a patch came in between) the
+// answers are read back.
+func TestStorePatchMergesAsTheDatabase(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	ref := sessionRef{ID: "s4", FormID: "f", Version: "1", Owner: "me"}
+	first, err := s.CreateSession(ctx, ref.ID, ref.FormID, ref.Version, ref.Owner, map[string]any{"a": "1", "b": 2.0})
+	if err != nil || first.Rev != 0 || first.CreatedAt.IsZero() || first.Answers["a"] != "1" {
+		t.Fatalf("create: %+v %v", first, err)
+	}
+	patch := map[string]any{"b": nil, "c": []any{map[string]any{"k": "v"}}, "d": 4.5}
+	got, err := s.PatchAnswers(ctx, ref, patch, &first)
+	if err != nil || got.Rev != 1 || got.Owner != "me" || got.Status != "open" || got.UpdatedAt.Before(got.CreatedAt.Time) {
+		t.Fatalf("patch: %+v %v", got, err)
+	}
+	stored, err := s.Session(ctx, ref.ID)
+	if err != nil || fmt.Sprint(got.Answers) != fmt.Sprint(stored.Answers) || len(first.Answers) != 2 {
+		t.Fatalf("merged here %v, stored %v (%v); the known answers %v", got.Answers, stored.Answers, err, first.Answers)
+	}
+	// first is now stale: its answers must not be merged again.
+	got, err = s.PatchAnswers(ctx, ref, map[string]any{"e": "5"}, &first)
+	if err != nil || got.Rev != 2 || fmt.Sprint(got.Answers["d"]) != "4.5" || got.Answers["e"] != "5" || got.Answers["b"] != nil {
+		t.Fatalf("patch on a stale copy: %+v %v", got, err)
 	}
 }

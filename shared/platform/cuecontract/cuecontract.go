@@ -5,7 +5,6 @@
 package cuecontract
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -79,16 +78,20 @@ const maxPasses = 4
 // is checked again without the fields already named, until no new field
 // fails: every failing field is named at once.
 func (c *Contract) Check(value any) error {
-	data, err := json.Marshal(value)
+	in, err := asInput(value)
 	if err != nil {
-		return fmt.Errorf("encode value: %w", err)
+		return err
 	}
+	return c.check(in)
+}
+
+func (c *Contract) check(in input) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := &Error{Contract: c.name}
 	named := map[string]bool{} // top-level fields already named
 	for pass := range maxPasses {
-		vs, err := c.violations(data)
+		vs, err := c.violations(in)
 		if err != nil {
 			return err
 		}
@@ -104,17 +107,15 @@ func (c *Contract) Check(value any) error {
 			break
 		}
 		out.Violations = append(out.Violations, fresh...)
-		var obj map[string]any
-		if json.Unmarshal(data, &obj) != nil {
-			break // not an object: nothing to leave out
-		}
 		for _, v := range fresh {
 			top, _, _ := strings.Cut(v.Path, ".")
 			named[top] = true
-			delete(obj, top)
 		}
-		if data, err = json.Marshal(obj); err != nil {
-			return fmt.Errorf("encode value: %w", err)
+		var ok bool
+		if in, ok, err = in.without(named); err != nil {
+			return err
+		} else if !ok {
+			break // not an object: nothing to leave out
 		}
 	}
 	if len(out.Violations) == 0 {
@@ -123,16 +124,25 @@ func (c *Contract) Check(value any) error {
 	return out
 }
 
-// violations unifies the JSON value data with the contract and lists each
-// violated constraint CUE reports.
-func (c *Contract) violations(data []byte) ([]Violation, error) {
-	v := c.cctx.CompileBytes(data, cue.Filename("value.json"))
-	if err := v.Err(); err != nil {
+// violations builds the value in the contract's context and lists each
+// constraint it violates.
+func (c *Contract) violations(in input) ([]Violation, error) {
+	v, err := in.value(c.cctx)
+	if err == nil {
+		err = v.Err()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("value as cue: %w", err)
 	}
+	return c.verdict(v), nil
+}
+
+// verdict unifies v with the contract and lists each violated constraint
+// CUE reports.
+func (c *Contract) verdict(v cue.Value) []Violation {
 	err := c.schema.Unify(v).Validate(cue.Concrete(true), cue.Final())
 	if err == nil {
-		return nil, nil
+		return nil
 	}
 	var out []Violation
 	seen := map[string]bool{}
@@ -146,5 +156,5 @@ func (c *Contract) violations(data []byte) ([]Violation, error) {
 		seen[path+msg] = true
 		out = append(out, Violation{Path: path, Message: msg})
 	}
-	return out, nil
+	return out
 }

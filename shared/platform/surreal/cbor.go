@@ -16,7 +16,7 @@ type RawCBOR = cbor.RawMessage
 // bytes and NONE keep their SurrealDB tags), so that a record read with Query
 // and encoded here decodes back into the same SurrealDB values.
 func MarshalCBOR(v any) ([]byte, error) {
-	b, err := surrealcbor.Marshal(v)
+	b, err := codec{}.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("encode cbor: %w", err)
 	}

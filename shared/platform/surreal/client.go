@@ -162,6 +162,7 @@ func (c *Client) handle(ctx context.Context) (*surrealdb.DB, error) {
 	}
 	conf := connection.NewConfig(u)
 	conf.Logger = logger.New(quietClose{c.log.Handler()})
+	conf.Marshaler, conf.Unmarshaler = codec{}, codec{}
 	conn := gws.New(conf)
 	db, err := surrealdb.FromConnection(dialCtx, conn)
 	if err != nil {

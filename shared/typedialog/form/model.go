@@ -108,7 +108,11 @@ type Output struct {
 
 // Fields returns every top-level field of the form in order, across sections.
 func (f *Form) Fields() []Field {
-	var out []Field
+	n := 0
+	for _, s := range f.Sections {
+		n += len(s.Fields)
+	}
+	out := make([]Field, 0, n)
 	for _, s := range f.Sections {
 		out = append(out, s.Fields...)
 	}
@@ -117,10 +121,10 @@ func (f *Form) Fields() []Field {
 
 // Lookup finds a top-level field by id.
 func (f *Form) Lookup(id string) (Field, bool) {
-	for _, s := range f.Sections {
-		for _, fl := range s.Fields {
-			if fl.ID == id {
-				return fl, true
+	for si := range f.Sections {
+		for fi := range f.Sections[si].Fields {
+			if fl := &f.Sections[si].Fields[fi]; fl.ID == id {
+				return *fl, true
 			}
 		}
 	}

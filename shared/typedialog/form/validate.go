@@ -45,19 +45,34 @@ type Result struct {
 // is an error naming it.
 func (f *Form) Check(answers map[string]any) Result {
 	r := Result{Values: map[string]any{}}
-	r.Errors = append(r.Errors, unknownKeys(f.Fields(), answers, "")...)
-	for _, fl := range f.Fields() {
-		if !fl.visible(r.Values, nil) {
-			continue
-		}
-		r.Visible = append(r.Visible, fl.ID)
-		v, errs := fl.validate(fl.ID, answers[fl.ID], r.Values)
-		r.Errors = append(r.Errors, errs...)
-		if v != nil && len(errs) == 0 {
-			r.Values[fl.ID] = v
+	r.Errors = append(r.Errors, f.unknownAnswers(answers)...)
+	for si := range f.Sections { // in place: a Field is large to copy into a list on every check
+		for fi := range f.Sections[si].Fields {
+			fl := &f.Sections[si].Fields[fi]
+			if !fl.visible(r.Values, nil) {
+				continue
+			}
+			r.Visible = append(r.Visible, fl.ID)
+			v, errs := fl.validate(fl.ID, answers[fl.ID], r.Values)
+			r.Errors = append(r.Errors, errs...)
+			if v != nil && len(errs) == 0 {
+				r.Values[fl.ID] = v
+			}
 		}
 	}
 	return r
+}
+
+// unknownAnswers is unknownKeys for the form's top-level fields.
+func (f *Form) unknownAnswers(answers map[string]any) []FieldError {
+	var out []FieldError
+	for k := range answers {
+		if _, ok := f.Lookup(k); !ok {
+			out = append(out, FieldError{Field: k, Rule: "unknown", Message: fmt.Sprintf("the form has no field %q", k)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Field < out[j].Field })
+	return out
 }
 
 // Validate is Check returning an *AnswersError when anything fails.
