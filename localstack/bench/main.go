@@ -6,7 +6,7 @@
 // Last, each function's cold start under the Lambda runtime emulator (init
 // and handler apart, against the 50 ms init target) in a devstack of its own.
 //
-//	go run ./localstack/bench [-duration 10s] [-clients 10] [-only vault,openbao,vapora,ui,pipelines,provisioning,kogral,typedialog,coldstart] [-surreal-engine rocksdb]
+//	go run ./localstack/bench [-duration 10s] [-clients 10] [-only vault,openbao,vapora,board,ui,pipelines,provisioning,kogral,typedialog,coldstart] [-surreal-engine rocksdb]
 //	    [-cold-runs 5] [-cold-functions vault-sys,kogral-mcp]
 package main
 
@@ -35,7 +35,7 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long each scenario runs")
 	clients := flag.Int("clients", 10, "concurrent clients")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (clients and in-process functions) here")
-	flag.StringVar(&only, "only", "", "run only these systems' scenarios: a comma-separated list of vault, openbao, vapora, ui (Vapora's page in Chromium), pipelines, llm, provisioning, kogral, typedialog, coldstart")
+	flag.StringVar(&only, "only", "", "run only these systems' scenarios: a comma-separated list of vault, openbao, vapora, board (Vapora's board alone), ui (Vapora's page in Chromium), pipelines, llm, provisioning, kogral, typedialog, coldstart")
 	coldRuns := flag.Int("cold-runs", 5, "fresh execution environments per function in the cold start scenario")
 	coldFunctions := flag.String("cold-functions", "", "measure the cold starts of these functions only (comma-separated; default all)")
 	flag.StringVar(&engine, "surreal-engine", "rocksdb", "SurrealDB storage engine: rocksdb, or surrealkv to measure what the lossy engine costs")
@@ -54,7 +54,7 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	var err error
-	if slices.ContainsFunc([]string{"vault", "openbao", "vapora", "ui", "pipelines", "llm", "provisioning", "kogral", "typedialog"}, want) {
+	if slices.ContainsFunc([]string{"vault", "openbao", "vapora", "board", "ui", "pipelines", "llm", "provisioning", "kogral", "typedialog"}, want) {
 		err = run(*duration, *clients)
 	}
 	if err == nil && want("coldstart") {
@@ -128,6 +128,8 @@ func run(duration time.Duration, clients int) error {
 			return err
 		}
 		results = append(results, vapora...)
+	}
+	if want("vapora") || want("board") {
 		boards, err := benchBoards(ep, clients, 3*time.Second)
 		if err != nil {
 			return err

@@ -28,23 +28,31 @@ func benchBoards(ep devstack.Endpoints, clients int, d time.Duration) ([]result,
 			return nil, err
 		}
 		name := func(op string) string { return fmt.Sprintf("board %d: %s", size, op) }
-		read := measure(name("read task"), d, timed, func(i int) error {
+		if size == boardSizes[0] {
+			floor, err := benchFloor(ep, api, project, d)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, floor...)
+		}
+		read := measureDB(name("read task"), d, timed, func(i int) error {
 			return api.do("GET", "/tasks/"+tasks[rand.IntN(size)], nil, nil)
 		})
 		m := &mover{api: api, tasks: tasks, inDoing: map[string]bool{}, busy: map[string]bool{}}
-		moves := measure(name("status move"), d, timed, m.move)
+		moves := measureDB(name("status move"), d, timed, m.move)
 		if err := m.settle(); err != nil {
 			return nil, err
 		}
-		reorder := measure(name("reorder"), d, timed, func(i int) error {
+		reorder := measureDB(name("reorder"), d, timed, func(i int) error {
 			return api.do("PUT", "/tasks/"+tasks[rand.IntN(size)]+"/order", map[string]any{"order": rand.IntN(size)}, nil)
 		})
-		page := measure(name("page of 100"), d, timed, func(i int) error {
+		page := measureDB(name("page of 100"), d, timed, func(i int) error {
 			return api.do("GET", fmt.Sprintf("/projects/%s/tasks?status=Todo&limit=100&offset=%d", project, rand.IntN(size-99)), nil, nil)
 		})
 		read.p99Target, moves.p99Target, reorder.p99Target, page.p99Target = 5*time.Millisecond, 5*time.Millisecond, 5*time.Millisecond, 10*time.Millisecond
 		out = append(out, read, moves, reorder, page)
 	}
+	printCPU(out)
 	return out, nil
 }
 

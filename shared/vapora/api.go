@@ -34,7 +34,7 @@ type API struct {
 	auth     *principal.Authenticator
 	bus      *bus.Bus
 	o        httpapi.Options
-	refs     sync.Map // task id → taskRef
+	refs     sync.Map // task id → taskRef, project id → projectRef
 	refCount atomic.Int64
 }
 
@@ -105,8 +105,9 @@ func (a *API) task(ctx context.Context, id, action string) (Task, error) {
 // never change, so they are kept once read.
 type taskRef struct{ ID, ProjectID, Scope string }
 
-// taskRef authorizes action on a task, reading its project and scope only
-// the first time (one read of two fields: no order, no board).
+// taskRef authorizes action on a task, looking its project and scope up
+// only the first time (Store.TaskRef: the board index, else one read of two
+// fields).
 func (a *API) taskRef(ctx context.Context, id, action string) (taskRef, error) {
 	if !idPattern.MatchString(id) {
 		return taskRef{}, httpapi.BadRequest("task id %q is malformed", id)
@@ -138,6 +139,32 @@ func (a *API) taskRef(ctx context.Context, id, action string) (taskRef, error) {
 		}
 		a.refs.Store(id, ref)
 	}
+	return ref, nil
+}
+
+// projectRef is what authorizing a read of a project needs: its id and
+// scope, which never change (projects are archived, never destroyed).
+type projectRef struct{ ID, Scope string }
+
+// projectRef authorizes reading a project, reading it only the first time.
+func (a *API) projectRef(ctx context.Context, id string) (projectRef, error) {
+	if v, ok := a.refs.Load("project/" + id); ok {
+		ref := v.(projectRef)
+		if !a.allowed(ctx, "read", projectEntity(Project{ID: ref.ID, Scope: ref.Scope})) {
+			return projectRef{}, httpapi.NotFound("project %q not found", id)
+		}
+		return ref, nil
+	}
+	p, err := a.project(ctx, id, "read")
+	if err != nil {
+		return projectRef{}, err
+	}
+	ref := projectRef{ID: p.ID, Scope: p.Scope}
+	if a.refCount.Add(1) > maxRefs {
+		a.refs.Clear() // bounded memory: start again
+		a.refCount.Store(0)
+	}
+	a.refs.Store("project/"+id, ref)
 	return ref, nil
 }
 
@@ -356,9 +383,9 @@ func (a *API) listTasks(w http.ResponseWriter, r *http.Request) error {
 			return httpapi.BadRequest("project_id is required: GET /tasks?project_id=<id> or GET /projects/<id>/tasks lists a project's board")
 		}
 	}
-	ctx, wait := a.store.Arrive(r.Context()) // the board catches up while the project is read
-	defer wait()
-	p, err := a.project(ctx, id, "read")
+	// No Arrive: the page's own round trip reads the feed (Store.Tasks).
+	ctx := r.Context()
+	p, err := a.projectRef(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -447,9 +474,8 @@ func (a *API) createTask(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) getTask(w http.ResponseWriter, r *http.Request) error {
-	ctx, wait := a.store.Arrive(r.Context()) // the board catches up while the task is read
-	defer wait()
-	t, err := a.task(ctx, r.PathValue("id"), "read")
+	// No Arrive: the record's round trip reads the feed too (Store.Task).
+	t, err := a.task(r.Context(), r.PathValue("id"), "read")
 	if err != nil {
 		return err
 	}

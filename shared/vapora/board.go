@@ -51,10 +51,11 @@ type slot struct {
 	id   string
 }
 
-// place is where the index holds a task.
+// place is where the index holds a task, and its scope (for authorizing
+// a request on it without reading its record).
 type place struct {
-	project, status string
-	rank            int64
+	project, status, scope string
+	rank                   int64
 }
 
 const (
@@ -78,6 +79,7 @@ type taskChange struct {
 		Update *struct {
 			ID        models.RecordID `json:"id"`
 			ProjectID string          `json:"project_id"`
+			Scope     string          `json:"scope"`
 			Status    string          `json:"status"`
 			Rank      int64           `json:"rank"`
 		} `json:"update"`
@@ -94,7 +96,7 @@ func (x *boardIndex) catchUp(ctx context.Context, arrived time.Time) error {
 	switch {
 	case x.cursor == nil || time.Since(x.syncedAt) > boardReload:
 		return x.start(ctx)
-	case x.syncedAt.After(arrived):
+	case !x.syncedAt.Before(arrived):
 		return nil
 	}
 	return x.follow(ctx)
@@ -139,6 +141,68 @@ func (x *boardIndex) follow(ctx context.Context) error {
 	}
 }
 
+// feedRead is a read of the feed planned beside a write (plan), to send in
+// the write's round trip, after its transaction.
+type feedRead struct {
+	cursor *surreal.FeedCursor
+	from   uint64
+	began  time.Time
+}
+
+// sql is the read's statement.
+func (r feedRead) sql() string {
+	return fmt.Sprintf("SHOW CHANGES FOR TABLE tasks SINCE %d LIMIT %d;", r.from, boardFeedPage)
+}
+
+// plan plans a read of the feed to run after a write; ok is false when the
+// index has no cursor to read for yet (or must start over): catch up the
+// ordinary way then.
+func (x *boardIndex) plan() (_ feedRead, ok bool) {
+	x.syncMu.Lock()
+	defer x.syncMu.Unlock()
+	if x.cursor == nil || time.Since(x.syncedAt) > boardReload {
+		return feedRead{}, false
+	}
+	began := time.Now()
+	x.mu.Lock() // From prunes what Fresh reads
+	defer x.mu.Unlock()
+	return feedRead{cursor: x.cursor, from: x.cursor.From(began), began: began}, true
+}
+
+// caughtUp reports whether the index holds every write acknowledged
+// before arrived (a read of the feed began since).
+func (x *boardIndex) caughtUp(arrived time.Time) bool {
+	x.syncMu.Lock()
+	defer x.syncMu.Unlock()
+	return x.cursor != nil && !x.syncedAt.Before(arrived)
+}
+
+// absorb takes in what a planned read returned, and reads on if it
+// returned a full page. Reads run beside each other this way (only their
+// planning and taking in hold syncMu): each applies its change sets in
+// stamp order, and the cursor keeps a record's newest change, whichever
+// read brought it first.
+func (x *boardIndex) absorb(ctx context.Context, r feedRead, sets []taskChange) error {
+	x.syncMu.Lock()
+	defer x.syncMu.Unlock()
+	if x.cursor != r.cursor {
+		return nil // started over meanwhile, from a later now
+	}
+	x.mu.Lock()
+	for _, set := range sets {
+		x.apply(set)
+	}
+	x.evictIdle()
+	x.mu.Unlock()
+	if len(sets) == boardFeedPage {
+		return x.follow(ctx)
+	}
+	if r.began.After(x.syncedAt) {
+		x.syncedAt = r.began
+	}
+	return nil
+}
+
 // apply takes the news of one change set into the loaded boards; a set
 // read before (the cursor's windows read each one several times) brings
 // none. Callers hold mu.
@@ -153,7 +217,7 @@ func (x *boardIndex) apply(set taskChange) {
 			if !x.cursor.Fresh(id, set.Versionstamp) || x.boards[c.Update.ProjectID] == nil {
 				continue
 			}
-			x.put(id, place{project: c.Update.ProjectID, status: c.Update.Status, rank: c.Update.Rank})
+			x.put(id, place{project: c.Update.ProjectID, status: c.Update.Status, scope: c.Update.Scope, rank: c.Update.Rank})
 		case c.Delete != nil:
 			if id := fmt.Sprint(c.Delete.ID.ID); x.cursor.Fresh(id, set.Versionstamp) {
 				x.remove(id)
@@ -204,6 +268,7 @@ func (x *boardIndex) evictIdle() {
 type boardRow struct {
 	ID     string `json:"id"`
 	Status string `json:"status"`
+	Scope  string `json:"scope"`
 	Rank   int64  `json:"rank"`
 }
 
@@ -272,7 +337,7 @@ func (x *boardIndex) ensure(ctx context.Context, project string, reload bool) er
 	x.drop(project)
 	x.boards[project] = &board{columns: map[string][]slot{}, used: time.Now()}
 	for _, r := range rows {
-		x.put(r.ID, place{project: project, status: r.Status, rank: r.Rank})
+		x.put(r.ID, place{project: project, status: r.Status, scope: r.Scope, rank: r.Rank})
 	}
 	return nil
 }
@@ -301,6 +366,26 @@ func (x *boardIndex) orderOf(t Task, rank int64) (int, bool) {
 		return 0, false
 	}
 	return slices.BinarySearchFunc(b.columns[t.Status], slot{rank, t.ID}, compareSlots)
+}
+
+// holds reports whether the index holds project's board (and marks it used).
+func (x *boardIndex) holds(project string) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	b := x.boards[project]
+	if b != nil {
+		b.used = time.Now()
+	}
+	return b != nil
+}
+
+// ref is a task's project and scope, if the index holds the task: they
+// never change, so an index that has not caught up still has them right.
+func (x *boardIndex) ref(id string) (project, scope string, ok bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	p, ok := x.places[id]
+	return p.project, p.scope, ok && p.scope != ""
 }
 
 // held is a task as the index places it: its column and order, without its

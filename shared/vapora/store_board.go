@@ -23,5 +23,5 @@ func taskChangesSince(ctx context.Context, db *surreal.Client, from uint64, limi
 // boardRows reads where every task of a project stands.
 func boardRows(ctx context.Context, db *surreal.Client, project string) ([]boardRow, error) {
 	return surreal.Query[[]boardRow](ctx, db,
-		"SELECT record::id(id) AS id, status, rank FROM tasks WHERE project_id = $p", map[string]any{"p": project})
+		"SELECT record::id(id) AS id, status, scope, rank FROM tasks WHERE project_id = $p", map[string]any{"p": project})
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	surrealdb "github.com/surrealdb/surrealdb.go"
@@ -373,7 +374,15 @@ func waitConflict(ctx context.Context, attempt int) error {
 	}
 }
 
+// roundTrips counts the queries this process sent (RoundTrips).
+var roundTrips atomic.Int64
+
+// RoundTrips is how many queries this process's clients have sent to
+// SurrealDB, each one round trip: a benchmark divides it by its operations.
+func RoundTrips() int64 { return roundTrips.Load() }
+
 func queryOnce[T any](ctx context.Context, c *Client, sql string, vars map[string]any) (_ []surrealdb.QueryResult[T], err error) {
+	roundTrips.Add(1)
 	db, err := c.handle(ctx)
 	if err != nil {
 		return nil, err
