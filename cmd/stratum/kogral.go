@@ -575,6 +575,7 @@ func (k *kogralCLI) exportCmd() *cobra.Command {
 
 func (k *kogralCLI) importCmd() *cobra.Command {
 	var graph string
+	var parallel int
 	cmd := &cobra.Command{Use: "import <path>", Short: "Import a Logseq graph folder or a folder of Kogral markdown files, in batches (run it again to continue after a failure)",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -590,7 +591,7 @@ func (k *kogralCLI) importCmd() *cobra.Command {
 				return err
 			}
 			bar := newProgressBar(cmd.ErrOrStderr())
-			rep, err := files.ImportInBatches(cmd.Context(), b, g, files.ImportOptions{Progress: bar.show})
+			rep, err := files.ImportInBatches(cmd.Context(), b, g, files.ImportOptions{Parallel: parallel, Progress: bar.show})
 			bar.done()
 			for _, w := range rep.Skipped {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", w)
@@ -614,6 +615,7 @@ func (k *kogralCLI) importCmd() *cobra.Command {
 			return nil
 		}}
 	cmd.Flags().StringVar(&graph, "graph", "", "the graph to import into (default: .kogral/config.yaml's)")
+	cmd.Flags().IntVar(&parallel, "parallel", 2, "batches sent at once")
 	return cmd
 }
 

@@ -438,10 +438,10 @@ func (s *Store) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 		}
 		f.NodeType = t
 	}
-	terms, err := s.syncAndAnalyze(ctx, q.Query)
-	if err != nil {
+	if err := s.index.Sync(ctx); err != nil {
 		return nil, err
 	}
+	terms := index.Analyze(q.Query)
 	sf := index.Filter{NodeType: f.NodeType, Tag: f.Tag, GraphID: f.GraphID, Placeholders: q.Placeholders, Visible: visibleIn(ctx)}
 	text := s.index.Text(terms, sf, limit)
 	if !q.Semantic {
@@ -473,21 +473,6 @@ func (s *Store) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 		best.Offer(id, score)
 	}
 	return s.hits(best.Sorted(), terms, func(r index.Ranked) string { return via[r.ID] }), nil
-}
-
-// syncAndAnalyze brings the index up to date and has SurrealDB's kogral
-// analyzer split the query, the two round trips at once.
-func (s *Store) syncAndAnalyze(ctx context.Context, query string) ([]string, error) {
-	synced := make(chan error, 1)
-	go func() { synced <- s.index.Sync(ctx) }()
-	terms, err := surreal.Query[[]string](ctx, s.db, "RETURN search::analyze('kogral', $q)", map[string]any{"q": query})
-	if syncErr := <-synced; syncErr != nil {
-		return nil, syncErr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("analyze query: %w", err)
-	}
-	return terms, nil
 }
 
 // hits are the index.Ranked nodes as the index holds them (brought up to
@@ -799,8 +784,8 @@ const importBatch = 200
 // import run again re-indexed every node). The check and the write are one
 // transaction, so two instances importing at once cannot move a node either.
 var importNodesSQL = surreal.Atomic(`LET $taken = (SELECT VALUE id FROM $ids WHERE graph_id != $graph);
-INSERT INTO nodes $rows[WHERE id NOTINSIDE $taken AND (id.node_type != node_type OR id.title != title OR id.content != content
-		OR id.metadata != metadata OR id.tags != tags OR id.embedding != embedding)]
+INSERT INTO nodes $rows[WHERE id NOTINSIDE $taken AND id.{node_type, title, content, metadata, tags, embedding}
+		!= {node_type: node_type, title: title, content: content, metadata: metadata, tags: tags, embedding: embedding}]
 	ON DUPLICATE KEY UPDATE node_type = $input.node_type, title = $input.title, content = $input.content, metadata = $input.metadata,
 	tags = $input.tags, embedding = $input.embedding, updated_at = time::now() RETURN NONE;
 RETURN $taken.map(|$i| record::id($i));`)

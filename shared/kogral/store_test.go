@@ -189,7 +189,7 @@ func TestSearchIndexFollowsOtherInstances(t *testing.T) {
 }
 
 // A database written before the in-process index (embeddings as arrays,
-// no terms field) is searchable, text and semantic, once migrated.
+// body but no terms field) is searchable, text and semantic, once migrated.
 func TestSearchAfterMigratingOlderNodes(t *testing.T) {
 	ctx := context.Background()
 	db := surreal.New(surreal.Config{URL: surrealURL, User: "root", Pass: "root", Namespace: "test",
@@ -217,6 +217,18 @@ func TestSearchAfterMigratingOlderNodes(t *testing.T) {
 		if err != nil || len(hits) == 0 || hits[0].Node.ID != "quorum" || hits[0].Via != via {
 			t.Fatalf("%+v: %+v %v", q, hits, err)
 		}
+	}
+	// The record lost the fields 005 removed (a SCHEMAFULL table refuses
+	// to write one that still holds them), and is written again as usual.
+	stale, err := surreal.Query[[]any](ctx, db, "SELECT VALUE [body, terms] FROM ONLY nodes:quorum", nil)
+	if err != nil || len(stale) != 2 || stale[0] != nil || stale[1] != nil {
+		t.Fatalf("body and terms after the migrations: %v %v", stale, err)
+	}
+	if _, err := s.UpdateNode(ctx, "quorum", NodeInput{NodeType: "Pattern", Title: "Quorum writes", Content: "Write to a quorum.", GraphID: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	if hits, err := s.Search(ctx, SearchQuery{Query: "writes"}); err != nil || len(hits) != 1 || hits[0].Node.Title != "Quorum writes" {
+		t.Fatalf("after an update: %+v %v", hits, err)
 	}
 }
 

@@ -2,11 +2,13 @@ package files_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,7 +25,8 @@ import (
 // alone is reported and the rest is stored; the counts are what is stored;
 // a second run changes nothing (created_at included); the same folder in a
 // second graph leaves the first as it was; an import never moves a node
-// out of its graph.
+// out of its graph. Batches go three at a time (the progress, reported as
+// each ends, still counts up to the totals).
 func TestBatchedImportIntoTwoGraphs(t *testing.T) {
 	ctx := context.Background()
 	s := files.NewTestStore(t)
@@ -37,13 +40,18 @@ func TestBatchedImportIntoTwoGraphs(t *testing.T) {
 	}
 	var steps []files.ImportProgress
 	rep, err := files.ImportInBatches(ctx, c, g, files.ImportOptions{MaxBatchBytes: 400 << 10, MaxBatchNodes: 20, MaxBatchEdges: 15,
-		Progress: func(p files.ImportProgress) { steps = append(steps, p) }})
+		Parallel: 3, Progress: func(p files.ImportProgress) { steps = append(steps, p) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Big.md is over the API's 512 KiB body limit on its own.
 	if len(rep.Skipped) != 1 || !strings.Contains(rep.Skipped[0].String(), "pages/Big.md:1: node one.big skipped") {
 		t.Fatalf("skipped: %v", rep.Skipped)
+	}
+	for i := 1; i < len(steps); i++ {
+		if steps[i].Nodes < steps[i-1].Nodes || steps[i].Edges < steps[i-1].Edges {
+			t.Fatalf("progress went back: %+v then %+v", steps[i-1], steps[i])
+		}
 	}
 	last := steps[len(steps)-1]
 	if rep.Nodes != len(g.Nodes)-1 || last.Nodes != last.TotalNodes || last.Edges != last.TotalEdges || len(steps) < 4 {
@@ -191,4 +199,51 @@ func TestSearchQuestions(t *testing.T) {
 // testAPI is kogral-api over b, without authentication.
 func testAPI(b kogral.Backend) http.Handler {
 	return httpapi.Spec[*apifn.API]{Ops: apifn.APISpec().Ops}.Handler(apifn.New(b, nil, nil))
+}
+
+// failingOnce is a backend whose nth import fails as an outage would.
+type failingOnce struct {
+	kogral.Backend
+	calls atomic.Int32
+	nth   int32
+}
+
+func (f *failingOnce) Import(ctx context.Context, g kogral.Subgraph) (kogral.ImportResult, error) {
+	if f.calls.Add(1) == f.nth {
+		return kogral.ImportResult{}, errors.New("kogral-api unavailable")
+	}
+	return f.Backend.Import(ctx, g)
+}
+
+// A batch that fails, among batches sent two at a time, stops the import:
+// the report counts what the batches that ended stored, no batch starts
+// after the failure, and the same import run again completes it.
+func TestBatchedImportStopsAtAFailure(t *testing.T) {
+	ctx := context.Background()
+	s := files.NewTestStore(t)
+	g, _, err := files.ImportLogseq(files.EdgeCaseGraph(t), "cut")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &failingOnce{Backend: s, nth: 3}
+	opt := files.ImportOptions{MaxBatchNodes: 4, MaxBatchEdges: 4, Retries: 1, Parallel: 2}
+	rep, err := files.ImportInBatches(ctx, b, g, opt)
+	if err == nil || !strings.Contains(err.Error(), "kogral-api unavailable") {
+		t.Fatalf("import through an outage: %v", err)
+	}
+	if calls, batches := b.calls.Load(), (len(g.Nodes)+3)/4; calls >= int32(batches)-1 {
+		t.Fatalf("%d imports sent for %d batches of nodes: batches kept starting after the failure", calls, batches)
+	}
+	stored, _ := s.Export(ctx, "cut")
+	if rep.Nodes != len(stored.Nodes) || rep.Nodes == 0 || rep.Edges != 0 {
+		t.Fatalf("reported %d nodes and %d edges, %d nodes stored", rep.Nodes, rep.Edges, len(stored.Nodes))
+	}
+	full, err := files.ImportInBatches(ctx, s, g, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ = s.Export(ctx, "cut")
+	if full.Nodes != len(stored.Nodes) || full.Edges != len(stored.Edges) || full.Nodes <= rep.Nodes {
+		t.Fatalf("run again: reported %+v, stored %d nodes and %d edges", full.ImportResult, len(stored.Nodes), len(stored.Edges))
+	}
 }

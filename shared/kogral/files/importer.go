@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stratumiops/stratumiops/shared/kogral"
@@ -26,7 +28,11 @@ type ImportOptions struct {
 	MaxBatchNodes int // default 500
 	MaxBatchEdges int // default 2 000
 	Retries       int // tries of a batch that failed for another reason than its content (default 3)
-	Progress      func(ImportProgress)
+	// Parallel is how many batches are sent at once (default 2): while
+	// SurrealDB writes one, kogral-api prepares the next. The nodes are all
+	// stored before the first edge is sent.
+	Parallel int
+	Progress func(ImportProgress)
 }
 
 // ImportProgress is how far an import is.
@@ -54,6 +60,10 @@ func (o ImportOptions) withDefaults() ImportOptions {
 	if o.Retries <= 0 {
 		o.Retries = 3
 	}
+	if o.Parallel <= 0 {
+		o.Parallel = 2
+	}
+	o.Parallel = min(o.Parallel, 16)
 	if o.Progress == nil {
 		o.Progress = func(ImportProgress) {}
 	}
@@ -64,8 +74,18 @@ type batchImport struct {
 	b    kogral.Backend
 	opt  ImportOptions
 	rep  ImportReport
-	prog ImportProgress
 	left map[string]bool // nodes not stored: their edges are not sent
+
+	mu   sync.Mutex // progress, as batches finish
+	prog ImportProgress
+}
+
+// part is what one batch (and the halves it was split into) stored and
+// left out; the parts are added to the report in the batches' order.
+type part struct {
+	kogral.ImportResult
+	skipped []Warning
+	left    []string
 }
 
 // ImportInBatches imports g into b in batches, reporting progress after
@@ -85,21 +105,11 @@ func ImportInBatches(ctx context.Context, b kogral.Backend, g kogral.Subgraph, o
 		}
 	}
 	slices.Sort(im.rep.Graphs)
-	sizes := make([]int, len(g.Nodes))
-	for i, n := range g.Nodes {
-		raw, _ := json.Marshal(n)
-		sizes[i] = len(raw)
-	}
-	for start := 0; start < len(g.Nodes); {
-		end, bytes := start, 0
-		for end < len(g.Nodes) && end-start < im.opt.MaxBatchNodes && (end == start || bytes+sizes[end] <= im.opt.MaxBatchBytes) {
-			bytes += sizes[end]
-			end++
-		}
-		if err := im.nodes(ctx, g.Nodes[start:end]); err != nil {
-			return im.rep, err
-		}
-		start = end
+	nodeBatches := im.nodeBatches(g.Nodes)
+	if err := im.inBatches(ctx, len(nodeBatches), func(ctx context.Context, i int, p *part) error {
+		return im.nodes(ctx, nodeBatches[i], p)
+	}); err != nil {
+		return im.rep, err
 	}
 	var edges []kogral.Edge
 	for _, e := range g.Edges {
@@ -109,23 +119,89 @@ func ImportInBatches(ctx context.Context, b kogral.Backend, g kogral.Subgraph, o
 		}
 		edges = append(edges, e)
 	}
-	for start := 0; start < len(edges); start += im.opt.MaxBatchEdges {
-		if err := im.edges(ctx, edges[start:min(start+im.opt.MaxBatchEdges, len(edges))]); err != nil {
-			return im.rep, err
+	return im.rep, im.inBatches(ctx, (len(edges)+im.opt.MaxBatchEdges-1)/im.opt.MaxBatchEdges, func(ctx context.Context, i int, p *part) error {
+		start := i * im.opt.MaxBatchEdges
+		return im.edges(ctx, edges[start:min(start+im.opt.MaxBatchEdges, len(edges))], p)
+	})
+}
+
+// nodeBatches cuts nodes into batches of at most MaxBatchNodes nodes and
+// MaxBatchBytes of JSON (a node larger than that alone).
+func (im *batchImport) nodeBatches(nodes []kogral.Node) [][]kogral.Node {
+	var out [][]kogral.Node
+	for start := 0; start < len(nodes); {
+		end, bytes := start, 0
+		for end < len(nodes) && end-start < im.opt.MaxBatchNodes {
+			raw, _ := json.Marshal(nodes[end])
+			if end > start && bytes+len(raw) > im.opt.MaxBatchBytes {
+				break
+			}
+			bytes += len(raw)
+			end++
+		}
+		out = append(out, nodes[start:end])
+		start = end
+	}
+	return out
+}
+
+// inBatches runs do for batches 0 to n-1, Parallel at a time, and adds
+// their parts to the report in order; after a batch fails, no other is
+// started, and the first failure in order is returned.
+func (im *batchImport) inBatches(ctx context.Context, n int, do func(context.Context, int, *part) error) error {
+	parts, errs := make([]part, n), make([]error, n)
+	slots := make(chan struct{}, im.opt.Parallel)
+	var wg sync.WaitGroup
+	var failed atomic.Bool
+	for i := 0; i < n && !failed.Load(); i++ {
+		slots <- struct{}{}
+		if failed.Load() {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if errs[i] = do(ctx, i, &parts[i]); errs[i] != nil {
+				failed.Store(true)
+			}
+		})
+	}
+	wg.Wait()
+	for i := range parts {
+		p := &parts[i]
+		im.rep.Nodes += p.Nodes
+		im.rep.Edges += p.Edges
+		im.rep.Conflicts = append(im.rep.Conflicts, p.Conflicts...)
+		im.rep.Skipped = append(im.rep.Skipped, p.skipped...)
+		for _, id := range p.left {
+			im.left[id] = true
 		}
 	}
-	return im.rep, nil
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// done reports that nodes and edges more were sent.
+func (im *batchImport) done(nodes, edges int) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	im.prog.Nodes += nodes
+	im.prog.Edges += edges
+	im.opt.Progress(im.prog)
 }
 
 // nodes sends one batch of nodes, split when refused.
-func (im *batchImport) nodes(ctx context.Context, batch []kogral.Node) error {
+func (im *batchImport) nodes(ctx context.Context, batch []kogral.Node, p *part) error {
 	res, err := im.send(ctx, kogral.Subgraph{Nodes: batch})
 	if refused(err) && len(batch) > 1 {
 		half := len(batch) / 2
-		if err := im.nodes(ctx, batch[:half]); err != nil {
+		if err := im.nodes(ctx, batch[:half], p); err != nil {
 			return err
 		}
-		return im.nodes(ctx, batch[half:])
+		return im.nodes(ctx, batch[half:], p)
 	}
 	if refused(err) {
 		n := batch[0]
@@ -133,44 +209,39 @@ func (im *batchImport) nodes(ctx context.Context, batch []kogral.Node) error {
 		if where == "" {
 			where = n.ID
 		}
-		im.rep.Skipped = append(im.rep.Skipped, Warning{File: where, Line: 1, Msg: fmt.Sprintf("node %s skipped: %v", n.ID, err)})
-		im.left[n.ID] = true
-		im.prog.Nodes++
-		im.opt.Progress(im.prog)
+		p.skipped = append(p.skipped, Warning{File: where, Line: 1, Msg: fmt.Sprintf("node %s skipped: %v", n.ID, err)})
+		p.left = append(p.left, n.ID)
+		im.done(1, 0)
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("import nodes %d–%d of %d: %w", im.prog.Nodes+1, im.prog.Nodes+len(batch), im.prog.TotalNodes, err)
+		return fmt.Errorf("import nodes %s–%s: %w", batch[0].ID, batch[len(batch)-1].ID, err)
 	}
-	im.rep.Nodes += res.Nodes
-	for _, id := range res.Conflicts {
-		im.left[id] = true
-		im.rep.Conflicts = append(im.rep.Conflicts, id)
-	}
-	im.prog.Nodes += len(batch)
-	im.opt.Progress(im.prog)
+	p.Nodes += res.Nodes
+	p.Conflicts = append(p.Conflicts, res.Conflicts...)
+	p.left = append(p.left, res.Conflicts...)
+	im.done(len(batch), 0)
 	return nil
 }
 
 // edges sends one batch of edges, split when refused.
-func (im *batchImport) edges(ctx context.Context, batch []kogral.Edge) error {
+func (im *batchImport) edges(ctx context.Context, batch []kogral.Edge, p *part) error {
 	res, err := im.send(ctx, kogral.Subgraph{Edges: batch})
 	if refused(err) && len(batch) > 1 {
 		half := len(batch) / 2
-		if err := im.edges(ctx, batch[:half]); err != nil {
+		if err := im.edges(ctx, batch[:half], p); err != nil {
 			return err
 		}
-		return im.edges(ctx, batch[half:])
+		return im.edges(ctx, batch[half:], p)
 	}
 	if refused(err) {
 		e := batch[0]
-		im.rep.Skipped = append(im.rep.Skipped, Warning{File: e.Source, Line: 1, Msg: fmt.Sprintf("edge %s → %s skipped: %v", e.Source, e.Target, err)})
+		p.skipped = append(p.skipped, Warning{File: e.Source, Line: 1, Msg: fmt.Sprintf("edge %s → %s skipped: %v", e.Source, e.Target, err)})
 	} else if err != nil {
-		return fmt.Errorf("import edges %d–%d of %d: %w", im.prog.Edges+1, im.prog.Edges+len(batch), im.prog.TotalEdges, err)
+		return fmt.Errorf("import edges %s → %s to %s → %s: %w", batch[0].Source, batch[0].Target, batch[len(batch)-1].Source, batch[len(batch)-1].Target, err)
 	}
-	im.rep.Edges += res.Edges
-	im.prog.Edges += len(batch)
-	im.opt.Progress(im.prog)
+	p.Edges += res.Edges
+	im.done(0, len(batch))
 	return nil
 }
 

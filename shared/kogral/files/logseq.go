@@ -214,7 +214,7 @@ var ordinalDay = regexp.MustCompile(`\b(\d{1,2})(?:st|nd|rd|th)\b`)
 // journalDay reads a page name written as a date, in Logseq's default
 // journal title (Sep 14th, 2020) or the other usual forms.
 func journalDay(name string) (string, bool) {
-	if len(name) > 40 || strings.IndexFunc(name, func(r rune) bool { return r >= '0' && r <= '9' }) < 0 {
+	if len(name) > 40 || !hasYear(name) {
 		return "", false
 	}
 	s := ordinalDay.ReplaceAllString(strings.TrimSpace(name), "$1")
@@ -225,6 +225,23 @@ func journalDay(name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// hasYear reports whether s holds four digits in a row, as every date
+// layout journalDay reads does: a name without them (most page names) is
+// not parsed eight times in vain.
+func hasYear(s string) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			if run++; run == 4 {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
 }
 
 // pageKey is a page's identity as Logseq matches names: the day of a date,

@@ -272,3 +272,56 @@ func TestGraphBuildsWhileSearching(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// The builder links nothing while documents keep being indexed (a bulk
+// import), semantic searches scanning them meanwhile, and links them all
+// once indexing pauses.
+func TestGraphWaitsForALull(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	texts := benchTexts(rng, 300, 20)
+	vecs, _ := embed.Local{}.Embed(context.Background(), texts)
+	x := New(nil)
+	x.exactBelow = 0
+	x.buildQuiet = time.Hour
+	for i, v := range vecs {
+		x.mu.Lock()
+		x.put(&indexRow{ID: fmt.Sprint(i), Embedding: VectorBytes(v)})
+		x.mu.Unlock()
+	}
+	for i := range 20 {
+		if got := x.Nearest(vecs[i], Filter{}, 1); len(got) != 1 || got[0].ID != fmt.Sprint(i) {
+			t.Fatalf("node %d while pending: %v", i, ids(got))
+		}
+	}
+	x.mu.RLock()
+	linked, pending := len(x.graph.nodes), len(x.pending)
+	x.mu.RUnlock()
+	if linked != 0 || pending != len(vecs) {
+		t.Fatalf("while indexing: linked %d, pending %d", linked, pending)
+	}
+	x.mu.Lock()
+	x.lastPut = time.Now().Add(-2 * time.Hour) // the lull
+	x.mu.Unlock()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		x.mu.RLock()
+		done := !x.building && len(x.pending) == 0
+		linked = len(x.graph.nodes)
+		x.mu.RUnlock()
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the builder did not finish")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if linked != len(vecs) {
+		t.Fatalf("after the lull: linked %d of %d", linked, len(vecs))
+	}
+	for i := range 20 {
+		if got := x.Nearest(vecs[i], Filter{}, 1); len(got) != 1 || got[0].ID != fmt.Sprint(i) {
+			t.Fatalf("node %d once linked: %v", i, ids(got))
+		}
+	}
+}

@@ -25,8 +25,8 @@ import (
 )
 
 // Index answers searches from memory: a BM25 inverted index over the
-// terms SurrealDB's `kogral` analyzer gives each node (the `terms` field),
-// and an HNSW graph over the nodes' embeddings (hnsw.go). SurrealDB stays
+// words of each node as the analyzer gives them (analyze.go), and an HNSW
+// graph over the nodes' embeddings (hnsw.go). SurrealDB stays
 // the record: the index is rebuilt from it, and before each search it
 // catches up with the table's change feed, so a search sees every write
 // committed before it, from any instance.
@@ -68,12 +68,17 @@ type Index struct {
 	postings map[string]*postingList
 	termIDs  map[string]uint32 // every word seen, numbered
 	words    []string          // the words by number
+	analyzer *analyzer         // numbers a node's words (its stems by folded word)
 	totalLen int
 	adj      *adjacency // the edges by node, both directions (adjacency.go)
 
 	graph    *vectorGraph
 	pending  []*indexedDoc // documents with an embedding, not yet in graph, oldest first
 	building bool          // a builder goroutine is draining pending
+	lastPut  time.Time     // when a document was last indexed (the builder waits for a lull)
+	// buildQuiet is how long the builder waits after the last document
+	// indexed before it links (buildAfterQuiet; tests turn it down).
+	buildQuiet time.Duration
 	// exactBelow is how many documents must pass a semantic search's filter
 	// for the graph to answer it (exactScanBelow; tests turn it down).
 	exactBelow int
@@ -110,7 +115,7 @@ type postingList struct {
 
 // New is an empty index over db; the first Sync loads it.
 func New(db *surreal.Client) *Index {
-	x := &Index{db: db, exactBelow: exactScanBelow}
+	x := &Index{db: db, exactBelow: exactScanBelow, buildQuiet: buildAfterQuiet}
 	x.reset()
 	return x
 }
@@ -119,7 +124,7 @@ func New(db *surreal.Client) *Index {
 // starts on the new pending list.
 func (x *Index) reset() {
 	x.slots, x.docs, x.free, x.postings, x.totalLen = map[string]int32{}, nil, nil, map[string]*postingList{}, 0
-	x.termIDs, x.words = map[string]uint32{}, nil
+	x.termIDs, x.words, x.analyzer = map[string]uint32{}, nil, newAnalyzer()
 	x.adj = newAdjacency()
 	x.graph, x.pending = newVectorGraph(), nil
 }
@@ -144,7 +149,6 @@ type indexRow struct {
 	NodeType  string         `json:"node_type"`
 	GraphID   string         `json:"graph_id"`
 	Tags      []string       `json:"tags"`
-	Terms     []string       `json:"terms"`
 	Embedding any            `json:"embedding"`
 	Title     string         `json:"title"`
 	Content   string         `json:"content"`
@@ -261,7 +265,7 @@ func (x *Index) loadOnce(ctx context.Context) (paged bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("load search index: %w", err)
 	}
-	rows, err := loadPaged[indexRow](ctx, x.db, "SELECT record::id(id) AS id, node_type, graph_id, tags, terms, embedding, title, content, "+
+	rows, err := loadPaged[indexRow](ctx, x.db, "SELECT record::id(id) AS id, node_type, graph_id, tags, embedding, title, content, "+
 		"metadata, created_at, updated_at FROM nodes")
 	if err != nil {
 		return false, fmt.Errorf("load search index: %w", err)
@@ -278,6 +282,8 @@ func (x *Index) loadOnce(ctx context.Context) (paged bool, err error) {
 	for i := range links {
 		x.adj.put(&links[i])
 	}
+	// What a load brings is linked at once: no import is waiting to go on.
+	x.lastPut = time.Time{}
 	x.mu.Unlock()
 	x.nodesFeed, x.linksFeed, x.deletesSeen = nodesFeed, linksFeed, 0
 	if err := x.follow(ctx); err != nil {
@@ -362,7 +368,6 @@ type feedRow struct {
 	NodeType  string           `json:"node_type"`
 	GraphID   string           `json:"graph_id"`
 	Tags      []string         `json:"tags"`
-	Terms     []string         `json:"terms"`
 	Embedding any              `json:"embedding"`
 	Title     string           `json:"title"`
 	Content   string           `json:"content"`
@@ -382,7 +387,7 @@ func (x *Index) applyNodes(sets []news) {
 			switch {
 			case c.Update != nil && x.nodesFeed.Fresh(recordKey(c.Update.ID), set.vs):
 				u := c.Update
-				x.put(&indexRow{ID: u.ID, NodeType: u.NodeType, GraphID: u.GraphID, Tags: u.Tags, Terms: u.Terms, Embedding: u.Embedding,
+				x.put(&indexRow{ID: u.ID, NodeType: u.NodeType, GraphID: u.GraphID, Tags: u.Tags, Embedding: u.Embedding,
 					Title: u.Title, Content: u.Content, Metadata: u.Metadata, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt})
 			case c.Delete != nil && x.nodesFeed.Fresh(fmt.Sprint(c.Delete.ID.ID), set.vs):
 				x.remove(fmt.Sprint(c.Delete.ID.ID))
@@ -433,13 +438,8 @@ func (x *Index) put(r *indexRow) {
 		d.rec.Tags = []string{}
 	}
 	d.placeholder, _ = d.rec.Metadata["placeholder"].(bool)
-	d.seq = make([]uint32, 0, len(r.Terms))
-	for _, t := range r.Terms {
-		if isWord(t) {
-			d.length++
-			d.seq = append(d.seq, x.termID(t))
-		}
-	}
+	d.seq = slices.Clip(x.analyzer.seq(nil, DocumentText(r.Title, r.Tags, r.Content), x.termID))
+	d.length = len(d.seq)
 	d.terms = countTerms(d.seq)
 	var slot int32
 	if n := len(x.free); n > 0 {
@@ -462,6 +462,7 @@ func (x *Index) put(r *indexRow) {
 		p.slots, p.tf = append(p.slots, slot), append(p.tf, float64(tc.n))
 	}
 	x.totalLen += d.length
+	x.lastPut = time.Now()
 	if d.vec != nil {
 		x.pending = append(x.pending, d)
 		if !x.building {
@@ -551,14 +552,42 @@ func (x *Index) rebuildGraph() {
 // After each step it rests as long as the step took: on a cold Lambda
 // instance the builder then takes at most half of the CPU, and requests
 // (which scan what is pending) keep the rest.
+//
+// It links nothing while documents keep coming through the feed (a bulk
+// import's batches): it waits until none has been indexed for buildQuiet,
+// unless more than buildBacklog are pending (a full load's are linked at
+// once). An import's nodes are then linked once it is
+// over, not alongside its writes: the CPU the builder took during a
+// 7 000-node import was a third of the process's. Until they are linked,
+// semantic searches scan them.
 func (x *Index) build() {
 	for {
+		if wait := x.lull(); wait > 0 {
+			time.Sleep(min(wait, 100*time.Millisecond))
+			continue
+		}
 		began := time.Now()
 		if !x.buildOne() {
 			return
 		}
 		time.Sleep(time.Since(began))
 	}
+}
+
+// Builder timing: the lull it waits for, and the backlog it does not wait past.
+const (
+	buildAfterQuiet = time.Second
+	buildBacklog    = 20000
+)
+
+// lull is how much longer the builder should wait for writes to pause.
+func (x *Index) lull() time.Duration {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if len(x.pending) > buildBacklog {
+		return 0
+	}
+	return x.buildQuiet - time.Since(x.lastPut)
 }
 
 // buildOne links the oldest pending document; false when pending is empty

@@ -12,9 +12,9 @@ import (
 func TestBM25Scores(t *testing.T) {
 	x := New(nil)
 	for _, r := range []indexRow{
-		{ID: "a", Terms: []string{"cach", "cach", "ledger", "."}},
-		{ID: "b", Terms: []string{"cach", "queue", "queue", "queue"}},
-		{ID: "c", Terms: []string{"ledger", "queue"}},
+		{ID: "a", Content: "Caching, caches: ledger."},
+		{ID: "b", Content: "cached queue queues queue"},
+		{ID: "c", Content: "ledger queueing"},
 	} {
 		x.put(&r)
 	}

@@ -4,7 +4,7 @@ import "strings"
 
 // stopwords are left out of a text query when it has other words ("how do
 // I create a template" searches for create and template), in the forms
-// the kogral analyzer gives them (lower case, English snowball stems).
+// the analyzer gives them (lower case, English snowball stems).
 var stopwords = func() map[string]bool {
 	m := map[string]bool{}
 	for _, w := range strings.Fields(`a about abov after again against all am an and ani any are as at be becaus been befor being

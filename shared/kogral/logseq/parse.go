@@ -464,6 +464,9 @@ func References(s string) []string {
 // Tags lists the #tags and #[[tags]] of s.
 func Tags(s string) []string {
 	out := []string{}
+	if !strings.Contains(s, "#") {
+		return out // most blocks: no need to run the pattern
+	}
 	for _, m := range hashTag.FindAllStringSubmatch(s, -1) {
 		t := m[1]
 		if t == "" {
