@@ -28,6 +28,20 @@ func TestExampleContract(t *testing.T) {
 	}
 }
 
+// Every project is checked, the first one as the others.
+func TestEveryProjectIsChecked(t *testing.T) {
+	for _, projects := range [][]any{
+		{map[string]any{"project_name": "", "project_role": "boss"}},
+		{map[string]any{"project_name": "engine"}, map[string]any{"project_name": ""}},
+	} {
+		vals := map[string]any{"name": "Ada Lovelace", "email": "ada@example.org", "department": "design", "projects": projects}
+		err := Check(context.Background(), "cue://schemas/forms/examples/employee.cue", vals, "../../..")
+		if err == nil || !strings.Contains(err.Error(), "project_name") {
+			t.Errorf("projects %v: want a project_name violation, got %v", projects, err)
+		}
+	}
+}
+
 // Engineering answers must name a team size (a conditional constraint).
 func TestConditionalConstraint(t *testing.T) {
 	vals := map[string]any{"name": "Ada Lovelace", "email": "ada@example.org", "department": "engineering",
