@@ -94,6 +94,9 @@ func cueTree(v any) (any, bool) {
 	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
 		return x, true
 	case []any:
+		if x == nil {
+			return nil, true // null, as its JSON is
+		}
 		out := make([]any, len(x))
 		for i, e := range x {
 			var ok bool
@@ -103,6 +106,9 @@ func cueTree(v any) (any, bool) {
 		}
 		return out, true
 	case map[string]any:
+		if x == nil {
+			return nil, true
+		}
 		out := make(map[string]any, len(x))
 		for k, e := range x {
 			t, ok := cueTree(e)

@@ -57,6 +57,7 @@ func TestTreeChecksAsItsJSON(t *testing.T) {
 			with("projects", []any{}), with("projects", six), with("projects", "none"), with("department", nil),
 			with("projects", []any{map[string]any{"project_name": "", "project_role": "boss"}}), with("extra", 1e-7),
 			with("skills", []any{1.0, "go", map[string]any{}}), map[string]any{},
+			with("skills", []any(nil)), with("projects", []any{map[string]any(nil)}),
 		}},
 	}
 	for _, tc := range cases {
