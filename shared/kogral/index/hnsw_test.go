@@ -325,3 +325,28 @@ func TestGraphWaitsForALull(t *testing.T) {
 		}
 	}
 }
+
+// Writes that never pause do not starve the builder: past its limit it
+// links what is pending though documents keep coming.
+func TestGraphBuildsUnderEndlessWrites(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	texts := benchTexts(rng, 400, 20)
+	vecs, _ := embed.Local{}.Embed(context.Background(), texts)
+	x := New(nil)
+	x.buildQuiet, x.buildLimit = time.Hour, 100*time.Millisecond
+	linked := func() int {
+		x.mu.RLock()
+		defer x.mu.RUnlock()
+		return len(x.graph.nodes)
+	}
+	for i, v := range vecs {
+		x.mu.Lock()
+		x.put(&indexRow{ID: fmt.Sprint(i), Embedding: VectorBytes(v)})
+		x.mu.Unlock()
+		if linked() > 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%d documents indexed without a pause, none linked", len(vecs))
+}

@@ -76,9 +76,13 @@ type Index struct {
 	pending  []*indexedDoc // documents with an embedding, not yet in graph, oldest first
 	building bool          // a builder goroutine is draining pending
 	lastPut  time.Time     // when a document was last indexed (the builder waits for a lull)
+	// waiting is since when pending has not been empty: the builder waits
+	// for a lull at most buildLimit past it (zero: no limit).
+	waiting time.Time
 	// buildQuiet is how long the builder waits after the last document
-	// indexed before it links (buildAfterQuiet; tests turn it down).
-	buildQuiet time.Duration
+	// indexed before it links (buildAfterQuiet; tests turn it down), and
+	// buildLimit how long at most (buildAtMost).
+	buildQuiet, buildLimit time.Duration
 	// exactBelow is how many documents must pass a semantic search's filter
 	// for the graph to answer it (exactScanBelow; tests turn it down).
 	exactBelow int
@@ -115,7 +119,7 @@ type postingList struct {
 
 // New is an empty index over db; the first Sync loads it.
 func New(db *surreal.Client) *Index {
-	x := &Index{db: db, exactBelow: exactScanBelow, buildQuiet: buildAfterQuiet}
+	x := &Index{db: db, exactBelow: exactScanBelow, buildQuiet: buildAfterQuiet, buildLimit: buildAtMost}
 	x.reset()
 	return x
 }
@@ -464,6 +468,9 @@ func (x *Index) put(r *indexRow) {
 	x.totalLen += d.length
 	x.lastPut = time.Now()
 	if d.vec != nil {
+		if len(x.pending) == 0 {
+			x.waiting = x.lastPut
+		}
 		x.pending = append(x.pending, d)
 		if !x.building {
 			x.building = true
@@ -537,7 +544,7 @@ const graphRebuildDead = 64
 // rebuildGraph starts a new graph: every document goes back to pending.
 // Callers hold mu.
 func (x *Index) rebuildGraph() {
-	x.graph, x.pending = newVectorGraph(), nil
+	x.graph, x.pending, x.waiting = newVectorGraph(), nil, time.Now()
 	for _, d := range x.docs {
 		if d != nil && d.vec != nil {
 			d.node = -1
@@ -574,9 +581,12 @@ func (x *Index) build() {
 	}
 }
 
-// Builder timing: the lull it waits for, and the backlog it does not wait past.
+// Builder timing: the lull it waits for, how long it waits for one at most
+// (writes that never pause must not starve it: semantic searches scan what
+// is pending), and the backlog it does not wait past.
 const (
 	buildAfterQuiet = time.Second
+	buildAtMost     = 10 * time.Second
 	buildBacklog    = 20000
 )
 
@@ -584,7 +594,7 @@ const (
 func (x *Index) lull() time.Duration {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if len(x.pending) > buildBacklog {
+	if len(x.pending) > buildBacklog || !x.waiting.IsZero() && time.Since(x.waiting) > x.buildLimit {
 		return 0
 	}
 	return x.buildQuiet - time.Since(x.lastPut)
@@ -615,6 +625,9 @@ func (x *Index) buildOne() bool {
 		return true // reset or rebuilt meanwhile: start on the new list
 	}
 	x.pending[0], x.pending = nil, x.pending[1:]
+	if len(x.pending) == 0 {
+		x.waiting = time.Time{}
+	}
 	if ins != nil && x.holds(d) {
 		d.node = g.link(ins)
 	}
