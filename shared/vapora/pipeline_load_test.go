@@ -155,6 +155,14 @@ func TestHandOverShedsTheFinishedTaskOnce(t *testing.T) {
 	if st := agentState(t, s, "dev-1"); st != "0.00 Ready" || done.Status != "Review" || got.Status != PipelineSucceeded {
 		t.Fatalf("at the end: dev-1 %s, last task %s, pipeline %s", st, done.Status, got.Status)
 	}
+	// Nor does it leave a share behind that a heartbeat would keep.
+	hb := events.Heartbeat{AgentID: "dev-1", Status: "Ready", CurrentLoad: 0}
+	if errs := a.OnHeartbeats(ctx, []bus.Delivery{{Time: time.Now().Add(time.Second)}}, []events.Heartbeat{hb}); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	if st := agentState(t, s, "dev-1"); st != "0.00 Ready" {
+		t.Fatalf("after a heartbeat at 0: dev-1 %s", st)
+	}
 }
 
 // The write that starts a stage creates its task assigned and puts the

@@ -720,9 +720,10 @@ func NewBeat(agent, status string, load float64, at time.Time) Beat {
 // agents that never registered, whose heartbeats were not recorded, the
 // heartbeats that changed their agent's status (as recorded), and the
 // agents they freed room on: Ready after the heartbeat, and either not
-// Ready or at a higher load before it. A heartbeat never sets a load below the shares the
-// agent's tasks hold (load_on), read in its transaction: an agent's figure
-// sent before an assignment landed must not reopen the room it took.
+// Ready or at a higher load before it. A heartbeat never sets a load below
+// the shares the agent's open tasks hold (load_on, still assigned to it,
+// Todo or Doing), read in its transaction: an agent's figure sent before an
+// assignment landed must not reopen the room it took.
 func (s *Store) Heartbeats(ctx context.Context, beats []Beat) (unknown map[string]bool, changed []Beat, freed []string, err error) {
 	unknown = map[string]bool{}
 	if len(beats) == 0 {
@@ -752,7 +753,8 @@ func (s *Store) Heartbeats(ctx context.Context, beats []Beat) (unknown map[strin
 	// the newest heartbeat's, if it was not older than the agent's last.
 	res, err := surreal.Query[beatsRead](ctx, s.db, surreal.Atomic(`LET $known = SELECT record::id(id) AS id, status, current_load,
 	time::nano(last_heartbeat) AS beat_ns FROM $agents[*];
-LET $held = SELECT load_on AS id, count() AS tasks FROM tasks WHERE load_on IN $ids GROUP BY load_on;
+LET $held = SELECT load_on AS id, count() AS tasks FROM tasks WHERE load_on IN $ids AND assigned_agent = load_on
+	AND status IN ['Todo', 'Doing'] GROUP BY load_on;
 FOR $b IN $beats {
 	LET $load = math::max([$b.load, ($held[WHERE id = record::id($b.agent)][0].tasks ?? 0) * $share]);
 	UPDATE $b.agent SET status = IF $b.status = 'Ready' AND $load >= 1.0 - 0.000001 THEN 'Busy' ELSE $b.status END,

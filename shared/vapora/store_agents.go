@@ -17,7 +17,8 @@ import (
 // holds its share already (every assignment write takes it: SetAssignment,
 // the stage tasks' writes) or gave it back (its result came first), an
 // agent the task was taken from sheds it, and the task gets its agent and
-// type. Only a task assigned before load_on existed still takes it here.
+// type. Only a task assigned before load_on existed still takes it here. A
+// task whose share was given back keeps an empty load_on (it holds none).
 func (s *Store) applyAssignment(ctx context.Context, msgID string, e events.TaskAssignment, load float64) error {
 	_, err := surreal.Query[any](ctx, s.db, surreal.Atomic(`CREATE $applied;
 LET $prev = (SELECT VALUE load_on FROM ONLY $task);
@@ -28,7 +29,7 @@ IF $prev != $agentID AND $prev != '' {
 	UPDATE $agent SET current_load = math::min([1.0, current_load + $load]),
 		status = IF status = 'Ready' AND current_load + $load >= 1.0 - 0.000001 THEN 'Busy' ELSE status END RETURN NONE;
 };
-`+recordHistory("$task", "UPDATE $task SET assigned_agent = $agentID, task_type = $type, load_on = $agentID, updated_at = time::now() RETURN VALUE id", "")),
+`+recordHistory("$task", "UPDATE $task SET assigned_agent = $agentID, task_type = $type, load_on = IF $prev = '' THEN '' ELSE $agentID END, updated_at = time::now() RETURN VALUE id", "")),
 		map[string]any{"applied": appliedID("assign", msgID), "agent": rid("agents", e.AgentID),
 			"load": load, "task": rid("tasks", e.TaskID), "agentID": e.AgentID, "type": e.TaskType, "h": mark(ctx, "assigned")})
 	if isDuplicate(err) {

@@ -282,6 +282,37 @@ func TestHeartbeatThatFreesRoomOffersWaitingStages(t *testing.T) {
 	}
 }
 
+// An assignment applied after its task's result gave the share back (the
+// result's two writes, shed then move, let it in between, from any
+// instance) takes no load and leaves no share held: a heartbeat at 0 then
+// finds the agent empty.
+func TestAssignmentAfterTheShedHoldsNoShare(t *testing.T) {
+	ctx := context.Background()
+	e := pipelineEngines(t, fresh("late_assign"), 1)[0]
+	s, a := e.store, e.agents
+	putAgent(t, s, "dev-1", "Developer")
+	task := newTasks(t, s, 1)[0]
+	res, err := a.Assign(ctx, task, "dev-1", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	asg := events.TaskAssignment{ID: "asg-1", TaskID: task.ID, AgentID: "dev-1", TaskType: res.TaskType}
+	result := events.TaskResult{ID: "res-1", TaskID: task.ID, AgentID: "dev-1", Status: "success"}
+	if err := s.applyResult(ctx, result, "acme", res.TaskType, true, true, loadPerTask); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.applyAssignment(ctx, asg.ID, asg, loadPerTask); err != nil {
+		t.Fatal(err)
+	}
+	hb := events.Heartbeat{AgentID: "dev-1", Status: "Ready", CurrentLoad: 0}
+	if errs := a.OnHeartbeats(ctx, []bus.Delivery{{Time: time.Now().Add(time.Second)}}, []events.Heartbeat{hb}); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	if got := agentState(t, s, "dev-1"); got != "0.00 Ready" {
+		t.Fatalf("after the result, a late assignment and a heartbeat at 0: dev-1 %s", got)
+	}
+}
+
 // Releasing an agent's Doing tasks (it went Offline, or unregistered) gives
 // their shares back in the same write; assigning one again later takes
 // nothing off the agent it was released from.
