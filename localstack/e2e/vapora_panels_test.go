@@ -175,7 +175,7 @@ func TestVaporaPipelinesPanelInBrowser(t *testing.T) {
 		t.Fatalf("after the requester's attempt the gate is %v", s)
 	}
 	approver.until("the approver is offered Approve", fmt.Sprintf(`document.querySelector(%q) !== null`, approveSel))
-	approver.do(chromedp.Click(chromedp.CSS(approveSel)))
+	approver.click("the approver approves", approveSel)
 	approver.until("the approver's decision passes the gate", stage("deploy")+` === 'Succeeded'`)
 	requester.until("the other page follows", fmt.Sprintf(`document.querySelector('[data-pipeline-id=%q]')?.dataset.status === 'Succeeded'`, id))
 }

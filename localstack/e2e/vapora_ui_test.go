@@ -51,6 +51,14 @@ func (p tab) until(what, expr string) {
 	}
 }
 
+// click clicks the element sel names once it is there, in the page itself:
+// a live page may render it again between chromedp finding the node and
+// clicking it ("Could not find node with given id").
+func (p tab) click(what, sel string) {
+	p.t.Helper()
+	p.until(what, fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (e) e.click(); return e !== null })()`, sel))
+}
+
 func (p tab) eval(expr string) string {
 	p.t.Helper()
 	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](expr))

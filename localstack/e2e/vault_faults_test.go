@@ -98,7 +98,7 @@ func TestVaultSurvivesDeadCryptoRuntimes(t *testing.T) {
 		if _, err := kv.Put(ctx, "s", map[string]any{"i": i}); err != nil {
 			t.Fatalf("write %d before: %v", i, err)
 		}
-		killed := killFunctionProcesses("vault-crypto", 100)
+		killed := killFunctionProcesses("vault-crypto", 100, false)
 		if len(killed) == 0 {
 			t.Fatal("no vault-crypto runtime process found to kill")
 		}
@@ -106,6 +106,8 @@ func TestVaultSurvivesDeadCryptoRuntimes(t *testing.T) {
 			t.Fatalf("write %d after vault-crypto's runtimes %v were killed: %v", i, killed, err)
 		}
 	}
+	// Leave no environment without its runtime to the tests after this one.
+	killFunctionProcesses("vault-crypto", 100, true)
 }
 
 // faultyWrite writes value once, without the retries the Vault client makes
@@ -141,7 +143,7 @@ func injectFaults(t *testing.T, root *bao.Client, mount string) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	killed := killFunctionProcesses("vault-", 2)
+	killed := killFunctionProcesses("vault-", 2, true)
 	t.Logf("killed SurrealDB (pid %d) and function processes %v", pid, killed)
 	eventually(t, "SurrealDB back and the vault writing", 45*time.Second, func() bool {
 		np := surrealPID()
@@ -152,27 +154,30 @@ func injectFaults(t *testing.T, root *bao.Client, mount string) {
 		return err == nil
 	})
 	time.Sleep(500 * time.Millisecond)
-	if more := killFunctionProcesses("vault-", 1); len(more) > 0 {
+	if more := killFunctionProcesses("vault-", 1, true); len(more) > 0 {
 		t.Logf("killed function processes %v while writing again", more)
 	}
 	time.Sleep(1500 * time.Millisecond)
 }
 
 // killFunctionProcesses kills up to n random function processes (the
-// bootstraps the Lambda emulators of functions named prefix* in this
-// devstack run; the emulator gives each its own process group) and returns
-// their pids; none outside --lambda-runtime.
-func killFunctionProcesses(prefix string, n int) []int {
+// bootstraps the Lambda emulators of functions named prefix* run in this
+// devstack; the emulator gives each its own process group) and returns
+// their pids; none outside --lambda-runtime. With whole, it kills up to n
+// execution environments instead (each emulator with its bootstrap, if it
+// has one), as Lambda instances that are gone: the pool starts others, and
+// no later test meets an environment left without its runtime.
+func killFunctionProcesses(prefix string, n int, whole bool) []int {
 	if os.Getenv("STRATUM_E2E_LAMBDA_RUNTIME") != "1" || dev == nil {
 		return nil
 	}
-	emulators := map[int]bool{}
-	parents := map[int]int{}
+	var emulators []int
+	children := map[int][]int{}
 	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
 	for _, p := range procs {
 		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
 		ppid, pgid := procParents(p)
-		parents[pid] = ppid
+		children[ppid] = append(children[ppid], pid)
 		if pgid != dev.cmd.Process.Pid {
 			continue
 		}
@@ -180,18 +185,25 @@ func killFunctionProcesses(prefix string, n int) []int {
 		env, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "environ"))
 		if strings.Contains(string(cmd), "--runtime-interface-emulator-address") &&
 			bytes.Contains(append([]byte{0}, env...), []byte("\x00AWS_LAMBDA_FUNCTION_NAME="+prefix)) {
-			emulators[pid] = true
+			emulators = append(emulators, pid)
 		}
 	}
 	var pids []int
-	for pid, ppid := range parents {
-		if emulators[ppid] {
-			pids = append(pids, pid)
+	for _, e := range emulators {
+		if whole {
+			pids = append(pids, e)
+		} else {
+			pids = append(pids, children[e]...)
 		}
 	}
 	rand.Shuffle(len(pids), func(i, j int) { pids[i], pids[j] = pids[j], pids[i] })
 	pids = pids[:min(n, len(pids))]
 	for _, pid := range pids {
+		if whole {
+			for _, c := range children[pid] {
+				_ = syscall.Kill(c, syscall.SIGKILL)
+			}
+		}
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 	return pids

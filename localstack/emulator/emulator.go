@@ -125,6 +125,13 @@ func (p *pool) acquire(ctx context.Context) (*environment, error) {
 		if n := len(p.idle); n > 0 {
 			env := p.idle[n-1]
 			p.idle = p.idle[:n-1]
+			select {
+			case <-env.exited: // its process is gone: the pool may start another
+				p.running--
+				p.mu.Unlock()
+				continue
+			default:
+			}
 			p.mu.Unlock()
 			return env, nil
 		}

@@ -252,6 +252,11 @@ type Client struct {
 var computeOnly = map[string]bool{"status": true, "seal_records": true, "open_records": true, "token_hash": true,
 	"audit_hmac": true, "audit_chain_key": true, "record_key": true, "records_due": true}
 
+// computeTries bounds the calls of an operation that only computes: each
+// environment found without its runtime fails one and starts again, and
+// after several instances died at once the next one may be another.
+const computeTries = 4
+
 // runtimeDied says an invocation failed because the function's runtime
 // process was gone (Lambda's Runtime.ExitError; the emulator's
 // Runtime.Failure): an execution environment whose process died, between
@@ -262,8 +267,9 @@ func runtimeDied(err error) bool {
 	return errors.As(err, &fe) && strings.HasPrefix(fe.Type, "Runtime.")
 }
 
-// call invokes vault-crypto, once more for an operation that only computes
-// when the environment that took it had lost its runtime process.
+// call invokes vault-crypto, again (up to computeTries) for an operation
+// that only computes when the environment that took it had lost its runtime
+// process.
 func (c *Client) call(ctx context.Context, req Request) (Response, error) {
 	req.Generation = GenerationFrom(ctx)
 	payload, err := encodeRequest(req)
@@ -271,7 +277,7 @@ func (c *Client) call(ctx context.Context, req Request) (Response, error) {
 		return Response{}, err
 	}
 	out, err := c.Invoker.Invoke(ctx, c.Function, payload)
-	if err != nil && computeOnly[req.Op] && runtimeDied(err) {
+	for try := 1; try < computeTries && err != nil && computeOnly[req.Op] && runtimeDied(err) && ctx.Err() == nil; try++ {
 		out, err = c.Invoker.Invoke(ctx, c.Function, payload)
 	}
 	if err != nil {
