@@ -75,14 +75,6 @@ type Index struct {
 	graph    *vectorGraph
 	pending  []*indexedDoc // documents with an embedding, not yet in graph, oldest first
 	building bool          // a builder goroutine is draining pending
-	lastPut  time.Time     // when a document was last indexed (the builder waits for a lull)
-	// waiting is since when pending has not been empty: the builder waits
-	// for a lull at most buildLimit past it (zero: no limit).
-	waiting time.Time
-	// buildQuiet is how long the builder waits after the last document
-	// indexed before it links (buildAfterQuiet; tests turn it down), and
-	// buildLimit how long at most (buildAtMost).
-	buildQuiet, buildLimit time.Duration
 	// exactBelow is how many documents must pass a semantic search's filter
 	// for the graph to answer it (exactScanBelow; tests turn it down).
 	exactBelow int
@@ -119,7 +111,7 @@ type postingList struct {
 
 // New is an empty index over db; the first Sync loads it.
 func New(db *surreal.Client) *Index {
-	x := &Index{db: db, exactBelow: exactScanBelow, buildQuiet: buildAfterQuiet, buildLimit: buildAtMost}
+	x := &Index{db: db, exactBelow: exactScanBelow}
 	x.reset()
 	return x
 }
@@ -286,8 +278,6 @@ func (x *Index) loadOnce(ctx context.Context) (paged bool, err error) {
 	for i := range links {
 		x.adj.put(&links[i])
 	}
-	// What a load brings is linked at once: no import is waiting to go on.
-	x.lastPut = time.Time{}
 	x.mu.Unlock()
 	x.nodesFeed, x.linksFeed, x.deletesSeen = nodesFeed, linksFeed, 0
 	if err := x.follow(ctx); err != nil {
@@ -466,11 +456,7 @@ func (x *Index) put(r *indexRow) {
 		p.slots, p.tf = append(p.slots, slot), append(p.tf, float64(tc.n))
 	}
 	x.totalLen += d.length
-	x.lastPut = time.Now()
 	if d.vec != nil {
-		if len(x.pending) == 0 {
-			x.waiting = x.lastPut
-		}
 		x.pending = append(x.pending, d)
 		if !x.building {
 			x.building = true
@@ -544,7 +530,7 @@ const graphRebuildDead = 64
 // rebuildGraph starts a new graph: every document goes back to pending.
 // Callers hold mu.
 func (x *Index) rebuildGraph() {
-	x.graph, x.pending, x.waiting = newVectorGraph(), nil, time.Now()
+	x.graph, x.pending = newVectorGraph(), nil
 	for _, d := range x.docs {
 		if d != nil && d.vec != nil {
 			d.node = -1
@@ -559,45 +545,14 @@ func (x *Index) rebuildGraph() {
 // After each step it rests as long as the step took: on a cold Lambda
 // instance the builder then takes at most half of the CPU, and requests
 // (which scan what is pending) keep the rest.
-//
-// It links nothing while documents keep coming through the feed (a bulk
-// import's batches): it waits until none has been indexed for buildQuiet,
-// unless more than buildBacklog are pending (a full load's are linked at
-// once). An import's nodes are then linked once it is
-// over, not alongside its writes: the CPU the builder took during a
-// 7 000-node import was a third of the process's. Until they are linked,
-// semantic searches scan them.
 func (x *Index) build() {
 	for {
-		if wait := x.lull(); wait > 0 {
-			time.Sleep(min(wait, 100*time.Millisecond))
-			continue
-		}
 		began := time.Now()
 		if !x.buildOne() {
 			return
 		}
 		time.Sleep(time.Since(began))
 	}
-}
-
-// Builder timing: the lull it waits for, how long it waits for one at most
-// (writes that never pause must not starve it: semantic searches scan what
-// is pending), and the backlog it does not wait past.
-const (
-	buildAfterQuiet = time.Second
-	buildAtMost     = 10 * time.Second
-	buildBacklog    = 20000
-)
-
-// lull is how much longer the builder should wait for writes to pause.
-func (x *Index) lull() time.Duration {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	if len(x.pending) > buildBacklog || !x.waiting.IsZero() && time.Since(x.waiting) > x.buildLimit {
-		return 0
-	}
-	return x.buildQuiet - time.Since(x.lastPut)
 }
 
 // buildOne links the oldest pending document; false when pending is empty
@@ -625,9 +580,6 @@ func (x *Index) buildOne() bool {
 		return true // reset or rebuilt meanwhile: start on the new list
 	}
 	x.pending[0], x.pending = nil, x.pending[1:]
-	if len(x.pending) == 0 {
-		x.waiting = time.Time{}
-	}
 	if ins != nil && x.holds(d) {
 		d.node = g.link(ins)
 	}
