@@ -133,11 +133,7 @@ func (a *API) taskRef(ctx context.Context, id, action string) (taskRef, error) {
 		return taskRef{}, errForbidden
 	}
 	if !cached {
-		if a.refCount.Add(1) > maxRefs {
-			a.refs.Clear() // bounded memory: start again
-			a.refCount.Store(0)
-		}
-		a.refs.Store(id, ref)
+		a.keepRef(id, ref)
 	}
 	return ref, nil
 }
@@ -160,12 +156,17 @@ func (a *API) projectRef(ctx context.Context, id string) (projectRef, error) {
 		return projectRef{}, err
 	}
 	ref := projectRef{ID: p.ID, Scope: p.Scope}
+	a.keepRef("project/"+id, ref)
+	return ref, nil
+}
+
+// keepRef keeps a task's or a project's reference, at most maxRefs of them.
+func (a *API) keepRef(key string, ref any) {
 	if a.refCount.Add(1) > maxRefs {
 		a.refs.Clear() // bounded memory: start again
 		a.refCount.Store(0)
 	}
-	a.refs.Store("project/"+id, ref)
-	return ref, nil
+	a.refs.Store(key, ref)
 }
 
 // maxRefs bounds the task references an instance keeps.
