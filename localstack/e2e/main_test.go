@@ -148,7 +148,11 @@ func (d *devstackProc) launch() (devstack.Endpoints, error) {
 	// Its own process group, so that a kill takes the builds and emulators it started too.
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// Agents must beat every second here, so that the offline sweep is quick to see.
-	d.cmd.Env = append(append(os.Environ(), "VAPORA_HEARTBEAT_INTERVAL="+heartbeatEvery.String()), d.extraEnv...)
+	// The local provider's storage quota is 1 GB, so that a volume over it (the
+	// crash test's) is small enough for the disk's free space once a restart
+	// raises the quota: at 20 GB, CI failed on a disk with less free.
+	d.cmd.Env = append(append(os.Environ(), "VAPORA_HEARTBEAT_INTERVAL="+heartbeatEvery.String(),
+		"PROV_LOCAL_MAX_STORAGE_GB="+strconv.Itoa(localStorageQuotaGB)), d.extraEnv...)
 	began := time.Now()
 	if err := d.cmd.Start(); err != nil {
 		return devstack.Endpoints{}, fmt.Errorf("start stratum dev: %w", err)

@@ -70,6 +70,24 @@ func waitWorkflow(t *testing.T, id string, until func(w provisioning.WorkflowSta
 	}
 }
 
+// localStorageQuotaGB is the local provider's storage quota in the devstacks
+// this suite starts (PROV_LOCAL_MAX_STORAGE_GB).
+const localStorageQuotaGB = 1
+
+// taskOutcomes lists each task's state, attempt and last error, for a failure
+// message.
+func taskOutcomes(w provisioning.WorkflowState) string {
+	var b strings.Builder
+	for _, task := range w.Tasks {
+		fmt.Fprintf(&b, "  %s: %s, attempt %d", task.Task, task.State, task.Attempt)
+		if task.Error != nil {
+			fmt.Fprintf(&b, ": %s", *task.Error)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
 func ended(w provisioning.WorkflowState) bool {
 	return w.Status == provisioning.StatusSucceeded || w.Status == provisioning.StatusRolledBack || w.Status == provisioning.StatusRollbackFailed
 }
@@ -225,8 +243,8 @@ tasks:
 			t.Skip("needs the devstack this suite started")
 		}
 		id := fmt.Sprintf("crash-%d", stamp)
-		// data is over the 10 GB quota until the restart raises it.
-		if code, body := provCall(t, "POST", "/workflows", fiveTasks(id, 20, 10, "300ms"), nil); code != 201 {
+		// data is over the devstack's storage quota until the restart raises it.
+		if code, body := provCall(t, "POST", "/workflows", fiveTasks(id, localStorageQuotaGB+1, 10, "300ms"), nil); code != 201 {
 			t.Fatalf("submit: %d %s", code, body)
 		}
 		// The kill comes once net, web and db are made and data is retrying.
@@ -237,7 +255,7 @@ tasks:
 		stopProcesses(t, before)
 		dev.killGroup()
 		<-dev.exited
-		dev.extraEnv = []string{"PROV_LOCAL_MAX_STORAGE_GB=100"}
+		dev.extraEnv = []string{"PROV_LOCAL_MAX_STORAGE_GB=" + strconv.Itoa(localStorageQuotaGB+1)}
 		defer func() { dev.extraEnv = nil }()
 		if err := dev.start(); err != nil {
 			t.Fatal(err)
@@ -245,7 +263,7 @@ tasks:
 		w := waitWorkflow(t, id, ended)
 		stopProcesses(t, w)
 		if w.Status != provisioning.StatusSucceeded {
-			t.Fatalf("after restart: %s %v", w.Status, w.Error)
+			t.Fatalf("after restart: %s\n%s", w.Status, taskOutcomes(w))
 		}
 		checkTopological(t, w)
 		for _, task := range []string{"net", "web", "db"} {
