@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -154,6 +155,64 @@ func randomEdit(s *Store, rng *rand.Rand, cards []string, next map[string][]stri
 		return nil
 	}
 	return err
+}
+
+// The records alone (what a read answers when its task keeps moving under
+// the board index) give each task and each page as the index does.
+func TestRecordsAloneAnswerAsTheIndex(t *testing.T) {
+	ctx := context.Background()
+	s := testStores(t, "t_board_records", 1)[0]
+	project, cards := newBoard(t, s, 12)
+	for i, steps := range []int{1, 1, 2, 3, 1} { // Doing, Doing, Review, Done, Doing
+		for _, to := range TaskStatuses[1 : 1+steps] {
+			if _, err := s.SetStatus(ctx, cards[i*2], to); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	last, err := s.Task(ctx, cards[11])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Reorder(ctx, last, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range cards {
+		want, err := s.Task(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.taskFromRecords(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("task %s from its records:\n%+v\nfrom the index:\n%+v", id, got, want)
+		}
+	}
+	if _, err := s.taskFromRecords(ctx, "nosuchtask"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a missing task: %v", err)
+	}
+	for _, w := range []struct {
+		status        string
+		offset, limit int
+	}{{"", 0, maxTestPage}, {"", 1, 2}, {"Todo", 2, 3}, {"Doing", 0, 1}, {"Review", 5, 10}} {
+		statuses := TaskStatuses
+		if w.status != "" {
+			statuses = []string{w.status}
+		}
+		want, err := s.Tasks(ctx, project, w.status, w.offset, w.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.pageFromRecords(ctx, project, statuses, w.offset, w.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("page %+v from the records:\n%+v\nfrom the index:\n%+v", w, got, want)
+		}
+	}
 }
 
 // A reorder lands where it was asked, read from another instance too, and

@@ -180,7 +180,8 @@ func retryWhile(ctx context.Context, again func(error) bool, write func() error)
 }
 
 // orderTries bounds the reads of a task whose record and board disagree
-// because it moved between the two; the later tries reload the board.
+// because it moved between the two; the later tries reload the board, and
+// past them the records alone answer (taskFromRecords, pageFromRecords).
 const orderTries = 8
 
 // Task reads a task with its order: the record, then its position on the
@@ -201,9 +202,8 @@ func (s *Store) Task(ctx context.Context, id string) (Task, error) {
 		if t, ok, err := s.placed(rctx, *r, attempt >= 2); err != nil || ok {
 			return t, err
 		}
-
 	}
-	return Task{}, errStale
+	return s.taskFromRecords(ctx, id)
 }
 
 // TaskRef reads what authorizing a task needs, which never changes: its
@@ -282,7 +282,7 @@ func (s *Store) Tasks(ctx context.Context, project, status string, offset, limit
 			return page, err
 		}
 	}
-	return Page{}, errStale
+	return s.pageFromRecords(ctx, project, statuses, offset, limit)
 }
 
 // readPage fetches what the board index lists; ok is false when a record
@@ -303,8 +303,10 @@ func (s *Store) readPage(ctx context.Context, project string, statuses []string,
 // rank to check it is where the index put it. The id comes back as the
 // record's id, not as record::id(id): that call cost SurrealDB 0.4 ms of CPU
 // per 100 records here (of 3.2 ms for the whole read).
-const pageSQL = `SELECT id, project_id, title, description, status, priority, assigned_agent, task_type, tags,
-	rank, created_at, updated_at FROM $ids[*]`
+const pageSQL = "SELECT " + pageFields + " FROM $ids[*]"
+
+const pageFields = `id, project_id, title, description, status, priority, assigned_agent, task_type, tags,
+	rank, created_at, updated_at`
 
 // pageRow is a record as pageSQL reads it.
 type pageRow struct {
