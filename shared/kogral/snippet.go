@@ -13,7 +13,8 @@ const snippetRunes = 240
 
 // snippet is the stretch of text around the first place that holds the
 // most of the query's words (stems, matched as the starts of words, case
-// and accents aside), each written **word**; the start of text when none
+// and accents aside as the analyzer folds them; a pair of CJK characters
+// anywhere in a run), each written **word**; the start of text when none
 // is there.
 func snippet(text string, terms []string) string {
 	words := index.WithoutStopwords(index.UniqueWords(terms))
@@ -33,9 +34,9 @@ func snippet(text string, terms []string) string {
 			}
 			j += n
 		}
-		low := foldWord(text[i:j])
+		low := index.Fold(text[i:j])
 		for _, w := range words {
-			if strings.HasPrefix(low, w) {
+			if strings.HasPrefix(low, w) || startsCJK(w) && strings.Contains(low, w) {
 				hits = append(hits, span{i, j})
 				break
 			}
@@ -89,27 +90,9 @@ func isWordRune(r rune) bool {
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.In(r, unicode.Mn)
 }
 
-// foldWord is a word in lower case without its accents (as the analyzer's
-// ascii filter folds them), for matching stems.
-func foldWord(w string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(w) {
-		if f, ok := asciiFold[r]; ok {
-			b.WriteString(f)
-		} else if !unicode.In(r, unicode.Mn) {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
+// startsCJK reports a word of the scripts the analyzer cuts into pairs of
+// characters: such a term is found inside a run, not only at its start.
+func startsCJK(w string) bool {
+	r, _ := utf8.DecodeRuneInString(w)
+	return index.CJK(r)
 }
-
-var asciiFold = func() map[rune]string {
-	m := map[rune]string{}
-	for from, to := range map[string]string{"àáâãäå": "a", "çć": "c", "èéêë": "e", "ìíîï": "i", "ñ": "n", "òóôõöø": "o",
-		"ùúûü": "u", "ýÿ": "y", "ß": "ss", "æ": "ae", "œ": "oe"} {
-		for _, r := range from {
-			m[r] = to
-		}
-	}
-	return m
-}()

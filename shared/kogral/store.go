@@ -617,8 +617,9 @@ func (s *Store) Blocks(ctx context.Context, id string) ([]Block, error) {
 }
 
 // matchingBlock is the block of a Logseq page holding most of the query's
-// terms (stems, so matched as parts of words), the first of equals; nil for
-// other nodes or when no block holds any.
+// terms, its words analyzed as the index analyzes them (folded, stemmed:
+// "naive" finds "naïve", and "is" is not found in "alias"), the first of
+// equals; nil for other nodes or when no block holds any.
 func matchingBlock(n Node, terms []string) *BlockHit {
 	if src, _ := n.Metadata["source"].(string); src != "logseq" || len(terms) == 0 {
 		return nil
@@ -628,10 +629,13 @@ func matchingBlock(n Node, terms []string) *BlockHit {
 	var best *BlockHit
 	most := 0
 	logseq.Walk(blocks, func(b Block) {
-		low := strings.ToLower(b.Content)
+		has := map[string]bool{}
+		for _, w := range index.Analyze(b.Content) {
+			has[w] = true
+		}
 		held := 0
 		for _, t := range words {
-			if strings.Contains(low, t) {
+			if has[t] {
 				held++
 			}
 		}

@@ -15,10 +15,14 @@ import (
 // filters) gave each node as its stored `terms` until
 // schemas/surreal/kogral/005. Words are runs of letters or of digits (a
 // change of class, a blank or a punctuation mark ends one), lower-cased,
-// their accents taken off, and English words stemmed (Snowball's English
-// stemmer, as SurrealDB's). A node's terms were a third of its record and
-// their analysis and storage about two thirds of SurrealDB's CPU per
-// imported node; nothing but this index read them.
+// the accents of Latin, Greek and Cyrillic letters taken off, and English
+// words stemmed (Snowball's English stemmer, as SurrealDB's). Chinese,
+// Japanese and Korean, written without spaces, are cut into overlapping
+// pairs of characters (as Lucene's CJK analyzer does), so that a word
+// inside a longer run is found: 東京データ gives 東京 京デ デー ータ. A node's
+// terms were a third of its record and their analysis and storage about
+// two thirds of SurrealDB's CPU per imported node; nothing but this index
+// read them.
 
 // Analyze is text's words as the index keeps them, in order.
 func Analyze(text string) []string {
@@ -38,45 +42,94 @@ func DocumentText(title string, tags []string, content string) string {
 	return title + " " + title + " " + strings.Join(tags, " ") + " " + content
 }
 
-// eachWord calls f with each word of text: a run of letters or a run of
-// digits.
+// Classes of runes: what ends a word, letters, digits, and the letters of
+// the scripts written without spaces (cjk).
+const (
+	classNone = iota
+	classLetter
+	classDigit
+	classCJK
+)
+
+// eachWord calls f with each word of text: a run of letters, a run of
+// digits, or a pair of neighbouring characters of a CJK run (the run
+// itself when it is one character).
 func eachWord(text string, f func(string)) {
-	start, class := -1, 0
+	start, class := -1, classNone
+	emit := func(end int) {
+		if class == classCJK {
+			cjkPairs(text[start:end], f)
+		} else {
+			f(text[start:end])
+		}
+	}
 	for i, r := range text {
 		c := runeClass(r)
-		if c != class && start >= 0 {
-			f(text[start:i])
+		if c != class && start >= 0 && !(class == classCJK && unicode.Is(unicode.M, r)) {
+			emit(i)
 			start = -1
 		}
-		if c != 0 && start < 0 {
+		if c != classNone && start < 0 {
 			start = i
 		}
-		class = c
+		if start >= 0 && !(class == classCJK && unicode.Is(unicode.M, r)) {
+			class = c
+		}
 	}
 	if start >= 0 {
-		f(text[start:])
+		emit(len(text))
 	}
 }
 
-// runeClass is 1 for a letter (or a combining mark, which stays with its
-// letter), 2 for a digit, 0 for anything that ends a word.
+// cjkPairs calls f with each pair of neighbouring characters of run (a
+// character keeps the marks that follow it), or with run when it is one.
+func cjkPairs(run string, f func(string)) {
+	var starts []int
+	for i, r := range run {
+		if !unicode.Is(unicode.M, r) {
+			starts = append(starts, i)
+		}
+	}
+	if len(starts) < 2 {
+		f(run)
+		return
+	}
+	starts = append(starts, len(run))
+	for k := 0; k+2 < len(starts); k++ {
+		f(run[starts[k]:starts[k+2]])
+	}
+}
+
+// runeClass is the class of r; a combining mark stays with its letter.
 func runeClass(r rune) int {
 	switch {
 	case r < utf8.RuneSelf:
 		switch {
 		case 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z':
-			return 1
+			return classLetter
 		case '0' <= r && r <= '9':
-			return 2
+			return classDigit
 		}
-		return 0
-	case unicode.IsLetter(r) || unicode.Is(unicode.Mn, r):
-		return 1
+		return classNone
+	case CJK(r):
+		return classCJK
+	case unicode.IsLetter(r) || unicode.Is(unicode.M, r):
+		return classLetter
 	case unicode.IsDigit(r):
-		return 2
+		return classDigit
 	}
-	return 0
+	return classNone
 }
+
+// CJK reports a character of the scripts written without spaces between
+// words, which the analyzer cuts into pairs.
+func CJK(r rune) bool {
+	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul) || r == 'ー' || r == '々'
+}
+
+// Fold is w lower-cased and without the accents of Latin, Greek and
+// Cyrillic letters, as the analyzer folds a word before stemming it.
+func Fold(w string) string { return string(foldWord(nil, w)) }
 
 // foldWord appends w lower-cased and without accents to buf.
 func foldWord(buf []byte, w string) []byte {
@@ -97,9 +150,16 @@ func foldWord(buf []byte, w string) []byte {
 		}
 		return buf
 	}
+	start, kept := len(buf), false
+	var base rune
 	for _, r := range norm.NFD.String(w) {
 		if unicode.Is(unicode.Mn, r) {
-			continue
+			if unicode.In(base, unicode.Latin, unicode.Greek, unicode.Cyrillic) {
+				continue // an accent
+			}
+			kept = true // a mark of another script (kana's voicing marks, Devanagari's vowels): it spells
+		} else {
+			base = r
 		}
 		r = unicode.ToLower(r)
 		if s, ok := foldings[r]; ok {
@@ -107,6 +167,10 @@ func foldWord(buf []byte, w string) []byte {
 			continue
 		}
 		buf = utf8.AppendRune(buf, r)
+	}
+	if kept { // composed again, as such text is written: デ, not テ and its mark
+		folded := norm.NFC.Bytes(buf[start:])
+		buf = append(buf[:start], folded...)
 	}
 	return buf
 }

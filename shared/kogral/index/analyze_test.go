@@ -17,6 +17,9 @@ func TestAnalyze(t *testing.T) {
 		"Привет мир — 東京 2024_01_02":         {"привет", "мир", "東京", "2024", "01", "02"},
 		"`code [with] brackets` don't":       {"code", "with", "bracket", "don", "t"},
 		"":                                   nil,
+		"東京データセンター":                          {"東京", "京デ", "デー", "ータ", "タセ", "セン", "ンタ", "ター"},
+		"テ\u3099ータ, 東京DC と 9":                {"デー", "ータ", "東京", "dc", "と", "9"},
+		"नमस्ते दुनिया":                      {"नमस्ते", "दुनिया"},
 	} {
 		if got := Analyze(text); !slices.Equal(got, want) {
 			t.Errorf("Analyze(%q) = %q, want %q", text, got, want)
@@ -40,5 +43,21 @@ func TestDocumentTerms(t *testing.T) {
 	}
 	if hits := x.Text(Analyze("retry the queue"), Filter{}, 10); len(hits) != 1 || hits[0].ID != "n" {
 		t.Fatalf("search: %+v", hits)
+	}
+}
+
+// A word inside a run of Japanese is found, and kana's voicing marks are
+// spelling, not accents: テータ does not begin as データ does.
+func TestSearchInScriptsWithoutSpaces(t *testing.T) {
+	x := New(nil)
+	x.put(&indexRow{ID: "dc", Title: "東京データセンター", Content: "移行の計画"})
+	x.put(&indexRow{ID: "other", Title: "大阪", Content: "テスト"})
+	for query, want := range map[string]string{"東京": "dc", "データ": "dc", "計画": "dc", "テスト": "other"} {
+		if hits := x.Text(Analyze(query), Filter{}, 10); len(hits) != 1 || hits[0].ID != want {
+			t.Errorf("%s: %+v, want %s", query, hits, want)
+		}
+	}
+	if got := Analyze("テータ"); got[0] != "テー" {
+		t.Errorf("テータ analyzed as %q", got)
 	}
 }
