@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -528,116 +527,6 @@ func (k *kogralCLI) syncCmd() *cobra.Command {
 	return cmd
 }
 
-func (k *kogralCLI) exportCmd() *cobra.Command {
-	var outDir, graph string
-	cmd := &cobra.Command{Use: "export <markdown|json|dot|logseq>", Short: "Export the graph", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			b, _, err := k.backend(cmd.Context())
-			if err != nil {
-				return err
-			}
-			bar := newProgressBar(cmd.ErrOrStderr())
-			if c, ok := b.(*client.Client); ok { // through an export job: show its progress
-				c.ExportProgress = bar.showExport
-			}
-			g, err := b.Export(cmd.Context(), graph)
-			bar.done()
-			if err != nil {
-				return err
-			}
-			var out map[string][]byte
-			switch args[0] {
-			case "json":
-				return printJSON(cmd.OutOrStdout(), g)
-			case "dot":
-				_, err = io.WriteString(cmd.OutOrStdout(), render.DOT(g))
-				return err
-			case "markdown":
-				out = render.MarkdownFiles(g)
-			case "logseq":
-				out = render.ExportLogseq(g)
-			default:
-				return fmt.Errorf("export %s: want markdown, json, dot or logseq", args[0])
-			}
-			if outDir == "" {
-				return fmt.Errorf("export %s: --out <dir> is required", args[0])
-			}
-			if err := files.WriteFolder(outDir, out); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Wrote %d files to %s\n", len(out), outDir)
-			return nil
-		}}
-	cmd.Flags().StringVar(&outDir, "out", "", "markdown, logseq: the folder to write")
-	cmd.Flags().StringVar(&graph, "graph", "", "only this graph (default: all)")
-	return cmd
-}
-
-func (k *kogralCLI) importCmd() *cobra.Command {
-	var graph string
-	var parallel int
-	cmd := &cobra.Command{Use: "import <path>", Short: "Import a Logseq graph folder or a folder of Kogral markdown files, in batches (run it again to continue after a failure)",
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			b, cfg, err := k.backend(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if graph == "" {
-				graph = cfg.Graph
-			}
-			g, err := readImport(cmd.ErrOrStderr(), args[0], graph)
-			if err != nil {
-				return err
-			}
-			bar := newProgressBar(cmd.ErrOrStderr())
-			rep, err := files.ImportInBatches(cmd.Context(), b, g, files.ImportOptions{Parallel: parallel, Progress: bar.show})
-			bar.done()
-			for _, w := range rep.Skipped {
-				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", w)
-			}
-			if len(rep.Conflicts) > 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %d nodes left as they are: their ids are nodes of another graph: %s\n",
-					len(rep.Conflicts), strings.Join(rep.Conflicts, ", "))
-			}
-			into := make([]string, len(rep.Graphs))
-			for i, g := range rep.Graphs {
-				into[i] = strconv.Quote(g)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Imported %d nodes and %d edges into %s", rep.Nodes, rep.Edges, strings.Join(into, ", "))
-			if n := len(rep.Skipped) + len(rep.Conflicts); n > 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), " (%d left out: see the warnings)", n)
-			}
-			fmt.Fprintln(cmd.OutOrStdout())
-			if err != nil {
-				return fmt.Errorf("%w (what was imported stays; run the same import again to complete it)", err)
-			}
-			return nil
-		}}
-	cmd.Flags().StringVar(&graph, "graph", "", "the graph to import into (default: .kogral/config.yaml's)")
-	cmd.Flags().IntVar(&parallel, "parallel", 2, "batches sent at once")
-	return cmd
-}
-
-// readImport reads a Logseq graph (warnings to w) or a folder of node
-// files, for graph: a node file naming no graph (or "default") goes to it.
-func readImport(w io.Writer, dir, graph string) (kogral.Subgraph, error) {
-	if isLogseq(dir) {
-		g, warnings, err := files.ImportLogseq(dir, graph)
-		for _, warn := range warnings {
-			fmt.Fprintf(w, "warning: %s\n", warn)
-		}
-		return g, err
-	}
-	g, err := files.ReadFolder(dir)
-	for i := range g.Nodes {
-		if g.Nodes[i].GraphID == "" || g.Nodes[i].GraphID == "default" {
-			g.Nodes[i].GraphID = graph
-		}
-	}
-	return g, err
-}
-
 func (k *kogralCLI) serveCmd() *cobra.Command {
 	var project string
 	cmd := &cobra.Command{Use: "serve", Short: "Serve the MCP server over stdio (for desktop MCP clients)", Args: cobra.NoArgs,
@@ -729,16 +618,6 @@ func (k *kogralCLI) graphsCmd() *cobra.Command {
 			}
 			return nil
 		}}
-}
-
-// isLogseq reports a Logseq graph folder: one with pages/ or journals/.
-func isLogseq(dir string) bool {
-	for _, sub := range []string{"pages", "journals"} {
-		if st, err := os.Stat(filepath.Join(dir, sub)); err == nil && st.IsDir() {
-			return true
-		}
-	}
-	return false
 }
 
 // writePrivate replaces path with data, readable by its owner only (the

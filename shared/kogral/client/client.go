@@ -76,7 +76,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		case http.StatusConflict:
 			return &kogral.ConflictError{Msg: msg}
 		}
-		return fmt.Errorf("kogral API %s %s: %d %s", method, path, res.StatusCode, msg)
+		return &StatusError{Method: method, Path: path, Status: res.StatusCode, Msg: msg}
 	}
 	if out != nil && len(raw) > 0 {
 		return json.Unmarshal(raw, out)
@@ -107,6 +107,18 @@ func filterQuery(f kogral.Filter) url.Values {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
 	return q
+}
+
+// StatusError is an answer of the API that no error of package kogral
+// stands for (a 403, a 5xx), with the API's message.
+type StatusError struct {
+	Method, Path string
+	Status       int
+	Msg          string
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("kogral API %s %s: %d %s", e.Method, e.Path, e.Status, e.Msg)
 }
 
 // ---- what the server says is checked before the CLI builds paths from it ----

@@ -110,7 +110,7 @@ func (im *logseqImport) links(f *logseqFile) {
 	for _, k := range keys {
 		v, line := f.page.Props[k], f.page.PropLine[k]
 		switch k {
-		case "alias", "title", "id":
+		case "alias", "title", "id", "kogral-title", "alternatives": // names, not links; alternatives:: is JSON
 		case "tags":
 			for _, t := range logseq.ListValues(v) {
 				im.link(f.key, im.resolve(t), false)

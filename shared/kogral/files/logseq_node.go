@@ -23,6 +23,9 @@ func (im *logseqImport) node(e *pageEntry) (kogral.Node, bool) {
 	}
 	in := kogral.NodeInput{ID: e.id, NodeType: "Note", Title: e.name, Content: f.content, GraphID: im.graph,
 		Metadata: map[string]any{"source": "logseq", "file": f.rel}}
+	if t := strings.TrimSpace(f.page.Props["kogral-title"]); t != "" { // an export's page renamed "Title (id)"
+		in.Title = t
+	}
 	if len(in.Title) > kogral.MaxTitleBytes {
 		in.Title = cutTitle(in.Title)
 		im.warn(f.rel, f.page.PropLine["title"], "the title is %d bytes, over %d: cut (links still reach the page by its whole name)", len(e.name), kogral.MaxTitleBytes)
@@ -44,9 +47,12 @@ func (im *logseqImport) node(e *pageEntry) (kogral.Node, bool) {
 		}
 	}
 	for k, v := range f.page.Props {
-		if k != "tags" && k != "type" && k != "title" && k != "alias" {
+		if k != "tags" && k != "type" && k != "title" && k != "alias" && k != "kogral-title" {
 			in.Metadata[k] = logseq.PlainValue(v)
 		}
+	}
+	if in.NodeType == "Decision" {
+		im.decisionMeta(f, in.Metadata)
 	}
 	var aliases []any
 	for a, owner := range im.alias {

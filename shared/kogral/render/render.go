@@ -99,17 +99,35 @@ func FolderOf(nodeType string) string {
 	return strings.ToLower(nodeType) + "s"
 }
 
-// MarkdownFiles renders a subgraph as .kogral/-style files, path → content.
+// MarkdownFiles renders a subgraph as .kogral/-style files, path → content
+// (Markdown without its report).
 func MarkdownFiles(g kogral.Subgraph) map[string][]byte {
-	out := map[string][]byte{}
+	return Markdown(g).Files
+}
+
+// Markdown renders a subgraph as .kogral/-style files: <type folder>/<id>.md,
+// under a folder per graph when the subgraph holds several (files name their
+// graph, so an import reads them back into theirs). Every node is written:
+// one whose path another took (ids that differ only in case) gets its id's
+// short hash added, and is reported.
+func Markdown(g kogral.Subgraph) Export {
 	bySource := map[string][]kogral.Edge{}
 	for _, e := range g.Edges {
 		bySource[e.Source] = append(bySource[e.Source], e)
 	}
-	for _, n := range g.Nodes {
-		out[filepath.ToSlash(filepath.Join(FolderOf(n.NodeType), n.ID+".md"))] = RenderFile(n, bySource[n.ID])
+	nodes := sortedNodes(g.Nodes)
+	ex := newExport(nodes)
+	for _, n := range nodes {
+		rel := ex.under(n) + filepath.ToSlash(filepath.Join(FolderOf(n.NodeType), n.ID+".md"))
+		if !ex.claim(rel) {
+			rel = ex.under(n) + filepath.ToSlash(filepath.Join(FolderOf(n.NodeType), n.ID+"-"+shortHash(n.GraphID+"\x00"+n.ID)+".md"))
+			ex.claim(rel)
+			ex.Renamed = append(ex.Renamed, Renamed{ID: n.ID, Graph: graphOf(n), Title: n.Title, Path: rel})
+		}
+		ex.Files[rel] = RenderFile(n, bySource[n.ID])
+		ex.Nodes++
 	}
-	return out
+	return ex
 }
 
 // DOT renders a subgraph for Graphviz.
@@ -126,28 +144,4 @@ func DOT(g kogral.Subgraph) string {
 	}
 	b.WriteString("}\n")
 	return b.String()
-}
-
-// ExportLogseq writes the Logseq pages of a subgraph back as a Logseq graph
-// folder, path → content: each imported page to the file it came from, with
-// its content as it was; a page only linked to has no file (the import
-// makes it again). Other nodes are written as pages named by their titles.
-func ExportLogseq(g kogral.Subgraph) map[string][]byte {
-	out := map[string][]byte{}
-	for _, n := range g.Nodes {
-		if p, _ := n.Metadata["placeholder"].(bool); p {
-			continue
-		}
-		rel, _ := n.Metadata["file"].(string)
-		if rel == "" || strings.Contains(rel, "..") || strings.HasPrefix(rel, "/") {
-			rel = "pages/" + strings.ReplaceAll(n.Title, "/", "___") + ".md"
-			if n.NodeType == "Journal" {
-				if d, err := time.Parse("2006-01-02", n.Title); err == nil {
-					rel = "journals/" + d.Format("2006_01_02") + ".md"
-				}
-			}
-		}
-		out[rel] = []byte(n.Content + "\n")
-	}
-	return out
 }
