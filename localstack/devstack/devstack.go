@@ -401,7 +401,7 @@ func (s *Stack) buildFunctions(ctx context.Context, metrics *obs.Metrics, local 
 		}
 		local.Register(f.Name, b.Invoke)
 		if b.HTTP != nil {
-			handlers[f.Name] = b.HTTP
+			handlers[f.Name] = lambdaSized(f.Name, b.HTTP, s.cfg.Log)
 		}
 	}
 	return handlers, nil

@@ -129,7 +129,11 @@ func viaInvoke(inv invoke.Invoker, log *slog.Logger) map[string]http.Handler {
 			if err != nil {
 				// API Gateway's answer when the integration fails.
 				log.Error("integration failed", "function", name, "err", err)
-				httpapi.WriteJSON(w, http.StatusInternalServerError, map[string]string{"message": "Internal Server Error"})
+				integrationFailed(w)
+				return
+			}
+			if oversized(log, name, len(out)) {
+				integrationFailed(w)
 				return
 			}
 			if err := httpapi.WriteEvent(w, res); err != nil {

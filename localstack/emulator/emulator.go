@@ -23,6 +23,7 @@ import (
 
 	"github.com/stratumiops/stratumiops/localstack/tools"
 	"github.com/stratumiops/stratumiops/shared/platform/catalog"
+	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 	"github.com/stratumiops/stratumiops/shared/platform/invoke"
 )
 
@@ -239,6 +240,10 @@ func (env *environment) invoke(ctx context.Context, fn catalog.Function, payload
 	}
 	if fe := functionError(fn.Name, body); fe != nil {
 		return nil, fe
+	}
+	if len(body) > httpapi.LambdaMaxResponse { // what Lambda answers then, whoever invoked
+		return nil, &invoke.FunctionError{Function: fn.Name, Type: "Function.ResponseSizeTooLarge",
+			Message: fmt.Sprintf("Response payload size (%d bytes) exceeded maximum allowed payload size (%d bytes).", len(body), httpapi.LambdaMaxResponse)}
 	}
 	return body, nil
 }

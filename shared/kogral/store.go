@@ -422,7 +422,9 @@ const rrfK = 60
 // content, wanting every term, or any when no node has them all) and, when
 // semantic, a nearest-neighbour query over the embeddings; with both,
 // results are fused by reciprocal rank. Both run on the in-process index
-// (package index), brought up to date first.
+// (package index), brought up to date first. Hits are the best ones, at
+// most the filter's limit and no more than fit in MaxAnswerBytes (counting
+// each node's content only when q.Full, as the API answers it).
 func (s *Store) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 	q.Query = strings.TrimSpace(q.Query)
 	if q.Query == "" {
@@ -445,7 +447,7 @@ func (s *Store) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 	sf := index.Filter{NodeType: f.NodeType, Tag: f.Tag, GraphID: f.GraphID, Placeholders: q.Placeholders, Visible: visibleIn(ctx)}
 	text := s.index.Text(terms, sf, limit)
 	if !q.Semantic {
-		return s.hits(text, terms, func(index.Ranked) string { return "text" }), nil
+		return boundHits(s.hits(text, terms, func(index.Ranked) string { return "text" }), q.Full), nil
 	}
 	vecs, err := s.embed.Embed(ctx, []string{q.Query})
 	if err != nil {
@@ -472,7 +474,7 @@ func (s *Store) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 	for id, score := range fused {
 		best.Offer(id, score)
 	}
-	return s.hits(best.Sorted(), terms, func(r index.Ranked) string { return via[r.ID] }), nil
+	return boundHits(s.hits(best.Sorted(), terms, func(r index.Ranked) string { return via[r.ID] }), q.Full), nil
 }
 
 // hits are the index.Ranked nodes as the index holds them (brought up to
@@ -519,7 +521,8 @@ const maxPathHops = 32
 // nearest first and at most limit of them (0: DefaultConnectedLimit), with
 // the edges among them; Truncated says more were within reach. A
 // breadth-first search over the in-process index (the adjacency and the
-// nodes), brought up to date with the change feeds first.
+// nodes), brought up to date with the change feeds first. The answer stays
+// within MaxAnswerBytes: past it, fewer nodes and Truncated.
 func (s *Store) Connected(ctx context.Context, id string, depth, limit int) (Subgraph, error) {
 	if depth < 1 || depth > MaxDepth {
 		return Subgraph{}, invalid("depth %d: want 1–%d", depth, MaxDepth)
@@ -533,7 +536,7 @@ func (s *Store) Connected(ctx context.Context, id string, depth, limit int) (Sub
 	if err := s.syncFor(ctx, id); err != nil {
 		return Subgraph{}, err
 	}
-	return s.index.ConnectedTo(id, depth, limit, visibleIn(ctx)), nil
+	return boundSubgraph(s.index.ConnectedTo(id, depth, limit, visibleIn(ctx))), nil
 }
 
 // Arrived is ctx for a request that arrived at t: the store's reads for it

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -67,7 +66,7 @@ func unknownAnswers(f *form.Form, answers map[string]any) error {
 	var unknown []string
 	for k := range answers {
 		if _, ok := f.Lookup(k); !ok {
-			unknown = append(unknown, fmt.Sprintf("%q", k))
+			unknown = append(unknown, form.Quote(k))
 		}
 	}
 	if len(unknown) > 0 {
@@ -99,6 +98,11 @@ func (a *API) patchSession(w http.ResponseWriter, r *http.Request) error {
 	s, err := a.store.PatchAnswers(r.Context(), ref, in.Answers, known)
 	if errors.Is(err, ErrSessionClosed) {
 		return httpapi.Errorf(http.StatusConflict, "conflict", "session %q is already submitted", r.PathValue("id"))
+	}
+	if errors.Is(err, ErrAnswersTooLarge) {
+		return httpapi.Errorf(http.StatusRequestEntityTooLarge, "too_large",
+			"session %q: these answers would make its answers larger than %d characters in all (the 1 MiB a submission may hold): clear or shorten some (a null clears an answer)",
+			r.PathValue("id"), MaxSessionAnswers)
 	}
 	if err != nil {
 		return err

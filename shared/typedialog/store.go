@@ -19,7 +19,17 @@ var (
 	ErrExists        = errors.New("already exists")
 	ErrSessionClosed = errors.New("session already submitted")
 	ErrSessionMoved  = errors.New("session changed while submitting")
+	// ErrAnswersTooLarge is a patch that would make a session's answers
+	// larger than MaxSessionAnswers.
+	ErrAnswersTooLarge = errors.New("session answers too large")
 )
+
+// MaxSessionAnswers bounds a session's answers in all, as the request body
+// limit (1 MiB) bounds a submission: counted in characters of their text
+// (string::len of the answers cast to a string, about their JSON's length),
+// checked in the patching statement itself so that patches from any number
+// of instances cannot add up past it.
+const MaxSessionAnswers = 1 << 20
 
 // Store keeps forms, sessions and snapshots in SurrealDB (database typedialog).
 type Store struct{ db *surreal.Client }
@@ -184,9 +194,9 @@ func (s *Store) PatchAnswers(ctx context.Context, ref sessionRef, patch map[stri
 		next = known.Rev + 1
 	}
 	rows, err := surreal.Query[[]sessionRow](ctx, s.db, "UPDATE $id SET answers = "+merged+
-		", rev += 1, updated_at = time::now() WHERE status = 'open'"+
+		", rev += 1, updated_at = time::now() WHERE status = 'open' AND string::len(<string> ("+merged+")) <= $max"+
 		" RETURN rev, created_at, updated_at, (IF rev = $next { NONE } ELSE { answers }) AS answers",
-		map[string]any{"id": sessionKey(ref.ID), "patch": patch, "next": next})
+		map[string]any{"id": sessionKey(ref.ID), "patch": patch, "next": next, "max": MaxSessionAnswers})
 	if err != nil {
 		return sessionRow{}, fmt.Errorf("patch session %s: %w", ref.ID, err)
 	}
@@ -198,8 +208,12 @@ func (s *Store) PatchAnswers(ctx context.Context, ref sessionRef, patch map[stri
 		}
 		return row, nil
 	}
-	if _, err := s.Session(ctx, ref.ID); err != nil {
+	cur, err := s.Session(ctx, ref.ID)
+	if err != nil {
 		return sessionRow{}, err
+	}
+	if cur.Status == "open" { // a session once submitted stays so: the size refused it
+		return sessionRow{}, ErrAnswersTooLarge
 	}
 	return sessionRow{}, ErrSessionClosed
 }

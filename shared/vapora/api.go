@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/cedar-policy/cedar-go"
 
@@ -236,6 +237,9 @@ func (a *API) createProject(w http.ResponseWriter, r *http.Request) error {
 	if in.Name == nil || strings.TrimSpace(*in.Name) == "" || len(*in.Name) > 200 {
 		return httpapi.BadRequest("name: required, at most 200 bytes")
 	}
+	if err := checkDescription("description", in.Description); err != nil {
+		return err
+	}
 	caller := principal.From(r.Context())
 	p := Project{Name: strings.TrimSpace(*in.Name), Description: in.Description, Status: "Active"}
 	switch {
@@ -293,6 +297,9 @@ func (a *API) updateProject(w http.ResponseWriter, r *http.Request) error {
 			return httpapi.BadRequest("name: required, at most 200 bytes")
 		}
 		p.Name = strings.TrimSpace(*in.Name)
+	}
+	if err := checkDescription("description", in.Description); err != nil {
+		return err
 	}
 	if in.Description != nil {
 		p.Description = in.Description
@@ -359,6 +366,32 @@ type taskInput struct {
 	Tags        *[]string `json:"tags"`
 }
 
+// A task's title and description are bounded so that its answers (a board
+// page above all) stay far below Lambda's 6 MB response limit: a description
+// holds at most as many characters as a GitHub issue's body.
+const (
+	maxTitle       = 500
+	maxDescription = 65536
+)
+
+// checkTaskText checks the title and description a request sets.
+func checkTaskText(in taskInput) error {
+	if in.Title != nil && (strings.TrimSpace(*in.Title) == "" || len(*in.Title) > maxTitle) {
+		return httpapi.BadRequest("title: required, at most %d bytes (got %d)", maxTitle, len(*in.Title))
+	}
+	return checkDescription("description", in.Description)
+}
+
+// checkDescription bounds a task's or a project's description, named field.
+func checkDescription(field string, d *string) error {
+	if d != nil {
+		if n := utf8.RuneCountInString(*d); n > maxDescription {
+			return httpapi.BadRequest("%s: at most %d characters (got %d)", field, maxDescription, n)
+		}
+	}
+	return nil
+}
+
 func checkTags(tags []string) error {
 	if len(tags) > 32 {
 		return httpapi.BadRequest("tags: at most 32")
@@ -408,7 +441,7 @@ func (a *API) listTasks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return storeError(err)
 	}
-	httpapi.WriteJSON(w, http.StatusOK, page)
+	httpapi.WriteJSON(w, http.StatusOK, boundPage(page))
 	return nil
 }
 
@@ -433,8 +466,11 @@ func (a *API) createTask(w http.ResponseWriter, r *http.Request) error {
 	if in.ProjectID == nil || *in.ProjectID == "" {
 		return httpapi.BadRequest("project_id: required")
 	}
-	if in.Title == nil || strings.TrimSpace(*in.Title) == "" || len(*in.Title) > 500 {
-		return httpapi.BadRequest("title: required, at most 500 bytes")
+	if in.Title == nil {
+		return httpapi.BadRequest("title: required, at most %d bytes", maxTitle)
+	}
+	if err := checkTaskText(in); err != nil {
+		return err
 	}
 	t := Task{ProjectID: *in.ProjectID, Title: strings.TrimSpace(*in.Title), Description: in.Description,
 		Status: "Todo", Priority: "Medium", Tags: []string{}}
@@ -499,10 +535,10 @@ func (a *API) updateTask(w http.ResponseWriter, r *http.Request) error {
 	case in.ProjectID != nil && *in.ProjectID != t.ProjectID:
 		return httpapi.BadRequest("project_id: a task cannot move to another project")
 	}
+	if err := checkTaskText(in); err != nil {
+		return err
+	}
 	if in.Title != nil {
-		if strings.TrimSpace(*in.Title) == "" || len(*in.Title) > 500 {
-			return httpapi.BadRequest("title: required, at most 500 bytes")
-		}
 		t.Title = strings.TrimSpace(*in.Title)
 	}
 	if in.Description != nil {

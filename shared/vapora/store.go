@@ -257,6 +257,8 @@ func (s *Store) withOrder(ctx context.Context, r taskRow) (Task, error) {
 type Page struct {
 	Tasks  []Task         `json:"tasks"`
 	Totals map[string]int `json:"totals"`
+	// Truncated: the page left tasks out to stay within maxPageBytes.
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // Tasks lists a page of each column of a project's board (one column if

@@ -2,6 +2,7 @@ package vapora
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -89,6 +90,11 @@ func (a *API) swarmTasks(ctx context.Context, p Project, in swarmAssignInput) ([
 			return nil, nil, httpapi.BadRequest("task %s is not in project %s", id, p.ID)
 		}
 		tasks, roles = append(tasks, t), append(roles, in.Role)
+	}
+	for i, nt := range in.Tasks { // before any is created
+		if err := checkDescription(fmt.Sprintf("tasks[%d].description", i), nt.Description); err != nil {
+			return nil, nil, err
+		}
 	}
 	for i, nt := range in.Tasks {
 		if strings.TrimSpace(nt.Title) == "" || len(nt.Title) > 500 {

@@ -86,7 +86,7 @@ func addSearchTools(s *mcp.Server, b kogral.Backend, project string) {
 	}
 	mcp.AddTool(s, &mcp.Tool{Name: "search", Description: "Search the knowledge graph (full-text, optionally semantic)"},
 		func(ctx context.Context, _ *mcp.CallToolRequest, in searchIn) (*mcp.CallToolResult, map[string]any, error) {
-			hits, err := b.Search(ctx, kogral.SearchQuery{Query: in.Query, Semantic: in.Semantic,
+			hits, err := b.Search(ctx, kogral.SearchQuery{Query: in.Query, Semantic: in.Semantic, Full: true, // its hits carry their content
 				Filter: kogral.Filter{NodeType: in.NodeType, Tag: in.Tag, GraphID: in.Graph, Limit: in.Limit}})
 			if err != nil {
 				return nil, nil, err

@@ -68,7 +68,7 @@ func (f *Form) unknownAnswers(answers map[string]any) []FieldError {
 	var out []FieldError
 	for k := range answers {
 		if _, ok := f.Lookup(k); !ok {
-			out = append(out, FieldError{Field: k, Rule: "unknown", Message: fmt.Sprintf("the form has no field %q", k)})
+			out = append(out, FieldError{Field: k, Rule: "unknown", Message: "the form has no field " + Quote(k)})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Field < out[j].Field })
@@ -92,7 +92,7 @@ func unknownKeys(fields []Field, answers map[string]any, prefix string) []FieldE
 	var out []FieldError
 	for k := range answers {
 		if !known[k] {
-			out = append(out, FieldError{Field: prefix + k, Rule: "unknown", Message: fmt.Sprintf("the form has no field %q", k)})
+			out = append(out, FieldError{Field: prefix + k, Rule: "unknown", Message: "the form has no field " + Quote(k)})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Field < out[j].Field })
@@ -152,7 +152,7 @@ func (fl Field) validate(path string, v any, env map[string]any) (any, []FieldEr
 			return fail("type", "must be a date string")
 		}
 		if _, err := time.Parse(time.DateOnly, s); err != nil {
-			return fail("date", "must be a date as YYYY-MM-DD, got %q", s)
+			return fail("date", "must be a date as YYYY-MM-DD, got %s", Quote(s))
 		}
 		return s, nil
 	case TypeSelect:
@@ -161,7 +161,7 @@ func (fl Field) validate(path string, v any, env map[string]any) (any, []FieldEr
 			return fail("type", "must be one option value (a string)")
 		}
 		if !fl.hasOption(s) {
-			return fail("options", "%q is not one of %s", s, fl.optionList())
+			return fail("options", "%s is not one of %s", Quote(s), fl.optionList())
 		}
 		return s, nil
 	case TypeMultiSelect:
@@ -267,9 +267,9 @@ func (fl Field) multi(path string, v any) (any, []FieldError) {
 	seen := map[string]bool{}
 	for _, s := range items {
 		if !fl.hasOption(s) {
-			errs = append(errs, FieldError{path, "options", fmt.Sprintf("%q is not one of %s", s, fl.optionList())})
+			errs = append(errs, FieldError{path, "options", fmt.Sprintf("%s is not one of %s", Quote(s), fl.optionList())})
 		} else if seen[s] {
-			errs = append(errs, FieldError{path, "options", fmt.Sprintf("%q is chosen twice", s)})
+			errs = append(errs, FieldError{path, "options", Quote(s) + " is chosen twice"})
 		}
 		seen[s] = true
 	}

@@ -1,0 +1,63 @@
+package kogral
+
+import "github.com/stratumiops/stratumiops/shared/platform/httpapi"
+
+// MaxAnswerBytes bounds what the nodes and edges of a connected() answer,
+// or the hits of a search, add to the function's Lambda response payload
+// (httpapi.PayloadSize): well under Lambda's 6 MB, leaving room for the rest
+// of the answer. Past it, connected() stops adding nodes (then edges) and
+// says truncated; a search answers fewer hits than its limit: the best
+// ones, up to the hit that would pass it.
+const MaxAnswerBytes = 4 << 20
+
+// boundSubgraph keeps g's nodes, nearest first, and then its edges while
+// they fit in MaxAnswerBytes (the first node always), marking it truncated
+// when it leaves any out; edges to a node left out go too.
+func boundSubgraph(g Subgraph) Subgraph {
+	total, cut := 0, false
+	for i, n := range g.Nodes {
+		size := httpapi.PayloadSize(n)
+		if i > 0 && total+size > MaxAnswerBytes {
+			g.Nodes, cut = g.Nodes[:i], true
+			break
+		}
+		total += size
+	}
+	kept := map[string]bool{}
+	for _, n := range g.Nodes {
+		kept[n.ID] = true
+	}
+	edges := make([]Edge, 0, len(g.Edges))
+	for _, e := range g.Edges {
+		if cut && (!kept[e.Source] || !kept[e.Target]) {
+			continue
+		}
+		size := httpapi.PayloadSize(e)
+		if total+size > MaxAnswerBytes {
+			g.Truncated = true
+			break
+		}
+		total += size
+		edges = append(edges, e)
+	}
+	g.Edges = edges
+	g.Truncated = g.Truncated || cut
+	return g
+}
+
+// boundHits keeps the best hits while they fit in MaxAnswerBytes (the first
+// always), measured as answered: with each node's content only when full.
+func boundHits(hits []Hit, full bool) []Hit {
+	total := 0
+	for i, h := range hits {
+		if !full {
+			h.Node.Content = ""
+		}
+		size := httpapi.PayloadSize(h)
+		if i > 0 && total+size > MaxAnswerBytes {
+			return hits[:i]
+		}
+		total += size
+	}
+	return hits
+}

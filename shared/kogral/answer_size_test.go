@@ -1,0 +1,62 @@
+package kogral
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
+)
+
+// Eight nodes of about 1 MB around a hub: connected(depth 1) and a full
+// search answer what fits in MaxAnswerBytes (connected says truncated, with
+// no edge to a node it left out); a search without full answers every hit.
+func TestLargeNodesKeepAnswersBounded(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	big := strings.Repeat("needle \"quoted\" words ", (1<<20)/24)
+	if _, err := s.CreateNode(ctx, NodeInput{ID: "hub", NodeType: "note", Title: "Hub", Content: "center", GraphID: "g"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 8 {
+		id := fmt.Sprintf("big-%d", i)
+		if _, err := s.CreateNode(ctx, NodeInput{ID: id, NodeType: "note", Title: id, Content: big, GraphID: "g"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Link(ctx, Edge{Source: "hub", Target: id, Relation: "RelatesTo"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, err := s.Connected(ctx, "hub", 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Nodes) < 2 || len(g.Nodes) >= 9 || !g.Truncated || httpapi.PayloadSize(g) > MaxAnswerBytes+1000 {
+		t.Fatalf("connected: %d nodes, truncated %v, %d bytes", len(g.Nodes), g.Truncated, httpapi.PayloadSize(g))
+	}
+	kept := map[string]bool{}
+	for _, n := range g.Nodes {
+		kept[n.ID] = true
+	}
+	if len(g.Edges) != len(g.Nodes)-1 {
+		t.Fatalf("%d edges for %d nodes", len(g.Edges), len(g.Nodes))
+	}
+	for _, e := range g.Edges {
+		if !kept[e.Source] || !kept[e.Target] {
+			t.Fatalf("edge to a node left out: %+v", e)
+		}
+	}
+	full, err := s.Search(ctx, SearchQuery{Query: "needle", Full: true, Filter: Filter{Limit: 20}})
+	if err != nil || len(full) < 1 || len(full) >= 8 {
+		t.Fatalf("full search: %d hits, %v", len(full), err)
+	}
+	raw, _ := json.Marshal(full)
+	if len(raw) > MaxAnswerBytes {
+		t.Fatalf("full search answer: %d bytes", len(raw))
+	}
+	if short, err := s.Search(ctx, SearchQuery{Query: "needle", Filter: Filter{Limit: 20}}); err != nil || len(short) != 8 {
+		t.Fatalf("search without content: %d hits, %v", len(short), err)
+	}
+}
