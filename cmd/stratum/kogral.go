@@ -379,11 +379,11 @@ func (k *kogralCLI) listCmd() *cobra.Command {
 func (k *kogralCLI) showCmd() *cobra.Command {
 	return &cobra.Command{Use: "show <id>", Short: "Show a node (as its file) and the edges reaching it", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, _, err := k.backend(cmd.Context())
+			b, cfg, err := k.backend(cmd.Context())
 			if err != nil {
 				return err
 			}
-			n, err := b.GetNode(cmd.Context(), args[0])
+			n, err := b.GetNode(cmd.Context(), nodeRef(cfg, args[0]))
 			if err != nil {
 				return err
 			}
@@ -405,16 +405,27 @@ func (k *kogralCLI) showCmd() *cobra.Command {
 		}}
 }
 
+// nodeRef is the node id an argument names: an id as given, a name without
+// a '.' (which no id is: ids begin with their scope and a '.') the node of
+// that name in the project's graph ("auth-tokens" is demo.cli.auth-tokens
+// in graph demo.cli).
+func nodeRef(cfg kogralConfig, arg string) string {
+	if strings.Contains(arg, ".") {
+		return arg
+	}
+	return cfg.Graph + "." + arg
+}
+
 func (k *kogralCLI) linkCmd() *cobra.Command {
 	var weight float64
 	cmd := &cobra.Command{Use: "link <source> <target> <relation>", Short: "Relate two nodes (relates_to, depends_on, implements, extends, supersedes, explains)",
 		Args: cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, _, err := k.backend(cmd.Context())
+			b, cfg, err := k.backend(cmd.Context())
 			if err != nil {
 				return err
 			}
-			e, err := b.Link(cmd.Context(), kogral.Edge{Source: args[0], Target: args[1], Relation: args[2], Weight: weight})
+			e, err := b.Link(cmd.Context(), kogral.Edge{Source: nodeRef(cfg, args[0]), Target: nodeRef(cfg, args[1]), Relation: args[2], Weight: weight})
 			if err != nil {
 				return err
 			}
@@ -428,7 +439,7 @@ func (k *kogralCLI) linkCmd() *cobra.Command {
 func (k *kogralCLI) unlinkCmd() *cobra.Command {
 	return &cobra.Command{Use: "unlink <source> <target> [relation]", Short: "Remove edges between two nodes", Args: cobra.RangeArgs(2, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, _, err := k.backend(cmd.Context())
+			b, cfg, err := k.backend(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -436,11 +447,12 @@ func (k *kogralCLI) unlinkCmd() *cobra.Command {
 			if len(args) == 3 {
 				rel = args[2]
 			}
-			if err := b.Unlink(cmd.Context(), args[0], args[1], rel); err != nil {
+			source, target := nodeRef(cfg, args[0]), nodeRef(cfg, args[1])
+			if err := b.Unlink(cmd.Context(), source, target, rel); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Unlinked %s -> %s\n", args[0], args[1])
-			return k.refreshEdges(cmd.Context(), b, args[0])
+			fmt.Fprintf(cmd.OutOrStdout(), "Unlinked %s -> %s\n", source, target)
+			return k.refreshEdges(cmd.Context(), b, source)
 		}}
 }
 

@@ -52,8 +52,8 @@ func TestKogralCLI(t *testing.T) {
 		return out
 	}
 	must("Initialized", "init", "--graph", "demo.cli")
-	must("Added note auth-tokens", "add", "note", "Auth tokens", "--tags", "auth,security", "-m", "Tokens expire after an hour.")
-	must("Added note token-cache", "add", "note", "Token cache", "--tags", "perf", "-m", "Cache tokens for a minute.")
+	must("Added note demo.cli.auth-tokens", "add", "note", "Auth tokens", "--tags", "auth,security", "-m", "Tokens expire after an hour.")
+	must("Added note demo.cli.token-cache", "add", "note", "Token cache", "--tags", "perf", "-m", "Cache tokens for a minute.")
 
 	t.Run("search --tag", func(t *testing.T) {
 		out := must("auth-tokens", "search", "--tag", "auth", "tokens")
@@ -68,10 +68,10 @@ func TestKogralCLI(t *testing.T) {
 		}
 	})
 	t.Run("link, show, unlink", func(t *testing.T) {
-		must("Linked auth-tokens -DependsOn-> token-cache (1)", "link", "auth-tokens", "token-cache", "depends_on")
-		must("target: token-cache", "show", "auth-tokens")
-		must("<- auth-tokens DependsOn (1)", "show", "token-cache")
-		must("Unlinked auth-tokens -> token-cache", "unlink", "auth-tokens", "token-cache")
+		must("Linked demo.cli.auth-tokens -DependsOn-> demo.cli.token-cache (1)", "link", "auth-tokens", "token-cache", "depends_on")
+		must("target: demo.cli.token-cache", "show", "auth-tokens")
+		must("<- demo.cli.auth-tokens DependsOn (1)", "show", "token-cache")
+		must("Unlinked demo.cli.auth-tokens -> demo.cli.token-cache", "unlink", "auth-tokens", "token-cache")
 		if out := must("title: Token cache", "show", "token-cache"); strings.Contains(out, "<-") {
 			t.Fatalf("an edge after unlink:\n%s", out)
 		}
@@ -80,15 +80,15 @@ func TestKogralCLI(t *testing.T) {
 		}
 	})
 	t.Run("add, link, sync as the README: no conflict; --prefer settles one", func(t *testing.T) {
-		must("Linked auth-tokens -RelatesTo-> token-cache (1)", "link", "auth-tokens", "token-cache", "relates_to")
-		file := filepath.Join(project, ".kogral", "notes", "auth-tokens.md")
+		must("Linked demo.cli.auth-tokens -RelatesTo-> demo.cli.token-cache (1)", "link", "auth-tokens", "token-cache", "relates_to")
+		file := filepath.Join(project, ".kogral", "notes", "demo.cli.auth-tokens.md")
 		if raw, _ := os.ReadFile(file); !strings.Contains(string(raw), "token-cache") {
 			t.Fatalf("link did not update the node's file:\n%s", raw)
 		}
 		must("conflicts 0", "sync")
 		// Both sides change the same node: a conflict, settled by --prefer.
 		api := client.NewClient(ep.Gateways["kogral"], "X-API-Key", ep.APIKey)
-		n, err := api.GetNode(ctx, "token-cache")
+		n, err := api.GetNode(ctx, "demo.cli.token-cache")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,12 +96,12 @@ func TestKogralCLI(t *testing.T) {
 			Tags: n.Tags, GraphID: n.GraphID}); err != nil {
 			t.Fatal(err)
 		}
-		local := filepath.Join(project, ".kogral", "notes", "token-cache.md")
+		local := filepath.Join(project, ".kogral", "notes", "demo.cli.token-cache.md")
 		raw, _ := os.ReadFile(local)
 		if err := os.WriteFile(local, []byte(strings.Replace(string(raw), "Cache tokens for a minute.", "Cache tokens for ten seconds.", 1)), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if out, err := run(project, "", "sync"); err == nil || !strings.Contains(out, "conflict: token-cache") {
+		if out, err := run(project, "", "sync"); err == nil || !strings.Contains(out, "conflict: demo.cli.token-cache") {
 			t.Fatalf("sync with both sides changed: %v\n%s", err, out)
 		}
 		if _, err := run(project, "", "sync", "--prefer", "sideways"); err == nil || !strings.Contains(err.Error(), "want local") {
@@ -112,7 +112,7 @@ func TestKogralCLI(t *testing.T) {
 			t.Fatalf("--prefer remote left the file:\n%s", raw)
 		}
 		must("pushed 0, pulled 0, conflicts 0", "sync")
-		must("Unlinked auth-tokens -> token-cache", "unlink", "auth-tokens", "token-cache")
+		must("Unlinked demo.cli.auth-tokens -> demo.cli.token-cache", "unlink", "auth-tokens", "token-cache")
 		must("pushed 0, pulled 0, conflicts 0", "sync")
 	})
 	t.Run("add decision asks for each field", func(t *testing.T) {
@@ -125,15 +125,15 @@ func TestKogralCLI(t *testing.T) {
 			"", "", "auth, security", // related, supersedes, tags
 		}, "\n") + "\n"
 		out, err := run(project, answers, "add", "decision")
-		if err != nil || !strings.Contains(out, "Added decision use-jwt-for-sessions") || !strings.Contains(out, "Alternative considered") {
+		if err != nil || !strings.Contains(out, "Added decision demo.cli.use-jwt-for-sessions") || !strings.Contains(out, "Alternative considered") {
 			t.Fatalf("guided ADR: %v\n%s", err, out)
 		}
-		n, err := client.NewClient(ep.Gateways["kogral"], "X-API-Key", ep.APIKey).GetNode(ctx, "use-jwt-for-sessions")
+		n, err := client.NewClient(ep.Gateways["kogral"], "X-API-Key", ep.APIKey).GetNode(ctx, "demo.cli.use-jwt-for-sessions")
 		if err != nil || n.Metadata["status"] != "Accepted" || !strings.Contains(n.Content, "### Server-side sessions") ||
 			!strings.Contains(n.Content, "Sign JWTs with a rotating key.") || strings.Join(n.Tags, ",") != "auth,security" {
 			t.Fatalf("the decision: %+v %v", n, err)
 		}
-		file, _ := os.ReadFile(filepath.Join(project, ".kogral", "decisions", "use-jwt-for-sessions.md"))
+		file, _ := os.ReadFile(filepath.Join(project, ".kogral", "decisions", "demo.cli.use-jwt-for-sessions.md"))
 		for _, want := range []string{"alternatives:\n  - title: Server-side sessions\n", "why_not_chosen: does not scale out", "- revocable"} {
 			if !strings.Contains(string(file), want) {
 				t.Fatalf("the decision's file lacks %q:\n%s", want, file)

@@ -93,7 +93,7 @@ func (k *kogralBench) words(n int) string {
 	return strings.Join(w, " ")
 }
 
-func (k *kogralBench) node(i int) string { return fmt.Sprintf("%s-n%d", k.graph, i) }
+func (k *kogralBench) node(i int) string { return fmt.Sprintf("%s.n%d", k.graph, i) }
 
 // importGraph imports kogralNodes nodes, then kogralEdges random edges, in
 // batches; the result is the nodes' rate.

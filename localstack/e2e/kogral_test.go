@@ -210,8 +210,8 @@ func TestKogral(t *testing.T) {
 			_ = json.NewDecoder(res.Body).Decode(&r.Body)
 			return r
 		}
-		a := run + "-a"
-		b := run + "-b"
+		a := graph + "-api." + run + "-a"
+		b := graph + "-api." + run + "-b"
 		for _, id := range []string{a, b} {
 			if r := call("POST", "/nodes", fmt.Sprintf(`{"id":%q,"node_type":"note","title":%q,"content":"x","graph_id":%q}`, id, id, graph+"-api")); r.Status != 201 {
 				t.Fatalf("create %s: %d %v", id, r.Status, r.Body)
@@ -333,7 +333,7 @@ func TestKogral(t *testing.T) {
 		if out, err := stratumCLI(t, project, "add", "note", "Runbook "+run, "-m", "Step one."); err != nil {
 			t.Fatalf("add: %v\n%s", err, out)
 		}
-		id := kogral.Slug("Runbook " + run)
+		id := graph + "." + kogral.Slug("Runbook "+run) // ids the server makes: <graph>.<slug>
 		file := filepath.Join(project, ".kogral", "notes", id+".md")
 		if out, err := stratumCLI(t, project, "sync"); err != nil {
 			t.Fatalf("first sync: %v\n%s", err, out)
@@ -378,12 +378,12 @@ func TestKogral(t *testing.T) {
 		c := client.NewClient(base, "X-API-Key", ep.APIKey)
 		exp := graph + "-exp"
 		for i := range 40 {
-			id := fmt.Sprintf("%s-exp-%02d", run, i)
+			id := fmt.Sprintf("%s.exp-%02d", exp, i)
 			if _, err := c.CreateNode(context.Background(), kogral.NodeInput{ID: id, NodeType: "Note", Title: "Export " + id, Content: "x", GraphID: exp}); err != nil {
 				t.Fatal(err)
 			}
 			if i > 0 {
-				if _, err := c.Link(context.Background(), kogral.Edge{Source: id, Target: fmt.Sprintf("%s-exp-%02d", run, i-1), Relation: "RelatesTo"}); err != nil {
+				if _, err := c.Link(context.Background(), kogral.Edge{Source: id, Target: fmt.Sprintf("%s.exp-%02d", exp, i-1), Relation: "RelatesTo"}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -420,7 +420,7 @@ func TestKogral(t *testing.T) {
 			t.Fatalf("job %v\nsynchronous %v", ids(got), ids(want))
 		}
 		dot, err := c.ExportJob(context.Background(), exp, "dot", nil)
-		if err != nil || !strings.Contains(string(dot), fmt.Sprintf(`"%s-exp-01" -> "%s-exp-00"`, run, run)) {
+		if err != nil || !strings.Contains(string(dot), fmt.Sprintf(`"%s.exp-01" -> "%s.exp-00"`, exp, exp)) {
 			t.Fatalf("dot: %v\n%s", err, dot)
 		}
 	})
@@ -435,15 +435,15 @@ func TestKogral(t *testing.T) {
 		}
 		c := client.NewClient(base, "X-API-Key", ep.APIKey)
 		eventually(t, "the execution node", 10*time.Second, func() bool {
-			edges, err := c.Edges(context.Background(), "exec-"+kogral.Slug(ev.ID), kogral.DirectionOut)
-			return err == nil && len(edges) == 1 && edges[0].Target == "project-"+kogral.Slug(ev.Project)
+			edges, err := c.Edges(context.Background(), execution.ExecutionNodeID("demo", ev.ID), kogral.DirectionOut)
+			return err == nil && len(edges) == 1 && edges[0].Target == execution.ProjectNodeID("demo", ev.Project)
 		})
-		if n, err := c.GetNode(context.Background(), "exec-"+kogral.Slug(ev.ID)); err != nil || n.GraphID != execution.ExecutionGraph("demo", ev.Project) {
+		if n, err := c.GetNode(context.Background(), execution.ExecutionNodeID("demo", ev.ID)); err != nil || n.GraphID != execution.ExecutionGraph("demo", ev.Project) {
 			t.Fatalf("the execution node: %+v %v", n, err)
 		}
 		// Another tenant does not see it.
 		globex := client.NewClient(base, "Authorization", "Bearer "+systemToken(t, "kogral", "mallory", "globex"))
-		if _, err := globex.GetNode(context.Background(), "exec-"+kogral.Slug(ev.ID)); !errors.As(err, new(*kogral.NotFoundError)) {
+		if _, err := globex.GetNode(context.Background(), execution.ExecutionNodeID("demo", ev.ID)); !errors.As(err, new(*kogral.NotFoundError)) {
 			t.Fatalf("globex reads demo's execution: %v", err)
 		}
 	})
@@ -462,7 +462,7 @@ func TestKogralScopes(t *testing.T) {
 	demo := client.NewClient(base, "X-API-Key", ep.APIKey)
 	globex := client.NewClient(base, "Authorization", "Bearer "+systemToken(t, "kogral", "mallory", "globex"))
 	admin := client.NewClient(base, "Authorization", "Bearer "+systemToken(t, "kogral", "ops", apifn.AdminScope))
-	secret, err := demo.CreateNode(bg, kogral.NodeInput{ID: run + "-secret", NodeType: "Note", Title: "Quokka payroll " + run, Content: "x", GraphID: "demo." + run})
+	secret, err := demo.CreateNode(bg, kogral.NodeInput{ID: "demo." + run + ".secret", NodeType: "Note", Title: "Quokka payroll " + run, Content: "x", GraphID: "demo." + run})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -508,7 +508,38 @@ func TestKogralScopes(t *testing.T) {
 	if _, err := globex.CreateNode(bg, kogral.NodeInput{NodeType: "Note", Title: "planted", GraphID: "demo"}); err == nil || !strings.Contains(err.Error(), "403") {
 		t.Errorf("globex writes demo's graph: %v", err)
 	}
-	guideline := kogral.NodeInput{ID: run + "-rule", NodeType: "Guideline", Title: "Rule " + run, Content: "Always review.", GraphID: "shared"}
+	// Node ids lie in their graph's scope: globex cannot take one of demo's
+	// ids, in its own graph or by an import (400, before any lookup), and
+	// gets the same answer for demo's ids whether they exist or not.
+	taken := kogral.Node{ID: "demo." + run + ".kubernetes", NodeType: "Note", Title: "squat", GraphID: "globex"}
+	if _, err := globex.CreateNode(bg, kogral.NodeInput{ID: taken.ID, NodeType: "Note", Title: "squat", GraphID: "globex"}); !errors.As(err, new(*kogral.InputError)) {
+		t.Errorf("globex creates one of demo's ids: %v", err)
+	}
+	if _, err := globex.Import(bg, kogral.Subgraph{Nodes: []kogral.Node{taken}}); !errors.As(err, new(*kogral.InputError)) {
+		t.Errorf("globex imports one of demo's ids: %v", err)
+	}
+	taken.GraphID, taken.Title = "demo."+run, "Kubernetes"
+	if res, err := demo.Import(bg, kogral.Subgraph{Nodes: []kogral.Node{taken}}); err != nil || res.Nodes != 1 || len(res.Conflicts) != 0 {
+		t.Errorf("demo imports its id: %+v %v", res, err)
+	}
+	mine, err := globex.CreateNode(bg, kogral.NodeInput{NodeType: "Note", Title: "Mine " + run, GraphID: "globex"})
+	if err != nil || !strings.HasPrefix(mine.ID, "globex.") {
+		t.Fatalf("globex's own node: %+v %v", mine, err)
+	}
+	var answers []string
+	for _, id := range []string{secret.ID, "demo." + run + ".missing"} {
+		_, linkErr := globex.Link(bg, kogral.Edge{Source: mine.ID, Target: id, Relation: "RelatesTo"})
+		_, importErr := globex.Import(bg, kogral.Subgraph{Edges: []kogral.Edge{{Source: id, Target: mine.ID, Relation: "RelatesTo"}}})
+		_, putErr := globex.UpdateNode(bg, id, kogral.NodeInput{NodeType: "Note", Title: "mine"})
+		answers = append(answers, strings.ReplaceAll(fmt.Sprint(linkErr, "|", importErr, "|", putErr), id, "ID"))
+		if !errors.As(linkErr, new(*kogral.NotFoundError)) || !errors.As(importErr, new(*kogral.NotFoundError)) || !errors.As(putErr, new(*kogral.NotFoundError)) {
+			t.Errorf("globex on demo's %s: %v / %v / %v, want not found", id, linkErr, importErr, putErr)
+		}
+	}
+	if answers[0] != answers[1] {
+		t.Errorf("globex tells demo's existing node from a missing one: %q vs %q", answers[0], answers[1])
+	}
+	guideline := kogral.NodeInput{ID: "shared." + run + "-rule", NodeType: "Guideline", Title: "Rule " + run, Content: "Always review.", GraphID: "shared"}
 	if _, err := demo.CreateNode(bg, guideline); err == nil || !strings.Contains(err.Error(), "403") {
 		t.Errorf("the dev key writes the shared graph: %v", err)
 	}

@@ -156,8 +156,8 @@ func seedKnowledge(t *testing.T, scope, run string) []string {
 		{run + "-other", "guideline", "Retries in generated code", "Never retry anything " + run + " other team"},
 	}
 	for i, n := range nodes {
-		body := fmt.Sprintf(`{"id":"%s-know-%d","node_type":%q,"title":%q,"content":%q,"graph_id":%q,"tags":["code-gen"]}`,
-			run, i, n.typ, n.title, n.content, n.graph)
+		body := fmt.Sprintf(`{"id":"%s.know-%d","node_type":%q,"title":%q,"content":%q,"graph_id":%q,"tags":["code-gen"]}`,
+			n.graph, i, n.typ, n.title, n.content, n.graph)
 		jwtCallerOf(t, "kogral", "seeder", n.graph).must(201, "POST", "/nodes", body)
 	}
 	reader := jwtCallerOf(t, "kogral", "seeder", scope)

@@ -42,8 +42,8 @@ func TestVaporaKnowledge(t *testing.T) {
 		{scope, "deploy payments service to production", "failure"},
 		{run + "-other", "deploy payments service elsewhere", "success"},
 	} {
-		body := fmt.Sprintf(`{"id":"%s-exec-%d","node_type":"execution","title":%q,"content":%q,"graph_id":%q,"metadata":{"status":%q,"duration_ms":%d}}`,
-			run, i, c.title, c.title+": rolled out with the usual checklist", c.graph, c.status, 60000*(i+1))
+		body := fmt.Sprintf(`{"id":"%s.exec-%d","node_type":"execution","title":%q,"content":%q,"graph_id":%q,"metadata":{"status":%q,"duration_ms":%d}}`,
+			c.graph, i, c.title, c.title+": rolled out with the usual checklist", c.graph, c.status, 60000*(i+1))
 		if r := kogral("POST", "/nodes", body, c.graph); r.Status != 201 {
 			t.Fatalf("seed Kogral: %d %v", r.Status, r.Body)
 		}

@@ -18,7 +18,7 @@ import (
 func TestAPIBadInput(t *testing.T) {
 	ctx := context.Background()
 	s := kogral.NewTestStore(t)
-	if _, err := s.CreateNode(ctx, kogral.NodeInput{ID: "x", NodeType: "Note", Title: "X"}); err != nil {
+	if _, err := s.CreateNode(ctx, kogral.NodeInput{ID: "default.x", NodeType: "Note", Title: "X"}); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(testAPI(s))
@@ -26,9 +26,9 @@ func TestAPIBadInput(t *testing.T) {
 	for _, c := range []struct {
 		method, path, body, want string
 	}{
-		{"GET", "/nodes/x/edges?direction=sideways", "", `direction \"sideways\": want out, in or both`},
-		{"GET", "/nodes/x/edges?dir=out", "", `unknown query parameter \"dir\"`},
-		{"GET", "/nodes/x/connected?depth=2&limit=99999", "", "limit"},
+		{"GET", "/nodes/default.x/edges?direction=sideways", "", `direction \"sideways\": want out, in or both`},
+		{"GET", "/nodes/default.x/edges?dir=out", "", `unknown query parameter \"dir\"`},
+		{"GET", "/nodes/default.x/connected?depth=2&limit=99999", "", "limit"},
 		{"POST", "/decisions", `{"title":"T","context":"c","alternatives":[{"pros":["fast"]}]}`, "alternatives[0]: title required"},
 		{"POST", "/decisions", `{"title":"T","related_decisions":["Not An Id"]}`, `related_decisions: \"Not An Id\" is not a node id`},
 		{"POST", "/nodes", `{"node_type":"Decision","title":"T","metadata":{"alternatives":"many"}}`, "alternatives: want a list"},

@@ -24,50 +24,50 @@ func TestTraversalFollowsOtherInstances(t *testing.T) {
 	b := NewStore(a.db, embed.Local{})
 	var nodes []Node
 	for i := range 6 {
-		nodes = append(nodes, Node{ID: fmt.Sprintf("t%d", i), NodeType: "Note", Title: fmt.Sprintf("T%d", i), GraphID: "web"})
+		nodes = append(nodes, Node{ID: fmt.Sprintf("web.t%d", i), NodeType: "Note", Title: fmt.Sprintf("T%d", i), GraphID: "web"})
 	}
-	if _, err := a.Import(ctx, Subgraph{Nodes: nodes, Edges: []Edge{{Source: "t0", Target: "t1", Relation: "RelatesTo"}}}); err != nil {
+	if _, err := a.Import(ctx, Subgraph{Nodes: nodes, Edges: []Edge{{Source: "web.t0", Target: "web.t1", Relation: "RelatesTo"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if g, err := b.Connected(ctx, "t0", 3, 0); err != nil || len(g.Nodes) != 2 || g.Truncated {
+	if g, err := b.Connected(ctx, "web.t0", 3, 0); err != nil || len(g.Nodes) != 2 || g.Truncated {
 		t.Fatalf("b before: %+v %v", g, err)
 	}
 	for i := 1; i < 5; i++ { // a chain t0 - t1 - … - t5, written by a
-		if _, err := a.Link(ctx, Edge{Source: fmt.Sprintf("t%d", i+1), Target: fmt.Sprintf("t%d", i), Relation: "DependsOn", Weight: 2}); err != nil {
+		if _, err := a.Link(ctx, Edge{Source: fmt.Sprintf("web.t%d", i+1), Target: fmt.Sprintf("web.t%d", i), Relation: "DependsOn", Weight: 2}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	g, err := b.Connected(ctx, "t0", 3, 0)
-	if err != nil || len(g.Nodes) != 4 || g.Nodes[0].ID != "t0" || g.Nodes[3].ID != "t3" || len(g.Edges) != 3 || g.Nodes[1].Title != "T1" {
+	g, err := b.Connected(ctx, "web.t0", 3, 0)
+	if err != nil || len(g.Nodes) != 4 || g.Nodes[0].ID != "web.t0" || g.Nodes[3].ID != "web.t3" || len(g.Edges) != 3 || g.Nodes[1].Title != "T1" {
 		t.Fatalf("b after links elsewhere: %+v %v", g, err)
 	}
-	if g, _ := b.Connected(ctx, "t0", 5, 2); len(g.Nodes) != 2 || !g.Truncated {
+	if g, _ := b.Connected(ctx, "web.t0", 5, 2); len(g.Nodes) != 2 || !g.Truncated {
 		t.Fatalf("limit 2: %+v", g)
 	}
-	p, err := b.Path(ctx, "t0", "t5")
-	if err != nil || len(p.Nodes) != 6 || p.Nodes[5].ID != "t5" || len(p.Edges) != 5 || p.Edges[4].Weight != 2 {
+	p, err := b.Path(ctx, "web.t0", "web.t5")
+	if err != nil || len(p.Nodes) != 6 || p.Nodes[5].ID != "web.t5" || len(p.Edges) != 5 || p.Edges[4].Weight != 2 {
 		t.Fatalf("path: %+v %v", p, err)
 	}
-	if out, _ := b.Edges(ctx, "t2", DirectionOut); len(out) != 1 || out[0].Target != "t1" {
+	if out, _ := b.Edges(ctx, "web.t2", DirectionOut); len(out) != 1 || out[0].Target != "web.t1" {
 		t.Fatalf("t2 out: %+v", out)
 	}
-	if err := a.Unlink(ctx, "t3", "t2", ""); err != nil {
+	if err := a.Unlink(ctx, "web.t3", "web.t2", ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Path(ctx, "t0", "t5"); !errorsAsNotFound(err) {
+	if _, err := b.Path(ctx, "web.t0", "web.t5"); !errorsAsNotFound(err) {
 		t.Fatalf("path after an unlink elsewhere: %v", err)
 	}
-	if err := a.DeleteNode(ctx, "t1"); err != nil {
+	if err := a.DeleteNode(ctx, "web.t1"); err != nil {
 		t.Fatal(err)
 	}
-	if g, err := b.Connected(ctx, "t0", 3, 0); err != nil || len(g.Nodes) != 1 || len(g.Edges) != 0 {
+	if g, err := b.Connected(ctx, "web.t0", 3, 0); err != nil || len(g.Nodes) != 1 || len(g.Edges) != 0 {
 		t.Fatalf("after a delete elsewhere: %+v %v", g, err)
 	}
-	if _, err := b.Connected(ctx, "t1", 1, 0); !errorsAsNotFound(err) {
+	if _, err := b.Connected(ctx, "web.t1", 1, 0); !errorsAsNotFound(err) {
 		t.Fatalf("connected from a deleted node: %v", err)
 	}
 	// A third instance starting now loads the edges that are there.
-	if g, err := NewStore(a.db, embed.Local{}).Connected(ctx, "t5", 6, 0); err != nil || len(g.Nodes) != 3 {
+	if g, err := NewStore(a.db, embed.Local{}).Connected(ctx, "web.t5", 6, 0); err != nil || len(g.Nodes) != 3 {
 		t.Fatalf("a fresh index: %+v %v", g, err)
 	}
 }
@@ -107,12 +107,12 @@ func BenchmarkTraversal(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var g Subgraph
 	for i := range nodes {
-		g.Nodes = append(g.Nodes, Node{ID: fmt.Sprintf("n%d", i), NodeType: "Note", Title: fmt.Sprintf("node %d", i),
+		g.Nodes = append(g.Nodes, Node{ID: fmt.Sprintf("bench.n%d", i), NodeType: "Note", Title: fmt.Sprintf("node %d", i),
 			Content: strings.Repeat(fmt.Sprintf("word%d ", i%600), 30), GraphID: "bench"})
 	}
 	for i := range edges {
 		s, t := rng.IntN(nodes), rng.IntN(nodes)
-		g.Edges = append(g.Edges, Edge{Source: fmt.Sprintf("n%d", s), Target: fmt.Sprintf("n%d", t), Relation: RelationTypes[i%6], Weight: 1})
+		g.Edges = append(g.Edges, Edge{Source: fmt.Sprintf("bench.n%d", s), Target: fmt.Sprintf("bench.n%d", t), Relation: RelationTypes[i%6], Weight: 1})
 	}
 	began := time.Now()
 	for i := 0; i < nodes; i += 1000 { // in batches, as make bench imports
@@ -139,9 +139,9 @@ func BenchmarkTraversal(b *testing.B) {
 			name string
 			run  func() error
 		}{
-			{"connected3", func() error { _, err := s.Connected(ctx, fmt.Sprintf("n%d", rng.IntN(nodes)), 3, 0); return err }},
+			{"connected3", func() error { _, err := s.Connected(ctx, fmt.Sprintf("bench.n%d", rng.IntN(nodes)), 3, 0); return err }},
 			{"path", func() error {
-				_, err := s.Path(ctx, fmt.Sprintf("n%d", rng.IntN(nodes)), fmt.Sprintf("n%d", rng.IntN(nodes)))
+				_, err := s.Path(ctx, fmt.Sprintf("bench.n%d", rng.IntN(nodes)), fmt.Sprintf("bench.n%d", rng.IntN(nodes)))
 				return err
 			}},
 			{"feed-read", func() error { return s.index.Sync(ctx) }}, // the round trip each traversal starts with
@@ -194,7 +194,7 @@ func TestFeedWindowReadAgainIndexesOnce(t *testing.T) {
 	}
 	var nodes []Node
 	for i := range 300 {
-		nodes = append(nodes, Node{ID: fmt.Sprintf("w%d", i), NodeType: "Note", Title: fmt.Sprintf("W%d", i), Content: "window", GraphID: "web"})
+		nodes = append(nodes, Node{ID: fmt.Sprintf("web.w%d", i), NodeType: "Note", Title: fmt.Sprintf("W%d", i), Content: "window", GraphID: "web"})
 	}
 	for i := 0; i < len(nodes); i += 100 { // three transactions' change sets
 		if _, err := s.Import(ctx, Subgraph{Nodes: nodes[i : i+100]}); err != nil {
@@ -210,10 +210,10 @@ func TestFeedWindowReadAgainIndexesOnce(t *testing.T) {
 		t.Fatalf("%d vectors taken for %d nodes", n, len(nodes))
 	}
 	// A change read for the first time is still applied.
-	if _, err := s.UpdateNode(ctx, "w7", NodeInput{NodeType: "Note", Title: "W7 renamed", GraphID: "web"}); err != nil {
+	if _, err := s.UpdateNode(ctx, "web.w7", NodeInput{NodeType: "Note", Title: "W7 renamed", GraphID: "web"}); err != nil {
 		t.Fatal(err)
 	}
-	if g, err := s.Connected(ctx, "w7", 1, 0); err != nil || g.Nodes[0].Title != "W7 renamed" {
+	if g, err := s.Connected(ctx, "web.w7", 1, 0); err != nil || g.Nodes[0].Title != "W7 renamed" {
 		t.Fatalf("after an update: %+v %v", g, err)
 	}
 	if n := s.index.Vectors(); n != len(nodes)+1 {
@@ -230,10 +230,10 @@ func TestFeedReadAgainDecodesOnlyNews(t *testing.T) {
 	s := newStore(t)
 	var g Subgraph
 	for i := range 200 {
-		g.Nodes = append(g.Nodes, Node{ID: fmt.Sprintf("r%d", i), NodeType: "Note", Title: fmt.Sprintf("R%d", i), GraphID: "web"})
+		g.Nodes = append(g.Nodes, Node{ID: fmt.Sprintf("web.r%d", i), NodeType: "Note", Title: fmt.Sprintf("R%d", i), GraphID: "web"})
 	}
 	for i := range 1000 {
-		g.Edges = append(g.Edges, Edge{Source: fmt.Sprintf("r%d", i%200), Target: fmt.Sprintf("r%d", (i/200+1+i)%200),
+		g.Edges = append(g.Edges, Edge{Source: fmt.Sprintf("web.r%d", i%200), Target: fmt.Sprintf("web.r%d", (i/200+1+i)%200),
 			Relation: RelationTypes[i/200%len(RelationTypes)], Weight: 1})
 	}
 	if _, err := s.Import(ctx, Subgraph{Nodes: g.Nodes}); err != nil {
@@ -271,7 +271,7 @@ func TestFeedReadAgainDecodesOnlyNews(t *testing.T) {
 	if each := (mallocs() - before) / again; each*10 > first {
 		t.Fatalf("a read of a change set read before made %d allocations, the first read %d", each, first)
 	}
-	if e, err := s.Edges(ctx, "r0", DirectionBoth); err != nil || len(e) != 10 {
+	if e, err := s.Edges(ctx, "web.r0", DirectionBoth); err != nil || len(e) != 10 {
 		t.Fatalf("edges of r0 after the reads: %d %v", len(e), err)
 	}
 }
@@ -288,23 +288,23 @@ func TestImportEdgesCheckEndpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	node := func(id string) Node { return Node{ID: id, NodeType: "Note", Title: id, GraphID: "web"} }
-	if _, err := a.Import(ctx, Subgraph{Nodes: []Node{node("x1"), node("x2")}}); err != nil {
+	if _, err := a.Import(ctx, Subgraph{Nodes: []Node{node("web.x1"), node("web.x2")}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Import(ctx, Subgraph{Edges: []Edge{{Source: "x1", Target: "x2", Relation: "RelatesTo"}}}); err != nil {
+	if _, err := b.Import(ctx, Subgraph{Edges: []Edge{{Source: "web.x1", Target: "web.x2", Relation: "RelatesTo"}}}); err != nil {
 		t.Fatalf("edge between nodes another instance wrote: %v", err)
 	}
-	if _, err := b.Import(ctx, Subgraph{Nodes: []Node{node("y1")}, Edges: []Edge{{Source: "y1", Target: "x1", Relation: "DependsOn"}}}); err != nil {
+	if _, err := b.Import(ctx, Subgraph{Nodes: []Node{node("web.y1")}, Edges: []Edge{{Source: "web.y1", Target: "web.x1", Relation: "DependsOn"}}}); err != nil {
 		t.Fatalf("edge from a node of the same import: %v", err)
 	}
-	_, err := b.Import(ctx, Subgraph{Edges: []Edge{{Source: "x2", Target: "y1", Relation: "RelatesTo"}, {Source: "x1", Target: "ghost", Relation: "RelatesTo"}}})
-	if !errors.As(err, new(*NotFoundError)) || !strings.Contains(err.Error(), "ghost") {
+	_, err := b.Import(ctx, Subgraph{Edges: []Edge{{Source: "web.x2", Target: "web.y1", Relation: "RelatesTo"}, {Source: "web.x1", Target: "web.ghost", Relation: "RelatesTo"}}})
+	if !errors.As(err, new(*NotFoundError)) || !strings.Contains(err.Error(), "web.ghost") {
 		t.Fatalf("edge to a missing node: %v", err)
 	}
-	if out, err := a.Edges(ctx, "x2", DirectionOut); err != nil || len(out) != 0 {
+	if out, err := a.Edges(ctx, "web.x2", DirectionOut); err != nil || len(out) != 0 {
 		t.Fatalf("x2's edges after the refused batch: %+v %v", out, err)
 	}
-	if g, err := a.Connected(ctx, "y1", 2, 0); err != nil || len(g.Nodes) != 3 || len(g.Edges) != 2 {
+	if g, err := a.Connected(ctx, "web.y1", 2, 0); err != nil || len(g.Nodes) != 3 || len(g.Edges) != 2 {
 		t.Fatalf("y1's neighbourhood: %+v %v", g, err)
 	}
 }

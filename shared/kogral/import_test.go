@@ -15,9 +15,9 @@ func TestImportAgainWritesOnlyWhatChanged(t *testing.T) {
 	s := newStore(t)
 	born := time.Date(2021, 3, 4, 5, 6, 7, 0, time.UTC)
 	nodes := []Node{
-		{ID: "r0", NodeType: "Note", Title: "R0", Content: "first", GraphID: "web", CreatedAt: born, Metadata: map[string]any{"source": "logseq", "n": 1.5}},
-		{ID: "r1", NodeType: "Journal", Title: "R1", Content: "second", GraphID: "web", Tags: []string{"a", "b"}},
-		{ID: "r2", NodeType: "Note", Title: "R2", Content: "third", GraphID: "web"},
+		{ID: "web.r0", NodeType: "Note", Title: "R0", Content: "first", GraphID: "web", CreatedAt: born, Metadata: map[string]any{"source": "logseq", "n": 1.5}},
+		{ID: "web.r1", NodeType: "Journal", Title: "R1", Content: "second", GraphID: "web", Tags: []string{"a", "b"}},
+		{ID: "web.r2", NodeType: "Note", Title: "R2", Content: "third", GraphID: "web"},
 	}
 	stored := func() map[string]Node {
 		t.Helper()
@@ -42,8 +42,8 @@ func TestImportAgainWritesOnlyWhatChanged(t *testing.T) {
 	}
 	importAll()
 	first, vectors := stored(), s.index.Vectors()
-	if !first["r0"].CreatedAt.Equal(born) {
-		t.Fatalf("created_at %v, want %v", first["r0"].CreatedAt, born)
+	if !first["web.r0"].CreatedAt.Equal(born) {
+		t.Fatalf("created_at %v, want %v", first["web.r0"].CreatedAt, born)
 	}
 	time.Sleep(5 * time.Millisecond) // a rewrite would stamp a later updated_at
 	importAll()
@@ -59,10 +59,10 @@ func TestImportAgainWritesOnlyWhatChanged(t *testing.T) {
 	nodes[1].Content, nodes[1].CreatedAt = "second, edited", time.Time{}
 	importAll()
 	edited := stored()
-	if r1 := edited["r1"]; r1.Content != "second, edited" || !r1.UpdatedAt.After(first["r1"].UpdatedAt) || !r1.CreatedAt.Equal(first["r1"].CreatedAt) {
-		t.Fatalf("edited node: %+v (was %+v)", r1, first["r1"])
+	if r1 := edited["web.r1"]; r1.Content != "second, edited" || !r1.UpdatedAt.After(first["web.r1"].UpdatedAt) || !r1.CreatedAt.Equal(first["web.r1"].CreatedAt) {
+		t.Fatalf("edited node: %+v (was %+v)", r1, first["web.r1"])
 	}
-	for _, id := range []string{"r0", "r2"} {
+	for _, id := range []string{"web.r0", "web.r2"} {
 		if !edited[id].UpdatedAt.Equal(first[id].UpdatedAt) {
 			t.Fatalf("%s rewritten by another node's edit", id)
 		}
@@ -70,7 +70,7 @@ func TestImportAgainWritesOnlyWhatChanged(t *testing.T) {
 	if n := s.index.Vectors(); n != vectors+1 {
 		t.Fatalf("%d vectors taken after one node changed, want %d", n, vectors+1)
 	}
-	if hits, err := s.Search(ctx, SearchQuery{Query: "edited"}); err != nil || len(hits) != 1 || hits[0].Node.ID != "r1" {
+	if hits, err := s.Search(ctx, SearchQuery{Query: "edited"}); err != nil || len(hits) != 1 || hits[0].Node.ID != "web.r1" {
 		t.Fatalf("search after the edit: %+v %v", hits, err)
 	}
 }

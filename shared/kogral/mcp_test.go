@@ -21,10 +21,10 @@ func TestMCPDecisionsGuidelinesExecutions(t *testing.T) {
 	ctx := context.Background()
 	s := kogral.NewTestStore(t)
 	for _, in := range []kogral.NodeInput{
-		{ID: "shared-logs", NodeType: "Guideline", Title: "Logging", GraphID: kogral.SharedGraph, Metadata: map[string]any{"topic": "logs"}},
-		{ID: "shared-review", NodeType: "Guideline", Title: "Code review checklist", GraphID: kogral.SharedGraph, Tags: []string{"code-review"}},
-		{ID: "web-review", NodeType: "Guideline", Title: "Review web changes", GraphID: "web", Metadata: map[string]any{"topic": "code-review"}},
-		{ID: "old-adr", NodeType: "Decision", Title: "Use Postgres", GraphID: "web"},
+		{ID: "shared.logs", NodeType: "Guideline", Title: "Logging", GraphID: kogral.SharedGraph, Metadata: map[string]any{"topic": "logs"}},
+		{ID: "shared.review", NodeType: "Guideline", Title: "Code review checklist", GraphID: kogral.SharedGraph, Tags: []string{"code-review"}},
+		{ID: "web.review", NodeType: "Guideline", Title: "Review web changes", GraphID: "web", Metadata: map[string]any{"topic": "code-review"}},
+		{ID: "web.old-adr", NodeType: "Decision", Title: "Use Postgres", GraphID: "web"},
 	} {
 		if _, err := s.CreateNode(ctx, in); err != nil {
 			t.Fatal(err)
@@ -47,11 +47,11 @@ func TestMCPDecisionsGuidelinesExecutions(t *testing.T) {
 	}
 	adr, isErr := call("add_decision", map[string]any{"title": "Use SurrealDB", "context": "c", "decision": "d", "consequences": "e",
 		"alternatives":      []map[string]any{{"title": "Postgres", "pros": []string{"known"}, "cons": []string{"no graph"}, "why_not_chosen": "joins"}},
-		"related_decisions": []string{"old-adr"}})
+		"related_decisions": []string{"web.old-adr"}})
 	if isErr || !strings.Contains(fmt.Sprint(adr["content"]), "### Postgres") {
 		t.Fatalf("add_decision: %v", adr)
 	}
-	if e, _ := s.Edges(ctx, fmt.Sprint(adr["id"]), kogral.DirectionOut); len(e) != 1 || e[0].Target != "old-adr" || e[0].Relation != "RelatesTo" {
+	if e, _ := s.Edges(ctx, fmt.Sprint(adr["id"]), kogral.DirectionOut); len(e) != 1 || e[0].Target != "web.old-adr" || e[0].Relation != "RelatesTo" {
 		t.Fatalf("related decision not linked: %+v", e)
 	}
 	if _, isErr := call("add_decision", map[string]any{"title": "X", "context": "c", "decision": "d", "consequences": "e",
@@ -66,13 +66,13 @@ func TestMCPDecisionsGuidelinesExecutions(t *testing.T) {
 		sort.Strings(list)
 		return list
 	}
-	if got, _ := call("get_guidelines", map[string]any{"topic": "code-review", "include_shared": true}); !slices.Equal(ids(got), []string{"shared-review", "web-review"}) {
+	if got, _ := call("get_guidelines", map[string]any{"topic": "code-review", "include_shared": true}); !slices.Equal(ids(got), []string{"shared.review", "web.review"}) {
 		t.Fatalf("code-review with shared: %v", ids(got))
 	}
-	if got, _ := call("get_guidelines", map[string]any{"topic": "code-review", "include_shared": false}); !slices.Equal(ids(got), []string{"web-review"}) {
+	if got, _ := call("get_guidelines", map[string]any{"topic": "code-review", "include_shared": false}); !slices.Equal(ids(got), []string{"web.review"}) {
 		t.Fatalf("code-review without shared: %v", ids(got))
 	}
-	if got, _ := call("get_guidelines", map[string]any{"topic": "LOGS"}); !slices.Equal(ids(got), []string{"shared-logs"}) {
+	if got, _ := call("get_guidelines", map[string]any{"topic": "LOGS"}); !slices.Equal(ids(got), []string{"shared.logs"}) {
 		t.Fatalf("logs (include_shared by default): %v", ids(got))
 	}
 	exec, isErr := call("add_execution", map[string]any{"task_id": "T-42", "agent_role": "developer", "status": "completed",
@@ -93,7 +93,7 @@ func TestMCPExportToolIsForSmallGraphs(t *testing.T) {
 	s := kogral.NewTestStore(t)
 	big := strings.Repeat("x", 900<<10)
 	for i := range 6 {
-		if _, err := s.CreateNode(ctx, kogral.NodeInput{ID: fmt.Sprintf("n%d", i), NodeType: "Note", Title: "Note", Content: big, GraphID: "web"}); err != nil {
+		if _, err := s.CreateNode(ctx, kogral.NodeInput{ID: fmt.Sprintf("web.n%d", i), NodeType: "Note", Title: "Note", Content: big, GraphID: "web"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -117,7 +117,7 @@ func TestMCPExportToolIsForSmallGraphs(t *testing.T) {
 	if !res.IsError || !strings.Contains(text, "POST /exports") {
 		t.Fatalf("a 5.3 MiB export through the tool: error %v, %q", res.IsError, text)
 	}
-	for _, id := range []string{"n4", "n5"} {
+	for _, id := range []string{"web.n4", "web.n5"} {
 		if err := s.DeleteNode(ctx, id); err != nil {
 			t.Fatal(err)
 		}

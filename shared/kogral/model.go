@@ -121,6 +121,45 @@ func ValidGraph(name string) bool { return graphPattern.MatchString(name) }
 // '.', '_' or '-', 128 characters at most.
 func ValidID(id string) bool { return idPattern.MatchString(id) }
 
+// GraphScope is the scope a graph belongs to: its id up to the first '.'
+// ("acme" and "acme.web" are the acme scope's).
+func GraphScope(graph string) string {
+	scope, _, _ := strings.Cut(graph, ".")
+	return scope
+}
+
+// IDScope is the scope a node id belongs to: the id up to its first '.'
+// ("acme.web.plan" is the acme scope's). Node ids are a namespace per
+// scope: a node's id lies in its graph's scope (CheckIDInGraph), so an id
+// alone tells who may read or write it, before anything is looked up.
+func IDScope(id string) string {
+	scope, _, _ := strings.Cut(id, ".")
+	return scope
+}
+
+// CheckIDInGraph refuses a node id outside its graph's scope: the id must
+// begin with the scope and a '.' ("acme.plan" or "acme.web.plan" for graph
+// "acme.web"), and the server makes ids "<graph>.<slug>".
+func CheckIDInGraph(id, graph string) error {
+	scope := GraphScope(graph)
+	if !strings.HasPrefix(id, scope+".") || len(id) == len(scope)+1 {
+		return invalid("id %q: a node's id must begin with its graph's scope and a '.' (%q for graph %q), e.g. %q", id, scope+".", graph, graph+".name")
+	}
+	return nil
+}
+
+// NewID is the id the server gives a node of graph titled title:
+// "<graph>.<slug>", the slug cut so that the id, with a "-" and 5 digits
+// added on a clash, stays within 128 characters.
+func NewID(graph, title string) string {
+	room := idPattern.maxRunes - utf8.RuneCountInString(graph) - 1 - 6
+	s := SlugN(title, min(room, 96))
+	if s == "" {
+		s = "node"
+	}
+	return graph + "." + s
+}
+
 // Slug makes an id from a title: its words in lower case, in any script
 // (NFC, marks kept: "Café Crème" is café-crème, "회의 노트" 회의-노트),
 // joined by dashes, at most 96 characters; "node" when it has no letter or
@@ -195,6 +234,11 @@ func (in *NodeInput) Check() error {
 	}
 	if !graphPattern.MatchString(in.GraphID) {
 		return invalid("graph_id %q: want lower-case letters, digits, '.', '_' or '-'", in.GraphID)
+	}
+	if in.ID != "" {
+		if err := CheckIDInGraph(in.ID, in.GraphID); err != nil {
+			return err
+		}
 	}
 	for i, t := range in.Tags {
 		in.Tags[i] = strings.TrimPrefix(strings.TrimSpace(t), "#")

@@ -151,7 +151,7 @@ func (s *Store) CreateNode(ctx context.Context, in NodeInput) (Node, error) {
 	}
 	id, explicit := in.ID, in.ID != ""
 	if !explicit {
-		id = Slug(in.Title)
+		id = NewID(in.GraphID, in.Title)
 	}
 	for attempt := 0; ; attempt++ {
 		rows, err := surreal.Query[[]Node](ctx, s.db, `CREATE $id CONTENT { node_type: $n.node_type, title: $n.title, content: $n.content,
@@ -166,7 +166,7 @@ func (s *Store) CreateNode(ctx context.Context, in NodeInput) (Node, error) {
 				return Node{}, &ConflictError{Msg: fmt.Sprintf("node %q already exists", id)}
 			}
 			if attempt < 5 {
-				id = fmt.Sprintf("%s-%d", Slug(in.Title), s.now().UnixNano()%100000)
+				id = fmt.Sprintf("%s-%d", NewID(in.GraphID, in.Title), s.now().UnixNano()%100000)
 				continue
 			}
 		}
@@ -186,8 +186,15 @@ type ConflictError struct{ Msg string }
 
 func (e *ConflictError) Error() string { return e.Msg }
 
-// UpdateNode replaces a node's type, title, content, metadata and tags.
+// UpdateNode replaces a node's type, title, content, metadata and tags. A
+// node stays in its graph under its id: an input naming another id or
+// another graph is refused (400), the graph compared in the statement.
 func (s *Store) UpdateNode(ctx context.Context, id string, in NodeInput) (Node, error) {
+	if in.ID != "" && in.ID != id {
+		return Node{}, invalid("id %q: node %q keeps its id (renaming is not supported)", in.ID, id)
+	}
+	graph := in.GraphID
+	in.ID = ""
 	if err := in.Check(); err != nil {
 		return Node{}, err
 	}
@@ -196,13 +203,18 @@ func (s *Store) UpdateNode(ctx context.Context, id string, in NodeInput) (Node, 
 		return Node{}, err
 	}
 	rows, err := surreal.Query[[]Node](ctx, s.db, `UPDATE $id SET node_type = $n.node_type, title = $n.title, content = $n.content,
-		metadata = $n.metadata, tags = $n.tags, embedding = $vec, updated_at = time::now() RETURN `+nodeFields,
-		map[string]any{"id": nodeID(id), "n": in.fields(), "vec": vec})
+		metadata = $n.metadata, tags = $n.tags, embedding = $vec, updated_at = time::now()
+		WHERE $graph = "" OR graph_id = $graph RETURN `+nodeFields,
+		map[string]any{"id": nodeID(id), "n": in.fields(), "vec": vec, "graph": graph})
 	if err != nil {
 		return Node{}, fmt.Errorf("update node: %w", err)
 	}
 	if len(rows) == 0 {
-		return Node{}, &NotFoundError{What: fmt.Sprintf("node %q", id)}
+		n, err := s.GetNode(ctx, id)
+		if err != nil {
+			return Node{}, err
+		}
+		return Node{}, invalid("graph_id %q: node %q is in graph %q; moving a node between graphs is not supported", graph, id, n.GraphID)
 	}
 	return rows[0], nil
 }

@@ -46,22 +46,22 @@ func TestGraphStore(t *testing.T) {
 		}
 		return n
 	}
-	mk("adr-storage", "decision", "Use SurrealDB for storage", "We store the knowledge graph in SurrealDB with BM25 search.", "web", "storage")
-	mk("cache", "pattern", "Read-through cache", "Cache reads with a TTL to protect the database.", "web", "performance")
-	mk("auth", "Guideline", "Authentication", "All services authenticate with OAuth.", "shared", "security")
-	mk("island", "Note", "Unrelated", "Nothing links here.", "web")
+	mk("web.adr-storage", "decision", "Use SurrealDB for storage", "We store the knowledge graph in SurrealDB with BM25 search.", "web", "storage")
+	mk("web.cache", "pattern", "Read-through cache", "Cache reads with a TTL to protect the database.", "web", "performance")
+	mk("shared.auth", "Guideline", "Authentication", "All services authenticate with OAuth.", "shared", "security")
+	mk("web.island", "Note", "Unrelated", "Nothing links here.", "web")
 	auto := mk("", "note", "Deploy checklist!", "steps", "web")
-	if auto.ID != "deploy-checklist" {
+	if auto.ID != "web.deploy-checklist" {
 		t.Fatalf("slug id %q", auto.ID)
 	}
-	for _, e := range []Edge{{Source: "adr-storage", Target: "cache", Relation: "depends_on", Weight: 0.5},
-		{Source: "cache", Target: "auth", Relation: "RelatesTo"}, {Source: "auth", Target: "adr-storage", Relation: "supersedes"}} {
+	for _, e := range []Edge{{Source: "web.adr-storage", Target: "web.cache", Relation: "depends_on", Weight: 0.5},
+		{Source: "web.cache", Target: "shared.auth", Relation: "RelatesTo"}, {Source: "shared.auth", Target: "web.adr-storage", Relation: "supersedes"}} {
 		if _, err := s.Link(ctx, e); err != nil {
 			t.Fatal(err)
 		}
 	}
 	hits, err := s.Search(ctx, SearchQuery{Query: "database storage"})
-	if err != nil || len(hits) == 0 || hits[0].Node.ID != "adr-storage" {
+	if err != nil || len(hits) == 0 || hits[0].Node.ID != "web.adr-storage" {
 		t.Fatalf("text search: %+v %v", hits, err)
 	}
 	hits, _ = s.Search(ctx, SearchQuery{Query: "storage", Filter: Filter{NodeType: "pattern"}})
@@ -69,47 +69,47 @@ func TestGraphStore(t *testing.T) {
 		t.Fatalf("type filter: %+v", hits)
 	}
 	hits, err = s.Search(ctx, SearchQuery{Query: "caching reads with TTL", Semantic: true})
-	if err != nil || len(hits) == 0 || hits[0].Node.ID != "cache" {
+	if err != nil || len(hits) == 0 || hits[0].Node.ID != "web.cache" {
 		t.Fatalf("semantic search: %+v %v", hits, err)
 	}
-	g, err := s.Connected(ctx, "adr-storage", 1, 0)
+	g, err := s.Connected(ctx, "web.adr-storage", 1, 0)
 	if err != nil || len(g.Nodes) != 3 {
 		t.Fatalf("connected(1) in a cycle: %d nodes %v", len(g.Nodes), err)
 	}
-	path, err := s.Path(ctx, "cache", "adr-storage")
-	if err != nil || len(path.Nodes) != 2 || path.Nodes[0].ID != "cache" {
+	path, err := s.Path(ctx, "web.cache", "web.adr-storage")
+	if err != nil || len(path.Nodes) != 2 || path.Nodes[0].ID != "web.cache" {
 		t.Fatalf("path: %+v %v", path, err)
 	}
-	if _, err := s.Path(ctx, "cache", "island"); !errors.As(err, new(*NotFoundError)) {
+	if _, err := s.Path(ctx, "web.cache", "web.island"); !errors.As(err, new(*NotFoundError)) {
 		t.Fatalf("no path: %v", err)
 	}
-	if _, err := s.Link(ctx, Edge{Source: "cache", Target: "ghost", Relation: "RelatesTo"}); !errors.As(err, new(*NotFoundError)) {
+	if _, err := s.Link(ctx, Edge{Source: "web.cache", Target: "web.ghost", Relation: "RelatesTo"}); !errors.As(err, new(*NotFoundError)) {
 		t.Fatalf("link to a missing node: %v", err)
 	}
-	if _, err := s.Link(ctx, Edge{Source: "cache", Target: "auth", Relation: "hates"}); !errors.As(err, new(*InputError)) {
+	if _, err := s.Link(ctx, Edge{Source: "web.cache", Target: "shared.auth", Relation: "hates"}); !errors.As(err, new(*InputError)) {
 		t.Fatalf("unknown relation: %v", err)
 	}
 	if _, err := s.CreateNode(ctx, NodeInput{NodeType: "Essay", Title: "x"}); err == nil || !strings.Contains(err.Error(), "unknown node type") {
 		t.Fatalf("unknown type: %v", err)
 	}
-	if _, err := s.CreateNode(ctx, NodeInput{ID: "auth", NodeType: "Note", Title: "dup"}); !errors.As(err, new(*ConflictError)) {
+	if _, err := s.CreateNode(ctx, NodeInput{ID: "shared.auth", NodeType: "Note", Title: "dup", GraphID: "shared"}); !errors.As(err, new(*ConflictError)) {
 		t.Fatalf("a second node with an id: %v", err)
 	}
-	if _, err := s.CreateNode(ctx, NodeInput{ID: "web-auth", NodeType: "Guideline", Title: "Authentication (web)", Content: "mTLS",
-		GraphID: "web", Metadata: map[string]any{"overrides": "auth"}}); err != nil {
+	if _, err := s.CreateNode(ctx, NodeInput{ID: "web.auth", NodeType: "Guideline", Title: "Authentication (web)", Content: "mTLS",
+		GraphID: "web", Metadata: map[string]any{"overrides": "shared.auth"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateNode(ctx, NodeInput{ID: "logging", NodeType: "Guideline", Title: "Logging", GraphID: "shared", Metadata: map[string]any{"topic": "Logs"}}); err != nil {
+	if _, err := s.CreateNode(ctx, NodeInput{ID: "shared.logging", NodeType: "Guideline", Title: "Logging", GraphID: "shared", Metadata: map[string]any{"topic": "Logs"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateNode(ctx, NodeInput{ID: "web-logging", NodeType: "Guideline", Title: "Logging (web)", GraphID: "web", Metadata: map[string]any{"topic": "logs"}}); err != nil {
+	if _, err := s.CreateNode(ctx, NodeInput{ID: "web.logging", NodeType: "Guideline", Title: "Logging (web)", GraphID: "web", Metadata: map[string]any{"topic": "logs"}}); err != nil {
 		t.Fatal(err)
 	}
 	gl, err := s.Guidelines(ctx, "web")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(gl) != 2 || gl[0].Source != "project" || gl[0].Overrides != "auth" || gl[1].Overrides != "logging" {
+	if len(gl) != 2 || gl[0].Source != "project" || gl[0].Overrides != "shared.auth" || gl[1].Overrides != "shared.logging" {
 		t.Fatalf("effective guidelines: %+v", gl)
 	}
 	if gl, _ := s.Guidelines(ctx, "other"); len(gl) != 2 || gl[0].Source != "shared" {
@@ -123,13 +123,13 @@ func TestGraphStore(t *testing.T) {
 	if res, err := other.Import(ctx, exp); err != nil || res.Edges != 3 {
 		t.Fatalf("import: %+v %v", res, err)
 	}
-	if err := s.Unlink(ctx, "cache", "auth", ""); err != nil {
+	if err := s.Unlink(ctx, "web.cache", "shared.auth", ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteNode(ctx, "adr-storage"); err != nil {
+	if err := s.DeleteNode(ctx, "web.adr-storage"); err != nil {
 		t.Fatal(err)
 	}
-	if e, _ := s.Edges(ctx, "cache", DirectionBoth); len(e) != 0 {
+	if e, _ := s.Edges(ctx, "web.cache", DirectionBoth); len(e) != 0 {
 		t.Fatalf("edges of a deleted node's neighbour: %+v", e)
 	}
 }
@@ -155,35 +155,35 @@ func TestSearchIndexFollowsOtherInstances(t *testing.T) {
 	if ids := found(b, "zeppelin"); len(ids) != 0 {
 		t.Fatalf("empty graph: %v", ids)
 	}
-	if _, err := a.CreateNode(ctx, NodeInput{ID: "airship", NodeType: "Note", Title: "Zeppelins", Content: "Rigid airships.", GraphID: "web"}); err != nil {
+	if _, err := a.CreateNode(ctx, NodeInput{ID: "web.airship", NodeType: "Note", Title: "Zeppelins", Content: "Rigid airships.", GraphID: "web"}); err != nil {
 		t.Fatal(err)
 	}
-	if ids := found(b, "zeppelin"); !slices.Equal(ids, []string{"airship"}) {
+	if ids := found(b, "zeppelin"); !slices.Equal(ids, []string{"web.airship"}) {
 		t.Fatalf("after a create elsewhere: %v", ids)
 	}
-	if _, err := a.UpdateNode(ctx, "airship", NodeInput{NodeType: "Note", Title: "Blimps", Content: "Non-rigid airships.", GraphID: "web"}); err != nil {
+	if _, err := a.UpdateNode(ctx, "web.airship", NodeInput{NodeType: "Note", Title: "Blimps", Content: "Non-rigid airships.", GraphID: "web"}); err != nil {
 		t.Fatal(err)
 	}
 	if ids := found(b, "zeppelin"); len(ids) != 0 {
 		t.Fatalf("the old title after an update elsewhere: %v", ids)
 	}
-	if ids := found(b, "blimp"); !slices.Equal(ids, []string{"airship"}) {
+	if ids := found(b, "blimp"); !slices.Equal(ids, []string{"web.airship"}) {
 		t.Fatalf("the new title after an update elsewhere: %v", ids)
 	}
-	if _, err := a.Import(ctx, Subgraph{Nodes: []Node{{ID: "balloon", NodeType: "Note", Title: "Hot-air balloon", Content: "A blimp cousin.", GraphID: "web"}}}); err != nil {
+	if _, err := a.Import(ctx, Subgraph{Nodes: []Node{{ID: "web.balloon", NodeType: "Note", Title: "Hot-air balloon", Content: "A blimp cousin.", GraphID: "web"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if ids := found(b, "blimp"); !slices.Equal(ids, []string{"airship", "balloon"}) {
+	if ids := found(b, "blimp"); !slices.Equal(ids, []string{"web.airship", "web.balloon"}) {
 		t.Fatalf("after an import elsewhere (the title counts twice): %v", ids)
 	}
-	if err := a.DeleteNode(ctx, "airship"); err != nil {
+	if err := a.DeleteNode(ctx, "web.airship"); err != nil {
 		t.Fatal(err)
 	}
-	if ids := found(b, "blimp"); !slices.Equal(ids, []string{"balloon"}) {
+	if ids := found(b, "blimp"); !slices.Equal(ids, []string{"web.balloon"}) {
 		t.Fatalf("after a delete elsewhere: %v", ids)
 	}
 	// A third instance starting now loads what is there.
-	if ids := found(NewStore(a.db, embed.Local{}), "blimp"); !slices.Equal(ids, []string{"balloon"}) {
+	if ids := found(NewStore(a.db, embed.Local{}), "blimp"); !slices.Equal(ids, []string{"web.balloon"}) {
 		t.Fatalf("a fresh index: %v", ids)
 	}
 }
@@ -239,7 +239,7 @@ func TestSearchHitIsTheStoredNode(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)
 	other := NewStore(s.db, embed.Local{})
-	in := NodeInput{ID: "hit", NodeType: "Pattern", Title: "Circuit breaker", Content: "Trip the breaker after five failures.",
+	in := NodeInput{ID: "web.hit", NodeType: "Pattern", Title: "Circuit breaker", Content: "Trip the breaker after five failures.",
 		Metadata: map[string]any{"owner": "sre", "level": 2.0, "nested": map[string]any{"a": []any{"b"}}}, Tags: []string{"resilience"}, GraphID: "web"}
 	if _, err := s.CreateNode(ctx, in); err != nil {
 		t.Fatal(err)
@@ -248,10 +248,10 @@ func TestSearchHitIsTheStoredNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	in.Content = "Trip the breaker after three failures."
-	if _, err := other.UpdateNode(ctx, "hit", in); err != nil {
+	if _, err := other.UpdateNode(ctx, "web.hit", in); err != nil {
 		t.Fatal(err)
 	}
-	want, err := s.GetNode(ctx, "hit")
+	want, err := s.GetNode(ctx, "web.hit")
 	if err != nil {
 		t.Fatal(err)
 	}

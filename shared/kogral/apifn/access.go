@@ -1,10 +1,10 @@
 package apifn
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,10 +21,7 @@ const AdminScope = "kogral-admin"
 
 // GraphScope is the scope a graph belongs to: its id up to the first '.'
 // ("acme" and "acme.web" are the acme scope's).
-func GraphScope(graph string) string {
-	scope, _, _ := strings.Cut(graph, ".")
-	return scope
-}
+func GraphScope(graph string) string { return kogral.GraphScope(graph) }
 
 // ForbiddenError is a request for something the caller may see but not do (HTTP 403).
 type ForbiddenError struct{ Msg string }
@@ -84,11 +81,38 @@ func (a *Access) reader(ctx context.Context) context.Context {
 	})
 }
 
+// scoped checks action on the scope a node id lies in (kogral.IDScope),
+// before anything is looked up, so that the answer for an id of a scope the
+// caller may not read (404) or write (403) is the same whether it exists or
+// not. The scope is asked as the graph named after it ("acme", "shared"):
+// a node's graph is in its id's scope, and the policies decide a graph by
+// its scope, the shared graph by its name.
+func (a *Access) scoped(ctx context.Context, id, action string) error {
+	if !kogral.ValidID(id) {
+		return &kogral.InputError{Msg: fmt.Sprintf("node id %q is malformed", id)}
+	}
+	scope := kogral.IDScope(id)
+	if a.need(ctx, "read", scope) != nil {
+		return &kogral.NotFoundError{What: fmt.Sprintf("node %q", id)}
+	}
+	if action == "write" {
+		if err := a.need(ctx, "write", scope); err != nil {
+			return &ForbiddenError{Msg: fmt.Sprintf("you cannot write node %q (scope %q)", id, scope)}
+		}
+	}
+	return nil
+}
+
 // readable checks, in order, that each node exists in a graph the caller
 // may read (else a 404, as for a node that does not exist), from Kogral's
 // index brought up to date once for the request, which the traversal that
 // follows reads too: one round trip to SurrealDB in all.
 func (a *Access) readable(ctx context.Context, ids ...string) error {
+	for _, id := range ids {
+		if err := a.scoped(ctx, id, "read"); err != nil {
+			return err
+		}
+	}
 	for _, id := range ids {
 		graph, err := a.store.NodeGraph(ctx, id)
 		if err != nil {
@@ -103,6 +127,9 @@ func (a *Access) readable(ctx context.Context, ids ...string) error {
 
 // node reads a node the caller may read, then checks action on its graph.
 func (a *Access) node(ctx context.Context, id, action string) (kogral.Node, error) {
+	if err := a.scoped(ctx, id, action); err != nil {
+		return kogral.Node{}, err
+	}
 	n, err := a.store.GetNode(ctx, id)
 	if err != nil {
 		return kogral.Node{}, err
@@ -244,17 +271,19 @@ func (a *Access) AddDecision(ctx context.Context, d kogral.DecisionRecord) (kogr
 	return kogral.AddDecision(ctx, a, d.GraphID, d.Title, d.ADR, d.Tags)
 }
 
-// Import writes only graphs the caller writes: the graphs it names, the
-// graphs of the nodes it would overwrite (ids are unique across graphs), and
-// those of the nodes its edges leave; its edges reach only nodes it reads.
+// Import writes only graphs the caller writes: each node names its graph
+// and its id lies in that graph's scope (a 400 otherwise), and an edge
+// leaves a node of a scope the caller writes (403) for one of a scope it
+// reads (404), both decided before anything is looked up. A node whose id
+// is taken in another graph of the scope is left alone and reported as a
+// conflict (the store checks it in its statement), and so are its edges.
 func (a *Access) Import(ctx context.Context, g kogral.Subgraph) (kogral.ImportResult, error) {
-	// One catch-up of the index for the request: the graphs of the nodes it
-	// names, and the endpoints of its edges when it writes no nodes itself.
+	// One catch-up of the index for the request: the endpoints of its edges.
 	ctx = kogral.Arrived(ctx, time.Now())
 	// Cedar decides each action on each graph once for the import (an
 	// import of 1 000 nodes and 5 000 edges asked it the same 11 000 times).
 	decided := map[[2]string]error{}
-	need := func(ctx context.Context, action, graph string) error {
+	need := func(action, graph string) error {
 		key := [2]string{action, graph}
 		err, ok := decided[key]
 		if !ok {
@@ -263,50 +292,64 @@ func (a *Access) Import(ctx context.Context, g kogral.Subgraph) (kogral.ImportRe
 		}
 		return err
 	}
-	graphOf := map[string]string{}
+	imported := map[string]bool{}
 	for _, n := range g.Nodes {
-		graph := n.GraphID
-		if graph == "" {
-			graph = "default"
-		}
-		graphOf[n.ID] = graph
-		if err := need(ctx, "write", graph); err != nil {
-			return kogral.ImportResult{}, err
-		}
-	}
-	var ids []string
-	for _, n := range g.Nodes {
-		ids = append(ids, n.ID)
-	}
-	for _, e := range g.Edges {
-		ids = append(ids, e.Source, e.Target)
-	}
-	stored, err := a.store.GraphsOf(ctx, ids)
-	if err != nil {
-		return kogral.ImportResult{}, err
-	}
-	for id, graph := range stored {
-		if _, imported := graphOf[id]; imported && need(ctx, "write", graph) != nil {
-			return kogral.ImportResult{}, &ForbiddenError{Msg: fmt.Sprintf("node %q exists in a graph you cannot write", id)}
-		}
-	}
-	for _, e := range g.Edges {
-		if graph, ok := graphOf[e.Source]; ok || stored[e.Source] != "" {
-			if !ok {
-				graph = stored[e.Source]
-			}
-			if err := need(ctx, "write", graph); err != nil {
+		graph := cmp.Or(n.GraphID, "default")
+		if n.ID != "" {
+			if err := kogral.CheckIDInGraph(n.ID, graph); err != nil {
 				return kogral.ImportResult{}, err
 			}
 		}
-		if graph, ok := graphOf[e.Target]; ok || stored[e.Target] != "" {
-			if !ok {
-				graph = stored[e.Target]
-			}
-			if need(ctx, "read", graph) != nil {
-				return kogral.ImportResult{}, &kogral.NotFoundError{What: fmt.Sprintf("node %q", e.Target)}
+		if err := need("write", graph); err != nil {
+			return kogral.ImportResult{}, err
+		}
+		imported[n.ID] = true
+	}
+	if err := a.importEdges(ctx, g.Edges, imported, need); err != nil {
+		return kogral.ImportResult{}, err
+	}
+	return a.store.Import(ctx, g)
+}
+
+// importEdges checks an import's edges: each source's scope written and
+// each target's read, then, of the endpoints stored and not imported, each
+// source's graph written and each target's read.
+func (a *Access) importEdges(ctx context.Context, edges []kogral.Edge, imported map[string]bool, need func(action, graph string) error) error {
+	var stored []string
+	for i, e := range edges {
+		if !kogral.ValidID(e.Source) || !kogral.ValidID(e.Target) {
+			return &kogral.InputError{Msg: fmt.Sprintf("edge %d: source and target must be node ids", i)}
+		}
+		if need("read", kogral.IDScope(e.Target)) != nil {
+			return &kogral.NotFoundError{What: fmt.Sprintf("node %q", e.Target)}
+		}
+		scope := kogral.IDScope(e.Source)
+		if need("read", scope) != nil {
+			return &kogral.NotFoundError{What: fmt.Sprintf("node %q", e.Source)}
+		}
+		if need("write", scope) != nil {
+			return &ForbiddenError{Msg: fmt.Sprintf("you cannot write node %q (scope %q)", e.Source, scope)}
+		}
+		for _, id := range []string{e.Source, e.Target} {
+			if !imported[id] {
+				stored = append(stored, id)
 			}
 		}
 	}
-	return a.store.Import(ctx, g)
+	if len(stored) == 0 {
+		return nil
+	}
+	graphs, err := a.store.GraphsOf(ctx, stored)
+	if err != nil {
+		return err
+	}
+	for _, e := range edges {
+		if graph := graphs[e.Target]; graph != "" && need("read", graph) != nil {
+			return &kogral.NotFoundError{What: fmt.Sprintf("node %q", e.Target)}
+		}
+		if graph := graphs[e.Source]; graph != "" && need("write", graph) != nil {
+			return &ForbiddenError{Msg: fmt.Sprintf("you cannot write node %q (graph %q)", e.Source, graph)}
+		}
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/stratumiops/stratumiops/events"
 	"github.com/stratumiops/stratumiops/shared/kogral"
@@ -29,6 +30,20 @@ func ExecutionGraph(scope, project string) string {
 	return graph
 }
 
+// ProjectNodeID is the id of the node for a Vapora project, in its scope
+// (node ids lie in their graph's scope: kogral.CheckIDInGraph).
+func ProjectNodeID(scope, project string) string { return scopedID(scope, "project-", project) }
+
+// ExecutionNodeID is the id of the node for the execution event eventID, in
+// its scope.
+func ExecutionNodeID(scope, eventID string) string { return scopedID(scope, "exec-", eventID) }
+
+// scopedID is "<scope>.<kind><slug of name>", at most 128 characters.
+func scopedID(scope, kind, name string) string {
+	room := 128 - utf8.RuneCountInString(scope) - 1 - len(kind)
+	return scope + "." + kind + strings.Trim(kogral.SlugN(name, room), "-")
+}
+
 // OnExecution records a finished Vapora execution as an Execution node in
 // its scope's graph of the project (ExecutionGraph), linked to a node for
 // the project. An execution without a usable scope is not copied: no graph
@@ -44,7 +59,7 @@ func OnExecution(b kogral.Backend) bus.Handler {
 			obs.Log(ctx).Warn("execution not copied: its scope cannot name a graph", "event_id", e.ID, "scope", e.Scope)
 			return nil
 		}
-		projectID := "project-" + strings.Trim(kogral.Slug(e.Project), "-")
+		projectID := ProjectNodeID(e.Scope, e.Project)
 		_, err := b.CreateNode(ctx, kogral.NodeInput{ID: projectID, NodeType: "Note", Title: "Project " + e.Project,
 			Content: "Executions recorded for Vapora project " + e.Project + ".", GraphID: graph, Metadata: map[string]any{"vapora_project": e.Project}})
 		if err != nil && !errors.As(err, new(*kogral.ConflictError)) {
@@ -54,7 +69,7 @@ func OnExecution(b kogral.Backend) bus.Handler {
 		if e.AgentID != nil {
 			agent = *e.AgentID
 		}
-		execID := "exec-" + kogral.Slug(e.ID)
+		execID := ExecutionNodeID(e.Scope, e.ID)
 		body := fmt.Sprintf("Task type %s by %s: %s in %d ms.", e.TaskType, agent, e.Status, e.DurationMs)
 		_, err = b.CreateNode(ctx, kogral.NodeInput{ID: execID, NodeType: "Execution", Title: fmt.Sprintf("%s %s (%s)", e.TaskType, e.Status, agent),
 			Content: body, GraphID: graph, Tags: []string{e.TaskType, e.Status},

@@ -149,7 +149,7 @@ func TestExportJobThroughTheAPI(t *testing.T) {
 			`{"id":"n","node_type":"note","title":"t","graph_id":"acme"}],"edges":[]}`, 413, "at most 1000 nodes and 5000 edges per request"},
 		// The synchronous export answers small graphs only.
 		{"acme", "GET", "/export?graph=acme", "", 422, "POST /exports"},
-		{"globex", "GET", "/export?graph=globex", "", 200, "globex-a"},
+		{"globex", "GET", "/export?graph=globex", "", 200, "globex.a"},
 	} {
 		if r := call(t, h, c.key, c.method, c.target, c.body); r.status != c.status || !strings.Contains(r.body, c.want) {
 			t.Errorf("%s %s %s: %d %s, want %d with %q", c.key, c.method, c.target, r.status, r.body, c.status, c.want)
@@ -172,8 +172,8 @@ func TestExportEverythingIsWhatTheCallerReads(t *testing.T) {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
 	r = call(t, h, "globex", "GET", job.Result[0], "")
-	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/vnd.graphviz") || !strings.Contains(r.body, `"globex-a" -> "globex-b"`) ||
-		strings.Contains(r.body, "acme") || !strings.Contains(r.body, `"rule"`) || strings.Join(job.Graphs, ",") != "globex,shared" {
+	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/vnd.graphviz") || !strings.Contains(r.body, `"globex.a" -> "globex.b"`) ||
+		strings.Contains(r.body, "acme") || !strings.Contains(r.body, `"shared.rule"`) || strings.Join(job.Graphs, ",") != "globex,shared" {
 		t.Fatalf("%d %v %s %v", r.status, r.header, r.body, job.Graphs)
 	}
 	if r := call(t, h, "acme", "GET", "/exports/"+job.ID, ""); r.status != 403 {

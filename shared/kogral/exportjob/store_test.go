@@ -37,15 +37,15 @@ func fixture(t *testing.T) (*Store, *kogral.Store) {
 	}
 	g := kogral.Subgraph{}
 	for i := range 600 {
-		g.Nodes = append(g.Nodes, kogral.Node{ID: fmt.Sprintf("acme-%03d", i), NodeType: "note", Title: fmt.Sprintf("Note %d", i),
+		g.Nodes = append(g.Nodes, kogral.Node{ID: fmt.Sprintf("acme.n%03d", i), NodeType: "note", Title: fmt.Sprintf("Note %d", i),
 			Content: strings.Repeat("x", 7200), GraphID: "acme"})
 	}
-	g.Nodes = append(g.Nodes, kogral.Node{ID: "rule", NodeType: "guideline", Title: "Rule", Content: "r", GraphID: "shared"},
-		kogral.Node{ID: "globex-a", NodeType: "note", Title: "A", Content: "a", GraphID: "globex"},
-		kogral.Node{ID: "globex-b", NodeType: "note", Title: "B", Content: "b", GraphID: "globex"})
-	g.Edges = []kogral.Edge{{Source: "acme-000", Target: "acme-001", Relation: "relates_to"},
-		{Source: "acme-002", Target: "rule", Relation: "implements"}, {Source: "acme-003", Target: "globex-a", Relation: "relates_to"},
-		{Source: "globex-a", Target: "globex-b", Relation: "depends_on"}}
+	g.Nodes = append(g.Nodes, kogral.Node{ID: "shared.rule", NodeType: "guideline", Title: "Rule", Content: "r", GraphID: "shared"},
+		kogral.Node{ID: "globex.a", NodeType: "note", Title: "A", Content: "a", GraphID: "globex"},
+		kogral.Node{ID: "globex.b", NodeType: "note", Title: "B", Content: "b", GraphID: "globex"})
+	g.Edges = []kogral.Edge{{Source: "acme.n000", Target: "acme.n001", Relation: "relates_to"},
+		{Source: "acme.n002", Target: "shared.rule", Relation: "implements"}, {Source: "acme.n003", Target: "globex.a", Relation: "relates_to"},
+		{Source: "globex.a", Target: "globex.b", Relation: "depends_on"}}
 	k := kogral.NewStore(db, embed.Local{})
 	if _, err := k.Import(ctx, g); err != nil {
 		t.Fatal(err)
@@ -139,7 +139,7 @@ func TestRunFormats(t *testing.T) {
 		switch {
 		case rec.Status != StatusSucceeded || rec.Parts != 1 || rec.Done != 3:
 			t.Fatalf("%s: %+v", format, rec.Job)
-		case format == "dot" && !strings.Contains(string(data), `"globex-a" -> "globex-b"`):
+		case format == "dot" && !strings.Contains(string(data), `"globex.a" -> "globex.b"`):
 			t.Fatalf("dot: %s", data)
 		case (format == "markdown" || format == "logseq") && (json.Unmarshal(data, &files) != nil || len(files.Files) < 2):
 			t.Fatalf("%s: %s", format, data)

@@ -36,7 +36,11 @@ func ReadFolder(dir string) (kogral.Subgraph, error) {
 			return err
 		}
 		if in.ID == "" {
+			// A file without an id is named by it, in its graph's scope.
 			in.ID = strings.TrimSuffix(filepath.Base(path), ".md")
+			if kogral.CheckIDInGraph(in.ID, in.GraphID) != nil {
+				in.ID = in.GraphID + "." + in.ID
+			}
 			for i := range edges {
 				edges[i].Source = in.ID
 			}

@@ -14,7 +14,7 @@ import (
 )
 
 func TestFileRoundTrip(t *testing.T) {
-	n := kogral.Node{ID: "use-surrealdb", NodeType: "Decision", Title: "Use SurrealDB", GraphID: "web", Tags: []string{"storage"},
+	n := kogral.Node{ID: "web.use-surrealdb", NodeType: "Decision", Title: "Use SurrealDB", GraphID: "web", Tags: []string{"storage"},
 		Content: "# Use SurrealDB\n\n- a list\n  - nested\n\n---\n\nafter a rule", Metadata: map[string]any{"status": "Accepted"}}
 	src := render.RenderFile(n, []kogral.Edge{{Source: n.ID, Target: "caching", Relation: "DependsOn", Weight: 0.5}})
 	in, edges, err := ParseFile("decisions/use-surrealdb.md", src)
@@ -34,10 +34,10 @@ func TestFrontmatterErrorsNameFileAndLine(t *testing.T) {
 		src  string
 		want string
 	}{
-		"bad yaml":       {"---\nid: x\ntitle: [unclosed\ntype: Note\n---\nbody\n", "notes/x.md:"},
+		"bad yaml":       {"---\nid: default.x\ntitle: [unclosed\ntype: Note\n---\nbody\n", "notes/x.md:"},
 		"no frontmatter": {"# just markdown\n", "notes/x.md:1: no frontmatter"},
-		"unknown type":   {"---\nid: x\ntitle: X\ntype: Essay\n---\n", `unknown node type "Essay"`},
-		"bad relation":   {"---\nid: x\ntitle: X\nlinks:\n  - {relation: Hates, target: y}\n---\n", "links[0]"},
+		"unknown type":   {"---\nid: default.x\ntitle: X\ntype: Essay\n---\n", `unknown node type "Essay"`},
+		"bad relation":   {"---\nid: default.x\ntitle: X\nlinks:\n  - {relation: Hates, target: y}\n---\n", "links[0]"},
 	} {
 		_, _, err := ParseFile("notes/x.md", []byte(c.src))
 		var pe *ParseError
@@ -181,7 +181,7 @@ func TestLogseqBlockReferences(t *testing.T) {
 func TestDecisionFrontmatter(t *testing.T) {
 	meta := map[string]any{"status": "accepted", "related_decisions": []string{"use-nats"},
 		"alternatives": []kogral.Alternative{{Title: "Kafka", Pros: []string{"mature"}, Cons: []string{"heavy", "JVM"}, WhyNotChosen: "too much to run"}}}
-	in := kogral.NodeInput{ID: "use-surrealdb", NodeType: "Decision", Title: "Use SurrealDB", Metadata: meta, Content: "# Use SurrealDB"}
+	in := kogral.NodeInput{ID: "default.use-surrealdb", NodeType: "Decision", Title: "Use SurrealDB", Metadata: meta, Content: "# Use SurrealDB"}
 	if err := in.Check(); err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func TestDOT(t *testing.T) {
 }
 
 func FuzzParseFile(f *testing.F) {
-	f.Add([]byte("---\nid: x\ntitle: X\ntype: Note\n---\nbody"))
+	f.Add([]byte("---\nid: default.x\ntitle: X\ntype: Note\n---\nbody"))
 	f.Add([]byte("---\n: :\n---"))
 	f.Add([]byte("- [[a]] #b\n  - c:: d"))
 	f.Fuzz(func(t *testing.T, src []byte) {

@@ -93,9 +93,9 @@ func TestBatchedImportIntoTwoGraphs(t *testing.T) {
 			t.Fatalf("%s: created_at %v, was %v", n.ID, n.CreatedAt, created[n.ID])
 		}
 	}
-	// A node of graph one imported as graph two's is left where it is.
+	// A node of graph one imported as graph one.two's (same scope) is left where it is.
 	moved := stored.Nodes[0]
-	moved.GraphID, moved.Content = "two", "taken over"
+	moved.GraphID, moved.Content = "one.two", "taken over"
 	res, err := s.Import(ctx, kogral.Subgraph{Nodes: []kogral.Node{moved}})
 	if err != nil || !slices.Equal(res.Conflicts, []string{moved.ID}) || res.Nodes != 0 {
 		t.Fatalf("cross-graph import: %+v %v", res, err)
