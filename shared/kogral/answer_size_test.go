@@ -17,19 +17,19 @@ func TestLargeNodesKeepAnswersBounded(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)
 	big := strings.Repeat("needle \"quoted\" words ", (1<<20)/24)
-	if _, err := s.CreateNode(ctx, NodeInput{ID: "hub", NodeType: "note", Title: "Hub", Content: "center", GraphID: "g"}); err != nil {
+	if _, err := s.CreateNode(ctx, NodeInput{ID: "g.hub", NodeType: "note", Title: "Hub", Content: "center", GraphID: "g"}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 8 {
-		id := fmt.Sprintf("big-%d", i)
+		id := fmt.Sprintf("g.big-%d", i)
 		if _, err := s.CreateNode(ctx, NodeInput{ID: id, NodeType: "note", Title: id, Content: big, GraphID: "g"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Link(ctx, Edge{Source: "hub", Target: id, Relation: "RelatesTo"}); err != nil {
+		if _, err := s.Link(ctx, Edge{Source: "g.hub", Target: id, Relation: "RelatesTo"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	g, err := s.Connected(ctx, "hub", 1, 0)
+	g, err := s.Connected(ctx, "g.hub", 1, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
