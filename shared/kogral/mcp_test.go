@@ -84,6 +84,14 @@ func TestMCPDecisionsGuidelinesExecutions(t *testing.T) {
 	if _, isErr := call("add_execution", map[string]any{"task_id": "T-43", "agent_role": "developer", "status": " "}); !isErr {
 		t.Fatal("add_execution without a status was accepted")
 	}
+	for _, limit := range []int{-1, 1001} {
+		if _, isErr := call("search", map[string]any{"query": "review", "limit": limit}); !isErr {
+			t.Fatalf("search with limit %d was accepted", limit)
+		}
+	}
+	if got, isErr := call("search", map[string]any{"query": "review", "limit": 1}); isErr || len(got["hits"].([]any)) != 1 {
+		t.Fatalf("search with limit 1: %v", got)
+	}
 }
 
 // The export tool answers a small graph at once and refuses a large one,

@@ -440,7 +440,7 @@ const rrfK = 60
 func (s *Store) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 	q.Query = strings.TrimSpace(q.Query)
 	if q.Query == "" {
-		return nil, invalid("query: required")
+		return nil, invalid("query (q): required: the words to look for")
 	}
 	limit := limitOf(q.Filter, 10)
 	f := q.Filter

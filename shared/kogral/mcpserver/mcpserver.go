@@ -63,6 +63,10 @@ type (
 	}
 )
 
+// maxSearchLimit is the most hits a search tool call asks for, as the API's
+// GET /search limit.
+const maxSearchLimit = 1000
+
 // NewServer is Kogral's MCP server over b, for the project graph project:
 // the seed's 7 tools and add_execution (which Vapora calls, spec seed:
 // integration patterns), 6 resources, 2 prompts.
@@ -86,6 +90,9 @@ func addSearchTools(s *mcp.Server, b kogral.Backend, project string) {
 	}
 	mcp.AddTool(s, &mcp.Tool{Name: "search", Description: "Search the knowledge graph (full-text, optionally semantic)"},
 		func(ctx context.Context, _ *mcp.CallToolRequest, in searchIn) (*mcp.CallToolResult, map[string]any, error) {
+			if in.Limit < 0 || in.Limit > maxSearchLimit {
+				return nil, nil, &kogral.InputError{Msg: fmt.Sprintf("limit %d: want 1–%d (0 or none: 10)", in.Limit, maxSearchLimit)}
+			}
 			hits, err := b.Search(ctx, kogral.SearchQuery{Query: in.Query, Semantic: in.Semantic, Full: true, // its hits carry their content
 				Filter: kogral.Filter{NodeType: in.NodeType, Tag: in.Tag, GraphID: in.Graph, Limit: in.Limit}})
 			if err != nil {
