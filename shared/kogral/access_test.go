@@ -19,6 +19,12 @@ import (
 // "globex" (one scope each) and "admin" (kogral-admin).
 func accessAPI(t *testing.T) http.Handler {
 	t.Helper()
+	return accessAPIOver(t, kogral.NewTestStore(t))
+}
+
+// accessAPIOver is accessAPI over the store s.
+func accessAPIOver(t *testing.T, s *kogral.Store) http.Handler {
+	t.Helper()
 	engine, err := authz.Load(schemas.Cedar, "cedar/kogral")
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +38,25 @@ func accessAPI(t *testing.T) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return apifn.APISpec().Handler(apifn.New(apifn.NewAccess(kogral.NewTestStore(t), engine), auth, nil))
+	return apifn.APISpec().Handler(apifn.New(apifn.NewAccess(s, engine), auth, nil))
+}
+
+// A node stored before ids lay in their scope (a bare slug) is still
+// reached through its stored graph: read by its scope, hidden from others.
+func TestNodesMadeBeforeTheIDRuleStayReachable(t *testing.T) {
+	s := kogral.NewTestStore(t)
+	kogral.PutLegacyNode(t, s, "legacy-notes", "acme.brain", "Legacy notes")
+	h := accessAPIOver(t, s)
+	for _, c := range []struct {
+		key, method, target string
+		status              int
+	}{{"acme", "GET", "/nodes/legacy-notes", 200}, {"globex", "GET", "/nodes/legacy-notes", 404},
+		{"acme", "GET", "/nodes/legacy-notes/edges", 200}, {"globex", "DELETE", "/nodes/legacy-notes", 404},
+		{"acme", "DELETE", "/nodes/legacy-notes", 204}, {"acme", "GET", "/nodes/legacy-notes", 404}} {
+		if a := ask(t, h, c.key, c.method, c.target, ""); a.status != c.status {
+			t.Fatalf("%s %s %s: %d %s, want %d", c.key, c.method, c.target, a.status, a.body, c.status)
+		}
+	}
 }
 
 type answer struct {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -86,10 +87,14 @@ func (a *Access) reader(ctx context.Context) context.Context {
 // caller may not read (404) or write (403) is the same whether it exists or
 // not. The scope is asked as the graph named after it ("acme", "shared"):
 // a node's graph is in its id's scope, and the policies decide a graph by
-// its scope, the shared graph by its name.
+// its scope, the shared graph by its name. An id without a '.' was made
+// before ids lay in their scope: its stored graph decides, as before.
 func (a *Access) scoped(ctx context.Context, id, action string) error {
 	if !kogral.ValidID(id) {
 		return &kogral.InputError{Msg: fmt.Sprintf("node id %q is malformed", id)}
+	}
+	if !strings.Contains(id, ".") {
+		return nil // made before ids lay in their scope (a bare slug; none is made now): its stored graph decides
 	}
 	scope := kogral.IDScope(id)
 	if a.need(ctx, "read", scope) != nil {
