@@ -39,9 +39,17 @@ func TestGatewayRefusesAnAnswerOverLambdasLimit(t *testing.T) {
 	for i := range 7 {
 		in, _ := json.Marshal(map[string]any{"node_type": "note", "title": fmt.Sprintf("Large %d %s", i, graph),
 			"content": content, "graph_id": graph})
-		if status, raw := do("POST", base+"/nodes", string(in)); status != http.StatusCreated {
+		status, raw := do("POST", base+"/nodes", string(in))
+		if status != http.StatusCreated {
 			t.Fatalf("create node %d: %d %.300s", i, status, raw)
 		}
+		var n struct{ ID string }
+		_ = json.Unmarshal(raw, &n)
+		t.Cleanup(func() { // other tests export every graph they read
+			if status, raw := do("DELETE", base+"/nodes/"+n.ID, ""); status != http.StatusNoContent {
+				t.Errorf("delete node %s: %d %.300s", n.ID, status, raw)
+			}
+		})
 	}
 	if status, raw := do("GET", base+"/nodes?limit=2&graph="+graph, ""); status != http.StatusOK {
 		t.Fatalf("a small list: %d %.300s", status, raw)

@@ -45,16 +45,22 @@ func boundSubgraph(g Subgraph) Subgraph {
 	return g
 }
 
-// boundHits keeps the best hits while they fit in MaxAnswerBytes (the first
-// always), measured as answered: with each node's content only when full.
-func boundHits(hits []Hit, full bool) []Hit {
+// MaxToolAnswerBytes is MaxAnswerBytes for an MCP tool's answer, which the
+// SDK sends twice (as structured content and as its JSON in a text
+// content, escaped once more): a third, so that both fit with room.
+const MaxToolAnswerBytes = MaxAnswerBytes / 3
+
+// BoundHits keeps the best hits while they fit in budget bytes of payload
+// (the first always), measured as answered: with each node's content only
+// when full.
+func BoundHits(hits []Hit, full bool, budget int) []Hit {
 	total := 0
 	for i, h := range hits {
 		if !full {
 			h.Node.Content = ""
 		}
 		size := httpapi.PayloadSize(h)
-		if i > 0 && total+size > MaxAnswerBytes {
+		if i > 0 && total+size > budget {
 			return hits[:i]
 		}
 		total += size

@@ -1,8 +1,13 @@
 package kogral_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sort"
 	"strings"
@@ -12,6 +17,7 @@ import (
 
 	"github.com/stratumiops/stratumiops/shared/kogral"
 	"github.com/stratumiops/stratumiops/shared/kogral/mcpserver"
+	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 )
 
 // The MCP tools the seed's integrations call: add_decision with
@@ -125,12 +131,63 @@ func TestMCPExportToolIsForSmallGraphs(t *testing.T) {
 	if !res.IsError || !strings.Contains(text, "POST /exports") {
 		t.Fatalf("a 5.3 MiB export through the tool: error %v, %q", res.IsError, text)
 	}
-	for _, id := range []string{"web.n4", "web.n5"} {
+	for _, id := range []string{"web.n1", "web.n2", "web.n3", "web.n4", "web.n5"} {
 		if err := s.DeleteNode(ctx, id); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "export", Arguments: map[string]any{"graph": "web", "format": "json"}}); err != nil || res.IsError {
-		t.Fatalf("a 3.5 MiB export through the tool: %v %+v", err, res)
+		t.Fatalf("a 0.9 MiB export through the tool: %v %+v", err, res)
+	}
+}
+
+// sizeRecorder is an HTTP transport that remembers the largest body it read.
+type sizeRecorder struct{ largest int }
+
+func (r *sizeRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if escaped, _ := json.Marshal(string(body)); len(escaped) > r.largest { // as a Lambda payload carries it
+		r.largest = len(escaped)
+	}
+	res.Body = io.NopCloser(bytes.NewReader(body))
+	return res, nil
+}
+
+// A tool's answer over streamable HTTP fits one Lambda response though the
+// SDK sends it twice (structured, and as text): a search whose hits hold
+// eight nodes of 1 MB full of quotes, and the largest export the tool takes.
+func TestMCPAnswersFitOneLambdaResponse(t *testing.T) {
+	ctx := context.Background()
+	s := kogral.NewTestStore(t)
+	quoted := strings.Repeat(`say "needle" `, (1<<20)/13)
+	for i := range 8 {
+		if _, err := s.CreateNode(ctx, kogral.NodeInput{ID: fmt.Sprintf("web.q%d", i), NodeType: "Note", Title: "Needle", Content: quoted, GraphID: "web"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(mcpserver.Handler(mcpserver.NewServer(s, "web")))
+	defer srv.Close()
+	rec := &sizeRecorder{}
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test"}, nil).Connect(ctx,
+		&mcp.StreamableClientTransport{Endpoint: srv.URL, HTTPClient: &http.Client{Transport: rec}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "search", Arguments: map[string]any{"query": "needle", "limit": 8}})
+	if err != nil || res.IsError {
+		t.Fatalf("search: %v %+v", err, res)
+	}
+	hits, _ := res.StructuredContent.(map[string]any)["hits"].([]any)
+	if len(hits) == 0 || len(hits) == 8 || rec.largest > httpapi.LambdaMaxResponse-64<<10 {
+		t.Fatalf("search: %d hits in a body of %d bytes as a payload (Lambda's limit %d)", len(hits), rec.largest, httpapi.LambdaMaxResponse)
 	}
 }

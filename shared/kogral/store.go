@@ -459,7 +459,7 @@ func (s *Store) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 	sf := index.Filter{NodeType: f.NodeType, Tag: f.Tag, GraphID: f.GraphID, Placeholders: q.Placeholders, Visible: visibleIn(ctx)}
 	text := s.index.Text(terms, sf, limit)
 	if !q.Semantic {
-		return boundHits(s.hits(text, terms, func(index.Ranked) string { return "text" }), q.Full), nil
+		return BoundHits(s.hits(text, terms, func(index.Ranked) string { return "text" }), q.Full, MaxAnswerBytes), nil
 	}
 	vecs, err := s.embed.Embed(ctx, []string{q.Query})
 	if err != nil {
@@ -486,7 +486,7 @@ func (s *Store) Search(ctx context.Context, q SearchQuery) ([]Hit, error) {
 	for id, score := range fused {
 		best.Offer(id, score)
 	}
-	return boundHits(s.hits(best.Sorted(), terms, func(r index.Ranked) string { return via[r.ID] }), q.Full), nil
+	return BoundHits(s.hits(best.Sorted(), terms, func(r index.Ranked) string { return via[r.ID] }), q.Full, MaxAnswerBytes), nil
 }
 
 // hits are the index.Ranked nodes as the index holds them (brought up to

@@ -98,7 +98,7 @@ func addSearchTools(s *mcp.Server, b kogral.Backend, project string) {
 			if err != nil {
 				return nil, nil, err
 			}
-			return nil, map[string]any{"hits": hits}, nil
+			return nil, map[string]any{"hits": kogral.BoundHits(hits, true, kogral.MaxToolAnswerBytes)}, nil
 		})
 	mcp.AddTool(s, &mcp.Tool{Name: "get_guidelines", Description: "Get the guidelines that apply to a project: shared ones, overridden by the project's own"},
 		func(ctx context.Context, _ *mcp.CallToolRequest, in guidelinesIn) (*mcp.CallToolResult, map[string]any, error) {
@@ -256,7 +256,7 @@ func Handler(s *mcp.Server) http.Handler {
 // export: the graph is read from the function's in-memory index first.
 const (
 	toolExportItems = 2000
-	toolExportChars = 4 << 20
+	toolExportChars = kogral.MaxToolAnswerBytes
 )
 
 func fitsOneAnswer(g kogral.Subgraph) error {
