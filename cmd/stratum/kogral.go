@@ -461,7 +461,7 @@ func (k *kogralCLI) unlinkCmd() *cobra.Command {
 // the file's own content, so that the next sync finds both sides alike. A
 // node without a file there is left alone.
 func (k *kogralCLI) refreshEdges(ctx context.Context, b kogral.Backend, id string) error {
-	local, err := files.ReadFolder(k.folder())
+	local, err := files.ReadFolder(k.folder(), k.config().Graph)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil

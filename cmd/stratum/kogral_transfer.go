@@ -201,7 +201,7 @@ func readImport(w io.Writer, dir, graph string, chosen bool) (kogral.Subgraph, e
 		}
 		return all, nil
 	}
-	g, err := files.ReadFolder(dir)
+	g, err := files.ReadFolder(dir, graph)
 	if err != nil {
 		return g, err
 	}

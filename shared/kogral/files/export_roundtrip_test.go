@@ -88,7 +88,7 @@ func TestMarkdownExportOfSeveralGraphsReadsBack(t *testing.T) {
 	if err := WriteFolder(dir, render.MarkdownFiles(g)); err != nil {
 		t.Fatal(err)
 	}
-	back, err := ReadFolder(dir)
+	back, err := ReadFolder(dir, "")
 	if err != nil || len(back.Nodes) != 2 {
 		t.Fatalf("%v %+v", err, back.Nodes)
 	}

@@ -15,8 +15,9 @@ import (
 )
 
 // ReadFolder reads every node file under dir (a .kogral/ folder or an
-// export); a file that does not parse is an error naming it.
-func ReadFolder(dir string) (kogral.Subgraph, error) {
+// export); a file that does not parse is an error naming it. A file naming
+// no graph is graph's (the project's), its id checked in that graph's scope.
+func ReadFolder(dir, graph string) (kogral.Subgraph, error) {
 	var g kogral.Subgraph
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -31,7 +32,7 @@ func ReadFolder(dir string) (kogral.Subgraph, error) {
 		}
 		rel, _ := filepath.Rel(dir, path)
 		var h render.FrontMatter
-		in, edges, err := parseFileInto(rel, src, &h)
+		in, edges, err := parseFileInto(rel, src, &h, graph)
 		if err != nil {
 			return err
 		}
@@ -124,7 +125,7 @@ func Sync(ctx context.Context, b kogral.Backend, dir, graph, prefer string) (Syn
 	if st.Hashes == nil {
 		st.Hashes = map[string]string{}
 	}
-	local, err := ReadFolder(dir)
+	local, err := ReadFolder(dir, graph)
 	if err != nil {
 		return rep, err
 	}

@@ -240,3 +240,36 @@ func FuzzParseFile(f *testing.F) {
 		_, _ = logseq.ParseOrgPage(src)
 	})
 }
+
+// A hand-written node file that names no graph is the project's: its id is
+// checked in that graph's scope, and a file without an id is named in it.
+func TestFilesNamingNoGraphAreTheProjects(t *testing.T) {
+	dir := t.TempDir()
+	for name, src := range map[string]string{
+		"notes/b.md":    "---\nid: acme.b\ntitle: B\ntype: note\n---\nbody\n",
+		"notes/plan.md": "---\ntitle: Plan\ntype: note\n---\nbody\n",
+		"notes/web.md":  "---\nid: acme.web.c\ntitle: C\ntype: note\ngraph: acme.web\n---\nbody\n",
+	} {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, err := ReadFolder(dir, "acme.notes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, n := range g.Nodes {
+		got = append(got, n.ID+" in "+n.GraphID)
+	}
+	slices.Sort(got)
+	if want := []string{"acme.b in acme.notes", "acme.notes.plan in acme.notes", "acme.web.c in acme.web"}; !slices.Equal(got, want) {
+		t.Fatalf("read %q, want %q", got, want)
+	}
+	if _, err := ReadFolder(dir, "globex"); err == nil || !strings.Contains(err.Error(), `"globex."`) {
+		t.Fatalf("acme's ids read into globex's graph: %v", err)
+	}
+}

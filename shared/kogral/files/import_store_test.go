@@ -124,7 +124,7 @@ func TestRoundTripKeepsDatesAndLeadingMarkers(t *testing.T) {
 	if err := files.WriteFolder(dir, render.MarkdownFiles(exp)); err != nil {
 		t.Fatal(err)
 	}
-	back, err := files.ReadFolder(dir)
+	back, err := files.ReadFolder(dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}

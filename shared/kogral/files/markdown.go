@@ -6,6 +6,7 @@ package files
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -50,11 +51,12 @@ var yamlLine = regexp.MustCompile(`line (\d+)`)
 // extension, the body as the markdown that follows it.
 func ParseFile(name string, src []byte) (kogral.NodeInput, []kogral.Edge, error) {
 	var h render.FrontMatter
-	return parseFileInto(name, src, &h)
+	return parseFileInto(name, src, &h, "")
 }
 
-// parseFileInto is ParseFile, the header read into h (its dates too).
-func parseFileInto(name string, src []byte, hp *render.FrontMatter) (kogral.NodeInput, []kogral.Edge, error) {
+// parseFileInto is ParseFile, the header read into h (its dates too); a
+// header naming no graph puts the node in graph (when not "").
+func parseFileInto(name string, src []byte, hp *render.FrontMatter, graph string) (kogral.NodeInput, []kogral.Edge, error) {
 	ctx := parser.NewContext()
 	fileParser().Parser().Parse(text.NewReader(src), parser.WithContext(ctx))
 	fm := frontmatter.Get(ctx)
@@ -72,7 +74,7 @@ func parseFileInto(name string, src []byte, hp *render.FrontMatter) (kogral.Node
 		}
 		return kogral.NodeInput{}, nil, pe
 	}
-	in := kogral.NodeInput{ID: h.ID, NodeType: h.Type, Title: h.Title, Tags: h.Tags, GraphID: h.Graph, Metadata: h.Metadata,
+	in := kogral.NodeInput{ID: h.ID, NodeType: h.Type, Title: h.Title, Tags: h.Tags, GraphID: cmp.Or(h.Graph, graph), Metadata: h.Metadata,
 		Content: string(body(src))}
 	if len(h.Alternatives) > 0 || len(h.RelatedDecisions) > 0 {
 		if in.Metadata == nil {
