@@ -42,6 +42,13 @@ func TestSessionAnswersAreBoundedInAll(t *testing.T) {
 	if !errors.Is(last, ErrAnswersTooLarge) {
 		t.Fatalf("small patches: %v", last)
 	}
+	// The bound is in bytes: a character of four bytes counts four.
+	if _, err := s.CreateSession(ctx, "emoji", "f", "1", "me", map[string]any{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PatchAnswers(ctx, sessionRef{ID: "emoji"}, map[string]any{"e": strings.Repeat("😀", MaxSessionAnswers/3)}, nil); !errors.Is(err, ErrAnswersTooLarge) {
+		t.Fatalf("%d emoji (%d bytes): %v", MaxSessionAnswers/3, 4*(MaxSessionAnswers/3), err)
+	}
 	// Replacing the large answer by a nil and setting another fits.
 	kept := "a"
 	if _, ok := cur.Answers["b"]; ok {

@@ -26,7 +26,8 @@ var (
 
 // MaxSessionAnswers bounds a session's answers in all, as the request body
 // limit (1 MiB) bounds a submission: counted in characters of their text
-// (string::len of the answers cast to a string, about their JSON's length),
+// (the UTF-8 bytes of the answers cast to a string, about their JSON's
+// length: characters would let emoji carry four times as much),
 // checked in the patching statement itself so that patches from any number
 // of instances cannot add up past it.
 const MaxSessionAnswers = 1 << 20
@@ -194,7 +195,7 @@ func (s *Store) PatchAnswers(ctx context.Context, ref sessionRef, patch map[stri
 		next = known.Rev + 1
 	}
 	rows, err := surreal.Query[[]sessionRow](ctx, s.db, "UPDATE $id SET answers = "+merged+
-		", rev += 1, updated_at = time::now() WHERE status = 'open' AND string::len(<string> ("+merged+")) <= $max"+
+		", rev += 1, updated_at = time::now() WHERE status = 'open' AND bytes::len(<bytes> <string> ("+merged+")) <= $max"+
 		" RETURN rev, created_at, updated_at, (IF rev = $next { NONE } ELSE { answers }) AS answers",
 		map[string]any{"id": sessionKey(ref.ID), "patch": patch, "next": next, "max": MaxSessionAnswers})
 	if err != nil {
