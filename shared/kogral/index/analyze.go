@@ -15,7 +15,8 @@ import (
 // filters) gave each node as its stored `terms` until
 // schemas/surreal/kogral/005. Words are runs of letters or of digits (a
 // change of class, a blank or a punctuation mark ends one), lower-cased,
-// the accents of Latin, Greek and Cyrillic letters taken off, and English
+// accents and vowel points taken off (not the marks that spell: kana's
+// voicing marks, Indic vowel signs), and English
 // words stemmed (Snowball's English stemmer, as SurrealDB's). Chinese,
 // Japanese and Korean, written without spaces, are cut into overlapping
 // pairs of characters (as Lucene's CJK analyzer does), so that a word
@@ -127,8 +128,8 @@ func CJK(r rune) bool {
 	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul) || r == 'ー' || r == '々'
 }
 
-// Fold is w lower-cased and without the accents of Latin, Greek and
-// Cyrillic letters, as the analyzer folds a word before stemming it.
+// Fold is w lower-cased and without its accents (marks kept only where
+// they spell: spellingMarks), as the analyzer folds a word before stemming it.
 func Fold(w string) string { return string(foldWord(nil, w)) }
 
 // foldWord appends w lower-cased and without accents to buf.
@@ -154,10 +155,10 @@ func foldWord(buf []byte, w string) []byte {
 	var base rune
 	for _, r := range norm.NFD.String(w) {
 		if unicode.Is(unicode.Mn, r) {
-			if unicode.In(base, unicode.Latin, unicode.Greek, unicode.Cyrillic) {
-				continue // an accent
+			if !unicode.In(base, spellingMarks...) {
+				continue // an accent, or a vowel point that text mostly leaves out (Arabic, Hebrew)
 			}
-			kept = true // a mark of another script (kana's voicing marks, Devanagari's vowels): it spells
+			kept = true // it spells: kana's voicing marks, the vowel signs of Indic and Southeast Asian scripts
 		} else {
 			base = r
 		}
@@ -174,6 +175,12 @@ func foldWord(buf []byte, w string) []byte {
 	}
 	return buf
 }
+
+// spellingMarks are the scripts whose combining marks are part of a word's
+// spelling, kept by the analyzer; other scripts' marks are folded away.
+var spellingMarks = []*unicode.RangeTable{unicode.Hiragana, unicode.Katakana, unicode.Devanagari, unicode.Bengali,
+	unicode.Gurmukhi, unicode.Gujarati, unicode.Oriya, unicode.Tamil, unicode.Telugu, unicode.Kannada, unicode.Malayalam,
+	unicode.Sinhala, unicode.Thai, unicode.Lao, unicode.Tibetan, unicode.Myanmar, unicode.Khmer}
 
 // foldings are the Latin letters that no decomposition takes to ASCII.
 var foldings = map[rune]string{'ß': "ss", 'æ': "ae", 'œ': "oe", 'ø': "o", 'ł': "l", 'đ': "d", 'ð': "d", 'þ': "th", 'ı': "i"}
