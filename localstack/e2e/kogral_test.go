@@ -301,7 +301,7 @@ func TestKogral(t *testing.T) {
 		if out, err := stratumCLI(t, project, "export", "markdown", "--out", exported, "--graph", graph); err != nil {
 			t.Fatalf("export: %v\n%s", err, out)
 		}
-		back, err := files.ReadFolder(exported)
+		back, err := files.ReadFolder(exported, graph)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -67,3 +67,19 @@ func BoundHits(hits []Hit, full bool, budget int) []Hit {
 	}
 	return hits
 }
+
+// Within keeps the first items while they fit in budget bytes of payload
+// (the first always): a list answer (nodes, guidelines) that stays under
+// Lambda's response limit. Fewer items than asked for, with large ones,
+// means the next would not have fitted.
+func Within[T any](items []T, budget int) []T {
+	total := 0
+	for i, it := range items {
+		size := httpapi.PayloadSize(it)
+		if i > 0 && total+size > budget {
+			return items[:i]
+		}
+		total += size
+	}
+	return items
+}

@@ -59,4 +59,24 @@ func TestLargeNodesKeepAnswersBounded(t *testing.T) {
 	if short, err := s.Search(ctx, SearchQuery{Query: "needle", Filter: Filter{Limit: 20}}); err != nil || len(short) != 8 {
 		t.Fatalf("search without content: %d hits, %v", len(short), err)
 	}
+	// A list keeps its first nodes within the bound.
+	list, err := s.ListNodes(ctx, Filter{GraphID: "g"})
+	if kept := Within(list, MaxAnswerBytes); err != nil || len(kept) < 1 || len(kept) >= len(list) || httpapi.PayloadSize(kept) > MaxAnswerBytes {
+		t.Fatalf("list: %d of %d nodes kept, %v", len(kept), len(list), err)
+	}
+	// A path through six nodes of 1 MB says it was cut.
+	for i := range 6 {
+		if _, err := s.CreateNode(ctx, NodeInput{ID: fmt.Sprintf("g.chain-%d", i), NodeType: "note", Title: "chain", Content: big, GraphID: "g"}); err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 {
+			if _, err := s.Link(ctx, Edge{Source: fmt.Sprintf("g.chain-%d", i-1), Target: fmt.Sprintf("g.chain-%d", i), Relation: "RelatesTo"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	p, err := s.Path(ctx, "g.chain-0", "g.chain-5")
+	if err != nil || !p.Truncated || len(p.Nodes) >= 6 || httpapi.PayloadSize(p) > MaxAnswerBytes+1000 {
+		t.Fatalf("path: %d nodes, truncated %v, %d bytes, %v", len(p.Nodes), p.Truncated, httpapi.PayloadSize(p), err)
+	}
 }

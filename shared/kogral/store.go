@@ -614,7 +614,7 @@ func (s *Store) Path(ctx context.Context, from, to string) (Subgraph, error) {
 	if !ok {
 		return Subgraph{}, &NotFoundError{What: fmt.Sprintf("path from %q to %q", from, to)}
 	}
-	return g, nil
+	return boundSubgraph(g), nil
 }
 
 // Blocks is a node's outline: the blocks of a Logseq page (empty for a

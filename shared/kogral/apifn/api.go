@@ -57,7 +57,7 @@ func listNodes(b kogral.Backend, w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, nodeList{Nodes: list})
+	httpapi.WriteJSON(w, http.StatusOK, nodeList{Nodes: kogral.Within(list, kogral.MaxAnswerBytes)})
 	return nil
 }
 
@@ -192,7 +192,7 @@ func guidelines(b kogral.Backend, w http.ResponseWriter, r *http.Request) error 
 	if list == nil {
 		list = []kogral.EffectiveGuideline{}
 	}
-	httpapi.WriteJSON(w, http.StatusOK, guidelineList{Guidelines: list})
+	httpapi.WriteJSON(w, http.StatusOK, guidelineList{Guidelines: kogral.Within(list, kogral.MaxAnswerBytes)})
 	return nil
 }
 

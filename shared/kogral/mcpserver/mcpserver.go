@@ -106,7 +106,8 @@ func addSearchTools(s *mcp.Server, b kogral.Backend, project string) {
 			if err != nil {
 				return nil, nil, err
 			}
-			return nil, map[string]any{"guidelines": kogral.GuidelinesAbout(gl, in.Topic, in.IncludeShared == nil || *in.IncludeShared)}, nil
+			about := kogral.GuidelinesAbout(gl, in.Topic, in.IncludeShared == nil || *in.IncludeShared)
+			return nil, map[string]any{"guidelines": kogral.Within(about, kogral.MaxToolAnswerBytes)}, nil
 		})
 	mcp.AddTool(s, &mcp.Tool{Name: "list_graphs", Description: "List the knowledge graphs"},
 		func(ctx context.Context, _ *mcp.CallToolRequest, _ noArgs) (*mcp.CallToolResult, map[string]any, error) {
@@ -193,13 +194,17 @@ func addResources(s *mcp.Server, b kogral.Backend, project string) {
 	}
 	nodesOf := func(graph, typ string) func(ctx context.Context) (any, error) {
 		return func(ctx context.Context) (any, error) {
-			return b.ListNodes(ctx, kogral.Filter{GraphID: graph, NodeType: typ})
+			list, err := b.ListNodes(ctx, kogral.Filter{GraphID: graph, NodeType: typ})
+			return kogral.Within(list, kogral.MaxAnswerBytes), err
 		}
 	}
 	resource("kogral://project/notes", "Project Notes", "All notes in the current project", nodesOf(project, "Note"))
 	resource("kogral://project/decisions", "Project Decisions", "All ADRs in the current project", nodesOf(project, "Decision"))
 	resource("kogral://project/guidelines", "Project Guidelines", "Effective guidelines (with inheritance)",
-		func(ctx context.Context) (any, error) { return b.Guidelines(ctx, project) })
+		func(ctx context.Context) (any, error) {
+			gl, err := b.Guidelines(ctx, project)
+			return kogral.Within(gl, kogral.MaxAnswerBytes), err
+		})
 	resource("kogral://project/patterns", "Project Patterns", "All patterns in the current project", nodesOf(project, "Pattern"))
 	resource("kogral://shared/guidelines", "Shared Guidelines", "Organization-wide guidelines", nodesOf(kogral.SharedGraph, "Guideline"))
 	resource("kogral://shared/patterns", "Shared Patterns", "Organization-wide patterns", nodesOf(kogral.SharedGraph, "Pattern"))
