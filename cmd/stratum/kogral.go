@@ -383,7 +383,11 @@ func (k *kogralCLI) showCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			n, err := b.GetNode(cmd.Context(), nodeRef(cfg, args[0]))
+			id, err := k.nodeRef(cfg, args[0])
+			if err != nil {
+				return err
+			}
+			n, err := b.GetNode(cmd.Context(), id)
 			if err != nil {
 				return err
 			}
@@ -408,12 +412,27 @@ func (k *kogralCLI) showCmd() *cobra.Command {
 // nodeRef is the node id an argument names: an id as given, a name without
 // a '.' (which no id is: ids begin with their scope and a '.') the node of
 // that name in the project's graph ("auth-tokens" is demo.cli.auth-tokens
-// in graph demo.cli).
-func nodeRef(cfg kogralConfig, arg string) string {
+// in graph demo.cli). With no graph in config.yaml, a name is an error
+// saying how to name the node.
+func (k *kogralCLI) nodeRef(cfg kogralConfig, arg string) (string, error) {
 	if strings.Contains(arg, ".") {
-		return arg
+		return arg, nil
 	}
-	return cfg.Graph + "." + arg
+	if file, _ := k.fileConfig(); file.Graph == "" || cfg.Graph == "" {
+		return "", fmt.Errorf("%q is a name, not a node id (ids are <graph>.<name>), and %s sets no graph to find it in: "+
+			"pass the node's full id, or set the project's graph with `stratum kogral init --graph <scope>.<name>`", arg, k.configPath())
+	}
+	return cfg.Graph + "." + arg, nil
+}
+
+// nodeRefs are the ids of an edge's two ends (see nodeRef).
+func (k *kogralCLI) nodeRefs(cfg kogralConfig, source, target string) (string, string, error) {
+	s, err := k.nodeRef(cfg, source)
+	if err != nil {
+		return "", "", err
+	}
+	t, err := k.nodeRef(cfg, target)
+	return s, t, err
 }
 
 func (k *kogralCLI) linkCmd() *cobra.Command {
@@ -425,7 +444,11 @@ func (k *kogralCLI) linkCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			e, err := b.Link(cmd.Context(), kogral.Edge{Source: nodeRef(cfg, args[0]), Target: nodeRef(cfg, args[1]), Relation: args[2], Weight: weight})
+			source, target, err := k.nodeRefs(cfg, args[0], args[1])
+			if err != nil {
+				return err
+			}
+			e, err := b.Link(cmd.Context(), kogral.Edge{Source: source, Target: target, Relation: args[2], Weight: weight})
 			if err != nil {
 				return err
 			}
@@ -447,7 +470,10 @@ func (k *kogralCLI) unlinkCmd() *cobra.Command {
 			if len(args) == 3 {
 				rel = args[2]
 			}
-			source, target := nodeRef(cfg, args[0]), nodeRef(cfg, args[1])
+			source, target, err := k.nodeRefs(cfg, args[0], args[1])
+			if err != nil {
+				return err
+			}
 			if err := b.Unlink(cmd.Context(), source, target, rel); err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -124,37 +125,106 @@ func (k *kogralCLI) importCmd() *cobra.Command {
 			if graph == "" {
 				graph = cfg.Graph
 			}
-			g, err := readImport(cmd.ErrOrStderr(), args[0], graph, chosen)
+			parts, err := readImport(cmd.ErrOrStderr(), args[0], graph, chosen)
 			if err != nil {
 				return err
 			}
-			bar := newProgressBar(cmd.ErrOrStderr())
-			rep, err := files.ImportInBatches(cmd.Context(), b, g, files.ImportOptions{Parallel: parallel, Progress: bar.show})
-			bar.done()
-			for _, w := range rep.Skipped {
-				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", w)
-			}
-			if len(rep.Conflicts) > 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %d nodes left as they are: their ids are nodes of another graph: %s\n",
-					len(rep.Conflicts), strings.Join(rep.Conflicts, ", "))
-			}
-			into := make([]string, len(rep.Graphs))
-			for i, g := range rep.Graphs {
-				into[i] = strconv.Quote(g)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Imported %d nodes and %d edges into %s", rep.Nodes, rep.Edges, strings.Join(into, ", "))
-			if n := len(rep.Skipped) + len(rep.Conflicts); n > 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), " (%d left out: see the warnings)", n)
-			}
-			fmt.Fprintln(cmd.OutOrStdout())
-			if err != nil {
-				return k.importError(err, into)
-			}
-			return nil
+			return k.runImport(cmd, b, parts, parallel)
 		}}
 	cmd.Flags().StringVar(&graph, "graph", "", "the graph to import into (default: .kogral/config.yaml's)")
 	cmd.Flags().IntVar(&parallel, "parallel", 2, "batches sent at once")
 	return cmd
+}
+
+// importPart is what one run of batches imports: the whole import, one
+// graph of an export of several (Graph names it), or (Across) the edges
+// between that export's graphs.
+type importPart struct {
+	Graph  string
+	Across bool
+	G      kogral.Subgraph
+}
+
+// runImport imports each part in batches. A part of a folder per graph
+// that the key may not write (a 403: an export of everything holds
+// shared, which every key reads) is skipped, with a warning, and the
+// others imported; the run then fails naming the graphs skipped. Any
+// other failure stops the run.
+func (k *kogralCLI) runImport(cmd *cobra.Command, b kogral.Backend, parts []importPart, parallel int) error {
+	var total files.ImportReport
+	var skipped []string
+	var err error
+	for _, p := range parts {
+		if p.Across {
+			p.G.Edges = edgesNotFrom(p.G.Edges, parts, skipped)
+		}
+		bar := newProgressBar(cmd.ErrOrStderr())
+		rep, perr := files.ImportInBatches(cmd.Context(), b, p.G, files.ImportOptions{Parallel: parallel, Progress: bar.show})
+		bar.done()
+		total.Nodes, total.Edges = total.Nodes+rep.Nodes, total.Edges+rep.Edges
+		total.Skipped, total.Conflicts = append(total.Skipped, rep.Skipped...), append(total.Conflicts, rep.Conflicts...)
+		var st *client.StatusError
+		if p.Graph != "" && errors.As(perr, &st) && st.Status == http.StatusForbidden && rep.Nodes == 0 {
+			fmt.Fprintf(cmd.ErrOrStderr(), "warning: graph %s: not writable with your API key (%v): skipped\n", p.Graph, perr)
+			skipped = append(skipped, p.Graph)
+			continue
+		}
+		total.Graphs = append(total.Graphs, rep.Graphs...)
+		if err = perr; err != nil {
+			break
+		}
+	}
+	into := reportImport(cmd, total)
+	if err != nil {
+		return k.importError(err, into)
+	}
+	if len(skipped) > 0 {
+		return fmt.Errorf("not imported: %s: your API key's scope may not write them (a graph belongs to the scope its name starts with); "+
+			"import one into a graph of your scope with `stratum kogral import <folder>/<graph> --graph <scope>.<name>`", strings.Join(skipped, ", "))
+	}
+	return nil
+}
+
+// edgesNotFrom are the edges whose source is no node of the graphs
+// skipped (no edge is written from a graph the key may not write).
+func edgesNotFrom(edges []kogral.Edge, parts []importPart, skipped []string) []kogral.Edge {
+	from := map[string]bool{}
+	for _, p := range parts {
+		if slices.Contains(skipped, p.Graph) {
+			for _, n := range p.G.Nodes {
+				from[n.ID] = true
+			}
+		}
+	}
+	out := edges[:0:0]
+	for _, e := range edges {
+		if !from[e.Source] {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// reportImport prints what an import stored and warns of what it left
+// out; it returns the graphs written to, quoted.
+func reportImport(cmd *cobra.Command, rep files.ImportReport) []string {
+	for _, w := range rep.Skipped {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", w)
+	}
+	if len(rep.Conflicts) > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: %d nodes left as they are: their ids are nodes of another graph: %s\n",
+			len(rep.Conflicts), strings.Join(rep.Conflicts, ", "))
+	}
+	into := make([]string, len(rep.Graphs))
+	for i, g := range rep.Graphs {
+		into[i] = strconv.Quote(g)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Imported %d nodes and %d edges into %s", rep.Nodes, rep.Edges, strings.Join(into, ", "))
+	if n := len(rep.Skipped) + len(rep.Conflicts); n > 0 {
+		fmt.Fprintf(cmd.OutOrStdout(), " (%d left out: see the warnings)", n)
+	}
+	fmt.Fprintln(cmd.OutOrStdout())
+	return into
 }
 
 // importError explains an import that failed: a graph the key may not
@@ -179,34 +249,35 @@ func (k *kogralCLI) importError(err error, into []string) error {
 }
 
 // readImport reads a Logseq graph (warnings to w), an export's folder of
-// Logseq graphs (one folder per graph, named by it), or a folder of node
-// files, for graph: a node file naming no graph (or "default") goes to it.
-// A folder holding none of these is an error.
-func readImport(w io.Writer, dir, graph string, chosen bool) (kogral.Subgraph, error) {
+// Logseq graphs (one folder per graph, named by it: a part per graph), or
+// a folder of node files, for graph: a node file naming no graph (or
+// "default") goes to it. A folder holding none of these is an error.
+func readImport(w io.Writer, dir, graph string, chosen bool) ([]importPart, error) {
 	if isLogseq(dir) {
-		return readLogseq(w, dir, graph)
+		g, err := readLogseq(w, dir, graph)
+		return []importPart{{G: g}}, err
 	}
 	if gs := graphFolders(dir); len(gs) > 0 {
 		if chosen {
-			return kogral.Subgraph{}, fmt.Errorf("%s holds a Logseq graph per graph (%s), each imported into the graph of its name: "+
+			return nil, fmt.Errorf("%s holds a Logseq graph per graph (%s), each imported into the graph of its name: "+
 				"leave out --graph, or import one of them (%s) with --graph", dir, strings.Join(gs, ", "), filepath.Join(dir, gs[0]))
 		}
-		var all kogral.Subgraph
+		var parts []importPart
 		for _, name := range gs {
 			g, err := readLogseq(w, filepath.Join(dir, name), name)
 			if err != nil {
-				return kogral.Subgraph{}, err
+				return nil, err
 			}
-			all.Nodes, all.Edges = append(all.Nodes, g.Nodes...), append(all.Edges, g.Edges...)
+			parts = append(parts, importPart{Graph: name, G: g})
 		}
-		return all, nil
+		return parts, nil
 	}
 	g, err := files.ReadFolder(dir, graph)
 	if err != nil {
-		return g, err
+		return nil, err
 	}
 	if len(g.Nodes) == 0 {
-		return g, fmt.Errorf("%s: nothing to import: no Logseq graph (pages/ or journals/ with .md or .org pages, or a folder of such graphs as "+
+		return nil, fmt.Errorf("%s: nothing to import: no Logseq graph (pages/ or journals/ with .md or .org pages, or a folder of such graphs as "+
 			"`export logseq` writes) and no Kogral markdown files (*.md)", dir)
 	}
 	for i := range g.Nodes {
@@ -214,7 +285,44 @@ func readImport(w io.Writer, dir, graph string, chosen bool) (kogral.Subgraph, e
 			g.Nodes[i].GraphID = graph
 		}
 	}
-	return g, nil
+	return splitByGraph(g), nil
+}
+
+// splitByGraph cuts node files of several graphs (a markdown export of
+// several) into a part per graph, with the edges between its nodes, and a
+// last part of the other edges (between graphs, or to a node outside the
+// folder), imported after every graph: one part when they name one graph.
+func splitByGraph(g kogral.Subgraph) []importPart {
+	graphOf, byGraph := map[string]string{}, map[string]*importPart{}
+	var names []string
+	for _, n := range g.Nodes {
+		graphOf[n.ID] = n.GraphID
+		if byGraph[n.GraphID] == nil {
+			byGraph[n.GraphID] = &importPart{Graph: n.GraphID}
+			names = append(names, n.GraphID)
+		}
+		byGraph[n.GraphID].G.Nodes = append(byGraph[n.GraphID].G.Nodes, n)
+	}
+	if len(names) <= 1 {
+		return []importPart{{G: g}}
+	}
+	sort.Strings(names)
+	across := importPart{Across: true}
+	for _, e := range g.Edges {
+		if s, ok := graphOf[e.Source]; ok && s == graphOf[e.Target] {
+			byGraph[s].G.Edges = append(byGraph[s].G.Edges, e)
+		} else {
+			across.G.Edges = append(across.G.Edges, e)
+		}
+	}
+	parts := make([]importPart, 0, len(names)+1)
+	for _, name := range names {
+		parts = append(parts, *byGraph[name])
+	}
+	if len(across.G.Edges) > 0 {
+		parts = append(parts, across)
+	}
+	return parts
 }
 
 func readLogseq(w io.Writer, dir, graph string) (kogral.Subgraph, error) {

@@ -2,6 +2,7 @@ package files
 
 import (
 	"encoding/json"
+	"strings"
 
 	"github.com/stratumiops/stratumiops/shared/kogral"
 	"github.com/stratumiops/stratumiops/shared/kogral/logseq"
@@ -45,13 +46,17 @@ func (im *logseqImport) decisionMeta(f *logseqFile, meta map[string]any) {
 }
 
 // pageID is the id of the page a decision's property names (name may be a
-// node id outside the import).
+// node id outside the import). A name that is a node id of a scope
+// ("demo.b.use-nats", as an export names a decision of another graph) is
+// that id unless a page of the folder has that name: a page only linked to
+// by that name (the decision's text links [[demo.b.use-nats]]) is not it.
 func (im *logseqImport) pageID(f *logseqFile, prop, name string) (string, bool) {
 	k := pageKey(name)
 	if a, ok := im.alias[k]; ok {
 		k = a
 	}
-	if e := im.pages[k]; e != nil && e.id != "" {
+	scoped := kogral.ValidID(name) && strings.Contains(name, ".")
+	if e := im.pages[k]; e != nil && e.id != "" && (e.file != nil || !scoped) {
 		return e.id, true
 	}
 	if kogral.ValidID(name) {

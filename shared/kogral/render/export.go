@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/stratumiops/stratumiops/shared/kogral"
 )
@@ -91,4 +93,41 @@ func sortedNodes(nodes []kogral.Node) []kogral.Node {
 func shortHash(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:4])
+}
+
+// maxFileBytes bounds a file name an export writes (before ".md"): Linux
+// and macOS allow 255 bytes, and a title (300 bytes) or an id (128 runes,
+// 384 bytes in CJK) may be longer.
+const maxFileBytes = 200
+
+// fileName is name as a file's name: control characters (a NUL no file
+// system takes) replaced by '_'; over maxFileBytes, cut on a rune boundary
+// and ended by the whole name's short hash, so two names alike up to the
+// cut stay two files. The whole name is kept in the file (title::,
+// kogral-title::, the header's id).
+func fileName(name string) string {
+	clean := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '_'
+		}
+		return r
+	}, name)
+	if len(clean) <= maxFileBytes {
+		return clean
+	}
+	cut := maxFileBytes - 9
+	for cut > 0 && !utf8.RuneStart(clean[cut]) {
+		cut--
+	}
+	return clean[:cut] + "-" + shortHash(name)
+}
+
+// noControl is s with its control characters spaces: a page name.
+func noControl(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
 }

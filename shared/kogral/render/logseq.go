@@ -25,7 +25,11 @@ func ExportLogseq(g kogral.Subgraph) map[string][]byte {
 // related_decisions:: / supersedes:: naming their pages. A node whose file
 // or page name another node of its graph has (two decisions of one title;
 // names compared without case, as Logseq does) is written as "Title
-// (id)", its own title kept in kogral-title::, and reported.
+// (id)", its own title kept in kogral-title::, and reported. Page names
+// are kept per graph: a link to a node of another graph of the export is
+// written by the node's id, as to a node outside it (a page name would
+// make a page of that name in the linking graph). A file name is at most
+// maxFileBytes (see fileName); the page's name is in its title::.
 func Logseq(g kogral.Subgraph) Export {
 	var pages []kogral.Node
 	for _, n := range sortedNodes(g.Nodes) {
@@ -34,7 +38,13 @@ func Logseq(g kogral.Subgraph) Export {
 		}
 	}
 	ex := newExport(pages)
-	names := map[string]string{} // node id → its page name, for links written by id
+	names := map[string]map[string]string{} // graph → node id → its page name, for links written by id
+	name := func(n kogral.Node) map[string]string {
+		if names[graphOf(n)] == nil {
+			names[graphOf(n)] = map[string]string{}
+		}
+		return names[graphOf(n)]
+	}
 	var made []kogral.Node
 	for _, n := range pages {
 		rel, _ := n.Metadata["file"].(string)
@@ -43,23 +53,25 @@ func Logseq(g kogral.Subgraph) Export {
 			continue
 		}
 		ex.claim(ex.under(n) + "\x00" + n.Title)
-		names[n.ID] = n.Title
+		name(n)[n.ID] = n.Title
 		ex.Files[ex.under(n)+rel] = []byte(n.Content + "\n")
 		ex.Nodes++
 	}
 	paths := make([]string, len(made))
 	for i, n := range made {
-		paths[i], names[n.ID] = ex.pageOf(n)
+		paths[i], name(n)[n.ID] = ex.pageOf(n)
 	}
 	for i, n := range made {
-		ex.Files[paths[i]] = madePage(n, names)
+		ex.Files[paths[i]] = madePage(n, names[graphOf(n)])
 		ex.Nodes++
 	}
 	return ex
 }
 
 // pageOf names a node's page and its file: its title (a journal's day),
-// or, when that is taken, "Title (id)", reported.
+// or, when that is taken, "Title (id)", reported. The name has no control
+// characters; its file, no '/' ("___", as Logseq writes namespaces) and at
+// most maxFileBytes bytes.
 func (e *Export) pageOf(n kogral.Node) (string, string) {
 	if n.NodeType == "Journal" {
 		if d, err := time.Parse("2006-01-02", n.Title); err == nil {
@@ -69,15 +81,16 @@ func (e *Export) pageOf(n kogral.Node) (string, string) {
 			}
 		}
 	}
-	name := oneLine(n.Title)
+	title := noControl(oneLine(n.Title))
+	name := title
 	short := strings.TrimPrefix(n.ID, graphOf(n)+".")
 	for i := 0; ; i++ {
 		if i == 1 {
-			name = oneLine(n.Title) + " (" + short + ")"
+			name = title + " (" + short + ")"
 		} else if i > 1 {
-			name = oneLine(n.Title) + " (" + short + "-" + shortHash(n.ID+strings.Repeat("+", i)) + ")"
+			name = title + " (" + short + "-" + shortHash(n.ID+strings.Repeat("+", i)) + ")"
 		}
-		rel := e.under(n) + "pages/" + strings.ReplaceAll(name, "/", "___") + ".md"
+		rel := e.under(n) + "pages/" + fileName(strings.ReplaceAll(name, "/", "___")) + ".md"
 		if key := e.under(n) + "\x00" + name; e.free(key) && e.free(rel) {
 			e.claim(key)
 			e.claim(rel)

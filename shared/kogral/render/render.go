@@ -109,7 +109,8 @@ func MarkdownFiles(g kogral.Subgraph) map[string][]byte {
 // under a folder per graph when the subgraph holds several (files name their
 // graph, so an import reads them back into theirs). Every node is written:
 // one whose path another took (ids that differ only in case) gets its id's
-// short hash added, and is reported.
+// short hash added, and is reported. An id over maxFileBytes bytes is cut
+// in its file's name (see fileName); the header keeps it whole.
 func Markdown(g kogral.Subgraph) Export {
 	bySource := map[string][]kogral.Edge{}
 	for _, e := range g.Edges {
@@ -118,9 +119,9 @@ func Markdown(g kogral.Subgraph) Export {
 	nodes := sortedNodes(g.Nodes)
 	ex := newExport(nodes)
 	for _, n := range nodes {
-		rel := ex.under(n) + filepath.ToSlash(filepath.Join(FolderOf(n.NodeType), n.ID+".md"))
+		rel := ex.under(n) + filepath.ToSlash(filepath.Join(FolderOf(n.NodeType), fileName(n.ID)+".md"))
 		if !ex.claim(rel) {
-			rel = ex.under(n) + filepath.ToSlash(filepath.Join(FolderOf(n.NodeType), n.ID+"-"+shortHash(n.GraphID+"\x00"+n.ID)+".md"))
+			rel = ex.under(n) + filepath.ToSlash(filepath.Join(FolderOf(n.NodeType), fileName(n.ID)+"-"+shortHash(n.GraphID+"\x00"+n.ID)+".md"))
 			ex.claim(rel)
 			ex.Renamed = append(ex.Renamed, Renamed{ID: n.ID, Graph: graphOf(n), Title: n.Title, Path: rel})
 		}
