@@ -74,7 +74,7 @@ func TestExportOfLongNamesReadsBack(t *testing.T) {
 	if err := WriteFolder(md, render.Markdown(g).Files); err != nil {
 		t.Fatalf("markdown: %v", err)
 	}
-	again, err := ReadFolder(md)
+	again, err := ReadFolder(md, "")
 	if err != nil {
 		t.Fatal(err)
 	}
