@@ -97,7 +97,8 @@ func exerciseMCP(t *testing.T, cs *mcp.ClientSession, run string) {
 	if gs := call("list_graphs", map[string]any{})["graphs"].([]any); len(gs) == 0 {
 		t.Fatal("list_graphs: none")
 	}
-	if dot := call("export", map[string]any{"format": "dot"})["dot"].(string); !strings.Contains(dot, fmt.Sprint(note["id"])) {
+	// The note's graph: every graph the key reads holds what the whole suite wrote, more than the tool answers.
+	if dot := call("export", map[string]any{"format": "dot", "graph": note["graph_id"]})["dot"].(string); !strings.Contains(dot, fmt.Sprint(note["id"])) {
 		t.Fatal("export dot lacks the note")
 	}
 	var uris []string
