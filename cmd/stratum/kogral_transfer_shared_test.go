@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/stratumiops/stratumiops/localstack/devstack"
 	"github.com/stratumiops/stratumiops/shared/kogral"
 	"github.com/stratumiops/stratumiops/shared/kogral/apifn"
 	kogralclient "github.com/stratumiops/stratumiops/shared/kogral/client"
@@ -22,14 +20,8 @@ import (
 // config.yaml is an error saying to pass the full id or run init.
 func TestKogralImportOfEverythingSkipsAGraphItMayNotWrite(t *testing.T) {
 	ctx := context.Background()
-	stack, err := devstack.Start(ctx, devstack.Config{Memory: true, EphemeralPorts: true, Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stack.Close()
-	ep := stack.Endpoints()
+	ep, dev := kogralStack(t)
 	api := ep.Gateways["kogral"]
-	t.Setenv("KOGRAL_API_KEY", ep.APIKey)
 	auth, err := principal.New(principal.Config{JWTSecret: ep.JWTSecret}.ForSystem("kogral"))
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +35,6 @@ func TestKogralImportOfEverythingSkipsAGraphItMayNotWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dev := kogralclient.NewClient(api, "X-API-Key", ep.APIKey)
 	vault, err := dev.CreateNode(ctx, kogral.NodeInput{NodeType: "Note", Title: "Vault", Content: "- secrets", GraphID: "demo.brain"})
 	if err != nil {
 		t.Fatal(err)

@@ -28,6 +28,21 @@ func runKogral(t *testing.T, dir, api string, args ...string) (string, string, e
 	return out.String(), errOut.String(), err
 }
 
+// kogralStack starts a devstack in this process for a test of `stratum
+// kogral` (stopped when the test ends): its endpoints, and a client of the
+// kogral API with the dev key, which the CLI is given too (KOGRAL_API_KEY).
+func kogralStack(t *testing.T) (devstack.Endpoints, *kogralclient.Client) {
+	t.Helper()
+	stack, err := devstack.Start(context.Background(), devstack.Config{Memory: true, EphemeralPorts: true, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stack.Close)
+	ep := stack.Endpoints()
+	t.Setenv("KOGRAL_API_KEY", ep.APIKey)
+	return ep, kogralclient.NewClient(ep.Gateways["kogral"], "X-API-Key", ep.APIKey)
+}
+
 // The trial's export, against a devstack in this process: two decisions of
 // one title in demo.brain and a page Vault in both demo.brain and
 // demo.brain2. Every node is written (a folder per graph, the second
@@ -39,15 +54,8 @@ func runKogral(t *testing.T, dir, api string, args ...string) (string, string, e
 // error naming the graph and how to choose one, without "run it again".
 func TestKogralExportAndImportAgainstTheAPI(t *testing.T) {
 	ctx := context.Background()
-	stack, err := devstack.Start(ctx, devstack.Config{Memory: true, EphemeralPorts: true, Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stack.Close()
-	ep := stack.Endpoints()
+	ep, c := kogralStack(t)
 	api := ep.Gateways["kogral"]
-	t.Setenv("KOGRAL_API_KEY", ep.APIKey)
-	c := kogralclient.NewClient(api, "X-API-Key", ep.APIKey)
 	const title = "Adopt OpenBao instead of Vault Enterprise"
 	alt := []kogral.Alternative{{Title: "Vault Enterprise", Cons: []string{"licence"}, WhyNotChosen: "cost"}}
 	for _, why := range []string{"first", "second"} {
