@@ -246,3 +246,27 @@ func TestNodeIDsBelongToTheirScope(t *testing.T) {
 	// A malformed id is a 400 whoever asks.
 	must("globex", "GET", "/nodes/Acme.Plan", "", 400)
 }
+
+// GET /export refuses, naming the export job, an answer that would pass
+// the answer budget though its characters are few: content full of quotes
+// doubles in JSON and again in the Lambda payload.
+func TestExportAnswerMustFit(t *testing.T) {
+	h := accessAPI(t)
+	quotes := strings.Repeat(`"`, 900<<10)
+	for _, id := range []string{"acme.q1", "acme.q2"} {
+		body := `{"id":"` + id + `","node_type":"note","title":"Q","graph_id":"acme","content":"` + strings.ReplaceAll(quotes, `"`, `\"`) + `"}`
+		if a := ask(t, h, "acme", "POST", "/nodes", body); a.status != 201 {
+			t.Fatalf("create %s: %d %.200s", id, a.status, a.body)
+		}
+	}
+	a := ask(t, h, "acme", "GET", "/export?graph=acme", "")
+	if a.status != 422 || !strings.Contains(a.body, "POST /exports") {
+		t.Fatalf("export of 1.8 MiB of quotes: %d %.300s", a.status, a.body)
+	}
+	if a := ask(t, h, "acme", "DELETE", "/nodes/acme.q2", ""); a.status != 204 {
+		t.Fatalf("delete: %d %s", a.status, a.body)
+	}
+	if a := ask(t, h, "acme", "GET", "/export?graph=acme", ""); a.status != 200 {
+		t.Fatalf("export of 0.9 MiB of quotes: %d %.300s", a.status, a.body)
+	}
+}

@@ -100,7 +100,7 @@ func nodeEdges(b kogral.Backend, w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, edgeList{Edges: list, Direction: dir})
+	httpapi.WriteJSON(w, http.StatusOK, edgeList{Edges: kogral.Within(list, kogral.MaxAnswerBytes), Direction: dir})
 	return nil
 }
 
@@ -248,19 +248,31 @@ func export(b kogral.Backend, w http.ResponseWriter, r *http.Request) error {
 		}
 		return out
 	}
+	var body any
 	switch f := r.URL.Query().Get("format"); f {
 	case "", "json":
-		httpapi.WriteJSON(w, http.StatusOK, g)
+		body = g
 	case "dot":
-		w.Header().Set("Content-Type", "text/vnd.graphviz; charset=utf-8")
-		_, _ = w.Write([]byte(render.DOT(g)))
+		body = render.DOT(g)
 	case "markdown":
-		httpapi.WriteJSON(w, http.StatusOK, files(render.MarkdownFiles(g)))
+		body = files(render.MarkdownFiles(g))
 	case "logseq":
-		httpapi.WriteJSON(w, http.StatusOK, files(render.ExportLogseq(g)))
+		body = files(render.ExportLogseq(g))
 	default:
 		return httpapi.BadRequest("format %q: want json, dot, markdown or logseq", f)
 	}
+	// The counts GET /export checks first (smallExport) leave out metadata
+	// and count characters; the answer itself must fit too.
+	if size := httpapi.PayloadSize(body); size > kogral.MaxAnswerBytes {
+		return httpapi.Errorf(http.StatusUnprocessableEntity, "too_large",
+			"this export's answer would be %d bytes, above the %d that GET /export answers: export it with POST /exports", size, kogral.MaxAnswerBytes)
+	}
+	if dot, ok := body.(string); ok {
+		w.Header().Set("Content-Type", "text/vnd.graphviz; charset=utf-8")
+		_, _ = w.Write([]byte(dot))
+		return nil
+	}
+	httpapi.WriteJSON(w, http.StatusOK, body)
 	return nil
 }
 

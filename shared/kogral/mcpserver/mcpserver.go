@@ -11,6 +11,7 @@ import (
 
 	"github.com/stratumiops/stratumiops/shared/kogral"
 	"github.com/stratumiops/stratumiops/shared/kogral/render"
+	"github.com/stratumiops/stratumiops/shared/platform/httpapi"
 )
 
 // Version is reported to MCP clients.
@@ -123,11 +124,12 @@ func addSearchTools(s *mcp.Server, b kogral.Backend, project string) {
 			if err := fitsOneAnswer(g); err != nil {
 				return nil, nil, err
 			}
+			var out map[string]any
 			switch in.Format {
 			case "json":
-				return nil, map[string]any{"format": "json", "graph": g}, nil
+				out = map[string]any{"format": "json", "graph": g}
 			case "dot":
-				return nil, map[string]any{"format": "dot", "dot": render.DOT(g)}, nil
+				out = map[string]any{"format": "dot", "dot": render.DOT(g)}
 			case "markdown", "logseq":
 				write := render.MarkdownFiles
 				if in.Format == "logseq" {
@@ -137,7 +139,10 @@ func addSearchTools(s *mcp.Server, b kogral.Backend, project string) {
 				for k, v := range write(g) {
 					files[k] = string(v)
 				}
-				return nil, map[string]any{"format": in.Format, "files": files}, nil
+				out = map[string]any{"format": in.Format, "files": files}
+			}
+			if out != nil {
+				return nil, out, answerFits(out)
 			}
 			return nil, nil, &kogral.InputError{Msg: fmt.Sprintf("format %q: want json, dot, markdown or logseq", in.Format)}
 		})
@@ -195,7 +200,7 @@ func addResources(s *mcp.Server, b kogral.Backend, project string) {
 	nodesOf := func(graph, typ string) func(ctx context.Context) (any, error) {
 		return func(ctx context.Context) (any, error) {
 			list, err := b.ListNodes(ctx, kogral.Filter{GraphID: graph, NodeType: typ})
-			return kogral.Within(list, kogral.MaxAnswerBytes), err
+			return kogral.Within(list, kogral.MaxToolAnswerBytes), err
 		}
 	}
 	resource("kogral://project/notes", "Project Notes", "All notes in the current project", nodesOf(project, "Note"))
@@ -203,7 +208,7 @@ func addResources(s *mcp.Server, b kogral.Backend, project string) {
 	resource("kogral://project/guidelines", "Project Guidelines", "Effective guidelines (with inheritance)",
 		func(ctx context.Context) (any, error) {
 			gl, err := b.Guidelines(ctx, project)
-			return kogral.Within(gl, kogral.MaxAnswerBytes), err
+			return kogral.Within(gl, kogral.MaxToolAnswerBytes), err
 		})
 	resource("kogral://project/patterns", "Project Patterns", "All patterns in the current project", nodesOf(project, "Pattern"))
 	resource("kogral://shared/guidelines", "Shared Guidelines", "Organization-wide guidelines", nodesOf(kogral.SharedGraph, "Guideline"))
@@ -259,19 +264,22 @@ func Handler(s *mcp.Server) http.Handler {
 // kogral-api's GET /export), so that its answer fits Lambda's 6 MB; a larger
 // one is an export job's (kogral-api's POST /exports). The check follows the
 // export: the graph is read from the function's in-memory index first.
-const (
-	toolExportItems = 2000
-	toolExportChars = kogral.MaxToolAnswerBytes
-)
+const toolExportItems = 2000
 
 func fitsOneAnswer(g kogral.Subgraph) error {
-	chars := 0
-	for _, n := range g.Nodes {
-		chars += len(n.Title) + len(n.Content)
+	if items := len(g.Nodes) + len(g.Edges); items > toolExportItems {
+		return fmt.Errorf("this export holds %d nodes and edges, above the %d the export tool answers: "+
+			"export it as a job with kogral-api's POST /exports (stratum kogral export)", items, toolExportItems)
 	}
-	if items := len(g.Nodes) + len(g.Edges); items > toolExportItems || chars > toolExportChars {
-		return fmt.Errorf("this export holds %d nodes and edges and %d characters, above the %d and %d the export tool answers: "+
-			"export it as a job with kogral-api's POST /exports (stratum kogral export)", items, chars, toolExportItems, toolExportChars)
+	return nil
+}
+
+// answerFits refuses an export whose answer, as rendered, passes a tool's
+// share of the answer budget (kogral.MaxToolAnswerBytes).
+func answerFits(out map[string]any) error {
+	if size := httpapi.PayloadSize(out); size > kogral.MaxToolAnswerBytes {
+		return fmt.Errorf("this export's answer would be %d bytes, above the %d the export tool answers: "+
+			"export it as a job with kogral-api's POST /exports (stratum kogral export)", size, kogral.MaxToolAnswerBytes)
 	}
 	return nil
 }
