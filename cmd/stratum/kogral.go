@@ -303,7 +303,7 @@ func (k *kogralCLI) writeNodeFile(cmd *cobra.Command, b kogral.Backend, n kogral
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "Added %s %s (%s)\n", strings.ToLower(n.NodeType), n.ID,
-		filepath.Join(kogralDir, render.FolderOf(n.NodeType), n.ID+".md"))
+		filepath.Join(kogralDir, render.MarkdownPath(n)))
 	return nil
 }
 
@@ -498,7 +498,7 @@ func (k *kogralCLI) refreshEdges(ctx context.Context, b kogral.Backend, id strin
 		if n.ID != id {
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(k.folder(), render.FolderOf(n.NodeType), n.ID+".md")); err != nil {
+		if _, err := os.Stat(filepath.Join(k.folder(), render.MarkdownPath(n))); err != nil {
 			return nil
 		}
 		out, err := b.Edges(ctx, id, kogral.DirectionOut)

@@ -250,8 +250,9 @@ func (k *kogralCLI) importError(err error, into []string) error {
 
 // readImport reads a Logseq graph (warnings to w), an export's folder of
 // Logseq graphs (one folder per graph, named by it: a part per graph), or
-// a folder of node files, for graph: a node file naming no graph (or
-// "default") goes to it. A folder holding none of these is an error.
+// a folder of node files, for graph: a node file naming no graph goes to
+// it, one naming another goes to that one (refused when --graph was
+// chosen). A folder holding none of these is an error.
 func readImport(w io.Writer, dir, graph string, chosen bool) ([]importPart, error) {
 	if isLogseq(dir) {
 		g, err := readLogseq(w, dir, graph)
@@ -280,9 +281,16 @@ func readImport(w io.Writer, dir, graph string, chosen bool) ([]importPart, erro
 		return nil, fmt.Errorf("%s: nothing to import: no Logseq graph (pages/ or journals/ with .md or .org pages, or a folder of such graphs as "+
 			"`export logseq` writes) and no Kogral markdown files (*.md)", dir)
 	}
-	for i := range g.Nodes {
-		if g.Nodes[i].GraphID == "" || g.Nodes[i].GraphID == "default" {
-			g.Nodes[i].GraphID = graph
+	if chosen {
+		var others []string
+		for _, n := range g.Nodes {
+			if n.GraphID != graph && !slices.Contains(others, n.GraphID) {
+				others = append(others, n.GraphID)
+			}
+		}
+		if len(others) > 0 {
+			return nil, fmt.Errorf("%s holds node files of other graphs (%s) than --graph %s names, each imported into the graph it names: "+
+				"leave out --graph, or change their graph: headers", dir, strings.Join(others, ", "), graph)
 		}
 	}
 	return splitByGraph(g), nil

@@ -103,6 +103,15 @@ func TestKogralExportAndImportAgainstTheAPI(t *testing.T) {
 		t.Fatalf("decisions imported again: %q, want %q", got, want)
 	}
 
+	md := filepath.Join(t.TempDir(), "md")
+	if _, _, err := runKogral(t, project, api, "export", "markdown", "--out", md); err != nil {
+		t.Fatalf("markdown export: %v", err)
+	}
+	if _, _, err := runKogral(t, project, api, "import", md, "--graph", "demo.other"); err == nil ||
+		!strings.Contains(err.Error(), "holds node files of other graphs (demo.brain, demo.brain2, demo.copy) than --graph demo.other names") {
+		t.Fatalf("import --graph of files naming other graphs: %v", err)
+	}
+
 	empty := t.TempDir()
 	if err := os.WriteFile(filepath.Join(empty, "readme.txt"), []byte("not a graph"), 0o644); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,9 @@
 package render_test
 
 import (
+	"maps"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -64,4 +67,15 @@ func TestExportFileNamesFitAFileSystem(t *testing.T) {
 		t.Errorf("logseq: the NUL's page: %q", paths(ls.Files))
 	}
 	check("markdown", render.Markdown(g), 4)
+}
+
+// MarkdownPath is the file MarkdownFiles writes a node to, long ids too
+// (the CLI finds a node's file in .kogral/ by it).
+func TestMarkdownPathIsWhereTheFileIs(t *testing.T) {
+	n := kogral.Node{ID: "demo." + strings.Repeat("東", 120), NodeType: "Decision", Title: "Long", GraphID: "demo"}
+	files := render.MarkdownFiles(kogral.Subgraph{Nodes: []kogral.Node{n}})
+	path := render.MarkdownPath(n)
+	if _, ok := files[filepath.ToSlash(path)]; !ok || len(filepath.Base(path)) > 255 {
+		t.Fatalf("MarkdownPath %q, files %v", path, slices.Collect(maps.Keys(files)))
+	}
 }

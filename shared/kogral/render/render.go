@@ -99,6 +99,13 @@ func FolderOf(nodeType string) string {
 	return strings.ToLower(nodeType) + "s"
 }
 
+// MarkdownPath is where a node's markdown file is, relative to its graph's
+// folder (.kogral/, or the graph's folder of an export): its type's folder
+// and its id as a file name (cut to fit a file system's names).
+func MarkdownPath(n kogral.Node) string {
+	return filepath.Join(FolderOf(n.NodeType), fileName(n.ID)+".md")
+}
+
 // MarkdownFiles renders a subgraph as .kogral/-style files, path → content
 // (Markdown without its report).
 func MarkdownFiles(g kogral.Subgraph) map[string][]byte {
@@ -119,7 +126,7 @@ func Markdown(g kogral.Subgraph) Export {
 	nodes := sortedNodes(g.Nodes)
 	ex := newExport(nodes)
 	for _, n := range nodes {
-		rel := ex.under(n) + filepath.ToSlash(filepath.Join(FolderOf(n.NodeType), fileName(n.ID)+".md"))
+		rel := ex.under(n) + filepath.ToSlash(MarkdownPath(n))
 		if !ex.claim(rel) {
 			rel = ex.under(n) + filepath.ToSlash(filepath.Join(FolderOf(n.NodeType), fileName(n.ID)+"-"+shortHash(n.GraphID+"\x00"+n.ID)+".md"))
 			ex.claim(rel)
