@@ -175,6 +175,9 @@ func (k *kogralCLI) runImport(cmd *cobra.Command, b kogral.Backend, parts []impo
 		}
 	}
 	into := reportImport(cmd, total)
+	if err != nil && len(skipped) > 0 {
+		return fmt.Errorf("%w (skipped before it, not writable with your API key: %s)", k.importError(err, into), strings.Join(skipped, ", "))
+	}
 	if err != nil {
 		return k.importError(err, into)
 	}
