@@ -48,7 +48,7 @@ func Logseq(g kogral.Subgraph) Export {
 	var made []kogral.Node
 	for _, n := range pages {
 		rel, _ := n.Metadata["file"].(string)
-		if rel == "" || strings.Contains(rel, "..") || strings.HasPrefix(rel, "/") || !ex.claim(ex.under(n)+rel) {
+		if !pageFile(rel) || !ex.claim(ex.under(n)+rel) {
 			made = append(made, n)
 			continue
 		}
@@ -66,6 +66,24 @@ func Logseq(g kogral.Subgraph) Export {
 		ex.Nodes++
 	}
 	return ex
+}
+
+// pageFile reports a file an imported page may be written back to: a page
+// or journal file (.md or .org) under pages/ or journals/, as Logseq keeps
+// them, each name within a file system's limits. metadata.file is whatever
+// the node's writer set: anything else (logseq/config.edn, a custom.js)
+// would land in every exporter's folder.
+func pageFile(rel string) bool {
+	segs := strings.Split(rel, "/")
+	if len(segs) < 2 || segs[0] != "pages" && segs[0] != "journals" || strings.ContainsAny(rel, "\\\x00") {
+		return false
+	}
+	for _, seg := range segs[1:] {
+		if seg == "" || strings.HasPrefix(seg, ".") || len(seg) > 255 {
+			return false
+		}
+	}
+	return strings.HasSuffix(rel, ".md") || strings.HasSuffix(rel, ".org")
 }
 
 // pageOf names a node's page and its file: its title (a journal's day),

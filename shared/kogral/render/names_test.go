@@ -1,6 +1,7 @@
 package render_test
 
 import (
+	"fmt"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -77,5 +78,31 @@ func TestMarkdownPathIsWhereTheFileIs(t *testing.T) {
 	path := render.MarkdownPath(n)
 	if _, ok := files[filepath.ToSlash(path)]; !ok || len(filepath.Base(path)) > 255 {
 		t.Fatalf("MarkdownPath %q, files %v", path, slices.Collect(maps.Keys(files)))
+	}
+}
+
+// A page's metadata.file is written back only when it is a page or journal
+// file: a node naming logseq/config.edn or a dot file gets a page of its
+// own instead, and nothing lands outside pages/ and journals/.
+func TestLogseqExportWritesOnlyPageFiles(t *testing.T) {
+	var nodes []kogral.Node
+	for i, file := range []string{"logseq/config.edn", "logseq/custom.js", "pages/.hidden.md", "pages/ok.md", "journals/2026_11_30.md", "pages/a\x00.md", "pages/sub/deep.md"} {
+		nodes = append(nodes, kogral.Node{ID: fmt.Sprintf("demo.p%d", i), NodeType: "Note", Title: fmt.Sprintf("P%d", i), GraphID: "demo",
+			Content: "- x", Metadata: map[string]any{"source": "logseq", "file": file}})
+	}
+	var files []string
+	for f := range render.ExportLogseq(kogral.Subgraph{Nodes: nodes}) {
+		files = append(files, f)
+		if !strings.HasPrefix(f, "pages/") && !strings.HasPrefix(f, "journals/") || strings.Contains(f, "/.") {
+			t.Errorf("written outside the pages: %q", f)
+		}
+	}
+	for _, want := range []string{"pages/ok.md", "journals/2026_11_30.md", "pages/sub/deep.md"} {
+		if !slices.Contains(files, want) {
+			t.Errorf("%s not written back: %q", want, files)
+		}
+	}
+	if len(files) != len(nodes) {
+		t.Errorf("%d files for %d nodes: %q", len(files), len(nodes), files)
 	}
 }
