@@ -80,3 +80,24 @@ func TestLargeNodesKeepAnswersBounded(t *testing.T) {
 		t.Fatalf("path: %d nodes, truncated %v, %d bytes, %v", len(p.Nodes), p.Truncated, httpapi.PayloadSize(p), err)
 	}
 }
+
+// A size bound is never below the payload it stands for, whatever the text
+// holds (quotes, backslashes, control characters, <>&, invalid UTF-8,
+// other scripts) and however the metadata nests.
+func TestSizeBoundIsAnUpperBound(t *testing.T) {
+	texts := []string{"", "plain words", `"quoted" \\ back`, "\x00\x01\x1f tabs\t\n", "<a href='x'>&amp;</a>", "\xff\xfe bad utf-8",
+		"東京データセンター", strings.Repeat(`"`, 1000), strings.Repeat("\x01", 1000)}
+	for i, text := range texts {
+		meta := map[string]any{"k": text, "n": 1.5, "list": []any{text, true, nil, map[string]any{text: []any{text}}},
+			"alternatives": []Alternative{{Title: text, Pros: []string{text}}}}
+		n := Node{ID: "g.x", NodeType: "Note", Title: text, Content: text, Metadata: meta, Tags: []string{text, "t"}, GraphID: "g"}
+		e := Edge{Source: "g.x", Target: "g.y", Relation: "RelatesTo", Weight: 0.123456789, Metadata: meta}
+		h := Hit{Node: n, Score: 1e-300, Via: "text", Snippet: text, Block: &BlockHit{ID: text, Content: text, Line: 12345}}
+		g := EffectiveGuideline{Node: n, Source: "project", Overrides: text}
+		for _, v := range []any{n, e, h, g, text, meta} {
+			if b, p := sizeBound(v), httpapi.PayloadSize(v); b < p {
+				t.Errorf("text %d, %T: bound %d below the payload %d", i, v, b, p)
+			}
+		}
+	}
+}
