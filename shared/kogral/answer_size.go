@@ -57,27 +57,15 @@ const MaxToolAnswerBytes = MaxAnswerBytes / 3
 // (the first always), measured as answered: with each node's content only
 // when full.
 func BoundHits(hits []Hit, full bool, budget int) []Hit {
-	bound := 0
-	for _, h := range hits {
-		if bound += sizeBound(h); !full {
-			bound -= 7 * len(h.Node.Content)
-		}
-	}
-	if bound <= budget {
-		return hits
-	}
-	total := 0
-	for i, h := range hits {
-		if !full {
+	answered := hits
+	if !full {
+		answered = make([]Hit, len(hits))
+		for i, h := range hits {
 			h.Node.Content = ""
+			answered[i] = h
 		}
-		size := httpapi.PayloadSize(h)
-		if i > 0 && total+size > budget {
-			return hits[:i]
-		}
-		total += size
 	}
-	return hits
+	return hits[:len(Within(answered, budget))]
 }
 
 // Within keeps the first items while they fit in budget bytes of payload
