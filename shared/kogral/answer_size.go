@@ -14,7 +14,7 @@ const MaxAnswerBytes = 4 << 20
 // they fit in MaxAnswerBytes (the first node always), marking it truncated
 // when it leaves any out; edges to a node left out go too.
 func boundSubgraph(g Subgraph) Subgraph {
-	if surelyWithin(g.Nodes, MaxAnswerBytes-boundOf(g.Edges)) {
+	if httpapi.PayloadBound(g.Nodes)+httpapi.PayloadBound(g.Edges) <= MaxAnswerBytes {
 		return g // the usual answer, not encoded to be measured
 	}
 	total, cut := 0, false
@@ -73,8 +73,8 @@ func BoundHits(hits []Hit, full bool, budget int) []Hit {
 // Lambda's response limit. Fewer items than asked for, with large ones,
 // means the next would not have fitted.
 func Within[T any](items []T, budget int) []T {
-	if surelyWithin(items, budget) {
-		return items
+	if httpapi.PayloadBound(items) <= budget {
+		return items // the usual answer, not encoded to be measured
 	}
 	total := 0
 	for i, it := range items {
@@ -85,65 +85,4 @@ func Within[T any](items []T, budget int) []T {
 		total += size
 	}
 	return items
-}
-
-// surelyWithin reports that items fit in budget by their size bounds,
-// without encoding them (most answers are far below it).
-func surelyWithin[T any](items []T, budget int) bool {
-	return boundOf(items) <= budget
-}
-
-func boundOf[T any](items []T) int {
-	total := 0
-	for _, it := range items {
-		total += sizeBound(it)
-	}
-	return total
-}
-
-// sizeBound is at least what httpapi.PayloadSize would give v, found
-// without encoding it: a byte of a string takes at most 7 bytes of payload
-// (\u00XX, its backslash escaped once more), punctuation and field names a
-// bounded few, a number or a time at most 64. Types it does not know are
-// measured.
-func sizeBound(v any) int {
-	const field = 64 // a field's name, quotes, colon and comma, escaped
-	switch v := v.(type) {
-	case string:
-		return 7*len(v) + 4
-	case nil, bool, float64, int, int64:
-		return 64
-	case []string:
-		n := 4
-		for _, s := range v {
-			n += sizeBound(s) + 2
-		}
-		return n
-	case []any:
-		n := 4
-		for _, e := range v {
-			n += sizeBound(e) + 2
-		}
-		return n
-	case map[string]any:
-		n := 4
-		for k, e := range v {
-			n += sizeBound(k) + sizeBound(e) + 4
-		}
-		return n
-	case Node:
-		return 9*field + sizeBound(v.ID) + sizeBound(v.NodeType) + sizeBound(v.Title) + sizeBound(v.Content) +
-			sizeBound(v.Metadata) + sizeBound(v.Tags) + sizeBound(v.GraphID) + 2*64
-	case Edge:
-		return 5*field + sizeBound(v.Source) + sizeBound(v.Target) + sizeBound(v.Relation) + 64 + sizeBound(v.Metadata)
-	case Hit:
-		n := 5*field + sizeBound(v.Node) + 64 + sizeBound(v.Via) + sizeBound(v.Snippet)
-		if v.Block != nil {
-			n += 3*field + sizeBound(v.Block.ID) + sizeBound(v.Block.Content) + 64
-		}
-		return n
-	case EffectiveGuideline:
-		return 3*field + sizeBound(v.Node) + sizeBound(v.Source) + sizeBound(v.Overrides)
-	}
-	return httpapi.PayloadSize(v)
 }

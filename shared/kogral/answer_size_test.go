@@ -95,7 +95,7 @@ func TestSizeBoundIsAnUpperBound(t *testing.T) {
 		h := Hit{Node: n, Score: 1e-300, Via: "text", Snippet: text, Block: &BlockHit{ID: text, Content: text, Line: 12345}}
 		g := EffectiveGuideline{Node: n, Source: "project", Overrides: text}
 		for _, v := range []any{n, e, h, g, text, meta} {
-			if b, p := sizeBound(v), httpapi.PayloadSize(v); b < p {
+			if b, p := httpapi.PayloadBound(v), httpapi.PayloadSize(v); b < p {
 				t.Errorf("text %d, %T: bound %d below the payload %d", i, v, b, p)
 			}
 		}

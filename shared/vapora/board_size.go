@@ -13,6 +13,9 @@ const maxPageBytes = 4 << 20
 // out: their order and the totals say where each column goes on (ask again
 // with status and offset). The first task always stays.
 func boundPage(p Page) Page {
+	if httpapi.PayloadBound(p.Tasks) <= maxPageBytes {
+		return p // the usual page, not encoded to be measured
+	}
 	var columns [][]int // indexes into p.Tasks, by column in page order
 	at := map[string]int{}
 	for i, t := range p.Tasks {
