@@ -106,12 +106,7 @@ const maxFileBytes = 200
 // cut stay two files. The whole name is kept in the file (title::,
 // kogral-title::, the header's id).
 func fileName(name string) string {
-	clean := strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return '_'
-		}
-		return r
-	}, name)
+	clean := replaceControl(name, '_')
 	if len(clean) <= maxFileBytes {
 		return clean
 	}
@@ -122,11 +117,11 @@ func fileName(name string) string {
 	return clean[:cut] + "-" + shortHash(name)
 }
 
-// noControl is s with its control characters spaces: a page name.
-func noControl(s string) string {
+// replaceControl is s with each control character replaced by by.
+func replaceControl(s string, by rune) string {
 	return strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
-			return ' '
+			return by
 		}
 		return r
 	}, s)

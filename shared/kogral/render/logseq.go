@@ -99,7 +99,7 @@ func (e *Export) pageOf(n kogral.Node) (string, string) {
 			}
 		}
 	}
-	title := noControl(oneLine(n.Title))
+	title := replaceControl(oneLine(n.Title), ' ') // a page name
 	name := title
 	short := strings.TrimPrefix(n.ID, graphOf(n)+".")
 	for i := 0; ; i++ {
